@@ -1,0 +1,138 @@
+"""`tidings account ...`: register, log in and manage this person's devices."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from tidings.cli.common import (
+    DEFAULT_SERVER,
+    JsonOpt,
+    ProfileOpt,
+    ServerOpt,
+    console,
+    emit,
+    profile_dir,
+    read_password_stdin,
+    run,
+)
+from tidings.client.sdk import TidingsClient
+
+app = typer.Typer(help="Your account and devices.", no_args_is_help=True)
+
+PasswordStdin = Annotated[bool, typer.Option("--password-stdin",
+                                             help="Read the password from standard input.")]
+DeviceName = Annotated[str | None, typer.Option("--device-name", help="A name for this device.")]
+
+
+def _device_name(value: str | None) -> str:
+    return value or f"cli@{socket.gethostname()}"[:64]
+
+
+def _client(server: str | None, profile: Path | None) -> TidingsClient:
+    directory = profile_dir(profile)
+    return TidingsClient(server or DEFAULT_SERVER, profile_dir=directory)
+
+
+def _print_session(session: dict[str, Any]) -> None:
+    console.print(f"logged in as [bold]{session['username']}[/bold] on device "
+                  f"{session['device_id']}")
+
+
+@app.command()
+def register(name: str, password_stdin: PasswordStdin = False, device_name: DeviceName = None,
+             server: ServerOpt = None, profile: ProfileOpt = None,
+             json_out: JsonOpt = False) -> None:
+    """Create an account and log this profile in as its first device."""
+    password = read_password_stdin() if password_stdin else typer.prompt(
+        "password", hide_input=True, confirmation_prompt=True)
+
+    async def go() -> dict[str, Any]:
+        async with _client(server, profile) as client:
+            return await client.register(name, password, _device_name(device_name))
+
+    session = run(go())
+    emit(json_out, {k: v for k, v in session.items() if k != "token"}, _print_session)
+
+
+@app.command()
+def login(name: str, password_stdin: PasswordStdin = False, device_name: DeviceName = None,
+          server: ServerOpt = None, profile: ProfileOpt = None, json_out: JsonOpt = False) -> None:
+    """Log in as a new device of an existing account."""
+    password = read_password_stdin() if password_stdin else typer.prompt(
+        "password", hide_input=True)
+
+    async def go() -> dict[str, Any]:
+        async with _client(server, profile) as client:
+            return await client.login(name, password, _device_name(device_name))
+
+    session = run(go())
+    emit(json_out, {k: v for k, v in session.items() if k != "token"}, _print_session)
+
+
+@app.command()
+def devices(server: ServerOpt = None, profile: ProfileOpt = None,
+            json_out: JsonOpt = False) -> None:
+    """List this account's devices."""
+
+    async def go() -> list[dict[str, Any]]:
+        async with TidingsClient.from_profile(profile_dir(profile), server) as client:
+            return await client.devices()
+
+    def human(items: list[dict[str, Any]]) -> None:
+        table = Table("id", "name", "created", "last seen", "")
+        for d in items:
+            table.add_row(d["id"], d["name"], _ts(d["created_at"]), _ts(d["last_seen_at"]),
+                          "this device" if d["current"] else "")
+        console.print(table)
+
+    emit(json_out, run(go()), human)
+
+
+@app.command()
+def revoke(device_id: str, server: ServerOpt = None, profile: ProfileOpt = None,
+           json_out: JsonOpt = False) -> None:
+    """Log out another of your devices."""
+
+    async def go() -> None:
+        async with TidingsClient.from_profile(profile_dir(profile), server) as client:
+            await client.revoke_device(device_id)
+
+    run(go())
+    emit(json_out, {"revoked": device_id}, lambda _: console.print(f"revoked {device_id}"))
+
+
+@app.command()
+def logout(server: ServerOpt = None, profile: ProfileOpt = None,
+           json_out: JsonOpt = False) -> None:
+    """Log this device out and forget its token."""
+
+    async def go() -> None:
+        async with TidingsClient.from_profile(profile_dir(profile), server) as client:
+            await client.logout()
+
+    run(go())
+    emit(json_out, {"logged_out": True}, lambda _: console.print("logged out"))
+
+
+@app.command()
+def whoami(server: ServerOpt = None, profile: ProfileOpt = None,
+           json_out: JsonOpt = False) -> None:
+    """Show who this profile is logged in as."""
+
+    async def go() -> dict[str, Any]:
+        async with TidingsClient.from_profile(profile_dir(profile), server) as client:
+            return await client.me()
+
+    emit(json_out, run(go()),
+         lambda me: console.print(f"{me['username']} ({me['role']}) on {me['device_id']}"))
+
+
+def _ts(ms: int) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")

@@ -1,0 +1,74 @@
+"""Options every client command shares, and how commands print and fail."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from tidings.client.profile import ProfileError, default_dir
+from tidings.protocol.errors import TidingsError
+
+T = TypeVar("T")
+
+console = Console()
+err_console = Console(stderr=True)
+
+ServerOpt = Annotated[str | None, typer.Option(
+    "--server", envvar="TIDINGS_SERVER", help="Server URL, e.g. http://127.0.0.1:8080.")]
+ProfileOpt = Annotated[Path | None, typer.Option(
+    "--profile", envvar="TIDINGS_PROFILE",
+    help="Profile directory holding this person's device token and keys.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+DataOpt = Annotated[Path | None, typer.Option(
+    "--data", envvar="TIDINGS_DATA", help="The server's data directory.")]
+
+DEFAULT_SERVER = "http://127.0.0.1:8080"
+
+
+def profile_dir(value: Path | None) -> Path:
+    return value if value is not None else default_dir()
+
+
+def read_password_stdin() -> str:
+    line = sys.stdin.readline()
+    password = line.rstrip("\r\n")
+    if not password:
+        fail("no password on standard input", "missing_password")
+    return password
+
+
+def fail(message: str, code: str = "error", exit_code: int = 1) -> None:
+    err_console.print(f"[red]error[/red] ({code}): {message}", highlight=False)
+    raise typer.Exit(exit_code)
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a command's coroutine, turning typed errors into a clear message and exit 1."""
+    try:
+        return asyncio.run(coro)
+    except TidingsError as exc:
+        fail(exc.message, exc.code)
+    except ProfileError as exc:
+        fail(str(exc), exc.code)
+    raise AssertionError("unreachable")
+
+
+def emit(as_json: bool, value: Any, human: Callable[[Any], None]) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
+    else:
+        human(value)
+
+
+async def noop() -> None:
+    return None
+
+
+__all__ = ["Awaitable", "DataOpt", "JsonOpt", "ProfileOpt", "ServerOpt"]

@@ -1,0 +1,34 @@
+"""The `tidings` command."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+import tidings
+from tidings.cli import account, server
+
+app = typer.Typer(help="Tidings: private E2EE chats, public channels, trust and safety.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+app.add_typer(account.app, name="account")
+app.add_typer(server.db_app, name="db")
+app.add_typer(server.admin_app, name="admin")
+app.command()(server.serve)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"tidings {tidings.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                               help="Show the version and exit.")] = False
+         ) -> None:
+    """Tidings."""
+
+
+def main() -> None:
+    app()

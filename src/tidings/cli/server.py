@@ -1,0 +1,152 @@
+"""Operator commands that run on the server host: serve, db, admin."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tidings.cli.common import DataOpt, JsonOpt, console, emit, fail, read_password_stdin, run
+from tidings.server import secrets
+from tidings.server.config import Settings, load_settings
+from tidings.services.accounts import AccountService
+from tidings.services.clock import system_clock
+from tidings.services.names import reserved_names
+from tidings.storage import migrate
+from tidings.storage.accounts import AccountStore
+from tidings.storage.database import Database
+
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+admin_app = typer.Typer(help="Operator actions on the server's own database.",
+                        no_args_is_help=True)
+
+
+def _settings(data: Path | None, **overrides: object) -> Settings:
+    return load_settings(data, None, **overrides)
+
+
+def serve(data: DataOpt = None,
+          host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
+          port: Annotated[int | None, typer.Option(help="Port to bind.")] = None) -> None:
+    """Run the Tidings server."""
+    import uvicorn
+
+    from tidings.protocol import limits
+    from tidings.server.app import create_app
+    from tidings.storage.migrate import SchemaMismatch
+
+    settings = _settings(data, host=host, port=port)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+    async def check() -> None:
+        db = Database(settings.resolved_database_url)
+        try:
+            await migrate.check_current(db)
+        finally:
+            await db.close()
+
+    try:
+        asyncio.run(check())
+    except SchemaMismatch as exc:
+        fail(exc.message, exc.code)
+    app = create_app(settings)
+    console.print(f"Tidings serving at [bold]{settings.resolved_public_url}[/bold] "
+                  f"(data in {settings.data_dir})")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
+                loop="uvloop", http="httptools", ws="websockets",
+                ws_ping_interval=limits.WS_PING_INTERVAL_S,
+                ws_ping_timeout=limits.WS_PING_TIMEOUT_S,
+                ws_max_size=limits.WS_MAX_FRAME_BYTES, proxy_headers=True,
+                timeout_graceful_shutdown=5)
+
+
+@db_app.command()
+def upgrade(data: DataOpt = None) -> None:
+    """Create or migrate the database schema to this version."""
+    settings = _settings(data)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+    async def go() -> str:
+        db = Database(settings.resolved_database_url)
+        try:
+            return await migrate.upgrade(db)
+        finally:
+            await db.close()
+
+    console.print(f"database at revision {run(go())}")
+
+
+@db_app.command()
+def status(data: DataOpt = None, json_out: JsonOpt = False) -> None:
+    """Show the schema revision and whether it matches this code."""
+    settings = _settings(data)
+
+    async def go() -> dict[str, object]:
+        db = Database(settings.resolved_database_url)
+        try:
+            current = await migrate.current_revision(db)
+        finally:
+            await db.close()
+        head = migrate.head_revision()
+        return {"current": current, "head": head, "up_to_date": current == head}
+
+    emit(json_out, run(go()),
+         lambda s: console.print(f"current {s['current']}, code needs {s['head']}"))
+
+
+async def _account_service(settings: Settings) -> tuple[AccountService, Database]:
+    db = Database(settings.resolved_database_url)
+    await migrate.check_current(db)
+    pepper = secrets.load_or_create(settings.data_dir).token_pepper
+    svc = AccountService(db, AccountStore(), pepper, system_clock,
+                         reserved_names(settings.reserved_names))
+    return svc, db
+
+
+@admin_app.command("create-user")
+def create_user(name: str,
+                role: Annotated[str, typer.Option(help="user, moderator, auditor, admin or "
+                                                       "authority.")] = "user",
+                password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
+                data: DataOpt = None, json_out: JsonOpt = False) -> None:
+    """Create an account directly in the server's database (staff, authorities)."""
+    if not password_stdin:
+        fail("pass the password on standard input with --password-stdin", "missing_password")
+    password = read_password_stdin()
+    settings = _settings(data)
+
+    async def go() -> dict[str, object]:
+        svc, db = await _account_service(settings)
+        try:
+            user = await svc.create_user(name, password, role, check_reserved=False)
+        finally:
+            await db.close()
+        return {"username": user.username, "role": user.role}
+
+    emit(json_out, run(go()),
+         lambda u: console.print(f"created {u['username']} with role {u['role']}"))
+
+
+@admin_app.command("ensure-admin")
+def ensure_admin(data: DataOpt = None) -> None:
+    """Create an admin with a random password if there is none (printed once)."""
+    settings = _settings(data)
+
+    async def go() -> tuple[str, str] | None:
+        svc, db = await _account_service(settings)
+        try:
+            return await svc.ensure_admin()
+        finally:
+            await db.close()
+
+    created = run(go())
+    if created is None:
+        console.print("an admin account exists already")
+        return
+    name, password = created
+    sys.stdout.write(
+        f"\nCreated the first admin account. This password is shown only once:\n"
+        f"  username: {name}\n  password: {password}\n\n")

@@ -1,0 +1,61 @@
+"""Pure request builders: what to send for each API call, with no I/O.
+
+The transport turns a :class:`Request` into bytes on a socket; tests and other
+transports can use these directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+API = "/api/v1"
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    method: str
+    path: str
+    json: Any = None
+    params: dict[str, Any] = field(default_factory=dict)
+    auth: bool = True
+
+
+def register(username: str, password: str, device_name: str) -> Request:
+    return Request("POST", f"{API}/accounts/register",
+                   {"username": username, "password": password, "device_name": device_name},
+                   auth=False)
+
+
+def login(username: str, password: str, device_name: str) -> Request:
+    return Request("POST", f"{API}/accounts/login",
+                   {"username": username, "password": password, "device_name": device_name},
+                   auth=False)
+
+
+def me() -> Request:
+    return Request("GET", f"{API}/accounts/me")
+
+
+def logout() -> Request:
+    return Request("POST", f"{API}/accounts/logout")
+
+
+def devices() -> Request:
+    return Request("GET", f"{API}/accounts/devices")
+
+
+def revoke_device(device_id: str) -> Request:
+    return Request("DELETE", f"{API}/accounts/devices/{device_id}")
+
+
+def delete_account(password: str) -> Request:
+    return Request("POST", f"{API}/accounts/delete", {"password": password})
+
+
+def read_stream(since: int, limit: int = 200) -> Request:
+    return Request("GET", f"{API}/stream", params={"since": since, "limit": limit})
+
+
+def ack_stream(upto: int) -> Request:
+    return Request("POST", f"{API}/stream/ack", {"upto": upto})

@@ -1,0 +1,100 @@
+"""The Python SDK: a logged-in device talking to a Tidings server."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from tidings.client import profile as profiles
+from tidings.client import requests as rq
+from tidings.client.transport import Transport
+
+
+class TidingsClient:
+    """One device's view of the server. Use ``async with`` or call :meth:`close`."""
+
+    def __init__(self, server: str, token: str | None = None,
+                 profile_dir: Path | None = None) -> None:
+        self.transport = Transport(server, token)
+        self.profile_dir = profile_dir
+        self.profile: profiles.Profile | None = None
+
+    @classmethod
+    def from_profile(cls, directory: Path, server: str | None = None) -> TidingsClient:
+        prof = profiles.load(directory)
+        client = cls(server or prof.server, prof.token, directory)
+        client.profile = prof
+        return client
+
+    async def __aenter__(self) -> TidingsClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self.transport.close()
+
+    async def call(self, request: rq.Request) -> Any:
+        return await self.transport.call(request)
+
+    def _remember(self, session: dict[str, Any]) -> None:
+        self.transport.token = session["token"]
+        self.profile = profiles.Profile(self.transport.server, session["username"],
+                                        session["device_id"], session["token"])
+        if self.profile_dir is not None:
+            profiles.save(self.profile_dir, self.profile)
+
+    async def register(self, username: str, password: str,
+                       device_name: str = "device") -> dict[str, Any]:
+        session: dict[str, Any] = await self.call(rq.register(username, password, device_name))
+        self._remember(session)
+        return session
+
+    async def login(self, username: str, password: str,
+                    device_name: str = "device") -> dict[str, Any]:
+        session: dict[str, Any] = await self.call(rq.login(username, password, device_name))
+        self._remember(session)
+        return session
+
+    async def logout(self) -> None:
+        await self.call(rq.logout())
+        if self.profile_dir is not None:
+            profiles.remove(self.profile_dir)
+
+    async def me(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self.call(rq.me())
+        return result
+
+    async def devices(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = await self.call(rq.devices())
+        return result
+
+    async def revoke_device(self, device_id: str) -> None:
+        await self.call(rq.revoke_device(device_id))
+
+    async def read_stream(self, since: int) -> dict[str, Any]:
+        result: dict[str, Any] = await self.call(rq.read_stream(since))
+        return result
+
+    async def ack(self, upto: int) -> None:
+        await self.call(rq.ack_stream(upto))
+        self.save_position(upto)
+
+    def save_position(self, pos: int) -> None:
+        if self.profile is not None and pos > self.profile.stream_pos:
+            self.profile.stream_pos = pos
+            if self.profile_dir is not None:
+                profiles.save(self.profile_dir, self.profile)
+
+    async def events(self, since: int | None = None) -> AsyncIterator[dict[str, Any]]:
+        """Yield stream frames (events, then ``live``) from ``since`` (default: saved)."""
+        start = since if since is not None else (self.profile.stream_pos if self.profile else 0)
+        async for _conn, frame in self.transport.stream(start):
+            yield frame
+
+    @staticmethod
+    def dumps(value: Any) -> str:
+        return json.dumps(value, indent=2, ensure_ascii=False)

@@ -1,0 +1,48 @@
+"""Every limit Tidings enforces, in one place.
+
+A limit that is not a named constant here is a bug: operators read this file to know
+what the server accepts, and tests import the same names to probe the edges.
+"""
+
+from __future__ import annotations
+
+# --- HTTP -------------------------------------------------------------------------
+MAX_BODY_BYTES = 1 * 1024 * 1024
+"""Largest JSON request body. Media uploads have their own limits below."""
+MAX_HEADER_BYTES = 16 * 1024
+"""Sum of all request header names and values; more gets 431."""
+MAX_JSON_DEPTH = 32
+"""Deepest nesting of arrays/objects accepted in a JSON body."""
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+"""Largest streamed upload (media and encrypted attachments)."""
+
+# --- Accounts ---------------------------------------------------------------------
+USERNAME_MIN = 3
+USERNAME_MAX = 32
+PASSWORD_MIN = 10
+"""NIST SP 800-63B asks for at least 8; we ask for 10 and check a common-password list."""
+PASSWORD_MAX = 1024
+DEVICE_NAME_MAX = 64
+DEVICES_PER_ACCOUNT_MAX = 50
+TOKEN_BYTES = 32
+"""256 random bits per access token."""
+
+# --- WebSocket gateway ------------------------------------------------------------
+WS_SEND_QUEUE_MAX = 256
+"""Frames queued for one connection before it counts as a slow consumer and is closed."""
+WS_REPLAY_BATCH = 200
+"""Stored events read per round trip while a device catches up."""
+WS_MAX_FRAME_BYTES = 256 * 1024
+"""Largest frame a client may send; larger closes the connection (1009)."""
+WS_PING_INTERVAL_S = 20.0
+WS_PING_TIMEOUT_S = 20.0
+WS_HELLO_TIMEOUT_S = 10.0
+"""A connection that does not say hello in time is closed (4001)."""
+
+# WebSocket close codes (RFC 6455 section 7.4.2 reserves 4000-4999 for applications).
+WS_CLOSE_UNAUTHORIZED = 4001
+WS_CLOSE_BAD_FRAME = 4002
+WS_CLOSE_SLOW_CONSUMER = 4008
+WS_CLOSE_REVOKED = 4003
+WS_CLOSE_SERVER_SHUTDOWN = 1001
+WS_CLOSE_TOO_BIG = 1009

@@ -1,0 +1,103 @@
+"""Settings from defaults, an optional TOML file and ``TIDINGS_*`` environment variables.
+
+Later sources win: defaults < ``<data>/tidings.toml`` (or the file named by
+``TIDINGS_CONFIG``) < environment. Secrets never live here; see ``secrets.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from tidings.protocol import limits
+
+DEFAULT_PORT = 8080
+DEFAULT_HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    """Empty means the SQLite file ``<data_dir>/tidings.db``."""
+    redis_url: str = ""
+    """Empty means the in-process bus (one server process)."""
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    public_url: str = ""
+    """The URL people reach this server at; empty means ``http://host:port``."""
+    ws_send_queue: int = limits.WS_SEND_QUEUE_MAX
+    max_body_bytes: int = limits.MAX_BODY_BYTES
+    log_level: str = "info"
+    secure_cookies: bool = False
+    """Set true behind TLS so console cookies carry the Secure flag."""
+    reserved_names: tuple[str, ...] = field(default=())
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'tidings.db').resolve()}"
+
+    @property
+    def resolved_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+class ConfigError(ValueError):
+    code = "bad_config"
+
+
+_ENV_PREFIX = "TIDINGS_"
+
+
+def _coerce(name: str, raw: Any, current: Any) -> Any:
+    if isinstance(current, bool):
+        if isinstance(raw, bool):
+            return raw
+        return str(raw).strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(current, int):
+        try:
+            return int(raw)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+    if isinstance(current, Path):
+        return Path(str(raw))
+    if isinstance(current, tuple):
+        if isinstance(raw, list):
+            return tuple(str(x) for x in raw)
+        return tuple(x.strip() for x in str(raw).split(",") if x.strip())
+    return str(raw)
+
+
+def load_settings(data_dir: Path | None = None, env: dict[str, str] | None = None,
+                  **overrides: Any) -> Settings:
+    environ = dict(os.environ if env is None else env)
+    settings = Settings()
+    names = {f.name: f for f in fields(Settings)}
+    if data_dir is None and environ.get(_ENV_PREFIX + "DATA"):
+        data_dir = Path(environ[_ENV_PREFIX + "DATA"])
+    if data_dir is not None:
+        settings = replace(settings, data_dir=data_dir)
+    config_file = Path(environ.get(_ENV_PREFIX + "CONFIG") or settings.data_dir / "tidings.toml")
+    values: dict[str, Any] = {}
+    if config_file.is_file():
+        try:
+            parsed = tomllib.loads(config_file.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{config_file}: {exc}") from exc
+        for key, raw in parsed.items():
+            if key not in names or key == "data_dir":
+                raise ConfigError(f"{config_file}: unknown setting {key!r}")
+            values[key] = _coerce(key, raw, getattr(settings, key))
+    for name in names:
+        raw_env = environ.get(_ENV_PREFIX + name.upper())
+        if raw_env is not None and name != "data_dir":
+            values[name] = _coerce(name, raw_env, getattr(settings, name))
+    for key, value in overrides.items():
+        if value is not None:
+            values[key] = value
+    return replace(settings, **values)

@@ -1,0 +1,149 @@
+"""ASGI middleware (app-first callables): request limits, metrics, security headers."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tidings.protocol import limits
+from tidings.protocol.stream import json_depth
+from tidings.server.metrics import Metrics
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+CSP = (b"default-src 'self'; img-src 'self' data: blob:; style-src 'self'; "
+       b"script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+
+# Paths that stream large bodies enforce their own limits (media uploads).
+_UPLOAD_PREFIXES = ("/api/v1/media", "/api/v1/attachments")
+
+
+async def _send_error(send: Send, status: int, code: str, message: str,
+                      extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    headers = [(b"content-type", b"application/json"),
+               (b"content-length", str(len(body)).encode()), *(extra or [])]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequestLimits:
+    """Header size, body size and JSON depth, checked before any route sees the request.
+
+    The body is read fully (up to the limit) and replayed to the app, so a route never
+    starts work on a request that will turn out too large: nothing is stored half-way.
+    """
+
+    def __init__(self, app: ASGIApp, max_body: int = limits.MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        header_bytes = sum(len(k) + len(v) for k, v in scope.get("headers", []))
+        if header_bytes > limits.MAX_HEADER_BYTES:
+            if scope["type"] == "http":
+                await _send_error(send, 431, "headers_too_large",
+                                  f"request headers exceed {limits.MAX_HEADER_BYTES} bytes")
+            else:
+                await send({"type": "websocket.close", "code": 1008})
+            return
+        if scope["type"] == "websocket" or scope["path"].startswith(_UPLOAD_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers", []))
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            try:
+                too_big = int(declared) > self.max_body
+            except ValueError:
+                await _send_error(send, 400, "bad_request", "invalid Content-Length")
+                return
+            if too_big:
+                await _send_error(send, 413, "payload_too_large",
+                                  f"request body exceeds {self.max_body} bytes")
+                return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                await _send_error(send, 413, "payload_too_large",
+                                  f"request body exceeds {self.max_body} bytes")
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        ctype = headers.get(b"content-type", b"")
+        if body and b"json" in ctype:
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError:
+                await _send_error(send, 400, "invalid_utf8", "request body is not valid UTF-8")
+                return
+            if json_depth(text) > limits.MAX_JSON_DEPTH:
+                await _send_error(send, 400, "json_too_deep",
+                                  f"JSON nesting deeper than {limits.MAX_JSON_DEPTH}")
+                return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+class MetricsAndHeaders:
+    """Counts requests by route template and adds security headers to every response."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                for key, value in SECURITY_HEADERS:
+                    if key not in present:
+                        headers.append((key, value))
+                if b"content-security-policy" not in present:
+                    headers.append((b"content-security-policy", CSP))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route: Any = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            method = scope.get("method", "GET")
+            self.metrics.requests.labels(method, template, str(status)).inc()
+            self.metrics.latency.labels(method, template).observe(time.perf_counter() - start)

@@ -1,0 +1,106 @@
+"""Accounts and devices."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, Field
+
+from tidings.protocol import limits
+from tidings.server.deps import accounts, principal, streams
+from tidings.services.accounts import AccountService, Principal, Session
+from tidings.services.streams import StreamService
+
+router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"])
+
+
+class Credentials(BaseModel):
+    username: str = Field(max_length=limits.USERNAME_MAX * 4)
+    password: str = Field(max_length=limits.PASSWORD_MAX)
+    device_name: str = Field(default="device", max_length=limits.DEVICE_NAME_MAX * 4)
+
+
+class SessionOut(BaseModel):
+    username: str
+    role: str
+    device_id: str
+    token: str = Field(description="Shown once; keep it secret.")
+
+
+class DeviceOut(BaseModel):
+    id: str
+    name: str
+    created_at: int
+    last_seen_at: int
+    current: bool
+
+
+class MeOut(BaseModel):
+    username: str
+    role: str
+    device_id: str
+
+
+class DeletePassword(BaseModel):
+    password: str = Field(max_length=limits.PASSWORD_MAX)
+
+
+def _session(s: Session) -> SessionOut:
+    return SessionOut(username=s.principal.username, role=s.principal.role,
+                      device_id=s.device.id, token=s.token)
+
+
+@router.post("/register", status_code=201, response_model=SessionOut)
+async def register(body: Credentials, svc: AccountService = Depends(accounts)) -> SessionOut:
+    """Create an account and log this device in."""
+    return _session(await svc.register(body.username, body.password, body.device_name))
+
+
+@router.post("/login", response_model=SessionOut)
+async def login(body: Credentials, svc: AccountService = Depends(accounts)) -> SessionOut:
+    """Log a new device in (each login is a new device with its own token)."""
+    return _session(await svc.login(body.username, body.password, body.device_name))
+
+
+@router.get("/me", response_model=MeOut)
+async def me(who: Principal = Depends(principal)) -> MeOut:
+    return MeOut(username=who.username, role=who.role, device_id=who.device_id)
+
+
+@router.post("/logout", status_code=204)
+async def logout(who: Principal = Depends(principal), svc: AccountService = Depends(accounts),
+                 stream: StreamService = Depends(streams)) -> Response:
+    """Revoke this device's token; its live connections close."""
+    await svc.revoke_device(who, who.device_id)
+    await stream.kick(who.device_id)
+    return Response(status_code=204)
+
+
+@router.get("/devices", response_model=list[DeviceOut])
+async def list_devices(who: Principal = Depends(principal),
+                       svc: AccountService = Depends(accounts)) -> list[DeviceOut]:
+    return [DeviceOut(id=d.id, name=d.name, created_at=d.created_at,
+                      last_seen_at=d.last_seen_at, current=d.id == who.device_id)
+            for d in await svc.devices(who)]
+
+
+@router.delete("/devices/{device_id}", status_code=204)
+async def revoke_device(device_id: str, who: Principal = Depends(principal),
+                        svc: AccountService = Depends(accounts),
+                        stream: StreamService = Depends(streams)) -> Response:
+    """Log out one of your own devices."""
+    await svc.revoke_device(who, device_id[:64])
+    await stream.kick(device_id[:64])
+    return Response(status_code=204)
+
+
+@router.post("/delete", status_code=204)
+async def delete_account(body: DeletePassword, request: Request,
+                         who: Principal = Depends(principal),
+                         svc: AccountService = Depends(accounts),
+                         stream: StreamService = Depends(streams)) -> Response:
+    """Delete your account: all devices log out, keys and queued messages go."""
+    devices = await svc.devices(who)
+    await svc.delete_account(who, body.password)
+    for d in devices:
+        await stream.kick(d.id)
+    return Response(status_code=204)

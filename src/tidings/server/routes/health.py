@@ -1,0 +1,45 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import SQLAlchemyError
+
+from tidings.protocol.errors import TidingsError
+from tidings.server.metrics import Metrics
+from tidings.storage import migrate
+from tidings.storage.database import Database
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> Response:
+    """The database answers and its schema is the one this code expects."""
+    db: Database = request.app.state.db
+    try:
+        await migrate.check_current(db)
+    except TidingsError as exc:
+        return Response(status_code=503, media_type="application/json",
+                        content=f'{{"status":"unready","reason":"{exc.code}"}}')
+    except (OSError, SQLAlchemyError):
+        return Response(status_code=503, media_type="application/json",
+                        content='{"status":"unready","reason":"database_unreachable"}')
+    return Response(media_type="application/json", content='{"status":"ready"}')
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request) -> Response:
+    m: Metrics = request.app.state.metrics
+    db: Database = request.app.state.db
+    store = request.app.state.streams.store
+    async with db.read() as conn:
+        m.stream_backlog.set(await store.backlog(conn))
+    return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,245 @@
+"""Accounts, devices and access tokens.
+
+A token is 256 random bits shown once to the device that logged in. The server keeps
+only HMAC-SHA256(pepper, token): a stolen database does not let anyone log in, and the
+pepper lives in a 0600 file outside the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from tidings.protocol import limits
+from tidings.protocol.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from tidings.services.clock import Clock
+from tidings.storage.accounts import AccountStore
+from tidings.storage.database import Database
+from tidings.storage.records import ROLES, STAFF_ROLES, DeviceRecord, UserRecord
+
+TOKEN_PREFIX = "tdg_"  # noqa: S105 - a marker, not a secret
+DEVICE_ID_BYTES = 8
+LAST_SEEN_GRANULARITY_MS = 60_000
+"""last_seen is written at most once a minute per device, not on every request."""
+
+_USERNAME_RE = re.compile(r"[a-z0-9_]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the authenticated user and the device they use."""
+
+    user_id: int
+    username: str
+    role: str
+    device_id: str
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    principal: Principal
+    device: DeviceRecord
+    token: str
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    text = (resources.files("tidings.services") / "data" / "common_passwords.txt").read_text()
+    return frozenset(line.strip() for line in text.splitlines()
+                     if line.strip() and not line.startswith("#"))
+
+
+def check_username(name: str, reserved: frozenset[str]) -> str:
+    if not isinstance(name, str):
+        raise BadRequest("username must be a string", "invalid_username")
+    username = name.strip().lower()
+    if not (limits.USERNAME_MIN <= len(username) <= limits.USERNAME_MAX) or \
+            not _USERNAME_RE.fullmatch(username):
+        raise BadRequest(
+            f"a username is {limits.USERNAME_MIN}-{limits.USERNAME_MAX} characters of "
+            "a-z, 0-9 and _", "invalid_username")
+    if username in reserved:
+        raise Conflict(f"the username {username!r} is reserved", "username_reserved")
+    return username
+
+
+def check_password(password: str, username: str) -> None:
+    if not isinstance(password, str):
+        raise BadRequest("password must be a string", "invalid_password")
+    if len(password) < limits.PASSWORD_MIN:
+        raise BadRequest(f"a password needs at least {limits.PASSWORD_MIN} characters",
+                         "weak_password")
+    if len(password) > limits.PASSWORD_MAX:
+        raise BadRequest(f"a password has at most {limits.PASSWORD_MAX} characters",
+                         "invalid_password")
+    folded = password.lower()
+    if folded in common_passwords() or username in folded:
+        raise BadRequest("this password is too common or contains the username; "
+                         "choose another", "weak_password")
+
+
+def new_token() -> str:
+    raw = secrets.token_bytes(limits.TOKEN_BYTES)
+    return TOKEN_PREFIX + base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def new_device_id() -> str:
+    return "D" + base64.b32encode(secrets.token_bytes(DEVICE_ID_BYTES)).decode().rstrip("=")
+
+
+class AccountService:
+    def __init__(self, db: Database, store: AccountStore, pepper: bytes, clock: Clock,
+                 reserved: frozenset[str]) -> None:
+        self.db = db
+        self.store = store
+        self._pepper = pepper
+        self.clock = clock
+        self.reserved = reserved
+        self._hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
+
+    def hash_token(self, token: str) -> str:
+        return hmac.new(self._pepper, token.encode(), hashlib.sha256).hexdigest()
+
+    async def _hash_password(self, password: str) -> str:
+        return await asyncio.to_thread(self._hasher.hash, password)
+
+    async def _verify_password(self, stored: str | None, password: str) -> bool:
+        if stored is None:
+            return False
+        try:
+            return await asyncio.to_thread(self._hasher.verify, stored, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    async def create_user(self, username: str, password: str | None, role: str = "user",
+                          *, check_reserved: bool = True) -> UserRecord:
+        """Create an account without a device (operators' `admin create-user`)."""
+        name = check_username(username, self.reserved if check_reserved else frozenset())
+        if role not in ROLES:
+            raise BadRequest(f"role must be one of {', '.join(ROLES)}", "invalid_role")
+        hashed = None
+        if password is not None:
+            check_password(password, name)
+            hashed = await self._hash_password(password)
+        async with self.db.write() as conn:
+            return await self.store.create_user(conn, name, hashed, role, self.clock())
+
+    async def register(self, username: str, password: str, device_name: str) -> Session:
+        name = check_username(username, self.reserved)
+        check_password(password, name)
+        device_name = _device_name(device_name)
+        hashed = await self._hash_password(password)
+        token = new_token()
+        async with self.db.write() as conn:
+            now = self.clock()
+            user = await self.store.create_user(conn, name, hashed, "user", now)
+            device = await self.store.create_device(conn, user.id, new_device_id(),
+                                                    device_name, self.hash_token(token), now)
+        return Session(Principal(user.id, user.username, user.role, device.id), device, token)
+
+    async def login(self, username: str, password: str, device_name: str) -> Session:
+        name = username.strip().lower() if isinstance(username, str) else ""
+        device_name = _device_name(device_name)
+        async with self.db.read() as conn:
+            user = await self.store.user_by_name(conn, name)
+        # Verify even for unknown users so timing does not reveal which names exist.
+        stored = user.password_hash if user else _DUMMY_HASH
+        ok = await self._verify_password(stored, password if isinstance(password, str) else "")
+        if user is None or not ok or user.deleted_at is not None:
+            raise Unauthorized("wrong username or password", "bad_credentials")
+        if user.suspended_at is not None:
+            raise Forbidden("this account is suspended", "account_suspended")
+        token = new_token()
+        async with self.db.write() as conn:
+            if await self.store.count_devices(conn, user.id) >= limits.DEVICES_PER_ACCOUNT_MAX:
+                raise Conflict(f"an account has at most {limits.DEVICES_PER_ACCOUNT_MAX} "
+                               "devices; log one out first", "too_many_devices")
+            device = await self.store.create_device(conn, user.id, new_device_id(),
+                                                    device_name, self.hash_token(token),
+                                                    self.clock())
+        return Session(Principal(user.id, user.username, user.role, device.id), device, token)
+
+    async def authenticate(self, token: str) -> Principal:
+        if not token.startswith(TOKEN_PREFIX) or len(token) > 128:
+            raise Unauthorized("invalid access token", "invalid_token")
+        async with self.db.read() as conn:
+            found = await self.store.device_by_token(conn, self.hash_token(token))
+        if found is None:
+            raise Unauthorized("invalid or revoked access token", "invalid_token")
+        device, user = found
+        if user.deleted_at is not None:
+            raise Unauthorized("this account was deleted", "invalid_token")
+        if user.suspended_at is not None:
+            raise Forbidden("this account is suspended", "account_suspended")
+        now = self.clock()
+        if now - device.last_seen_at > LAST_SEEN_GRANULARITY_MS:
+            async with self.db.write() as conn:
+                await self.store.touch_device(conn, device.id, now)
+        return Principal(user.id, user.username, user.role, device.id)
+
+    async def devices(self, who: Principal) -> list[DeviceRecord]:
+        async with self.db.read() as conn:
+            return await self.store.devices_of(conn, who.user_id)
+
+    async def revoke_device(self, who: Principal, device_id: str) -> None:
+        """Log a device out. Only one's own devices: another's id is simply not found."""
+        async with self.db.write() as conn:
+            if not await self.store.delete_device(conn, who.user_id, device_id):
+                raise NotFound("no such device", "device_not_found")
+
+    async def delete_account(self, who: Principal, password: str) -> None:
+        async with self.db.read() as conn:
+            user = await self.store.user_by_id(conn, who.user_id)
+        if user is None or not await self._verify_password(user.password_hash, password):
+            raise Forbidden("the password is wrong", "bad_credentials")
+        async with self.db.write() as conn:
+            await self.store.mark_deleted(conn, who.user_id, self.clock())
+
+    async def user(self, username: str) -> UserRecord:
+        async with self.db.read() as conn:
+            user = await self.store.user_by_name(conn, username.strip().lower())
+        if user is None or user.deleted_at is not None:
+            raise NotFound("no such user", "user_not_found")
+        return user
+
+    async def ensure_admin(self) -> tuple[str, str] | None:
+        """Create an admin with a random password if none exists; returns (name, password)."""
+        async with self.db.read() as conn:
+            if await self.store.count_role(conn, "admin") > 0:
+                return None
+            taken = await self.store.user_by_name(conn, "admin")
+        name = "admin" if taken is None else f"admin_{secrets.token_hex(3)}"
+        password = secrets.token_urlsafe(18)
+        await self.create_user(name, password, "admin", check_reserved=False)
+        return name, password
+
+
+def _device_name(name: str) -> str:
+    if not isinstance(name, str):
+        raise BadRequest("device name must be a string", "invalid_device_name")
+    name = name.strip() or "device"
+    if len(name) > limits.DEVICE_NAME_MAX or any(ord(c) < 32 for c in name):
+        raise BadRequest(f"a device name is at most {limits.DEVICE_NAME_MAX} printable "
+                         "characters", "invalid_device_name")
+    return name
+
+
+_DUMMY_HASH = PasswordHasher().hash("tidings-timing-equaliser")

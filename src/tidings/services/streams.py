@@ -1,0 +1,65 @@
+"""Per-device event streams: durable append, then live publish on the bus."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tidings.bus.base import Bus
+from tidings.protocol.stream import bus_control, bus_event, event_frame
+from tidings.services.clock import Clock
+from tidings.storage.database import Database
+from tidings.storage.records import StreamEvent
+from tidings.storage.streams import StreamStore
+
+
+def device_topic(device_id: str) -> str:
+    return f"device:{device_id}"
+
+
+def dumps(body: Any) -> str:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+
+
+class StreamService:
+    def __init__(self, db: Database, store: StreamStore, bus: Bus, clock: Clock) -> None:
+        self.db = db
+        self.store = store
+        self.bus = bus
+        self.clock = clock
+
+    async def append_in(self, conn: AsyncConnection,
+                        items: Sequence[tuple[str, str, Any]]) -> list[StreamEvent]:
+        """Append inside the caller's transaction; call :meth:`publish` after commit."""
+        return await self.store.append(
+            conn, [(device, kind, dumps(body)) for device, kind, body in items], self.clock())
+
+    async def append(self, items: Sequence[tuple[str, str, Any]]) -> list[StreamEvent]:
+        async with self.db.write() as conn:
+            events = await self.append_in(conn, items)
+        await self.publish(events)
+        return events
+
+    async def publish(self, events: Sequence[StreamEvent]) -> None:
+        for e in events:
+            frame = event_frame(e.seq, e.kind, e.created_at, e.body)
+            await self.bus.publish(device_topic(e.device_id), bus_event(e.seq, frame))
+
+    async def read(self, device_id: str, after: int, limit: int) -> list[StreamEvent]:
+        async with self.db.read() as conn:
+            return await self.store.read(conn, device_id, after, limit)
+
+    async def ack(self, device_id: str, upto: int) -> int:
+        async with self.db.write() as conn:
+            return await self.store.ack(conn, device_id, upto)
+
+    async def head(self, device_id: str) -> int:
+        async with self.db.read() as conn:
+            return await self.store.head(conn, device_id)
+
+    async def kick(self, device_id: str) -> None:
+        """Tell live connections of a revoked device to close."""
+        await self.bus.publish(device_topic(device_id), bus_control("revoked"))

@@ -1,0 +1,116 @@
+"""Users and devices. Every method runs inside a transaction the caller owns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tidings.protocol.errors import Conflict
+from tidings.storage.records import DeviceRecord, UserRecord
+from tidings.storage.schema import devices, users
+
+_USER_COLS = (users.c.id, users.c.username, users.c.role, users.c.display_name,
+              users.c.created_at, users.c.deleted_at, users.c.suspended_at,
+              users.c.password_hash)
+_DEVICE_COLS = (devices.c.id, devices.c.user_id, devices.c.name, devices.c.created_at,
+                devices.c.last_seen_at)
+
+
+def _user(row: Any) -> UserRecord:
+    return UserRecord(*row)
+
+
+def _device(row: Any) -> DeviceRecord:
+    return DeviceRecord(*row)
+
+
+class AccountStore:
+    async def create_user(self, conn: AsyncConnection, username: str, password_hash: str | None,
+                          role: str, now: int) -> UserRecord:
+        try:
+            async with conn.begin_nested():
+                result = await conn.execute(
+                    users.insert().values(username=username, password_hash=password_hash,
+                                          role=role, created_at=now).returning(*_USER_COLS))
+                return _user(result.one())
+        except IntegrityError as exc:
+            raise Conflict(f"the username {username!r} is taken", "username_taken") from exc
+
+    async def user_by_name(self, conn: AsyncConnection, username: str) -> UserRecord | None:
+        row = (await conn.execute(sa.select(*_USER_COLS).where(users.c.username == username))
+               ).first()
+        return _user(row) if row else None
+
+    async def user_by_id(self, conn: AsyncConnection, user_id: int) -> UserRecord | None:
+        row = (await conn.execute(sa.select(*_USER_COLS).where(users.c.id == user_id))).first()
+        return _user(row) if row else None
+
+    async def users_by_names(self, conn: AsyncConnection,
+                             names: list[str]) -> dict[str, UserRecord]:
+        rows = await conn.execute(sa.select(*_USER_COLS).where(users.c.username.in_(names)))
+        return {r.username: _user(r) for r in rows}
+
+    async def count_role(self, conn: AsyncConnection, role: str) -> int:
+        result = await conn.execute(
+            sa.select(sa.func.count()).select_from(users)
+            .where(users.c.role == role, users.c.deleted_at.is_(None)))
+        return int(result.scalar_one())
+
+    async def set_password(self, conn: AsyncConnection, user_id: int, password_hash: str) -> None:
+        await conn.execute(users.update().where(users.c.id == user_id)
+                           .values(password_hash=password_hash))
+
+    async def set_role(self, conn: AsyncConnection, user_id: int, role: str) -> None:
+        await conn.execute(users.update().where(users.c.id == user_id).values(role=role))
+
+    async def mark_deleted(self, conn: AsyncConnection, user_id: int, now: int) -> None:
+        """Deleted accounts keep their row (the name stays taken) but lose every secret."""
+        await conn.execute(devices.delete().where(devices.c.user_id == user_id))
+        await conn.execute(users.update().where(users.c.id == user_id)
+                           .values(deleted_at=now, password_hash=None, display_name=None))
+
+    async def create_device(self, conn: AsyncConnection, user_id: int, device_id: str,
+                            name: str, token_hash: str, now: int) -> DeviceRecord:
+        await conn.execute(devices.insert().values(
+            id=device_id, user_id=user_id, name=name, token_hash=token_hash,
+            created_at=now, last_seen_at=now))
+        return DeviceRecord(device_id, user_id, name, now, now)
+
+    async def device_by_token(self, conn: AsyncConnection,
+                              token_hash: str) -> tuple[DeviceRecord, UserRecord] | None:
+        row = (await conn.execute(
+            sa.select(*_DEVICE_COLS, *_USER_COLS)
+            .select_from(devices.join(users, users.c.id == devices.c.user_id))
+            .where(devices.c.token_hash == token_hash))).first()
+        if row is None:
+            return None
+        values = tuple(row)
+        n = len(_DEVICE_COLS)
+        return _device(values[:n]), _user(values[n:])
+
+    async def devices_of(self, conn: AsyncConnection, user_id: int) -> list[DeviceRecord]:
+        rows = await conn.execute(sa.select(*_DEVICE_COLS).where(devices.c.user_id == user_id)
+                                  .order_by(devices.c.created_at, devices.c.id))
+        return [_device(r) for r in rows]
+
+    async def device(self, conn: AsyncConnection, device_id: str) -> DeviceRecord | None:
+        row = (await conn.execute(sa.select(*_DEVICE_COLS).where(devices.c.id == device_id))
+               ).first()
+        return _device(row) if row else None
+
+    async def count_devices(self, conn: AsyncConnection, user_id: int) -> int:
+        result = await conn.execute(sa.select(sa.func.count()).select_from(devices)
+                                    .where(devices.c.user_id == user_id))
+        return int(result.scalar_one())
+
+    async def delete_device(self, conn: AsyncConnection, user_id: int, device_id: str) -> bool:
+        result = await conn.execute(devices.delete().where(
+            devices.c.id == device_id, devices.c.user_id == user_id))
+        return bool(result.rowcount)
+
+    async def touch_device(self, conn: AsyncConnection, device_id: str, now: int) -> None:
+        await conn.execute(devices.update().where(devices.c.id == device_id)
+                           .values(last_seen_at=now))

@@ -1,0 +1,95 @@
+"""The database handle: one async engine, SQLite or PostgreSQL, and its transactions.
+
+SQLite is the embedded default. It runs in WAL mode with foreign keys on and
+``synchronous=FULL``: in WAL mode ``NORMAL`` may lose the last committed transactions on
+power loss, and Tidings acknowledges a message only once it is durable, so FULL it is.
+SQLite allows one writer at a time, so writes in this process queue on an asyncio lock
+instead of failing with "database is locked"; readers are never blocked (WAL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+PG_POOL_SIZE = 10
+PG_POOL_OVERFLOW = 10
+
+
+class Database:
+    """Owns the engine; hands out read and write transactions."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        parsed = make_url(url)
+        self.dialect = parsed.get_backend_name()
+        if self.dialect == "sqlite":
+            self.engine: AsyncEngine = create_async_engine(url, echo=echo)
+            _configure_sqlite(self.engine)
+        elif self.dialect == "postgresql":
+            self.engine = create_async_engine(
+                url, echo=echo, pool_size=PG_POOL_SIZE, max_overflow=PG_POOL_OVERFLOW,
+                pool_pre_ping=True,
+            )
+        else:
+            raise ValueError(f"unsupported database URL scheme: {parsed.drivername}")
+        self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only transaction (a consistent snapshot)."""
+        async with self.engine.connect() as conn:
+            yield conn
+            await conn.rollback()
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction; committed (durably) when the block exits cleanly."""
+        if self._write_lock is None:
+            async with self.engine.begin() as conn:
+                yield conn
+            return
+        async with self._write_lock, self.engine.connect() as conn:
+            await conn.execution_options(tidings_begin="IMMEDIATE")
+            async with conn.begin():
+                yield conn
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Take transaction control away from the driver: we issue BEGIN ourselves
+        # (BEGIN IMMEDIATE for writes), as the SQLAlchemy SQLite docs recommend.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get("tidings_begin", "")
+        conn.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+def sqlite_url_for(path: str) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
