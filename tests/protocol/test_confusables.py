@@ -85,3 +85,16 @@ def test_handle_key_folds_handle_lookalikes() -> None:
 def test_handle_key_keeps_distinct_names_apart() -> None:
     assert handle_key("news_daily") != handle_key("news_weekly")
     assert handle_key("alice") != handle_key("alicia")
+
+
+def test_every_table_entry_reaches_a_fixed_point_within_the_bound() -> None:
+    from tidings.protocol import confusables
+
+    for cp in confusables._table():
+        text = chr(cp)
+        rounds, current = 0, confusables._skeleton_once(text)
+        while confusables._skeleton_once(current) != current:
+            current = confusables._skeleton_once(current)
+            rounds += 1
+        assert rounds < confusables.MAX_SKELETON_ROUNDS, hex(cp)
+        assert skeleton(text) == current

@@ -193,3 +193,11 @@ def test_animated_gif_stays_animated_without_comment() -> None:
     assert b"tracking-id-123" not in photo.data
     assert getattr(Image.open(io.BytesIO(photo.data)), "n_frames", 1) == 3
     assert photo.thumbnail_media_type in ("image/png", "image/jpeg")
+
+
+def test_icc_profile_is_kept() -> None:
+    from PIL import ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    photo = process_photo(_encode(Image.new("RGB", (8, 8)), "JPEG", icc_profile=icc))
+    assert Image.open(io.BytesIO(photo.data)).info.get("icc_profile") == icc

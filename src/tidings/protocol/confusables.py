@@ -32,8 +32,8 @@ DATA_FILE: Final = "data/confusables.txt"
 # The Unicode 15.0 table is not closed under NFD for a handful of code points (13,
 # e.g. U+01C4 DZ WITH CARON maps to "DZ" + COMBINING CARON, and the caron itself is a
 # source mapping to COMBINING BREVE), so one pass of the section 4 algorithm is not
-# always idempotent. We repeat it until the output is stable; two extra rounds
-# suffice for every code point (checked by tests), this bound only guards the loop.
+# always idempotent. We repeat it until the output is stable; one extra round
+# suffices for every table entry (checked by tests), this bound only guards the loop.
 MAX_SKELETON_ROUNDS: Final = 4
 
 # Extra folds applied by handle_key after the UTS #39 skeleton and case folding.
