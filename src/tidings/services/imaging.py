@@ -1,0 +1,260 @@
+"""Pure media pipeline for public channel posts and avatars: sniff, limit, clean.
+
+Bytes in, values out; no files, sockets or clock. Three rules:
+
+* **Never trust the client's file name or declared type.** :func:`sniff` reads magic
+  bytes; a PNG named ``.jpg`` is a PNG, a text file named ``.png`` is a file.
+* **Refuse decompression bombs from the header.** Pillow's ``Image.open`` reads only
+  the header; we check width x height against MAX_IMAGE_PIXELS *before* any pixel is
+  decoded. We never assign ``Image.MAX_IMAGE_PIXELS``: it is process-global, and
+  setting it per call would race between threads. Pillow's own check (at its default,
+  higher limit) stays as a backstop and maps to the same error.
+* **Publish no metadata.** Photos are re-encoded from pixels: EXIF (GPS, camera
+  serials), XMP, comments and text chunks are dropped. EXIF orientation is applied to
+  the pixels first so the photo still looks the right way up. The ICC colour profile
+  is kept when it is at most MAX_ICC_BYTES: it describes colours, not people, and
+  dropping it visibly shifts wide-gamut (e.g. Display P3) photos.
+
+Output: JPEG (quality JPEG_QUALITY) or PNG when the image has transparency. An
+animated GIF is re-saved frame by frame as GIF (which drops its comments and
+application extensions) so it stays animated; other animated formats keep only their
+first frame. Thumbnails always come from the first frame.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MiB: Final = 1024 * 1024
+PHOTO_MAX_BYTES: Final = 10 * MiB
+VIDEO_MAX_BYTES: Final = 200 * MiB
+FILE_MAX_BYTES: Final = 100 * MiB
+MAX_IMAGE_PIXELS: Final = 40_000_000
+MAX_IMAGE_SIDE: Final = 30_000
+MAX_GIF_FRAMES: Final = 300
+# Total decoded pixels over all frames of an animation we re-encode.
+MAX_ANIMATION_PIXELS: Final = 200_000_000
+MAX_ICC_BYTES: Final = 64 * 1024
+JPEG_QUALITY: Final = 88
+THUMBNAIL_MAX_SIDE: Final = 320
+THUMBNAIL_JPEG_QUALITY: Final = 80
+SNIFF_WINDOW: Final = 64  # bytes of a Matroska header searched for its DocType
+
+Kind = Literal["photo", "video", "file"]
+
+# Pillow plugin names per sniffed type: Image.open only tries the format we sniffed,
+# so a file cannot steer decoding into some rarely used, less hardened plugin.
+_PILLOW_FORMATS: Final = {
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/gif": "GIF",
+    "image/webp": "WEBP",
+}
+_HEIF_BRANDS: Final = {b"heic": "image/heic", b"heix": "image/heic", b"mif1": "image/heif",
+                       b"msf1": "image/heif", b"avif": "image/avif", b"avis": "image/avif"}
+
+
+class MediaError(ValueError):
+    """Media was refused; ``code`` is the API error code (all map to HTTP 4xx)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class ImageError(MediaError):
+    """An image could not be accepted: "image_too_large" or "image_invalid"."""
+
+
+class MediaTooLargeError(MediaError):
+    """An upload exceeds its kind's byte limit: "media_too_large"."""
+
+    def __init__(self, kind: Kind, size: int, limit: int) -> None:
+        super().__init__("media_too_large", f"{kind} of {size} bytes exceeds {limit} bytes")
+        self.kind = kind
+        self.size = size
+        self.limit = limit
+
+
+@dataclass(frozen=True)
+class MediaKind:
+    """What the bytes really are: our kind and the media type we will serve them as."""
+
+    kind: Kind
+    media_type: str
+
+
+@dataclass(frozen=True)
+class ProcessedPhoto:
+    """A photo cleaned for publication, with its thumbnail."""
+
+    data: bytes = field(repr=False)
+    media_type: str
+    width: int
+    height: int
+    thumbnail: bytes = field(repr=False)
+    thumbnail_media_type: str
+    thumbnail_width: int
+    thumbnail_height: int
+    animated: bool = False
+
+
+def sniff(data: bytes) -> MediaKind:
+    """Classify bytes by their magic numbers (file signatures), never by name."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return MediaKind("photo", "image/jpeg")
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return MediaKind("photo", "image/png")
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return MediaKind("photo", "image/gif")
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return MediaKind("photo", "image/webp")
+    if data[4:8] == b"ftyp":  # ISO base media file format (ISO/IEC 14496-12)
+        brand = data[8:12]
+        if brand in _HEIF_BRANDS:  # still images we cannot re-encode: plain files
+            return MediaKind("file", _HEIF_BRANDS[brand])
+        if brand == b"qt  ":
+            return MediaKind("video", "video/quicktime")
+        return MediaKind("video", "video/mp4")
+    if data.startswith(b"\x1a\x45\xdf\xa3"):  # EBML header: Matroska or WebM
+        if b"webm" in data[:SNIFF_WINDOW]:
+            return MediaKind("video", "video/webm")
+        return MediaKind("video", "video/x-matroska")
+    if data.startswith(b"%PDF-"):
+        return MediaKind("file", "application/pdf")
+    if data.startswith((b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")):
+        return MediaKind("file", "application/zip")
+    # Served as a download, never as text/html or text/plain a browser might render.
+    return MediaKind("file", "application/octet-stream")
+
+
+def limit_for(kind: Kind) -> int:
+    """The byte limit for an upload of this kind."""
+    return {"photo": PHOTO_MAX_BYTES, "video": VIDEO_MAX_BYTES, "file": FILE_MAX_BYTES}[kind]
+
+
+def check_size(kind: Kind, n: int) -> None:
+    """Raise MediaTooLargeError ("media_too_large") if n bytes is over kind's limit."""
+    limit = limit_for(kind)
+    if n > limit:
+        raise MediaTooLargeError(kind, n, limit)
+
+
+def _check_dimensions(width: int, height: int) -> None:
+    if width <= 0 or height <= 0:
+        raise ImageError("image_invalid", f"image has no pixels ({width}x{height})")
+    if width * height > MAX_IMAGE_PIXELS or max(width, height) > MAX_IMAGE_SIDE:
+        raise ImageError(
+            "image_too_large",
+            f"image is {width}x{height}; at most {MAX_IMAGE_PIXELS} pixels and "
+            f"{MAX_IMAGE_SIDE} pixels a side",
+        )
+
+
+def _open(data: bytes, media_type: str) -> Image.Image:
+    try:
+        image = Image.open(io.BytesIO(data), formats=[_PILLOW_FORMATS[media_type]])
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageError("image_too_large", f"image is too large: {exc}") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ImageError("image_invalid", f"not a readable {media_type} image") from exc
+    _check_dimensions(*image.size)  # header only: no pixel decoded yet
+    return image
+
+
+def _has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        image.mode == "P" and "transparency" in image.info
+    )
+
+
+def _icc(image: Image.Image) -> bytes | None:
+    profile = image.info.get("icc_profile")
+    if isinstance(profile, bytes) and 0 < len(profile) <= MAX_ICC_BYTES:
+        return profile
+    return None
+
+
+def _encode_still(image: Image.Image, icc: bytes | None, quality: int) -> tuple[bytes, str]:
+    """Encode pixels only: a fresh info dict means no EXIF, XMP or comment rides along."""
+    out = io.BytesIO()
+    if _has_alpha(image):
+        clean = image.convert("RGBA")
+        clean.info = {}
+        options: dict[str, object] = {"icc_profile": icc} if icc else {}
+        clean.save(out, format="PNG", **options)
+        return out.getvalue(), "image/png"
+    clean = image.convert("L" if image.mode in ("1", "L", "I", "I;16", "F") else "RGB")
+    clean.info = {}
+    options = {"quality": quality, "optimize": True}
+    if icc:
+        options["icc_profile"] = icc
+    clean.save(out, format="JPEG", **options)
+    return out.getvalue(), "image/jpeg"
+
+
+def _encode_gif_animation(image: Image.Image) -> bytes:
+    frames = getattr(image, "n_frames", 1)
+    width, height = image.size
+    if frames > MAX_GIF_FRAMES or frames * width * height > MAX_ANIMATION_PIXELS:
+        raise ImageError(
+            "image_too_large",
+            f"animation has {frames} frames of {width}x{height}; at most {MAX_GIF_FRAMES} "
+            f"frames and {MAX_ANIMATION_PIXELS} pixels in all",
+        )
+    for key in ("comment", "extension", "xmp"):
+        image.info.pop(key, None)
+    out = io.BytesIO()
+    image.save(out, format="GIF", save_all=True, comment=b"")
+    return out.getvalue()
+
+
+def process_photo(data: bytes) -> ProcessedPhoto:
+    """Validate, strip metadata from and thumbnail a photo for publication.
+
+    Raises MediaTooLargeError for more than PHOTO_MAX_BYTES, ImageError
+    "image_too_large" for too many pixels (checked from the header) and
+    "image_invalid" for anything that is not a complete JPEG, PNG, GIF or WebP.
+    """
+    check_size("photo", len(data))
+    sniffed = sniff(data)
+    if sniffed.kind != "photo":
+        raise ImageError("image_invalid", f"expected a photo, got {sniffed.media_type}")
+    image = _open(data, sniffed.media_type)
+    animated = sniffed.media_type == "image/gif" and getattr(image, "n_frames", 1) > 1
+    try:
+        if animated:
+            encoded, media_type = _encode_gif_animation(image), "image/gif"
+            image.seek(0)
+            still = image.convert("RGBA")
+        else:
+            image.load()
+            still = ImageOps.exif_transpose(image)
+            encoded, media_type = _encode_still(still, _icc(image), JPEG_QUALITY)
+        thumb = still.copy()
+        thumb.thumbnail((THUMBNAIL_MAX_SIDE, THUMBNAIL_MAX_SIDE), Image.Resampling.LANCZOS)
+        thumb_bytes, thumb_type = _encode_still(thumb, _icc(image), THUMBNAIL_JPEG_QUALITY)
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageError("image_too_large", f"image is too large: {exc}") from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageError("image_invalid", f"corrupt or truncated image: {exc}") from exc
+    finally:
+        image.close()
+    return ProcessedPhoto(
+        data=encoded,
+        media_type=media_type,
+        width=still.width,
+        height=still.height,
+        thumbnail=thumb_bytes,
+        thumbnail_media_type=thumb_type,
+        thumbnail_width=thumb.width,
+        thumbnail_height=thumb.height,
+        animated=animated,
+    )
