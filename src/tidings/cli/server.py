@@ -56,7 +56,7 @@ def serve(data: DataOpt = None,
     console.print(f"Tidings serving at [bold]{settings.resolved_public_url}[/bold] "
                   f"(data in {settings.data_dir})")
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
-                loop="uvloop", http="httptools", ws="websockets",
+                loop="uvloop", http="httptools", ws="websockets-sansio",
                 ws_ping_interval=limits.WS_PING_INTERVAL_S,
                 ws_ping_timeout=limits.WS_PING_TIMEOUT_S,
                 ws_max_size=limits.WS_MAX_FRAME_BYTES, proxy_headers=True,

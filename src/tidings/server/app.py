@@ -16,6 +16,7 @@ import tidings
 from tidings.bus.base import Bus
 from tidings.bus.local import LocalBus
 from tidings.protocol.errors import TidingsError
+from tidings.protocol.handles import HandleError, TextFieldError
 from tidings.server import secrets
 from tidings.server.config import Settings
 from tidings.server.gateway import Gateway
@@ -24,6 +25,7 @@ from tidings.server.middleware import MetricsAndHeaders, RequestLimits
 from tidings.server.routes import accounts, health, stream
 from tidings.services.accounts import AccountService
 from tidings.services.clock import Clock, system_clock
+from tidings.services.imaging import MediaError, MediaTooLargeError
 from tidings.services.names import reserved_names
 from tidings.services.streams import StreamService
 from tidings.storage import migrate
@@ -52,6 +54,15 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(TidingsError)
     async def _tidings(_: Request, exc: TidingsError) -> JSONResponse:
         return _error_response(exc)
+
+    @app.exception_handler(HandleError)
+    @app.exception_handler(TextFieldError)
+    @app.exception_handler(MediaError)
+    async def _value(_: Request, exc: Exception) -> JSONResponse:
+        status = 413 if isinstance(exc, MediaTooLargeError) else 400
+        code = str(getattr(exc, "code", "bad_request"))
+        message = str(getattr(exc, "message", exc))
+        return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -11,7 +11,6 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import re
 import secrets
 from dataclasses import dataclass
 from functools import cache
@@ -22,6 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from tidings.protocol import limits
 from tidings.protocol.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from tidings.protocol.handles import HandleError, check_not_reserved, normalize_username
 from tidings.services.clock import Clock
 from tidings.storage.accounts import AccountStore
 from tidings.storage.database import Database
@@ -31,8 +31,6 @@ TOKEN_PREFIX = "tdg_"  # noqa: S105 - a marker, not a secret
 DEVICE_ID_BYTES = 8
 LAST_SEEN_GRANULARITY_MS = 60_000
 """last_seen is written at most once a minute per device, not on every request."""
-
-_USERNAME_RE = re.compile(r"[a-z0-9_]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,17 +65,18 @@ def common_passwords() -> frozenset[str]:
                      if line.strip() and not line.startswith("#"))
 
 
-def check_username(name: str, reserved: frozenset[str]) -> str:
+def check_username(name: str, extra_reserved: frozenset[str]) -> str:
+    """Normalise and vet a new username: the rule, reserved names and their lookalikes."""
     if not isinstance(name, str):
         raise BadRequest("username must be a string", "invalid_username")
-    username = name.strip().lower()
-    if not (limits.USERNAME_MIN <= len(username) <= limits.USERNAME_MAX) or \
-            not _USERNAME_RE.fullmatch(username):
-        raise BadRequest(
-            f"a username is {limits.USERNAME_MIN}-{limits.USERNAME_MAX} characters of "
-            "a-z, 0-9 and _", "invalid_username")
-    if username in reserved:
-        raise Conflict(f"the username {username!r} is reserved", "username_reserved")
+    try:
+        username = normalize_username(name)
+        check_not_reserved(username, "username")
+    except HandleError as exc:
+        raise (Conflict if exc.code.startswith("reserved") else BadRequest)(
+            exc.message, exc.code) from exc
+    if username in extra_reserved:
+        raise Conflict(f"the username {username!r} is reserved", "reserved_username")
     return username
 
 

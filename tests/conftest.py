@@ -1,0 +1,188 @@
+"""Shared fixtures: databases (SQLite and a real PostgreSQL), apps and live servers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from tidings.server.app import create_app
+from tidings.server.config import Settings, load_settings
+from tidings.services.clock import Clock, system_clock
+from tidings.storage import migrate
+from tidings.storage.database import Database
+
+POSTGRES_URL = os.environ.get("TIDINGS_TEST_POSTGRES_URL",
+                              "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TIDINGS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REQUIRE_SERVICES = os.environ.get("TIDINGS_REQUIRE_SERVICES") == "1"
+
+
+async def _postgres_available() -> bool:
+    engine = create_async_engine(POSTGRES_URL)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("select 1"))
+        return True
+    except (OSError, Exception):  # noqa: BLE001 - any failure means "not available"
+        return False
+    finally:
+        await engine.dispose()
+
+
+async def reset_postgres() -> None:
+    """Give a test an empty PostgreSQL schema (tests run one at a time)."""
+    engine = create_async_engine(POSTGRES_URL)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+async def fresh_database(kind: str, tmp_path: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'tidings.db'}"
+    if not await _postgres_available():
+        if REQUIRE_SERVICES:
+            pytest.fail(f"PostgreSQL is required but not reachable at {POSTGRES_URL}")
+        pytest.skip("PostgreSQL not reachable")
+    await reset_postgres()
+    return POSTGRES_URL
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def database(db_kind: str, tmp_path: Path) -> AsyncIterator[Database]:
+    url = await fresh_database(db_kind, tmp_path)
+    db = Database(url)
+    await migrate.upgrade(db)
+    yield db
+    await db.close()
+
+
+def make_settings(tmp_path: Path, database_url: str = "", **overrides: Any) -> Settings:
+    data = tmp_path / "data"
+    data.mkdir(exist_ok=True)
+    return load_settings(data, {}, database_url=database_url or None, **overrides)
+
+
+@asynccontextmanager
+async def running_app(settings: Settings, clock: Clock = system_clock
+                      ) -> AsyncIterator[FastAPI]:
+    db = Database(settings.resolved_database_url)
+    await migrate.upgrade(db)
+    await db.close()
+    app = create_app(settings, clock=clock)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+AppFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> AppFactory:
+    """In-process API client factory: ``async with api() as client: ...``."""
+
+    @asynccontextmanager
+    async def factory(clock: Clock = system_clock, **overrides: Any
+                      ) -> AsyncIterator[httpx.AsyncClient]:
+        settings = make_settings(tmp_path, **overrides)
+        async with running_app(settings, clock) as app:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                client.app = app  # type: ignore[attr-defined]
+                yield client
+
+    return factory
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LiveServer:
+    def __init__(self, app: FastAPI, port: int) -> None:
+        self.app = app
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.server: uvicorn.Server | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
+                                ws="websockets-sansio", lifespan="off", ws_ping_interval=None)
+        self.server = uvicorn.Server(config)
+        self.task = asyncio.create_task(self.server.serve())
+        for _ in range(200):
+            if self.server.started:
+                return
+            await asyncio.sleep(0.02)
+        raise RuntimeError("uvicorn did not start")
+
+    async def stop(self) -> None:
+        if self.server is not None and self.task is not None:
+            self.server.should_exit = True
+            await self.task
+
+
+@asynccontextmanager
+async def live(settings: Settings, clock: Clock = system_clock) -> AsyncIterator[LiveServer]:
+    """A real uvicorn on 127.0.0.1 serving a migrated app."""
+    async with running_app(settings, clock) as app:
+        server = LiveServer(app, free_port())
+        await server.start()
+        try:
+            yield server
+        finally:
+            await server.stop()
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Callable[..., AbstractAsyncContextManager[LiveServer]]:
+    def factory(clock: Clock = system_clock, **overrides: Any
+                ) -> AbstractAsyncContextManager[LiveServer]:
+        return live(make_settings(tmp_path, **overrides), clock)
+
+    return factory
+
+
+async def register(client: httpx.AsyncClient, username: str,
+                   password: str = "a long enough passphrase", device: str = "phone"
+                   ) -> dict[str, Any]:
+    response = await client.post("/api/v1/accounts/register", json={
+        "username": username, "password": password, "device_name": device})
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+async def login(client: httpx.AsyncClient, username: str,
+                password: str = "a long enough passphrase", device: str = "laptop"
+                ) -> dict[str, Any]:
+    response = await client.post("/api/v1/accounts/login", json={
+        "username": username, "password": password, "device_name": device})
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def bearer(session: dict[str, Any]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {session['token']}"}

@@ -1,0 +1,39 @@
+"""Configuration sources and their precedence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tidings.server.config import ConfigError, load_settings
+from tidings.server.secrets import load_or_create, rotate_franking
+
+
+def test_defaults_file_env_precedence(tmp_path: Path) -> None:
+    (tmp_path / "tidings.toml").write_text('port = 9000\nhost = "0.0.0.0"\n')
+    s = load_settings(tmp_path, {"TIDINGS_PORT": "9100"})
+    assert (s.host, s.port) == ("0.0.0.0", 9100)
+    assert s.resolved_database_url.endswith("/tidings.db")
+    assert s.resolved_public_url == "http://0.0.0.0:9100"
+
+
+def test_unknown_setting_and_bad_value(tmp_path: Path) -> None:
+    (tmp_path / "tidings.toml").write_text("colour = 'blue'\n")
+    with pytest.raises(ConfigError, match="unknown setting"):
+        load_settings(tmp_path, {})
+    (tmp_path / "tidings.toml").write_text("")
+    with pytest.raises(ConfigError, match="integer"):
+        load_settings(tmp_path, {"TIDINGS_PORT": "eighty"})
+
+
+def test_secrets_made_once_and_hidden(tmp_path: Path) -> None:
+    first = load_or_create(tmp_path)
+    again = load_or_create(tmp_path)
+    assert first == again
+    assert first.token_pepper.hex() not in repr(first)
+    new_id = rotate_franking(tmp_path)
+    rotated = load_or_create(tmp_path)
+    assert rotated.franking_current == new_id
+    assert rotated.franking_keys["k1"] == first.franking_keys["k1"]
+    assert (tmp_path / "secrets.json").stat().st_mode & 0o777 == 0o600
