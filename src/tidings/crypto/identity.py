@@ -174,9 +174,7 @@ class DeviceIdentity:
         return cls(account, user, device_id, fallback)
 
     # -- for tidings.crypto.olm only -------------------------------------------------
-    def _create_outbound(
-        self, peer_curve25519: str, one_time_key: str
-    ) -> vodozemac.Session:
+    def _create_outbound(self, peer_curve25519: str, one_time_key: str) -> vodozemac.Session:
         return self._account.create_outbound_session(
             vodozemac.Curve25519PublicKey.from_base64(peer_curve25519),
             vodozemac.Curve25519PublicKey.from_base64(one_time_key),

@@ -147,8 +147,10 @@ class OlmMachine:
             return channels[0].encrypt(plaintext)
         if peer_one_time_key is None:
             raise NoSessionError("no Olm session with this device; claim a one-time key first")
-        otk = peer_one_time_key.key if isinstance(peer_one_time_key, OneTimeKey) else (
-            peer_one_time_key
+        otk = (
+            peer_one_time_key.key
+            if isinstance(peer_one_time_key, OneTimeKey)
+            else (peer_one_time_key)
         )
         try:
             session = self.identity._create_outbound(peer_curve25519, otk)
