@@ -28,7 +28,8 @@ def test_two_devices_both_ways() -> None:
 
     c1 = alice.encrypt_for(b1, _claim(bob1), b"hi bob1")
     c2 = alice.encrypt_for(b2, bob2.identity.generate_one_time_keys(1)[0], b"hi bob2")
-    assert c1.type == 0 and c2.type == 0
+    assert c1.type == 0
+    assert c2.type == 0
     assert alice.encrypt_for(b1, None, b"again").type == 0  # until Bob answers
     assert bob1.decrypt_from(a, c1) == b"hi bob1"
     assert bob2.decrypt_from(a, c2) == b"hi bob2"
@@ -145,6 +146,7 @@ def test_pickle_round_trip_keeps_sessions() -> None:
 def test_ciphertext_json() -> None:
     c = OlmCiphertext(1, "AAAA")
     assert OlmCiphertext.from_json(c.to_json()) == c
-    for bad in ({"type": True, "body": "x"}, {"type": 0}, [], {"type": 1, "body": 2}):
+    bads: list[object] = [{"type": True, "body": "x"}, {"type": 0}, [], {"type": 1, "body": 2}]
+    for bad in bads:
         with pytest.raises(UndecryptableError):
             OlmCiphertext.from_json(bad)

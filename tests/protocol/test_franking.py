@@ -111,9 +111,7 @@ def test_verdicts() -> None:
         verify_report(RING, payload, b"short", c, tag, "k2", *meta)
         is FrankingVerdict.BAD_COMMITMENT
     )
-    assert (
-        verify_report(RING, payload, KF, c, bytes(32), "k2", *meta) is FrankingVerdict.BAD_TAG
-    )
+    assert verify_report(RING, payload, KF, c, bytes(32), "k2", *meta) is FrankingVerdict.BAD_TAG
     assert verify_report(RING, payload, KF, c, tag, "k1", *meta) is FrankingVerdict.BAD_TAG
     assert verify_report(RING, payload, KF, c, tag, "k0", *meta) is FrankingVerdict.UNKNOWN_KEY
     assert not RING.verify("k0", tag, c, *meta)

@@ -14,7 +14,9 @@ KF = b"k" * 32
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -55,7 +57,11 @@ def test_content_round_trip(body: dict[str, object]) -> None:
         b'{"body":{}, "client_id":"c","kind":"text","sent_at_ms":1}',
         b'{"body":{"n":9007199254740993},"client_id":"c","kind":"text","sent_at_ms":1}',
         b"[" * 5000 + b"]" * 5000,
-        b'{"body":' + b'{"a":' * 40 + b"1" + b"}" * 40 + b',"client_id":"c","kind":"text","sent_at_ms":1}',
+        b'{"body":'
+        + b'{"a":' * 40
+        + b"1"
+        + b"}" * 40
+        + b',"client_id":"c","kind":"text","sent_at_ms":1}',
     ],
 )
 def test_from_bytes_rejects(data: bytes) -> None:
