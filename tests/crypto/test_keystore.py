@@ -1,0 +1,50 @@
+import stat
+from pathlib import Path
+
+import pytest
+
+from tidings.crypto import KeyStore, KeyStoreCorruptError, WrongPassphraseError
+from tidings.crypto.keystore import KEYSTORE_MAGIC
+
+
+def test_round_trip_and_mode(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "keys.tks"
+    store = KeyStore(path, "correct horse")
+    assert store.load() == {}
+    secrets = {"olm": {"identity": "pickle"}, "n": 1}
+    store.save(secrets)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert KeyStore(path, "correct horse").load() == secrets
+    assert b"pickle" not in path.read_bytes()
+    store.save({"v": 2})
+    assert store.load() == {"v": 2}
+    assert [p.name for p in path.parent.iterdir()] == ["keys.tks"]
+
+
+def test_wrong_passphrase(tmp_path: Path) -> None:
+    path = tmp_path / "keys.tks"
+    KeyStore(path, "right").save({"a": "b"})
+    with pytest.raises(WrongPassphraseError) as info:
+        KeyStore(path, "wrong").load()
+    assert info.value.code == "wrong_passphrase"
+
+
+@pytest.mark.parametrize("where", ["magic", "body", "truncate", "empty", "nonce"])
+def test_corrupted_file(tmp_path: Path, where: str) -> None:
+    path = tmp_path / "keys.tks"
+    KeyStore(path, "pw").save({"a": "b"})
+    data = bytearray(path.read_bytes())
+    if where == "magic":
+        data[0] ^= 1
+    elif where == "body":
+        data[-5] ^= 1
+    elif where == "nonce":
+        data[len(KEYSTORE_MAGIC) + 16 + 32] ^= 1
+    elif where == "truncate":
+        data = data[:40]
+    else:
+        data = bytearray()
+    path.write_bytes(bytes(data))
+    with pytest.raises(KeyStoreCorruptError) as info:
+        KeyStore(path, "pw").load()
+    assert info.value.code == "keystore_corrupt"
