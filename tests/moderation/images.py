@@ -16,9 +16,7 @@ def generate(seed: int) -> Image.Image:
     xs, ys = np.meshgrid(np.linspace(0, 1, w), np.linspace(0, 1, h))
     angle = r.random() * 6.28
     grad = np.cos(angle) * xs + np.sin(angle) * ys
-    base = np.stack(
-        [255 * (r.random() * 0.5 + 0.5 * grad * r.random()) for _ in range(3)], axis=-1
-    )
+    base = np.stack([255 * (r.random() * 0.5 + 0.5 * grad * r.random()) for _ in range(3)], axis=-1)
     img = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8))
     draw = ImageDraw.Draw(img)
     for _ in range(r.randint(4, 10)):

@@ -22,8 +22,11 @@ RECALL_FLOOR = {
 
 
 def dist(a: str, b: str) -> int:
-    return int(np.unpackbits(np.frombuffer(bytes.fromhex(a), np.uint8) ^
-                             np.frombuffer(bytes.fromhex(b), np.uint8)).sum())
+    return int(
+        np.unpackbits(
+            np.frombuffer(bytes.fromhex(a), np.uint8) ^ np.frombuffer(bytes.fromhex(b), np.uint8)
+        ).sum()
+    )
 
 
 def good_seeds() -> list[int]:
@@ -43,7 +46,8 @@ SEEDS = good_seeds()
 def test_media_signals() -> None:
     sigs = signals_for(MediaContent(encode(generate(SEEDS[0])), "image/png"))
     assert [s.signal_type for s in sigs] == ["pdq", "md5", "sha256"]
-    assert sigs[0].quality is not None and sigs[0].quality >= PDQ_MIN_QUALITY
+    assert sigs[0].quality is not None
+    assert sigs[0].quality >= PDQ_MIN_QUALITY
     other = signals_for(MediaContent(b"\x00\x01video", "video/mp4"))
     assert [s.signal_type for s in other] == ["md5", "sha256"]
     broken = signals_for(MediaContent(b"not a png", "image/png"))
@@ -90,11 +94,16 @@ def test_recall_and_false_match_rate() -> None:
     min_pair = min(dist(originals[a], originals[b]) for a, b in pairs)
     print(f"\nPDQ over {len(SEEDS)} images, threshold {PDQ_DEFAULT_THRESHOLD}")
     for name in caught:
-        print(f"  {name:20s} recall {caught[name] / len(SEEDS):6.1%}  with bank-side "
-              f"crops {caught_aug[name] / len(SEEDS):6.1%}  worst distance {worst[name]}")
-    print(f"  false matches {false}/{len(pairs)} pairs (with crops {false_aug}); "
-          f"closest distinct pair {min_pair}")
-    assert false == 0 and false_aug == 0
+        print(
+            f"  {name:20s} recall {caught[name] / len(SEEDS):6.1%}  with bank-side "
+            f"crops {caught_aug[name] / len(SEEDS):6.1%}  worst distance {worst[name]}"
+        )
+    print(
+        f"  false matches {false}/{len(pairs)} pairs (with crops {false_aug}); "
+        f"closest distinct pair {min_pair}"
+    )
+    assert false == 0
+    assert false_aug == 0
     for name in REQUIRED:
         assert caught[name] / len(SEEDS) >= RECALL_FLOOR[name], name
     assert caught_aug["crop_5pct"] / len(SEEDS) >= 0.95
