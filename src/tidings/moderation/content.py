@@ -1,0 +1,68 @@
+"""Content and signal values: what the engine is asked about and what it hashes.
+
+Content is a closed set of frozen dataclasses so the service layer cannot hand
+the engine a file path, a socket or a database row by accident.
+"""
+
+from dataclasses import dataclass
+
+from tidings.moderation.errors import ContentTooLargeError
+from tidings.moderation.limits import MAX_MEDIA_BYTES, MAX_TEXT_CHARS, MAX_URL_CHARS
+
+#: Media types decoded as photos (PDQ applies). Anything else is hashed as bytes.
+PHOTO_MEDIA_TYPES = frozenset(
+    {"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/tiff"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TextContent:
+    """A post's text. URLs inside it are matched too."""
+
+    text: str
+
+    def __post_init__(self) -> None:
+        if len(self.text) > MAX_TEXT_CHARS:
+            raise ContentTooLargeError(f"text over {MAX_TEXT_CHARS} characters")
+
+
+@dataclass(frozen=True, slots=True)
+class MediaContent:
+    """An uploaded file, as bytes, with its declared MIME type."""
+
+    data: bytes
+    media_type: str
+
+    def __post_init__(self) -> None:
+        if len(self.data) > MAX_MEDIA_BYTES:
+            raise ContentTooLargeError(f"media over {MAX_MEDIA_BYTES} bytes")
+
+    @property
+    def is_photo(self) -> bool:
+        return self.media_type.lower().split(";")[0].strip() in PHOTO_MEDIA_TYPES
+
+
+@dataclass(frozen=True, slots=True)
+class UrlContent:
+    """A link posted on its own (for example a link preview)."""
+
+    url: str
+
+    def __post_init__(self) -> None:
+        if len(self.url) > MAX_URL_CHARS:
+            raise ContentTooLargeError(f"URL over {MAX_URL_CHARS} characters")
+
+
+Content = TextContent | MediaContent | UrlContent
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """One hash of one piece of content, named by its signal type.
+
+    ``quality`` is set for PDQ only (0-100); other types leave it ``None``.
+    """
+
+    signal_type: str
+    value: str
+    quality: int | None = None

@@ -1,0 +1,136 @@
+"""Bank import/export formats, pure: text in, values out (and back).
+
+Two formats:
+
+* pytx local-file format, exactly what ``LocalFileSignalExchangeAPI`` reads
+  (threatexchange/exchanges/impl/file_api.py): one signal per line,
+  ``<signal_type> <value>`` split on the first space, or the bare value when
+  the collaboration fixes the type; blank lines are skipped.
+* Bank CSV, with header ``signal_type,signal_value,bank,labels,source,
+  added_at,enabled``: labels ``;``-separated, ``added_at`` ISO 8601 with an
+  offset, ``enabled`` ``true``/``false``. (Tidings' own columns; HMA's bank
+  export was not verified, see docs/matching.md.)
+
+Parsing is strict: the first bad line raises ``FormatError`` with its
+1-based number, so an operator fixes the file instead of silently losing
+hashes. Sizes are bounded before any work.
+"""
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime
+
+from tidings.moderation.banks import BankEntry
+from tidings.moderation.errors import FormatError, ModerationError
+from tidings.moderation.limits import MAX_IMPORT_BYTES, MAX_IMPORT_LINES, MAX_LINE_CHARS
+from tidings.moderation.manifest import SIGNAL_TYPES, validate_value
+
+CSV_COLUMNS = ("signal_type", "signal_value", "bank", "labels", "source", "added_at", "enabled")
+LABEL_SEPARATOR = ";"
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedSignal:
+    line: int
+    signal_type: str
+    value: str
+
+
+def _lines(data: str) -> list[str]:
+    if len(data) > MAX_IMPORT_BYTES:
+        raise FormatError(0, f"input over {MAX_IMPORT_BYTES} characters")
+    lines = data.splitlines()
+    if len(lines) > MAX_IMPORT_LINES:
+        raise FormatError(0, f"more than {MAX_IMPORT_LINES} lines")
+    return lines
+
+
+def parse_signal_file(data: str, default_signal_type: str | None = None) -> list[ParsedSignal]:
+    """Parse pytx's local-file format; values come back normalised."""
+    if default_signal_type is not None and default_signal_type not in SIGNAL_TYPES:
+        raise FormatError(0, f"unknown signal type {default_signal_type!r}")
+    out: list[ParsedSignal] = []
+    for number, raw in enumerate(_lines(data), start=1):
+        if len(raw) > MAX_LINE_CHARS:
+            raise FormatError(number, f"line over {MAX_LINE_CHARS} characters")
+        line = raw.strip()
+        if not line:
+            continue
+        if default_signal_type is None:
+            signal_type, _, value = line.partition(" ")
+            if not value:
+                raise FormatError(number, "expected '<signal_type> <value>'")
+        else:
+            signal_type, value = default_signal_type, line
+        if signal_type not in SIGNAL_TYPES:
+            raise FormatError(number, f"unknown signal type {signal_type!r}")
+        try:
+            out.append(ParsedSignal(number, signal_type, validate_value(signal_type, value)))
+        except ModerationError as exc:
+            raise FormatError(number, str(exc)) from exc
+    return out
+
+
+def format_signal_file(signals: list[tuple[str, str]]) -> str:
+    """Inverse of ``parse_signal_file`` (what pytx's report_opinion writes)."""
+    return "".join(f"{signal_type} {value}\n" for signal_type, value in signals)
+
+
+def parse_bank_csv(data: str, first_entry_id: int) -> list[BankEntry]:
+    """Parse bank CSV; entries get ids ``first_entry_id``, +1, ... in order."""
+    lines = _lines(data)
+    if not lines:
+        raise FormatError(1, "missing header")
+    reader = csv.reader(io.StringIO(data, newline=""), strict=True)
+    entries: list[BankEntry] = []
+    try:
+        header = next(reader)
+        if tuple(header) != CSV_COLUMNS:
+            raise FormatError(1, f"header must be {','.join(CSV_COLUMNS)}")
+        for row in reader:
+            number = reader.line_num
+            if not row:
+                continue
+            if len(row) != len(CSV_COLUMNS) or any(len(c) > MAX_LINE_CHARS for c in row):
+                raise FormatError(number, f"expected {len(CSV_COLUMNS)} columns")
+            entries.append(_entry(number, row, first_entry_id + len(entries)))
+    except csv.Error as exc:
+        raise FormatError(reader.line_num, f"bad CSV: {exc}") from exc
+    return entries
+
+
+def _entry(number: int, row: list[str], entry_id: int) -> BankEntry:
+    signal_type, value, bank, labels, source, added_at, enabled = row
+    if enabled not in ("true", "false"):
+        raise FormatError(number, "enabled must be true or false")
+    try:
+        when = datetime.fromisoformat(added_at)
+    except ValueError as exc:
+        raise FormatError(number, f"bad added_at {added_at!r}") from exc
+    label_set = frozenset(x for x in labels.split(LABEL_SEPARATOR) if x)
+    try:
+        return BankEntry.create(
+            entry_id, bank, signal_type, value, label_set, source, when, enabled == "true"
+        )
+    except ModerationError as exc:
+        raise FormatError(number, str(exc)) from exc
+
+
+def format_bank_csv(entries: list[BankEntry]) -> str:
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for e in entries:
+        writer.writerow(
+            [
+                e.signal_type,
+                e.value,
+                e.bank,
+                LABEL_SEPARATOR.join(sorted(e.labels)),
+                e.source,
+                e.added_at.isoformat(),
+                "true" if e.enabled else "false",
+            ]
+        )
+    return buf.getvalue()

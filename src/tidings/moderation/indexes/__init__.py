@@ -1,0 +1,15 @@
+"""Match indexes: one per signal type, entry ids in, (entry id, distance) out."""
+
+from tidings.moderation.indexes.base import IndexHit, MatchIndex
+from tidings.moderation.indexes.exact import ExactIndex, UrlIndex
+from tidings.moderation.indexes.minhash_lsh import MinHashLshIndex
+from tidings.moderation.indexes.pdq_faiss import PdqFaissIndex
+
+__all__ = [
+    "ExactIndex",
+    "IndexHit",
+    "MatchIndex",
+    "MinHashLshIndex",
+    "PdqFaissIndex",
+    "UrlIndex",
+]

@@ -1,0 +1,332 @@
+"""Signal types, as python-threatexchange plugins.
+
+Where pytx already has the algorithm we subclass it (PDQ, MD5, SHA-256, URL)
+so pytx's exchanges, CLI and examples keep working with our types; we only
+rename (pytx's MD5 is ``video_md5``, ours applies to any media), point
+``get_index_cls`` at our id-based indexes, and add normalisation. Text types
+are new. Every class is a plugin: small classmethods, examples included.
+"""
+
+import hashlib
+import io
+import re
+import typing as t
+import warnings
+
+import numpy as np
+import pdqhash
+from PIL import Image
+from threatexchange.content_type.content_base import ContentType
+from threatexchange.content_type.file import FileContent
+from threatexchange.content_type.photo import PhotoContent
+from threatexchange.content_type.text import TextContent as PytxTextContent
+from threatexchange.content_type.video import VideoContent
+from threatexchange.signal_type import signal_base
+from threatexchange.signal_type.index import SignalTypeIndex
+from threatexchange.signal_type.md5 import VideoMD5Signal
+from threatexchange.signal_type.pdq.signal import PdqSignal
+from threatexchange.signal_type.sha256 import VideoSHA256Signal
+from threatexchange.signal_type.url import URLSignal
+
+from tidings.moderation import minhash
+from tidings.moderation.errors import InvalidSignalError, UndecodableMediaError
+from tidings.moderation.indexes import ExactIndex, MinHashLshIndex, PdqFaissIndex, UrlIndex
+from tidings.moderation.limits import (
+    MAX_IMAGE_PIXELS,
+    PDQ_AUGMENT_CROP_FRACTIONS,
+    PDQ_DEFAULT_THRESHOLD,
+    PDQ_MAX_THRESHOLD,
+    TEXT_NEAR_DEFAULT_THRESHOLD,
+    TEXT_NEAR_MIN_CHARS,
+    TEXT_NEAR_PERMUTATIONS,
+)
+from tidings.moderation.normalize import (
+    DOMAIN_PREFIX,
+    normalize_domain_entry,
+    normalize_text,
+    normalize_url,
+)
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+class HasThreshold:
+    """Capability mixin: a distance-based type's default and maximum threshold.
+
+    Exact types keep 0/0. The matcher clamps bank overrides to the maximum so
+    a typo in a bank setting cannot make every upload match.
+    """
+
+    @classmethod
+    def default_threshold(cls) -> int:
+        return 0
+
+    @classmethod
+    def max_threshold(cls) -> int:
+        return 0
+
+
+# --- PDQ ---------------------------------------------------------------------
+
+
+def decode_image(data: bytes) -> Image.Image:
+    """Decode with Pillow, refusing decompression bombs, to RGB."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            if img.width * img.height > MAX_IMAGE_PIXELS:
+                raise UndecodableMediaError("image too large")
+            img.load()
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombWarning) as exc:
+        raise UndecodableMediaError("cannot decode image") from exc
+    return img.convert("RGB")
+
+
+def pdq_of_image(img: Image.Image) -> tuple[str, int]:
+    """(64-hex PDQ hash, quality 0-100) of a decoded RGB image."""
+    bits, quality = pdqhash.compute(np.asarray(img.convert("RGB")))
+    return np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes().hex(), int(quality)
+
+
+def pdq_augmented(img: Image.Image) -> list[tuple[str, int]]:
+    """Hashes of centre crops, for banking media we hold the pixels of.
+
+    PDQ's DCT bits move under crops (a 2.5%-per-side crop is ~40 bits away on
+    our test set), so a bank that wants crop resistance stores a few cropped
+    hashes too. Each extra hash is one more chance of a false match; the
+    false-match test measures the cost.
+    """
+    out = []
+    for frac in PDQ_AUGMENT_CROP_FRACTIONS:
+        dx, dy = round(img.width * frac), round(img.height * frac)
+        out.append(pdq_of_image(img.crop((dx, dy, img.width - dx, img.height - dy))))
+    return out
+
+
+class PdqSignalType(PdqSignal, HasThreshold):
+    """pytx's PDQ with our faiss index and hashing that reports quality."""
+
+    @classmethod
+    def get_name(cls) -> str:
+        return "pdq"
+
+    @classmethod
+    def get_index_cls(cls) -> type[PdqFaissIndex]:  # type: ignore[override]
+        return PdqFaissIndex
+
+    @classmethod
+    def validate_signal_str(cls, signal_str: str) -> str:
+        value = signal_str.strip().lower()
+        if not _HEX64.fullmatch(value):
+            raise InvalidSignalError("PDQ hash must be 64 hex characters")
+        return value
+
+    @classmethod
+    def hash_with_quality(cls, data: bytes) -> tuple[str, int]:
+        return pdq_of_image(decode_image(data))
+
+    @classmethod
+    def hash_from_bytes(cls, bytes_: bytes) -> str:
+        value, quality = cls.hash_with_quality(bytes_)
+        return value if quality >= cls.QUALITY_THRESHOLD else ""
+
+    @classmethod
+    def default_threshold(cls) -> int:
+        return PDQ_DEFAULT_THRESHOLD
+
+    @classmethod
+    def max_threshold(cls) -> int:
+        return PDQ_MAX_THRESHOLD
+
+
+# --- byte hashes -------------------------------------------------------------
+
+
+class Md5SignalType(VideoMD5Signal, HasThreshold):
+    """MD5 of any media bytes: what most shared hash lists still carry."""
+
+    @classmethod
+    def get_name(cls) -> str:
+        return "md5"
+
+    @classmethod
+    def get_content_types(cls) -> list[type[ContentType]]:
+        return [PhotoContent, VideoContent, FileContent]
+
+    @classmethod
+    def get_index_cls(cls) -> type[ExactIndex]:  # type: ignore[override]
+        return ExactIndex
+
+    @classmethod
+    def validate_signal_str(cls, signal_str: str) -> str:
+        try:
+            return str(super().validate_signal_str(signal_str))
+        except ValueError as exc:
+            raise InvalidSignalError(str(exc)) from exc
+
+
+class Sha256SignalType(VideoSHA256Signal, HasThreshold):
+    """SHA-256 of any media bytes (collision-resistant, unlike MD5)."""
+
+    @classmethod
+    def get_name(cls) -> str:
+        return "sha256"
+
+    @classmethod
+    def get_content_types(cls) -> list[type[ContentType]]:
+        return [PhotoContent, VideoContent, FileContent]
+
+    @classmethod
+    def get_index_cls(cls) -> type[ExactIndex]:  # type: ignore[override]
+        return ExactIndex
+
+    @classmethod
+    def validate_signal_str(cls, signal_str: str) -> str:
+        try:
+            return str(super().validate_signal_str(signal_str))
+        except ValueError as exc:
+            raise InvalidSignalError(str(exc)) from exc
+
+
+# --- URLs --------------------------------------------------------------------
+
+
+class UrlSignalType(URLSignal, HasThreshold):
+    """Normalised URL, or ``domain:<host>`` matching a host and its subdomains."""
+
+    @classmethod
+    def get_name(cls) -> str:
+        return "url"
+
+    @classmethod
+    def get_index_cls(cls) -> type[UrlIndex]:  # type: ignore[override]
+        return UrlIndex
+
+    @classmethod
+    def validate_signal_str(cls, signal_str: str) -> str:
+        value = signal_str.strip()
+        if value.startswith(DOMAIN_PREFIX):
+            return normalize_domain_entry(value)
+        return normalize_url(value)
+
+    @classmethod
+    def matches_str(cls, signal: str, haystack: str) -> signal_base.SignalComparisonResult:
+        hits = UrlIndex.build([(cls.validate_signal_str(signal), 0)]).search(
+            normalize_url(haystack), 0
+        )
+        return signal_base.SignalComparisonResult.from_bool_only(bool(hits))
+
+    @staticmethod
+    def get_examples() -> list[str]:
+        return [
+            "https://example.com/banned/video",
+            "https://xn--e1afmkfd.xn--p1ai/a?id=7",
+            "domain:example.org",
+        ]
+
+
+# --- text --------------------------------------------------------------------
+
+
+class TextExactSignal(signal_base.SimpleSignalType, signal_base.TextHasher, HasThreshold):
+    """SHA-256 of normalised text (see ``normalize.normalize_text``)."""
+
+    @classmethod
+    def get_name(cls) -> str:
+        return "text_exact"
+
+    @classmethod
+    def get_content_types(cls) -> list[type[ContentType]]:
+        return [PytxTextContent]
+
+    @classmethod
+    def get_index_cls(cls) -> type[SignalTypeIndex[t.Any]]:
+        return ExactIndex
+
+    @classmethod
+    def validate_signal_str(cls, signal_str: str) -> str:
+        value = signal_str.strip().lower()
+        if not _HEX64.fullmatch(value):
+            raise InvalidSignalError("text_exact must be a 64-hex SHA-256")
+        return value
+
+    @classmethod
+    def hash_from_str(cls, text: str) -> str:
+        return hashlib.sha256(normalize_text(text).encode()).hexdigest()
+
+    @staticmethod
+    def get_examples() -> list[str]:
+        return [TextExactSignal.hash_from_str("An example of banned text, for demos.")]
+
+
+class TextNearSignal(signal_base.SignalType, signal_base.TextHasher, HasThreshold):
+    """MinHash of normalised text's 5-character shingles (near duplicates).
+
+    Distance is the count of differing signature slots (0-64); see
+    ``minhash`` for why MinHash.
+    """
+
+    @classmethod
+    def get_name(cls) -> str:
+        return "text_near"
+
+    @classmethod
+    def get_content_types(cls) -> list[type[ContentType]]:
+        return [PytxTextContent]
+
+    @classmethod
+    def get_index_cls(cls) -> type[SignalTypeIndex[t.Any]]:
+        return MinHashLshIndex
+
+    @classmethod
+    def validate_signal_str(cls, signal_str: str) -> str:
+        value = signal_str.strip().lower()
+        if not re.fullmatch(rf"[0-9a-f]{{{minhash.SIGNATURE_HEX_CHARS}}}", value):
+            raise InvalidSignalError(f"text_near must be {minhash.SIGNATURE_HEX_CHARS} hex chars")
+        return value
+
+    @classmethod
+    def hash_from_str(cls, text: str) -> str:
+        """Empty (no signal) when the normalised text is too short to judge."""
+        normalized = normalize_text(text)
+        if len(normalized) < TEXT_NEAR_MIN_CHARS:
+            return ""
+        return minhash.to_hex(minhash.signature(normalized))
+
+    @classmethod
+    def compare_hash(cls, hash1: str, hash2: str) -> signal_base.SignalComparisonResult:
+        dist = minhash.distance(minhash.from_hex(hash1), minhash.from_hex(hash2))
+        return signal_base.SignalComparisonResult.from_simple_dist(
+            dist, TEXT_NEAR_DEFAULT_THRESHOLD
+        )
+
+    @classmethod
+    def default_threshold(cls) -> int:
+        return TEXT_NEAR_DEFAULT_THRESHOLD
+
+    @classmethod
+    def max_threshold(cls) -> int:
+        return TEXT_NEAR_PERMUTATIONS // 2
+
+    @staticmethod
+    def get_examples() -> list[str]:
+        return [
+            TextNearSignal.hash_from_str(
+                "An example of a banned manifesto paragraph, long enough to shingle."
+            )
+        ]
+
+
+__all__ = [
+    "HasThreshold",
+    "Md5SignalType",
+    "PdqSignalType",
+    "Sha256SignalType",
+    "TextExactSignal",
+    "TextNearSignal",
+    "UrlSignalType",
+    "decode_image",
+    "pdq_augmented",
+    "pdq_of_image",
+]

@@ -1,0 +1,165 @@
+"""Matcher thresholds, disable/enable, serialisation; formats; exchanges."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from threatexchange.exchanges.impl.file_api import (
+    FileCollaborationConfig,
+    LocalFileSignalExchangeAPI,
+)
+from threatexchange.exchanges.impl.static_sample import StaticSampleSignalExchangeAPI
+
+from tidings.moderation import (
+    SIGNAL_TYPES,
+    Bank,
+    BankEntry,
+    Matcher,
+    Signal,
+    fetch_batches,
+    format_bank_csv,
+    format_signal_file,
+    parse_bank_csv,
+    parse_signal_file,
+)
+from tidings.moderation.errors import (
+    CorruptIndexError,
+    DuplicateEntryError,
+    FormatError,
+    InvalidBankError,
+    InvalidLabelError,
+)
+from tidings.moderation.labels import RECRUITMENT, SPAM, TERRORIST_CONTENT
+from tidings.moderation.signal_types import PdqSignalType
+
+PDQ = PdqSignalType.get_examples()[0]
+
+
+def flip(h: str, bits: int) -> str:
+    n = int(h, 16) ^ ((1 << bits) - 1)
+    return f"{n:064x}"
+
+
+def test_thresholds_per_bank_and_entry() -> None:
+    m = Matcher()
+    m.add(1, "pdq", PDQ, "BANK_A")
+    m.add(2, "pdq", PDQ, "BANK_B", threshold=5)
+    near = flip(PDQ, 20)
+    assert {x.entry_id for x in m.query([Signal("pdq", near)])} == {1}
+    assert m.query([Signal("pdq", near)], {"BANK_A": 10}) == []
+    assert {x.entry_id for x in m.query([Signal("pdq", flip(PDQ, 40))], {"BANK_A": 45})} == {1}
+    with pytest.raises(InvalidBankError):
+        m.add(3, "pdq", PDQ, "BANK_A", threshold=200)
+    with pytest.raises(DuplicateEntryError):
+        m.add(1, "md5", "d41d8cd98f00b204e9800998ecf8427e", "BANK_A")
+
+
+def test_disable_enable_and_round_trip() -> None:
+    m = Matcher()
+    m.add(1, "pdq", PDQ, "BANK_A")
+    m.add(2, "md5", "D41D8CD98F00B204E9800998ECF8427E", "BANK_A")
+    m.add(3, "url", "domain:example.org", "BANK_A")
+    m.disable(1)
+    signals = [
+        Signal("pdq", PDQ),
+        Signal("md5", "d41d8cd98f00b204e9800998ecf8427e"),
+        Signal("url", "https://a.example.org/x"),
+    ]
+    assert {x.entry_id for x in m.query(signals)} == {2, 3}
+    clone = Matcher.from_bytes(m.to_bytes())
+    assert clone.query(signals) == m.query(signals)
+    clone.enable(1)
+    assert {x.entry_id for x in clone.query(signals)} == {1, 2, 3}
+    with pytest.raises(CorruptIndexError):
+        Matcher.from_bytes(m.to_bytes()[:-3])
+
+
+def test_bank_model() -> None:
+    Bank("GIFCT_TCAP", threshold_override=20)
+    for bad in ["gifct", "AB", "A" * 65, "1ABC"]:
+        with pytest.raises(InvalidBankError):
+            Bank(bad)
+    now = datetime(2025, 1, 1, tzinfo=UTC)
+    e = BankEntry.create(
+        1,
+        "TERROR",
+        "md5",
+        "D41D8CD98F00B204E9800998ECF8427E",
+        frozenset({TERRORIST_CONTENT, RECRUITMENT}),
+        "gifct",
+        now,
+    )
+    assert e.value == "d41d8cd98f00b204e9800998ecf8427e"
+    with pytest.raises(InvalidLabelError):
+        BankEntry.create(2, "TERROR", "md5", e.value, frozenset({SPAM, RECRUITMENT}), "x", now)
+    with pytest.raises(InvalidLabelError):
+        BankEntry.create(2, "TERROR", "md5", e.value, frozenset({"category:csam"}), "x", now)
+
+
+def test_signal_file_round_trip_and_errors() -> None:
+    pairs = [
+        (n, cls.validate_signal_str(v))
+        for n, cls in SIGNAL_TYPES.items()
+        for v in cls.get_examples()
+    ]
+    text = format_signal_file(pairs)
+    assert [(p.signal_type, p.value) for p in parse_signal_file(text)] == pairs
+    assert len(parse_signal_file(f"{PDQ}\n\n", default_signal_type="pdq")) == 1
+    with pytest.raises(FormatError) as err:
+        parse_signal_file(f"pdq {PDQ}\nmd5 nothex\n")
+    assert err.value.line == 2
+    with pytest.raises(FormatError) as err:
+        parse_signal_file("tmk 00\n")
+    assert err.value.line == 1
+
+
+def test_bank_csv_round_trip_and_errors() -> None:
+    now = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
+    entries = [
+        BankEntry.create(10, "TERROR", "pdq", PDQ, frozenset({TERRORIST_CONTENT}), "gifct", now),
+        BankEntry.create(
+            11,
+            "TERROR",
+            "url",
+            "domain:bad.example",
+            frozenset({TERRORIST_CONTENT, RECRUITMENT}),
+            'op,"quoted"',
+            now,
+            False,
+        ),
+    ]
+    assert parse_bank_csv(format_bank_csv(entries), first_entry_id=10) == entries
+    good = format_bank_csv(entries).splitlines()
+    for line_no, bad in [
+        (1, "a,b\n"),
+        (2, good[0] + "\n" + good[1].replace("true", "yes")),
+        (3, "\n".join([*good[:2], "pdq,zz,TERROR,,x,2025-01-01T00:00:00+00:00,true"])),
+        (2, good[0] + "\n" + good[1].replace("+00:00", "")),
+    ]:
+        with pytest.raises(FormatError) as err:
+            parse_bank_csv(bad, first_entry_id=1)
+        assert err.value.line == line_no, bad
+
+
+def test_fetch_from_local_file_exchange(tmp_path: Path) -> None:
+    path = tmp_path / "signals.txt"
+    path.write_text(f"pdq {PDQ}\nmd5 D41D8CD98F00B204E9800998ECF8427E\nbogus x\n")
+    api = LocalFileSignalExchangeAPI(
+        FileCollaborationConfig(name="t", api="local_file", enabled=True, filename=str(path))
+    )
+    seen: list[tuple[int, int]] = []
+    batches = list(fetch_batches(api, progress=lambda b, n: seen.append((b, n))))
+    assert len(batches) == 1
+    assert {(t, v) for t, v, _ in batches[0].signals} == {
+        ("pdq", PDQ),
+        ("md5", "d41d8cd98f00b204e9800998ecf8427e"),
+    }
+    assert batches[0].rejected == 1
+    assert seen == [(1, 2)]
+
+
+def test_fetch_from_static_sample_exchange() -> None:
+    batches = list(fetch_batches(StaticSampleSignalExchangeAPI()))
+    got = {t for b in batches for t, _, _ in b.signals}
+    assert got == set(SIGNAL_TYPES)
+    assert batches[-1].checkpoint is not None
