@@ -1,0 +1,142 @@
+"""The one gate every public surface passes before it is stored or shown.
+
+``ModerationService.check(surface, contents, actor)`` hashes the content, matches the
+signals against the enabled banks and returns a decision: allow, reject (with reasons
+the publisher sees) or hold for review. Private end-to-end encrypted content never
+comes here: the server cannot read it and does not try.
+
+Until the rules engine lands, a match on an enabled bank rejects, naming the ground.
+The matcher is kept in memory and fed by the bank store (see ``services/banks.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from tidings.moderation import Match, Matcher, MediaContent, Signal, TextContent, UrlContent
+from tidings.moderation.manifest import signals_for
+
+Content = TextContent | MediaContent | UrlContent
+
+CHECK_IN_THREAD_BYTES = 256 * 1024
+"""Content larger than this is hashed off the event loop (PDQ of a photo takes ms)."""
+
+
+class Surface(StrEnum):
+    """Where the content would appear. Rules (later) condition on this."""
+
+    POST = "post"
+    EDIT = "edit"
+    FORWARD = "forward"
+    CHANNEL_HANDLE = "channel_handle"
+    CHANNEL_TITLE = "channel_title"
+    CHANNEL_DESCRIPTION = "channel_description"
+    CHANNEL_AVATAR = "channel_avatar"
+    PROFILE_NAME = "profile_name"
+    PROFILE_AVATAR = "profile_avatar"
+    GROUP_TITLE = "group_title"
+
+
+class Verdict(StrEnum):
+    ALLOW = "allow"
+    REJECT = "reject"
+    HOLD = "hold"
+
+
+GROUND_BY_LABEL = {
+    "terrorist_content": "terrorist content (Regulation (EU) 2021/784)",
+    "violent_extremism": "violent extremist content (terms of service)",
+    "other_illegal": "illegal content",
+    "spam": "spam (terms of service)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    bank: str
+    signal_type: str
+    entry_id: int
+    distance: int
+    labels: tuple[str, ...]
+    ground: str
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    verdict: Verdict
+    surface: Surface
+    reasons: tuple[Reason, ...] = ()
+    signals: tuple[Signal, ...] = field(default=(), repr=False)
+
+    @property
+    def allowed(self) -> bool:
+        return self.verdict is Verdict.ALLOW
+
+    def message(self) -> str:
+        if not self.reasons:
+            return "allowed"
+        grounds = sorted({r.ground for r in self.reasons})
+        return ("this matches content that was identified before as "
+                + "; ".join(grounds) + "; it cannot be published here")
+
+
+@dataclass
+class BankInfo:
+    name: str
+    enabled: bool = True
+    threshold: int | None = None
+    labels_by_entry: dict[int, tuple[str, ...]] = field(default_factory=dict)
+
+
+class ModerationService:
+    def __init__(self, matcher: Matcher | None = None) -> None:
+        self.matcher = matcher or Matcher()
+        self.banks: dict[str, BankInfo] = {}
+        self.checks = 0
+        """How many checks ran: tests assert each surface really passed through here."""
+        self.checked_surfaces: list[Surface] = []
+
+    def _signals(self, contents: Sequence[Content]) -> list[Signal]:
+        out: list[Signal] = []
+        for content in contents:
+            out.extend(signals_for(content))
+        return out
+
+    async def check(self, surface: Surface, contents: Sequence[Content]) -> Decision:
+        self.checks += 1
+        self.checked_surfaces.append(surface)
+        if len(self.checked_surfaces) > 1000:
+            del self.checked_surfaces[:500]
+        size = sum(len(c.data) for c in contents if isinstance(c, MediaContent))
+        if size > CHECK_IN_THREAD_BYTES:
+            signals = await asyncio.to_thread(self._signals, contents)
+        else:
+            signals = self._signals(contents)
+        return self.decide(surface, signals)
+
+    def decide(self, surface: Surface, signals: Sequence[Signal]) -> Decision:
+        thresholds = {b.name: b.threshold for b in self.banks.values()
+                      if b.threshold is not None}
+        matches = [m for m in self.matcher.query(list(signals), thresholds)
+                   if self._bank_enabled(m.bank)]
+        if not matches:
+            return Decision(Verdict.ALLOW, surface, (), tuple(signals))
+        reasons = tuple(self._reason(m) for m in matches)
+        return Decision(Verdict.REJECT, surface, reasons, tuple(signals))
+
+    def _bank_enabled(self, bank: str) -> bool:
+        info = self.banks.get(bank)
+        return info is None or info.enabled
+
+    def _reason(self, match: Match) -> Reason:
+        info = self.banks.get(match.bank)
+        labels = info.labels_by_entry.get(match.entry_id, ()) if info else ()
+        top = next((lab for lab in labels if lab in GROUND_BY_LABEL), None)
+        if top is None and match.bank.startswith("TERROR"):
+            top = "terrorist_content"
+        ground = GROUND_BY_LABEL.get(top or "", "content banned by the operator")
+        return Reason(match.bank, match.signal_type, match.entry_id, match.distance,
+                      labels, ground)
