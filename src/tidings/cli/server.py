@@ -130,6 +130,26 @@ def create_user(name: str,
          lambda u: console.print(f"created {u['username']} with role {u['role']}"))
 
 
+@admin_app.command("set-password")
+def set_password(name: str,
+                 password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
+                 data: DataOpt = None) -> None:
+    """Reset an account's password (all its devices are logged out)."""
+    if not password_stdin:
+        fail("pass the password on standard input with --password-stdin", "missing_password")
+    password = read_password_stdin()
+    settings = _settings(data)
+
+    async def go() -> str:
+        svc, db = await _account_service(settings)
+        try:
+            return (await svc.set_password(name, password)).username
+        finally:
+            await db.close()
+
+    console.print(f"password of {run(go())} changed; its devices were logged out")
+
+
 @admin_app.command("ensure-admin")
 def ensure_admin(data: DataOpt = None) -> None:
     """Create an admin with a random password if there is none (printed once)."""

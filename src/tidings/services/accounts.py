@@ -65,13 +65,18 @@ def common_passwords() -> frozenset[str]:
                      if line.strip() and not line.startswith("#"))
 
 
-def check_username(name: str, extra_reserved: frozenset[str]) -> str:
-    """Normalise and vet a new username: the rule, reserved names and their lookalikes."""
+def check_username(name: str, extra_reserved: frozenset[str], *,
+                   allow_reserved: bool = False) -> str:
+    """Normalise and vet a new username: the rule, reserved names and their lookalikes.
+
+    Operators may create reserved names (``admin``) on the server host.
+    """
     if not isinstance(name, str):
         raise BadRequest("username must be a string", "invalid_username")
     try:
         username = normalize_username(name)
-        check_not_reserved(username, "username")
+        if not allow_reserved:
+            check_not_reserved(username, "username")
     except HandleError as exc:
         raise (Conflict if exc.code.startswith("reserved") else BadRequest)(
             exc.message, exc.code) from exc
@@ -131,7 +136,8 @@ class AccountService:
     async def create_user(self, username: str, password: str | None, role: str = "user",
                           *, check_reserved: bool = True) -> UserRecord:
         """Create an account without a device (operators' `admin create-user`)."""
-        name = check_username(username, self.reserved if check_reserved else frozenset())
+        name = check_username(username, self.reserved if check_reserved else frozenset(),
+                              allow_reserved=not check_reserved)
         if role not in ROLES:
             raise BadRequest(f"role must be one of {', '.join(ROLES)}", "invalid_role")
         hashed = None
@@ -217,6 +223,17 @@ class AccountService:
             user = await self.store.user_by_name(conn, username.strip().lower())
         if user is None or user.deleted_at is not None:
             raise NotFound("no such user", "user_not_found")
+        return user
+
+    async def set_password(self, username: str, password: str) -> UserRecord:
+        """Operator reset: new password, and every device of the account logs out."""
+        user = await self.user(username)
+        check_password(password, user.username)
+        hashed = await self._hash_password(password)
+        async with self.db.write() as conn:
+            await self.store.set_password(conn, user.id, hashed)
+            for device in await self.store.devices_of(conn, user.id):
+                await self.store.delete_device(conn, user.id, device.id)
         return user
 
     async def ensure_admin(self) -> tuple[str, str] | None:

@@ -1,0 +1,48 @@
+# Tidings: `make run` to try it, `make test` to check it.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+DATA ?= ./data
+HOST ?= 127.0.0.1
+PORT ?= 8080
+
+.PHONY: install run test lint bench fuzz clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/tidings db upgrade --data $(DATA)
+	$(BIN)/tidings admin ensure-admin --data $(DATA)
+	@echo ""
+	@echo "  Tidings is starting at http://$(HOST):$(PORT)"
+	@echo "    API docs:       http://$(HOST):$(PORT)/api/docs"
+	@echo "    Public channel: http://$(HOST):$(PORT)/c/<handle>"
+	@echo "  Log in with the admin account printed above (first start only);"
+	@echo "  forgot it? $(BIN)/tidings admin set-password admin --password-stdin --data $(DATA)"
+	@echo "  Try the CLI: $(BIN)/tidings --help"
+	@echo ""
+	$(BIN)/tidings serve --data $(DATA) --host $(HOST) --port $(PORT)
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy src
+
+test: lint
+	$(PY) -m pytest -p no:cacheprovider
+
+bench: install
+	$(PY) benchmarks/run_all.py
+
+fuzz: install
+	TIDINGS_FUZZ_EXAMPLES=500 $(PY) -m pytest -p no:cacheprovider -m fuzz
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,85 @@
+"""The account and operator commands, run as a person would run them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+
+from tests.cli.helpers import tidings
+from tests.conftest import LiveServer
+
+import tidings as pkg
+
+Live = Callable[..., AbstractAsyncContextManager[LiveServer]]
+PASSWORD = "a long enough passphrase\n"
+
+
+async def test_version() -> None:
+    result = await tidings("--version")
+    assert result.code == 0
+    assert result.out.strip() == f"tidings {pkg.__version__}"
+
+
+async def test_register_login_devices_logout(live_server: Live, tmp_path: Path) -> None:
+    async with live_server() as server:
+        env = {"TIDINGS_SERVER": server.url}
+        one, two = str(tmp_path / "one"), str(tmp_path / "two")
+        r = await tidings("account", "register", "alice", "--password-stdin", "--profile", one,
+                          "--json", stdin=PASSWORD, env=env)
+        assert r.code == 0, r.err
+        first = json.loads(r.out)
+        assert first["username"] == "alice"
+        assert "token" not in first
+        assert (Path(one) / "profile.json").stat().st_mode & 0o777 == 0o600
+        r = await tidings("account", "login", "alice", "--password-stdin", "--device-name",
+                          "laptop", "--json", stdin=PASSWORD,
+                          env={**env, "TIDINGS_PROFILE": two})
+        assert r.code == 0, r.err
+        r = await tidings("account", "devices", "--profile", one, "--json", env=env)
+        devices = json.loads(r.out)
+        assert len(devices) == 2
+        assert [d["current"] for d in devices if d["id"] == first["device_id"]] == [True]
+        r = await tidings("account", "logout", "--profile", two, env=env)
+        assert r.code == 0
+        r = await tidings("account", "devices", "--profile", two, env=env)
+        assert r.code == 1
+        assert "no login in profile" in r.err
+        r = await tidings("account", "login", "alice", "--password-stdin", "--profile", two,
+                          stdin="wrong password here\n", env=env)
+        assert r.code == 1
+        assert "bad_credentials" in r.err
+
+
+async def test_weak_password_is_a_clear_error(live_server: Live, tmp_path: Path) -> None:
+    async with live_server() as server:
+        r = await tidings("account", "register", "bob", "--password-stdin", "--server",
+                          server.url, "--profile", str(tmp_path / "p"), stdin="password123\n")
+        assert r.code == 1
+        assert "weak_password" in r.err
+        assert "Traceback" not in r.err
+
+
+async def test_operator_commands(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    r = await tidings("serve", "--data", data, "--port", "1")
+    assert r.code == 1
+    assert "tidings db upgrade" in r.err
+    r = await tidings("db", "upgrade", "--data", data)
+    assert r.code == 0, r.err
+    r = await tidings("db", "status", "--data", data, "--json")
+    assert json.loads(r.out)["up_to_date"] is True
+    r = await tidings("admin", "ensure-admin", "--data", data)
+    assert "password:" in r.out
+    r = await tidings("admin", "ensure-admin", "--data", data)
+    assert "exists already" in r.out
+    r = await tidings("admin", "create-user", "mod_anna", "--role", "moderator",
+                      "--password-stdin", "--data", data, "--json", stdin=PASSWORD)
+    assert json.loads(r.out) == {"username": "mod_anna", "role": "moderator"}
+    r = await tidings("admin", "create-user", "x", "--role", "emperor", "--password-stdin",
+                      "--data", data, stdin=PASSWORD)
+    assert r.code == 1
+    r = await tidings("admin", "set-password", "mod_anna", "--password-stdin", "--data", data,
+                      stdin="another long passphrase\n")
+    assert r.code == 0, r.err
