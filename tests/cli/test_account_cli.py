@@ -7,10 +7,9 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
+import tidings as pkg
 from tests.cli.helpers import tidings
 from tests.conftest import LiveServer
-
-import tidings as pkg
 
 Live = Callable[..., AbstractAsyncContextManager[LiveServer]]
 PASSWORD = "a long enough passphrase\n"
