@@ -17,6 +17,9 @@ import time
 
 import numpy as np
 
+sys.path.insert(0, __import__("os").path.dirname(__file__))
+from _report import result
+
 QUERIES = 1_000
 MAX_FLIPS = 16
 THRESHOLD = 31
@@ -130,8 +133,17 @@ def main() -> None:
             f"{impl:8s} n={args.n:,} build={r['build_s']:.2f}s rss={r['rss_mib']:.1f}MiB "
             f"p50={r['p50_ms']:.3f}ms p99={r['p99_ms']:.3f}ms recall={r['recall']:.4f}"
         )
+    for impl, r in results.items():
+        result(f"{impl} build", r["build_s"], "s")
+        result(f"{impl} resident memory", r["rss_mib"], "MiB",
+               "<= 1024 MiB at 10M" if impl == "tidings" else "")
+        result(f"{impl} query p50", r["p50_ms"], "ms")
+        result(f"{impl} query p99", r["p99_ms"], "ms")
+        result(f"{impl} recall", r["recall"], "", "equal")
     if len(results) == 2:
         t, p = results["tidings"], results["pytx"]
+        result("memory ratio pytx/tidings", p["rss_mib"] / max(t["rss_mib"], 1e-9), "x",
+               ">= 10x")
         print(
             f"ratio pytx/tidings: memory {p['rss_mib'] / max(t['rss_mib'], 1e-9):.1f}x, "
             f"build {p['build_s'] / t['build_s']:.1f}x, p50 {p['p50_ms'] / t['p50_ms']:.2f}x, "
