@@ -1,0 +1,171 @@
+"""Matrix Synapse as a benchmark peer: install, configure, start, register, measure.
+
+Synapse goes into its own virtual environment (``benchmarks/.synapse-venv``), never into
+Tidings' dependencies. It runs on SQLite bound to 127.0.0.1 with presence off and rate
+limits raised out of the way, so what is measured is the server's relay path.
+A sender PUTs ``m.room.message`` events into a room shared with a receiver, which
+long-polls ``/sync`` with a large timeline limit; latency is send-start to receipt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+VENV = HERE / ".synapse-venv"
+SYNAPSE_SPEC = "matrix-synapse"
+BIG = {"per_second": 1_000_000, "burst_count": 1_000_000}
+PASSWORD = "benchmark password 1"
+
+
+@dataclass
+class Figures:
+    messages: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def rate(self) -> float:
+        return self.messages / self.seconds
+
+
+def ensure_installed() -> Path:
+    python = VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    probe = subprocess.run([str(python), "-c", "import synapse"], capture_output=True,
+                           check=False)
+    if probe.returncode != 0:
+        subprocess.run([str(python), "-m", "pip", "install", "-q", SYNAPSE_SPEC], check=True)
+    return python
+
+
+def configure(python: Path, workdir: Path, port: int) -> Path:
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = workdir / "homeserver.yaml"
+    subprocess.run([str(python), "-m", "synapse.app.homeserver", "--server-name", "localhost",
+                    "--config-path", str(config), "--generate-config", "--report-stats=no"],
+                   cwd=workdir, check=True, capture_output=True)
+    overrides = {
+        "listeners": [{"port": port, "bind_addresses": ["127.0.0.1"], "type": "http",
+                       "tls": False, "x_forwarded": False,
+                       "resources": [{"names": ["client"], "compress": False}]}],
+        "database": {"name": "sqlite3", "args": {"database": str(workdir / "homeserver.db")}},
+        "enable_registration": True,
+        "enable_registration_without_verification": True,
+        "presence": {"enabled": False},
+        "trusted_key_servers": [],
+        "suppress_key_server_warning": True,
+        "rc_message": BIG,
+        "rc_registration": BIG,
+        "rc_login": {"address": BIG, "account": BIG, "failed_attempts": BIG},
+        "rc_joins": {"local": BIG, "remote": BIG},
+        "rc_invites": {"per_room": BIG, "per_user": BIG, "per_issuer": BIG},
+        "rc_3pid_validation": BIG,
+    }
+    script = ("import json,sys,yaml;p=sys.argv[1];c=yaml.safe_load(open(p));"
+              "c.update(json.loads(sys.argv[2]));yaml.safe_dump(c,open(p,'w'))")
+    subprocess.run([str(python), "-c", script, str(config), json.dumps(overrides)], check=True)
+    log_config = workdir / "localhost.log.config"
+    if log_config.exists():
+        log_config.write_text(log_config.read_text().replace("level: INFO", "level: WARNING"))
+    return config
+
+
+async def start(python: Path, config: Path, port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen([str(python), "-m", "synapse.app.homeserver", "-c", str(config)],
+                            cwd=config.parent, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    async with httpx.AsyncClient() as client:
+        for _ in range(300):
+            try:
+                r = await client.get(f"http://127.0.0.1:{port}/_matrix/client/versions")
+                if r.status_code == 200:
+                    return proc
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("synapse did not start")
+
+
+async def register(client: httpx.AsyncClient, name: str) -> str:
+    body: dict[str, Any] = {"username": name, "password": PASSWORD,
+                            "auth": {"type": "m.login.dummy"}}
+    r = await client.post("/_matrix/client/v3/register", json=body)
+    if r.status_code == 401:
+        body["auth"]["session"] = r.json()["session"]
+        r = await client.post("/_matrix/client/v3/register", json=body)
+    r.raise_for_status()
+    return str(r.json()["access_token"])
+
+
+async def measure(port: int, n: int, concurrency: int, body_size: int) -> Figures:
+    base = f"http://127.0.0.1:{port}"
+    limits = httpx.Limits(max_connections=concurrency + 4)
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
+        alice = await register(client, f"alice{os.getpid()}")
+        bob = await register(client, f"bob{os.getpid()}")
+        ha, hb = {"Authorization": f"Bearer {alice}"}, {"Authorization": f"Bearer {bob}"}
+        bob_id = f"@bob{os.getpid()}:localhost"
+        r = await client.post("/_matrix/client/v3/createRoom", headers=ha,
+                              json={"preset": "private_chat", "invite": [bob_id]})
+        room = r.json()["room_id"]
+        (await client.post(f"/_matrix/client/v3/rooms/{room}/join", headers=hb)).raise_for_status()
+        flt = json.dumps({"room": {"timeline": {"limit": 10_000}},
+                          "presence": {"types": []}, "account_data": {"types": []}})
+        r = await client.get("/_matrix/client/v3/sync", headers=hb, params={"filter": flt})
+        since = r.json()["next_batch"]
+        sent: dict[int, float] = {}
+        got: dict[int, float] = {}
+        done = asyncio.Event()
+
+        async def receiver() -> None:
+            nonlocal since
+            while len(got) < n:
+                r = await client.get("/_matrix/client/v3/sync", headers=hb, params={
+                    "filter": flt, "since": since, "timeout": 30_000})
+                data = r.json()
+                since = data["next_batch"]
+                now = time.perf_counter()
+                timeline = data.get("rooms", {}).get("join", {}).get(room, {}).get("timeline", {})
+                for event in timeline.get("events", []):
+                    text = event.get("content", {}).get("body", "")
+                    head = text.split("|", 1)[0]
+                    if head.isdigit():
+                        got.setdefault(int(head), now)
+            done.set()
+
+        sem = asyncio.Semaphore(concurrency)
+
+        async def send(i: int) -> None:
+            async with sem:
+                prefix = f"{i}|"
+                text = prefix + "x" * max(0, body_size - len(prefix))
+                sent[i] = time.perf_counter()
+                r = await client.put(
+                    f"/_matrix/client/v3/rooms/{room}/send/m.room.message/t{i}", headers=ha,
+                    json={"msgtype": "m.text", "body": text})
+                r.raise_for_status()
+
+        recv_task = asyncio.create_task(receiver())
+        start_t = time.perf_counter()
+        await asyncio.gather(*(send(i) for i in range(n)))
+        await asyncio.wait_for(done.wait(), timeout=600)
+        await recv_task
+        end_t = max(got.values())
+    latencies = sorted((got[i] - sent[i]) * 1000 for i in range(n))
+    return Figures(n, end_t - start_t, statistics.median(latencies),
+                   latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))])
