@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib import resources
 from typing import Any
 
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import tidings
@@ -22,7 +24,7 @@ from tidings.server.config import Settings
 from tidings.server.gateway import Gateway
 from tidings.server.metrics import Metrics
 from tidings.server.middleware import MetricsAndHeaders, RequestLimits
-from tidings.server.routes import accounts, health, stream
+from tidings.server.routes import accounts, console, health, stream
 from tidings.services.accounts import AccountService
 from tidings.services.clock import Clock, system_clock
 from tidings.services.imaging import MediaError, MediaTooLargeError
@@ -120,6 +122,10 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
     app.include_router(health.router)
     app.include_router(accounts.router)
     app.include_router(stream.router)
+    app.include_router(console.router)
+    app.mount("/static", StaticFiles(directory=str(resources.files("tidings.server") / "static")),
+              name="static")
+    app.state.console_sections = []
 
     @app.websocket("/api/v1/ws")
     async def websocket(ws: WebSocket) -> None:
