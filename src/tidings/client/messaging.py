@@ -245,3 +245,20 @@ class Messenger:
         """Persist crypto state and the received messages, then acknowledge."""
         self.save()
         await self.client.ack(upto)
+
+
+async def enroll(client: TidingsClient, passphrase: str | None) -> Messenger:
+    """After register/login: create this device's keys, save them, and publish them.
+
+    With ``passphrase=None`` the state lives only in memory (tests, bots that keep
+    their own storage).
+    """
+    if passphrase is None:
+        if client.profile is None:
+            raise TidingsError("log in first", "no_profile")
+        messenger = Messenger(client, DeviceCrypto.create(client.profile.username,
+                                                          client.profile.device_id), None)
+    else:
+        messenger = Messenger.open(client, passphrase, create=True)
+    await messenger.publish_keys()
+    return messenger
