@@ -21,11 +21,13 @@ async def device(server_url: str, tmp: Path, user: str, name: str, *, first: boo
     return await enroll(client, passphrase)
 
 
-async def people(server_url: str, tmp: Path, names: list[str], per_person: int = 2
-                 ) -> dict[str, list[Messenger]]:
+async def people(server_url: str, tmp: Path, names: list[str], per_person: int = 2,
+                 passphrase: str | None = None) -> dict[str, list[Messenger]]:
+    """Without a passphrase the crypto state stays in memory (faster: no argon2id)."""
     out: dict[str, list[Messenger]] = {}
     for user in names:
-        out[user] = [await device(server_url, tmp, user, f"d{i}", first=i == 0)
+        out[user] = [await device(server_url, tmp, user, f"d{i}", first=i == 0,
+                                  passphrase=passphrase)
                      for i in range(per_person)]
     return out
 

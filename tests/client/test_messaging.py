@@ -6,6 +6,7 @@ import base64
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+from typing import Any
 
 from tests.client.helpers import close_all, device, people
 from tests.conftest import LiveServer
@@ -87,18 +88,18 @@ async def test_received_franking_data_verifies_with_server_keyring(
             inbox = await group["gus"][0].receive()
             (msg,) = inbox.messages
             keyring = franking_keyring(server.app.state.secrets)
-            args = dict(keyring=keyring, payload=msg.content.to_bytes(),
-                        franking_key=msg.franking_key,
-                        commitment=base64.b64decode(msg.commitment), tag=b64decode(msg.tag),
-                        key_id=msg.key_id, sender="fay", sender_device=msg.device,
-                        conversation="gus", server_ts_ms=msg.ts)
-            assert verify_report(**args) is FrankingVerdict.VERIFIED  # type: ignore[arg-type]
+            args: dict[str, Any] = {
+                "keyring": keyring, "payload": msg.content.to_bytes(),
+                "franking_key": msg.franking_key, "commitment": base64.b64decode(msg.commitment),
+                "tag": b64decode(msg.tag), "key_id": msg.key_id, "sender": "fay",
+                "sender_device": msg.device, "conversation": "gus", "server_ts_ms": msg.ts}
+            assert verify_report(**args) is FrankingVerdict.VERIFIED
             changed = bytearray(msg.content.to_bytes())
             changed[-3] ^= 1
             bad = {**args, "payload": bytes(changed)}
-            assert verify_report(**bad) is FrankingVerdict.BAD_COMMITMENT  # type: ignore[arg-type]
+            assert verify_report(**bad) is FrankingVerdict.BAD_COMMITMENT
             moved = {**args, "conversation": "fay"}
-            assert verify_report(**moved) is FrankingVerdict.BAD_TAG  # type: ignore[arg-type]
+            assert verify_report(**moved) is FrankingVerdict.BAD_TAG
             # what a report needs is kept locally
             kept = group["gus"][0].crypto.inbox[-1]
             assert kept["id"] == msg.id and kept["franking_key"] and kept["tag"]

@@ -78,7 +78,7 @@ async def test_upload_rules(api: AppFactory) -> None:
 async def test_query_returns_signed_records(api: AppFactory) -> None:
     async with api() as client:
         a, ident = await enrolled(client, "bob")
-        b, ident2 = await enrolled(client, "bob", first=False)
+        b, _ = await enrolled(client, "bob", first=False)
         r = await client.post("/api/v1/keys/query", json={"users": ["bob", "nobody"]},
                               headers=bearer(a))
         devices = r.json()["devices"]
