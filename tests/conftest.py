@@ -154,7 +154,8 @@ class LiveServer:
 
     async def start(self) -> None:
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
-                                ws="websockets-sansio", lifespan="off", ws_ping_interval=None)
+                                ws="websockets-sansio", lifespan="off", ws_ping_interval=None,
+                                timeout_graceful_shutdown=3)
         self.server = uvicorn.Server(config)
         self.task = asyncio.create_task(self.server.serve())
         for _ in range(200):

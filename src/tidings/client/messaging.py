@@ -77,6 +77,13 @@ class Messenger:
             raise TidingsError("log in first", "no_profile")
         store = keystore(client.profile_dir, passphrase)
         crypto = DeviceCrypto.load(store)
+        if crypto is not None and crypto.device_id != client.profile.device_id:
+            # The profile logged in again as a new device: the old keys are that
+            # device's, and a new device never reuses them.
+            if not create:
+                raise TidingsError("the key store belongs to another device of this profile",
+                                   "no_keys")
+            crypto = None
         if crypto is None:
             if not create:
                 raise TidingsError("this profile has no encryption keys; log in again",
