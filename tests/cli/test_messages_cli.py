@@ -81,6 +81,6 @@ async def test_wrong_passphrase_is_a_clear_error(live_server: Live, tmp_path: Pa
         code, _, err = await tidings(server, profile, "account", "register", "carol",
                                      "--password-stdin", stdin=PASSWORD)
         assert code == 0, err
-        code, out, err = await tidings(server, profile, "receive", passphrase="not it")
+        code, _, err = await tidings(server, profile, "receive", passphrase="not it")
         assert code == 1
         assert "wrong_passphrase" in err and "Traceback" not in err
