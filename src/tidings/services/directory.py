@@ -11,6 +11,7 @@ entry can at worst delay a brand-new device of another server process by the TTL
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from tidings.services.clock import Clock
@@ -38,6 +39,8 @@ class DirectoryCache:
         self.keys = keys
         self.clock = clock
         self._by_name: dict[str, tuple[int, UserDevices | None]] = {}
+        self._loading: dict[str, asyncio.Future[UserDevices | None]] = {}
+        """One read per name at a time: concurrent misses wait for it (no stampede)."""
 
     def invalidate(self, user_id: int) -> None:
         for name, (_, entry) in list(self._by_name.items()):
@@ -50,6 +53,27 @@ class DirectoryCache:
         hit = self._by_name.get(username)
         if hit is not None and not fresh and now - hit[0] < DIRECTORY_CACHE_TTL_MS:
             return hit[1]
+        loading = self._loading.get(username)
+        if loading is not None and not fresh:
+            return await asyncio.shield(loading)
+        future: asyncio.Future[UserDevices | None] = asyncio.get_running_loop().create_future()
+        self._loading[username] = future
+        try:
+            entry = await self._load(username)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters re-raise it, nobody else must
+            raise
+        finally:
+            if self._loading.get(username) is future:
+                del self._loading[username]
+        future.set_result(entry)
+        if len(self._by_name) >= DIRECTORY_CACHE_MAX:
+            self._by_name.clear()
+        self._by_name[username] = (now, entry)
+        return entry
+
+    async def _load(self, username: str) -> UserDevices | None:
         async with self.db.read() as conn:
             user = await self.accounts.user_by_name(conn, username)
             entry = None
@@ -57,7 +81,4 @@ class DirectoryCache:
                 keyed = await self.keys.curve_keys(conn, [user.id])
                 entry = UserDevices(user.id, user.username,
                                     {d: curve for d, (_, curve) in keyed.items()})
-        if len(self._by_name) >= DIRECTORY_CACHE_MAX:
-            self._by_name.clear()
-        self._by_name[username] = (now, entry)
         return entry

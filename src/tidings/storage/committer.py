@@ -162,7 +162,9 @@ class GroupCommitter:
                 pending.future.set_result(result)
 
     async def _apply(self, conn: AsyncConnection, jobs: list[Job]) -> list[Appended | int]:
-        """Apply jobs in order with few statements: one dedup lookup, one stream append."""
+        """Apply jobs with a fixed handful of statements, however many jobs there are:
+        one dedup lookup, one counter update, one event insert, one idempotency insert,
+        one delete for all acks."""
         known = await self._known(conn, [j.dedup for j in jobs
                                          if isinstance(j, AppendJob) and j.dedup])
         now = self.clock()
@@ -185,7 +187,7 @@ class GroupCommitter:
             results.append(None)
             items.extend(job.items)
             owners.extend([index] * len(job.items))
-        events = await self.streams.append(conn, items, now) if items else []
+        events = await self.streams.append_batch(conn, items, now) if items else []
         by_job: dict[int, list[StreamEvent]] = {}
         # append() keeps item order and drops items of vanished devices; match them up.
         cursor = 0
@@ -196,13 +198,16 @@ class GroupCommitter:
                 cursor += 1
         if fresh:
             await self.sent.insert_many(conn, fresh)
+        acks = [(j.device_id, j.upto) for j in jobs if isinstance(j, AckJob)]
+        deleted = await self.streams.ack_batch(conn, acks)
         out: list[Appended | int] = []
         for index, job in enumerate(jobs):
             done = results[index]
             if done is not None:
                 out.append(done)
             elif isinstance(job, AckJob):
-                out.append(await self.streams.ack(conn, job.device_id, job.upto))
+                # a device's acks in one batch share the count (they are cumulative)
+                out.append(deleted.pop(job.device_id, 0))
             else:
                 d = job.dedup
                 out.append(Appended(d.message_id if d else "", d.ts if d else now,
