@@ -278,6 +278,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10, help="seconds at fixed rate")
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         server = start_server(Path(tmp), port, args.database_url)
@@ -294,6 +295,8 @@ def main() -> None:
             server.terminate()
             server.wait(10)
     result["database"] = "postgresql" if args.database_url else "sqlite (synchronous=FULL)"
+    result["loadavg_1m"] = {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2),
+                            "cpus": os.cpu_count()}
     result["command"] = "PYTHONPATH=src python " + shlex.join(sys.argv)
     print(json.dumps(result, indent=2))
 
