@@ -216,6 +216,27 @@ class Sender:
             reader.cancel()
 
 
+def fsync_probe(directory: Path, seconds: float = 2.0) -> dict[str, float]:
+    """The disk's fsync latency right now: with synchronous=FULL every commit waits for one,
+    so this bounds what group commit can do for tail latency on a shared machine."""
+    path = directory / "fsync.probe"
+    times: list[float] = []
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            os.write(fd, b"x" * 4096)
+            start = time.perf_counter()
+            os.fsync(fd)
+            times.append((time.perf_counter() - start) * 1000)
+            time.sleep(0.001)
+    finally:
+        os.close(fd)
+        path.unlink()
+    return {"p50_ms": round(pct(times, 50), 2), "p99_ms": round(pct(times, 99), 2),
+            "p999_ms": round(pct(times, 99.9), 2), "max_ms": round(max(times), 2)}
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else 0.0
@@ -280,6 +301,7 @@ def main() -> None:
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
+        fsync = fsync_probe(Path(tmp))
         port = free_port()
         server = start_server(Path(tmp), port, args.database_url)
         url = f"http://127.0.0.1:{port}"
@@ -295,6 +317,7 @@ def main() -> None:
             server.terminate()
             server.wait(10)
     result["database"] = "postgresql" if args.database_url else "sqlite (synchronous=FULL)"
+    result["fsync_before_run"] = fsync
     result["loadavg_1m"] = {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2),
                             "cpus": os.cpu_count()}
     result["command"] = "PYTHONPATH=src python " + shlex.join(sys.argv)

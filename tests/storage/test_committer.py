@@ -78,10 +78,10 @@ async def test_a_failing_batch_fails_only_the_bad_job(database: Database) -> Non
     await _devices(database, "D1", "D2")
 
     class Boom(StreamStore):
-        async def append_batch(self, conn, items, now):  # type: ignore[no-untyped-def]
+        def append_batch_plan(self, items, now, dialect):  # type: ignore[no-untyped-def]
             if any(body == "poison" for _, _, body in items):
                 raise RuntimeError("poison")
-            return await super().append_batch(conn, items, now)
+            return super().append_batch_plan(items, now, dialect)
 
     committer = GroupCommitter(database, Boom(), SentStore(), lambda: 5)
     try:

@@ -20,13 +20,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.protocol import limits
 from tidings.storage.database import Database
 from tidings.storage.messages import SentStore
+from tidings.storage.plan import Plan, run_async, run_sync
 from tidings.storage.records import StreamEvent
 from tidings.storage.streams import StreamStore
 
@@ -91,6 +91,8 @@ class GroupCommitter:
         self._queue: asyncio.Queue[_Pending] | None = None
         self._task: asyncio.Task[None] | None = None
         self._busy = False
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="group-commit")
+        """One thread: the SQLite connection it writes with never changes threads."""
 
     async def append(self, job: AppendJob) -> Appended:
         result = await self._submit(job)
@@ -122,6 +124,7 @@ class GroupCommitter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        self._executor.shutdown(wait=True)
         if self._queue is not None:
             while not self._queue.empty():
                 pending = self._queue.get_nowait()
@@ -151,8 +154,15 @@ class GroupCommitter:
                 self._busy = False
 
     async def _commit(self, batch: list[_Pending]) -> None:
-        async with self.db.write() as conn:
-            results = await self._apply(conn, [p.job for p in batch])
+        jobs = [p.job for p in batch]
+        if self.db.is_sqlite:
+            # The whole transaction in one hop to the writer thread (see storage/plan.py).
+            async with self.db.write_lock():
+                results = await asyncio.get_running_loop().run_in_executor(
+                    self._executor, self._apply_sync, jobs)
+        else:
+            async with self.db.write() as conn:
+                results = await run_async(conn, self._plan(jobs))
         self.batches += 1
         events = [e for r in results if isinstance(r, Appended) for e in r.events]
         if self.publish is not None and events:
@@ -161,12 +171,20 @@ class GroupCommitter:
             if not pending.future.done():
                 pending.future.set_result(result)
 
-    async def _apply(self, conn: AsyncConnection, jobs: list[Job]) -> list[Appended | int]:
+    def _apply_sync(self, jobs: list[Job]) -> list[Appended | int]:
+        """Runs in the committer's own thread: BEGIN IMMEDIATE ... COMMIT (fsync)."""
+        with self.db.sync_engine().connect() as conn:
+            conn = conn.execution_options(tidings_begin="IMMEDIATE")
+            with conn.begin():
+                return run_sync(conn, self._plan(jobs))
+
+    def _plan(self, jobs: list[Job]) -> Plan[list[Appended | int]]:
         """Apply jobs with a fixed handful of statements, however many jobs there are:
         one dedup lookup, one counter update, one event insert, one idempotency insert,
         one delete for all acks."""
-        known = await self._known(conn, [j.dedup for j in jobs
-                                         if isinstance(j, AppendJob) and j.dedup])
+        known = yield from self.sent.lookup_many_plan(
+            [(j.dedup.device_id, j.dedup.client_id) for j in jobs
+             if isinstance(j, AppendJob) and j.dedup])
         now = self.clock()
         items: list[tuple[str, str, str]] = []
         fresh: list[Dedup] = []
@@ -187,7 +205,7 @@ class GroupCommitter:
             results.append(None)
             items.extend(job.items)
             owners.extend([index] * len(job.items))
-        events = await self.streams.append_batch(conn, items, now) if items else []
+        events = yield from self.streams.append_batch_plan(items, now, self.db.dialect)
         by_job: dict[int, list[StreamEvent]] = {}
         # append() keeps item order and drops items of vanished devices; match them up.
         cursor = 0
@@ -196,10 +214,9 @@ class GroupCommitter:
                     and events[cursor].body is item[2]:
                 by_job.setdefault(index, []).append(events[cursor])
                 cursor += 1
-        if fresh:
-            await self.sent.insert_many(conn, fresh)
-        acks = [(j.device_id, j.upto) for j in jobs if isinstance(j, AckJob)]
-        deleted = await self.streams.ack_batch(conn, acks)
+        yield from self.sent.insert_many_plan(fresh)
+        deleted = yield from self.streams.ack_batch_plan(
+            [(j.device_id, j.upto) for j in jobs if isinstance(j, AckJob)])
         out: list[Appended | int] = []
         for index, job in enumerate(jobs):
             done = results[index]
@@ -213,12 +230,6 @@ class GroupCommitter:
                 out.append(Appended(d.message_id if d else "", d.ts if d else now,
                                     by_job.get(index, []), False))
         return out
-
-    async def _known(self, conn: AsyncConnection, keys: Sequence[Dedup]
-                     ) -> dict[tuple[str, str], tuple[str, int]]:
-        if not keys:
-            return {}
-        return await self.sent.lookup_many(conn, [(k.device_id, k.client_id) for k in keys])
 
 
 def _fail(pending: _Pending, exc: BaseException) -> None:

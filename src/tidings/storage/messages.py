@@ -13,6 +13,7 @@ from typing import Protocol
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tidings.storage.plan import Plan
 from tidings.storage.schema import sent_messages
 
 
@@ -36,11 +37,13 @@ class SentStore:
                    sent_messages.c.client_id == client_id))).first()
         return (str(row[0]), int(row[1])) if row else None
 
-    async def lookup_many(self, conn: AsyncConnection, keys: Sequence[tuple[str, str]]
-                          ) -> dict[tuple[str, str], tuple[str, int]]:
+    def lookup_many_plan(self, keys: Sequence[tuple[str, str]]
+                         ) -> Plan[dict[tuple[str, str], tuple[str, int]]]:
         """Answers already given for any of these (device, client_id) keys."""
         wanted = set(keys)
-        rows = await conn.execute(
+        if not wanted:
+            return {}
+        rows = yield (
             sa.select(sent_messages.c.device_id, sent_messages.c.client_id,
                       sent_messages.c.message_id, sent_messages.c.ts)
             .where(sent_messages.c.device_id.in_({d for d, _ in wanted}),
@@ -48,10 +51,11 @@ class SentStore:
         found = {(str(r[0]), str(r[1])): (str(r[2]), int(r[3])) for r in rows}
         return {k: v for k, v in found.items() if k in wanted}
 
-    async def insert_many(self, conn: AsyncConnection, rows: Sequence[_SentRow]) -> None:
-        await conn.execute(sent_messages.insert(), [
-            {"device_id": r.device_id, "client_id": r.client_id, "message_id": r.message_id,
-             "ts": r.ts} for r in rows])
+    def insert_many_plan(self, rows: Sequence[_SentRow]) -> Plan[None]:
+        if rows:
+            yield (sent_messages.insert(), [
+                {"device_id": r.device_id, "client_id": r.client_id,
+                 "message_id": r.message_id, "ts": r.ts} for r in rows])
 
     async def insert(self, conn: AsyncConnection, device_id: str, client_id: str,
                      message_id: str, ts: int) -> None:

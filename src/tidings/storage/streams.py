@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tidings.storage.plan import Plan, run_async
 from tidings.storage.records import StreamEvent
 from tidings.storage.schema import devices, stream_events
 
@@ -80,6 +81,10 @@ class StreamStore:
 
     async def append_batch(self, conn: AsyncConnection, items: Sequence[tuple[str, str, str]],
                            now: int) -> list[StreamEvent]:
+        return await run_async(conn, self.append_batch_plan(items, now, conn.dialect.name))
+
+    def append_batch_plan(self, items: Sequence[tuple[str, str, str]], now: int,
+                          dialect: str) -> Plan[list[StreamEvent]]:
         """:meth:`append` with one counter statement for all devices (group commit).
 
         One ``UPDATE ... SET stream_seq = stream_seq + CASE id ... END RETURNING`` takes
@@ -92,14 +97,13 @@ class StreamStore:
             return []
         wanted = Counter(device for device, _, _ in items)
         ids = sorted(wanted)
-        if conn.dialect.name == "postgresql":
-            await conn.execute(sa.select(devices.c.id).where(devices.c.id.in_(ids))
-                               .order_by(devices.c.id).with_for_update())
+        if dialect == "postgresql":
+            yield (sa.select(devices.c.id).where(devices.c.id.in_(ids))
+                   .order_by(devices.c.id).with_for_update())
         bump = sa.case(dict(wanted), value=devices.c.id, else_=0)
-        rows = await conn.execute(
-            devices.update().where(devices.c.id.in_(ids))
-            .values(stream_seq=devices.c.stream_seq + bump)
-            .returning(devices.c.id, devices.c.stream_seq))
+        rows = yield (devices.update().where(devices.c.id.in_(ids))
+                      .values(stream_seq=devices.c.stream_seq + bump)
+                      .returning(devices.c.id, devices.c.stream_seq))
         next_seq = {str(r[0]): int(r[1]) - wanted[str(r[0])] + 1 for r in rows}
         out: list[StreamEvent] = []
         for device, kind, body in items:
@@ -109,21 +113,19 @@ class StreamStore:
             next_seq[device] = seq + 1
             out.append(StreamEvent(device, seq, kind, body, now))
         if out:
-            await conn.execute(stream_events.insert(), [
+            yield (stream_events.insert(), [
                 {"device_id": e.device_id, "seq": e.seq, "kind": e.kind, "body": e.body,
                  "created_at": e.created_at} for e in out])
         return out
 
-    async def ack_batch(self, conn: AsyncConnection, acks: Sequence[tuple[str, int]]
-                        ) -> dict[str, int]:
+    def ack_batch_plan(self, acks: Sequence[tuple[str, int]]) -> Plan[dict[str, int]]:
         """Several cumulative acks in one statement; deleted rows per device."""
         if not acks:
             return {}
         upto: dict[str, int] = {}
         for device, seq in acks:
             upto[device] = max(seq, upto.get(device, 0))
-        result = await conn.execute(
-            stream_events.delete().where(sa.or_(*(
-                sa.and_(stream_events.c.device_id == d, stream_events.c.seq <= s)
-                for d, s in upto.items()))).returning(stream_events.c.device_id))
+        result = yield (stream_events.delete().where(sa.or_(*(
+            sa.and_(stream_events.c.device_id == d, stream_events.c.seq <= s)
+            for d, s in upto.items()))).returning(stream_events.c.device_id))
         return dict(Counter(str(r[0]) for r in result))
