@@ -237,12 +237,18 @@ def fsync_probe(directory: Path, seconds: float = 2.0) -> dict[str, float]:
             "p999_ms": round(pct(times, 99.9), 2), "max_ms": round(max(times), 2)}
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its threads (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else 0.0
 
 
-async def bench(args: argparse.Namespace, url: str) -> dict[str, Any]:
+async def bench(args: argparse.Namespace, url: str, server_pid: int) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=url, timeout=60) as http:
         senders = [await enroll(http, f"sender{i}") for i in range(args.pairs)]
         receivers = [await enroll(http, f"receiver{i}") for i in range(args.pairs)]
@@ -265,12 +271,15 @@ async def bench(args: argparse.Namespace, url: str) -> dict[str, Any]:
     else:
         interval, count, deadline = None, args.messages, None
     start = time.perf_counter()
+    cpu_server, cpu_client = cpu_seconds(server_pid), time.process_time()
     await asyncio.gather(*(t.run(url, count, args.window, interval, deadline) for t in tx))
     expected = sum(len(t.ids) for t in tx)
     for _ in range(600):
         if len(received) >= expected:
             break
         await asyncio.sleep(0.05)
+    cpu_server = cpu_seconds(server_pid) - cpu_server
+    cpu_client = time.process_time() - cpu_client
     stop.set()
     await asyncio.gather(*rx_tasks, return_exceptions=True)
     latencies = [(received[mid] - t.sent_at[ref]) * 1000 for t in tx for mid, ref in t.ids.items()
@@ -287,7 +296,9 @@ async def bench(args: argparse.Namespace, url: str) -> dict[str, Any]:
             "p99_ms": round(pct(latencies, 99), 2), "max_ms": round(max(latencies, default=0), 2),
             "sent_reply_p50_ms": round(pct(durable, 50), 2),
             "sent_reply_p99_ms": round(pct(durable, 99), 2),
-            "ciphertext_chars": sizes}
+            "ciphertext_chars": sizes,
+            "server_cpu_ms_per_message": round(cpu_server * 1000 / max(1, len(received)), 3),
+            "client_cpu_ms_per_message": round(cpu_client * 1000 / max(1, len(received)), 3)}
 
 
 def main() -> None:
@@ -310,7 +321,7 @@ def main() -> None:
 
             async def run() -> dict[str, Any]:
                 await wait_up(url)
-                return await bench(args, url)
+                return await bench(args, url, server.pid)
 
             result = uvloop.run(run())
         finally:
