@@ -24,6 +24,7 @@ import asyncio
 import base64
 import json
 import os
+import secrets
 import shlex
 import socket
 import statistics
@@ -250,8 +251,9 @@ def pct(values: list[float], p: float) -> float:
 
 async def bench(args: argparse.Namespace, url: str, server_pid: int) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=url, timeout=60) as http:
-        senders = [await enroll(http, f"sender{i}") for i in range(args.pairs)]
-        receivers = [await enroll(http, f"receiver{i}") for i in range(args.pairs)]
+        run = secrets.token_hex(3)  # fresh names, so a reused PostgreSQL database works
+        senders = [await enroll(http, f"snd{run}x{i}") for i in range(args.pairs)]
+        receivers = [await enroll(http, f"rcv{run}x{i}") for i in range(args.pairs)]
         pairs = []
         for s, r in zip(senders, receivers, strict=True):
             cts, commitment = await ciphertexts(http, s, r)
