@@ -20,6 +20,7 @@ from tidings.cli.common import (
     read_password_stdin,
     run,
 )
+from tidings.client.messaging import enroll
 from tidings.client.sdk import TidingsClient
 
 app = typer.Typer(help="Your account and devices.", no_args_is_help=True)
@@ -38,6 +39,12 @@ def _client(server: str | None, profile: Path | None) -> TidingsClient:
     return TidingsClient(server or DEFAULT_SERVER, profile_dir=directory)
 
 
+def _passphrase() -> str:
+    from tidings.cli.messages import passphrase
+
+    return passphrase(confirm=True)
+
+
 def _print_session(session: dict[str, Any]) -> None:
     console.print(f"logged in as [bold]{session['username']}[/bold] on device "
                   f"{session['device_id']}")
@@ -50,10 +57,13 @@ def register(name: str, password_stdin: PasswordStdin = False, device_name: Devi
     """Create an account and log this profile in as its first device."""
     password = read_password_stdin() if password_stdin else typer.prompt(
         "password", hide_input=True, confirmation_prompt=True)
+    secret = _passphrase()
 
     async def go() -> dict[str, Any]:
         async with _client(server, profile) as client:
-            return await client.register(name, password, _device_name(device_name))
+            session = await client.register(name, password, _device_name(device_name))
+            await enroll(client, secret)  # device keys, 50 one-time keys, fallback key
+            return session
 
     session = run(go())
     emit(json_out, {k: v for k, v in session.items() if k != "token"}, _print_session)
@@ -65,10 +75,13 @@ def login(name: str, password_stdin: PasswordStdin = False, device_name: DeviceN
     """Log in as a new device of an existing account."""
     password = read_password_stdin() if password_stdin else typer.prompt(
         "password", hide_input=True)
+    secret = _passphrase()
 
     async def go() -> dict[str, Any]:
         async with _client(server, profile) as client:
-            return await client.login(name, password, _device_name(device_name))
+            session = await client.login(name, password, _device_name(device_name))
+            await enroll(client, secret)  # each login is a new device with new keys
+            return session
 
     session = run(go())
     emit(json_out, {k: v for k, v in session.items() if k != "token"}, _print_session)

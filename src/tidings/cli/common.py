@@ -14,6 +14,7 @@ from rich.console import Console
 
 from tidings.client.profile import ProfileError, default_dir
 from tidings.protocol.errors import TidingsError
+from tidings.protocol.keys import CryptoError
 
 T = TypeVar("T")
 
@@ -57,6 +58,8 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
         fail(exc.message, exc.code)
     except ProfileError as exc:
         fail(str(exc), exc.code)
+    except CryptoError as exc:  # e.g. wrong_passphrase, keystore_corrupt
+        fail(exc.message, exc.code)
     raise AssertionError("unreachable")
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 import tidings
-from tidings.cli import account, server
+from tidings.cli import account, messages, server
 
 app = typer.Typer(help="Tidings: private E2EE chats, public channels, trust and safety.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -15,6 +15,9 @@ app.add_typer(account.app, name="account")
 app.add_typer(server.db_app, name="db")
 app.add_typer(server.admin_app, name="admin")
 app.command()(server.serve)
+app.command()(messages.send)
+app.command()(messages.receive)
+app.command()(messages.devices)
 
 
 def _version(value: bool) -> None:

@@ -59,7 +59,8 @@ def serve(data: DataOpt = None,
                 loop="uvloop", http="httptools", ws="websockets-sansio",
                 ws_ping_interval=limits.WS_PING_INTERVAL_S,
                 ws_ping_timeout=limits.WS_PING_TIMEOUT_S,
-                ws_max_size=limits.WS_MAX_FRAME_BYTES, proxy_headers=True,
+                ws_max_size=limits.WS_MAX_FRAME_BYTES, ws_per_message_deflate=False,
+                proxy_headers=True,
                 timeout_graceful_shutdown=5)
 
 

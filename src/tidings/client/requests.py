@@ -59,3 +59,25 @@ def read_stream(since: int, limit: int = 200) -> Request:
 
 def ack_stream(upto: int) -> Request:
     return Request("POST", f"{API}/stream/ack", {"upto": upto})
+
+
+def upload_keys(device_keys: dict[str, Any] | None, one_time_keys: list[dict[str, Any]],
+                fallback_key: dict[str, Any] | None) -> Request:
+    body: dict[str, Any] = {"one_time_keys": one_time_keys}
+    if device_keys is not None:
+        body["device_keys"] = device_keys
+    if fallback_key is not None:
+        body["fallback_key"] = fallback_key
+    return Request("POST", f"{API}/keys/upload", body)
+
+
+def query_keys(users: list[str]) -> Request:
+    return Request("POST", f"{API}/keys/query", {"users": users})
+
+
+def claim_keys(devices: dict[str, list[str]]) -> Request:
+    return Request("POST", f"{API}/keys/claim", {"devices": devices})
+
+
+def send_message(body: dict[str, Any]) -> Request:
+    return Request("POST", f"{API}/messages", body)

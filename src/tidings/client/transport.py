@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -49,6 +50,18 @@ class Transport:
     def ws_url(self) -> str:
         base = self.server.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
         return f"{base}/api/v1/ws"
+
+    @asynccontextmanager
+    async def connect(self, since: int) -> AsyncIterator[websockets.ClientConnection]:
+        """An open event-stream connection that has said hello from ``since``."""
+        headers = {"Authorization": f"Bearer {self.token}"}
+        try:
+            async with websockets.connect(self.ws_url(), additional_headers=headers,
+                                          max_size=2**22) as conn:
+                await conn.send(json.dumps({"type": "hello", "since": since}))
+                yield conn
+        except OSError as exc:
+            raise TidingsError(f"cannot reach {self.server}: {exc}", "unreachable") from exc
 
     async def stream(self, since: int) -> AsyncIterator[tuple[websockets.ClientConnection,
                                                             dict[str, Any]]]:

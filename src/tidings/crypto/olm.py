@@ -160,6 +160,21 @@ class OlmMachine:
         self._remember(peer_curve25519, channel)
         return channel.encrypt(plaintext)
 
+    def start_session(self, peer_curve25519: str, peer_one_time_key: str | OneTimeKey) -> None:
+        """Start a fresh outbound session and make it the current one for this peer.
+
+        For re-keying after the peer could not decrypt (a lost or corrupted session):
+        the next message is a pre-key message the peer can always open, and older
+        sessions are kept for messages still in flight on them.
+        """
+        otk = (peer_one_time_key.key if isinstance(peer_one_time_key, OneTimeKey)
+               else peer_one_time_key)
+        try:
+            session = self.identity._create_outbound(peer_curve25519, otk)
+        except ValueError as exc:
+            raise NoSessionError("peer identity key or one-time key is malformed") from exc
+        self._remember(peer_curve25519, OlmChannel(session))
+
     def decrypt_from(self, peer_curve25519: str, ciphertext: OlmCiphertext) -> bytes:
         message = _parse(ciphertext)
         channels = list(self._sessions.get(peer_curve25519, []))

@@ -46,3 +46,43 @@ WS_CLOSE_SLOW_CONSUMER = 4008
 WS_CLOSE_REVOKED = 4003
 WS_CLOSE_SERVER_SHUTDOWN = 1001
 WS_CLOSE_TOO_BIG = 1009
+
+# --- Key directory ----------------------------------------------------------------
+KEYS_UPLOAD_OTK_MAX = 100
+"""One-time keys accepted in one upload (clients upload 50 at a time)."""
+KEYS_STORED_OTK_MAX = 200
+"""Unclaimed one-time keys a device may hold on the server; more is refused (409)."""
+KEYS_QUERY_USERS_MAX = 100
+"""Users whose devices one key query may ask for."""
+KEYS_CLAIM_DEVICES_MAX = 200
+"""Devices one claim may take a key for (across all users named in it)."""
+KEYS_OTK_LOW_WATER = 20
+"""Clients top up one-time keys when an ``otk_count`` event says fewer remain."""
+KEYS_OTK_TARGET = 50
+"""How many unclaimed one-time keys a client keeps on the server."""
+
+# --- Private messages -------------------------------------------------------------
+MESSAGE_ENVELOPES_MAX = 2 * DEVICES_PER_ACCOUNT_MAX
+"""Envelopes in one send: every device of the recipient plus the sender's others."""
+MESSAGE_CIPHERTEXT_MAX_CHARS = 128 * 1024
+"""Largest Olm body (base64) in one envelope; a 64 KiB payload sealed fits."""
+MESSAGE_CLIENT_ID_MAX = 128
+"""Length of the client's idempotency key for a send."""
+MESSAGE_REF_MAX = 64
+"""Length of the ``ref`` a WebSocket ``send`` frame is answered with."""
+MESSAGE_DEDUP_RETENTION_MS = 7 * 24 * 3600 * 1000
+"""How long (sender device, client_id) -> (id, ts) is kept so a retry is not stored twice."""
+MESSAGE_DEDUP_PRUNE_EVERY = 1000
+"""Sends between two prunes of expired idempotency rows."""
+WS_SEND_INFLIGHT_MAX = 128
+"""``send`` frames one connection may have awaiting commit; more wait before being read."""
+
+# --- Group commit -----------------------------------------------------------------
+COMMIT_BATCH_MAX = 512
+"""Operations committed in one transaction (one fsync) by the group committer."""
+COMMIT_QUEUE_MAX = 8192
+"""Operations waiting for the group committer before submitters wait for room."""
+
+# --- Client -----------------------------------------------------------------------
+CLIENT_INBOX_KEEP = 2000
+"""Received messages (with franking data for reports) a client keeps in its key store."""

@@ -5,6 +5,7 @@ Frames are JSON text. Client to server::
     {"type": "hello", "since": 41, "token": "..."}   token only if not sent as a header
     {"type": "ack", "upto": 45}
     {"type": "ping"}
+    {"type": "send", "ref": "...", ...}           a private message (protocol/messages.py)
 
 Server to client::
 
@@ -12,6 +13,7 @@ Server to client::
     {"type": "live", "upto": 45}      replay done; from here on events arrive live
     {"type": "pong"}
     {"type": "error", "code": "...", "message": "..."}
+    {"type": "sent", "ref": "...", "id": "...", "ts": ...}   answer to a send
 
 Live bus messages carry ``b"<seq>\\n<frame>"`` so a connection can order them without
 parsing the frame; ``b"ctl\\n<word>"`` carries control words such as ``revoked``.
@@ -25,6 +27,7 @@ from enum import Enum
 from typing import Any
 
 from tidings.protocol.limits import MAX_JSON_DEPTH, WS_MAX_FRAME_BYTES
+from tidings.protocol.messages import BadSend, MessageFormatError, SendFrame, parse_send_frame
 
 
 class FrameError(ValueError):
@@ -47,7 +50,7 @@ class Ping:
     pass
 
 
-ClientFrame = Hello | Ack | Ping
+ClientFrame = Hello | Ack | Ping | SendFrame | BadSend
 
 
 def _int(value: Any, name: str) -> int:
@@ -77,6 +80,11 @@ def parse_client_frame(text: str) -> ClientFrame:
         return Ack(_int(data.get("upto"), "upto"))
     if kind == "ping":
         return Ping()
+    if kind == "send":
+        try:
+            return parse_send_frame(data)
+        except MessageFormatError as exc:
+            raise FrameError(exc.message) from exc
     raise FrameError(f"unknown frame type {kind!r}")
 
 

@@ -18,21 +18,28 @@ import tidings
 from tidings.bus.base import Bus
 from tidings.bus.local import LocalBus
 from tidings.protocol.errors import TidingsError
+from tidings.protocol.franking import FrankingKeyring, FrankingSecret
 from tidings.protocol.handles import HandleError, TextFieldError
 from tidings.server import secrets
 from tidings.server.config import Settings
 from tidings.server.gateway import Gateway
 from tidings.server.metrics import Metrics
 from tidings.server.middleware import MetricsAndHeaders, RequestLimits
-from tidings.server.routes import accounts, console, health, stream
+from tidings.server.routes import accounts, console, health, keys, messages, stream
 from tidings.services.accounts import AccountService
 from tidings.services.clock import Clock, system_clock
+from tidings.services.directory import DirectoryCache
 from tidings.services.imaging import MediaError, MediaTooLargeError
+from tidings.services.keys import KeyService
+from tidings.services.messages import MessageService
 from tidings.services.names import reserved_names
 from tidings.services.streams import StreamService
 from tidings.storage import migrate
 from tidings.storage.accounts import AccountStore
+from tidings.storage.committer import GroupCommitter
 from tidings.storage.database import Database
+from tidings.storage.keys import KeyDirectoryStore
+from tidings.storage.messages import SentStore
 from tidings.storage.streams import StreamStore
 
 log = logging.getLogger("tidings")
@@ -83,6 +90,13 @@ def _install_error_handlers(app: FastAPI) -> None:
             status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
+def franking_keyring(server_secrets: secrets.ServerSecrets) -> FrankingKeyring:
+    """The server's franking keys: the current one tags, all of them verify reports."""
+    keys_by_id = {k: FrankingSecret(k, v) for k, v in server_secrets.franking_keys.items()}
+    current = keys_by_id.pop(server_secrets.franking_current)
+    return FrankingKeyring(current, keys_by_id)
+
+
 def create_app(settings: Settings, *, clock: Clock = system_clock,
                bus: Bus | None = None) -> FastAPI:
     metrics = Metrics()
@@ -101,6 +115,13 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         account_svc = AccountService(db, AccountStore(), server_secrets.token_pepper, clock,
                                      reserved_names(settings.reserved_names))
         stream_svc = StreamService(db, StreamStore(), live_bus, clock)
+        committer = GroupCommitter(db, stream_svc.store, SentStore(), clock, stream_svc.publish)
+        stream_svc.committer = committer
+        directory = DirectoryCache(db, AccountStore(), KeyDirectoryStore(), clock)
+        key_svc = KeyService(db, KeyDirectoryStore(), AccountStore(), stream_svc, clock,
+                             directory)
+        message_svc = MessageService(db, committer, SentStore(), directory,
+                                     franking_keyring(server_secrets), clock)
         app.state.settings = settings
         app.state.secrets = server_secrets
         app.state.db = db
@@ -108,11 +129,14 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         app.state.metrics = metrics
         app.state.accounts = account_svc
         app.state.streams = stream_svc
+        app.state.keys = key_svc
+        app.state.messages = message_svc
         app.state.gateway = Gateway(account_svc, stream_svc, live_bus, metrics,
-                                    settings.ws_send_queue)
+                                    settings.ws_send_queue, messages.ws_send_hook(message_svc))
         try:
             yield
         finally:
+            await committer.close()
             await live_bus.close()
             await db.close()
 
@@ -122,6 +146,8 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
     app.include_router(health.router)
     app.include_router(accounts.router)
     app.include_router(stream.router)
+    app.include_router(keys.router)
+    app.include_router(messages.router)
     app.include_router(console.router)
     app.mount("/static", StaticFiles(directory=str(resources.files("tidings.server") / "static")),
               name="static")

@@ -9,6 +9,13 @@ read, an overlap becomes a skip.
 Memory per connection is bounded: live events queue in a bounded queue; when it is
 full the client is not keeping up, and it is closed with 4008 (slow consumer). Its
 events stay in the store; it resumes from its last position when it reconnects.
+
+Private messages may be sent over the same socket (``send`` frames, answered by
+``sent`` or ``error`` with the frame's ``ref``). The gateway does not know what a
+message is: it hands the parsed frame to the ``on_send`` hook and queues the reply.
+Sends run concurrently (at most ``WS_SEND_INFLIGHT_MAX`` per connection; beyond that
+the reader stops reading, which is TCP backpressure) so that one connection's sends
+share group commits instead of waiting for one fsync each.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -23,6 +31,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from tidings.bus.base import Bus
 from tidings.protocol import limits
 from tidings.protocol.errors import TidingsError
+from tidings.protocol.messages import BadSend, SendFrame
 from tidings.protocol.stream import (
     Ack,
     FrameError,
@@ -42,6 +51,9 @@ from tidings.services.streams import StreamService, device_topic
 
 log = logging.getLogger(__name__)
 
+SendHook = Callable[[Principal, SendFrame | BadSend], Awaitable[str]]
+"""Handles one ``send`` frame and returns the reply frame's JSON text."""
+
 
 @dataclass
 class _Live:
@@ -58,12 +70,14 @@ class _Close(Exception):
 
 class Gateway:
     def __init__(self, accounts: AccountService, streams: StreamService, bus: Bus,
-                 metrics: Metrics, send_queue: int = limits.WS_SEND_QUEUE_MAX) -> None:
+                 metrics: Metrics, send_queue: int = limits.WS_SEND_QUEUE_MAX,
+                 on_send: SendHook | None = None) -> None:
         self.accounts = accounts
         self.streams = streams
         self.bus = bus
         self.metrics = metrics
         self.send_queue = send_queue
+        self.on_send = on_send
         self.connections = 0
 
     async def handle(self, ws: WebSocket) -> None:
@@ -176,6 +190,17 @@ class Gateway:
 
     async def _reader(self, ws: WebSocket, who: Principal,
                       queue: asyncio.Queue[_Live | str]) -> None:
+        inflight = asyncio.Semaphore(limits.WS_SEND_INFLIGHT_MAX)
+        sends: set[asyncio.Task[None]] = set()
+        try:
+            await self._read_frames(ws, who, queue, inflight, sends)
+        finally:
+            for task in sends:
+                task.cancel()
+
+    async def _read_frames(self, ws: WebSocket, who: Principal,
+                           queue: asyncio.Queue[_Live | str], inflight: asyncio.Semaphore,
+                           sends: set[asyncio.Task[None]]) -> None:
         while True:
             message = await ws.receive()
             if message["type"] == "websocket.disconnect":
@@ -194,6 +219,25 @@ class Gateway:
                 _reply(queue, '{"type":"pong"}')
             elif isinstance(frame, Hello):
                 _reply(queue, error_frame("bad_frame", "hello was already said"))
+            elif self.on_send is None:
+                _reply(queue, error_frame("bad_frame", "this server does not accept sends"))
+            else:
+                await inflight.acquire()
+                task = asyncio.create_task(self._send(who, frame, queue, inflight, self.on_send))
+                sends.add(task)
+                task.add_done_callback(sends.discard)
+
+    async def _send(self, who: Principal, frame: SendFrame | BadSend,
+                    queue: asyncio.Queue[_Live | str], inflight: asyncio.Semaphore,
+                    hook: SendHook) -> None:
+        try:
+            reply = await hook(who, frame)
+            await queue.put(reply)  # a reply must not be dropped: wait for room
+            self.metrics.ws_send_queue.inc()
+        except Exception:  # a failed send must not kill the connection; the client retries
+            log.exception("send over WebSocket failed")
+        finally:
+            inflight.release()
 
 
 def _reply(queue: asyncio.Queue[_Live | str], frame: str) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tidings.bus.base import Bus
 from tidings.protocol.stream import bus_control, bus_event, event_frame
 from tidings.services.clock import Clock
+from tidings.storage.committer import AppendJob, GroupCommitter
 from tidings.storage.database import Database
 from tidings.storage.records import StreamEvent
 from tidings.storage.streams import StreamStore
@@ -30,6 +31,8 @@ class StreamService:
         self.store = store
         self.bus = bus
         self.clock = clock
+        self.committer: GroupCommitter | None = None
+        """When set, appends and acks go through group commit (see storage/committer.py)."""
 
     async def append_in(self, conn: AsyncConnection,
                         items: Sequence[tuple[str, str, Any]]) -> list[StreamEvent]:
@@ -38,6 +41,10 @@ class StreamService:
             conn, [(device, kind, dumps(body)) for device, kind, body in items], self.clock())
 
     async def append(self, items: Sequence[tuple[str, str, Any]]) -> list[StreamEvent]:
+        if self.committer is not None:
+            done = await self.committer.append(
+                AppendJob([(device, kind, dumps(body)) for device, kind, body in items]))
+            return list(done.events)
         async with self.db.write() as conn:
             events = await self.append_in(conn, items)
         await self.publish(events)
@@ -53,6 +60,8 @@ class StreamService:
             return await self.store.read(conn, device_id, after, limit)
 
     async def ack(self, device_id: str, upto: int) -> int:
+        if self.committer is not None:
+            return await self.committer.ack(device_id, upto)
         async with self.db.write() as conn:
             return await self.store.ack(conn, device_id, upto)
 

@@ -14,8 +14,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -41,6 +41,7 @@ class Database:
         else:
             raise ValueError(f"unsupported database URL scheme: {parsed.drivername}")
         self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
+        self._sync_engine: Engine | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -65,12 +66,37 @@ class Database:
             async with conn.begin():
                 yield conn
 
+    @asynccontextmanager
+    async def write_lock(self) -> AsyncIterator[None]:
+        """Hold this process's SQLite write turn without opening a connection."""
+        if self._write_lock is None:
+            yield
+            return
+        async with self._write_lock:
+            yield
+
+    def sync_engine(self) -> Engine:
+        """A plain ``sqlite3`` engine on the same file, same pragmas (SQLite only).
+
+        For code that runs a whole transaction inside one worker thread (the group
+        committer), where aiosqlite's one-thread-hop-per-statement would dominate.
+        """
+        if not self.is_sqlite:
+            raise RuntimeError("the sync engine is for SQLite")
+        if self._sync_engine is None:
+            url = make_url(self.url).set(drivername="sqlite+pysqlite")
+            self._sync_engine = create_engine(url)
+            _configure_sqlite(self._sync_engine)
+        return self._sync_engine
+
     async def close(self) -> None:
         await self.engine.dispose()
+        if self._sync_engine is not None:
+            self._sync_engine.dispose()
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
-    sync_engine = engine.sync_engine
+def _configure_sqlite(engine: AsyncEngine | Engine) -> None:
+    sync_engine = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
 
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

@@ -48,3 +48,51 @@ stream_events = sa.Table(
     sa.Column("body", sa.Text(), nullable=False),
     sa.Column("created_at", sa.BigInteger(), nullable=False),
 )
+
+# --- 0002: key directory and private messages -----------------------------------------
+
+device_keys = sa.Table(
+    "device_keys",
+    metadata,
+    sa.Column("device_id", sa.String(32), sa.ForeignKey("devices.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("user_id", sa.BigInteger(), sa.ForeignKey("users.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("curve25519", sa.String(64), nullable=False),
+    sa.Column("ed25519", sa.String(64), nullable=False),
+    sa.Column("record", sa.Text(), nullable=False),
+    sa.Column("created_at", sa.BigInteger(), nullable=False),
+)
+
+one_time_keys = sa.Table(
+    "one_time_keys",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("device_id", sa.String(32), sa.ForeignKey("devices.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("key_id", sa.String(64), nullable=False),
+    sa.Column("record", sa.Text(), nullable=False),
+    sa.Column("created_at", sa.BigInteger(), nullable=False),
+    sa.UniqueConstraint("device_id", "key_id", name="uq_one_time_keys_device_key"),
+)
+
+fallback_keys = sa.Table(
+    "fallback_keys",
+    metadata,
+    sa.Column("device_id", sa.String(32), sa.ForeignKey("devices.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("key_id", sa.String(64), nullable=False),
+    sa.Column("record", sa.Text(), nullable=False),
+    sa.Column("created_at", sa.BigInteger(), nullable=False),
+)
+
+sent_messages = sa.Table(
+    "sent_messages",
+    metadata,
+    sa.Column("device_id", sa.String(32), sa.ForeignKey("devices.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("client_id", sa.String(128), primary_key=True),
+    sa.Column("message_id", sa.String(32), nullable=False),
+    sa.Column("ts", sa.BigInteger(), nullable=False, index=True),
+)

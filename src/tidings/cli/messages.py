@@ -1,0 +1,121 @@
+"""`tidings send`, `tidings receive`, `tidings devices`: end-to-end encrypted 1:1 chat.
+
+The device's keys live in the profile's key store, unlocked with the passphrase from
+``TIDINGS_PASSPHRASE`` or, interactively, a prompt.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from tidings.cli.common import (
+    JsonOpt,
+    ProfileOpt,
+    ServerOpt,
+    console,
+    emit,
+    err_console,
+    profile_dir,
+    run,
+)
+from tidings.client import requests as rq
+from tidings.client.e2ee import PASSPHRASE_ENV, Received, passphrase_from_env
+from tidings.client.messaging import Messenger, Undecryptable
+from tidings.client.sdk import TidingsClient
+from tidings.protocol.keys import CryptoError, DeviceKeys
+
+FINGERPRINT_GROUP = 4
+
+
+def passphrase(*, confirm: bool = False) -> str:
+    """From ``TIDINGS_PASSPHRASE``, else a hidden prompt (confirmed when creating keys)."""
+    value = passphrase_from_env()
+    if value is None:
+        if not sys.stdin.isatty():
+            err_console.print(f"set {PASSPHRASE_ENV} or run interactively to unlock the keys")
+            raise typer.Exit(1)
+        value = typer.prompt("key store passphrase", hide_input=True,
+                             confirmation_prompt=confirm)
+    return value
+
+
+def fingerprint(ed25519: str) -> str:
+    """An Ed25519 key in groups of four characters, for reading aloud and comparing."""
+    return " ".join(ed25519[i:i + FINGERPRINT_GROUP]
+                    for i in range(0, len(ed25519), FINGERPRINT_GROUP))
+
+
+def send(user: str, text: str, server: ServerOpt = None, profile: ProfileOpt = None,
+         json_out: JsonOpt = False) -> None:
+    """Send an end-to-end encrypted message to USER (all their devices and your others)."""
+    secret = passphrase()
+
+    async def go() -> dict[str, Any]:
+        async with TidingsClient.from_profile(profile_dir(profile), server) as client:
+            return await Messenger.open(client, secret).send_text(user, text)
+
+    emit(json_out, run(go()), lambda r: console.print(f"sent {r['id']}"))
+
+
+def receive(timeout: Annotated[float, typer.Option(
+                help="Keep listening this many seconds after catching up.")] = 0.0,
+            server: ServerOpt = None, profile: ProfileOpt = None,
+            json_out: JsonOpt = False) -> None:
+    """Receive, decrypt and acknowledge messages; prints one line (or JSON line) each."""
+    secret = passphrase()
+
+    def show(item: Received | Undecryptable) -> None:
+        if isinstance(item, Undecryptable):
+            err_console.print(f"[red]could not decrypt[/red] message {item.id} from "
+                              f"{item.sender} ({item.device}): {item.reason} [{item.code}]; "
+                              "asked the sender's device to re-key", highlight=False)
+            if json_out:
+                sys.stdout.write(json.dumps(item.summary(), ensure_ascii=False) + "\n")
+        elif json_out:
+            sys.stdout.write(json.dumps(item.summary(), ensure_ascii=False) + "\n")
+        elif item.content.kind == "text":
+            when = datetime.fromtimestamp(item.ts / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+            console.print(f"[dim]{when}[/dim] [bold]{item.sender}[/bold]: {item.text}",
+                          highlight=False)
+        sys.stdout.flush()
+
+    async def go() -> None:
+        async with TidingsClient.from_profile(profile_dir(profile), server) as client:
+            await Messenger.open(client, secret).receive(timeout, show)
+
+    run(go())
+
+
+def devices(user: str, server: ServerOpt = None, profile: ProfileOpt = None,
+            json_out: JsonOpt = False) -> None:
+    """USER's devices and their fingerprints (Ed25519 keys), to compare out of band."""
+
+    async def go() -> list[dict[str, Any]]:
+        async with TidingsClient.from_profile(profile_dir(profile), server) as client:
+            result = await client.call(rq.query_keys([user]))
+        out = []
+        for device_id, obj in sorted(result["devices"].get(user.strip().lower(), {}).items()):
+            try:
+                record = DeviceKeys.from_json(obj)
+                valid = record.verify() and record.device_id == device_id
+            except CryptoError:
+                continue
+            out.append({"device_id": device_id, "ed25519": record.ed25519,
+                        "fingerprint": fingerprint(record.ed25519),
+                        "curve25519": record.curve25519, "signature_valid": valid})
+        return out
+
+    def human(items: list[dict[str, Any]]) -> None:
+        table = Table("device", "fingerprint (Ed25519)", "signature")
+        for d in items:
+            table.add_row(d["device_id"], d["fingerprint"],
+                          "valid" if d["signature_valid"] else "[red]INVALID[/red]")
+        console.print(table)
+
+    emit(json_out, run(go()), human)

@@ -1,0 +1,271 @@
+"""End-to-end encrypted 1:1 messaging for the SDK: keys, send, receive.
+
+``Messenger`` joins a logged-in ``TidingsClient`` (HTTP and the event stream) with the
+device's ``DeviceCrypto`` state. The crypto state is saved to the key store after
+every step that changes it and *before* the stream is acknowledged, so a crash never
+leaves the server believing a message was handled while the ratchet state that read it
+was lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tidings.client import requests as rq
+from tidings.client.e2ee import DeviceCrypto, Received, keystore
+from tidings.client.sdk import TidingsClient
+from tidings.crypto import FrankingMismatchError, KeyStore, UndecryptableError
+from tidings.protocol import limits
+from tidings.protocol.errors import Conflict, TidingsError
+from tidings.protocol.keys import CryptoError, DeviceKeys
+from tidings.protocol.payload import MessageContent
+
+MISMATCHED = "mismatched_devices"
+
+
+@dataclass(frozen=True, slots=True)
+class Undecryptable:
+    """A message that could not be read; a re-key request went back to its device."""
+
+    id: str
+    sender: str
+    device: str
+    code: str
+    reason: str
+
+    def summary(self) -> dict[str, Any]:
+        return {"id": self.id, "from": self.sender, "device": self.device,
+                "error": self.code, "message": self.reason}
+
+
+@dataclass
+class Inbox:
+    items: list[Received | Undecryptable] = field(default_factory=list)
+    """In stream order."""
+
+    @property
+    def messages(self) -> list[Received]:
+        return [i for i in self.items if isinstance(i, Received)]
+
+    @property
+    def errors(self) -> list[Undecryptable]:
+        return [i for i in self.items if isinstance(i, Undecryptable)]
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Messenger:
+    def __init__(self, client: TidingsClient, crypto: DeviceCrypto, store: KeyStore | None
+                 ) -> None:
+        self.client = client
+        self.crypto = crypto
+        self.store = store
+
+    @classmethod
+    def open(cls, client: TidingsClient, passphrase: str, *, create: bool = False) -> Messenger:
+        """Unlock the profile's key store (``WrongPassphraseError`` if wrong)."""
+        if client.profile is None or client.profile_dir is None:
+            raise TidingsError("log in first", "no_profile")
+        store = keystore(client.profile_dir, passphrase)
+        crypto = DeviceCrypto.load(store)
+        if crypto is not None and crypto.device_id != client.profile.device_id:
+            # The profile logged in again as a new device: the old keys are that
+            # device's, and a new device never reuses them.
+            if not create:
+                raise TidingsError("the key store belongs to another device of this profile",
+                                   "no_keys")
+            crypto = None
+        if crypto is None:
+            if not create:
+                raise TidingsError("this profile has no encryption keys; log in again",
+                                   "no_keys")
+            crypto = DeviceCrypto.create(client.profile.username, client.profile.device_id)
+        return cls(client, crypto, store)
+
+    @property
+    def user(self) -> str:
+        return self.crypto.user
+
+    def save(self) -> None:
+        if self.store is not None:
+            self.crypto.save(self.store)
+
+    # -- keys -------------------------------------------------------------------------
+    async def publish_keys(self, count: int = limits.KEYS_OTK_TARGET) -> int:
+        """Upload device keys, ``count`` one-time keys and the fallback key."""
+        otks = self.crypto.one_time_keys(count) if count else []
+        self.save()  # keys exist locally before the server can hand them out
+        result = await self.client.call(rq.upload_keys(
+            self.crypto.device_keys(), otks, self.crypto.fallback_key()))
+        self.crypto.mark_published()
+        self.save()
+        return int(result["one_time_key_count"])
+
+    async def top_up(self, remaining: int) -> int:
+        if remaining >= limits.KEYS_OTK_LOW_WATER:
+            return remaining
+        return await self.publish_keys(limits.KEYS_OTK_TARGET - remaining)
+
+    async def query(self, users: list[str]) -> dict[str, dict[str, DeviceKeys]]:
+        """Devices of these users whose signed records verify (see DeviceCrypto)."""
+        result = await self.client.call(rq.query_keys(users))
+        return {user: self.crypto.verify_devices(user, records)
+                for user, records in result["devices"].items()}
+
+    async def claim(self, devices: dict[str, list[str]]) -> dict[str, Any]:
+        """device_id -> claimed key JSON (verified later, against the device's key)."""
+        if not devices:
+            return {}
+        result = await self.client.call(rq.claim_keys(devices))
+        return {d: k for per_user in result["one_time_keys"].values() for d, k in per_user.items()}
+
+    # -- sending ----------------------------------------------------------------------
+    async def send_text(self, user: str, text: str) -> dict[str, Any]:
+        content = MessageContent("text", {"text": text}, uuid.uuid4().hex, _now_ms())
+        return await self.send_content(user, content)
+
+    async def send_content(self, user: str, content: MessageContent) -> dict[str, Any]:
+        """Encrypt for every device of ``user`` and our other devices, then send.
+
+        On 409 ``mismatched_devices`` (a device was added or removed since we looked)
+        re-query and retry once, as Signal clients do.
+        """
+        user = user.strip().lower()
+        for attempt in range(2):
+            found = await self.query(sorted({user, self.user}))
+            targets = dict(found.get(user, {}))
+            targets.update({d: r for d, r in found.get(self.user, {}).items()
+                            if d != self.crypto.device_id})
+            targets.pop(self.crypto.device_id, None)
+            need: dict[str, list[str]] = {}
+            for record in targets.values():
+                if not self.crypto.has_session(record):
+                    need.setdefault(record.user, []).append(record.device_id)
+            claimed = await self.claim(need)
+            envelopes, commitment = self.crypto.encrypt(content, list(targets.values()), claimed)
+            self.save()
+            try:
+                result: dict[str, Any] = await self.client.call(rq.send_message({
+                    "client_id": content.client_id, "to": user, "commitment": commitment,
+                    "envelopes": envelopes}))
+                return result
+            except Conflict as exc:
+                if exc.code != MISMATCHED or attempt == 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def request_rekey(self, user: str, device_id: str, message_id: str) -> None:
+        """Tell one device we could not read its message, over a brand-new session."""
+        found = await self.query([user])
+        record = found.get(user, {}).get(device_id)
+        if record is None:
+            return
+        claimed = await self.claim({user: [device_id]})
+        content = MessageContent("rekey_request", {"message_id": message_id},
+                                 uuid.uuid4().hex, _now_ms())
+        envelopes, commitment = self.crypto.encrypt_rekey(content, record, claimed.get(device_id))
+        self.save()
+        await self.client.call(rq.send_message({
+            "client_id": content.client_id, "to": user, "to_device": device_id,
+            "commitment": commitment, "envelopes": envelopes}))
+
+    # -- receiving --------------------------------------------------------------------
+    async def _sender_record(self, user: str, device_id: str, sender_key: Any
+                             ) -> DeviceKeys | None:
+        record = self.crypto.known_key(user, device_id)
+        if record is None or record.curve25519 != sender_key:
+            record = (await self.query([user])).get(user, {}).get(device_id)
+        return record
+
+    async def handle_event(self, kind: str, body: dict[str, Any], inbox: Inbox) -> None:
+        if kind == "otk_count":
+            await self.top_up(int(body.get("count", 0)))
+            return
+        if kind != "message":
+            return
+        sender, device = str(body.get("from")), str(body.get("device"))
+        record = await self._sender_record(sender, device, body.get("sender_key"))
+        try:
+            if record is None:
+                raise UndecryptableError("the sending device's keys cannot be verified")
+            inbox.items.append(self.crypto.decrypt(body, record))
+        except FrankingMismatchError as exc:  # dropped: it could never be reported
+            inbox.items.append(Undecryptable(str(body.get("id")), sender, device,
+                                              exc.code, exc.message))
+        except CryptoError as exc:
+            inbox.items.append(Undecryptable(str(body.get("id")), sender, device,
+                                              exc.code, exc.message))
+            if record is not None:
+                # Best effort: if this fails, the next undecryptable message asks again.
+                with contextlib.suppress(TidingsError, CryptoError):
+                    await self.request_rekey(sender, device, str(body.get("id")))
+
+    async def receive(self, timeout: float = 0.0,
+                      on_message: Callable[[Received | Undecryptable], None] | None = None
+                      ) -> Inbox:
+        """Read the stream from the saved position, decrypt, keep, acknowledge.
+
+        Returns after catching up plus ``timeout`` seconds of live listening.
+        """
+        inbox = Inbox()
+        since = self.client.profile.stream_pos if self.client.profile else 0
+        reported = 0
+        async with self.client.transport.connect(since) as conn:
+            deadline: float | None = None
+            loop = asyncio.get_running_loop()
+            last = since
+            while True:
+                wait = None if deadline is None else max(0.0, deadline - loop.time())
+                try:
+                    raw = await asyncio.wait_for(conn.recv(), wait)
+                except TimeoutError:
+                    break
+                frame = json.loads(raw)
+                if frame.get("type") == "event":
+                    await self.handle_event(frame["kind"], frame["body"], inbox)
+                    last = frame["seq"]
+                elif frame.get("type") == "live":
+                    deadline = loop.time() + timeout
+                else:
+                    continue
+                if on_message is not None:
+                    for item in inbox.items[reported:]:
+                        on_message(item)
+                reported = len(inbox.items)
+                if last > since:
+                    await self._flush(last)
+                    since = last
+                if deadline is not None and timeout <= 0:
+                    break
+        return inbox
+
+    async def _flush(self, upto: int) -> None:
+        """Persist crypto state and the received messages, then acknowledge."""
+        self.save()
+        await self.client.ack(upto)
+
+
+async def enroll(client: TidingsClient, passphrase: str | None) -> Messenger:
+    """After register/login: create this device's keys, save them, and publish them.
+
+    With ``passphrase=None`` the state lives only in memory (tests, bots that keep
+    their own storage).
+    """
+    if passphrase is None:
+        if client.profile is None:
+            raise TidingsError("log in first", "no_profile")
+        messenger = Messenger(client, DeviceCrypto.create(client.profile.username,
+                                                          client.profile.device_id), None)
+    else:
+        messenger = Messenger.open(client, passphrase, create=True)
+    await messenger.publish_keys()
+    return messenger

@@ -1,0 +1,88 @@
+"""Private messages over HTTP, and the gateway hook that serves WebSocket ``send`` frames."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+
+from tidings.protocol import limits
+from tidings.protocol.errors import BadRequest, TidingsError
+from tidings.protocol.messages import (
+    BadSend,
+    MessageFormatError,
+    SendFrame,
+    parse_send,
+    send_error_frame,
+    sent_frame,
+)
+from tidings.server.deps import principal
+from tidings.services.accounts import Principal
+from tidings.services.messages import MessageService
+
+router = APIRouter(prefix="/api/v1/messages", tags=["messages"])
+
+
+def messages(request: Request) -> MessageService:
+    service: MessageService = request.app.state.messages
+    return service
+
+
+class Ciphertext(BaseModel):
+    type: int = Field(description="Olm message type: 0 pre-key, 1 normal.")
+    body: str = Field(max_length=limits.MESSAGE_CIPHERTEXT_MAX_CHARS)
+
+
+class EnvelopeIn(BaseModel):
+    device_id: str = Field(max_length=64)
+    ciphertext: Ciphertext
+
+
+class SendIn(BaseModel):
+    client_id: str = Field(max_length=limits.MESSAGE_CLIENT_ID_MAX,
+                           description="Idempotency key: a retry with it is not stored twice.")
+    to: str = Field(max_length=limits.USERNAME_MAX * 4)
+    to_device: str | None = Field(default=None, max_length=64,
+                                  description="Only for device-to-device control messages.")
+    commitment: str = Field(description="Franking commitment, base64 of 32 bytes.")
+    envelopes: list[EnvelopeIn] = Field(max_length=limits.MESSAGE_ENVELOPES_MAX)
+
+
+class SentOut(BaseModel):
+    id: str
+    ts: int
+
+
+@router.post("", response_model=SentOut)
+async def send(body: SendIn, who: Principal = Depends(principal),
+               svc: MessageService = Depends(messages)) -> SentOut:
+    """Relay one Olm ciphertext per device; answered once stored durably.
+
+    409 ``mismatched_devices`` (details: ``missing``, ``extra``) when the envelopes do not
+    cover exactly the recipient's devices and your other devices.
+    """
+    try:
+        request = parse_send(body.model_dump(exclude_none=True))
+    except MessageFormatError as exc:
+        raise BadRequest(exc.message, exc.code) from exc
+    sent = await svc.send(who, request)
+    return SentOut(id=sent.id, ts=sent.ts)
+
+
+def ws_send_hook(svc: MessageService) -> Any:
+    """The gateway's ``send`` handler: one frame in, one ``sent`` or ``error`` frame out."""
+
+    async def handle(who: Principal, frame: SendFrame | BadSend) -> str:
+        if isinstance(frame, BadSend):
+            reply = send_error_frame(frame.ref, frame.code, frame.message)
+        else:
+            try:
+                sent = await svc.send(who, frame.request)
+                reply = sent_frame(frame.ref, sent.id, sent.ts)
+            except TidingsError as exc:
+                reply = send_error_frame(frame.ref, exc.code, exc.message, exc.details)
+        return json.dumps(reply, separators=(",", ":"))
+
+    return handle

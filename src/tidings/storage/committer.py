@@ -1,0 +1,237 @@
+"""Group commit for the hot path: many sends and acks, one transaction, one fsync.
+
+SQLite with ``synchronous=FULL`` pays one fsync per commit, and a message is answered
+only once it is durable, so one transaction per message caps throughput at the disk's
+fsync rate. Here concurrent submitters put jobs on a queue; one writer task takes
+whatever has queued up (at most ``COMMIT_BATCH_MAX``), applies it all in one write
+transaction with a handful of statements, commits, publishes the new stream events
+on the bus in commit order, and only then resolves each submitter's future. Under low
+load a batch is one job and latency is one commit; under high load the batch grows
+and the fsync cost is shared (the classic group commit of database logs).
+
+If a batch's transaction fails as a whole (a lost connection, a PostgreSQL deadlock
+with a writer outside the committer), every job is retried alone, so one poisoned job
+fails only its own submitter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from tidings.protocol import limits
+from tidings.storage.database import Database
+from tidings.storage.messages import SentStore
+from tidings.storage.plan import Plan, run_async, run_sync
+from tidings.storage.records import StreamEvent
+from tidings.storage.streams import StreamStore
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], int]
+Publish = Callable[[Sequence[StreamEvent]], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Dedup:
+    """Idempotency key of a send and the answer to give if it is new."""
+
+    device_id: str
+    client_id: str
+    message_id: str
+    ts: int
+
+
+@dataclass(frozen=True, slots=True)
+class AppendJob:
+    items: Sequence[tuple[str, str, str]]
+    """``(device_id, kind, body_json)`` stream items."""
+    dedup: Dedup | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AckJob:
+    device_id: str
+    upto: int
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    message_id: str
+    ts: int
+    events: Sequence[StreamEvent]
+    duplicate: bool
+
+
+Job = AppendJob | AckJob
+
+
+@dataclass(slots=True)
+class _Pending:
+    job: Job
+    future: asyncio.Future[Appended | int] = field(repr=False)
+
+
+class GroupCommitter:
+    def __init__(self, db: Database, streams: StreamStore, sent: SentStore, clock: Clock,
+                 publish: Publish | None = None, batch_max: int = limits.COMMIT_BATCH_MAX
+                 ) -> None:
+        self.db = db
+        self.streams = streams
+        self.sent = sent
+        self.clock = clock
+        self.publish = publish
+        self.batch_max = batch_max
+        self.batches = 0
+        """Transactions committed; tests compare it with the number of jobs."""
+        self._queue: asyncio.Queue[_Pending] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._busy = False
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="group-commit")
+        """One thread: the SQLite connection it writes with never changes threads."""
+
+    async def append(self, job: AppendJob) -> Appended:
+        result = await self._submit(job)
+        assert isinstance(result, Appended)
+        return result
+
+    async def ack(self, device_id: str, upto: int) -> int:
+        result = await self._submit(AckJob(device_id, upto))
+        assert isinstance(result, int)
+        return result
+
+    async def _submit(self, job: Job) -> Appended | int:
+        if self._queue is None or self._task is None or self._task.done():
+            self._queue = asyncio.Queue(limits.COMMIT_QUEUE_MAX)
+            self._task = asyncio.create_task(self._run(self._queue), name="group-commit")
+        future: asyncio.Future[Appended | int] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Pending(job, future))
+        return await future
+
+    async def close(self, drain_s: float = 5.0) -> None:
+        """Finish what is queued (up to ``drain_s``), then stop the writer task."""
+        if self._queue is not None and self._task is not None and not self._task.done():
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + drain_s
+            while (not self._queue.empty() or self._busy) and loop.time() < deadline:
+                await asyncio.sleep(0.01)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self._executor.shutdown(wait=True)
+        if self._queue is not None:
+            while not self._queue.empty():
+                pending = self._queue.get_nowait()
+                if not pending.future.done():
+                    pending.future.set_exception(RuntimeError("server shutting down"))
+
+    async def _run(self, queue: asyncio.Queue[_Pending]) -> None:
+        while True:
+            batch = [await queue.get()]
+            while len(batch) < self.batch_max and not queue.empty():
+                batch.append(queue.get_nowait())
+            self._busy = True
+            try:
+                await self._commit(batch)
+            except Exception as exc:  # noqa: BLE001 - retried one by one below
+                if len(batch) == 1:
+                    _fail(batch[0], exc)
+                    continue
+                log.warning("group commit of %d jobs failed (%s); retrying singly",
+                            len(batch), type(exc).__name__)
+                for pending in batch:
+                    try:
+                        await self._commit([pending])
+                    except Exception as single:  # noqa: BLE001 - reported to its submitter
+                        _fail(pending, single)
+            finally:
+                self._busy = False
+
+    async def _commit(self, batch: list[_Pending]) -> None:
+        jobs = [p.job for p in batch]
+        if self.db.is_sqlite:
+            # The whole transaction in one hop to the writer thread (see storage/plan.py).
+            async with self.db.write_lock():
+                results = await asyncio.get_running_loop().run_in_executor(
+                    self._executor, self._apply_sync, jobs)
+        else:
+            async with self.db.write() as conn:
+                results = await run_async(conn, self._plan(jobs))
+        self.batches += 1
+        events = [e for r in results if isinstance(r, Appended) for e in r.events]
+        if self.publish is not None and events:
+            await self.publish(events)
+        for pending, result in zip(batch, results, strict=True):
+            if not pending.future.done():
+                pending.future.set_result(result)
+
+    def _apply_sync(self, jobs: list[Job]) -> list[Appended | int]:
+        """Runs in the committer's own thread: BEGIN IMMEDIATE ... COMMIT (fsync)."""
+        with self.db.sync_engine().connect() as conn:
+            conn = conn.execution_options(tidings_begin="IMMEDIATE")
+            with conn.begin():
+                return run_sync(conn, self._plan(jobs))
+
+    def _plan(self, jobs: list[Job]) -> Plan[list[Appended | int]]:
+        """Apply jobs with a fixed handful of statements, however many jobs there are:
+        one dedup lookup, one counter update, one event insert, one idempotency insert,
+        one delete for all acks."""
+        known = yield from self.sent.lookup_many_plan(
+            [(j.dedup.device_id, j.dedup.client_id) for j in jobs
+             if isinstance(j, AppendJob) and j.dedup])
+        now = self.clock()
+        items: list[tuple[str, str, str]] = []
+        fresh: list[Dedup] = []
+        owners: list[int] = []  # job index of each item
+        results: list[Appended | int | None] = []
+        for index, job in enumerate(jobs):
+            if isinstance(job, AckJob):
+                results.append(None)
+                continue
+            if job.dedup is not None:
+                key = (job.dedup.device_id, job.dedup.client_id)
+                if key in known:
+                    message_id, ts = known[key]
+                    results.append(Appended(message_id, ts, (), True))
+                    continue
+                known[key] = (job.dedup.message_id, job.dedup.ts)
+                fresh.append(job.dedup)
+            results.append(None)
+            items.extend(job.items)
+            owners.extend([index] * len(job.items))
+        events = yield from self.streams.append_batch_plan(items, now, self.db.dialect)
+        by_job: dict[int, list[StreamEvent]] = {}
+        # append() keeps item order and drops items of vanished devices; match them up.
+        cursor = 0
+        for index, item in zip(owners, items, strict=True):
+            if cursor < len(events) and events[cursor].device_id == item[0] \
+                    and events[cursor].body is item[2]:
+                by_job.setdefault(index, []).append(events[cursor])
+                cursor += 1
+        yield from self.sent.insert_many_plan(fresh)
+        deleted = yield from self.streams.ack_batch_plan(
+            [(j.device_id, j.upto) for j in jobs if isinstance(j, AckJob)])
+        out: list[Appended | int] = []
+        for index, job in enumerate(jobs):
+            done = results[index]
+            if done is not None:
+                out.append(done)
+            elif isinstance(job, AckJob):
+                # a device's acks in one batch share the count (they are cumulative)
+                out.append(deleted.pop(job.device_id, 0))
+            else:
+                d = job.dedup
+                out.append(Appended(d.message_id if d else "", d.ts if d else now,
+                                    by_job.get(index, []), False))
+        return out
+
+
+def _fail(pending: _Pending, exc: BaseException) -> None:
+    if not pending.future.done():
+        pending.future.set_exception(exc)

@@ -1,0 +1,102 @@
+"""What the server keeps of a private conversation contains no plaintext at all.
+
+Checked while messages are still queued (the worst moment) and after delivery, in the
+SQLite file and its WAL, a PostgreSQL dump, every other file in the data directory,
+the captured logs, and the clients' own profiles (their message archive is encrypted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import shutil
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+
+import pytest
+
+from tests.client.helpers import close_all, people
+from tests.conftest import POSTGRES_URL, LiveServer, fresh_database
+from tidings.client.messaging import Messenger
+
+Live = Callable[..., AbstractAsyncContextManager[LiveServer]]
+SECRETS = ["The eagle lands at midnight behind the old mill", "Zürich-Ölbaum ✓ passcode 7341-9982"]
+WINDOW = 8
+
+
+def windows(text: str) -> set[bytes]:
+    data = text.encode()
+    return {data[i:i + WINDOW] for i in range(len(data) - WINDOW + 1)}
+
+
+def leaks(blob: bytes) -> list[bytes]:
+    return sorted(w for text in SECRETS for w in windows(text) if w in blob)
+
+
+def files_under(*roots: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for root in roots for p in root.rglob("*") if p.is_file()}
+
+
+async def converse(server: LiveServer, tmp: Path) -> dict[str, list[Messenger]]:
+    group = await people(server.url, tmp / "clients", ["mia", "noe"], passphrase="pw 1234567")
+    await group["mia"][0].send_text("noe", SECRETS[0])
+    await group["noe"][1].send_text("mia", SECRETS[1])
+    return group
+
+
+async def _pg_dump() -> bytes:
+    if shutil.which("pg_dump") is None:
+        pytest.skip("pg_dump not installed")
+    proc = await asyncio.create_subprocess_exec(
+        "pg_dump", "--data-only", "-h", "127.0.0.1", "-U", "postgres", "test",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await proc.communicate()
+    assert proc.returncode == 0, err
+    assert b"COPY public.stream_events" in out
+    return out
+
+
+async def test_no_plaintext_in_sqlite_files_logs_or_profiles(
+        live_server: Live, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with live_server() as server:
+        group = await converse(server, tmp_path)
+        try:
+            data = tmp_path / "data"
+            queued = files_under(data)
+            assert any(p.name.endswith("-wal") for p in queued)
+            for path, blob in queued.items():
+                assert leaks(blob) == [], path
+            for devices in group.values():
+                for m in devices:
+                    await m.receive()
+            archive = group["noe"][0].crypto.inbox
+            assert {SECRETS[0]} <= {r["text"] for r in archive}
+            assert leaks(json.dumps(archive, ensure_ascii=False).encode())  # the probe works
+            keystores = [p for p in files_under(tmp_path / "clients") if p.name == "keys.tidks"]
+            assert len(keystores) == 4
+            for path, blob in files_under(data, tmp_path / "clients").items():
+                assert leaks(blob) == [], path
+        finally:
+            await close_all(group)
+    assert leaks(caplog.text.encode()) == []
+
+
+@pytest.mark.postgres
+async def test_no_plaintext_in_a_postgresql_dump(live_server: Live, tmp_path: Path,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    await fresh_database("postgres", tmp_path)
+    async with live_server(database_url=POSTGRES_URL) as server:
+        group = await converse(server, tmp_path)
+        try:
+            assert leaks(await _pg_dump()) == []  # while queued
+            for devices in group.values():
+                for m in devices:
+                    await m.receive()
+            assert leaks(await _pg_dump()) == []
+        finally:
+            await close_all(group)
+    assert leaks(caplog.text.encode()) == []
