@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib import resources
 from typing import Any
 
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import tidings
@@ -18,19 +20,34 @@ from tidings.bus.local import LocalBus
 from tidings.protocol.errors import TidingsError
 from tidings.protocol.handles import HandleError, TextFieldError
 from tidings.server import secrets
+from tidings.server.channel_fanout import ChannelFanout
 from tidings.server.config import Settings
 from tidings.server.gateway import Gateway
 from tidings.server.metrics import Metrics
 from tidings.server.middleware import MetricsAndHeaders, RequestLimits
 from tidings.server.routes import accounts, health, stream
+from tidings.server.routes import channels as channel_routes
+from tidings.server.routes import media as media_routes
+from tidings.server.routes import posts as post_routes
+from tidings.server.routes import profile as profile_routes
+from tidings.server.routes import web as web_routes
 from tidings.services.accounts import AccountService
+from tidings.services.channels import ChannelService
 from tidings.services.clock import Clock, system_clock
 from tidings.services.imaging import MediaError, MediaTooLargeError
+from tidings.services.media import MediaService
+from tidings.services.moderation import ModerationService
 from tidings.services.names import reserved_names
+from tidings.services.posts import PostService
+from tidings.services.profiles import ProfileService
 from tidings.services.streams import StreamService
 from tidings.storage import migrate
 from tidings.storage.accounts import AccountStore
+from tidings.storage.blobs import BlobStore
+from tidings.storage.channels import ChannelStore
 from tidings.storage.database import Database
+from tidings.storage.media import MediaStore
+from tidings.storage.search import SearchIndex
 from tidings.storage.streams import StreamStore
 
 log = logging.getLogger("tidings")
@@ -81,6 +98,21 @@ def _install_error_handlers(app: FastAPI) -> None:
             status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
+def _wire_channels(app: FastAPI, settings: Settings, db: Database, bus: Bus,
+                   clock: Clock) -> None:
+    """Public channels, their media and profiles, all behind the one moderation gate."""
+    moderation = ModerationService()  # one shared instance; the banks fill its matcher
+    app.state.moderation = moderation
+    store, search, media_store = ChannelStore(), SearchIndex(), MediaStore()
+    media = MediaService(db, media_store, BlobStore(settings.data_dir / "blobs"), clock)
+    channels = ChannelService(db, store, search, AccountStore(), media, moderation, bus,
+                              clock, reserved_names(settings.reserved_names))
+    app.state.media = media
+    app.state.channels = channels
+    app.state.posts = PostService(db, store, search, channels, media, moderation, bus, clock)
+    app.state.profiles = ProfileService(db, media_store, media, moderation)
+
+
 def create_app(settings: Settings, *, clock: Clock = system_clock,
                bus: Bus | None = None) -> FastAPI:
     metrics = Metrics()
@@ -106,8 +138,10 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         app.state.metrics = metrics
         app.state.accounts = account_svc
         app.state.streams = stream_svc
+        _wire_channels(app, settings, db, live_bus, clock)
         app.state.gateway = Gateway(account_svc, stream_svc, live_bus, metrics,
-                                    settings.ws_send_queue)
+                                    settings.ws_send_queue, ChannelFanout(live_bus),
+                                    app.state.channels.subscribed_ids)
         try:
             yield
         finally:
@@ -120,6 +154,13 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
     app.include_router(health.router)
     app.include_router(accounts.router)
     app.include_router(stream.router)
+    app.include_router(channel_routes.router)
+    app.include_router(post_routes.router)
+    app.include_router(media_routes.router)
+    app.include_router(profile_routes.router)
+    app.include_router(web_routes.router)
+    app.mount("/static", StaticFiles(directory=str(resources.files("tidings.server") / "static")),
+              name="static")
 
     @app.websocket("/api/v1/ws")
     async def websocket(ws: WebSocket) -> None:

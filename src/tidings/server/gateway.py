@@ -1,5 +1,8 @@
 """The WebSocket gateway: one ordered, resumable event stream per device.
 
+Connections also receive the posts of the channels their user follows
+(``server/channel_fanout.py``), as ``{"type": "channel", ...}`` frames.
+
 A connection authenticates (bearer header, or the token in its hello frame for
 browsers), subscribes to its device's bus topic, replays what the store holds after the
 client's ``since`` position, says ``live``, then forwards live events. The cursor rule
@@ -16,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -36,6 +40,7 @@ from tidings.protocol.stream import (
     parse_bus,
     parse_client_frame,
 )
+from tidings.server.channel_fanout import ChannelFanout
 from tidings.server.metrics import Metrics
 from tidings.services.accounts import AccountService, Principal
 from tidings.services.streams import StreamService, device_topic
@@ -58,8 +63,12 @@ class _Close(Exception):
 
 class Gateway:
     def __init__(self, accounts: AccountService, streams: StreamService, bus: Bus,
-                 metrics: Metrics, send_queue: int = limits.WS_SEND_QUEUE_MAX) -> None:
+                 metrics: Metrics, send_queue: int = limits.WS_SEND_QUEUE_MAX,
+                 channels: ChannelFanout | None = None,
+                 channel_ids: Callable[[int], Awaitable[list[int]]] | None = None) -> None:
         self.accounts = accounts
+        self.channels = channels
+        self.channel_ids = channel_ids
         self.streams = streams
         self.bus = bus
         self.metrics = metrics
@@ -120,7 +129,19 @@ class Gateway:
             except asyncio.QueueFull:
                 overflow.set()
 
+        def on_channel(frame: str) -> None:
+            try:
+                queue.put_nowait(frame)
+            except asyncio.QueueFull:
+                overflow.set()
+
         subscription = self.bus.subscribe(device_topic(who.device_id), on_bus)
+        detach = None
+        if self.channels is not None and self.channel_ids is not None:
+            # Channel frames carry their channel's own seq; a gap is filled over HTTP
+            # from /channels/{handle}/updates?since=N, so ordering here is best effort.
+            detach = self.channels.attach(who.user_id, await self.channel_ids(who.user_id),
+                                          on_channel)
         writer = asyncio.create_task(self._writer(ws, who, since, queue))
         reader = asyncio.create_task(self._reader(ws, who, queue))
         watchdog = asyncio.create_task(overflow.wait())
@@ -134,6 +155,8 @@ class Gateway:
                 task.result()  # re-raise _Close / disconnects
         finally:
             subscription.close()
+            if detach is not None:
+                detach()
             self.metrics.ws_send_queue.dec(queue.qsize())
             for task in (writer, reader, watchdog):
                 task.cancel()
