@@ -73,7 +73,7 @@ class MediaService:
             kind = kind or imaging.sniff(writer.head)
             imaging.check_size(kind.kind, writer.size)
             if kind.kind == "photo":
-                return await self._photo(who, writer.temp_path.read_bytes())
+                return await self._photo(who, writer.read_all())
             sha = await asyncio.to_thread(writer.commit)
         except BlobTooLargeError as exc:
             kind_name = kind.kind if kind else "upload"

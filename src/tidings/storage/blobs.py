@@ -72,6 +72,11 @@ class BlobWriter:
         self._hash.update(chunk)
         self._file.write(chunk)
 
+    def read_all(self) -> bytes:
+        """The bytes written so far (for photos, which are decoded and re-encoded)."""
+        self._file.flush()
+        return self.temp_path.read_bytes()
+
     def commit(self) -> str:
         """Make the blob durable under its hash; returns the hash."""
         self._file.flush()

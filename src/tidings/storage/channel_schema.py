@@ -13,7 +13,10 @@ import sqlalchemy as sa
 from tidings.storage.schema import metadata
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-_USER_FK = sa.ForeignKey("users.id", ondelete="CASCADE")
+
+
+def _user_fk() -> sa.ForeignKey:
+    return sa.ForeignKey("users.id", ondelete="CASCADE")
 
 media = sa.Table(
     "media",
@@ -42,7 +45,7 @@ channels = sa.Table(
     sa.Column("avatar_sha256", sa.String(64), nullable=True),
     sa.Column("visibility", sa.String(8), nullable=False, server_default="public"),
     sa.Column("invite_token", sa.String(64), nullable=True, unique=True),
-    sa.Column("owner_id", sa.BigInteger(), _USER_FK, nullable=False, index=True),
+    sa.Column("owner_id", sa.BigInteger(), _user_fk(), nullable=False, index=True),
     sa.Column("state", sa.String(8), nullable=False, server_default="visible"),
     sa.Column("subscriber_count", sa.BigInteger(), nullable=False, server_default="0"),
     sa.Column("update_seq", sa.BigInteger(), nullable=False, server_default="0"),
@@ -55,7 +58,7 @@ channel_admins = sa.Table(
     metadata,
     sa.Column("channel_id", sa.BigInteger(), sa.ForeignKey("channels.id", ondelete="CASCADE"),
               primary_key=True),
-    sa.Column("user_id", sa.BigInteger(), _USER_FK, primary_key=True),
+    sa.Column("user_id", sa.BigInteger(), _user_fk(), primary_key=True),
     sa.Column("can_post", sa.Boolean(), nullable=False),
     sa.Column("can_edit_others", sa.Boolean(), nullable=False),
     sa.Column("can_manage_admins", sa.Boolean(), nullable=False),
@@ -66,7 +69,7 @@ channel_subscriptions = sa.Table(
     metadata,
     sa.Column("channel_id", sa.BigInteger(), sa.ForeignKey("channels.id", ondelete="CASCADE"),
               primary_key=True),
-    sa.Column("user_id", sa.BigInteger(), _USER_FK, primary_key=True, index=True),
+    sa.Column("user_id", sa.BigInteger(), _user_fk(), primary_key=True, index=True),
     sa.Column("created_at", sa.BigInteger(), nullable=False),
 )
 
@@ -102,7 +105,7 @@ post_views = sa.Table(
     metadata,
     sa.Column("post_id", sa.BigInteger(), sa.ForeignKey("channel_posts.id", ondelete="CASCADE"),
               primary_key=True),
-    sa.Column("user_id", sa.BigInteger(), _USER_FK, primary_key=True),
+    sa.Column("user_id", sa.BigInteger(), _user_fk(), primary_key=True),
 )
 
 channel_updates = sa.Table(
@@ -120,7 +123,7 @@ channel_updates = sa.Table(
 profiles = sa.Table(
     "profiles",
     metadata,
-    sa.Column("user_id", sa.BigInteger(), _USER_FK, primary_key=True),
+    sa.Column("user_id", sa.BigInteger(), _user_fk(), primary_key=True),
     sa.Column("avatar_sha256", sa.String(64), nullable=True),
     sa.Column("state", sa.String(8), nullable=False, server_default="visible"),
 )
