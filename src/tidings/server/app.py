@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
 
-from fastapi import FastAPI, Request, WebSocket
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -22,7 +22,7 @@ from tidings.protocol.handles import HandleError, TextFieldError
 from tidings.server import secrets
 from tidings.server.channel_fanout import ChannelFanout
 from tidings.server.config import Settings
-from tidings.server.gateway import Gateway
+from tidings.server.gateway import Gateway, GatewayRoute
 from tidings.server.metrics import Metrics
 from tidings.server.middleware import MetricsAndHeaders, RequestLimits
 from tidings.server.routes import accounts, health, stream
@@ -162,11 +162,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
     app.mount("/static", StaticFiles(directory=str(resources.files("tidings.server") / "static")),
               name="static")
 
-    @app.websocket("/api/v1/ws")
-    async def websocket(ws: WebSocket) -> None:
-        gateway: Gateway = ws.app.state.gateway
-        await gateway.handle(ws)
-
+    app.add_middleware(GatewayRoute)  # innermost: /api/v1/ws skips the router
     app.add_middleware(RequestLimits, max_body=settings.max_body_bytes)
     app.add_middleware(MetricsAndHeaders, metrics=metrics)
     return app

@@ -22,6 +22,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from tidings.bus.base import Bus
@@ -52,6 +53,40 @@ log = logging.getLogger(__name__)
 class _Live:
     seq: int
     frame: str
+
+
+class _Outbox:
+    """A connection's bounded send queue: a list and one waiter, no more.
+
+    asyncio.Queue keeps three deques per instance; with 10,000 idle connections per
+    process that difference is measurable, and a single consumer needs none of it.
+    """
+
+    __slots__ = ("items", "limit", "slow", "waiter")
+
+    def __init__(self, limit: int) -> None:
+        self.items: list[_Live | str] = []
+        self.limit = limit
+        self.slow = False
+        self.waiter: asyncio.Future[None] | None = None
+
+    def put(self, item: _Live | str) -> bool:
+        """Queue an item; False if full (a client that floods pings loses pongs)."""
+        if len(self.items) >= self.limit:
+            return False
+        self.items.append(item)
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+        return True
+
+    async def get(self) -> _Live | str:
+        while not self.items:
+            self.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self.waiter
+            finally:
+                self.waiter = None
+        return self.items.pop(0)
 
 
 class _Close(Exception):
@@ -116,24 +151,22 @@ class Gateway:
 
     async def _run(self, ws: WebSocket) -> None:
         who, since = await self._authenticate(ws)
-        queue: asyncio.Queue[_Live | str] = asyncio.Queue(self.send_queue)
-        overflow = asyncio.Event()
+        out = _Outbox(self.send_queue)
+        me = asyncio.current_task()
+        assert me is not None
+        writer: asyncio.Task[None] | None = None
+
+        def push(item: _Live | str) -> None:
+            if out.put(item):
+                self.metrics.ws_send_queue.inc()
+            elif not out.slow:  # full: the client is not reading; stop at once
+                out.slow = True
+                if writer is not None:
+                    writer.cancel()
 
         def on_bus(message: bytes) -> None:
             parsed = parse_bus(message)
-            item: _Live | str = (parsed.payload if parsed.seq is None
-                                 else _Live(parsed.seq, parsed.payload))
-            try:
-                queue.put_nowait(item)
-                self.metrics.ws_send_queue.inc()
-            except asyncio.QueueFull:
-                overflow.set()
-
-        def on_channel(frame: str) -> None:
-            try:
-                queue.put_nowait(frame)
-            except asyncio.QueueFull:
-                overflow.set()
+            push(parsed.payload if parsed.seq is None else _Live(parsed.seq, parsed.payload))
 
         subscription = self.bus.subscribe(device_topic(who.device_id), on_bus)
         detach = None
@@ -141,28 +174,40 @@ class Gateway:
             # Channel frames carry their channel's own seq; a gap is filled over HTTP
             # from /channels/{handle}/updates?since=N, so ordering here is best effort.
             detach = self.channels.attach(who.user_id, await self.channel_ids(who.user_id),
-                                          on_channel)
-        writer = asyncio.create_task(self._writer(ws, who, since, queue))
-        reader = asyncio.create_task(self._reader(ws, who, queue))
-        watchdog = asyncio.create_task(overflow.wait())
+                                          push)
+        # Two coroutines per connection, not three tasks: the reader runs in this task
+        # and the writer in one more; whichever ends first stops the other. (Memory per
+        # idle connection is what limits how many one process holds; see benchmarks.)
+        interrupted = False
+
+        def stop_reader(_: asyncio.Task[None]) -> None:
+            nonlocal interrupted
+            if not me.done():
+                interrupted = True
+                me.cancel()
+
+        writer = asyncio.create_task(self._writer(ws, who, since, out))
+        writer.add_done_callback(stop_reader)
         try:
-            done, _ = await asyncio.wait({writer, reader, watchdog},
-                                         return_when=asyncio.FIRST_COMPLETED)
-            if watchdog in done:
+            await self._reader(ws, who, out)
+        except asyncio.CancelledError:
+            if not interrupted:
+                raise
+            me.uncancel()
+            if out.slow:
                 self.metrics.ws_slow_closed.inc()
-                raise _Close(limits.WS_CLOSE_SLOW_CONSUMER, "slow consumer")
-            for task in done:
-                task.result()  # re-raise _Close / disconnects
+                raise _Close(limits.WS_CLOSE_SLOW_CONSUMER, "slow consumer") from None
+            writer.result()  # re-raise the writer's _Close / disconnect
         finally:
+            writer.remove_done_callback(stop_reader)
             subscription.close()
             if detach is not None:
                 detach()
-            self.metrics.ws_send_queue.dec(queue.qsize())
-            for task in (writer, reader, watchdog):
-                task.cancel()
-            for task in (writer, reader, watchdog):
+            self.metrics.ws_send_queue.dec(len(out.items))
+            if not writer.done():
+                writer.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+                    await writer
 
     async def _catch_up(self, ws: WebSocket, device_id: str, sent: int) -> int:
         while True:
@@ -175,13 +220,13 @@ class Gateway:
                 return sent
 
     async def _writer(self, ws: WebSocket, who: Principal, since: int,
-                      queue: asyncio.Queue[_Live | str]) -> None:
+                      out: _Outbox) -> None:
         head = await self.streams.head(who.device_id)
         sent = min(since, head)
         sent = await self._catch_up(ws, who.device_id, sent)
         await ws.send_text(live_frame(sent))
         while True:
-            item = await queue.get()
+            item = await out.get()
             self.metrics.ws_send_queue.dec()
             if isinstance(item, str):
                 if item.startswith("{"):
@@ -197,8 +242,7 @@ class Gateway:
             elif step is Step.CATCH_UP:
                 sent = await self._catch_up(ws, who.device_id, sent)
 
-    async def _reader(self, ws: WebSocket, who: Principal,
-                      queue: asyncio.Queue[_Live | str]) -> None:
+    async def _reader(self, ws: WebSocket, who: Principal, out: _Outbox) -> None:
         while True:
             message = await ws.receive()
             if message["type"] == "websocket.disconnect":
@@ -209,19 +253,14 @@ class Gateway:
             try:
                 frame = parse_client_frame(text)
             except FrameError as exc:
-                _reply(queue, error_frame(exc.code, str(exc)))
+                out.put(error_frame(exc.code, str(exc)))
                 continue
             if isinstance(frame, Ack):
                 await self.streams.ack(who.device_id, frame.upto)
             elif isinstance(frame, Ping):
-                _reply(queue, '{"type":"pong"}')
+                out.put('{"type":"pong"}')
             elif isinstance(frame, Hello):
-                _reply(queue, error_frame("bad_frame", "hello was already said"))
-
-
-def _reply(queue: asyncio.Queue[_Live | str], frame: str) -> None:
-    with contextlib.suppress(asyncio.QueueFull):  # a client that floods pings loses pongs
-        queue.put_nowait(frame)
+                out.put(error_frame("bad_frame", "hello was already said"))
 
 
 async def _close(ws: WebSocket, code: int, reason: str) -> None:
@@ -229,3 +268,23 @@ async def _close(ws: WebSocket, code: int, reason: str) -> None:
         return
     with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
         await asyncio.wait_for(ws.close(code, reason), timeout=2)
+
+
+class GatewayRoute:
+    """Serve the gateway's path straight from ASGI, ahead of FastAPI's router.
+
+    The router would keep its dependency machinery (an AsyncExitStack, exception
+    wrappers, frames) alive for the whole life of every connection: several KB each,
+    times 10,000 idle connections. The gateway needs none of it.
+    """
+
+    def __init__(self, app: ASGIApp, path: str = "/api/v1/ws") -> None:
+        self.app = app
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == self.path:
+            gateway: Gateway = scope["app"].state.gateway
+            await gateway.handle(WebSocket(scope, receive, send))
+            return
+        await self.app(scope, receive, send)
