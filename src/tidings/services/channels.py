@@ -18,6 +18,7 @@ from tidings.protocol import limits
 from tidings.protocol.confusables import handle_key
 from tidings.protocol.errors import BadRequest, Conflict, Forbidden, NotFound
 from tidings.protocol.handles import (
+    HANDLE_MAX,
     HandleError,
     check_not_reserved,
     clean_channel_description,
@@ -95,7 +96,7 @@ class ChannelService:
                    ) -> ChannelView:
         """The channel as this caller may see it (404/410 otherwise)."""
         async with self.db.read() as conn:
-            channel = await self.store.by_handle(conn, handle.lower()[:limits.USERNAME_MAX])
+            channel = await self.store.by_handle(conn, handle.lower()[:HANDLE_MAX])
             admin = (await self.store.admin(conn, channel.id, who.user_id)
                      if channel and who else None)
             subscribed = bool(channel and who and await self.store.is_subscribed(
