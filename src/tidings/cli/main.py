@@ -7,11 +7,13 @@ from typing import Annotated
 import typer
 
 import tidings
-from tidings.cli import account, messages, server
+from tidings.cli import account, channel, media, messages, server
 
 app = typer.Typer(help="Tidings: private E2EE chats, public channels, trust and safety.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(account.app, name="account")
+app.add_typer(channel.app, name="channel")
+app.add_typer(media.app, name="media")
 app.add_typer(server.db_app, name="db")
 app.add_typer(server.admin_app, name="admin")
 app.command()(server.serve)

@@ -59,8 +59,12 @@ def serve(data: DataOpt = None,
                 loop="uvloop", http="httptools", ws="websockets-sansio",
                 ws_ping_interval=limits.WS_PING_INTERVAL_S,
                 ws_ping_timeout=limits.WS_PING_TIMEOUT_S,
-                ws_max_size=limits.WS_MAX_FRAME_BYTES, ws_per_message_deflate=False,
-                proxy_headers=True,
+                ws_max_size=limits.WS_MAX_FRAME_BYTES, proxy_headers=True,
+                # permessage-deflate keeps a zlib state per connection (~50 KB measured
+                # with tracemalloc) and compresses each frame once per connection, so a
+                # channel post would be compressed 10,000 times: off. See
+                # docs/benchmarks.md "Channel fan-out".
+                ws_per_message_deflate=False,
                 timeout_graceful_shutdown=5)
 
 

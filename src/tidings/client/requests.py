@@ -19,6 +19,8 @@ class Request:
     json: Any = None
     params: dict[str, Any] = field(default_factory=dict)
     auth: bool = True
+    content: bytes | None = None
+    """A raw body (media uploads) instead of JSON."""
 
 
 def register(username: str, password: str, device_name: str) -> Request:

@@ -33,8 +33,10 @@ class Transport:
                 raise TidingsError("not logged in", "no_profile")
             headers["Authorization"] = f"Bearer {self.token}"
         try:
-            response = await self._http.request(request.method, request.path, json=request.json,
-                                                params=request.params or None, headers=headers)
+            response = await self._http.request(
+                request.method, request.path,
+                json=request.json if request.content is None else None,
+                content=request.content, params=request.params or None, headers=headers)
         except httpx.HTTPError as exc:
             raise TidingsError(f"cannot reach {self.server}: {exc}", "unreachable") from exc
         if response.status_code == 204:

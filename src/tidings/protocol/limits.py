@@ -86,3 +86,39 @@ COMMIT_QUEUE_MAX = 8192
 # --- Client -----------------------------------------------------------------------
 CLIENT_INBOX_KEEP = 2000
 """Received messages (with franking data for reports) a client keeps in its key store."""
+
+# --- Public channels --------------------------------------------------------------
+# Handle and title/description lengths live in protocol/handles.py (HANDLE_MIN...).
+POST_TEXT_MAX = 4096
+"""Characters (code points) of a channel post's text, as on Telegram."""
+POST_MEDIA_MAX = 10
+"""Media items (photo, video, file) attached to one post."""
+CHANNEL_ADMINS_MAX = 50
+"""Admins per channel besides the owner."""
+CHANNELS_OWNED_MAX = 100
+"""Channels one account may own."""
+CHANNEL_SUBSCRIPTIONS_MAX = 1000
+"""Channels one account may follow: bounds the bus topics a connection joins."""
+CHANNEL_PAGE_MAX = 100
+"""Posts or updates returned by one history / catch-up request."""
+CHANNEL_PAGE_DEFAULT = 20
+VIEWS_BATCH_MAX = 100
+"""Post ids in one "I have seen these" request."""
+SEARCH_QUERY_MAX = 200
+"""Characters of a search query."""
+SEARCH_TERMS_MAX = 16
+"""Words of a search query that are used; the rest are ignored."""
+SEARCH_RESULTS_MAX = 50
+INVITE_TOKEN_BYTES = 16
+"""128 random bits per unlisted channel's invite link token."""
+WEB_POSTS_PER_PAGE = 30
+"""Posts on one server-rendered channel page."""
+
+# --- Media (byte limits per kind live in services/imaging.py) -----------------------
+UPLOAD_CHUNK_BYTES = 64 * 1024
+"""Read size while streaming an upload to disk or a download from it."""
+BLOB_GC_GRACE_S = 24 * 3600
+"""A blob nobody references is deleted only after this age: an upload waits for its
+post for at most this long, and a GC never races a post being written."""
+MEDIA_CACHE_MAX_AGE_S = 365 * 24 * 3600
+"""Blobs are content-addressed, so a URL's bytes never change: cache for a year."""

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
 
-from fastapi import FastAPI, Request, WebSocket
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -21,25 +21,40 @@ from tidings.protocol.errors import TidingsError
 from tidings.protocol.franking import FrankingKeyring, FrankingSecret
 from tidings.protocol.handles import HandleError, TextFieldError
 from tidings.server import secrets
+from tidings.server.channel_fanout import ChannelFanout
 from tidings.server.config import Settings
-from tidings.server.gateway import Gateway
+from tidings.server.gateway import Gateway, GatewayRoute
 from tidings.server.metrics import Metrics
 from tidings.server.middleware import MetricsAndHeaders, RequestLimits
 from tidings.server.routes import accounts, console, health, keys, messages, stream
+from tidings.server.routes import channels as channel_routes
+from tidings.server.routes import media as media_routes
+from tidings.server.routes import posts as post_routes
+from tidings.server.routes import profile as profile_routes
+from tidings.server.routes import web as web_routes
 from tidings.services.accounts import AccountService
+from tidings.services.channels import ChannelService
 from tidings.services.clock import Clock, system_clock
 from tidings.services.directory import DirectoryCache
 from tidings.services.imaging import MediaError, MediaTooLargeError
 from tidings.services.keys import KeyService
+from tidings.services.media import MediaService
 from tidings.services.messages import MessageService
+from tidings.services.moderation import ModerationService
 from tidings.services.names import reserved_names
+from tidings.services.posts import PostService
+from tidings.services.profiles import ProfileService
 from tidings.services.streams import StreamService
 from tidings.storage import migrate
 from tidings.storage.accounts import AccountStore
+from tidings.storage.blobs import BlobStore
+from tidings.storage.channels import ChannelStore
 from tidings.storage.committer import GroupCommitter
 from tidings.storage.database import Database
 from tidings.storage.keys import KeyDirectoryStore
+from tidings.storage.media import MediaStore
 from tidings.storage.messages import SentStore
+from tidings.storage.search import SearchIndex
 from tidings.storage.streams import StreamStore
 
 log = logging.getLogger("tidings")
@@ -97,6 +112,21 @@ def franking_keyring(server_secrets: secrets.ServerSecrets) -> FrankingKeyring:
     return FrankingKeyring(current, keys_by_id)
 
 
+def _wire_channels(app: FastAPI, settings: Settings, db: Database, bus: Bus,
+                   clock: Clock) -> None:
+    """Public channels, their media and profiles, all behind the one moderation gate."""
+    moderation = ModerationService()  # one shared instance; the banks fill its matcher
+    app.state.moderation = moderation
+    store, search, media_store = ChannelStore(), SearchIndex(), MediaStore()
+    media = MediaService(db, media_store, BlobStore(settings.data_dir / "blobs"), clock)
+    channels = ChannelService(db, store, search, AccountStore(), media, moderation, bus,
+                              clock, reserved_names(settings.reserved_names))
+    app.state.media = media
+    app.state.channels = channels
+    app.state.posts = PostService(db, store, search, channels, media, moderation, bus, clock)
+    app.state.profiles = ProfileService(db, media_store, media, moderation)
+
+
 def create_app(settings: Settings, *, clock: Clock = system_clock,
                bus: Bus | None = None) -> FastAPI:
     metrics = Metrics()
@@ -131,8 +161,10 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         app.state.streams = stream_svc
         app.state.keys = key_svc
         app.state.messages = message_svc
+        _wire_channels(app, settings, db, live_bus, clock)
         app.state.gateway = Gateway(account_svc, stream_svc, live_bus, metrics,
-                                    settings.ws_send_queue, messages.ws_send_hook(message_svc))
+                                    settings.ws_send_queue, messages.ws_send_hook(message_svc),
+                                    ChannelFanout(live_bus), app.state.channels.subscribed_ids)
         try:
             yield
         finally:
@@ -148,16 +180,17 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
     app.include_router(stream.router)
     app.include_router(keys.router)
     app.include_router(messages.router)
+    app.include_router(channel_routes.router)
+    app.include_router(post_routes.router)
+    app.include_router(media_routes.router)
+    app.include_router(profile_routes.router)
+    app.include_router(web_routes.router)
     app.include_router(console.router)
     app.mount("/static", StaticFiles(directory=str(resources.files("tidings.server") / "static")),
               name="static")
     app.state.console_sections = []
 
-    @app.websocket("/api/v1/ws")
-    async def websocket(ws: WebSocket) -> None:
-        gateway: Gateway = ws.app.state.gateway
-        await gateway.handle(ws)
-
+    app.add_middleware(GatewayRoute)  # innermost: /api/v1/ws skips the router
     app.add_middleware(RequestLimits, max_body=settings.max_body_bytes)
     app.add_middleware(MetricsAndHeaders, metrics=metrics)
     return app

@@ -1,5 +1,15 @@
 """The WebSocket gateway: one ordered, resumable event stream per device.
 
+Connections also receive the posts of the channels their user follows
+(``server/channel_fanout.py``), as ``{"type": "channel", ...}`` frames.
+
+Private messages may be sent over the same socket (``send`` frames, answered by
+``sent`` or ``error`` with the frame's ``ref``). The gateway does not know what a
+message is: it hands the parsed frame to the ``on_send`` hook and queues the reply.
+Sends run concurrently (at most ``WS_SEND_INFLIGHT_MAX`` per connection; beyond that
+the reader stops reading, which is TCP backpressure) so that one connection's sends
+share group commits instead of waiting for one fsync each.
+
 A connection authenticates (bearer header, or the token in its hello frame for
 browsers), subscribes to its device's bus topic, replays what the store holds after the
 client's ``since`` position, says ``live``, then forwards live events. The cursor rule
@@ -9,13 +19,6 @@ read, an overlap becomes a skip.
 Memory per connection is bounded: live events queue in a bounded queue; when it is
 full the client is not keeping up, and it is closed with 4008 (slow consumer). Its
 events stay in the store; it resumes from its last position when it reconnects.
-
-Private messages may be sent over the same socket (``send`` frames, answered by
-``sent`` or ``error`` with the frame's ``ref``). The gateway does not know what a
-message is: it hands the parsed frame to the ``on_send`` hook and queues the reply.
-Sends run concurrently (at most ``WS_SEND_INFLIGHT_MAX`` per connection; beyond that
-the reader stops reading, which is TCP backpressure) so that one connection's sends
-share group commits instead of waiting for one fsync each.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from tidings.bus.base import Bus
@@ -45,6 +49,7 @@ from tidings.protocol.stream import (
     parse_bus,
     parse_client_frame,
 )
+from tidings.server.channel_fanout import ChannelFanout
 from tidings.server.metrics import Metrics
 from tidings.services.accounts import AccountService, Principal
 from tidings.services.streams import StreamService, device_topic
@@ -61,6 +66,48 @@ class _Live:
     frame: str
 
 
+class _Outbox:
+    """A connection's bounded send queue: a list and one waiter, no more.
+
+    asyncio.Queue keeps three deques per instance; with 10,000 idle connections per
+    process that difference is measurable, and a single consumer needs none of it.
+    """
+
+    __slots__ = ("items", "limit", "slow", "waiter")
+
+    def __init__(self, limit: int) -> None:
+        self.items: list[_Live | str] = []
+        self.limit = limit
+        self.slow = False
+        self.waiter: asyncio.Future[None] | None = None
+
+    def put(self, item: _Live | str) -> bool:
+        """Queue an item; False if full (a client that floods pings loses pongs)."""
+        if len(self.items) >= self.limit:
+            return False
+        self.items.append(item)
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+        return True
+
+    def force(self, item: _Live | str) -> None:
+        """Queue a reply to a send even when full: sends in flight are bounded
+        (``WS_SEND_INFLIGHT_MAX``), so this stays bounded too, and a committed send's
+        answer is never dropped."""
+        self.items.append(item)
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    async def get(self) -> _Live | str:
+        while not self.items:
+            self.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self.waiter
+            finally:
+                self.waiter = None
+        return self.items.pop(0)
+
+
 class _Close(Exception):
     def __init__(self, code: int, reason: str) -> None:
         super().__init__(reason)
@@ -71,8 +118,12 @@ class _Close(Exception):
 class Gateway:
     def __init__(self, accounts: AccountService, streams: StreamService, bus: Bus,
                  metrics: Metrics, send_queue: int = limits.WS_SEND_QUEUE_MAX,
-                 on_send: SendHook | None = None) -> None:
+                 on_send: SendHook | None = None,
+                 channels: ChannelFanout | None = None,
+                 channel_ids: Callable[[int], Awaitable[list[int]]] | None = None) -> None:
         self.accounts = accounts
+        self.channels = channels
+        self.channel_ids = channel_ids
         self.streams = streams
         self.bus = bus
         self.metrics = metrics
@@ -121,39 +172,63 @@ class Gateway:
 
     async def _run(self, ws: WebSocket) -> None:
         who, since = await self._authenticate(ws)
-        queue: asyncio.Queue[_Live | str] = asyncio.Queue(self.send_queue)
-        overflow = asyncio.Event()
+        out = _Outbox(self.send_queue)
+        me = asyncio.current_task()
+        assert me is not None
+        writer: asyncio.Task[None] | None = None
+
+        def push(item: _Live | str) -> None:
+            if out.put(item):
+                self.metrics.ws_send_queue.inc()
+            elif not out.slow:  # full: the client is not reading; stop at once
+                out.slow = True
+                if writer is not None:
+                    writer.cancel()
 
         def on_bus(message: bytes) -> None:
             parsed = parse_bus(message)
-            item: _Live | str = (parsed.payload if parsed.seq is None
-                                 else _Live(parsed.seq, parsed.payload))
-            try:
-                queue.put_nowait(item)
-                self.metrics.ws_send_queue.inc()
-            except asyncio.QueueFull:
-                overflow.set()
+            push(parsed.payload if parsed.seq is None else _Live(parsed.seq, parsed.payload))
 
         subscription = self.bus.subscribe(device_topic(who.device_id), on_bus)
-        writer = asyncio.create_task(self._writer(ws, who, since, queue))
-        reader = asyncio.create_task(self._reader(ws, who, queue))
-        watchdog = asyncio.create_task(overflow.wait())
+        detach = None
+        if self.channels is not None and self.channel_ids is not None:
+            # Channel frames carry their channel's own seq; a gap is filled over HTTP
+            # from /channels/{handle}/updates?since=N, so ordering here is best effort.
+            detach = self.channels.attach(who.user_id, await self.channel_ids(who.user_id),
+                                          push)
+        # Two coroutines per connection, not three tasks: the reader runs in this task
+        # and the writer in one more; whichever ends first stops the other. (Memory per
+        # idle connection is what limits how many one process holds; see benchmarks.)
+        interrupted = False
+
+        def stop_reader(_: asyncio.Task[None]) -> None:
+            nonlocal interrupted
+            if not me.done():
+                interrupted = True
+                me.cancel()
+
+        writer = asyncio.create_task(self._writer(ws, who, since, out))
+        writer.add_done_callback(stop_reader)
         try:
-            done, _ = await asyncio.wait({writer, reader, watchdog},
-                                         return_when=asyncio.FIRST_COMPLETED)
-            if watchdog in done:
+            await self._reader(ws, who, out)
+        except asyncio.CancelledError:
+            if not interrupted:
+                raise
+            me.uncancel()
+            if out.slow:
                 self.metrics.ws_slow_closed.inc()
-                raise _Close(limits.WS_CLOSE_SLOW_CONSUMER, "slow consumer")
-            for task in done:
-                task.result()  # re-raise _Close / disconnects
+                raise _Close(limits.WS_CLOSE_SLOW_CONSUMER, "slow consumer") from None
+            writer.result()  # re-raise the writer's _Close / disconnect
         finally:
+            writer.remove_done_callback(stop_reader)
             subscription.close()
-            self.metrics.ws_send_queue.dec(queue.qsize())
-            for task in (writer, reader, watchdog):
-                task.cancel()
-            for task in (writer, reader, watchdog):
+            if detach is not None:
+                detach()
+            self.metrics.ws_send_queue.dec(len(out.items))
+            if not writer.done():
+                writer.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+                    await writer
 
     async def _catch_up(self, ws: WebSocket, device_id: str, sent: int) -> int:
         while True:
@@ -166,13 +241,13 @@ class Gateway:
                 return sent
 
     async def _writer(self, ws: WebSocket, who: Principal, since: int,
-                      queue: asyncio.Queue[_Live | str]) -> None:
+                      out: _Outbox) -> None:
         head = await self.streams.head(who.device_id)
         sent = min(since, head)
         sent = await self._catch_up(ws, who.device_id, sent)
         await ws.send_text(live_frame(sent))
         while True:
-            item = await queue.get()
+            item = await out.get()
             self.metrics.ws_send_queue.dec()
             if isinstance(item, str):
                 if item.startswith("{"):
@@ -188,19 +263,17 @@ class Gateway:
             elif step is Step.CATCH_UP:
                 sent = await self._catch_up(ws, who.device_id, sent)
 
-    async def _reader(self, ws: WebSocket, who: Principal,
-                      queue: asyncio.Queue[_Live | str]) -> None:
+    async def _reader(self, ws: WebSocket, who: Principal, out: _Outbox) -> None:
         inflight = asyncio.Semaphore(limits.WS_SEND_INFLIGHT_MAX)
         sends: set[asyncio.Task[None]] = set()
         try:
-            await self._read_frames(ws, who, queue, inflight, sends)
+            await self._read_frames(ws, who, out, inflight, sends)
         finally:
             for task in sends:
                 task.cancel()
 
-    async def _read_frames(self, ws: WebSocket, who: Principal,
-                           queue: asyncio.Queue[_Live | str], inflight: asyncio.Semaphore,
-                           sends: set[asyncio.Task[None]]) -> None:
+    async def _read_frames(self, ws: WebSocket, who: Principal, out: _Outbox,
+                           inflight: asyncio.Semaphore, sends: set[asyncio.Task[None]]) -> None:
         while True:
             message = await ws.receive()
             if message["type"] == "websocket.disconnect":
@@ -211,28 +284,26 @@ class Gateway:
             try:
                 frame = parse_client_frame(text)
             except FrameError as exc:
-                _reply(queue, error_frame(exc.code, str(exc)))
+                out.put(error_frame(exc.code, str(exc)))
                 continue
             if isinstance(frame, Ack):
                 await self.streams.ack(who.device_id, frame.upto)
             elif isinstance(frame, Ping):
-                _reply(queue, '{"type":"pong"}')
+                out.put('{"type":"pong"}')
             elif isinstance(frame, Hello):
-                _reply(queue, error_frame("bad_frame", "hello was already said"))
+                out.put(error_frame("bad_frame", "hello was already said"))
             elif self.on_send is None:
-                _reply(queue, error_frame("bad_frame", "this server does not accept sends"))
+                out.put(error_frame("bad_frame", "this server does not accept sends"))
             else:
                 await inflight.acquire()
-                task = asyncio.create_task(self._send(who, frame, queue, inflight, self.on_send))
+                task = asyncio.create_task(self._send(who, frame, out, inflight, self.on_send))
                 sends.add(task)
                 task.add_done_callback(sends.discard)
 
-    async def _send(self, who: Principal, frame: SendFrame | BadSend,
-                    queue: asyncio.Queue[_Live | str], inflight: asyncio.Semaphore,
-                    hook: SendHook) -> None:
+    async def _send(self, who: Principal, frame: SendFrame | BadSend, out: _Outbox,
+                    inflight: asyncio.Semaphore, hook: SendHook) -> None:
         try:
-            reply = await hook(who, frame)
-            await queue.put(reply)  # a reply must not be dropped: wait for room
+            out.force(await hook(who, frame))
             self.metrics.ws_send_queue.inc()
         except Exception:  # a failed send must not kill the connection; the client retries
             log.exception("send over WebSocket failed")
@@ -240,13 +311,28 @@ class Gateway:
             inflight.release()
 
 
-def _reply(queue: asyncio.Queue[_Live | str], frame: str) -> None:
-    with contextlib.suppress(asyncio.QueueFull):  # a client that floods pings loses pongs
-        queue.put_nowait(frame)
-
-
 async def _close(ws: WebSocket, code: int, reason: str) -> None:
     if ws.application_state == WebSocketState.DISCONNECTED:
         return
     with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
         await asyncio.wait_for(ws.close(code, reason), timeout=2)
+
+
+class GatewayRoute:
+    """Serve the gateway's path straight from ASGI, ahead of FastAPI's router.
+
+    The router would keep its dependency machinery (an AsyncExitStack, exception
+    wrappers, frames) alive for the whole life of every connection: several KB each,
+    times 10,000 idle connections. The gateway needs none of it.
+    """
+
+    def __init__(self, app: ASGIApp, path: str = "/api/v1/ws") -> None:
+        self.app = app
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == self.path:
+            gateway: Gateway = scope["app"].state.gateway
+            await gateway.handle(WebSocket(scope, receive, send))
+            return
+        await self.app(scope, receive, send)

@@ -1,0 +1,134 @@
+"""Pure request builders for channels, posts, media and profiles (no I/O).
+
+Media uploads are not JSON: :func:`upload_media` carries raw bytes in ``content``,
+which the transport sends as the request body.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tidings.client.requests import API, Request
+
+
+def _ch(handle: str) -> str:
+    return f"{API}/channels/{handle.removeprefix('@')}"
+
+
+def create_channel(handle: str, title: str, description: str = "",
+                   visibility: str = "public", avatar: str | None = None) -> Request:
+    return Request("POST", f"{API}/channels", {
+        "handle": handle, "title": title, "description": description,
+        "visibility": visibility, "avatar": avatar})
+
+
+def get_channel(handle: str, invite: str | None = None) -> Request:
+    return Request("GET", _ch(handle), params={"invite": invite} if invite else {})
+
+
+def edit_channel(handle: str, **fields: Any) -> Request:
+    return Request("PATCH", _ch(handle), {k: v for k, v in fields.items() if v is not None})
+
+
+def delete_channel(handle: str) -> Request:
+    return Request("DELETE", _ch(handle))
+
+
+def rotate_invite(handle: str) -> Request:
+    return Request("POST", f"{_ch(handle)}/invite")
+
+
+def admins(handle: str) -> Request:
+    return Request("GET", f"{_ch(handle)}/admins")
+
+
+def set_admin(handle: str, username: str, *, can_post: bool = True,
+              can_edit_others: bool = False, can_manage_admins: bool = False) -> Request:
+    return Request("PUT", f"{_ch(handle)}/admins/{username}", {
+        "can_post": can_post, "can_edit_others": can_edit_others,
+        "can_manage_admins": can_manage_admins})
+
+
+def remove_admin(handle: str, username: str) -> Request:
+    return Request("DELETE", f"{_ch(handle)}/admins/{username}")
+
+
+def subscribe(handle: str, invite: str | None = None) -> Request:
+    return Request("POST", f"{_ch(handle)}/subscription", {"invite": invite})
+
+
+def unsubscribe(handle: str) -> Request:
+    return Request("DELETE", f"{_ch(handle)}/subscription")
+
+
+def subscriptions() -> Request:
+    return Request("GET", f"{API}/subscriptions")
+
+
+def search_channels(query: str, limit: int = 20) -> Request:
+    return Request("GET", f"{API}/search/channels", params={"q": query, "limit": limit},
+                   auth=False)
+
+
+def search_posts(query: str, limit: int = 20) -> Request:
+    return Request("GET", f"{API}/search/posts", params={"q": query, "limit": limit},
+                   auth=False)
+
+
+def publish(handle: str, text: str, media: list[str] | None = None) -> Request:
+    return Request("POST", f"{_ch(handle)}/posts", {"text": text, "media": media or []})
+
+
+def history(handle: str, before: int | None = None, start: int | None = None,
+            limit: int = 20, invite: str | None = None) -> Request:
+    params: dict[str, Any] = {"limit": limit}
+    for key, value in (("before", before), ("from", start), ("invite", invite)):
+        if value is not None:
+            params[key] = value
+    return Request("GET", f"{_ch(handle)}/posts", params=params)
+
+
+def get_post(handle: str, post_id: int) -> Request:
+    return Request("GET", f"{_ch(handle)}/posts/{post_id}")
+
+
+def edit_post(handle: str, post_id: int, text: str | None = None,
+              media: list[str] | None = None) -> Request:
+    return Request("PATCH", f"{_ch(handle)}/posts/{post_id}", {"text": text, "media": media})
+
+
+def delete_post(handle: str, post_id: int) -> Request:
+    return Request("DELETE", f"{_ch(handle)}/posts/{post_id}")
+
+
+def forward(handle: str, post_id: int, to: str) -> Request:
+    return Request("POST", f"{_ch(handle)}/posts/{post_id}/forward", {"to": to})
+
+
+def pin(handle: str, post_id: int) -> Request:
+    return Request("PUT", f"{_ch(handle)}/pin", {"post_id": post_id})
+
+
+def unpin(handle: str) -> Request:
+    return Request("DELETE", f"{_ch(handle)}/pin")
+
+
+def views(handle: str, post_ids: list[int]) -> Request:
+    return Request("POST", f"{_ch(handle)}/views", {"post_ids": post_ids})
+
+
+def updates(handle: str, since: int, limit: int = 100) -> Request:
+    return Request("GET", f"{_ch(handle)}/updates", params={"since": since, "limit": limit})
+
+
+def upload_media(data: bytes) -> Request:
+    return Request("POST", f"{API}/media", content=data)
+
+
+def get_profile() -> Request:
+    return Request("GET", f"{API}/accounts/profile")
+
+
+def set_profile(display_name: str | None = None, avatar: str | None = None) -> Request:
+    return Request("PUT", f"{API}/accounts/profile",
+                   {"display_name": display_name, "avatar": avatar})

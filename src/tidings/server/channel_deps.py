@@ -1,0 +1,46 @@
+"""Dependencies of the channel, media and profile routes.
+
+Kept beside ``deps.py`` rather than in it so private messaging and channels grow
+without editing one shared file. Public channels are readable without an account,
+hence :func:`maybe_principal`: a token, if sent, must still be valid.
+"""
+
+from __future__ import annotations
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials
+
+from tidings.server.deps import bearer, principal
+from tidings.services.accounts import Principal
+from tidings.services.channels import ChannelService
+from tidings.services.media import MediaService
+from tidings.services.posts import PostService
+from tidings.services.profiles import ProfileService
+
+
+async def maybe_principal(request: Request,
+                          creds: HTTPAuthorizationCredentials | None = Depends(bearer)
+                          ) -> Principal | None:
+    if creds is None:
+        return None
+    return await principal(request, creds)
+
+
+def channels(request: Request) -> ChannelService:
+    service: ChannelService = request.app.state.channels
+    return service
+
+
+def posts(request: Request) -> PostService:
+    service: PostService = request.app.state.posts
+    return service
+
+
+def media(request: Request) -> MediaService:
+    service: MediaService = request.app.state.media
+    return service
+
+
+def profiles(request: Request) -> ProfileService:
+    service: ProfileService = request.app.state.profiles
+    return service

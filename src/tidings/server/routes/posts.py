@@ -1,0 +1,121 @@
+"""Channel posts, pins, views, history and the catch-up log (thin routes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, Field
+
+from tidings.protocol import limits
+from tidings.protocol.handles import HANDLE_MAX
+from tidings.server.channel_deps import maybe_principal, posts
+from tidings.server.deps import principal
+from tidings.services.accounts import Principal
+from tidings.services.posts import PostService
+
+router = APIRouter(prefix="/api/v1/channels/{handle}", tags=["posts"])
+
+Json = dict[str, Any]
+
+
+class PostIn(BaseModel):
+    text: str = Field(default="", max_length=limits.POST_TEXT_MAX * 2)
+    media: list[str] = Field(default_factory=list, max_length=limits.POST_MEDIA_MAX)
+
+
+class PostPatch(BaseModel):
+    text: str | None = Field(default=None, max_length=limits.POST_TEXT_MAX * 2)
+    media: list[str] | None = Field(default=None, max_length=limits.POST_MEDIA_MAX)
+
+
+class ForwardIn(BaseModel):
+    to: str = Field(max_length=HANDLE_MAX * 4)
+
+
+class PinIn(BaseModel):
+    post_id: int = Field(ge=1)
+
+
+class ViewsIn(BaseModel):
+    post_ids: list[int] = Field(max_length=limits.VIEWS_BATCH_MAX)
+
+
+@router.post("/posts", status_code=201)
+async def publish(handle: str, body: PostIn, who: Principal = Depends(principal),
+                  svc: PostService = Depends(posts)) -> Json:
+    """Post text and up to 10 uploaded media ids. Moderated before anyone sees it."""
+    return await svc.publish(who, handle, body.text, body.media)
+
+
+@router.get("/posts")
+async def history(handle: str, before: int | None = Query(None, ge=1),
+                  start: int | None = Query(None, ge=1, alias="from"),
+                  limit: int = Query(limits.CHANNEL_PAGE_DEFAULT, ge=1,
+                                     le=limits.CHANNEL_PAGE_MAX),
+                  invite: str | None = Query(None, max_length=64),
+                  who: Principal | None = Depends(maybe_principal),
+                  svc: PostService = Depends(posts)) -> Json:
+    """Newest first. Page with ``before=<last id>``; start at a post with ``from=<id>``."""
+    view, items = await svc.history(who, handle, before=before, start=start, limit=limit,
+                                    invite=invite)
+    nxt = items[-1]["id"] if len(items) == limit else None
+    return {"channel": view.json(), "posts": items, "next_before": nxt}
+
+
+@router.get("/posts/{post_id}")
+async def get_post(handle: str, post_id: int, invite: str | None = Query(None, max_length=64),
+                   who: Principal | None = Depends(maybe_principal),
+                   svc: PostService = Depends(posts)) -> Json:
+    return await svc.get(who, handle, post_id, invite)
+
+
+@router.patch("/posts/{post_id}")
+async def edit(handle: str, post_id: int, body: PostPatch, who: Principal = Depends(principal),
+               svc: PostService = Depends(posts)) -> Json:
+    return await svc.edit(who, handle, post_id, body.text, body.media)
+
+
+@router.delete("/posts/{post_id}", status_code=204)
+async def delete(handle: str, post_id: int, who: Principal = Depends(principal),
+                 svc: PostService = Depends(posts)) -> Response:
+    await svc.delete(who, handle, post_id)
+    return Response(status_code=204)
+
+
+@router.post("/posts/{post_id}/forward", status_code=201)
+async def forward(handle: str, post_id: int, body: ForwardIn,
+                  who: Principal = Depends(principal), svc: PostService = Depends(posts)) -> Json:
+    """Repost into a channel where you may post, attributed to this channel."""
+    return await svc.forward(who, handle, post_id, body.to)
+
+
+@router.put("/pin", status_code=204)
+async def pin(handle: str, body: PinIn, who: Principal = Depends(principal),
+              svc: PostService = Depends(posts)) -> Response:
+    await svc.pin(who, handle, body.post_id)
+    return Response(status_code=204)
+
+
+@router.delete("/pin", status_code=204)
+async def unpin(handle: str, who: Principal = Depends(principal),
+                svc: PostService = Depends(posts)) -> Response:
+    await svc.pin(who, handle, None)
+    return Response(status_code=204)
+
+
+@router.post("/views")
+async def views(handle: str, body: ViewsIn, who: Principal = Depends(principal),
+                svc: PostService = Depends(posts)) -> dict[str, int]:
+    """Say which posts you have seen; each account counts once per post."""
+    return await svc.record_views(who, handle, body.post_ids)
+
+
+@router.get("/updates")
+async def updates(handle: str, since: int = Query(0, ge=0),
+                  limit: int = Query(limits.CHANNEL_PAGE_MAX, ge=1, le=limits.CHANNEL_PAGE_MAX),
+                  invite: str | None = Query(None, max_length=64),
+                  who: Principal | None = Depends(maybe_principal),
+                  svc: PostService = Depends(posts)) -> Json:
+    """What changed after ``since`` (this channel's own sequence): catch up after a gap."""
+    return await svc.updates(who, handle, since, limit, invite)

@@ -1,0 +1,310 @@
+"""Public channels: create, describe, hand out admin rights, subscribe, find.
+
+Names people see are checked twice before they exist: the handle by rule, reserved
+names and lookalikes (its ``handle_key`` sits in a unique column, so ``paypa1`` cannot
+join ``paypal`` even under a race), and the title by its key against every other
+channel's handle and title, so a channel cannot pose as another by its title either.
+Then all of handle, title, description and avatar pass the moderation gate.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from tidings.bus.base import Bus
+from tidings.protocol import limits
+from tidings.protocol.confusables import handle_key
+from tidings.protocol.errors import BadRequest, Conflict, Forbidden, NotFound
+from tidings.protocol.handles import (
+    HANDLE_MAX,
+    HandleError,
+    check_not_reserved,
+    clean_channel_description,
+    clean_channel_title,
+    normalize_handle,
+)
+from tidings.services.accounts import Principal
+from tidings.services.channel_access import (
+    NOBODY,
+    Perms,
+    channel_json,
+    check_visible,
+    perms_of,
+    require,
+)
+from tidings.services.clock import Clock
+from tidings.services.gate import VISIBLE, gate, text_contents
+from tidings.services.media import MediaService
+from tidings.services.moderation import ModerationService, Surface
+from tidings.storage.accounts import AccountStore
+from tidings.storage.channels import ChannelRecord, ChannelStore
+from tidings.storage.database import Database
+from tidings.storage.search import SearchIndex
+
+TITLE_KEY_MAX = 512
+VISIBILITIES = ("public", "unlisted")
+
+
+def channel_topic(channel_id: int) -> str:
+    return f"channel:{channel_id}"
+
+
+def user_topic(user_id: int) -> str:
+    """Where a user's channel subscription changes go, so live connections follow."""
+    return f"user:{user_id}"
+
+
+def check_handle(raw: str, extra_reserved: frozenset[str] = frozenset()) -> str:
+    try:
+        handle = normalize_handle(raw)
+        check_not_reserved(handle)
+    except HandleError as exc:
+        raise (Conflict if exc.code.startswith("reserved") else BadRequest)(
+            exc.message, exc.code) from exc
+    if handle in extra_reserved:
+        raise Conflict(f"the handle {handle!r} is reserved", "reserved_handle")
+    return handle
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelView:
+    channel: ChannelRecord
+    perms: Perms
+    subscribed: bool
+
+    def json(self) -> dict[str, Any]:
+        return channel_json(self.channel, self.perms, self.subscribed)
+
+
+class ChannelService:
+    def __init__(self, db: Database, store: ChannelStore, search: SearchIndex,
+                 accounts: AccountStore, media: MediaService, moderation: ModerationService,
+                 bus: Bus, clock: Clock, reserved: frozenset[str] = frozenset()) -> None:
+        self.db = db
+        self.store = store
+        self.search_index = search
+        self.accounts = accounts
+        self.media = media
+        self.moderation = moderation
+        self.bus = bus
+        self.clock = clock
+        self.reserved = reserved
+
+    async def view(self, handle: str, who: Principal | None, invite: str | None = None
+                   ) -> ChannelView:
+        """The channel as this caller may see it (404/410 otherwise)."""
+        async with self.db.read() as conn:
+            channel = await self.store.by_handle(conn, handle.lower()[:HANDLE_MAX])
+            admin = (await self.store.admin(conn, channel.id, who.user_id)
+                     if channel and who else None)
+            subscribed = bool(channel and who and await self.store.is_subscribed(
+                conn, channel.id, who.user_id))
+        perms = perms_of(channel, who, admin) if channel else NOBODY
+        check_visible(channel, perms, invite=invite, subscribed=subscribed,
+                      staff=bool(who and who.is_staff))
+        assert channel is not None
+        return ChannelView(channel, perms, subscribed)
+
+    async def _check_title(self, title: str, channel_id: int | None) -> str:
+        key = handle_key(title)[:TITLE_KEY_MAX]
+        async with self.db.read() as conn:
+            other = await self.store.key_owner(conn, key, channel_id)
+        if other is not None:
+            raise Conflict(f"this title looks like the channel @{other}", "title_confusable")
+        try:
+            check_not_reserved(title)
+        except HandleError as exc:
+            raise Conflict(f"the title {title!r} poses as the platform", "reserved_title"
+                           ) from exc
+        return key
+
+    async def _avatar(self, avatar: str | None) -> str | None:
+        if not avatar:
+            return None
+        _, contents = await self.media.resolve([avatar], photos_only=True)
+        return avatar if contents else None
+
+    async def create(self, who: Principal, handle: str, title: str, description: str = "",
+                     visibility: str = "public", avatar: str | None = None) -> ChannelView:
+        handle = check_handle(handle, self.reserved)
+        title = clean_channel_title(title)
+        description = clean_channel_description(description)
+        if visibility not in VISIBILITIES:
+            raise BadRequest("visibility is public or unlisted", "invalid_visibility")
+        key = handle_key(handle)
+        async with self.db.read() as conn:
+            if await self.store.count_owned(conn, who.user_id) >= limits.CHANNELS_OWNED_MAX:
+                raise Forbidden(f"at most {limits.CHANNELS_OWNED_MAX} channels per account",
+                                "too_many_channels")
+            if (other := await self.store.key_owner(conn, key)) is not None:
+                code = "handle_taken" if other == handle else "handle_confusable"
+                raise Conflict(f"this handle looks like the channel @{other}", code)
+        title_key = await self._check_title(title, None)
+        avatar = await self._avatar(avatar)
+        state = await self._gate_details(handle, title, description, avatar)
+        async with self.db.write() as conn:
+            channel = await self.store.create(
+                conn, handle=handle, handle_key=key, title=title, title_key=title_key,
+                description=description, avatar_sha256=avatar, visibility=visibility,
+                invite_token=secrets.token_urlsafe(limits.INVITE_TOKEN_BYTES),
+                owner_id=who.user_id, state=state, created_at=self.clock())
+            await self.search_index.index_channel(conn, channel.id, handle, title, description)
+        return ChannelView(channel, perms_of(channel, who, None), False)
+
+    async def _gate_details(self, handle: str | None, title: str | None,
+                            description: str | None, avatar: str | None) -> str:
+        """Every changed public field passes the gate; any hold holds the channel."""
+        states = []
+        if handle is not None:
+            states.append(await gate(self.moderation, Surface.CHANNEL_HANDLE,
+                                     text_contents(handle)))
+        if title is not None:
+            states.append(await gate(self.moderation, Surface.CHANNEL_TITLE,
+                                     text_contents(title)))
+        if description:
+            states.append(await gate(self.moderation, Surface.CHANNEL_DESCRIPTION,
+                                     text_contents(description)))
+        if avatar is not None:
+            _, contents = await self.media.resolve([avatar], photos_only=True)
+            states.append(await gate(self.moderation, Surface.CHANNEL_AVATAR, contents))
+        return next((s for s in states if s != VISIBLE), VISIBLE)
+
+    async def edit(self, who: Principal, handle: str, *, title: str | None = None,
+                   description: str | None = None, avatar: str | None = None,
+                   visibility: str | None = None) -> ChannelView:
+        current = await self.view(handle, who)
+        require(current.perms.manage, "change the channel's details")
+        values: dict[str, Any] = {}
+        if title is not None:
+            title = clean_channel_title(title)
+            values["title_key"] = await self._check_title(title, current.channel.id)
+            values["title"] = title
+        if description is not None:
+            values["description"] = description = clean_channel_description(description)
+        if avatar is not None:
+            values["avatar_sha256"] = await self._avatar(avatar)
+        if visibility is not None:
+            if visibility not in VISIBILITIES:
+                raise BadRequest("visibility is public or unlisted", "invalid_visibility")
+            values["visibility"] = visibility
+        state = await self._gate_details(None, title, description, values.get("avatar_sha256"))
+        if state != VISIBLE:
+            values["state"] = state
+        async with self.db.write() as conn:
+            if values:
+                await self.store.update(conn, current.channel.id, **values)
+            channel = await self.store.by_id(conn, current.channel.id)
+            assert channel is not None
+            await self.search_index.index_channel(conn, channel.id, channel.handle,
+                                                  channel.title, channel.description)
+        return ChannelView(channel, current.perms, current.subscribed)
+
+    async def rotate_invite(self, who: Principal, handle: str) -> ChannelView:
+        current = await self.view(handle, who)
+        require(current.perms.manage, "change the invite link")
+        async with self.db.write() as conn:
+            await self.store.update(conn, current.channel.id,
+                                    invite_token=secrets.token_urlsafe(limits.INVITE_TOKEN_BYTES))
+            channel = await self.store.by_id(conn, current.channel.id)
+        assert channel is not None
+        return ChannelView(channel, current.perms, current.subscribed)
+
+    async def delete(self, who: Principal, handle: str) -> None:
+        current = await self.view(handle, who)
+        require(current.perms.owner, "delete the channel (owner only)")
+        async with self.db.write() as conn:
+            await self.search_index.unindex_channel(conn, current.channel.id)
+            for post_id in await self._post_ids(conn, current.channel.id):
+                await self.search_index.unindex_post(conn, post_id)
+            await self.store.delete(conn, current.channel.id)
+
+    async def _post_ids(self, conn: Any, channel_id: int) -> list[int]:
+        if not self.db.is_sqlite:
+            return []
+        posts = await self.store.history(conn, channel_id, before=None, start=None,
+                                         limit=2**31, states=("visible", "held", "removed"))
+        return [p.id for p in posts]
+
+    # --- admins ---------------------------------------------------------------------
+    async def admins(self, who: Principal, handle: str) -> list[dict[str, Any]]:
+        current = await self.view(handle, who)
+        require(current.perms.admin, "see the admins")
+        async with self.db.read() as conn:
+            admins = await self.store.admins(conn, current.channel.id)
+            owner = await self.accounts.user_by_id(conn, current.channel.owner_id)
+        out = [{"username": owner.username if owner else None, "owner": True, "can_post": True,
+                "can_edit_others": True, "can_manage_admins": True}]
+        out += [{"username": a.username, "owner": False, "can_post": a.can_post,
+                 "can_edit_others": a.can_edit_others,
+                 "can_manage_admins": a.can_manage_admins} for a in admins]
+        return out
+
+    async def set_admin(self, who: Principal, handle: str, username: str, *, can_post: bool,
+                        can_edit_others: bool, can_manage_admins: bool) -> None:
+        current = await self.view(handle, who)
+        require(current.perms.manage, "manage admins")
+        async with self.db.write() as conn:
+            user = await self.accounts.user_by_name(conn, username.lower()[:limits.USERNAME_MAX])
+            if user is None or user.deleted_at is not None:
+                raise NotFound(f"no user {username!r}", "user_not_found")
+            if user.id == current.channel.owner_id:
+                raise BadRequest("the owner has every right already", "is_owner")
+            existing = await self.store.admin(conn, current.channel.id, user.id)
+            if existing is None and len(await self.store.admins(
+                    conn, current.channel.id)) >= limits.CHANNEL_ADMINS_MAX:
+                raise Forbidden(f"at most {limits.CHANNEL_ADMINS_MAX} admins",
+                                "too_many_admins")
+            await self.store.set_admin(conn, current.channel.id, user.id, can_post,
+                                       can_edit_others, can_manage_admins)
+
+    async def remove_admin(self, who: Principal, handle: str, username: str) -> None:
+        current = await self.view(handle, who)
+        async with self.db.write() as conn:
+            user = await self.accounts.user_by_name(conn, username.lower()[:limits.USERNAME_MAX])
+            if user is None:
+                raise NotFound(f"no user {username!r}", "user_not_found")
+            # An admin may always step down; removing others needs the right to manage.
+            require(current.perms.manage or user.id == who.user_id, "manage admins")
+            if not await self.store.remove_admin(conn, current.channel.id, user.id):
+                raise NotFound(f"{username} is not an admin here", "not_admin")
+
+    # --- subscriptions --------------------------------------------------------------
+    async def subscribe(self, who: Principal, handle: str, invite: str | None = None
+                        ) -> ChannelView:
+        current = await self.view(handle, who, invite)
+        async with self.db.write() as conn:
+            ids = await self.store.subscribed_ids(conn, who.user_id)
+            if len(ids) >= limits.CHANNEL_SUBSCRIPTIONS_MAX:
+                raise Forbidden(f"at most {limits.CHANNEL_SUBSCRIPTIONS_MAX} subscriptions",
+                                "too_many_subscriptions")
+            await self.store.subscribe(conn, current.channel.id, who.user_id, self.clock())
+            channel = await self.store.by_id(conn, current.channel.id)
+        assert channel is not None
+        await self.bus.publish(user_topic(who.user_id), f"sub:{channel.id}".encode())
+        return ChannelView(channel, current.perms, True)
+
+    async def unsubscribe(self, who: Principal, handle: str) -> None:
+        current = await self.view(handle, who)
+        async with self.db.write() as conn:
+            await self.store.unsubscribe(conn, current.channel.id, who.user_id)
+        await self.bus.publish(user_topic(who.user_id), f"unsub:{current.channel.id}".encode())
+
+    async def subscriptions(self, who: Principal) -> list[dict[str, Any]]:
+        async with self.db.read() as conn:
+            ids = await self.store.subscribed_ids(conn, who.user_id)
+            found = {c.id: c for c in await self.store.by_ids(conn, ids)}
+        return [channel_json(found[i], NOBODY, True) for i in ids
+                if i in found and found[i].state == VISIBLE]
+
+    async def subscribed_ids(self, user_id: int) -> list[int]:
+        async with self.db.read() as conn:
+            return await self.store.subscribed_ids(conn, user_id)
+
+    async def search(self, query: str, limit: int) -> list[dict[str, Any]]:
+        limit = max(1, min(limit, limits.SEARCH_RESULTS_MAX))
+        async with self.db.read() as conn:
+            ids = await self.search_index.channels(conn, query, limit)
+            found = {c.id: c for c in await self.store.by_ids(conn, ids)}
+        return [channel_json(found[i]) for i in ids if i in found]

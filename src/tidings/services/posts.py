@@ -1,0 +1,243 @@
+"""Channel posts: publish, edit, delete, forward, pin, count views, read, catch up.
+
+One direction, as DESIGN.md draws it: validate -> moderation gate -> one write
+transaction (post row, media references, search entry, update-log row with the
+channel's next sequence number) -> after commit, one bus message on the channel's
+topic. The frame is serialised once per post, whatever the number of subscribers;
+connections forward the same string. Held content is stored but never logged or
+fanned out; rejected content is never stored.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from tidings.bus.base import Bus
+from tidings.protocol import limits
+from tidings.protocol.errors import BadRequest, NotFound
+from tidings.protocol.handles import clean_text
+from tidings.services.accounts import Principal
+from tidings.services.channel_access import post_json, require
+from tidings.services.channels import ChannelService, ChannelView, channel_topic
+from tidings.services.clock import Clock
+from tidings.services.gate import HELD, VISIBLE, gate, text_contents
+from tidings.services.media import MediaService
+from tidings.services.moderation import ModerationService, Surface
+from tidings.services.streams import dumps
+from tidings.storage.channels import ChannelRecord, ChannelStore, PostRecord
+from tidings.storage.database import Database
+from tidings.storage.search import SearchIndex
+
+
+def channel_frame(handle: str, seq: int, kind: str, post_body: str) -> str:
+    """The live frame subscribers get; ``post_body`` is already serialised JSON."""
+    return (f'{{"type":"channel","channel":{json.dumps(handle)},"seq":{seq},'
+            f'"kind":"{kind}","post":{post_body}}}')
+
+
+def clean_post_text(text: str) -> str:
+    return clean_text(text, limits.POST_TEXT_MAX, "text")
+
+
+class PostService:
+    def __init__(self, db: Database, store: ChannelStore, search: SearchIndex,
+                 channels: ChannelService, media: MediaService,
+                 moderation: ModerationService, bus: Bus, clock: Clock) -> None:
+        self.db = db
+        self.store = store
+        self.search_index = search
+        self.channels = channels
+        self.media = media
+        self.moderation = moderation
+        self.bus = bus
+        self.clock = clock
+
+    async def _content(self, surface: Surface, text: str, media_ids: Sequence[str]
+                       ) -> tuple[str, list[dict[str, Any]], str]:
+        text = clean_post_text(text)
+        if len(media_ids) > limits.POST_MEDIA_MAX:
+            raise BadRequest(f"at most {limits.POST_MEDIA_MAX} media items per post",
+                             "too_many_media")
+        descriptors, contents = await self.media.resolve(media_ids)
+        if not text and not descriptors:
+            raise BadRequest("a post needs text or media", "empty_post")
+        state = await gate(self.moderation, surface, [*text_contents(text), *contents])
+        return text, descriptors, state
+
+    async def _announce(self, channel: ChannelRecord, seq: int, kind: str, body: str) -> None:
+        frame = channel_frame(channel.handle, seq, kind, body)
+        await self.bus.publish(channel_topic(channel.id), frame.encode())
+
+    async def _insert(self, channel: ChannelRecord, who: Principal, text: str,
+                      descriptors: list[dict[str, Any]], state: str,
+                      forwarded_from: dict[str, Any] | None) -> dict[str, Any]:
+        seq = 0
+        async with self.db.write() as conn:
+            post = await self.store.insert_post(
+                conn, [d["sha256"] for d in descriptors], channel_id=channel.id,
+                author_id=who.user_id, text=text, media=dumps(descriptors),
+                forwarded_from=dumps(forwarded_from) if forwarded_from else None,
+                state=state, created_at=self.clock())
+            body = post_json(post, channel)
+            if state == VISIBLE:
+                await self.search_index.index_post(conn, post.id, text)
+                seq = await self.store.append_update(conn, channel.id, "post", post.id,
+                                                     dumps(body), post.created_at)
+        if seq:
+            await self._announce(channel, seq, "post", dumps(body))
+        return body
+
+    async def publish(self, who: Principal, handle: str, text: str,
+                      media_ids: Sequence[str] = ()) -> dict[str, Any]:
+        view = await self.channels.view(handle, who)
+        require(view.perms.post, "post")
+        text, descriptors, state = await self._content(Surface.POST, text, media_ids)
+        return await self._insert(view.channel, who, text, descriptors, state, None)
+
+    async def forward(self, who: Principal, handle: str, post_id: int, to: str
+                      ) -> dict[str, Any]:
+        """Repost into another channel, naming where it came from."""
+        source_view, source = await self._readable_post(who, handle, post_id)
+        if source.deleted_at is not None or source.state != VISIBLE:
+            raise NotFound("this post cannot be forwarded", "post_not_found")
+        target = await self.channels.view(to, who)
+        require(target.perms.post, "post")
+        media_ids = [m["sha256"] for m in json.loads(source.media)]
+        text, descriptors, state = await self._content(Surface.FORWARD, source.text, media_ids)
+        origin = {"channel": source_view.channel.handle, "title": source_view.channel.title,
+                  "post_id": source.id}
+        return await self._insert(target.channel, who, text, descriptors, state, origin)
+
+    async def _post(self, channel: ChannelRecord, post_id: int) -> PostRecord:
+        async with self.db.read() as conn:
+            post = await self.store.post(conn, post_id)
+        if post is None or post.channel_id != channel.id:
+            raise NotFound("no such post", "post_not_found")
+        return post
+
+    async def _readable_post(self, who: Principal | None, handle: str, post_id: int,
+                             invite: str | None = None) -> tuple[ChannelView, PostRecord]:
+        view = await self.channels.view(handle, who, invite)
+        post = await self._post(view.channel, post_id)
+        if post.state == HELD and not view.perms.admin:
+            raise NotFound("no such post", "post_not_found")
+        return view, post
+
+    async def get(self, who: Principal | None, handle: str, post_id: int,
+                  invite: str | None = None) -> dict[str, Any]:
+        view, post = await self._readable_post(who, handle, post_id, invite)
+        return post_json(post, view.channel)
+
+    async def _editable(self, who: Principal, handle: str, post_id: int
+                        ) -> tuple[ChannelView, PostRecord]:
+        view = await self.channels.view(handle, who)
+        post = await self._post(view.channel, post_id)
+        if post.deleted_at is not None:
+            raise NotFound("this post was deleted", "post_not_found")
+        own = post.author_id == who.user_id and view.perms.post
+        require(own or view.perms.edit_others, "change this post")
+        return view, post
+
+    async def edit(self, who: Principal, handle: str, post_id: int, text: str | None,
+                   media_ids: Sequence[str] | None = None) -> dict[str, Any]:
+        view, post = await self._editable(who, handle, post_id)
+        if text is None:
+            text = post.text
+        if media_ids is None:
+            media_ids = [m["sha256"] for m in json.loads(post.media)]
+        text, descriptors, state = await self._content(Surface.EDIT, text, media_ids)
+        seq = 0
+        async with self.db.write() as conn:
+            updated = await self.store.update_post(
+                conn, post.id, text=text, media=dumps(descriptors), state=state,
+                edited_at=self.clock())
+            await self.store.set_post_media(conn, post.id, [d["sha256"] for d in descriptors])
+            body = post_json(updated, view.channel)
+            was_visible = post.state == VISIBLE
+            if state == VISIBLE:
+                await self.search_index.index_post(conn, post.id, text)
+            else:
+                await self.search_index.unindex_post(conn, post.id)
+            if state == VISIBLE or was_visible:  # a held edit hides the post from readers
+                kind = "edit" if state == VISIBLE else "delete"
+                logged = body if state == VISIBLE else {"id": post.id,
+                                                        "channel": view.channel.handle}
+                seq = await self.store.append_update(conn, view.channel.id, kind, post.id,
+                                                     dumps(logged), self.clock())
+        if seq:
+            await self._announce(view.channel, seq, kind, dumps(logged))
+        return body
+
+    async def delete(self, who: Principal, handle: str, post_id: int) -> None:
+        view, post = await self._editable(who, handle, post_id)
+        body = {"id": post.id, "channel": view.channel.handle}
+        seq = 0
+        async with self.db.write() as conn:
+            await self.store.update_post(conn, post.id, text="", media="[]",
+                                         deleted_at=self.clock())
+            await self.store.set_post_media(conn, post.id, [])
+            await self.search_index.unindex_post(conn, post.id)
+            if view.channel.pinned_post_id == post.id:
+                await self.store.update(conn, view.channel.id, pinned_post_id=None)
+            if post.state == VISIBLE:
+                seq = await self.store.append_update(conn, view.channel.id, "delete", post.id,
+                                                     dumps(body), self.clock())
+        if seq:
+            await self._announce(view.channel, seq, "delete", dumps(body))
+
+    async def pin(self, who: Principal, handle: str, post_id: int | None) -> None:
+        view = await self.channels.view(handle, who)
+        require(view.perms.edit_others, "pin posts")
+        if post_id is not None:
+            post = await self._post(view.channel, post_id)
+            if post.deleted_at is not None or post.state != VISIBLE:
+                raise BadRequest("only a visible post can be pinned", "cannot_pin")
+        async with self.db.write() as conn:
+            await self.store.update(conn, view.channel.id, pinned_post_id=post_id)
+
+    async def history(self, who: Principal | None, handle: str, *, before: int | None = None,
+                      start: int | None = None, limit: int = limits.CHANNEL_PAGE_DEFAULT,
+                      invite: str | None = None) -> tuple[ChannelView, list[dict[str, Any]]]:
+        """Newest first; pass the last id as ``before`` for the next page."""
+        view = await self.channels.view(handle, who, invite)
+        limit = max(1, min(limit, limits.CHANNEL_PAGE_MAX))
+        states = ("visible", "held") if view.perms.admin else ("visible",)
+        async with self.db.read() as conn:
+            posts = await self.store.history(conn, view.channel.id, before=before, start=start,
+                                             limit=limit, states=states)
+        return view, [post_json(p, view.channel) for p in posts]
+
+    async def updates(self, who: Principal | None, handle: str, since: int,
+                      limit: int = limits.CHANNEL_PAGE_MAX, invite: str | None = None
+                      ) -> dict[str, Any]:
+        view = await self.channels.view(handle, who, invite)
+        limit = max(1, min(limit, limits.CHANNEL_PAGE_MAX))
+        async with self.db.read() as conn:
+            rows = await self.store.updates(conn, view.channel.id, since, limit)
+        return {"channel": view.channel.handle, "head": view.channel.update_seq,
+                "updates": [{"seq": u.seq, "kind": u.kind, "post": json.loads(u.body),
+                             "ts": u.created_at} for u in rows]}
+
+    async def record_views(self, who: Principal, handle: str, post_ids: Sequence[int]
+                           ) -> dict[str, int]:
+        if len(post_ids) > limits.VIEWS_BATCH_MAX:
+            raise BadRequest(f"at most {limits.VIEWS_BATCH_MAX} posts at once", "too_many")
+        view = await self.channels.view(handle, who)
+        async with self.db.write() as conn:
+            posts = [p for p in await self.store.posts_by_ids(conn, post_ids)
+                     if p.channel_id == view.channel.id and p.state == VISIBLE]
+            await self.store.record_views(conn, who.user_id, [p.id for p in posts])
+            fresh = await self.store.posts_by_ids(conn, [p.id for p in posts])
+        return {str(p.id): p.views for p in fresh}
+
+    async def search(self, query: str, limit: int) -> list[dict[str, Any]]:
+        limit = max(1, min(limit, limits.SEARCH_RESULTS_MAX))
+        async with self.db.read() as conn:
+            ids = await self.search_index.posts(conn, query, limit)
+            posts = {p.id: p for p in await self.store.posts_by_ids(conn, ids)}
+            chans = {c.id: c for c in await self.store.by_ids(
+                conn, list({p.channel_id for p in posts.values()}))}
+        return [post_json(posts[i], chans[posts[i].channel_id]) for i in ids
+                if i in posts and posts[i].channel_id in chans]

@@ -1,0 +1,298 @@
+"""SQL store of channels, admins, subscriptions, posts, views and the update log.
+
+Every method takes the caller's connection, so a service composes several of them
+into one transaction (a post, its media references, its search entry and its update
+log row commit together or not at all).
+
+Each channel numbers its own updates: :meth:`append_update` takes the channel row's
+counter with ``UPDATE ... RETURNING`` inside the writer's transaction, exactly like
+device streams, so two concurrent posters serialise on that row and commit in
+sequence order; a subscriber that has seen ``seq = n`` never later finds ``n - 1``.
+There are no per-subscriber rows: a post costs O(1) writes however many follow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tidings.protocol.errors import Conflict
+from tidings.storage.channel_schema import (
+    channel_admins,
+    channel_posts,
+    channel_subscriptions,
+    channel_updates,
+    channels,
+    post_media,
+    post_views,
+)
+from tidings.storage.schema import users
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRecord:
+    id: int
+    handle: str
+    handle_key: str
+    title: str
+    title_key: str
+    description: str
+    avatar_sha256: str | None
+    visibility: str
+    invite_token: str | None
+    owner_id: int
+    state: str
+    subscriber_count: int
+    update_seq: int
+    pinned_post_id: int | None
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class AdminRecord:
+    user_id: int
+    username: str
+    can_post: bool
+    can_edit_others: bool
+    can_manage_admins: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PostRecord:
+    id: int
+    channel_id: int
+    author_id: int | None
+    text: str
+    media: str
+    """JSON list of media descriptors, serialised once when stored."""
+    forwarded_from: str | None
+    state: str
+    views: int
+    created_at: int
+    edited_at: int | None
+    deleted_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateRecord:
+    seq: int
+    kind: str
+    post_id: int
+    body: str
+    created_at: int
+
+
+_CH_COLS = [channels.c[f.name] for f in fields(ChannelRecord)]
+_POST_COLS = [channel_posts.c[f.name] for f in fields(PostRecord)]
+
+
+def _insert(conn: AsyncConnection, table: sa.Table) -> Any:
+    """INSERT with ON CONFLICT support for whichever engine we are on."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+class ChannelStore:
+    # --- channels -------------------------------------------------------------------
+    async def create(self, conn: AsyncConnection, **values: Any) -> ChannelRecord:
+        try:
+            async with conn.begin_nested():
+                row = (await conn.execute(
+                    channels.insert().values(**values).returning(*_CH_COLS))).one()
+        except IntegrityError as exc:
+            taken = await self.by_handle(conn, values["handle"])
+            if taken is not None:
+                raise Conflict(f"the handle {values['handle']!r} is taken",
+                               "handle_taken") from exc
+            raise Conflict("this handle looks like the handle of another channel",
+                           "handle_confusable") from exc
+        return ChannelRecord(*row)
+
+    async def by_handle(self, conn: AsyncConnection, handle: str) -> ChannelRecord | None:
+        row = (await conn.execute(sa.select(*_CH_COLS).where(channels.c.handle == handle))
+               ).first()
+        return ChannelRecord(*row) if row else None
+
+    async def by_id(self, conn: AsyncConnection, channel_id: int) -> ChannelRecord | None:
+        row = (await conn.execute(sa.select(*_CH_COLS).where(channels.c.id == channel_id))
+               ).first()
+        return ChannelRecord(*row) if row else None
+
+    async def by_ids(self, conn: AsyncConnection, ids: Sequence[int]) -> list[ChannelRecord]:
+        if not ids:
+            return []
+        rows = await conn.execute(sa.select(*_CH_COLS).where(channels.c.id.in_(list(ids))))
+        return [ChannelRecord(*r) for r in rows]
+
+    async def key_owner(self, conn: AsyncConnection, key: str,
+                        exclude_id: int | None = None) -> str | None:
+        """The handle of a channel whose handle or title has this lookalike key."""
+        query = sa.select(channels.c.handle).where(
+            sa.or_(channels.c.handle_key == key, channels.c.title_key == key))
+        if exclude_id is not None:
+            query = query.where(channels.c.id != exclude_id)
+        row = (await conn.execute(query.limit(1))).first()
+        return str(row[0]) if row else None
+
+    async def update(self, conn: AsyncConnection, channel_id: int, **values: Any) -> None:
+        await conn.execute(channels.update().where(channels.c.id == channel_id).values(**values))
+
+    async def delete(self, conn: AsyncConnection, channel_id: int) -> None:
+        await conn.execute(channels.delete().where(channels.c.id == channel_id))
+
+    async def count_owned(self, conn: AsyncConnection, owner_id: int) -> int:
+        return int((await conn.execute(sa.select(sa.func.count()).select_from(channels)
+                                       .where(channels.c.owner_id == owner_id))).scalar_one())
+
+    # --- admins ---------------------------------------------------------------------
+    async def admin(self, conn: AsyncConnection, channel_id: int,
+                    user_id: int) -> AdminRecord | None:
+        rows = await self._admins(conn, channel_id, user_id)
+        return rows[0] if rows else None
+
+    async def admins(self, conn: AsyncConnection, channel_id: int) -> list[AdminRecord]:
+        return await self._admins(conn, channel_id, None)
+
+    async def _admins(self, conn: AsyncConnection, channel_id: int,
+                      user_id: int | None) -> list[AdminRecord]:
+        a = channel_admins
+        query = (sa.select(a.c.user_id, users.c.username, a.c.can_post, a.c.can_edit_others,
+                           a.c.can_manage_admins)
+                 .select_from(a.join(users, users.c.id == a.c.user_id))
+                 .where(a.c.channel_id == channel_id).order_by(users.c.username))
+        if user_id is not None:
+            query = query.where(a.c.user_id == user_id)
+        return [AdminRecord(int(r[0]), r[1], bool(r[2]), bool(r[3]), bool(r[4]))
+                for r in await conn.execute(query)]
+
+    async def set_admin(self, conn: AsyncConnection, channel_id: int, user_id: int,
+                        can_post: bool, can_edit_others: bool, can_manage_admins: bool) -> None:
+        values = {"can_post": can_post, "can_edit_others": can_edit_others,
+                  "can_manage_admins": can_manage_admins}
+        stmt = _insert(conn, channel_admins).values(channel_id=channel_id, user_id=user_id,
+                                                     **values)
+        await conn.execute(stmt.on_conflict_do_update(
+            index_elements=["channel_id", "user_id"], set_=values))
+
+    async def remove_admin(self, conn: AsyncConnection, channel_id: int, user_id: int) -> bool:
+        result = await conn.execute(channel_admins.delete().where(
+            channel_admins.c.channel_id == channel_id, channel_admins.c.user_id == user_id))
+        return bool(result.rowcount)
+
+    # --- subscriptions --------------------------------------------------------------
+    async def subscribe(self, conn: AsyncConnection, channel_id: int, user_id: int,
+                        now: int) -> bool:
+        """Subscribe; False if already subscribed. Keeps the counter in the same tx."""
+        result = await conn.execute(_insert(conn, channel_subscriptions).values(
+            channel_id=channel_id, user_id=user_id, created_at=now).on_conflict_do_nothing())
+        if not result.rowcount:
+            return False
+        await self.update(conn, channel_id,
+                          subscriber_count=channels.c.subscriber_count + 1)
+        return True
+
+    async def unsubscribe(self, conn: AsyncConnection, channel_id: int, user_id: int) -> bool:
+        s = channel_subscriptions
+        result = await conn.execute(s.delete().where(s.c.channel_id == channel_id,
+                                                     s.c.user_id == user_id))
+        if not result.rowcount:
+            return False
+        await self.update(conn, channel_id,
+                          subscriber_count=channels.c.subscriber_count - 1)
+        return True
+
+    async def is_subscribed(self, conn: AsyncConnection, channel_id: int, user_id: int) -> bool:
+        s = channel_subscriptions
+        row = (await conn.execute(sa.select(s.c.user_id).where(
+            s.c.channel_id == channel_id, s.c.user_id == user_id))).first()
+        return row is not None
+
+    async def subscribed_ids(self, conn: AsyncConnection, user_id: int) -> list[int]:
+        s = channel_subscriptions
+        rows = await conn.execute(sa.select(s.c.channel_id).where(s.c.user_id == user_id)
+                                  .order_by(s.c.created_at))
+        return [int(r[0]) for r in rows]
+
+    # --- posts ----------------------------------------------------------------------
+    async def insert_post(self, conn: AsyncConnection, media_ids: Sequence[str],
+                          **values: Any) -> PostRecord:
+        row = (await conn.execute(channel_posts.insert().values(**values)
+                                  .returning(*_POST_COLS))).one()
+        post = PostRecord(*row)
+        await self.set_post_media(conn, post.id, media_ids)
+        return post
+
+    async def set_post_media(self, conn: AsyncConnection, post_id: int,
+                             media_ids: Sequence[str]) -> None:
+        await conn.execute(post_media.delete().where(post_media.c.post_id == post_id))
+        if media_ids:
+            rows = [{"post_id": post_id, "sha256": s} for s in dict.fromkeys(media_ids)]
+            await conn.execute(post_media.insert(), rows)
+
+    async def post(self, conn: AsyncConnection, post_id: int) -> PostRecord | None:
+        row = (await conn.execute(sa.select(*_POST_COLS).where(channel_posts.c.id == post_id))
+               ).first()
+        return PostRecord(*row) if row else None
+
+    async def posts_by_ids(self, conn: AsyncConnection, ids: Sequence[int]) -> list[PostRecord]:
+        if not ids:
+            return []
+        rows = await conn.execute(sa.select(*_POST_COLS)
+                                  .where(channel_posts.c.id.in_(list(ids))))
+        return [PostRecord(*r) for r in rows]
+
+    async def update_post(self, conn: AsyncConnection, post_id: int, **values: Any) -> PostRecord:
+        row = (await conn.execute(channel_posts.update().where(channel_posts.c.id == post_id)
+                                  .values(**values).returning(*_POST_COLS))).one()
+        return PostRecord(*row)
+
+    async def history(self, conn: AsyncConnection, channel_id: int, *, before: int | None,
+                      start: int | None, limit: int, states: Sequence[str]) -> list[PostRecord]:
+        """Newest first. ``before`` excludes that id (paging); ``start`` includes it."""
+        p = channel_posts
+        query = sa.select(*_POST_COLS).where(p.c.channel_id == channel_id,
+                                             p.c.deleted_at.is_(None), p.c.state.in_(states))
+        if before is not None:
+            query = query.where(p.c.id < before)
+        if start is not None:
+            query = query.where(p.c.id <= start)
+        rows = await conn.execute(query.order_by(p.c.id.desc()).limit(limit))
+        return [PostRecord(*r) for r in rows]
+
+    async def record_views(self, conn: AsyncConnection, user_id: int,
+                           post_ids: Sequence[int]) -> None:
+        """One view per account per post: the insert is ignored if it was seen before."""
+        for post_id in dict.fromkeys(post_ids):
+            result = await conn.execute(_insert(conn, post_views).values(
+                post_id=post_id, user_id=user_id).on_conflict_do_nothing())
+            if result.rowcount:
+                await conn.execute(channel_posts.update().where(channel_posts.c.id == post_id)
+                                   .values(views=channel_posts.c.views + 1))
+
+    # --- the update log -------------------------------------------------------------
+    async def append_update(self, conn: AsyncConnection, channel_id: int, kind: str,
+                            post_id: int, body: str, now: int) -> int:
+        seq = int((await conn.execute(
+            channels.update().where(channels.c.id == channel_id)
+            .values(update_seq=channels.c.update_seq + 1)
+            .returning(channels.c.update_seq))).scalar_one())
+        await conn.execute(channel_updates.insert().values(
+            channel_id=channel_id, seq=seq, kind=kind, post_id=post_id, body=body,
+            created_at=now))
+        return seq
+
+    async def updates(self, conn: AsyncConnection, channel_id: int, since: int,
+                      limit: int) -> list[UpdateRecord]:
+        u = channel_updates
+        rows = await conn.execute(
+            sa.select(u.c.seq, u.c.kind, u.c.post_id, u.c.body, u.c.created_at)
+            .where(u.c.channel_id == channel_id, u.c.seq > since)
+            .order_by(u.c.seq).limit(limit))
+        return [UpdateRecord(int(r[0]), r[1], int(r[2]), r[3], int(r[4])) for r in rows]

@@ -1,0 +1,140 @@
+"""Every public surface passes ModerationService.check before it is stored or shown."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+from tests.conftest import AppFactory, LiveServer, bearer, register
+from tests.server.channel_util import channel, photo, post, upload, user
+from tidings.moderation.signal_types import Sha256SignalType, TextExactSignal
+from tidings.services.moderation import (
+    BankInfo,
+    Decision,
+    ModerationService,
+    Surface,
+    Verdict,
+)
+
+Live = Callable[..., AbstractAsyncContextManager[LiveServer]]
+
+
+def moderation(client: httpx.AsyncClient) -> ModerationService:
+    service: ModerationService = client.app.state.moderation  # type: ignore[attr-defined]
+    return service
+
+
+def bank(mod: ModerationService, entry: int, signal_type: str, value: str) -> None:
+    mod.matcher.add(entry, signal_type, value, "TERROR_TEST")
+    mod.banks["TERROR_TEST"] = BankInfo("TERROR_TEST",
+                                        labels_by_entry={entry: ("terrorist_content",)})
+
+
+async def test_each_surface_is_checked(api: AppFactory) -> None:
+    async with api() as client:
+        mod = moderation(client)
+        alice = await user(client, "alice")
+        avatar = (await upload(client, alice, photo(seed=5)))["sha256"]
+        mod.checked_surfaces.clear()
+        await channel(client, alice, "checked_chan", "Checked", description="About",
+                      avatar=avatar)
+        await channel(client, alice, "second_chan", "Second")
+        p = await post(client, alice, "checked_chan", "hello", [avatar])
+        await client.patch(f"/api/v1/channels/checked_chan/posts/{p['id']}", headers=alice,
+                           json={"text": "hello again"})
+        await client.post(f"/api/v1/channels/checked_chan/posts/{p['id']}/forward",
+                          headers=alice, json={"to": "second_chan"})
+        await client.patch("/api/v1/channels/checked_chan", headers=alice,
+                           json={"title": "Checked Twice", "description": "New"})
+        profile = await client.put("/api/v1/accounts/profile", headers=alice,
+                                   json={"display_name": "Alice A.", "avatar": avatar})
+        assert profile.status_code == 200, profile.text
+        assert profile.json()["display_name"] == "Alice A."
+        assert set(mod.checked_surfaces) == {
+            Surface.CHANNEL_HANDLE, Surface.CHANNEL_TITLE, Surface.CHANNEL_DESCRIPTION,
+            Surface.CHANNEL_AVATAR, Surface.POST, Surface.EDIT, Surface.FORWARD,
+            Surface.PROFILE_NAME, Surface.PROFILE_AVATAR}
+
+
+async def test_banked_text_is_rejected_with_reasons(api: AppFactory) -> None:
+    async with api() as client:
+        alice = await user(client, "alice")
+        await channel(client, alice, "clean_chan")
+        bank(moderation(client), 1, "text_exact",
+             TextExactSignal.hash_from_str("join the attack at dawn"))
+        response = await client.post("/api/v1/channels/clean_chan/posts", headers=alice,
+                                     json={"text": "join the attack at dawn"})
+        assert response.status_code == 422
+        error = response.json()["error"]
+        assert error["code"] == "content_rejected"
+        assert "terrorist content" in error["message"]
+        reason = error["details"]["reasons"][0]
+        assert reason["bank"] == "TERROR_TEST" and reason["labels"] == ["terrorist_content"]
+        assert "2021/784" in reason["ground"]
+        page = (await client.get("/api/v1/channels/clean_chan/posts")).json()
+        assert page["posts"] == []
+        for surface_call in (
+            client.post("/api/v1/channels", headers=alice, json={
+                "handle": "other_chan", "title": "join the attack at dawn"}),
+            client.put("/api/v1/accounts/profile", headers=alice,
+                       json={"display_name": "join the attack at dawn"}),
+        ):
+            assert (await surface_call).json()["error"]["code"] == "content_rejected"
+
+
+async def test_banked_image_is_rejected_and_nobody_receives_it(live_server: Live) -> None:
+    async with live_server() as server, httpx.AsyncClient(base_url=server.url) as client:
+        client.app = server.app  # type: ignore[attr-defined]
+        alice = await user(client, "alice")
+        reader = await register(client, "reader")
+        await channel(client, alice, "image_chan")
+        await client.post("/api/v1/channels/image_chan/subscription", headers=bearer(reader))
+        media = await upload(client, alice, photo(seed=9))
+        bank(moderation(client), 2, "sha256", Sha256SignalType.hash_from_bytes(
+            (await client.get(media["url"])).content))
+        ws_url = server.url.replace("http://", "ws://") + "/api/v1/ws"
+        async with websockets.connect(ws_url, additional_headers=bearer(reader)) as conn:
+            await conn.send(json.dumps({"type": "hello", "since": 0}))
+            assert json.loads(await conn.recv())["type"] == "live"
+            rejected = await client.post("/api/v1/channels/image_chan/posts",
+                                         headers=alice,
+                                         json={"text": "look", "media": [media["sha256"]]})
+            assert rejected.status_code == 422
+            assert rejected.json()["error"]["details"]["reasons"][0]["signal_type"] == "sha256"
+            fine = await post(client, alice, "image_chan", "a harmless post")
+            frame = json.loads(await asyncio.wait_for(conn.recv(), 5))
+            assert frame["post"]["id"] == fine["id"]  # the first thing it got: no leak
+            assert frame["seq"] == 1
+
+
+async def test_held_content_is_visible_only_to_its_admins(api: AppFactory,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    async with api() as client:
+        alice, bob = await user(client, "alice"), await user(client, "bob")
+        await channel(client, alice, "held_chan")
+        mod = moderation(client)
+
+        async def hold(surface: Surface, contents: Any) -> Decision:
+            return Decision(Verdict.HOLD, surface)
+
+        monkeypatch.setattr(mod, "check", hold)
+        held = await post(client, alice, "held_chan", "wait for review")
+        assert held["state"] == "held"
+        url = f"/api/v1/channels/held_chan/posts/{held['id']}"
+        assert (await client.get(url, headers=bob)).status_code == 404
+        assert (await client.get(url, headers=alice)).json()["state"] == "held"
+        assert (await client.get("/api/v1/channels/held_chan/posts", headers=bob)
+                ).json()["posts"] == []
+        mine = (await client.get("/api/v1/channels/held_chan/posts", headers=alice)).json()
+        assert [p["id"] for p in mine["posts"]] == [held["id"]]
+        log = (await client.get("/api/v1/channels/held_chan/updates")).json()
+        assert log["updates"] == []  # never fanned out or logged
+        assert (await client.get("/api/v1/search/posts?q=review")).json() == []

@@ -1,0 +1,105 @@
+"""The public web view: server-rendered pages, previews, notices, and a real browser."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+
+import httpx
+import pytest
+
+from tests.conftest import AppFactory, LiveServer
+from tests.server.channel_util import channel, photo, post, upload, user
+from tidings.storage.channel_schema import channels
+
+Live = Callable[..., AbstractAsyncContextManager[LiveServer]]
+CHROMIUM = "/usr/bin/chromium"
+
+
+async def test_channel_page_renders_posts_and_previews(api: AppFactory) -> None:
+    async with api() as client:
+        alice = await user(client, "alice")
+        await channel(client, alice, "web_news", "Web News", description="All the <news>")
+        image = await upload(client, alice, photo(seed=2))
+        p = await post(client, alice, "web_news", "Hello <b>world</b>", [image["sha256"]])
+        page = await client.get("/c/web_news")
+        assert page.status_code == 200
+        html = page.text
+        assert '<meta property="og:title" content="Web News">' in html
+        assert 'content="All the &lt;news&gt;"' in html
+        assert re.search(r'og:image" content="http://[^"]+/media/' + image["sha256"], html)
+        assert "Hello &lt;b&gt;world&lt;/b&gt;" in html  # escaped, never markup
+        assert f'href="/c/web_news/{p["id"]}"' in html
+        assert image["thumbnail_url"] in html
+        assert "<script" not in html and "style=" not in html
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        single = await client.get(f"/c/web_news/{p['id']}")
+        assert single.status_code == 200 and "Hello &lt;b&gt;world" in single.text
+        css = await client.get("/static/channel.css")
+        assert css.status_code == 200 and "text/css" in css.headers["content-type"]
+
+
+async def test_notices_for_deleted_removed_and_unlisted(api: AppFactory) -> None:
+    async with api() as client:
+        alice = await user(client, "alice")
+        created = await channel(client, alice, "notice_chan", visibility="unlisted")
+        p = await post(client, alice, "notice_chan", "soon gone")
+        assert (await client.get("/c/notice_chan")).status_code == 404
+        invite = created["invite_token"]
+        assert "soon gone" in (await client.get(f"/c/notice_chan?invite={invite}")).text
+        await client.delete(f"/api/v1/channels/notice_chan/posts/{p['id']}", headers=alice)
+        gone = await client.get(f"/c/notice_chan/{p['id']}?invite={invite}")
+        assert gone.status_code == 410 and "This post was deleted." in gone.text
+        assert "soon gone" not in gone.text
+        db = client.app.state.db  # type: ignore[attr-defined]
+        async with db.write() as conn:  # what a moderator's ban does to the row
+            await conn.execute(channels.update().values(state="removed"))
+        banned = await client.get(f"/c/notice_chan?invite={invite}")
+        assert banned.status_code == 410 and "removed for violating the rules" in banned.text
+        assert (await client.get("/c/no_such_chan")).status_code == 404
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is not installed")
+async def test_page_in_headless_chromium(live_server: Live) -> None:
+    from playwright.async_api import async_playwright
+
+    async with live_server() as server, httpx.AsyncClient(base_url=server.url) as client:
+        alice = await user(client, "alice")
+        await channel(client, alice, "browser_news", "Browser News")
+        image = await upload(client, alice, photo(320, 200, seed=6))
+        keep = await post(client, alice, "browser_news", "A photo post", [image["sha256"]])
+        doomed = await post(client, alice, "browser_news", "This one will vanish")
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=[
+                "--headless", "--no-sandbox", "--disable-gpu",
+                "--disable-background-networking"])
+            page = await browser.new_page()
+            errors: list[str] = []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            broken: list[str] = []
+            page.on("response", lambda r: broken.append(r.url) if r.status >= 400 else None)
+            await page.goto(f"{server.url}/c/browser_news")
+            assert await page.title() == "Browser News · Tidings"
+            assert await page.locator("article.post").count() == 2
+            assert "This one will vanish" in await page.locator("section.posts").inner_text()
+            img = page.locator(f"#post-{keep['id']} img")
+            await img.wait_for()
+            width = await img.evaluate("i => i.complete ? i.naturalWidth : 0")
+            assert width > 0  # the image really loaded
+            color = await page.locator("article.post").first.evaluate(
+                "a => getComputedStyle(a).borderRadius")
+            assert color == "12px"  # the static stylesheet applied under the CSP
+            await client.delete(f"/api/v1/channels/browser_news/posts/{doomed['id']}",
+                                headers=alice)
+            await page.reload()
+            assert await page.locator("article.post").count() == 1
+            assert "This one will vanish" not in await page.content()
+            await page.goto(f"{server.url}/c/browser_news/{doomed['id']}")
+            assert "This post was deleted." in await page.locator("main").inner_text()
+            assert not [e for e in errors if "Content Security Policy" in e], errors
+            assert [u for u in broken if "favicon" not in u] == [
+                f"{server.url}/c/browser_news/{doomed['id']}"]  # the 410 notice itself
+            await browser.close()
