@@ -21,6 +21,7 @@ class Result:
 async def tidings(*args: str, stdin: str = "", env: dict[str, str] | None = None,
                   timeout: float = 60) -> Result:
     full_env = {**os.environ, "PYTHONPATH": SRC, "NO_COLOR": "1", "COLUMNS": "200",
+                "TIDINGS_PASSPHRASE": "test key store passphrase",
                 **(env or {})}
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tidings.cli", *args, stdin=asyncio.subprocess.PIPE,
