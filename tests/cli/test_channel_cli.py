@@ -22,7 +22,8 @@ TIDINGS = shutil.which("tidings") or str(Path(sys.executable).parent / "tidings"
 
 async def tidings(*args: str, stdin: str = "", profile: Path | None = None,
                   server: LiveServer | None = None) -> tuple[int, str, str]:
-    env = {**os.environ, "PYTHONPATH": SRC, "NO_COLOR": "1", "COLUMNS": "200"}
+    env = {**os.environ, "PYTHONPATH": SRC, "NO_COLOR": "1", "COLUMNS": "200",
+           "TIDINGS_PASSPHRASE": "test key store passphrase"}
     if profile is not None:
         env["TIDINGS_PROFILE"] = str(profile)
     if server is not None:
