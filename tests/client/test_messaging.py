@@ -8,6 +8,8 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.client.helpers import close_all, device, people
 from tests.conftest import LiveServer
 from tidings.protocol.franking import FrankingVerdict, verify_report
@@ -103,5 +105,25 @@ async def test_received_franking_data_verifies_with_server_keyring(
             # what a report needs is kept locally
             kept = group["gus"][0].crypto.inbox[-1]
             assert kept["id"] == msg.id and kept["franking_key"] and kept["tag"]
+        finally:
+            await close_all(group)
+
+
+async def test_sending_to_someone_without_keys_is_a_clear_error(live_server: Live,
+                                                                tmp_path: Path) -> None:
+    async with live_server() as server:
+        group = await people(server.url, tmp_path, ["hugo"], per_person=1)
+        try:
+            from tidings.client.sdk import TidingsClient
+            from tidings.protocol.errors import TidingsError
+
+            async with TidingsClient(server.url, profile_dir=tmp_path / "keyless") as other:
+                await other.register("keyless", "a long enough passphrase", "old phone")
+            with pytest.raises(TidingsError) as info:
+                await group["hugo"][0].send_text("keyless", "hello?")
+            assert info.value.code == "no_devices"
+            with pytest.raises(TidingsError) as info:
+                await group["hugo"][0].send_text("nobody_here", "hello?")
+            assert info.value.code == "no_devices"
         finally:
             await close_all(group)

@@ -71,3 +71,27 @@ async def test_garbage_and_bad_commitments_are_dropped_with_clear_errors(
             assert all(m["text"] != "unreportable" for m in kim.crypto.inbox)
         finally:
             await close_all(group)
+
+
+async def test_device_tops_up_one_time_keys_when_claims_run_low(live_server: Live,
+                                                                tmp_path: Path) -> None:
+    from tidings.protocol import limits
+
+    async with live_server() as server:
+        group = await people(server.url, tmp_path, ["lea", "max"], per_person=1)
+        lea, mx = group["lea"][0], group["max"][0]
+        try:
+            device = lea.crypto.device_id
+            for _ in range(limits.KEYS_OTK_TARGET - limits.KEYS_OTK_LOW_WATER + 1):
+                claimed = await mx.claim({"lea": [device]})
+                assert claimed[device]["fallback"] is False
+            count = (await lea.client.call(rq.Request("GET", "/api/v1/keys/count")))
+            assert count["one_time_key_count"] == limits.KEYS_OTK_LOW_WATER - 1
+            await lea.receive()  # sees otk_count events and uploads more
+            count = (await lea.client.call(rq.Request("GET", "/api/v1/keys/count")))
+            assert count["one_time_key_count"] == limits.KEYS_OTK_TARGET
+            # the fresh keys work: a new device of max starts a session with one
+            fresh = await mx.claim({"lea": [device]})
+            assert fresh[device]["fallback"] is False
+        finally:
+            await close_all(group)

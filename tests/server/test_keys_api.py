@@ -112,6 +112,10 @@ async def test_claim_hands_out_each_key_once_then_fallback_and_notifies(api: App
                                  headers=bearer(owner))).json()
         counts = [e["body"]["count"] for e in page["events"] if e["kind"] == "otk_count"]
         assert counts == [2, 1, 0]
+        # usernames are case-insensitive, as everywhere
+        r = await client.post("/api/v1/keys/claim", json={"devices": {"CAROL": []}},
+                              headers=bearer(claimer))
+        assert r.json()["one_time_keys"]["carol"][owner["device_id"]]["fallback"] is True
         # unknown users and devices are simply absent
         r = await client.post("/api/v1/keys/claim", json={
             "devices": {"carol": ["DNOPE"], "ghost": []}}, headers=bearer(claimer))

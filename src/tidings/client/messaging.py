@@ -142,6 +142,8 @@ class Messenger:
         user = user.strip().lower()
         for attempt in range(2):
             found = await self.query(sorted({user, self.user}))
+            if not found.get(user):
+                raise TidingsError(f"{user} has no devices with verifiable keys", "no_devices")
             targets = dict(found.get(user, {}))
             targets.update({d: r for d, r in found.get(self.user, {}).items()
                             if d != self.crypto.device_id})

@@ -144,6 +144,8 @@ class KeyService:
     async def claim(self, wanted: Mapping[str, Sequence[str]]) -> dict[str, dict[str, Any]]:
         """One key per named device (all keyed devices for an empty list), atomically."""
         names = _names(list(wanted), limits.KEYS_CLAIM_DEVICES_MAX, "users")
+        wanted = {name: [d for key, ds in wanted.items() if key.strip().lower() == name
+                         for d in ds] for name in names}
         if sum(max(1, len(v)) for v in wanted.values()) > limits.KEYS_CLAIM_DEVICES_MAX:
             raise BadRequest(f"at most {limits.KEYS_CLAIM_DEVICES_MAX} devices per claim",
                              "too_many_devices")

@@ -20,6 +20,7 @@ them, and the idempotency row expires after ``MESSAGE_DEDUP_RETENTION_MS``.
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import secrets
 from dataclasses import dataclass
@@ -48,8 +49,19 @@ class Sent:
     duplicate: bool
 
 
+_ID_PREFIX = secrets.token_bytes(MESSAGE_ID_BYTES - 6)
+_ID_COUNTER = itertools.count(int.from_bytes(secrets.token_bytes(5), "big"))
+
+
 def new_message_id() -> str:
-    return "M" + base64.b32encode(secrets.token_bytes(MESSAGE_ID_BYTES)).decode().rstrip("=")
+    """A random per-process prefix plus a counter: unique without a syscall per message.
+
+    Message ids are not secrets (every recipient sees them); they only have to be
+    unique. ``os.urandom`` per id cost ~30 µs on the benchmark VM.
+    """
+    n = next(_ID_COUNTER) % (1 << 48)
+    raw = _ID_PREFIX + n.to_bytes(6, "big")
+    return "M" + base64.b32encode(raw).decode().rstrip("=")
 
 
 class MessageService:
