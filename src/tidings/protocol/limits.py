@@ -46,3 +46,25 @@ WS_CLOSE_SLOW_CONSUMER = 4008
 WS_CLOSE_REVOKED = 4003
 WS_CLOSE_SERVER_SHUTDOWN = 1001
 WS_CLOSE_TOO_BIG = 1009
+
+# --- Hash banks (issue #6) ----------------------------------------------------------
+BANK_DESCRIPTION_MAX = 1024
+BANK_UPLOAD_MAX_BYTES = 32 * 1024 * 1024
+"""Largest body of a bank file upload or one import request (the CLI sends chunks)."""
+BANK_IMPORT_CHUNK_LINES = 20_000
+"""Lines the CLI sends per import request, so a long import shows progress."""
+BANK_IMPORT_BATCH_ROWS = 2_000
+"""Entries written per transaction during an import (bounded lock time)."""
+BANK_ENTRIES_PAGE_MAX = 500
+BANK_ENTRIES_PAGE_DEFAULT = 100
+BANK_QUERY_MAX = 256
+"""Longest ``q`` substring filter when listing entries."""
+BANK_CHANGES_BATCH = 10_000
+"""Change-log rows applied to the in-memory matcher per read."""
+BANK_REFRESH_INTERVAL_S = 2.0
+"""How often each server process polls the bank change log (matches apply within this)."""
+BANK_SNAPSHOT_EVERY_CHANGES = 5_000
+"""Rewrite the on-disk matcher snapshot after this many applied changes."""
+BANK_EXCHANGE_NAME_MAX = 64
+BANK_EXCHANGES_MAX_BATCHES = 10_000
+"""Exchange deltas applied per fetch request; the checkpoint lets the next call resume."""
