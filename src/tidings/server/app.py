@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import tidings
@@ -17,19 +21,25 @@ from tidings.bus.base import Bus
 from tidings.bus.local import LocalBus
 from tidings.protocol.errors import TidingsError
 from tidings.protocol.handles import HandleError, TextFieldError
+from tidings.protocol.limits import BANK_REFRESH_INTERVAL_S
 from tidings.server import secrets
 from tidings.server.config import Settings
 from tidings.server.gateway import Gateway
 from tidings.server.metrics import Metrics
 from tidings.server.middleware import MetricsAndHeaders, RequestLimits
-from tidings.server.routes import accounts, health, stream
+from tidings.server.routes import accounts, banks, health, stream
 from tidings.services.accounts import AccountService
+from tidings.services.bank_exchanges import Exchanges
+from tidings.services.bank_sync import BankSync
+from tidings.services.banks import BankService
 from tidings.services.clock import Clock, system_clock
 from tidings.services.imaging import MediaError, MediaTooLargeError
+from tidings.services.moderation import ModerationService
 from tidings.services.names import reserved_names
 from tidings.services.streams import StreamService
 from tidings.storage import migrate
 from tidings.storage.accounts import AccountStore
+from tidings.storage.banks import BankStore
 from tidings.storage.database import Database
 from tidings.storage.streams import StreamStore
 
@@ -81,6 +91,20 @@ def _install_error_handlers(app: FastAPI) -> None:
             status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
+MATCHER_SNAPSHOT = ("index", "matcher.bin")
+"""Where each process keeps its matcher snapshot, under the data directory."""
+
+
+async def _poll_banks(sync: BankSync) -> None:
+    """Apply bank changes made by other server processes (and any missed locally)."""
+    while True:
+        await asyncio.sleep(BANK_REFRESH_INTERVAL_S)
+        try:
+            await sync.refresh()
+        except (OSError, SQLAlchemyError, TidingsError) as exc:
+            log.warning("bank refresh failed, retrying: %s", exc)
+
+
 def create_app(settings: Settings, *, clock: Clock = system_clock,
                bus: Bus | None = None) -> FastAPI:
     metrics = Metrics()
@@ -99,6 +123,15 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         account_svc = AccountService(db, AccountStore(), server_secrets.token_pepper, clock,
                                      reserved_names(settings.reserved_names))
         stream_svc = StreamService(db, StreamStore(), live_bus, clock)
+        moderation = ModerationService()
+        bank_sync = BankSync(db, BankStore(), moderation,
+                             settings.data_dir.joinpath(*MATCHER_SNAPSHOT))
+        await bank_sync.load()
+        app.state.moderation = moderation
+        app.state.bank_sync = bank_sync
+        app.state.banks = BankService(db, BankStore(), bank_sync, clock,
+                                      Exchanges(settings.data_dir, os.environ))
+        poller = asyncio.create_task(_poll_banks(bank_sync), name="bank-refresh")
         app.state.settings = settings
         app.state.secrets = server_secrets
         app.state.db = db
@@ -111,6 +144,11 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         try:
             yield
         finally:
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
+            if bank_sync.changes_since_snapshot:
+                await bank_sync.save_snapshot()
             await live_bus.close()
             await db.close()
 
@@ -120,6 +158,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
     app.include_router(health.router)
     app.include_router(accounts.router)
     app.include_router(stream.router)
+    app.include_router(banks.router)
 
     @app.websocket("/api/v1/ws")
     async def websocket(ws: WebSocket) -> None:

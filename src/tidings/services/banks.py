@@ -316,6 +316,11 @@ class BankService:
             await self.store.put_exchange(conn, record)
         return record
 
+    async def list_exchanges(self, bank: str) -> list[ExchangeRecord]:
+        await self.bank(bank)
+        async with self.db.read() as conn:
+            return await self.store.exchanges(conn, bank)
+
     async def fetch(self, bank: str, name: str, progress: Progress | None = None
                     ) -> FetchResult:
         """Fetch from an exchange from its stored checkpoint; each delta and its new
