@@ -7,14 +7,16 @@ from typing import Annotated
 import typer
 
 import tidings
-from tidings.cli import account, server
+from tidings.cli import account, banks, server
 
 app = typer.Typer(help="Tidings: private E2EE chats, public channels, trust and safety.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(account.app, name="account")
 app.add_typer(server.db_app, name="db")
 app.add_typer(server.admin_app, name="admin")
+app.add_typer(banks.app, name="bank")
 app.command()(server.serve)
+app.command("hash")(banks.hash_command)
 
 
 def _version(value: bool) -> None:

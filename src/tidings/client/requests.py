@@ -19,6 +19,11 @@ class Request:
     json: Any = None
     params: dict[str, Any] = field(default_factory=dict)
     auth: bool = True
+    content: bytes | None = None
+    """A raw body (file uploads, imports) sent instead of ``json``."""
+    content_type: str = "application/octet-stream"
+    text_response: bool = False
+    """Return the response body as text (exports) instead of parsed JSON."""
 
 
 def register(username: str, password: str, device_name: str) -> Request:

@@ -31,13 +31,19 @@ class Transport:
             if not self.token:
                 raise TidingsError("not logged in", "no_profile")
             headers["Authorization"] = f"Bearer {self.token}"
+        if request.content is not None:
+            headers["Content-Type"] = request.content_type
         try:
-            response = await self._http.request(request.method, request.path, json=request.json,
-                                                params=request.params or None, headers=headers)
+            response = await self._http.request(
+                request.method, request.path,
+                json=request.json if request.content is None else None,
+                content=request.content, params=request.params or None, headers=headers)
         except httpx.HTTPError as exc:
             raise TidingsError(f"cannot reach {self.server}: {exc}", "unreachable") from exc
         if response.status_code == 204:
             return None
+        if request.text_response and response.status_code < 400:
+            return response.text
         try:
             body = response.json()
         except ValueError:

@@ -371,14 +371,15 @@ class BankService:
         return len(added), dupes, len(ops) - len(added)
 
 
-def file_signals(data: bytes) -> list[tuple[str, str]]:
-    """Signals to bank for a file (CPU-bound: called in a thread)."""
+def file_signals(data: bytes, augment: bool = True) -> list[tuple[str, str]]:
+    """Signals of a file; ``augment`` adds PDQ hashes of centre crops (for banking).
+    CPU-bound: the service calls it in a thread."""
     kind = sniff(data)
     content = MediaContent(data, kind.media_type if kind.kind == "photo" else
                            "application/octet-stream")
     try:
         pairs = [(s.signal_type, s.value) for s in signals_for(content)]
-        if any(st == "pdq" for st, _ in pairs):
+        if augment and any(st == "pdq" for st, _ in pairs):
             pairs += [("pdq", h) for h, q in pdq_augmented(decode_image(data))
                       if q >= PDQ_MIN_QUALITY]
     except ModerationError as exc:
