@@ -265,7 +265,8 @@ class BankService:
             elif fmt == "csv":
                 # The bank column is informational: rows go to the bank named in the call.
                 new = [NewEntry(e.signal_type, e.value, tuple(sorted(e.labels)), e.source,
-                                e.enabled) for e in parse_bank_csv(text, first_entry_id=0)]
+                                e.enabled, int(e.added_at.timestamp() * 1000))
+                       for e in parse_bank_csv(text, first_entry_id=0)]
             else:
                 raise BadRequest(f"format must be one of {', '.join(FORMATS)}", "bad_format")
         except FormatError as exc:

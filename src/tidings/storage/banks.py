@@ -54,6 +54,8 @@ class NewEntry:
     labels: tuple[str, ...]
     source: str
     enabled: bool = True
+    added_at: int | None = None
+    """Keep an imported entry's original time; None means now."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +216,8 @@ class BankStore:
             existing.update((r[0], r[1]) for r in rows)
         rows_in = [{"bank": bank, "signal_type": n.signal_type, "value": n.value,
                     "value_key": k, "labels": json.dumps(sorted(n.labels)),
-                    "source": n.source, "added_at": now, "enabled": n.enabled}
+                    "source": n.source, "enabled": n.enabled,
+                    "added_at": now if n.added_at is None else n.added_at}
                    for n, k in zip(unique, keys, strict=True)
                    if (n.signal_type, k) not in existing]
         if not rows_in:
