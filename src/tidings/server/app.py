@@ -30,7 +30,7 @@ from tidings.server.middleware import MetricsAndHeaders, RequestLimits
 from tidings.server.routes import accounts, banks, health, stream
 from tidings.services.accounts import AccountService
 from tidings.services.bank_exchanges import Exchanges
-from tidings.services.bank_sync import BankSync
+from tidings.services.bank_sync import BankSync, limit_matcher_threads
 from tidings.services.banks import BankService
 from tidings.services.clock import Clock, system_clock
 from tidings.services.imaging import MediaError, MediaTooLargeError
@@ -123,6 +123,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         account_svc = AccountService(db, AccountStore(), server_secrets.token_pepper, clock,
                                      reserved_names(settings.reserved_names))
         stream_svc = StreamService(db, StreamStore(), live_bus, clock)
+        limit_matcher_threads()
         moderation = ModerationService()
         bank_sync = BankSync(db, BankStore(), moderation,
                              settings.data_dir.joinpath(*MATCHER_SNAPSHOT))

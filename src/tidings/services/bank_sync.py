@@ -35,6 +35,17 @@ log = logging.getLogger("tidings.banks")
 SNAPSHOT_MAGIC = b"TIDINGS-MATCHER-SNAPSHOT 1\n"
 LOAD_PAGE = 10_000
 """Entries read per query during a full load."""
+MATCHER_THREADS = 1
+"""OpenMP threads faiss may use per query. One: a publish checks one photo at a time,
+and with more threads idle OpenMP workers spin after each search and steal the CPU
+from decoding and hashing (measured: 100k-entry search p99 36 ms with 2 threads on a
+busy 2-vCPU host, 0.23 ms with 1; see docs/matching.md "Publish path")."""
+
+
+def limit_matcher_threads() -> None:
+    import faiss
+
+    faiss.omp_set_num_threads(MATCHER_THREADS)
 
 
 @dataclass(frozen=True, slots=True)
