@@ -337,18 +337,21 @@ class BankService:
         batches = fetch_batches(built.api, checkpoint, progress=progress,
                                 max_batches=limits.BANK_EXCHANGES_MAX_BATCHES)
         totals = [0, 0, 0, 0, 0]
-        while True:
-            try:
-                batch = await asyncio.to_thread(next, batches, None)
-            except (OSError, AssertionError, ValueError) as exc:
-                raise Unavailable(f"exchange {name} failed: {exc}", "exchange_failed") from exc
-            if batch is None:
-                break
-            added, dupes, disabled = await self._apply_batch(record, batch.signals,
-                                                             ex.dump_checkpoint(batch.checkpoint))
-            for i, n in enumerate((1, added, dupes, disabled, batch.rejected)):
-                totals[i] += n
-        await self.sync.refresh()
+        try:
+            while True:
+                try:
+                    batch = await asyncio.to_thread(next, batches, None)
+                except (OSError, AssertionError, ValueError) as exc:
+                    raise Unavailable(f"exchange {name} failed: {exc}",
+                                      "exchange_failed") from exc
+                if batch is None:
+                    break
+                added, dupes, disabled = await self._apply_batch(
+                    record, batch.signals, ex.dump_checkpoint(batch.checkpoint))
+                for i, n in enumerate((1, added, dupes, disabled, batch.rejected)):
+                    totals[i] += n
+        finally:  # what was committed before a failure matches at once
+            await self.sync.refresh()
         return FetchResult(*totals)
 
     async def _apply_batch(self, record: ExchangeRecord,
