@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -78,6 +80,10 @@ class ExchangeRecord:
     labels: tuple[str, ...]
     checkpoint: str | None
     last_fetch_at: int | None
+
+
+_LOOKUP_CHUNK = 500
+"""Keys per ``IN (...)`` lookup (SQLite's default limit is 999 bound parameters)."""
 
 
 def value_key(value: str) -> str:
@@ -197,35 +203,29 @@ class BankStore:
                           now: int) -> tuple[list[EntryRecord], int]:
         """Insert entries not in the bank yet; returns (inserted, duplicates skipped).
 
-        Call after :meth:`bump_version` so that no other bank writer runs between the
-        duplicate check and the insert.
+        ``ON CONFLICT DO NOTHING`` on the unique (value_key, bank, signal_type) index
+        decides duplicates: no read-then-write race, and no lookup query whose plan
+        depends on statistics that are stale right after a bulk import (a ``SELECT ...
+        IN`` check degraded to a scan of the bank on PostgreSQL).
         """
         seen: set[tuple[str, str]] = set()
-        unique: list[NewEntry] = []
+        rows_in: list[dict[str, Any]] = []
         for n in new:
-            if (n.signal_type, n.value) not in seen:
-                seen.add((n.signal_type, n.value))
-                unique.append(n)
-        keys = [value_key(n.value) for n in unique]
-        existing: set[tuple[str, str]] = set()
-        for start in range(0, len(keys), 500):
-            rows = await conn.execute(
-                sa.select(bank_entries.c.signal_type, bank_entries.c.value_key)
-                .where(bank_entries.c.bank == bank,
-                       bank_entries.c.value_key.in_(keys[start:start + 500])))
-            existing.update((r[0], r[1]) for r in rows)
-        rows_in = [{"bank": bank, "signal_type": n.signal_type, "value": n.value,
-                    "value_key": k, "labels": json.dumps(sorted(n.labels)),
-                    "source": n.source, "enabled": n.enabled,
-                    "added_at": now if n.added_at is None else n.added_at}
-                   for n, k in zip(unique, keys, strict=True)
-                   if (n.signal_type, k) not in existing]
+            if (n.signal_type, n.value) in seen:
+                continue
+            seen.add((n.signal_type, n.value))
+            rows_in.append({"bank": bank, "signal_type": n.signal_type, "value": n.value,
+                            "value_key": value_key(n.value),
+                            "labels": json.dumps(sorted(n.labels)), "source": n.source,
+                            "enabled": n.enabled,
+                            "added_at": now if n.added_at is None else n.added_at})
         if not rows_in:
             return [], len(new)
-        result = await conn.execute(
-            bank_entries.insert().returning(*_ENTRY_COLS, sort_by_parameter_order=True),
-            rows_in)
-        inserted = [_entry(r) for r in result]
+        dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        statement = dialect_insert(bank_entries).on_conflict_do_nothing().returning(
+            *_ENTRY_COLS)
+        inserted = sorted((_entry(r) for r in await conn.execute(statement, rows_in)),
+                          key=lambda e: e.id)
         return inserted, len(new) - len(inserted)
 
     async def entry(self, conn: AsyncConnection, entry_id: int) -> EntryRecord | None:
@@ -236,9 +236,9 @@ class BankStore:
     async def entries_by_ids(self, conn: AsyncConnection,
                              ids: Sequence[int]) -> dict[int, EntryRecord]:
         out: dict[int, EntryRecord] = {}
-        for start in range(0, len(ids), 500):
-            rows = await conn.execute(sa.select(*_ENTRY_COLS)
-                                      .where(bank_entries.c.id.in_(ids[start:start + 500])))
+        for start in range(0, len(ids), _LOOKUP_CHUNK):
+            rows = await conn.execute(sa.select(*_ENTRY_COLS).where(
+                bank_entries.c.id.in_(ids[start:start + _LOOKUP_CHUNK])))
             out.update((int(r[0]), _entry(r)) for r in rows)
         return out
 

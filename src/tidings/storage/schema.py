@@ -78,7 +78,10 @@ bank_entries = sa.Table(
     sa.Column("source", sa.String(256), nullable=False, server_default=""),
     sa.Column("added_at", sa.BigInteger(), nullable=False),
     sa.Column("enabled", sa.Boolean(), nullable=False, server_default=sa.true()),
-    sa.UniqueConstraint("bank", "signal_type", "value_key", name="uq_bank_entries_value"),
+    # value_key leads: duplicate checks probe it directly whatever the planner's
+    # statistics say about a bank's size (bank first made PostgreSQL scan the bank).
+    sa.UniqueConstraint("value_key", "bank", "signal_type", name="uq_bank_entries_value"),
+    sa.Index("ix_bank_entries_bank_id", "bank", "id"),
 )
 
 bank_changes = sa.Table(

@@ -38,8 +38,11 @@ def upgrade() -> None:
         sa.Column("source", sa.String(256), nullable=False, server_default=""),
         sa.Column("added_at", sa.BigInteger(), nullable=False),
         sa.Column("enabled", sa.Boolean(), nullable=False, server_default=sa.true()),
-        sa.UniqueConstraint("bank", "signal_type", "value_key", name="uq_bank_entries_value"),
+        # value_key leads: duplicate checks probe it directly whatever the planner's
+        # statistics say about a bank's size (bank first made PostgreSQL scan the bank).
+        sa.UniqueConstraint("value_key", "bank", "signal_type", name="uq_bank_entries_value"),
     )
+    op.create_index("ix_bank_entries_bank_id", "bank_entries", ["bank", "id"])
     op.create_table(
         "bank_changes",
         sa.Column("id", _ID, primary_key=True, autoincrement=True),
@@ -75,5 +78,6 @@ def downgrade() -> None:
     op.drop_table("bank_version")
     op.drop_index("ix_bank_changes_version", table_name="bank_changes")
     op.drop_table("bank_changes")
+    op.drop_index("ix_bank_entries_bank_id", table_name="bank_entries")
     op.drop_table("bank_entries")
     op.drop_table("banks")
