@@ -103,6 +103,15 @@ async def test_image_upload_changes_decisions(api: AppFactory) -> None:
                                     content=encode(generate(23)), headers=admin)
         assert nolabel.status_code == 400 and nolabel.json()["error"]["code"] == "invalid_label"
 
+    # Restart: the new process loads <data>/index/matcher.bin and decides the same.
+    async with api() as client:
+        sync = client.app.state.bank_sync  # type: ignore[attr-defined]
+        assert sync.last_load.source == "snapshot"
+        assert sync.version > 0 and len(moderation_of(client).matcher) == len(added)
+        gate = moderation_of(client)
+        assert await verdict(variant) is Verdict.REJECT
+        assert await verdict(jpeg(generate(22))) is Verdict.ALLOW
+
 
 async def test_text_url_explicit_and_bad_input(api: AppFactory) -> None:
     async with api() as client:

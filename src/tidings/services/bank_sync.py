@@ -76,6 +76,8 @@ class BankSync:
         self.version = 0
         """The last bank_version applied to ``moderation.matcher``."""
         self.changes_since_snapshot = 0
+        self.last_load: LoadReport | None = None
+        """How the last start-up load went (source, entries, seconds): for metrics."""
         self._lock = asyncio.Lock()
 
     # --- start-up ------------------------------------------------------------------
@@ -102,6 +104,7 @@ class BankSync:
         report = LoadReport(source, len(matcher), self.version, applied,
                             time.perf_counter() - start)
         log.info("bank matcher loaded: %s", report)
+        self.last_load = report
         return report
 
     async def _load_database(self) -> tuple[Matcher, dict[str, dict[int, tuple[str, ...]]], int]:
@@ -215,7 +218,7 @@ class BankSync:
 def _write_atomic(path: Path, data: bytes) -> None:
     """Write, fsync, rename: a crash leaves the old snapshot or the new one, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp = path.with_suffix(f"{path.suffix}.{os.getpid()}.tmp")  # processes share <data>
     with open(tmp, "wb") as f:
         f.write(data)
         f.flush()
