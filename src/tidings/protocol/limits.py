@@ -68,3 +68,9 @@ BANK_SNAPSHOT_EVERY_CHANGES = 5_000
 BANK_EXCHANGE_NAME_MAX = 64
 BANK_EXCHANGES_MAX_BATCHES = 10_000
 """Exchange deltas applied per fetch request; the checkpoint lets the next call resume."""
+BANK_NAME_MAX = 64
+"""Longest bank name (the engine's pattern ``[A-Z][A-Z0-9_]{2,63}``)."""
+BANK_SIGNAL_TYPE_MAX = 32
+"""Longest signal type or exchange type name."""
+BANK_CREDENTIALS_REF_MAX = 128
+"""Longest name of the environment variable holding an exchange's credentials."""

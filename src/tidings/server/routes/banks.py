@@ -14,6 +14,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
+from tidings.moderation.limits import MAX_LABELS_PER_ENTRY, MAX_SOURCE_CHARS
 from tidings.protocol import limits
 from tidings.protocol.errors import BadRequest, PayloadTooLarge
 from tidings.server.deps import require_role
@@ -34,7 +35,7 @@ def service(request: Request) -> BankService:
 
 
 class BankIn(BaseModel):
-    name: str = Field(max_length=64)
+    name: str = Field(max_length=limits.BANK_NAME_MAX)
     description: str = Field("", max_length=limits.BANK_DESCRIPTION_MAX)
     threshold_override: Thresholds = None
     enabled: bool = True
@@ -51,22 +52,22 @@ class EntryIn(BaseModel):
 
     text: str | None = None
     url: str | None = None
-    signal_type: str | None = Field(None, max_length=32)
+    signal_type: str | None = Field(None, max_length=limits.BANK_SIGNAL_TYPE_MAX)
     value: str | None = None
-    labels: list[str] = Field(default_factory=list, max_length=64)
-    source: str = Field("api", max_length=256)
+    labels: list[str] = Field(default_factory=list, max_length=MAX_LABELS_PER_ENTRY)
+    source: str = Field("api", max_length=MAX_SOURCE_CHARS)
 
 
 class EntryPatch(BaseModel):
     enabled: bool | None = None
-    labels: list[str] | None = Field(None, max_length=64)
+    labels: list[str] | None = Field(None, max_length=MAX_LABELS_PER_ENTRY)
 
 
 class ExchangeIn(BaseModel):
-    exchange_type: str = Field(max_length=32)
-    labels: list[str] = Field(max_length=64)
+    exchange_type: str = Field(max_length=limits.BANK_SIGNAL_TYPE_MAX)
+    labels: list[str] = Field(max_length=MAX_LABELS_PER_ENTRY)
     config: dict[str, Any] = Field(default_factory=dict)
-    credentials_ref: str = Field("", max_length=128)
+    credentials_ref: str = Field("", max_length=limits.BANK_CREDENTIALS_REF_MAX)
 
 
 class FetchIn(BaseModel):
@@ -167,7 +168,8 @@ async def list_entries(name: str, request: Request, _: Principal = READ,
 @router.post("/{name}/entries", status_code=201)
 async def add_entry(name: str, request: Request, _: Principal = WRITE,
                     label: list[str] = Query([]),
-                    source: str = Query("upload", max_length=256)) -> dict[str, Any]:
+                    source: str = Query("upload", max_length=MAX_SOURCE_CHARS)
+                    ) -> dict[str, Any]:
     """JSON adds text, a URL or an explicit signal; any other body is a file upload
     (multipart field ``file`` or the raw bytes), labelled by ``?label=``."""
     svc = service(request)
@@ -204,7 +206,7 @@ async def update_entry(name: str, entry_id: int, body: EntryPatch, request: Requ
 async def import_entries(name: str, request: Request, _: Principal = WRITE,
                          format: str = Query("pytx", pattern=FORMAT_PATTERN),
                          label: list[str] = Query([]),
-                         source: str = Query("import", max_length=256),
+                         source: str = Query("import", max_length=MAX_SOURCE_CHARS),
                          line_offset: int = Query(0, ge=0)) -> dict[str, Any]:
     """Body: the file (pytx local-file lines, or bank CSV). Errors name the line,
     counted from ``line_offset`` so a client sending chunks reports file lines."""
