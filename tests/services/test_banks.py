@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from PIL import Image
 
 from tests.moderation.images import encode, generate
@@ -151,6 +152,13 @@ async def test_restart_from_snapshot_and_newer_log(database: Database,
     # The first process catches up by polling.
     assert await sync.refresh() > 0
     assert [await check_photo(moderation, p) for p in probes] == after
+
+    # A snapshot of another database (same path, e.g. a restored backup) is ignored.
+    async with database.write() as conn:
+        await conn.execute(sa.text("UPDATE bank_version SET epoch = 'restored'"))
+    other_db, sync4, _ = make(database, tmp_path)
+    assert (await sync4.load()).source == "database"
+    assert [await check_photo(other_db, p) for p in probes] == after
 
     # A corrupt snapshot is ignored: full reload, same decisions.
     (tmp_path / "index" / "matcher.bin").write_bytes(b"garbage")

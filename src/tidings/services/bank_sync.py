@@ -76,6 +76,8 @@ class BankSync:
         self.version = 0
         """The last bank_version applied to ``moderation.matcher``."""
         self.changes_since_snapshot = 0
+        self.epoch = ""
+        """The database's identity; a snapshot of another database is ignored."""
         self.last_load: LoadReport | None = None
         """How the last start-up load went (source, entries, seconds): for metrics."""
         self._lock = asyncio.Lock()
@@ -86,6 +88,7 @@ class BankSync:
         async with self._lock:
             async with self.db.read() as conn:
                 current = await self.store.current_version(conn)
+                self.epoch = await self.store.epoch(conn)
                 bank_rows = await self.store.list_banks(conn)
             snap = await self._read_snapshot(current)
             if snap is not None:
@@ -182,7 +185,8 @@ class BankSync:
             body = self.moderation.matcher.to_bytes()
             labels = {name: {str(i): list(v) for i, v in info.labels_by_entry.items()}
                       for name, info in self.moderation.banks.items()}
-            header = json.dumps({"bank_version": self.version, "labels": labels},
+            header = json.dumps({"bank_version": self.version, "epoch": self.epoch,
+                                 "labels": labels},
                                 separators=(",", ":")).encode()
             self.changes_since_snapshot = 0
         await asyncio.to_thread(_write_atomic, self.snapshot_path,
@@ -207,6 +211,9 @@ class BankSync:
                       for bank, by_id in header["labels"].items()}
         except (CorruptIndexError, ValueError, KeyError, TypeError) as exc:
             log.warning("ignoring unreadable matcher snapshot %s: %s", path, exc)
+            return None
+        if header.get("epoch") != self.epoch:
+            log.warning("matcher snapshot %s belongs to another database: rebuilding", path)
             return None
         if version > current:
             log.warning("matcher snapshot (version %d) is ahead of the database (%d): "

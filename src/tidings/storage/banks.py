@@ -135,6 +135,12 @@ class BankStore:
                                     .where(bank_version.c.id == 1))
         return int(result.scalar_one())
 
+    async def epoch(self, conn: AsyncConnection) -> str:
+        """This database's random identity (set by the migration)."""
+        result = await conn.execute(sa.select(bank_version.c.epoch)
+                                    .where(bank_version.c.id == 1))
+        return str(result.scalar_one())
+
     async def record_changes(self, conn: AsyncConnection, version: int,
                              changes: Sequence[tuple[int | None, str, str]], now: int) -> None:
         """Append ``(entry_id, bank, op)`` rows under one version."""

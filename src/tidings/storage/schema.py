@@ -101,6 +101,9 @@ bank_version = sa.Table(
     metadata,
     sa.Column("id", sa.Integer(), primary_key=True),
     sa.Column("version", sa.BigInteger(), nullable=False),
+    sa.Column("epoch", sa.String(32), nullable=False),
+    # Random per database: a snapshot taken against another database (or a restored
+    # backup of this one) is never mistaken for this one's.
 )
 
 bank_exchanges = sa.Table(

@@ -6,6 +6,8 @@ Revises: 0001
 
 from __future__ import annotations
 
+import secrets
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -57,8 +59,10 @@ def upgrade() -> None:
         "bank_version",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.Column("epoch", sa.String(32), nullable=False),
     )
-    op.execute("INSERT INTO bank_version (id, version) VALUES (1, 0)")
+    op.execute(sa.text("INSERT INTO bank_version (id, version, epoch) VALUES (1, 0, :epoch)")
+               .bindparams(epoch=secrets.token_hex(16)))
     op.create_table(
         "bank_exchanges",
         sa.Column("name", sa.String(64), primary_key=True),
