@@ -153,7 +153,7 @@ async def test_restart_from_snapshot_and_newer_log(database: Database,
     assert await sync.refresh() > 0
     assert [await check_photo(moderation, p) for p in probes] == after
 
-    # A snapshot of another database (same path, e.g. a restored backup) is ignored.
+    # A snapshot of another database (same data directory, new database) is ignored.
     async with database.write() as conn:
         await conn.execute(sa.text("UPDATE bank_version SET epoch = 'restored'"))
     other_db, sync4, _ = make(database, tmp_path)

@@ -102,8 +102,8 @@ bank_version = sa.Table(
     sa.Column("id", sa.Integer(), primary_key=True),
     sa.Column("version", sa.BigInteger(), nullable=False),
     sa.Column("epoch", sa.String(32), nullable=False),
-    # Random per database: a snapshot taken against another database (or a restored
-    # backup of this one) is never mistaken for this one's.
+    # Random per database: a snapshot taken against another database is never
+    # mistaken for this one's (a restored backup keeps it: delete the snapshot then).
 )
 
 bank_exchanges = sa.Table(
