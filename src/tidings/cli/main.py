@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 import tidings
-from tidings.cli import account, channel, media, messages, server
+from tidings.cli import account, banks, channel, media, messages, server
 
 app = typer.Typer(help="Tidings: private E2EE chats, public channels, trust and safety.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -16,10 +16,12 @@ app.add_typer(channel.app, name="channel")
 app.add_typer(media.app, name="media")
 app.add_typer(server.db_app, name="db")
 app.add_typer(server.admin_app, name="admin")
+app.add_typer(banks.app, name="bank")
 app.command()(server.serve)
 app.command()(messages.send)
 app.command()(messages.receive)
 app.command()(messages.devices)
+app.command("hash")(banks.hash_command)
 
 
 def _version(value: bool) -> None:

@@ -20,7 +20,10 @@ class Request:
     params: dict[str, Any] = field(default_factory=dict)
     auth: bool = True
     content: bytes | None = None
-    """A raw body (media uploads) instead of JSON."""
+    """A raw body (file uploads, imports) sent instead of ``json``."""
+    content_type: str = "application/octet-stream"
+    text_response: bool = False
+    """Return the response body as text (exports) instead of parsed JSON."""
 
 
 def register(username: str, password: str, device_name: str) -> Request:

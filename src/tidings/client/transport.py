@@ -32,6 +32,8 @@ class Transport:
             if not self.token:
                 raise TidingsError("not logged in", "no_profile")
             headers["Authorization"] = f"Bearer {self.token}"
+        if request.content is not None:
+            headers["Content-Type"] = request.content_type
         try:
             response = await self._http.request(
                 request.method, request.path,
@@ -41,6 +43,8 @@ class Transport:
             raise TidingsError(f"cannot reach {self.server}: {exc}", "unreachable") from exc
         if response.status_code == 204:
             return None
+        if request.text_response and response.status_code < 400:
+            return response.text
         try:
             body = response.json()
         except ValueError:

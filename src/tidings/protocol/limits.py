@@ -122,3 +122,31 @@ BLOB_GC_GRACE_S = 24 * 3600
 post for at most this long, and a GC never races a post being written."""
 MEDIA_CACHE_MAX_AGE_S = 365 * 24 * 3600
 """Blobs are content-addressed, so a URL's bytes never change: cache for a year."""
+
+# --- Hash banks (issue #6) ----------------------------------------------------------
+BANK_DESCRIPTION_MAX = 1024
+BANK_UPLOAD_MAX_BYTES = 32 * 1024 * 1024
+"""Largest body of a bank file upload or one import request (the CLI sends chunks)."""
+BANK_IMPORT_CHUNK_LINES = 20_000
+"""Lines the CLI sends per import request, so a long import shows progress."""
+BANK_IMPORT_BATCH_ROWS = 2_000
+"""Entries written per transaction during an import (bounded lock time)."""
+BANK_ENTRIES_PAGE_MAX = 500
+BANK_ENTRIES_PAGE_DEFAULT = 100
+BANK_QUERY_MAX = 256
+"""Longest ``q`` substring filter when listing entries."""
+BANK_CHANGES_BATCH = 10_000
+"""Change-log rows applied to the in-memory matcher per read."""
+BANK_REFRESH_INTERVAL_S = 2.0
+"""How often each server process polls the bank change log (matches apply within this)."""
+BANK_SNAPSHOT_EVERY_CHANGES = 5_000
+"""Rewrite the on-disk matcher snapshot after this many applied changes."""
+BANK_EXCHANGE_NAME_MAX = 64
+BANK_EXCHANGES_MAX_BATCHES = 10_000
+"""Exchange deltas applied per fetch request; the checkpoint lets the next call resume."""
+BANK_NAME_MAX = 64
+"""Longest bank name (the engine's pattern ``[A-Z][A-Z0-9_]{2,63}``)."""
+BANK_SIGNAL_TYPE_MAX = 32
+"""Longest signal type or exchange type name."""
+BANK_CREDENTIALS_REF_MAX = 128
+"""Longest name of the environment variable holding an exchange's credentials."""

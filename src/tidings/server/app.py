@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -12,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import tidings
@@ -20,19 +24,23 @@ from tidings.bus.local import LocalBus
 from tidings.protocol.errors import TidingsError
 from tidings.protocol.franking import FrankingKeyring, FrankingSecret
 from tidings.protocol.handles import HandleError, TextFieldError
+from tidings.protocol.limits import BANK_REFRESH_INTERVAL_S
 from tidings.server import secrets
 from tidings.server.channel_fanout import ChannelFanout
 from tidings.server.config import Settings
 from tidings.server.gateway import Gateway, GatewayRoute
 from tidings.server.metrics import Metrics
 from tidings.server.middleware import MetricsAndHeaders, RequestLimits
-from tidings.server.routes import accounts, console, health, keys, messages, stream
+from tidings.server.routes import accounts, banks, console, health, keys, messages, stream
 from tidings.server.routes import channels as channel_routes
 from tidings.server.routes import media as media_routes
 from tidings.server.routes import posts as post_routes
 from tidings.server.routes import profile as profile_routes
 from tidings.server.routes import web as web_routes
 from tidings.services.accounts import AccountService
+from tidings.services.bank_exchanges import Exchanges
+from tidings.services.bank_sync import BankSync, limit_matcher_threads
+from tidings.services.banks import BankService
 from tidings.services.channels import ChannelService
 from tidings.services.clock import Clock, system_clock
 from tidings.services.directory import DirectoryCache
@@ -47,6 +55,7 @@ from tidings.services.profiles import ProfileService
 from tidings.services.streams import StreamService
 from tidings.storage import migrate
 from tidings.storage.accounts import AccountStore
+from tidings.storage.banks import BankStore
 from tidings.storage.blobs import BlobStore
 from tidings.storage.channels import ChannelStore
 from tidings.storage.committer import GroupCommitter
@@ -115,8 +124,7 @@ def franking_keyring(server_secrets: secrets.ServerSecrets) -> FrankingKeyring:
 def _wire_channels(app: FastAPI, settings: Settings, db: Database, bus: Bus,
                    clock: Clock) -> None:
     """Public channels, their media and profiles, all behind the one moderation gate."""
-    moderation = ModerationService()  # one shared instance; the banks fill its matcher
-    app.state.moderation = moderation
+    moderation: ModerationService = app.state.moderation  # one instance, fed by the banks
     store, search, media_store = ChannelStore(), SearchIndex(), MediaStore()
     media = MediaService(db, media_store, BlobStore(settings.data_dir / "blobs"), clock)
     channels = ChannelService(db, store, search, AccountStore(), media, moderation, bus,
@@ -125,6 +133,20 @@ def _wire_channels(app: FastAPI, settings: Settings, db: Database, bus: Bus,
     app.state.channels = channels
     app.state.posts = PostService(db, store, search, channels, media, moderation, bus, clock)
     app.state.profiles = ProfileService(db, media_store, media, moderation)
+
+
+MATCHER_SNAPSHOT = ("index", "matcher.bin")
+"""Where each process keeps its matcher snapshot, under the data directory."""
+
+
+async def _poll_banks(sync: BankSync) -> None:
+    """Apply bank changes made by other server processes (and any missed locally)."""
+    while True:
+        await asyncio.sleep(BANK_REFRESH_INTERVAL_S)
+        try:
+            await sync.refresh()
+        except (OSError, SQLAlchemyError, TidingsError) as exc:
+            log.warning("bank refresh failed, retrying: %s", exc)
 
 
 def create_app(settings: Settings, *, clock: Clock = system_clock,
@@ -152,6 +174,16 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
                              directory)
         message_svc = MessageService(db, committer, SentStore(), directory,
                                      franking_keyring(server_secrets), clock)
+        limit_matcher_threads()
+        moderation = ModerationService()
+        bank_sync = BankSync(db, BankStore(), moderation,
+                             settings.data_dir.joinpath(*MATCHER_SNAPSHOT))
+        await bank_sync.load()
+        app.state.moderation = moderation
+        app.state.bank_sync = bank_sync
+        app.state.banks = BankService(db, BankStore(), bank_sync, clock,
+                                      Exchanges(settings.data_dir, os.environ))
+        poller = asyncio.create_task(_poll_banks(bank_sync), name="bank-refresh")
         app.state.settings = settings
         app.state.secrets = server_secrets
         app.state.db = db
@@ -169,6 +201,11 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
             yield
         finally:
             await committer.close()
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
+            if bank_sync.changes_since_snapshot:
+                await bank_sync.save_snapshot()
             await live_bus.close()
             await db.close()
 
@@ -185,6 +222,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
     app.include_router(media_routes.router)
     app.include_router(profile_routes.router)
     app.include_router(web_routes.router)
+    app.include_router(banks.router)
     app.include_router(console.router)
     app.mount("/static", StaticFiles(directory=str(resources.files("tidings.server") / "static")),
               name="static")

@@ -23,6 +23,20 @@ CSP = (b"default-src 'self'; img-src 'self' data: blob:; style-src 'self'; "
 
 # Paths that stream large bodies enforce their own limits (media uploads).
 _UPLOAD_PREFIXES = ("/api/v1/media", "/api/v1/attachments")
+# Bank file uploads and imports (non-JSON bodies) are bounded by the route itself
+# (limits.BANK_UPLOAD_MAX_BYTES): hash lists are larger than any JSON request.
+_BANK_UPLOAD_PREFIX = "/api/v1/banks/"
+_BANK_UPLOAD_SUFFIXES = ("/import", "/entries")
+
+
+def _route_bounds_body(scope: Scope) -> bool:
+    path: str = scope["path"]
+    if path.startswith(_UPLOAD_PREFIXES):
+        return True
+    if path.startswith(_BANK_UPLOAD_PREFIX) and path.endswith(_BANK_UPLOAD_SUFFIXES):
+        ctype = dict(scope.get("headers", [])).get(b"content-type", b"")
+        return b"json" not in ctype
+    return False
 
 
 async def _send_error(send: Send, status: int, code: str, message: str,
@@ -57,7 +71,7 @@ class RequestLimits:
             else:
                 await send({"type": "websocket.close", "code": 1008})
             return
-        if scope["type"] == "websocket" or scope["path"].startswith(_UPLOAD_PREFIXES):
+        if scope["type"] == "websocket" or _route_bounds_body(scope):
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers", []))

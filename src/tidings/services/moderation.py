@@ -89,6 +89,11 @@ class BankInfo:
     enabled: bool = True
     threshold: int | None = None
     labels_by_entry: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    thresholds_by_type: dict[str, int] = field(default_factory=dict)
+    """Per-signal-type overrides; ``threshold`` applies to the types not listed."""
+
+    def threshold_for(self, signal_type: str) -> int | None:
+        return self.thresholds_by_type.get(signal_type, self.threshold)
 
 
 class ModerationService:
@@ -118,10 +123,17 @@ class ModerationService:
         return self.decide(surface, signals)
 
     def decide(self, surface: Surface, signals: Sequence[Signal]) -> Decision:
-        thresholds = {b.name: b.threshold for b in self.banks.values()
-                      if b.threshold is not None}
-        matches = [m for m in self.matcher.query(list(signals), thresholds)
-                   if self._bank_enabled(m.bank)]
+        # One query per signal type: a bank may override the distance per type.
+        by_type: dict[str, list[Signal]] = {}
+        for signal in signals:
+            by_type.setdefault(signal.signal_type, []).append(signal)
+        matches: list[Match] = []
+        for signal_type, group in by_type.items():
+            thresholds = {b.name: limit for b in self.banks.values()
+                          if (limit := b.threshold_for(signal_type)) is not None}
+            matches.extend(m for m in self.matcher.query(group, thresholds)
+                           if self._bank_enabled(m.bank))
+        matches.sort(key=lambda m: (m.distance, m.entry_id))
         if not matches:
             return Decision(Verdict.ALLOW, surface, (), tuple(signals))
         reasons = tuple(self._reason(m) for m in matches)
@@ -134,7 +146,9 @@ class ModerationService:
     def _reason(self, match: Match) -> Reason:
         info = self.banks.get(match.bank)
         labels = info.labels_by_entry.get(match.entry_id, ()) if info else ()
-        top = next((lab for lab in labels if lab in GROUND_BY_LABEL), None)
+        # Taxonomy labels are "category:<name>" (moderation/labels.py).
+        names = [lab.removeprefix("category:") for lab in labels]
+        top = next((name for name in names if name in GROUND_BY_LABEL), None)
         if top is None and match.bank.startswith("TERROR"):
             top = "terrorist_content"
         ground = GROUND_BY_LABEL.get(top or "", "content banned by the operator")

@@ -96,3 +96,75 @@ sent_messages = sa.Table(
     sa.Column("message_id", sa.String(32), nullable=False),
     sa.Column("ts", sa.BigInteger(), nullable=False, index=True),
 )
+
+
+# --- Hash banks (migration 0004) -------------------------------------------------
+# ``bank_version`` is a one-row counter. Every bank write transaction bumps it first,
+# which takes a row lock until commit: versions therefore commit in order, and a
+# process that applied every change up to N can read "version > N" without gaps.
+
+banks = sa.Table(
+    "banks",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("enabled", sa.Boolean(), nullable=False, server_default=sa.true()),
+    sa.Column("thresholds", sa.Text(), nullable=True),
+    sa.Column("description", sa.Text(), nullable=False, server_default=""),
+    sa.Column("created_at", sa.BigInteger(), nullable=False),
+)
+
+bank_entries = sa.Table(
+    "bank_entries",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("bank", sa.String(64), sa.ForeignKey("banks.name", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("signal_type", sa.String(32), nullable=False),
+    sa.Column("value", sa.Text(), nullable=False),
+    sa.Column("value_key", sa.String(64), nullable=False),
+    sa.Column("labels", sa.Text(), nullable=False),
+    sa.Column("source", sa.String(256), nullable=False, server_default=""),
+    sa.Column("added_at", sa.BigInteger(), nullable=False),
+    sa.Column("enabled", sa.Boolean(), nullable=False, server_default=sa.true()),
+    # value_key leads: duplicate checks probe it directly whatever the planner's
+    # statistics say about a bank's size (bank first made PostgreSQL scan the bank).
+    sa.UniqueConstraint("value_key", "bank", "signal_type", name="uq_bank_entries_value"),
+    sa.Index("ix_bank_entries_bank_id", "bank", "id"),
+)
+
+bank_changes = sa.Table(
+    "bank_changes",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("version", sa.BigInteger(), nullable=False, index=True),
+    sa.Column("entry_id", sa.BigInteger(), nullable=True),
+    sa.Column("bank", sa.String(64), nullable=False),
+    sa.Column("op", sa.String(8), nullable=False),
+    sa.Column("at", sa.BigInteger(), nullable=False),
+)
+
+bank_version = sa.Table(
+    "bank_version",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True),
+    sa.Column("version", sa.BigInteger(), nullable=False),
+    sa.Column("epoch", sa.String(32), nullable=False),
+    # Random per database: a snapshot taken against another database is never
+    # mistaken for this one's (a restored backup keeps it: delete the snapshot then).
+)
+
+bank_exchanges = sa.Table(
+    "bank_exchanges",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("exchange_type", sa.String(32), nullable=False),
+    sa.Column("bank", sa.String(64), sa.ForeignKey("banks.name", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("credentials_ref", sa.String(128), nullable=False, server_default=""),
+    sa.Column("config", sa.Text(), nullable=False, server_default="{}"),
+    sa.Column("labels", sa.Text(), nullable=False, server_default="[]"),
+    sa.Column("checkpoint", sa.Text(), nullable=True),
+    sa.Column("last_fetch_at", sa.BigInteger(), nullable=True),
+)

@@ -1,0 +1,223 @@
+"""`tidings bank ...` (staff, through the API) and `tidings hash PATH` (local, no server).
+
+Bank commands are client commands: log a staff account in with ``tidings account
+login`` into a profile, then pass ``--profile``/``--server`` as for any command.
+Long imports are sent in chunks of ``BANK_IMPORT_CHUNK_LINES`` lines with a progress
+bar; each chunk names its first line so server errors quote the line in *your* file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+
+from tidings.cli.common import (
+    JsonOpt,
+    ProfileOpt,
+    ServerOpt,
+    console,
+    emit,
+    err_console,
+    fail,
+    profile_dir,
+    run,
+)
+from tidings.client import bank_requests as rq
+from tidings.client.requests import Request
+from tidings.client.sdk import TidingsClient
+from tidings.protocol.limits import BANK_IMPORT_CHUNK_LINES, BANK_UPLOAD_MAX_BYTES
+
+app = typer.Typer(help="Hash banks (staff): create, add, import, export.",
+                  no_args_is_help=True)
+
+Labels = Annotated[list[str] | None, typer.Option(
+    "--label", "-l", help="A taxonomy label, e.g. category:terrorist_content (repeatable).")]
+Format = Annotated[str, typer.Option("--format", "-f", help="pytx (local-file lines) or csv.")]
+
+
+def _client(server: str | None, profile: Path | None) -> TidingsClient:
+    """A logged-in staff profile (ProfileError, shown by ``run``, if there is none)."""
+    return TidingsClient.from_profile(profile_dir(profile), server)
+
+
+async def _call(server: str | None, profile: Path | None, request: Request) -> Any:
+    async with _client(server, profile) as client:
+        return await client.call(request)
+
+
+@app.command("list")
+def list_banks(server: ServerOpt = None, profile: ProfileOpt = None,
+               json_out: JsonOpt = False) -> None:
+    """List banks with their entry counts."""
+    result = run(_call(server, profile, rq.list_banks()))
+
+    def human(value: dict[str, Any]) -> None:
+        table = Table("bank", "enabled", "entries", "enabled entries", "threshold", "description")
+        for b in value["banks"]:
+            table.add_row(b["name"], "yes" if b["enabled"] else "no", str(b["entries"]),
+                          str(b["enabled_entries"]), str(b["threshold_override"] or "default"),
+                          b["description"])
+        console.print(table)
+
+    emit(json_out, result, human)
+
+
+@app.command()
+def create(name: str,
+           description: Annotated[str, typer.Option(help="What the bank is for.")] = "",
+           threshold: Annotated[int | None, typer.Option(
+               help="Distance override for every signal type (default: each type's).")] = None,
+           server: ServerOpt = None, profile: ProfileOpt = None, json_out: JsonOpt = False
+           ) -> None:
+    """Create a bank (NAME like OPERATOR_TERROR)."""
+    result = run(_call(server, profile, rq.create_bank(name, description, threshold)))
+    emit(json_out, result, lambda b: console.print(f"created bank [bold]{b['name']}[/bold]"))
+
+
+@app.command()
+def add(name: str,
+        file: Annotated[Path | None, typer.Option("--file", help="A file to hash and bank.",
+                                                  exists=True, dir_okay=False)] = None,
+        text: Annotated[str | None, typer.Option("--text", help="A text to bank.")] = None,
+        url: Annotated[str | None, typer.Option("--url", help="A URL (or domain:host).")] = None,
+        label: Labels = None, source: Annotated[str, typer.Option(help="Provenance.")] = "cli",
+        server: ServerOpt = None, profile: ProfileOpt = None, json_out: JsonOpt = False
+        ) -> None:
+    """Bank a file, a text or a URL with labels."""
+    labels = label or []
+    if sum(x is not None for x in (file, text, url)) != 1:
+        fail("give exactly one of --file, --text or --url", "usage")
+    if file is not None:
+        if file.stat().st_size > BANK_UPLOAD_MAX_BYTES:
+            fail(f"{file} is over {BANK_UPLOAD_MAX_BYTES} bytes", "file_too_large")
+        request = rq.add_file(name, file.read_bytes(), labels, source)
+    elif text is not None:
+        request = rq.add_text(name, text, labels, source)
+    else:
+        request = rq.add_url(name, url or "", labels, source)
+    result = run(_call(server, profile, request))
+
+    def human(r: dict[str, Any]) -> None:
+        console.print(f"added {r['added']} entries ({r['duplicates']} already banked)")
+        for e in r["entries"]:
+            console.print(f"  {e['id']}  {e['signal_type']}  {e['value'][:64]}")
+
+    emit(json_out, result, human)
+
+
+@app.command()
+def disable(name: str, entry_id: int, server: ServerOpt = None, profile: ProfileOpt = None,
+            json_out: JsonOpt = False) -> None:
+    """Stop an entry from matching (kept for audit; `enable` undoes it)."""
+    result = run(_call(server, profile, rq.set_entry(name, entry_id, enabled=False)))
+    emit(json_out, result, lambda e: console.print(f"entry {e['id']} disabled"))
+
+
+@app.command()
+def enable(name: str, entry_id: int, server: ServerOpt = None, profile: ProfileOpt = None,
+           json_out: JsonOpt = False) -> None:
+    """Let a disabled entry match again."""
+    result = run(_call(server, profile, rq.set_entry(name, entry_id, enabled=True)))
+    emit(json_out, result, lambda e: console.print(f"entry {e['id']} enabled"))
+
+
+def chunks(text: str, fmt: str, size: int) -> Iterator[tuple[str, int, int]]:
+    """``(chunk text, line_offset, records)``; CSV chunks repeat the header and cut only
+    between records (a quoted field may span lines)."""
+    lines = text.splitlines(keepends=True)
+    if fmt == "pytx":
+        for start in range(0, len(lines), size):
+            part = lines[start:start + size]
+            yield "".join(part), start, sum(1 for x in part if x.strip())
+        return
+    if not lines:
+        yield "", 0, 0
+        return
+    reader = csv.reader(io.StringIO(text, newline=""))
+    next(reader, None)
+    header, start, rows = lines[0], 1, 0
+    for _ in reader:
+        rows += 1
+        if rows == size:
+            yield header + "".join(lines[start:reader.line_num]), start - 1, rows
+            start, rows = reader.line_num, 0
+    if rows or start == 1:
+        yield header + "".join(lines[start:]), start - 1, rows
+
+
+@app.command("import")
+def import_file(name: str,
+                file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+                fmt: Format = "pytx", label: Labels = None,
+                chunk_lines: Annotated[int, typer.Option(
+                    help="Records per request.")] = BANK_IMPORT_CHUNK_LINES,
+                server: ServerOpt = None, profile: ProfileOpt = None,
+                json_out: JsonOpt = False) -> None:
+    """Import a pytx local-file list (needs --label) or a bank CSV, with progress."""
+    if fmt not in ("pytx", "csv"):
+        fail("--format must be pytx or csv", "usage")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        fail(f"{file} is not UTF-8 (byte {exc.start})", "invalid_utf8")
+    parts = list(chunks(text, fmt, max(1, chunk_lines)))
+    total = sum(n for _, _, n in parts)
+
+    async def go() -> dict[str, int]:
+        done = {"added": 0, "duplicates": 0}
+        with Progress("[progress.description]{task.description}", BarColumn(),
+                      MofNCompleteColumn(), TimeRemainingColumn(), console=err_console,
+                      disable=json_out) as bar:
+            task = bar.add_task(f"importing into {name}", total=total)
+            async with _client(server, profile) as client:
+                for part, offset, records in parts:
+                    result = await client.call(rq.import_chunk(
+                        name, part.encode(), fmt, label or [], offset, source=file.name))
+                    done["added"] += int(result["added"])
+                    done["duplicates"] += int(result["duplicates"])
+                    bar.advance(task, records)
+        return done
+
+    result = run(go())
+    emit(json_out, result, lambda r: console.print(
+        f"imported {r['added']} entries into {name} ({r['duplicates']} already banked)"))
+
+
+@app.command()
+def export(name: str, fmt: Format = "pytx",
+           output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+           server: ServerOpt = None, profile: ProfileOpt = None) -> None:
+    """Write a bank as pytx local-file lines (enabled entries) or CSV (all entries)."""
+    text: str = run(_call(server, profile, rq.export(name, fmt)))
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err_console.print(f"wrote {output}")
+
+
+def hash_command(path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+                 json_out: JsonOpt = False) -> None:
+    """Print the signals of a file (pytx local-file lines), computed here, no server.
+
+    Only the file's own signals: the crop hashes the server banks beside a photo are
+    not printed, so the output is what a matching post would produce."""
+    from tidings.protocol.errors import TidingsError
+    from tidings.services.banks import file_signals
+
+    if path.stat().st_size > BANK_UPLOAD_MAX_BYTES:
+        fail(f"{path} is over {BANK_UPLOAD_MAX_BYTES} bytes", "file_too_large")
+    try:
+        pairs = file_signals(path.read_bytes(), augment=False)
+    except TidingsError as exc:
+        fail(exc.message, exc.code)
+    emit(json_out, [{"signal_type": t, "value": v} for t, v in pairs],
+         lambda rows: typer.echo("".join(f"{r['signal_type']} {r['value']}\n" for r in rows),
+                                 nl=False))

@@ -1,0 +1,86 @@
+"""Pure request builders for the hash bank API (staff accounts only)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from tidings.client.requests import API, Request
+
+BANKS = f"{API}/banks"
+
+
+def list_banks() -> Request:
+    return Request("GET", BANKS)
+
+
+def create_bank(name: str, description: str = "",
+                threshold_override: int | dict[str, int] | None = None) -> Request:
+    return Request("POST", BANKS, {"name": name, "description": description,
+                                   "threshold_override": threshold_override})
+
+
+def update_bank(name: str, **changes: Any) -> Request:
+    return Request("PATCH", f"{BANKS}/{name}", changes)
+
+
+def entries(name: str, q: str = "", cursor: int = 0, limit: int = 100) -> Request:
+    return Request("GET", f"{BANKS}/{name}/entries",
+                   params={"q": q, "cursor": cursor, "limit": limit})
+
+
+def add_text(name: str, text: str, labels: Sequence[str], source: str = "cli") -> Request:
+    return Request("POST", f"{BANKS}/{name}/entries",
+                   {"text": text, "labels": list(labels), "source": source})
+
+
+def add_url(name: str, url: str, labels: Sequence[str], source: str = "cli") -> Request:
+    return Request("POST", f"{BANKS}/{name}/entries",
+                   {"url": url, "labels": list(labels), "source": source})
+
+
+def add_signal(name: str, signal_type: str, value: str, labels: Sequence[str],
+               source: str = "cli") -> Request:
+    return Request("POST", f"{BANKS}/{name}/entries",
+                   {"signal_type": signal_type, "value": value, "labels": list(labels),
+                    "source": source})
+
+
+def add_file(name: str, data: bytes, labels: Sequence[str], source: str = "cli") -> Request:
+    return Request("POST", f"{BANKS}/{name}/entries", params={"label": list(labels),
+                                                              "source": source},
+                   content=data)
+
+
+def set_entry(name: str, entry_id: int, enabled: bool | None = None,
+              labels: Sequence[str] | None = None) -> Request:
+    body: dict[str, Any] = {}
+    if enabled is not None:
+        body["enabled"] = enabled
+    if labels is not None:
+        body["labels"] = list(labels)
+    return Request("PATCH", f"{BANKS}/{name}/entries/{entry_id}", body)
+
+
+def import_chunk(name: str, data: bytes, fmt: str, labels: Sequence[str] = (),
+                 line_offset: int = 0, source: str = "import") -> Request:
+    return Request("POST", f"{BANKS}/{name}/import",
+                   params={"format": fmt, "label": list(labels), "line_offset": line_offset,
+                           "source": source},
+                   content=data, content_type="text/plain; charset=utf-8")
+
+
+def export(name: str, fmt: str) -> Request:
+    return Request("GET", f"{BANKS}/{name}/export", params={"format": fmt},
+                   text_response=True)
+
+
+def put_exchange(name: str, exchange: str, exchange_type: str, labels: Sequence[str],
+                 config: dict[str, Any], credentials_ref: str = "") -> Request:
+    return Request("PUT", f"{BANKS}/{name}/exchanges/{exchange}",
+                   {"exchange_type": exchange_type, "labels": list(labels), "config": config,
+                    "credentials_ref": credentials_ref})
+
+
+def fetch(name: str, exchange: str) -> Request:
+    return Request("POST", f"{BANKS}/{name}/fetch", {"exchange": exchange})

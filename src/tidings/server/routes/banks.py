@@ -1,0 +1,254 @@
+"""Hash bank API (issue #6): staff only. Admins write; moderators and auditors read.
+
+Routes stay thin: parse, authorise, call ``BankService``, shape JSON. File uploads and
+imports are read here with their own bound (``BANK_UPLOAD_MAX_BYTES``) because the
+general body limit is sized for JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile
+
+from tidings.moderation.limits import MAX_LABELS_PER_ENTRY, MAX_SOURCE_CHARS
+from tidings.protocol import limits
+from tidings.protocol.errors import BadRequest, PayloadTooLarge
+from tidings.server.deps import require_role
+from tidings.services.accounts import Principal
+from tidings.services.banks import FORMATS, AddResult, BankService, FetchResult
+from tidings.storage.banks import BankRecord, EntryRecord, ExchangeRecord, Thresholds
+
+router = APIRouter(prefix="/api/v1/banks", tags=["banks"])
+
+READ = Depends(require_role("admin", "moderator", "auditor"))
+WRITE = Depends(require_role("admin"))
+FORMAT_PATTERN = "^(" + "|".join(FORMATS) + ")$"
+
+
+def service(request: Request) -> BankService:
+    svc: BankService = request.app.state.banks
+    return svc
+
+
+class BankIn(BaseModel):
+    name: str = Field(max_length=limits.BANK_NAME_MAX)
+    description: str = Field("", max_length=limits.BANK_DESCRIPTION_MAX)
+    threshold_override: Thresholds = None
+    enabled: bool = True
+
+
+class BankPatch(BaseModel):
+    enabled: bool | None = None
+    description: str | None = Field(None, max_length=limits.BANK_DESCRIPTION_MAX)
+    threshold_override: Thresholds = None
+
+
+class EntryIn(BaseModel):
+    """Exactly one of ``text``, ``url`` or ``signal_type`` + ``value``."""
+
+    text: str | None = None
+    url: str | None = None
+    signal_type: str | None = Field(None, max_length=limits.BANK_SIGNAL_TYPE_MAX)
+    value: str | None = None
+    labels: list[str] = Field(default_factory=list, max_length=MAX_LABELS_PER_ENTRY)
+    source: str = Field("api", max_length=MAX_SOURCE_CHARS)
+
+
+class EntryPatch(BaseModel):
+    enabled: bool | None = None
+    labels: list[str] | None = Field(None, max_length=MAX_LABELS_PER_ENTRY)
+
+
+class ExchangeIn(BaseModel):
+    exchange_type: str = Field(max_length=limits.BANK_SIGNAL_TYPE_MAX)
+    labels: list[str] = Field(max_length=MAX_LABELS_PER_ENTRY)
+    config: dict[str, Any] = Field(default_factory=dict)
+    credentials_ref: str = Field("", max_length=limits.BANK_CREDENTIALS_REF_MAX)
+
+
+class FetchIn(BaseModel):
+    exchange: str = Field(max_length=limits.BANK_EXCHANGE_NAME_MAX)
+
+
+def bank_json(b: BankRecord, entries: int | None = None,
+              enabled_entries: int | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": b.name, "enabled": b.enabled,
+                           "threshold_override": b.thresholds, "description": b.description,
+                           "created_at": b.created_at}
+    if entries is not None:
+        out["entries"] = entries
+        out["enabled_entries"] = enabled_entries
+    return out
+
+
+def entry_json(e: EntryRecord) -> dict[str, Any]:
+    return {"id": e.id, "bank": e.bank, "signal_type": e.signal_type, "value": e.value,
+            "labels": list(e.labels), "source": e.source, "added_at": e.added_at,
+            "enabled": e.enabled}
+
+
+def added_json(r: AddResult) -> dict[str, Any]:
+    return {"added": len(r.added), "duplicates": r.duplicates,
+            "entries": [entry_json(e) for e in r.added[:limits.BANK_ENTRIES_PAGE_MAX]]}
+
+
+def exchange_json(x: ExchangeRecord) -> dict[str, Any]:
+    return {"name": x.name, "exchange_type": x.exchange_type, "bank": x.bank,
+            "credentials_ref": x.credentials_ref, "config": x.config, "labels": list(x.labels),
+            "has_checkpoint": x.checkpoint is not None, "last_fetch_at": x.last_fetch_at}
+
+
+async def read_bounded(request: Request) -> bytes:
+    """The body, refusing (413) past BANK_UPLOAD_MAX_BYTES without buffering more."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and \
+            int(declared) > limits.BANK_UPLOAD_MAX_BYTES:
+        raise PayloadTooLarge(f"body over {limits.BANK_UPLOAD_MAX_BYTES} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limits.BANK_UPLOAD_MAX_BYTES:
+            raise PayloadTooLarge(f"body over {limits.BANK_UPLOAD_MAX_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def upload_bytes(request: Request) -> bytes:
+    """A file from a multipart form (field ``file``) or the raw body."""
+    body = await read_bounded(request)
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return body
+
+    async def replay() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    form = await Request(request.scope, replay).form(max_files=1, max_fields=8)
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise BadRequest("multipart upload needs a 'file' field", "missing_file")
+    return await upload.read()
+
+
+@router.get("")
+async def list_banks(request: Request, _: Principal = READ) -> dict[str, Any]:
+    rows = await service(request).list_banks()
+    return {"banks": [bank_json(b, n, en) for b, n, en in rows]}
+
+
+@router.post("", status_code=201)
+async def create_bank(body: BankIn, request: Request, _: Principal = WRITE) -> dict[str, Any]:
+    bank = await service(request).create_bank(body.name, body.description,
+                                              body.threshold_override, body.enabled)
+    return bank_json(bank)
+
+
+@router.patch("/{name}")
+async def update_bank(name: str, body: BankPatch, request: Request,
+                      _: Principal = WRITE) -> dict[str, Any]:
+    changes = {k: getattr(body, k) for k in body.model_fields_set}
+    return bank_json(await service(request).update_bank(name, changes))
+
+
+@router.get("/{name}/entries")
+async def list_entries(name: str, request: Request, _: Principal = READ,
+                       q: str = Query("", max_length=limits.BANK_QUERY_MAX),
+                       cursor: int = Query(0, ge=0),
+                       limit: int = Query(limits.BANK_ENTRIES_PAGE_DEFAULT, ge=1,
+                                          le=limits.BANK_ENTRIES_PAGE_MAX)) -> dict[str, Any]:
+    rows = await service(request).entries(name, q, cursor, limit)
+    return {"entries": [entry_json(e) for e in rows],
+            "next_cursor": rows[-1].id if len(rows) == limit else None}
+
+
+@router.post("/{name}/entries", status_code=201)
+async def add_entry(name: str, request: Request, _: Principal = WRITE,
+                    label: list[str] = Query([]),
+                    source: str = Query("upload", max_length=MAX_SOURCE_CHARS)
+                    ) -> dict[str, Any]:
+    """JSON adds text, a URL or an explicit signal; any other body is a file upload
+    (multipart field ``file`` or the raw bytes), labelled by ``?label=``."""
+    svc = service(request)
+    if "json" not in request.headers.get("content-type", ""):
+        return added_json(await svc.add_file(name, await upload_bytes(request), label,
+                                             source))
+    try:
+        entry = EntryIn.model_validate_json(await request.body())
+    except ValueError as exc:
+        raise BadRequest(f"invalid entry: {exc}".splitlines()[0], "invalid_request") from exc
+    given = [k for k in ("text", "url", "signal_type") if getattr(entry, k) is not None]
+    if len(given) != 1:
+        raise BadRequest("give exactly one of text, url or signal_type+value", "invalid_entry")
+    if entry.text is not None:
+        result = await svc.add_text(name, entry.text, entry.labels, entry.source)
+    elif entry.url is not None:
+        result = await svc.add_url(name, entry.url, entry.labels, entry.source)
+    else:
+        if entry.value is None or entry.signal_type is None:
+            raise BadRequest("signal_type needs a value", "invalid_entry")
+        result = await svc.add_signals(name, [(entry.signal_type, entry.value)],
+                                       entry.labels, entry.source)
+    return added_json(result)
+
+
+@router.patch("/{name}/entries/{entry_id}")
+async def update_entry(name: str, entry_id: int, body: EntryPatch, request: Request,
+                       _: Principal = WRITE) -> dict[str, Any]:
+    entry = await service(request).set_entry(name, entry_id, body.enabled, body.labels)
+    return entry_json(entry)
+
+
+@router.post("/{name}/import")
+async def import_entries(name: str, request: Request, _: Principal = WRITE,
+                         format: str = Query("pytx", pattern=FORMAT_PATTERN),
+                         label: list[str] = Query([]),
+                         source: str = Query("import", max_length=MAX_SOURCE_CHARS),
+                         line_offset: int = Query(0, ge=0)) -> dict[str, Any]:
+    """Body: the file (pytx local-file lines, or bank CSV). Errors name the line,
+    counted from ``line_offset`` so a client sending chunks reports file lines."""
+    try:
+        text = (await read_bounded(request)).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"import is not UTF-8 (byte {exc.start})", "invalid_utf8") from exc
+    result = await service(request).import_text(name, text, format, label, source,
+                                                line_offset)
+    return {"added": len(result.added), "duplicates": result.duplicates}
+
+
+@router.get("/{name}/export")
+async def export_entries(name: str, request: Request, _: Principal = READ,
+                         format: str = Query("pytx", pattern=FORMAT_PATTERN),
+                         ) -> PlainTextResponse:
+    text = await service(request).export(name, format)
+    media = "text/csv" if format == "csv" else "text/plain"
+    suffix = "csv" if format == "csv" else "txt"
+    return PlainTextResponse(text, media_type=media, headers={
+        "Content-Disposition": f'attachment; filename="{name}.{suffix}"'})
+
+
+@router.get("/{name}/exchanges")
+async def list_exchanges(name: str, request: Request, _: Principal = READ) -> dict[str, Any]:
+    rows = await service(request).list_exchanges(name)
+    return {"exchanges": [exchange_json(x) for x in rows]}
+
+
+@router.put("/{name}/exchanges/{exchange}")
+async def put_exchange(name: str, exchange: str, body: ExchangeIn, request: Request,
+                       _: Principal = WRITE) -> dict[str, Any]:
+    record = await service(request).put_exchange(name, exchange, body.exchange_type,
+                                                 body.labels, body.config,
+                                                 body.credentials_ref)
+    return exchange_json(record)
+
+
+@router.post("/{name}/fetch")
+async def fetch(name: str, body: FetchIn, request: Request,
+                _: Principal = WRITE) -> dict[str, Any]:
+    result: FetchResult = await service(request).fetch(name, body.exchange)
+    return {"batches": result.batches, "added": result.added,
+            "duplicates": result.duplicates, "disabled": result.disabled,
+            "rejected": result.rejected}

@@ -1,0 +1,391 @@
+"""Hash banks: what staff add, import, export and fetch, and the matcher kept in step.
+
+Every write goes through one shape: bump ``bank_version``, write rows, append the
+change log under that version, commit; then :class:`BankSync` applies the log to this
+process's matcher at once (other processes within their poll interval). So a
+disabled entry stops matching without any rebuild, and a crash between commit and
+apply loses nothing: the log is applied on the next refresh or start-up.
+
+Engine errors (bad hashes, unknown labels, malformed files) become ``BadRequest`` with
+the engine's code; file errors carry the 1-based ``line``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import typing as t
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from tidings.moderation import (
+    BankEntry,
+    MediaContent,
+    TextContent,
+    UrlContent,
+    fetch_batches,
+    format_bank_csv,
+    format_signal_file,
+    parse_bank_csv,
+    parse_signal_file,
+    signals_for,
+    validate_bank_name,
+)
+from tidings.moderation.errors import FormatError, ModerationError
+from tidings.moderation.labels import validate_labels
+from tidings.moderation.limits import MAX_SOURCE_CHARS, PDQ_MIN_QUALITY
+from tidings.moderation.manifest import SIGNAL_TYPES, validate_value
+from tidings.moderation.signal_types import decode_image, pdq_augmented
+from tidings.protocol import limits
+from tidings.protocol.errors import BadRequest, NotFound, PayloadTooLarge, Unavailable
+from tidings.services import bank_exchanges as ex
+from tidings.services.bank_sync import BankSync
+from tidings.services.clock import Clock
+from tidings.services.imaging import sniff
+from tidings.storage.banks import (
+    BankRecord,
+    BankStore,
+    EntryRecord,
+    ExchangeRecord,
+    NewEntry,
+    Thresholds,
+)
+from tidings.storage.database import Database
+
+log = logging.getLogger("tidings.banks")
+
+FORMATS = ("pytx", "csv")
+Progress = Callable[[int, int], None]
+"""``progress(done, total)`` after each import batch."""
+
+
+@dataclass(frozen=True, slots=True)
+class AddResult:
+    added: list[EntryRecord]
+    duplicates: int
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    batches: int
+    added: int
+    duplicates: int
+    disabled: int
+    rejected: int
+
+
+def _bad(exc: ModerationError) -> BadRequest:
+    if isinstance(exc, FormatError):
+        return BadRequest(str(exc), exc.code, line=exc.line)
+    return BadRequest(str(exc), exc.code)
+
+
+def check_labels(labels: Sequence[str]) -> tuple[str, ...]:
+    try:
+        return tuple(sorted(validate_labels(frozenset(labels))))
+    except ModerationError as exc:
+        raise _bad(exc) from exc
+
+
+def check_thresholds(value: Thresholds) -> Thresholds:
+    """One non-negative int, or ``{signal_type: int}`` over known types."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+        return value
+    if isinstance(value, dict) and all(
+            k in SIGNAL_TYPES and isinstance(v, int) and not isinstance(v, bool) and v >= 0
+            for k, v in value.items()):
+        return value
+    raise BadRequest("threshold_override must be an int >= 0 or {signal_type: int}",
+                     "invalid_threshold")
+
+
+class BankService:
+    def __init__(self, db: Database, store: BankStore, sync: BankSync, clock: Clock,
+                 exchanges: ex.ExchangeFactory | None = None) -> None:
+        self.db = db
+        self.store = store
+        self.sync = sync
+        self.clock = clock
+        self.exchanges = exchanges
+
+    def _now(self) -> int:
+        return self.clock()
+
+    # --- banks ---------------------------------------------------------------------
+    async def create_bank(self, name: str, description: str = "",
+                          thresholds: Thresholds = None, enabled: bool = True) -> BankRecord:
+        try:
+            validate_bank_name(name)
+        except ModerationError as exc:
+            raise _bad(exc) from exc
+        if len(description) > limits.BANK_DESCRIPTION_MAX:
+            raise BadRequest(f"description over {limits.BANK_DESCRIPTION_MAX} characters")
+        async with self.db.write() as conn:
+            version = await self.store.bump_version(conn)
+            record = await self.store.create_bank(conn, name, description,
+                                                  check_thresholds(thresholds), enabled,
+                                                  self._now())
+            await self.store.record_changes(conn, version, [(None, name, "bank")], self._now())
+        await self.sync.refresh()
+        return record
+
+    async def bank(self, name: str) -> BankRecord:
+        async with self.db.read() as conn:
+            record = await self.store.bank(conn, name)
+        if record is None:
+            raise NotFound(f"no bank named {name}", "unknown_bank")
+        return record
+
+    async def list_banks(self) -> list[tuple[BankRecord, int, int]]:
+        """Banks with (entries, enabled entries)."""
+        async with self.db.read() as conn:
+            rows = await self.store.list_banks(conn)
+            counts = await self.store.entry_counts(conn)
+        return [(b, *counts.get(b.name, (0, 0))) for b in rows]
+
+    async def update_bank(self, name: str, changes: dict[str, t.Any]) -> BankRecord:
+        await self.bank(name)
+        values: dict[str, t.Any] = {}
+        if "enabled" in changes:
+            values["enabled"] = bool(changes["enabled"])
+        if "threshold_override" in changes:
+            values["thresholds"] = check_thresholds(changes["threshold_override"])
+        if "description" in changes:
+            text = str(changes["description"])
+            if len(text) > limits.BANK_DESCRIPTION_MAX:
+                raise BadRequest(f"description over {limits.BANK_DESCRIPTION_MAX} characters")
+            values["description"] = text
+        async with self.db.write() as conn:
+            version = await self.store.bump_version(conn)
+            await self.store.update_bank(conn, name, values)
+            await self.store.record_changes(conn, version, [(None, name, "bank")], self._now())
+        await self.sync.refresh()
+        return await self.bank(name)
+
+    # --- entries -------------------------------------------------------------------
+    async def add(self, bank: str, new: Sequence[NewEntry]) -> AddResult:
+        """Store entries (duplicates in the bank are skipped) and index them."""
+        await self.bank(bank)
+        async with self.db.write() as conn:
+            version = await self.store.bump_version(conn)
+            added, dupes = await self.store.add_entries(conn, bank, new, self._now())
+            await self.store.record_changes(conn, version, [(e.id, bank, "add") for e in added],
+                                            self._now())
+        await self.sync.refresh()
+        return AddResult(added, dupes)
+
+    async def add_signals(self, bank: str, pairs: Sequence[tuple[str, str]],
+                          labels: Sequence[str], source: str) -> AddResult:
+        label_set = check_labels(labels)
+        source = source[:MAX_SOURCE_CHARS]
+        try:
+            new = [NewEntry(st, validate_value(st, v), label_set, source) for st, v in pairs]
+        except ModerationError as exc:
+            raise _bad(exc) from exc
+        return await self.add(bank, new)
+
+    async def add_text(self, bank: str, text: str, labels: Sequence[str],
+                       source: str) -> AddResult:
+        """Bank a text: exact hash, near-duplicate signature (if long enough), URLs in it."""
+        try:
+            signals = signals_for(TextContent(text))
+        except ModerationError as exc:
+            raise _bad(exc) from exc
+        pairs = [(s.signal_type, s.value) for s in signals if s.signal_type != "url"]
+        return await self.add_signals(bank, pairs, labels, source)
+
+    async def add_url(self, bank: str, url: str, labels: Sequence[str],
+                      source: str) -> AddResult:
+        try:
+            pairs = [(s.signal_type, s.value) for s in signals_for(UrlContent(url))]
+        except ModerationError as exc:
+            raise _bad(exc) from exc
+        return await self.add_signals(bank, pairs, labels, source)
+
+    async def add_file(self, bank: str, data: bytes, labels: Sequence[str],
+                       source: str) -> AddResult:
+        """Bank a file by its signals. The type comes from magic bytes, never the name.
+
+        Photos give pdq + md5 + sha256 plus PDQ hashes of small centre crops (PDQ does
+        not survive crops; see docs/matching.md); other files give md5 + sha256.
+        """
+        if len(data) > limits.BANK_UPLOAD_MAX_BYTES:
+            raise PayloadTooLarge(f"file over {limits.BANK_UPLOAD_MAX_BYTES} bytes")
+        if not data:
+            raise BadRequest("empty file", "empty_file")
+        pairs = await asyncio.to_thread(file_signals, data)
+        return await self.add_signals(bank, pairs, labels, source)
+
+    async def entry(self, bank: str, entry_id: int) -> EntryRecord:
+        async with self.db.read() as conn:
+            record = await self.store.entry(conn, entry_id)
+        if record is None or record.bank != bank:
+            raise NotFound(f"no entry {entry_id} in bank {bank}", "unknown_entry")
+        return record
+
+    async def set_entry(self, bank: str, entry_id: int, enabled: bool | None = None,
+                        labels: Sequence[str] | None = None) -> EntryRecord:
+        await self.entry(bank, entry_id)
+        label_set = check_labels(labels) if labels is not None else None
+        ops = []
+        if enabled is not None:
+            ops.append((entry_id, bank, "enable" if enabled else "disable"))
+        if label_set is not None:
+            ops.append((entry_id, bank, "labels"))
+        async with self.db.write() as conn:
+            version = await self.store.bump_version(conn)
+            await self.store.set_entry(conn, entry_id, enabled=enabled, labels=label_set)
+            await self.store.record_changes(conn, version, ops, self._now())
+        await self.sync.refresh()
+        return await self.entry(bank, entry_id)
+
+    async def entries(self, bank: str, q: str = "", cursor: int = 0,
+                      limit: int = limits.BANK_ENTRIES_PAGE_DEFAULT) -> list[EntryRecord]:
+        await self.bank(bank)
+        if len(q) > limits.BANK_QUERY_MAX:
+            raise BadRequest(f"q over {limits.BANK_QUERY_MAX} characters")
+        limit = max(1, min(limit, limits.BANK_ENTRIES_PAGE_MAX))
+        async with self.db.read() as conn:
+            return await self.store.list_entries(conn, bank, cursor, limit, q)
+
+    # --- import / export -----------------------------------------------------------
+    async def import_text(self, bank: str, text: str, fmt: str, labels: Sequence[str] = (),
+                          source: str = "import", line_offset: int = 0,
+                          batch_size: int = limits.BANK_IMPORT_BATCH_ROWS,
+                          progress: Progress | None = None) -> AddResult:
+        """Parse the whole input first (strict: the first bad line fails it all, with its
+        number plus ``line_offset``), then write in batches so locks stay short."""
+        await self.bank(bank)
+        try:
+            if fmt == "pytx":
+                label_set = check_labels(labels)
+                new = [NewEntry(p.signal_type, p.value, label_set, source[:MAX_SOURCE_CHARS])
+                       for p in parse_signal_file(text)]
+            elif fmt == "csv":
+                # The bank column is informational: rows go to the bank named in the call.
+                new = [NewEntry(e.signal_type, e.value, tuple(sorted(e.labels)), e.source,
+                                e.enabled, int(e.added_at.timestamp() * 1000))
+                       for e in parse_bank_csv(text, first_entry_id=0)]
+            else:
+                raise BadRequest(f"format must be one of {', '.join(FORMATS)}", "bad_format")
+        except FormatError as exc:
+            line = exc.line + line_offset if exc.line else 0
+            raise BadRequest(f"line {line}: {exc.message}", exc.code, line=line) from exc
+        added: list[EntryRecord] = []
+        dupes = 0
+        for start in range(0, len(new), max(1, batch_size)):
+            result = await self.add(bank, new[start:start + batch_size])
+            added.extend(result.added)
+            dupes += result.duplicates
+            if progress is not None:
+                progress(min(start + batch_size, len(new)), len(new))
+        return AddResult(added, dupes)
+
+    async def export(self, bank: str, fmt: str) -> str:
+        if fmt not in FORMATS:
+            raise BadRequest(f"format must be one of {', '.join(FORMATS)}", "bad_format")
+        await self.bank(bank)
+        rows: list[EntryRecord] = []
+        async with self.db.read() as conn:
+            after = 0
+            while page := await self.store.list_entries(conn, bank, after,
+                                                        limits.BANK_CHANGES_BATCH):
+                rows.extend(page)
+                after = page[-1].id
+        if fmt == "pytx":
+            return format_signal_file([(e.signal_type, e.value) for e in rows if e.enabled])
+        return format_bank_csv([
+            BankEntry(e.id, e.bank, e.signal_type, e.value, frozenset(e.labels), e.source,
+                      datetime.fromtimestamp(e.added_at / 1000, UTC), e.enabled)
+            for e in rows])
+
+    # --- exchanges -----------------------------------------------------------------
+    async def put_exchange(self, bank: str, name: str, exchange_type: str,
+                           labels: Sequence[str], config: dict[str, t.Any],
+                           credentials_ref: str = "") -> ExchangeRecord:
+        await self.bank(bank)
+        if not name or len(name) > limits.BANK_EXCHANGE_NAME_MAX:
+            raise BadRequest(f"exchange name must be 1..{limits.BANK_EXCHANGE_NAME_MAX} chars")
+        record = ExchangeRecord(name, ex.check_type(exchange_type), bank, credentials_ref,
+                                config, check_labels(labels), None, None)
+        async with self.db.write() as conn:
+            existing = await self.store.exchange(conn, name)
+            if existing is not None and existing.bank != bank:
+                raise BadRequest(f"exchange {name} feeds bank {existing.bank}",
+                                 "exchange_other_bank")
+            await self.store.put_exchange(conn, record)
+        return record
+
+    async def list_exchanges(self, bank: str) -> list[ExchangeRecord]:
+        await self.bank(bank)
+        async with self.db.read() as conn:
+            return await self.store.exchanges(conn, bank)
+
+    async def fetch(self, bank: str, name: str, progress: Progress | None = None
+                    ) -> FetchResult:
+        """Fetch from an exchange from its stored checkpoint; each delta and its new
+        checkpoint commit together, so an interrupted fetch resumes where it stopped."""
+        async with self.db.read() as conn:
+            record = await self.store.exchange(conn, name)
+        if record is None or record.bank != bank:
+            raise NotFound(f"no exchange {name} for bank {bank}", "unknown_exchange")
+        if self.exchanges is None:
+            raise Unavailable("exchanges are not configured on this server")
+        built = self.exchanges(record)
+        checkpoint = ex.load_checkpoint(record.checkpoint, built.checkpoint_cls)
+        batches = fetch_batches(built.api, checkpoint, progress=progress,
+                                max_batches=limits.BANK_EXCHANGES_MAX_BATCHES)
+        totals = [0, 0, 0, 0, 0]
+        try:
+            while True:
+                try:
+                    batch = await asyncio.to_thread(next, batches, None)
+                except (OSError, AssertionError, ValueError) as exc:
+                    raise Unavailable(f"exchange {name} failed: {exc}",
+                                      "exchange_failed") from exc
+                if batch is None:
+                    break
+                added, dupes, disabled = await self._apply_batch(
+                    record, batch.signals, ex.dump_checkpoint(batch.checkpoint))
+                for i, n in enumerate((1, added, dupes, disabled, batch.rejected)):
+                    totals[i] += n
+        finally:  # what was committed before a failure matches at once
+            await self.sync.refresh()
+        return FetchResult(*totals)
+
+    async def _apply_batch(self, record: ExchangeRecord,
+                           signals: Sequence[tuple[str, str, t.Any]],
+                           checkpoint: str) -> tuple[int, int, int]:
+        source = f"exchange:{record.name}"[:MAX_SOURCE_CHARS]
+        new = [NewEntry(st, v, record.labels, source) for st, v, meta in signals
+               if meta is not None]
+        gone = [(st, v) for st, v, meta in signals if meta is None]
+        async with self.db.write() as conn:
+            version = await self.store.bump_version(conn)
+            added, dupes = await self.store.add_entries(conn, record.bank, new, self._now())
+            ops = [(e.id, record.bank, "add") for e in added]
+            for st, v in gone:  # deleted upstream: disable, keep the row for audit
+                found = await self.store.find_entry(conn, record.bank, st, v)
+                if found is not None and found.enabled:
+                    await self.store.set_entry(conn, found.id, enabled=False)
+                    ops.append((found.id, record.bank, "disable"))
+            await self.store.record_changes(conn, version, ops, self._now())
+            await self.store.save_checkpoint(conn, record.name, checkpoint, self._now())
+        return len(added), dupes, len(ops) - len(added)
+
+
+def file_signals(data: bytes, augment: bool = True) -> list[tuple[str, str]]:
+    """Signals of a file; ``augment`` adds PDQ hashes of centre crops (for banking).
+    CPU-bound: the service calls it in a thread."""
+    kind = sniff(data)
+    content = MediaContent(data, kind.media_type if kind.kind == "photo" else
+                           "application/octet-stream")
+    try:
+        pairs = [(s.signal_type, s.value) for s in signals_for(content)]
+        if augment and any(st == "pdq" for st, _ in pairs):
+            pairs += [("pdq", h) for h, q in pdq_augmented(decode_image(data))
+                      if q >= PDQ_MIN_QUALITY]
+    except ModerationError as exc:
+        raise _bad(exc) from exc
+    return pairs

@@ -1,0 +1,115 @@
+"""`tidings bank ...` and `tidings hash` as a subprocess against a live server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.moderation.images import encode, generate
+from tidings.services.moderation import ModerationService
+
+PASSWORD = "a long enough passphrase"
+ROOT = Path(__file__).resolve().parents[2]
+LABEL = ["--label", "category:terrorist_content"]
+# The console script installed beside this interpreter (the venv need not be on PATH).
+TIDINGS = str(Path(sys.executable).parent / "tidings") if (
+    Path(sys.executable).parent / "tidings").exists() else (shutil.which("tidings") or "tidings")
+
+
+async def tidings(*args: str, stdin: str = "", check: bool = True) -> tuple[int, str, str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "COLUMNS": "200"}
+    proc = await asyncio.create_subprocess_exec(
+        TIDINGS, *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env=env, cwd=ROOT)
+    out, err = await proc.communicate(stdin.encode())
+    code = proc.returncode or 0
+    if check:
+        assert code == 0, (args, out.decode(), err.decode())
+    return code, out.decode(), err.decode()
+
+
+def md5_lines(n: int, start: int = 0) -> str:
+    return "".join(f"md5 {i:032x}\n" for i in range(start, start + n))
+
+
+def csv_rows(text: str) -> list[list[str]]:
+    """Rows without the bank and added_at columns (those differ between banks)."""
+    rows = [line.split(",") for line in text.strip().splitlines()]
+    return sorted(r[:2] + r[3:5] + r[6:] for r in rows[1:])
+
+
+async def test_cli_import_export_round_trip(live_server: Any, tmp_path: Path) -> None:
+    async with live_server() as server:
+        await server.app.state.accounts.create_user("boss", PASSWORD, "admin",
+                                                    check_reserved=False)
+        common = ["--server", server.url, "--profile", str(tmp_path / "profile")]
+        await tidings("account", "login", "boss", "--password-stdin", *common,
+                      stdin=PASSWORD + "\n")
+        for bank in ("TERROR_A", "TERROR_B", "TERROR_C"):
+            await tidings("bank", "create", bank, *common)
+
+        src = tmp_path / "list.txt"
+        src.write_text(md5_lines(2500) + "\n" + md5_lines(10, 5000))
+        _, out, err = await tidings("bank", "import", "TERROR_A", str(src), *LABEL,
+                                    "--chunk-lines", "1000", *common)
+        assert "imported 2510 entries" in out
+        _, listed, _ = await tidings("bank", "list", "--json", *common)
+        banks = {b["name"]: b for b in json.loads(listed)["banks"]}
+        assert banks["TERROR_A"]["entries"] == 2510
+
+        await tidings("bank", "add", "TERROR_A", "--text", "a" * 80, *LABEL, "--label",
+                      "behaviour:threat", *common)
+        _, added, _ = await tidings("bank", "add", "TERROR_A", "--url", "https://bad.example/",
+                                    *LABEL, "--json", *common)
+        url_id = json.loads(added)["entries"][0]["id"]
+        await tidings("bank", "disable", "TERROR_A", str(url_id), *common)
+
+        # CSV round trip A -> B (all entries, labels, sources, enabled flags, times).
+        _, csv_a, _ = await tidings("bank", "export", "TERROR_A", "--format", "csv", *common)
+        csv_file = tmp_path / "a.csv"
+        csv_file.write_text(csv_a)
+        await tidings("bank", "import", "TERROR_B", str(csv_file), "--format", "csv",
+                      "--chunk-lines", "700", *common)
+        _, csv_b, _ = await tidings("bank", "export", "TERROR_B", "--format", "csv", *common)
+        assert csv_rows(csv_b) == csv_rows(csv_a) and len(csv_rows(csv_a)) == 2513
+        assert [r[-2] for r in (x.split(",") for x in csv_b.splitlines()[1:])] == \
+            [r[-2] for r in (x.split(",") for x in csv_a.splitlines()[1:])]  # added_at kept
+
+        # pytx round trip A -> C (enabled entries only; the disabled URL stays out).
+        _, pytx_a, _ = await tidings("bank", "export", "TERROR_A", *common)
+        pytx_file = tmp_path / "a.txt"
+        pytx_file.write_text(pytx_a)
+        await tidings("bank", "import", "TERROR_C", str(pytx_file), *LABEL, *common)
+        _, pytx_c, _ = await tidings("bank", "export", "TERROR_C", *common)
+        assert sorted(pytx_c.splitlines()) == sorted(pytx_a.splitlines())
+        assert "url " not in pytx_a and len(pytx_a.splitlines()) == 2512
+
+        # A bad line deep in a chunked import is reported by its line in the file.
+        bad = tmp_path / "bad.txt"
+        bad.write_text(md5_lines(1499) + "md5 nothex\n")
+        code, _, err = await tidings("bank", "import", "TERROR_C", str(bad), *LABEL,
+                                     "--chunk-lines", "1000", *common, check=False)
+        assert code == 1 and "line 1500" in err
+
+        image = tmp_path / "photo.png"
+        image.write_bytes(encode(generate(31)))
+        _, added, _ = await tidings("bank", "add", "TERROR_C", "--file", str(image), *LABEL,
+                                    "--json", *common)
+        assert json.loads(added)["added"] >= 3
+        gate: ModerationService = server.app.state.moderation
+        assert "TERROR_C" in gate.banks and len(gate.matcher) > 2510 * 3
+
+
+async def test_hash_is_local(tmp_path: Path) -> None:
+    image = tmp_path / "photo.png"
+    image.write_bytes(encode(generate(32)))
+    _, out, _ = await tidings("hash", str(image))
+    kinds = [line.split(" ", 1)[0] for line in out.splitlines()]
+    assert kinds == ["pdq", "md5", "sha256"]
+    _, as_json, _ = await tidings("hash", str(image), "--json")
+    assert [r["signal_type"] for r in json.loads(as_json)] == kinds

@@ -1,0 +1,198 @@
+"""Bank API: staff-only authorisation, uploads that change decisions, imports, exchanges."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.conftest import AppFactory, bearer, login, register
+from tests.moderation.images import encode, generate
+from tests.services.test_banks import POST, TERROR, jpeg
+from tidings.moderation import MediaContent, TextContent
+from tidings.services.moderation import ModerationService, Surface, Verdict
+
+PASSWORD = "a long enough passphrase"
+LABEL_Q = "?label=category:terrorist_content&label=behaviour:recruitment"
+
+
+async def staff(client: httpx.AsyncClient, name: str, role: str) -> dict[str, str]:
+    await client.app.state.accounts.create_user(  # type: ignore[attr-defined]
+        name, PASSWORD, role, check_reserved=False)
+    return bearer(await login(client, name))
+
+
+def moderation_of(client: httpx.AsyncClient) -> ModerationService:
+    svc: ModerationService = client.app.state.moderation  # type: ignore[attr-defined]
+    return svc
+
+
+async def test_authorisation(api: AppFactory) -> None:
+    async with api() as client:
+        user = bearer(await register(client, "plainuser"))
+        mod = await staff(client, "modder", "moderator")
+        auditor = await staff(client, "audrey", "auditor")
+        admin = await staff(client, "boss", "admin")
+        body = {"name": "TERROR_A"}
+        assert (await client.get("/api/v1/banks")).status_code == 401
+        assert (await client.get("/api/v1/banks", headers=user)).status_code == 403
+        assert (await client.post("/api/v1/banks", json=body, headers=user)).status_code == 403
+        assert (await client.post("/api/v1/banks", json=body, headers=mod)).status_code == 403
+        created = await client.post("/api/v1/banks", json=body, headers=admin)
+        assert created.status_code == 201, created.text
+        assert (await client.post("/api/v1/banks", json=body, headers=admin)).status_code == 409
+        for who in (mod, auditor, admin):
+            listed = await client.get("/api/v1/banks", headers=who)
+            assert listed.status_code == 200 and listed.json()["banks"][0]["name"] == "TERROR_A"
+            assert (await client.get("/api/v1/banks/TERROR_A/entries",
+                                     headers=who)).status_code == 200
+            assert (await client.get("/api/v1/banks/TERROR_A/export",
+                                     headers=who)).status_code == 200
+        entry = {"text": POST, "labels": TERROR}
+        for who in (user, mod, auditor):
+            assert (await client.post("/api/v1/banks/TERROR_A/entries", json=entry,
+                                      headers=who)).status_code == 403
+            assert (await client.patch("/api/v1/banks/TERROR_A", json={"enabled": False},
+                                       headers=who)).status_code == 403
+            assert (await client.post("/api/v1/banks/TERROR_A/import?format=pytx",
+                                      content=b"", headers=who)).status_code == 403
+        bad = await client.post("/api/v1/banks", json={"name": "bad name"}, headers=admin)
+        assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_bank"
+
+
+async def test_image_upload_changes_decisions(api: AppFactory) -> None:
+    async with api() as client:
+        admin = await staff(client, "boss", "admin")
+        await client.post("/api/v1/banks", json={"name": "TERROR_IMG"}, headers=admin)
+        banked = generate(21)
+        up = await client.post("/api/v1/banks/TERROR_IMG/entries" + LABEL_Q,
+                               content=encode(banked), headers=admin)
+        assert up.status_code == 201, up.text
+        added: list[dict[str, Any]] = up.json()["entries"]
+        gate = moderation_of(client)
+
+        async def verdict(data: bytes) -> Verdict:
+            decision = await gate.check(Surface.POST, [MediaContent(data, "image/jpeg")])
+            if decision.verdict is Verdict.REJECT:
+                assert decision.reasons[0].bank == "TERROR_IMG"
+                assert decision.reasons[0].ground.startswith("terrorist content")
+            return decision.verdict
+
+        variant = jpeg(banked, 0.75, quality=70)
+        assert await verdict(variant) is Verdict.REJECT
+        assert await verdict(jpeg(generate(22))) is Verdict.ALLOW
+        pdq = [e["id"] for e in added if e["signal_type"] == "pdq"]
+        for entry_id in pdq:
+            r = await client.patch(f"/api/v1/banks/TERROR_IMG/entries/{entry_id}",
+                                   json={"enabled": False}, headers=admin)
+            assert r.status_code == 200 and r.json()["enabled"] is False
+        assert await verdict(variant) is Verdict.ALLOW
+        await client.patch(f"/api/v1/banks/TERROR_IMG/entries/{pdq[0]}",
+                           json={"enabled": True}, headers=admin)
+        assert await verdict(variant) is Verdict.REJECT
+
+        # Multipart upload of the same file: everything is a duplicate.
+        again = await client.post("/api/v1/banks/TERROR_IMG/entries" + LABEL_Q,
+                                  files={"file": ("x.png", encode(banked), "image/png")},
+                                  headers=admin)
+        assert again.status_code == 201 and again.json()["added"] == 0
+        page = await client.get("/api/v1/banks/TERROR_IMG/entries?limit=2", headers=admin)
+        assert len(page.json()["entries"]) == 2 and page.json()["next_cursor"]
+        nolabel = await client.post("/api/v1/banks/TERROR_IMG/entries",
+                                    content=encode(generate(23)), headers=admin)
+        assert nolabel.status_code == 400 and nolabel.json()["error"]["code"] == "invalid_label"
+
+    # Restart: the new process loads <data>/index/matcher.bin and decides the same.
+    async with api() as client:
+        sync = client.app.state.bank_sync  # type: ignore[attr-defined]
+        assert sync.last_load.source == "snapshot"
+        assert sync.version > 0 and len(moderation_of(client).matcher) == len(added)
+        gate = moderation_of(client)
+        assert await verdict(variant) is Verdict.REJECT
+        assert await verdict(jpeg(generate(22))) is Verdict.ALLOW
+
+
+async def test_text_url_explicit_and_bad_input(api: AppFactory) -> None:
+    async with api() as client:
+        admin = await staff(client, "boss", "admin")
+        await client.post("/api/v1/banks", json={"name": "TERROR_TXT",
+                                                 "threshold_override": {"pdq": 40}},
+                          headers=admin)
+        url = "/api/v1/banks/TERROR_TXT/entries"
+        for body in ({"text": POST}, {"url": "bad.example/x"},
+                     {"signal_type": "md5", "value": "D41D8CD98F00B204E9800998ECF8427E"}):
+            r = await client.post(url, json={**body, "labels": TERROR}, headers=admin)
+            assert r.status_code == 201, r.text
+        gate = moderation_of(client)
+        hit = await gate.check(Surface.POST, [TextContent(POST.lower()),
+                                              TextContent("see https://bad.example/x/")])
+        assert hit.verdict is Verdict.REJECT and {r.signal_type for r in hit.reasons} >= {
+            "text_exact", "url"}
+        both = await client.post(url, json={"text": "x", "url": "y", "labels": TERROR},
+                                 headers=admin)
+        assert both.status_code == 400
+        bad = await client.post(url, json={"signal_type": "pdq", "value": "nothex",
+                                           "labels": TERROR}, headers=admin)
+        assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_signal"
+        imp = await client.post("/api/v1/banks/TERROR_TXT/import?format=pytx&" + LABEL_Q[1:],
+                                content=b"md5 " + b"0" * 32 + b"\nbogus 1\n", headers=admin)
+        assert imp.status_code == 400
+        err = imp.json()["error"]
+        assert err["details"]["line"] == 2 and "line 2" in err["message"]
+        csv_bad = await client.post("/api/v1/banks/TERROR_TXT/import?format=csv",
+                                    content=b"nope\n", headers=admin)
+        assert csv_bad.status_code == 400 and csv_bad.json()["error"]["details"]["line"] == 1
+        assert (await client.get("/api/v1/banks/TERROR_TXT/export?format=xml",
+                                 headers=admin)).status_code == 422
+        assert (await client.get("/api/v1/banks/NOPE_X/entries",
+                                 headers=admin)).status_code == 404
+
+
+async def test_exchange_fetch_static_and_local_file(api: AppFactory, tmp_path: Path) -> None:
+    async with api() as client:
+        admin = await staff(client, "boss", "admin")
+        await client.post("/api/v1/banks", json={"name": "GIFCT_SAMPLE"}, headers=admin)
+        base = "/api/v1/banks/GIFCT_SAMPLE"
+        put = await client.put(f"{base}/exchanges/sample", headers=admin, json={
+            "exchange_type": "static_sample", "labels": ["category:terrorist_content"]})
+        assert put.status_code == 200, put.text
+        r = await client.post(f"{base}/fetch", json={"exchange": "sample"}, headers=admin)
+        assert r.status_code == 200, r.text
+        assert r.json()["added"] > 0
+        again = await client.post(f"{base}/fetch", json={"exchange": "sample"}, headers=admin)
+        assert again.json()["added"] == 0 and again.json()["duplicates"] == r.json()["added"]
+
+        exchanges_dir = tmp_path / "data" / "exchanges"
+        exchanges_dir.mkdir(parents=True)
+        feed = exchanges_dir / "partner.txt"
+        feed.write_text("md5 " + "1" * 32 + "\n")
+        await client.put(f"{base}/exchanges/partner", headers=admin, json={
+            "exchange_type": "local_file", "labels": ["category:terrorist_content"],
+            "config": {"filename": "partner.txt"}})
+        first = await client.post(f"{base}/fetch", json={"exchange": "partner"}, headers=admin)
+        assert first.json()["added"] == 1
+        listed = (await client.get(f"{base}/exchanges", headers=admin)).json()["exchanges"]
+        partner = next(x for x in listed if x["name"] == "partner")
+        assert partner["has_checkpoint"] and partner["last_fetch_at"]
+        feed.write_text("md5 " + "1" * 32 + "\nmd5 " + "2" * 32 + "\n")
+        resumed = await client.post(f"{base}/fetch", json={"exchange": "partner"},
+                                    headers=admin)
+        assert (resumed.json()["added"], resumed.json()["duplicates"]) == (1, 1)
+        gate = moderation_of(client)
+        assert len(gate.matcher) >= 2
+
+        await client.put(f"{base}/exchanges/escape", headers=admin, json={
+            "exchange_type": "local_file", "labels": ["category:terrorist_content"],
+            "config": {"filename": "../tidings.toml"}})
+        out = await client.post(f"{base}/fetch", json={"exchange": "escape"}, headers=admin)
+        assert out.status_code == 400 and out.json()["error"]["code"] == "exchange_path_outside"
+        await client.put(f"{base}/exchanges/tat", headers=admin, json={
+            "exchange_type": "tat", "labels": ["category:terrorist_content"]})
+        tat = await client.post(f"{base}/fetch", json={"exchange": "tat"}, headers=admin)
+        assert tat.status_code == 400
+        assert tat.json()["error"]["code"] == "exchange_credentials_missing"
+        assert "TIDINGS_TAT_CREDENTIALS" in tat.json()["error"]["message"]
+        unknown = await client.put(f"{base}/exchanges/x", headers=admin, json={
+            "exchange_type": "carrier_pigeon", "labels": ["category:terrorist_content"]})
+        assert unknown.status_code == 400
