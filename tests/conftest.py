@@ -32,6 +32,8 @@ POSTGRES_URL = BASE_POSTGRES_URL.rsplit("/", 1)[0] + "/" + POSTGRES_DB
 _pg_created = False
 REDIS_URL = os.environ.get("TIDINGS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REQUIRE_SERVICES = os.environ.get("TIDINGS_REQUIRE_SERVICES") == "1"
+# CLI subprocesses in tests unlock their profile's key store with this passphrase.
+os.environ.setdefault("TIDINGS_PASSPHRASE", "test key store passphrase")
 
 
 async def _postgres_available() -> bool:
