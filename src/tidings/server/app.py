@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import tidings
 from tidings.bus.base import Bus
 from tidings.bus.local import LocalBus
+from tidings.bus.redis import RedisBus
 from tidings.protocol.errors import TidingsError
 from tidings.protocol.handles import HandleError, TextFieldError
 from tidings.server import secrets
@@ -22,6 +23,12 @@ from tidings.server.config import Settings
 from tidings.server.gateway import Gateway
 from tidings.server.metrics import Metrics
 from tidings.server.middleware import MetricsAndHeaders, RequestLimits
+from tidings.server.ratelimit import (
+    DisabledRateLimiter,
+    MemoryRateLimiter,
+    RateLimiter,
+    RedisRateLimiter,
+)
 from tidings.server.routes import accounts, health, stream
 from tidings.services.accounts import AccountService
 from tidings.services.clock import Clock, system_clock
@@ -81,6 +88,23 @@ def _install_error_handlers(app: FastAPI) -> None:
             status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
+def make_bus(settings: Settings, metrics: Metrics) -> Bus:
+    """Redis pub/sub when ``redis_url`` is set (several processes), else in-process."""
+    if not settings.redis_url:
+        return LocalBus()
+    return RedisBus(settings.redis_url, prefix=settings.redis_prefix + "bus:",
+                    on_drop=metrics.bus_dropped.inc, on_reconnect=metrics.bus_reconnects.inc)
+
+
+def make_limiter(settings: Settings, clock: Clock) -> RateLimiter:
+    """Shared through Redis when there is one, so every process counts the same requests."""
+    if not settings.rate_limits:
+        return DisabledRateLimiter()
+    if settings.redis_url:
+        return RedisRateLimiter(settings.redis_url, clock, prefix=settings.redis_prefix + "rl:")
+    return MemoryRateLimiter(clock)
+
+
 def create_app(settings: Settings, *, clock: Clock = system_clock,
                bus: Bus | None = None) -> FastAPI:
     metrics = Metrics()
@@ -94,8 +118,9 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         except TidingsError:
             await db.close()
             raise
-        live_bus = bus or LocalBus()
+        live_bus = bus or make_bus(settings, metrics)
         await live_bus.start()
+        limiter = make_limiter(settings, clock)
         account_svc = AccountService(db, AccountStore(), server_secrets.token_pepper, clock,
                                      reserved_names(settings.reserved_names))
         stream_svc = StreamService(db, StreamStore(), live_bus, clock)
@@ -103,6 +128,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         app.state.secrets = server_secrets
         app.state.db = db
         app.state.bus = live_bus
+        app.state.limiter = limiter
         app.state.metrics = metrics
         app.state.accounts = account_svc
         app.state.streams = stream_svc
@@ -111,6 +137,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         try:
             yield
         finally:
+            await limiter.close()
             await live_bus.close()
             await db.close()
 
