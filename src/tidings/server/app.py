@@ -29,15 +29,17 @@ from tidings.server.ratelimit import (
     RateLimiter,
     RedisRateLimiter,
 )
-from tidings.server.routes import accounts, health, stream
+from tidings.server.routes import accounts, health, jobs, stream
 from tidings.services.accounts import AccountService
 from tidings.services.clock import Clock, system_clock
 from tidings.services.imaging import MediaError, MediaTooLargeError
+from tidings.services.jobs import JobRunner, JobService
 from tidings.services.names import reserved_names
 from tidings.services.streams import StreamService
 from tidings.storage import migrate
 from tidings.storage.accounts import AccountStore
 from tidings.storage.database import Database
+from tidings.storage.jobs import JobStore
 from tidings.storage.streams import StreamStore
 
 log = logging.getLogger("tidings")
@@ -129,14 +131,20 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         app.state.db = db
         app.state.bus = live_bus
         app.state.limiter = limiter
+        job_svc = JobService(db, JobStore(), clock)
+        job_runner = JobRunner(job_svc, concurrency=settings.job_concurrency)
+        app.state.jobs = job_svc
+        app.state.job_runner = job_runner
         app.state.metrics = metrics
         app.state.accounts = account_svc
         app.state.streams = stream_svc
         app.state.gateway = Gateway(account_svc, stream_svc, live_bus, metrics,
                                     settings.ws_send_queue)
+        job_runner.start()  # claims only kinds that services register handlers for
         try:
             yield
         finally:
+            await job_runner.stop()
             await limiter.close()
             await live_bus.close()
             await db.close()
@@ -147,6 +155,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
     app.include_router(health.router)
     app.include_router(accounts.router)
     app.include_router(stream.router)
+    app.include_router(jobs.router)
 
     @app.websocket("/api/v1/ws")
     async def websocket(ws: WebSocket) -> None:
