@@ -56,6 +56,8 @@ READ_WAIT_S = 1.0
 """How long one read on the pub/sub connection waits before looping (to notice close)."""
 HEALTH_CHECK_S = 15
 """PING the pub/sub connection when idle this long, to notice a half-open TCP link."""
+START_WAIT_S = 2.0
+"""``start`` waits this long for the first connection, then goes on without it."""
 CONTROL_CHANNEL = "!control"
 """Always subscribed, so the pub/sub connection exists even with no topics."""
 
@@ -107,6 +109,12 @@ class RedisBus(Bus):
         self._subscriber = self._client(0, health_check_interval=HEALTH_CHECK_S,
                                         client_name=self.client_name)
         self._task = asyncio.create_task(self._run(), name="tidings-redis-bus")
+        if not await self.synced(START_WAIT_S):
+            log.warning("bus: Redis at %s is not reachable yet; serving without live "
+                        "fan-out to other processes until it is", self._safe_url())
+
+    def _safe_url(self) -> str:
+        return self.url.split("@")[-1]  # never log a password
 
     async def close(self) -> None:
         self._closing = True

@@ -13,7 +13,10 @@ Login backoff is separate from the rates: after ``LOGIN_FREE_FAILURES`` wrong pa
 for one username, each further failure locks that username for an exponentially growing
 window (capped), whoever tries, so password guessing slows to a crawl while the owner,
 who succeeds, resets it at once. Locking per username rather than per address is what
-defeats a guesser with many addresses; the per-address rules stop spraying.
+defeats a guesser with many addresses; the per-address rules stop spraying. The price
+is that anyone can keep a username locked by failing on purpose; the cap
+(``LOGIN_BACKOFF_MAX_S``) bounds how long the owner waits, and existing devices stay
+logged in, so this delays a new login and never locks anyone out of their chats.
 
 Times come from the app's clock (milliseconds), so tests can move time; processes that
 share Redis need synchronised clocks (NTP), which servers have anyway.
