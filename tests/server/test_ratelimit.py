@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import httpx
 import pytest
 
 from tests.conftest import REDIS_URL, AppFactory, register
+from tidings.bus.local import LocalBus
 from tidings.bus.redis import RedisBus
 from tidings.protocol import limits
 from tidings.protocol.errors import RateLimited
 from tidings.protocol.limits import RateRule
+from tidings.server.app import make_bus, make_limiter
+from tidings.server.config import load_settings
+from tidings.server.metrics import Metrics
 from tidings.server.ratelimit import (
+    DisabledRateLimiter,
     MemoryRateLimiter,
     RateLimiter,
     RedisRateLimiter,
@@ -175,3 +183,20 @@ async def test_redis_limits_are_shared_between_app_instances(api: AppFactory,
             assert (await _bad_register(one if i % 2 else two)).status_code == 400
         assert (await _bad_register(one)).status_code == 429
         assert (await _bad_register(two)).status_code == 429
+
+
+def test_settings_choose_limiter_and_bus(tmp_path: Path) -> None:
+    env = {"TIDINGS_RATE_LIMITS": "false", "TIDINGS_JOB_CONCURRENCY": "0",
+           "TIDINGS_REDIS_PREFIX": "prod-a:"}
+    settings = load_settings(tmp_path, env)
+    assert (settings.rate_limits, settings.job_concurrency, settings.redis_prefix) == (
+        False, 0, "prod-a:")
+    clock = ManualClock()
+    assert isinstance(make_limiter(settings, clock), DisabledRateLimiter)
+    assert isinstance(make_bus(settings, Metrics()), LocalBus)
+    default = load_settings(tmp_path, {})
+    assert isinstance(make_limiter(default, clock), MemoryRateLimiter)
+    shared = replace(default, redis_url="redis://127.0.0.1:1/0")
+    assert isinstance(make_limiter(shared, clock), RedisRateLimiter)
+    bus = make_bus(shared, Metrics())
+    assert isinstance(bus, RedisBus) and bus.prefix == "tidings:bus:"

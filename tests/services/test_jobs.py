@@ -209,3 +209,17 @@ async def test_progress_after_takeover_raises_lease_lost(database: Database) -> 
     ctx = JobContext(claimed, svc, "old")
     with pytest.raises(LeaseLost):
         await ctx.progress(1, 2)
+
+
+async def test_finished_jobs_are_purged_after_retention(database: Database) -> None:
+    svc = service(database)
+    done = await svc.enqueue("k")
+    queued = await svc.enqueue("other")
+    await svc.claim(["k"], "w", 1, 60_000)
+    assert await svc.finish(done.id, "w", None, 0, None)
+    assert await svc.purge(retention_ms=60_000) == 0  # too recent
+    await asyncio.sleep(0.01)
+    assert await svc.purge(retention_ms=1) == 1
+    with pytest.raises(NotFound):
+        await svc.get(done.id)
+    assert (await svc.get(queued.id)).state == "queued"  # unfinished jobs stay

@@ -118,6 +118,10 @@ JOB_MAX_ATTEMPTS = 5
 JOB_RETRY_BASE_S = 5
 """Delay before retrying a failed job; doubles with each attempt."""
 JOB_RETRY_MAX_S = 3600
+JOB_RETENTION_S = 30 * 24 * 3600
+"""Finished (done or failed) jobs are deleted this long after they finished."""
+JOB_PURGE_INTERVAL_S = 3600
+"""How often each runner deletes finished jobs past their retention."""
 JOB_KIND_MAX = 64
 JOB_DEDUPE_KEY_MAX = 200
 JOB_PAYLOAD_MAX_BYTES = 64 * 1024

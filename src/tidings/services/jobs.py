@@ -129,6 +129,11 @@ class JobService:
             return await self.store.fail(conn, job.id, worker, error=error[:ERROR_TEXT_MAX],
                                          retry_at=retry_at, now=now)
 
+    async def purge(self, retention_ms: int = limits.JOB_RETENTION_S * 1000) -> int:
+        """Forget finished jobs past their retention; returns how many went."""
+        async with self.db.write() as conn:
+            return await self.store.purge(conn, finished_before=self.clock() - retention_ms)
+
     async def release(self, job_ids: list[int], worker: str) -> None:
         async with self.db.write() as conn:
             await self.store.release(conn, job_ids, worker, now=self.clock())
@@ -249,7 +254,16 @@ class JobRunner:
                 await asyncio.wait_for(self._wake.wait(), self.poll_s)
 
     async def _heartbeat(self) -> None:
+        """Renew leases; now and then, also delete finished jobs past their retention."""
+        loop = asyncio.get_running_loop()
+        next_purge = loop.time()
         while True:
+            if loop.time() >= next_purge:
+                next_purge = loop.time() + limits.JOB_PURGE_INTERVAL_S
+                try:
+                    await self.service.purge()
+                except (SQLAlchemyError, OSError) as exc:
+                    log.warning("jobs: purging finished jobs failed (%s)", exc)
             await asyncio.sleep(self.heartbeat_s)
             ids = self.running
             if not ids:

@@ -169,3 +169,9 @@ class JobStore:
             jobs.c.id.in_(job_ids), jobs.c.leased_by == worker, jobs.c.state == "running"
         ).values(state="queued", leased_by=None, lease_until=None, run_after=now,
                  attempts=jobs.c.attempts - 1, updated_at=now))
+
+    async def purge(self, conn: AsyncConnection, *, finished_before: int) -> int:
+        """Delete done and failed jobs last touched before ``finished_before``."""
+        result = await conn.execute(jobs.delete().where(
+            jobs.c.state.in_(("done", "failed")), jobs.c.updated_at < finished_before))
+        return int(result.rowcount or 0)
