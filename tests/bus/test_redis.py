@@ -105,7 +105,7 @@ async def test_publish_while_redis_unreachable_drops_quietly() -> None:
         await bus.close()
 
 
-async def _kill_pubsub(bus: RedisBus) -> None:
+async def kill_pubsub(bus: RedisBus) -> None:
     admin = aioredis.Redis.from_url(REDIS_URL)
     try:
         clients = await admin.client_list(_type="pubsub")
@@ -124,11 +124,27 @@ async def test_delivery_resumes_after_connection_killed(pair: tuple[RedisBus, Re
     for i in range(50):
         b.subscribe(f"d:{i}", got.append)
     assert await b.synced()
-    await _kill_pubsub(b)  # what CLIENT KILL TYPE pubsub does, to this bus only
+    await kill_pubsub(b)  # what CLIENT KILL TYPE pubsub does, to this bus only
     await eventually(lambda: b.reconnects == 1, timeout=10)
     assert await b.synced() and b.topic_count() == 50
     await a.publish("d:49", b"after")
     await eventually(lambda: got == [b"after"])
+
+
+async def test_reconnect_tells_matching_topics_to_resync(redis_prefix: str) -> None:
+    bus = RedisBus(REDIS_URL, prefix=redis_prefix, resync={"device:": b"ctl\ncatch_up"})
+    await bus.start()
+    try:
+        device: list[bytes] = []
+        channel: list[bytes] = []
+        bus.subscribe("device:D1", device.append)
+        bus.subscribe("channel:7", channel.append)
+        assert await bus.synced()
+        await kill_pubsub(bus)
+        await eventually(lambda: bus.reconnects == 1, timeout=10)
+        assert device == [b"ctl\ncatch_up"] and channel == []
+    finally:
+        await bus.close()
 
 
 def _redis_up() -> bool:

@@ -17,7 +17,10 @@ the reader reconnects with capped exponential backoff and jitter and resubscribe
 topic. Messages published meanwhile are lost to other processes: the bus is never the
 record, everything it carries is durable in the store first, and the gateway catches up
 from the store by stream position. So a failed publish is logged once per outage,
-counted, and dropped; it never raises into a request that has already committed.
+counted, and dropped; it never raises into a request that has already committed. An
+idle subscriber would only notice the gap with its next message, so after each
+reconnect the bus hands every local topic matching a ``resync`` prefix a control message
+of the subscriber's own format (for device streams: "catch up from the store now").
 """
 
 from __future__ import annotations
@@ -72,12 +75,14 @@ class RedisBus(Bus):
 
     def __init__(self, url: str, *, prefix: str = DEFAULT_PREFIX,
                  on_drop: Callable[[], None] | None = None,
-                 on_reconnect: Callable[[], None] | None = None) -> None:
+                 on_reconnect: Callable[[], None] | None = None,
+                 resync: dict[str, bytes] | None = None) -> None:
         self.url = url
         self.prefix = prefix
         self.origin = secrets.token_bytes(ORIGIN_BYTES)
         self._on_drop = on_drop
         self._on_reconnect = on_reconnect
+        self._resync = dict(resync or {})
         self._local = LocalBus()
         self._dirty: set[str] = set()
         self._remote: set[str] = set()
@@ -215,6 +220,7 @@ class RedisBus(Bus):
                     self.reconnects += 1
                     if self._on_reconnect is not None:
                         self._on_reconnect()
+                    self._deliver_resync()
                     log.info("bus: reconnected to Redis, %d topics resubscribed",
                              len(self._remote))
                 failures = 0
@@ -229,6 +235,13 @@ class RedisBus(Bus):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
             await asyncio.sleep(backoff_s(failures))
             failures += 1
+
+    def _deliver_resync(self) -> None:
+        """Tell local subscribers that messages may have been lost while disconnected."""
+        for topic in self._local.topics():
+            for prefix, message in self._resync.items():
+                if topic.startswith(prefix):
+                    self._local.deliver(topic, message)
 
     async def _session(self, pubsub: PubSub) -> None:
         """Read and (un)subscribe side by side until the connection fails."""

@@ -18,6 +18,7 @@ from tidings.bus.local import LocalBus
 from tidings.bus.redis import RedisBus
 from tidings.protocol.errors import TidingsError
 from tidings.protocol.handles import HandleError, TextFieldError
+from tidings.protocol.stream import CATCH_UP, bus_control
 from tidings.server import secrets
 from tidings.server.config import Settings
 from tidings.server.gateway import Gateway
@@ -35,7 +36,7 @@ from tidings.services.clock import Clock, system_clock
 from tidings.services.imaging import MediaError, MediaTooLargeError
 from tidings.services.jobs import JobRunner, JobService
 from tidings.services.names import reserved_names
-from tidings.services.streams import StreamService
+from tidings.services.streams import StreamService, device_topic
 from tidings.storage import migrate
 from tidings.storage.accounts import AccountStore
 from tidings.storage.database import Database
@@ -95,7 +96,8 @@ def make_bus(settings: Settings, metrics: Metrics) -> Bus:
     if not settings.redis_url:
         return LocalBus()
     return RedisBus(settings.redis_url, prefix=settings.redis_prefix + "bus:",
-                    on_drop=metrics.bus_dropped.inc, on_reconnect=metrics.bus_reconnects.inc)
+                    on_drop=metrics.bus_dropped.inc, on_reconnect=metrics.bus_reconnects.inc,
+                    resync={device_topic(""): bus_control(CATCH_UP)})
 
 
 def make_limiter(settings: Settings, clock: Clock) -> RateLimiter:
