@@ -103,9 +103,47 @@ async def database(db_kind: str, tmp_path: Path) -> AsyncIterator[Database]:
     await db.close()
 
 
+async def redis_available() -> bool:
+    import redis.asyncio as aioredis
+    from redis.exceptions import RedisError
+
+    client = aioredis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        return bool(await client.ping())
+    except (RedisError, OSError):
+        return False
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+async def redis_prefix() -> AsyncIterator[str]:
+    """A fresh key prefix on the real Redis (skip, or fail under REQUIRE_SERVICES, if down);
+    every key under it is deleted afterwards."""
+    import secrets as _secrets
+
+    import redis.asyncio as aioredis
+
+    if not await redis_available():
+        if REQUIRE_SERVICES:
+            pytest.fail(f"Redis is required but not reachable at {REDIS_URL}")
+        pytest.skip("Redis not reachable")
+    prefix = f"tidings-test:{_secrets.token_hex(6)}:"
+    yield prefix
+    client = aioredis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        keys = [k async for k in client.scan_iter(match=prefix + "*", count=1000)]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
 def make_settings(tmp_path: Path, database_url: str = "", **overrides: Any) -> Settings:
+    """Rate limits are off unless a test turns them on: suites register many users."""
     data = tmp_path / "data"
     data.mkdir(exist_ok=True)
+    overrides.setdefault("rate_limits", False)
     return load_settings(data, {}, database_url=database_url or None, **overrides)
 
 

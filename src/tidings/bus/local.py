@@ -47,5 +47,11 @@ class LocalBus(Bus):
 
         return Subscription(_remove)
 
+    def has_topic(self, topic: str) -> bool:
+        return topic in self._topics
+
+    def topics(self) -> list[str]:
+        return list(self._topics)
+
     def subscriber_count(self) -> int:
         return sum(len(h) for h in self._topics.values())

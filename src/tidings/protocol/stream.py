@@ -106,6 +106,10 @@ def bus_event(seq: int, frame: str) -> bytes:
     return f"{seq}\n{frame}".encode()
 
 
+CATCH_UP = "catch_up"
+"""Control word: live messages may have been lost (the bus reconnected); read the store."""
+
+
 def bus_control(word: str) -> bytes:
     return f"ctl\n{word}".encode()
 

@@ -21,17 +21,25 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import tidings
 from tidings.bus.base import Bus
 from tidings.bus.local import LocalBus
+from tidings.bus.redis import RedisBus
 from tidings.protocol.errors import TidingsError
 from tidings.protocol.franking import FrankingKeyring, FrankingSecret
 from tidings.protocol.handles import HandleError, TextFieldError
 from tidings.protocol.limits import BANK_REFRESH_INTERVAL_S
+from tidings.protocol.stream import CATCH_UP, bus_control
 from tidings.server import secrets
 from tidings.server.channel_fanout import ChannelFanout
 from tidings.server.config import Settings
 from tidings.server.gateway import Gateway, GatewayRoute
 from tidings.server.metrics import Metrics
 from tidings.server.middleware import MetricsAndHeaders, RequestLimits
-from tidings.server.routes import accounts, banks, console, health, keys, messages, stream
+from tidings.server.ratelimit import (
+    DisabledRateLimiter,
+    MemoryRateLimiter,
+    RateLimiter,
+    RedisRateLimiter,
+)
+from tidings.server.routes import accounts, banks, console, health, jobs, keys, messages, stream
 from tidings.server.routes import channels as channel_routes
 from tidings.server.routes import media as media_routes
 from tidings.server.routes import posts as post_routes
@@ -45,6 +53,7 @@ from tidings.services.channels import ChannelService
 from tidings.services.clock import Clock, system_clock
 from tidings.services.directory import DirectoryCache
 from tidings.services.imaging import MediaError, MediaTooLargeError
+from tidings.services.jobs import JobRunner, JobService
 from tidings.services.keys import KeyService
 from tidings.services.media import MediaService
 from tidings.services.messages import MessageService
@@ -52,7 +61,7 @@ from tidings.services.moderation import ModerationService
 from tidings.services.names import reserved_names
 from tidings.services.posts import PostService
 from tidings.services.profiles import ProfileService
-from tidings.services.streams import StreamService
+from tidings.services.streams import StreamService, device_topic
 from tidings.storage import migrate
 from tidings.storage.accounts import AccountStore
 from tidings.storage.banks import BankStore
@@ -60,6 +69,7 @@ from tidings.storage.blobs import BlobStore
 from tidings.storage.channels import ChannelStore
 from tidings.storage.committer import GroupCommitter
 from tidings.storage.database import Database
+from tidings.storage.jobs import JobStore
 from tidings.storage.keys import KeyDirectoryStore
 from tidings.storage.media import MediaStore
 from tidings.storage.messages import SentStore
@@ -149,6 +159,24 @@ async def _poll_banks(sync: BankSync) -> None:
             log.warning("bank refresh failed, retrying: %s", exc)
 
 
+def make_bus(settings: Settings, metrics: Metrics) -> Bus:
+    """Redis pub/sub when ``redis_url`` is set (several processes), else in-process."""
+    if not settings.redis_url:
+        return LocalBus()
+    return RedisBus(settings.redis_url, prefix=settings.redis_prefix + "bus:",
+                    on_drop=metrics.bus_dropped.inc, on_reconnect=metrics.bus_reconnects.inc,
+                    resync={device_topic(""): bus_control(CATCH_UP)})
+
+
+def make_limiter(settings: Settings, clock: Clock) -> RateLimiter:
+    """Shared through Redis when there is one, so every process counts the same requests."""
+    if not settings.rate_limits:
+        return DisabledRateLimiter()
+    if settings.redis_url:
+        return RedisRateLimiter(settings.redis_url, clock, prefix=settings.redis_prefix + "rl:")
+    return MemoryRateLimiter(clock)
+
+
 def create_app(settings: Settings, *, clock: Clock = system_clock,
                bus: Bus | None = None) -> FastAPI:
     metrics = Metrics()
@@ -162,8 +190,9 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         except TidingsError:
             await db.close()
             raise
-        live_bus = bus or LocalBus()
+        live_bus = bus or make_bus(settings, metrics)
         await live_bus.start()
+        limiter = make_limiter(settings, clock)
         account_svc = AccountService(db, AccountStore(), server_secrets.token_pepper, clock,
                                      reserved_names(settings.reserved_names))
         stream_svc = StreamService(db, StreamStore(), live_bus, clock)
@@ -188,6 +217,11 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         app.state.secrets = server_secrets
         app.state.db = db
         app.state.bus = live_bus
+        app.state.limiter = limiter
+        job_svc = JobService(db, JobStore(), clock)
+        job_runner = JobRunner(job_svc, concurrency=settings.job_concurrency)
+        app.state.jobs = job_svc
+        app.state.job_runner = job_runner
         app.state.metrics = metrics
         app.state.accounts = account_svc
         app.state.streams = stream_svc
@@ -197,9 +231,12 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         app.state.gateway = Gateway(account_svc, stream_svc, live_bus, metrics,
                                     settings.ws_send_queue, messages.ws_send_hook(message_svc),
                                     ChannelFanout(live_bus), app.state.channels.subscribed_ids)
+        job_runner.start()  # claims only kinds that services register handlers for
         try:
             yield
         finally:
+            await job_runner.stop()
+            await limiter.close()
             await committer.close()
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -223,6 +260,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
     app.include_router(profile_routes.router)
     app.include_router(web_routes.router)
     app.include_router(banks.router)
+    app.include_router(jobs.router)
     app.include_router(console.router)
     app.mount("/static", StaticFiles(directory=str(resources.files("tidings.server") / "static")),
               name="static")

@@ -24,7 +24,9 @@ class Settings:
     database_url: str = ""
     """Empty means the SQLite file ``<data_dir>/tidings.db``."""
     redis_url: str = ""
-    """Empty means the in-process bus (one server process)."""
+    """Empty means the in-process bus and rate limits (one server process)."""
+    redis_prefix: str = "tidings:"
+    """Prefix of every Redis key and channel, so deployments can share one Redis."""
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     public_url: str = ""
@@ -35,6 +37,10 @@ class Settings:
     secure_cookies: bool = False
     """Set true behind TLS so console cookies carry the Secure flag."""
     reserved_names: tuple[str, ...] = field(default=())
+    rate_limits: bool = True
+    """Enforce the rates in ``limits.RATE_RULES`` and the login backoff (off: load tests)."""
+    job_concurrency: int = limits.JOB_CONCURRENCY
+    """Background jobs this process runs at once; 0 runs none (a web-only process)."""
 
     @property
     def resolved_database_url(self) -> str:

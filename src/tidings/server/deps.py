@@ -7,7 +7,9 @@ from collections.abc import Awaitable, Callable
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from tidings.protocol import limits
 from tidings.protocol.errors import Forbidden, Unauthorized
+from tidings.server.ratelimit import RateLimiter
 from tidings.services.accounts import AccountService, Principal
 from tidings.services.streams import StreamService
 
@@ -45,3 +47,34 @@ def require_role(*roles: str) -> Callable[..., Awaitable[Principal]]:
         return who
 
     return _check
+
+
+def limiter(request: Request) -> RateLimiter:
+    found: RateLimiter = request.app.state.limiter
+    return found
+
+
+def client_address(request: Request) -> str:
+    """The caller's address; behind a proxy, run uvicorn with --proxy-headers (scaling.md)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
+def rate_limit(name: str) -> Callable[..., Awaitable[None]]:
+    """A dependency that counts the request against the named rule in ``limits.RATE_RULES``.
+
+    The rule's scope picks the key: the client address, or the caller's device or account
+    (those authenticate first). Username rules need the body, so routes check them.
+    """
+    rule = limits.RATE_RULES[name]
+    if rule.scope == "address":
+        async def _by_address(request: Request) -> None:
+            await limiter(request).check(client_address(request), rule)
+
+        return _by_address
+    if rule.scope in ("device", "account"):
+        async def _by_principal(request: Request, who: Principal = Depends(principal)) -> None:
+            key = who.device_id if rule.scope == "device" else str(who.user_id)
+            await limiter(request).check(key, rule)
+
+        return _by_principal
+    raise ValueError(f"rule {name!r} is scoped by {rule.scope}; check it in the route")

@@ -37,6 +37,7 @@ from tidings.protocol import limits
 from tidings.protocol.errors import TidingsError
 from tidings.protocol.messages import BadSend, SendFrame
 from tidings.protocol.stream import (
+    CATCH_UP,
     Ack,
     FrameError,
     Hello,
@@ -254,6 +255,8 @@ class Gateway:
                     await ws.send_text(item)  # a reply from the reader: one writer per socket
                 elif item == "revoked":
                     raise _Close(limits.WS_CLOSE_REVOKED, "device logged out")
+                elif item == CATCH_UP:
+                    sent = await self._catch_up(ws, who.device_id, sent)
                 continue
             step = next_step(sent, item.seq)
             if step is Step.SEND:

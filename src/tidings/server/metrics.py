@@ -27,3 +27,9 @@ class Metrics:
         self.events_delivered = Counter("tidings_ws_events_sent_total",
                                         "Stream events sent over WebSockets",
                                         registry=self.registry)
+        self.bus_dropped = Counter("tidings_bus_publish_dropped_total",
+                                   "Bus messages not sent to other processes (Redis down)",
+                                   registry=self.registry)
+        self.bus_reconnects = Counter("tidings_bus_reconnects_total",
+                                      "Reconnections of the Redis pub/sub connection",
+                                      registry=self.registry)

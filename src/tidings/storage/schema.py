@@ -168,3 +168,28 @@ bank_exchanges = sa.Table(
     sa.Column("checkpoint", sa.Text(), nullable=True),
     sa.Column("last_fetch_at", sa.BigInteger(), nullable=True),
 )
+
+
+# --- Background jobs (migration 0005) ---------------------------------------------
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("payload", sa.Text(), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False, server_default="queued"),
+    sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("max_attempts", sa.Integer(), nullable=False),
+    sa.Column("run_after", sa.BigInteger(), nullable=False),
+    sa.Column("leased_by", sa.String(96), nullable=True),
+    sa.Column("lease_until", sa.BigInteger(), nullable=True),
+    sa.Column("progress_done", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("progress_total", sa.BigInteger(), nullable=True),
+    sa.Column("result", sa.Text(), nullable=True),
+    sa.Column("error", sa.Text(), nullable=True),
+    sa.Column("dedupe_key", sa.String(200), nullable=True, unique=True),
+    sa.Column("created_at", sa.BigInteger(), nullable=False),
+    sa.Column("updated_at", sa.BigInteger(), nullable=False),
+    sa.Index("ix_jobs_state_run_after", "state", "run_after"),
+)

@@ -6,7 +6,9 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from tidings.protocol import limits
-from tidings.server.deps import accounts, principal, streams
+from tidings.protocol.errors import Unauthorized
+from tidings.server.deps import accounts, limiter, principal, rate_limit, streams
+from tidings.server.ratelimit import RateLimiter
 from tidings.services.accounts import AccountService, Principal, Session
 from tidings.services.streams import StreamService
 
@@ -49,16 +51,31 @@ def _session(s: Session) -> SessionOut:
                       device_id=s.device.id, token=s.token)
 
 
-@router.post("/register", status_code=201, response_model=SessionOut)
+@router.post("/register", status_code=201, response_model=SessionOut,
+             dependencies=[Depends(rate_limit("register"))])
 async def register(body: Credentials, svc: AccountService = Depends(accounts)) -> SessionOut:
     """Create an account and log this device in."""
     return _session(await svc.register(body.username, body.password, body.device_name))
 
 
-@router.post("/login", response_model=SessionOut)
-async def login(body: Credentials, svc: AccountService = Depends(accounts)) -> SessionOut:
-    """Log a new device in (each login is a new device with its own token)."""
-    return _session(await svc.login(body.username, body.password, body.device_name))
+@router.post("/login", response_model=SessionOut, dependencies=[Depends(rate_limit("login"))])
+async def login(body: Credentials, svc: AccountService = Depends(accounts),
+                limits_: RateLimiter = Depends(limiter)) -> SessionOut:
+    """Log a new device in (each login is a new device with its own token).
+
+    Wrong passwords for one username start an exponential lockout (429 with
+    Retry-After, code ``login_locked``) that a successful login clears.
+    """
+    username = body.username.strip().lower()
+    await limits_.login_allowed(username)  # refused while locked, without using the rate
+    await limits_.check(username, limits.RATE_LOGIN_USERNAME)
+    try:
+        session = await svc.login(body.username, body.password, body.device_name)
+    except Unauthorized:
+        await limits_.login_failed(username)
+        raise
+    await limits_.login_succeeded(username)
+    return _session(session)
 
 
 @router.get("/me", response_model=MeOut)
