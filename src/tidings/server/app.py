@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,7 +20,7 @@ from tidings.bus.base import Bus
 from tidings.bus.local import LocalBus
 from tidings.protocol.errors import TidingsError
 from tidings.protocol.handles import HandleError, TextFieldError
-from tidings.server import secrets
+from tidings.server import gc_policy, secrets
 from tidings.server.channel_fanout import ChannelFanout
 from tidings.server.config import Settings
 from tidings.server.gateway import Gateway, GatewayRoute
@@ -142,9 +143,11 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         app.state.gateway = Gateway(account_svc, stream_svc, live_bus, metrics,
                                     settings.ws_send_queue, ChannelFanout(live_bus),
                                     app.state.channels.subscribed_ids)
+        gc_task = asyncio.create_task(gc_policy.run())
         try:
             yield
         finally:
+            gc_task.cancel()
             await live_bus.close()
             await db.close()
 
