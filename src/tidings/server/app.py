@@ -9,11 +9,12 @@ from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Receive, Scope, Send
 
 import tidings
 from tidings.bus.base import Bus
@@ -23,9 +24,9 @@ from tidings.protocol.handles import HandleError, TextFieldError
 from tidings.server import gc_policy, secrets
 from tidings.server.channel_fanout import ChannelFanout
 from tidings.server.config import Settings
-from tidings.server.gateway import Gateway, GatewayRoute
+from tidings.server.gateway import Gateway
 from tidings.server.metrics import Metrics
-from tidings.server.middleware import MetricsAndHeaders, RequestLimits
+from tidings.server.middleware import MetricsAndHeaders, RequestLimits, headers_too_large
 from tidings.server.routes import accounts, health, stream
 from tidings.server.routes import channels as channel_routes
 from tidings.server.routes import media as media_routes
@@ -99,6 +100,31 @@ def _install_error_handlers(app: FastAPI) -> None:
             status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
+GATEWAY_PATH = "/api/v1/ws"
+
+
+class TidingsApp(FastAPI):
+    """The FastAPI app with one fast path: the WebSocket gateway.
+
+    Every ASGI layer between the server and the gateway (FastAPI, Starlette, each
+    middleware, the router) is a coroutine frame kept alive for the whole life of
+    every connection; with 10,000 idle connections per process that is measurable
+    (docs/benchmarks.md, "Channel fan-out"). So the gateway's path is dispatched
+    here, after the same header limit RequestLimits applies, and nowhere else.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == GATEWAY_PATH:
+            if headers_too_large(scope):
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            scope["app"] = self
+            gateway: Gateway = self.state.gateway
+            await gateway.handle(WebSocket(scope, receive, send))
+            return
+        await super().__call__(scope, receive, send)
+
+
 def _wire_channels(app: FastAPI, settings: Settings, db: Database, bus: Bus,
                    clock: Clock) -> None:
     """Public channels, their media and profiles, all behind the one moderation gate."""
@@ -151,7 +177,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
             await live_bus.close()
             await db.close()
 
-    app = FastAPI(title="Tidings", version=tidings.__version__, description=API_DESCRIPTION,
+    app = TidingsApp(title="Tidings", version=tidings.__version__, description=API_DESCRIPTION,
                   lifespan=lifespan, docs_url="/api/docs", redoc_url=None)
     _install_error_handlers(app)
     app.include_router(health.router)
@@ -165,7 +191,6 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
     app.mount("/static", StaticFiles(directory=str(resources.files("tidings.server") / "static")),
               name="static")
 
-    app.add_middleware(GatewayRoute)  # innermost: /api/v1/ws skips the router
     app.add_middleware(RequestLimits, max_body=settings.max_body_bytes)
     app.add_middleware(MetricsAndHeaders, metrics=metrics)
     return app

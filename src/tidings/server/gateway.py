@@ -22,7 +22,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from tidings.bus.base import Bus
@@ -289,22 +288,3 @@ async def _close(ws: WebSocket, code: int, reason: str) -> None:
     with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
         await asyncio.wait_for(ws.close(code, reason), timeout=2)
 
-
-class GatewayRoute:
-    """Serve the gateway's path straight from ASGI, ahead of FastAPI's router.
-
-    The router would keep its dependency machinery (an AsyncExitStack, exception
-    wrappers, frames) alive for the whole life of every connection: several KB each,
-    times 10,000 idle connections. The gateway needs none of it.
-    """
-
-    def __init__(self, app: ASGIApp, path: str = "/api/v1/ws") -> None:
-        self.app = app
-        self.path = path
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket" and scope["path"] == self.path:
-            gateway: Gateway = scope["app"].state.gateway
-            await gateway.handle(WebSocket(scope, receive, send))
-            return
-        await self.app(scope, receive, send)
