@@ -23,48 +23,22 @@ from tidings.services.clock import Clock, system_clock
 from tidings.storage import migrate
 from tidings.storage.database import Database
 
-BASE_POSTGRES_URL = os.environ.get("TIDINGS_TEST_POSTGRES_URL",
-                                   "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
-# Each test process gets a database of its own, so test runs side by side (several
-# checkouts, CI and a developer) never wait on each other's locks.
-POSTGRES_DB = f"tidings_test_{os.getpid()}"
-POSTGRES_URL = BASE_POSTGRES_URL.rsplit("/", 1)[0] + "/" + POSTGRES_DB
-_pg_created = False
+POSTGRES_URL = os.environ.get("TIDINGS_TEST_POSTGRES_URL",
+                              "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TIDINGS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REQUIRE_SERVICES = os.environ.get("TIDINGS_REQUIRE_SERVICES") == "1"
 
 
 async def _postgres_available() -> bool:
-    """Reachable? Also creates this process's own test database on first use."""
-    global _pg_created
-    if _pg_created:
-        return True
-    engine = create_async_engine(BASE_POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    engine = create_async_engine(POSTGRES_URL)
     try:
         async with engine.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{POSTGRES_DB}"'))
-            await conn.execute(text(f'CREATE DATABASE "{POSTGRES_DB}"'))
-        _pg_created = True
+            await conn.execute(text("select 1"))
         return True
     except (OSError, Exception):  # noqa: BLE001 - any failure means "not available"
         return False
     finally:
         await engine.dispose()
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if not _pg_created:
-        return
-
-    async def drop() -> None:
-        engine = create_async_engine(BASE_POSTGRES_URL, isolation_level="AUTOCOMMIT")
-        try:
-            async with engine.connect() as conn:
-                await conn.execute(text(f'DROP DATABASE IF EXISTS "{POSTGRES_DB}" WITH (FORCE)'))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(drop())
 
 
 async def reset_postgres() -> None:
@@ -154,8 +128,7 @@ class LiveServer:
 
     async def start(self) -> None:
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
-                                ws="websockets-sansio", lifespan="off", ws_ping_interval=None,
-                                timeout_graceful_shutdown=3)
+                                ws="websockets-sansio", lifespan="off", ws_ping_interval=None)
         self.server = uvicorn.Server(config)
         self.task = asyncio.create_task(self.server.serve())
         for _ in range(200):
