@@ -111,15 +111,18 @@ async def test_fanout_decodes_once_and_shares_the_frame() -> None:
     bus = LocalBus()
     fanout = ChannelFanout(bus)
     got: list[list[str]] = [[], [], []]
-    detach = [fanout.attach(1, [7], got[0].append), fanout.attach(2, [7], got[1].append),
-              fanout.attach(3, [8], got[2].append)]
-    assert bus.subscriber_count() == 2 + 3  # two channel topics, three user topics
+    members = [fanout.attach([7], got[0].append), fanout.attach([7], got[1].append),
+               fanout.attach([8], got[2].append)]
+    assert bus.subscriber_count() == 2  # one bus subscription per channel, not per member
     await bus.publish("channel:7", b'{"type":"channel"}')
     assert got[0] == got[1] == ['{"type":"channel"}'] and got[2] == []
     assert got[0][0] is got[1][0]  # one str object for every connection
-    await bus.publish("user:3", b"sub:7")
+    assert members[2].control("chan+7") and not members[2].control("revoked")
     await bus.publish("channel:7", b"{}")
     assert got[2] == ["{}"]
-    for d in detach:
-        d()
+    members[2].control("chan-7")
+    await bus.publish("channel:7", b"[]")
+    assert got[2] == ["{}"] and fanout.connections(7) == 2
+    for m in members:
+        m.close()
     assert bus.subscriber_count() == 0

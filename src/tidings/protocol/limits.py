@@ -230,3 +230,12 @@ JOB_KIND_MAX = 64
 JOB_DEDUPE_KEY_MAX = 200
 JOB_PAYLOAD_MAX_BYTES = 64 * 1024
 """Jobs carry references (ids, hashes), not content."""
+
+# --- Process ----------------------------------------------------------------------
+GC_FREEZE_INTERVAL_S = 10.0
+"""How often long-lived objects (open connections) move out of the collector's sight;
+see server/gc_policy.py. Measured: with 10,000 connections an unfrozen full
+collection pauses the server for 1.1-1.5 s."""
+GC_FULL_INTERVAL_S = 3600.0
+"""How often everything is unfrozen and collected once, reclaiming cyclic garbage of
+connections that closed meanwhile (one full pause per interval)."""

@@ -11,12 +11,13 @@ from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Receive, Scope, Send
 
 import tidings
 from tidings.bus.base import Bus
@@ -27,12 +28,12 @@ from tidings.protocol.franking import FrankingKeyring, FrankingSecret
 from tidings.protocol.handles import HandleError, TextFieldError
 from tidings.protocol.limits import BANK_REFRESH_INTERVAL_S
 from tidings.protocol.stream import CATCH_UP, bus_control
-from tidings.server import secrets
+from tidings.server import gc_policy, secrets
 from tidings.server.channel_fanout import ChannelFanout
 from tidings.server.config import Settings
-from tidings.server.gateway import Gateway, GatewayRoute
+from tidings.server.gateway import Gateway
 from tidings.server.metrics import Metrics
-from tidings.server.middleware import MetricsAndHeaders, RequestLimits
+from tidings.server.middleware import MetricsAndHeaders, RequestLimits, headers_too_large
 from tidings.server.ratelimit import (
     DisabledRateLimiter,
     MemoryRateLimiter,
@@ -129,6 +130,31 @@ def franking_keyring(server_secrets: secrets.ServerSecrets) -> FrankingKeyring:
     keys_by_id = {k: FrankingSecret(k, v) for k, v in server_secrets.franking_keys.items()}
     current = keys_by_id.pop(server_secrets.franking_current)
     return FrankingKeyring(current, keys_by_id)
+
+
+GATEWAY_PATH = "/api/v1/ws"
+
+
+class TidingsApp(FastAPI):
+    """The FastAPI app with one fast path: the WebSocket gateway.
+
+    Every ASGI layer between the server and the gateway (FastAPI, Starlette, each
+    middleware, the router) is a coroutine frame kept alive for the whole life of
+    every connection; with 10,000 idle connections per process that is measurable
+    (docs/benchmarks.md, "Channel fan-out"). So the gateway's path is dispatched
+    here, after the same header limit RequestLimits applies, and nowhere else.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == GATEWAY_PATH:
+            if headers_too_large(scope):
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            scope["app"] = self
+            gateway: Gateway = self.state.gateway
+            await gateway.handle(WebSocket(scope, receive, send))
+            return
+        await super().__call__(scope, receive, send)
 
 
 def _wire_channels(app: FastAPI, settings: Settings, db: Database, bus: Bus,
@@ -231,10 +257,12 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         app.state.gateway = Gateway(account_svc, stream_svc, live_bus, metrics,
                                     settings.ws_send_queue, messages.ws_send_hook(message_svc),
                                     ChannelFanout(live_bus), app.state.channels.subscribed_ids)
+        gc_task = asyncio.create_task(gc_policy.run())
         job_runner.start()  # claims only kinds that services register handlers for
         try:
             yield
         finally:
+            gc_task.cancel()
             await job_runner.stop()
             await limiter.close()
             await committer.close()
@@ -246,7 +274,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
             await live_bus.close()
             await db.close()
 
-    app = FastAPI(title="Tidings", version=tidings.__version__, description=API_DESCRIPTION,
+    app = TidingsApp(title="Tidings", version=tidings.__version__, description=API_DESCRIPTION,
                   lifespan=lifespan, docs_url="/api/docs", redoc_url=None)
     _install_error_handlers(app)
     app.include_router(health.router)
@@ -266,7 +294,6 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
               name="static")
     app.state.console_sections = []
 
-    app.add_middleware(GatewayRoute)  # innermost: /api/v1/ws skips the router
     app.add_middleware(RequestLimits, max_body=settings.max_body_bytes)
     app.add_middleware(MetricsAndHeaders, metrics=metrics)
     return app

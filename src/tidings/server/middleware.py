@@ -48,6 +48,11 @@ async def _send_error(send: Send, status: int, code: str, message: str,
     await send({"type": "http.response.body", "body": body})
 
 
+def headers_too_large(scope: Scope) -> bool:
+    """True if the request's header names and values exceed MAX_HEADER_BYTES."""
+    return sum(len(k) + len(v) for k, v in scope.get("headers", [])) > limits.MAX_HEADER_BYTES
+
+
 class RequestLimits:
     """Header size, body size and JSON depth, checked before any route sees the request.
 
@@ -63,8 +68,7 @@ class RequestLimits:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        header_bytes = sum(len(k) + len(v) for k, v in scope.get("headers", []))
-        if header_bytes > limits.MAX_HEADER_BYTES:
+        if headers_too_large(scope):
             if scope["type"] == "http":
                 await _send_error(send, 431, "headers_too_large",
                                   f"request headers exceed {limits.MAX_HEADER_BYTES} bytes")

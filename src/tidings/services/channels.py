@@ -25,6 +25,7 @@ from tidings.protocol.handles import (
     clean_channel_title,
     normalize_handle,
 )
+from tidings.protocol.stream import bus_control
 from tidings.services.accounts import Principal
 from tidings.services.channel_access import (
     NOBODY,
@@ -38,6 +39,7 @@ from tidings.services.clock import Clock
 from tidings.services.gate import VISIBLE, gate, text_contents
 from tidings.services.media import MediaService
 from tidings.services.moderation import ModerationService, Surface
+from tidings.services.streams import device_topic
 from tidings.storage.accounts import AccountStore
 from tidings.storage.channels import ChannelRecord, ChannelStore
 from tidings.storage.database import Database
@@ -51,9 +53,6 @@ def channel_topic(channel_id: int) -> str:
     return f"channel:{channel_id}"
 
 
-def user_topic(user_id: int) -> str:
-    """Where a user's channel subscription changes go, so live connections follow."""
-    return f"user:{user_id}"
 
 
 def check_handle(raw: str, extra_reserved: frozenset[str] = frozenset()) -> str:
@@ -282,14 +281,21 @@ class ChannelService:
             await self.store.subscribe(conn, current.channel.id, who.user_id, self.clock())
             channel = await self.store.by_id(conn, current.channel.id)
         assert channel is not None
-        await self.bus.publish(user_topic(who.user_id), f"sub:{channel.id}".encode())
+        await self._tell_devices(who, f"chan+{channel.id}")
         return ChannelView(channel, current.perms, True)
+
+    async def _tell_devices(self, who: Principal, word: str) -> None:
+        """Live connections of all the user's devices start or stop following."""
+        async with self.db.read() as conn:
+            devices = await self.accounts.devices_of(conn, who.user_id)
+        for device in devices:
+            await self.bus.publish(device_topic(device.id), bus_control(word))
 
     async def unsubscribe(self, who: Principal, handle: str) -> None:
         current = await self.view(handle, who)
         async with self.db.write() as conn:
             await self.store.unsubscribe(conn, current.channel.id, who.user_id)
-        await self.bus.publish(user_topic(who.user_id), f"unsub:{current.channel.id}".encode())
+        await self._tell_devices(who, f"chan-{current.channel.id}")
 
     async def subscriptions(self, who: Principal) -> list[dict[str, Any]]:
         async with self.db.read() as conn:
