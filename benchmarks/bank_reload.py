@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 import time
@@ -27,6 +28,9 @@ from tidings.services.moderation import ModerationService
 from tidings.storage import migrate
 from tidings.storage.banks import BankStore, NewEntry
 from tidings.storage.database import Database, sqlite_url_for
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _report import result
 
 BATCH = 5_000
 LABELS = ("category:terrorist_content",)
@@ -66,6 +70,7 @@ async def main(entries: int, newer: int, url: str) -> None:
         print(f"database: {db.dialect}; {entries:,} PDQ entries written in {filled:.1f}s")
         for label in ("no snapshot (database)", "snapshot"):
             secs, source, n, applied = await timed_load(db, snapshot)
+            result(f"reload from {label}", secs, "s")
             print(f"  load from {label:<24} {secs:6.2f}s  source={source} entries={n:,} "
                   f"applied_from_log={applied}")
         print(f"  snapshot file: {snapshot.stat().st_size / 2**20:.1f} MiB")

@@ -45,6 +45,9 @@ from tidings.storage.channel_schema import channel_subscriptions, channels  # no
 from tidings.storage.database import Database, sqlite_url_for  # noqa: E402
 from tidings.storage.schema import devices, users  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _report import result  # noqa: E402
+
 HANDLE = "fanout_bench"
 CONNECT_CONCURRENCY = 100
 
@@ -232,6 +235,9 @@ def main() -> None:
               + " ".join(f"{x * 1000:.0f}" for x in last))
         print(f"server RSS: {rss_before / 1024:.1f} MiB idle, {rss_after / 1024:.1f} MiB with "
               f"{n} connections -> {per_conn / 1024:.1f} KiB per connection")
+        result("time to last connection p50", statistics.median(last) * 1000, "ms")
+        result("time to last connection p99", percentile(last, 99) * 1000, "ms", "<= 1000 ms")
+        result("server memory per idle connection", per_conn / 1024, "KiB", "<= 20 KB")
     finally:
         for proc, pipe in children:
             pipe.send("exit")

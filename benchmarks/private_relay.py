@@ -43,6 +43,9 @@ from tidings.crypto.identity import DeviceIdentity
 from tidings.protocol.keys import OneTimeKey
 from tidings.protocol.payload import MessageContent
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _report import result as report
+
 PASSWORD = "benchmark password 123"
 TEXT = ("Running ten minutes late, the tram is stuck at the bridge again. Order me the "
         "usual and keep a seat by the window, I will explain everything when I get there.")[:140]
@@ -335,6 +338,10 @@ def main() -> None:
                             "cpus": os.cpu_count()}
     result["command"] = "PYTHONPATH=src python " + shlex.join(sys.argv)
     print(json.dumps(result, indent=2))
+    report("messages per second", result["messages_per_s"], "msg/s",
+           "" if args.rate else ">= 5000")
+    report("send to receipt p50", result["p50_ms"] or 0, "ms")
+    report("send to receipt p99", result["p99_ms"], "ms", "<= 50 ms at 1000/s" if args.rate else "")
 
 
 if __name__ == "__main__":

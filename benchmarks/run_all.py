@@ -23,6 +23,8 @@ ROOT = HERE.parent
 OUT = ROOT / "docs" / "benchmarks.md"
 
 PLAN: dict[str, list[str]] = {
+    "vs_synapse.py": ["--messages", "2000", "--concurrency", "20"],
+    "private_relay.py": ["--pairs", "20", "--messages", "1000"],
     "pdq_index.py": ["--n", "1000000"],
 }
 SKIP_ENV = "TIDINGS_BENCH_ONLY"
