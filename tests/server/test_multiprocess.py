@@ -409,3 +409,19 @@ async def test_redis_restart_under_load_loses_nothing(
         if not redis.up():
             redis.start()
     assert_exactly_once_in_order(senders, receivers)
+    counts = [await bus_counters(cluster.url(i)) for i in range(3)]
+    assert all(reconnects >= 1 for reconnects, _ in counts), counts
+    assert sum(dropped for _, dropped in counts) >= 1, counts  # the outage was under load
+
+
+async def bus_counters(url: str) -> tuple[float, float]:
+    """(reconnects, dropped publishes) from a process's /metrics."""
+    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+        text = (await http.get("/metrics")).text
+    values = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in ("tidings_bus_reconnects_total", "tidings_bus_publish_dropped_total"):
+            values[name] = float(value)
+    return (values["tidings_bus_reconnects_total"],
+            values["tidings_bus_publish_dropped_total"])
