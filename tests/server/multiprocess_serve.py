@@ -24,7 +24,7 @@ from tidings.services.jobs import JobContext
 
 JOB_KIND = "scale_test"
 JOB_LOG = "jobs-ran.log"
-JOB_SECONDS = 0.3
+JOB_SECONDS = 0.5
 """Long enough that the other processes poll while a job runs."""
 
 _create_app = app_module.create_app
