@@ -93,6 +93,16 @@ class Cluster:
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
 
+    def terminate(self, i: int) -> None:
+        """SIGTERM, as a deploy stops a process: uvicorn shuts down cleanly."""
+        proc = self.procs[i]
+        assert proc is not None
+        proc.terminate()
+        proc.wait(30)
+
+    def index_of(self, pid: int) -> int:
+        return [p.pid if p is not None else -1 for p in self.procs].index(pid)
+
     def alive(self, i: int) -> bool:
         proc = self.procs[i]
         return proc is not None and proc.poll() is None

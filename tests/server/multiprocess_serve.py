@@ -2,7 +2,8 @@
 
 The server registers no job kinds of its own yet, so to show that a job enqueued twice
 runs once across real ``tidings serve`` processes, each process started through this
-module also handles ``scale_test``: it appends ``<pid> <job id> <payload n>`` to
+module also handles ``scale_test``: it sleeps (``JOB_SECONDS``, or the payload's
+``seconds``), then appends ``<pid> <job id> <payload n>`` to
 ``<data>/jobs-ran.log`` (O_APPEND; lines from several processes do not interleave).
 Everything else is the real CLI: ``python -m tests.server.multiprocess_serve serve ...``.
 """
@@ -37,7 +38,7 @@ def create_app(settings: Settings, **kwargs: Any) -> FastAPI:
     log_path = settings.data_dir / JOB_LOG
 
     async def handler(ctx: JobContext) -> dict[str, Any]:
-        await asyncio.sleep(JOB_SECONDS)
+        await asyncio.sleep(float(ctx.payload.get("seconds", JOB_SECONDS)))
         line = f"{os.getpid()} {ctx.job.id} {ctx.payload.get('n')}\n".encode()
         fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:

@@ -364,6 +364,39 @@ async def test_job_enqueued_twice_runs_once_across_three_processes(cluster: Clus
     assert pids <= expected and len(pids) >= 2, pids
 
 
+async def test_job_of_a_cleanly_stopped_process_runs_at_once_elsewhere(
+        cluster: Cluster) -> None:
+    """SIGTERM (a deploy) mid-job: the process hands the job back on its way out, so
+    another process reruns it now, not after the lease (``JOB_LEASE_S``) runs out."""
+    db = Database(POSTGRES_URL)
+    stopped: int | None = None
+    try:
+        jobs = JobService(db, JobStore(), system_clock)
+        job = await jobs.enqueue(JOB_KIND, {"n": "long", "seconds": 3}, dedupe_key="scale:long")
+        deadline = time.monotonic() + 15
+        while (current := await jobs.get(job.id)).state != "running":
+            assert time.monotonic() < deadline, current
+            await asyncio.sleep(0.1)
+        assert current.leased_by is not None
+        holder = int(current.leased_by.split(":")[-2])
+        stopped = cluster.index_of(holder)
+        cluster.terminate(stopped)
+        stopped_at = time.monotonic()
+        while (current := await jobs.get(job.id)).state != "done":
+            assert time.monotonic() - stopped_at < 15, current  # JOB_LEASE_S is 60
+            await asyncio.sleep(0.1)
+        # handed back without using up an attempt (JobStore.release)
+        assert current.attempts == 1 and current.result is not None
+        assert current.result["pid"] != holder
+    finally:
+        await db.close()
+        if stopped is not None and not cluster.alive(stopped):
+            cluster.start(stopped)
+    runs = [ln.split() for ln in (cluster.data / JOB_LOG).read_text().splitlines()]
+    assert [pid for pid, job_id, _ in runs if int(job_id) == job.id] == [
+        str(current.result["pid"])]  # the stopped run was cancelled before its write
+
+
 async def test_sigkill_moves_clients_to_another_process_with_nothing_lost_or_twice(
         cluster: Cluster) -> None:
     """Receivers and one sender on process 2, which is SIGKILLed under load; they move to
