@@ -117,8 +117,8 @@ class ReviewService:
         top = min(case.sources, key=list(rv.Source).index) if case.sources else None
         return {"id": row.id, "target": {"kind": row.target_kind, "ref": row.target_ref},
                 "state": str(case.state), "source": str(top) if top else None,
-                "sources": sorted(str(s) for s in case.sources), "reports": case.reports,
-                "holds": case.holds, "created_at": case.created_ms,
+                "sources": sorted(str(s) for s in case.sources), "report_count": case.reports,
+                "hold_count": case.holds, "created_at": case.created_ms,
                 "lease_holder": case.lease_holder, "lease_expires_at": case.lease_expires_ms,
                 "decision": str(case.decision) if case.decision else None,
                 "policy": row.policy, "terrorist_content": case.terrorist_content,
@@ -215,7 +215,7 @@ class ReviewService:
         case = self._feed(case, rv.Decide(who.username, decision, now))
         if decision is rv.Decision.ESCALATE:
             await self._save(row, case, policy=label)
-            return self._summary(row, case)
+            return self._summary(dataclasses.replace(row, policy=label), case)
         if label == "category:terrorist_content":
             case = dataclasses.replace(case, terrorist_content=True)
         snapshot: dict[str, Any] = {}
@@ -241,7 +241,7 @@ class ReviewService:
                                        {"decision": str(decision), "policy": label,
                                         "statement": statement})
         await self._tell_notifiers(case_id, decision, now)
-        return self._summary(row, case)
+        return self._summary(dataclasses.replace(row, policy=label), case)
 
     async def _created_and_kinds(self, row: CaseRow) -> tuple[int, list[ContentKind]]:
         if row.target_kind == "post":

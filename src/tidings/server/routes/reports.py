@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
 
 from tidings.protocol import limits
-from tidings.server.deps import principal, rate_limit, require_role
+from tidings.protocol.errors import Unauthorized
+from tidings.server.deps import accounts, bearer, principal, rate_limit, require_role
 from tidings.services.accounts import Principal
 from tidings.services.notices import NoticeService
 from tidings.services.reports import FrankedMessage, ReportInput, ReportService
@@ -33,6 +35,17 @@ def review(request: Request) -> ReviewService:
 def notices(request: Request) -> NoticeService:
     found: NoticeService = request.app.state.notices
     return found
+
+
+async def even_suspended(request: Request,
+                         creds: HTTPAuthorizationCredentials | None = Depends(bearer)
+                         ) -> Principal:
+    """Like ``principal``, but a suspended account passes: it can read its notices and
+    appeal its suspension (DSA Art. 20(1))."""
+    if creds is None or creds.scheme.lower() != "bearer":
+        raise Unauthorized("this needs an access token (Authorization: Bearer ...)",
+                           "missing_token")
+    return await accounts(request).authenticate(creds.credentials, allow_suspended=True)
 
 
 class Target(BaseModel):
@@ -78,7 +91,7 @@ async def report_status(report_id: int, who: Principal = Depends(principal),
 
 
 @router.get("/notices")
-async def list_notices(limit: int = 50, who: Principal = Depends(principal),
+async def list_notices(limit: int = 50, who: Principal = Depends(even_suspended),
                        svc: NoticeService = Depends(notices)) -> list[dict[str, Any]]:
     return await svc.list(who.user_id, limit)
 
@@ -88,7 +101,7 @@ class AppealIn(BaseModel):
 
 
 @router.post("/cases/{case_id}/appeal", status_code=201)
-async def appeal(case_id: str, body: AppealIn, who: Principal = Depends(principal),
+async def appeal(case_id: str, body: AppealIn, who: Principal = Depends(even_suspended),
                  svc: ReviewService = Depends(review)) -> dict[str, Any]:
     return await svc.appeal(who, case_id, body.text)
 
