@@ -234,3 +234,46 @@ async def test_auditors_read_but_do_not_decide(api: AppFactory) -> None:
                 ).status_code == 200
         await decide(client, auditor, case_id, "no_violation", status=403)
         assert (await client.get("/api/v1/mod/queue", headers=alice)).status_code == 403
+
+
+async def test_the_statement_of_reasons_arrives_over_the_websocket(live_server: Any) -> None:
+    from tests.server.test_gateway import connect, events_until_live, recv
+
+    async with live_server() as server, httpx.AsyncClient(base_url=server.url) as client:
+        client.app = server.app  # type: ignore[attr-defined]
+        session = await register(client, "alice")
+        alice = bearer(session)
+        anna = await staff(client, "mod_anna", "moderator")
+        await channel(client, alice, "news_desk")
+        p = await post(client, alice, "news_desk", "words")
+        case_id = (await report(client, alice, report_body(
+            "post", channel="news_desk", post_id=p["id"], category="spam")))["case_id"]
+        conn = await connect(server, session)
+        try:
+            await events_until_live(conn)
+            await decide(client, anna, case_id, "remove", "spam")
+            frame = await recv(conn)
+            assert frame["type"] == "event" and frame["kind"] == "notice"
+            assert frame["body"]["kind"] == "statement_of_reasons"
+            assert frame["body"]["case_id"] == case_id
+            assert "Your content was removed" in frame["body"]["statement"]["text"]
+        finally:
+            await conn.close()
+
+
+async def test_concurrent_claims_have_one_winner(api: AppFactory) -> None:
+    import asyncio
+
+    async with api() as client:
+        alice = await user(client, "alice")
+        mods = [await staff(client, f"mod_{n}", "moderator") for n in ("anna", "ben", "cleo")]
+        await channel(client, alice, "news_desk")
+        case_id = (await report(client, alice, report_body("channel", channel="news_desk"))
+                   )["case_id"]
+        results = await asyncio.gather(*(
+            client.post(f"/api/v1/mod/cases/{case_id}/claim", headers=m, json={})
+            for m in mods))
+        assert sorted(r.status_code for r in results) == [200, 409, 409]
+        holders = {r.json()["lease_holder"] for r in results if r.status_code == 200}
+        case = (await client.get(f"/api/v1/mod/cases/{case_id}", headers=mods[0])).json()
+        assert {case["lease_holder"]} == holders

@@ -50,12 +50,21 @@ class Enforcer:
             return post.channel_id
         raise BadRequest("ban_channel needs a channel or a post in it", "not_applicable")
 
+    @staticmethod
+    def check(decision: Decision, kind: str, affected_user_id: int | None) -> None:
+        """Refuse, before anything is stored, a decision that cannot apply to the target."""
+        if decision is Decision.REMOVE and kind != "post":
+            raise BadRequest("remove applies to channel posts; use suspend_account or "
+                             "ban_channel for other targets", "not_applicable")
+        if decision is Decision.BAN_CHANNEL and kind not in ("post", "channel"):
+            raise BadRequest("ban_channel needs a channel or a post in it", "not_applicable")
+        if decision is Decision.SUSPEND_ACCOUNT and affected_user_id is None:
+            raise BadRequest("no account to suspend", "not_applicable")
+
     async def apply(self, decision: Decision, kind: str, ref: str, affected_user_id: int | None,
                     case_id: str) -> dict[str, Any]:
+        self.check(decision, kind, affected_user_id)
         if decision is Decision.REMOVE:
-            if kind != "post":
-                raise BadRequest("remove applies to channel posts; use suspend_account or "
-                                 "ban_channel for other targets", "not_applicable")
             _, before = await self.posts.set_state(int(ref), REMOVED)
             await self._auto_bank(int(ref), case_id)
             return {"post_id": before.id, "state": before.state}
@@ -67,9 +76,7 @@ class Enforcer:
                     raise NotFound("the channel is gone", "channel_not_found")
                 await self.channels.update(conn, channel_id, state=REMOVED)
             return {"channel_id": channel_id, "state": channel.state}
-        if decision is Decision.SUSPEND_ACCOUNT:
-            if affected_user_id is None:
-                raise BadRequest("no account to suspend", "not_applicable")
+        if decision is Decision.SUSPEND_ACCOUNT and affected_user_id is not None:
             async with self.db.write() as conn:
                 row = (await conn.execute(sa.select(users.c.suspended_at)
                                           .where(users.c.id == affected_user_id))).first()

@@ -71,10 +71,13 @@ class ReviewService:
             raise NotFound("no such case", "case_not_found")
         return row
 
-    async def _save(self, row: CaseRow, case: rv.Case, **extra: Any) -> None:
+    async def _save(self, row: CaseRow, case: rv.Case, **extra: Any) -> CaseRow:
+        """Store ``case`` if the row still holds what ``row`` read (409 otherwise)."""
+        columns = {**case_columns(case, self.clock()), **extra}
         async with self.db.write() as conn:
-            await self.store.update_case(conn, row.id, **case_columns(case, self.clock()),
-                                         **extra)
+            if not await self.store.update_case(conn, row.id, row.record, **columns):
+                raise Conflict("someone else changed this case; reload it", "case_changed")
+        return dataclasses.replace(row, **columns)
 
     def _feed(self, case: rv.Case, event: rv.Event) -> rv.Case:
         try:
@@ -88,9 +91,11 @@ class ReviewService:
         now = self.clock()
         if (case.state in rv.LEASED_STATES and case.lease_expires_ms is not None
                 and now >= case.lease_expires_ms):
-            case = rv.apply(case, rv.LeaseExpired(now))
-            await self._save(row, case)
-            row = dataclasses.replace(row, state=str(case.state))
+            try:
+                row = await self._save(row, rv.apply(case, rv.LeaseExpired(now)))
+            except Conflict:  # someone else expired or claimed it meanwhile
+                row = await self._row(row.id)
+            case = load(row)
         return row, case
 
     # -- the queue --------------------------------------------------------------------
@@ -184,13 +189,13 @@ class ReviewService:
                     lease_ms: int = limits.REVIEW_LEASE_DEFAULT_MS) -> dict[str, Any]:
         row, case = await self._expire(await self._row(case_id))
         case = self._feed(case, rv.Claim(who.username, self.clock(), lease_ms))
-        await self._save(row, case)
+        row = await self._save(row, case)
         return self._summary(row, case)
 
     async def release(self, who: Principal, case_id: str) -> dict[str, Any]:
         row, case = await self._expire(await self._row(case_id))
         case = self._feed(case, rv.Release(who.username))
-        await self._save(row, case)
+        row = await self._save(row, case)
         return self._summary(row, case)
 
     async def _held(self, who: Principal, case_id: str) -> tuple[CaseRow, rv.Case]:
@@ -214,10 +219,12 @@ class ReviewService:
         now = self.clock()
         case = self._feed(case, rv.Decide(who.username, decision, now))
         if decision is rv.Decision.ESCALATE:
-            await self._save(row, case, policy=label)
-            return self._summary(dataclasses.replace(row, policy=label), case)
+            row = await self._save(row, case, policy=label)
+            return self._summary(row, case)
         if label == "category:terrorist_content":
             case = dataclasses.replace(case, terrorist_content=True)
+        self.enforcer.check(decision, row.target_kind, row.affected_user_id)
+        row = await self._save(row, case, policy=label)  # the compare-and-set: ours now
         snapshot: dict[str, Any] = {}
         if decision is rv.Decision.NO_VIOLATION:
             await self.enforcer.release_hold(row.target_kind, row.target_ref)
@@ -234,14 +241,15 @@ class ReviewService:
                          "restrictions": [str(r) for r in sor.restrictions],
                          "source": str(sor.source), "automated": str(sor.automated_decision),
                          "appeal_until": sor.redress.complaint_until_ms, "id": sor.statement_id}
-        await self._save(row, case, policy=label, snapshot=json.dumps(snapshot),
-                         statement=json.dumps(statement) if statement else None)
+        async with self.db.write() as conn:
+            await self.store.update_case(conn, case_id, snapshot=json.dumps(snapshot),
+                                         statement=json.dumps(statement) if statement else None)
         if statement is not None and row.affected_user_id is not None:
             await self.notices.deliver(row.affected_user_id, "statement_of_reasons", case_id,
                                        {"decision": str(decision), "policy": label,
                                         "statement": statement})
         await self._tell_notifiers(case_id, decision, now)
-        return self._summary(dataclasses.replace(row, policy=label), case)
+        return self._summary(row, case)
 
     async def _created_and_kinds(self, row: CaseRow) -> tuple[int, list[ContentKind]]:
         if row.target_kind == "post":
@@ -300,12 +308,12 @@ class ReviewService:
             raise BadRequest("decision must be uphold or reverse", "bad_action") from exc
         row, case = await self._held(who, case_id)
         case = self._feed(case, rv.DecideAppeal(who.username, outcome, self.clock()))
-        if outcome is rv.AppealDecision.REVERSE and row.snapshot:
-            await self.enforcer.restore(json.loads(row.snapshot))
         answer = answer.strip() or ("We reversed the decision and restored your content."
                                     if outcome is rv.AppealDecision.REVERSE else
                                     "We looked again and upheld the decision.")
-        await self._save(row, case, appeal_answer=answer)
+        row = await self._save(row, case, appeal_answer=answer)
+        if outcome is rv.AppealDecision.REVERSE and row.snapshot:
+            await self.enforcer.restore(json.loads(row.snapshot))
         if row.affected_user_id is not None:
             await self.notices.deliver(row.affected_user_id, "appeal_decision", case_id,
                                        {"decision": str(outcome), "answer": answer})

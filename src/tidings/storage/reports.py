@@ -99,9 +99,15 @@ class ReportStore:
     async def insert_case(self, conn: AsyncConnection, **values: Any) -> None:
         await conn.execute(review_cases.insert().values(**values))
 
-    async def update_case(self, conn: AsyncConnection, case_id: str, **values: Any) -> None:
-        await conn.execute(review_cases.update().where(review_cases.c.id == case_id)
-                           .values(**values))
+    async def update_case(self, conn: AsyncConnection, case_id: str,
+                          expect_record: str | None = None, **values: Any) -> bool:
+        """Update a case; with ``expect_record``, only if nobody changed it since it was
+        read (compare-and-set), so two moderators never both win a claim or decision."""
+        query = review_cases.update().where(review_cases.c.id == case_id)
+        if expect_record is not None:
+            query = query.where(review_cases.c.record == expect_record)
+        result = await conn.execute(query.values(**values))
+        return bool(result.rowcount)
 
     async def case(self, conn: AsyncConnection, case_id: str) -> CaseRow | None:
         row = (await conn.execute(sa.select(*_CASE).where(review_cases.c.id == case_id))).first()
