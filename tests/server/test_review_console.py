@@ -89,3 +89,11 @@ async def test_console_pages_need_a_staff_session(api: AppFactory) -> None:
     async with api() as client:
         r = await client.get("/console/queue")
         assert r.status_code == 303 and r.headers["location"] == "/console/login"
+
+
+async def test_an_unknown_case_is_a_clear_404(api: AppFactory) -> None:
+    async with api() as client:
+        await staff(client, "mod_anna", "moderator")
+        await _console_login(client, "mod_anna")
+        r = await client.get("/console/cases/c_nope")
+        assert r.status_code == 404 and "no such case" in r.text

@@ -8,6 +8,7 @@ but get no forms; every POST carries the session's CSRF token.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from fastapi import APIRouter, Form, Request
@@ -16,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from tidings.moderation.review import Decision
 from tidings.protocol.errors import TidingsError
 from tidings.server import web_session as ws
-from tidings.server.routes.console import login_redirect, render
+from tidings.server.routes.console import login_redirect, render, templates
 from tidings.services.accounts import Principal
 from tidings.services.reports import TARGET_KINDS
 from tidings.services.review import POLICIES, ReviewService
@@ -32,6 +33,16 @@ SECTIONS: Final[list[dict[str, Any]]] = [
 ]
 SOURCES: Final = ("legal_order", "trusted_flagger", "verified_private_report",
                   "automated_hold", "user_report")
+
+
+def when(ms: int | None) -> str:
+    """Milliseconds since the epoch as a UTC date and time for people."""
+    if ms is None:
+        return "—"
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+templates.env.filters["when"] = when
 
 
 def _review(request: Request) -> ReviewService:
@@ -89,7 +100,8 @@ async def case_page(request: Request, case_id: str, error: str = "") -> Response
     try:
         case = await review.case(case_id)
     except TidingsError as exc:
-        return render(request, "console/denied.html", status=exc.status, **context)
+        return render(request, "console/missing.html", status=exc.status, message=exc.message,
+                      **context)
     return render(request, "console/case.html", case=case, error=error[:200],
                   reveal=await review.reveal_media(who), policies=sorted(POLICIES),
                   actions=[str(d) for d in Decision], **context)
