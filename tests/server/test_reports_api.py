@@ -118,6 +118,13 @@ async def test_forged_altered_and_replayed_reports_are_rejected(api: AppFactory)
         foreign = franked(ring, "ctx", "mallory", "carol", NOW - 1)
         r = await _private_report(client, msg, bob, [foreign], status=400)
         assert r["error"]["code"] == "context_mismatch"
+        # in 1:1 chats the context comes from the same sender, not another chat with bob
+        carols = franked(ring, "ctx", "carol", "bob", NOW - 1)
+        r = await _private_report(client, msg, bob, [carols], status=400)
+        assert r["error"]["code"] == "context_mismatch"
+        later = franked(ring, "ctx", "mallory", "bob", NOW + 1)
+        r = await _private_report(client, msg, bob, [later], status=400)
+        assert r["error"]["code"] == "context_mismatch"
         six = [franked(ring, "c", "mallory", "bob", NOW - i - 1) for i in range(6)]
         r = await _private_report(client, msg, bob, six, status=422)
 

@@ -31,8 +31,10 @@ def pick(inbox: Sequence[dict[str, Any]], message_id: str, context: int
     context = max(0, min(context, limits.REPORT_CONTEXT_MAX))
     for i, item in enumerate(inbox):
         if item.get("id") == message_id:
+            group = str(item["conversation"]).startswith("group:")
             earlier = [m for m in inbox[:i] if m.get("conversation") == item["conversation"]
-                       and m.get("ts", 0) <= item["ts"]]
+                       and m.get("ts", 0) <= item["ts"]
+                       and (group or m.get("from") == item["from"])]
             return item, (earlier[-context:] if context else [])
     raise NotFound(f"message {message_id} is not among this device's received messages",
                    "message_not_found")

@@ -192,7 +192,11 @@ class ReportService:
         await self._participant(who, m.conversation)
         rows = [self._row(0, m, verify_message(self.keyring, m, "reported message"))]
         for i, c in enumerate(r.context, start=1):
-            if c.conversation != m.conversation or c.ts > m.ts:
+            # 1:1 conversations are named by their recipient, so every message to the
+            # reporter shares one name: context must also come from the same sender.
+            one_to_one = not m.conversation.startswith("group:")
+            if (c.conversation != m.conversation or c.ts > m.ts
+                    or (one_to_one and c.sender != m.sender)):
                 raise BadRequest(f"context message {i} is not an earlier message of the "
                                  "same conversation", "context_mismatch")
             rows.append(self._row(i, c, verify_message(self.keyring, c, f"context message {i}")))

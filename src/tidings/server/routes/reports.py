@@ -51,7 +51,7 @@ async def even_suspended(request: Request,
 class Target(BaseModel):
     kind: str = Field(max_length=16, description="post, channel, account or message")
     channel: str | None = Field(default=None, max_length=64)
-    post_id: int | None = None
+    post_id: int | None = Field(default=None, ge=1, le=2**62)
     account: str | None = Field(default=None, max_length=64)
 
 
