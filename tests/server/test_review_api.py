@@ -277,3 +277,22 @@ async def test_concurrent_claims_have_one_winner(api: AppFactory) -> None:
         holders = {r.json()["lease_holder"] for r in results if r.status_code == 200}
         case = (await client.get(f"/api/v1/mod/cases/{case_id}", headers=mods[0])).json()
         assert {case["lease_holder"]} == holders
+
+
+async def test_an_edit_held_by_the_gate_joins_the_posts_case(
+        api: AppFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with api() as client:
+        alice, bob = await user(client, "alice"), await user(client, "bob")
+        mod = await staff(client, "mod_anna", "moderator")
+        await channel(client, alice, "news_desk")
+        p = await post(client, alice, "news_desk", "fine text")
+        case_id = (await report(client, bob, report_body("post", channel="news_desk",
+                                                         post_id=p["id"])))["case_id"]
+        hold_next(client, monkeypatch)
+        r = await client.patch(f"/api/v1/channels/news_desk/posts/{p['id']}", headers=alice,
+                               json={"text": "edited into something banked"})
+        assert r.status_code == 200 and r.json()["state"] == "held"
+        case = (await client.get(f"/api/v1/mod/cases/{case_id}", headers=mod)).json()
+        assert case["hold_count"] == 1 and case["report_count"] == 1
+        assert "automated_hold" in case["sources"] and case["matches"]
+        assert case["content"]["text"] == "edited into something banked"
