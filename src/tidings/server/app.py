@@ -168,7 +168,7 @@ def _wire_reports(app: FastAPI, db: Database, streams: StreamService,
     notices = NoticeService(db, store, AccountStore(), streams, clock)
     report_svc = ReportService(db, store, AccountStore(), ChannelStore(), keyring, clock,
                                getattr(app.state, "group_membership", None))
-    enforcer = Enforcer(db, ChannelStore(), app.state.posts, clock,
+    enforcer = Enforcer(db, ChannelStore(), AccountStore(), app.state.posts, clock,
                         lambda: getattr(app.state, "actions", None))
     app.state.notices = notices
     app.state.reports = report_svc

@@ -14,16 +14,14 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-import sqlalchemy as sa
-
 from tidings.moderation.review import Decision
 from tidings.protocol.errors import BadRequest, NotFound
 from tidings.services.clock import Clock
 from tidings.services.gate import REMOVED, VISIBLE
 from tidings.services.posts import PostService
+from tidings.storage.accounts import AccountStore
 from tidings.storage.channels import ChannelStore
 from tidings.storage.database import Database
-from tidings.storage.schema import users
 
 Target = tuple[str, str]
 """(kind, ref): ("post", post id), ("channel", channel id), ("account", user id),
@@ -31,9 +29,11 @@ Target = tuple[str, str]
 
 
 class Enforcer:
-    def __init__(self, db: Database, channels: ChannelStore, posts: PostService, clock: Clock,
+    def __init__(self, db: Database, channels: ChannelStore, accounts: AccountStore,
+                 posts: PostService, clock: Clock,
                  actions: Callable[[], Any] = lambda: None) -> None:
         self.db = db
+        self.accounts = accounts
         self.channels = channels
         self.posts = posts
         self.clock = clock
@@ -78,14 +78,12 @@ class Enforcer:
             return {"channel_id": channel_id, "state": channel.state}
         if decision is Decision.SUSPEND_ACCOUNT and affected_user_id is not None:
             async with self.db.write() as conn:
-                row = (await conn.execute(sa.select(users.c.suspended_at)
-                                          .where(users.c.id == affected_user_id))).first()
-                if row is None:
+                user = await self.accounts.user_by_id(conn, affected_user_id)
+                if user is None:
                     raise NotFound("the account is gone", "user_not_found")
-                if row[0] is None:
-                    await conn.execute(users.update().where(users.c.id == affected_user_id)
-                                       .values(suspended_at=self.clock()))
-            return {"user_id": affected_user_id, "suspended_at": row[0]}
+                if user.suspended_at is None:
+                    await self.accounts.set_suspended(conn, user.id, self.clock())
+            return {"user_id": affected_user_id, "suspended_at": user.suspended_at}
         return {}
 
     async def restore(self, snapshot: dict[str, Any]) -> None:
@@ -98,8 +96,8 @@ class Enforcer:
                                            state=str(snapshot["state"]))
         elif "user_id" in snapshot:
             async with self.db.write() as conn:
-                await conn.execute(users.update().where(users.c.id == int(snapshot["user_id"]))
-                                   .values(suspended_at=snapshot["suspended_at"]))
+                await self.accounts.set_suspended(conn, int(snapshot["user_id"]),
+                                                  snapshot["suspended_at"])
 
     async def release_hold(self, kind: str, ref: str) -> None:
         """A no_violation decision on a held post publishes it."""
