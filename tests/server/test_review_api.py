@@ -296,3 +296,22 @@ async def test_an_edit_held_by_the_gate_joins_the_posts_case(
         assert case["hold_count"] == 1 and case["report_count"] == 1
         assert "automated_hold" in case["sources"] and case["matches"]
         assert case["content"]["text"] == "edited into something banked"
+
+
+async def test_a_decision_that_cannot_be_applied_leaves_the_case_waiting(
+        api: AppFactory) -> None:
+    async with api() as client:
+        alice, bob = await user(client, "alice"), await user(client, "bob")
+        mod = await staff(client, "mod_anna", "moderator")
+        await channel(client, alice, "news_desk")
+        case_id = (await report(client, bob, report_body("channel", channel="news_desk"))
+                   )["case_id"]
+        assert (await client.delete("/api/v1/channels/news_desk", headers=alice)
+                ).status_code == 204
+        err = await decide(client, mod, case_id, "ban_channel", "spam", status=404)
+        assert err["error"]["code"] == "channel_not_found"
+        queue = (await client.get("/api/v1/mod/queue", headers=mod)).json()
+        assert [(c["id"], c["state"]) for c in queue] == [(case_id, "open")]
+        err = await decide(client, mod, case_id, "remove", "spam", status=400)
+        assert err["error"]["code"] == "not_applicable"
+        assert (await decide(client, mod, case_id, "no_violation", "other"))["state"] == "decided"

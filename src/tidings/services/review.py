@@ -21,7 +21,7 @@ from tidings.moderation.reasons import (
     render_text,
 )
 from tidings.protocol import limits
-from tidings.protocol.errors import BadRequest, Conflict, NotFound
+from tidings.protocol.errors import BadRequest, Conflict, NotFound, TidingsError
 from tidings.services.accounts import Principal
 from tidings.services.cases import case_columns, load
 from tidings.services.clock import Clock
@@ -224,13 +224,21 @@ class ReviewService:
         if label == "category:terrorist_content":
             case = dataclasses.replace(case, terrorist_content=True)
         self.enforcer.check(decision, row.target_kind, row.affected_user_id)
+        before = row
         row = await self._save(row, case, policy=label)  # the compare-and-set: ours now
         snapshot: dict[str, Any] = {}
-        if decision is rv.Decision.NO_VIOLATION:
-            await self.enforcer.release_hold(row.target_kind, row.target_ref)
-        else:
-            snapshot = await self.enforcer.apply(decision, row.target_kind, row.target_ref,
-                                                 row.affected_user_id, case_id)
+        try:
+            if decision is rv.Decision.NO_VIOLATION:
+                await self.enforcer.release_hold(row.target_kind, row.target_ref)
+            else:
+                snapshot = await self.enforcer.apply(decision, row.target_kind, row.target_ref,
+                                                     row.affected_user_id, case_id)
+        except TidingsError:  # e.g. the post is gone: the case is not decided after all
+            async with self.db.write() as conn:
+                await self.store.update_case(conn, case_id, row.record, state=before.state,
+                                             rank=before.rank, record=before.record,
+                                             policy=before.policy)
+            raise
         content = await self._created_and_kinds(row)
         facts = facts or self._facts(row, case)
         sor = from_decision(case, f"sor-{case_id}", label, content[1], content[0], facts)
