@@ -57,6 +57,13 @@ async def test_moderator_reviews_a_case_in_the_console(api: AppFactory) -> None:
         assert r.status_code == 303
         assert 'class="media-guard revealed"' in (await client.get(
             f"/console/cases/{case_id}")).text
+        # claim and release the lease from the page
+        r = await client.post(f"/console/cases/{case_id}/claim", data={"csrf": csrf})
+        assert r.status_code == 303 and "error" not in r.headers["location"]
+        page = await client.get(f"/console/cases/{case_id}")
+        assert "You hold this case" in page.text and "claimed by mod_anna" in page.text
+        await client.post(f"/console/cases/{case_id}/claim", data={"csrf": csrf, "release": "1"})
+        assert "claimed by" not in (await client.get(f"/console/cases/{case_id}")).text
         # decisions need the CSRF token
         r = await client.post(f"/console/cases/{case_id}/decision", data={
             "csrf": "forged", "action": "remove", "policy": "spam"})

@@ -112,6 +112,21 @@ def _back(case_id: str, error: str = "") -> RedirectResponse:
     return RedirectResponse(f"/console/cases/{case_id}{suffix}", status_code=303)
 
 
+@router.post("/cases/{case_id}/claim")
+async def claim(request: Request, case_id: str, csrf: str = Form(max_length=128),
+                release: str = Form(default="")) -> Response:
+    """Take (or give back) the case's lease so nobody else decides it meanwhile."""
+    who = await _form_user(request, csrf)
+    if who.role not in DECIDERS:
+        return _back(case_id, "auditors cannot claim")
+    review = _review(request)
+    try:
+        await (review.release(who, case_id) if release else review.claim(who, case_id))
+    except TidingsError as exc:
+        return _back(case_id, exc.code)
+    return _back(case_id)
+
+
 @router.post("/cases/{case_id}/decision")
 async def decide(request: Request, case_id: str, csrf: str = Form(max_length=128),
                  action: str = Form(max_length=32), policy: str = Form(max_length=64),
