@@ -162,3 +162,22 @@ async def test_reports_are_rate_limited(api: AppFactory) -> None:
         codes = [(await client.post("/api/v1/reports", headers=alice, json=body)).status_code
                  for _ in range(31)]
         assert codes[:30] == [201] * 30 and codes[30] == 429
+
+
+async def test_group_messages_are_reportable_by_members(api: AppFactory) -> None:
+    async with api() as client:
+        bob, carol = await user(client, "bob"), await user(client, "carol")
+        await user(client, "mallory")
+        ring = keyring(client)
+        msg = franked(ring, "group threat", "mallory", "group:g1", NOW)
+        r = await _private_report(client, msg, bob, status=400)  # no groups service yet
+        assert r["error"]["code"] == "not_a_participant"
+
+        async def members(conversation: str, username: str) -> bool:
+            return conversation == "group:g1" and username == "bob"
+
+        client.app.state.group_membership = members  # type: ignore[attr-defined]
+        ack = await _private_report(client, msg, bob)
+        assert ack["verified"] is True
+        r = await _private_report(client, msg, carol, status=400)
+        assert r["error"]["code"] == "not_a_participant"

@@ -167,7 +167,7 @@ def _wire_reports(app: FastAPI, db: Database, streams: StreamService,
     store = ReportStore()
     notices = NoticeService(db, store, AccountStore(), streams, clock)
     report_svc = ReportService(db, store, AccountStore(), ChannelStore(), keyring, clock,
-                               getattr(app.state, "group_membership", None))
+                               lambda: getattr(app.state, "group_membership", None))
     enforcer = Enforcer(db, ChannelStore(), AccountStore(), app.state.posts, clock,
                         lambda: getattr(app.state, "actions", None))
     app.state.notices = notices

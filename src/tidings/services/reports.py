@@ -54,7 +54,9 @@ _VERDICT_CODE: Final = {
     FrankingVerdict.BAD_TAG: "franking_forged",
     FrankingVerdict.UNKNOWN_KEY: "franking_unknown_key",
 }
-#: Whether a group conversation "group:<id>" has this member; bound when groups exist.
+#: Whether a group conversation "group:<id>" has this member (sync or async). The
+#: groups service binds it as ``app.state.group_membership``; until then group
+#: messages cannot be reported.
 GroupMembership = Callable[[str, str], Any]
 
 
@@ -141,7 +143,7 @@ def message_text(payload: str) -> str:
 class ReportService:
     def __init__(self, db: Database, store: ReportStore, accounts: AccountStore,
                  channels: ChannelStore, keyring: FrankingKeyring, clock: Clock,
-                 groups: GroupMembership | None = None) -> None:
+                 groups: Callable[[], GroupMembership | None] = lambda: None) -> None:
         self.db = db
         self.store = store
         self.accounts = accounts
@@ -171,8 +173,9 @@ class ReportService:
     async def _participant(self, who: Principal, conversation: str) -> None:
         if conversation == who.username:
             return  # 1:1: the conversation is the recipient's user id
-        if conversation.startswith("group:") and self.groups is not None:
-            member = self.groups(conversation, who.username)
+        membership = self.groups()
+        if conversation.startswith("group:") and membership is not None:
+            member = membership(conversation, who.username)
             if hasattr(member, "__await__"):
                 member = await member
             if member:
