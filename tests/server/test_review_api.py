@@ -315,3 +315,24 @@ async def test_a_decision_that_cannot_be_applied_leaves_the_case_waiting(
         err = await decide(client, mod, case_id, "remove", "spam", status=400)
         assert err["error"]["code"] == "not_applicable"
         assert (await decide(client, mod, case_id, "no_violation", "other"))["state"] == "decided"
+
+
+async def test_removal_is_auto_banked_when_an_action_service_exists(api: AppFactory) -> None:
+    class FakeActions:
+        def __init__(self) -> None:
+            self.banked: list[tuple[int, str]] = []
+
+        async def auto_bank(self, post_id: int, reason: str) -> None:
+            self.banked.append((post_id, reason))
+
+    async with api() as client:
+        actions = FakeActions()
+        client.app.state.actions = actions  # type: ignore[attr-defined]
+        alice = await user(client, "alice")
+        mod = await staff(client, "mod_anna", "moderator")
+        await channel(client, alice, "news_desk")
+        p = await post(client, alice, "news_desk", "words")
+        case_id = (await report(client, alice, report_body(
+            "post", channel="news_desk", post_id=p["id"])))["case_id"]
+        await decide(client, mod, case_id, "remove")
+        assert actions.banked == [(p["id"], f"review case {case_id}")]
