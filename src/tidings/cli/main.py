@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 import tidings
-from tidings.cli import account, banks, channel, media, messages, server
+from tidings.cli import account, banks, channel, media, messages, reports, server
 
 app = typer.Typer(help="Tidings: private E2EE chats, public channels, trust and safety.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -22,6 +22,10 @@ app.command()(messages.send)
 app.command()(messages.receive)
 app.command()(messages.devices)
 app.command("hash")(banks.hash_command)
+app.add_typer(reports.report_app, name="report")
+app.add_typer(reports.mod_app, name="mod")
+app.command()(reports.appeal)
+app.command()(reports.notices)
 
 
 def _version(value: bool) -> None:

@@ -239,3 +239,15 @@ collection pauses the server for 1.1-1.5 s."""
 GC_FULL_INTERVAL_S = 3600.0
 """How often everything is unfrozen and collected once, reclaiming cyclic garbage of
 connections that closed meanwhile (one full pause per interval)."""
+
+# --- Reports and review (issue #8) ------------------------------------------------
+REPORT_CONTEXT_MAX = 5
+"""Preceding messages a verifiable private report may carry as context."""
+REPORT_EXPLANATION_MAX = 4000
+REPORT_LOCATION_MAX = 1000
+REPORT_PAYLOAD_MAX = 64 * 1024
+"""A reported message's payload (canonical JSON), base64-decoded."""
+REVIEW_LEASE_DEFAULT_MS = 15 * 60_000
+"""How long a claim holds a case unless the moderator asks for another length."""
+REVIEW_QUEUE_PAGE_MAX = 200
+APPEAL_TEXT_MAX = 4000

@@ -40,11 +40,22 @@ from tidings.server.ratelimit import (
     RateLimiter,
     RedisRateLimiter,
 )
-from tidings.server.routes import accounts, banks, console, health, jobs, keys, messages, stream
+from tidings.server.routes import (
+    accounts,
+    banks,
+    console,
+    health,
+    jobs,
+    keys,
+    messages,
+    review_console,
+    stream,
+)
 from tidings.server.routes import channels as channel_routes
 from tidings.server.routes import media as media_routes
 from tidings.server.routes import posts as post_routes
 from tidings.server.routes import profile as profile_routes
+from tidings.server.routes import reports as report_routes
 from tidings.server.routes import web as web_routes
 from tidings.services.accounts import AccountService
 from tidings.services.bank_exchanges import Exchanges
@@ -53,6 +64,7 @@ from tidings.services.banks import BankService
 from tidings.services.channels import ChannelService
 from tidings.services.clock import Clock, system_clock
 from tidings.services.directory import DirectoryCache
+from tidings.services.enforcement import Enforcer
 from tidings.services.imaging import MediaError, MediaTooLargeError
 from tidings.services.jobs import JobRunner, JobService
 from tidings.services.keys import KeyService
@@ -60,8 +72,11 @@ from tidings.services.media import MediaService
 from tidings.services.messages import MessageService
 from tidings.services.moderation import ModerationService
 from tidings.services.names import reserved_names
+from tidings.services.notices import NoticeService
 from tidings.services.posts import PostService
 from tidings.services.profiles import ProfileService
+from tidings.services.reports import ReportService
+from tidings.services.review import ReviewService
 from tidings.services.streams import StreamService, device_topic
 from tidings.storage import migrate
 from tidings.storage.accounts import AccountStore
@@ -74,6 +89,7 @@ from tidings.storage.jobs import JobStore
 from tidings.storage.keys import KeyDirectoryStore
 from tidings.storage.media import MediaStore
 from tidings.storage.messages import SentStore
+from tidings.storage.reports import ReportStore
 from tidings.storage.search import SearchIndex
 from tidings.storage.streams import StreamStore
 
@@ -171,6 +187,22 @@ def _wire_channels(app: FastAPI, settings: Settings, db: Database, bus: Bus,
     app.state.profiles = ProfileService(db, media_store, media, moderation)
 
 
+def _wire_reports(app: FastAPI, db: Database, streams: StreamService,
+                  keyring: FrankingKeyring, clock: Clock) -> None:
+    """Reports, the review queue and the system inbox; holds from the gate open cases."""
+    store = ReportStore()
+    notices = NoticeService(db, store, AccountStore(), streams, clock)
+    report_svc = ReportService(db, store, AccountStore(), ChannelStore(), keyring, clock,
+                               lambda: getattr(app.state, "group_membership", None))
+    enforcer = Enforcer(db, ChannelStore(), AccountStore(), app.state.posts, clock,
+                        lambda: getattr(app.state, "actions", None))
+    app.state.notices = notices
+    app.state.reports = report_svc
+    app.state.review = ReviewService(db, store, AccountStore(), ChannelStore(), enforcer,
+                                     notices, clock)
+    app.state.posts.on_hold = report_svc.post_held
+
+
 MATCHER_SNAPSHOT = ("index", "matcher.bin")
 """Where each process keeps its matcher snapshot, under the data directory."""
 
@@ -254,6 +286,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         app.state.keys = key_svc
         app.state.messages = message_svc
         _wire_channels(app, settings, db, live_bus, clock)
+        _wire_reports(app, db, stream_svc, franking_keyring(server_secrets), clock)
         app.state.gateway = Gateway(account_svc, stream_svc, live_bus, metrics,
                                     settings.ws_send_queue, messages.ws_send_hook(message_svc),
                                     ChannelFanout(live_bus), app.state.channels.subscribed_ids)
@@ -290,9 +323,11 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
     app.include_router(banks.router)
     app.include_router(jobs.router)
     app.include_router(console.router)
+    app.include_router(report_routes.router)
+    app.include_router(review_console.router)
     app.mount("/static", StaticFiles(directory=str(resources.files("tidings.server") / "static")),
               name="static")
-    app.state.console_sections = []
+    app.state.console_sections = list(review_console.SECTIONS)
 
     app.add_middleware(RequestLimits, max_body=settings.max_body_bytes)
     app.add_middleware(MetricsAndHeaders, metrics=metrics)

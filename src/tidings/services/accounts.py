@@ -182,7 +182,9 @@ class AccountService:
                                                     self.clock())
         return Session(Principal(user.id, user.username, user.role, device.id), device, token)
 
-    async def authenticate(self, token: str) -> Principal:
+    async def authenticate(self, token: str, *, allow_suspended: bool = False) -> Principal:
+        """The caller; a suspended account passes only where ``allow_suspended`` (its
+        system inbox and appeals: DSA Art. 20(1) lets it complain about the suspension)."""
         if not token.startswith(TOKEN_PREFIX) or len(token) > 128:
             raise Unauthorized("invalid access token", "invalid_token")
         async with self.db.read() as conn:
@@ -192,7 +194,7 @@ class AccountService:
         device, user = found
         if user.deleted_at is not None:
             raise Unauthorized("this account was deleted", "invalid_token")
-        if user.suspended_at is not None:
+        if user.suspended_at is not None and not allow_suspended:
             raise Forbidden("this account is suspended", "account_suspended")
         now = self.clock()
         if now - device.last_seen_at > LAST_SEEN_GRANULARITY_MS:

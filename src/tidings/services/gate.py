@@ -34,10 +34,16 @@ def rejection(decision: Decision) -> ContentRejected:
 async def gate(moderation: ModerationService, surface: Surface,
                contents: Sequence[Content]) -> str:
     """Check content before it is stored; returns the state to store it in."""
+    return (await gate_decision(moderation, surface, contents))[0]
+
+
+async def gate_decision(moderation: ModerationService, surface: Surface,
+                        contents: Sequence[Content]) -> tuple[str, Decision]:
+    """Like :func:`gate`, also returning the decision (a hold's matches go to review)."""
     decision = await moderation.check(surface, list(contents))
     if decision.verdict is Verdict.REJECT:
         raise rejection(decision)
-    return HELD if decision.verdict is Verdict.HOLD else VISIBLE
+    return (HELD if decision.verdict is Verdict.HOLD else VISIBLE), decision
 
 
 def text_contents(*texts: str) -> list[Content]:

@@ -11,7 +11,7 @@ fanned out; rejected content is never stored.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from tidings.bus.base import Bus
@@ -22,9 +22,9 @@ from tidings.services.accounts import Principal
 from tidings.services.channel_access import post_json, require
 from tidings.services.channels import ChannelService, ChannelView, channel_topic
 from tidings.services.clock import Clock
-from tidings.services.gate import HELD, VISIBLE, gate, text_contents
+from tidings.services.gate import HELD, REMOVED, VISIBLE, gate_decision, text_contents
 from tidings.services.media import MediaService
-from tidings.services.moderation import ModerationService, Surface
+from tidings.services.moderation import Decision, ModerationService, Surface
 from tidings.services.streams import dumps
 from tidings.storage.channels import ChannelRecord, ChannelStore, PostRecord
 from tidings.storage.database import Database
@@ -35,6 +35,10 @@ def channel_frame(handle: str, seq: int, kind: str, post_body: str) -> str:
     """The live frame subscribers get; ``post_body`` is already serialised JSON."""
     return (f'{{"type":"channel","channel":{json.dumps(handle)},"seq":{seq},'
             f'"kind":"{kind}","post":{post_body}}}')
+
+
+HoldHook = Callable[[ChannelRecord, PostRecord, Decision], Awaitable[None]]
+"""Called after a post is stored as held, so review opens (or joins) a case about it."""
 
 
 def clean_post_text(text: str) -> str:
@@ -53,9 +57,10 @@ class PostService:
         self.moderation = moderation
         self.bus = bus
         self.clock = clock
+        self.on_hold: HoldHook | None = None
 
     async def _content(self, surface: Surface, text: str, media_ids: Sequence[str]
-                       ) -> tuple[str, list[dict[str, Any]], str]:
+                       ) -> tuple[str, list[dict[str, Any]], str, Decision]:
         text = clean_post_text(text)
         if len(media_ids) > limits.POST_MEDIA_MAX:
             raise BadRequest(f"at most {limits.POST_MEDIA_MAX} media items per post",
@@ -63,8 +68,9 @@ class PostService:
         descriptors, contents = await self.media.resolve(media_ids)
         if not text and not descriptors:
             raise BadRequest("a post needs text or media", "empty_post")
-        state = await gate(self.moderation, surface, [*text_contents(text), *contents])
-        return text, descriptors, state
+        state, decision = await gate_decision(self.moderation, surface,
+                                              [*text_contents(text), *contents])
+        return text, descriptors, state, decision
 
     async def _announce(self, channel: ChannelRecord, seq: int, kind: str, body: str) -> None:
         frame = channel_frame(channel.handle, seq, kind, body)
@@ -72,7 +78,8 @@ class PostService:
 
     async def _insert(self, channel: ChannelRecord, who: Principal, text: str,
                       descriptors: list[dict[str, Any]], state: str,
-                      forwarded_from: dict[str, Any] | None) -> dict[str, Any]:
+                      forwarded_from: dict[str, Any] | None, decision: Decision
+                      ) -> dict[str, Any]:
         seq = 0
         async with self.db.write() as conn:
             post = await self.store.insert_post(
@@ -87,14 +94,16 @@ class PostService:
                                                      dumps(body), post.created_at)
         if seq:
             await self._announce(channel, seq, "post", dumps(body))
+        if state == HELD and self.on_hold is not None:
+            await self.on_hold(channel, post, decision)
         return body
 
     async def publish(self, who: Principal, handle: str, text: str,
                       media_ids: Sequence[str] = ()) -> dict[str, Any]:
         view = await self.channels.view(handle, who)
         require(view.perms.post, "post")
-        text, descriptors, state = await self._content(Surface.POST, text, media_ids)
-        return await self._insert(view.channel, who, text, descriptors, state, None)
+        text, descriptors, state, decision = await self._content(Surface.POST, text, media_ids)
+        return await self._insert(view.channel, who, text, descriptors, state, None, decision)
 
     async def forward(self, who: Principal, handle: str, post_id: int, to: str
                       ) -> dict[str, Any]:
@@ -105,10 +114,12 @@ class PostService:
         target = await self.channels.view(to, who)
         require(target.perms.post, "post")
         media_ids = [m["sha256"] for m in json.loads(source.media)]
-        text, descriptors, state = await self._content(Surface.FORWARD, source.text, media_ids)
+        text, descriptors, state, decision = await self._content(Surface.FORWARD, source.text,
+                                                                 media_ids)
         origin = {"channel": source_view.channel.handle, "title": source_view.channel.title,
                   "post_id": source.id}
-        return await self._insert(target.channel, who, text, descriptors, state, origin)
+        return await self._insert(target.channel, who, text, descriptors, state, origin,
+                                  decision)
 
     async def _post(self, channel: ChannelRecord, post_id: int) -> PostRecord:
         async with self.db.read() as conn:
@@ -147,7 +158,7 @@ class PostService:
             text = post.text
         if media_ids is None:
             media_ids = [m["sha256"] for m in json.loads(post.media)]
-        text, descriptors, state = await self._content(Surface.EDIT, text, media_ids)
+        text, descriptors, state, decision = await self._content(Surface.EDIT, text, media_ids)
         seq = 0
         async with self.db.write() as conn:
             updated = await self.store.update_post(
@@ -168,7 +179,38 @@ class PostService:
                                                      dumps(logged), self.clock())
         if seq:
             await self._announce(view.channel, seq, kind, dumps(logged))
+        if state == HELD and self.on_hold is not None:
+            await self.on_hold(view.channel, updated, decision)
         return body
+
+    async def set_state(self, post_id: int, state: str) -> tuple[ChannelRecord, PostRecord]:
+        """A moderator's change of a post's state (visible, held, removed); text and media
+        are kept, so a reversed removal shows exactly what was there. Readers see the
+        change through the channel's update log. Returns the post as it was before."""
+        if state not in (VISIBLE, HELD, REMOVED):
+            raise BadRequest(f"unknown post state {state}", "bad_state")
+        seq, kind, logged = 0, "", ""
+        async with self.db.write() as conn:
+            before = await self.store.post(conn, post_id)
+            if before is None:
+                raise NotFound("no such post", "post_not_found")
+            channel = await self.store.by_id(conn, before.channel_id)
+            if channel is None:
+                raise NotFound("no such channel", "channel_not_found")
+            if before.state != state and before.deleted_at is None:
+                updated = await self.store.update_post(conn, post_id, state=state)
+                if state == VISIBLE:
+                    await self.search_index.index_post(conn, post_id, updated.text)
+                    kind, logged = "post", dumps(post_json(updated, channel))
+                else:
+                    await self.search_index.unindex_post(conn, post_id)
+                    kind, logged = "delete", dumps({"id": post_id, "channel": channel.handle})
+                if state == VISIBLE or before.state == VISIBLE:
+                    seq = await self.store.append_update(conn, channel.id, kind, post_id,
+                                                         logged, self.clock())
+        if seq:
+            await self._announce(channel, seq, kind, logged)
+        return channel, before
 
     async def delete(self, who: Principal, handle: str, post_id: int) -> None:
         view, post = await self._editable(who, handle, post_id)

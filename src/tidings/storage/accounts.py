@@ -63,6 +63,11 @@ class AccountStore:
         await conn.execute(users.update().where(users.c.id == user_id)
                            .values(password_hash=password_hash))
 
+    async def set_suspended(self, conn: AsyncConnection, user_id: int,
+                            suspended_at: int | None) -> None:
+        await conn.execute(users.update().where(users.c.id == user_id)
+                           .values(suspended_at=suspended_at))
+
     async def set_role(self, conn: AsyncConnection, user_id: int, role: str) -> None:
         await conn.execute(users.update().where(users.c.id == user_id).values(role=role))
 

@@ -1,0 +1,88 @@
+"""Pure request builders for reports, notices, appeals and the review queue (no I/O).
+
+``message_report`` builds a verifiable report from what the client kept when it
+decrypted the message (``DeviceCrypto.inbox``): the payload, franking key, commitment,
+tag, key id and metadata of the reported message and up to ``REPORT_CONTEXT_MAX``
+earlier messages of the same conversation. Only these leave the device.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from tidings.client.requests import API, Request
+from tidings.protocol import limits
+from tidings.protocol.errors import NotFound
+
+
+def franked(stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored received message as the report API wants it."""
+    return {"id": stored["id"], "sender": stored["from"], "sender_device": stored["device"],
+            "conversation": stored["conversation"], "ts": stored["ts"],
+            "payload": stored["payload"], "franking_key": stored["franking_key"],
+            "commitment": stored["commitment"], "tag": stored["tag"],
+            "key_id": stored["key_id"]}
+
+
+def pick(inbox: Sequence[dict[str, Any]], message_id: str, context: int
+         ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The reported message and the ``context`` messages before it in its conversation."""
+    context = max(0, min(context, limits.REPORT_CONTEXT_MAX))
+    for i, item in enumerate(inbox):
+        if item.get("id") == message_id:
+            group = str(item["conversation"]).startswith("group:")
+            earlier = [m for m in inbox[:i] if m.get("conversation") == item["conversation"]
+                       and m.get("ts", 0) <= item["ts"]
+                       and (group or m.get("from") == item["from"])]
+            return item, (earlier[-context:] if context else [])
+    raise NotFound(f"message {message_id} is not among this device's received messages",
+                   "message_not_found")
+
+
+def message_report(inbox: Sequence[dict[str, Any]], message_id: str, category: str,
+                   explanation: str, context: int = 0) -> Request:
+    item, earlier = pick(inbox, message_id, context)
+    return Request("POST", f"{API}/reports", {
+        "target": {"kind": "message"}, "category": category, "explanation": explanation,
+        "good_faith": True, "message": franked(item),
+        "context": [franked(m) for m in earlier]})
+
+
+def post_report(handle: str, post_id: int, category: str, explanation: str,
+                location: str = "") -> Request:
+    return Request("POST", f"{API}/reports", {
+        "target": {"kind": "post", "channel": handle.removeprefix("@"), "post_id": post_id},
+        "category": category, "explanation": explanation, "good_faith": True,
+        "location": location})
+
+
+def report_status(report_id: int) -> Request:
+    return Request("GET", f"{API}/reports/{report_id}")
+
+
+def notices(limit: int = 50) -> Request:
+    return Request("GET", f"{API}/notices", params={"limit": limit})
+
+
+def appeal(case_id: str, text: str) -> Request:
+    return Request("POST", f"{API}/cases/{case_id}/appeal", {"text": text})
+
+
+def queue(kind: str | None = None, source: str | None = None) -> Request:
+    params = {k: v for k, v in (("kind", kind), ("source", source)) if v}
+    return Request("GET", f"{API}/mod/queue", params=params)
+
+
+def case(case_id: str) -> Request:
+    return Request("GET", f"{API}/mod/cases/{case_id}")
+
+
+def decide(case_id: str, action: str, policy: str, facts: str = "") -> Request:
+    return Request("POST", f"{API}/mod/cases/{case_id}/decision",
+                   {"action": action, "policy": policy, "facts": facts})
+
+
+def decide_appeal(case_id: str, decision: str, answer: str = "") -> Request:
+    return Request("POST", f"{API}/mod/cases/{case_id}/appeal-decision",
+                   {"decision": decision, "answer": answer})

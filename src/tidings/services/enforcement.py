@@ -1,0 +1,117 @@
+"""Apply a moderator's decision to the platform, and undo it when an appeal wins.
+
+A small adapter over the existing services and columns: a post's ``state``, a
+channel's ``state`` and a user's ``suspended_at``. Every step is idempotent, so it
+works whether or not the rules/actions service (``app.state.actions``) exists; when
+it does and offers ``auto_bank``, removed content is also banked so copies are caught
+(the seam the rules merge binds). ``apply`` returns a snapshot of what was there so
+``restore`` can put it back exactly.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from tidings.moderation.review import Decision
+from tidings.protocol.errors import BadRequest, NotFound
+from tidings.services.clock import Clock
+from tidings.services.gate import REMOVED, VISIBLE
+from tidings.services.posts import PostService
+from tidings.storage.accounts import AccountStore
+from tidings.storage.channels import ChannelStore
+from tidings.storage.database import Database
+
+Target = tuple[str, str]
+"""(kind, ref): ("post", post id), ("channel", channel id), ("account", user id),
+("message", franking commitment)."""
+
+
+class Enforcer:
+    def __init__(self, db: Database, channels: ChannelStore, accounts: AccountStore,
+                 posts: PostService, clock: Clock,
+                 actions: Callable[[], Any] = lambda: None) -> None:
+        self.db = db
+        self.accounts = accounts
+        self.channels = channels
+        self.posts = posts
+        self.clock = clock
+        self.actions = actions
+
+    async def _channel_of(self, kind: str, ref: str) -> int:
+        if kind == "channel":
+            return int(ref)
+        if kind == "post":
+            async with self.db.read() as conn:
+                post = await self.channels.post(conn, int(ref))
+            if post is None:
+                raise NotFound("the post is gone", "post_not_found")
+            return post.channel_id
+        raise BadRequest("ban_channel needs a channel or a post in it", "not_applicable")
+
+    @staticmethod
+    def check(decision: Decision, kind: str, affected_user_id: int | None) -> None:
+        """Refuse, before anything is stored, a decision that cannot apply to the target."""
+        if decision is Decision.REMOVE and kind != "post":
+            raise BadRequest("remove applies to channel posts; use suspend_account or "
+                             "ban_channel for other targets", "not_applicable")
+        if decision is Decision.BAN_CHANNEL and kind not in ("post", "channel"):
+            raise BadRequest("ban_channel needs a channel or a post in it", "not_applicable")
+        if decision is Decision.SUSPEND_ACCOUNT and affected_user_id is None:
+            raise BadRequest("no account to suspend", "not_applicable")
+
+    async def apply(self, decision: Decision, kind: str, ref: str, affected_user_id: int | None,
+                    case_id: str) -> dict[str, Any]:
+        self.check(decision, kind, affected_user_id)
+        if decision is Decision.REMOVE:
+            _, before = await self.posts.set_state(int(ref), REMOVED)
+            await self._auto_bank(int(ref), case_id)
+            return {"post_id": before.id, "state": before.state}
+        if decision is Decision.BAN_CHANNEL:
+            channel_id = await self._channel_of(kind, ref)
+            async with self.db.write() as conn:
+                channel = await self.channels.by_id(conn, channel_id)
+                if channel is None:
+                    raise NotFound("the channel is gone", "channel_not_found")
+                await self.channels.update(conn, channel_id, state=REMOVED)
+            return {"channel_id": channel_id, "state": channel.state}
+        if decision is Decision.SUSPEND_ACCOUNT and affected_user_id is not None:
+            async with self.db.write() as conn:
+                user = await self.accounts.user_by_id(conn, affected_user_id)
+                if user is None:
+                    raise NotFound("the account is gone", "user_not_found")
+                if user.suspended_at is None:
+                    await self.accounts.set_suspended(conn, user.id, self.clock())
+            return {"user_id": affected_user_id, "suspended_at": user.suspended_at}
+        return {}
+
+    async def restore(self, snapshot: dict[str, Any]) -> None:
+        """Undo ``apply``: the post, channel or account as it was before the decision."""
+        if "post_id" in snapshot:
+            await self.posts.set_state(int(snapshot["post_id"]), VISIBLE)
+        elif "channel_id" in snapshot:
+            async with self.db.write() as conn:
+                await self.channels.update(conn, int(snapshot["channel_id"]),
+                                           state=str(snapshot["state"]))
+        elif "user_id" in snapshot:
+            async with self.db.write() as conn:
+                await self.accounts.set_suspended(conn, int(snapshot["user_id"]),
+                                                  snapshot["suspended_at"])
+
+    async def release_hold(self, kind: str, ref: str) -> None:
+        """A no_violation decision on a held post publishes it."""
+        if kind == "post":
+            async with self.db.read() as conn:
+                post = await self.channels.post(conn, int(ref))
+            if post is not None and post.state != VISIBLE:
+                await self.posts.set_state(post.id, VISIBLE)
+
+    async def _auto_bank(self, post_id: int, case_id: str) -> None:
+        actions = self.actions()
+        hook = getattr(actions, "auto_bank", None) if actions is not None else None
+        if hook is None:
+            return
+        result = hook(post_id=post_id, reason=f"review case {case_id}")
+        if inspect.isawaitable(result):
+            await result

@@ -1,0 +1,183 @@
+"""Reports (DSA Art. 16): public targets, verifiable private reports, trusted flaggers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import AppFactory
+from tests.server.channel_util import channel, post, user
+from tests.server.report_util import franked, keyring, report, report_body, staff
+
+NOW = 1_767_225_600_000
+
+
+async def test_report_a_post_is_acknowledged_and_has_a_status(api: AppFactory) -> None:
+    async with api() as client:
+        alice, bob = await user(client, "alice"), await user(client, "bob")
+        await channel(client, alice, "news_desk")
+        p = await post(client, alice, "news_desk", "something bad")
+        body = report_body("post", channel="news_desk", post_id=p["id"])
+        body["notifier_name"], body["notifier_email"] = "Bob B", "bob@example.org"
+        ack = await report(client, bob, body)
+        assert ack["status"] == "received"
+        assert ack["verified"] is False and ack["source"] == "user_report"
+        status = (await client.get(f"/api/v1/reports/{ack['id']}", headers=bob)).json()
+        assert status["status"] == "received" and status["case_id"] == ack["case_id"]
+        # only the reporter sees the status
+        r = await client.get(f"/api/v1/reports/{ack['id']}", headers=alice)
+        assert r.status_code == 404
+        # a second report about the same post joins the same case
+        again = await report(client, alice, body)
+        assert again["case_id"] == ack["case_id"]
+
+
+@pytest.mark.parametrize(("change", "code"), [
+    ({"good_faith": False}, "good_faith_required"),
+    ({"category": "nonsense"}, "bad_category"),
+    ({"explanation": "  "}, "bad_explanation"),
+    ({"target": {"kind": "planet"}}, "bad_target"),
+])
+async def test_a_report_needs_the_art16_fields(api: AppFactory, change: dict[str, Any],
+                                               code: str) -> None:
+    async with api() as client:
+        alice = await user(client, "alice")
+        await channel(client, alice, "news_desk")
+        body = {**report_body("channel", channel="news_desk"), **change}
+        r = await client.post("/api/v1/reports", headers=alice, json=body)
+        assert r.status_code == 400, r.text
+        assert r.json()["error"]["code"] == code
+
+
+async def test_report_a_channel_and_an_account(api: AppFactory) -> None:
+    async with api() as client:
+        alice, bob = await user(client, "alice"), await user(client, "bob")
+        await channel(client, alice, "news_desk")
+        assert (await report(client, bob, report_body("channel", channel="news_desk")))["case_id"]
+        assert (await report(client, bob, report_body("account", account="alice")))["case_id"]
+        r = await client.post("/api/v1/reports", headers=bob,
+                              json=report_body("account", account="nobody"))
+        assert r.status_code == 404
+
+
+async def _private_report(client: httpx.AsyncClient, msg: dict[str, Any],
+                          headers: dict[str, str], context: list[dict[str, Any]] | None = None,
+                          status: int = 201) -> dict[str, Any]:
+    body = report_body("message", category="harassment")
+    body["message"], body["context"] = msg, context or []
+    return await report(client, headers, body, status)
+
+
+async def test_a_verified_private_report_with_context(api: AppFactory) -> None:
+    async with api() as client:
+        bob = await user(client, "bob")
+        await user(client, "mallory")
+        mod = await staff(client, "mod_anna", "moderator")
+        ring = keyring(client)
+        context = [franked(ring, f"earlier {i}", "mallory", "bob", NOW + i) for i in range(5)]
+        msg = franked(ring, "the threat", "mallory", "bob", NOW + 10)
+        ack = await _private_report(client, msg, bob, context)
+        assert ack["verified"] is True and ack["source"] == "verified_private_report"
+        case = (await client.get(f"/api/v1/mod/cases/{ack['case_id']}", headers=mod)).json()
+        assert case["affected_user"] == "mallory"
+        [rep] = case["reports"]
+        assert rep["verified"] is True
+        texts = [m["text"] for m in rep["messages"]]
+        assert texts == ["the threat", *(f"earlier {i}" for i in range(5))]
+        assert {m["verdict"] for m in rep["messages"]} == {"verified"}
+
+
+async def test_forged_altered_and_replayed_reports_are_rejected(api: AppFactory) -> None:
+    async with api() as client:
+        bob, carol = await user(client, "bob"), await user(client, "carol")
+        await user(client, "mallory")
+        ring = keyring(client)
+        msg = franked(ring, "hello", "mallory", "bob", NOW)
+        other = franked(ring, "different", "mallory", "bob", NOW)
+        altered = {**msg, "payload": other["payload"]}
+        r = await _private_report(client, altered, bob, status=400)
+        assert r["error"]["code"] == "franking_altered"
+        forged = {**msg, "sender": "carol"}
+        r = await _private_report(client, forged, bob, status=400)
+        assert r["error"]["code"] == "franking_forged"
+        # carol cannot report bob's message, neither as it is ...
+        r = await _private_report(client, msg, carol, status=400)
+        assert r["error"]["code"] == "not_a_participant"
+        # ... nor moved into her own conversation
+        r = await _private_report(client, {**msg, "conversation": "carol"}, carol, status=400)
+        assert r["error"]["code"] == "franking_forged"
+        unknown = {**msg, "key_id": "retired"}
+        r = await _private_report(client, unknown, bob, status=400)
+        assert r["error"]["code"] == "franking_unknown_key"
+        # one bad context message rejects the whole report
+        bad_ctx = {**franked(ring, "ctx", "mallory", "bob", NOW - 1), "ts": NOW - 2}
+        r = await _private_report(client, msg, bob, [bad_ctx], status=400)
+        assert r["error"]["code"] == "franking_forged"
+        foreign = franked(ring, "ctx", "mallory", "carol", NOW - 1)
+        r = await _private_report(client, msg, bob, [foreign], status=400)
+        assert r["error"]["code"] == "context_mismatch"
+        # in 1:1 chats the context comes from the same sender, not another chat with bob
+        carols = franked(ring, "ctx", "carol", "bob", NOW - 1)
+        r = await _private_report(client, msg, bob, [carols], status=400)
+        assert r["error"]["code"] == "context_mismatch"
+        later = franked(ring, "ctx", "mallory", "bob", NOW + 1)
+        r = await _private_report(client, msg, bob, [later], status=400)
+        assert r["error"]["code"] == "context_mismatch"
+        six = [franked(ring, "c", "mallory", "bob", NOW - i - 1) for i in range(6)]
+        r = await _private_report(client, msg, bob, six, status=422)
+
+
+async def test_trusted_flaggers_are_set_by_admins_and_reviewed_first(api: AppFactory) -> None:
+    async with api() as client:
+        alice, bob = await user(client, "alice"), await user(client, "bob")
+        ngo = await user(client, "ngo")
+        admin = await staff(client, "root_admin", "admin")
+        mod = await staff(client, "mod_anna", "moderator")
+        await channel(client, alice, "news_desk")
+        p1 = await post(client, alice, "news_desk", "first")
+        p2 = await post(client, alice, "news_desk", "second")
+        r = await client.put("/api/v1/admin/users/ngo/trusted-flagger", headers=mod,
+                             json={"trusted": True})
+        assert r.status_code == 403
+        r = await client.put("/api/v1/admin/users/ngo/trusted-flagger", headers=admin,
+                             json={"trusted": True})
+        assert r.status_code == 200 and r.json()["trusted_flagger"] is True
+        plain = await report(client, bob,
+                             report_body("post", channel="news_desk", post_id=p1["id"]))
+        flagged = await report(client, ngo,
+                               report_body("post", channel="news_desk",
+                                           post_id=p2["id"]))
+        assert flagged["source"] == "trusted_flagger"
+        queue = (await client.get("/api/v1/mod/queue", headers=mod)).json()
+        assert [c["id"] for c in queue] == [flagged["case_id"], plain["case_id"]]
+
+
+async def test_reports_are_rate_limited(api: AppFactory) -> None:
+    async with api(rate_limits=True) as client:
+        alice = await user(client, "alice")
+        await channel(client, alice, "news_desk")
+        body = report_body("channel", channel="news_desk")
+        codes = [(await client.post("/api/v1/reports", headers=alice, json=body)).status_code
+                 for _ in range(31)]
+        assert codes[:30] == [201] * 30 and codes[30] == 429
+
+
+async def test_group_messages_are_reportable_by_members(api: AppFactory) -> None:
+    async with api() as client:
+        bob, carol = await user(client, "bob"), await user(client, "carol")
+        await user(client, "mallory")
+        ring = keyring(client)
+        msg = franked(ring, "group threat", "mallory", "group:g1", NOW)
+        r = await _private_report(client, msg, bob, status=400)  # no groups service yet
+        assert r["error"]["code"] == "not_a_participant"
+
+        async def members(conversation: str, username: str) -> bool:
+            return conversation == "group:g1" and username == "bob"
+
+        client.app.state.group_membership = members  # type: ignore[attr-defined]
+        ack = await _private_report(client, msg, bob)
+        assert ack["verified"] is True
+        r = await _private_report(client, msg, carol, status=400)
+        assert r["error"]["code"] == "not_a_participant"

@@ -1,0 +1,106 @@
+"""Console pages: queue, case view (blurred media), decisions with CSRF, appeals, auditors."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from tests.conftest import AppFactory
+from tests.server.channel_util import channel, photo, post, upload, user
+from tests.server.report_util import franked, keyring, report, report_body, staff
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match, html
+    return match.group(1)
+
+
+async def _console_login(client: httpx.AsyncClient, name: str) -> str:
+    page = await client.get("/console/login")
+    r = await client.post("/console/login", data={
+        "username": name, "password": "a long enough passphrase", "csrf": _csrf(page.text)})
+    assert r.status_code == 303, r.text
+    home = await client.get("/console")
+    assert "Review queue" in home.text and "Appeals" in home.text
+    return _csrf(home.text)
+
+
+async def test_moderator_reviews_a_case_in_the_console(api: AppFactory) -> None:
+    async with api() as client:
+        alice, bob = await user(client, "alice"), await user(client, "bob")
+        await user(client, "mallory")
+        await staff(client, "mod_anna", "moderator")
+        await channel(client, alice, "news_desk")
+        image = await upload(client, alice, photo())
+        p = await post(client, alice, "news_desk", "a picture", [image["sha256"]])
+        case_id = (await report(client, bob, report_body("post", channel="news_desk",
+                                                         post_id=p["id"])))["case_id"]
+        body = report_body("message", category="harassment")
+        body["message"] = franked(keyring(client), "verified words", "mallory", "bob", 5)
+        private_case = (await report(client, bob, body))["case_id"]
+        csrf = await _console_login(client, "mod_anna")
+        queue = await client.get("/console/queue")
+        assert case_id in queue.text and private_case in queue.text
+        filtered = await client.get("/console/queue?source=verified_private_report")
+        assert private_case in filtered.text and case_id not in filtered.text
+        page = await client.get(f"/console/cases/{case_id}")
+        assert page.status_code == 200
+        assert 'class="media-guard"' in page.text and "<img" in page.text
+        assert "style=" not in page.text and "<script" not in page.text
+        private = await client.get(f"/console/cases/{private_case}")
+        assert "verified words" in private.text and "verified by franking" in private.text
+        # the preference is stored server-side, per moderator
+        r = await client.post("/console/preferences", data={
+            "csrf": csrf, "reveal_media": "on", "back": f"/console/cases/{case_id}"})
+        assert r.status_code == 303
+        assert 'class="media-guard revealed"' in (await client.get(
+            f"/console/cases/{case_id}")).text
+        # claim and release the lease from the page
+        r = await client.post(f"/console/cases/{case_id}/claim", data={"csrf": csrf})
+        assert r.status_code == 303 and "error" not in r.headers["location"]
+        page = await client.get(f"/console/cases/{case_id}")
+        assert "You hold this case" in page.text and "claimed by mod_anna" in page.text
+        await client.post(f"/console/cases/{case_id}/claim", data={"csrf": csrf, "release": "1"})
+        assert "claimed by" not in (await client.get(f"/console/cases/{case_id}")).text
+        # decisions need the CSRF token
+        r = await client.post(f"/console/cases/{case_id}/decision", data={
+            "csrf": "forged", "action": "remove", "policy": "spam"})
+        assert r.status_code == 403
+        r = await client.post(f"/console/cases/{case_id}/decision", data={
+            "csrf": csrf, "action": "remove", "policy": "spam"})
+        assert r.status_code == 303 and "error" not in r.headers["location"]
+        page = await client.get(f"/console/cases/{case_id}")
+        assert "decided" in page.text and "removed" in page.text
+
+
+async def test_auditors_get_read_only_pages(api: AppFactory) -> None:
+    async with api() as client:
+        alice = await user(client, "alice")
+        await staff(client, "audit_eve", "auditor")
+        await channel(client, alice, "news_desk")
+        case_id = (await report(client, alice, report_body("channel", channel="news_desk"))
+                   )["case_id"]
+        csrf = await _console_login(client, "audit_eve")
+        page = await client.get(f"/console/cases/{case_id}")
+        assert page.status_code == 200 and "Read-only" in page.text
+        assert "/decision" not in page.text
+        r = await client.post(f"/console/cases/{case_id}/decision", data={
+            "csrf": csrf, "action": "no_violation", "policy": "other"})
+        assert r.status_code == 303 and "auditors" in r.headers["location"]
+        assert (await client.get("/console/appeals")).status_code == 200
+
+
+async def test_console_pages_need_a_staff_session(api: AppFactory) -> None:
+    async with api() as client:
+        r = await client.get("/console/queue")
+        assert r.status_code == 303 and r.headers["location"] == "/console/login"
+
+
+async def test_an_unknown_case_is_a_clear_404(api: AppFactory) -> None:
+    async with api() as client:
+        await staff(client, "mod_anna", "moderator")
+        await _console_login(client, "mod_anna")
+        r = await client.get("/console/cases/c_nope")
+        assert r.status_code == 404 and "no such case" in r.text
