@@ -39,13 +39,24 @@ from tidings.server.ratelimit import (
     RateLimiter,
     RedisRateLimiter,
 )
-from tidings.server.routes import accounts, banks, console, health, jobs, keys, messages, stream
+from tidings.server.routes import (
+    accounts,
+    admin,
+    banks,
+    console,
+    health,
+    jobs,
+    keys,
+    messages,
+    stream,
+)
 from tidings.server.routes import channels as channel_routes
 from tidings.server.routes import media as media_routes
 from tidings.server.routes import posts as post_routes
 from tidings.server.routes import profile as profile_routes
 from tidings.server.routes import web as web_routes
 from tidings.services.accounts import AccountService
+from tidings.services.actions import ActionService
 from tidings.services.bank_exchanges import Exchanges
 from tidings.services.bank_sync import BankSync, limit_matcher_threads
 from tidings.services.banks import BankService
@@ -57,13 +68,17 @@ from tidings.services.jobs import JobRunner, JobService
 from tidings.services.keys import KeyService
 from tidings.services.media import MediaService
 from tidings.services.messages import MessageService
-from tidings.services.moderation import ModerationService
+from tidings.services.moderation import Decision, ModerationService
 from tidings.services.names import reserved_names
 from tidings.services.posts import PostService
 from tidings.services.profiles import ProfileService
+from tidings.services.retro_scan import RETRO_SCAN, RetroScanner
+from tidings.services.rule_config import RuleConfig
 from tidings.services.streams import StreamService, device_topic
+from tidings.services.takedowns import TakedownService
 from tidings.storage import migrate
 from tidings.storage.accounts import AccountStore
+from tidings.storage.actions import ActionStore
 from tidings.storage.banks import BankStore
 from tidings.storage.blobs import BlobStore
 from tidings.storage.channels import ChannelStore
@@ -143,6 +158,29 @@ def _wire_channels(app: FastAPI, settings: Settings, db: Database, bus: Bus,
     app.state.channels = channels
     app.state.posts = PostService(db, store, search, channels, media, moderation, bus, clock)
     app.state.profiles = ProfileService(db, media_store, media, moderation)
+    _wire_actions(app, settings, db, bus, clock, store, search, media)
+
+
+def _wire_actions(app: FastAPI, settings: Settings, db: Database, bus: Bus, clock: Clock,
+                  store: ChannelStore, search: SearchIndex, media: MediaService) -> None:
+    """Rules and actions (issue #7): the gate gets the actor's history and applies the
+    rules' action requests; bank additions queue retro-scans."""
+    moderation: ModerationService = app.state.moderation
+    action_svc = ActionService(db, ActionStore(), app.state.banks, bus, clock)
+
+    async def sink(decision: Decision) -> dict[str, Any] | None:
+        return (await action_svc.apply(decision)).statement
+
+    moderation.history = action_svc.history
+    moderation.sink = sink
+    takedown_svc = TakedownService(action_svc, store, search, media)
+    scanner = RetroScanner(app.state.jobs, BankStore(), moderation, action_svc, takedown_svc,
+                           media)
+    app.state.banks.on_added.append(scanner.entries_added)
+    app.state.job_runner.register(RETRO_SCAN, scanner.run)
+    app.state.actions = action_svc
+    app.state.takedowns = takedown_svc
+    app.state.rule_config = RuleConfig(db, ActionStore(), moderation, settings.data_dir, clock)
 
 
 MATCHER_SNAPSHOT = ("index", "matcher.bin")
@@ -228,6 +266,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         app.state.keys = key_svc
         app.state.messages = message_svc
         _wire_channels(app, settings, db, live_bus, clock)
+        await app.state.rule_config.load()
         app.state.gateway = Gateway(account_svc, stream_svc, live_bus, metrics,
                                     settings.ws_send_queue, messages.ws_send_hook(message_svc),
                                     ChannelFanout(live_bus), app.state.channels.subscribed_ids)
@@ -261,6 +300,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
     app.include_router(web_routes.router)
     app.include_router(banks.router)
     app.include_router(jobs.router)
+    app.include_router(admin.router)
     app.include_router(console.router)
     app.mount("/static", StaticFiles(directory=str(resources.files("tidings.server") / "static")),
               name="static")

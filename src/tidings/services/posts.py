@@ -24,7 +24,7 @@ from tidings.services.channels import ChannelService, ChannelView, channel_topic
 from tidings.services.clock import Clock
 from tidings.services.gate import HELD, VISIBLE, gate, text_contents
 from tidings.services.media import MediaService
-from tidings.services.moderation import ModerationService, Surface
+from tidings.services.moderation import Actor, ModerationService, Surface
 from tidings.services.streams import dumps
 from tidings.storage.channels import ChannelRecord, ChannelStore, PostRecord
 from tidings.storage.database import Database
@@ -54,8 +54,8 @@ class PostService:
         self.bus = bus
         self.clock = clock
 
-    async def _content(self, surface: Surface, text: str, media_ids: Sequence[str]
-                       ) -> tuple[str, list[dict[str, Any]], str]:
+    async def _content(self, surface: Surface, text: str, media_ids: Sequence[str],
+                       actor: Actor | None = None) -> tuple[str, list[dict[str, Any]], str]:
         text = clean_post_text(text)
         if len(media_ids) > limits.POST_MEDIA_MAX:
             raise BadRequest(f"at most {limits.POST_MEDIA_MAX} media items per post",
@@ -63,7 +63,7 @@ class PostService:
         descriptors, contents = await self.media.resolve(media_ids)
         if not text and not descriptors:
             raise BadRequest("a post needs text or media", "empty_post")
-        state = await gate(self.moderation, surface, [*text_contents(text), *contents])
+        state = await gate(self.moderation, surface, [*text_contents(text), *contents], actor)
         return text, descriptors, state
 
     async def _announce(self, channel: ChannelRecord, seq: int, kind: str, body: str) -> None:
@@ -93,7 +93,8 @@ class PostService:
                       media_ids: Sequence[str] = ()) -> dict[str, Any]:
         view = await self.channels.view(handle, who)
         require(view.perms.post, "post")
-        text, descriptors, state = await self._content(Surface.POST, text, media_ids)
+        text, descriptors, state = await self._content(
+            Surface.POST, text, media_ids, Actor(who.user_id, view.channel.id))
         return await self._insert(view.channel, who, text, descriptors, state, None)
 
     async def forward(self, who: Principal, handle: str, post_id: int, to: str
@@ -105,7 +106,8 @@ class PostService:
         target = await self.channels.view(to, who)
         require(target.perms.post, "post")
         media_ids = [m["sha256"] for m in json.loads(source.media)]
-        text, descriptors, state = await self._content(Surface.FORWARD, source.text, media_ids)
+        text, descriptors, state = await self._content(
+            Surface.FORWARD, source.text, media_ids, Actor(who.user_id, target.channel.id))
         origin = {"channel": source_view.channel.handle, "title": source_view.channel.title,
                   "post_id": source.id}
         return await self._insert(target.channel, who, text, descriptors, state, origin)
@@ -147,7 +149,8 @@ class PostService:
             text = post.text
         if media_ids is None:
             media_ids = [m["sha256"] for m in json.loads(post.media)]
-        text, descriptors, state = await self._content(Surface.EDIT, text, media_ids)
+        text, descriptors, state = await self._content(
+            Surface.EDIT, text, media_ids, Actor(who.user_id, view.channel.id))
         seq = 0
         async with self.db.write() as conn:
             updated = await self.store.update_post(
@@ -240,4 +243,5 @@ class PostService:
             chans = {c.id: c for c in await self.store.by_ids(
                 conn, list({p.channel_id for p in posts.values()}))}
         return [post_json(posts[i], chans[posts[i].channel_id]) for i in ids
-                if i in posts and posts[i].channel_id in chans]
+                if i in posts and posts[i].channel_id in chans
+                and posts[i].state == VISIBLE and chans[posts[i].channel_id].state == VISIBLE]
