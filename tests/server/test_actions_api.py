@@ -4,6 +4,7 @@ holds, idempotency, rule-set validation, audit verification."""
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import httpx
@@ -13,8 +14,10 @@ from tests.moderation.images import generate
 from tests.server.channel_util import channel, post, upload, user
 from tests.server.test_banks_api import staff
 from tests.services.test_banks import jpeg
+from tidings.bus.base import Bus
 from tidings.moderation.signal_types import TextExactSignal
 from tidings.services.actions import LOCAL_TAKEDOWN_BANK, ActionService
+from tidings.services.channels import channel_topic
 from tidings.services.moderation import Actor
 from tidings.storage.accounts import AccountStore
 
@@ -78,7 +81,10 @@ async def test_three_strikes_ban_the_channel_everywhere(api: AppFactory) -> None
     async with api() as client:
         admin = await staff(client, "boss", "admin")
         alice, bob = await user(client, "alice"), await user(client, "bob")
-        await channel(client, alice, "doomed_news")
+        created = await channel(client, alice, "doomed_news")
+        events: list[dict[str, Any]] = []
+        bus: Bus = client.app.state.bus  # type: ignore[attr-defined]
+        bus.subscribe(channel_topic(created["id"]), lambda m: events.append(json.loads(m)))
         await post(client, alice, "doomed_news", "an innocent zebrafish story")
         await client.post("/api/v1/channels/doomed_news/subscribe", headers=bob)
         found = await client.get("/api/v1/search/posts?q=zebrafish")
@@ -100,6 +106,8 @@ async def test_three_strikes_ban_the_channel_everywhere(api: AppFactory) -> None
         assert await strikes(client, "alice") == 3
         api_view = await client.get("/api/v1/channels/doomed_news", headers=bob)
         assert api_view.status_code == 410
+        assert [e["kind"] for e in events if e["kind"] == "banned"] == ["banned"]
+        assert "terrorist content" in events[-1]["notice"]
         assert api_view.json()["error"]["code"] == "channel_banned"
         assert "terrorist content" in api_view.json()["error"]["message"]
         posts = await client.get("/api/v1/channels/doomed_news/posts", headers=bob)
@@ -114,6 +122,9 @@ async def test_three_strikes_ban_the_channel_everywhere(api: AppFactory) -> None
         # A new channel of the banned owner waits for review.
         held = await channel(client, alice, "fresh_start")
         assert held["state"] == "held"
+        lookalike = await channel(client, bob, "doomed_news2")
+        assert lookalike["state"] == "held"
+        assert (await channel(client, bob, "good_news"))["state"] == "visible"
         verify = await client.get("/api/v1/admin/audit/verify", headers=admin)
         assert verify.json()["ok"] is True
 
@@ -190,3 +201,41 @@ async def test_rules_api_and_held_post_until_released(api: AppFactory) -> None:
         assert r.status_code == 200, r.text
         seen = (await client.get("/api/v1/channels/review_chan/posts", headers=bob)).json()
         assert [p["id"] for p in seen["posts"]] == [held["id"]]
+
+
+SUSPEND_RULES = """
+version = 2
+[thresholds]
+ban_channel = 10
+suspend_account = 2
+[[rule]]
+name = "strike-hard"
+when.match.bank = ["*"]
+then = ["reject", "strike:1:30d"]
+"""
+
+
+async def test_strike_threshold_suspends_and_everything_is_audited(api: AppFactory) -> None:
+    async with api() as client:
+        admin = await staff(client, "boss", "admin")
+        ok = await client.put("/api/v1/admin/rules", headers=admin, content=SUSPEND_RULES)
+        assert ok.status_code == 200, ok.text
+        alice = await user(client, "alice")
+        await channel(client, alice, "strike_chan")
+        texts = ["first forbidden sentence here", "second forbidden sentence here"]
+        for text in texts:
+            await bank_text(client, admin, "SPAM_LIST", text)
+        for text in texts:
+            r = await client.post("/api/v1/channels/strike_chan/posts", headers=alice,
+                                  json={"text": text})
+            assert r.status_code == 422
+        denied = await client.get("/api/v1/channels/strike_chan", headers=alice)
+        assert denied.status_code == 403
+        assert denied.json()["error"]["code"] == "account_suspended"
+        svc = actions(client)
+        async with svc.db.read() as conn:
+            chain = await svc.store.audit_chain(conn)
+        done = [(c.record.action, c.record.rule) for c in chain]
+        assert ("set_rules", "policy:rules") in done
+        assert ("suspend_account", "threshold:suspend_account") in done
+        assert [a for a, _ in done].count("strike") == 2
