@@ -15,11 +15,14 @@ from tests.server.channel_util import channel, post, upload, user
 from tests.server.test_banks_api import staff
 from tests.services.test_banks import jpeg
 from tidings.bus.base import Bus
+from tidings.moderation.rules import load_ruleset
 from tidings.moderation.signal_types import TextExactSignal
 from tidings.services.actions import LOCAL_TAKEDOWN_BANK, ActionService
 from tidings.services.channels import channel_topic
 from tidings.services.moderation import Actor
+from tidings.services.rule_config import RuleConfig
 from tidings.storage.accounts import AccountStore
+from tidings.storage.actions import RulesetRecord
 
 TERROR_LABEL = "?label=category:terrorist_content"
 JOB_WAIT_S = 20.0
@@ -239,3 +242,17 @@ async def test_strike_threshold_suspends_and_everything_is_audited(api: AppFacto
         assert ("set_rules", "policy:rules") in done
         assert ("suspend_account", "threshold:suspend_account") in done
         assert [a for a, _ in done].count("strike") == 2
+
+
+async def test_a_rule_set_stored_elsewhere_is_picked_up(api: AppFactory) -> None:
+    async with api() as client:
+        admin = await staff(client, "boss", "admin")
+        cfg: RuleConfig = client.app.state.rule_config  # type: ignore[attr-defined]
+        assert cfg.active.source == "default" and not await cfg.refresh()
+        async with cfg.db.write() as conn:  # as another process's PUT would
+            ruleset = load_ruleset(HOLD_RULES)
+            await cfg.store.save_ruleset(conn, RulesetRecord(
+                ruleset.version, ruleset.content_hash, HOLD_RULES, "admin:other", 0))
+        assert await cfg.refresh()
+        got = (await client.get("/api/v1/admin/rules", headers=admin)).json()
+        assert got["version"] == 7 and got["rules"] == ["review-hold"]

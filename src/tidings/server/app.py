@@ -197,6 +197,16 @@ async def _poll_banks(sync: BankSync) -> None:
             log.warning("bank refresh failed, retrying: %s", exc)
 
 
+async def _poll_rules(rules: RuleConfig) -> None:
+    """Apply a rule set stored through another server process's admin API."""
+    while True:
+        await asyncio.sleep(BANK_REFRESH_INTERVAL_S)
+        try:
+            await rules.refresh()
+        except (OSError, SQLAlchemyError, TidingsError) as exc:
+            log.warning("rule set refresh failed, retrying: %s", exc)
+
+
 def make_bus(settings: Settings, metrics: Metrics) -> Bus:
     """Redis pub/sub when ``redis_url`` is set (several processes), else in-process."""
     if not settings.redis_url:
@@ -267,6 +277,8 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         app.state.messages = message_svc
         _wire_channels(app, settings, db, live_bus, clock)
         await app.state.rule_config.load()
+        rule_poller = asyncio.create_task(_poll_rules(app.state.rule_config),
+                                          name="rules-refresh")
         app.state.gateway = Gateway(account_svc, stream_svc, live_bus, metrics,
                                     settings.ws_send_queue, messages.ws_send_hook(message_svc),
                                     ChannelFanout(live_bus), app.state.channels.subscribed_ids)
@@ -277,9 +289,10 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
             await job_runner.stop()
             await limiter.close()
             await committer.close()
-            poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await poller
+            for task in (poller, rule_poller):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             if bank_sync.changes_since_snapshot:
                 await bank_sync.save_snapshot()
             await live_bus.close()

@@ -72,6 +72,15 @@ class RuleConfig:
         self._activate(active)
         return active
 
+    async def refresh(self) -> bool:
+        """Pick up a rule set another server process stored; True if it changed."""
+        async with self.db.read() as conn:
+            stored = await self.store.latest_ruleset(conn)
+        if stored is None or stored.content_hash == self.active.ruleset.content_hash:
+            return False
+        self._activate(ActiveRules(load_ruleset(stored.text), stored.text, "api"))
+        return True
+
     def _activate(self, active: ActiveRules) -> None:
         self.active = active
         self.moderation.ruleset = active.ruleset
