@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
 from tests.cli.helpers import tidings
+from tests.cli.test_banks_cli import PASSWORD
+from tests.cli.test_banks_cli import tidings as bank_cli
 from tests.conftest import AppFactory
 from tests.server.channel_util import channel, post, user
 from tests.server.test_banks_api import staff
 from tidings.storage.database import Database, sqlite_url_for
+
+JOB_WAIT_S = 20.0
+POLL_S = 0.2
 
 
 async def test_verify_fails_after_a_record_is_edited(api: AppFactory, tmp_path: Path) -> None:
@@ -46,3 +53,28 @@ async def test_verify_fails_after_a_record_is_edited(api: AppFactory, tmp_path: 
     removed = await tidings("audit", "verify", "--data", str(data), "--json")
     assert removed.code == 1
     assert json.loads(removed.out)["problem"] == "broken_link"
+
+
+async def test_retro_scan_status_from_the_cli(live_server: Any, tmp_path: Path) -> None:
+    """A bank import queues a retro-scan; the CLI shows its state and result."""
+    async with live_server() as server:
+        await server.app.state.accounts.create_user("boss", PASSWORD, "admin",
+                                                    check_reserved=False)
+        common = ["--server", server.url, "--profile", str(tmp_path / "profile")]
+        await bank_cli("account", "login", "boss", "--password-stdin", *common,
+                       stdin=PASSWORD + "\n")
+        await bank_cli("bank", "create", "TERROR_RETRO", *common)
+        src = tmp_path / "list.txt"
+        src.write_text("md5 " + "ab" * 16 + "\n")
+        await bank_cli("bank", "import", "TERROR_RETRO", str(src), "--label",
+                       "category:terrorist_content", *common)
+        for _ in range(int(JOB_WAIT_S / POLL_S)):
+            _, out, _ = await bank_cli("bank", "scan-status", "1", "--json", *common)
+            if json.loads(out)["state"] == "done":
+                break
+            await asyncio.sleep(POLL_S)
+        job = json.loads(out)
+        assert job["kind"] == "retro_scan" and job["state"] == "done"
+        assert job["result"]["removed"] == 0
+        _, human, _ = await bank_cli("bank", "scan-status", "1", *common)
+        assert "retro_scan: done" in human

@@ -122,7 +122,7 @@ class ActionService:
                     continue
                 applied.kinds.append(request.kind)
                 await self._effect(conn, request, actor, ground, now, applied)
-                if request.kind is ActionKind.REJECT:
+                if request.kind is ActionKind.REJECT and applied.statement is None:
                     sor = from_outcome(outcome, request.idempotency_key[:16],
                                        [ContentKind.TEXT], now, now, decision_flags(decision))
                     if sor is not None:

@@ -44,6 +44,8 @@ RETRO_SCAN: Final = "retro_scan"
 SCAN_BATCH: Final = 200
 ENTRY_PAGE: Final = 10_000
 RETRO_RULE_ACTOR: Final = "system:retro_scan"
+RULE_FIELD_MAX: Final = 96
+"""Width of the ``rule`` columns of actions and audit records."""
 
 
 def dedupe_key(bank: str) -> str:
@@ -176,9 +178,8 @@ class RetroScanner:
         labels = tuple(sorted({lab for m in decision.outcome.matches for lab in m.labels})
                        ) if decision.outcome else ()
         if decision.verdict is Verdict.REJECT:
-            await self.takedowns.remove_post(post_id, RETRO_RULE_ACTOR,
-                                             ",".join(decision.outcome.fired)
-                                             if decision.outcome else RETRO_SCAN,
+            fired = ",".join(decision.outcome.fired) if decision.outcome else RETRO_SCAN
+            await self.takedowns.remove_post(post_id, RETRO_RULE_ACTOR, fired[:RULE_FIELD_MAX],
                                              labels or ("category:other_illegal",),
                                              auto_bank=False)
             tally.removed += 1
