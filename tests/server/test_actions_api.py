@@ -256,3 +256,21 @@ async def test_a_rule_set_stored_elsewhere_is_picked_up(api: AppFactory) -> None
         assert await cfg.refresh()
         got = (await client.get("/api/v1/admin/rules", headers=admin)).json()
         assert got["version"] == 7 and got["rules"] == ["review-hold"]
+
+
+async def test_retro_scan_holds_a_channel_whose_description_matches(api: AppFactory) -> None:
+    async with api() as client:
+        admin = await staff(client, "boss", "admin")
+        alice, bob = await user(client, "alice"), await user(client, "bob")
+        description = "the description that a partner list later identifies as propaganda"
+        await channel(client, alice, "described", description=description)
+        await client.post("/api/v1/banks", json={"name": "PARTNER_META"}, headers=admin)
+        line = f"text_exact {TextExactSignal.hash_from_str(description)}\n"
+        r = await client.post(f"/api/v1/banks/PARTNER_META/import{TERROR_LABEL}",
+                              content=line.encode(), headers=admin)
+        assert r.status_code == 200, r.text
+        job = await wait_job(client, admin, 1)
+        assert job["state"] == "done" and job["result"]["channels_held"] == 1, job
+        assert (await client.get("/api/v1/channels/described", headers=bob)).status_code == 404
+        own = await client.get("/api/v1/channels/described", headers=alice)
+        assert own.json()["state"] == "held"
