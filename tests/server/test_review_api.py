@@ -317,22 +317,18 @@ async def test_a_decision_that_cannot_be_applied_leaves_the_case_waiting(
         assert (await decide(client, mod, case_id, "no_violation", "other"))["state"] == "decided"
 
 
-async def test_removal_is_auto_banked_when_an_action_service_exists(api: AppFactory) -> None:
-    class FakeActions:
-        def __init__(self) -> None:
-            self.banked: list[tuple[int, str]] = []
-
-        async def auto_bank(self, post_id: int, reason: str) -> None:
-            self.banked.append((post_id, reason))
-
+async def test_removal_banks_the_post_so_a_repost_is_refused(api: AppFactory) -> None:
+    text = "a long enough text that a moderator removes, reposted word for word elsewhere"
     async with api() as client:
-        actions = FakeActions()
-        client.app.state.actions = actions  # type: ignore[attr-defined]
         alice = await user(client, "alice")
         mod = await staff(client, "mod_anna", "moderator")
         await channel(client, alice, "news_desk")
-        p = await post(client, alice, "news_desk", "words")
+        await channel(client, alice, "other_desk")
+        p = await post(client, alice, "news_desk", text)
         case_id = (await report(client, alice, report_body(
             "post", channel="news_desk", post_id=p["id"])))["case_id"]
         await decide(client, mod, case_id, "remove")
-        assert actions.banked == [(p["id"], f"review case {case_id}")]
+        r = await client.post("/api/v1/channels/other_desk/posts", json={"text": text},
+                              headers=alice)
+        assert r.status_code == 422
+        assert r.json()["error"]["code"] == "content_rejected"

@@ -30,7 +30,7 @@ from tidings.cli.common import (
     run,
 )
 from tidings.client import bank_requests as rq
-from tidings.client.requests import Request
+from tidings.client.requests import API, Request
 from tidings.client.sdk import TidingsClient
 from tidings.protocol.limits import BANK_IMPORT_CHUNK_LINES, BANK_UPLOAD_MAX_BYTES
 
@@ -188,6 +188,21 @@ def import_file(name: str,
     result = run(go())
     emit(json_out, result, lambda r: console.print(
         f"imported {r['added']} entries into {name} ({r['duplicates']} already banked)"))
+
+
+@app.command("scan-status")
+def scan_status(job_id: int, server: ServerOpt = None, profile: ProfileOpt = None,
+                json_out: JsonOpt = False) -> None:
+    """Progress of a retro-scan (or any background job) by id."""
+    result = run(_call(server, profile, Request("GET", f"{API}/jobs/{job_id}")))
+
+    def human(j: dict[str, Any]) -> None:
+        p = j["progress"]
+        total = p["total"] if p["total"] is not None else "?"
+        console.print(f"job {j['id']} {j['kind']}: {j['state']}, {p['done']}/{total}"
+                      + (f", result {j['result']}" if j["result"] else ""))
+
+    emit(json_out, result, human)
 
 
 @app.command()

@@ -42,6 +42,7 @@ from tidings.server.ratelimit import (
 )
 from tidings.server.routes import (
     accounts,
+    admin,
     banks,
     console,
     health,
@@ -58,6 +59,7 @@ from tidings.server.routes import profile as profile_routes
 from tidings.server.routes import reports as report_routes
 from tidings.server.routes import web as web_routes
 from tidings.services.accounts import AccountService
+from tidings.services.actions import ActionService
 from tidings.services.bank_exchanges import Exchanges
 from tidings.services.bank_sync import BankSync, limit_matcher_threads
 from tidings.services.banks import BankService
@@ -70,16 +72,20 @@ from tidings.services.jobs import JobRunner, JobService
 from tidings.services.keys import KeyService
 from tidings.services.media import MediaService
 from tidings.services.messages import MessageService
-from tidings.services.moderation import ModerationService
+from tidings.services.moderation import Decision, ModerationService
 from tidings.services.names import reserved_names
 from tidings.services.notices import NoticeService
 from tidings.services.posts import PostService
 from tidings.services.profiles import ProfileService
 from tidings.services.reports import ReportService
+from tidings.services.retro_scan import RETRO_SCAN, RetroScanner
 from tidings.services.review import ReviewService
+from tidings.services.rule_config import RuleConfig
 from tidings.services.streams import StreamService, device_topic
+from tidings.services.takedowns import TakedownService
 from tidings.storage import migrate
 from tidings.storage.accounts import AccountStore
+from tidings.storage.actions import ActionStore
 from tidings.storage.banks import BankStore
 from tidings.storage.blobs import BlobStore
 from tidings.storage.channels import ChannelStore
@@ -185,6 +191,29 @@ def _wire_channels(app: FastAPI, settings: Settings, db: Database, bus: Bus,
     app.state.channels = channels
     app.state.posts = PostService(db, store, search, channels, media, moderation, bus, clock)
     app.state.profiles = ProfileService(db, media_store, media, moderation)
+    _wire_actions(app, settings, db, bus, clock, store, search, media)
+
+
+def _wire_actions(app: FastAPI, settings: Settings, db: Database, bus: Bus, clock: Clock,
+                  store: ChannelStore, search: SearchIndex, media: MediaService) -> None:
+    """Rules and actions (issue #7): the gate gets the actor's history and applies the
+    rules' action requests; bank additions queue retro-scans."""
+    moderation: ModerationService = app.state.moderation
+    action_svc = ActionService(db, ActionStore(), app.state.banks, bus, clock)
+
+    async def sink(decision: Decision) -> dict[str, Any] | None:
+        return (await action_svc.apply(decision)).statement
+
+    moderation.history = action_svc.history
+    moderation.sink = sink
+    takedown_svc = TakedownService(action_svc, store, search, media)
+    scanner = RetroScanner(app.state.jobs, BankStore(), moderation, action_svc, takedown_svc,
+                           media)
+    app.state.banks.on_added.append(scanner.entries_added)
+    app.state.job_runner.register(RETRO_SCAN, scanner.run)
+    app.state.actions = action_svc
+    app.state.takedowns = takedown_svc
+    app.state.rule_config = RuleConfig(db, ActionStore(), moderation, settings.data_dir, clock)
 
 
 def _wire_reports(app: FastAPI, db: Database, streams: StreamService,
@@ -195,7 +224,7 @@ def _wire_reports(app: FastAPI, db: Database, streams: StreamService,
     report_svc = ReportService(db, store, AccountStore(), ChannelStore(), keyring, clock,
                                lambda: getattr(app.state, "group_membership", None))
     enforcer = Enforcer(db, ChannelStore(), AccountStore(), app.state.posts, clock,
-                        lambda: getattr(app.state, "actions", None))
+                        lambda: getattr(app.state, "takedowns", None))
     app.state.notices = notices
     app.state.reports = report_svc
     app.state.review = ReviewService(db, store, AccountStore(), ChannelStore(), enforcer,
@@ -215,6 +244,16 @@ async def _poll_banks(sync: BankSync) -> None:
             await sync.refresh()
         except (OSError, SQLAlchemyError, TidingsError) as exc:
             log.warning("bank refresh failed, retrying: %s", exc)
+
+
+async def _poll_rules(rules: RuleConfig) -> None:
+    """Apply a rule set stored through another server process's admin API."""
+    while True:
+        await asyncio.sleep(BANK_REFRESH_INTERVAL_S)
+        try:
+            await rules.refresh()
+        except (OSError, SQLAlchemyError, TidingsError) as exc:
+            log.warning("rule set refresh failed, retrying: %s", exc)
 
 
 def make_bus(settings: Settings, metrics: Metrics) -> Bus:
@@ -287,6 +326,9 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         app.state.messages = message_svc
         _wire_channels(app, settings, db, live_bus, clock)
         _wire_reports(app, db, stream_svc, franking_keyring(server_secrets), clock)
+        await app.state.rule_config.load()
+        rule_poller = asyncio.create_task(_poll_rules(app.state.rule_config),
+                                          name="rules-refresh")
         app.state.gateway = Gateway(account_svc, stream_svc, live_bus, metrics,
                                     settings.ws_send_queue, messages.ws_send_hook(message_svc),
                                     ChannelFanout(live_bus), app.state.channels.subscribed_ids)
@@ -299,9 +341,10 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
             await job_runner.stop()
             await limiter.close()
             await committer.close()
-            poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await poller
+            for task in (poller, rule_poller):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             if bank_sync.changes_since_snapshot:
                 await bank_sync.save_snapshot()
             await live_bus.close()
@@ -322,6 +365,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
     app.include_router(web_routes.router)
     app.include_router(banks.router)
     app.include_router(jobs.router)
+    app.include_router(admin.router)
     app.include_router(console.router)
     app.include_router(report_routes.router)
     app.include_router(review_console.router)

@@ -60,6 +60,9 @@ Progress = Callable[[int, int], None]
 """``progress(done, total)`` after each import batch."""
 
 
+AddedHook = t.Callable[[str, list[EntryRecord]], t.Awaitable[None]]
+
+
 @dataclass(frozen=True, slots=True)
 class AddResult:
     added: list[EntryRecord]
@@ -108,6 +111,13 @@ class BankService:
         self.sync = sync
         self.clock = clock
         self.exchanges = exchanges
+        self.on_added: list[AddedHook] = []
+        """Called after entries are stored (add, import, fetch): retro-scans hook in here."""
+
+    async def _added(self, bank: str, added: list[EntryRecord]) -> None:
+        if added:
+            for hook in self.on_added:
+                await hook(bank, added)
 
     def _now(self) -> int:
         return self.clock()
@@ -173,6 +183,7 @@ class BankService:
             await self.store.record_changes(conn, version, [(e.id, bank, "add") for e in added],
                                             self._now())
         await self.sync.refresh()
+        await self._added(bank, added)
         return AddResult(added, dupes)
 
     async def add_signals(self, bank: str, pairs: Sequence[tuple[str, str]],
@@ -372,6 +383,7 @@ class BankService:
                     ops.append((found.id, record.bank, "disable"))
             await self.store.record_changes(conn, version, ops, self._now())
             await self.store.save_checkpoint(conn, record.name, checkpoint, self._now())
+        await self._added(record.bank, added)
         return len(added), dupes, len(ops) - len(added)
 
 

@@ -9,6 +9,7 @@ Then all of handle, title, description and avatar pass the moderation gate.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from tidings.bus.base import Bus
 from tidings.protocol import limits
 from tidings.protocol.confusables import handle_key
-from tidings.protocol.errors import BadRequest, Conflict, Forbidden, NotFound
+from tidings.protocol.errors import BadRequest, Conflict, Forbidden, Gone, NotFound
 from tidings.protocol.handles import (
     HANDLE_MAX,
     HandleError,
@@ -38,15 +39,24 @@ from tidings.services.channel_access import (
 from tidings.services.clock import Clock
 from tidings.services.gate import VISIBLE, gate, text_contents
 from tidings.services.media import MediaService
-from tidings.services.moderation import ModerationService, Surface
+from tidings.services.moderation import Actor, ModerationService, Surface
 from tidings.services.streams import device_topic
 from tidings.storage.accounts import AccountStore
+from tidings.storage.actions import ActionStore
 from tidings.storage.channels import ChannelRecord, ChannelStore
 from tidings.storage.database import Database
 from tidings.storage.search import SearchIndex
 
 TITLE_KEY_MAX = 512
 VISIBILITIES = ("public", "unlisted")
+BANNED = "banned"
+NEW_CHANNEL_FLAG = "new_channel"
+LOOKALIKE_FLAG = "lookalike_handle"
+_LOOKALIKE_NOISE = re.compile(r"[0-9_]+")
+
+
+def lookalike_core(handle: str) -> str:
+    return _LOOKALIKE_NOISE.sub("", handle_key(handle))
 
 
 def channel_topic(channel_id: int) -> str:
@@ -90,6 +100,7 @@ class ChannelService:
         self.bus = bus
         self.clock = clock
         self.reserved = reserved
+        self.bans = ActionStore()
 
     async def view(self, handle: str, who: Principal | None, invite: str | None = None
                    ) -> ChannelView:
@@ -101,6 +112,11 @@ class ChannelService:
             subscribed = bool(channel and who and await self.store.is_subscribed(
                 conn, channel.id, who.user_id))
         perms = perms_of(channel, who, admin) if channel else NOBODY
+        if channel is not None and channel.state == BANNED and not (who and who.is_staff):
+            async with self.db.read() as conn:
+                ground = await self.bans.ban_ground(conn, channel.id)
+            raise Gone(f"This channel is unavailable: it was used to spread "
+                       f"{ground or 'content that breaks the rules'}.", "channel_banned")
         check_visible(channel, perms, invite=invite, subscribed=subscribed,
                       staff=bool(who and who.is_staff))
         assert channel is not None
@@ -142,7 +158,11 @@ class ChannelService:
                 raise Conflict(f"this handle looks like the channel @{other}", code)
         title_key = await self._check_title(title, None)
         avatar = await self._avatar(avatar)
-        state = await self._gate_details(handle, title, description, avatar)
+        flags = {NEW_CHANNEL_FLAG}
+        if await self._lookalike_of_banned(handle):
+            flags.add(LOOKALIKE_FLAG)
+        state = await self._gate_details(handle, title, description, avatar,
+                                         Actor(who.user_id, None, frozenset(flags)))
         async with self.db.write() as conn:
             channel = await self.store.create(
                 conn, handle=handle, handle_key=key, title=title, title_key=title_key,
@@ -152,22 +172,31 @@ class ChannelService:
             await self.search_index.index_channel(conn, channel.id, handle, title, description)
         return ChannelView(channel, perms_of(channel, who, None), False)
 
+    async def _lookalike_of_banned(self, handle: str) -> bool:
+        """Does the handle differ from a banned channel's only by digits and ``_``?
+        (Exact confusables are refused outright by the unique ``handle_key``.)"""
+        async with self.db.read() as conn:
+            banned = await self.bans.banned_handles(conn)
+        core = lookalike_core(handle)
+        return bool(core) and any(lookalike_core(b) == core for b in banned)
+
     async def _gate_details(self, handle: str | None, title: str | None,
-                            description: str | None, avatar: str | None) -> str:
+                            description: str | None, avatar: str | None,
+                            actor: Actor) -> str:
         """Every changed public field passes the gate; any hold holds the channel."""
         states = []
         if handle is not None:
             states.append(await gate(self.moderation, Surface.CHANNEL_HANDLE,
-                                     text_contents(handle)))
+                                     text_contents(handle), actor))
         if title is not None:
             states.append(await gate(self.moderation, Surface.CHANNEL_TITLE,
-                                     text_contents(title)))
+                                     text_contents(title), actor))
         if description:
             states.append(await gate(self.moderation, Surface.CHANNEL_DESCRIPTION,
-                                     text_contents(description)))
+                                     text_contents(description), actor))
         if avatar is not None:
             _, contents = await self.media.resolve([avatar], photos_only=True)
-            states.append(await gate(self.moderation, Surface.CHANNEL_AVATAR, contents))
+            states.append(await gate(self.moderation, Surface.CHANNEL_AVATAR, contents, actor))
         return next((s for s in states if s != VISIBLE), VISIBLE)
 
     async def edit(self, who: Principal, handle: str, *, title: str | None = None,
@@ -188,7 +217,8 @@ class ChannelService:
             if visibility not in VISIBILITIES:
                 raise BadRequest("visibility is public or unlisted", "invalid_visibility")
             values["visibility"] = visibility
-        state = await self._gate_details(None, title, description, values.get("avatar_sha256"))
+        state = await self._gate_details(None, title, description, values.get("avatar_sha256"),
+                                         Actor(who.user_id, current.channel.id))
         if state != VISIBLE:
             values["state"] = state
         async with self.db.write() as conn:
@@ -313,4 +343,4 @@ class ChannelService:
         async with self.db.read() as conn:
             ids = await self.search_index.channels(conn, query, limit)
             found = {c.id: c for c in await self.store.by_ids(conn, ids)}
-        return [channel_json(found[i]) for i in ids if i in found]
+        return [channel_json(found[i]) for i in ids if i in found and found[i].state == VISIBLE]

@@ -10,7 +10,7 @@ it does and offers ``auto_bank``, removed content is also banked so copies are c
 
 from __future__ import annotations
 
-import inspect
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +27,8 @@ Target = tuple[str, str]
 """(kind, ref): ("post", post id), ("channel", channel id), ("account", user id),
 ("message", franking commitment)."""
 
+
+log = logging.getLogger(__name__)
 
 class Enforcer:
     def __init__(self, db: Database, channels: ChannelStore, accounts: AccountStore,
@@ -108,10 +110,11 @@ class Enforcer:
                 await self.posts.set_state(post.id, VISIBLE)
 
     async def _auto_bank(self, post_id: int, case_id: str) -> None:
-        actions = self.actions()
-        hook = getattr(actions, "auto_bank", None) if actions is not None else None
-        if hook is None:
+        """Removed content goes into the local takedown bank (when the takedown
+        service is wired) so a repost in any channel is caught."""
+        takedowns = self.actions()
+        bank_post = getattr(takedowns, "bank_post", None) if takedowns is not None else None
+        if bank_post is None:
             return
-        result = hook(post_id=post_id, reason=f"review case {case_id}")
-        if inspect.isawaitable(result):
-            await result
+        banked = await bank_post(post_id)
+        log.info("review case %s: banked %s signals of post %s", case_id, banked, post_id)

@@ -9,10 +9,11 @@ but its authors until a moderator decides": the returned state is ``held``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from tidings.moderation import MediaContent, TextContent, UrlContent
 from tidings.protocol.errors import Unprocessable
-from tidings.services.moderation import Decision, ModerationService, Surface, Verdict
+from tidings.services.moderation import Actor, Decision, ModerationService, Surface, Verdict
 
 VISIBLE = "visible"
 HELD = "held"
@@ -25,24 +26,38 @@ class ContentRejected(Unprocessable):
     default_code = "content_rejected"
 
 
-def rejection(decision: Decision) -> ContentRejected:
+def rejection(decision: Decision, statement: dict[str, Any] | None = None
+              ) -> ContentRejected:
     reasons = [{"bank": r.bank, "labels": list(r.labels), "ground": r.ground,
                 "signal_type": r.signal_type} for r in decision.reasons]
-    return ContentRejected(decision.message(), reasons=reasons, surface=str(decision.surface))
+    extra: dict[str, Any] = {}
+    if decision.outcome is not None:
+        extra["rules"] = list(decision.outcome.fired)
+        extra["ruleset_version"] = decision.outcome.ruleset_version
+    if statement is not None:
+        extra["statement_of_reasons"] = statement
+    return ContentRejected(decision.message(), reasons=reasons, surface=str(decision.surface),
+                           **extra)
 
 
 async def gate(moderation: ModerationService, surface: Surface,
-               contents: Sequence[Content]) -> str:
+               contents: Sequence[Content], actor: Actor | None = None) -> str:
     """Check content before it is stored; returns the state to store it in."""
-    return (await gate_decision(moderation, surface, contents))[0]
+    return (await gate_decision(moderation, surface, contents, actor))[0]
 
 
 async def gate_decision(moderation: ModerationService, surface: Surface,
-                        contents: Sequence[Content]) -> tuple[str, Decision]:
-    """Like :func:`gate`, also returning the decision (a hold's matches go to review)."""
-    decision = await moderation.check(surface, list(contents))
+                        contents: Sequence[Content], actor: Actor | None = None
+                        ) -> tuple[str, Decision]:
+    """Check content, apply the rules' actions (strikes, bans, auto-banking; once each)
+    and return the state to store it in with the decision (a hold's matches go to
+    review)."""
+    decision = await moderation.check(surface, list(contents), actor)
+    statement = None
+    if moderation.sink is not None and decision.outcome and decision.outcome.requests:
+        statement = await moderation.sink(decision)
     if decision.verdict is Verdict.REJECT:
-        raise rejection(decision)
+        raise rejection(decision, statement)
     return (HELD if decision.verdict is Verdict.HOLD else VISIBLE), decision
 
 

@@ -41,6 +41,10 @@ ERROR_TEXT_MAX = 2000
 ENQUEUE_RETRIES = 3
 
 
+CANCEL_RETRY_S = 0.5
+"""How long ``abandon`` waits for a cancelled task before cancelling it again."""
+
+
 class LeaseLost(Exception):
     """This runner no longer holds the job: another one took it after the lease expired."""
 
@@ -230,8 +234,13 @@ class JobRunner:
         for task in tasks:
             task.cancel()
         for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            # Python 3.11's wait_for can swallow a cancel that races with its inner
+            # future completing (the wake event set by a job ending): cancel again.
+            while not task.done():
+                await asyncio.wait({task}, timeout=CANCEL_RETRY_S)
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                task.result()
         self._running.clear()
 
     async def _poll(self) -> None:

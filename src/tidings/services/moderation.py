@@ -5,18 +5,25 @@ signals against the enabled banks and returns a decision: allow, reject (with re
 the publisher sees) or hold for review. Private end-to-end encrypted content never
 comes here: the server cannot read it and does not try.
 
-Until the rules engine lands, a match on an enabled bank rejects, naming the ground.
-The matcher is kept in memory and fed by the bank store (see ``services/banks.py``).
+The matches, the actor's history and the flags the caller computed become the
+``Facts`` of the active rule set (``moderation/rules.py``, docs/rules.md); the
+decision carries the rules' ``Outcome`` (verdict and action requests), which the
+gate hands to the action sink (``services/actions.py``). The matcher is kept in
+memory and fed by the bank store (see ``services/banks.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from tidings.moderation import Match, Matcher, MediaContent, Signal, TextContent, UrlContent
+from tidings.moderation import rules as R
+from tidings.moderation.actions import Verdict as RuleVerdict
 from tidings.moderation.manifest import signals_for
 
 Content = TextContent | MediaContent | UrlContent
@@ -42,8 +49,23 @@ class Surface(StrEnum):
 
 class Verdict(StrEnum):
     ALLOW = "allow"
+    ALLOW_AND_FLAG = "allow_and_flag"
     REJECT = "reject"
     HOLD = "hold"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who publishes, where, and the facts the caller computed without a bank."""
+
+    user_id: int
+    channel_id: int | None = None
+    flags: frozenset[str] = frozenset()
+
+
+HistoryProvider = Callable[[Actor], Awaitable[R.ActorHistory]]
+ActionSink = Callable[["Decision"], Awaitable[dict[str, Any] | None]]
+"""Applies a decision's action requests; returns the statement of reasons, if any."""
 
 
 GROUND_BY_LABEL = {
@@ -70,14 +92,17 @@ class Decision:
     surface: Surface
     reasons: tuple[Reason, ...] = ()
     signals: tuple[Signal, ...] = field(default=(), repr=False)
+    outcome: R.Outcome | None = None
+    actor: Actor | None = None
 
     @property
     def allowed(self) -> bool:
-        return self.verdict is Verdict.ALLOW
+        return self.verdict in (Verdict.ALLOW, Verdict.ALLOW_AND_FLAG)
 
     def message(self) -> str:
         if not self.reasons:
-            return "allowed"
+            return ("this cannot be published here" if self.verdict is Verdict.REJECT
+                    else "allowed")
         grounds = sorted({r.ground for r in self.reasons})
         return ("this matches content that was identified before as "
                 + "; ".join(grounds) + "; it cannot be published here")
@@ -97,8 +122,14 @@ class BankInfo:
 
 
 class ModerationService:
-    def __init__(self, matcher: Matcher | None = None) -> None:
+    def __init__(self, matcher: Matcher | None = None,
+                 ruleset: R.RuleSet | None = None) -> None:
         self.matcher = matcher or Matcher()
+        self.ruleset = ruleset or R.default_ruleset()
+        self.history: HistoryProvider | None = None
+        """Set by the action service: active strikes, account age, prior bans."""
+        self.sink: ActionSink | None = None
+        """Set by the action service: applies the action requests of a decision."""
         self.banks: dict[str, BankInfo] = {}
         self.checks = 0
         """How many checks ran: tests assert each surface really passed through here."""
@@ -110,7 +141,8 @@ class ModerationService:
             out.extend(signals_for(content))
         return out
 
-    async def check(self, surface: Surface, contents: Sequence[Content]) -> Decision:
+    async def check(self, surface: Surface, contents: Sequence[Content],
+                    actor: Actor | None = None) -> Decision:
         self.checks += 1
         self.checked_surfaces.append(surface)
         if len(self.checked_surfaces) > 1000:
@@ -120,9 +152,11 @@ class ModerationService:
             signals = await asyncio.to_thread(self._signals, contents)
         else:
             signals = self._signals(contents)
-        return self.decide(surface, signals)
+        history = (await self.history(actor) if actor is not None and self.history
+                   else R.ActorHistory())
+        return self.decide(surface, signals, actor, history)
 
-    def decide(self, surface: Surface, signals: Sequence[Signal]) -> Decision:
+    def match(self, signals: Sequence[Signal]) -> list[Match]:
         # One query per signal type: a bank may override the distance per type.
         by_type: dict[str, list[Signal]] = {}
         for signal in signals:
@@ -134,10 +168,30 @@ class ModerationService:
             matches.extend(m for m in self.matcher.query(group, thresholds)
                            if self._bank_enabled(m.bank))
         matches.sort(key=lambda m: (m.distance, m.entry_id))
-        if not matches:
-            return Decision(Verdict.ALLOW, surface, (), tuple(signals))
-        reasons = tuple(self._reason(m) for m in matches)
-        return Decision(Verdict.REJECT, surface, reasons, tuple(signals))
+        return matches
+
+    def decide(self, surface: Surface, signals: Sequence[Signal], actor: Actor | None = None,
+               history: R.ActorHistory | None = None, cause: str | None = None) -> Decision:
+        """Match, then evaluate the active rule set on the facts of this check."""
+        matches = self.match(signals)
+        facts = R.Facts(
+            R.Surface(surface.value),
+            R.Subject(str(actor.user_id) if actor else "anonymous",
+                      str(actor.channel_id) if actor and actor.channel_id else None),
+            cause or content_cause(signals),
+            tuple(self._labelled(m) for m in matches),
+            history or R.ActorHistory(), actor.flags if actor else frozenset())
+        outcome = R.evaluate(self.ruleset, facts)
+        cited = {m.entry_id for m in outcome.matches}
+        reasons = tuple(self._reason(m) for m in matches if m.entry_id in cited)
+        return Decision(VERDICT_OF_RULES[outcome.verdict], surface, reasons, tuple(signals),
+                        outcome, actor)
+
+    def _labelled(self, match: Match) -> R.LabelledMatch:
+        info = self.banks.get(match.bank)
+        raw = info.labels_by_entry.get(match.entry_id, ()) if info else ()
+        labels = frozenset(full for lab in raw if (full := R.normalize_label(lab)) is not None)
+        return R.LabelledMatch.of(match, labels)
 
     def _bank_enabled(self, bank: str) -> bool:
         info = self.banks.get(bank)
@@ -154,3 +208,18 @@ class ModerationService:
         ground = GROUND_BY_LABEL.get(top or "", "content banned by the operator")
         return Reason(match.bank, match.signal_type, match.entry_id, match.distance,
                       labels, ground)
+
+
+VERDICT_OF_RULES = {
+    RuleVerdict.ALLOW: Verdict.ALLOW,
+    RuleVerdict.ALLOW_AND_FLAG: Verdict.ALLOW_AND_FLAG,
+    RuleVerdict.HOLD: Verdict.HOLD,
+    RuleVerdict.REJECT: Verdict.REJECT,
+}
+
+
+def content_cause(signals: Sequence[Signal]) -> str:
+    """The cause of a check: SHA-256 over the content's sorted signals, so the same
+    content checked twice yields the same idempotency keys (docs/rules.md)."""
+    blob = "\n".join(sorted(f"{s.signal_type} {s.value}" for s in signals))
+    return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()

@@ -24,7 +24,7 @@ from tidings.services.channels import ChannelService, ChannelView, channel_topic
 from tidings.services.clock import Clock
 from tidings.services.gate import HELD, REMOVED, VISIBLE, gate_decision, text_contents
 from tidings.services.media import MediaService
-from tidings.services.moderation import Decision, ModerationService, Surface
+from tidings.services.moderation import Actor, Decision, ModerationService, Surface
 from tidings.services.streams import dumps
 from tidings.storage.channels import ChannelRecord, ChannelStore, PostRecord
 from tidings.storage.database import Database
@@ -59,7 +59,8 @@ class PostService:
         self.clock = clock
         self.on_hold: HoldHook | None = None
 
-    async def _content(self, surface: Surface, text: str, media_ids: Sequence[str]
+    async def _content(self, surface: Surface, text: str, media_ids: Sequence[str],
+                       actor: Actor | None = None
                        ) -> tuple[str, list[dict[str, Any]], str, Decision]:
         text = clean_post_text(text)
         if len(media_ids) > limits.POST_MEDIA_MAX:
@@ -69,7 +70,7 @@ class PostService:
         if not text and not descriptors:
             raise BadRequest("a post needs text or media", "empty_post")
         state, decision = await gate_decision(self.moderation, surface,
-                                              [*text_contents(text), *contents])
+                                              [*text_contents(text), *contents], actor)
         return text, descriptors, state, decision
 
     async def _announce(self, channel: ChannelRecord, seq: int, kind: str, body: str) -> None:
@@ -102,7 +103,8 @@ class PostService:
                       media_ids: Sequence[str] = ()) -> dict[str, Any]:
         view = await self.channels.view(handle, who)
         require(view.perms.post, "post")
-        text, descriptors, state, decision = await self._content(Surface.POST, text, media_ids)
+        text, descriptors, state, decision = await self._content(
+            Surface.POST, text, media_ids, Actor(who.user_id, view.channel.id))
         return await self._insert(view.channel, who, text, descriptors, state, None, decision)
 
     async def forward(self, who: Principal, handle: str, post_id: int, to: str
@@ -114,8 +116,8 @@ class PostService:
         target = await self.channels.view(to, who)
         require(target.perms.post, "post")
         media_ids = [m["sha256"] for m in json.loads(source.media)]
-        text, descriptors, state, decision = await self._content(Surface.FORWARD, source.text,
-                                                                 media_ids)
+        text, descriptors, state, decision = await self._content(
+            Surface.FORWARD, source.text, media_ids, Actor(who.user_id, target.channel.id))
         origin = {"channel": source_view.channel.handle, "title": source_view.channel.title,
                   "post_id": source.id}
         return await self._insert(target.channel, who, text, descriptors, state, origin,
@@ -158,7 +160,8 @@ class PostService:
             text = post.text
         if media_ids is None:
             media_ids = [m["sha256"] for m in json.loads(post.media)]
-        text, descriptors, state, decision = await self._content(Surface.EDIT, text, media_ids)
+        text, descriptors, state, decision = await self._content(
+            Surface.EDIT, text, media_ids, Actor(who.user_id, view.channel.id))
         seq = 0
         async with self.db.write() as conn:
             updated = await self.store.update_post(
@@ -282,4 +285,5 @@ class PostService:
             chans = {c.id: c for c in await self.store.by_ids(
                 conn, list({p.channel_id for p in posts.values()}))}
         return [post_json(posts[i], chans[posts[i].channel_id]) for i in ids
-                if i in posts and posts[i].channel_id in chans]
+                if i in posts and posts[i].channel_id in chans
+                and posts[i].state == VISIBLE and chans[posts[i].channel_id].state == VISIBLE]

@@ -13,7 +13,7 @@ from tidings.protocol.handles import HandleError, check_not_reserved, clean_disp
 from tidings.services.accounts import Principal
 from tidings.services.gate import VISIBLE, gate, text_contents
 from tidings.services.media import MediaService, media_url
-from tidings.services.moderation import ModerationService, Surface
+from tidings.services.moderation import Actor, ModerationService, Surface
 from tidings.storage.database import Database
 from tidings.storage.media import MediaStore, ProfileRecord
 
@@ -56,13 +56,14 @@ class ProfileService:
                 raise Conflict(f"the display name {name!r} poses as the platform",
                                "reserved_display_name") from exc
             states.append(await gate(self.moderation, Surface.PROFILE_NAME,
-                                     text_contents(name)))
+                                     text_contents(name), Actor(who.user_id)))
         avatar_id = current.avatar_sha256
         if avatar is not None:
             avatar_id = avatar or None
             if avatar_id:
                 _, contents = await self.media.resolve([avatar_id], photos_only=True)
-                states.append(await gate(self.moderation, Surface.PROFILE_AVATAR, contents))
+                states.append(await gate(self.moderation, Surface.PROFILE_AVATAR, contents,
+                                         Actor(who.user_id)))
         state = next((s for s in states if s != VISIBLE), VISIBLE if states else current.state)
         async with self.db.write() as conn:
             await self.store.set_profile(conn, who.user_id, display_name=name,

@@ -1,0 +1,221 @@
+"""Apply what the rules (or a moderator) asked for: once, audited, in one transaction.
+
+Each ``ActionRequest`` carries an idempotency key (``moderation/actions.py``); its
+row in ``moderation_actions`` is unique, so a retried check, a duplicated upload or
+a second click changes nothing twice. The action's effects and its audit record
+(``moderation/audit.py``) are written in the same transaction. Auto-banking goes
+through ``BankService`` after the commit, so every server process picks the new
+entries up through the bank change log.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tidings.bus.base import Bus
+from tidings.moderation import labels as L
+from tidings.moderation.actions import MS_PER_DAY, ActionKind, ActionRequest
+from tidings.moderation.audit import AuditRecord, VerifyResult, verify_chain
+from tidings.moderation.reasons import ContentKind, from_outcome, render_text
+from tidings.moderation.rules import ActorHistory
+from tidings.services.banks import BankService
+from tidings.services.channels import channel_topic
+from tidings.services.clock import Clock
+from tidings.services.moderation import Actor, Decision
+from tidings.storage.accounts import AccountStore
+from tidings.storage.actions import ActionStore
+from tidings.storage.channel_schema import channels
+from tidings.storage.database import Database
+from tidings.storage.schema import users
+
+SYSTEM_ACTOR: Final = "system"
+LOCAL_TAKEDOWN_BANK: Final = "LOCAL_TAKEDOWN"
+AUTO_BANK_SOURCE: Final = "auto_bank"
+DEFAULT_TAKEDOWN_LABEL: Final = L.TERRORIST_CONTENT
+#: What the notice of a banned channel says it was used to spread, by label.
+BAN_NOTICE_BY_LABEL: Final = {
+    L.TERRORIST_CONTENT: "terrorist content",
+    L.VIOLENT_EXTREMISM: "violent extremist content",
+    L.OTHER_ILLEGAL: "illegal content",
+    L.SPAM: "spam",
+}
+DEFAULT_BAN_NOTICE: Final = "content that breaks the rules"
+_PRIORITY: Final = (L.TERRORIST_CONTENT, L.OTHER_ILLEGAL, L.VIOLENT_EXTREMISM, L.SPAM)
+
+
+def ban_notice(ground: str) -> str:
+    return f"This channel is unavailable: it was used to spread {ground}."
+
+
+def channel_event(handle: str, kind: str, notice: str) -> str:
+    """The live frame subscribers of a channel get when it is banned."""
+    return json.dumps({"type": "channel", "channel": handle, "seq": 0, "kind": kind,
+                       "notice": notice})
+
+
+def top_label(labels: Sequence[str]) -> str | None:
+    return next((lab for lab in _PRIORITY if lab in labels), None)
+
+
+@dataclass
+class Applied:
+    """What one ``apply`` changed (requests already applied before are not listed)."""
+
+    kinds: list[ActionKind] = field(default_factory=list)
+    statement: dict[str, Any] | None = None
+    banned_channels: list[int] = field(default_factory=list)
+
+
+def _id_of(target: str, kind: str) -> int | None:
+    prefix, _, value = target.partition(":")
+    return int(value) if prefix == kind and value.isdigit() else None
+
+
+class ActionService:
+    def __init__(self, db: Database, store: ActionStore, banks: BankService, bus: Bus,
+                 clock: Clock) -> None:
+        self.db = db
+        self.store = store
+        self.banks = banks
+        self.bus = bus
+        self.clock = clock
+
+    async def history(self, actor: Actor) -> ActorHistory:
+        """The actor's facts for the rules: active strikes, age, prior channel bans."""
+        now = self.clock()
+        async with self.db.read() as conn:
+            user = await AccountStore().user_by_id(conn, actor.user_id)
+            strikes = await self.store.active_strikes(conn, actor.user_id, now)
+            bans = await self.store.prior_owner_bans(conn, actor.user_id)
+        age = (now - user.created_at) // MS_PER_DAY if user else 0
+        return ActorHistory(strikes, max(0, age), bans)
+
+    async def audit(self, conn: AsyncConnection, actor: str, action: str, rule: str,
+                    target: str, **details: Any) -> None:
+        await self.store.audit(conn, AuditRecord(actor, action, rule, target, self.clock(),
+                                                 details))
+
+    async def apply(self, decision: Decision, content_ref: str | None = None) -> Applied:
+        """Apply the decision's action requests once each; returns what changed."""
+        outcome = decision.outcome
+        if outcome is None or not outcome.requests:
+            return Applied()
+        labels = [lab for m in outcome.matches for lab in m.labels]
+        ground = BAN_NOTICE_BY_LABEL.get(top_label(labels) or "", DEFAULT_BAN_NOTICE)
+        actor = decision.actor
+        requests = list(outcome.requests)
+        if content_ref is not None:  # a stored item: name it instead of the content hash
+            requests = [dataclasses.replace(r, target=f"content:{content_ref}")
+                        if r.target.startswith("content:") else r for r in requests]
+        applied = Applied()
+        now = self.clock()
+        async with self.db.write() as conn:
+            for request in requests:
+                if not await self._claim(conn, request, SYSTEM_ACTOR):
+                    continue
+                applied.kinds.append(request.kind)
+                await self._effect(conn, request, actor, ground, now, applied)
+                if request.kind is ActionKind.REJECT and applied.statement is None:
+                    sor = from_outcome(outcome, request.idempotency_key[:16],
+                                       [ContentKind.TEXT], now, now, decision_flags(decision))
+                    if sor is not None:
+                        body = {"statement_id": sor.statement_id, "text": render_text(sor),
+                                "ground": sor.ground.reference,
+                                "restrictions": [str(r) for r in sor.restrictions]}
+                        await self.store.add_statement(
+                            conn, request.target, actor.user_id if actor else None, body, now)
+                        applied.statement = body
+                await self.audit(conn, SYSTEM_ACTOR, request.kind.value, request.rule,
+                                 request.target, ruleset_version=request.ruleset_version,
+                                 cause=request.cause, entry_ids=list(request.entry_ids),
+                                 key=request.idempotency_key)
+        await self._after_commit(applied, decision, labels, ground)
+        return applied
+
+    async def _claim(self, conn: AsyncConnection, request: ActionRequest, actor: str) -> bool:
+        return await self.store.claim(
+            conn, request.idempotency_key, kind=request.kind.value, rule=request.rule,
+            ruleset_version=request.ruleset_version, target=request.target[:160],
+            cause=request.cause[:160], actor=actor, created_at=self.clock())
+
+    async def _effect(self, conn: AsyncConnection, request: ActionRequest,
+                      actor: Actor | None, ground: str, now: int, applied: Applied) -> None:
+        match request.kind:
+            case ActionKind.STRIKE:
+                user_id = _id_of(request.target, "account")
+                if user_id is not None:
+                    await self.store.add_strike(conn, user_id, request.weight, request.rule,
+                                                request.cause, now,
+                                                now + (request.duration_ms or 0))
+            case ActionKind.BAN_CHANNEL:
+                channel_id = _id_of(request.target, "channel")
+                if channel_id is not None:
+                    await self._ban(conn, channel_id, ground, request.rule, now)
+                    applied.banned_channels.append(channel_id)
+            case ActionKind.SUSPEND_ACCOUNT:
+                user_id = _id_of(request.target, "account")
+                if user_id is not None:
+                    await conn.execute(users.update().where(users.c.id == user_id)
+                                       .values(suspended_at=now))
+            case ActionKind.HOLD | ActionKind.ALLOW_AND_FLAG:
+                await self.store.add_flag(conn, request.target, request.rule, now)
+            case ActionKind.REJECT | ActionKind.AUTO_BANK:
+                pass  # the gate refuses the content; auto-banking happens after commit
+
+    async def _ban(self, conn: AsyncConnection, channel_id: int, ground: str, rule: str,
+                   now: int) -> None:
+        owner = (await conn.execute(sa.select(channels.c.owner_id)
+                                    .where(channels.c.id == channel_id))).scalar_one_or_none()
+        if owner is not None:
+            await self.store.ban_channel(conn, channel_id, int(owner), ground, rule, now)
+
+    async def _after_commit(self, applied: Applied, decision: Decision, labels: list[str],
+                            ground: str) -> None:
+        for channel_id in applied.banned_channels:
+            await self.announce_ban(channel_id, ground)
+        if ActionKind.AUTO_BANK in applied.kinds:
+            pairs = sorted({(s.signal_type, s.value) for s in decision.signals})
+            await self.auto_bank(pairs, top_label(labels) or DEFAULT_TAKEDOWN_LABEL)
+
+    async def announce_ban(self, channel_id: int, ground: str) -> None:
+        async with self.db.read() as conn:
+            handle = (await conn.execute(sa.select(channels.c.handle)
+                                         .where(channels.c.id == channel_id))).scalar_one()
+        await self.bus.publish(channel_topic(channel_id),
+                               channel_event(str(handle), "banned", ban_notice(ground)).encode())
+
+    async def auto_bank(self, pairs: Sequence[tuple[str, str]], label: str) -> int:
+        """Bank signals of removed content in the local takedown bank (created if absent)."""
+        if not pairs:
+            return 0
+        await self.ensure_takedown_bank()
+        result = await self.banks.add_signals(LOCAL_TAKEDOWN_BANK, pairs, [label],
+                                              AUTO_BANK_SOURCE)
+        return len(result.added)
+
+    async def ensure_takedown_bank(self) -> None:
+        names = {b.name for b, _, _ in await self.banks.list_banks()}
+        if LOCAL_TAKEDOWN_BANK not in names:
+            await self.banks.create_bank(LOCAL_TAKEDOWN_BANK,
+                                         "signals of content removed on this server")
+
+    async def ban_ground(self, channel_id: int) -> str:
+        async with self.db.read() as conn:
+            ground = await self.store.ban_ground(conn, channel_id)
+        return ground or DEFAULT_BAN_NOTICE
+
+    async def verify_audit(self) -> VerifyResult:
+        async with self.db.read() as conn:
+            chain = await self.store.audit_chain(conn)
+        return verify_chain(chain)
+
+
+def decision_flags(decision: Decision) -> frozenset[str]:
+    return decision.actor.flags if decision.actor else frozenset()

@@ -1,0 +1,127 @@
+"""Staff actions on single posts: remove (hide and auto-bank) and release a held post.
+
+``remove_post`` is what a moderator's removal, a legal removal order and a retro-scan
+hit share: the post is hidden from the API, web view and search, subscribers get a
+delete event, its signals go into the local takedown bank so reposts are refused,
+and the audit log records who did it under which rule or policy. Applied once per
+post: a second removal changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+from tidings.moderation import MediaContent, TextContent
+from tidings.moderation.actions import ActionKind, idempotency_key
+from tidings.moderation.audit import AuditRecord
+from tidings.moderation.manifest import signals_for
+from tidings.protocol.errors import BadRequest, NotFound, TidingsError
+from tidings.services.actions import DEFAULT_TAKEDOWN_LABEL, ActionService, top_label
+from tidings.services.channel_access import post_json
+from tidings.services.channels import channel_topic
+from tidings.services.gate import HELD, REMOVED, VISIBLE
+from tidings.services.media import MediaService
+from tidings.services.posts import channel_frame
+from tidings.services.streams import dumps
+from tidings.storage.channels import ChannelRecord, ChannelStore, PostRecord
+from tidings.storage.search import SearchIndex
+
+REMOVE_POST: Final = "remove_post"
+RELEASE_POST: Final = "release_post"
+MODERATOR_POLICY: Final = "policy:moderator_decision"
+
+
+class TakedownService:
+    def __init__(self, actions: ActionService, store: ChannelStore, search: SearchIndex,
+                 media: MediaService) -> None:
+        self.actions = actions
+        self.db = actions.db
+        self.store = store
+        self.search_index = search
+        self.media = media
+
+    async def _load(self, post_id: int) -> tuple[PostRecord, ChannelRecord]:
+        async with self.db.read() as conn:
+            post = await self.store.post(conn, post_id)
+            channel = await self.store.by_id(conn, post.channel_id) if post else None
+        if post is None or channel is None or post.deleted_at is not None:
+            raise NotFound("no such post", "post_not_found")
+        return post, channel
+
+    async def remove_post(self, post_id: int, actor: str, rule: str = MODERATOR_POLICY,
+                          labels: tuple[str, ...] = (DEFAULT_TAKEDOWN_LABEL,),
+                          auto_bank: bool = True) -> dict[str, Any]:
+        """Hide the post and bank its signals; idempotent per post."""
+        post, channel = await self._load(post_id)
+        target = f"post:{post.id}"
+        key = idempotency_key(REMOVE_POST, ActionKind.REJECT, target, target)
+        seq = 0
+        body = {"id": post.id, "channel": channel.handle}
+        now = self.actions.clock()
+        async with self.db.write() as conn:
+            if not await self.actions.store.claim(
+                    conn, key, kind=REMOVE_POST, rule=rule, ruleset_version=0, target=target,
+                    cause=target, actor=actor, created_at=now):
+                return {"removed": False, "post": post.id}
+            await self.store.update_post(conn, post.id, state=REMOVED)
+            await self.search_index.unindex_post(conn, post.id)
+            if channel.pinned_post_id == post.id:
+                await self.store.update(conn, channel.id, pinned_post_id=None)
+            if post.state == VISIBLE:
+                seq = await self.store.append_update(conn, channel.id, "delete", post.id,
+                                                     dumps(body), now)
+            await self.actions.store.audit(conn, AuditRecord(
+                actor, REMOVE_POST, rule, target, now,
+                {"channel": channel.handle, "labels": list(labels), "previous_state": post.state}))
+        if seq:
+            frame = channel_frame(channel.handle, seq, "delete", dumps(body))
+            await self.actions.bus.publish(channel_topic(channel.id), frame.encode())
+        banked = await self._bank(post, labels) if auto_bank else 0
+        return {"removed": True, "post": post.id, "banked": banked}
+
+    async def bank_post(self, post_id: int,
+                        labels: tuple[str, ...] = (DEFAULT_TAKEDOWN_LABEL,)) -> int:
+        """Bank a post removed elsewhere (a review decision) so copies are caught."""
+        post, _ = await self._load(post_id)
+        return await self._bank(post, labels)
+
+    async def _bank(self, post: PostRecord, labels: tuple[str, ...]) -> int:
+        label = top_label(labels) or DEFAULT_TAKEDOWN_LABEL
+        pairs: set[tuple[str, str]] = set()
+        if post.text:
+            pairs |= {(s.signal_type, s.value) for s in signals_for(TextContent(post.text))
+                      if s.signal_type != "url"}
+        banked = await self.actions.auto_bank(sorted(pairs), label) if pairs else 0
+        media_ids = [m["sha256"] for m in json.loads(post.media)]
+        try:
+            _, contents = await self.media.resolve(media_ids)
+        except TidingsError:
+            contents = []
+        await self.actions.ensure_takedown_bank()
+        for content in contents:
+            if isinstance(content, MediaContent):
+                from tidings.services.actions import AUTO_BANK_SOURCE, LOCAL_TAKEDOWN_BANK
+                result = await self.actions.banks.add_file(
+                    LOCAL_TAKEDOWN_BANK, content.data, [label], AUTO_BANK_SOURCE)
+                banked += len(result.added)
+        return banked
+
+    async def release(self, post_id: int, actor: str) -> dict[str, Any]:
+        """A held post a moderator found fine: publish it now."""
+        post, channel = await self._load(post_id)
+        if post.state != HELD:
+            raise BadRequest("only a held post can be released", "not_held")
+        now = self.actions.clock()
+        async with self.db.write() as conn:
+            updated = await self.store.update_post(conn, post.id, state=VISIBLE)
+            body = post_json(updated, channel)
+            await self.search_index.index_post(conn, post.id, post.text)
+            seq = await self.store.append_update(conn, channel.id, "post", post.id,
+                                                 dumps(body), now)
+            await self.actions.store.audit(conn, AuditRecord(
+                actor, RELEASE_POST, MODERATOR_POLICY, f"post:{post.id}", now,
+                {"channel": channel.handle}))
+        frame = channel_frame(channel.handle, seq, "post", dumps(body))
+        await self.actions.bus.publish(channel_topic(channel.id), frame.encode())
+        return body
