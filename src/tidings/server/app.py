@@ -39,7 +39,17 @@ from tidings.server.ratelimit import (
     RateLimiter,
     RedisRateLimiter,
 )
-from tidings.server.routes import accounts, banks, console, health, jobs, keys, messages, stream
+from tidings.server.routes import (
+    accounts,
+    banks,
+    console,
+    groups,
+    health,
+    jobs,
+    keys,
+    messages,
+    stream,
+)
 from tidings.server.routes import channels as channel_routes
 from tidings.server.routes import media as media_routes
 from tidings.server.routes import posts as post_routes
@@ -52,6 +62,7 @@ from tidings.services.banks import BankService
 from tidings.services.channels import ChannelService
 from tidings.services.clock import Clock, system_clock
 from tidings.services.directory import DirectoryCache
+from tidings.services.groups import GroupService
 from tidings.services.imaging import MediaError, MediaTooLargeError
 from tidings.services.jobs import JobRunner, JobService
 from tidings.services.keys import KeyService
@@ -69,6 +80,7 @@ from tidings.storage.blobs import BlobStore
 from tidings.storage.channels import ChannelStore
 from tidings.storage.committer import GroupCommitter
 from tidings.storage.database import Database
+from tidings.storage.groups import GroupStore
 from tidings.storage.jobs import JobStore
 from tidings.storage.keys import KeyDirectoryStore
 from tidings.storage.media import MediaStore
@@ -228,6 +240,9 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         app.state.keys = key_svc
         app.state.messages = message_svc
         _wire_channels(app, settings, db, live_bus, clock)
+        app.state.groups = GroupService(db, GroupStore(), AccountStore(), stream_svc, committer,
+                                        directory, message_svc.keyring, moderation, clock)
+        stream_svc.expand = app.state.groups.expand
         app.state.gateway = Gateway(account_svc, stream_svc, live_bus, metrics,
                                     settings.ws_send_queue, messages.ws_send_hook(message_svc),
                                     ChannelFanout(live_bus), app.state.channels.subscribed_ids)
@@ -254,6 +269,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
     app.include_router(stream.router)
     app.include_router(keys.router)
     app.include_router(messages.router)
+    app.include_router(groups.router)
     app.include_router(channel_routes.router)
     app.include_router(post_routes.router)
     app.include_router(media_routes.router)

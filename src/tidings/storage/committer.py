@@ -22,6 +22,9 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
 
 from tidings.protocol import limits
 from tidings.storage.database import Database
@@ -51,6 +54,9 @@ class AppendJob:
     items: Sequence[tuple[str, str, str]]
     """``(device_id, kind, body_json)`` stream items."""
     dedup: Dedup | None = None
+    inserts: Sequence[tuple[sa.Table, dict[str, Any]]] = ()
+    """Rows stored in the same transaction, before the events (only if not a duplicate):
+    a group message's one ciphertext, which its events refer to."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +195,7 @@ class GroupCommitter:
         items: list[tuple[str, str, str]] = []
         fresh: list[Dedup] = []
         owners: list[int] = []  # job index of each item
+        rows: dict[sa.Table, list[dict[str, Any]]] = {}
         results: list[Appended | int | None] = []
         for index, job in enumerate(jobs):
             if isinstance(job, AckJob):
@@ -203,8 +210,12 @@ class GroupCommitter:
                 known[key] = (job.dedup.message_id, job.dedup.ts)
                 fresh.append(job.dedup)
             results.append(None)
+            for table, row in job.inserts:
+                rows.setdefault(table, []).append(row)
             items.extend(job.items)
             owners.extend([index] * len(job.items))
+        for table, values in rows.items():
+            yield (table.insert(), values)
         events = yield from self.streams.append_batch_plan(items, now, self.db.dialect)
         by_job: dict[int, list[StreamEvent]] = {}
         # append() keeps item order and drops items of vanished devices; match them up.
