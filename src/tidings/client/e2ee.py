@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tidings.client.group_crypto import GroupCrypto
 from tidings.crypto import (
     FrankingMismatchError,
     KeyStore,
@@ -36,6 +37,8 @@ from tidings.protocol.payload import MessageContent
 KEYSTORE_FILE = "keys.tidks"
 PASSPHRASE_ENV = "TIDINGS_PASSPHRASE"  # noqa: S105 - the variable name
 PICKLE_KEY_BYTES = 32
+CONTROL_KINDS = frozenset({"key_share", "rekey_request", "receipt", "typing", "verification"})
+"""Payload kinds that steer the client and are not kept as received messages."""
 STATE_VERSION = 1
 
 
@@ -80,13 +83,17 @@ def passphrase_from_env() -> str | None:
 class DeviceCrypto:
     def __init__(self, machine: OlmMachine, pickle_key: bytes,
                  peers: dict[str, dict[str, dict[str, Any]]] | None = None,
-                 inbox: list[dict[str, Any]] | None = None) -> None:
+                 inbox: list[dict[str, Any]] | None = None,
+                 groups: dict[str, Any] | None = None) -> None:
         self.machine = machine
         self._pickle_key = pickle_key
         self.peers = peers or {}
         """username -> device_id -> verified DeviceKeys JSON."""
         self.inbox = inbox or []
         """Received messages with franking data, newest last (``CLIENT_INBOX_KEEP``)."""
+        self.groups = GroupCrypto.from_json(groups, pickle_key,
+                                            machine.identity.device_keys().curve25519)
+        """Megolm sessions (client/group_crypto.py)."""
 
     @classmethod
     def create(cls, user: str, device_id: str) -> DeviceCrypto:
@@ -105,13 +112,14 @@ class DeviceCrypto:
     def to_json(self) -> dict[str, Any]:
         return {"v": STATE_VERSION, "pickle_key": b64encode(self._pickle_key),
                 "olm": self.machine.pickle(self._pickle_key), "peers": self.peers,
-                "inbox": self.inbox[-limits.CLIENT_INBOX_KEEP:]}
+                "inbox": self.inbox[-limits.CLIENT_INBOX_KEEP:],
+                "groups": self.groups.to_json(self._pickle_key)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DeviceCrypto:
         key = b64decode(str(data["pickle_key"]))
         return cls(OlmMachine.from_pickle(data["olm"], key), key, data.get("peers", {}),
-                   data.get("inbox", []))
+                   data.get("inbox", []), data.get("groups"))
 
     def save(self, store: KeyStore) -> None:
         store.save(self.to_json())
@@ -193,6 +201,21 @@ class DeviceCrypto:
         return self.encrypt(content, [record], {})
 
     # -- receiving --------------------------------------------------------------------
+    def decrypt_group(self, body: dict[str, Any], sender: DeviceKeys) -> Received:
+        """Decrypt a ``group_message`` event (Megolm) and keep it like a 1:1 message."""
+        content, franking_key = self.groups.decrypt(body, sender)
+        return self._keep(body, content, franking_key)
+
+    def _keep(self, body: dict[str, Any], content: MessageContent, franking_key: bytes
+              ) -> Received:
+        received = Received(str(body["id"]), str(body["from"]), str(body["device"]),
+                            int(body["ts"]), content, franking_key, str(body["commitment"]),
+                            str(body["tag"]), str(body["key_id"]), str(body["conversation"]))
+        if content.kind not in CONTROL_KINDS:
+            self.inbox.append(received.to_json())
+            del self.inbox[:-limits.CLIENT_INBOX_KEEP]
+        return received
+
     def decrypt(self, body: dict[str, Any], sender: DeviceKeys) -> Received:
         """Decrypt a ``message`` event; the franking commitment must open or it is dropped.
 
@@ -207,12 +230,9 @@ class DeviceCrypto:
         except (KeyError, ValueError) as exc:
             raise UndecryptableError("malformed message event") from exc
         content, franking_key = open_message(sealed, commitment)
-        received = Received(str(body["id"]), str(body["from"]), str(body["device"]),
-                            int(body["ts"]), content, franking_key, str(body["commitment"]),
-                            str(body["tag"]), str(body["key_id"]), str(body["conversation"]))
-        self.inbox.append(received.to_json())
-        del self.inbox[:-limits.CLIENT_INBOX_KEEP]
-        return received
+        if content.kind == "key_share":
+            self.groups.accept_share(sender.curve25519, content)
+        return self._keep(body, content, franking_key)
 
 
 def _verified_otk(record: DeviceKeys, obj: Any) -> OneTimeKey:

@@ -49,6 +49,8 @@ class Undecryptable:
 class Inbox:
     items: list[Received | Undecryptable] = field(default_factory=list)
     """In stream order."""
+    notices: list[dict[str, Any]] = field(default_factory=list)
+    """Group membership events (kind ``group``)."""
 
     @property
     def messages(self) -> list[Received]:
@@ -192,13 +194,21 @@ class Messenger:
         if kind == "otk_count":
             await self.top_up(int(body.get("count", 0)))
             return
-        if kind != "message":
+        if kind == "group":
+            if body.get("event") in ("removed", "left"):
+                self.crypto.groups.forget(str(body.get("group")))
+            inbox.notices.append(body)
+            return
+        if kind not in ("message", "group_message"):
             return
         sender, device = str(body.get("from")), str(body.get("device"))
         record = await self._sender_record(sender, device, body.get("sender_key"))
         try:
             if record is None:
                 raise UndecryptableError("the sending device's keys cannot be verified")
+            if kind == "group_message":
+                inbox.items.append(self.crypto.decrypt_group(body, record))
+                return
             inbox.items.append(self.crypto.decrypt(body, record))
         except FrankingMismatchError as exc:  # dropped: it could never be reported
             inbox.items.append(Undecryptable(str(body.get("id")), sender, device,
@@ -206,7 +216,7 @@ class Messenger:
         except CryptoError as exc:
             inbox.items.append(Undecryptable(str(body.get("id")), sender, device,
                                               exc.code, exc.message))
-            if record is not None:
+            if record is not None and kind == "message":
                 # Best effort: if this fails, the next undecryptable message asks again.
                 with contextlib.suppress(TidingsError, CryptoError):
                     await self.request_rekey(sender, device, str(body.get("id")))
