@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 import tidings
-from tidings.cli import account, banks, channel, media, messages, server
+from tidings.cli import account, banks, channel, groups, media, messages, server
 
 app = typer.Typer(help="Tidings: private E2EE chats, public channels, trust and safety.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -17,6 +17,7 @@ app.add_typer(media.app, name="media")
 app.add_typer(server.db_app, name="db")
 app.add_typer(server.admin_app, name="admin")
 app.add_typer(banks.app, name="bank")
+app.add_typer(groups.app, name="group")
 app.command()(server.serve)
 app.command()(messages.send)
 app.command()(messages.receive)

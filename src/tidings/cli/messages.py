@@ -77,11 +77,15 @@ def receive(timeout: Annotated[float, typer.Option(
                               "asked the sender's device to re-key", highlight=False)
             if json_out:
                 sys.stdout.write(json.dumps(item.summary(), ensure_ascii=False) + "\n")
+        elif item.content.kind == "key_share":
+            return
         elif json_out:
             sys.stdout.write(json.dumps(item.summary(), ensure_ascii=False) + "\n")
         elif item.content.kind == "text":
             when = datetime.fromtimestamp(item.ts / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
-            console.print(f"[dim]{when}[/dim] [bold]{item.sender}[/bold]: {item.text}",
+            where = (f"[cyan]\\[{item.conversation}][/cyan] "
+                     if item.conversation.startswith("group:") else "")
+            console.print(f"[dim]{when}[/dim] {where}[bold]{item.sender}[/bold]: {item.text}",
                           highlight=False)
         sys.stdout.flush()
 

@@ -64,12 +64,13 @@ class Received:
 
     def summary(self) -> dict[str, Any]:
         return {"id": self.id, "from": self.sender, "device": self.device, "ts": self.ts,
-                "kind": self.content.kind, "text": self.text}
+                "kind": self.content.kind, "text": self.text,
+                "conversation": self.conversation}
 
     def to_json(self) -> dict[str, Any]:
         return {**self.summary(), "payload": b64encode(self.content.to_bytes()),
                 "franking_key": b64encode(self.franking_key), "commitment": self.commitment,
-                "tag": self.tag, "key_id": self.key_id, "conversation": self.conversation}
+                "tag": self.tag, "key_id": self.key_id}
 
 
 def keystore(profile_dir: Path, passphrase: str) -> KeyStore:
