@@ -40,3 +40,22 @@ async def test_group_create_send_receive_remove(live_server: Live, tmp_path: Pat
         assert code != 0 and "not_a_member" in err
         code, out, err = await tidings(server, profiles["ben"], "group", "leave", gid)
         assert code == 0, err
+
+
+async def test_send_file_and_receive_saves_it(live_server: Live, tmp_path: Path) -> None:
+    async with live_server() as server:
+        profiles = {u: tmp_path / u for u in ("dot", "eli")}
+        for user, profile in profiles.items():
+            code, _, err = await tidings(server, profile, "account", "register", user,
+                                         "--password-stdin", stdin=PASSWORD)
+            assert code == 0, err
+        doc = tmp_path / "notes.txt"
+        doc.write_text("meet at noon")
+        code, _, err = await tidings(server, profiles["dot"], "send", "eli", "--file", str(doc))
+        assert code == 0, err
+        code, out, err = await tidings(server, profiles["eli"], "receive", "--json")
+        assert code == 0, err
+        saved = [line for line in lines(out) if "saved" in line]
+        assert len(saved) == 1
+        assert Path(saved[0]["saved"]).read_text() == "meet at noon"
+        assert Path(saved[0]["saved"]).is_relative_to(profiles["eli"])

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 import typer
 
 from tidings.cli.common import JsonOpt, ProfileOpt, ServerOpt, console, emit, profile_dir, run
-from tidings.cli.messages import passphrase
+from tidings.cli.messages import FileOpt, passphrase
+from tidings.client.attachments import send_group_file
 from tidings.client.groups import Groups, my_groups, set_title
 from tidings.client.messaging import Messenger
 from tidings.client.sdk import TidingsClient
@@ -94,11 +95,14 @@ def list_groups(server: ServerOpt = None, profile: ProfileOpt = None,
 
 
 @app.command()
-def send(group: str, text: str, server: ServerOpt = None, profile: ProfileOpt = None,
+def send(group: str, text: Annotated[str, typer.Argument()] = "", file: FileOpt = None,
+         server: ServerOpt = None, profile: ProfileOpt = None,
          json_out: JsonOpt = False) -> None:
-    """Send TEXT to GROUP, encrypted once with this device's Megolm session."""
+    """Send TEXT (or --file) to GROUP, encrypted once with this device's Megolm session."""
 
     async def op(g: Groups) -> Any:
+        if file is not None:
+            return await send_group_file(g.m, group, file)
         return await g.send_text(group, text)
 
     emit(json_out, run(_with_groups(profile, server, op)),

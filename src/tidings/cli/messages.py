@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -25,9 +26,11 @@ from tidings.cli.common import (
     run,
 )
 from tidings.client import requests as rq
+from tidings.client.attachments import fetch, send_file
 from tidings.client.e2ee import PASSPHRASE_ENV, Received, passphrase_from_env
 from tidings.client.messaging import Messenger, Undecryptable
 from tidings.client.sdk import TidingsClient
+from tidings.protocol.errors import TidingsError
 from tidings.protocol.keys import CryptoError, DeviceKeys
 
 FINGERPRINT_GROUP = 4
@@ -51,14 +54,25 @@ def fingerprint(ed25519: str) -> str:
                     for i in range(0, len(ed25519), FINGERPRINT_GROUP))
 
 
-def send(user: str, text: str, server: ServerOpt = None, profile: ProfileOpt = None,
+FileOpt = Annotated[Path | None, typer.Option(
+    "--file", exists=True, dir_okay=False, help="Send this file, encrypted, as an attachment.")]
+
+
+def send(user: str, text: Annotated[str, typer.Argument()] = "", file: FileOpt = None,
+         server: ServerOpt = None, profile: ProfileOpt = None,
          json_out: JsonOpt = False) -> None:
-    """Send an end-to-end encrypted message to USER (all their devices and your others)."""
+    """Send an end-to-end encrypted message (or --file) to USER: their devices and yours."""
+    if not text and file is None:
+        err_console.print("give a TEXT or --file")
+        raise typer.Exit(2)
     secret = passphrase()
 
     async def go() -> dict[str, Any]:
         async with TidingsClient.from_profile(profile_dir(profile), server) as client:
-            return await Messenger.open(client, secret).send_text(user, text)
+            m = Messenger.open(client, secret)
+            if file is not None:
+                return await send_file(m, user, file)
+            return await m.send_text(user, text)
 
     emit(json_out, run(go()), lambda r: console.print(f"sent {r['id']}"))
 
@@ -91,9 +105,28 @@ def receive(timeout: Annotated[float, typer.Option(
 
     async def go() -> None:
         async with TidingsClient.from_profile(profile_dir(profile), server) as client:
-            await Messenger.open(client, secret).receive(timeout, show)
+            m = Messenger.open(client, secret)
+            inbox = await m.receive(timeout, show)
+            for item in inbox.messages:
+                if item.content.kind == "file":
+                    await _save(m, item, json_out)
 
     run(go())
+
+
+async def _save(m: Messenger, item: Received, json_out: bool) -> None:
+    """Download, verify both hashes, decrypt and save an attachment into the profile."""
+    try:
+        path = await fetch(m, item)
+        line: dict[str, Any] = {"id": item.id, "from": item.sender, "saved": str(path)}
+        if not json_out:
+            console.print(f"{item.sender} sent a file: saved to {path}", highlight=False)
+    except (CryptoError, TidingsError) as exc:
+        line = {"id": item.id, "from": item.sender, "error": exc.code, "message": str(exc)}
+        err_console.print(f"[red]attachment refused[/red] from {item.sender}: {exc} "
+                          f"[{exc.code}]", highlight=False)
+    if json_out:
+        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 
 def devices(user: str, server: ServerOpt = None, profile: ProfileOpt = None,

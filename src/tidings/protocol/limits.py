@@ -251,3 +251,9 @@ GROUP_EXPAND_CACHE = 4096
 #: Disappearing-message timer bounds (per conversation).
 DISAPPEAR_MIN_MS = 5 * 1000
 DISAPPEAR_MAX_MS = 28 * 24 * 3600 * 1000
+#: One encrypted attachment: the crypto layer's plaintext limit plus the AES-GCM tag.
+ATTACHMENT_UPLOAD_MAX_BYTES = 100 * 1024 * 1024 + 16
+#: Encrypted attachment bytes one user may have stored at once.
+ATTACHMENT_QUOTA_BYTES = 1024 * 1024 * 1024
+#: Attachments are deleted this long after upload (recipients download well before).
+ATTACHMENT_RETENTION_MS = 30 * 24 * 3600 * 1000

@@ -50,12 +50,14 @@ from tidings.server.routes import (
     messages,
     stream,
 )
+from tidings.server.routes import attachments as attachment_routes
 from tidings.server.routes import channels as channel_routes
 from tidings.server.routes import media as media_routes
 from tidings.server.routes import posts as post_routes
 from tidings.server.routes import profile as profile_routes
 from tidings.server.routes import web as web_routes
 from tidings.services.accounts import AccountService
+from tidings.services.attachments import AttachmentService
 from tidings.services.bank_exchanges import Exchanges
 from tidings.services.bank_sync import BankSync, limit_matcher_threads
 from tidings.services.banks import BankService
@@ -243,6 +245,8 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         app.state.groups = GroupService(db, GroupStore(), AccountStore(), stream_svc, committer,
                                         directory, message_svc.keyring, moderation, clock)
         stream_svc.expand = app.state.groups.expand
+        app.state.attachments = AttachmentService(db, BlobStore(settings.data_dir / "attachments"),
+                                                  clock)
         app.state.gateway = Gateway(account_svc, stream_svc, live_bus, metrics,
                                     settings.ws_send_queue, messages.ws_send_hook(message_svc),
                                     ChannelFanout(live_bus), app.state.channels.subscribed_ids)
@@ -270,6 +274,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
     app.include_router(keys.router)
     app.include_router(messages.router)
     app.include_router(groups.router)
+    app.include_router(attachment_routes.router)
     app.include_router(channel_routes.router)
     app.include_router(post_routes.router)
     app.include_router(media_routes.router)

@@ -43,3 +43,14 @@ group_messages = sa.Table(
     sa.Column("created_at", sa.BigInteger(), nullable=False, index=True),
     sa.Column("expires_at", sa.BigInteger(), nullable=True, index=True),
 )
+
+attachments = sa.Table(
+    "attachments",
+    metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.BigInteger(), sa.ForeignKey("users.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("size", sa.BigInteger(), nullable=False),
+    sa.Column("created_at", sa.BigInteger(), nullable=False),
+    sa.Column("expires_at", sa.BigInteger(), nullable=False, index=True),
+)

@@ -1,4 +1,4 @@
-"""Private groups: membership, and each Megolm ciphertext stored once.
+"""Private groups (membership, each Megolm ciphertext stored once), encrypted attachments.
 
 Revision ID: 0006
 Revises: 0005
@@ -47,9 +47,21 @@ def upgrade() -> None:
     op.create_index("ix_group_messages_group_id", "group_messages", ["group_id"])
     op.create_index("ix_group_messages_created_at", "group_messages", ["created_at"])
     op.create_index("ix_group_messages_expires_at", "group_messages", ["expires_at"])
+    op.create_table(
+        "attachments",
+        sa.Column("sha256", sa.String(64), primary_key=True),
+        sa.Column("user_id", sa.BigInteger(), sa.ForeignKey("users.id", ondelete="CASCADE"),
+                  nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("created_at", sa.BigInteger(), nullable=False),
+        sa.Column("expires_at", sa.BigInteger(), nullable=False),
+    )
+    op.create_index("ix_attachments_user_id", "attachments", ["user_id"])
+    op.create_index("ix_attachments_expires_at", "attachments", ["expires_at"])
 
 
 def downgrade() -> None:
+    op.drop_table("attachments")
     op.drop_table("group_messages")
     op.drop_index("ix_group_members_user_id", table_name="group_members")
     op.drop_table("group_members")
