@@ -22,6 +22,7 @@ app.command()(server.serve)
 app.command()(messages.send)
 app.command()(messages.receive)
 app.command()(messages.devices)
+app.command()(messages.typing)
 app.command("hash")(banks.hash_command)
 
 

@@ -29,6 +29,7 @@ from tidings.client import requests as rq
 from tidings.client.attachments import fetch, send_file
 from tidings.client.e2ee import PASSPHRASE_ENV, Received, passphrase_from_env
 from tidings.client.messaging import Messenger, Undecryptable
+from tidings.client.receipts import Signals
 from tidings.client.sdk import TidingsClient
 from tidings.protocol.errors import TidingsError
 from tidings.protocol.keys import CryptoError, DeviceKeys
@@ -79,6 +80,8 @@ def send(user: str, text: Annotated[str, typer.Argument()] = "", file: FileOpt =
 
 def receive(timeout: Annotated[float, typer.Option(
                 help="Keep listening this many seconds after catching up.")] = 0.0,
+            receipts: Annotated[bool, typer.Option(
+                "--receipts", help="Send delivered receipts for what arrived.")] = False,
             server: ServerOpt = None, profile: ProfileOpt = None,
             json_out: JsonOpt = False) -> None:
     """Receive, decrypt and acknowledge messages; prints one line (or JSON line) each."""
@@ -110,8 +113,48 @@ def receive(timeout: Annotated[float, typer.Option(
             for item in inbox.messages:
                 if item.content.kind == "file":
                     await _save(m, item, json_out)
+            signals = Signals(m)
+            for s in inbox.signals:
+                if s.content.kind == "receipt" or s in signals.visible_typing([s]):
+                    _signal(s, json_out)
+            if receipts:
+                await signals.receipts(inbox.messages)
 
     run(go())
+
+
+def _signal(s: Received, json_out: bool) -> None:
+    line = {"from": s.sender, "kind": s.content.kind, **s.content.body}
+    if json_out:
+        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+    elif s.content.kind == "typing":
+        console.print(f"[dim]{s.sender} is {'typing' if s.content.body.get('active') else 'idle'}"
+                      "[/dim]", highlight=False)
+    else:
+        ids = s.content.body.get("ids")
+        listed = ", ".join(map(str, ids)) if isinstance(ids, list) else ""
+        console.print(f"[dim]{s.sender}: {s.content.body.get('type')} {listed}[/dim]",
+                      highlight=False)
+
+
+def typing(user: str,
+           off: Annotated[bool, typer.Option("--off", help="Never send typing notices to "
+                                             "USER nor show theirs.")] = False,
+           on: Annotated[bool, typer.Option("--on", help="Undo --off.")] = False,
+           server: ServerOpt = None, profile: ProfileOpt = None) -> None:
+    """Tell USER you are typing (end-to-end encrypted), or turn that off for USER."""
+    secret = passphrase()
+
+    async def go() -> str:
+        async with TidingsClient.from_profile(profile_dir(profile), server) as client:
+            signals = Signals(Messenger.open(client, secret))
+            if off or on:
+                signals.set_typing(user, on)
+                return f"typing notices {'on' if on else 'off'} for {user}"
+            sent = await signals.typing(user)
+            return "sent" if sent else f"typing notices are off for {user}"
+
+    console.print(run(go()))
 
 
 async def _save(m: Messenger, item: Received, json_out: bool) -> None:

@@ -85,7 +85,8 @@ class DeviceCrypto:
     def __init__(self, machine: OlmMachine, pickle_key: bytes,
                  peers: dict[str, dict[str, dict[str, Any]]] | None = None,
                  inbox: list[dict[str, Any]] | None = None,
-                 groups: dict[str, Any] | None = None) -> None:
+                 groups: dict[str, Any] | None = None,
+                 settings: dict[str, Any] | None = None) -> None:
         self.machine = machine
         self._pickle_key = pickle_key
         self.peers = peers or {}
@@ -95,6 +96,8 @@ class DeviceCrypto:
         self.groups = GroupCrypto.from_json(groups, pickle_key,
                                             machine.identity.device_keys().curve25519)
         """Megolm sessions (client/group_crypto.py)."""
+        self.settings: dict[str, Any] = settings or {}
+        """Per-device choices kept with the keys: ``typing_off``, verified devices."""
 
     @classmethod
     def create(cls, user: str, device_id: str) -> DeviceCrypto:
@@ -114,13 +117,13 @@ class DeviceCrypto:
         return {"v": STATE_VERSION, "pickle_key": b64encode(self._pickle_key),
                 "olm": self.machine.pickle(self._pickle_key), "peers": self.peers,
                 "inbox": self.inbox[-limits.CLIENT_INBOX_KEEP:],
-                "groups": self.groups.to_json(self._pickle_key)}
+                "groups": self.groups.to_json(self._pickle_key), "settings": self.settings}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DeviceCrypto:
         key = b64decode(str(data["pickle_key"]))
         return cls(OlmMachine.from_pickle(data["olm"], key), key, data.get("peers", {}),
-                   data.get("inbox", []), data.get("groups"))
+                   data.get("inbox", []), data.get("groups"), data.get("settings"))
 
     def save(self, store: KeyStore) -> None:
         store.save(self.to_json())

@@ -28,6 +28,7 @@ from tidings.protocol.keys import CryptoError, DeviceKeys
 from tidings.protocol.payload import MessageContent
 
 MISMATCHED = "mismatched_devices"
+SIGNAL_KINDS = frozenset({"receipt", "typing", "key_share"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,8 @@ class Inbox:
     """In stream order."""
     notices: list[dict[str, Any]] = field(default_factory=list)
     """Group membership events (kind ``group``)."""
+    signals: list[Received] = field(default_factory=list)
+    """Receipts, typing notices and group key shares: not messages a person wrote."""
 
     @property
     def messages(self) -> list[Received]:
@@ -206,10 +209,9 @@ class Messenger:
         try:
             if record is None:
                 raise UndecryptableError("the sending device's keys cannot be verified")
-            if kind == "group_message":
-                inbox.items.append(self.crypto.decrypt_group(body, record))
-                return
-            inbox.items.append(self.crypto.decrypt(body, record))
+            got = (self.crypto.decrypt_group(body, record) if kind == "group_message"
+                   else self.crypto.decrypt(body, record))
+            (inbox.signals if got.content.kind in SIGNAL_KINDS else inbox.items).append(got)
         except FrankingMismatchError as exc:  # dropped: it could never be reported
             inbox.items.append(Undecryptable(str(body.get("id")), sender, device,
                                               exc.code, exc.message))
