@@ -35,12 +35,15 @@ def download_attachment(sha256: str) -> Request:
     return Request("GET", f"{API}/attachments/{sha256}", bytes_response=True)
 
 
-async def file_content(m: Messenger, path: Path) -> MessageContent:
-    """Encrypt and upload ``path``; the message content that lets recipients open it."""
+async def file_content(m: Messenger, path: Path, conversation: str) -> MessageContent:
+    """Encrypt and upload ``path``; the message content that lets recipients open it.
+
+    Under a disappearing-message timer the blob is uploaded with the same expiry.
+    """
     data = path.read_bytes()
     media_type = mimetypes.guess_type(path.name)[0] or FALLBACK_MEDIA_TYPE
     ciphertext, key = encrypt_attachment(data, media_type)
-    stored = await m.client.call(upload_attachment(ciphertext))
+    stored = await m.client.call(upload_attachment(ciphertext, m.crypto.timer_for(conversation)))
     if stored["id"] != key.sha256_ciphertext:
         raise AttachmentError("the server stored different bytes than were uploaded")
     return MessageContent("file", {"name": path.name, "attachment": key.to_json()},
@@ -48,11 +51,11 @@ async def file_content(m: Messenger, path: Path) -> MessageContent:
 
 
 async def send_file(m: Messenger, user: str, path: Path) -> dict[str, Any]:
-    return await m.send_content(user, await file_content(m, path))
+    return await m.send_content(user, await file_content(m, path, user.strip().lower()))
 
 
 async def send_group_file(m: Messenger, gid: str, path: Path) -> dict[str, Any]:
-    return await Groups(m).send_content(gid, await file_content(m, path))
+    return await Groups(m).send_content(gid, await file_content(m, path, f"group:{gid}"))
 
 
 async def fetch(m: Messenger, received: Received, into: Path | None = None) -> Path:

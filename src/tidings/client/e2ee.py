@@ -37,7 +37,8 @@ from tidings.protocol.payload import MessageContent
 KEYSTORE_FILE = "keys.tidks"
 PASSPHRASE_ENV = "TIDINGS_PASSPHRASE"  # noqa: S105 - the variable name
 PICKLE_KEY_BYTES = 32
-CONTROL_KINDS = frozenset({"key_share", "rekey_request", "receipt", "typing", "verification"})
+CONTROL_KINDS = frozenset({"key_share", "rekey_request", "receipt", "typing", "verification",
+                           "timer"})
 """Payload kinds that steer the client and are not kept as received messages."""
 STATE_VERSION = 1
 
@@ -56,6 +57,8 @@ class Received:
     tag: str
     key_id: str
     conversation: str
+    expires_at: int | None = None
+    """Set for disappearing messages: every copy is deleted then."""
 
     @property
     def text(self) -> str:
@@ -65,7 +68,8 @@ class Received:
     def summary(self) -> dict[str, Any]:
         return {"id": self.id, "from": self.sender, "device": self.device, "ts": self.ts,
                 "kind": self.content.kind, "text": self.text,
-                "conversation": self.conversation}
+                "conversation": self.conversation,
+                **({"expires_at": self.expires_at} if self.expires_at else {})}
 
     def to_json(self) -> dict[str, Any]:
         return {**self.summary(), "payload": b64encode(self.content.to_bytes()),
@@ -133,6 +137,25 @@ class DeviceCrypto:
         """The saved state, None if there is none; WrongPassphraseError if locked."""
         data = store.load()
         return cls.from_json(data) if data else None
+
+    def purge_expired(self, now_ms: int) -> int:
+        """Delete kept messages whose disappearing timer ran out; returns how many."""
+        keep = [m for m in self.inbox if not (m.get("expires_at") or now_ms + 1) <= now_ms]
+        gone = len(self.inbox) - len(keep)
+        self.inbox[:] = keep
+        return gone
+
+    def timer_for(self, conversation: str) -> int | None:
+        """The disappearing-message timer of a user ("bob") or group ("group:G...")."""
+        value = self.settings.get("timers", {}).get(conversation)
+        return value if isinstance(value, int) else None
+
+    def set_timer(self, conversation: str, timer_ms: int | None) -> None:
+        timers = self.settings.setdefault("timers", {})
+        if timer_ms:
+            timers[conversation] = timer_ms
+        else:
+            timers.pop(conversation, None)
 
     # -- publishing -------------------------------------------------------------------
     def device_keys(self) -> dict[str, Any]:
@@ -214,7 +237,8 @@ class DeviceCrypto:
               ) -> Received:
         received = Received(str(body["id"]), str(body["from"]), str(body["device"]),
                             int(body["ts"]), content, franking_key, str(body["commitment"]),
-                            str(body["tag"]), str(body["key_id"]), str(body["conversation"]))
+                            str(body["tag"]), str(body["key_id"]), str(body["conversation"]),
+                            _int_or_none(body.get("expires_at")))
         if content.kind not in CONTROL_KINDS:
             self.inbox.append(received.to_json())
             del self.inbox[:-limits.CLIENT_INBOX_KEEP]
@@ -237,6 +261,10 @@ class DeviceCrypto:
         if content.kind == "key_share":
             self.groups.accept_share(sender.curve25519, content)
         return self._keep(body, content, franking_key)
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _verified_otk(record: DeviceKeys, obj: Any) -> OneTimeKey:

@@ -257,3 +257,5 @@ ATTACHMENT_UPLOAD_MAX_BYTES = 100 * 1024 * 1024 + 16
 ATTACHMENT_QUOTA_BYTES = 1024 * 1024 * 1024
 #: Attachments are deleted this long after upload (recipients download well before).
 ATTACHMENT_RETENTION_MS = 30 * 24 * 3600 * 1000
+#: How often each server process deletes expired disappearing messages and attachments.
+DISAPPEAR_SWEEP_S = 30.0

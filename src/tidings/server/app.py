@@ -22,6 +22,7 @@ import tidings
 from tidings.bus.base import Bus
 from tidings.bus.local import LocalBus
 from tidings.bus.redis import RedisBus
+from tidings.protocol import limits
 from tidings.protocol.errors import TidingsError
 from tidings.protocol.franking import FrankingKeyring, FrankingSecret
 from tidings.protocol.handles import HandleError, TextFieldError
@@ -64,6 +65,7 @@ from tidings.services.banks import BankService
 from tidings.services.channels import ChannelService
 from tidings.services.clock import Clock, system_clock
 from tidings.services.directory import DirectoryCache
+from tidings.services.expiry import ExpiryService
 from tidings.services.groups import GroupService
 from tidings.services.imaging import MediaError, MediaTooLargeError
 from tidings.services.jobs import JobRunner, JobService
@@ -173,6 +175,16 @@ async def _poll_banks(sync: BankSync) -> None:
             log.warning("bank refresh failed, retrying: %s", exc)
 
 
+async def _sweep(expiry: ExpiryService) -> None:
+    """Delete expired disappearing messages and attachments (services/expiry.py)."""
+    while True:
+        await asyncio.sleep(limits.DISAPPEAR_SWEEP_S)
+        try:
+            await expiry.sweep()
+        except Exception:
+            log.exception("disappearing-message sweep failed")
+
+
 def make_bus(settings: Settings, metrics: Metrics) -> Bus:
     """Redis pub/sub when ``redis_url`` is set (several processes), else in-process."""
     if not settings.redis_url:
@@ -247,6 +259,8 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         stream_svc.expand = app.state.groups.expand
         app.state.attachments = AttachmentService(db, BlobStore(settings.data_dir / "attachments"),
                                                   clock)
+        app.state.expiry = ExpiryService(db, app.state.groups, app.state.attachments, clock)
+        sweeper = asyncio.create_task(_sweep(app.state.expiry), name="disappear-sweep")
         app.state.gateway = Gateway(account_svc, stream_svc, live_bus, metrics,
                                     settings.ws_send_queue, messages.ws_send_hook(message_svc),
                                     ChannelFanout(live_bus), app.state.channels.subscribed_ids)
@@ -258,6 +272,9 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
             await limiter.close()
             await committer.close()
             poller.cancel()
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
             with contextlib.suppress(asyncio.CancelledError):
                 await poller
             if bank_sync.changes_since_snapshot:

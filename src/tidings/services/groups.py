@@ -225,11 +225,13 @@ class GroupService:
                       "conversation": conversation,
                       **({"expires_at": ts + view.timer_ms} if view.timer_ms else {})})
         self._remember(mid, req.ciphertext)
+        expires_at = ts + view.timer_ms if view.timer_ms else None
         row = {"id": mid, "group_id": gid, "ciphertext": req.ciphertext, "created_at": ts,
-               "expires_at": ts + view.timer_ms if view.timer_ms else None}
+               "expires_at": expires_at}
         result = await self.committer.append(AppendJob(
             [(d, GROUP_MESSAGE_KIND, body) for d in targets if d != who.device_id],
-            Dedup(who.device_id, req.client_id, mid, ts), [(group_messages, row)]))
+            Dedup(who.device_id, req.client_id, mid, ts), [(group_messages, row)],
+            expires_at))
         await self._maybe_prune()
         return Sent(result.message_id, result.ts, result.duplicate)
 

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 
 from tidings.protocol import limits
 from tidings.storage.database import Database
+from tidings.storage.group_schema import expiring_events
 from tidings.storage.messages import SentStore
 from tidings.storage.plan import Plan, run_async, run_sync
 from tidings.storage.records import StreamEvent
@@ -57,6 +58,8 @@ class AppendJob:
     inserts: Sequence[tuple[sa.Table, dict[str, Any]]] = ()
     """Rows stored in the same transaction, before the events (only if not a duplicate):
     a group message's one ciphertext, which its events refer to."""
+    expires_at: int | None = None
+    """A disappearing message: its events are deleted undelivered after this time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +228,12 @@ class GroupCommitter:
                     and events[cursor].body is item[2]:
                 by_job.setdefault(index, []).append(events[cursor])
                 cursor += 1
+        expiring = [{"device_id": e.device_id, "seq": e.seq, "expires_at": job.expires_at}
+                    for index, job in enumerate(jobs)
+                    if isinstance(job, AppendJob) and job.expires_at is not None
+                    for e in by_job.get(index, [])]
+        if expiring:
+            yield (expiring_events.insert(), expiring)
         yield from self.sent.insert_many_plan(fresh)
         deleted = yield from self.streams.ack_batch_plan(
             [(j.device_id, j.upto) for j in jobs if isinstance(j, AckJob)])

@@ -54,3 +54,13 @@ attachments = sa.Table(
     sa.Column("created_at", sa.BigInteger(), nullable=False),
     sa.Column("expires_at", sa.BigInteger(), nullable=False, index=True),
 )
+
+expiring_events = sa.Table(
+    "expiring_events",
+    metadata,
+    sa.Column("device_id", sa.String(32), sa.ForeignKey("devices.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("seq", sa.BigInteger(), primary_key=True),
+    sa.Column("expires_at", sa.BigInteger(), nullable=False, index=True),
+)
+"""Stream events of disappearing messages, and when the server deletes them undelivered."""

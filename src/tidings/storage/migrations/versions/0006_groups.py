@@ -1,4 +1,5 @@
-"""Private groups (membership, each Megolm ciphertext stored once), encrypted attachments.
+"""Private groups (membership, each Megolm ciphertext stored once), encrypted attachments,
+disappearing-message expiry.
 
 Revision ID: 0006
 Revises: 0005
@@ -58,9 +59,18 @@ def upgrade() -> None:
     )
     op.create_index("ix_attachments_user_id", "attachments", ["user_id"])
     op.create_index("ix_attachments_expires_at", "attachments", ["expires_at"])
+    op.create_table(
+        "expiring_events",
+        sa.Column("device_id", sa.String(32), sa.ForeignKey("devices.id", ondelete="CASCADE"),
+                  primary_key=True),
+        sa.Column("seq", sa.BigInteger(), primary_key=True),
+        sa.Column("expires_at", sa.BigInteger(), nullable=False),
+    )
+    op.create_index("ix_expiring_events_expires_at", "expiring_events", ["expires_at"])
 
 
 def downgrade() -> None:
+    op.drop_table("expiring_events")
     op.drop_table("attachments")
     op.drop_table("group_messages")
     op.drop_index("ix_group_members_user_id", table_name="group_members")
