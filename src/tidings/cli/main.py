@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 import tidings
-from tidings.cli import account, banks, channel, groups, media, messages, server
+from tidings.cli import account, banks, channel, groups, media, messages, server, verify
 
 app = typer.Typer(help="Tidings: private E2EE chats, public channels, trust and safety.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -23,6 +23,7 @@ app.command()(messages.send)
 app.command()(messages.receive)
 app.command()(messages.devices)
 app.command()(messages.typing)
+app.command()(verify.verify)
 app.command("hash")(banks.hash_command)
 
 

@@ -49,6 +49,15 @@ def passphrase(*, confirm: bool = False) -> str:
     return value
 
 
+def warn_device_changes(m: Messenger) -> None:
+    """A verified contact's devices changed: say so (compare again with `tidings verify`)."""
+    for w in m.crypto.warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {w['user']}'s devices changed since you "
+                          f"verified them (added: {', '.join(w['added']) or '-'}; removed: "
+                          f"{', '.join(w['removed']) or '-'}); run `tidings verify {w['user']}`",
+                          highlight=False)
+
+
 def fingerprint(ed25519: str) -> str:
     """An Ed25519 key in groups of four characters, for reading aloud and comparing."""
     return " ".join(ed25519[i:i + FINGERPRINT_GROUP]
@@ -71,9 +80,10 @@ def send(user: str, text: Annotated[str, typer.Argument()] = "", file: FileOpt =
     async def go() -> dict[str, Any]:
         async with TidingsClient.from_profile(profile_dir(profile), server) as client:
             m = Messenger.open(client, secret)
-            if file is not None:
-                return await send_file(m, user, file)
-            return await m.send_text(user, text)
+            result = await (send_file(m, user, file) if file is not None
+                            else m.send_text(user, text))
+            warn_device_changes(m)
+            return result
 
     emit(json_out, run(go()), lambda r: console.print(f"sent {r['id']}"))
 

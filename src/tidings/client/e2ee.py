@@ -100,6 +100,8 @@ class DeviceCrypto:
         self.groups = GroupCrypto.from_json(groups, pickle_key,
                                             machine.identity.device_keys().curve25519)
         """Megolm sessions (client/group_crypto.py)."""
+        self.warnings: list[dict[str, Any]] = []
+        """Changes in verified contacts' device lists seen since this object was loaded."""
         self.settings: dict[str, Any] = settings or {}
         """Per-device choices kept with the keys: ``typing_off``, verified devices."""
 
@@ -193,7 +195,21 @@ class DeviceCrypto:
             good[device_id] = record
         for gone in set(pinned) - set(records):
             del pinned[gone]  # logged out: stop encrypting to it
+        self._check_verified(user, good)
         return good
+
+    def _check_verified(self, user: str, good: dict[str, DeviceKeys]) -> None:
+        """Warn once when a verified contact's device list is not what was verified."""
+        verified = self.settings.get("verified", {}).get(user)
+        if not verified:
+            return
+        now = {d: r.ed25519 for d, r in good.items()}
+        added = sorted(d for d in now if verified.get(d) != now[d])
+        removed = sorted(set(verified) - set(now))
+        seen = self.settings.setdefault("device_lists", {})
+        if (added or removed) and seen.get(user) != sorted(now):
+            self.warnings.append({"user": user, "added": added, "removed": removed})
+        seen[user] = sorted(now)
 
     def known_key(self, user: str, device_id: str) -> DeviceKeys | None:
         obj = self.peers.get(user, {}).get(device_id)
