@@ -100,3 +100,42 @@ async def test_no_plaintext_in_a_postgresql_dump(live_server: Live, tmp_path: Pa
         finally:
             await close_all(group)
     assert leaks(caplog.text.encode()) == []
+
+
+async def test_groups_and_attachments_leave_no_plaintext(
+        live_server: Live, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from tidings.client.attachments import fetch, send_group_file
+    from tidings.client.groups import Groups
+
+    caplog.set_level(logging.DEBUG)
+    async with live_server() as server:
+        group = await people(server.url, tmp_path / "clients", ["ola", "pia", "quy"],
+                             passphrase="pw 1234567")
+        try:
+            ola = group["ola"][0]
+            gid = (await Groups(ola).create("Picnic", ["pia", "quy"]))["id"]
+            await Groups(ola).send_text(gid, SECRETS[0])
+            doc = tmp_path / "plan.txt"
+            doc.write_text(SECRETS[1] * 20)
+            await send_group_file(ola, gid, doc)
+            doc.unlink()
+            data = tmp_path / "data"
+            attachments = [p for p in files_under(data / "attachments")
+                           if "tmp" not in p.relative_to(data / "attachments").parts]
+            assert attachments  # the blob is there, as ciphertext
+            for path, blob in files_under(data).items():  # while queued
+                assert leaks(blob) == [], path
+            for devices in group.values():
+                for m in devices:
+                    inbox = await m.receive()
+                    if m is not ola:
+                        assert SECRETS[0] in [r.text for r in inbox.messages]
+                        (f,) = [r for r in inbox.messages if r.content.kind == "file"]
+                        saved = await fetch(m, f, tmp_path / "saved")
+                        assert SECRETS[1] in saved.read_text()
+                        saved.unlink()
+            for path, blob in files_under(data, tmp_path / "clients").items():
+                assert leaks(blob) == [], path
+        finally:
+            await close_all(group)
+    assert leaks(caplog.text.encode()) == []

@@ -7,7 +7,18 @@ from typing import Annotated
 import typer
 
 import tidings
-from tidings.cli import account, audit, banks, channel, media, messages, reports, server
+from tidings.cli import (
+    account,
+    audit,
+    banks,
+    channel,
+    groups,
+    media,
+    messages,
+    reports,
+    server,
+    verify,
+)
 
 app = typer.Typer(help="Tidings: private E2EE chats, public channels, trust and safety.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -18,10 +29,13 @@ app.add_typer(server.db_app, name="db")
 app.add_typer(server.admin_app, name="admin")
 app.add_typer(banks.app, name="bank")
 app.add_typer(audit.app, name="audit")
+app.add_typer(groups.app, name="group")
 app.command()(server.serve)
 app.command()(messages.send)
 app.command()(messages.receive)
 app.command()(messages.devices)
+app.command()(messages.typing)
+app.command()(verify.verify)
 app.command("hash")(banks.hash_command)
 app.add_typer(reports.report_app, name="report")
 app.add_typer(reports.mod_app, name="mod")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -25,9 +26,12 @@ from tidings.cli.common import (
     run,
 )
 from tidings.client import requests as rq
+from tidings.client.attachments import fetch, send_file
 from tidings.client.e2ee import PASSPHRASE_ENV, Received, passphrase_from_env
 from tidings.client.messaging import Messenger, Undecryptable
+from tidings.client.receipts import Signals
 from tidings.client.sdk import TidingsClient
+from tidings.protocol.errors import TidingsError
 from tidings.protocol.keys import CryptoError, DeviceKeys
 
 FINGERPRINT_GROUP = 4
@@ -45,26 +49,49 @@ def passphrase(*, confirm: bool = False) -> str:
     return value
 
 
+def warn_device_changes(m: Messenger) -> None:
+    """A verified contact's devices changed: say so (compare again with `tidings verify`)."""
+    for w in m.crypto.warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {w['user']}'s devices changed since you "
+                          f"verified them (added: {', '.join(w['added']) or '-'}; removed: "
+                          f"{', '.join(w['removed']) or '-'}); run `tidings verify {w['user']}`",
+                          highlight=False)
+
+
 def fingerprint(ed25519: str) -> str:
     """An Ed25519 key in groups of four characters, for reading aloud and comparing."""
     return " ".join(ed25519[i:i + FINGERPRINT_GROUP]
                     for i in range(0, len(ed25519), FINGERPRINT_GROUP))
 
 
-def send(user: str, text: str, server: ServerOpt = None, profile: ProfileOpt = None,
+FileOpt = Annotated[Path | None, typer.Option(
+    "--file", exists=True, dir_okay=False, help="Send this file, encrypted, as an attachment.")]
+
+
+def send(user: str, text: Annotated[str, typer.Argument()] = "", file: FileOpt = None,
+         server: ServerOpt = None, profile: ProfileOpt = None,
          json_out: JsonOpt = False) -> None:
-    """Send an end-to-end encrypted message to USER (all their devices and your others)."""
+    """Send an end-to-end encrypted message (or --file) to USER: their devices and yours."""
+    if not text and file is None:
+        err_console.print("give a TEXT or --file")
+        raise typer.Exit(2)
     secret = passphrase()
 
     async def go() -> dict[str, Any]:
         async with TidingsClient.from_profile(profile_dir(profile), server) as client:
-            return await Messenger.open(client, secret).send_text(user, text)
+            m = Messenger.open(client, secret)
+            result = await (send_file(m, user, file) if file is not None
+                            else m.send_text(user, text))
+            warn_device_changes(m)
+            return result
 
     emit(json_out, run(go()), lambda r: console.print(f"sent {r['id']}"))
 
 
 def receive(timeout: Annotated[float, typer.Option(
                 help="Keep listening this many seconds after catching up.")] = 0.0,
+            receipts: Annotated[bool, typer.Option(
+                "--receipts", help="Send delivered receipts for what arrived.")] = False,
             server: ServerOpt = None, profile: ProfileOpt = None,
             json_out: JsonOpt = False) -> None:
     """Receive, decrypt and acknowledge messages; prints one line (or JSON line) each."""
@@ -77,19 +104,82 @@ def receive(timeout: Annotated[float, typer.Option(
                               "asked the sender's device to re-key", highlight=False)
             if json_out:
                 sys.stdout.write(json.dumps(item.summary(), ensure_ascii=False) + "\n")
+        elif item.content.kind == "key_share":
+            return
         elif json_out:
             sys.stdout.write(json.dumps(item.summary(), ensure_ascii=False) + "\n")
         elif item.content.kind == "text":
             when = datetime.fromtimestamp(item.ts / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
-            console.print(f"[dim]{when}[/dim] [bold]{item.sender}[/bold]: {item.text}",
+            where = (f"[cyan]\\[{item.conversation}][/cyan] "
+                     if item.conversation.startswith("group:") else "")
+            console.print(f"[dim]{when}[/dim] {where}[bold]{item.sender}[/bold]: {item.text}",
                           highlight=False)
         sys.stdout.flush()
 
     async def go() -> None:
         async with TidingsClient.from_profile(profile_dir(profile), server) as client:
-            await Messenger.open(client, secret).receive(timeout, show)
+            m = Messenger.open(client, secret)
+            inbox = await m.receive(timeout, show)
+            for item in inbox.messages:
+                if item.content.kind == "file":
+                    await _save(m, item, json_out)
+            signals = Signals(m)
+            for s in inbox.signals:
+                if s.content.kind == "receipt" or s in signals.visible_typing([s]):
+                    _signal(s, json_out)
+            if receipts:
+                await signals.receipts(inbox.messages)
 
     run(go())
+
+
+def _signal(s: Received, json_out: bool) -> None:
+    line = {"from": s.sender, "kind": s.content.kind, **s.content.body}
+    if json_out:
+        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+    elif s.content.kind == "typing":
+        console.print(f"[dim]{s.sender} is {'typing' if s.content.body.get('active') else 'idle'}"
+                      "[/dim]", highlight=False)
+    else:
+        ids = s.content.body.get("ids")
+        listed = ", ".join(map(str, ids)) if isinstance(ids, list) else ""
+        console.print(f"[dim]{s.sender}: {s.content.body.get('type')} {listed}[/dim]",
+                      highlight=False)
+
+
+def typing(user: str,
+           off: Annotated[bool, typer.Option("--off", help="Never send typing notices to "
+                                             "USER nor show theirs.")] = False,
+           on: Annotated[bool, typer.Option("--on", help="Undo --off.")] = False,
+           server: ServerOpt = None, profile: ProfileOpt = None) -> None:
+    """Tell USER you are typing (end-to-end encrypted), or turn that off for USER."""
+    secret = passphrase()
+
+    async def go() -> str:
+        async with TidingsClient.from_profile(profile_dir(profile), server) as client:
+            signals = Signals(Messenger.open(client, secret))
+            if off or on:
+                signals.set_typing(user, on)
+                return f"typing notices {'on' if on else 'off'} for {user}"
+            sent = await signals.typing(user)
+            return "sent" if sent else f"typing notices are off for {user}"
+
+    console.print(run(go()))
+
+
+async def _save(m: Messenger, item: Received, json_out: bool) -> None:
+    """Download, verify both hashes, decrypt and save an attachment into the profile."""
+    try:
+        path = await fetch(m, item)
+        line: dict[str, Any] = {"id": item.id, "from": item.sender, "saved": str(path)}
+        if not json_out:
+            console.print(f"{item.sender} sent a file: saved to {path}", highlight=False)
+    except (CryptoError, TidingsError) as exc:
+        line = {"id": item.id, "from": item.sender, "error": exc.code, "message": str(exc)}
+        err_console.print(f"[red]attachment refused[/red] from {item.sender}: {exc} "
+                          f"[{exc.code}]", highlight=False)
+    if json_out:
+        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 
 def devices(user: str, server: ServerOpt = None, profile: ProfileOpt = None,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tidings.client.group_crypto import GroupCrypto
 from tidings.crypto import (
     FrankingMismatchError,
     KeyStore,
@@ -36,6 +37,9 @@ from tidings.protocol.payload import MessageContent
 KEYSTORE_FILE = "keys.tidks"
 PASSPHRASE_ENV = "TIDINGS_PASSPHRASE"  # noqa: S105 - the variable name
 PICKLE_KEY_BYTES = 32
+CONTROL_KINDS = frozenset({"key_share", "rekey_request", "receipt", "typing", "verification",
+                           "timer"})
+"""Payload kinds that steer the client and are not kept as received messages."""
 STATE_VERSION = 1
 
 
@@ -53,6 +57,8 @@ class Received:
     tag: str
     key_id: str
     conversation: str
+    expires_at: int | None = None
+    """Set for disappearing messages: every copy is deleted then."""
 
     @property
     def text(self) -> str:
@@ -61,12 +67,14 @@ class Received:
 
     def summary(self) -> dict[str, Any]:
         return {"id": self.id, "from": self.sender, "device": self.device, "ts": self.ts,
-                "kind": self.content.kind, "text": self.text}
+                "kind": self.content.kind, "text": self.text,
+                "conversation": self.conversation,
+                **({"expires_at": self.expires_at} if self.expires_at else {})}
 
     def to_json(self) -> dict[str, Any]:
         return {**self.summary(), "payload": b64encode(self.content.to_bytes()),
                 "franking_key": b64encode(self.franking_key), "commitment": self.commitment,
-                "tag": self.tag, "key_id": self.key_id, "conversation": self.conversation}
+                "tag": self.tag, "key_id": self.key_id}
 
 
 def keystore(profile_dir: Path, passphrase: str) -> KeyStore:
@@ -80,13 +88,22 @@ def passphrase_from_env() -> str | None:
 class DeviceCrypto:
     def __init__(self, machine: OlmMachine, pickle_key: bytes,
                  peers: dict[str, dict[str, dict[str, Any]]] | None = None,
-                 inbox: list[dict[str, Any]] | None = None) -> None:
+                 inbox: list[dict[str, Any]] | None = None,
+                 groups: dict[str, Any] | None = None,
+                 settings: dict[str, Any] | None = None) -> None:
         self.machine = machine
         self._pickle_key = pickle_key
         self.peers = peers or {}
         """username -> device_id -> verified DeviceKeys JSON."""
         self.inbox = inbox or []
         """Received messages with franking data, newest last (``CLIENT_INBOX_KEEP``)."""
+        self.groups = GroupCrypto.from_json(groups, pickle_key,
+                                            machine.identity.device_keys().curve25519)
+        """Megolm sessions (client/group_crypto.py)."""
+        self.warnings: list[dict[str, Any]] = []
+        """Changes in verified contacts' device lists seen since this object was loaded."""
+        self.settings: dict[str, Any] = settings or {}
+        """Per-device choices kept with the keys: ``typing_off``, verified devices."""
 
     @classmethod
     def create(cls, user: str, device_id: str) -> DeviceCrypto:
@@ -105,13 +122,14 @@ class DeviceCrypto:
     def to_json(self) -> dict[str, Any]:
         return {"v": STATE_VERSION, "pickle_key": b64encode(self._pickle_key),
                 "olm": self.machine.pickle(self._pickle_key), "peers": self.peers,
-                "inbox": self.inbox[-limits.CLIENT_INBOX_KEEP:]}
+                "inbox": self.inbox[-limits.CLIENT_INBOX_KEEP:],
+                "groups": self.groups.to_json(self._pickle_key), "settings": self.settings}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DeviceCrypto:
         key = b64decode(str(data["pickle_key"]))
         return cls(OlmMachine.from_pickle(data["olm"], key), key, data.get("peers", {}),
-                   data.get("inbox", []))
+                   data.get("inbox", []), data.get("groups"), data.get("settings"))
 
     def save(self, store: KeyStore) -> None:
         store.save(self.to_json())
@@ -121,6 +139,25 @@ class DeviceCrypto:
         """The saved state, None if there is none; WrongPassphraseError if locked."""
         data = store.load()
         return cls.from_json(data) if data else None
+
+    def purge_expired(self, now_ms: int) -> int:
+        """Delete kept messages whose disappearing timer ran out; returns how many."""
+        keep = [m for m in self.inbox if not (m.get("expires_at") or now_ms + 1) <= now_ms]
+        gone = len(self.inbox) - len(keep)
+        self.inbox[:] = keep
+        return gone
+
+    def timer_for(self, conversation: str) -> int | None:
+        """The disappearing-message timer of a user ("bob") or group ("group:G...")."""
+        value = self.settings.get("timers", {}).get(conversation)
+        return value if isinstance(value, int) else None
+
+    def set_timer(self, conversation: str, timer_ms: int | None) -> None:
+        timers = self.settings.setdefault("timers", {})
+        if timer_ms:
+            timers[conversation] = timer_ms
+        else:
+            timers.pop(conversation, None)
 
     # -- publishing -------------------------------------------------------------------
     def device_keys(self) -> dict[str, Any]:
@@ -158,7 +195,21 @@ class DeviceCrypto:
             good[device_id] = record
         for gone in set(pinned) - set(records):
             del pinned[gone]  # logged out: stop encrypting to it
+        self._check_verified(user, good)
         return good
+
+    def _check_verified(self, user: str, good: dict[str, DeviceKeys]) -> None:
+        """Warn once when a verified contact's device list is not what was verified."""
+        verified = self.settings.get("verified", {}).get(user)
+        if not verified:
+            return
+        now = {d: r.ed25519 for d, r in good.items()}
+        added = sorted(d for d in now if verified.get(d) != now[d])
+        removed = sorted(set(verified) - set(now))
+        seen = self.settings.setdefault("device_lists", {})
+        if (added or removed) and seen.get(user) != sorted(now):
+            self.warnings.append({"user": user, "added": added, "removed": removed})
+        seen[user] = sorted(now)
 
     def known_key(self, user: str, device_id: str) -> DeviceKeys | None:
         obj = self.peers.get(user, {}).get(device_id)
@@ -193,6 +244,22 @@ class DeviceCrypto:
         return self.encrypt(content, [record], {})
 
     # -- receiving --------------------------------------------------------------------
+    def decrypt_group(self, body: dict[str, Any], sender: DeviceKeys) -> Received:
+        """Decrypt a ``group_message`` event (Megolm) and keep it like a 1:1 message."""
+        content, franking_key = self.groups.decrypt(body, sender)
+        return self._keep(body, content, franking_key)
+
+    def _keep(self, body: dict[str, Any], content: MessageContent, franking_key: bytes
+              ) -> Received:
+        received = Received(str(body["id"]), str(body["from"]), str(body["device"]),
+                            int(body["ts"]), content, franking_key, str(body["commitment"]),
+                            str(body["tag"]), str(body["key_id"]), str(body["conversation"]),
+                            _int_or_none(body.get("expires_at")))
+        if content.kind not in CONTROL_KINDS:
+            self.inbox.append(received.to_json())
+            del self.inbox[:-limits.CLIENT_INBOX_KEEP]
+        return received
+
     def decrypt(self, body: dict[str, Any], sender: DeviceKeys) -> Received:
         """Decrypt a ``message`` event; the franking commitment must open or it is dropped.
 
@@ -207,12 +274,13 @@ class DeviceCrypto:
         except (KeyError, ValueError) as exc:
             raise UndecryptableError("malformed message event") from exc
         content, franking_key = open_message(sealed, commitment)
-        received = Received(str(body["id"]), str(body["from"]), str(body["device"]),
-                            int(body["ts"]), content, franking_key, str(body["commitment"]),
-                            str(body["tag"]), str(body["key_id"]), str(body["conversation"]))
-        self.inbox.append(received.to_json())
-        del self.inbox[:-limits.CLIENT_INBOX_KEEP]
-        return received
+        if content.kind == "key_share":
+            self.groups.accept_share(sender.curve25519, content)
+        return self._keep(body, content, franking_key)
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _verified_otk(record: DeviceKeys, obj: Any) -> OneTimeKey:

@@ -28,6 +28,7 @@ from tidings.protocol.keys import CryptoError, DeviceKeys
 from tidings.protocol.payload import MessageContent
 
 MISMATCHED = "mismatched_devices"
+SIGNAL_KINDS = frozenset({"receipt", "typing", "key_share", "timer", "verification"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,10 @@ class Undecryptable:
 class Inbox:
     items: list[Received | Undecryptable] = field(default_factory=list)
     """In stream order."""
+    notices: list[dict[str, Any]] = field(default_factory=list)
+    """Group membership events (kind ``group``)."""
+    signals: list[Received] = field(default_factory=list)
+    """Receipts, typing notices and group key shares: not messages a person wrote."""
 
     @property
     def messages(self) -> list[Received]:
@@ -155,10 +160,11 @@ class Messenger:
             claimed = await self.claim(need)
             envelopes, commitment = self.crypto.encrypt(content, list(targets.values()), claimed)
             self.save()
+            timer = self.crypto.timer_for(user) if content.kind in ("text", "file") else None
             try:
                 result: dict[str, Any] = await self.client.call(rq.send_message({
                     "client_id": content.client_id, "to": user, "commitment": commitment,
-                    "envelopes": envelopes}))
+                    "envelopes": envelopes, **({"expires_in_ms": timer} if timer else {})}))
                 return result
             except Conflict as exc:
                 if exc.code != MISMATCHED or attempt == 1:
@@ -192,21 +198,36 @@ class Messenger:
         if kind == "otk_count":
             await self.top_up(int(body.get("count", 0)))
             return
-        if kind != "message":
+        if kind == "group":
+            if body.get("event") in ("removed", "left"):
+                self.crypto.groups.forget(str(body.get("group")))
+            if body.get("event") in ("timer", "created"):
+                timer = body.get("timer_ms")
+                self.crypto.set_timer(f"group:{body.get('group')}",
+                                      timer if isinstance(timer, int) else None)
+            inbox.notices.append(body)
             return
+        if kind not in ("message", "group_message") or body.get("expired"):
+            return  # an expired disappearing message: nothing to show
         sender, device = str(body.get("from")), str(body.get("device"))
         record = await self._sender_record(sender, device, body.get("sender_key"))
         try:
             if record is None:
                 raise UndecryptableError("the sending device's keys cannot be verified")
-            inbox.items.append(self.crypto.decrypt(body, record))
+            got = (self.crypto.decrypt_group(body, record) if kind == "group_message"
+                   else self.crypto.decrypt(body, record))
+            if got.content.kind == "timer" and not got.conversation.startswith("group:"):
+                timer = got.content.body.get("timer_ms")
+                peer = got.sender if got.sender != self.user else got.conversation
+                self.crypto.set_timer(peer, timer if isinstance(timer, int) else None)
+            (inbox.signals if got.content.kind in SIGNAL_KINDS else inbox.items).append(got)
         except FrankingMismatchError as exc:  # dropped: it could never be reported
             inbox.items.append(Undecryptable(str(body.get("id")), sender, device,
                                               exc.code, exc.message))
         except CryptoError as exc:
             inbox.items.append(Undecryptable(str(body.get("id")), sender, device,
                                               exc.code, exc.message))
-            if record is not None:
+            if record is not None and kind == "message":
                 # Best effort: if this fails, the next undecryptable message asks again.
                 with contextlib.suppress(TidingsError, CryptoError):
                     await self.request_rekey(sender, device, str(body.get("id")))
@@ -219,6 +240,7 @@ class Messenger:
         Returns after catching up plus ``timeout`` seconds of live listening.
         """
         inbox = Inbox()
+        self.crypto.purge_expired(_now_ms())
         since = self.client.profile.stream_pos if self.client.profile else 0
         reported = 0
         async with self.client.transport.connect(since) as conn:

@@ -24,6 +24,8 @@ class Request:
     content_type: str = "application/octet-stream"
     text_response: bool = False
     """Return the response body as text (exports) instead of parsed JSON."""
+    bytes_response: bool = False
+    """Return the raw response bytes (encrypted attachments)."""
 
 
 def register(username: str, password: str, device_name: str) -> Request:

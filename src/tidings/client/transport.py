@@ -45,6 +45,8 @@ class Transport:
             return None
         if request.text_response and response.status_code < 400:
             return response.text
+        if request.bytes_response and response.status_code < 400:
+            return response.content
         try:
             body = response.json()
         except ValueError:

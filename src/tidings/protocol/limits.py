@@ -251,3 +251,32 @@ REVIEW_LEASE_DEFAULT_MS = 15 * 60_000
 """How long a claim holds a case unless the moderator asks for another length."""
 REVIEW_QUEUE_PAGE_MAX = 200
 APPEAL_TEXT_MAX = 4000
+
+# --- private groups (issue 4) ------------------------------------------------------
+#: Members of one private group; adding beyond it is 422 ``group_full``.
+GROUP_MEMBERS_MAX = 1000
+#: Users named in one create/add request.
+GROUP_CHANGE_USERS_MAX = 100
+#: Admins of one group.
+GROUP_ADMINS_MAX = 50
+GROUP_TITLE_MAX = 128
+#: Groups one user may belong to.
+GROUPS_PER_USER_MAX = 500
+#: A Megolm ciphertext stored once per group message (base64 characters).
+GROUP_CIPHERTEXT_MAX_CHARS = 256 * 1024
+GROUP_SESSION_ID_MAX = 64
+#: Group message ciphertexts no device still references are deleted every this many sends.
+GROUP_PRUNE_EVERY = 500
+#: Ciphertexts recently stored, kept in memory to expand live stream events without a read.
+GROUP_EXPAND_CACHE = 4096
+#: Disappearing-message timer bounds (per conversation).
+DISAPPEAR_MIN_MS = 5 * 1000
+DISAPPEAR_MAX_MS = 28 * 24 * 3600 * 1000
+#: One encrypted attachment: the crypto layer's plaintext limit plus the AES-GCM tag.
+ATTACHMENT_UPLOAD_MAX_BYTES = 100 * 1024 * 1024 + 16
+#: Encrypted attachment bytes one user may have stored at once.
+ATTACHMENT_QUOTA_BYTES = 1024 * 1024 * 1024
+#: Attachments are deleted this long after upload (recipients download well before).
+ATTACHMENT_RETENTION_MS = 30 * 24 * 3600 * 1000
+#: How often each server process deletes expired disappearing messages and attachments.
+DISAPPEAR_SWEEP_S = 30.0

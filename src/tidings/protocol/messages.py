@@ -12,6 +12,9 @@ HTTP ``POST /api/v1/messages`` body, and the WebSocket frame (``type``/``ref`` a
      "commitment": "<b64 32 bytes>",
      "envelopes": [{"device_id": "D...", "ciphertext": {"type": 0, "body": "<b64>"}}]}
 
+``expires_in_ms`` (optional) makes it a disappearing message: undelivered envelopes
+are deleted by the server when it passes.
+
 ``to_device`` names one device of ``to`` for device-to-device control messages such
 as ``rekey_request``; then exactly that one envelope is expected.
 """
@@ -57,6 +60,8 @@ class SendRequest:
     """Base64 as sent: relayed unchanged, decoded only to check its size."""
     envelopes: tuple[Envelope, ...]
     to_device: str | None = None
+    expires_in_ms: int | None = None
+    """Disappearing message: the server deletes undelivered envelopes after this."""
 
     def commitment_bytes(self) -> bytes:
         return b64decode(self.commitment)
@@ -129,7 +134,12 @@ def parse_send(data: Any) -> SendRequest:
     if len({e.device_id for e in envelopes}) != len(envelopes):
         raise MessageFormatError("one envelope per device", "duplicate_device")
     assert isinstance(commitment, str)
-    return SendRequest(client_id, to, commitment, envelopes, to_device)
+    expires = data.get("expires_in_ms")
+    if expires is not None and (isinstance(expires, bool) or not isinstance(expires, int) or not
+                                limits.DISAPPEAR_MIN_MS <= expires <= limits.DISAPPEAR_MAX_MS):
+        raise MessageFormatError(f"expires_in_ms must be {limits.DISAPPEAR_MIN_MS}.."
+                                 f"{limits.DISAPPEAR_MAX_MS}", "bad_timer")
+    return SendRequest(client_id, to, commitment, envelopes, to_device, expires)
 
 
 def parse_send_frame(data: dict[str, Any]) -> SendFrame | BadSend:

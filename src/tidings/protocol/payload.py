@@ -31,7 +31,8 @@ PAYLOAD_MAX_CLIENT_ID_CHARS = 128
 PAYLOAD_MAX_SAFE_INT = 2**53 - 1
 
 MESSAGE_KINDS: frozenset[str] = frozenset(
-    {"text", "file", "receipt", "typing", "key_share", "rekey_request", "verification"}
+    {"text", "file", "receipt", "typing", "key_share", "rekey_request", "verification",
+     "timer"}
 )
 
 JSONValue = Union[None, bool, int, str, list["JSONValue"], dict[str, "JSONValue"]]  # noqa: UP007

@@ -23,6 +23,7 @@ import tidings
 from tidings.bus.base import Bus
 from tidings.bus.local import LocalBus
 from tidings.bus.redis import RedisBus
+from tidings.protocol import limits
 from tidings.protocol.errors import TidingsError
 from tidings.protocol.franking import FrankingKeyring, FrankingSecret
 from tidings.protocol.handles import HandleError, TextFieldError
@@ -45,6 +46,7 @@ from tidings.server.routes import (
     admin,
     banks,
     console,
+    groups,
     health,
     jobs,
     keys,
@@ -52,6 +54,7 @@ from tidings.server.routes import (
     review_console,
     stream,
 )
+from tidings.server.routes import attachments as attachment_routes
 from tidings.server.routes import channels as channel_routes
 from tidings.server.routes import media as media_routes
 from tidings.server.routes import posts as post_routes
@@ -60,6 +63,7 @@ from tidings.server.routes import reports as report_routes
 from tidings.server.routes import web as web_routes
 from tidings.services.accounts import AccountService
 from tidings.services.actions import ActionService
+from tidings.services.attachments import AttachmentService
 from tidings.services.bank_exchanges import Exchanges
 from tidings.services.bank_sync import BankSync, limit_matcher_threads
 from tidings.services.banks import BankService
@@ -67,6 +71,8 @@ from tidings.services.channels import ChannelService
 from tidings.services.clock import Clock, system_clock
 from tidings.services.directory import DirectoryCache
 from tidings.services.enforcement import Enforcer
+from tidings.services.expiry import ExpiryService
+from tidings.services.groups import GroupService
 from tidings.services.imaging import MediaError, MediaTooLargeError
 from tidings.services.jobs import JobRunner, JobService
 from tidings.services.keys import KeyService
@@ -91,6 +97,7 @@ from tidings.storage.blobs import BlobStore
 from tidings.storage.channels import ChannelStore
 from tidings.storage.committer import GroupCommitter
 from tidings.storage.database import Database
+from tidings.storage.groups import GroupStore
 from tidings.storage.jobs import JobStore
 from tidings.storage.keys import KeyDirectoryStore
 from tidings.storage.media import MediaStore
@@ -256,6 +263,16 @@ async def _poll_rules(rules: RuleConfig) -> None:
             log.warning("rule set refresh failed, retrying: %s", exc)
 
 
+async def _sweep(expiry: ExpiryService) -> None:
+    """Delete expired disappearing messages and attachments (services/expiry.py)."""
+    while True:
+        await asyncio.sleep(limits.DISAPPEAR_SWEEP_S)
+        try:
+            await expiry.sweep()
+        except Exception:
+            log.exception("disappearing-message sweep failed")
+
+
 def make_bus(settings: Settings, metrics: Metrics) -> Bus:
     """Redis pub/sub when ``redis_url`` is set (several processes), else in-process."""
     if not settings.redis_url:
@@ -325,6 +342,14 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         app.state.keys = key_svc
         app.state.messages = message_svc
         _wire_channels(app, settings, db, live_bus, clock)
+        app.state.groups = GroupService(db, GroupStore(), AccountStore(), stream_svc, committer,
+                                        directory, message_svc.keyring, moderation, clock)
+        stream_svc.expand = app.state.groups.expand
+        app.state.group_membership = app.state.groups.is_member
+        app.state.attachments = AttachmentService(db, BlobStore(settings.data_dir / "attachments"),
+                                                  clock)
+        app.state.expiry = ExpiryService(db, app.state.groups, app.state.attachments, clock)
+        sweeper = asyncio.create_task(_sweep(app.state.expiry), name="disappear-sweep")
         _wire_reports(app, db, stream_svc, franking_keyring(server_secrets), clock)
         await app.state.rule_config.load()
         rule_poller = asyncio.create_task(_poll_rules(app.state.rule_config),
@@ -341,7 +366,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
             await job_runner.stop()
             await limiter.close()
             await committer.close()
-            for task in (poller, rule_poller):
+            for task in (poller, rule_poller, sweeper):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -358,6 +383,8 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
     app.include_router(stream.router)
     app.include_router(keys.router)
     app.include_router(messages.router)
+    app.include_router(groups.router)
+    app.include_router(attachment_routes.router)
     app.include_router(channel_routes.router)
     app.include_router(post_routes.router)
     app.include_router(media_routes.router)

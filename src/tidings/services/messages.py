@@ -88,12 +88,16 @@ class MessageService:
         head = {"id": message_id, "from": who.username, "device": who.device_id,
                 "sender_key": sender_key, "ts": ts, "commitment": req.commitment,
                 "tag": b64encode(tag), "key_id": key_id, "conversation": recipient.username}
+        expires_at = ts + req.expires_in_ms if req.expires_in_ms else None
+        if expires_at is not None:
+            head["expires_at"] = expires_at
         prefix = json.dumps(head, separators=(",", ":"), ensure_ascii=False)[:-1]
         items = [(e.device_id, MESSAGE_KIND,
                   f'{prefix},"ciphertext":{json.dumps(e.ciphertext(), separators=(",", ":"))}}}')
                  for e in req.envelopes]
         result = await self.committer.append(
-            AppendJob(items, Dedup(who.device_id, req.client_id, message_id, ts)))
+            AppendJob(items, Dedup(who.device_id, req.client_id, message_id, ts),
+                      expires_at=expires_at))
         await self._maybe_prune()
         return Sent(result.message_id, result.ts, result.duplicate)
 

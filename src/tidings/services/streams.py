@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -33,6 +33,9 @@ class StreamService:
         self.clock = clock
         self.committer: GroupCommitter | None = None
         """When set, appends and acks go through group commit (see storage/committer.py)."""
+        self.expand: Callable[[Sequence[StreamEvent]], Awaitable[list[StreamEvent]]] | None = None
+        """When set, turns stored events into delivered ones: a group message's event
+        refers to its once-stored ciphertext, which is put in here (services/groups.py)."""
 
     async def append_in(self, conn: AsyncConnection,
                         items: Sequence[tuple[str, str, Any]]) -> list[StreamEvent]:
@@ -51,13 +54,16 @@ class StreamService:
         return events
 
     async def publish(self, events: Sequence[StreamEvent]) -> None:
+        if self.expand is not None:
+            events = await self.expand(events)
         for e in events:
             frame = event_frame(e.seq, e.kind, e.created_at, e.body)
             await self.bus.publish(device_topic(e.device_id), bus_event(e.seq, frame))
 
     async def read(self, device_id: str, after: int, limit: int) -> list[StreamEvent]:
         async with self.db.read() as conn:
-            return await self.store.read(conn, device_id, after, limit)
+            events = await self.store.read(conn, device_id, after, limit)
+        return await self.expand(events) if self.expand is not None else events
 
     async def ack(self, device_id: str, upto: int) -> int:
         if self.committer is not None:

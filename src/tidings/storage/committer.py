@@ -22,9 +22,13 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
 
 from tidings.protocol import limits
 from tidings.storage.database import Database
+from tidings.storage.group_schema import expiring_events
 from tidings.storage.messages import SentStore
 from tidings.storage.plan import Plan, run_async, run_sync
 from tidings.storage.records import StreamEvent
@@ -51,6 +55,11 @@ class AppendJob:
     items: Sequence[tuple[str, str, str]]
     """``(device_id, kind, body_json)`` stream items."""
     dedup: Dedup | None = None
+    inserts: Sequence[tuple[sa.Table, dict[str, Any]]] = ()
+    """Rows stored in the same transaction, before the events (only if not a duplicate):
+    a group message's one ciphertext, which its events refer to."""
+    expires_at: int | None = None
+    """A disappearing message: its events are deleted undelivered after this time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +198,7 @@ class GroupCommitter:
         items: list[tuple[str, str, str]] = []
         fresh: list[Dedup] = []
         owners: list[int] = []  # job index of each item
+        rows: dict[sa.Table, list[dict[str, Any]]] = {}
         results: list[Appended | int | None] = []
         for index, job in enumerate(jobs):
             if isinstance(job, AckJob):
@@ -203,8 +213,12 @@ class GroupCommitter:
                 known[key] = (job.dedup.message_id, job.dedup.ts)
                 fresh.append(job.dedup)
             results.append(None)
+            for table, row in job.inserts:
+                rows.setdefault(table, []).append(row)
             items.extend(job.items)
             owners.extend([index] * len(job.items))
+        for table, values in rows.items():
+            yield (table.insert(), values)
         events = yield from self.streams.append_batch_plan(items, now, self.db.dialect)
         by_job: dict[int, list[StreamEvent]] = {}
         # append() keeps item order and drops items of vanished devices; match them up.
@@ -214,6 +228,12 @@ class GroupCommitter:
                     and events[cursor].body is item[2]:
                 by_job.setdefault(index, []).append(events[cursor])
                 cursor += 1
+        expiring = [{"device_id": e.device_id, "seq": e.seq, "expires_at": job.expires_at}
+                    for index, job in enumerate(jobs)
+                    if isinstance(job, AppendJob) and job.expires_at is not None
+                    for e in by_job.get(index, [])]
+        if expiring:
+            yield (expiring_events.insert(), expiring)
         yield from self.sent.insert_many_plan(fresh)
         deleted = yield from self.streams.ack_batch_plan(
             [(j.device_id, j.upto) for j in jobs if isinstance(j, AckJob)])

@@ -47,6 +47,7 @@ class SendIn(BaseModel):
     to_device: str | None = Field(default=None, max_length=64,
                                   description="Only for device-to-device control messages.")
     commitment: str = Field(description="Franking commitment, base64 of 32 bytes.")
+    expires_in_ms: int | None = Field(default=None, description="Disappearing message timer.")
     envelopes: list[EnvelopeIn] = Field(max_length=limits.MESSAGE_ENVELOPES_MAX)
 
 

@@ -1,0 +1,34 @@
+"""Disappearing messages: a per-conversation timer any member may set.
+
+For a 1:1 chat the timer is an end-to-end encrypted ``timer`` control message to the
+other person (and one's own devices); both sides then send with ``expires_in_ms``,
+so the server deletes undelivered envelopes, and every device deletes its copy, when
+it runs out. For a group it is server state (``PUT /groups/{id}/timer``, announced to
+members as a ``group`` event), since the server must stamp each stored ciphertext.
+Attachments sent under a timer are uploaded with the same expiry.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from tidings.client.groups import set_timer as set_group_timer
+from tidings.client.messaging import Messenger
+from tidings.protocol.payload import MessageContent
+
+
+async def set_timer(m: Messenger, conversation: str, timer_ms: int | None) -> dict[str, Any]:
+    """``conversation`` is a username or a group id (``G...``); None turns it off."""
+    if conversation.startswith("G") and conversation[1:].isalnum() and conversation.isupper():
+        result: dict[str, Any] = await m.client.call(set_group_timer(conversation, timer_ms))
+        m.crypto.set_timer(f"group:{conversation}", timer_ms)
+    else:
+        user = conversation.strip().lower()
+        content = MessageContent("timer", {"timer_ms": timer_ms}, uuid.uuid4().hex,
+                                 time.time_ns() // 1_000_000)
+        result = await m.send_content(user, content)
+        m.crypto.set_timer(user, timer_ms)
+    m.save()
+    return result

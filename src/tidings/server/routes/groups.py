@@ -1,0 +1,113 @@
+"""Private groups over HTTP: membership management and Megolm message relay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+
+from tidings.protocol import limits
+from tidings.server.deps import principal
+from tidings.services.accounts import Principal
+from tidings.services.groups import GroupSend, GroupService
+
+router = APIRouter(prefix="/api/v1/groups", tags=["groups"])
+
+_NAME = limits.USERNAME_MAX * 4
+
+
+def groups(request: Request) -> GroupService:
+    service: GroupService = request.app.state.groups
+    return service
+
+
+class CreateIn(BaseModel):
+    title: str = Field(max_length=limits.GROUP_TITLE_MAX * 4)
+    members: list[str] = Field(default_factory=list, max_length=limits.GROUP_MEMBERS_MAX + 1)
+    admins: list[str] = Field(default_factory=list, max_length=limits.GROUP_ADMINS_MAX)
+
+
+class UsersIn(BaseModel):
+    users: list[str] = Field(max_length=limits.GROUP_MEMBERS_MAX + 1)
+
+
+class TitleIn(BaseModel):
+    title: str = Field(max_length=limits.GROUP_TITLE_MAX * 4)
+
+
+class TimerIn(BaseModel):
+    timer_ms: int | None = Field(default=None, ge=0, lt=2**53)
+
+
+class GroupSendIn(BaseModel):
+    client_id: str = Field(max_length=limits.MESSAGE_CLIENT_ID_MAX, min_length=1)
+    session_id: str = Field(max_length=limits.GROUP_SESSION_ID_MAX, min_length=1)
+    ciphertext: str = Field(max_length=limits.GROUP_CIPHERTEXT_MAX_CHARS, min_length=1,
+                            description="The Megolm message, base64; stored once.")
+    commitment: str = Field(max_length=64, description="Franking commitment, base64.")
+
+
+class SentOut(BaseModel):
+    id: str
+    ts: int
+
+
+@router.post("")
+async def create(body: CreateIn, who: Principal = Depends(principal),
+                 svc: GroupService = Depends(groups)) -> dict[str, Any]:
+    """Create a group; you are an admin. 422 ``content_rejected`` for a rejected title,
+    422 ``group_full`` beyond ``GROUP_MEMBERS_MAX`` members."""
+    return (await svc.create(who, body.title, body.members, body.admins)).to_json()
+
+
+@router.get("")
+async def mine(who: Principal = Depends(principal),
+               svc: GroupService = Depends(groups)) -> dict[str, Any]:
+    return {"groups": [{"id": g.id, "title": g.title, "timer_ms": g.timer_ms}
+                       for g in await svc.mine(who)]}
+
+
+@router.get("/{gid}")
+async def get(gid: str, who: Principal = Depends(principal),
+              svc: GroupService = Depends(groups)) -> dict[str, Any]:
+    return (await svc.get(who, gid)).to_json()
+
+
+@router.post("/{gid}/members")
+async def add(gid: str, body: UsersIn, who: Principal = Depends(principal),
+              svc: GroupService = Depends(groups)) -> dict[str, Any]:
+    return (await svc.add(who, gid, body.users)).to_json()
+
+
+@router.delete("/{gid}/members/{user}")
+async def remove(gid: str, user: str, who: Principal = Depends(principal),
+                 svc: GroupService = Depends(groups)) -> dict[str, Any]:
+    return (await svc.remove(who, gid, user[:_NAME])).to_json()
+
+
+@router.post("/{gid}/leave")
+async def leave(gid: str, who: Principal = Depends(principal),
+                svc: GroupService = Depends(groups)) -> dict[str, Any]:
+    return (await svc.leave(who, gid)).to_json()
+
+
+@router.put("/{gid}/title")
+async def title(gid: str, body: TitleIn, who: Principal = Depends(principal),
+                svc: GroupService = Depends(groups)) -> dict[str, Any]:
+    return (await svc.set_title(who, gid, body.title)).to_json()
+
+
+@router.put("/{gid}/timer")
+async def timer(gid: str, body: TimerIn, who: Principal = Depends(principal),
+                svc: GroupService = Depends(groups)) -> dict[str, Any]:
+    return (await svc.set_timer(who, gid, body.timer_ms)).to_json()
+
+
+@router.post("/{gid}/messages", response_model=SentOut)
+async def send(gid: str, body: GroupSendIn, who: Principal = Depends(principal),
+               svc: GroupService = Depends(groups)) -> SentOut:
+    """Relay one Megolm ciphertext to every member device; answered once durable."""
+    sent = await svc.send(who, gid, GroupSend(body.client_id, body.session_id,
+                                              body.ciphertext, body.commitment))
+    return SentOut(id=sent.id, ts=sent.ts)
