@@ -23,6 +23,7 @@ app.command()(messages.send)
 app.command()(messages.receive)
 app.command()(messages.devices)
 app.command()(messages.typing)
+app.command()(messages.timer)
 app.command()(verify.verify)
 app.command("hash")(banks.hash_command)
 
