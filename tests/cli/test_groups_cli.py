@@ -38,6 +38,10 @@ async def test_group_create_send_receive_remove(live_server: Live, tmp_path: Pat
         assert code == 0 and lines(out) == []
         code, _, err = await tidings(server, profiles["cat"], "group", "send", gid, "let me in")
         assert code != 0 and "not_a_member" in err
+        code, out, err = await tidings(server, profiles["ann"], "timer", gid, "60", "--json")
+        assert code == 0, err
+        code, out, err = await tidings(server, profiles["ann"], "timer", "ben", "30")
+        assert code == 0 and "30 s" in out, err
         code, out, err = await tidings(server, profiles["ben"], "group", "leave", gid)
         assert code == 0, err
 

@@ -27,6 +27,7 @@ from tidings.cli.common import (
 )
 from tidings.client import requests as rq
 from tidings.client.attachments import fetch, send_file
+from tidings.client.disappearing import set_timer
 from tidings.client.e2ee import PASSPHRASE_ENV, Received, passphrase_from_env
 from tidings.client.messaging import Messenger, Undecryptable
 from tidings.client.receipts import Signals
@@ -165,6 +166,24 @@ def typing(user: str,
             return "sent" if sent else f"typing notices are off for {user}"
 
     console.print(run(go()))
+
+
+def timer(conversation: str, seconds: Annotated[int, typer.Argument(
+              help="Disappear after this many seconds; 0 turns it off.", min=0)],
+          server: ServerOpt = None, profile: ProfileOpt = None,
+          json_out: JsonOpt = False) -> None:
+    """Set the disappearing-message timer of a chat with a USER or of a GROUP id."""
+    secret = passphrase()
+
+    async def go() -> dict[str, Any]:
+        async with TidingsClient.from_profile(profile_dir(profile), server) as client:
+            await set_timer(Messenger.open(client, secret), conversation,
+                            seconds * 1000 if seconds else None)
+        return {"conversation": conversation, "timer_s": seconds}
+
+    emit(json_out, run(go()), lambda r: console.print(
+        f"messages in {conversation} disappear after {seconds} s" if seconds
+        else f"disappearing messages off in {conversation}"))
 
 
 async def _save(m: Messenger, item: Received, json_out: bool) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from tidings.protocol import limits
@@ -105,9 +106,15 @@ async def timer(gid: str, body: TimerIn, who: Principal = Depends(principal),
 
 
 @router.post("/{gid}/messages", response_model=SentOut)
-async def send(gid: str, body: GroupSendIn, who: Principal = Depends(principal),
+async def send(gid: str, body: GroupSendIn, response: Response,
+               who: Principal = Depends(principal),
                svc: GroupService = Depends(groups)) -> SentOut:
-    """Relay one Megolm ciphertext to every member device; answered once durable."""
+    """Relay one Megolm ciphertext to every member device; answered once durable.
+
+    ``Server-Timing: store;dur=<ms>`` says how long storing (and publishing) took.
+    """
+    started = time.perf_counter()
     sent = await svc.send(who, gid, GroupSend(body.client_id, body.session_id,
                                               body.ciphertext, body.commitment))
+    response.headers["server-timing"] = f"store;dur={(time.perf_counter() - started) * 1000:.1f}"
     return SentOut(id=sent.id, ts=sent.ts)
