@@ -20,7 +20,7 @@ MINUTE = 60_000
 
 
 def hold_next(client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    async def hold(surface: Surface, contents: Any) -> Decision:
+    async def hold(surface: Surface, contents: Any, actor: Any = None) -> Decision:
         return Decision(Verdict.HOLD, surface, (Reason(
             "TERROR_TEST", "pdq", 7, 12, ("category:terrorist_content",),
             "category:terrorist_content"),))
