@@ -23,6 +23,7 @@ run: install
 	$(BIN)/tidings admin ensure-admin --data $(DATA)
 	@echo ""
 	@echo "  Tidings is starting at http://$(HOST):$(PORT)"
+	@echo "    Web console:    http://$(HOST):$(PORT)/console  (moderators, auditors, admins)"
 	@echo "    API docs:       http://$(HOST):$(PORT)/api/docs"
 	@echo "    Public channel: http://$(HOST):$(PORT)/c/<handle>"
 	@echo "  Log in with the admin account printed above (first start only);"
