@@ -48,6 +48,8 @@ DEFAULT_PREFIX = "tidings:bus:"
 ORIGIN_BYTES = 8
 SUBSCRIBE_BATCH = 1000
 """Channels per SUBSCRIBE/UNSUBSCRIBE command."""
+MAX_DROPPED_TOPICS = 100_000
+"""Topics remembered while Redis is away, to tell their subscribers to catch up after."""
 RECONNECT_MIN_S = 0.05
 RECONNECT_MAX_S = 10.0
 """Backoff between reconnect attempts doubles from MIN to MAX (then stays), with jitter."""
@@ -83,6 +85,7 @@ class RedisBus(Bus):
         self._on_drop = on_drop
         self._on_reconnect = on_reconnect
         self._resync = dict(resync or {})
+        self._dropped_topics: set[str] = set()
         self._local = LocalBus()
         self._dirty: set[str] = set()
         self._remote: set[str] = set()
@@ -161,17 +164,37 @@ class RedisBus(Bus):
     async def publish(self, topic: str, message: bytes) -> None:
         self._local.deliver(topic, message)
         if self._publisher is None or not self._up:
-            self._drop(None)
+            self._drop(None, topic)
             return
         try:
             await self._publisher.publish(self.prefix + topic, self.origin + message)
         except (RedisError, OSError) as exc:
-            self._drop(exc)
+            self._drop(exc, topic)
             return
         self._warned = False
+        if self._dropped_topics:
+            await self._flush_dropped()
 
-    def _drop(self, exc: BaseException | None) -> None:
+    async def _flush_dropped(self) -> None:
+        """Tell other processes' subscribers of topics whose publishes this process
+        dropped while Redis was away to catch up from the store: their own reconnect
+        resync may have run before these publishes were dropped."""
+        if self._publisher is None:
+            return
+        topics, self._dropped_topics = self._dropped_topics, set()
+        for topic in topics:
+            for prefix, message in self._resync.items():
+                if not topic.startswith(prefix):
+                    continue
+                try:
+                    await self._publisher.publish(self.prefix + topic, self.origin + message)
+                except (RedisError, OSError):
+                    self._dropped_topics.add(topic)
+
+    def _drop(self, exc: BaseException | None, topic: str | None = None) -> None:
         self.dropped += 1
+        if topic is not None and len(self._dropped_topics) < MAX_DROPPED_TOPICS:
+            self._dropped_topics.add(topic)
         if self._on_drop is not None:
             self._on_drop()
         if not self._warned:
@@ -221,6 +244,7 @@ class RedisBus(Bus):
                     if self._on_reconnect is not None:
                         self._on_reconnect()
                     self._deliver_resync()
+                    await self._flush_dropped()
                     log.info("bus: reconnected to Redis, %d topics resubscribed",
                              len(self._remote))
                 failures = 0
