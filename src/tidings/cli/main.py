@@ -17,6 +17,7 @@ from tidings.cli import (
     messages,
     reports,
     server,
+    tui,
     verify,
 )
 
@@ -37,6 +38,7 @@ app.command()(messages.devices)
 app.command()(messages.typing)
 app.command()(messages.timer)
 app.command()(verify.verify)
+app.command()(tui.tui)
 app.command("hash")(banks.hash_command)
 app.add_typer(reports.report_app, name="report")
 app.add_typer(reports.mod_app, name="mod")

@@ -15,6 +15,7 @@ import uuid
 from typing import Any
 
 from tidings.client import requests as rq
+from tidings.client.e2ee import Received
 from tidings.client.messaging import Messenger
 from tidings.client.sas_flow import SasFlow, SasState
 from tidings.crypto import SasParty, safety_number
@@ -104,16 +105,34 @@ async def pump(m: Messenger, flow: SasFlow, until: set[SasState], timeout: float
             raise TidingsError("the other device did not answer in time", "sas_timeout")
         inbox = await m.receive(SAS_POLL_S)
         for s in inbox.signals:
-            if s.content.kind == "verification" and s.sender == flow.peer.user \
-                    and s.device == flow.peer.device_id:
-                for reply in flow.feed(dict(s.content.body)):
-                    await send_to_device(m, flow.peer.user, flow.peer.device_id, reply)
-    if flow.state is SasState.DONE:
-        record = (await m.query([flow.peer.user])).get(flow.peer.user, {})
-        device = record.get(flow.peer.device_id)
-        if device is not None and device.ed25519 == flow.peer_ed25519:
-            mark_verified(m, flow.peer.user, {flow.peer.device_id: device})
+            await answer(m, flow, s)
+    await settle(m, flow)
     return flow.state
+
+
+async def answer(m: Messenger, flow: SasFlow, signal: Received) -> bool:
+    """Feed one received signal to the flow if it belongs to it; send what it answers.
+
+    For clients that read the stream themselves (the TUI) instead of :func:`pump`.
+    """
+    if signal.content.kind != "verification" or signal.sender != flow.peer.user \
+            or signal.device != flow.peer.device_id:
+        return False
+    for reply in flow.feed(dict(signal.content.body)):
+        await send_to_device(m, flow.peer.user, flow.peer.device_id, reply)
+    return True
+
+
+async def settle(m: Messenger, flow: SasFlow) -> bool:
+    """A finished flow marks the peer device verified, if its key is still the one checked."""
+    if flow.state is not SasState.DONE:
+        return False
+    record = (await m.query([flow.peer.user])).get(flow.peer.user, {})
+    device = record.get(flow.peer.device_id)
+    if device is None or device.ed25519 != flow.peer_ed25519:
+        return False
+    mark_verified(m, flow.peer.user, {flow.peer.device_id: device})
+    return True
 
 
 async def confirm(m: Messenger, flow: SasFlow) -> None:

@@ -1,0 +1,44 @@
+"""The sidebar: people and groups by latest activity, then followed channels."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from tidings.tui.state import Book, Conversation, Kind
+
+MARKS = {Kind.PERSON: "@", Kind.GROUP: "#", Kind.CHANNEL: "»"}
+"""A one-cell mark per kind (emoji widths differ between terminals)."""
+
+
+def label(conv: Conversation) -> Text:
+    text = Text(f"{MARKS[conv.kind]} ", style="dim")
+    text.append(conv.title, style="bold" if conv.unread else "")
+    if conv.kind is Kind.CHANNEL and not conv.followed:
+        text.append(" (preview)", style="dim italic")
+    if conv.change is not None:
+        text.append(" ⚠", style="bold yellow")
+    if conv.unread:
+        text.append(f" ({conv.unread})", style="bold reverse")
+    return text
+
+
+class ConversationList(OptionList):
+    """Options are keyed by conversation key; Enter or a click opens one."""
+
+    def show(self, book: Book) -> None:
+        keep = self.highlighted_option.id if self.highlighted_option is not None else book.active
+        self.clear_options()
+        for conv in book.ordered():
+            self.add_option(Option(label(conv), id=conv.key))
+        if keep is not None and keep in book.conversations:
+            self.highlighted = self.get_option_index(keep)
+
+    def unread_of(self, key: str) -> int:
+        """The count shown for ``key`` (0 if none): what a person sees in the list."""
+        prompt = str(self.get_option(key).prompt)
+        if not prompt.endswith(")") or " (" not in prompt:
+            return 0
+        tail = prompt.rsplit(" (", 1)[1][:-1]
+        return int(tail) if tail.isdigit() else 0

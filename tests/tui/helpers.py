@@ -1,0 +1,77 @@
+"""Driving the TUI with Textual's pilot against a live server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
+
+from tests.client.helpers import device
+from tidings.client.messaging import Messenger
+from tidings.tui.app import TidingsApp
+from tidings.tui.screens.main import MainScreen
+from tidings.tui.session import Session
+from tidings.tui.widgets.conversation_list import ConversationList
+from tidings.tui.widgets.message_list import MessageList
+
+SIZE = (110, 32)
+WAIT_S = 15.0
+
+
+async def until(pilot: Pilot[None], check: Callable[[], bool], what: str,
+                timeout: float = WAIT_S) -> None:
+    """Let the app run until ``check()`` holds (fails the test after ``timeout``)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+
+
+async def person_app(server_url: str, tmp: Path, user: str, *, first: bool = True,
+                     **kwargs: object) -> TidingsApp:
+    """An app for ``user``, already logged in (keys in memory: no argon2id per save)."""
+    messenger = await device(server_url, tmp, user, "tui", first=first)
+    return TidingsApp(tmp / f"{user}-tui", server_url, session=Session(messenger),
+                      **kwargs)  # type: ignore[arg-type]
+
+
+async def peer(server_url: str, tmp: Path, user: str, name: str = "phone", *,
+               first: bool = True) -> Messenger:
+    """Someone using the SDK (or the CLI) on the other side."""
+    return await device(server_url, tmp, user, name, first=first)
+
+
+def main(app: TidingsApp) -> MainScreen:
+    screen = app.screen
+    assert isinstance(screen, MainScreen), type(screen)
+    return screen
+
+
+def on_main(app: TidingsApp) -> bool:
+    return isinstance(app.screen, MainScreen) and app.stream_state == "live"
+
+
+def rows(app: TidingsApp) -> list[str]:
+    return main(app).query_one(MessageList).texts()
+
+
+def unread(app: TidingsApp, key: str) -> int:
+    try:
+        return main(app).query_one(ConversationList).unread_of(key)
+    except Exception:  # noqa: BLE001 - not listed (yet)
+        return -1
+
+
+def status(app: TidingsApp) -> str:
+    return str(main(app).query_one("#status", Static).content)
+
+
+async def type_into(pilot: Pilot[None], selector: str, text: str) -> None:
+    widget = pilot.app.screen.query_one(selector, Input)
+    widget.value = text
+    widget.focus()
+    await pilot.pause()

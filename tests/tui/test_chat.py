@@ -1,0 +1,54 @@
+"""Two people chat end to end encrypted; one uses the TUI, live, with unread counts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+
+from tests.conftest import LiveServer
+from tests.tui.helpers import SIZE, main, on_main, peer, person_app, rows, unread, until
+from tidings.client.attachments import fetch
+
+Live = Callable[..., AbstractAsyncContextManager[LiveServer]]
+
+
+async def test_live_messages_unread_send_and_file(live_server: Live, tmp_path: Path) -> None:
+    async with live_server() as server:
+        app = await person_app(server.url, tmp_path, "alice")
+        bob = await peer(server.url, tmp_path, "bob")
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: on_main(app), "the chat screen, live")
+            await bob.send_text("alice", "hi alice")
+            await until(pilot, lambda: unread(app, "bob") == 1, "bob listed with 1 unread")
+            await bob.send_text("alice", "are you there?")
+            await until(pilot, lambda: unread(app, "bob") == 2, "2 unread")
+            main(app).open("bob")
+            await pilot.pause()
+            assert unread(app, "bob") == 0
+            assert [r.split(" ", 1)[1] for r in rows(app)] == [
+                "bob: hi alice", "bob: are you there?"]
+            await bob.send_text("alice", "third")
+            await until(pilot, lambda: len(rows(app)) == 3, "a live message in the open chat")
+            assert unread(app, "bob") == 0
+            await pilot.press(*"hello bob")
+            await pilot.press("enter")
+            await until(pilot, lambda: len(rows(app)) == 4, "the sent line")
+            assert rows(app)[-1].endswith("alice: hello bob")
+            inbox = await bob.receive()
+            assert [m.text for m in inbox.messages] == ["hello bob"]
+            assert inbox.messages[0].sender == "alice"
+
+            attachment = tmp_path / "notes.txt"
+            attachment.write_bytes(b"secret notes \x00\x01")
+            await pilot.press("f7")
+            await pilot.press(*str(attachment))
+            await pilot.press("enter")
+            await until(pilot, lambda: len(rows(app)) == 5, "the file line")
+            assert rows(app)[-1].endswith("alice: 📎 notes.txt")
+            inbox = await bob.receive()
+            (item,) = inbox.messages
+            assert item.content.kind == "file"
+            saved = await fetch(bob, item, tmp_path / "bob-downloads")
+            assert saved.read_bytes() == b"secret notes \x00\x01"
+        await bob.client.close()
