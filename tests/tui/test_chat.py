@@ -1,4 +1,5 @@
-"""Two people chat end to end encrypted; one uses the TUI, live, with unread counts."""
+"""Two people chat end to end encrypted, one in the TUI: live lines, unread counts, a file,
+and a verifiable report of a received message."""
 
 from __future__ import annotations
 
@@ -7,8 +8,20 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 from tests.conftest import LiveServer
-from tests.tui.helpers import SIZE, main, on_main, peer, person_app, rows, unread, until
+from tests.tui.helpers import (
+    SIZE,
+    main,
+    on_main,
+    peer,
+    person_app,
+    rows,
+    status,
+    unread,
+    until,
+)
 from tidings.client.attachments import fetch
+from tidings.tui.screens.report import ReportScreen
+from tidings.tui.widgets.message_list import MessageList
 
 Live = Callable[..., AbstractAsyncContextManager[LiveServer]]
 
@@ -28,7 +41,7 @@ async def test_live_messages_unread_send_and_file(live_server: Live, tmp_path: P
             assert unread(app, "bob") == 0
             assert [r.split(" ", 1)[1] for r in rows(app)] == [
                 "bob: hi alice", "bob: are you there?"]
-            await bob.send_text("alice", "third")
+            third = await bob.send_text("alice", "third")
             await until(pilot, lambda: len(rows(app)) == 3, "a live message in the open chat")
             assert unread(app, "bob") == 0
             await pilot.press(*"hello bob")
@@ -51,4 +64,19 @@ async def test_live_messages_unread_send_and_file(live_server: Live, tmp_path: P
             assert item.content.kind == "file"
             saved = await fetch(bob, item, tmp_path / "bob-downloads")
             assert saved.read_bytes() == b"secret notes \x00\x01"
+
+            # report bob's "third", with the two messages before it as context
+            await pilot.press("shift+tab", "end", "up", "up")
+            assert main(app).query_one(MessageList).highlighted_line_id() == third["id"]
+            await pilot.press("f8")
+            await until(pilot, lambda: isinstance(app.screen, ReportScreen), "the report form")
+            await pilot.click("#send")
+            await until(pilot, lambda: "received" in status(app), "the server's answer")
+            assert "(verified)" in status(app)
+            case_id = status(app).rsplit("case ", 1)[1]
+            detail = await server.app.state.review.case(case_id)
+            (report,) = detail["reports"]
+            assert report["verified"] is True and report["category"] == "harassment"
+            assert [m["text"] for m in report["messages"]] == [
+                "third", "hi alice", "are you there?"]
         await bob.client.close()

@@ -79,7 +79,7 @@ class TidingsApp(App[None]):
             await self.push_screen(LoginScreen())
 
     async def try_unlock(self, passphrase: str) -> str | None:
-        """Open the CLI's profile; an error message, or None once the chat shows."""
+        """Open the CLI's profile and show the chat; an error message if it cannot."""
         try:
             session = await Session.unlock(self.profile_dir, self.server, passphrase)
         except WrongPassphraseError:
@@ -88,8 +88,13 @@ class TidingsApp(App[None]):
             return f"{exc.message} [{exc.code}]"
         except Exception as exc:  # noqa: BLE001 - a damaged profile file: log in again
             return f"cannot open the profile: {exc}"
-        await self.start(session)
+        self.begin(session)
         return None
+
+    def begin(self, session: Session) -> None:
+        """Start ``session`` from the app's own queue, not from the calling screen's
+        worker: showing the chat removes that screen, which waits for its workers."""
+        self.call_later(self.start, session)
 
     async def start(self, session: Session) -> None:
         """Load the conversations, show the chat screen and start the stream worker."""

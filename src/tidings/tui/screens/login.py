@@ -84,4 +84,4 @@ class LoginScreen(Screen[None]):
         except (TidingsError, CryptoError) as exc:
             error.update(f"{exc.message} [{exc.code}]")
             return
-        await self.tapp.start(session)
+        self.tapp.begin(session)
