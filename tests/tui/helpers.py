@@ -46,9 +46,10 @@ async def peer(server_url: str, tmp: Path, user: str, name: str = "phone", *,
 
 
 def main(app: TidingsApp) -> MainScreen:
-    screen = app.screen
-    assert isinstance(screen, MainScreen), type(screen)
-    return screen
+    """The chat screen, under any dialog open over it."""
+    screens = [s for s in app.screen_stack if isinstance(s, MainScreen)]
+    assert screens, f"no chat screen under {app.screen_stack}"
+    return screens[0]
 
 
 def on_main(app: TidingsApp) -> bool:

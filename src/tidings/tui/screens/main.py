@@ -239,6 +239,7 @@ class MainScreen(Screen[None]):
     def status_result(self, text: str | None) -> None:
         if text:
             self.status(text)
+        self.refresh_view()
 
     def action_safety(self) -> None:
         from tidings.tui.screens.safety import SafetyScreen
