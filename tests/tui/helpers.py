@@ -11,7 +11,7 @@ from textual.widgets import Input, Static
 
 from tests.client.helpers import device
 from tidings.client.messaging import Messenger
-from tidings.tui.app import TidingsApp
+from tidings.tui.app import TidingsApp, clock_text
 from tidings.tui.screens.main import MainScreen
 from tidings.tui.session import Session
 from tidings.tui.widgets.conversation_list import ConversationList
@@ -32,11 +32,12 @@ async def until(pilot: Pilot[None], check: Callable[[], bool], what: str,
 
 
 async def person_app(server_url: str, tmp: Path, user: str, *, first: bool = True,
-                     **kwargs: object) -> TidingsApp:
-    """An app for ``user``, already logged in (keys in memory: no argon2id per save)."""
+                     time_text: Callable[[int], str] = clock_text) -> TidingsApp:
+    """An app for ``user``, already logged in (keys in memory: no argon2id per save;
+    tests/tui/test_login.py covers the key store)."""
     messenger = await device(server_url, tmp, user, "tui", first=first)
     return TidingsApp(tmp / f"{user}-tui", server_url, session=Session(messenger),
-                      **kwargs)  # type: ignore[arg-type]
+                      time_text=time_text)
 
 
 async def peer(server_url: str, tmp: Path, user: str, name: str = "phone", *,
@@ -50,6 +51,16 @@ def main(app: TidingsApp) -> MainScreen:
     screens = [s for s in app.screen_stack if isinstance(s, MainScreen)]
     assert screens, f"no chat screen under {app.screen_stack}"
     return screens[0]
+
+
+def session(app: TidingsApp) -> Session:
+    assert app.session is not None
+    return app.session
+
+
+def shown(app: TidingsApp, selector: str) -> str:
+    """The text of a Static on the top screen."""
+    return str(app.screen.query_one(selector, Static).content)
 
 
 def on_main(app: TidingsApp) -> bool:

@@ -14,6 +14,8 @@ from tests.tui.helpers import (
     peer,
     person_app,
     rows,
+    session,
+    shown,
     status,
     type_into,
     unread,
@@ -43,9 +45,9 @@ async def test_group_and_channel(live_server: Live, tmp_path: Path) -> None:
             await type_into(pilot, "#title", "Weekend plans")
             await type_into(pilot, "#members", "bob")
             await pilot.press("enter")
-            await until(pilot, lambda: "Weekend plans" in str(
-                main(app).query_one("#chat-title").content), "the new group, open")
-            gid = (app.session.book.active or "").removeprefix("group:")  # type: ignore[union-attr]
+            await until(pilot, lambda: "Weekend plans" in shown(app, "#chat-title"),
+                        "the new group, open")
+            gid = (session(app).book.active or "").removeprefix("group:")
             assert gid.startswith("G")
             await pilot.press(*"hello group", "enter")
             await until(pilot, lambda: len(rows(app)) == 1, "the sent line")
@@ -60,14 +62,13 @@ async def test_group_and_channel(live_server: Live, tmp_path: Path) -> None:
             await until(pilot, lambda: isinstance(app.screen, ChannelsScreen), "channels")
             await type_into(pilot, "#query", "news")
             await pilot.press("enter")
-            await until(pilot, lambda: "1 found" in str(app.screen.query_one("#error").content),
-                        "search results")
+            await until(pilot, lambda: "1 found" in shown(app, "#error"), "search results")
             await pilot.press("enter")  # the highlighted result: follow it
-            await until(pilot, lambda: app.session.book.active == "channel:news_desk",  # type: ignore[union-attr]
+            await until(pilot, lambda: session(app).book.active == "channel:news_desk",
                         "the channel, open")
             assert [r.split(" ", 1)[1] for r in rows(app)] == [
                 "@news_desk: first headline", "@news_desk: second headline"]
-            assert [c["handle"] for c in await app.session.client.subscriptions()] == [  # type: ignore[union-attr]
+            assert [c["handle"] for c in await session(app).client.subscriptions()] == [
                 "news_desk"]
             await bob.client.publish("news_desk", "breaking: live post")
             await until(pilot, lambda: len(rows(app)) == 3, "a live post")

@@ -1,4 +1,5 @@
-"""Register and log in from the TUI; a profile the CLI logged in opens in the TUI."""
+"""Register and log in from the TUI; a profile the CLI logged in opens in the TUI, and
+its history and read state come back from the key store after a restart."""
 
 from __future__ import annotations
 
@@ -10,7 +11,17 @@ from textual.widgets import Static
 
 from tests.cli.test_messages_cli import PASSWORD, tidings
 from tests.conftest import LiveServer
-from tests.tui.helpers import SIZE, on_main, type_into, until
+from tests.tui.helpers import (
+    SIZE,
+    main,
+    on_main,
+    peer,
+    rows,
+    session,
+    type_into,
+    unread,
+    until,
+)
 from tidings.client.profile import load as load_profile
 from tidings.tui.app import TidingsApp
 from tidings.tui.screens.login import LoginScreen
@@ -56,12 +67,15 @@ async def test_register_then_login_on_the_login_screen(live_server: Live,
         assert len(devices) == 2  # a login is a new device with its own keys
 
 
-async def test_a_cli_login_opens_in_the_tui(live_server: Live, tmp_path: Path) -> None:
+async def test_a_cli_login_opens_in_the_tui_and_keeps_history(live_server: Live,
+                                                                  tmp_path: Path) -> None:
     async with live_server() as server:
         profile = tmp_path / "erin"
         code, _, err = await tidings(server, profile, "account", "register", "erin",
                                      "--password-stdin", stdin=PASSWORD)
         assert code == 0, err
+        fred = await peer(server.url, tmp_path, "fred")
+        await fred.send_text("erin", "welcome erin")
         app = TidingsApp(profile)  # no --server: the profile's
         async with app.run_test(size=SIZE) as pilot:
             await until(pilot, lambda: isinstance(app.screen, UnlockScreen), "unlock screen")
@@ -70,10 +84,23 @@ async def test_a_cli_login_opens_in_the_tui(live_server: Live, tmp_path: Path) -
             await until(pilot, lambda: "wrong passphrase" in error_text(app), "a clear error")
             await type_into(pilot, "#passphrase", PASSPHRASE)
             await pilot.press("enter")
-            await until(pilot, lambda: on_main(app), "the chat screen")
-        # with TIDINGS_PASSPHRASE (as the CLI takes it) it opens straight away
+            await until(pilot, lambda: on_main(app) and unread(app, "fred") == 1,
+                        "fred's message, unread")
+            main(app).open("fred")
+            await pilot.press(*"thanks", "enter")
+            await until(pilot, lambda: len(rows(app)) == 2, "the reply")
+        # with TIDINGS_PASSPHRASE (as the CLI takes it) it opens straight away, and the
+        # conversation comes back from the key store: read, with both lines
         again = TidingsApp(profile, passphrase=PASSPHRASE)
         async with again.run_test(size=SIZE) as pilot:
             await until(pilot, lambda: on_main(again), "the chat screen")
             assert isinstance(again.screen, MainScreen)
-            assert again.session is not None and again.session.user == "erin"
+            assert session(again).user == "erin"
+            assert unread(again, "fred") == 0
+            main(again).open("fred")
+            await pilot.pause()
+            assert [r.split(" ", 1)[1] for r in rows(again)] == [
+                "fred: welcome erin", "erin: thanks"]
+        inbox = await fred.receive()
+        assert [m.text for m in inbox.messages] == ["thanks"]
+        await fred.client.close()

@@ -14,7 +14,7 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 from tests.conftest import LiveServer
-from tests.tui.helpers import main, on_main, peer, person_app, rows, unread, until
+from tests.tui.helpers import main, on_main, peer, person_app, rows, session, unread, until
 from tests.tui.svg_text import text_lines
 from tidings.client.groups import Groups
 
@@ -33,7 +33,7 @@ async def test_chat_screen_matches_the_committed_screenshot(live_server: Live,
         await bob.client.create_channel("news_desk", "Daily news desk")
         await bob.client.publish("news_desk", "Markets open higher")
         await bob.client.publish("news_desk", "Rain expected this weekend")
-        await app.session.client.subscribe("news_desk")  # type: ignore[union-attr]
+        await session(app).client.subscribe("news_desk")
         group = await Groups(carol).create("Weekend plans", ["alice", "bob"])
         await Groups(carol).send_text(group["id"], "Picnic or museum?")
         await bob.send_text("alice", "Are we still on for Saturday?")

@@ -25,6 +25,10 @@ def shown(app: TidingsApp, selector: str) -> str:
     return str(app.screen.query_one(selector, Static).content)
 
 
+def number_shown(app: TidingsApp) -> Callable[[], bool]:
+    return lambda: isinstance(app.screen, SafetyScreen) and shown(app, "#number")[:5].isdigit()
+
+
 async def test_safety_number_sas_and_device_banner(live_server: Live, tmp_path: Path) -> None:
     async with live_server() as server:
         alice = await person_app(server.url, tmp_path, "alice")
@@ -39,8 +43,7 @@ async def test_safety_number_sas_and_device_banner(live_server: Live, tmp_path: 
             numbers = []
             for pilot, app in ((pa, alice), (pb, bob)):
                 await pilot.press("f5")
-                await until(pilot, lambda app=app: isinstance(app.screen, SafetyScreen)
-                            and shown(app, "#number")[:5].isdigit(), "the safety number")
+                await until(pilot, number_shown(app), "the safety number")
                 numbers.append(shown(app, "#number"))
                 await pilot.press("escape")
             assert numbers[0] == numbers[1]

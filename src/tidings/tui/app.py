@@ -102,7 +102,10 @@ class TidingsApp(App[None]):
 
         self.session = session
         self.sub_title = session.user
-        await session.load()
+        try:
+            await session.load()
+        except TidingsError as exc:  # offline: show what the key store has; the stream retries
+            self.notify(f"could not load everything: {exc.message}", severity="warning")
         session.collect_changes()
         if len(self.screen_stack) > 1:
             await self.switch_screen(MainScreen(session))  # in place of login / unlock

@@ -136,8 +136,11 @@ class Session:
                                           str(sent["text"]), mine=True), unread=False)
         await self.refresh_groups()
         for channel in await self.client.subscriptions():
-            await self.open_channel(str(channel["handle"]), followed=True, title=channel["title"],
-                                    mark=False)
+            handle, title = str(channel["handle"]), str(channel["title"])
+            try:
+                await self.open_channel(handle, followed=True, title=title, mark=False)
+            except TidingsError:  # e.g. removed since (410): listed, without posts
+                self.book.ensure(channel_key(handle), Kind.CHANNEL, title)
 
     async def refresh_groups(self) -> None:
         for g in (await self.client.call(my_groups()))["groups"]:
@@ -156,7 +159,7 @@ class Session:
         for item in inbox.items:
             if isinstance(item, Undecryptable):
                 key = person_key(item.sender)
-                self.book.add(key, Kind.PERSON, Line(item.id, item.sender, 0,
+                self.book.add(key, Kind.PERSON, Line(item.id, item.sender, _now_ms(),
                               f"could not decrypt ({item.code}); asked to re-key", error=True))
             elif item.content.kind in SHOWN_KINDS:
                 key = peer_of(self.user, item.sender, item.conversation)
