@@ -20,6 +20,7 @@ import websockets
 
 from tidings.client.messaging import Inbox, Messenger
 from tidings.protocol.errors import TidingsError
+from tidings.protocol.keys import CryptoError
 
 BATCH_WAIT_S = 0.05
 """How long to wait for the next frame before handling what arrived."""
@@ -46,15 +47,19 @@ class StreamLoop:
         self.m = messenger
         self.on_batch = on_batch
         self.on_state = on_state
+        self.went_live = False
 
     async def run(self) -> None:
         delay = RECONNECT_MIN_S
         while True:
+            self.went_live = False
             try:
                 await self._connection()
-            except (TidingsError, OSError, websockets.ConnectionClosed,
-                    websockets.InvalidHandshake) as exc:
+            except (TidingsError, CryptoError, OSError, ValueError, KeyError,
+                    websockets.WebSocketException) as exc:  # the reader must outlive them
                 self.on_state(f"offline ({exc}); retrying in {delay:.0f} s")
+            if self.went_live:  # it worked for a while: start the backoff over
+                delay = RECONNECT_MIN_S
             await asyncio.sleep(delay)
             delay = min(delay * 2, RECONNECT_MAX_S)
 
@@ -86,7 +91,7 @@ class StreamLoop:
             elif kind == "channel":
                 batch.posts.append(frame)
             elif kind == "live":
-                batch.live = True
+                batch.live = self.went_live = True
                 self.on_state("live")
         if last is not None:
             self.m.save()  # the ratchet state that read them is on disk before the ack
