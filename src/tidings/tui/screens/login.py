@@ -18,8 +18,7 @@ if TYPE_CHECKING:
     from tidings.tui.app import TidingsApp
 
 FORM_CSS = """
-.form { width: 72; height: auto; border: round $primary; padding: 1 2; margin: 1 2; }
-.form Input { margin-bottom: 1; }
+.form { width: 72; height: auto; border: round $primary; padding: 0 2; }
 .form .buttons { height: auto; }
 .form .buttons Button { margin-right: 2; }
 .error { color: $error; height: auto; }
@@ -45,6 +44,9 @@ class LoginScreen(Screen[None]):
             yield Static(f"profile: {app.profile_dir}", classes="hint")
             yield Static(id="error", classes="error")
         yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#username", Input).focus()
 
     @property
     def tapp(self) -> TidingsApp:
