@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.client.helpers import close_all, people
-from tests.conftest import POSTGRES_URL, LiveServer, fresh_database
+from tests.conftest import POSTGRES_DB, POSTGRES_URL, LiveServer, fresh_database
 from tidings.client.messaging import Messenger
 
 Live = Callable[..., AbstractAsyncContextManager[LiveServer]]
@@ -50,7 +50,7 @@ async def _pg_dump() -> bytes:
     if shutil.which("pg_dump") is None:
         pytest.skip("pg_dump not installed")
     proc = await asyncio.create_subprocess_exec(
-        "pg_dump", "--data-only", "-h", "127.0.0.1", "-U", "postgres", "test",
+        "pg_dump", "--data-only", "-h", "127.0.0.1", "-U", "postgres", POSTGRES_DB,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await proc.communicate()
     assert proc.returncode == 0, err
@@ -92,7 +92,9 @@ async def test_no_plaintext_in_a_postgresql_dump(live_server: Live, tmp_path: Pa
     async with live_server(database_url=POSTGRES_URL) as server:
         group = await converse(server, tmp_path)
         try:
-            assert leaks(await _pg_dump()) == []  # while queued
+            queued = await _pg_dump()
+            assert b"mia" in queued and b"noe" in queued  # the dump is of the server's data
+            assert leaks(queued) == []  # while queued
             for devices in group.values():
                 for m in devices:
                     await m.receive()
