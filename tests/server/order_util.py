@@ -8,8 +8,23 @@ from typing import Any, TypeVar
 
 import httpx
 
+from tidings.services.accounts import AccountService, new_device_id, new_token
+from tidings.storage.accounts import AccountStore
+
 T = TypeVar("T")
 DAY = 86_400_000
+
+
+async def member(client: httpx.AsyncClient, name: str, role: str = "user") -> dict[str, str]:
+    """An account with a device token and no password: no argon2 hashing, which costs
+    about a second a call on the shared test machine (these tests are not about login)."""
+    accounts: AccountService = client.app.state.accounts  # type: ignore[attr-defined]
+    token = new_token()
+    async with accounts.db.write() as conn:
+        user = await AccountStore().create_user(conn, name, None, role, accounts.clock())
+        await AccountStore().create_device(conn, user.id, new_device_id(), "test",
+                                           accounts.hash_token(token), accounts.clock())
+    return {"Authorization": f"Bearer {token}"}
 
 
 async def authority(client: httpx.AsyncClient, admin: dict[str, str], name: str,

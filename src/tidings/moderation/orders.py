@@ -136,9 +136,11 @@ def parse_target(text: str, public_url: str) -> TargetSpec:
 
 def _parse_url(value: str, public_url: str) -> TargetSpec:
     parts = urlsplit(value)
+    if parts.scheme and parts.scheme not in ("http", "https"):
+        raise OrderError("invalid_target", "a target is a web URL, or post:, channel: or "
+                         "account: with an id")
     if parts.scheme or parts.netloc:
-        ours = urlsplit(public_url)
-        if parts.scheme not in ("http", "https") or parts.netloc.lower() != ours.netloc.lower():
+        if parts.netloc.lower() != urlsplit(public_url).netloc.lower():
             raise OrderError("foreign_url", f"the URL is not on this server ({public_url})")
     segments = [s for s in parts.path.split("/") if s]
     if len(segments) in (2, 3) and segments[0] == "c" and _NAME_RE.fullmatch(segments[1]):

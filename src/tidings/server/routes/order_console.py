@@ -31,7 +31,7 @@ def countdown(ms: int | None) -> str:
     if ms is None:
         return "—"
     minutes = abs(ms) // 60_000
-    text = f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+    text = f"{minutes // 60} h {minutes % 60} min" if minutes > 60 else f"{minutes} min"
     return f"{text} left" if ms >= 0 else f"overdue by {text}"
 
 
