@@ -23,9 +23,10 @@ the test seeds through the API (see ``World`` in the test):
 id). ``body`` names a body builder in the test (``BODIES``); ``fresh`` names a factory
 that makes a new object (or picks a spare session) before each identity's request, for
 routes whose allowed call destroys what later requests need (delete a channel, leave a
-group, log out); ``order`` puts calls that end accounts after everything else. ``deny`` is which statuses count as "denied": 401/403 by default; 404 joins them
-where the object must not be revealed to those who may not see it (then an allowed call
-must not answer 404 either). Console pages deny by redirecting to the login page.
+group, log out); ``order`` puts calls that end accounts after everything else.
+``deny`` is which statuses count as "denied": 401/403 by default; 404 joins them where
+the object must not be revealed to those who may not see it (then an allowed call must
+not answer 404 either). Console pages deny by redirecting to the login page.
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -317,7 +316,7 @@ async def probe(world: World, rule: m.Rule, identity: str,
         if token:
             cookies.append(f"{web_session.SESSION_COOKIE}={token}")
         headers["Cookie"] = "; ".join(cookies)
-        if "data" in kw and token and rule.body != "console_login":  # the form's CSRF belongs to the session used
+        if "data" in kw and token and rule.body != "console_login":  # CSRF of this session
             secret: bytes = world.app.state.secrets.cookie_secret
             kw["data"] = {**kw["data"], "csrf": web_session.csrf_for(secret, token)}
     world.requests += 1
