@@ -235,14 +235,14 @@ BODIES: dict[str, Body] = {
     "report": lambda w, i: {"json": report_body("account", account="frank")},
     "appeal": lambda w, i: {"json": {"text": "It was news reporting."}},
     "lease": lambda w, i: {"json": {"lease_s": 60}},
-    "decision": lambda w, i: {"json": {"action": "no_violation", "policy": "illegal_speech"}},
+    "decision": lambda w, i: {"json": {"action": "no_violation", "policy": "terrorist_content"}},
     "appeal_decision": lambda w, i: {"json": {"decision": "uphold"}},
     "trusted": lambda w, i: {"json": {"trusted": False}},
     "rules": lambda w, i: {"content": w.values["rules_text"].encode()},
     "console_login": lambda w, i: {"data": {"username": "console_probe", "csrf": LOGIN_CSRF}},
     "csrf": _csrf_form,
     "console_decision": lambda w, i: _csrf_form(w, i, action="no_violation",
-                                                policy="illegal_speech"),
+                                                policy="terrorist_content"),
     "console_appeal_decision": lambda w, i: _csrf_form(w, i, decision="uphold"),
 }
 
