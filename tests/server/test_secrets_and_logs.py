@@ -162,3 +162,70 @@ async def test_secret_files_are_private(api: AppFactory, tmp_path: Path) -> None
     async with api():
         pass
     assert _mode(secrets_file) == 0o600
+
+
+# --- the web console: security headers and cookie flags -----------------------------------
+
+
+def _cookie(response: httpx.Response, name: str) -> dict[str, str]:
+    """The attributes of one Set-Cookie header, lower-cased names ("" for flags)."""
+    for header in response.headers.get_list("set-cookie"):
+        first, *attrs = [part.strip() for part in header.split(";")]
+        if first.startswith(name + "="):
+            out = {"value": first.split("=", 1)[1]}
+            for attr in attrs:
+                key, _, value = attr.partition("=")
+                out[key.lower()] = value
+            return out
+    raise AssertionError(f"no {name} cookie in {response.headers}")
+
+
+async def _console_login(client: httpx.AsyncClient) -> tuple[httpx.Response, httpx.Response]:
+    await client.app.state.accounts.create_user(  # type: ignore[attr-defined]
+        "mod_mia", PASSWORD, "moderator", check_reserved=False)
+    form = await client.get("/console/login")
+    csrf = _cookie(form, "tidings_login_csrf")["value"]
+    client.cookies.clear()  # sent by hand: a client keeps Secure cookies off plain HTTP
+    session = await client.post("/console/login", data={
+        "username": "mod_mia", "password": PASSWORD, "csrf": csrf},
+        headers={"Cookie": f"tidings_login_csrf={csrf}"})
+    assert session.status_code == 303
+    return form, session
+
+
+async def test_console_pages_carry_security_headers(api: AppFactory) -> None:
+    async with api() as client:
+        form, session = await _console_login(client)
+        home = await client.get("/console")
+        for page in (form, session, home):
+            csp = page.headers["content-security-policy"]
+            assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
+            assert "unsafe-inline" not in csp
+            assert page.headers["x-content-type-options"] == "nosniff"
+            assert page.headers["referrer-policy"] == "no-referrer"
+            assert page.headers["x-frame-options"] == "DENY"
+            assert page.headers["cache-control"] == "no-store"
+            assert "strict-transport-security" not in page.headers  # plain HTTP
+        api_page = await client.get("/healthz")
+        assert "frame-ancestors 'none'" in api_page.headers["content-security-policy"]
+
+
+async def test_console_cookies_are_httponly_strict_and_scoped(api: AppFactory) -> None:
+    async with api() as client:
+        form, session = await _console_login(client)
+        for cookie in (_cookie(form, "tidings_login_csrf"), _cookie(session, "tidings_console")):
+            assert "httponly" in cookie and cookie["samesite"].lower() == "strict"
+            assert cookie["path"] == "/console"
+            assert "secure" not in cookie  # plain HTTP on a developer's machine
+
+
+@pytest.mark.parametrize("how", ["https", "setting"])
+async def test_console_cookies_are_secure_over_https(api: AppFactory, how: str) -> None:
+    async with api(secure_cookies=how == "setting") as client:
+        if how == "https":  # what uvicorn --proxy-headers makes of X-Forwarded-Proto: https
+            client.base_url = httpx.URL("https://test")
+        form, session = await _console_login(client)
+        assert "secure" in _cookie(form, "tidings_login_csrf")
+        assert "secure" in _cookie(session, "tidings_console")
+        if how == "https":
+            assert form.headers["strict-transport-security"] == "max-age=31536000"

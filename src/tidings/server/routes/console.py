@@ -21,7 +21,10 @@ templates = Jinja2Templates(directory=str(resources.files("tidings.server") / "t
 
 
 def _secure(request: Request) -> bool:
-    return bool(request.app.state.settings.secure_cookies)
+    """Secure cookies over HTTPS: the request's own scheme (behind a proxy, uvicorn's
+    ``--proxy-headers`` takes it from ``X-Forwarded-Proto`` of trusted proxies), or
+    always when the operator sets ``secure_cookies`` (docs/security.md)."""
+    return bool(request.app.state.settings.secure_cookies) or request.url.scheme == "https"
 
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
