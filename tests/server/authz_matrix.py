@@ -72,6 +72,9 @@ class Rule:
     query: dict[str, str] = field(default_factory=dict)
     order: int = 0
     """Rules run by ``order``: a call that ends a session or an account runs last."""
+    reveal: frozenset[str] | None = None
+    """Who may know the object exists: a denied identity in it must get 403, anyone
+    else (signed in) 404. None: any status of ``deny``."""
 
     @property
     def key(self) -> tuple[str, str]:
@@ -82,6 +85,23 @@ CH = "/api/v1/channels/{handle}"
 INNER = {"handle": "inner"}
 POST = {"handle": "inner", "post_id": "post_id"}
 GID = {"gid": "gid"}
+ADMIN_OF = {"handle": "inner", "username": "bystander"}
+DEAN = {"handle": "inner", "username": "chan_admin_name"}
+
+
+def ch(method: str, suffix: str, allow: frozenset[str], params: dict[str, str] | None = None,
+       **kw: str) -> Rule:
+    """A rule on the unlisted channel: hidden (404) from those who may not see it."""
+    return Rule(method, CH + suffix, allow, HIDDEN, params or INNER, reveal=SEE_INNER, **kw)
+
+
+def grp(method: str, suffix: str, allow: frozenset[str], **kw: str) -> Rule:
+    """A rule on alice's group: 403 for whoever is not a member (or not its admin)."""
+    params = {"gid": "gid", "user": "member_name"} if "{user}" in suffix else GID
+    return Rule(method, "/api/v1/groups/{gid}" + suffix, allow, HIDDEN, params,
+                reveal=AUTHED, **kw)
+
+
 CASE = {"case_id": "open_case"}
 
 RULES: list[Rule] = [
@@ -94,8 +114,8 @@ RULES: list[Rule] = [
     Rule("GET", "/metrics", EVERYONE),  # counters only; docs/security.md: keep it internal
     Rule("GET", "/static", EVERYONE),
     Rule("GET", "/media/{sha256}", EVERYONE, params={"sha256": "media"}),
-    Rule("GET", "/c/{handle}", NOBODY, HIDDEN, INNER),  # unlisted: no page without invite
-    Rule("GET", "/c/{handle}/{post_id}", NOBODY, HIDDEN, POST),
+    Rule("GET", "/c/{handle}", NOBODY, HIDDEN, INNER, reveal=NOBODY),  # unlisted: needs
+    Rule("GET", "/c/{handle}/{post_id}", NOBODY, HIDDEN, POST, reveal=NOBODY),  # ?invite=
     Rule("GET", "/api/v1/search/channels", EVERYONE, query={"q": "inner"}),
     Rule("GET", "/api/v1/search/posts", EVERYONE, query={"q": "hello"}),
     # --- accounts ----------------------------------------------------------------------
@@ -105,7 +125,7 @@ RULES: list[Rule] = [
     Rule("POST", "/api/v1/accounts/logout", AUTHED, fresh="spare", order=1),
     Rule("GET", "/api/v1/accounts/devices", AUTHED),
     Rule("DELETE", "/api/v1/accounts/devices/{device_id}", OWNER, HIDDEN,
-         {"device_id": "user_tablet"}),
+         {"device_id": "user_tablet"}, reveal=OWNER),
     Rule("POST", "/api/v1/accounts/delete", AUTHED, body="password", order=2),
     Rule("GET", "/api/v1/accounts/profile", AUTHED),
     Rule("PUT", "/api/v1/accounts/profile", AUTHED, body="profile"),
@@ -123,45 +143,43 @@ RULES: list[Rule] = [
     # --- groups ---------------------------------------------------------------------------
     Rule("POST", "/api/v1/groups", AUTHED, body="group"),
     Rule("GET", "/api/v1/groups", AUTHED),
-    Rule("GET", "/api/v1/groups/{gid}", GROUP, HIDDEN, GID),
-    Rule("POST", "/api/v1/groups/{gid}/members", OWNER, HIDDEN, GID, body="add_member"),
-    Rule("DELETE", "/api/v1/groups/{gid}/members/{user}", GROUP, HIDDEN,
-         {"gid": "gid", "user": "member_name"}, fresh="group"),
-    Rule("POST", "/api/v1/groups/{gid}/leave", GROUP, HIDDEN, GID, fresh="group"),
-    Rule("PUT", "/api/v1/groups/{gid}/title", OWNER, HIDDEN, GID, body="title"),
-    Rule("PUT", "/api/v1/groups/{gid}/timer", GROUP, HIDDEN, GID, body="timer"),  # as Signal
-    Rule("POST", "/api/v1/groups/{gid}/messages", GROUP, HIDDEN, GID, body="group_message"),
+    grp("GET", "", GROUP),
+    grp("POST", "/members", OWNER, body="add_member"),
+    grp("DELETE", "/members/{user}", GROUP, fresh="group"),
+    grp("POST", "/leave", GROUP, fresh="group"),
+    grp("PUT", "/title", OWNER, body="title"),
+    grp("PUT", "/timer", GROUP, body="timer"),  # as Signal
+    grp("POST", "/messages", GROUP, body="group_message"),
     # --- channels -------------------------------------------------------------------------
     Rule("POST", "/api/v1/channels", AUTHED, body="channel"),
-    Rule("GET", CH, SEE_INNER, HIDDEN, INNER),
-    Rule("PATCH", CH, OWNER, HIDDEN, INNER, body="channel_patch"),
-    Rule("DELETE", CH, OWNER, HIDDEN, INNER, fresh="channel"),
-    Rule("POST", CH + "/invite", OWNER, HIDDEN, INNER, fresh="channel"),
-    Rule("GET", CH + "/admins", POSTERS, HIDDEN, INNER),
-    Rule("PUT", CH + "/admins/{username}", OWNER, HIDDEN,
-         {"handle": "inner", "username": "bystander"}, body="admin_rights"),
-    Rule("DELETE", CH + "/admins/{username}", POSTERS, HIDDEN,
-         {"handle": "inner", "username": "chan_admin_name"}, fresh="channel"),
-    Rule("POST", CH + "/subscription", SEE_INNER, HIDDEN, INNER),
-    Rule("DELETE", CH + "/subscription", SEE_INNER, HIDDEN, INNER, fresh="channel"),
+    ch("GET", "", SEE_INNER),
+    ch("PATCH", "", OWNER, body="channel_patch"),
+    ch("DELETE", "", OWNER, fresh="channel"),
+    ch("POST", "/invite", OWNER, fresh="channel"),
+    ch("GET", "/admins", POSTERS),
+    ch("PUT", "/admins/{username}", OWNER, ADMIN_OF, body="admin_rights"),
+    ch("DELETE", "/admins/{username}", POSTERS, DEAN, fresh="channel"),
+    ch("POST", "/subscription", SEE_INNER),
+    ch("DELETE", "/subscription", SEE_INNER, fresh="channel"),
     Rule("GET", "/api/v1/subscriptions", AUTHED),
-    Rule("POST", CH + "/posts", POSTERS, HIDDEN, INNER, body="post"),
-    Rule("GET", CH + "/posts", SEE_INNER, HIDDEN, INNER),
-    Rule("GET", CH + "/posts/{post_id}", SEE_INNER, HIDDEN, POST),
-    Rule("PATCH", CH + "/posts/{post_id}", OWNER, HIDDEN, POST, body="post_patch"),
-    Rule("DELETE", CH + "/posts/{post_id}", OWNER, HIDDEN, POST, fresh="post"),
-    Rule("POST", CH + "/posts/{post_id}/forward", POSTERS, HIDDEN, POST, body="forward"),
-    Rule("PUT", CH + "/pin", OWNER, HIDDEN, INNER, body="pin"),
-    Rule("DELETE", CH + "/pin", OWNER, HIDDEN, INNER),
-    Rule("POST", CH + "/views", SEE_INNER, HIDDEN, INNER, body="views"),
-    Rule("GET", CH + "/updates", SEE_INNER, HIDDEN, INNER),
+    ch("POST", "/posts", POSTERS, body="post"),
+    ch("GET", "/posts", SEE_INNER),
+    ch("GET", "/posts/{post_id}", SEE_INNER, POST),
+    ch("PATCH", "/posts/{post_id}", OWNER, POST, body="post_patch"),
+    ch("DELETE", "/posts/{post_id}", OWNER, POST, fresh="post"),
+    ch("POST", "/posts/{post_id}/forward", POSTERS, POST, body="forward"),
+    ch("PUT", "/pin", OWNER, body="pin"),
+    ch("DELETE", "/pin", OWNER),
+    ch("POST", "/views", SEE_INNER, body="views"),
+    ch("GET", "/updates", SEE_INNER),
     Rule("POST", "/api/v1/media", AUTHED, body="photo"),
     # --- reports, notices, appeals ----------------------------------------------------
     Rule("POST", "/api/v1/reports", AUTHED, body="report"),
-    Rule("GET", "/api/v1/reports/{report_id}", OWNER, HIDDEN, {"report_id": "report_id"}),
+    Rule("GET", "/api/v1/reports/{report_id}", OWNER, HIDDEN, {"report_id": "report_id"},
+         reveal=OWNER),
     Rule("GET", "/api/v1/notices", AUTHED),
     Rule("POST", "/api/v1/cases/{case_id}/appeal", OWNER, HIDDEN,
-         {"case_id": "decided_case"}, body="appeal"),
+         {"case_id": "decided_case"}, body="appeal", reveal=OWNER),
     # --- staff: review API ------------------------------------------------------------
     Rule("GET", "/api/v1/mod/queue", STAFF),
     Rule("GET", "/api/v1/mod/cases/{case_id}", STAFF, params=CASE),

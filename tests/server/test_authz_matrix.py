@@ -455,6 +455,10 @@ async def test_authorisation_matrix(world: World) -> None:
             elif not allowed and not refused:
                 failures.append(f"{rule.method} {rule.path} as {identity}: expected deny "
                                 f"{sorted(rule.deny)}, got {status} {location}")
+            elif not allowed and rule.reveal is not None and identity != m.ANON and status != (
+                    403 if identity in rule.reveal else 404):
+                failures.append(f"{rule.method} {rule.path} as {identity}: expected "
+                                f"{403 if identity in rule.reveal else 404}, got {status}")
             elif identity == m.ANON and not allowed and 401 in rule.deny and status not in (
                     401, 303, 404):
                 failures.append(f"{rule.method} {rule.path} anonymous: got {status}, not 401")

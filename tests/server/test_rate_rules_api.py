@@ -15,13 +15,14 @@ import httpx
 import pytest
 import websockets
 
-from tests.conftest import AppFactory, LiveServer, bearer, login, register
+from tests.conftest import REDIS_URL, AppFactory, LiveServer, bearer, login, register
 from tests.server.channel_util import channel, user
 from tests.server.report_util import PASSWORD, report_body, staff
 from tests.server.test_gateway import events_until_live, recv, ws_url
 from tests.server.test_keys_api import enrolled
 from tidings.protocol import limits
 from tidings.server.config import ConfigError, load_settings
+from tidings.server.ratelimit import RedisRateLimiter
 from tidings.services.clock import ManualClock
 
 Live = Callable[..., AbstractAsyncContextManager[LiveServer]]
@@ -86,6 +87,25 @@ async def test_sends_over_http_and_websocket_share_the_device_budget(live_server
         page = (await http.get("/api/v1/stream", params={"since": 0},
                                headers=bearer(b1))).json()
         assert len([e for e in page["events"] if e["kind"] == "message"]) == 4
+
+
+@pytest.mark.redis
+async def test_send_limit_with_the_redis_limiter(api: AppFactory, redis_prefix: str) -> None:
+    clock = ManualClock()
+    async with api(clock=clock, rate_limits=True, rates=("send=2/60",), redis_url=REDIS_URL,
+                   redis_prefix=redis_prefix) as client:
+        assert isinstance(client.app.state.limiter, RedisRateLimiter)  # type: ignore[attr-defined]
+        a1, _ = await enrolled(client, "alice")
+        b1, _ = await enrolled(client, "bob")
+        for i in range(2):
+            r = await client.post("/api/v1/messages", headers=bearer(a1),
+                                  json=message("bob", b1["device_id"], f"r{i}"))
+            assert r.status_code == 200, r.text
+        assert_limited(await client.post("/api/v1/messages", headers=bearer(a1),
+                                         json=message("bob", b1["device_id"], "r2")), 30)
+        clock.advance(30_000)
+        assert (await client.post("/api/v1/messages", headers=bearer(a1),
+                                  json=message("bob", b1["device_id"], "r3"))).status_code == 200
 
 
 async def test_group_sends_count_as_sends(api: AppFactory) -> None:
