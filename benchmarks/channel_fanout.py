@@ -170,7 +170,9 @@ def main() -> None:
     args = parser.parse_args()
     n = args.connections
     nofile = raise_nofile()
-    env = {**os.environ, "PYTHONPATH": SRC, "TIDINGS_LOG_LEVEL": "warning"}
+    # Load, not abuse: the rates (limits.RATE_POST, ...) would throttle the measurement.
+    env = {**os.environ, "PYTHONPATH": SRC, "TIDINGS_LOG_LEVEL": "warning",
+           "TIDINGS_RATE_LIMITS": "false"}
     data_dir = Path(tempfile.mkdtemp(prefix="tidings-fanout-"))
     port = free_port()
     server = start_server(data_dir, port, env)

@@ -72,31 +72,56 @@ async def limiter_contract(limiter: RateLimiter, clock: ManualClock) -> None:
         await limiter.check("1.2.3.4", RULE)
 
 
+A1, A2, A3 = "10.0.0.1", "10.0.0.2", "10.0.0.3"
+
+
 async def backoff_contract(limiter: RateLimiter, clock: ManualClock) -> None:
     for _ in range(limits.LOGIN_FREE_FAILURES):
-        await limiter.login_allowed("alice")
-        assert await limiter.login_failed("alice") == 0
-    assert await limiter.login_failed("alice") == limits.LOGIN_BACKOFF_BASE_S
+        assert await limiter.login_allowed("alice", A1) is False
+        assert await limiter.login_failed("alice", A1) == 0
+    assert await limiter.login_failed("alice", A1) == limits.LOGIN_BACKOFF_BASE_S
     with pytest.raises(RateLimited) as locked:
-        await limiter.login_allowed("alice")
+        await limiter.login_allowed("alice", A1)
     assert locked.value.code == "login_locked"
     assert locked.value.retry_after == limits.LOGIN_BACKOFF_BASE_S
-    await limiter.login_allowed("bob")
+    await limiter.login_allowed("bob", A1)
+    await limiter.login_allowed("alice", A2)  # the lock is this address's, not alice's
     clock.advance(limits.LOGIN_BACKOFF_BASE_S * 1000)
-    await limiter.login_allowed("alice")
-    assert await limiter.login_failed("alice") == 2 * limits.LOGIN_BACKOFF_BASE_S
-    await limiter.login_succeeded("alice")
-    await limiter.login_allowed("alice")
-    assert await limiter.login_failed("alice") == 0
+    await limiter.login_allowed("alice", A1)
+    assert await limiter.login_failed("alice", A1) == 2 * limits.LOGIN_BACKOFF_BASE_S
+    await limiter.login_succeeded("alice", A1)
+    assert await limiter.login_allowed("alice", A1) is True  # known from now on
+    assert await limiter.login_failed("alice", A1) == 0
     clock.advance(limits.LOGIN_FAILURE_MEMORY_S * 1000 + 1)
     for _ in range(limits.LOGIN_FREE_FAILURES - 1):
-        assert await limiter.login_failed("alice") == 0  # old failures were forgotten
+        assert await limiter.login_failed("alice", A1) == 0  # old failures were forgotten
+
+
+async def many_addresses_contract(limiter: RateLimiter, clock: ManualClock) -> None:
+    """Guessing from many addresses locks the username, except where its owner logs in."""
+    await limiter.login_succeeded("carol", A1)  # the owner's usual address
+    free = limits.LOGIN_FREE_FAILURES_ANY_ADDRESS
+    for i in range(free):
+        address = f"192.0.2.{i}"
+        await limiter.login_allowed("carol", address)
+        assert await limiter.login_failed("carol", address) == 0
+    assert await limiter.login_failed("carol", "198.51.100.1") == limits.LOGIN_BACKOFF_BASE_S
+    with pytest.raises(RateLimited) as locked:
+        await limiter.login_allowed("carol", A2)  # a stranger's new address
+    assert locked.value.code == "login_locked"
+    assert await limiter.login_allowed("carol", A1) is True  # the owner is not locked out
+    for _ in range(30):  # however long the guessing goes on, the lock stays capped
+        clock.advance(limits.LOGIN_BACKOFF_MAX_S * 1000)
+        await limiter.login_allowed("carol", A3)
+        assert await limiter.login_failed("carol", A3) <= limits.LOGIN_BACKOFF_MAX_S
+    await limiter.login_allowed("carol", A1)
 
 
 async def test_memory_limiter() -> None:
     clock = ManualClock()
     await limiter_contract(MemoryRateLimiter(clock), clock)
     await backoff_contract(MemoryRateLimiter(clock), clock)
+    await many_addresses_contract(MemoryRateLimiter(clock), clock)
 
 
 @pytest.mark.redis
@@ -106,6 +131,7 @@ async def test_redis_limiter(redis_prefix: str) -> None:
     try:
         await limiter_contract(limiter, clock)
         await backoff_contract(limiter, clock)
+        await many_addresses_contract(limiter, clock)
     finally:
         await limiter.close()
 
@@ -115,8 +141,8 @@ async def test_redis_limiter_fails_open_when_unreachable(unused_tcp_port: int) -
     try:
         for _ in range(RULE.limit + 2):
             await limiter.check("k", RULE)
-        await limiter.login_allowed("alice")
-        assert await limiter.login_failed("alice") == 0
+        await limiter.login_allowed("alice", A1)
+        assert await limiter.login_failed("alice", A1) == 0
     finally:
         await limiter.close()
 

@@ -200,7 +200,14 @@ RATE_RULES: dict[str, RateRule] = {r.name: r for r in (
     RATE_REPORT, RATE_KEY_CLAIM_DEVICE, RATE_KEY_CLAIM_ACCOUNT)}
 
 LOGIN_FREE_FAILURES = 5
-"""Wrong passwords for one username before the backoff starts."""
+"""Wrong passwords for one username from one address before that pair's backoff starts."""
+LOGIN_FREE_FAILURES_ANY_ADDRESS = 20
+"""Wrong passwords for one username from all addresses together before the username is
+locked for every address where its owner has not logged in lately (guessing from many
+addresses); known addresses are exempt, so the owner is never locked out by strangers."""
+LOGIN_KNOWN_ADDRESS_S = 30 * 24 * 3600
+"""How long an address where a username logged in stays known (exempt from the
+username-wide lock and the per-username rate)."""
 LOGIN_BACKOFF_BASE_S = 2
 """First lockout after the free failures; it doubles with each further failure."""
 LOGIN_BACKOFF_MAX_S = 15 * 60

@@ -29,7 +29,7 @@ from tidings.protocol.franking import FrankingKeyring, FrankingSecret
 from tidings.protocol.handles import HandleError, TextFieldError
 from tidings.protocol.limits import BANK_REFRESH_INTERVAL_S
 from tidings.protocol.stream import CATCH_UP, bus_control
-from tidings.server import gc_policy, secrets
+from tidings.server import gc_policy, log_redaction, secrets
 from tidings.server.channel_fanout import ChannelFanout
 from tidings.server.config import Settings
 from tidings.server.gateway import Gateway
@@ -324,6 +324,7 @@ def make_limiter(settings: Settings, clock: Clock) -> RateLimiter:
 def create_app(settings: Settings, *, clock: Clock = system_clock,
                bus: Bus | None = None) -> FastAPI:
     metrics = Metrics()
+    log_redaction.install()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -362,6 +363,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         app.state.db = db
         app.state.bus = live_bus
         app.state.limiter = limiter
+        app.state.rate_rules = settings.rate_rules()
         job_svc = JobService(db, JobStore(), clock)
         job_runner = JobRunner(job_svc, concurrency=settings.job_concurrency)
         app.state.jobs = job_svc
@@ -386,7 +388,9 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         rule_poller = asyncio.create_task(_poll_rules(app.state.rule_config),
                                           name="rules-refresh")
         app.state.gateway = Gateway(account_svc, stream_svc, live_bus, metrics,
-                                    settings.ws_send_queue, messages.ws_send_hook(message_svc),
+                                    settings.ws_send_queue,
+                                    messages.ws_send_hook(message_svc, limiter,
+                                                          app.state.rate_rules),
                                     ChannelFanout(live_bus), app.state.channels.subscribed_ids)
         gc_task = asyncio.create_task(gc_policy.run())
         job_runner.start()  # claims only kinds that services register handlers for

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tidings.protocol import limits
+from tidings.protocol.limits import RateRule
 
 DEFAULT_PORT = 8080
 DEFAULT_HOST = "127.0.0.1"
@@ -39,6 +40,8 @@ class Settings:
     reserved_names: tuple[str, ...] = field(default=())
     rate_limits: bool = True
     """Enforce the rates in ``limits.RATE_RULES`` and the login backoff (off: load tests)."""
+    rates: tuple[str, ...] = field(default=())
+    """Overrides of named rates as ``name=limit/period_seconds``, e.g. ``send=1200/60``."""
     job_concurrency: int = limits.JOB_CONCURRENCY
     """Background jobs this process runs at once; 0 runs none (a web-only process)."""
     provider_name: str = "Tidings"
@@ -52,6 +55,23 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'tidings.db').resolve()}"
+
+    def rate_rules(self) -> dict[str, RateRule]:
+        """``limits.RATE_RULES`` with the ``rates`` overrides applied (scopes stay)."""
+        rules = dict(limits.RATE_RULES)
+        for entry in self.rates:
+            name, _, value = entry.partition("=")
+            name = name.strip()
+            if name not in rules:
+                raise ConfigError(f"rates: unknown rate {name!r} (known: "
+                                  f"{', '.join(sorted(rules))})")
+            count, _, period = value.partition("/")
+            try:
+                rules[name] = RateRule(name, int(count), int(period), rules[name].scope)
+            except ValueError as exc:
+                raise ConfigError(f"rates: {entry!r} is not name=limit/period_seconds "
+                                  "with positive numbers") from exc
+        return rules
 
     @property
     def resolved_public_url(self) -> str:
@@ -111,4 +131,6 @@ def load_settings(data_dir: Path | None = None, env: dict[str, str] | None = Non
     for key, value in overrides.items():
         if value is not None:
             values[key] = value
-    return replace(settings, **values)
+    settings = replace(settings, **values)
+    settings.rate_rules()  # a bad override stops the server at start, not at a request
+    return settings

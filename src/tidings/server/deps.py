@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from tidings.protocol import limits
 from tidings.protocol.errors import Forbidden, Unauthorized
+from tidings.protocol.limits import RateRule
 from tidings.server.ratelimit import RateLimiter
 from tidings.services.accounts import AccountService, Principal
 from tidings.services.streams import StreamService
@@ -59,22 +60,42 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client is not None else "unknown"
 
 
+def rule(request: Request, name: str) -> RateRule:
+    """The named rate as this server runs it (the operator may override ``limits``)."""
+    rules: dict[str, RateRule] = request.app.state.rate_rules
+    return rules[name]
+
+
 def rate_limit(name: str) -> Callable[..., Awaitable[None]]:
-    """A dependency that counts the request against the named rule in ``limits.RATE_RULES``.
+    """A dependency that counts the request against the named rule in ``limits.RATE_RULES``
+    (with the operator's overrides from the ``rates`` setting).
 
     The rule's scope picks the key: the client address, or the caller's device or account
     (those authenticate first). Username rules need the body, so routes check them.
     """
-    rule = limits.RATE_RULES[name]
-    if rule.scope == "address":
+    scope = limits.RATE_RULES[name].scope
+    if scope == "address":
         async def _by_address(request: Request) -> None:
-            await limiter(request).check(client_address(request), rule)
+            await limiter(request).check(client_address(request), rule(request, name))
 
         return _by_address
-    if rule.scope in ("device", "account"):
+    if scope in ("device", "account"):
         async def _by_principal(request: Request, who: Principal = Depends(principal)) -> None:
-            key = who.device_id if rule.scope == "device" else str(who.user_id)
-            await limiter(request).check(key, rule)
+            await limiter(request).check(principal_key(who, scope), rule(request, name))
 
         return _by_principal
-    raise ValueError(f"rule {name!r} is scoped by {rule.scope}; check it in the route")
+    raise ValueError(f"rule {name!r} is scoped by {scope}; check it in the route")
+
+
+def principal_key(who: Principal, scope: str) -> str:
+    """The limiter key of a caller for a device- or account-scoped rule."""
+    return who.device_id if scope == "device" else f"u{who.user_id}"
+
+
+async def check_rates(limiter_: RateLimiter, rules: dict[str, RateRule], who: Principal,
+                      *names: str) -> None:
+    """Count one action of ``who`` against each named device/account rule (the WebSocket
+    path, which has no FastAPI dependencies)."""
+    for name in names:
+        found = rules[name]
+        await limiter_.check(principal_key(who, found.scope), found)

@@ -18,6 +18,8 @@ SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
+HSTS = b"max-age=31536000"
+"""Sent on responses served over HTTPS only (RFC 6797 forbids it over plain HTTP)."""
 CSP = (b"default-src 'self'; img-src 'self' data: blob:; style-src 'self'; "
        b"script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 
@@ -142,6 +144,7 @@ class MetricsAndHeaders:
             return
         start = time.perf_counter()
         status = 500
+        console = scope["path"].startswith("/console")
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
@@ -154,6 +157,10 @@ class MetricsAndHeaders:
                         headers.append((key, value))
                 if b"content-security-policy" not in present:
                     headers.append((b"content-security-policy", CSP))
+                if console and b"cache-control" not in present:
+                    headers.append((b"cache-control", b"no-store"))  # staff pages, cases
+                if scope.get("scheme") == "https":
+                    headers.append((b"strict-transport-security", HSTS))
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -9,14 +9,17 @@ a fixed window lets a client send twice the limit across a window boundary and a
 gives an exact Retry-After, and still needs a single key and one atomic step (a short
 Lua script on Redis, so concurrent processes can never both take the last slot).
 
-Login backoff is separate from the rates: after ``LOGIN_FREE_FAILURES`` wrong passwords
-for one username, each further failure locks that username for an exponentially growing
-window (capped), whoever tries, so password guessing slows to a crawl while the owner,
-who succeeds, resets it at once. Locking per username rather than per address is what
-defeats a guesser with many addresses; the per-address rules stop spraying. The price
-is that anyone can keep a username locked by failing on purpose; the cap
-(``LOGIN_BACKOFF_MAX_S``) bounds how long the owner waits, and existing devices stay
-logged in, so this delays a new login and never locks anyone out of their chats.
+Login backoff is separate from the rates, and keyed two ways. Wrong passwords are
+counted per (username, address): after ``LOGIN_FREE_FAILURES`` of them that pair is
+locked for an exponentially growing window (capped), so one guesser slows to a crawl
+without touching the owner elsewhere. They are also counted per username across all
+addresses: after ``LOGIN_FREE_FAILURES_ANY_ADDRESS`` the username is locked (same
+backoff) for every address where it has not logged in lately, which stops a guesser
+with many addresses. Addresses where the username logged in successfully within
+``LOGIN_KNOWN_ADDRESS_S`` stay exempt from that lock and from the per-username rate, so
+strangers cannot lock the owner out: at worst the owner, on a new network during an
+attack, waits ``LOGIN_BACKOFF_MAX_S``, and devices already logged in keep working. A
+success forgets the pair's failures at once.
 
 Times come from the app's clock (milliseconds), so tests can move time; processes that
 share Redis need synchronised clocks (NTP), which servers have anyway.
@@ -73,9 +76,9 @@ def gcra(tat_ms: int | None, now_ms: int, rule: RateRule) -> tuple[int, int]:
     return new_tat, 0
 
 
-def lockout_s(failures: int) -> int:
-    """Seconds a username is locked after ``failures`` consecutive wrong passwords."""
-    over = failures - limits.LOGIN_FREE_FAILURES
+def lockout_s(failures: int, free: int = limits.LOGIN_FREE_FAILURES) -> int:
+    """Seconds a key is locked after ``failures`` wrong passwords, ``free`` of them free."""
+    over = failures - free
     if over <= 0:
         return 0
     return int(min(limits.LOGIN_BACKOFF_BASE_S * 2 ** min(over - 1, 32),
@@ -84,6 +87,15 @@ def lockout_s(failures: int) -> int:
 
 def _key(rule: RateRule, key: str) -> str:
     return f"{rule.name}:{key[:KEY_MAX]}"
+
+
+def _pair(username: str, address: str) -> str:
+    return f"{username[:KEY_MAX]}|{address[:KEY_MAX]}"
+
+
+_BACKOFFS = (("pair", limits.LOGIN_FREE_FAILURES),
+             ("user", limits.LOGIN_FREE_FAILURES_ANY_ADDRESS))
+"""The two failure counters: per (username, address), and per username."""
 
 
 def _refuse(rule: RateRule, wait_ms: int) -> RateLimited:
@@ -104,16 +116,17 @@ class RateLimiter(ABC):
         """Count one request for ``key`` under ``rule``; raise ``RateLimited`` if over."""
 
     @abstractmethod
-    async def login_allowed(self, username: str) -> None:
-        """Raise ``RateLimited`` while ``username`` is locked by the backoff."""
+    async def login_allowed(self, username: str, address: str) -> bool:
+        """Raise ``RateLimited`` while this username is locked for this address; True if
+        the address is known for the username (exempt from the per-username limits)."""
 
     @abstractmethod
-    async def login_failed(self, username: str) -> int:
-        """Record a wrong password; returns the lockout it starts, in seconds (0: none)."""
+    async def login_failed(self, username: str, address: str) -> int:
+        """Record a wrong password; returns the lockout it starts here, in seconds."""
 
     @abstractmethod
-    async def login_succeeded(self, username: str) -> None:
-        """Forget the failures of ``username``."""
+    async def login_succeeded(self, username: str, address: str) -> None:
+        """Forget the pair's failures and remember the address as known."""
 
     async def close(self) -> None:
         return None
@@ -125,13 +138,13 @@ class DisabledRateLimiter(RateLimiter):
     async def check(self, key: str, rule: RateRule) -> None:
         return None
 
-    async def login_allowed(self, username: str) -> None:
-        return None
+    async def login_allowed(self, username: str, address: str) -> bool:
+        return True
 
-    async def login_failed(self, username: str) -> int:
+    async def login_failed(self, username: str, address: str) -> int:
         return 0
 
-    async def login_succeeded(self, username: str) -> None:
+    async def login_succeeded(self, username: str, address: str) -> None:
         return None
 
 
@@ -149,6 +162,7 @@ class MemoryRateLimiter(RateLimiter):
         self.clock = clock
         self._tat: dict[str, int] = {}
         self._failures: dict[str, _Failures] = {}
+        self._known: dict[str, int] = {}
         self._checks = 0
 
     async def check(self, key: str, rule: RateRule) -> None:
@@ -166,32 +180,45 @@ class MemoryRateLimiter(RateLimiter):
             return
         self._tat = {k: t for k, t in self._tat.items() if t > now}
         self._failures = {k: f for k, f in self._failures.items() if f.forget_at > now}
+        self._known = {k: t for k, t in self._known.items() if t > now}
 
-    def _current(self, username: str, now: int) -> _Failures | None:
-        entry = self._failures.get(username[:KEY_MAX])
+    def _current(self, key: str, now: int) -> _Failures | None:
+        entry = self._failures.get(key)
         if entry is not None and entry.forget_at <= now:
-            del self._failures[username[:KEY_MAX]]
+            del self._failures[key]
             return None
         return entry
 
-    async def login_allowed(self, username: str) -> None:
-        now = self.clock()
-        entry = self._current(username, now)
-        if entry is not None and entry.locked_until > now:
-            raise _locked(entry.locked_until - now)
+    def _keys(self, username: str, address: str) -> tuple[str, str]:
+        return f"pair:{_pair(username, address)}", f"user:{username[:KEY_MAX]}"
 
-    async def login_failed(self, username: str) -> int:
+    async def login_allowed(self, username: str, address: str) -> bool:
         now = self.clock()
-        entry = self._current(username, now) or _Failures(0, 0, 0)
-        entry.count += 1
-        lock = lockout_s(entry.count)
-        entry.locked_until = now + lock * 1000
-        entry.forget_at = now + limits.LOGIN_FAILURE_MEMORY_S * 1000
-        self._failures[username[:KEY_MAX]] = entry
-        return lock
+        known = self._known.get(_pair(username, address), 0) > now
+        pair, user = self._keys(username, address)
+        for key in (pair,) if known else (pair, user):
+            entry = self._current(key, now)
+            if entry is not None and entry.locked_until > now:
+                raise _locked(entry.locked_until - now)
+        return known
 
-    async def login_succeeded(self, username: str) -> None:
-        self._failures.pop(username[:KEY_MAX], None)
+    async def login_failed(self, username: str, address: str) -> int:
+        now = self.clock()
+        longest = 0
+        for key, (_, free) in zip(self._keys(username, address), _BACKOFFS, strict=True):
+            entry = self._current(key, now) or _Failures(0, 0, 0)
+            entry.count += 1
+            lock = lockout_s(entry.count, free)
+            entry.locked_until = max(entry.locked_until, now + lock * 1000)
+            entry.forget_at = now + limits.LOGIN_FAILURE_MEMORY_S * 1000
+            self._failures[key] = entry
+            longest = max(longest, lock)
+        return longest
+
+    async def login_succeeded(self, username: str, address: str) -> None:
+        self._failures.pop(self._keys(username, address)[0], None)
+        self._known[_pair(username, address)] = (self.clock()
+                                                 + limits.LOGIN_KNOWN_ADDRESS_S * 1000)
 
 
 # KEYS[1] = TAT key; ARGV = now_ms, interval_ms, limit. Returns the wait in ms (0: allowed).
@@ -216,7 +243,10 @@ if over > 0 then
   lock = math.min(tonumber(ARGV[3]) * 2 ^ math.min(over - 1, 32), tonumber(ARGV[4]))
 end
 lock = math.floor(lock)
-redis.call('HSET', KEYS[1], 'until', tonumber(ARGV[1]) + lock * 1000)
+local untl = tonumber(ARGV[1]) + lock * 1000
+local old = tonumber(redis.call('HGET', KEYS[1], 'until') or 0)
+if old > untl then untl = old end
+redis.call('HSET', KEYS[1], 'until', untl)
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return lock
 """
@@ -250,33 +280,46 @@ class RedisRateLimiter(RateLimiter):
         if wait > 0:
             raise _refuse(rule, wait)
 
-    def _failures_key(self, username: str) -> str:
-        return f"{self.prefix}login_failures:{username[:KEY_MAX]}"
+    def _failures_keys(self, username: str, address: str) -> tuple[str, str]:
+        return (f"{self.prefix}login_failures:pair:{_pair(username, address)}",
+                f"{self.prefix}login_failures:user:{username[:KEY_MAX]}")
 
-    async def login_allowed(self, username: str) -> None:
+    def _known_key(self, username: str, address: str) -> str:
+        return f"{self.prefix}login_known:{_pair(username, address)}"
+
+    async def login_allowed(self, username: str, address: str) -> bool:
+        pair, user = self._failures_keys(username, address)
         try:
-            raw = await self.redis.hget(self._failures_key(username), "until")
+            known = bool(await self.redis.exists(self._known_key(username, address)))
+            keys = (pair,) if known else (pair, user)
+            until = [await self.redis.hget(key, "until") for key in keys]
         except (RedisError, OSError) as exc:
             self._unavailable(exc)
-            return
-        if raw is not None:
-            wait = int(raw) - self.clock()
-            if wait > 0:
-                raise _locked(wait)
+            return True
+        now = self.clock()
+        for raw in until:
+            if raw is not None and int(raw) > now:
+                raise _locked(int(raw) - now)
+        return known
 
-    async def login_failed(self, username: str) -> int:
+    async def login_failed(self, username: str, address: str) -> int:
+        longest = 0
         try:
-            return int(await self._failed(
-                keys=[self._failures_key(username)],
-                args=[self.clock(), limits.LOGIN_FREE_FAILURES, limits.LOGIN_BACKOFF_BASE_S,
-                      limits.LOGIN_BACKOFF_MAX_S, limits.LOGIN_FAILURE_MEMORY_S * 1000]))
+            for key, (_, free) in zip(self._failures_keys(username, address), _BACKOFFS,
+                                      strict=True):
+                longest = max(longest, int(await self._failed(
+                    keys=[key],
+                    args=[self.clock(), free, limits.LOGIN_BACKOFF_BASE_S,
+                          limits.LOGIN_BACKOFF_MAX_S, limits.LOGIN_FAILURE_MEMORY_S * 1000])))
         except (RedisError, OSError) as exc:
             self._unavailable(exc)
-            return 0
+        return longest
 
-    async def login_succeeded(self, username: str) -> None:
+    async def login_succeeded(self, username: str, address: str) -> None:
         try:
-            await self.redis.delete(self._failures_key(username))
+            await self.redis.delete(self._failures_keys(username, address)[0])
+            await self.redis.set(self._known_key(username, address), b"1",
+                                 px=limits.LOGIN_KNOWN_ADDRESS_S * 1000)
         except (RedisError, OSError) as exc:
             self._unavailable(exc)
 

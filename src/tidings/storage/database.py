@@ -10,6 +10,7 @@ instead of failing with "database is locked"; readers are never blocked (WAL).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,6 +18,12 @@ from typing import Any
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+# aiosqlite logs every statement *with its parameters* at DEBUG (ciphertext, report
+# payloads, token hashes). Like SQLAlchemy does for its own loggers, keep it at INFO
+# unless the operator sets a level for it explicitly (docs/security.md, "Logs").
+if logging.getLogger("aiosqlite").level == logging.NOTSET:
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 PG_POOL_SIZE = 10
@@ -31,12 +38,15 @@ class Database:
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
         if self.dialect == "sqlite":
-            self.engine: AsyncEngine = create_async_engine(url, echo=echo)
+            # hide_parameters: statements may be logged (echo, or DEBUG logging), but
+            # never their values: ciphertext, report payloads, token hashes.
+            self.engine: AsyncEngine = create_async_engine(url, echo=echo,
+                                                           hide_parameters=True)
             _configure_sqlite(self.engine)
         elif self.dialect == "postgresql":
             self.engine = create_async_engine(
                 url, echo=echo, pool_size=PG_POOL_SIZE, max_overflow=PG_POOL_OVERFLOW,
-                pool_pre_ping=True,
+                pool_pre_ping=True, hide_parameters=True,
             )
         else:
             raise ValueError(f"unsupported database URL scheme: {parsed.drivername}")

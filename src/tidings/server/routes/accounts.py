@@ -6,9 +6,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from tidings.protocol import limits
-from tidings.protocol.errors import Unauthorized
-from tidings.server.deps import accounts, limiter, principal, rate_limit, streams
-from tidings.server.ratelimit import RateLimiter
+from tidings.server.deps import accounts, principal, rate_limit, streams
+from tidings.server.login_guard import guarded_login
 from tidings.services.accounts import AccountService, Principal, Session
 from tidings.services.streams import StreamService
 
@@ -59,23 +58,16 @@ async def register(body: Credentials, svc: AccountService = Depends(accounts)) -
 
 
 @router.post("/login", response_model=SessionOut, dependencies=[Depends(rate_limit("login"))])
-async def login(body: Credentials, svc: AccountService = Depends(accounts),
-                limits_: RateLimiter = Depends(limiter)) -> SessionOut:
+async def login(body: Credentials, request: Request) -> SessionOut:
     """Log a new device in (each login is a new device with its own token).
 
-    Wrong passwords for one username start an exponential lockout (429 with
-    Retry-After, code ``login_locked``) that a successful login clears.
+    Wrong passwords start an exponential lockout (429 with Retry-After, code
+    ``login_locked``) for the username from that address, and after many from
+    anywhere for the username from addresses it has not logged in from lately; a
+    successful login clears the first (server/ratelimit.py explains the design).
     """
-    username = body.username.strip().lower()
-    await limits_.login_allowed(username)  # refused while locked, without using the rate
-    await limits_.check(username, limits.RATE_LOGIN_USERNAME)
-    try:
-        session = await svc.login(body.username, body.password, body.device_name)
-    except Unauthorized:
-        await limits_.login_failed(username)
-        raise
-    await limits_.login_succeeded(username)
-    return _session(session)
+    return _session(await guarded_login(request, body.username, body.password,
+                                        body.device_name))
 
 
 @router.get("/me", response_model=MeOut)

@@ -10,8 +10,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from tidings.protocol.errors import TidingsError
+from tidings.protocol.errors import RateLimited, TidingsError
 from tidings.server import web_session as ws
+from tidings.server.deps import client_address, limiter, rule
+from tidings.server.login_guard import guarded_login
 from tidings.services.accounts import AccountService
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -19,7 +21,10 @@ templates = Jinja2Templates(directory=str(resources.files("tidings.server") / "t
 
 
 def _secure(request: Request) -> bool:
-    return bool(request.app.state.settings.secure_cookies)
+    """Secure cookies over HTTPS: the request's own scheme (behind a proxy, uvicorn's
+    ``--proxy-headers`` takes it from ``X-Forwarded-Proto`` of trusted proxies), or
+    always when the operator sets ``secure_cookies`` (docs/security.md)."""
+    return bool(request.app.state.settings.secure_cookies) or request.url.scheme == "https"
 
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -46,11 +51,15 @@ async def login(request: Request, username: str = Form(max_length=128),
                 ) -> Response:
     ws.check_login_csrf(request, csrf)
     accounts: AccountService = request.app.state.accounts
-    try:
-        session = await accounts.login(username, password, "web console")
+    try:  # the same rates and backoff as the API's login (server/login_guard.py)
+        await limiter(request).check(client_address(request), rule(request, "login"))
+        session = await guarded_login(request, username, password, "web console")
     except TidingsError as exc:
-        return render(request, "console/login.html", status=exc.status, csrf=csrf,
+        page = render(request, "console/login.html", status=exc.status, csrf=csrf,
                       error=exc.message, username=username[:64])
+        if isinstance(exc, RateLimited):
+            page.headers["Retry-After"] = str(exc.retry_after)
+        return page
     if session.principal.role not in ws.CONSOLE_ROLES:
         await accounts.revoke_device(session.principal, session.device.id)
         return render(request, "console/login.html", status=403, csrf=csrf,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from tidings.protocol import limits
-from tidings.server.deps import principal
+from tidings.server.deps import principal, rate_limit
 from tidings.services.accounts import Principal
 from tidings.services.groups import GroupSend, GroupService
 
@@ -105,7 +105,8 @@ async def timer(gid: str, body: TimerIn, who: Principal = Depends(principal),
     return (await svc.set_timer(who, gid, body.timer_ms)).to_json()
 
 
-@router.post("/{gid}/messages", response_model=SentOut)
+@router.post("/{gid}/messages", response_model=SentOut,
+             dependencies=[Depends(rate_limit("send"))])
 async def send(gid: str, body: GroupSendIn, response: Response,
                who: Principal = Depends(principal),
                svc: GroupService = Depends(groups)) -> SentOut:

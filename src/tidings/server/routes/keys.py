@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from tidings.protocol import limits
-from tidings.server.deps import principal
+from tidings.server.deps import principal, rate_limit
 from tidings.services.accounts import Principal
 from tidings.services.keys import KeyService
 
@@ -74,7 +74,9 @@ async def query(body: QueryIn, _: Principal = Depends(principal),
     return QueryOut(devices=await svc.query(body.users))
 
 
-@router.post("/claim", response_model=ClaimOut)
+@router.post("/claim", response_model=ClaimOut,
+             dependencies=[Depends(rate_limit("key_claim_device")),
+                           Depends(rate_limit("key_claim_account"))])
 async def claim(body: ClaimIn, _: Principal = Depends(principal),
                 svc: KeyService = Depends(keys)) -> ClaimOut:
     """Take one one-time key per device (never the same twice); fallback key when none left."""

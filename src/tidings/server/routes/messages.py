@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from tidings.protocol import limits
 from tidings.protocol.errors import BadRequest, TidingsError
+from tidings.protocol.limits import RateRule
 from tidings.protocol.messages import (
     BadSend,
     MessageFormatError,
@@ -18,7 +19,8 @@ from tidings.protocol.messages import (
     send_error_frame,
     sent_frame,
 )
-from tidings.server.deps import principal
+from tidings.server.deps import check_rates, principal, rate_limit
+from tidings.server.ratelimit import RateLimiter
 from tidings.services.accounts import Principal
 from tidings.services.messages import MessageService
 
@@ -56,7 +58,7 @@ class SentOut(BaseModel):
     ts: int
 
 
-@router.post("", response_model=SentOut)
+@router.post("", response_model=SentOut, dependencies=[Depends(rate_limit("send"))])
 async def send(body: SendIn, who: Principal = Depends(principal),
                svc: MessageService = Depends(messages)) -> SentOut:
     """Relay one Olm ciphertext per device; answered once stored durably.
@@ -72,14 +74,20 @@ async def send(body: SendIn, who: Principal = Depends(principal),
     return SentOut(id=sent.id, ts=sent.ts)
 
 
-def ws_send_hook(svc: MessageService) -> Any:
-    """The gateway's ``send`` handler: one frame in, one ``sent`` or ``error`` frame out."""
+def ws_send_hook(svc: MessageService, limiter: RateLimiter, rules: dict[str, RateRule]
+                 ) -> Any:
+    """The gateway's ``send`` handler: one frame in, one ``sent`` or ``error`` frame out.
+
+    A send over the rate gets an ``error`` frame (code ``rate_limited``, details
+    ``retry_after`` in seconds) and the connection stays open, as HTTP answers 429.
+    """
 
     async def handle(who: Principal, frame: SendFrame | BadSend) -> str:
         if isinstance(frame, BadSend):
             reply = send_error_frame(frame.ref, frame.code, frame.message)
         else:
             try:
+                await check_rates(limiter, rules, who, "send")
                 sent = await svc.send(who, frame.request)
                 reply = sent_frame(frame.ref, sent.id, sent.ts)
             except TidingsError as exc:

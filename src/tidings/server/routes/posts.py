@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from tidings.protocol import limits
 from tidings.protocol.handles import HANDLE_MAX
 from tidings.server.channel_deps import maybe_principal, posts
-from tidings.server.deps import principal
+from tidings.server.deps import principal, rate_limit
 from tidings.services.accounts import Principal
 from tidings.services.posts import PostService
 
@@ -41,7 +41,7 @@ class ViewsIn(BaseModel):
     post_ids: list[int] = Field(max_length=limits.VIEWS_BATCH_MAX)
 
 
-@router.post("/posts", status_code=201)
+@router.post("/posts", status_code=201, dependencies=[Depends(rate_limit("post"))])
 async def publish(handle: str, body: PostIn, who: Principal = Depends(principal),
                   svc: PostService = Depends(posts)) -> Json:
     """Post text and up to 10 uploaded media ids. Moderated before anyone sees it."""
@@ -83,7 +83,8 @@ async def delete(handle: str, post_id: int, who: Principal = Depends(principal),
     return Response(status_code=204)
 
 
-@router.post("/posts/{post_id}/forward", status_code=201)
+@router.post("/posts/{post_id}/forward", status_code=201,
+             dependencies=[Depends(rate_limit("post"))])
 async def forward(handle: str, post_id: int, body: ForwardIn,
                   who: Principal = Depends(principal), svc: PostService = Depends(posts)) -> Json:
     """Repost into a channel where you may post, attributed to this channel."""
