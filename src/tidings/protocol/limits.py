@@ -280,3 +280,9 @@ ATTACHMENT_QUOTA_BYTES = 1024 * 1024 * 1024
 ATTACHMENT_RETENTION_MS = 30 * 24 * 3600 * 1000
 #: How often each server process deletes expired disappearing messages and attachments.
 DISAPPEAR_SWEEP_S = 30.0
+
+# --- transparency reports and statements-of-reasons export (issue 9) ----------------
+#: Longest period one report or export may span (a reporting year plus slack, times 5).
+TRANSPARENCY_PERIOD_MAX_DAYS = 5 * 366
+#: Days the public daily count of terrorist-channel bans shows by default.
+TERROR_BANS_DEFAULT_DAYS = 30
