@@ -10,7 +10,7 @@ to the pure aggregation (``moderation/transparency.py``).
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -29,13 +29,19 @@ from tidings.moderation.reasons import (
     from_record,
 )
 from tidings.moderation.sor_export import SorExportError, to_transparency_db, validate
-from tidings.moderation.transparency import OrderRecord, TransparencyReport, aggregate
+from tidings.moderation.transparency import TransparencyReport, aggregate
 from tidings.protocol import limits
 from tidings.protocol.errors import BadRequest
 from tidings.services.cases import case_from_json
 from tidings.services.clock import Clock
 from tidings.services.takedowns import REMOVE_POST
-from tidings.services.transparency_records import action_records, case_records, notice_records
+from tidings.services.transparency_records import (
+    action_records,
+    case_records,
+    notice_records,
+    order_records,
+    order_target,
+)
 from tidings.storage.database import Database
 from tidings.storage.transparency import CaseFacts, StatementRow, TransparencyStore
 
@@ -44,10 +50,6 @@ MS_PER_DAY: Final = 86_400_000
 CACHE_MS: Final = 60_000
 CACHE_MAX: Final = 64
 _FACTS_PREFIX: Final = "What we relied on: "
-ORDER_ACTOR_PREFIX: Final = "authority:"
-"""Removals done for a removal order are counted once, from the orders table."""
-OrderLoader = Callable[[Any, int, int], Any]
-"""``async (conn, since_ms, until_ms) -> list[OrderRecord]``: removal orders received."""
 
 
 def day_ms(day: str) -> int:
@@ -131,12 +133,10 @@ def payload_line(sor: StatementOfReasons, terms_url: str | None) -> str:
 
 class TransparencyService:
     def __init__(self, db: Database, clock: Clock, terms_url: str | None = None,
-                 orders: OrderLoader | None = None,
                  store: TransparencyStore | None = None) -> None:
         self.db = db
         self.clock = clock
         self.terms_url = terms_url
-        self.orders = orders
         self.store = store or TransparencyStore()
         self._cache: dict[tuple[int, int], tuple[int, TransparencyReport]] = {}
 
@@ -180,11 +180,14 @@ class TransparencyService:
             while page := await self.store.cases_touched(conn, since_ms, until_ms, after):
                 cases += page
                 after = page[-1].id
-            orders: list[OrderRecord] = (list(await self.orders(conn, since_ms, until_ms))
-                                         if self.orders else [])
-        actions = action_records(rows, audit, entries, ORDER_ACTOR_PREFIX)
-        decided, appeals = case_records(cases)
-        return aggregate(since_ms, until_ms, actions + decided, notices, appeals, orders)
+            order_rows = await self.store.orders(conn, since_ms, until_ms)
+        orders, order_actions = order_records(order_rows)
+        targets = frozenset(order_target(r) for r in order_rows if r.completed_ms is not None)
+        actions = action_records(rows, audit, entries, targets)
+        decided, appeals = case_records(
+            cases, frozenset(r.case_id for r in order_rows if r.case_id))
+        return aggregate(since_ms, until_ms, actions + decided + order_actions, notices,
+                         appeals, orders)
 
     async def cached_report(self, since_ms: int, until_ms: int) -> TransparencyReport:
         """``report`` reused for ``CACHE_MS``: the public page must not be a cheap way

@@ -2,10 +2,10 @@
 
 Three places hold measures: ``moderation_actions`` (what the rules applied
 automatically, and staff removals through the admin API), review cases (a
-moderator's decision on reports, holds and orders), and — with the removal-orders
-table — orders (``transparency_orders.py``). Each measure becomes one
-``ActionRecord``; none is counted twice: a retro-scan removal is also applied as a
-rule action, so only the rule action counts.
+moderator's decision on reports and holds), and removal orders (``removal_orders``,
+TCO Art. 3). Each measure becomes one ``ActionRecord``; none is counted twice: a
+retro-scan removal is also applied as a rule action, so only the rule action counts;
+a staff removal or review decision that executed a removal order counts as the order.
 """
 
 from __future__ import annotations
@@ -23,12 +23,20 @@ from tidings.moderation.transparency import (
     AppealRecord,
     DetectionChannel,
     NoticeRecord,
+    OrderRecord,
 )
 from tidings.services.actions import AUTO_BANK_SOURCE, LOCAL_TAKEDOWN_BANK, SYSTEM_ACTOR
 from tidings.services.cases import case_from_json
 from tidings.services.retro_scan import RETRO_RULE_ACTOR
 from tidings.services.takedowns import REMOVE_POST
-from tidings.storage.transparency import ActionRow, AuditRow, CaseFacts, EntryRow, ReportFacts
+from tidings.storage.transparency import (
+    ActionRow,
+    AuditRow,
+    CaseFacts,
+    EntryRow,
+    OrderRow,
+    ReportFacts,
+)
 
 #: Rule actions that restrict someone (auto_bank and allow_and_flag do not).
 MEASURES: Final = (ActionKind.REJECT, ActionKind.HOLD, ActionKind.BAN_CHANNEL,
@@ -100,9 +108,9 @@ def staff_removal_record(row: ActionRow, audit: AuditRow | None) -> ActionRecord
 
 def action_records(rows: Sequence[ActionRow], audit: Sequence[AuditRow],
                    entries: Mapping[int, EntryRow],
-                   order_actor: str | None = None) -> list[ActionRecord]:
-    """Records of ``moderation_actions`` rows. Removals done for a removal order
-    (``order_actor`` prefix) are counted from the orders instead."""
+                   order_targets: frozenset[str] = frozenset()) -> list[ActionRecord]:
+    """Records of ``moderation_actions`` rows. Staff removals of a target a removal
+    order named (``order_targets``, ``post:ID``) are counted from the orders instead."""
     by_key = entry_ids_by_key(audit)
     removal_audit = {(a.target, a.actor): a for a in audit if a.action == REMOVE_POST}
     out: list[ActionRecord] = []
@@ -110,8 +118,8 @@ def action_records(rows: Sequence[ActionRow], audit: Sequence[AuditRow],
         if row.actor == SYSTEM_ACTOR and row.kind in MEASURES:
             found = [entries[i] for i in by_key.get(row.key, []) if i in entries]
             out.append(rule_record(row, found))
-        elif row.kind == REMOVE_POST and row.actor != RETRO_RULE_ACTOR and not (
-                order_actor and row.actor.startswith(order_actor)):
+        elif (row.kind == REMOVE_POST and row.actor != RETRO_RULE_ACTOR
+              and row.target not in order_targets):
             out.append(staff_removal_record(row, removal_audit.get((row.target, row.actor))))
     return out
 
@@ -139,13 +147,16 @@ def decision_record(case: CaseFacts, decided: rv.Case) -> ActionRecord | None:
                         False, bank)
 
 
-def case_records(cases: Sequence[CaseFacts]) -> tuple[list[ActionRecord], list[AppealRecord]]:
+def case_records(cases: Sequence[CaseFacts], order_cases: frozenset[str] = frozenset(),
+                 ) -> tuple[list[ActionRecord], list[AppealRecord]]:
+    """Decisions and appeals; a decision on a case a removal order opened
+    (``order_cases``) is counted from the order."""
     actions: list[ActionRecord] = []
     appeals: list[AppealRecord] = []
     for case in cases:
         decided = case_from_json(case.record)
         record = decision_record(case, decided)
-        if record is not None:
+        if record is not None and case.id not in order_cases:
             actions.append(record)
         if decided.appealed_at_ms is not None:
             appeals.append(AppealRecord(
@@ -164,3 +175,23 @@ def notice_records(rows: Sequence[ReportFacts]) -> list[NoticeRecord]:
         actioned = decided is not None and decided.decision in RESTRICTIVE_DECISIONS
         out.append(NoticeRecord(row.created_at, channel, actioned))
     return out
+
+
+#: The measure a completed removal order took, by the kind of target it named.
+ORDER_ACTION: Final = {"post": REMOVE, "channel": "ban_channel", "account": "suspend_account"}
+
+
+def order_target(row: OrderRow) -> str:
+    return f"{row.target_kind}:{row.target_ref}"
+
+
+def order_records(rows: Sequence[OrderRow]) -> tuple[list[OrderRecord], list[ActionRecord]]:
+    """TCO Art. 7(2) figures of each order, and the measure of each completed one
+    (decided by the authority, so not an automated decision; timed from receipt)."""
+    orders = [OrderRecord(r.received_ms, r.completed_ms, r.cannot_comply_reason)
+              for r in rows]
+    actions = [ActionRecord(ORDER_ACTION.get(r.target_kind, REMOVE), r.label,
+                            DetectionChannel.REMOVAL_ORDER, r.received_ms, r.completed_ms,
+                            False)
+               for r in rows if r.completed_ms is not None and r.cannot_comply_reason is None]
+    return orders, actions

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.storage.action_schema import audit_log, moderation_actions, statements_of_reasons
+from tidings.storage.order_schema import removal_orders
 from tidings.storage.report_schema import reports, review_cases
 from tidings.storage.schema import bank_entries
 
@@ -77,6 +78,22 @@ class ReportFacts:
     created_at: int
     source: str
     case_record: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRow:
+    """A removal order (TCO Art. 3) as the transparency report needs it; the column
+    names are the shared contract of ``order_schema.removal_orders``."""
+
+    id: str
+    target_kind: str
+    target_ref: str
+    label: str
+    status: str
+    received_ms: int
+    completed_ms: int | None
+    cannot_comply_reason: str | None
+    case_id: str | None
 
 
 _CASE_COLUMNS = (review_cases.c.id, review_cases.c.target_kind, review_cases.c.target_ref,
@@ -148,3 +165,16 @@ class TransparencyStore:
             .where(reports.c.created_at >= since_ms, reports.c.created_at < until_ms)
             .order_by(reports.c.id))
         return [ReportFacts(int(r[0]), str(r[1]), r[2]) for r in rows]
+
+    async def orders(self, conn: AsyncConnection, since_ms: int, until_ms: int
+                     ) -> list[OrderRow]:
+        """Removal orders received in the period, or completed in it (a measure)."""
+        t = removal_orders
+        received = sa.and_(t.c.received_ms >= since_ms, t.c.received_ms < until_ms)
+        completed = sa.and_(t.c.completed_ms >= since_ms, t.c.completed_ms < until_ms)
+        rows = await conn.execute(
+            sa.select(t.c.id, t.c.target_kind, t.c.target_ref, t.c.label, t.c.status,
+                      t.c.received_ms, t.c.completed_ms, t.c.cannot_comply_reason,
+                      t.c.case_id)
+            .where(sa.or_(received, completed)).order_by(t.c.received_ms, t.c.id))
+        return [OrderRow(*r) for r in rows]
