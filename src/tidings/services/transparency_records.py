@@ -113,11 +113,23 @@ def action_records(rows: Sequence[ActionRow], audit: Sequence[AuditRow],
     order named (``order_targets``, ``post:ID``) are counted from the orders instead."""
     by_key = entry_ids_by_key(audit)
     removal_audit = {(a.target, a.actor): a for a in audit if a.action == REMOVE_POST}
+    # One decision of the rules is every action with the same cause at the same time;
+    # its matches explain all of them (a threshold's channel ban names no entries).
+    decision_entries: dict[tuple[str, int], set[int]] = {}
+    for row in rows:
+        if row.actor == SYSTEM_ACTOR:
+            decision_entries.setdefault((row.cause, row.created_at), set()).update(
+                by_key.get(row.key, []))
+    seen: set[tuple[str, str, str, int]] = set()
     out: list[ActionRecord] = []
     for row in rows:
         if row.actor == SYSTEM_ACTOR and row.kind in MEASURES:
-            found = [entries[i] for i in by_key.get(row.key, []) if i in entries]
-            out.append(rule_record(row, found))
+            measure = (row.kind, row.target, row.cause, row.created_at)
+            if measure in seen:  # two rules asked for the same measure: one measure
+                continue
+            seen.add(measure)
+            ids = decision_entries.get((row.cause, row.created_at), set())
+            out.append(rule_record(row, [entries[i] for i in sorted(ids) if i in entries]))
         elif (row.kind == REMOVE_POST and row.actor != RETRO_RULE_ACTOR
               and row.target not in order_targets):
             out.append(staff_removal_record(row, removal_audit.get((row.target, row.actor))))

@@ -38,6 +38,7 @@ class ActionRow:
     kind: str
     rule: str
     target: str
+    cause: str
     actor: str
     created_at: int
 
@@ -127,8 +128,8 @@ class TransparencyStore:
                       ) -> list[ActionRow]:
         t = moderation_actions
         rows = await conn.execute(
-            sa.select(t.c.idempotency_key, t.c.kind, t.c.rule, t.c.target, t.c.actor,
-                      t.c.created_at)
+            sa.select(t.c.idempotency_key, t.c.kind, t.c.rule, t.c.target, t.c.cause,
+                      t.c.actor, t.c.created_at)
             .where(t.c.created_at >= since_ms, t.c.created_at < until_ms).order_by(t.c.id))
         return [ActionRow(*r) for r in rows]
 

@@ -29,8 +29,14 @@ router = APIRouter(prefix="/api/v1/transparency", tags=["transparency"])
 public = APIRouter(tags=["transparency"])
 
 STAFF = Depends(require_role("admin", "auditor"))
-DAY = Query(pattern=r"^\d{4}-\d{2}-\d{2}$", max_length=10)
-OPTIONAL_DAY = Query(None, pattern=r"^\d{4}-\d{2}-\d{2}$", max_length=10)
+DAY_PATTERN: Final = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def _day(alias: str | None = None, required: bool = False) -> Any:
+    """A fresh ``Query`` per parameter (FastAPI binds an alias to the object it is given)."""
+    if required:
+        return Query(alias=alias, pattern=DAY_PATTERN, max_length=10)
+    return Query(None, alias=alias, pattern=DAY_PATTERN, max_length=10)
 NDJSON: Final = "application/x-ndjson"
 FIRST_YEAR: Final = 2024
 """The page offers years from the DSA's full application (17 February 2024) on."""
@@ -44,7 +50,7 @@ def service(request: Request) -> TransparencyService:
 @router.get("/sor-export", response_class=StreamingResponse, responses={
     200: {"content": {NDJSON: {}}, "description": "One DSA Transparency Database "
                                                    "statement (API v1) per line."}})
-async def sor_export(since: str = DAY, until: str | None = OPTIONAL_DAY,
+async def sor_export(since: str = _day(required=True), until: str | None = _day(),
                      _: Principal = STAFF,
                      svc: TransparencyService = Depends(service)) -> StreamingResponse:
     """Every statement of reasons applied from ``since`` to ``until`` (UTC days, both
@@ -65,9 +71,7 @@ async def sor_export(since: str = DAY, until: str | None = OPTIONAL_DAY,
 
 
 @router.get("/report")
-async def report(from_: str = Query(alias="from", pattern=r"^\d{4}-\d{2}-\d{2}$",
-                                    max_length=10),
-                 to: str | None = OPTIONAL_DAY,
+async def report(from_: str = _day("from", required=True), to: str | None = _day(),
                  format: Literal["json", "csv", "html"] = "json",
                  _: Principal = STAFF,
                  svc: TransparencyService = Depends(service)) -> Response:
@@ -149,9 +153,7 @@ def render_error(message: str) -> str:
 
 @public.get("/transparency/terrorist-channel-bans.json")
 async def terrorist_channel_bans(
-        from_: str | None = Query(None, alias="from", pattern=r"^\d{4}-\d{2}-\d{2}$",
-                                  max_length=10),
-        to: str | None = OPTIONAL_DAY,
+        from_: str | None = _day("from"), to: str | None = _day(),
         svc: TransparencyService = Depends(service)) -> dict[str, Any]:
     """Channels banned for terrorist content, per UTC day (public; default: the last
     30 days including today)."""
