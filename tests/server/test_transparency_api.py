@@ -12,6 +12,7 @@ from tests.conftest import AppFactory
 from tests.server.channel_util import channel
 from tests.server.order_util import member
 from tests.server.transparency_history import DAY, HOUR, MINUTE, START, TERROR
+from tidings.protocol.limits import RATE_TRANSPARENCY
 from tidings.server.middleware import CSP
 from tidings.services.clock import ManualClock
 
@@ -82,6 +83,9 @@ async def test_bad_periods_are_clear_4xx(api: AppFactory) -> None:
         assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_period"
         r = await client.get("/transparency/terrorist-channel-bans.json?from=2999-01-01")
         assert r.status_code == 400
+        r = await client.get("/transparency/terrorist-channel-bans.json?from=2024-01-01"
+                             "&to=2025-12-31")
+        assert r.status_code == 400 and "366 days" in r.json()["error"]["message"]
         r = await client.get("/transparency?period=1999")
         assert r.status_code == 400 and "text/html" in r.headers["content-type"]
         assert "period is a year" in r.text
@@ -123,3 +127,12 @@ async def test_public_page_and_daily_json_need_no_login(api: AppFactory) -> None
         assert ("Channel banned", "2") in bars and ("Refused at upload", "6") in bars
         assert ("2026-01-01", "1") in bars and ("2026-01-03", "0") in bars
         assert (await client.get("/static/transparency.css")).status_code == 200
+
+
+async def test_public_routes_are_rate_limited_per_address(api: AppFactory) -> None:
+    async with api(rate_limits=True) as client:
+        for _ in range(RATE_TRANSPARENCY.limit):
+            assert (await client.get("/transparency/terrorist-channel-bans.json")
+                    ).status_code == 200
+        r = await client.get("/transparency")
+        assert r.status_code == 429 and "Retry-After" in r.headers
