@@ -130,7 +130,7 @@ async def test_public_page_and_daily_json_need_no_login(api: AppFactory) -> None
 
 
 async def test_public_routes_are_rate_limited_per_address(api: AppFactory) -> None:
-    async with api(rate_limits=True) as client:
+    async with api(clock=ManualClock(), rate_limits=True) as client:  # one window
         for _ in range(RATE_TRANSPARENCY.limit):
             assert (await client.get("/transparency/terrorist-channel-bans.json")
                     ).status_code == 200
