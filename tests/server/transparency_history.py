@@ -21,7 +21,7 @@ import httpx
 
 from tests.server.channel_util import channel, post
 from tests.server.order_util import authority, member, order_body, submit
-from tests.server.report_util import franked, keyring, report, report_body
+from tests.server.report_util import franked, keyring, notices, report, report_body
 from tidings.services.clock import ManualClock
 from tidings.storage.accounts import AccountStore
 from tidings.storage.order_schema import removal_orders
@@ -46,6 +46,8 @@ B_TERROR: Final = ("glory martyrs bridge collapse celebration video",
 B_SPAM: Final = "cheap watches discount casino bonus click"
 REPORTED: Final = "eyewitness footage showing explosives assembly workshop guide"
 HARMLESS: Final = "lovely sunset photographs from yesterday's hiking trip"
+STAFF_REMOVED: Final = "militia uniforms parade honouring fallen commander"
+EXTREMISM: Final = "category:violent_extremism"
 
 
 @dataclass(frozen=True)
@@ -214,6 +216,21 @@ async def seed(client: httpx.AsyncClient, clock: ManualClock) -> Ledger:
     clock.advance(HOUR)
     await _rejected(client, u5, "mirror_feed", REPORTED)
     led.rule_rejection(clock(), TERROR, TAKEDOWN, strike=True, repost=True)
+
+    # A moderator removes a post through the staff API (no case): a measure of their
+    # own initiative, with its own statement of reasons.
+    clock.advance(HOUR)
+    staff_removed = await post(client, u4, "city_news", STAFF_REMOVED)
+    r = await client.post(f"/api/v1/admin/posts/{staff_removed['id']}/remove", headers=anna,
+                          json={"labels": ["violent_extremism"]})
+    assert r.status_code == 200 and r.json()["removed"], r.text
+    inbox = await notices(client, u4)
+    [told] = [n for n in inbox if n["kind"] == "statement_of_reasons"
+              and n["statement"].get("statement_id") == f"sor-rm-{staff_removed['id']}"]
+    assert "removed" in told["statement"]["text"] and "record" not in told["statement"]
+    led.measures.append(Measure("remove", EXTREMISM, "moderator", clock(), clock(), False))
+    led.statements.append({"source_type": "SOURCE_VOLUNTARY", "automated": False,
+                           "provision": False, "label": EXTREMISM})
 
     # Day 4: appeals, one reversed, one upheld (by a second moderator).
     clock.now = START + 3 * DAY + 9 * HOUR

@@ -129,6 +129,9 @@ async def test_report_and_export_match_the_seeded_history(api: AppFactory,
     assert sum(p["category"] == "STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY"
                for p in lines) == sum(s["label"] == TERROR for s in led.statements)
     assert {p["application_date"] for p in lines} <= {f"2026-01-0{d}" for d in range(1, 6)}
+    staff = [p for p in lines if p["puid"].startswith("sor-rm-")]
+    assert len(staff) == 1 and staff[0]["category"] == "STATEMENT_CATEGORY_VIOLENCE"
+    assert staff[0]["automated_decision"] == "AUTOMATED_DECISION_NOT_AUTOMATED"
 
     # the operator's CLI on the server host gives the same figures and lines (run in
     # a thread: the command runs its own event loop)

@@ -255,6 +255,25 @@ def from_decision(case: Case, statement_id: str, label: str,
         source_identity=identity)
 
 
+def from_staff_removal(statement_id: str, labels: Sequence[str],
+                       content_kinds: Sequence[ContentKind], content_created_ms: int,
+                       now_ms: int, after_hold: bool,
+                       territorial_scope: Sequence[str] = EEA) -> StatementOfReasons:
+    """Statement for a moderator's removal outside the review queue (the staff API):
+    a person decided; automated detection when the post had been held by the rules.
+    No case exists to appeal in the app, so the redress is out of court and in court."""
+    facts = ("The post had been held after automated detection; a moderator reviewed it "
+             "and removed it." if after_hold else
+             "A moderator reviewed the post and removed it.")
+    return StatementOfReasons(
+        statement_id, (Restriction.CONTENT_REMOVED,), tuple(territorial_scope), now_ms, None,
+        facts, tuple(content_kinds) or (ContentKind.TEXT,), content_created_ms,
+        automated_detection=after_hold,
+        automated_decision=Automation.PARTIALLY if after_hold else Automation.NOT_AUTOMATED,
+        ground=pick_ground(labels), source=DetectionSource.VOLUNTARY,
+        redress=Redress(None))
+
+
 _RESTRICTION_TEXT: Final = {
     Restriction.CONTENT_REMOVED: "Your content was removed (or not published).",
     Restriction.CONTENT_DISABLED: "Your content is not shown while a moderator reviews it.",
