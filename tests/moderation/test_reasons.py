@@ -14,6 +14,7 @@ from tidings.moderation.reasons import (
     from_decision,
     from_outcome,
     from_record,
+    from_staff_removal,
     render_text,
     to_record,
 )
@@ -133,3 +134,16 @@ def test_stored_record_round_trips_and_refuses_bad_ones() -> None:
                    {k: v for k, v in to_record(sor).items() if k != "facts"}):
         with pytest.raises(ReasonsError):
             from_record(broken)
+
+
+def test_staff_removal_statement() -> None:
+    held = from_staff_removal("sor-rm-1", ["category:terrorist_content"], [ContentKind.IMAGE],
+                              NOW - 5, NOW, after_hold=True)
+    assert held.automated_detection and held.automated_decision is Automation.PARTIALLY
+    assert held.source is DetectionSource.VOLUNTARY and "2021/784" in held.ground.reference
+    assert held.redress.complaint_until_ms is None
+    text = render_text(held)
+    assert "appeal in the app" not in text and "out-of-court" in text and "held" in text
+    own = from_staff_removal("sor-rm-2", [], [], NOW, NOW, after_hold=False)
+    assert own.automated_decision is Automation.NOT_AUTOMATED and not own.automated_detection
+    assert own.content_kinds == (ContentKind.TEXT,) and own.ground.label == "policy:other"
