@@ -78,3 +78,10 @@ def test_annex_ii_confirmation() -> None:
     assert conf["removed_at"] == "2026-01-01T01:30:00Z"
     assert conf["removed"] is True and conf["within_one_hour"] is False
     assert conf["action"] == "content_removed" and conf["contact_point"] == "legal@tidings.example"
+
+
+def test_ids_beyond_64_bits_name_nothing() -> None:
+    assert mo.parse_target(f"post:{2**63 - 1}", PUBLIC).post_id == 2**63 - 1
+    for text in (f"post:{2**63}", f"/c/news/{10**19}"):
+        with pytest.raises(mo.OrderError):
+            mo.parse_target(text, PUBLIC)

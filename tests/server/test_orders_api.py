@@ -149,6 +149,8 @@ async def test_bad_orders_are_refused_and_nothing_is_stored(api: AppFactory) -> 
             (order_body("/c/no_such_channel"), 404, "target_not_found"),
             (order_body(f"/c/other_channel/{p['id']}"), 404, "target_not_found"),
             (order_body("account:nobody_here"), 404, "target_not_found"),
+            (order_body("channel:" + "9" * 25), 404, "target_not_found"),
+            (order_body(f"post:{2**63}"), 422, "invalid_target"),
             (order_body(f"https://evil.example/c/news_desk/{p['id']}"), 422, "foreign_url"),
             (order_body("https://127.0.0.1:8080/u/alice"), 422, "invalid_target"),
             (order_body("message:abc"), 422, "invalid_target"),

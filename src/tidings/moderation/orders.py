@@ -110,7 +110,25 @@ class TargetSpec:
 
 
 _NAME_RE: Final = re.compile(r"@?[A-Za-z0-9_]{1,64}")
-_ID_RE: Final = re.compile(r"[0-9]{1,19}")
+_ID_MAX: Final = 2**63 - 1
+"""Ids are 64-bit integers in the database; a larger number names nothing."""
+
+
+class _IdPattern:
+    """Digits that fit a 64-bit id (a bare regex would let 20 nines through)."""
+
+    _digits = re.compile(r"[0-9]{1,19}")
+
+    def fullmatch(self, text: str) -> bool:
+        return self._digits.fullmatch(text) is not None and int(text) <= _ID_MAX
+
+
+_ID_RE: Final = _IdPattern()
+
+
+def id_of(key: str) -> int | None:
+    """The key as a database id, or None when it is a name (or too large to be an id)."""
+    return int(key) if _ID_RE.fullmatch(key) else None
 
 
 def parse_target(text: str, public_url: str) -> TargetSpec:

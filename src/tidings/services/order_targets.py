@@ -17,10 +17,11 @@ from typing import Any, Final
 from tidings.moderation import labels as L
 from tidings.moderation.actions import ActionKind, idempotency_key
 from tidings.moderation.audit import AuditRecord
-from tidings.moderation.orders import TargetKind, TargetSpec
+from tidings.moderation.orders import TargetKind, TargetSpec, id_of
 from tidings.moderation.reasons import ContentKind
 from tidings.moderation.review import Decision
 from tidings.protocol.errors import NotFound, Unprocessable
+from tidings.protocol.handles import HANDLE_MAX
 from tidings.services.actions import BAN_NOTICE_BY_LABEL, DEFAULT_BAN_NOTICE, ActionService
 from tidings.services.clock import Clock
 from tidings.services.takedowns import TakedownService
@@ -78,14 +79,16 @@ class OrderTargets:
                 return Target(TargetKind.POST, str(post.id), post.author_id or channel.owner_id,
                               post.created_at, tuple(kinds or [ContentKind.TEXT]))
             if spec.kind is TargetKind.CHANNEL:
-                channel = (await self.channels.by_id(conn, int(spec.key)) if spec.key.isdigit()
-                           else await self.channels.by_handle(conn, spec.key))
+                number = id_of(spec.key)
+                channel = (await self.channels.by_id(conn, number) if number is not None
+                           else await self.channels.by_handle(conn, spec.key[:HANDLE_MAX]))
                 if channel is None:
                     raise NotFound("no such channel", "target_not_found")
                 return Target(TargetKind.CHANNEL, str(channel.id), channel.owner_id,
                               channel.created_at, (ContentKind.TEXT,))
-            user = (await self.accounts.user_by_id(conn, int(spec.key)) if spec.key.isdigit()
-                    else await self.accounts.user_by_name(conn, spec.key))
+            number = id_of(spec.key)
+            user = (await self.accounts.user_by_id(conn, number) if number is not None
+                    else await self.accounts.user_by_name(conn, spec.key[:HANDLE_MAX]))
             if user is None or user.deleted_at is not None:
                 raise NotFound("no such account", "target_not_found")
             return Target(TargetKind.ACCOUNT, str(user.id), user.id, user.created_at,
