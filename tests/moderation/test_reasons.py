@@ -13,7 +13,10 @@ from tidings.moderation.reasons import (
     Restriction,
     from_decision,
     from_outcome,
+    from_record,
+    from_staff_removal,
     render_text,
+    to_record,
 )
 from tidings.moderation.review import Claim, Decide, Decision, Source, apply, open_case
 from tidings.moderation.rules import (
@@ -113,3 +116,34 @@ def test_invalid_statements_are_refused():
     with pytest.raises(ReasonsError):
         from_decision(decided_case(Source.USER_REPORT), "s", "category:spam",
                       [ContentKind.TEXT], NOW, "  ")
+
+
+def test_stored_record_round_trips_and_refuses_bad_ones() -> None:
+    o = outcome([LabelledMatch(7, "GIFCT_TCAP", "pdq", "00", 4, TERROR)],
+                actor=ActorHistory(active_strikes=2))
+    sor = from_outcome(o, "sor-9", [ContentKind.IMAGE, ContentKind.TEXT], NOW - 5, NOW)
+    assert sor is not None
+    assert from_record(to_record(sor)) == sor
+    case = apply(open_case("k", Source.TRUSTED_FLAGGER, NOW), Claim("m", NOW, 1000))
+    case = apply(case, Decide("m", Decision.BAN_CHANNEL, NOW + 1))
+    human = from_decision(case, "sor-10", "category:spam", [ContentKind.LINK], NOW, "Spam.",
+                          source_identity="Flagger")
+    assert human is not None and from_record(to_record(human)) == human
+    for broken in ({**to_record(sor), "v": 99}, {**to_record(sor), "ground": "nope"},
+                   {**to_record(sor), "restrictions": ["banished"]},
+                   {k: v for k, v in to_record(sor).items() if k != "facts"}):
+        with pytest.raises(ReasonsError):
+            from_record(broken)
+
+
+def test_staff_removal_statement() -> None:
+    held = from_staff_removal("sor-rm-1", ["category:terrorist_content"], [ContentKind.IMAGE],
+                              NOW - 5, NOW, after_hold=True)
+    assert held.automated_detection and held.automated_decision is Automation.PARTIALLY
+    assert held.source is DetectionSource.VOLUNTARY and "2021/784" in held.ground.reference
+    assert held.redress.complaint_until_ms is None
+    text = render_text(held)
+    assert "appeal in the app" not in text and "out-of-court" in text and "held" in text
+    own = from_staff_removal("sor-rm-2", [], [], NOW, NOW, after_hold=False)
+    assert own.automated_decision is Automation.NOT_AUTOMATED and not own.automated_detection
+    assert own.content_kinds == (ContentKind.TEXT,) and own.ground.label == "policy:other"

@@ -16,6 +16,13 @@ from tidings.moderation import MediaContent, TextContent
 from tidings.moderation.actions import ActionKind, idempotency_key
 from tidings.moderation.audit import AuditRecord
 from tidings.moderation.manifest import signals_for
+from tidings.moderation.reasons import (
+    ContentKind,
+    StatementOfReasons,
+    from_staff_removal,
+    render_text,
+    to_record,
+)
 from tidings.protocol.errors import BadRequest, NotFound, TidingsError
 from tidings.services.actions import DEFAULT_TAKEDOWN_LABEL, ActionService, top_label
 from tidings.services.channel_access import post_json
@@ -32,6 +39,12 @@ RELEASE_POST: Final = "release_post"
 MODERATOR_POLICY: Final = "policy:moderator_decision"
 
 
+def statement_body(sor: StatementOfReasons) -> dict[str, Any]:
+    """What the affected user is shown (the stored row adds the export's record)."""
+    return {"statement_id": sor.statement_id, "text": render_text(sor),
+            "ground": sor.ground.reference, "restrictions": [str(r) for r in sor.restrictions]}
+
+
 class TakedownService:
     def __init__(self, actions: ActionService, store: ChannelStore, search: SearchIndex,
                  media: MediaService) -> None:
@@ -42,6 +55,9 @@ class TakedownService:
         self.media = media
         self.preservation: Any = None
         """The preservation store (TCO Art. 6), bound by the app: removals copy into it."""
+        self.notices: Any = None
+        """The system inbox (``NoticeService``), bound by the app: a staff removal's
+        statement of reasons goes to the affected user."""
 
     async def _load(self, post_id: int) -> tuple[PostRecord, ChannelRecord]:
         async with self.db.read() as conn:
@@ -53,10 +69,13 @@ class TakedownService:
 
     async def remove_post(self, post_id: int, actor: str, rule: str = MODERATOR_POLICY,
                           labels: tuple[str, ...] = (DEFAULT_TAKEDOWN_LABEL,),
-                          auto_bank: bool = True, preserve: bool = True) -> dict[str, Any]:
+                          auto_bank: bool = True, preserve: bool = True,
+                          statement: bool = False) -> dict[str, Any]:
         """Hide the post, bank its signals and preserve a copy (TCO Art. 6); idempotent
         per post. A removal order preserves by itself (``preserve=False``) to link the copy
-        to the order."""
+        to the order. ``statement``: a staff decision outside the review queue, which
+        writes and delivers its own statement of reasons (DSA Art. 17; the queue, orders
+        and the rules write theirs)."""
         post, channel = await self._load(post_id)
         target = f"post:{post.id}"
         key = idempotency_key(REMOVE_POST, ActionKind.REJECT, target, target)
@@ -78,6 +97,16 @@ class TakedownService:
             await self.actions.store.audit(conn, AuditRecord(
                 actor, REMOVE_POST, rule, target, now,
                 {"channel": channel.handle, "labels": list(labels), "previous_state": post.state}))
+            sor = self._staff_statement(post, labels, now) if statement else None
+            affected = post.author_id if post.author_id is not None else channel.owner_id
+            if sor is not None:
+                await self.actions.store.add_statement(
+                    conn, target, affected, {**statement_body(sor), "record": to_record(sor)},
+                    now)
+        if sor is not None and self.notices is not None:
+            await self.notices.deliver(affected, "statement_of_reasons", None, {
+                "decision": "remove", "policy": sor.ground.label,
+                "statement": statement_body(sor)})
         if seq:
             frame = channel_frame(channel.handle, seq, "delete", dumps(body))
             await self.actions.bus.publish(channel_topic(channel.id), frame.encode())
@@ -88,6 +117,15 @@ class TakedownService:
                 "post", str(post.id), "takedown",
                 {"actor": actor, "rule": rule, "labels": list(labels), "time_ms": now})
         return out
+
+    @staticmethod
+    def _staff_statement(post: PostRecord, labels: tuple[str, ...], now: int
+                         ) -> StatementOfReasons:
+        kinds = [ContentKind.TEXT] if post.text else []
+        if json.loads(post.media):
+            kinds.append(ContentKind.IMAGE)
+        return from_staff_removal(f"sor-rm-{post.id}", labels, kinds, post.created_at, now,
+                                  after_hold=post.state == HELD)
 
     async def bank_post(self, post_id: int,
                         labels: tuple[str, ...] = (DEFAULT_TAKEDOWN_LABEL,)) -> int:

@@ -109,4 +109,5 @@ async def remove_post(body: RemoveIn | None = None, post_id: int = POST_ID,
                       who: Principal = DECIDE,
                       svc: TakedownService = Depends(takedowns)) -> dict[str, Any]:
     """Remove a post (held or visible): hidden everywhere, its signals auto-banked."""
-    return await svc.remove_post(post_id, f"moderator:{who.username}", labels=_labels(body))
+    return await svc.remove_post(post_id, f"moderator:{who.username}", labels=_labels(body),
+                                 statement=True)
