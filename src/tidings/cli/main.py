@@ -12,6 +12,7 @@ from tidings.cli import (
     audit,
     banks,
     channel,
+    demo,
     groups,
     media,
     messages,
@@ -42,6 +43,7 @@ app.add_typer(reports.report_app, name="report")
 app.add_typer(reports.mod_app, name="mod")
 app.command()(reports.appeal)
 app.command()(reports.notices)
+app.command()(demo.demo)
 
 
 def _version(value: bool) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tidings.demo.narrator import Narrator
-from tidings.demo.people import Person, join
+from tidings.demo.people import Person, join, password
 from tidings.demo.server import DemoServer
 
 
@@ -17,12 +17,14 @@ class Demo:
     server: DemoServer
     people_dir: Path
     people: dict[str, Person] = field(default_factory=dict)
+    password: str = field(default_factory=password)
+    """Every demo person's password (staff have their own)."""
     facts: dict[str, Any] = field(default_factory=dict)
     """What a later step needs from an earlier one (a case id, a channel)."""
 
     async def person(self, name: str) -> Person:
         """A new user, registered as `tidings account register` does."""
-        person = await join(self.server.url, self.people_dir, name)
+        person = await join(self.server.url, self.people_dir, name, self.password)
         self.people[name] = person
         return person
 

@@ -25,6 +25,8 @@ class Narrator:
         self.pause_s = pause_s
         self.started = time.monotonic()
         self.checks = 0
+        self.soft = not console.is_terminal
+        """Unbroken lines for logs and pipes (one claim, one line); wrapped on a terminal."""
 
     async def step(self, number: int, title: str, intro: str) -> None:
         """A new chapter; on a terminal, a short pause first so a person can read."""
@@ -32,11 +34,11 @@ class Narrator:
             await asyncio.sleep(self.pause_s)
         self.console.print()
         self.console.rule(f"[bold]Step {number}[/bold] · {escape(title)}", align="left")
-        self.console.print(escape(intro), style="italic", highlight=False)
+        self.console.print(escape(intro), style="italic", highlight=False, soft_wrap=self.soft)
 
     def say(self, text: str) -> None:
         """A line of narration: what is being done (not a claim)."""
-        self.console.print(f"  {escape(text)}", highlight=False)
+        self.console.print(f"  {escape(text)}", highlight=False, soft_wrap=self.soft)
 
     def show(self, label: str, text: str) -> None:
         """Data the demo looked at (a ciphertext excerpt, a statement of reasons)."""
@@ -48,15 +50,16 @@ class Narrator:
         if not ok:
             raise DemoFailed(f"{claim}" + (f" — but {seen}" if seen else ""))
         self.checks += 1
-        self.console.print(f"  [green]✓[/green] {escape(claim)}", highlight=False)
+        self.console.print(f"  [green]✓[/green] {escape(claim)}", highlight=False,
+                           soft_wrap=self.soft)
 
     def unavailable(self, what: str) -> None:
         self.console.print(f"  [yellow]–[/yellow] {escape(what)}: not available in this build",
-                           highlight=False)
+                           highlight=False, soft_wrap=self.soft)
 
     def failed(self, message: str) -> None:
         self.console.print(f"\n[bold red]FAILED:[/bold red] {escape(message)}",
-                           highlight=False)
+                           highlight=False, soft_wrap=self.soft)
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started

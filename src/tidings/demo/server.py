@@ -125,8 +125,8 @@ class DemoServer:
         async with httpx.AsyncClient(base_url=self.url, timeout=2.0) as http:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
-                    raise DemoFailed(f"the server exited with code {self.process.returncode}; "
-                                     f"last lines of {self.log_path}:\n{self.log_tail()}")
+                    raise DemoFailed(f"the server exited with code {self.process.returncode} "
+                                     "while starting")
                 try:
                     if (await http.get("/readyz")).status_code == 200:
                         return
@@ -143,8 +143,11 @@ class DemoServer:
             return ""
         return "\n".join(text.splitlines()[-lines:])
 
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+    def wait(self) -> int:
+        """Block until the server process ends (Ctrl-C interrupts); its exit code."""
+        if self.process is None:
+            return 0
+        return self.process.wait()
 
     def stop(self) -> None:
         """SIGTERM (uvicorn drains and exits), then SIGKILL if it does not."""

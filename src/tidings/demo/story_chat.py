@@ -37,7 +37,8 @@ async def private_chat(demo: Demo) -> None:
     n.check(ciphertext is not None, "bob's device has one message waiting in the server's "
             "queue", "the queue is empty")
     assert ciphertext is not None
-    n.show(f"the Olm ciphertext the server holds for bob's device ({len(ciphertext)} base64 characters)",
+    n.show(f"Olm ciphertext queued for bob's device "
+           f"({len(ciphertext)} base64 chars)",
            ciphertext[:EXCERPT_CHARS] + ("…" if len(ciphertext) > EXCERPT_CHARS else ""))
 
     n.say(f"Searching every text and blob column of {db.name} for the message …")
