@@ -280,3 +280,16 @@ ATTACHMENT_QUOTA_BYTES = 1024 * 1024 * 1024
 ATTACHMENT_RETENTION_MS = 30 * 24 * 3600 * 1000
 #: How often each server process deletes expired disappearing messages and attachments.
 DISAPPEAR_SWEEP_S = 30.0
+
+# --- removal orders and preservation (issue 9; TCO Regulation (EU) 2021/784) ---------
+ORDER_REFERENCE_MAX = 200
+ORDER_TARGET_MAX = 2000
+ORDER_TEXT_MAX = 8000
+"""Legal basis, reasons and cannot-comply details: characters each."""
+AUTHORITY_NAME_MAX = 200
+ORDERS_PAGE_MAX = 200
+#: Posts of a channel (and their media) copied into the preservation store when the
+#: channel is disabled; older posts beyond it are listed by id only.
+PRESERVE_CHANNEL_POSTS_MAX = 1000
+PRESERVE_BLOBS_MAX = 200
+"""Media files copied per preserved item."""

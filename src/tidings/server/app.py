@@ -51,6 +51,8 @@ from tidings.server.routes import (
     jobs,
     keys,
     messages,
+    order_console,
+    orders,
     review_console,
     stream,
 )
@@ -64,6 +66,7 @@ from tidings.server.routes import web as web_routes
 from tidings.services.accounts import AccountService
 from tidings.services.actions import ActionService
 from tidings.services.attachments import AttachmentService
+from tidings.services.authorities import AuthorityService
 from tidings.services.bank_exchanges import Exchanges
 from tidings.services.bank_sync import BankSync, limit_matcher_threads
 from tidings.services.banks import BankService
@@ -81,7 +84,10 @@ from tidings.services.messages import MessageService
 from tidings.services.moderation import Decision, ModerationService
 from tidings.services.names import reserved_names
 from tidings.services.notices import NoticeService
+from tidings.services.order_targets import OrderTargets
+from tidings.services.orders import NOTICE_JOB, OrderService
 from tidings.services.posts import PostService
+from tidings.services.preservation import PURGE_JOB, PreservationService
 from tidings.services.profiles import ProfileService
 from tidings.services.reports import ReportService
 from tidings.services.retro_scan import RETRO_SCAN, RetroScanner
@@ -102,6 +108,8 @@ from tidings.storage.jobs import JobStore
 from tidings.storage.keys import KeyDirectoryStore
 from tidings.storage.media import MediaStore
 from tidings.storage.messages import SentStore
+from tidings.storage.orders import OrderStore
+from tidings.storage.preservation import PreservationStore
 from tidings.storage.reports import ReportStore
 from tidings.storage.search import SearchIndex
 from tidings.storage.streams import StreamStore
@@ -239,6 +247,28 @@ def _wire_reports(app: FastAPI, db: Database, streams: StreamService,
     app.state.posts.on_hold = report_svc.post_held
 
 
+def _wire_orders(app: FastAPI, settings: Settings, db: Database, clock: Clock) -> None:
+    """Removal orders, authority accounts and the preservation store (issue #9)."""
+    media: MediaService = app.state.media
+    preservation = PreservationService(
+        db, PreservationStore(), ChannelStore(), AccountStore(), media.store, media.blobs,
+        BlobStore(settings.data_dir / "preserved"), app.state.jobs, clock)
+    app.state.takedowns.preservation = preservation
+    authorities = AuthorityService(app.state.accounts, OrderStore())
+    targets = OrderTargets(db, ChannelStore(), AccountStore(), app.state.actions,
+                           app.state.takedowns, clock)
+    public_url = settings.resolved_public_url
+    contact = settings.legal_contact or f"{public_url}/api/v1/orders"
+    order_svc = OrderService(db, OrderStore(), authorities, targets, preservation,
+                             app.state.notices, ReportStore(), app.state.jobs, clock,
+                             settings.provider_name, contact, public_url)
+    app.state.job_runner.register(PURGE_JOB, preservation.purge_job)
+    app.state.job_runner.register(NOTICE_JOB, order_svc.notice_job)
+    app.state.preservation = preservation
+    app.state.authorities = authorities
+    app.state.orders = order_svc
+
+
 MATCHER_SNAPSHOT = ("index", "matcher.bin")
 """Where each process keeps its matcher snapshot, under the data directory."""
 
@@ -351,6 +381,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         app.state.expiry = ExpiryService(db, app.state.groups, app.state.attachments, clock)
         sweeper = asyncio.create_task(_sweep(app.state.expiry), name="disappear-sweep")
         _wire_reports(app, db, stream_svc, franking_keyring(server_secrets), clock)
+        _wire_orders(app, settings, db, clock)
         await app.state.rule_config.load()
         rule_poller = asyncio.create_task(_poll_rules(app.state.rule_config),
                                           name="rules-refresh")
@@ -396,9 +427,11 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
     app.include_router(console.router)
     app.include_router(report_routes.router)
     app.include_router(review_console.router)
+    app.include_router(orders.router)
+    app.include_router(order_console.router)
     app.mount("/static", StaticFiles(directory=str(resources.files("tidings.server") / "static")),
               name="static")
-    app.state.console_sections = list(review_console.SECTIONS)
+    app.state.console_sections = [*review_console.SECTIONS, *order_console.SECTIONS]
 
     app.add_middleware(RequestLimits, max_body=settings.max_body_bytes)
     app.add_middleware(MetricsAndHeaders, metrics=metrics)

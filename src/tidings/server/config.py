@@ -41,6 +41,11 @@ class Settings:
     """Enforce the rates in ``limits.RATE_RULES`` and the login backoff (off: load tests)."""
     job_concurrency: int = limits.JOB_CONCURRENCY
     """Background jobs this process runs at once; 0 runs none (a web-only process)."""
+    provider_name: str = "Tidings"
+    """The hosting service provider named in removal-order confirmations (TCO Annex II)."""
+    legal_contact: str = ""
+    """The point of contact for removal orders (TCO Art. 15), e.g. an e-mail address;
+    empty means the orders API at the public URL."""
 
     @property
     def resolved_database_url(self) -> str:

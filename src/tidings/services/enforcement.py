@@ -69,6 +69,11 @@ class Enforcer:
         if decision is Decision.REMOVE:
             _, before = await self.posts.set_state(int(ref), REMOVED)
             await self._auto_bank(int(ref), case_id)
+            preservation = self._preservation()
+            if preservation is not None:  # TCO Art. 6: keep a copy of what was removed
+                await preservation.preserve("post", ref, "decision",
+                                            {"case_id": case_id, "decision": str(decision),
+                                             "time_ms": self.clock()}, case_id=case_id)
             return {"post_id": before.id, "state": before.state}
         if decision is Decision.BAN_CHANNEL:
             channel_id = await self._channel_of(kind, ref)
@@ -89,7 +94,14 @@ class Enforcer:
         return {}
 
     async def restore(self, snapshot: dict[str, Any]) -> None:
-        """Undo ``apply``: the post, channel or account as it was before the decision."""
+        """Undo ``apply``: the post, channel or account as it was before the decision,
+        with media withdrawn at removal put back from the preservation store."""
+        preservation = self._preservation()
+        if preservation is not None:
+            for key, kind in (("post_id", "post"), ("channel_id", "channel"),
+                              ("user_id", "account")):
+                if key in snapshot:
+                    await preservation.restore(kind, str(snapshot[key]))
         if "post_id" in snapshot:
             await self.posts.set_state(int(snapshot["post_id"]), VISIBLE)
         elif "channel_id" in snapshot:
@@ -108,6 +120,10 @@ class Enforcer:
                 post = await self.channels.post(conn, int(ref))
             if post is not None and post.state != VISIBLE:
                 await self.posts.set_state(post.id, VISIBLE)
+
+    def _preservation(self) -> Any:
+        takedowns = self.actions()
+        return getattr(takedowns, "preservation", None) if takedowns is not None else None
 
     async def _auto_bank(self, post_id: int, case_id: str) -> None:
         """Removed content goes into the local takedown bank (when the takedown

@@ -40,6 +40,8 @@ class TakedownService:
         self.store = store
         self.search_index = search
         self.media = media
+        self.preservation: Any = None
+        """The preservation store (TCO Art. 6), bound by the app: removals copy into it."""
 
     async def _load(self, post_id: int) -> tuple[PostRecord, ChannelRecord]:
         async with self.db.read() as conn:
@@ -51,8 +53,10 @@ class TakedownService:
 
     async def remove_post(self, post_id: int, actor: str, rule: str = MODERATOR_POLICY,
                           labels: tuple[str, ...] = (DEFAULT_TAKEDOWN_LABEL,),
-                          auto_bank: bool = True) -> dict[str, Any]:
-        """Hide the post and bank its signals; idempotent per post."""
+                          auto_bank: bool = True, preserve: bool = True) -> dict[str, Any]:
+        """Hide the post, bank its signals and preserve a copy (TCO Art. 6); idempotent
+        per post. A removal order preserves by itself (``preserve=False``) to link the copy
+        to the order."""
         post, channel = await self._load(post_id)
         target = f"post:{post.id}"
         key = idempotency_key(REMOVE_POST, ActionKind.REJECT, target, target)
@@ -78,7 +82,12 @@ class TakedownService:
             frame = channel_frame(channel.handle, seq, "delete", dumps(body))
             await self.actions.bus.publish(channel_topic(channel.id), frame.encode())
         banked = await self._bank(post, labels) if auto_bank else 0
-        return {"removed": True, "post": post.id, "banked": banked}
+        out: dict[str, Any] = {"removed": True, "post": post.id, "banked": banked}
+        if preserve and self.preservation is not None:
+            out["preservation_id"] = await self.preservation.preserve(
+                "post", str(post.id), "takedown",
+                {"actor": actor, "rule": rule, "labels": list(labels), "time_ms": now})
+        return out
 
     async def bank_post(self, post_id: int,
                         labels: tuple[str, ...] = (DEFAULT_TAKEDOWN_LABEL,)) -> int:
