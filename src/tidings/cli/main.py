@@ -18,6 +18,7 @@ from tidings.cli import (
     messages,
     reports,
     server,
+    transparency,
     verify,
 )
 
@@ -30,6 +31,7 @@ app.add_typer(server.db_app, name="db")
 app.add_typer(server.admin_app, name="admin")
 app.add_typer(banks.app, name="bank")
 app.add_typer(audit.app, name="audit")
+app.add_typer(transparency.app, name="transparency")
 app.add_typer(groups.app, name="group")
 app.command()(server.serve)
 app.command()(messages.send)

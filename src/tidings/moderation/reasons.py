@@ -16,11 +16,11 @@ format (Art. 24(5)); ``render_text`` is what the user sees.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 from tidings.moderation import labels as L
 from tidings.moderation.actions import ActionKind, ActionRequest
@@ -307,3 +307,53 @@ def render_text(sor: StatementOfReasons) -> str:
         lines.append("- go to court.")
     lines.append(f"Reference: {sor.statement_id}")
     return "\n".join(lines)
+
+
+# --- stored form -------------------------------------------------------------
+# The shell stores each statement as this JSON-able record next to the text the
+# user got, so the Transparency Database export (Art. 24(5)) rebuilds the exact
+# statement later instead of re-deriving it from changed state.
+
+RECORD_VERSION: Final = 1
+
+
+def to_record(sor: StatementOfReasons) -> dict[str, Any]:
+    return {
+        "v": RECORD_VERSION, "statement_id": sor.statement_id,
+        "restrictions": [str(r) for r in sor.restrictions],
+        "territorial_scope": list(sor.territorial_scope), "starts_ms": sor.starts_ms,
+        "ends_ms": sor.ends_ms, "facts": sor.facts,
+        "content_kinds": [str(k) for k in sor.content_kinds],
+        "content_created_ms": sor.content_created_ms,
+        "automated_detection": sor.automated_detection,
+        "automated_decision": str(sor.automated_decision), "ground": sor.ground.label,
+        "source": str(sor.source), "complaint_until_ms": sor.redress.complaint_until_ms,
+        "source_identity": sor.source_identity, "content_language": sor.content_language,
+        "business_account": sor.business_account,
+    }
+
+
+def from_record(data: Mapping[str, Any]) -> StatementOfReasons:
+    """Inverse of ``to_record``; a ``ReasonsError`` names what is wrong with a bad one."""
+    try:
+        if data["v"] != RECORD_VERSION:
+            raise ReasonsError(f"unknown statement record version {data['v']!r}")
+        label = str(data["ground"])
+        if label not in GROUNDS:
+            raise ReasonsError(f"unknown ground {label!r}")
+        return StatementOfReasons(
+            str(data["statement_id"]), tuple(Restriction(r) for r in data["restrictions"]),
+            tuple(str(c) for c in data["territorial_scope"]), int(data["starts_ms"]),
+            None if data["ends_ms"] is None else int(data["ends_ms"]), str(data["facts"]),
+            tuple(ContentKind(k) for k in data["content_kinds"]),
+            int(data["content_created_ms"]), bool(data["automated_detection"]),
+            Automation(data["automated_decision"]), GROUNDS[label],
+            DetectionSource(data["source"]),
+            Redress(None if data["complaint_until_ms"] is None
+                    else int(data["complaint_until_ms"])),
+            data.get("source_identity"), data.get("content_language"),
+            bool(data.get("business_account", False)))
+    except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, ReasonsError):
+            raise
+        raise ReasonsError(f"bad statement record: {exc!r}") from exc

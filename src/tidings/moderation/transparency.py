@@ -36,6 +36,10 @@ class DetectionChannel(StrEnum):
     VERIFIED_PRIVATE_REPORT = "verified_private_report"
     TRUSTED_FLAGGER = "trusted_flagger"
     REMOVAL_ORDER = "removal_order"
+    AUTOMATED_RULE = "automated_rule"
+    """Automated detection other than a hash match (name look-alikes, ban evasion)."""
+    MODERATOR = "moderator"
+    """Staff acting on their own initiative (no notice, no automated flag)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -293,3 +293,8 @@ ORDERS_PAGE_MAX = 200
 PRESERVE_CHANNEL_POSTS_MAX = 1000
 PRESERVE_BLOBS_MAX = 200
 """Media files copied per preserved item."""
+# --- transparency reports and statements-of-reasons export (issue 9) ----------------
+#: Longest period one report or export may span (a reporting year plus slack, times 5).
+TRANSPARENCY_PERIOD_MAX_DAYS = 5 * 366
+#: Days the public daily count of terrorist-channel bans shows by default.
+TERROR_BANS_DEFAULT_DAYS = 30

@@ -62,6 +62,7 @@ from tidings.server.routes import media as media_routes
 from tidings.server.routes import posts as post_routes
 from tidings.server.routes import profile as profile_routes
 from tidings.server.routes import reports as report_routes
+from tidings.server.routes import transparency as transparency_routes
 from tidings.server.routes import web as web_routes
 from tidings.services.accounts import AccountService
 from tidings.services.actions import ActionService
@@ -95,6 +96,7 @@ from tidings.services.review import ReviewService
 from tidings.services.rule_config import RuleConfig
 from tidings.services.streams import StreamService, device_topic
 from tidings.services.takedowns import TakedownService
+from tidings.services.transparency import TransparencyService
 from tidings.storage import migrate
 from tidings.storage.accounts import AccountStore
 from tidings.storage.actions import ActionStore
@@ -245,6 +247,7 @@ def _wire_reports(app: FastAPI, db: Database, streams: StreamService,
     app.state.review = ReviewService(db, store, AccountStore(), ChannelStore(), enforcer,
                                      notices, clock)
     app.state.posts.on_hold = report_svc.post_held
+    app.state.transparency = TransparencyService(db, clock)
 
 
 def _wire_orders(app: FastAPI, settings: Settings, db: Database, clock: Clock) -> None:
@@ -429,6 +432,8 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
     app.include_router(review_console.router)
     app.include_router(orders.router)
     app.include_router(order_console.router)
+    app.include_router(transparency_routes.router)
+    app.include_router(transparency_routes.public)
     app.mount("/static", StaticFiles(directory=str(resources.files("tidings.server") / "static")),
               name="static")
     app.state.console_sections = [*review_console.SECTIONS, *order_console.SECTIONS]

@@ -23,7 +23,7 @@ from tidings.bus.base import Bus
 from tidings.moderation import labels as L
 from tidings.moderation.actions import MS_PER_DAY, ActionKind, ActionRequest
 from tidings.moderation.audit import AuditRecord, VerifyResult, verify_chain
-from tidings.moderation.reasons import ContentKind, from_outcome, render_text
+from tidings.moderation.reasons import ContentKind, from_outcome, render_text, to_record
 from tidings.moderation.rules import ActorHistory
 from tidings.services.banks import BankService
 from tidings.services.channels import channel_topic
@@ -124,13 +124,15 @@ class ActionService:
                 await self._effect(conn, request, actor, ground, now, applied)
                 if request.kind is ActionKind.REJECT and applied.statement is None:
                     sor = from_outcome(outcome, request.idempotency_key[:16],
-                                       [ContentKind.TEXT], now, now, decision_flags(decision))
+                                       content_kinds(decision), now, now,
+                                       decision_flags(decision))
                     if sor is not None:
                         body = {"statement_id": sor.statement_id, "text": render_text(sor),
                                 "ground": sor.ground.reference,
                                 "restrictions": [str(r) for r in sor.restrictions]}
                         await self.store.add_statement(
-                            conn, request.target, actor.user_id if actor else None, body, now)
+                            conn, request.target, actor.user_id if actor else None,
+                            {**body, "record": to_record(sor)}, now)
                         applied.statement = body
                 await self.audit(conn, SYSTEM_ACTOR, request.kind.value, request.rule,
                                  request.target, ruleset_version=request.ruleset_version,
@@ -215,6 +217,18 @@ class ActionService:
         async with self.db.read() as conn:
             chain = await self.store.audit_chain(conn)
         return verify_chain(chain)
+
+
+#: What kind of content a signal type was computed from (the statement's content_type).
+_KIND_OF_SIGNAL: Final = {"pdq": ContentKind.IMAGE, "url": ContentKind.LINK,
+                          "text_exact": ContentKind.TEXT, "text_near": ContentKind.TEXT}
+
+
+def content_kinds(decision: Decision) -> list[ContentKind]:
+    """The kinds of content the decision was about, from its signals (text when unknown;
+    an md5/sha256-only file is ``other``)."""
+    kinds = {_KIND_OF_SIGNAL.get(s.signal_type, ContentKind.OTHER) for s in decision.signals}
+    return sorted(kinds, key=list(ContentKind).index) or [ContentKind.TEXT]
 
 
 def decision_flags(decision: Decision) -> frozenset[str]:

@@ -19,6 +19,7 @@ from tidings.moderation.reasons import (
     ContentKind,
     from_decision,
     render_text,
+    to_record,
 )
 from tidings.protocol import limits
 from tidings.protocol.errors import BadRequest, Conflict, NotFound, TidingsError
@@ -157,7 +158,10 @@ class ReviewService:
         out["history"] = [{"id": h.id, "state": h.state, "policy": h.policy,
                            "decision": load(h).decision, "created_at": h.created_at}
                           for h in history if h.id != case_id]
-        out["statement"] = json.loads(row.statement) if row.statement else None
+        statement = json.loads(row.statement) if row.statement else None
+        if statement is not None:
+            statement.pop("record", None)  # the export's form; the console shows the text
+        out["statement"] = statement
         out["appeal_text"] = row.appeal_text
         out["appeal_answer"] = row.appeal_answer
         out["decided_by"] = case.decided_by
@@ -249,9 +253,10 @@ class ReviewService:
                          "restrictions": [str(r) for r in sor.restrictions],
                          "source": str(sor.source), "automated": str(sor.automated_decision),
                          "appeal_until": sor.redress.complaint_until_ms, "id": sor.statement_id}
+        stored = None if sor is None else {**(statement or {}), "record": to_record(sor)}
         async with self.db.write() as conn:
             await self.store.update_case(conn, case_id, snapshot=json.dumps(snapshot),
-                                         statement=json.dumps(statement) if statement else None)
+                                         statement=json.dumps(stored) if stored else None)
         if statement is not None and row.affected_user_id is not None:
             await self.notices.deliver(row.affected_user_id, "statement_of_reasons", case_id,
                                        {"decision": str(decision), "policy": label,

@@ -1,0 +1,104 @@
+"""``tidings transparency``: statements-of-reasons export and transparency reports.
+
+Operator commands on the server host: they read the database directly (``--data``,
+like ``tidings audit``), so a report can be produced with the server down, and
+write to a file (``--out``) or standard output.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from tidings.cli.common import DataOpt, err_console, run
+from tidings.server.config import load_settings
+from tidings.server.transparency_page import render_csv, render_html
+from tidings.services.clock import system_clock
+from tidings.services.transparency import TransparencyService, period
+from tidings.storage import migrate
+from tidings.storage.database import Database
+
+app = typer.Typer(help="Statements of reasons export and transparency reports "
+                       "(operator, on the server host).", no_args_is_help=True)
+
+T = TypeVar("T")
+OutOpt = Annotated[Path | None, typer.Option(
+    "--out", help="Write to this file instead of standard output.")]
+FORMATS = ("json", "csv", "html")
+
+
+async def _with_service(data: Path | None,
+                        work: Callable[[TransparencyService], Awaitable[T]]) -> T:
+    settings = load_settings(data, None)
+    db = Database(settings.resolved_database_url)
+    try:
+        await migrate.check_current(db)
+        return await work(TransparencyService(db, system_clock))
+    finally:
+        await db.close()
+
+
+def _write(out: Path | None, text: str) -> None:
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+
+
+@app.command("sor-export")
+def sor_export(since: Annotated[str, typer.Option("--since", help="First day, YYYY-MM-DD.")],
+               until: Annotated[str | None, typer.Option(
+                   "--until", help="Last day, YYYY-MM-DD (included; default today).")] = None,
+               out: OutOpt = None, data: DataOpt = None) -> None:
+    """Every statement of reasons of the period as JSON lines in the DSA Transparency
+    Database's API format (one statement per line, each validated)."""
+    since_ms, until_ms = run(_period(since, until))
+
+    async def go(svc: TransparencyService) -> int:
+        count = 0
+        handle = sys.stdout if out is None else out.open("w", encoding="utf-8")
+        try:
+            async for line in svc.sor_lines(since_ms, until_ms):
+                handle.write(line)
+                count += 1
+        finally:
+            if out is not None:
+                handle.close()
+        return count
+
+    count = run(_with_service(data, go))
+    err_console.print(f"{count} statement(s) of reasons exported", highlight=False)
+
+
+async def _period(first: str, last: str | None) -> tuple[int, int]:
+    return period(first, last, system_clock())
+
+
+@app.command("report")
+def report(from_: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
+           to: Annotated[str | None, typer.Option(
+               "--to", help="Last day, YYYY-MM-DD (included; default today).")] = None,
+           fmt: Annotated[str, typer.Option("--format", help="json, csv or html.")] = "json",
+           out: OutOpt = None, data: DataOpt = None) -> None:
+    """The transparency report of the period (DSA Arts. 15 and 24, TCO Art. 7)."""
+    if fmt not in FORMATS:
+        err_console.print(f"[red]error[/red] (invalid_format): --format is one of "
+                          f"{', '.join(FORMATS)}", highlight=False)
+        raise typer.Exit(2)
+    since_ms, until_ms = run(_period(from_, to))
+
+    async def go(svc: TransparencyService) -> Any:
+        return await svc.report(since_ms, until_ms)
+
+    figures = run(_with_service(data, go))
+    if fmt == "csv":
+        _write(out, render_csv(figures))
+    elif fmt == "html":
+        _write(out, render_html(figures, standalone=True))
+    else:
+        _write(out, json.dumps(figures.to_json(), indent=2, sort_keys=True) + "\n")
