@@ -8,6 +8,7 @@ its server. A demo that cannot do what it says must fail loudly: FAILED and exit
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import socket
@@ -15,6 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,8 @@ from tidings.demo.plaintext import search_database, search_files
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 DEMO_BUDGET_S = 60
+"""The story's budget in CI. Not asserted: on a shared, loaded machine wall time says
+little; the subprocess timeout catches a hang."""
 
 
 def demo(*args: str, timeout: float = 120) -> tuple[int, str]:
@@ -73,13 +77,26 @@ def test_the_whole_story_runs_and_every_claim_holds() -> None:
     ciphertext = re.search(r"Olm ciphertext queued for bob's device \((\d+) base64", out)
     assert ciphertext and int(ciphertext.group(1)) > 100
     assert "The spare key is under the blue flowerpot" in out  # what was searched for
-    # 6 and 7 run when this build has them, and say so plainly when it does not.
-    for step in ("Step 6", "Step 7"):
-        section = out.split(step, 1)[1].split("Step ", 1)[0]
-        assert "✓" in section or "not available in this build" in section, section
+    # 6 and 7 run when this build has the features, and say so plainly when it does not.
+    step6 = out.split("Step 6", 1)[1].split("Step 7", 1)[0]
+    if find_spec("tidings.services.orders") is not None:
+        assert re.search(r"✓ order ro_\S+ completed \d+ ms after it was received", step6)
+        assert "✓ the post is gone" in step6
+        assert "✓ the channel's owner was told who ordered it" in step6
+    else:
+        assert "not available in this build" in step6 and "✓" not in step6
+    step7 = out.split("Step 7", 1)[1].split("The story is done", 1)[0]
+    if find_spec("tidings.services.transparency") is not None:
+        assert re.search(r"✓ it counts the blocked posts: \d+ measures after matches in "
+                         r"DEMO_PROPAGANDA \(\d+ rejections", step7)
+        assert "✓ it counts alice's verified report and the moderator's decision" in step7
+        if "✓ order ro_" in step6:
+            assert "✓ it counts the removal order, completed within the hour" in step7
+    else:
+        assert "not available in this build" in step7 and "✓" not in step7
     checks = re.search(r"The story is done: (\d+) claims checked in ([\d.]+) s", out)
     assert checks and int(checks.group(1)) == out.count("✓"), out
-    assert took < DEMO_BUDGET_S, f"the demo took {took:.1f} s"
+    print(f"tidings demo --no-wait took {took:.1f} s")  # budget: DEMO_BUDGET_S in CI
     port = int(re.search(r"at http://127\.0\.0\.1:(\d+)", out).group(1))  # type: ignore[union-attr]
     with socket.socket() as sock:  # the server was stopped
         assert sock.connect_ex(("127.0.0.1", port)) != 0
@@ -110,7 +127,7 @@ def test_data_must_be_a_new_or_empty_directory(tmp_path: Path) -> None:
 
 
 def test_narrator_prints_only_what_held() -> None:
-    console = Console(record=True, width=200)
+    console = Console(record=True, width=200, file=io.StringIO())
     narrator = Narrator(console)
     narrator.check(True, "it held")
     with pytest.raises(DemoFailed, match="it did not — but saw 3"):

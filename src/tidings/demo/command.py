@@ -24,6 +24,7 @@ from tidings.demo.narrator import DemoFailed, Narrator
 from tidings.demo.people import PASSPHRASE, keep_all
 from tidings.demo.server import DemoServer, pick_port
 from tidings.demo.story import play
+from tidings.demo.story_legal import ORDERS_PATH, TRANSPARENCY_PATH
 from tidings.protocol.errors import TidingsError
 from tidings.protocol.keys import CryptoError
 
@@ -62,12 +63,16 @@ def _welcome(console: Console, server: DemoServer, demo: Demo, base: Path, tempo
     admin, mod = server.staff["admin"], server.staff["moderator"]
     people = ", ".join(p for p in demo.people if p not in (admin.username, mod.username))
     alice = escape(str(demo.people_dir / "alice"))
+    paths: set[str] = demo.facts.get("api_paths", set())
+    extra = ([f"  Removal orders  {url}/console/orders"] if ORDERS_PATH in paths else []) + (
+        [f"  Transparency    {url}/transparency"] if TRANSPARENCY_PATH in paths else [])
     lines = [
         f"[bold]Tidings is running at {url}[/bold] — look around:",
         f"  Web console     {url}/console",
         f"                  moderator: [bold]{mod.username}[/bold] / {mod.password}",
         f"                  admin:     [bold]{admin.username}[/bold] / {admin.password}",
         f"  Public channel  {url}/c/daily_news",
+        *extra,
         f"  API docs        {url}/api/docs",
         f"  People          {people} (password {demo.password})",
         "  The CLI as alice (her profile and keys):",
@@ -76,7 +81,7 @@ def _welcome(console: Console, server: DemoServer, demo: Demo, base: Path, tempo
         f"    tidings send bob 'hello again' --profile {alice}",
     ]
     if _has_tui():
-        lines.append(f"  Chat in the terminal: TIDINGS_SERVER={url} tidings tui (docs/tui.md)")
+        lines.append(f"    tidings tui --profile {alice}        # the terminal chat client")
     where = "deleted on exit" if temporary else "kept"
     lines.append(f"Data in {escape(str(base))} ({where}); server log "
                  f"{escape(str(server.log_path))}. "

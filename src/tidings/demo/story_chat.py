@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 
 from tidings.demo.context import Demo
@@ -20,8 +21,7 @@ async def private_chat(demo: Demo) -> None:
     await n.step(1, "Private chat, end to end encrypted",
                  "Alice and Bob register; each phone makes its own Olm keys and publishes "
                  "only the public halves.")
-    alice = await demo.person("alice")
-    bob = await demo.person("bob")
+    alice, bob = await asyncio.gather(demo.person("alice"), demo.person("bob"))
     n.check(bool(alice.messenger.crypto.device_id and bob.messenger.crypto.device_id),
             "alice and bob registered; each device published its identity and one-time keys")
 
