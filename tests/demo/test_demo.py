@@ -50,7 +50,7 @@ def test_the_whole_story_runs_and_every_claim_holds() -> None:
     assert "FAILED" not in out
     for line in (
         # 1. end-to-end encrypted chat; the server's storage holds no plaintext
-        "✓ alice and bob registered",
+        "✓ alice and bob registered; the key directory lists each one's device",
         "✓ no plaintext found in the database: ",
         "✓ no plaintext found in any of the ",
         "✓ the same search does find what is stored in clear: 'alice' in ",

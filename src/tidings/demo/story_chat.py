@@ -22,8 +22,12 @@ async def private_chat(demo: Demo) -> None:
                  "Alice and Bob register; each phone makes its own Olm keys and publishes "
                  "only the public halves.")
     alice, bob = await asyncio.gather(demo.person("alice"), demo.person("bob"))
-    n.check(bool(alice.messenger.crypto.device_id and bob.messenger.crypto.device_id),
-            "alice and bob registered; each device published its identity and one-time keys")
+    directory = await alice.messenger.query(["alice", "bob"])
+    listed = {user: sorted(devices) for user, devices in directory.items()}
+    n.check(listed == {"alice": [alice.messenger.crypto.device_id],
+                       "bob": [bob.messenger.crypto.device_id]},
+            "alice and bob registered; the key directory lists each one's device with a "
+            "valid self-signed key record", f"the directory lists {listed!r}")
 
     text = secret_text()
     n.say(f'alice → bob: "{text}"')
