@@ -16,6 +16,7 @@ from tidings.cli import (
     groups,
     media,
     messages,
+    orders,
     reports,
     server,
     transparency,
@@ -42,6 +43,8 @@ app.command()(messages.timer)
 app.command()(verify.verify)
 app.command("hash")(banks.hash_command)
 app.add_typer(reports.report_app, name="report")
+app.add_typer(orders.app, name="order")
+server.admin_app.command("create-authority")(orders.create_authority)
 app.add_typer(reports.mod_app, name="mod")
 app.command()(reports.appeal)
 app.command()(reports.notices)

@@ -10,10 +10,11 @@ from typing import Any
 from tidings.client import profile as profiles
 from tidings.client import requests as rq
 from tidings.client.channel_sdk import ChannelMethods
+from tidings.client.order_sdk import OrderMethods
 from tidings.client.transport import Transport
 
 
-class TidingsClient(ChannelMethods):
+class TidingsClient(ChannelMethods, OrderMethods):
     """One device's view of the server. Use ``async with`` or call :meth:`close`."""
 
     def __init__(self, server: str, token: str | None = None,

@@ -139,9 +139,9 @@ def _parse_url(value: str, public_url: str) -> TargetSpec:
     if parts.scheme and parts.scheme not in ("http", "https"):
         raise OrderError("invalid_target", "a target is a web URL, or post:, channel: or "
                          "account: with an id")
-    if parts.scheme or parts.netloc:
-        if parts.netloc.lower() != urlsplit(public_url).netloc.lower():
-            raise OrderError("foreign_url", f"the URL is not on this server ({public_url})")
+    if (parts.scheme or parts.netloc) and (
+            parts.netloc.lower() != urlsplit(public_url).netloc.lower()):
+        raise OrderError("foreign_url", f"the URL is not on this server ({public_url})")
     segments = [s for s in parts.path.split("/") if s]
     if len(segments) in (2, 3) and segments[0] == "c" and _NAME_RE.fullmatch(segments[1]):
         handle = segments[1].removeprefix("@").lower()

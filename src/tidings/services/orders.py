@@ -13,8 +13,11 @@ countdown, and staff execute it or answer that they cannot comply (Annex III).
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from typing import Any, Final
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from tidings.moderation import orders as mo
 from tidings.moderation import review as rv
@@ -42,6 +45,8 @@ from tidings.storage.actions import ActionStore
 from tidings.storage.database import Database
 from tidings.storage.orders import OrderRow, OrderStore
 from tidings.storage.reports import ReportStore
+
+log = logging.getLogger(__name__)
 
 NOTICE_JOB: Final = "order_notice"
 NOTICE_KIND: Final = "removal_order"
@@ -235,12 +240,17 @@ class OrderService:
         return await self._view_by_id(row.id)
 
     async def _schedule_notice(self, order_id: str, until_ms: int | None) -> None:
-        if until_ms is None:
-            await self.send_notice(order_id)
-            return
+        """A durable job sends the notice when it is due; when it is due now we also try
+        at once (the job then finds it sent), so a crash in between loses nothing."""
         await self.jobs.enqueue(NOTICE_JOB, {"order_id": order_id},
-                                dedupe_key=f"{NOTICE_JOB}:{order_id}:{until_ms}",
-                                delay_ms=max(0, until_ms - self.clock()))
+                                dedupe_key=f"{NOTICE_JOB}:{order_id}:{until_ms or 0}",
+                                delay_ms=max(0, (until_ms or 0) - self.clock()))
+        if until_ms is None:
+            try:
+                await self.send_notice(order_id)
+            except (TidingsError, SQLAlchemyError, OSError) as exc:
+                log.warning("order %s: notice not sent now (%s); the job retries", order_id,
+                            exc)
 
     async def notice_job(self, ctx: JobContext) -> dict[str, Any]:
         """The durable job that tells the provider once withholding ends. A job of an

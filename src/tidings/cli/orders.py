@@ -1,0 +1,195 @@
+"""`tidings order ...` (removal orders, TCO Art. 3) and `tidings admin create-authority`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from tidings.cli.common import (
+    DataOpt,
+    JsonOpt,
+    ProfileOpt,
+    ServerOpt,
+    console,
+    emit,
+    profile_dir,
+    run,
+)
+from tidings.client import profile as profiles
+from tidings.client.sdk import TidingsClient
+from tidings.moderation.orders import iso
+
+app = typer.Typer(help="Removal orders of competent authorities (TCO Regulation 2021/784).",
+                  no_args_is_help=True)
+
+
+def _show(o: dict[str, Any]) -> None:
+    console.print(f"order {o['id']} ({o['reference']}) from {o['authority_name']} "
+                  f"({o['member_state']}): {o['status']}", highlight=False)
+    console.print(f"  target {o['target']['kind']} {o['target']['ref']}"
+                  + (f" — {o['target']['url']}" if o["target"]["url"] else ""), highlight=False)
+    console.print(f"  received {iso(o['received_ms'])}, deadline {iso(o['deadline_ms'])}"
+                  + (" — OVERDUE" if o["overdue"] else ""), highlight=False)
+    if o["completed_ms"] is not None:
+        console.print(f"  removed/disabled {iso(o['completed_ms'])}", highlight=False)
+    if o.get("execution_error"):
+        err = o["execution_error"]
+        console.print(f"  not executed: {err['message']} ({err['code']})", highlight=False)
+    if o["cannot_comply_reason"]:
+        console.print(f"  cannot comply: {o['cannot_comply_reason']} — "
+                      f"{o['cannot_comply_details']}", highlight=False)
+    if o["withhold_until_ms"] and not o["notice_sent_ms"]:
+        console.print(f"  notice to the content provider withheld until "
+                      f"{iso(o['withhold_until_ms'])}", highlight=False)
+    for item in o.get("preservation") or []:
+        console.print(f"  preserved as {item['id']} until {iso(item['expires_ms'])}",
+                      highlight=False)
+
+
+async def _with_client(server: str | None, profile: Path | None, fn: Any) -> Any:
+    async with TidingsClient.from_profile(profile_dir(profile), server) as client:
+        return await fn(client)
+
+
+@app.command("submit")
+def submit(target: Annotated[str, typer.Option(
+               "--target", help="A public URL (/c/HANDLE/POST, /c/HANDLE) or post:ID, "
+                                "channel:HANDLE, account:NAME")],
+           legal_basis: Annotated[str, typer.Option("--legal-basis")],
+           reasons: Annotated[str, typer.Option("--reasons")],
+           reference: Annotated[str, typer.Option("--reference",
+                                                  help="Your order reference")],
+           label: Annotated[str | None, typer.Option(
+               help="Category (default terrorist_content)")] = None,
+           withhold_days: Annotated[int | None, typer.Option(
+               "--withhold-days", help="Withhold the notice to the content provider "
+                                       "(TCO Art. 11(3)), at most 42 days")] = None,
+           server: ServerOpt = None, profile: ProfileOpt = None, json_out: JsonOpt = False
+           ) -> None:
+    """Submit a removal order (authorities). The target is disabled at once."""
+    result = run(_with_client(server, profile, lambda c: c.submit_order(
+        target, legal_basis, reasons, reference, label, withhold_days)))
+    emit(json_out, result, _show)
+
+
+@app.command("show")
+def show(order_id: str, server: ServerOpt = None, profile: ProfileOpt = None,
+         json_out: JsonOpt = False) -> None:
+    """One order, with its confirmation state and preserved items."""
+    emit(json_out, run(_with_client(server, profile, lambda c: c.order(order_id))), _show)
+
+
+@app.command("confirmation")
+def confirmation(order_id: str, server: ServerOpt = None, profile: ProfileOpt = None) -> None:
+    """The Annex II confirmation (or Annex III answer) as JSON."""
+    result = run(_with_client(server, profile, lambda c: c.order_confirmation(order_id)))
+    emit(True, result, lambda _: None)
+
+
+@app.command("list")
+def list_orders(status: Annotated[str | None, typer.Option(
+                    help="open, completed or cannot_comply")] = None,
+                server: ServerOpt = None, profile: ProfileOpt = None,
+                json_out: JsonOpt = False) -> None:
+    """Your orders (authorities) or every order (staff), newest first."""
+    result = run(_with_client(server, profile, lambda c: c.orders(status)))
+
+    def human(items: list[dict[str, Any]]) -> None:
+        table = Table("order", "reference", "authority", "target", "status", "received")
+        for o in items:
+            state = o["status"] + (" OVERDUE" if o["overdue"] else "")
+            table.add_row(o["id"], o["reference"], f"{o['authority_name']} ({o['member_state']})",
+                          f"{o['target']['kind']} {o['target']['ref']}", state,
+                          iso(o["received_ms"]) or "")
+        console.print(table)
+
+    emit(json_out, result, human)
+
+
+@app.command("cannot-comply")
+def cannot_comply(order_id: str,
+                  reason: Annotated[str, typer.Option(
+                      "--reason", help="manifest_error, force_majeure, "
+                                       "de_facto_impossibility or insufficient_information")],
+                  details: Annotated[str, typer.Option("--details")],
+                  server: ServerOpt = None, profile: ProfileOpt = None,
+                  json_out: JsonOpt = False) -> None:
+    """Answer that an open order cannot be executed (staff; TCO Annex III)."""
+    result = run(_with_client(server, profile,
+                              lambda c: c.cannot_comply(order_id, reason, details)))
+    emit(json_out, result, _show)
+
+
+@app.command("execute")
+def execute(order_id: str, server: ServerOpt = None, profile: ProfileOpt = None,
+            json_out: JsonOpt = False) -> None:
+    """Disable an open order's target again, e.g. after a failure (staff)."""
+    emit(json_out, run(_with_client(server, profile, lambda c: c.execute_order(order_id))),
+         _show)
+
+
+@app.command("extend-withholding")
+def extend_withholding(order_id: str, server: ServerOpt = None, profile: ProfileOpt = None,
+                       json_out: JsonOpt = False) -> None:
+    """Withhold the notice to the content provider six more weeks (authorities, once)."""
+    result = run(_with_client(server, profile, lambda c: c.extend_withholding(order_id)))
+    emit(json_out, result, _show)
+
+
+@app.command("preserved")
+def preserved(item_id: str, server: ServerOpt = None, profile: ProfileOpt = None) -> None:
+    """A preserved item (TCO Art. 6) as JSON: admins and the ordering authority."""
+    emit(True, run(_with_client(server, profile, lambda c: c.preserved(item_id))),
+         lambda _: None)
+
+
+@app.command("extend-preservation")
+def extend_preservation(item_id: str,
+                        months: Annotated[int, typer.Option(min=1, max=6)] = 6,
+                        server: ServerOpt = None, profile: ProfileOpt = None,
+                        json_out: JsonOpt = False) -> None:
+    """Keep a preserved item longer (TCO Art. 6(2))."""
+    result = run(_with_client(server, profile,
+                              lambda c: c.extend_preservation(item_id, months)))
+    emit(json_out, result, lambda r: console.print(
+        f"{r['id']} kept until {iso(r['expires_ms'])}", highlight=False))
+
+
+def create_authority(name: str,
+                     authority_name: Annotated[str, typer.Option(
+                         "--authority-name", help="The competent authority's name")],
+                     member_state: Annotated[str, typer.Option(
+                         "--member-state", help="ISO 3166-1 alpha-2, e.g. DE")],
+                     save_profile: Annotated[Path | None, typer.Option(
+                         "--save-profile", help="Also write a client profile holding the "
+                                                "token, for `tidings order --profile`")] = None,
+                     server: ServerOpt = None, data: DataOpt = None,
+                     json_out: JsonOpt = False) -> None:
+    """Create a competent authority's account on the server host; prints its API token
+    once (it has no password)."""
+    from tidings.cli.server import _account_service, _settings
+    from tidings.services.authorities import AuthorityService
+    from tidings.storage.orders import OrderStore
+
+    settings = _settings(data)
+
+    async def go() -> dict[str, Any]:
+        svc, db = await _account_service(settings)
+        try:
+            created = await AuthorityService(svc, OrderStore()).create(
+                name, authority_name, member_state)
+        finally:
+            await db.close()
+        return created.json()
+
+    result = run(go())
+    if save_profile is not None:
+        profiles.save(save_profile, profiles.Profile(
+            server or settings.resolved_public_url, result["username"], result["device_id"],
+            result["token"]))
+    emit(json_out, result, lambda r: console.print(
+        f"created authority {r['username']} ({r['authority_name']}, {r['member_state']})\n"
+        f"API token (shown once): {r['token']}", highlight=False))

@@ -1,0 +1,67 @@
+"""Pure request builders for removal orders, preservation and authority accounts (no I/O)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tidings.client.requests import API, Request
+
+
+def submit_order(target: str, legal_basis: str, reasons: str, reference: str,
+                 label: str | None = None, withhold_days: int | None = None) -> Request:
+    body: dict[str, Any] = {"target": target, "legal_basis": legal_basis, "reasons": reasons,
+                            "reference": reference}
+    if label is not None:
+        body["label"] = label
+    if withhold_days is not None:
+        body["withhold_days"] = withhold_days
+    return Request("POST", f"{API}/orders", body)
+
+
+def order(order_id: str) -> Request:
+    return Request("GET", f"{API}/orders/{order_id}")
+
+
+def orders(status: str | None = None, limit: int = 100) -> Request:
+    params: dict[str, Any] = {"limit": limit}
+    if status:
+        params["status"] = status
+    return Request("GET", f"{API}/orders", params=params)
+
+
+def confirmation(order_id: str) -> Request:
+    return Request("GET", f"{API}/orders/{order_id}/confirmation")
+
+
+def cannot_comply(order_id: str, reason: str, details: str) -> Request:
+    return Request("POST", f"{API}/orders/{order_id}/cannot-comply",
+                   {"reason": reason, "details": details})
+
+
+def execute(order_id: str) -> Request:
+    return Request("POST", f"{API}/orders/{order_id}/execute")
+
+
+def extend_withholding(order_id: str) -> Request:
+    return Request("POST", f"{API}/orders/{order_id}/withholding/extend")
+
+
+def preserved(item_id: str) -> Request:
+    return Request("GET", f"{API}/preservation/{item_id}")
+
+
+def preserved_items(limit: int = 100) -> Request:
+    return Request("GET", f"{API}/preservation", params={"limit": limit})
+
+
+def preserved_blob(item_id: str, sha256: str) -> Request:
+    return Request("GET", f"{API}/preservation/{item_id}/blobs/{sha256}", bytes_response=True)
+
+
+def extend_preservation(item_id: str, months: int) -> Request:
+    return Request("POST", f"{API}/preservation/{item_id}/extend", {"months": months})
+
+
+def create_authority(username: str, authority_name: str, member_state: str) -> Request:
+    return Request("POST", f"{API}/admin/authorities", {
+        "username": username, "authority_name": authority_name, "member_state": member_state})
