@@ -13,7 +13,9 @@ from tidings.moderation.reasons import (
     Restriction,
     from_decision,
     from_outcome,
+    from_record,
     render_text,
+    to_record,
 )
 from tidings.moderation.review import Claim, Decide, Decision, Source, apply, open_case
 from tidings.moderation.rules import (
@@ -113,3 +115,21 @@ def test_invalid_statements_are_refused():
     with pytest.raises(ReasonsError):
         from_decision(decided_case(Source.USER_REPORT), "s", "category:spam",
                       [ContentKind.TEXT], NOW, "  ")
+
+
+def test_stored_record_round_trips_and_refuses_bad_ones() -> None:
+    o = outcome([LabelledMatch(7, "GIFCT_TCAP", "pdq", "00", 4, TERROR)],
+                actor=ActorHistory(active_strikes=2))
+    sor = from_outcome(o, "sor-9", [ContentKind.IMAGE, ContentKind.TEXT], NOW - 5, NOW)
+    assert sor is not None
+    assert from_record(to_record(sor)) == sor
+    case = apply(open_case("k", Source.TRUSTED_FLAGGER, NOW), Claim("m", NOW, 1000))
+    case = apply(case, Decide("m", Decision.BAN_CHANNEL, NOW + 1))
+    human = from_decision(case, "sor-10", "category:spam", [ContentKind.LINK], NOW, "Spam.",
+                          source_identity="Flagger")
+    assert human is not None and from_record(to_record(human)) == human
+    for broken in ({**to_record(sor), "v": 99}, {**to_record(sor), "ground": "nope"},
+                   {**to_record(sor), "restrictions": ["banished"]},
+                   {k: v for k, v in to_record(sor).items() if k != "facts"}):
+        with pytest.raises(ReasonsError):
+            from_record(broken)

@@ -9,9 +9,10 @@ from typing import Any
 import httpx
 
 from tests.conftest import AppFactory
-from tests.server.channel_util import channel, user
-from tests.server.report_util import staff
+from tests.server.channel_util import channel
+from tests.server.order_util import member
 from tests.server.transparency_history import DAY, HOUR, MINUTE, START, TERROR
+from tidings.protocol.limits import RATE_TRANSPARENCY
 from tidings.server.middleware import CSP
 from tidings.services.clock import ManualClock
 
@@ -26,7 +27,7 @@ TEXTS = {"a": ("oak river lantern meadow", "copper falcon winter gate",
 async def ban_two_channels(client: httpx.AsyncClient, clock: ManualClock) -> dict[str, Any]:
     """Two owners post three banked terrorist texts each, on 1 and 2 January: each
     third strike bans the channel (default rules): 6 rejections, 6 strikes, 2 bans."""
-    admin = await staff(client, "boss", "admin")
+    admin = await member(client, "boss", "admin")
     assert (await client.post("/api/v1/banks", headers=admin, json={"name": BANK})
             ).status_code == 201
     for texts in TEXTS.values():
@@ -36,7 +37,7 @@ async def ban_two_channels(client: httpx.AsyncClient, clock: ManualClock) -> dic
             assert r.status_code == 201, r.text
     for day, (name, texts) in enumerate(TEXTS.items()):
         clock.now = START + day * DAY + 9 * HOUR
-        owner = await user(client, f"owner_{name}")
+        owner = await member(client, f"owner_{name}")
         await channel(client, owner, f"chan_{name}")
         for text in texts:
             clock.advance(MINUTE)
@@ -48,10 +49,10 @@ async def ban_two_channels(client: httpx.AsyncClient, clock: ManualClock) -> dic
 
 async def test_export_and_report_are_for_admins_and_auditors_only(api: AppFactory) -> None:
     async with api() as client:
-        who = {"admin": await staff(client, "boss", "admin"),
-               "auditor": await staff(client, "audrey", "auditor"),
-               "moderator": await staff(client, "mod", "moderator"),
-               "user": await user(client, "alice")}
+        who = {"admin": await member(client, "boss", "admin"),
+               "auditor": await member(client, "audrey", "auditor"),
+               "moderator": await member(client, "mod", "moderator"),
+               "user": await member(client, "alice")}
         for path in ("/api/v1/transparency/report?from=2026-01-01&to=2026-01-31",
                      "/api/v1/transparency/sor-export?since=2026-01-01"):
             r = await client.get(path)
@@ -66,7 +67,7 @@ async def test_export_and_report_are_for_admins_and_auditors_only(api: AppFactor
 
 async def test_bad_periods_are_clear_4xx(api: AppFactory) -> None:
     async with api() as client:
-        admin = await staff(client, "boss", "admin")
+        admin = await member(client, "boss", "admin")
         base = "/api/v1/transparency/report"
         for query, status, code in (
                 ("from=2026-13-01", 400, "invalid_period"),
@@ -82,6 +83,9 @@ async def test_bad_periods_are_clear_4xx(api: AppFactory) -> None:
         assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_period"
         r = await client.get("/transparency/terrorist-channel-bans.json?from=2999-01-01")
         assert r.status_code == 400
+        r = await client.get("/transparency/terrorist-channel-bans.json?from=2024-01-01"
+                             "&to=2025-12-31")
+        assert r.status_code == 400 and "366 days" in r.json()["error"]["message"]
         r = await client.get("/transparency?period=1999")
         assert r.status_code == 400 and "text/html" in r.headers["content-type"]
         assert "period is a year" in r.text
@@ -123,3 +127,12 @@ async def test_public_page_and_daily_json_need_no_login(api: AppFactory) -> None
         assert ("Channel banned", "2") in bars and ("Refused at upload", "6") in bars
         assert ("2026-01-01", "1") in bars and ("2026-01-03", "0") in bars
         assert (await client.get("/static/transparency.css")).status_code == 200
+
+
+async def test_public_routes_are_rate_limited_per_address(api: AppFactory) -> None:
+    async with api(rate_limits=True) as client:
+        for _ in range(RATE_TRANSPARENCY.limit):
+            assert (await client.get("/transparency/terrorist-channel-bans.json")
+                    ).status_code == 200
+        r = await client.get("/transparency")
+        assert r.status_code == 429 and "Retry-After" in r.headers

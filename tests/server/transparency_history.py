@@ -6,8 +6,10 @@ down in ``Ledger`` each measure the platform should have taken, from what the
 default rules say (docs/rules.md) — not from what the server stored — so tests can
 compute the expected figures independently of the code under test.
 
-Removal orders are inserted into ``removal_orders`` directly (the orders API is
-another branch's work); the ledger notes them the same way.
+One removal order goes through the orders API (completed at once); a late one and
+a cannot-comply one, which the API cannot produce on demand, are inserted into
+``removal_orders`` directly. Accounts are made without passwords (``member``): no
+argon2 hashing, which is most of the cost of a seed on a shared machine.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from typing import Any, Final
 
 import httpx
 
-from tests.server.channel_util import channel, post, user
-from tests.server.report_util import franked, keyring, report, report_body, staff
+from tests.server.channel_util import channel, post
+from tests.server.order_util import authority, member, order_body, submit
+from tests.server.report_util import franked, keyring, report, report_body
 from tidings.services.clock import ManualClock
 from tidings.storage.accounts import AccountStore
 from tidings.storage.order_schema import removal_orders
@@ -117,11 +120,11 @@ async def _user_id(client: httpx.AsyncClient, name: str) -> int:
 
 async def seed(client: httpx.AsyncClient, clock: ManualClock) -> Ledger:
     led = Ledger()
-    admin = await staff(client, "boss", "admin")
-    anna = await staff(client, "mod_anna", "moderator")
-    ben = await staff(client, "mod_ben", "moderator")
+    admin = await member(client, "boss", "admin")
+    anna = await member(client, "mod_anna", "moderator")
+    ben = await member(client, "mod_ben", "moderator")
     led.headers.update(admin=admin, moderator=anna,
-                       auditor=await staff(client, "audrey", "auditor"))
+                       auditor=await member(client, "audrey", "auditor"))
     for text in A_TEXTS:
         await _bank(client, admin, BANK_A, text, TERROR)
     for text in B_TERROR:
@@ -130,7 +133,7 @@ async def seed(client: httpx.AsyncClient, clock: ManualClock) -> Ledger:
 
     # Day 1: three terrorist posts; the third strike bans the channel.
     clock.now = START + 9 * HOUR
-    u1 = await user(client, "owner_one")
+    u1 = await member(client, "owner_one")
     await channel(client, u1, "first_front")
     for i, text in enumerate(A_TEXTS[:3]):
         clock.advance(MINUTE)
@@ -139,14 +142,14 @@ async def seed(client: httpx.AsyncClient, clock: ManualClock) -> Ledger:
 
     # Day 2: the same across two banks, and spam (rejected, no strike).
     clock.now = START + DAY + 10 * HOUR
-    u2 = await user(client, "owner_two")
+    u2 = await member(client, "owner_two")
     await channel(client, u2, "second_front")
     for i, (text, bank) in enumerate([(A_TEXTS[3], BANK_A), (B_TERROR[0], BANK_B),
                                       (B_TERROR[1], BANK_B)]):
         clock.advance(MINUTE)
         await _rejected(client, u2, "second_front", text)
         led.rule_rejection(clock(), TERROR, bank, strike=True, ban=i == 2)
-    u3 = await user(client, "spammer")
+    u3 = await member(client, "spammer")
     await channel(client, u3, "deals_daily")
     clock.advance(MINUTE)
     await _rejected(client, u3, "deals_daily", B_SPAM)
@@ -154,11 +157,11 @@ async def seed(client: httpx.AsyncClient, clock: ManualClock) -> Ledger:
 
     # Day 3: notices and moderators' decisions.
     clock.now = START + 2 * DAY + 8 * HOUR
-    u4 = await user(client, "reporter_owner")
+    u4 = await member(client, "reporter_owner")
     await channel(client, u4, "city_news")
     reported = await post(client, u4, "city_news", REPORTED)
     harmless = await post(client, u4, "city_news", HARMLESS)
-    rita = await user(client, "rita")
+    rita = await member(client, "rita")
     t = clock()
     case_p1 = (await report(client, rita, report_body(
         "post", channel="city_news", post_id=reported["id"])))["case_id"]
@@ -174,8 +177,8 @@ async def seed(client: httpx.AsyncClient, clock: ManualClock) -> Ledger:
     await _decide(client, anna, case_p2, "no_violation", "other")
     led.notices.append(("user_report", False))
 
-    bob = await user(client, "bob")
-    await user(client, "mallory")
+    bob = await member(client, "bob")
+    await member(client, "mallory")
     t = clock()
     msg = franked(keyring(client), "you will regret this", "mallory", "bob", t - MINUTE)
     body = report_body("message", category="harassment")
@@ -189,11 +192,11 @@ async def seed(client: httpx.AsyncClient, clock: ManualClock) -> Ledger:
     led.statements.append({"source_type": "SOURCE_ARTICLE_16", "automated": False,
                            "provision": False, "label": OTHER_ILLEGAL})
 
-    ngo = await user(client, "watchdog_ngo")
+    ngo = await member(client, "watchdog_ngo")
     r = await client.put("/api/v1/admin/users/watchdog_ngo/trusted-flagger", headers=admin,
                          json={"trusted": True})
     assert r.status_code == 200, r.text
-    u6 = await user(client, "propagandist")
+    u6 = await member(client, "propagandist")
     await channel(client, u6, "dark_channel")
     t = clock()
     case_ch = (await report(client, ngo, report_body("channel", channel="dark_channel"))
@@ -206,7 +209,7 @@ async def seed(client: httpx.AsyncClient, clock: ManualClock) -> Ledger:
                            "provision": True, "label": TERROR})
 
     # The removed post was banked on removal: a copy elsewhere is refused.
-    u5 = await user(client, "copycat")
+    u5 = await member(client, "copycat")
     await channel(client, u5, "mirror_feed")
     clock.advance(HOUR)
     await _rejected(client, u5, "mirror_feed", REPORTED)
@@ -226,7 +229,7 @@ async def seed(client: httpx.AsyncClient, clock: ManualClock) -> Ledger:
 
     # Day 5: removal orders (TCO Art. 3): within the hour, late, and cannot comply.
     day5 = START + 4 * DAY
-    authority = await _user_id(client, "boss")
+    boss_id = await _user_id(client, "boss")
     orders = [("post", str(harmless["id"]), 10 * HOUR, 20 * MINUTE, None),
               ("channel", "deals_daily", 12 * HOUR, 2 * HOUR, None),
               ("post", "999999", 15 * HOUR, None, "manifest_error")]
@@ -236,7 +239,7 @@ async def seed(client: httpx.AsyncClient, clock: ManualClock) -> Ledger:
             received = day5 + at
             completed = None if took is None else received + took
             await conn.execute(removal_orders.insert().values(
-                id=f"ro_test{i}", authority_user_id=authority, authority_name="Test Police",
+                id=f"ro_test{i}", authority_user_id=boss_id, authority_name="Test Police",
                 member_state="DE", reference=f"REF-{i}", target_kind=kind, target_ref=ref,
                 legal_basis="Art. 3 TCO", reasons="terrorist content", label=TERROR,
                 status="cannot_comply" if reason else "completed", received_ms=received,
@@ -246,5 +249,17 @@ async def seed(client: httpx.AsyncClient, clock: ManualClock) -> Ledger:
                 action = "remove" if kind == "post" else "ban_channel"
                 led.measures.append(Measure(action, TERROR, "removal_order", received,
                                             completed, False))
+    clock.now = day5 + 16 * HOUR
+    bka = await authority(client, admin, "bka_test")
+    u7 = await member(client, "ordered_owner")
+    await channel(client, u7, "ordered_news")
+    target = await post(client, u7, "ordered_news", "statement praising the attack")
+    order = await submit(client, bka, order_body(f"post:{target['id']}", "REAL-1"))
+    assert order["status"] == "completed"
+    led.orders.append((order["received_ms"], order["completed_ms"], None))
+    led.measures.append(Measure("remove", TERROR, "removal_order", order["received_ms"],
+                                order["completed_ms"], False))
+    led.statements.append({"source_type": "SOURCE_TYPE_OTHER_NOTIFICATION",
+                           "automated": False, "provision": False, "label": TERROR})
     clock.now = day5 + 20 * HOUR
     return led

@@ -194,10 +194,12 @@ RATE_KEY_CLAIM_DEVICE = RateRule("key_claim_device", 120, 60, "device")
 """One-time key claims by one device: draining someone's keys is a denial of service."""
 RATE_KEY_CLAIM_ACCOUNT = RateRule("key_claim_account", 600, 60, "account")
 """One-time key claims by all devices of one account."""
+RATE_TRANSPARENCY = RateRule("transparency", 60, 60, "address")
+"""Public transparency page and JSON from one address (each may aggregate a period)."""
 
 RATE_RULES: dict[str, RateRule] = {r.name: r for r in (
     RATE_REGISTER, RATE_LOGIN_ADDRESS, RATE_LOGIN_USERNAME, RATE_SEND, RATE_POST,
-    RATE_REPORT, RATE_KEY_CLAIM_DEVICE, RATE_KEY_CLAIM_ACCOUNT)}
+    RATE_REPORT, RATE_KEY_CLAIM_DEVICE, RATE_KEY_CLAIM_ACCOUNT, RATE_TRANSPARENCY)}
 
 LOGIN_FREE_FAILURES = 5
 """Wrong passwords for one username before the backoff starts."""
@@ -281,6 +283,13 @@ ATTACHMENT_RETENTION_MS = 30 * 24 * 3600 * 1000
 #: How often each server process deletes expired disappearing messages and attachments.
 DISAPPEAR_SWEEP_S = 30.0
 
+# --- transparency reports and statements-of-reasons export (issue 9) ----------------
+#: Longest period one report or export may span (a reporting year plus slack, times 5).
+TRANSPARENCY_PERIOD_MAX_DAYS = 5 * 366
+#: Days the public daily count of terrorist-channel bans shows by default, and at most.
+TERROR_BANS_DEFAULT_DAYS = 30
+TERROR_BANS_MAX_DAYS = 366
+
 # --- removal orders and preservation (issue 9; TCO Regulation (EU) 2021/784) ---------
 ORDER_REFERENCE_MAX = 200
 ORDER_TARGET_MAX = 2000
@@ -293,8 +302,3 @@ ORDERS_PAGE_MAX = 200
 PRESERVE_CHANNEL_POSTS_MAX = 1000
 PRESERVE_BLOBS_MAX = 200
 """Media files copied per preserved item."""
-# --- transparency reports and statements-of-reasons export (issue 9) ----------------
-#: Longest period one report or export may span (a reporting year plus slack, times 5).
-TRANSPARENCY_PERIOD_MAX_DAYS = 5 * 366
-#: Days the public daily count of terrorist-channel bans shows by default.
-TERROR_BANS_DEFAULT_DAYS = 30

@@ -430,10 +430,10 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
     app.include_router(console.router)
     app.include_router(report_routes.router)
     app.include_router(review_console.router)
-    app.include_router(orders.router)
-    app.include_router(order_console.router)
     app.include_router(transparency_routes.router)
     app.include_router(transparency_routes.public)
+    app.include_router(orders.router)
+    app.include_router(order_console.router)
     app.mount("/static", StaticFiles(directory=str(resources.files("tidings.server") / "static")),
               name="static")
     app.state.console_sections = [*review_console.SECTIONS, *order_console.SECTIONS]

@@ -225,10 +225,14 @@ _KIND_OF_SIGNAL: Final = {"pdq": ContentKind.IMAGE, "url": ContentKind.LINK,
 
 
 def content_kinds(decision: Decision) -> list[ContentKind]:
-    """The kinds of content the decision was about, from its signals (text when unknown;
-    an md5/sha256-only file is ``other``)."""
-    kinds = {_KIND_OF_SIGNAL.get(s.signal_type, ContentKind.OTHER) for s in decision.signals}
-    return sorted(kinds, key=list(ContentKind).index) or [ContentKind.TEXT]
+    """The kinds of content the decision was about, from its signals. File hashes
+    (md5, sha256) come with every upload and say nothing of the kind: a file with only
+    those (e.g. a video) is ``other``; no signals at all is text."""
+    kinds = {_KIND_OF_SIGNAL[s.signal_type] for s in decision.signals
+             if s.signal_type in _KIND_OF_SIGNAL}
+    if not kinds:
+        return [ContentKind.OTHER] if decision.signals else [ContentKind.TEXT]
+    return sorted(kinds, key=list(ContentKind).index)
 
 
 def decision_flags(decision: Decision) -> frozenset[str]:

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 
 from tidings.protocol import limits
 from tidings.protocol.errors import BadRequest, TidingsError
-from tidings.server.deps import require_role
+from tidings.server.deps import rate_limit, require_role
 from tidings.server.transparency_page import PeriodLink, render_csv, render_html, render_notice
 from tidings.services.accounts import Principal
 from tidings.services.transparency import (
@@ -131,7 +131,11 @@ def _links(year: int, month: int | None, now_ms: int) -> tuple[list[PeriodLink],
     return years, months
 
 
-@public.get("/transparency", response_class=HTMLResponse, include_in_schema=False)
+PUBLIC_RATE = [Depends(rate_limit("transparency"))]
+
+
+@public.get("/transparency", response_class=HTMLResponse, include_in_schema=False,
+            dependencies=PUBLIC_RATE)
 async def transparency_page(request: Request,
                             period_: str | None = Query(None, alias="period", max_length=7),
                             svc: TransparencyService = Depends(service)) -> HTMLResponse:
@@ -151,7 +155,7 @@ def render_error(message: str) -> str:
     return render_notice("Transparency report", message)
 
 
-@public.get("/transparency/terrorist-channel-bans.json")
+@public.get("/transparency/terrorist-channel-bans.json", dependencies=PUBLIC_RATE)
 async def terrorist_channel_bans(
         from_: str | None = _day("from"), to: str | None = _day(),
         svc: TransparencyService = Depends(service)) -> dict[str, Any]:
@@ -163,6 +167,9 @@ async def terrorist_channel_bans(
     until = min(until, _not_after_today(until, now))
     if until <= since:
         raise BadRequest("the period is in the future", "invalid_period")
+    if until - since > limits.TERROR_BANS_MAX_DAYS * MS_PER_DAY:
+        raise BadRequest(f"at most {limits.TERROR_BANS_MAX_DAYS} days at a time",
+                         "invalid_period")
     figures = await svc.cached_report(since, until)
     days = daily_series(figures.terror_channel_bans_by_day, since, until)
     return {"from": day_of(since), "to": day_of(until - MS_PER_DAY),
