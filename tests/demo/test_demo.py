@@ -88,7 +88,7 @@ def test_the_whole_story_runs_and_every_claim_holds() -> None:
     step7 = out.split("Step 7", 1)[1].split("The story is done", 1)[0]
     if find_spec("tidings.services.transparency") is not None:
         assert re.search(r"✓ it counts the blocked posts: \d+ measures after matches in "
-                         r"DEMO_PROPAGANDA \(\d+ rejections", step7)
+                         r"DEMO_PROPAGANDA, \d+ of them rejections", step7)
         assert "✓ it counts alice's verified report and the moderator's decision" in step7
         if "✓ order ro_" in step6:
             assert "✓ it counts the removal order, completed within the hour" in step7
