@@ -26,7 +26,8 @@ def demo(port: PortOpt = None, no_wait: NoWaitOpt = False, data: DemoDataOpt = N
 
     Two people chat end to end encrypted (and the database holds no plaintext), a news
     channel publishes, known propaganda is blocked in any copy, a verified report is
-    decided with a statement of reasons. Every line marked with a tick was checked."""
+    decided with a statement of reasons, an authority's removal order is executed and
+    the transparency report counts it all. Every line with a tick was checked."""
     from tidings.demo.command import main
 
     raise typer.Exit(main(port, no_wait, data))
