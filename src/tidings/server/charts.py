@@ -19,6 +19,8 @@ VALUE_WIDTH: Final = 56
 CHART_WIDTH: Final = 640
 COLUMN_AREA_HEIGHT: Final = 160
 AXIS_HEIGHT: Final = 34
+COLUMN_PAD: Final = 20
+"""Room left and right of the columns for the first and last day's label."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +82,12 @@ def column_chart(title: str, items: Sequence[tuple[str, int]], label_every: int 
     if label_every <= 0:
         label_every = 1 if count <= 14 else max(1, count // 7)
     top = max((v for _, v in items), default=0)
-    slot = CHART_WIDTH / max(count, 1)
+    slot = (CHART_WIDTH - 2 * COLUMN_PAD) / max(count, 1)
     width = max(1, int(slot * 0.8))
     bars = []
     for i, (label, value) in enumerate(items):
         h = _scale(value, top, COLUMN_AREA_HEIGHT - 16)
-        x = int(i * slot + (slot - width) / 2)
+        x = int(COLUMN_PAD + i * slot + (slot - width) / 2)
         y = COLUMN_AREA_HEIGHT - h
         bars.append(Bar(label, value, x, y, width, h, x + width // 2,
                         COLUMN_AREA_HEIGHT + 14, x + width // 2, y - 3,
