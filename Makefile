@@ -1,4 +1,4 @@
-# Tidings: `make run` to try it, `make test` to check it.
+# Tidings: `make run` to try it, `make test` to check it, `make demo` to watch it work.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -7,8 +7,9 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 DATA ?= ./data
 HOST ?= 127.0.0.1
 PORT ?= 8080
+DEMO_PORT ?=
 
-.PHONY: install run test lint bench fuzz clean
+.PHONY: install run demo test lint bench fuzz clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +32,11 @@ run: install
 	@echo "  Try the CLI: $(BIN)/tidings --help"
 	@echo ""
 	$(BIN)/tidings serve --data $(DATA) --host $(HOST) --port $(PORT)
+
+# The guided story on a throwaway server (8080 if free; DEMO_PORT=N to choose), which
+# then keeps running for you to look around; Ctrl-C stops it and deletes its data.
+demo: install
+	$(BIN)/tidings demo $(if $(DEMO_PORT),--port $(DEMO_PORT),)
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

@@ -36,3 +36,12 @@ def test_the_request_carries_only_the_reported_messages() -> None:
     assert "text" not in body["message"]  # the server reads the verified payload instead
     with pytest.raises(NotFound):
         pick(INBOX, "M9", 0)
+
+
+def test_claim_takes_the_lease_through_the_review_api() -> None:
+    from tidings.client.report_requests import claim, release
+
+    assert (claim("c_1").method, claim("c_1").path, claim("c_1").json) == (
+        "POST", "/api/v1/mod/cases/c_1/claim", {})
+    assert claim("c_1", 60).json == {"lease_s": 60}
+    assert release("c_1").path == "/api/v1/mod/cases/c_1/release"

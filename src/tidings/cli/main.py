@@ -12,6 +12,7 @@ from tidings.cli import (
     audit,
     banks,
     channel,
+    demo,
     groups,
     media,
     messages,
@@ -49,6 +50,7 @@ server.admin_app.command("create-authority")(orders.create_authority)
 app.add_typer(reports.mod_app, name="mod")
 app.command()(reports.appeal)
 app.command()(reports.notices)
+app.command()(demo.demo)
 
 
 def _version(value: bool) -> None:

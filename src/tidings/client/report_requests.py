@@ -78,6 +78,16 @@ def case(case_id: str) -> Request:
     return Request("GET", f"{API}/mod/cases/{case_id}")
 
 
+def claim(case_id: str, lease_s: int | None = None) -> Request:
+    """Take the case's lease, so no other moderator decides it meanwhile."""
+    return Request("POST", f"{API}/mod/cases/{case_id}/claim",
+                   {} if lease_s is None else {"lease_s": lease_s})
+
+
+def release(case_id: str) -> Request:
+    return Request("POST", f"{API}/mod/cases/{case_id}/release")
+
+
 def decide(case_id: str, action: str, policy: str, facts: str = "") -> Request:
     return Request("POST", f"{API}/mod/cases/{case_id}/decision",
                    {"action": action, "policy": policy, "facts": facts})

@@ -92,10 +92,13 @@ _BY_STATUS: dict[int, type[TidingsError]] = {
 def from_response(status: int, body: Any) -> TidingsError:
     """Rebuild a typed error from an API response (used by the client SDK)."""
     code, message = "http_error", f"HTTP {status}"
+    details: dict[str, Any] = {}
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         err = body["error"]
         code = str(err.get("code", code))
         message = str(err.get("message", message))
+        if isinstance(err.get("details"), dict):
+            details = {str(k): v for k, v in err["details"].items()}
     if status == 429:
         retry = 1
         if isinstance(body, dict):
@@ -105,6 +108,7 @@ def from_response(status: int, body: Any) -> TidingsError:
         return RateLimited(message, retry, code)
     cls = _BY_STATUS.get(status, TidingsError)
     error = cls(message, code)
+    error.details = details  # e.g. a rejection's reasons: bank, labels, ground
     if cls is TidingsError:
         error.status = status  # type: ignore[misc]
     return error

@@ -1,0 +1,73 @@
+"""The stand-in for known propaganda, drawn at demo time, and the copy an uploader makes.
+
+No real extremist material is shipped or fetched: a distinctive, deterministic
+picture (a sunburst with the words DEMO PROPAGANDA STAND-IN) plays its part. Its PDQ
+hash goes into the demo bank as a partner's hash list would deliver it: only the
+hash, never the picture.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+from PIL import Image, ImageDraw, ImageFont
+
+from tidings.moderation.signal_types import PdqSignalType
+
+SIZE = (640, 480)
+RAYS = 24
+COPY_SCALE = 0.45
+COPY_JPEG_QUALITY = 70
+
+
+def stand_in() -> Image.Image:
+    w, h = SIZE
+    img = Image.new("RGB", SIZE, (20, 20, 20))
+    draw = ImageDraw.Draw(img)
+    cx, cy, reach = w // 2, h // 2 - 30, 2 * w
+    for i in range(RAYS):
+        a0 = i * 2 * math.pi / RAYS
+        a1 = a0 + math.pi / RAYS
+        draw.polygon([(cx, cy), (cx + reach * math.cos(a0), cy + reach * math.sin(a0)),
+                      (cx + reach * math.cos(a1), cy + reach * math.sin(a1))],
+                     fill=(200, 30, 30))
+    draw.ellipse((cx - 90, cy - 90, cx + 90, cy + 90), fill=(240, 220, 40),
+                 outline=(0, 0, 0), width=8)
+    draw.rectangle((0, h - 110, w, h), fill=(0, 0, 0))
+    font = ImageFont.load_default(size=40)
+    draw.text((w // 2, h - 75), "DEMO PROPAGANDA", fill=(255, 255, 255), font=font,
+              anchor="mm")
+    draw.text((w // 2, h - 30), "STAND-IN", fill=(255, 255, 255), font=font, anchor="mm")
+    return img
+
+
+def png(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def resized_copy(img: Image.Image) -> bytes:
+    """Scaled to 45% and re-encoded as a JPEG: other bytes, the same picture."""
+    w, h = img.size
+    small = img.resize((int(w * COPY_SCALE), int(h * COPY_SCALE)),
+                       Image.Resampling.BILINEAR)
+    buf = io.BytesIO()
+    small.save(buf, format="JPEG", quality=COPY_JPEG_QUALITY)
+    return buf.getvalue()
+
+
+def pdq(data: bytes) -> str:
+    """The PDQ hash the server computes for a photo (hex, 256 bits)."""
+    value, _quality = PdqSignalType.hash_with_quality(data)
+    return value
+
+
+def distance(a: str, b: str) -> int:
+    """Hamming distance between two PDQ hashes: bits that differ of 256."""
+    return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
+def threshold() -> int:
+    return PdqSignalType.default_threshold()
