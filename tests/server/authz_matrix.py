@@ -103,6 +103,14 @@ def grp(method: str, suffix: str, allow: frozenset[str], **kw: str) -> Rule:
 
 
 CASE = {"case_id": "open_case"}
+ORDER = {"order_id": "order_id"}
+ITEM = {"item_id": "preserved"}
+AUTHORITIES = frozenset({AUTHORITY})
+READ_ORDERS = STAFF | AUTHORITIES
+"""Staff read every order; the authority its own (the seeded order is its own)."""
+PRESERVED = ADMINS | AUTHORITIES
+"""Preserved content: admins, and the authority whose order preserved it."""
+AUDITORS = frozenset({AUDITOR, ADMIN})
 
 RULES: list[Rule] = [
     # --- public: docs, health, media, public pages ---------------------------------
@@ -231,6 +239,33 @@ RULES: list[Rule] = [
     Rule("POST", "/console/cases/{case_id}/appeal-decision", DECIDERS, CONSOLE, CASE,
          body="console_appeal_decision"),
     Rule("POST", "/console/preferences", STAFF, CONSOLE, body="csrf"),
+    Rule("GET", "/console/orders", STAFF, CONSOLE),
+    Rule("GET", "/console/orders/{order_id}", STAFF, CONSOLE, ORDER),
+    Rule("POST", "/console/orders/{order_id}/cannot-comply", DECIDERS, CONSOLE, ORDER,
+         body="console_cannot_comply"),
+    Rule("POST", "/console/orders/{order_id}/execute", DECIDERS, CONSOLE, ORDER, body="csrf"),
+    # --- removal orders and preservation (TCO Art. 3, 6) --------------------------------
+    Rule("POST", "/api/v1/admin/authorities", ADMINS, body="authority"),
+    Rule("POST", "/api/v1/orders", AUTHORITIES, body="order"),
+    Rule("GET", "/api/v1/orders", READ_ORDERS),
+    Rule("GET", "/api/v1/orders/{order_id}", READ_ORDERS, params=ORDER),
+    Rule("GET", "/api/v1/orders/{order_id}/confirmation", READ_ORDERS, params=ORDER),
+    Rule("POST", "/api/v1/orders/{order_id}/withholding/extend", AUTHORITIES, params=ORDER),
+    Rule("POST", "/api/v1/orders/{order_id}/cannot-comply", DECIDERS, params=ORDER,
+         body="cannot_comply"),
+    Rule("POST", "/api/v1/orders/{order_id}/execute", DECIDERS, params=ORDER),
+    Rule("GET", "/api/v1/preservation", PRESERVED),
+    Rule("GET", "/api/v1/preservation/{item_id}", PRESERVED, params=ITEM),
+    Rule("GET", "/api/v1/preservation/{item_id}/blobs/{sha256}", PRESERVED,
+         params={"item_id": "preserved", "sha256": "preserved_blob"}),
+    Rule("POST", "/api/v1/preservation/{item_id}/extend", PRESERVED, params=ITEM,
+         body="months"),
+    # --- transparency (DSA Art. 15, 17, 24; TCO Art. 7) ------------------------------
+    Rule("GET", "/api/v1/transparency/report", AUDITORS,
+         query={"from": "2026-01-01", "to": "2026-12-31"}),
+    Rule("GET", "/api/v1/transparency/sor-export", AUDITORS, query={"since": "2026-01-01"}),
+    Rule("GET", "/transparency", EVERYONE),
+    Rule("GET", "/transparency/terrorist-channel-bans.json", EVERYONE),
 ]
 
 BY_KEY: dict[tuple[str, str], Rule] = {r.key: r for r in RULES}

@@ -32,6 +32,7 @@ from tidings.crypto.identity import DeviceIdentity
 from tidings.server import web_session
 from tidings.server.app import GATEWAY_PATH, create_app
 from tidings.services.accounts import AccountService
+from tidings.storage.orders import AuthorityRecord
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 COMMITMENT = base64.b64encode(os.urandom(32)).decode()
@@ -181,6 +182,31 @@ async def seed(world: World) -> None:
     v["bank"], v["job_id"] = "MATRIX_BANK", 1
     rules = await world.call("GET", "/api/v1/admin/rules", m.ADMIN)
     v["rules_text"] = rules.json()["text"]
+    await seed_order(world)
+
+
+async def seed_order(world: World) -> None:
+    """The authority's record, an order it gave (withheld, so it may extend) against a
+    post with a picture, that order's preservation item and its preserved blob, and a
+    spare post for the matrix's own order."""
+    v = world.values
+    authorities = world.app.state.authorities
+    async with authorities.db.write() as conn:
+        user = await authorities.users.user_by_name(conn, NAMES[m.AUTHORITY])
+        assert user is not None
+        await authorities.store.add_authority(conn, AuthorityRecord(
+            user.id, "Matrix Police", "DE", 0))
+    pic = await world.ok("POST", "/api/v1/media", m.USER, content=photo(seed=97))
+    ordered = await world.ok("POST", "/api/v1/channels/inner/posts", m.USER, json={
+        "text": "an announcement the authority orders removed", "media": [pic["sha256"]]})
+    order = await world.ok("POST", "/api/v1/orders", m.AUTHORITY, json={
+        "target": f"post:{ordered['id']}", "legal_basis": "Art. 3 TCO", "reasons": "x",
+        "reference": "MATRIX-1", "withhold_days": 42})
+    v["order_id"] = order["id"]
+    held = await world.ok("GET", f"/api/v1/orders/{order['id']}", m.AUTHORITY)
+    v["preserved"] = held["preservation"][0]["id"]
+    v["preserved_blob"] = pic["sha256"]
+    v["spare_post"] = await world.new_post()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -239,6 +265,15 @@ BODIES: dict[str, Body] = {
     "decision": lambda w, i: {"json": {"action": "no_violation", "policy": "terrorist_content"}},
     "appeal_decision": lambda w, i: {"json": {"decision": "uphold"}},
     "trusted": lambda w, i: {"json": {"trusted": False}},
+    "order": lambda w, i: {"json": {"target": f"post:{w.values['spare_post']}",
+                                    "legal_basis": "Art. 3 TCO", "reasons": "propaganda",
+                                    "reference": w.next("MATRIX-")}},
+    "cannot_comply": lambda w, i: {"json": {"reason": "manifest_error", "details": "x"}},
+    "months": lambda w, i: {"json": {"months": 1}},
+    "authority": lambda w, i: {"json": {"username": w.next("authority_"),
+                                        "authority_name": "Polizei", "member_state": "DE"}},
+    "console_cannot_comply": lambda w, i: _csrf_form(w, i, reason="manifest_error",
+                                                     details="x"),
     "rules": lambda w, i: {"content": w.values["rules_text"].encode()},
     "console_login": lambda w, i: {"data": {"username": "console_probe", "csrf": LOGIN_CSRF}},
     "csrf": _csrf_form,
