@@ -72,7 +72,7 @@ class ServerProcess:
     Spare processes (``crash_serve.py``) import everything ahead and wait for the word
     to start, so a restart costs what starting on recovered data costs, not the import
     time (seconds on a busy 2-core machine). They are made right after the first start
-    and import while the clients are being set up.
+    and import, one at a time, while the clients are being set up.
     """
 
     def __init__(self, data: Path, database_url: str) -> None:
@@ -88,6 +88,7 @@ class ServerProcess:
                          SPARE_DIR: str(data.parent)})
         self.proc: subprocess.Popen[bytes] | None = None
         self.spares: list[subprocess.Popen[bytes]] = []
+        self._breeding: asyncio.Task[None] | None = None
         self.kills = 0
         self.start_s: list[float] = []
         """How long each start took until ``/readyz`` answered."""
@@ -100,11 +101,25 @@ class ServerProcess:
                 env=self.env, cwd=ROOT, stdin=subprocess.PIPE, stdout=log, stderr=log)
 
     def make_spares(self, count: int) -> None:
-        self.spares.extend(self._spawn() for _ in range(count))
+        """Spares import one after another in the background (each takes a core for
+        a while; together they would starve the clients being set up)."""
+        self._breeding = asyncio.create_task(self._breed(count))
+
+    async def _breed(self, count: int) -> None:
+        for _ in range(count):
+            proc = self._spawn()
+            self.spares.append(proc)
+            while not self._ready(proc) and proc.poll() is None:
+                await asyncio.sleep(0.05)
+
+    def _ready(self, proc: subprocess.Popen[bytes]) -> bool:
+        return (self.data.parent / f"{proc.pid}.ready").exists()
 
     def spare_ready(self) -> bool:
-        """Has the next spare finished importing (so a restart now is only a restart)?"""
-        return not self.spares or (self.data.parent / f"{self.spares[0].pid}.ready").exists()
+        """Is the next spare done importing (so a restart now is only a restart)?"""
+        if self.spares:
+            return self._ready(self.spares[0])
+        return self._breeding is None or self._breeding.done()
 
     async def start(self) -> float:
         """Start (the next spare, if any) and wait until ``/readyz`` answers; returns
@@ -135,6 +150,8 @@ class ServerProcess:
         self.kills += 1
 
     def stop(self) -> None:
+        if self._breeding is not None:
+            self._breeding.cancel()
         for proc in [*([self.proc] if self.proc else []), *self.spares]:
             if proc.poll() is None:
                 proc.terminate()
