@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from tests.conftest import free_port
 from tests.server.crash_serve import SPARE_DIR
@@ -38,8 +38,9 @@ REPLY_TIMEOUT_S = 15.0
 """A live server answers a send well within this; only a dead one stays silent."""
 RETRY_PAUSE_S = 0.05
 
-LOST = (ConnectionClosed, InvalidStatus, OSError, TimeoutError)
-"""What a client sees when the server is killed under it or not back yet."""
+LOST = (ConnectionClosed, InvalidHandshake, OSError, TimeoutError)
+"""What a client sees when the server is killed under it (mid-handshake too) or is
+not back yet."""
 
 
 def unanswered(exc: BaseException) -> bool:
