@@ -96,6 +96,33 @@ async def test_a_failing_batch_fails_only_the_bad_job(database: Database) -> Non
         await committer.close()
 
 
+async def test_a_failed_publish_neither_fails_nor_repeats_committed_work(
+        database: Database) -> None:
+    """Publishing runs after the commit: if it raises, the batch is durable already, so
+    every submitter gets its answer and nothing is applied a second time (a job without
+    an idempotency key would otherwise be stored, and delivered, twice)."""
+    await _devices(database, "D1", "D2")
+    calls: list[int] = []
+
+    async def publish(events: Sequence[StreamEvent]) -> None:
+        calls.append(len(events))
+        if len(calls) == 1:
+            raise ConnectionError("bus away")
+
+    committer = GroupCommitter(database, StreamStore(), SentStore(), lambda: 5, publish)
+    try:
+        jobs = [AppendJob([("D2", "otk_count", f'{{"count":{i}}}')]) for i in range(5)]
+        done = await asyncio.gather(*(committer.append(j) for j in jobs),
+                                    return_exceptions=True)
+        assert all(not isinstance(d, BaseException) for d in done), done
+        async with database.read() as conn:
+            stored = await StreamStore().read(conn, "D2", 0, 100)
+        assert sorted(e.body for e in stored) == sorted(j.items[0][2] for j in jobs)
+        assert [e.seq for e in stored] == list(range(1, 6))
+    finally:
+        await committer.close()
+
+
 async def test_close_drains_queued_work(database: Database) -> None:
     await _devices(database, "D1", "D2")
     committer = GroupCommitter(database, StreamStore(), SentStore(), lambda: 5)

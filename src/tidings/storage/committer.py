@@ -11,7 +11,10 @@ and the fsync cost is shared (the classic group commit of database logs).
 
 If a batch's transaction fails as a whole (a lost connection, a PostgreSQL deadlock
 with a writer outside the committer), every job is retried alone, so one poisoned job
-fails only its own submitter.
+fails only its own submitter. Publishing is not part of that: once the commit is
+done the jobs are answered whatever the bus does (their events are durable, and a
+connection reads what it missed from the store at its next gap or reconnect), so a
+failed publish never makes a committed batch be applied a second time.
 """
 
 from __future__ import annotations
@@ -175,7 +178,12 @@ class GroupCommitter:
         self.batches += 1
         events = [e for r in results if isinstance(r, Appended) for e in r.events]
         if self.publish is not None and events:
-            await self.publish(events)
+            try:
+                await self.publish(events)
+            except Exception:
+                # Committed: answer, never apply twice (raising would retry the batch).
+                # A live connection reads these from the store at its next gap.
+                log.exception("publishing %d committed events failed", len(events))
         for pending, result in zip(batch, results, strict=True):
             if not pending.future.done():
                 pending.future.set_result(result)
