@@ -118,7 +118,7 @@ class ActionService:
         now = self.clock()
         async with self.db.write() as conn:
             for request in requests:
-                if not await self._claim(conn, request, SYSTEM_ACTOR):
+                if not await self._claim(conn, request, SYSTEM_ACTOR, now):
                     continue
                 applied.kinds.append(request.kind)
                 await self._effect(conn, request, actor, ground, now, applied)
@@ -141,11 +141,14 @@ class ActionService:
         await self._after_commit(applied, decision, labels, ground)
         return applied
 
-    async def _claim(self, conn: AsyncConnection, request: ActionRequest, actor: str) -> bool:
+    async def _claim(self, conn: AsyncConnection, request: ActionRequest, actor: str,
+                     now: int) -> bool:
+        """Record the action; every action of one decision carries the decision's time,
+        so two rules asking for the same measure count as one measure."""
         return await self.store.claim(
             conn, request.idempotency_key, kind=request.kind.value, rule=request.rule,
             ruleset_version=request.ruleset_version, target=request.target[:160],
-            cause=request.cause[:160], actor=actor, created_at=self.clock())
+            cause=request.cause[:160], actor=actor, created_at=now)
 
     async def _effect(self, conn: AsyncConnection, request: ActionRequest,
                       actor: Actor | None, ground: str, now: int, applied: Applied) -> None:
