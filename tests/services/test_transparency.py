@@ -129,6 +129,8 @@ async def test_report_and_export_match_the_seeded_history(api: AppFactory,
     assert sum(p["category"] == "STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY"
                for p in lines) == sum(s["label"] == TERROR for s in led.statements)
     assert {p["application_date"] for p in lines} <= {f"2026-01-0{d}" for d in range(1, 6)}
+    ordered = [p for p in lines if p.get("source_identity") == "Bundeskriminalamt"]
+    assert len(ordered) == 1 and ordered[0]["source_type"] != "SOURCE_VOLUNTARY", lines
     staff = [p for p in lines if p["puid"].startswith("sor-rm-")]
     assert len(staff) == 1 and staff[0]["category"] == "STATEMENT_CATEGORY_VIOLENCE"
     assert staff[0]["automated_decision"] == "AUTOMATED_DECISION_NOT_AUTOMATED"

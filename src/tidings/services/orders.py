@@ -23,7 +23,7 @@ from tidings.moderation import orders as mo
 from tidings.moderation import review as rv
 from tidings.moderation.audit import AuditRecord
 from tidings.moderation.labels import TERRORIST_CONTENT
-from tidings.moderation.reasons import from_decision, render_text
+from tidings.moderation.reasons import from_decision, render_text, to_record
 from tidings.protocol import limits
 from tidings.protocol.errors import BadRequest, Conflict, NotFound, TidingsError, Unprocessable
 from tidings.services.accounts import Principal
@@ -180,7 +180,8 @@ class OrderService:
         return {"text": render_text(sor), "ground": sor.ground.reference,
                 "restrictions": [str(r) for r in sor.restrictions], "source": str(sor.source),
                 "automated": str(sor.automated_decision),
-                "appeal_until": sor.redress.complaint_until_ms, "id": sor.statement_id}
+                "appeal_until": sor.redress.complaint_until_ms, "id": sor.statement_id,
+                "record": to_record(sor)}
 
     # -- staff: execute again, or answer that we cannot comply -------------------------------
     async def execute(self, who: Principal, order_id: str) -> dict[str, Any]:
@@ -272,6 +273,8 @@ class OrderService:
         async with self.db.read() as conn:
             case = await self.cases.case(conn, row.case_id) if row.case_id else None
         statement = json.loads(case.statement) if case and case.statement else None
+        if statement is not None:
+            statement.pop("record", None)  # the export's form; the provider reads the text
         body = {"order": {"issuing_authority": row.authority_name,
                           "member_state": row.member_state, "reference": row.reference,
                           "legal_basis": row.legal_basis, "reasons": row.reasons,
