@@ -29,7 +29,7 @@ from tidings.protocol.franking import FrankingKeyring, FrankingSecret
 from tidings.protocol.handles import HandleError, TextFieldError
 from tidings.protocol.limits import BANK_REFRESH_INTERVAL_S
 from tidings.protocol.stream import CATCH_UP, bus_control
-from tidings.server import gc_policy, secrets
+from tidings.server import gc_policy, openapi, secrets
 from tidings.server.channel_fanout import ChannelFanout
 from tidings.server.config import Settings
 from tidings.server.gateway import Gateway
@@ -378,6 +378,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
     app = TidingsApp(title="Tidings", version=tidings.__version__, description=API_DESCRIPTION,
                   lifespan=lifespan, docs_url="/api/docs", redoc_url=None)
     _install_error_handlers(app)
+    openapi.install(app)
     app.include_router(health.router)
     app.include_router(accounts.router)
     app.include_router(stream.router)
