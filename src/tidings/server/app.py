@@ -120,6 +120,8 @@ def _error_response(exc: TidingsError) -> JSONResponse:
         headers["Retry-After"] = str(retry)
     if exc.status == 401:
         headers["WWW-Authenticate"] = "Bearer"
+    if exc.status == 408:
+        headers["Connection"] = "close"  # the rest of the stalled body is not awaited
     return JSONResponse(exc.to_json(), status_code=exc.status, headers=headers)
 
 
@@ -401,6 +403,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
               name="static")
     app.state.console_sections = list(review_console.SECTIONS)
 
-    app.add_middleware(RequestLimits, max_body=settings.max_body_bytes)
+    app.add_middleware(RequestLimits, max_body=settings.max_body_bytes,
+                       body_timeout=settings.request_body_timeout_s)
     app.add_middleware(MetricsAndHeaders, metrics=metrics)
     return app

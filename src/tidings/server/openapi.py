@@ -39,6 +39,7 @@ _DESCRIPTIONS = {
     "403": "Authenticated, but not allowed to do this to this object",
     "404": "No such object (or not one you may see)",
     "409": "Conflicts with the current state (taken name, full, already done)",
+    "408": "The request body stalled (no data for the body timeout)",
     "410": "The object existed and is gone",
     "413": "Request body larger than the limit (protocol/limits.py)",
     "422": "Well-formed but invalid, or refused by moderation",
@@ -46,7 +47,7 @@ _DESCRIPTIONS = {
     "431": "Request headers larger than the limit",
 }
 _ALWAYS = ("400", "422", "431")
-_WITH_BODY = ("413",)
+_WITH_BODY = ("408", "413")
 _WITH_PATH = ("404", "410")
 _AUTHENTICATED = ("401", "403", "404", "409", "410", "429")
 _ANONYMOUS_WRITE = ("401", "409", "429")
