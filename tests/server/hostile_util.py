@@ -25,10 +25,15 @@ import pytest
 import uvicorn
 
 from tests.conftest import free_port, make_settings
+from tidings.server import secrets
 from tidings.server.app import create_app
 from tidings.server.config import Settings
 from tidings.server.serving import uvicorn_config
+from tidings.services.accounts import AccountService
+from tidings.services.clock import system_clock
+from tidings.services.names import reserved_names
 from tidings.storage import migrate
+from tidings.storage.accounts import AccountStore
 from tidings.storage.database import Database
 
 PASSWORD = "a long enough passphrase"
@@ -66,6 +71,17 @@ class HostileServer:
             assert r.status_code == 201, r.text
             self.users[name] = {"Authorization": f"Bearer {r.json()['token']}"}
         return self.users[name]
+
+    async def create_staff(self, name: str, role: str) -> None:
+        """A staff account, made as ``tidings admin create-user`` makes one."""
+        db = Database(self.settings.resolved_database_url)
+        try:
+            accounts = AccountService(db, AccountStore(),
+                                      secrets.load_or_create(self.data).token_pepper,
+                                      system_clock, reserved_names(()))
+            await accounts.create_user(name, PASSWORD, role, check_reserved=False)
+        finally:
+            await db.close()
 
     def client(self, **kwargs: Any) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.url, timeout=10, **kwargs)
