@@ -2,10 +2,11 @@
 
 The server is ``tidings serve``'s own uvicorn configuration (server/serving.py: the
 guarded HTTP protocol, the WebSocket frame limit) in a thread of its own, so tests can
-speak raw bytes to it from their event loop without blocking it. One per test module:
-each test makes its own accounts, and checks what it changed by comparing
-:func:`snapshot` before and after (row counts of every table, every file under the
-blob stores), so "nothing stored half-way" is checked across the whole database.
+speak raw bytes to it from their event loop without blocking it. One serves the whole
+run and tests share a few accounts (a password hash costs real time); each test checks
+what it changed by comparing :func:`snapshot` before and after (row counts of every
+table, every file under the blob stores), so "nothing stored half-way" is checked
+across the whole database.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,17 +124,28 @@ def _start(settings: Settings) -> HostileServer:
     return HostileServer(settings, port, server, thread)
 
 
+_shared: list[HostileServer] = []
+
+
 @pytest.fixture(scope="module", name="hostile")
-def hostile_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostileServer]:
-    settings = make_settings(tmp_path_factory.mktemp("hostile"),
-                             request_header_timeout_s=HEADER_TIMEOUT_S,
-                             request_body_timeout_s=BODY_TIMEOUT_S)
-    running = _start(settings)
-    try:
-        yield running
-    finally:
-        running.server.should_exit = True
-        running.thread.join(10)
+def hostile_fixture(tmp_path_factory: pytest.TempPathFactory,
+                    request: pytest.FixtureRequest) -> HostileServer:
+    """One server for all hostile-input modules of a test run (started on first use,
+    stopped when the run ends): tests are independent through their snapshots."""
+    if not _shared:
+        settings = make_settings(tmp_path_factory.mktemp("hostile"),
+                                 request_header_timeout_s=HEADER_TIMEOUT_S,
+                                 request_body_timeout_s=BODY_TIMEOUT_S)
+        running = _start(settings)
+        _shared.append(running)
+
+        def stop() -> None:
+            running.server.should_exit = True
+            running.thread.join(10)
+            _shared.clear()
+
+        request.config.add_cleanup(stop)
+    return _shared[0]
 
 
 def assert_error(response: httpx.Response, status: int, code: str | None = None) -> None:

@@ -28,7 +28,7 @@ CHANNELS = "/api/v1/channels"
 
 
 async def _owner_channel(hostile: HostileServer, client: httpx.AsyncClient) -> None:
-    owner = hostile.user("lookalike_owner")
+    owner = hostile.user("someone")
     if (await client.get(f"{CHANNELS}/dailypost", headers=owner)).status_code == 404:
         r = await client.post(CHANNELS, headers=owner,
                               json={"handle": "dailypost", "title": "Daily Post"})
@@ -48,7 +48,7 @@ async def _owner_channel(hostile: HostileServer, client: httpx.AsyncClient) -> N
 ])
 async def test_lookalike_channel_handles_refused(hostile: HostileServer, handle: str,
                                                  status: int, code: str) -> None:
-    someone = hostile.user("lookalike_maker")
+    someone = hostile.user("someone")
     async with hostile.client() as client:
         await _owner_channel(hostile, client)
         before = hostile.snapshot()
@@ -68,7 +68,7 @@ async def test_lookalike_reserved_display_names_refused(hostile: HostileServer,
     folding ran before the confusable skeleton and turned Т into т, whose prototype
     is a small capital ᴛ, not t. protocol/confusables.py now skeletons first.
     """
-    me = hostile.user("display_namer")
+    me = hostile.user("someone")
     async with hostile.client() as client:
         before_profile = (await client.get("/api/v1/accounts/profile", headers=me)).json()
         before = hostile.snapshot()
@@ -81,7 +81,7 @@ async def test_lookalike_reserved_display_names_refused(hostile: HostileServer,
 
 
 async def test_lookalike_reserved_channel_title_refused(hostile: HostileServer) -> None:
-    me = hostile.user("title_maker")
+    me = hostile.user("someone")
     async with hostile.client() as client:
         before = hostile.snapshot()
         r = await client.post(CHANNELS, headers=me,

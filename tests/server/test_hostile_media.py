@@ -86,7 +86,7 @@ def _profile(hostile: HostileServer, me: dict[str, str]) -> dict[str, object]:
 async def test_bad_image_upload_refused(hostile: HostileServer, name: str,
                                         make: object, code: str) -> None:
     data = make()  # type: ignore[operator]
-    me = hostile.user("uploader")
+    me = hostile.user("someone")
     before = hostile.snapshot()
     async with hostile.client() as client:
         r = await client.post(MEDIA, headers={**me, "content-type": "image/png"}, content=data)
@@ -101,7 +101,7 @@ async def test_bad_image_upload_refused(hostile: HostileServer, name: str,
 async def test_bad_image_as_profile_picture(hostile: HostileServer, make: object) -> None:
     """The upload is refused, so there is no id to set; naming its hash anyway is 4xx
     and the profile keeps its picture."""
-    me = hostile.user("avatar_owner")
+    me = hostile.user("pictured")
     async with hostile.client() as client:
         good = await client.post(MEDIA, headers=me, content=photo(64, 64, seed=7))
         assert good.status_code == 201
@@ -123,7 +123,7 @@ async def test_lying_mime_is_stored_as_what_it_is_and_is_no_picture(
         hostile: HostileServer) -> None:
     """HTML declared as image/png is kept as an opaque download, never served as an
     image or page, and cannot become a profile picture."""
-    me = hostile.user("liar")
+    me = hostile.user("pictured")
     html = b"<html><script>alert(document.cookie)</script></html>" * 4
     async with hostile.client() as client:
         r = await client.post(MEDIA, headers={**me, "content-type": "image/png"}, content=html)
@@ -144,7 +144,7 @@ async def test_lying_mime_is_stored_as_what_it_is_and_is_no_picture(
 
 async def test_oversized_photo_stream_refused(hostile: HostileServer) -> None:
     """A PNG signature followed by more than the photo limit, without Content-Length."""
-    me = hostile.user("uploader")
+    me = hostile.user("someone")
 
     async def body():  # type: ignore[no-untyped-def]
         yield b"\x89PNG\r\n\x1a\n"
@@ -160,7 +160,7 @@ async def test_oversized_photo_stream_refused(hostile: HostileServer) -> None:
 
 async def test_stalled_upload_leaves_no_temp_file(hostile: HostileServer) -> None:
     """Half an upload, then silence: 408 after the body timeout; the temp file is gone."""
-    me = hostile.user("uploader")
+    me = hostile.user("someone")
     data = photo(300, 200, seed=3)
     head = (f"POST {MEDIA} HTTP/1.1\r\nHost: t\r\nAuthorization: {me['Authorization']}\r\n"
             f"Content-Length: {len(data)}\r\n\r\n").encode()
@@ -191,7 +191,7 @@ TRAVERSALS = [
 async def test_path_traversal_in_media_ids(hostile: HostileServer, prefix: str,
                                            name: str) -> None:
     """Sent as raw bytes so no client library normalises the path first."""
-    me = hostile.user("walker")
+    me = hostile.user("someone")
     request = (f"GET {prefix}{name} HTTP/1.1\r\nHost: t\r\n"
                f"Authorization: {me['Authorization']}\r\nConnection: close\r\n\r\n").encode()
     answer, _ = await raw_exchange(hostile.port, request)
@@ -207,7 +207,7 @@ async def test_path_traversal_in_blob_names_posted(hostile: HostileServer,
                                                    media_id: str) -> None:
     """A post or a profile picture naming a path instead of a media id: 400, nothing
     stored."""
-    me = hostile.user("walker")
+    me = hostile.user("someone")
     async with hostile.client() as client:
         if (await client.get("/api/v1/channels/walkers", headers=me)).status_code == 404:
             made = await client.post("/api/v1/channels", headers=me,

@@ -50,7 +50,7 @@ async def _closed_with(conn: websockets.ClientConnection) -> int:
 
 
 async def test_huge_frame_closes_1009(hostile: HostileServer) -> None:
-    conn = await _live(hostile, "ws_huge")
+    conn = await _live(hostile, "someone")
     before = hostile.snapshot()
     frame = json.dumps({"type": "send", "ref": "r1", "pad": "x" * limits.WS_MAX_FRAME_BYTES})
     await conn.send(frame)
@@ -65,7 +65,7 @@ async def test_binary_frame_instead_of_hello_closes_4002(hostile: HostileServer)
 
 
 async def test_binary_frame_after_hello_closes_4002(hostile: HostileServer) -> None:
-    conn = await _live(hostile, "ws_binary")
+    conn = await _live(hostile, "someone")
     await conn.send(b"\x00\x01binary")
     assert await _closed_with(conn) == limits.WS_CLOSE_BAD_FRAME
 
@@ -82,7 +82,7 @@ async def test_bad_json_instead_of_hello_closes_4002(hostile: HostileServer) -> 
 async def test_bad_json_after_hello_is_an_error_frame(hostile: HostileServer,
                                                       bad: str) -> None:
     """The connection answers with an error frame and keeps working."""
-    conn = await _live(hostile, "ws_bad_json")
+    conn = await _live(hostile, "someone")
     before = hostile.snapshot()
     await conn.send(bad)
     frame = await _recv(conn)
@@ -95,7 +95,7 @@ async def test_bad_json_after_hello_is_an_error_frame(hostile: HostileServer,
 
 async def test_send_with_surrogate_stores_nothing(hostile: HostileServer) -> None:
     """A private message whose envelope escapes a lone surrogate is refused whole."""
-    conn = await _live(hostile, "ws_sender")
+    conn = await _live(hostile, "someone")
     hostile.user("ws_recipient")
     before = hostile.snapshot()
     send = ('{"type": "send", "ref": "s1", "client_id": "c1", "to": "ws_recipient", '
