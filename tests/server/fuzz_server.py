@@ -7,6 +7,7 @@ with the admin's token.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -18,6 +19,14 @@ from typing import Any
 import httpx
 
 from tests.conftest import free_port
+from tidings.server import secrets
+from tidings.server.config import load_settings
+from tidings.services.accounts import AccountService
+from tidings.services.clock import system_clock
+from tidings.services.names import reserved_names
+from tidings.storage import migrate
+from tidings.storage.accounts import AccountStore
+from tidings.storage.database import Database
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "a long enough passphrase"
@@ -46,16 +55,23 @@ class FuzzServer:
                 "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
                 "TIDINGS_RATE_LIMITS": "false", "TIDINGS_LOG_LEVEL": "warning"}
 
-    def cli(self, *args: str, stdin: bytes = b"") -> None:
-        subprocess.run([sys.executable, "-m", "tidings.cli", *args, "--data", str(self.data)],
-                       env=self.env, cwd=ROOT, input=stdin, capture_output=True, timeout=60,
-                       check=True)
+    async def _prepare(self) -> None:
+        """What ``tidings db upgrade`` and ``tidings admin create-user`` do, in-process
+        (two CLI start-ups cost seconds on a busy machine)."""
+        settings = load_settings(self.data, {})
+        db = Database(settings.resolved_database_url)
+        try:
+            await migrate.upgrade(db)
+            accounts = AccountService(db, AccountStore(),
+                                      secrets.load_or_create(self.data).token_pepper,
+                                      system_clock, reserved_names(()))
+            await accounts.create_user(ADMIN, PASSWORD, "admin", check_reserved=False)
+        finally:
+            await db.close()
 
     def start(self) -> None:
         self.data.mkdir(parents=True, exist_ok=True)
-        self.cli("db", "upgrade")
-        self.cli("admin", "create-user", ADMIN, "--role", "admin", "--password-stdin",
-                 stdin=PASSWORD.encode() + b"\n")
+        asyncio.run(self._prepare())
         log = (self.data.parent / "serve.log").open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tidings.cli", "serve", "--data", str(self.data),
