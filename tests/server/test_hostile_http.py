@@ -8,7 +8,9 @@ Catalogue: docs/hostile-inputs.md.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 
 import pytest
 
@@ -233,3 +235,22 @@ async def test_slow_json_body_cut_off(hostile: HostileServer) -> None:
     assert status == 408 and error["error"]["code"] == "request_timeout"
     assert elapsed < BODY_TIMEOUT_S + 2
     assert hostile.snapshot() == before
+
+
+async def test_keep_alive_client_is_not_cut_off(hostile: HostileServer) -> None:
+    """The guards leave honest clients alone: on one kept-alive connection, a request
+    after a pause longer than the header deadline (but shorter than the idle keep-alive
+    timeout) is answered normally, with nothing unasked-for in between."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", hostile.port)
+    request = b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
+    try:
+        for _ in range(2):
+            writer.write(request)
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+            assert head.startswith(b"HTTP/1.1 200"), head
+            length = int(re.search(rb"content-length: (\d+)", head.lower()).group(1))  # type: ignore[union-attr]
+            assert json.loads(await reader.readexactly(length)) == {"status": "ok"}
+            await asyncio.sleep(HEADER_TIMEOUT_S + 0.5)
+        assert not reader.at_eof()
+    finally:
+        writer.close()

@@ -20,6 +20,8 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 
 from tests.server.hostile_util import (
+    BODY_TIMEOUT_S,
+    HEADER_TIMEOUT_S,
     HostileServer,
     hostile_fixture,  # noqa: F401 - the module's server fixture
 )
@@ -191,3 +193,13 @@ async def test_protocol_violations_close_with_rfc6455_codes(hostile: HostileServ
         assert await _close_code(reader) == code, name
     finally:
         writer.close()
+
+
+async def test_quiet_connection_outlives_the_http_deadlines(hostile: HostileServer) -> None:
+    """The header deadline and body timeout end at the upgrade: a live connection that
+    is quiet for longer than both still works."""
+    conn = await _live(hostile, "someone")
+    await asyncio.sleep(max(HEADER_TIMEOUT_S, BODY_TIMEOUT_S) + 1.5)
+    await conn.send('{"type": "ping"}')
+    assert (await _recv(conn))["type"] == "pong"
+    await conn.close()

@@ -7,7 +7,7 @@ headers of any length before the app can answer 431. :class:`GuardedHttpProtocol
 adds both guards at the protocol level, before any ASGI code runs:
 
 * the request line and headers must arrive within ``request_header_timeout_s`` of the
-  connection opening (or of the previous response); else 408 and close;
+  connection opening (or of the request's first byte); else 408 and close;
 * they may be at most ``limits.MAX_REQUEST_HEAD_BYTES``; else 431 and close. The app's
   own ``MAX_HEADER_BYTES`` check (middleware.py) answers smaller excesses normally.
 
@@ -140,13 +140,21 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         self._in_body = False
+        self._disarm()
         if not self._refused:
             super().on_message_complete()
 
+    def on_message_begin(self) -> None:
+        # The next request's first byte starts its deadline; an idle keep-alive
+        # connection before it is uvicorn's timeout_keep_alive's to close.
+        if self._head_timer is None and not self._refused:
+            self._arm()
+        super().on_message_begin()
+
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if not self.transport.is_closing():
-            self._arm()  # the next request's head has the same deadline
+        if self._in_body and not self.transport.is_closing():
+            self._arm()  # answered early (413...): the rest of the body gets a deadline
 
 
 def protocol_for(settings: Settings) -> type[GuardedHttpProtocol]:
