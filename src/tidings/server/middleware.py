@@ -129,11 +129,12 @@ class RequestLimits:
         if url_problem is not None:
             await _send_error(send, 400, "invalid_url", url_problem)
             return
-        receive = self._paced(receive)
+        headers = dict(scope.get("headers", []))
+        if headers.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in headers:
+            receive = self._paced(receive)  # no body, nothing to wait for: no timer
         if _route_bounds_body(scope):
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers", []))
         declared = headers.get(b"content-length")
         if declared is not None:
             try:
