@@ -254,3 +254,34 @@ async def test_keep_alive_client_is_not_cut_off(hostile: HostileServer) -> None:
         assert not reader.at_eof()
     finally:
         writer.close()
+
+
+BIG = 2**70
+"""Past the 64-bit integers SQLite and PostgreSQL store."""
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("PATCH", f"/api/v1/channels/big_ints/posts/{BIG}", {"text": "x"}),  # found by fuzzing
+    ("GET", f"/api/v1/reports/{BIG}", None),
+    ("PUT", "/api/v1/channels/big_ints/pin", {"post_id": BIG}),
+    ("POST", "/api/v1/channels/big_ints/views", {"post_ids": [BIG]}),
+    ("GET", f"/api/v1/channels/big_ints/posts?before={BIG}", None),
+    ("GET", f"/api/v1/channels/big_ints/updates?since={BIG}", None),
+    ("GET", f"/c/big_ints/{BIG}", None),
+])
+async def test_integers_past_64_bits(hostile: HostileServer, method: str, path: str,
+                                     body: object) -> None:
+    """Was 500 (OverflowError in the driver) for every one of these: now 422 where the
+    route bounds the id, else 400 ``value_out_of_range``; nothing stored either way."""
+    me = hostile.user("someone")
+    async with hostile.client() as client:
+        if (await client.get("/api/v1/channels/big_ints", headers=me)).status_code == 404:
+            made = await client.post("/api/v1/channels", headers=me,
+                                     json={"handle": "big_ints", "title": "Big ints"})
+            assert made.status_code == 201
+        before = hostile.snapshot()
+        r = await client.request(method, path, headers=me, json=body)
+        assert r.status_code in (400, 422), r.text[:200]
+        assert_error(r, r.status_code, "value_out_of_range" if r.status_code == 400
+                     else "invalid_request")
+        assert hostile.snapshot() == before

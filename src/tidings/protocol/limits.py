@@ -27,6 +27,9 @@ REQUEST_BODY_IDLE_TIMEOUT_S = 30
 connection and, for JSON, a buffer)."""
 HTTP_KEEP_ALIVE_S = 5
 """An idle keep-alive connection is closed after this."""
+ID_MAX = 2**63 - 1
+"""Largest id a client may name (a signed 64-bit integer, what SQLite and PostgreSQL
+store); larger ones are refused with 422 before any query."""
 
 # --- Accounts ---------------------------------------------------------------------
 USERNAME_MIN = 3
