@@ -98,3 +98,10 @@ def test_every_table_entry_reaches_a_fixed_point_within_the_bound() -> None:
             rounds += 1
         assert rounds < confusables.MAX_SKELETON_ROUNDS, hex(cp)
         assert skeleton(text) == current
+
+
+def test_capital_lookalikes_meet_latin_capitals_before_case_folding() -> None:
+    """Cyrillic Т (U+0422) looks like T; folded first it became т, whose prototype is
+    the small capital ᴛ, and "Тidings" escaped the reserved names."""
+    assert handle_key("\u0422idings") == handle_key("Tidings")
+    assert handle_key("\u0422IDINGS \u041cODERATOR") == handle_key("tidings moderator")

@@ -34,8 +34,8 @@ def serve(data: DataOpt = None,
     """Run the Tidings server."""
     import uvicorn
 
-    from tidings.protocol import limits
     from tidings.server.app import create_app
+    from tidings.server.serving import uvicorn_config
     from tidings.storage.migrate import SchemaMismatch
 
     settings = _settings(data, host=host, port=port)
@@ -55,17 +55,7 @@ def serve(data: DataOpt = None,
     app = create_app(settings)
     console.print(f"Tidings serving at [bold]{settings.resolved_public_url}[/bold] "
                   f"(data in {settings.data_dir})")
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
-                loop="uvloop", http="httptools", ws="websockets-sansio",
-                ws_ping_interval=limits.WS_PING_INTERVAL_S,
-                ws_ping_timeout=limits.WS_PING_TIMEOUT_S,
-                ws_max_size=limits.WS_MAX_FRAME_BYTES, proxy_headers=True,
-                # permessage-deflate keeps a zlib state per connection (~50 KB measured
-                # with tracemalloc) and compresses each frame once per connection, so a
-                # channel post would be compressed 10,000 times: off. See
-                # docs/benchmarks.md "Channel fan-out".
-                ws_per_message_deflate=False,
-                timeout_graceful_shutdown=5)
+    uvicorn.Server(uvicorn_config(app, settings)).run()
 
 
 @db_app.command()

@@ -115,7 +115,8 @@ def handle_key(text: str) -> str:
     Two names with equal keys look alike to a reader and one should not be allowed
     next to the other (or next to a reserved name). Steps, in order:
 
-    1. NFKC and case fold (NFKC_Casefold in spirit, as UTS #46 does for domain
+    1. UTS #39 skeleton of the NFKC text as written (so capitals meet capitals);
+       NFKC and case fold (NFKC_Casefold in spirit, as UTS #46 does for domain
        labels) so fullwidth, mathematical and ligature forms fold to plain letters;
        drop format characters (Cf: zero-width joiners and friends);
     2. UTS #39 skeleton, then case fold again (the table maps to prototypes of
@@ -138,6 +139,11 @@ def handle_key(text: str) -> str:
 
 
 def _key_round(text: str) -> str:
+    # Skeleton the text as written first: an uppercase lookalike (Cyrillic Т, U+0422)
+    # has a Latin capital as prototype, but case folding first would turn it into a
+    # lowercase letter (т, U+0442) whose prototype is a small capital (ᴛ), not t, so
+    # "Тidings" would not look like "Tidings" (found by tests/server/test_hostile_names).
+    text = skeleton(_drop_invisible_and_separators(unicodedata.normalize("NFKC", text)))
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
     folded = skeleton(skeleton(_drop_invisible_and_separators(folded)).casefold())
     folded = "".join(HANDLE_FOLDS.get(ch, ch) for ch in folded)

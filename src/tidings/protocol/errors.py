@@ -58,6 +58,13 @@ class Gone(TidingsError):
     default_code = "gone"
 
 
+class RequestTimeout(TidingsError):
+    """The client stopped sending its request part-way (slow or stalled body)."""
+
+    status = 408
+    default_code = "request_timeout"
+
+
 class PayloadTooLarge(TidingsError):
     status = 413
     default_code = "payload_too_large"
@@ -84,7 +91,7 @@ class Unavailable(TidingsError):
 
 _BY_STATUS: dict[int, type[TidingsError]] = {
     cls.status: cls
-    for cls in (BadRequest, Unauthorized, Forbidden, NotFound, Conflict, Gone,
+    for cls in (BadRequest, Unauthorized, Forbidden, NotFound, RequestTimeout, Conflict, Gone,
                 PayloadTooLarge, Unprocessable, Unavailable)
 }
 

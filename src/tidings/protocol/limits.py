@@ -17,6 +17,19 @@ MAX_JSON_DEPTH = 32
 """Deepest nesting of arrays/objects accepted in a JSON body."""
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 """Largest streamed upload (media and encrypted attachments)."""
+MAX_REQUEST_HEAD_BYTES = 64 * 1024
+"""Request line plus headers as received; more is cut off with 431 before the app runs
+(server/serving.py). Requests within it but over MAX_HEADER_BYTES get the app's 431."""
+REQUEST_HEADER_TIMEOUT_S = 10
+"""A request's line and headers must arrive within this (slowloris); else 408, closed."""
+REQUEST_BODY_IDLE_TIMEOUT_S = 30
+"""Longest wait for the next chunk of a request body; else 408 (a slow body holds a
+connection and, for JSON, a buffer)."""
+HTTP_KEEP_ALIVE_S = 5
+"""An idle keep-alive connection is closed after this."""
+ID_MAX = 2**63 - 1
+"""Largest id a client may name (a signed 64-bit integer, what SQLite and PostgreSQL
+store); larger ones are refused with 422 before any query."""
 
 # --- Accounts ---------------------------------------------------------------------
 USERNAME_MIN = 3

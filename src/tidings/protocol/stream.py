@@ -22,6 +22,7 @@ parsing the frame; ``b"ctl\\n<word>"`` carries control words such as ``revoked``
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -64,6 +65,9 @@ def parse_client_frame(text: str) -> ClientFrame:
         raise FrameError("frame too large")
     if json_depth(text) > MAX_JSON_DEPTH:
         raise FrameError("frame nested too deeply")
+    unsafe = unsafe_escape(text)
+    if unsafe is not None:
+        raise FrameError(f"frame escapes {unsafe}")
     try:
         data = json.loads(text)
     except ValueError as exc:
@@ -174,3 +178,28 @@ def json_depth(text: str) -> int:
         elif ch in "]}":
             depth -= 1
     return best
+
+
+# An escape in a JSON string: a valid surrogate pair (12 characters), a lone surrogate
+# or NUL (6), or any other escape (2, which also consumes an escaped backslash so that
+# the text ``\\ud800`` is not mistaken for a surrogate).
+_ESCAPE = re.compile(r"\\(?:u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+                     r"|u[dD][89a-fA-F][0-9a-fA-F]{2}|u0000|.)", re.DOTALL)
+
+
+def unsafe_escape(text: str) -> str | None:
+    """What a JSON text escapes that no Tidings string may hold, or None.
+
+    JSON (RFC 8259 section 7) lets ``"\\ud800"`` (half a UTF-16 surrogate pair) and
+    ``"\\u0000"`` through. Python's ``json`` turns the first into a string that cannot
+    be encoded as UTF-8, and PostgreSQL text cannot hold the second: both would fail in
+    the database or a log line after the request was accepted, so they are refused up
+    front. (Raw NUL and other control characters are invalid JSON already.)
+    """
+    if "\\u" not in text:
+        return None
+    for match in _ESCAPE.finditer(text):
+        escape = match.group(0)
+        if len(escape) == 6:
+            return "NUL (\\u0000)" if escape == "\\u0000" else f"a lone surrogate ({escape})"
+    return None

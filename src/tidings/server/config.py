@@ -34,6 +34,10 @@ class Settings:
     """The URL people reach this server at; empty means ``http://host:port``."""
     ws_send_queue: int = limits.WS_SEND_QUEUE_MAX
     max_body_bytes: int = limits.MAX_BODY_BYTES
+    request_header_timeout_s: int = limits.REQUEST_HEADER_TIMEOUT_S
+    """Seconds a client has to send a request's headers (slowloris guard)."""
+    request_body_timeout_s: int = limits.REQUEST_BODY_IDLE_TIMEOUT_S
+    """Seconds a client may pause while sending a request body."""
     log_level: str = "info"
     secure_cookies: bool = False
     """Set true behind TLS so console cookies carry the Secure flag."""

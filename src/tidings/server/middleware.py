@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tidings.protocol import limits
-from tidings.protocol.stream import json_depth
+from tidings.protocol.errors import RequestTimeout
+from tidings.protocol.stream import json_depth, unsafe_escape
 from tidings.server.metrics import Metrics
 
 SECURITY_HEADERS = [
@@ -50,6 +53,24 @@ async def _send_error(send: Send, status: int, code: str, message: str,
     await send({"type": "http.response.body", "body": body})
 
 
+def bad_url(scope: Scope) -> str | None:
+    """Why the request's path or query cannot be text, or None if it can.
+
+    Percent-escapes are decoded strictly: invalid UTF-8 (which includes encoded lone
+    surrogates) and NUL are refused rather than turned into U+FFFD or passed on to a
+    database that rejects them (PostgreSQL text cannot hold NUL).
+    """
+    for part in (scope.get("raw_path") or scope["path"].encode(), scope["query_string"]):
+        raw = unquote_to_bytes(part.replace(b"+", b" "))
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return "the URL is not valid UTF-8"
+        if b"\0" in raw:
+            return "the URL contains a NUL byte"
+    return None
+
+
 def headers_too_large(scope: Scope) -> bool:
     """True if the request's header names and values exceed MAX_HEADER_BYTES."""
     return sum(len(k) + len(v) for k, v in scope.get("headers", [])) > limits.MAX_HEADER_BYTES
@@ -62,9 +83,35 @@ class RequestLimits:
     starts work on a request that will turn out too large: nothing is stored half-way.
     """
 
-    def __init__(self, app: ASGIApp, max_body: int = limits.MAX_BODY_BYTES) -> None:
+    def __init__(self, app: ASGIApp, max_body: int = limits.MAX_BODY_BYTES,
+                 body_timeout: float = limits.REQUEST_BODY_IDLE_TIMEOUT_S) -> None:
         self.app = app
         self.max_body = max_body
+        self.body_timeout = body_timeout
+
+    def _paced(self, receive: Receive) -> Receive:
+        """``receive`` that gives up when a body chunk is more than ``body_timeout`` late.
+
+        Raises RequestTimeout (408 in the one error shape) into the route reading the
+        stream, whose upload then cleans up like any failed upload. Once the body is
+        complete, waiting (for a disconnect) is not limited.
+        """
+        done = False
+
+        async def paced() -> Message:
+            nonlocal done
+            if done:
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.body_timeout)
+            except TimeoutError:
+                raise RequestTimeout(
+                    f"no request body received for {self.body_timeout:g} s") from None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                done = True
+            return message
+
+        return paced
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -77,10 +124,19 @@ class RequestLimits:
             else:
                 await send({"type": "websocket.close", "code": 1008})
             return
-        if scope["type"] == "websocket" or _route_bounds_body(scope):
+        if scope["type"] == "websocket":
             await self.app(scope, receive, send)
             return
+        url_problem = bad_url(scope)
+        if url_problem is not None:
+            await _send_error(send, 400, "invalid_url", url_problem)
+            return
         headers = dict(scope.get("headers", []))
+        if headers.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in headers:
+            receive = self._paced(receive)  # no body, nothing to wait for: no timer
+        if _route_bounds_body(scope):
+            await self.app(scope, receive, send)
+            return
         declared = headers.get(b"content-length")
         if declared is not None:
             try:
@@ -96,7 +152,12 @@ class RequestLimits:
         size = 0
         more = True
         while more:
-            message = await receive()
+            try:
+                message = await receive()
+            except RequestTimeout as exc:
+                await _send_error(send, 408, exc.code, exc.message,
+                                  [(b"connection", b"close")])
+                return
             if message["type"] == "http.disconnect":
                 return
             chunk = message.get("body", b"")
@@ -118,6 +179,11 @@ class RequestLimits:
             if json_depth(text) > limits.MAX_JSON_DEPTH:
                 await _send_error(send, 400, "json_too_deep",
                                   f"JSON nesting deeper than {limits.MAX_JSON_DEPTH}")
+                return
+            unsafe = unsafe_escape(text)
+            if unsafe is not None:
+                await _send_error(send, 400, "invalid_unicode",
+                                  f"request body escapes {unsafe}, which no text may hold")
                 return
         replayed = False
 

@@ -7,9 +7,9 @@ general body limit is sized for JSON.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
@@ -26,6 +26,7 @@ router = APIRouter(prefix="/api/v1/banks", tags=["banks"])
 
 READ = Depends(require_role("admin", "moderator", "auditor"))
 WRITE = Depends(require_role("admin"))
+EntryId = Annotated[int, Path(ge=1, le=limits.ID_MAX)]
 FORMAT_PATTERN = "^(" + "|".join(FORMATS) + ")$"
 
 
@@ -196,7 +197,7 @@ async def add_entry(name: str, request: Request, _: Principal = WRITE,
 
 
 @router.patch("/{name}/entries/{entry_id}")
-async def update_entry(name: str, entry_id: int, body: EntryPatch, request: Request,
+async def update_entry(name: str, entry_id: EntryId, body: EntryPatch, request: Request,
                        _: Principal = WRITE) -> dict[str, Any]:
     entry = await service(request).set_entry(name, entry_id, body.enabled, body.labels)
     return entry_json(entry)

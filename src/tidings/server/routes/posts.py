@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from tidings.protocol import limits
@@ -17,6 +17,7 @@ from tidings.services.posts import PostService
 router = APIRouter(prefix="/api/v1/channels/{handle}", tags=["posts"])
 
 Json = dict[str, Any]
+PostId = Annotated[int, Path(ge=1, le=limits.ID_MAX)]
 
 
 class PostIn(BaseModel):
@@ -64,20 +65,20 @@ async def history(handle: str, before: int | None = Query(None, ge=1),
 
 
 @router.get("/posts/{post_id}")
-async def get_post(handle: str, post_id: int, invite: str | None = Query(None, max_length=64),
+async def get_post(handle: str, post_id: PostId, invite: str | None = Query(None, max_length=64),
                    who: Principal | None = Depends(maybe_principal),
                    svc: PostService = Depends(posts)) -> Json:
     return await svc.get(who, handle, post_id, invite)
 
 
 @router.patch("/posts/{post_id}")
-async def edit(handle: str, post_id: int, body: PostPatch, who: Principal = Depends(principal),
+async def edit(handle: str, post_id: PostId, body: PostPatch, who: Principal = Depends(principal),
                svc: PostService = Depends(posts)) -> Json:
     return await svc.edit(who, handle, post_id, body.text, body.media)
 
 
 @router.delete("/posts/{post_id}", status_code=204)
-async def delete(handle: str, post_id: int, who: Principal = Depends(principal),
+async def delete(handle: str, post_id: PostId, who: Principal = Depends(principal),
                  svc: PostService = Depends(posts)) -> Response:
     await svc.delete(who, handle, post_id)
     return Response(status_code=204)
@@ -85,7 +86,7 @@ async def delete(handle: str, post_id: int, who: Principal = Depends(principal),
 
 @router.post("/posts/{post_id}/forward", status_code=201,
              dependencies=[Depends(rate_limit("post"))])
-async def forward(handle: str, post_id: int, body: ForwardIn,
+async def forward(handle: str, post_id: PostId, body: ForwardIn,
                   who: Principal = Depends(principal), svc: PostService = Depends(posts)) -> Json:
     """Repost into a channel where you may post, attributed to this channel."""
     return await svc.forward(who, handle, post_id, body.to)

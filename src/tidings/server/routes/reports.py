@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
 
@@ -15,6 +15,8 @@ from tidings.services.accounts import Principal
 from tidings.services.notices import NoticeService
 from tidings.services.reports import FrankedMessage, ReportInput, ReportService
 from tidings.services.review import ReviewService
+
+ReportId = Annotated[int, Path(ge=1, le=limits.ID_MAX)]
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 moderator = require_role("moderator", "admin")
@@ -85,7 +87,7 @@ async def submit_report(body: ReportIn, who: Principal = Depends(principal),
 
 
 @router.get("/reports/{report_id}")
-async def report_status(report_id: int, who: Principal = Depends(principal),
+async def report_status(report_id: ReportId, who: Principal = Depends(principal),
                         svc: ReportService = Depends(reports)) -> dict[str, Any]:
     return await svc.status(who, report_id)
 

@@ -1,0 +1,101 @@
+"""The published OpenAPI document, with the error answers every operation can give.
+
+FastAPI documents only the success status and a 422 in its own validation shape. Tidings
+answers every error in one shape (``protocol/errors.py``), from the middleware (400,
+413, 431), the validation handler (422) and the services (401, 403, 404, 409, 410,
+429), so clients and the fuzzer (tests/server/test_fuzz_api.py) must find those here.
+Which errors an operation documents follows from what it is: every one can be
+malformed, one with a body can be too large, one with a path names objects that may
+not exist or be gone, one that authenticates can meet every authorisation answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "title": "Error",
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "description": "Stable, machine-readable."},
+                "message": {"type": "string", "description": "For people."},
+                "details": {"type": "object"},
+            },
+        },
+    },
+}
+
+_DESCRIPTIONS = {
+    "400": "Malformed request: bad JSON, invalid UTF-8, nesting too deep, invalid text",
+    "401": "Missing, unknown or revoked access token, or wrong credentials",
+    "403": "Authenticated, but not allowed to do this to this object",
+    "404": "No such object (or not one you may see)",
+    "409": "Conflicts with the current state (taken name, full, already done)",
+    "408": "The request body stalled (no data for the body timeout)",
+    "410": "The object existed and is gone",
+    "413": "Request body larger than the limit (protocol/limits.py)",
+    "422": "Well-formed but invalid, or refused by moderation",
+    "429": "Rate limited; see Retry-After",
+    "431": "Request headers larger than the limit",
+}
+_ALWAYS = ("400", "422", "431")
+_WITH_BODY = ("408", "413")
+_WITH_PATH = ("404", "410")
+_AUTHENTICATED = ("401", "403", "404", "409", "410", "429")
+_ANONYMOUS_WRITE = ("401", "409", "429")
+"""Register and login: wrong password, taken name, rate limits and login backoff."""
+_REF = {"$ref": "#/components/schemas/Error"}
+
+
+def _error_statuses(method: str, operation: dict[str, Any]) -> set[str]:
+    statuses = set(_ALWAYS)
+    if "requestBody" in operation:
+        statuses.update(_WITH_BODY)
+    if any(p.get("in") == "path" for p in operation.get("parameters", [])):
+        statuses.update(_WITH_PATH)
+    if operation.get("security"):
+        statuses.update(_AUTHENTICATED)
+    elif method in ("post", "put", "patch", "delete"):
+        statuses.update(_ANONYMOUS_WRITE)
+    return statuses
+
+
+def document_errors(spec: dict[str, Any]) -> dict[str, Any]:
+    """Add the error answers to every operation of ``spec`` (in place) and return it."""
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = ERROR_SCHEMA
+    for item in spec.get("paths", {}).values():
+        for method, operation in item.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses: dict[str, Any] = operation["responses"]
+            for status in sorted(_error_statuses(method, operation)):
+                responses[status] = {
+                    "description": _DESCRIPTIONS[status],
+                    "content": {"application/json": {"schema": _REF}},
+                }
+    # FastAPI's own validation shape is never sent (app.py answers in the one shape).
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    return spec
+
+
+def install(app: FastAPI) -> None:
+    """Serve the documented spec at ``/openapi.json`` (built once, on first request)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_errors(get_openapi(
+                title=app.title, version=app.version, openapi_version=app.openapi_version,
+                description=app.description, routes=app.routes))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
