@@ -40,6 +40,8 @@ PASSWORD = "a long enough passphrase"
 HEADER_TIMEOUT_S = 1
 """The slowloris deadline the test server runs with (production: 10 s)."""
 BODY_TIMEOUT_S = 1
+KEEP_ALIVE_S = 3
+"""Idle keep-alive connections close after this (production: 5 s)."""
 
 
 @dataclass
@@ -112,7 +114,7 @@ def _start(settings: Settings) -> HostileServer:
     port = free_port()
     config = uvicorn_config(create_app(settings), settings, host="127.0.0.1", port=port,
                             log_level="warning", loop="asyncio", ws_ping_interval=None,
-                            timeout_graceful_shutdown=2)
+                            timeout_keep_alive=KEEP_ALIVE_S, timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="hostile-uvicorn", daemon=True)
     thread.start()

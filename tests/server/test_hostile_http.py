@@ -17,6 +17,7 @@ import pytest
 from tests.server.hostile_util import (
     BODY_TIMEOUT_S,
     HEADER_TIMEOUT_S,
+    KEEP_ALIVE_S,
     PASSWORD,
     HostileServer,
     assert_error,
@@ -64,16 +65,23 @@ async def test_oversized_body_chunked_without_content_length(hostile: HostileSer
 
 
 async def test_oversized_chunked_body_raw(hostile: HostileServer) -> None:
-    """The same, as raw chunked transfer-encoding on the wire (no client library)."""
+    """The same, as raw chunked transfer-encoding on the wire (no client library).
+
+    The client finishes its body after the 413, then goes silent: the connection is
+    closed at the keep-alive timeout. (It was held for ever when the answer came
+    before the body's end: the body's bytes cancelled uvicorn's idle timer.)
+    """
     before = hostile.snapshot()
     piece = b"z" * 65536
     chunk = f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
     head = (b"POST /api/v1/accounts/register HTTP/1.1\r\nHost: t\r\n"
             b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
     count = limits.MAX_BODY_BYTES // len(piece) + 2
-    answer, _ = await raw_exchange(hostile.port, [head, *[chunk] * count, b"0\r\n\r\n"])
+    answer, elapsed = await raw_exchange(hostile.port, [head, *[chunk] * count, b"0\r\n\r\n"],
+                                         read_timeout_s=KEEP_ALIVE_S + 8)
     status, body = parse_raw(answer)
     assert status == 413 and body["error"]["code"] == "payload_too_large"
+    assert elapsed < KEEP_ALIVE_S + 6
     assert hostile.snapshot() == before
 
 

@@ -141,8 +141,17 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         self._in_body = False
         self._disarm()
-        if not self._refused:
-            super().on_message_complete()
+        if self._refused:
+            return
+        super().on_message_complete()
+        if (self.cycle is not None and self.cycle.response_complete and not self.pipeline
+                and not self.transport.is_closing()):
+            # Answered before the body ended (413...): uvicorn armed its idle timer at
+            # the answer and the body's later bytes cancelled it; without this the now
+            # idle connection would be held for ever.
+            self._unset_keepalive_if_required()
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler)
 
     def on_message_begin(self) -> None:
         # The next request's first byte starts its deadline; an idle keep-alive
