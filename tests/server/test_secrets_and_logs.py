@@ -49,19 +49,24 @@ def captured() -> Iterator[Capture]:
     old = root.level
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
-    levels = {}
+    saved = {}
     for name in ("uvicorn", "uvicorn.access", "uvicorn.error", "tidings", "httpx",
                  "sqlalchemy.engine", "websockets", "asyncio"):
+        # An earlier server in the same process may have run uvicorn's own logging
+        # config, which stops its access log propagating to the root: undo that here.
         logger = logging.getLogger(name)
-        levels[name] = logger.level
+        saved[name] = (logger.level, logger.propagate, logger.disabled)
         logger.setLevel(logging.INFO if name.startswith("sqlalchemy") else logging.DEBUG)
+        logger.propagate, logger.disabled = True, False
     try:
         yield handler
     finally:
         root.removeHandler(handler)
         root.setLevel(old)
-        for name, level in levels.items():
-            logging.getLogger(name).setLevel(level)
+        for name, (level, propagate, disabled) in saved.items():
+            logger = logging.getLogger(name)
+            logger.setLevel(level)
+            logger.propagate, logger.disabled = propagate, disabled
 
 
 async def test_a_realistic_session_logs_no_secret(tmp_path: Path, captured: Capture) -> None:
