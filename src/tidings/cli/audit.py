@@ -7,14 +7,14 @@ reordered record.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from tidings.cli.common import DataOpt, JsonOpt, console, emit, fail, run
-from tidings.moderation.audit import VerifyResult, verify_chain
-from tidings.server.config import load_settings
-from tidings.storage import migrate
-from tidings.storage.actions import ActionStore
-from tidings.storage.database import Database
+
+if TYPE_CHECKING:
+    from tidings.moderation.audit import VerifyResult
 
 app = typer.Typer(help="The moderation audit log (operator, on the server host).",
                   no_args_is_help=True)
@@ -25,6 +25,13 @@ EXIT_BROKEN = 1
 @app.command()
 def verify(data: DataOpt = None, json_out: JsonOpt = False) -> None:
     """Verify the hash chain of every audit record; exit 1 if it is broken."""
+    # Server-side modules load here, not at import: client commands start faster.
+    from tidings.moderation.audit import verify_chain
+    from tidings.server.config import load_settings
+    from tidings.storage import migrate
+    from tidings.storage.actions import ActionStore
+    from tidings.storage.database import Database
+
     settings = load_settings(data, None)
 
     async def go() -> tuple[VerifyResult, int]:

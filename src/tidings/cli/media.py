@@ -8,13 +8,6 @@ import typer
 
 from tidings.cli.common import DataOpt, JsonOpt, console, emit, run
 from tidings.protocol import limits
-from tidings.server.config import load_settings
-from tidings.services.clock import system_clock
-from tidings.services.media import MediaService
-from tidings.storage import migrate
-from tidings.storage.blobs import BlobStore
-from tidings.storage.database import Database
-from tidings.storage.media import MediaStore
 
 app = typer.Typer(help="Media blobs of public channels.", no_args_is_help=True)
 
@@ -26,6 +19,14 @@ def gc(data: DataOpt = None,
        ] = limits.BLOB_GC_GRACE_S,
        json_out: JsonOpt = False) -> None:
     """Delete media no post, channel avatar or profile avatar references any more."""
+    from tidings.server.config import load_settings  # server side: loaded when used
+    from tidings.services.clock import system_clock
+    from tidings.services.media import MediaService
+    from tidings.storage import migrate
+    from tidings.storage.blobs import BlobStore
+    from tidings.storage.database import Database
+    from tidings.storage.media import MediaStore
+
     settings = load_settings(data, None)
 
     async def go() -> dict[str, int]:

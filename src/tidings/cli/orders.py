@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,7 +21,15 @@ from tidings.cli.common import (
 )
 from tidings.client import profile as profiles
 from tidings.client.sdk import TidingsClient
-from tidings.moderation.orders import iso
+
+
+def iso(ms: int | None) -> str | None:
+    """Like ``moderation.orders.iso``; not imported from there, as the moderation package
+    loads the matchers (slow), which a client command never needs."""
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds").replace(
+        "+00:00", "Z")
 
 app = typer.Typer(help="Removal orders of competent authorities (TCO Regulation 2021/784).",
                   no_args_is_help=True)

@@ -5,23 +5,27 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tidings.cli.common import DataOpt, JsonOpt, console, emit, fail, read_password_stdin, run
-from tidings.server import secrets
 from tidings.server.config import Settings, load_settings
-from tidings.services.accounts import AccountService
-from tidings.services.clock import system_clock
-from tidings.services.names import reserved_names
 from tidings.storage import migrate
-from tidings.storage.accounts import AccountStore
-from tidings.storage.database import Database
+
+if TYPE_CHECKING:  # loaded by the commands that use them: client commands start faster
+    from tidings.services.accounts import AccountService
+    from tidings.storage.database import Database
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 admin_app = typer.Typer(help="Operator actions on the server's own database.",
                         no_args_is_help=True)
+
+
+def _database(settings: Settings) -> Database:
+    from tidings.storage.database import Database
+
+    return Database(settings.resolved_database_url)
 
 
 def _settings(data: Path | None, **overrides: object) -> Settings:
@@ -42,7 +46,7 @@ def serve(data: DataOpt = None,
     settings.data_dir.mkdir(parents=True, exist_ok=True)
 
     async def check() -> None:
-        db = Database(settings.resolved_database_url)
+        db = _database(settings)
         try:
             await migrate.check_current(db)
         finally:
@@ -65,7 +69,7 @@ def upgrade(data: DataOpt = None) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
 
     async def go() -> str:
-        db = Database(settings.resolved_database_url)
+        db = _database(settings)
         try:
             return await migrate.upgrade(db)
         finally:
@@ -80,7 +84,7 @@ def status(data: DataOpt = None, json_out: JsonOpt = False) -> None:
     settings = _settings(data)
 
     async def go() -> dict[str, object]:
-        db = Database(settings.resolved_database_url)
+        db = _database(settings)
         try:
             current = await migrate.current_revision(db)
         finally:
@@ -93,7 +97,13 @@ def status(data: DataOpt = None, json_out: JsonOpt = False) -> None:
 
 
 async def _account_service(settings: Settings) -> tuple[AccountService, Database]:
-    db = Database(settings.resolved_database_url)
+    from tidings.server import secrets
+    from tidings.services.accounts import AccountService
+    from tidings.services.clock import system_clock
+    from tidings.services.names import reserved_names
+    from tidings.storage.accounts import AccountStore
+
+    db = _database(settings)
     await migrate.check_current(db)
     pepper = secrets.load_or_create(settings.data_dir).token_pepper
     svc = AccountService(db, AccountStore(), pepper, system_clock,

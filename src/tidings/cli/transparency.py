@@ -11,17 +11,14 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from tidings.cli.common import DataOpt, err_console, run
-from tidings.server.config import load_settings
-from tidings.server.transparency_page import render_csv, render_html
-from tidings.services.clock import system_clock
-from tidings.services.transparency import TransparencyService, period
-from tidings.storage import migrate
-from tidings.storage.database import Database
+
+if TYPE_CHECKING:  # server-side modules load when a command runs: client commands start faster
+    from tidings.services.transparency import TransparencyService
 
 app = typer.Typer(help="Statements of reasons export and transparency reports "
                        "(operator, on the server host).", no_args_is_help=True)
@@ -34,6 +31,12 @@ FORMATS = ("json", "csv", "html")
 
 async def _with_service(data: Path | None,
                         work: Callable[[TransparencyService], Awaitable[T]]) -> T:
+    from tidings.server.config import load_settings
+    from tidings.services.clock import system_clock
+    from tidings.services.transparency import TransparencyService
+    from tidings.storage import migrate
+    from tidings.storage.database import Database
+
     settings = load_settings(data, None)
     db = Database(settings.resolved_database_url)
     try:
@@ -76,6 +79,9 @@ def sor_export(since: Annotated[str, typer.Option("--since", help="First day, YY
 
 
 async def _period(first: str, last: str | None) -> tuple[int, int]:
+    from tidings.services.clock import system_clock
+    from tidings.services.transparency import period
+
     return period(first, last, system_clock())
 
 
@@ -96,6 +102,8 @@ def report(from_: Annotated[str, typer.Option("--from", help="First day, YYYY-MM
         return await svc.report(since_ms, until_ms)
 
     figures = run(_with_service(data, go))
+    from tidings.server.transparency_page import render_csv, render_html
+
     if fmt == "csv":
         _write(out, render_csv(figures))
     elif fmt == "html":

@@ -5,7 +5,7 @@ The only module in tidings.crypto that does I/O, and only to its own file.
 File layout (all integers big-endian)::
 
     magic   8 bytes  b"TIDKS\\x00\\x00\\x01"  (format version 1)
-    salt   16 bytes  random per save, argon2id salt
+    salt   16 bytes  argon2id salt, random per key store object (see below)
     check  32 bytes  SHA-256 of the second half of the argon2id output
     nonce  12 bytes  random per save, AES-GCM nonce
     body    rest     AES-256-GCM(first half of argon2id output, JSON), AAD = header
@@ -14,7 +14,10 @@ argon2id (RFC 9106) makes each passphrase guess cost 64 MiB and three passes.
 The ``check`` value distinguishes a wrong passphrase from a damaged file: with
 AES-GCM alone both show up as the same authentication failure. It gives an
 attacker nothing the GCM tag does not already give (one test per guess).
-Writes go to a temporary file in the same directory, are fsynced, then
+One ``KeyStore`` object derives its key once: a store it loaded is saved again under the
+same salt and key (a fresh nonce each time), so a client that saves after every
+message does not pay argon2id each time; a new object, or a first save, picks a new
+random salt. Writes go to a temporary file in the same directory, are fsynced, then
 ``os.replace``d over the old file, so a crash leaves either the old or the new
 store, never half of one.
 """
@@ -73,6 +76,8 @@ class KeyStore:
     def __init__(self, path: Path, passphrase: str) -> None:
         self.path = Path(path)
         self._passphrase = passphrase
+        self._derived: tuple[bytes, bytes, bytes] | None = None
+        """(salt, key, check) of the last load or save: the next save reuses them."""
 
     def exists(self) -> bool:
         return self.path.exists()
@@ -98,6 +103,7 @@ class KeyStore:
             plaintext = AESGCM(key).decrypt(nonce, data[_BODY_OFFSET:], data[:_BODY_OFFSET])
         except InvalidTag as exc:
             raise KeyStoreCorruptError("key store contents fail authentication") from exc
+        self._derived = (salt, key, expected_check)
         try:
             obj = json.loads(plaintext.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -109,9 +115,11 @@ class KeyStore:
     def save(self, secrets: dict[str, Any]) -> None:
         """Encrypt and atomically replace the file (mode 0600)."""
         body = json.dumps(secrets, sort_keys=True, separators=(",", ":")).encode("utf-8")
-        salt = os.urandom(KEYSTORE_SALT_BYTES)
+        if self._derived is None:
+            salt = os.urandom(KEYSTORE_SALT_BYTES)
+            self._derived = (salt, *_derive(self._passphrase, salt))
+        salt, key, check = self._derived
         nonce = os.urandom(KEYSTORE_NONCE_BYTES)
-        key, check = _derive(self._passphrase, salt)
         header = KEYSTORE_MAGIC + salt + check + nonce
         data = header + AESGCM(key).encrypt(nonce, body, header)
         if len(data) > KEYSTORE_MAX_FILE_BYTES:

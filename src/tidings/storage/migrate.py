@@ -7,18 +7,21 @@ on one migrated by newer code, and says which command fixes it.
 from __future__ import annotations
 
 from importlib import resources
-
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Connection
+from typing import TYPE_CHECKING
 
 from tidings.protocol.errors import Unavailable
-from tidings.storage.database import Database
+
+if TYPE_CHECKING:  # Alembic loads when a migration is checked or run (it is slow to
+    # import, and `tidings` client commands that import this module never need it)
+    from alembic.config import Config
+    from sqlalchemy.engine import Connection
+
+    from tidings.storage.database import Database
 
 
 def _config() -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     location = resources.files("tidings.storage") / "migrations"
     cfg.set_main_option("script_location", str(location))
@@ -26,6 +29,8 @@ def _config() -> Config:
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(_config()).get_current_head()
     if head is None:  # pragma: no cover - the package ships migrations
         raise RuntimeError("no migrations found")
@@ -34,6 +39,8 @@ def head_revision() -> str:
 
 async def upgrade(db: Database) -> str:
     """Bring the schema to the newest revision; returns it."""
+
+    from alembic import command
 
     def _run(conn: Connection) -> None:
         cfg = _config()
@@ -46,6 +53,8 @@ async def upgrade(db: Database) -> str:
 
 
 async def current_revision(db: Database) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     def _get(conn: Connection) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
@@ -63,6 +72,8 @@ async def check_current(db: Database) -> None:
     head = head_revision()
     if current == head:
         return
+    from alembic.script import ScriptDirectory
+
     known = {rev.revision for rev in ScriptDirectory.from_config(_config()).walk_revisions()}
     if current is None:
         raise SchemaMismatch(
