@@ -26,6 +26,7 @@ PLAN: dict[str, list[str]] = {
     "vs_synapse.py": ["--messages", "2000", "--concurrency", "20"],
     "private_relay.py": ["--pairs", "20", "--messages", "1000"],
     "pdq_index.py": ["--n", "1000000"],
+    "removal_order.py": ["--orders", "100"],
 }
 SKIP_ENV = "TIDINGS_BENCH_ONLY"
 
@@ -57,10 +58,24 @@ def run_script(script: Path, args: list[str]) -> tuple[list[dict[str, object]], 
     return results, proc.stdout
 
 
+def merged(old: str, new: list[str], tail: str) -> list[str]:
+    """The sections of an earlier report, with ``new`` ones replacing those of the same
+    name (``## script``) and the rest appended; the header and notes are rewritten."""
+    body = old[:len(old) - len(tail)] if tail and old.endswith(tail) else old
+    chunks = ["## " + c for c in body.split("\n## ")[1:]]
+    by_name = {c.split("\n", 1)[0]: c.rstrip("\n") + "\n" for c in chunks}
+    for section in new:
+        by_name[section.split("\n", 1)[0]] = section
+    return list(by_name.values())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", nargs="*", help="script names to run")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the other sections of docs/benchmarks.md and replace "
+                             "(or add) only the sections of the scripts run")
     args = parser.parse_args()
     scripts = sorted(p for p in HERE.glob("*.py")
                      if not p.name.startswith("_") and p.name != "run_all.py")
@@ -99,6 +114,8 @@ def main() -> None:
               "issues; where one is not met the section says so.\n\n")
     notes = ROOT / "docs" / "benchmarks-notes.md"
     tail = "\n" + notes.read_text() if notes.exists() else ""
+    if args.merge and OUT.exists():
+        sections = merged(OUT.read_text(), sections, tail)
     OUT.write_text(header + "\n".join(sections) + tail)
     print(f"wrote {OUT}")
 
