@@ -27,9 +27,11 @@ run: install
 	@echo "    Web console:    http://$(HOST):$(PORT)/console  (moderators, auditors, admins)"
 	@echo "    API docs:       http://$(HOST):$(PORT)/api/docs"
 	@echo "    Public channel: http://$(HOST):$(PORT)/c/<handle>"
+	@echo "    Transparency:   http://$(HOST):$(PORT)/transparency"
 	@echo "  Log in with the admin account printed above (first start only);"
 	@echo "  forgot it? $(BIN)/tidings admin set-password admin --password-stdin --data $(DATA)"
-	@echo "  Try the CLI: $(BIN)/tidings --help"
+	@echo "  Try the CLI: $(BIN)/tidings --help   (or the chat client: $(BIN)/tidings tui)"
+	@echo "  Watch the whole story instead: make demo"
 	@echo ""
 	$(BIN)/tidings serve --data $(DATA) --host $(HOST) --port $(PORT)
 

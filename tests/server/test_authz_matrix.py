@@ -361,7 +361,7 @@ async def probe(world: World, rule: m.Rule, identity: str,
     return r.status_code, r.headers.get("location", "")
 
 
-def test_every_route_has_a_rule(tmp_path: Path) -> None:
+async def test_every_route_has_a_rule(tmp_path: Path) -> None:
     """Fails fast (no server, no seeding) when a route has no line in RULES."""
     routes = app_routes(create_app(make_settings(tmp_path)))
     missing = sorted(routes - set(m.BY_KEY))
