@@ -368,7 +368,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         message_svc = MessageService(db, committer, SentStore(), directory,
                                      franking_keyring(server_secrets), clock)
         limit_matcher_threads()
-        moderation = ModerationService()
+        moderation = ModerationService(observe=metrics.observe_decision)
         bank_sync = BankSync(db, BankStore(), moderation,
                              settings.data_dir.joinpath(*MATCHER_SNAPSHOT))
         await bank_sync.load()
@@ -378,6 +378,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
                                       Exchanges(settings.data_dir, os.environ))
         poller = asyncio.create_task(_poll_banks(bank_sync), name="bank-refresh")
         app.state.settings = settings
+        app.state.clock = clock
         app.state.secrets = server_secrets
         app.state.db = db
         app.state.bus = live_bus
