@@ -141,4 +141,8 @@ def load_settings(data_dir: Path | None = None, env: dict[str, str] | None = Non
             values[key] = value
     settings = replace(settings, **values)
     settings.rate_rules()  # a bad override stops the server at start, not at a request
+    if settings.log_format not in ("text", "json"):
+        raise ConfigError(f"log_format must be 'text' or 'json', not {settings.log_format!r}")
+    if settings.webhook_scan_s <= 0:
+        raise ConfigError("webhook_scan_s must be positive")
     return settings
