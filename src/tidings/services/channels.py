@@ -17,7 +17,7 @@ from typing import Any
 from tidings.bus.base import Bus
 from tidings.protocol import limits
 from tidings.protocol.confusables import handle_key
-from tidings.protocol.errors import BadRequest, Conflict, Forbidden, Gone, NotFound
+from tidings.protocol.errors import BadRequest, Conflict, Forbidden, NotFound
 from tidings.protocol.handles import (
     HANDLE_MAX,
     HandleError,
@@ -112,13 +112,14 @@ class ChannelService:
             subscribed = bool(channel and who and await self.store.is_subscribed(
                 conn, channel.id, who.user_id))
         perms = perms_of(channel, who, admin) if channel else NOBODY
+        message = None
         if channel is not None and channel.state == BANNED and not (who and who.is_staff):
             async with self.db.read() as conn:
                 ground = await self.bans.ban_ground(conn, channel.id)
-            raise Gone(f"This channel is unavailable: it was used to spread "
-                       f"{ground or 'content that breaks the rules'}.", "channel_banned")
+            message = (f"This channel is unavailable: it was used to spread "
+                       f"{ground or 'content that breaks the rules'}.")
         check_visible(channel, perms, invite=invite, subscribed=subscribed,
-                      staff=bool(who and who.is_staff))
+                      staff=bool(who and who.is_staff), banned_message=message)
         assert channel is not None
         return ChannelView(channel, perms, subscribed)
 

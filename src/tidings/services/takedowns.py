@@ -23,14 +23,13 @@ from tidings.moderation.reasons import (
     render_text,
     to_record,
 )
+from tidings.moderation.visibility import Audience
 from tidings.protocol.errors import BadRequest, NotFound, TidingsError
 from tidings.services.actions import DEFAULT_TAKEDOWN_LABEL, ActionService, top_label
 from tidings.services.channel_access import post_json
-from tidings.services.channels import channel_topic
 from tidings.services.gate import HELD, REMOVED, VISIBLE
 from tidings.services.media import MediaService
-from tidings.services.posts import channel_frame
-from tidings.services.streams import dumps
+from tidings.services.post_states import PostStates
 from tidings.storage.channels import ChannelRecord, ChannelStore, PostRecord
 from tidings.storage.search import SearchIndex
 
@@ -53,6 +52,7 @@ class TakedownService:
         self.store = store
         self.search_index = search
         self.media = media
+        self.states = PostStates(store, search, actions.bus)
         self.preservation: Any = None
         """The preservation store (TCO Art. 6), bound by the app: removals copy into it."""
         self.notices: Any = None
@@ -79,21 +79,14 @@ class TakedownService:
         post, channel = await self._load(post_id)
         target = f"post:{post.id}"
         key = idempotency_key(REMOVE_POST, ActionKind.REJECT, target, target)
-        seq = 0
-        body = {"id": post.id, "channel": channel.handle}
         now = self.actions.clock()
         async with self.db.write() as conn:
             if not await self.actions.store.claim(
                     conn, key, kind=REMOVE_POST, rule=rule, ruleset_version=0, target=target,
                     cause=target, actor=actor, created_at=now):
                 return {"removed": False, "post": post.id}
-            await self.store.update_post(conn, post.id, state=REMOVED)
-            await self.search_index.unindex_post(conn, post.id)
-            if channel.pinned_post_id == post.id:
-                await self.store.update(conn, channel.id, pinned_post_id=None)
-            if post.state == VISIBLE:
-                seq = await self.store.append_update(conn, channel.id, "delete", post.id,
-                                                     dumps(body), now)
+            updated = await self.store.update_post(conn, post.id, state=REMOVED)
+            news = await self.states.changed(conn, channel, post, updated, now)
             await self.actions.store.audit(conn, AuditRecord(
                 actor, REMOVE_POST, rule, target, now,
                 {"channel": channel.handle, "labels": list(labels), "previous_state": post.state}))
@@ -107,9 +100,7 @@ class TakedownService:
             await self.notices.deliver(affected, "statement_of_reasons", None, {
                 "decision": "remove", "policy": sor.ground.label,
                 "statement": statement_body(sor)})
-        if seq:
-            frame = channel_frame(channel.handle, seq, "delete", dumps(body))
-            await self.actions.bus.publish(channel_topic(channel.id), frame.encode())
+        await self.states.announce(news)
         banked = await self._bank(post, labels) if auto_bank else 0
         out: dict[str, Any] = {"removed": True, "post": post.id, "banked": banked}
         if preserve and self.preservation is not None:
@@ -162,13 +153,9 @@ class TakedownService:
         now = self.actions.clock()
         async with self.db.write() as conn:
             updated = await self.store.update_post(conn, post.id, state=VISIBLE)
-            body = post_json(updated, channel)
-            await self.search_index.index_post(conn, post.id, post.text)
-            seq = await self.store.append_update(conn, channel.id, "post", post.id,
-                                                 dumps(body), now)
+            news = await self.states.changed(conn, channel, post, updated, now)
             await self.actions.store.audit(conn, AuditRecord(
                 actor, RELEASE_POST, MODERATOR_POLICY, f"post:{post.id}", now,
                 {"channel": channel.handle}))
-        frame = channel_frame(channel.handle, seq, "post", dumps(body))
-        await self.actions.bus.publish(channel_topic(channel.id), frame.encode())
-        return body
+        await self.states.announce(news)
+        return post_json(updated, channel, Audience.STAFF)

@@ -13,6 +13,7 @@ There are no per-subscriber rows: a post costs O(1) writes however many follow.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
@@ -23,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.protocol.errors import Conflict
+from tidings.storage.action_schema import statements_of_reasons
 from tidings.storage.channel_schema import (
     channel_admins,
     channel_posts,
@@ -32,6 +34,7 @@ from tidings.storage.channel_schema import (
     post_media,
     post_views,
 )
+from tidings.storage.report_schema import review_cases
 from tidings.storage.schema import users
 
 
@@ -254,17 +257,52 @@ class ChannelStore:
         return PostRecord(*row)
 
     async def history(self, conn: AsyncConnection, channel_id: int, *, before: int | None,
-                      start: int | None, limit: int, states: Sequence[str]) -> list[PostRecord]:
-        """Newest first. ``before`` excludes that id (paging); ``start`` includes it."""
+                      start: int | None, limit: int, states: Sequence[str],
+                      author_id: int | None = None, own_states: Sequence[str] = ()
+                      ) -> list[PostRecord]:
+        """Newest first. ``before`` excludes that id (paging); ``start`` includes it.
+        Posts by ``author_id`` are listed in ``own_states`` as well (their author sees
+        their held posts)."""
         p = channel_posts
+        shown: sa.ColumnElement[bool] = p.c.state.in_(list(states))
+        if author_id is not None and own_states:
+            shown = sa.or_(shown, sa.and_(p.c.author_id == author_id,
+                                          p.c.state.in_(list(own_states))))
         query = sa.select(*_POST_COLS).where(p.c.channel_id == channel_id,
-                                             p.c.deleted_at.is_(None), p.c.state.in_(states))
+                                             p.c.deleted_at.is_(None), shown)
         if before is not None:
             query = query.where(p.c.id < before)
         if start is not None:
             query = query.where(p.c.id <= start)
         rows = await conn.execute(query.order_by(p.c.id.desc()).limit(limit))
         return [PostRecord(*r) for r in rows]
+
+    async def post_notice(self, conn: AsyncConnection, post_id: int) -> dict[str, Any] | None:
+        """The newest statement of reasons about a post (a staff removal, the rules, an
+        order, or a review decision), as its author is shown it in a tombstone."""
+        target = f"post:{post_id}"
+        s = statements_of_reasons
+        row = (await conn.execute(sa.select(s.c.body, s.c.created_at)
+                                  .where(s.c.target == target)
+                                  .order_by(s.c.id.desc()).limit(1))).first()
+        c = review_cases
+        case = (await conn.execute(
+            sa.select(c.c.id, c.c.statement, c.c.updated_at)
+            .where(c.c.target_kind == "post", c.c.target_ref == str(post_id),
+                   c.c.statement.is_not(None))
+            .order_by(c.c.updated_at.desc()).limit(1))).first()
+        found: list[tuple[int, dict[str, Any]]] = []
+        if row is not None:
+            found.append((int(row[1]), json.loads(row[0])))
+        if case is not None:
+            body = json.loads(case[1])
+            found.append((int(case[2]), {**body, "case_id": case[0]}))
+        if not found:
+            return None
+        body = max(found, key=lambda f: f[0])[1]
+        keep = ("statement_id", "id", "case_id", "text", "ground", "restrictions",
+                "appeal_until")
+        return {k: body[k] for k in keep if k in body}
 
     async def record_views(self, conn: AsyncConnection, user_id: int,
                            post_ids: Sequence[int]) -> None:
