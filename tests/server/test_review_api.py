@@ -308,8 +308,9 @@ async def test_a_decision_that_cannot_be_applied_leaves_the_case_waiting(
                    )["case_id"]
         assert (await client.delete("/api/v1/channels/news_desk", headers=alice)
                 ).status_code == 204
-        err = await decide(client, mod, case_id, "ban_channel", "spam", status=404)
-        assert err["error"]["code"] == "channel_not_found"
+        err = await decide(client, mod, case_id, "ban_channel", "spam", status=409)
+        assert err["error"]["code"] == "target_deleted"
+        assert "deleted this channel" in err["error"]["message"]
         queue = (await client.get("/api/v1/mod/queue", headers=mod)).json()
         assert [(c["id"], c["state"]) for c in queue] == [(case_id, "open")]
         err = await decide(client, mod, case_id, "remove", "spam", status=400)

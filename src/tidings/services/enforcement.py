@@ -6,6 +6,10 @@ works whether or not the rules/actions service (``app.state.actions``) exists; w
 it does and offers ``auto_bank``, removed content is also banked so copies are caught
 (the seam the rules merge binds). ``apply`` returns a snapshot of what was there so
 ``restore`` can put it back exactly.
+
+Targets are named by ids that are never reused (migration 0010) and channels and posts
+are soft-deleted, so a case always acts on the object it judged; a decision to remove
+or ban a target its owner deleted is refused (409 ``target_deleted``) and says so.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tidings.moderation.review import Decision
-from tidings.protocol.errors import BadRequest, NotFound
+from tidings.protocol.errors import BadRequest, Conflict, NotFound
 from tidings.services.clock import Clock
 from tidings.services.gate import REMOVED, VISIBLE
 from tidings.services.posts import PostService
@@ -29,6 +33,14 @@ Target = tuple[str, str]
 
 
 log = logging.getLogger(__name__)
+DELETED = "deleted"
+
+
+class TargetDeleted(Conflict):
+    """The case's target was deleted by its owner: the decision is refused and says so
+    (the case stays waiting), never applied to whatever now has a similar name."""
+
+    default_code = "target_deleted"
 
 class Enforcer:
     def __init__(self, db: Database, channels: ChannelStore, accounts: AccountStore,
@@ -40,6 +52,16 @@ class Enforcer:
         self.posts = posts
         self.clock = clock
         self.actions = actions
+
+    async def _refuse_deleted(self, kind: str, post_id: int) -> None:
+        async with self.db.read() as conn:
+            post = await self.channels.post(conn, post_id)
+        if post is None:
+            raise NotFound("the post is gone", "post_not_found")
+        if post.deleted_at is not None:
+            raise TargetDeleted("its owner deleted this post (a preserved copy is kept); "
+                                "there is nothing left to remove (close the case with "
+                                "no_violation, or act on the account or channel)")
 
     async def _channel_of(self, kind: str, ref: str) -> int:
         if kind == "channel":
@@ -67,6 +89,7 @@ class Enforcer:
                     case_id: str) -> dict[str, Any]:
         self.check(decision, kind, affected_user_id)
         if decision is Decision.REMOVE:
+            await self._refuse_deleted("post", int(ref))
             _, before = await self.posts.set_state(int(ref), REMOVED)
             await self._auto_bank(int(ref), case_id)
             preservation = self._preservation()
@@ -81,6 +104,10 @@ class Enforcer:
                 channel = await self.channels.by_id(conn, channel_id)
                 if channel is None:
                     raise NotFound("the channel is gone", "channel_not_found")
+                if channel.state == DELETED:
+                    raise TargetDeleted("its owner deleted this channel; there is nothing "
+                                        "left to ban (close the case with no_violation, or "
+                                        "act on the account)")
                 await self.channels.update(conn, channel_id, state=REMOVED)
             return {"channel_id": channel_id, "state": channel.state}
         if decision is Decision.SUSPEND_ACCOUNT and affected_user_id is not None:

@@ -29,7 +29,7 @@ from tidings.protocol.errors import BadRequest, Conflict, NotFound
 from tidings.protocol.handles import clean_text
 from tidings.services.accounts import Principal
 from tidings.services.channel_access import post_json, reader, require, state_of
-from tidings.services.channels import ChannelService, ChannelView
+from tidings.services.channels import ChannelService, ChannelView, preserve_before_delete
 from tidings.services.clock import Clock
 from tidings.services.gate import HELD, REMOVED, VISIBLE, gate_decision, text_contents
 from tidings.services.media import MediaService
@@ -201,7 +201,13 @@ class PostService:
         return channel, before
 
     async def delete(self, who: Principal, handle: str, post_id: int) -> None:
+        """The author's delete wipes text and media; a post a review case is about (or a
+        held or removed one) is preserved first, so the case can still be decided."""
         view, post = await self._editable(who, handle, post_id)
+        async with self.db.read() as conn:
+            keep = await self.store.under_review(conn, view.channel.id, [post.id])
+        if keep or post.state != VISIBLE:
+            await preserve_before_delete(self.channels.preserve, [post.id])
         async with self.db.write() as conn:
             updated = await self.store.update_post(conn, post.id, text="", media="[]",
                                                    deleted_at=self.clock())

@@ -91,6 +91,9 @@ class UpdateRecord:
     created_at: int
 
 
+OPEN_CASE_STATES = ("open", "escalated", "claimed", "appealed", "appeal_claimed")
+"""Review case states in which a case still waits for (or is getting) a decision."""
+
 _CH_COLS = [channels.c[f.name] for f in fields(ChannelRecord)]
 _POST_COLS = [channel_posts.c[f.name] for f in fields(PostRecord)]
 
@@ -147,12 +150,49 @@ class ChannelStore:
     async def update(self, conn: AsyncConnection, channel_id: int, **values: Any) -> None:
         await conn.execute(channels.update().where(channels.c.id == channel_id).values(**values))
 
-    async def delete(self, conn: AsyncConnection, channel_id: int) -> None:
-        await conn.execute(channels.delete().where(channels.c.id == channel_id))
+    async def soft_delete(self, conn: AsyncConnection, channel_id: int, now: int) -> None:
+        """An owner's deletion: the row stays, so a case, an order or an audit record that
+        names ``channel:ID`` (or one of its posts) keeps meaning this channel. Its handle
+        and lookalike keys are freed (``deleted.ID`` cannot be a handle), its posts are
+        deleted (text and media dropped, ids kept), its followers let go."""
+        tomb = f"deleted.{channel_id}"
+        p = channel_posts
+        select_ids = sa.select(p.c.id).where(p.c.channel_id == channel_id)
+        await conn.execute(post_media.delete().where(post_media.c.post_id.in_(select_ids)))
+        await conn.execute(p.update().where(p.c.channel_id == channel_id,
+                                            p.c.deleted_at.is_(None))
+                           .values(text="", media="[]", deleted_at=now))
+        await conn.execute(channel_subscriptions.delete().where(
+            channel_subscriptions.c.channel_id == channel_id))
+        await conn.execute(channels.update().where(channels.c.id == channel_id).values(
+            state="deleted", handle=tomb, handle_key=tomb, title_key=tomb, invite_token=None,
+            pinned_post_id=None, subscriber_count=0, avatar_sha256=None))
+
+    async def post_ids(self, conn: AsyncConnection, channel_id: int) -> list[int]:
+        rows = await conn.execute(sa.select(channel_posts.c.id)
+                                  .where(channel_posts.c.channel_id == channel_id))
+        return [int(r[0]) for r in rows]
+
+    async def under_review(self, conn: AsyncConnection, channel_id: int,
+                           post_ids: Sequence[int]) -> set[int]:
+        """Which of these posts a waiting or leased review case is about (directly, or
+        through a case about their channel)."""
+        c = review_cases
+        rows = await conn.execute(sa.select(c.c.target_kind, c.c.target_ref).where(
+            c.c.state.in_(OPEN_CASE_STATES),
+            sa.or_(sa.and_(c.c.target_kind == "post",
+                           c.c.target_ref.in_([str(i) for i in post_ids])),
+                   sa.and_(c.c.target_kind == "channel",
+                           c.c.target_ref == str(channel_id)))))
+        found = {(str(r[0]), str(r[1])) for r in rows}
+        if ("channel", str(channel_id)) in found:
+            return set(post_ids)
+        return {int(ref) for kind, ref in found if kind == "post"}
 
     async def count_owned(self, conn: AsyncConnection, owner_id: int) -> int:
         return int((await conn.execute(sa.select(sa.func.count()).select_from(channels)
-                                       .where(channels.c.owner_id == owner_id))).scalar_one())
+                                       .where(channels.c.owner_id == owner_id,
+                                              channels.c.state != "deleted"))).scalar_one())
 
     # --- admins ---------------------------------------------------------------------
     async def admin(self, conn: AsyncConnection, channel_id: int,
