@@ -12,7 +12,9 @@ import pytest
 
 from tests.conftest import AppFactory
 from tests.server.channel_util import channel, post, user
+from tests.server.order_util import eventually
 from tests.server.report_util import report, report_body, staff
+from tests.server.test_actions_api import strikes
 from tests.server.test_review_api import decide, hold_next
 
 
@@ -146,3 +148,43 @@ async def test_deleted_post_under_review_is_preserved(api: AppFactory) -> None:
         record = (await client.get(f"/api/v1/preservation/{items[0]['id']}",
                                    headers=admin)).json()
         assert "evidence words" in json.dumps(record)
+
+
+async def test_reversed_appeal_undoes_the_bank_entry_retro_scan_and_strikes(
+        api: AppFactory) -> None:
+    text = "a long enough report that a moderator wrongly took for propaganda, copied twice"
+    async with api() as client:
+        alice, bob = await user(client, "alice"), await user(client, "bob")
+        carol = await user(client, "carol")
+        anna = await staff(client, "mod_anna", "moderator")
+        ben = await staff(client, "mod_ben", "moderator")
+        await channel(client, alice, "news_desk")
+        await channel(client, carol, "other_desk")
+        original = await post(client, alice, "news_desk", text)
+        copy = await post(client, carol, "other_desk", text)
+        case = await report(client, bob, report_body("post", channel="news_desk",
+                                                     post_id=original["id"]))
+        await decide(client, anna, case["case_id"], "remove")
+        copy_url = f"/api/v1/channels/other_desk/posts/{copy['id']}"
+        got = await eventually(lambda: client.get(copy_url),
+                               lambda r: r.json().get("state") == "removed", 20.0)
+        assert got.json()["state"] == "removed"  # the retro-scan caught the copy
+        # the copy matched an entry labelled terrorist content: its author got a strike
+        assert await eventually(lambda: strikes(client, "carol"), lambda n: n == 1, 20.0) == 1
+        r = await client.post("/api/v1/channels/other_desk/posts", headers=carol,
+                              json={"text": text})
+        assert r.status_code == 422  # the auto-banked text is refused
+        r = await client.post(f"/api/v1/cases/{case['case_id']}/appeal", headers=alice,
+                              json={"text": "This is reporting, not propaganda."})
+        assert r.status_code == 201, r.text
+        r = await client.post(f"/api/v1/mod/cases/{case['case_id']}/appeal-decision",
+                              headers=ben, json={"decision": "reverse"})
+        assert r.status_code == 200, r.text
+        back = (await client.get(f"/api/v1/channels/news_desk/posts/{original['id']}")).json()
+        assert back["state"] == "visible" and back["text"] == text
+        assert (await client.get(copy_url)).json()["state"] == "visible"
+        assert await strikes(client, "carol") == 0
+        again = await client.post("/api/v1/channels/other_desk/posts", headers=carol,
+                                  json={"text": text})
+        assert again.status_code == 201, again.text
+        assert again.json()["state"] == "visible"

@@ -238,7 +238,7 @@ class ReviewService:
                 await self.enforcer.release_hold(row.target_kind, row.target_ref)
             else:
                 snapshot = await self.enforcer.apply(decision, row.target_kind, row.target_ref,
-                                                     row.affected_user_id, case_id)
+                                                     row.affected_user_id, case_id, label)
         except TidingsError:  # e.g. the post is gone: the case is not decided after all
             async with self.db.write() as conn:
                 await self.store.update_case(conn, case_id, row.record, state=before.state,

@@ -70,7 +70,8 @@ class TakedownService:
     async def remove_post(self, post_id: int, actor: str, rule: str = MODERATOR_POLICY,
                           labels: tuple[str, ...] = (DEFAULT_TAKEDOWN_LABEL,),
                           auto_bank: bool = True, preserve: bool = True,
-                          statement: bool = False) -> dict[str, Any]:
+                          statement: bool = False, entry_ids: tuple[int, ...] = ()
+                          ) -> dict[str, Any]:
         """Hide the post, bank its signals and preserve a copy (TCO Art. 6); idempotent
         per post. A removal order preserves by itself (``preserve=False``) to link the copy
         to the order. ``statement``: a staff decision outside the review queue, which
@@ -89,7 +90,8 @@ class TakedownService:
             news = await self.states.changed(conn, channel, post, updated, now)
             await self.actions.store.audit(conn, AuditRecord(
                 actor, REMOVE_POST, rule, target, now,
-                {"channel": channel.handle, "labels": list(labels), "previous_state": post.state}))
+                {"channel": channel.handle, "labels": list(labels), "previous_state": post.state,
+                 "entry_ids": list(entry_ids)}))
             sor = self._staff_statement(post, labels, now) if statement else None
             affected = post.author_id if post.author_id is not None else channel.owner_id
             if sor is not None:
@@ -121,29 +123,43 @@ class TakedownService:
     async def bank_post(self, post_id: int,
                         labels: tuple[str, ...] = (DEFAULT_TAKEDOWN_LABEL,)) -> int:
         """Bank a post removed elsewhere (a review decision) so copies are caught."""
+        return len(await self.bank_post_entries(post_id, labels))
+
+    async def bank_post_entries(self, post_id: int, labels: tuple[str, ...] | None = None
+                                ) -> list[int]:
+        """Like :meth:`bank_post`; returns the ids of the entries this removal added, so
+        a reversed appeal can withdraw exactly them (and what they caused)."""
         post, _ = await self._load(post_id)
-        return await self._bank(post, labels)
+        return await self._bank_entries(post, labels or (DEFAULT_TAKEDOWN_LABEL,))
 
     async def _bank(self, post: PostRecord, labels: tuple[str, ...]) -> int:
+        return len(await self._bank_entries(post, labels))
+
+    async def _bank_entries(self, post: PostRecord, labels: tuple[str, ...]) -> list[int]:
+        from tidings.services.actions import AUTO_BANK_SOURCE, LOCAL_TAKEDOWN_BANK
+
         label = top_label(labels) or DEFAULT_TAKEDOWN_LABEL
         pairs: set[tuple[str, str]] = set()
         if post.text:
             pairs |= {(s.signal_type, s.value) for s in signals_for(TextContent(post.text))
                       if s.signal_type != "url"}
-        banked = await self.actions.auto_bank(sorted(pairs), label) if pairs else 0
+        await self.actions.ensure_takedown_bank()
+        added: list[int] = []
+        if pairs:
+            result = await self.actions.banks.add_signals(
+                LOCAL_TAKEDOWN_BANK, sorted(pairs), [label], AUTO_BANK_SOURCE)
+            added += [e.id for e in result.added]
         media_ids = [m["sha256"] for m in json.loads(post.media)]
         try:
             _, contents = await self.media.resolve(media_ids)
         except TidingsError:
             contents = []
-        await self.actions.ensure_takedown_bank()
         for content in contents:
             if isinstance(content, MediaContent):
-                from tidings.services.actions import AUTO_BANK_SOURCE, LOCAL_TAKEDOWN_BANK
                 result = await self.actions.banks.add_file(
                     LOCAL_TAKEDOWN_BANK, content.data, [label], AUTO_BANK_SOURCE)
-                banked += len(result.added)
-        return banked
+                added += [e.id for e in result.added]
+        return added
 
     async def release(self, post_id: int, actor: str) -> dict[str, Any]:
         """A held post a moderator found fine: publish it now."""
