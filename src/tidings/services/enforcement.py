@@ -7,7 +7,7 @@ it does and offers ``auto_bank``, removed content is also banked so copies are c
 (the seam the rules merge binds). ``apply`` returns a snapshot of what was there so
 ``restore`` can put it back exactly.
 
-Targets are named by ids that are never reused (migration 0010) and channels and posts
+Targets are named by ids that are never reused (migration 0011) and channels and posts
 are soft-deleted, so a case always acts on the object it judged; a decision to remove
 or ban a target its owner deleted is refused (409 ``target_deleted``) and says so.
 """

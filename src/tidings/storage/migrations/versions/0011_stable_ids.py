@@ -21,8 +21,8 @@ The update log's rows kept a copy of each post as it was when logged (the text o
 edited post's old version, of a post removed later); readers now get each post as it
 is, so the copies are replaced by a bare reference (``{"id": N}``).
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ import re
 
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -1,6 +1,6 @@
-"""Migration 0010: ids of accounts, devices, channels and posts are never reused (SQLite
+"""Migration 0011: ids of accounts, devices, channels and posts are never reused (SQLite
 AUTOINCREMENT added in place, rows and foreign keys intact); the update log's copies of
-posts are dropped. Runs on both engines from a database holding data at 0009."""
+posts are dropped. Runs on both engines from a database holding data at 0010."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ async def _sql(db: Database, sql: str, **params: object) -> list[tuple[object, .
 async def test_ids_never_come_back_and_log_keeps_no_text(db_kind: str, tmp_path: Path) -> None:
     db = Database(await fresh_database(db_kind, tmp_path))
     try:
-        await _to(db, "0009")
+        await _to(db, "0010")
         await _sql(db, "INSERT INTO users (username, role, created_at) VALUES "
                        "('alice', 'user', 1), ('bob', 'user', 1)")
         await _sql(db, "INSERT INTO channels (handle, handle_key, title, title_key, owner_id, "
@@ -76,7 +76,7 @@ async def test_ids_never_come_back_and_log_keeps_no_text(db_kind: str, tmp_path:
 def test_autoincrement_rewrite_is_exact() -> None:
     from importlib import import_module
 
-    mod = import_module("tidings.storage.migrations.versions.0010_stable_ids")
+    mod = import_module("tidings.storage.migrations.versions.0011_stable_ids")
     sql = ("CREATE TABLE channels (\n\tid INTEGER NOT NULL, \n\thandle VARCHAR(32) NOT NULL,"
            " \n\tPRIMARY KEY (id), \n\tUNIQUE (handle)\n)")
     new = mod.autoincrement_sql(sql)
