@@ -92,7 +92,8 @@ EXEMPT = {
         "/api/v1/transparency/report", "/api/v1/orders", "/api/v1/orders/{order_id}",
         "/api/v1/orders/{order_id}/confirmation", "/api/v1/preservation",
         "/api/v1/preservation/{item_id}", "/api/v1/preservation/{item_id}/blobs/{sha256}",
-        "/console/orders", "/console/orders/{order_id}"),
+        "/console/orders", "/console/orders/{order_id}", "/api/v1/admin/webhooks",
+        "/api/v1/admin/webhooks/{endpoint_id}/deliveries"),
         "staff or authority only (moderation needs the content; not public)"),
 }
 """GET routes that show no channel content to the public, each with why."""

@@ -1,4 +1,4 @@
-"""Migration 0011: ids of accounts, devices, channels and posts are never reused (SQLite
+"""Migration 0011: ids of accounts, channels and posts are never reused (SQLite
 AUTOINCREMENT added in place, rows and foreign keys intact); the update log's copies of
 posts are dropped. Runs on both engines from a database holding data at 0010."""
 
