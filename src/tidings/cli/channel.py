@@ -46,6 +46,10 @@ def _print_channel(c: dict[str, Any]) -> None:
 
 def _print_posts(posts: list[dict[str, Any]]) -> None:
     for p in posts:
+        if "text" not in p:  # a tombstone: id and state only (docs/channels.md)
+            console.print(f"[dim]#{p['id']} ({p.get('state', 'unavailable')})[/dim]",
+                          highlight=False)
+            continue
         media = f"  [{len(p['media'])} media]" if p["media"] else ""
         fwd = (f"  (forwarded from @{p['forwarded_from']['channel']})"
                if p.get("forwarded_from") else "")

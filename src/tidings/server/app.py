@@ -275,6 +275,7 @@ def _wire_orders(app: FastAPI, settings: Settings, db: Database, clock: Clock) -
         db, PreservationStore(), ChannelStore(), AccountStore(), media.store, media.blobs,
         BlobStore(settings.data_dir / "preserved"), app.state.jobs, clock)
     app.state.takedowns.preservation = preservation
+    app.state.channels.preserve = preservation.preserve
     authorities = AuthorityService(app.state.accounts, OrderStore())
     targets = OrderTargets(db, ChannelStore(), AccountStore(), app.state.actions,
                            app.state.takedowns, clock)

@@ -5,7 +5,8 @@ delete others' posts and pin; manage admins and the channel's details), as on
 Telegram, so a channel can have editors who cannot hand out power. Seeing follows
 the channel: public channels are readable by anyone, even without an account;
 unlisted ones only with the invite link token (or once subscribed, or as an admin);
-held ones (awaiting review) only by their admins; removed ones by nobody (410).
+held ones (awaiting review) only by their admins; removed and banned ones by nobody
+(410), deleted ones by nobody (404): ``moderation/visibility.py`` holds the table.
 """
 
 from __future__ import annotations
@@ -15,9 +16,19 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from tidings.moderation.visibility import (
+    Audience,
+    ChannelShown,
+    ChannelState,
+    PostState,
+    audience,
+    channel_state,
+    channel_view,
+    log_entry,
+    post_state,
+)
 from tidings.protocol.errors import Forbidden, Gone, NotFound
 from tidings.services.accounts import Principal
-from tidings.services.gate import HELD, REMOVED
 from tidings.services.media import media_url
 from tidings.storage.channels import AdminRecord, ChannelRecord, PostRecord
 
@@ -49,14 +60,25 @@ def perms_of(channel: ChannelRecord, who: Principal | None, admin: AdminRecord |
     return Perms(False, True, admin.can_post, admin.can_edit_others, admin.can_manage_admins)
 
 
+def channel_audience(perms: Perms, staff: bool) -> Audience:
+    return Audience.STAFF if staff else Audience.ADMIN if perms.admin else Audience.PUBLIC
+
+
 def check_visible(channel: ChannelRecord | None, perms: Perms, *, invite: str | None = None,
-                  subscribed: bool = False, staff: bool = False) -> ChannelRecord:
-    """Raise 404/410 unless this caller may see the channel at all."""
+                  subscribed: bool = False, staff: bool = False,
+                  banned_message: str | None = None) -> ChannelRecord:
+    """Raise 404/410 unless this caller may see the channel at all: the channel table
+    of ``moderation/visibility.py`` decides, then an unlisted channel needs its invite."""
     if channel is None:
         raise NotFound("no such channel", "channel_not_found")
-    if channel.state == REMOVED and not staff:
+    state = channel_state(channel.state)
+    shown = channel_view(state, channel_audience(perms, staff))
+    if shown is ChannelShown.GONE:
+        if state is ChannelState.BANNED:
+            raise Gone(banned_message or "This channel is unavailable: it was banned for "
+                       "breaking the rules.", "channel_banned")
         raise Gone("this channel was removed for violating the rules", "channel_removed")
-    if channel.state == HELD and not (perms.admin or staff):
+    if shown is ChannelShown.HIDDEN:
         raise NotFound("no such channel", "channel_not_found")
     if channel.visibility == "unlisted" and not (perms.admin or subscribed or staff):
         token = channel.invite_token or ""
@@ -89,15 +111,32 @@ def channel_json(channel: ChannelRecord, perms: Perms = NOBODY,
     return out
 
 
-def post_json(post: PostRecord, channel: ChannelRecord) -> dict[str, Any]:
-    deleted = post.deleted_at is not None
-    gone = deleted or post.state == REMOVED  # a notice takes its place, never its content
+def post_fields(post: PostRecord, channel: ChannelRecord) -> dict[str, Any]:
+    """The complete rendering of a post, before the visibility rule says what of it a
+    reader may see; never returned as it is (use :func:`post_json`)."""
     return {
-        "id": post.id, "channel": channel.handle,
-        "text": "" if gone else post.text,
-        "media": [] if gone else json.loads(post.media),
+        "id": post.id, "channel": channel.handle, "text": post.text,
+        "media": json.loads(post.media),
         "forwarded_from": json.loads(post.forwarded_from) if post.forwarded_from else None,
-        "state": "deleted" if deleted else post.state, "views": post.views,
+        "state": post.state, "views": post.views,
         "created_at": post.created_at, "edited_at": post.edited_at,
         "pinned": channel.pinned_post_id == post.id,
     }
+
+
+def state_of(post: PostRecord) -> PostState:
+    return post_state(post.state, post.deleted_at is not None)
+
+
+def reader(post: PostRecord, perms: Perms, who: Principal | None) -> Audience:
+    """Which audience of the visibility table this reader is, for this post."""
+    return audience(staff=bool(who and who.is_staff),
+                    author=bool(who and post.author_id == who.user_id),
+                    admin=perms.admin)
+
+
+def post_json(post: PostRecord, channel: ChannelRecord, who: Audience = Audience.PUBLIC,
+              notice: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The post as ``who`` may see it (``moderation/visibility.py``): full, a tombstone,
+    or, for a post hidden from them, a bare reference (as the update log shows it)."""
+    return log_entry(post_fields(post, channel), state_of(post), who, notice)

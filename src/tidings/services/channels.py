@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from tidings.bus.base import Bus
 from tidings.protocol import limits
 from tidings.protocol.confusables import handle_key
-from tidings.protocol.errors import BadRequest, Conflict, Forbidden, Gone, NotFound
+from tidings.protocol.errors import BadRequest, Conflict, Forbidden, NotFound
 from tidings.protocol.handles import (
     HANDLE_MAX,
     HandleError,
@@ -53,6 +54,19 @@ BANNED = "banned"
 NEW_CHANNEL_FLAG = "new_channel"
 LOOKALIKE_FLAG = "lookalike_handle"
 _LOOKALIKE_NOISE = re.compile(r"[0-9_]+")
+
+
+PreserveHook = Callable[..., Awaitable[Any]]
+"""``PreservationService.preserve(kind, ref, cause, decision)``."""
+
+
+async def preserve_before_delete(hook: PreserveHook | None, post_ids: Sequence[int]) -> None:
+    """Copy posts that moderation still needs before their owner's deletion wipes them."""
+    if hook is None:
+        return
+    for post_id in post_ids:
+        await hook("post", str(post_id), "deleted_under_review",
+                   {"reason": "deleted by its owner while under review or removed"})
 
 
 def lookalike_core(handle: str) -> str:
@@ -101,6 +115,8 @@ class ChannelService:
         self.clock = clock
         self.reserved = reserved
         self.bans = ActionStore()
+        self.preserve: PreserveHook | None = None
+        """The preservation store's ``preserve`` (TCO Art. 6), bound by the app."""
 
     async def view(self, handle: str, who: Principal | None, invite: str | None = None
                    ) -> ChannelView:
@@ -112,13 +128,14 @@ class ChannelService:
             subscribed = bool(channel and who and await self.store.is_subscribed(
                 conn, channel.id, who.user_id))
         perms = perms_of(channel, who, admin) if channel else NOBODY
+        message = None
         if channel is not None and channel.state == BANNED and not (who and who.is_staff):
             async with self.db.read() as conn:
                 ground = await self.bans.ban_ground(conn, channel.id)
-            raise Gone(f"This channel is unavailable: it was used to spread "
-                       f"{ground or 'content that breaks the rules'}.", "channel_banned")
+            message = (f"This channel is unavailable: it was used to spread "
+                       f"{ground or 'content that breaks the rules'}.")
         check_visible(channel, perms, invite=invite, subscribed=subscribed,
-                      staff=bool(who and who.is_staff))
+                      staff=bool(who and who.is_staff), banned_message=message)
         assert channel is not None
         return ChannelView(channel, perms, subscribed)
 
@@ -241,20 +258,24 @@ class ChannelService:
         return ChannelView(channel, current.perms, current.subscribed)
 
     async def delete(self, who: Principal, handle: str) -> None:
+        """Soft delete (``ChannelStore.soft_delete``): the channel and its posts keep their
+        ids, so nothing that moderation holds about them can come to mean someone else's
+        new channel or post. Posts a review case is still about (or that are held or
+        removed) are preserved first, as moderation needs them."""
         current = await self.view(handle, who)
         require(current.perms.owner, "delete the channel (owner only)")
+        channel_id = current.channel.id
+        async with self.db.read() as conn:
+            post_ids = await self.store.post_ids(conn, channel_id)
+            keep = await self.store.under_review(conn, channel_id, post_ids)
+            keep |= {p.id for p in await self.store.posts_by_ids(conn, post_ids)
+                     if p.deleted_at is None and p.state != VISIBLE}
+        await preserve_before_delete(self.preserve, sorted(keep))
         async with self.db.write() as conn:
-            await self.search_index.unindex_channel(conn, current.channel.id)
-            for post_id in await self._post_ids(conn, current.channel.id):
+            await self.search_index.unindex_channel(conn, channel_id)
+            for post_id in post_ids:
                 await self.search_index.unindex_post(conn, post_id)
-            await self.store.delete(conn, current.channel.id)
-
-    async def _post_ids(self, conn: Any, channel_id: int) -> list[int]:
-        if not self.db.is_sqlite:
-            return []
-        posts = await self.store.history(conn, channel_id, before=None, start=None,
-                                         limit=2**31, states=("visible", "held", "removed"))
-        return [p.id for p in posts]
+            await self.store.soft_delete(conn, channel_id, self.clock())
 
     # --- admins ---------------------------------------------------------------------
     async def admins(self, who: Principal, handle: str) -> list[dict[str, Any]]:

@@ -6,6 +6,10 @@ works whether or not the rules/actions service (``app.state.actions``) exists; w
 it does and offers ``auto_bank``, removed content is also banked so copies are caught
 (the seam the rules merge binds). ``apply`` returns a snapshot of what was there so
 ``restore`` can put it back exactly.
+
+Targets are named by ids that are never reused (migration 0011) and channels and posts
+are soft-deleted, so a case always acts on the object it judged; a decision to remove
+or ban a target its owner deleted is refused (409 ``target_deleted``) and says so.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tidings.moderation.review import Decision
-from tidings.protocol.errors import BadRequest, NotFound
+from tidings.protocol.errors import BadRequest, Conflict, NotFound, TidingsError
 from tidings.services.clock import Clock
 from tidings.services.gate import REMOVED, VISIBLE
 from tidings.services.posts import PostService
@@ -29,6 +33,14 @@ Target = tuple[str, str]
 
 
 log = logging.getLogger(__name__)
+DELETED = "deleted"
+
+
+class TargetDeleted(Conflict):
+    """The case's target was deleted by its owner: the decision is refused and says so
+    (the case stays waiting), never applied to whatever now has a similar name."""
+
+    default_code = "target_deleted"
 
 class Enforcer:
     def __init__(self, db: Database, channels: ChannelStore, accounts: AccountStore,
@@ -40,6 +52,16 @@ class Enforcer:
         self.posts = posts
         self.clock = clock
         self.actions = actions
+
+    async def _refuse_deleted(self, kind: str, post_id: int) -> None:
+        async with self.db.read() as conn:
+            post = await self.channels.post(conn, post_id)
+        if post is None:
+            raise NotFound("the post is gone", "post_not_found")
+        if post.deleted_at is not None:
+            raise TargetDeleted("its owner deleted this post (a preserved copy is kept); "
+                                "there is nothing left to remove (close the case with "
+                                "no_violation, or act on the account or channel)")
 
     async def _channel_of(self, kind: str, ref: str) -> int:
         if kind == "channel":
@@ -64,23 +86,31 @@ class Enforcer:
             raise BadRequest("no account to suspend", "not_applicable")
 
     async def apply(self, decision: Decision, kind: str, ref: str, affected_user_id: int | None,
-                    case_id: str) -> dict[str, Any]:
+                    case_id: str, label: str | None = None) -> dict[str, Any]:
+        """``label``: the decision's policy (``category:…``); removed content is banked
+        under it, so the rules treat copies as what the moderator found it to be."""
         self.check(decision, kind, affected_user_id)
         if decision is Decision.REMOVE:
+            await self._refuse_deleted("post", int(ref))
             _, before = await self.posts.set_state(int(ref), REMOVED)
-            await self._auto_bank(int(ref), case_id)
+            banked = await self._auto_bank(int(ref), case_id, label)
             preservation = self._preservation()
             if preservation is not None:  # TCO Art. 6: keep a copy of what was removed
                 await preservation.preserve("post", ref, "decision",
                                             {"case_id": case_id, "decision": str(decision),
                                              "time_ms": self.clock()}, case_id=case_id)
-            return {"post_id": before.id, "state": before.state}
+            return {"post_id": before.id, "state": before.state, "banked": banked,
+                    "case_id": case_id}
         if decision is Decision.BAN_CHANNEL:
             channel_id = await self._channel_of(kind, ref)
             async with self.db.write() as conn:
                 channel = await self.channels.by_id(conn, channel_id)
                 if channel is None:
                     raise NotFound("the channel is gone", "channel_not_found")
+                if channel.state == DELETED:
+                    raise TargetDeleted("its owner deleted this channel; there is nothing "
+                                        "left to ban (close the case with no_violation, or "
+                                        "act on the account)")
                 await self.channels.update(conn, channel_id, state=REMOVED)
             return {"channel_id": channel_id, "state": channel.state}
         if decision is Decision.SUSPEND_ACCOUNT and affected_user_id is not None:
@@ -104,6 +134,10 @@ class Enforcer:
                     await preservation.restore(kind, str(snapshot[key]))
         if "post_id" in snapshot:
             await self.posts.set_state(int(snapshot["post_id"]), VISIBLE)
+            banked = snapshot.get("banked") or []
+            if banked:
+                await self.undo_consequences([int(e) for e in banked],
+                                             str(snapshot.get("case_id", "")))
         elif "channel_id" in snapshot:
             async with self.db.write() as conn:
                 await self.channels.update(conn, int(snapshot["channel_id"]),
@@ -125,12 +159,62 @@ class Enforcer:
         takedowns = self.actions()
         return getattr(takedowns, "preservation", None) if takedowns is not None else None
 
-    async def _auto_bank(self, post_id: int, case_id: str) -> None:
+    async def _auto_bank(self, post_id: int, case_id: str, label: str | None = None
+                         ) -> list[int]:
         """Removed content goes into the local takedown bank (when the takedown
-        service is wired) so a repost in any channel is caught."""
+        service is wired) so a repost in any channel is caught. Returns the entries
+        added, which a reversed appeal withdraws."""
         takedowns = self.actions()
-        bank_post = getattr(takedowns, "bank_post", None) if takedowns is not None else None
+        bank_post = (getattr(takedowns, "bank_post_entries", None)
+                     if takedowns is not None else None)
         if bank_post is None:
-            return
-        banked = await bank_post(post_id)
-        log.info("review case %s: banked %s signals of post %s", case_id, banked, post_id)
+            return []
+        try:
+            banked: list[int] = await bank_post(post_id, (label,) if label else None)
+        except TidingsError:  # a policy that is no bank label: the default takedown label
+            banked = await bank_post(post_id)
+        log.info("review case %s: banked %s signals of post %s", case_id, len(banked), post_id)
+        return banked
+
+    async def undo_consequences(self, entry_ids: list[int], case_id: str) -> dict[str, int]:
+        """A reversed appeal also undoes what the removal caused: the takedown-bank
+        entries it added are disabled (a repost is no longer refused), and what the
+        retro-scan did because of exactly those entries is reverted: posts it removed
+        are visible again and the strikes it gave are withdrawn. Found through the audit
+        log, where each retro-scan removal and strike names the entries that matched.
+        A channel ban those strikes led to is left to a moderator (it has its own case)."""
+        takedowns = self.actions()
+        if takedowns is None or not entry_ids:
+            return {"entries": 0, "posts": 0, "strikes": 0}
+        from tidings.services.actions import LOCAL_TAKEDOWN_BANK
+        from tidings.services.retro_scan import RETRO_RULE_ACTOR
+
+        svc = takedowns.actions
+        for entry_id in entry_ids:
+            await svc.banks.set_entry(LOCAL_TAKEDOWN_BANK, entry_id, enabled=False)
+        ours = set(entry_ids)
+        async with self.db.read() as conn:
+            chain = await svc.store.audit_chain(conn)
+        posts: list[int] = []
+        strikes = 0
+        for link in chain:
+            rec = link.record
+            raw = rec.details.get("entry_ids")
+            caused = ({int(e) for e in raw if isinstance(e, int)}
+                      if isinstance(raw, list) else set())
+            if not caused & ours:
+                continue
+            if rec.action == "remove_post" and rec.actor == RETRO_RULE_ACTOR:
+                posts.append(int(rec.target.split(":", 1)[1]))
+            elif rec.action == "strike" and rec.target.startswith("account:"):
+                async with self.db.write() as conn:
+                    strikes += await svc.store.remove_strikes(
+                        conn, int(rec.target.split(":", 1)[1]), rec.rule,
+                        str(rec.details.get("cause", "")))
+        for post_id in posts:
+            await self.posts.set_state(post_id, VISIBLE)
+        async with self.db.write() as conn:
+            await svc.audit(conn, f"case:{case_id}", "undo_removal", "appeal_reversed",
+                            f"case:{case_id}", entry_ids=sorted(ours), posts=posts,
+                            strikes=strikes)
+        return {"entries": len(ours), "posts": len(posts), "strikes": strikes}

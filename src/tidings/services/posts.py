@@ -15,27 +15,30 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from tidings.bus.base import Bus
+from tidings.moderation.visibility import (
+    Audience,
+    PostState,
+    Shown,
+    channel_state,
+    listed_states,
+    post_view,
+    public_posts_listed,
+)
 from tidings.protocol import limits
-from tidings.protocol.errors import BadRequest, NotFound
+from tidings.protocol.errors import BadRequest, Conflict, NotFound
 from tidings.protocol.handles import clean_text
 from tidings.services.accounts import Principal
-from tidings.services.channel_access import post_json, require
-from tidings.services.channels import ChannelService, ChannelView, channel_topic
+from tidings.services.channel_access import post_json, reader, require, state_of
+from tidings.services.channels import ChannelService, ChannelView, preserve_before_delete
 from tidings.services.clock import Clock
 from tidings.services.gate import HELD, REMOVED, VISIBLE, gate_decision, text_contents
 from tidings.services.media import MediaService
 from tidings.services.moderation import Actor, Decision, ModerationService, Surface
+from tidings.services.post_states import PostStates
 from tidings.services.streams import dumps
 from tidings.storage.channels import ChannelRecord, ChannelStore, PostRecord
 from tidings.storage.database import Database
 from tidings.storage.search import SearchIndex
-
-
-def channel_frame(handle: str, seq: int, kind: str, post_body: str) -> str:
-    """The live frame subscribers get; ``post_body`` is already serialised JSON."""
-    return (f'{{"type":"channel","channel":{json.dumps(handle)},"seq":{seq},'
-            f'"kind":"{kind}","post":{post_body}}}')
-
 
 HoldHook = Callable[[ChannelRecord, PostRecord, Decision], Awaitable[None]]
 """Called after a post is stored as held, so review opens (or joins) a case about it."""
@@ -57,6 +60,7 @@ class PostService:
         self.moderation = moderation
         self.bus = bus
         self.clock = clock
+        self.states = PostStates(store, search, bus)
         self.on_hold: HoldHook | None = None
 
     async def _content(self, surface: Surface, text: str, media_ids: Sequence[str],
@@ -73,31 +77,21 @@ class PostService:
                                               [*text_contents(text), *contents], actor)
         return text, descriptors, state, decision
 
-    async def _announce(self, channel: ChannelRecord, seq: int, kind: str, body: str) -> None:
-        frame = channel_frame(channel.handle, seq, kind, body)
-        await self.bus.publish(channel_topic(channel.id), frame.encode())
-
     async def _insert(self, channel: ChannelRecord, who: Principal, text: str,
                       descriptors: list[dict[str, Any]], state: str,
                       forwarded_from: dict[str, Any] | None, decision: Decision
                       ) -> dict[str, Any]:
-        seq = 0
         async with self.db.write() as conn:
             post = await self.store.insert_post(
                 conn, [d["sha256"] for d in descriptors], channel_id=channel.id,
                 author_id=who.user_id, text=text, media=dumps(descriptors),
                 forwarded_from=dumps(forwarded_from) if forwarded_from else None,
                 state=state, created_at=self.clock())
-            body = post_json(post, channel)
-            if state == VISIBLE:
-                await self.search_index.index_post(conn, post.id, text)
-                seq = await self.store.append_update(conn, channel.id, "post", post.id,
-                                                     dumps(body), post.created_at)
-        if seq:
-            await self._announce(channel, seq, "post", dumps(body))
+            news = await self.states.changed(conn, channel, None, post, post.created_at)
+        await self.states.announce(news)
         if state == HELD and self.on_hold is not None:
             await self.on_hold(channel, post, decision)
-        return body
+        return post_json(post, channel, Audience.AUTHOR)
 
     async def publish(self, who: Principal, handle: str, text: str,
                       media_ids: Sequence[str] = ()) -> dict[str, Any]:
@@ -109,10 +103,10 @@ class PostService:
 
     async def forward(self, who: Principal, handle: str, post_id: int, to: str
                       ) -> dict[str, Any]:
-        """Repost into another channel, naming where it came from."""
+        """Repost into another channel, naming where it came from. Only a visible post:
+        a removed, deleted or held one cannot travel by forward (409)."""
         source_view, source = await self._readable_post(who, handle, post_id)
-        if source.deleted_at is not None or source.state != VISIBLE:
-            raise NotFound("this post cannot be forwarded", "post_not_found")
+        _refuse_unless_visible(source, "forwarded")
         target = await self.channels.view(to, who)
         require(target.perms.post, "post")
         media_ids = [m["sha256"] for m in json.loads(source.media)]
@@ -132,16 +126,22 @@ class PostService:
 
     async def _readable_post(self, who: Principal | None, handle: str, post_id: int,
                              invite: str | None = None) -> tuple[ChannelView, PostRecord]:
+        """The post, unless the visibility rule hides it from ``who`` (404)."""
         view = await self.channels.view(handle, who, invite)
         post = await self._post(view.channel, post_id)
-        if post.state == HELD and not view.perms.admin:
+        if post_view(state_of(post), reader(post, view.perms, who)).shown is Shown.HIDDEN:
             raise NotFound("no such post", "post_not_found")
         return view, post
 
     async def get(self, who: Principal | None, handle: str, post_id: int,
                   invite: str | None = None) -> dict[str, Any]:
         view, post = await self._readable_post(who, handle, post_id, invite)
-        return post_json(post, view.channel)
+        audience = reader(post, view.perms, who)
+        notice = None
+        if post_view(state_of(post), audience).notice:
+            async with self.db.read() as conn:
+                notice = await self.store.post_notice(conn, post.id)
+        return post_json(post, view.channel, audience, notice)
 
     async def _editable(self, who: Principal, handle: str, post_id: int
                         ) -> tuple[ChannelView, PostRecord]:
@@ -155,44 +155,38 @@ class PostService:
 
     async def edit(self, who: Principal, handle: str, post_id: int, text: str | None,
                    media_ids: Sequence[str] | None = None) -> dict[str, Any]:
+        """Change a visible post. A removed or held post cannot be edited: only the review
+        and appeal paths change it (else an edit would undo a moderator's removal)."""
         view, post = await self._editable(who, handle, post_id)
+        _refuse_unless_visible(post, "edited")
         if text is None:
             text = post.text
         if media_ids is None:
             media_ids = [m["sha256"] for m in json.loads(post.media)]
         text, descriptors, state, decision = await self._content(
             Surface.EDIT, text, media_ids, Actor(who.user_id, view.channel.id))
-        seq = 0
         async with self.db.write() as conn:
+            current = await self.store.post(conn, post.id)
+            assert current is not None
+            _refuse_unless_visible(current, "edited")  # a removal that landed meanwhile
             updated = await self.store.update_post(
                 conn, post.id, text=text, media=dumps(descriptors), state=state,
                 edited_at=self.clock())
             await self.store.set_post_media(conn, post.id, [d["sha256"] for d in descriptors])
-            body = post_json(updated, view.channel)
-            was_visible = post.state == VISIBLE
-            if state == VISIBLE:
-                await self.search_index.index_post(conn, post.id, text)
-            else:
-                await self.search_index.unindex_post(conn, post.id)
-            if state == VISIBLE or was_visible:  # a held edit hides the post from readers
-                kind = "edit" if state == VISIBLE else "delete"
-                logged = body if state == VISIBLE else {"id": post.id,
-                                                        "channel": view.channel.handle}
-                seq = await self.store.append_update(conn, view.channel.id, kind, post.id,
-                                                     dumps(logged), self.clock())
-        if seq:
-            await self._announce(view.channel, seq, kind, dumps(logged))
+            news = await self.states.changed(conn, view.channel, current, updated,
+                                             self.clock())
+        await self.states.announce(news)
         if state == HELD and self.on_hold is not None:
             await self.on_hold(view.channel, updated, decision)
-        return body
+        return post_json(updated, view.channel, reader(updated, view.perms, who))
 
     async def set_state(self, post_id: int, state: str) -> tuple[ChannelRecord, PostRecord]:
-        """A moderator's change of a post's state (visible, held, removed); text and media
-        are kept, so a reversed removal shows exactly what was there. Readers see the
-        change through the channel's update log. Returns the post as it was before."""
+        """A moderator's change of a post's state (visible, held, removed): the review and
+        appeal paths only. Text and media are kept, so a reversed removal shows exactly
+        what was there. Returns the channel and the post as it was before."""
         if state not in (VISIBLE, HELD, REMOVED):
             raise BadRequest(f"unknown post state {state}", "bad_state")
-        seq, kind, logged = 0, "", ""
+        news = None
         async with self.db.write() as conn:
             before = await self.store.post(conn, post_id)
             if before is None:
@@ -202,42 +196,31 @@ class PostService:
                 raise NotFound("no such channel", "channel_not_found")
             if before.state != state and before.deleted_at is None:
                 updated = await self.store.update_post(conn, post_id, state=state)
-                if state == VISIBLE:
-                    await self.search_index.index_post(conn, post_id, updated.text)
-                    kind, logged = "post", dumps(post_json(updated, channel))
-                else:
-                    await self.search_index.unindex_post(conn, post_id)
-                    kind, logged = "delete", dumps({"id": post_id, "channel": channel.handle})
-                if state == VISIBLE or before.state == VISIBLE:
-                    seq = await self.store.append_update(conn, channel.id, kind, post_id,
-                                                         logged, self.clock())
-        if seq:
-            await self._announce(channel, seq, kind, logged)
+                news = await self.states.changed(conn, channel, before, updated, self.clock())
+        await self.states.announce(news)
         return channel, before
 
     async def delete(self, who: Principal, handle: str, post_id: int) -> None:
+        """The author's delete wipes text and media; a post a review case is about (or a
+        held or removed one) is preserved first, so the case can still be decided."""
         view, post = await self._editable(who, handle, post_id)
-        body = {"id": post.id, "channel": view.channel.handle}
-        seq = 0
+        async with self.db.read() as conn:
+            keep = await self.store.under_review(conn, view.channel.id, [post.id])
+        if keep or post.state != VISIBLE:
+            await preserve_before_delete(self.channels.preserve, [post.id])
         async with self.db.write() as conn:
-            await self.store.update_post(conn, post.id, text="", media="[]",
-                                         deleted_at=self.clock())
+            updated = await self.store.update_post(conn, post.id, text="", media="[]",
+                                                   deleted_at=self.clock())
             await self.store.set_post_media(conn, post.id, [])
-            await self.search_index.unindex_post(conn, post.id)
-            if view.channel.pinned_post_id == post.id:
-                await self.store.update(conn, view.channel.id, pinned_post_id=None)
-            if post.state == VISIBLE:
-                seq = await self.store.append_update(conn, view.channel.id, "delete", post.id,
-                                                     dumps(body), self.clock())
-        if seq:
-            await self._announce(view.channel, seq, "delete", dumps(body))
+            news = await self.states.changed(conn, view.channel, post, updated, self.clock())
+        await self.states.announce(news)
 
     async def pin(self, who: Principal, handle: str, post_id: int | None) -> None:
         view = await self.channels.view(handle, who)
         require(view.perms.edit_others, "pin posts")
         if post_id is not None:
             post = await self._post(view.channel, post_id)
-            if post.deleted_at is not None or post.state != VISIBLE:
+            if post_view(state_of(post), Audience.PUBLIC).shown is not Shown.FULL:
                 raise BadRequest("only a visible post can be pinned", "cannot_pin")
         async with self.db.write() as conn:
             await self.store.update(conn, view.channel.id, pinned_post_id=post_id)
@@ -245,25 +228,42 @@ class PostService:
     async def history(self, who: Principal | None, handle: str, *, before: int | None = None,
                       start: int | None = None, limit: int = limits.CHANNEL_PAGE_DEFAULT,
                       invite: str | None = None) -> tuple[ChannelView, list[dict[str, Any]]]:
-        """Newest first; pass the last id as ``before`` for the next page."""
+        """Newest first; pass the last id as ``before`` for the next page. Lists what the
+        visibility table lists for this reader (held posts for admins and their authors)."""
         view = await self.channels.view(handle, who, invite)
         limit = max(1, min(limit, limits.CHANNEL_PAGE_MAX))
-        states = ("visible", "held") if view.perms.admin else ("visible",)
+        staff = bool(who and who.is_staff)
+        others = (Audience.STAFF if staff else Audience.ADMIN if view.perms.admin
+                  else Audience.PUBLIC)
+        own = Audience.STAFF if staff else Audience.AUTHOR
         async with self.db.read() as conn:
-            posts = await self.store.history(conn, view.channel.id, before=before, start=start,
-                                             limit=limit, states=states)
-        return view, [post_json(p, view.channel) for p in posts]
+            posts = await self.store.history(
+                conn, view.channel.id, before=before, start=start, limit=limit,
+                states=listed_states(others), author_id=who.user_id if who else None,
+                own_states=listed_states(own))
+        return view, [post_json(p, view.channel, reader(p, view.perms, who)) for p in posts]
 
     async def updates(self, who: Principal | None, handle: str, since: int,
                       limit: int = limits.CHANNEL_PAGE_MAX, invite: str | None = None
                       ) -> dict[str, Any]:
+        """The log of what changed, each post rendered as it is now for this reader: a
+        removed or deleted post is a tombstone in every entry about it, an edited post
+        shows only its current text."""
         view = await self.channels.view(handle, who, invite)
         limit = max(1, min(limit, limits.CHANNEL_PAGE_MAX))
         async with self.db.read() as conn:
             rows = await self.store.updates(conn, view.channel.id, since, limit)
+            found = {p.id: p for p in await self.store.posts_by_ids(
+                conn, list({u.post_id for u in rows}))}
+        out = []
+        for u in rows:
+            post = found.get(u.post_id)
+            body = ({"id": u.post_id, "channel": view.channel.handle,
+                     "state": str(PostState.DELETED)} if post is None else
+                    post_json(post, view.channel, reader(post, view.perms, who)))
+            out.append({"seq": u.seq, "kind": u.kind, "post": body, "ts": u.created_at})
         return {"channel": view.channel.handle, "head": view.channel.update_seq,
-                "updates": [{"seq": u.seq, "kind": u.kind, "post": json.loads(u.body),
-                             "ts": u.created_at} for u in rows]}
+                "updates": out}
 
     async def record_views(self, who: Principal, handle: str, post_ids: Sequence[int]
                            ) -> dict[str, int]:
@@ -272,18 +272,45 @@ class PostService:
         view = await self.channels.view(handle, who)
         async with self.db.write() as conn:
             posts = [p for p in await self.store.posts_by_ids(conn, post_ids)
-                     if p.channel_id == view.channel.id and p.state == VISIBLE]
+                     if p.channel_id == view.channel.id
+                     and post_view(state_of(p), Audience.PUBLIC).shown is Shown.FULL]
             await self.store.record_views(conn, who.user_id, [p.id for p in posts])
             fresh = await self.store.posts_by_ids(conn, [p.id for p in posts])
         return {str(p.id): p.views for p in fresh}
 
     async def search(self, query: str, limit: int) -> list[dict[str, Any]]:
+        """Public posts only: listed for the public, in a channel the public may open."""
         limit = max(1, min(limit, limits.SEARCH_RESULTS_MAX))
         async with self.db.read() as conn:
             ids = await self.search_index.posts(conn, query, limit)
             posts = {p.id: p for p in await self.store.posts_by_ids(conn, ids)}
             chans = {c.id: c for c in await self.store.by_ids(
                 conn, list({p.channel_id for p in posts.values()}))}
-        return [post_json(posts[i], chans[posts[i].channel_id]) for i in ids
-                if i in posts and posts[i].channel_id in chans
-                and posts[i].state == VISIBLE and chans[posts[i].channel_id].state == VISIBLE]
+        out = []
+        for i in ids:
+            post = posts.get(i)
+            chan = chans.get(post.channel_id) if post is not None else None
+            if (post is None or chan is None or chan.visibility != "public"
+                    or not public_posts_listed(channel_state(chan.state))
+                    or not post_view(state_of(post), Audience.PUBLIC).listed):
+                continue
+            out.append(post_json(post, chan))
+        return out
+
+
+_REFUSALS = {
+    PostState.REMOVED: ("this post was removed by moderation; it can only change through "
+                        "the review or an appeal", "post_removed"),
+    PostState.HELD: ("this post is waiting for review; it can only change through the "
+                     "review", "post_held"),
+    PostState.DELETED: ("this post was deleted", "post_deleted"),
+}
+
+
+def _refuse_unless_visible(post: PostRecord, what: str) -> None:
+    """409 for a post that is not visible: it may not be edited, forwarded, re-posted."""
+    state = state_of(post)
+    if state is PostState.VISIBLE:
+        return
+    message, code = _REFUSALS[state]
+    raise Conflict(f"{message} (it cannot be {what})", code)

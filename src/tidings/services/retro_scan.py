@@ -179,9 +179,11 @@ class RetroScanner:
                        ) if decision.outcome else ()
         if decision.verdict is Verdict.REJECT:
             fired = ",".join(decision.outcome.fired) if decision.outcome else RETRO_SCAN
+            entry_ids = tuple(sorted({m.entry_id for m in decision.outcome.matches})
+                              ) if decision.outcome else ()
             await self.takedowns.remove_post(post_id, RETRO_RULE_ACTOR, fired[:RULE_FIELD_MAX],
                                              labels or ("category:other_illegal",),
-                                             auto_bank=False)
+                                             auto_bank=False, entry_ids=entry_ids)
             tally.removed += 1
         elif decision.verdict is Verdict.HOLD:
             async with self.db.write() as conn:

@@ -175,9 +175,11 @@ class ReviewService:
             if post is None:
                 return {"kind": "post", "missing": True}
             channel = await self.channels.by_id(conn, post.channel_id)
+            deleted = post.deleted_at is not None
             return {"kind": "post", "id": post.id, "channel": channel.handle if channel else None,
-                    "text": post.text, "media": json.loads(post.media), "state": post.state,
-                    "created_at": post.created_at}
+                    "text": post.text, "media": json.loads(post.media),
+                    "state": "deleted" if deleted else post.state,
+                    "deleted": deleted, "created_at": post.created_at}
         if row.target_kind == "channel":
             channel = await self.channels.by_id(conn, int(row.target_ref))
             return {"kind": "channel", "handle": channel.handle if channel else None,
@@ -236,7 +238,7 @@ class ReviewService:
                 await self.enforcer.release_hold(row.target_kind, row.target_ref)
             else:
                 snapshot = await self.enforcer.apply(decision, row.target_kind, row.target_ref,
-                                                     row.affected_user_id, case_id)
+                                                     row.affected_user_id, case_id, label)
         except TidingsError:  # e.g. the post is gone: the case is not decided after all
             async with self.db.write() as conn:
                 await self.store.update_case(conn, case_id, row.record, state=before.state,

@@ -23,14 +23,13 @@ from tidings.moderation.reasons import (
     render_text,
     to_record,
 )
+from tidings.moderation.visibility import Audience
 from tidings.protocol.errors import BadRequest, NotFound, TidingsError
 from tidings.services.actions import DEFAULT_TAKEDOWN_LABEL, ActionService, top_label
 from tidings.services.channel_access import post_json
-from tidings.services.channels import channel_topic
 from tidings.services.gate import HELD, REMOVED, VISIBLE
 from tidings.services.media import MediaService
-from tidings.services.posts import channel_frame
-from tidings.services.streams import dumps
+from tidings.services.post_states import PostStates
 from tidings.storage.channels import ChannelRecord, ChannelStore, PostRecord
 from tidings.storage.search import SearchIndex
 
@@ -53,6 +52,7 @@ class TakedownService:
         self.store = store
         self.search_index = search
         self.media = media
+        self.states = PostStates(store, search, actions.bus)
         self.preservation: Any = None
         """The preservation store (TCO Art. 6), bound by the app: removals copy into it."""
         self.notices: Any = None
@@ -70,7 +70,8 @@ class TakedownService:
     async def remove_post(self, post_id: int, actor: str, rule: str = MODERATOR_POLICY,
                           labels: tuple[str, ...] = (DEFAULT_TAKEDOWN_LABEL,),
                           auto_bank: bool = True, preserve: bool = True,
-                          statement: bool = False) -> dict[str, Any]:
+                          statement: bool = False, entry_ids: tuple[int, ...] = ()
+                          ) -> dict[str, Any]:
         """Hide the post, bank its signals and preserve a copy (TCO Art. 6); idempotent
         per post. A removal order preserves by itself (``preserve=False``) to link the copy
         to the order. ``statement``: a staff decision outside the review queue, which
@@ -79,24 +80,18 @@ class TakedownService:
         post, channel = await self._load(post_id)
         target = f"post:{post.id}"
         key = idempotency_key(REMOVE_POST, ActionKind.REJECT, target, target)
-        seq = 0
-        body = {"id": post.id, "channel": channel.handle}
         now = self.actions.clock()
         async with self.db.write() as conn:
             if not await self.actions.store.claim(
                     conn, key, kind=REMOVE_POST, rule=rule, ruleset_version=0, target=target,
                     cause=target, actor=actor, created_at=now):
                 return {"removed": False, "post": post.id}
-            await self.store.update_post(conn, post.id, state=REMOVED)
-            await self.search_index.unindex_post(conn, post.id)
-            if channel.pinned_post_id == post.id:
-                await self.store.update(conn, channel.id, pinned_post_id=None)
-            if post.state == VISIBLE:
-                seq = await self.store.append_update(conn, channel.id, "delete", post.id,
-                                                     dumps(body), now)
+            updated = await self.store.update_post(conn, post.id, state=REMOVED)
+            news = await self.states.changed(conn, channel, post, updated, now)
             await self.actions.store.audit(conn, AuditRecord(
                 actor, REMOVE_POST, rule, target, now,
-                {"channel": channel.handle, "labels": list(labels), "previous_state": post.state}))
+                {"channel": channel.handle, "labels": list(labels), "previous_state": post.state,
+                 "entry_ids": list(entry_ids)}))
             sor = self._staff_statement(post, labels, now) if statement else None
             affected = post.author_id if post.author_id is not None else channel.owner_id
             if sor is not None:
@@ -107,9 +102,7 @@ class TakedownService:
             await self.notices.deliver(affected, "statement_of_reasons", None, {
                 "decision": "remove", "policy": sor.ground.label,
                 "statement": statement_body(sor)})
-        if seq:
-            frame = channel_frame(channel.handle, seq, "delete", dumps(body))
-            await self.actions.bus.publish(channel_topic(channel.id), frame.encode())
+        await self.states.announce(news)
         banked = await self._bank(post, labels) if auto_bank else 0
         out: dict[str, Any] = {"removed": True, "post": post.id, "banked": banked}
         if preserve and self.preservation is not None:
@@ -130,29 +123,43 @@ class TakedownService:
     async def bank_post(self, post_id: int,
                         labels: tuple[str, ...] = (DEFAULT_TAKEDOWN_LABEL,)) -> int:
         """Bank a post removed elsewhere (a review decision) so copies are caught."""
+        return len(await self.bank_post_entries(post_id, labels))
+
+    async def bank_post_entries(self, post_id: int, labels: tuple[str, ...] | None = None
+                                ) -> list[int]:
+        """Like :meth:`bank_post`; returns the ids of the entries this removal added, so
+        a reversed appeal can withdraw exactly them (and what they caused)."""
         post, _ = await self._load(post_id)
-        return await self._bank(post, labels)
+        return await self._bank_entries(post, labels or (DEFAULT_TAKEDOWN_LABEL,))
 
     async def _bank(self, post: PostRecord, labels: tuple[str, ...]) -> int:
+        return len(await self._bank_entries(post, labels))
+
+    async def _bank_entries(self, post: PostRecord, labels: tuple[str, ...]) -> list[int]:
+        from tidings.services.actions import AUTO_BANK_SOURCE, LOCAL_TAKEDOWN_BANK
+
         label = top_label(labels) or DEFAULT_TAKEDOWN_LABEL
         pairs: set[tuple[str, str]] = set()
         if post.text:
             pairs |= {(s.signal_type, s.value) for s in signals_for(TextContent(post.text))
                       if s.signal_type != "url"}
-        banked = await self.actions.auto_bank(sorted(pairs), label) if pairs else 0
+        await self.actions.ensure_takedown_bank()
+        added: list[int] = []
+        if pairs:
+            result = await self.actions.banks.add_signals(
+                LOCAL_TAKEDOWN_BANK, sorted(pairs), [label], AUTO_BANK_SOURCE)
+            added += [e.id for e in result.added]
         media_ids = [m["sha256"] for m in json.loads(post.media)]
         try:
             _, contents = await self.media.resolve(media_ids)
         except TidingsError:
             contents = []
-        await self.actions.ensure_takedown_bank()
         for content in contents:
             if isinstance(content, MediaContent):
-                from tidings.services.actions import AUTO_BANK_SOURCE, LOCAL_TAKEDOWN_BANK
                 result = await self.actions.banks.add_file(
                     LOCAL_TAKEDOWN_BANK, content.data, [label], AUTO_BANK_SOURCE)
-                banked += len(result.added)
-        return banked
+                added += [e.id for e in result.added]
+        return added
 
     async def release(self, post_id: int, actor: str) -> dict[str, Any]:
         """A held post a moderator found fine: publish it now."""
@@ -162,13 +169,9 @@ class TakedownService:
         now = self.actions.clock()
         async with self.db.write() as conn:
             updated = await self.store.update_post(conn, post.id, state=VISIBLE)
-            body = post_json(updated, channel)
-            await self.search_index.index_post(conn, post.id, post.text)
-            seq = await self.store.append_update(conn, channel.id, "post", post.id,
-                                                 dumps(body), now)
+            news = await self.states.changed(conn, channel, post, updated, now)
             await self.actions.store.audit(conn, AuditRecord(
                 actor, RELEASE_POST, MODERATOR_POLICY, f"post:{post.id}", now,
                 {"channel": channel.handle}))
-        frame = channel_frame(channel.handle, seq, "post", dumps(body))
-        await self.actions.bus.publish(channel_topic(channel.id), frame.encode())
-        return body
+        await self.states.announce(news)
+        return post_json(updated, channel, Audience.STAFF)

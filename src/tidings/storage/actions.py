@@ -60,6 +60,14 @@ class ActionStore:
             user_id=user_id, weight=weight, rule=rule, cause=cause[:160], created_at=now,
             expires_at=expires_at))
 
+    async def remove_strikes(self, conn: AsyncConnection, user_id: int, rule: str,
+                             cause: str) -> int:
+        """Withdraw the strikes a rule gave this user for this content (its cause); a
+        reversed appeal undoes what the removal caused. Returns how many rows went."""
+        result = await conn.execute(strikes.delete().where(
+            strikes.c.user_id == user_id, strikes.c.rule == rule, strikes.c.cause == cause))
+        return int(result.rowcount or 0)
+
     async def active_strikes(self, conn: AsyncConnection, user_id: int, now: int) -> int:
         total = (await conn.execute(sa.select(sa.func.coalesce(sa.func.sum(strikes.c.weight), 0))
                                     .where(strikes.c.user_id == user_id,

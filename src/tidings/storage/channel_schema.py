@@ -51,6 +51,7 @@ channels = sa.Table(
     sa.Column("update_seq", sa.BigInteger(), nullable=False, server_default="0"),
     sa.Column("pinned_post_id", sa.BigInteger(), nullable=True),
     sa.Column("created_at", sa.BigInteger(), nullable=False),
+    sqlite_autoincrement=True,  # ids are never reused (migration 0011)
 )
 
 channel_admins = sa.Table(
@@ -90,6 +91,7 @@ channel_posts = sa.Table(
     sa.Column("edited_at", sa.BigInteger(), nullable=True),
     sa.Column("deleted_at", sa.BigInteger(), nullable=True),
     sa.Index("ix_channel_posts_channel_id_id", "channel_id", "id"),
+    sqlite_autoincrement=True,  # ids are never reused (migration 0011)
 )
 
 post_media = sa.Table(

@@ -13,6 +13,7 @@ There are no per-subscriber rows: a post costs O(1) writes however many follow.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
@@ -23,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.protocol.errors import Conflict
+from tidings.storage.action_schema import statements_of_reasons
 from tidings.storage.channel_schema import (
     channel_admins,
     channel_posts,
@@ -32,6 +34,7 @@ from tidings.storage.channel_schema import (
     post_media,
     post_views,
 )
+from tidings.storage.report_schema import review_cases
 from tidings.storage.schema import users
 
 
@@ -87,6 +90,9 @@ class UpdateRecord:
     body: str
     created_at: int
 
+
+OPEN_CASE_STATES = ("open", "escalated", "claimed", "appealed", "appeal_claimed")
+"""Review case states in which a case still waits for (or is getting) a decision."""
 
 _CH_COLS = [channels.c[f.name] for f in fields(ChannelRecord)]
 _POST_COLS = [channel_posts.c[f.name] for f in fields(PostRecord)]
@@ -144,12 +150,49 @@ class ChannelStore:
     async def update(self, conn: AsyncConnection, channel_id: int, **values: Any) -> None:
         await conn.execute(channels.update().where(channels.c.id == channel_id).values(**values))
 
-    async def delete(self, conn: AsyncConnection, channel_id: int) -> None:
-        await conn.execute(channels.delete().where(channels.c.id == channel_id))
+    async def soft_delete(self, conn: AsyncConnection, channel_id: int, now: int) -> None:
+        """An owner's deletion: the row stays, so a case, an order or an audit record that
+        names ``channel:ID`` (or one of its posts) keeps meaning this channel. Its handle
+        and lookalike keys are freed (``deleted.ID`` cannot be a handle), its posts are
+        deleted (text and media dropped, ids kept), its followers let go."""
+        tomb = f"deleted.{channel_id}"
+        p = channel_posts
+        select_ids = sa.select(p.c.id).where(p.c.channel_id == channel_id)
+        await conn.execute(post_media.delete().where(post_media.c.post_id.in_(select_ids)))
+        await conn.execute(p.update().where(p.c.channel_id == channel_id,
+                                            p.c.deleted_at.is_(None))
+                           .values(text="", media="[]", deleted_at=now))
+        await conn.execute(channel_subscriptions.delete().where(
+            channel_subscriptions.c.channel_id == channel_id))
+        await conn.execute(channels.update().where(channels.c.id == channel_id).values(
+            state="deleted", handle=tomb, handle_key=tomb, title_key=tomb, invite_token=None,
+            pinned_post_id=None, subscriber_count=0, avatar_sha256=None))
+
+    async def post_ids(self, conn: AsyncConnection, channel_id: int) -> list[int]:
+        rows = await conn.execute(sa.select(channel_posts.c.id)
+                                  .where(channel_posts.c.channel_id == channel_id))
+        return [int(r[0]) for r in rows]
+
+    async def under_review(self, conn: AsyncConnection, channel_id: int,
+                           post_ids: Sequence[int]) -> set[int]:
+        """Which of these posts a waiting or leased review case is about (directly, or
+        through a case about their channel)."""
+        c = review_cases
+        rows = await conn.execute(sa.select(c.c.target_kind, c.c.target_ref).where(
+            c.c.state.in_(OPEN_CASE_STATES),
+            sa.or_(sa.and_(c.c.target_kind == "post",
+                           c.c.target_ref.in_([str(i) for i in post_ids])),
+                   sa.and_(c.c.target_kind == "channel",
+                           c.c.target_ref == str(channel_id)))))
+        found = {(str(r[0]), str(r[1])) for r in rows}
+        if ("channel", str(channel_id)) in found:
+            return set(post_ids)
+        return {int(ref) for kind, ref in found if kind == "post"}
 
     async def count_owned(self, conn: AsyncConnection, owner_id: int) -> int:
         return int((await conn.execute(sa.select(sa.func.count()).select_from(channels)
-                                       .where(channels.c.owner_id == owner_id))).scalar_one())
+                                       .where(channels.c.owner_id == owner_id,
+                                              channels.c.state != "deleted"))).scalar_one())
 
     # --- admins ---------------------------------------------------------------------
     async def admin(self, conn: AsyncConnection, channel_id: int,
@@ -254,17 +297,52 @@ class ChannelStore:
         return PostRecord(*row)
 
     async def history(self, conn: AsyncConnection, channel_id: int, *, before: int | None,
-                      start: int | None, limit: int, states: Sequence[str]) -> list[PostRecord]:
-        """Newest first. ``before`` excludes that id (paging); ``start`` includes it."""
+                      start: int | None, limit: int, states: Sequence[str],
+                      author_id: int | None = None, own_states: Sequence[str] = ()
+                      ) -> list[PostRecord]:
+        """Newest first. ``before`` excludes that id (paging); ``start`` includes it.
+        Posts by ``author_id`` are listed in ``own_states`` as well (their author sees
+        their held posts)."""
         p = channel_posts
+        shown: sa.ColumnElement[bool] = p.c.state.in_(list(states))
+        if author_id is not None and own_states:
+            shown = sa.or_(shown, sa.and_(p.c.author_id == author_id,
+                                          p.c.state.in_(list(own_states))))
         query = sa.select(*_POST_COLS).where(p.c.channel_id == channel_id,
-                                             p.c.deleted_at.is_(None), p.c.state.in_(states))
+                                             p.c.deleted_at.is_(None), shown)
         if before is not None:
             query = query.where(p.c.id < before)
         if start is not None:
             query = query.where(p.c.id <= start)
         rows = await conn.execute(query.order_by(p.c.id.desc()).limit(limit))
         return [PostRecord(*r) for r in rows]
+
+    async def post_notice(self, conn: AsyncConnection, post_id: int) -> dict[str, Any] | None:
+        """The newest statement of reasons about a post (a staff removal, the rules, an
+        order, or a review decision), as its author is shown it in a tombstone."""
+        target = f"post:{post_id}"
+        s = statements_of_reasons
+        row = (await conn.execute(sa.select(s.c.body, s.c.created_at)
+                                  .where(s.c.target == target)
+                                  .order_by(s.c.id.desc()).limit(1))).first()
+        c = review_cases
+        case = (await conn.execute(
+            sa.select(c.c.id, c.c.statement, c.c.updated_at)
+            .where(c.c.target_kind == "post", c.c.target_ref == str(post_id),
+                   c.c.statement.is_not(None))
+            .order_by(c.c.updated_at.desc()).limit(1))).first()
+        found: list[tuple[int, dict[str, Any]]] = []
+        if row is not None:
+            found.append((int(row[1]), json.loads(row[0])))
+        if case is not None:
+            body = json.loads(case[1])
+            found.append((int(case[2]), {**body, "case_id": case[0]}))
+        if not found:
+            return None
+        body = max(found, key=lambda f: f[0])[1]
+        keep = ("statement_id", "id", "case_id", "text", "ground", "restrictions",
+                "appeal_until")
+        return {k: body[k] for k in keep if k in body}
 
     async def record_views(self, conn: AsyncConnection, user_id: int,
                            post_ids: Sequence[int]) -> None:

@@ -23,6 +23,7 @@ users = sa.Table(
     sa.Column("created_at", sa.BigInteger(), nullable=False),
     sa.Column("deleted_at", sa.BigInteger(), nullable=True),
     sa.Column("suspended_at", sa.BigInteger(), nullable=True),
+    sqlite_autoincrement=True,  # ids are never reused (migration 0011)
 )
 
 devices = sa.Table(

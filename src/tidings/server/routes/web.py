@@ -3,7 +3,9 @@
 No JavaScript and no inline styles (the CSP forbids both): Jinja2 templates and one
 static stylesheet. Public channels need no login; unlisted ones need ``?invite=``.
 Open Graph tags give link previews in other apps. A removed post or channel shows a
-notice where its content was, so a link that travelled stays explainable.
+notice where its content was, so a link that travelled stays explainable. What a page
+shows comes from the visibility rule (``moderation/visibility.py``) through the same
+service calls the API uses, as the anonymous audience.
 """
 
 from __future__ import annotations
@@ -86,11 +88,11 @@ async def post_page(request: Request, handle: str, post_id: int,
         return _notice(request, exc)
     channel = view.json()
     base = request.app.state.settings.resolved_public_url
-    text = post["text"] or ""
-    status = 410 if post["state"] in ("deleted", "removed") else 200
+    text = str(post.get("text") or "")  # a tombstone has no text and no media
+    status = 200 if "text" in post else 410
     return render(request, "post.html", {
         "channel": channel, "post": post, "invite": invite,
         "og_title": f"{channel['title']} (@{channel['handle']})",
         "og_description": text[:200] or channel["description"],
-        "og_image": _og_image(request, post["media"]),
+        "og_image": _og_image(request, post.get("media") or []),
         "og_url": f"{base}/c/{channel['handle']}/{post['id']}"}, status_code=status)
