@@ -60,17 +60,19 @@ class PostService:
         self.on_hold: HoldHook | None = None
 
     async def _content(self, surface: Surface, text: str, media_ids: Sequence[str],
-                       actor: Actor | None = None
+                       actor: Actor | None = None, keep: Sequence[str] = ()
                        ) -> tuple[str, list[dict[str, Any]], str, Decision]:
         text = clean_post_text(text)
         if len(media_ids) > limits.POST_MEDIA_MAX:
             raise BadRequest(f"at most {limits.POST_MEDIA_MAX} media items per post",
                              "too_many_media")
-        descriptors, contents = await self.media.resolve(media_ids)
+        # Only the author's own uploads, or media already public; signals from upload.
+        descriptors, signals = await self.media.resolve(
+            media_ids, owner=actor.user_id if actor else None, keep=keep)
         if not text and not descriptors:
             raise BadRequest("a post needs text or media", "empty_post")
         state, decision = await gate_decision(self.moderation, surface,
-                                              [*text_contents(text), *contents], actor)
+                                              text_contents(text), actor, signals)
         return text, descriptors, state, decision
 
     async def _announce(self, channel: ChannelRecord, seq: int, kind: str, body: str) -> None:
@@ -158,10 +160,11 @@ class PostService:
         view, post = await self._editable(who, handle, post_id)
         if text is None:
             text = post.text
+        current = [m["sha256"] for m in json.loads(post.media)]
         if media_ids is None:
-            media_ids = [m["sha256"] for m in json.loads(post.media)]
+            media_ids = current
         text, descriptors, state, decision = await self._content(
-            Surface.EDIT, text, media_ids, Actor(who.user_id, view.channel.id))
+            Surface.EDIT, text, media_ids, Actor(who.user_id, view.channel.id), current)
         seq = 0
         async with self.db.write() as conn:
             updated = await self.store.update_post(
