@@ -98,7 +98,7 @@ async def test_banked_image_is_rejected_and_nobody_receives_it(live_server: Live
         await client.post("/api/v1/channels/image_chan/subscription", headers=bearer(reader))
         media = await upload(client, alice, photo(seed=9))
         bank(moderation(client), 2, "sha256", Sha256SignalType.hash_from_bytes(
-            (await client.get(media["url"])).content))
+            (await client.get(media["preview_url"])).content))
         ws_url = server.url.replace("http://", "ws://") + "/api/v1/ws"
         async with websockets.connect(ws_url, additional_headers=bearer(reader)) as conn:
             await conn.send(json.dumps({"type": "hello", "since": 0}))
@@ -122,7 +122,8 @@ async def test_held_content_is_visible_only_to_its_admins(api: AppFactory,
         await channel(client, alice, "held_chan")
         mod = moderation(client)
 
-        async def hold(surface: Surface, contents: Any, actor: Any = None) -> Decision:
+        async def hold(surface: Surface, contents: Any, actor: Any = None,
+                       signals: Any = ()) -> Decision:
             return Decision(Verdict.HOLD, surface)
 
         monkeypatch.setattr(mod, "check", hold)

@@ -29,7 +29,13 @@ from tidings.moderation.reasons import (
 )
 from tidings.moderation.signal_types import decode_image, pdq_augmented
 from tidings.protocol.errors import BadRequest, NotFound
-from tidings.services.actions import DEFAULT_TAKEDOWN_LABEL, ActionService, top_label
+from tidings.services.actions import (
+    AUTO_BANK_SOURCE,
+    DEFAULT_TAKEDOWN_LABEL,
+    LOCAL_TAKEDOWN_BANK,
+    ActionService,
+    top_label,
+)
 from tidings.services.channel_access import post_json
 from tidings.services.channels import channel_topic
 from tidings.services.gate import HELD, REMOVED, VISIBLE
@@ -140,12 +146,28 @@ class TakedownService:
                 {"actor": actor, "rule": rule, "labels": list(labels), "time_ms": now})
         return out
 
-    async def reinstate_media(self, post_id: int) -> None:
-        """A removal reversed (appeal won): the post's media may be served again."""
+    async def reinstate_media(self, post_id: int) -> int:
+        """A removal reversed (appeal won): the post's media may be served again, and
+        the takedown-bank entries its removal added for that media are disabled (else
+        the serving check would still find it banked). Returns the entries disabled."""
         async with self.db.read() as conn:
             post = await self.store.post(conn, post_id)
-        if post is not None:
-            await self.media.reinstate(_media_ids(post))
+        if post is None:
+            return 0
+        ids = _media_ids(post)
+        await self.media.reinstate(ids)
+        stored = await self.media.signals_by_id(ids)
+        pairs = {(s.signal_type, s.value) for signals in stored.values() for s in signals}
+        banks = self.actions.banks
+        disabled = 0
+        for signal_type, value in sorted(pairs):
+            async with self.db.read() as conn:
+                entry = await banks.store.find_entry(conn, LOCAL_TAKEDOWN_BANK, signal_type,
+                                                     value)
+            if entry is not None and entry.enabled and entry.source == AUTO_BANK_SOURCE:
+                await banks.set_entry(LOCAL_TAKEDOWN_BANK, entry.id, enabled=False)
+                disabled += 1
+        return disabled
 
     @staticmethod
     def _staff_statement(post: PostRecord, labels: tuple[str, ...], now: int
