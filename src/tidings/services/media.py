@@ -183,9 +183,10 @@ class MediaService:
         if self.moderation is not None:
             state, _ = await gate_decision(self.moderation, Surface.MEDIA, [],
                                            Actor(who.user_id), ms.matchable(signals))
+        exact = sorted({s.value for s in signals if s.signal_type in ("md5", "sha256")})
         async with self.db.read() as conn:
-            existing = await self.store.get(conn, stored_sha)
-        if existing is not None and existing.withdrawn_at is not None:
+            withdrawn = await self.store.withdrawn_among(conn, [stored_sha, *exact])
+        if withdrawn:
             raise MediaWithdrawn("this media was removed from the platform and cannot be "
                                  "uploaded again")
         return state

@@ -142,6 +142,25 @@ class MediaStore:
                                .values(withdrawn_at=now, withdrawn_reason=reason[:64]))
         return fresh
 
+    async def withdrawn_among(self, conn: AsyncConnection, values: Sequence[str]) -> bool:
+        """Is any of these exact hashes (MD5 or SHA-256 hex) one of withdrawn media: its
+        id, or a hash of the bytes it was uploaded as?"""
+        if not values:
+            return False
+        ids = list(values)
+        direct = sa.select(media.c.sha256).where(media.c.sha256.in_(ids),
+                                                 media.c.withdrawn_at.is_not(None))
+        via_signals = (sa.select(media.c.sha256)
+                       .select_from(media.join(media_signals,
+                                               media_signals.c.sha256 == media.c.sha256))
+                       .where(media.c.withdrawn_at.is_not(None),
+                              media_signals.c.signal_type.in_(["md5", "sha256"]),
+                              media_signals.c.value.in_(ids)))
+        for query in (direct, via_signals):
+            if (await conn.execute(query.limit(1))).first() is not None:
+                return True
+        return False
+
     async def reinstate(self, conn: AsyncConnection, shas: Sequence[str]) -> None:
         """Undo a withdrawal (a removal reversed on appeal)."""
         if shas:
