@@ -33,7 +33,7 @@ import pdqhash
 from PIL import Image
 
 from tidings.moderation.content import Signal
-from tidings.moderation.limits import PDQ_MIN_QUALITY
+from tidings.moderation.limits import PDQ_HASH_MAX_SIDE, PDQ_MIN_QUALITY
 
 #: Where a signal was computed from (``MediaSignal.source``).
 SOURCE_UPLOAD = "upload"
@@ -111,9 +111,14 @@ class ExactHasher(MediaHasher):
 
 
 def pdq(image: Image.Image) -> tuple[str, int]:
-    """(64-hex PDQ, quality 0-100) of a decoded picture (same bits as
-    ``signal_types.pdq_of_image``, without importing the pytx plugin layer)."""
-    bits, quality = pdqhash.compute(np.asarray(image.convert("RGB")))
+    """(64-hex PDQ, quality 0-100) of a decoded picture, reduced first to about
+    ``PDQ_HASH_MAX_SIDE`` pixels a side (integer box filter: fast, and the hash moves
+    by a few bits only)."""
+    rgb = image.convert("RGB")
+    factor = max(rgb.width, rgb.height) // PDQ_HASH_MAX_SIDE
+    if factor >= 2:
+        rgb = rgb.reduce(factor)
+    bits, quality = pdqhash.compute(np.asarray(rgb))
     return np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes().hex(), int(quality)
 
 

@@ -1,0 +1,152 @@
+"""Media pipeline budgets (docs/decisions.md, "Media pipeline and its time budget").
+
+Two figures, each against its budget in ``protocol/limits.py``:
+
+1. **Photo signals** (``MEDIA_PHOTO_SIGNALS_BUDGET_MS``, 30 ms for 1 Mpx): decode a
+   ~1-megapixel JPEG, PDQ of its pixels, MD5 + SHA-256 of the upload, as the upload
+   pipeline does (``moderation/media_signals.py``) — pure, one thread, no I/O. The full
+   cleaning an upload also does (metadata-free re-encode and a thumbnail,
+   ``services.media.photo_signals``) is printed beside it.
+2. **Image post** (``MEDIA_IMAGE_POST_P99_BUDGET_MS``, p99 50 ms): ``tidings serve`` as a
+   subprocess (SQLite in a temp dir), one client uploads a fresh ~1-megapixel JPEG and
+   publishes a post with it, sequentially; the time from the upload request to the
+   post's answer. The post's gate reuses the upload's stored signals (no second decode).
+
+Each run uses a different image (generated before timing).
+
+    PYTHONPATH=src python benchmarks/media_pipeline.py --photos 100 --posts 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import io
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from PIL import Image, ImageDraw
+
+from tidings.moderation import media_signals as ms
+from tidings.protocol import limits
+from tidings.services.media import photo_signals
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _report import command, result
+from private_relay import free_port, start_server, wait_up
+
+WIDTH, HEIGHT = 1155, 866  # 1.0 megapixel
+PASSWORD = "bench media passphrase 7"
+
+
+def picture(seed: int) -> bytes:
+    rng = random.Random(seed)
+    img = Image.new("RGB", (WIDTH, HEIGHT), (rng.randrange(256), rng.randrange(256), 90))
+    draw = ImageDraw.Draw(img)
+    for _ in range(60):
+        x, y = rng.randrange(WIDTH), rng.randrange(HEIGHT)
+        draw.ellipse((x, y, x + rng.randrange(20, 300), y + rng.randrange(20, 200)),
+                     fill=(rng.randrange(256), rng.randrange(256), rng.randrange(256)))
+    out = io.BytesIO()
+    img.save(out, format="JPEG", quality=90)
+    return out.getvalue()
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def signals_only(data: bytes) -> tuple[ms.MediaSignal, ...]:
+    """Decode + PDQ + exact hashes of the upload: the budgeted part."""
+    md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+    sha = hashlib.sha256(data).hexdigest()
+    with Image.open(io.BytesIO(data)) as img:
+        img.load()
+        pixels = img.convert("RGB")
+    return ms.media_signals(ms.PreparedMedia("photo", "image/jpeg", md5, sha, md5, sha,
+                                             pixels))
+
+
+def bench_signals(photos: int) -> None:
+    images = [picture(1000 + i) for i in range(photos)]
+    signals_only(images[0])  # warm up (imports, first allocation)
+    hashed, full = [], []
+    for data in images:
+        t0 = time.perf_counter()
+        signals_only(data)
+        hashed.append((time.perf_counter() - t0) * 1000)
+        md5, sha = ms.digests(data)
+        t0 = time.perf_counter()
+        photo_signals(data, md5, sha)
+        full.append((time.perf_counter() - t0) * 1000)
+    print(f"photo signals, {WIDTH}x{HEIGHT} JPEG, n={photos}: decode+PDQ+MD5/SHA-256 "
+          f"p50 {statistics.median(hashed):.1f} ms p99 {pct(hashed, 0.99):.1f} ms; "
+          f"with cleaning and thumbnail p50 {statistics.median(full):.1f} ms "
+          f"p99 {pct(full, 0.99):.1f} ms")
+    budget = f"<= {limits.MEDIA_PHOTO_SIGNALS_BUDGET_MS} ms"
+    result("photo signals (decode + PDQ + exact hashes, 1 Mpx) p50",
+           round(statistics.median(hashed), 1), "ms", budget)
+    result("upload processing (clean + thumbnail + signals, 1 Mpx) p50",
+           round(statistics.median(full), 1), "ms")
+
+
+async def bench_posts(url: str, posts: int) -> None:
+    images = [picture(i) for i in range(posts + 1)]
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        r = await http.post("/api/v1/accounts/register", json={
+            "username": "photographer", "password": PASSWORD, "device_name": "bench"})
+        r.raise_for_status()
+        me = {"Authorization": f"Bearer {r.json()['token']}"}
+        (await http.post("/api/v1/channels", headers=me,
+                         json={"handle": "bench_photos", "title": "Bench Photos"})
+         ).raise_for_status()
+        times = []
+        for i, data in enumerate(images):
+            t0 = time.perf_counter()
+            up = await http.post("/api/v1/media", headers=me, content=data)
+            up.raise_for_status()
+            made = await http.post("/api/v1/channels/bench_photos/posts", headers=me,
+                                   json={"text": f"photo {i}", "media": [up.json()["sha256"]]})
+            made.raise_for_status()
+            if i:  # the first warms the server up
+                times.append((time.perf_counter() - t0) * 1000)
+        served = await http.get(up.json()["url"])
+        assert served.status_code == 200, served.status_code
+    print(f"image post (upload + publish over HTTP), n={posts}: p50 "
+          f"{statistics.median(times):.1f} ms p99 {pct(times, 0.99):.1f} ms")
+    budget = f"p99 <= {limits.MEDIA_IMAGE_POST_P99_BUDGET_MS} ms"
+    result("image post (upload + publish, 1 Mpx) p50", round(statistics.median(times), 1),
+           "ms")
+    result("image post (upload + publish, 1 Mpx) p99", round(pct(times, 0.99), 1), "ms",
+           budget)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--photos", type=int, default=100)
+    parser.add_argument("--posts", type=int, default=200)
+    args = parser.parse_args()
+    command()
+    bench_signals(args.photos)
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        server = start_server(Path(tmp), port, None)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            asyncio.run(wait_up(url))
+            asyncio.run(bench_posts(url, args.posts))
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
