@@ -40,7 +40,7 @@ from tidings.services.media import photo_signals
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _report import command, result
-from private_relay import free_port, start_server, wait_up
+from private_relay import free_port, start_server
 
 WIDTH, HEIGHT = 1155, 866  # 1.0 megapixel
 PASSWORD = "bench media passphrase 7"
@@ -127,6 +127,20 @@ async def bench_posts(url: str, posts: int) -> None:
            "ms")
     result("image post (upload + publish, 1 Mpx) p99", round(pct(times, 0.99), 1), "ms",
            budget)
+
+
+async def wait_up(url: str, timeout_s: float = 120) -> None:
+    """Longer than private_relay's: on a shared, loaded machine start-up can take 20 s."""
+    deadline = time.monotonic() + timeout_s
+    async with httpx.AsyncClient() as http:
+        while time.monotonic() < deadline:
+            try:
+                if (await http.get(f"{url}/healthz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError("server did not start")
 
 
 def main() -> None:

@@ -122,8 +122,7 @@ async def test_held_content_is_visible_only_to_its_admins(api: AppFactory,
         await channel(client, alice, "held_chan")
         mod = moderation(client)
 
-        async def hold(surface: Surface, contents: Any, actor: Any = None,
-                       signals: Any = ()) -> Decision:
+        async def hold(surface: Surface, contents: Any, actor: Any = None) -> Decision:
             return Decision(Verdict.HOLD, surface)
 
         monkeypatch.setattr(mod, "check", hold)

@@ -256,12 +256,11 @@ async def test_held_post_media_stays_private(api: AppFactory,
         mod = client.app.state.moderation  # type: ignore[attr-defined]
         real = mod.check
 
-        async def hold_posts(surface: Any, contents: Any, actor: Any = None,
-                             signals: Any = ()) -> Any:
+        async def hold_posts(surface: Any, contents: Any, actor: Any = None) -> Any:
             from tidings.services.moderation import Decision, Verdict
             if surface == "post":
                 return Decision(Verdict.HOLD, surface)
-            return await real(surface, contents, actor, signals)
+            return await real(surface, contents, actor)
 
         monkeypatch.setattr(mod, "check", hold_posts)
         held = await post(client, alice, "alice_news", "wait", [media["sha256"]])

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tidings.moderation import MediaContent, Signal, TextContent, UrlContent
+from tidings.moderation.content import HashedMedia
 from tidings.protocol.errors import Unprocessable
 from tidings.services.moderation import Actor, Decision, ModerationService, Surface, Verdict
 
@@ -19,7 +20,7 @@ VISIBLE = "visible"
 HELD = "held"
 REMOVED = "removed"
 
-Content = TextContent | MediaContent | UrlContent
+Content = TextContent | MediaContent | UrlContent | HashedMedia
 
 
 class ContentRejected(Unprocessable):
@@ -53,7 +54,8 @@ async def gate_decision(moderation: ModerationService, surface: Surface,
     """Check content, apply the rules' actions (strikes, bans, auto-banking; once each)
     and return the state to store it in with the decision (a hold's matches go to
     review). ``signals``: those of media, computed once at upload."""
-    decision = await moderation.check(surface, list(contents), actor, signals)
+    contents = [*contents, HashedMedia(tuple(signals))] if signals else list(contents)
+    decision = await moderation.check(surface, contents, actor)
     statement = None
     if moderation.sink is not None and decision.outcome and decision.outcome.requests:
         statement = await moderation.sink(decision)

@@ -24,9 +24,10 @@ from typing import Any
 from tidings.moderation import Match, Matcher, MediaContent, Signal, TextContent, UrlContent
 from tidings.moderation import rules as R
 from tidings.moderation.actions import Verdict as RuleVerdict
+from tidings.moderation.content import HashedMedia
 from tidings.moderation.manifest import signals_for
 
-Content = TextContent | MediaContent | UrlContent
+Content = TextContent | MediaContent | UrlContent | HashedMedia
 
 CHECK_IN_THREAD_BYTES = 256 * 1024
 """Content larger than this is hashed off the event loop (PDQ of a photo takes ms)."""
@@ -144,19 +145,18 @@ class ModerationService:
         return out
 
     async def check(self, surface: Surface, contents: Sequence[Content],
-                    actor: Actor | None = None, signals: Sequence[Signal] = ()) -> Decision:
-        """``signals``: ones computed before (media hashed at upload), matched with the
-        contents' own without hashing anything again."""
+                    actor: Actor | None = None) -> Decision:
+        """``HashedMedia`` contents carry signals computed at upload: matched as they
+        are, nothing is decoded again."""
         self.checks += 1
         self.checked_surfaces.append(surface)
         if len(self.checked_surfaces) > 1000:
             del self.checked_surfaces[:500]
         size = sum(len(c.data) for c in contents if isinstance(c, MediaContent))
         if size > CHECK_IN_THREAD_BYTES:
-            computed = await asyncio.to_thread(self._signals, contents)
+            signals = await asyncio.to_thread(self._signals, contents)
         else:
-            computed = self._signals(contents)
-        signals = [*computed, *signals]
+            signals = self._signals(contents)
         history = (await self.history(actor) if actor is not None and self.history
                    else R.ActorHistory())
         return self.decide(surface, signals, actor, history)
