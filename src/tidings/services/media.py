@@ -238,7 +238,7 @@ class MediaService:
 
     async def signals_of(self, records: Sequence[MediaRecord]
                          ) -> dict[str, list[ms.MediaSignal]]:
-        """Stored signals; media uploaded before they were stored (migration 0010) is
+        """Stored signals; media uploaded before they were stored (migration 0011) is
         hashed once now, from its stored bytes, and its signals kept."""
         async with self.db.read() as conn:
             stored = await self.store.signals(conn, [r.sha256 for r in records])

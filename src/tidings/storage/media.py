@@ -84,7 +84,7 @@ class MediaStore:
             return ("image/png" if str(row[0]) == "image/png" else "image/jpeg"), "photo"
         return None
 
-    # --- uploaders, signals, withdrawal (migration 0010) -----------------------------
+    # --- uploaders, signals, withdrawal (migration 0011) -----------------------------
     async def add_uploader(self, conn: AsyncConnection, sha256: str, user_id: int,
                            now: int) -> None:
         await conn.execute(_insert(conn, media_uploads).values(
@@ -116,7 +116,7 @@ class MediaStore:
 
     async def signals(self, conn: AsyncConnection, shas: Sequence[str]
                       ) -> dict[str, list[MediaSignal]]:
-        """Stored signals by media id; an id without any (uploaded before 0010) is absent."""
+        """Stored signals by media id; an id without any (uploaded before 0011) is absent."""
         if not shas:
             return {}
         rows = await conn.execute(
