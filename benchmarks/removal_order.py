@@ -124,7 +124,8 @@ async def bench(url: str, orders: int) -> dict[str, Any]:
             gone = tomb.get("status") == 410 or (tomb.get("state") == "removed"
                                                  and not tomb.get("text"))
             media = await http.get(f"/media/{shas[post_id]}")
-            if web.status_code not in (404, 410) or not gone or media.status_code != 404 \
+            if web.status_code not in (404, 410) or not gone \
+                    or media.status_code not in (404, 410) \
                     or found:
                 raise SystemExit(f"post {post_id} still reachable after its order: web "
                                  f"{web.status_code}, api {tomb}, media {media.status_code}, "

@@ -27,6 +27,7 @@ PLAN: dict[str, list[str]] = {
     "private_relay.py": ["--pairs", "20", "--messages", "1000"],
     "pdq_index.py": ["--n", "1000000"],
     "removal_order.py": ["--orders", "100"],
+    "media_pipeline.py": ["--photos", "100", "--posts", "200"],
 }
 SKIP_ENV = "TIDINGS_BENCH_ONLY"
 

@@ -122,6 +122,8 @@ RULES: list[Rule] = [
     Rule("GET", "/metrics", EVERYONE),  # counters only; docs/security.md: keep it internal
     Rule("GET", "/static", EVERYONE),
     Rule("GET", "/media/{sha256}", EVERYONE, params={"sha256": "media"}),
+    Rule("GET", "/api/v1/media/{sha256}/preview", OWNER, HIDDEN,  # the uploader only
+         params={"sha256": "media"}),
     Rule("GET", "/c/{handle}", NOBODY, HIDDEN, INNER, reveal=NOBODY),  # unlisted: needs
     Rule("GET", "/c/{handle}/{post_id}", NOBODY, HIDDEN, POST, reveal=NOBODY),  # ?invite=
     Rule("GET", "/api/v1/search/channels", EVERYONE, query={"q": "inner"}),

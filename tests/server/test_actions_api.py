@@ -69,11 +69,12 @@ async def test_removed_image_resized_and_reposted_is_rejected(api: AppFactory) -
         assert again.json()["removed"] is False  # idempotent
         gone = await client.get(f"/api/v1/channels/first_chan/posts/{original['id']}")
         assert gone.json()["state"] == "removed" and "media" not in gone.json()
-        resized = (await upload(client, alice, jpeg(image, scale=0.5)))["sha256"]
-        repost = await client.post("/api/v1/channels/second_chan/posts", headers=alice,
-                                   json={"text": "again", "media": [resized]})
+        # the copy is refused when it is uploaded (the media surface), before any post
+        repost = await client.post("/api/v1/media", headers=alice,
+                                   content=jpeg(image, scale=0.5))
         assert repost.status_code == 422, repost.text
         details = repost.json()["error"]["details"]
+        assert details["surface"] == "media"
         assert any(r["bank"] == LOCAL_TAKEDOWN_BANK for r in details["reasons"])
         assert "terror-hash-reject" in details["rules"]
         statement = details["statement_of_reasons"]

@@ -98,7 +98,7 @@ async def test_banked_image_is_rejected_and_nobody_receives_it(live_server: Live
         await client.post("/api/v1/channels/image_chan/subscription", headers=bearer(reader))
         media = await upload(client, alice, photo(seed=9))
         bank(moderation(client), 2, "sha256", Sha256SignalType.hash_from_bytes(
-            (await client.get(media["url"])).content))
+            (await client.get(media["preview_url"])).content))
         ws_url = server.url.replace("http://", "ws://") + "/api/v1/ws"
         async with websockets.connect(ws_url, additional_headers=bearer(reader)) as conn:
             await conn.send(json.dumps({"type": "hello", "since": 0}))

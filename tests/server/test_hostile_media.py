@@ -130,7 +130,7 @@ async def test_lying_mime_is_stored_as_what_it_is_and_is_no_picture(
         assert r.status_code == 201
         assert (r.json()["kind"], r.json()["media_type"]) == ("file",
                                                               "application/octet-stream")
-        served = await client.get(r.json()["url"])
+        served = await client.get(r.json()["preview_url"])
         assert served.headers["content-type"] == "application/octet-stream"
         assert served.headers["content-disposition"].startswith("attachment")
         before = hostile.snapshot()

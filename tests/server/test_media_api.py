@@ -32,10 +32,11 @@ async def test_photo_is_cleaned_and_thumbnailed(api: AppFactory) -> None:
         media = await upload(client, alice, original)
         assert media["kind"] == "photo" and media["media_type"] == "image/jpeg"
         assert (media["width"], media["height"]) == (800, 600)
-        stored = (await client.get(media["url"])).content
+        stored = (await client.get(media["preview_url"])).content
         assert b"SecretCam" not in stored
         assert not Image.open(io.BytesIO(stored)).getexif()
-        thumb = Image.open(io.BytesIO((await client.get(media["thumbnail_url"])).content))
+        thumb = Image.open(io.BytesIO(
+            (await client.get(media["thumbnail_preview_url"])).content))
         assert max(thumb.size) == imaging.THUMBNAIL_MAX_SIDE
 
 
@@ -46,7 +47,7 @@ async def test_type_is_sniffed_not_declared(api: AppFactory) -> None:
                                  content=b"<html><script>alert(1)</script></html>" * 3)
         assert text.json()["kind"] == "file"
         assert text.json()["media_type"] == "application/octet-stream"
-        served = await client.get(text.json()["url"])
+        served = await client.get(text.json()["preview_url"])
         assert served.headers["content-type"] == "application/octet-stream"
         assert served.headers["content-disposition"].startswith("attachment")
         video = await upload(client, alice, b"\0\0\0\x18ftypisom" + b"\0" * 5000)
@@ -75,11 +76,16 @@ async def test_ranges_etag_and_caching(api: AppFactory) -> None:
         alice = await user(client, "alice")
         data = bytes(range(256)) * 40  # a "file" of 10,240 bytes
         media = await upload(client, alice, b"%PDF-" + data)
+        await channel(client, alice, "files")
+        await post(client, alice, "files", "a document", [media["sha256"]])
         url = media["url"]
         full = await client.get(url)
         assert full.status_code == 200 and full.content == b"%PDF-" + data
         assert full.headers["etag"] == f'"{media["sha256"]}"'
-        assert "immutable" in full.headers["cache-control"]
+        assert full.headers["cache-control"] == "public, max-age=60, must-revalidate"
+        assert "immutable" not in full.headers["cache-control"]
+        again = await client.get(url, headers={"If-None-Match": f'"{media["sha256"]}"'})
+        assert again.status_code == 304
         assert full.headers["accept-ranges"] == "bytes"
         part = await client.get(url, headers={"Range": "bytes=5-9"})
         assert part.status_code == 206 and part.content == data[:5]

@@ -458,3 +458,29 @@ async def bus_counters(url: str) -> tuple[float, float]:
             values[name] = float(value)
     return (values["tidings_bus_reconnects_total"],
             values["tidings_bus_publish_dropped_total"])
+
+
+async def test_removed_media_answers_410_on_another_process(cluster: Cluster) -> None:
+    """Issue 17: after a removal on process one, process two stops serving the media.
+    Polls to a deadline; the latency itself is benchmarks' business, not this test's."""
+    from tests.server.channel_util import photo, upload
+    async with httpx.AsyncClient(base_url=cluster.url(0), timeout=30) as one, \
+            httpx.AsyncClient(base_url=cluster.url(1), timeout=30) as two:
+        admin = bearer(await login(one, ADMIN, PASSWORD))
+        owner = bearer(await register(one, "media_owner"))
+        await channel(one, owner, "media_news")
+        media = await upload(one, owner, photo(seed=41))
+        assert (await two.get(media["url"])).status_code == 404  # private before use
+        made = await post(one, owner, "media_news", "a picture", [media["sha256"]])
+        assert (await two.get(media["url"])).status_code == 200
+        removed = await one.post(f"/api/v1/admin/posts/{made['id']}/remove", headers=admin,
+                                 json={})
+        assert removed.status_code == 200, removed.text
+        deadline = time.monotonic() + 10
+        while True:
+            status = [(await two.get(u)).status_code
+                      for u in (media["url"], media["thumbnail_url"])]
+            if status == [410, 410] or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.1)
+        assert status == [410, 410]

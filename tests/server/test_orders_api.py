@@ -49,7 +49,7 @@ async def test_an_order_makes_a_post_unreachable_at_once_and_confirms_annex_ii(
         assert "martyrdom" not in (await client.get("/c/news_desk")).text
         found = (await client.get("/api/v1/search/posts", params={"q": "martyrdom"})).json()
         assert found == []
-        assert (await client.get(f"/media/{media['sha256']}")).status_code == 404
+        assert (await client.get(f"/media/{media['sha256']}")).status_code == 410
         # Annex II, in the answer and retrievable
         conf = order["confirmation"]
         assert conf["order_reference"] == "BKA-2026-0001"

@@ -54,7 +54,7 @@ async def test_preserved_copy_is_private_extendable_and_purged_with_the_clock(
         for who in (mod, alice):
             assert (await _preserved(client, who, item["id"])).status_code == 403
         assert (await client.get(f"/api/v1/preservation/{item['id']}")).status_code == 401
-        assert (await client.get(f"/media/{media['sha256']}")).status_code == 404
+        assert (await client.get(f"/media/{media['sha256']}")).status_code == 410
         assert [i["id"] for i in (await client.get("/api/v1/preservation",
                                                    headers=bka)).json()] == [item["id"]]
         assert (await client.get("/api/v1/preservation", headers=other)).json() == []
@@ -94,7 +94,7 @@ async def test_reversed_appeal_restores_the_post_and_its_media_from_preservation
         media = await upload(client, alice, image)
         p = await post(client, alice, "news_desk", "a satire, misread", [media["sha256"]])
         order = await submit(client, bka, order_body(f"post:{p['id']}"))
-        assert (await client.get(f"/media/{media['sha256']}")).status_code == 404
+        assert (await client.get(f"/media/{media['sha256']}")).status_code == 410
         [notice] = [n for n in await notices(client, alice) if n["kind"] == "removal_order"]
         r = await client.post(f"/api/v1/cases/{notice['case_id']}/appeal", headers=alice,
                               json={"text": "This is satire; please look again."})

@@ -7,6 +7,7 @@ which the transport sends as the request body.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from tidings.client.requests import API, Request
 
@@ -123,6 +124,19 @@ def updates(handle: str, since: int, limit: int = 100) -> Request:
 
 def upload_media(data: bytes) -> Request:
     return Request("POST", f"{API}/media", content=data)
+
+
+def media_preview(sha256: str) -> Request:
+    """A fresh signed preview URL for media the caller uploaded."""
+    return Request("GET", f"{API}/media/{quote(sha256, safe='')}/preview")
+
+
+def download_media(url: str) -> Request:
+    """The bytes behind a media URL (``/media/…`` or a signed preview URL): no token is
+    sent, so a download proves only what the URL itself grants."""
+    if not url.startswith("/media/"):
+        raise ValueError("a media URL starts with /media/")
+    return Request("GET", url, auth=False, bytes_response=True)
 
 
 def get_profile() -> Request:

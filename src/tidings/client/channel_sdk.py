@@ -70,6 +70,14 @@ class ChannelMethods:
         result: Json = await self.call(cr.upload_media(data))
         return result
 
+    async def media_preview(self, sha256: str) -> Json:
+        result: Json = await self.call(cr.media_preview(sha256))
+        return result
+
+    async def download_media(self, url: str) -> bytes:
+        data: bytes = await self.call(cr.download_media(url))
+        return data
+
     async def upload_file(self, path: Path) -> Json:
         if path.stat().st_size > limits.MAX_UPLOAD_BYTES:
             raise ValueError(f"{path} is larger than {limits.MAX_UPLOAD_BYTES} bytes")

@@ -58,9 +58,10 @@ def _reasons(exc: TidingsError) -> list[dict[str, Any]]:
 
 async def _try_post(demo: Demo, owner: Person, handle: str, caption: str, data: bytes
                     ) -> TidingsError | None:
-    """Upload and publish; the error the server answered with, or None if it posted."""
-    media = await owner.client.upload_media(data)
+    """Upload and publish; the error the server answered with, or None if it posted.
+    A banked picture is refused already at upload (nothing of it is stored)."""
     try:
+        media = await owner.client.upload_media(data)
         await owner.client.publish(handle, caption, [media["sha256"]])
     except TidingsError as exc:
         return exc

@@ -53,7 +53,15 @@ class UrlContent:
             raise ContentTooLargeError(f"URL over {MAX_URL_CHARS} characters")
 
 
-Content = TextContent | MediaContent | UrlContent
+@dataclass(frozen=True, slots=True)
+class HashedMedia:
+    """Media hashed once at upload: its stored signals stand in for its bytes, so the
+    publish gate matches it without decoding it again (docs/decisions.md)."""
+
+    signals: tuple["Signal", ...]
+
+
+Content = TextContent | MediaContent | UrlContent | HashedMedia
 
 
 @dataclass(frozen=True, slots=True)

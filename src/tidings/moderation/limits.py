@@ -22,6 +22,11 @@ PDQ_BITS: Final = 256
 PDQ_BYTES: Final = PDQ_BITS // 8
 #: Decoded images above this many pixels are refused (decompression bombs).
 MAX_IMAGE_PIXELS: Final = 64_000_000
+#: Pictures are reduced (by an integer box filter) to at most about this many pixels
+#: a side before PDQ at upload: PDQ's own filter runs over every pixel, so a 1-Mpx
+#: photo costs ~4x a 512-px one for a hash a few bits away (Meta's reference hasher
+#: downsamples to 512 the same way).
+PDQ_HASH_MAX_SIDE: Final = 512
 #: Bank-side augmentation: centre crops (fraction removed per side) hashed in
 #: addition to the original, because PDQ alone does not survive small crops.
 PDQ_AUGMENT_CROP_FRACTIONS: Final = (0.02, 0.04)

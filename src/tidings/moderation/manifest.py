@@ -9,7 +9,14 @@ import typing as t
 
 from threatexchange.signal_type.signal_base import SignalType
 
-from tidings.moderation.content import Content, MediaContent, Signal, TextContent, UrlContent
+from tidings.moderation.content import (
+    Content,
+    HashedMedia,
+    MediaContent,
+    Signal,
+    TextContent,
+    UrlContent,
+)
 from tidings.moderation.errors import (
     InvalidSignalError,
     UndecodableMediaError,
@@ -74,6 +81,8 @@ def signals_for(content: Content) -> list[Signal]:
         return out
     if isinstance(content, UrlContent):
         return [Signal("url", normalize_url(content.url))]
+    if isinstance(content, HashedMedia):
+        return list(content.signals)
     return _media_signals(content)
 
 

@@ -66,6 +66,7 @@ class Surface(StrEnum):
     PROFILE_NAME = "profile_name"
     PROFILE_AVATAR = "profile_avatar"
     GROUP_TITLE = "group_title"
+    MEDIA = "media"
 
 
 class RuleError(ModerationError, ValueError):

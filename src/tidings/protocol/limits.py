@@ -135,8 +135,25 @@ UPLOAD_CHUNK_BYTES = 64 * 1024
 BLOB_GC_GRACE_S = 24 * 3600
 """A blob nobody references is deleted only after this age: an upload waits for its
 post for at most this long, and a GC never races a post being written."""
-MEDIA_CACHE_MAX_AGE_S = 365 * 24 * 3600
-"""Blobs are content-addressed, so a URL's bytes never change: cache for a year."""
+MEDIA_CACHE_MAX_AGE_S = 60
+"""How long a browser or CDN may reuse a public media response before it must ask again
+(``public, max-age=60, must-revalidate``). A blob's bytes never change, but whether it may
+be served does: a removal must reach every cache within this (docs/operating.md, "A CDN
+in front of /media")."""
+MEDIA_PREVIEW_TTL_S = 300
+"""Life of the signed URL through which an uploader previews media that no public object
+uses yet; a URL that claims to live longer is refused as forged."""
+MEDIA_PDQ_FRAMES_MAX = 64
+"""Frames of one animation hashed with PDQ at upload (evenly spaced when it has more):
+bounds the hashing cost of a 300-frame GIF to about that of 64 photos."""
+MEDIA_PHOTO_SIGNALS_BUDGET_MS = 30
+"""Budget (docs/decisions.md, "Media pipeline"): decode + PDQ + exact hashes of a
+1-megapixel photo. Measured by benchmarks/media_pipeline.py, not asserted in a test."""
+MEDIA_IMAGE_POST_P99_BUDGET_MS = 50
+"""Budget: upload + publish of a 1-megapixel image post, p99 on a quiet machine
+(benchmarks/media_pipeline.py)."""
+MEDIA_VIDEO_DECIDE_BUDGET_S = 5
+"""Budget: a 60-second 720p H.264 video decided (hashed and matched) at upload."""
 
 # --- Hash banks (issue #6) ----------------------------------------------------------
 BANK_DESCRIPTION_MAX = 1024

@@ -81,7 +81,7 @@ from tidings.services.groups import GroupService
 from tidings.services.imaging import MediaError, MediaTooLargeError
 from tidings.services.jobs import JobRunner, JobService
 from tidings.services.keys import KeyService
-from tidings.services.media import MediaService
+from tidings.services.media import MediaService, preview_key
 from tidings.services.messages import MessageService
 from tidings.services.moderation import Decision, ModerationService
 from tidings.services.names import reserved_names
@@ -218,7 +218,8 @@ def _wire_channels(app: FastAPI, settings: Settings, db: Database, bus: Bus,
     """Public channels, their media and profiles, all behind the one moderation gate."""
     moderation: ModerationService = app.state.moderation  # one instance, fed by the banks
     store, search, media_store = ChannelStore(), SearchIndex(), MediaStore()
-    media = MediaService(db, media_store, BlobStore(settings.data_dir / "blobs"), clock)
+    media = MediaService(db, media_store, BlobStore(settings.data_dir / "blobs"), clock,
+                         moderation, preview_key(app.state.secrets.cookie_secret))
     channels = ChannelService(db, store, search, AccountStore(), media, moderation, bus,
                               clock, reserved_names(settings.reserved_names))
     app.state.media = media

@@ -198,12 +198,18 @@ class ActionService:
 
     async def auto_bank(self, pairs: Sequence[tuple[str, str]], label: str) -> int:
         """Bank signals of removed content in the local takedown bank (created if absent)."""
+        return len(await self.auto_bank_entries(pairs, label))
+
+    async def auto_bank_entries(self, pairs: Sequence[tuple[str, str]], label: str
+                                ) -> list[int]:
+        """Like :meth:`auto_bank`; returns the ids of the entries added (a reversed
+        appeal disables exactly them)."""
         if not pairs:
-            return 0
+            return []
         await self.ensure_takedown_bank()
         result = await self.banks.add_signals(LOCAL_TAKEDOWN_BANK, pairs, [label],
                                               AUTO_BANK_SOURCE)
-        return len(result.added)
+        return [e.id for e in result.added]
 
     async def ensure_takedown_bank(self) -> None:
         names = {b.name for b, _, _ in await self.banks.list_banks()}

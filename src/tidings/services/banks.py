@@ -36,6 +36,7 @@ from tidings.moderation.errors import FormatError, ModerationError
 from tidings.moderation.labels import validate_labels
 from tidings.moderation.limits import MAX_SOURCE_CHARS, PDQ_MIN_QUALITY
 from tidings.moderation.manifest import SIGNAL_TYPES, validate_value
+from tidings.moderation.media_signals import LOW_TEXTURE_NOTE
 from tidings.moderation.signal_types import decode_image, pdq_augmented
 from tidings.protocol import limits
 from tidings.protocol.errors import BadRequest, NotFound, PayloadTooLarge, Unavailable
@@ -67,6 +68,9 @@ AddedHook = t.Callable[[str, list[EntryRecord]], t.Awaitable[None]]
 class AddResult:
     added: list[EntryRecord]
     duplicates: int
+    notes: tuple[str, ...] = ()
+    """What the caller must know about what was banked (e.g. a low-texture picture
+    banked by its exact hashes only)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +230,10 @@ class BankService:
         if not data:
             raise BadRequest("empty file", "empty_file")
         pairs = await asyncio.to_thread(file_signals, data)
-        return await self.add_signals(bank, pairs, labels, source)
+        result = await self.add_signals(bank, pairs, labels, source)
+        if sniff(data).kind == "photo" and not any(st == "pdq" for st, _ in pairs):
+            result = AddResult(result.added, result.duplicates, (LOW_TEXTURE_NOTE,))
+        return result
 
     async def entry(self, bank: str, entry_id: int) -> EntryRecord:
         async with self.db.read() as conn:

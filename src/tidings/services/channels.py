@@ -155,8 +155,7 @@ class ChannelService:
     async def _avatar(self, avatar: str | None) -> str | None:
         if not avatar:
             return None
-        _, contents = await self.media.resolve([avatar], photos_only=True)
-        return avatar if contents else None
+        return avatar
 
     async def create(self, who: Principal, handle: str, title: str, description: str = "",
                      visibility: str = "public", avatar: str | None = None) -> ChannelView:
@@ -199,7 +198,7 @@ class ChannelService:
 
     async def _gate_details(self, handle: str | None, title: str | None,
                             description: str | None, avatar: str | None,
-                            actor: Actor) -> str:
+                            actor: Actor, keep: Sequence[str] = ()) -> str:
         """Every changed public field passes the gate; any hold holds the channel."""
         states = []
         if handle is not None:
@@ -212,8 +211,10 @@ class ChannelService:
             states.append(await gate(self.moderation, Surface.CHANNEL_DESCRIPTION,
                                      text_contents(description), actor))
         if avatar is not None:
-            _, contents = await self.media.resolve([avatar], photos_only=True)
-            states.append(await gate(self.moderation, Surface.CHANNEL_AVATAR, contents, actor))
+            _, signals = await self.media.resolve([avatar], photos_only=True,
+                                                  owner=actor.user_id, keep=keep)
+            states.append(await gate(self.moderation, Surface.CHANNEL_AVATAR, [], actor,
+                                     signals))
         return next((s for s in states if s != VISIBLE), VISIBLE)
 
     async def edit(self, who: Principal, handle: str, *, title: str | None = None,
@@ -234,8 +235,9 @@ class ChannelService:
             if visibility not in VISIBILITIES:
                 raise BadRequest("visibility is public or unlisted", "invalid_visibility")
             values["visibility"] = visibility
+        kept = [current.channel.avatar_sha256] if current.channel.avatar_sha256 else []
         state = await self._gate_details(None, title, description, values.get("avatar_sha256"),
-                                         Actor(who.user_id, current.channel.id))
+                                         Actor(who.user_id, current.channel.id), kept)
         if state != VISIBLE:
             values["state"] = state
         async with self.db.write() as conn:

@@ -133,6 +133,10 @@ class Enforcer:
                 if key in snapshot:
                     await preservation.restore(kind, str(snapshot[key]))
         if "post_id" in snapshot:
+            takedowns = self.actions()
+            reinstate = getattr(takedowns, "reinstate_media", None)
+            if reinstate is not None:  # its media may be served again
+                await reinstate(int(snapshot["post_id"]))
             await self.posts.set_state(int(snapshot["post_id"]), VISIBLE)
             banked = snapshot.get("banked") or []
             if banked:

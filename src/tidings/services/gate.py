@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from tidings.moderation import MediaContent, TextContent, UrlContent
+from tidings.moderation import MediaContent, Signal, TextContent, UrlContent
+from tidings.moderation.content import HashedMedia
 from tidings.protocol.errors import Unprocessable
 from tidings.services.moderation import Actor, Decision, ModerationService, Surface, Verdict
 
@@ -19,7 +20,7 @@ VISIBLE = "visible"
 HELD = "held"
 REMOVED = "removed"
 
-Content = TextContent | MediaContent | UrlContent
+Content = TextContent | MediaContent | UrlContent | HashedMedia
 
 
 class ContentRejected(Unprocessable):
@@ -41,18 +42,20 @@ def rejection(decision: Decision, statement: dict[str, Any] | None = None
 
 
 async def gate(moderation: ModerationService, surface: Surface,
-               contents: Sequence[Content], actor: Actor | None = None) -> str:
+               contents: Sequence[Content], actor: Actor | None = None,
+               signals: Sequence[Signal] = ()) -> str:
     """Check content before it is stored; returns the state to store it in."""
-    return (await gate_decision(moderation, surface, contents, actor))[0]
+    return (await gate_decision(moderation, surface, contents, actor, signals))[0]
 
 
 async def gate_decision(moderation: ModerationService, surface: Surface,
-                        contents: Sequence[Content], actor: Actor | None = None
-                        ) -> tuple[str, Decision]:
+                        contents: Sequence[Content], actor: Actor | None = None,
+                        signals: Sequence[Signal] = ()) -> tuple[str, Decision]:
     """Check content, apply the rules' actions (strikes, bans, auto-banking; once each)
     and return the state to store it in with the decision (a hold's matches go to
-    review)."""
-    decision = await moderation.check(surface, list(contents), actor)
+    review). ``signals``: those of media, computed once at upload."""
+    contents = [*contents, HashedMedia(tuple(signals))] if signals else list(contents)
+    decision = await moderation.check(surface, contents, actor)
     statement = None
     if moderation.sink is not None and decision.outcome and decision.outcome.requests:
         statement = await moderation.sink(decision)

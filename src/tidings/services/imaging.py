@@ -24,6 +24,7 @@ first frame. Thumbnails always come from the first frame.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
@@ -102,6 +103,9 @@ class ProcessedPhoto:
     thumbnail_width: int
     thumbnail_height: int
     animated: bool = False
+    pixels: Image.Image | None = field(default=None, repr=False, compare=False)
+    """The decoded picture (first frame, orientation applied), kept so the upload is
+    hashed (PDQ) without decoding it a second time."""
 
 
 def sniff(data: bytes) -> MediaKind:
@@ -257,4 +261,16 @@ def process_photo(data: bytes) -> ProcessedPhoto:
         thumbnail_width=thumb.width,
         thumbnail_height=thumb.height,
         animated=animated,
+        pixels=still if still is not image else still.copy(),
     )
+
+
+def sampled_frames(data: bytes, max_frames: int) -> Iterator[Image.Image]:
+    """Up to ``max_frames`` evenly spaced frames of an animated GIF, as RGB (for
+    hashing each frame at upload). Call only on bytes ``process_photo`` accepted."""
+    with Image.open(io.BytesIO(data), formats=["GIF"]) as image:
+        count = getattr(image, "n_frames", 1)
+        step = max(1, -(-count // max_frames))
+        for n in range(0, count, step):
+            image.seek(n)
+            yield image.convert("RGB")

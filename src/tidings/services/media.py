@@ -1,4 +1,4 @@
-"""Uploads of public media: stream to disk, learn the real type, clean photos, GC.
+"""Uploads of public media: stream to disk, learn the real type, clean, hash once, gate, serve.
 
 An upload is read in chunks straight into a temp file with a hard byte limit, so a
 200 MB video never sits in memory and a lying Content-Length cannot make us read more.
@@ -7,30 +7,59 @@ it is known the limit tightens to that kind's (10 MiB for photos). Photos are th
 decoded with the pixel limit, re-encoded without metadata and thumbnailed; only the
 cleaned bytes are stored and served. Everything else is stored as uploaded.
 
+**Signals once, at upload** (docs/decisions.md, "Media pipeline"): exact hashes of the
+bytes as uploaded (taken while streaming) and as stored, and PDQ of the decoded picture
+(``moderation/media_signals.py``), computed in a worker thread and stored with the media
+record. The upload passes the moderation engine on the ``media`` surface: a reject
+refuses it (nothing is stored), a hold keeps it private. The publish gate, the serving
+check and auto-banking reuse the stored signals and never decode the media again.
+
+**Private until cleared**: an upload belongs to its uploader(s). ``/media/{sha256}`` is
+public only while a visible public object (a visible post in a visible channel, a
+visible channel's picture, a visible profile picture) uses it, and never once the media
+was withdrawn by a removal or matches a bank that rejects it. Before that the uploader
+previews it through a short-lived signed URL (:meth:`MediaService.preview_url`). A post
+or avatar may only use media its author uploaded or that is public already.
+
 A stored blob is named by its SHA-256: the media id the client puts in posts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
-from tidings.moderation import MediaContent
-from tidings.moderation.limits import MAX_MEDIA_BYTES
+from tidings.moderation import Signal
+from tidings.moderation import media_signals as ms
 from tidings.protocol import limits
-from tidings.protocol.errors import BadRequest, PayloadTooLarge
+from tidings.protocol.errors import BadRequest, PayloadTooLarge, Unprocessable
 from tidings.services import imaging
 from tidings.services.accounts import Principal
 from tidings.services.clock import Clock
+from tidings.services.gate import gate_decision
+from tidings.services.moderation import Actor, ModerationService, Surface, Verdict
 from tidings.storage.blobs import BlobIdError, BlobStore, BlobTooLargeError, check_id
 from tidings.storage.database import Database
 from tidings.storage.media import MediaRecord, MediaStore
 
 SNIFF_BYTES = 64
 """Bytes needed before the type is known and the kind's own limit applies."""
+PREVIEW_KEY_LABEL = b"tidings/media-preview/v1"
+"""HMAC label: the preview key is derived from the server's cookie secret with it."""
+
+
+class MediaWithdrawn(Unprocessable):
+    """Media a removal withdrew: it is never used, uploaded or served again (422 to an
+    upload or a post naming it; ``GET /media/{id}`` answers 410)."""
+
+    default_code = "media_withdrawn"
 
 
 def media_url(sha256: str) -> str:
@@ -45,6 +74,10 @@ def descriptor(record: MediaRecord) -> dict[str, Any]:
             "thumbnail_url": media_url(record.thumb_sha256) if record.thumb_sha256 else None}
 
 
+def preview_key(cookie_secret: bytes) -> bytes:
+    return hmac.new(cookie_secret, PREVIEW_KEY_LABEL, hashlib.sha256).digest()
+
+
 @dataclass(frozen=True, slots=True)
 class GcResult:
     blobs_removed: int
@@ -52,14 +85,55 @@ class GcResult:
     rows_removed: int
 
 
+@dataclass(frozen=True, slots=True)
+class Uploaded:
+    """An accepted upload: its record, the gate's verdict on it and its signals."""
+
+    record: MediaRecord
+    state: str
+    signals: tuple[ms.MediaSignal, ...]
+
+
+class Access(StrEnum):
+    PUBLIC = "public"
+    PREVIEW = "preview"
+    NOT_FOUND = "not_found"
+    GONE = "gone"
+
+
+@dataclass(frozen=True, slots=True)
+class Availability:
+    """What ``/media/{id}`` may answer: the access, and what to serve when it may."""
+
+    access: Access
+    media_type: str = "application/octet-stream"
+    kind: str = "file"
+    path: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """The query of a signed preview URL (``?u=&exp=&sig=``), as received."""
+
+    user_id: str
+    expires: str
+    sig: str
+
+
 class MediaService:
-    def __init__(self, db: Database, store: MediaStore, blobs: BlobStore, clock: Clock) -> None:
+    def __init__(self, db: Database, store: MediaStore, blobs: BlobStore, clock: Clock,
+                 moderation: ModerationService | None = None,
+                 signing_key: bytes | None = None) -> None:
         self.db = db
         self.store = store
         self.blobs = blobs
         self.clock = clock
+        self.moderation = moderation
+        """The one engine: uploads pass it on the ``media`` surface (None: the CLI's GC)."""
+        self.signing_key = signing_key or b""
 
-    async def upload(self, who: Principal, chunks: AsyncIterator[bytes]) -> MediaRecord:
+    # --- upload ---------------------------------------------------------------------
+    async def upload(self, who: Principal, chunks: AsyncIterator[bytes]) -> Uploaded:
         writer = self.blobs.writer(limits.MAX_UPLOAD_BYTES)
         kind: imaging.MediaKind | None = None
         try:
@@ -72,9 +146,13 @@ class MediaService:
                 raise BadRequest("the upload is empty", "empty_upload")
             kind = kind or imaging.sniff(writer.head)
             imaging.check_size(kind.kind, writer.size)
+            md5, sha = writer.digests()
             if kind.kind == "photo":
-                return await self._photo(who, writer.read_all())
-            sha = await asyncio.to_thread(writer.commit)
+                return await self._photo(who, writer.read_all(), md5, sha)
+            prepared = ms.PreparedMedia(kind.kind, kind.media_type, md5, sha, md5, sha)
+            signals = ms.media_signals(prepared)
+            state = await self._check(who, sha, signals)
+            await asyncio.to_thread(writer.commit)
         except BlobTooLargeError as exc:
             kind_name = kind.kind if kind else "upload"
             raise PayloadTooLarge(f"{kind_name} exceeds {writer.limit} bytes",
@@ -83,48 +161,193 @@ class MediaService:
             writer.abort()
         record = MediaRecord(sha, kind.kind, kind.media_type, writer.size, None, None, None,
                              who.user_id, self.clock())
-        return await self._remember(record)
+        return await self._remember(who, record, signals, state)
 
-    async def _photo(self, who: Principal, data: bytes) -> MediaRecord:
-        photo = await asyncio.to_thread(imaging.process_photo, data)
-        sha = await asyncio.to_thread(self.blobs.put, photo.data)
+    async def _photo(self, who: Principal, data: bytes, md5: str, sha: str) -> Uploaded:
+        photo, signals = await asyncio.to_thread(photo_signals, data, md5, sha)
+        stored_sha = next(s.value for s in signals
+                          if s.signal_type == "sha256" and s.source == ms.SOURCE_STORED)
+        state = await self._check(who, stored_sha, signals)
+        stored = await asyncio.to_thread(self.blobs.put, photo.data)
         thumb = await asyncio.to_thread(self.blobs.put, photo.thumbnail)
-        record = MediaRecord(sha, "photo", photo.media_type, len(photo.data), photo.width,
+        record = MediaRecord(stored, "photo", photo.media_type, len(photo.data), photo.width,
                              photo.height, thumb, who.user_id, self.clock())
-        return await self._remember(record)
+        return await self._remember(who, record, signals, state)
 
-    async def _remember(self, record: MediaRecord) -> MediaRecord:
+    async def _check(self, who: Principal, stored_sha: str,
+                     signals: Sequence[ms.MediaSignal]) -> str:
+        """The engine on the ``media`` surface, then the withdrawal list: a reject
+        refuses the upload (422, with its reasons), re-uploading withdrawn media is
+        refused (422); a hold is returned (the upload stays private)."""
+        state = "visible"
+        if self.moderation is not None:
+            state, _ = await gate_decision(self.moderation, Surface.MEDIA, [],
+                                           Actor(who.user_id), ms.matchable(signals))
+        exact = sorted({s.value for s in signals if s.signal_type in ("md5", "sha256")})
+        async with self.db.read() as conn:
+            withdrawn = await self.store.withdrawn_among(conn, [stored_sha, *exact])
+        if withdrawn:
+            raise MediaWithdrawn("this media was removed from the platform and cannot be "
+                                 "uploaded again")
+        return state
+
+    async def _remember(self, who: Principal, record: MediaRecord,
+                        signals: Sequence[ms.MediaSignal], state: str) -> Uploaded:
         async with self.db.write() as conn:
             await self.store.add(conn, record)
+            await self.store.add_uploader(conn, record.sha256, who.user_id, record.created_at)
+            await self.store.set_signals(conn, record.sha256, signals)
             stored = await self.store.get(conn, record.sha256)
-        return stored or record
+        return Uploaded(stored or record, state, tuple(signals))
 
-    async def resolve(self, ids: Sequence[str], *, photos_only: bool = False
-                      ) -> tuple[list[dict[str, Any]], list[MediaContent]]:
-        """Descriptors and moderation contents for media ids named in a post or avatar."""
+    # --- use in posts and avatars -----------------------------------------------------
+    async def resolve(self, ids: Sequence[str], *, photos_only: bool = False,
+                      owner: int | None = None, keep: Collection[str] = ()
+                      ) -> tuple[list[dict[str, Any]], list[Signal]]:
+        """Descriptors and stored signals of media ids named in a post or avatar.
+
+        ``owner``: the author; each id must be one they uploaded, one already public,
+        or one in ``keep`` (what the edited object already carries). Anything else
+        answers exactly like an unknown id, so nobody learns what others uploaded.
+        Withdrawn media is refused (410). The signals are the ones computed at upload
+        (no decoding here)."""
         try:
             wanted = [check_id(i) for i in dict.fromkeys(ids)]
         except BlobIdError as exc:
             raise BadRequest(str(exc), exc.code) from exc
         async with self.db.read() as conn:
             found = await self.store.get_many(conn, wanted)
-        missing = [i for i in wanted if i not in found or not self.blobs.exists(i)]
+            own = (await self.store.uploaded_by(conn, wanted, owner)
+                   if owner is not None else set(wanted))
+            public = {i for i in wanted if i in found and i not in own and i not in keep
+                      and await self.store.publicly_used(conn, [i])}
+        allowed = own | public | set(keep)
+        missing = [i for i in wanted
+                   if i not in found or i not in allowed or not self.blobs.exists(i)]
+        withdrawn = [i for i in wanted if i in found and found[i].withdrawn_at is not None]
+        if withdrawn:
+            raise MediaWithdrawn(f"media {withdrawn[0]} was removed and cannot be used")
         if missing:
             raise BadRequest(f"unknown media id {missing[0]}; upload it first", "unknown_media")
         records = [found[i] for i in wanted]
         if photos_only and any(r.kind != "photo" for r in records):
             raise BadRequest("an avatar must be a photo", "avatar_not_photo")
-        contents = []
+        stored = await self.signals_of(records)
+        signals = [s for r in records for s in ms.matchable(stored.get(r.sha256, []))]
+        return [descriptor(r) for r in records], signals
+
+    async def signals_of(self, records: Sequence[MediaRecord]
+                         ) -> dict[str, list[ms.MediaSignal]]:
+        """Stored signals; media uploaded before they were stored (migration 0011) is
+        hashed once now, from its stored bytes, and its signals kept."""
+        async with self.db.read() as conn:
+            stored = await self.store.signals(conn, [r.sha256 for r in records])
         for r in records:
-            if r.size <= MAX_MEDIA_BYTES:  # larger videos: hashed by name only (see docs)
+            if r.sha256 not in stored and self.blobs.exists(r.sha256):
                 data = await asyncio.to_thread(self.blobs.read, r.sha256)
-                contents.append(MediaContent(data, r.media_type))
-        return [descriptor(r) for r in records], contents
+                signals = await asyncio.to_thread(legacy_signals, data, r.kind, r.media_type)
+                async with self.db.write() as conn:
+                    await self.store.set_signals(conn, r.sha256, signals)
+                stored[r.sha256] = list(signals)
+        return stored
+
+    async def signals_by_id(self, ids: Sequence[str]) -> dict[str, list[ms.MediaSignal]]:
+        """Stored signals of media ids (system callers: retro-scan, auto-banking)."""
+        async with self.db.read() as conn:
+            found = await self.store.get_many(conn, [i for i in ids if _valid(i)])
+        return await self.signals_of(list(found.values()))
+
+    async def uploaded_by(self, user_id: int, ids: Sequence[str]) -> set[str]:
+        async with self.db.read() as conn:
+            return await self.store.uploaded_by(conn, [i for i in ids if _valid(i)], user_id)
+
+    # --- withdrawal -----------------------------------------------------------------
+    async def withdraw(self, ids: Sequence[str], reason: str) -> list[str]:
+        """A removal reached this media: never served or used again, on every process
+        at once (the next request reads the flag). Returns the ids newly withdrawn."""
+        wanted = [i for i in dict.fromkeys(ids) if _valid(i)]
+        async with self.db.write() as conn:
+            return await self.store.withdraw(conn, wanted, reason, self.clock())
+
+    async def reinstate(self, ids: Sequence[str]) -> None:
+        async with self.db.write() as conn:
+            await self.store.reinstate(conn, [i for i in ids if _valid(i)])
+
+    # --- serving ----------------------------------------------------------------------
+    def preview_url(self, sha256: str, user_id: int) -> tuple[str, int]:
+        """A signed URL through which this uploader sees their media before it is
+        public; returns it with its expiry (Unix seconds)."""
+        expires = self.clock() // 1000 + limits.MEDIA_PREVIEW_TTL_S
+        sig = self._sign(sha256, str(user_id), str(expires))
+        return f"{media_url(sha256)}?u={user_id}&exp={expires}&sig={sig}", expires
+
+    def _sign(self, sha256: str, user_id: str, expires: str) -> str:
+        message = f"{sha256}.{user_id}.{expires}".encode()
+        return hmac.new(self.signing_key, message, hashlib.sha256).hexdigest()
+
+    def _preview_user(self, sha256: str, preview: Preview | None) -> int | None:
+        """The uploader a valid, unexpired preview signature names, else None."""
+        if preview is None or not self.signing_key:
+            return None
+        if not (preview.user_id.isdigit() and preview.expires.isdigit()
+                and len(preview.user_id) <= 19 and len(preview.expires) <= 12):
+            return None
+        good = self._sign(sha256, preview.user_id, preview.expires)
+        if not hmac.compare_digest(good, preview.sig):
+            return None
+        left = int(preview.expires) - self.clock() // 1000
+        if not 0 <= left <= limits.MEDIA_PREVIEW_TTL_S:
+            return None
+        return int(preview.user_id)
+
+    async def availability(self, sha256: str, preview: Preview | None = None
+                           ) -> Availability:
+        """What ``/media/{sha256}`` may answer now (read from the database on every
+        request, so a removal applies on every process at once)."""
+        if not _valid(sha256):
+            return Availability(Access.NOT_FOUND)
+        async with self.db.read() as conn:
+            parents = await self.store.parents(conn, sha256)
+            if not parents:
+                return Availability(Access.NOT_FOUND)
+            if any(p.withdrawn_at is not None for p in parents):
+                return Availability(Access.GONE)
+            ids = [p.sha256 for p in parents]
+            public = await self.store.publicly_used(conn, ids)
+            viewer = self._preview_user(sha256, preview)
+            uploader = (viewer is not None
+                        and bool(await self.store.uploaded_by(conn, [sha256], viewer)))
+            used = await self.store.ever_used(conn, ids)
+        banned, held = await self._banked(parents)
+        if banned:
+            return Availability(Access.GONE)
+        path = self.blobs.path(sha256)
+        if not path.is_file():
+            return Availability(Access.GONE if used or public else Access.NOT_FOUND)
+        media_type, kind = _served_type(sha256, parents[0])
+        if public and not held:
+            return Availability(Access.PUBLIC, media_type, kind, path)
+        if uploader:
+            return Availability(Access.PREVIEW, media_type, kind, path)
+        return Availability(Access.GONE if used else Access.NOT_FOUND)
+
+    async def _banked(self, parents: Sequence[MediaRecord]) -> tuple[bool, bool]:
+        """(rejected, held) by the engine's current banks, from the stored signals: a
+        hash banked after the upload stops the media at once, before any retro-scan."""
+        if self.moderation is None:
+            return False, False
+        stored = await self.signals_of(parents)
+        signals = [s for p in parents for s in ms.matchable(stored.get(p.sha256, []))]
+        if not signals:
+            return False, False
+        decision = self.moderation.decide(Surface.MEDIA, signals)
+        return decision.verdict is Verdict.REJECT, decision.verdict is Verdict.HOLD
 
     async def served_type(self, sha256: str) -> tuple[str, str] | None:
         async with self.db.read() as conn:
             return await self.store.served_type(conn, sha256)
 
+    # --- garbage collection -----------------------------------------------------------
     async def gc(self, grace_s: float = limits.BLOB_GC_GRACE_S) -> GcResult:
         """Delete blobs and media rows nothing references, older than the grace period.
 
@@ -142,3 +365,44 @@ class MediaService:
             await self.store.forget(conn, rows)
         self.blobs.clean_temp(grace_s)
         return GcResult(len(blobs), sum(b.size for b in blobs), len(rows))
+
+
+def _valid(sha256: str) -> bool:
+    try:
+        check_id(sha256)
+    except BlobIdError:
+        return False
+    return True
+
+
+def _served_type(sha256: str, parent: MediaRecord) -> tuple[str, str]:
+    if parent.sha256 == sha256:
+        return parent.media_type, parent.kind
+    return ("image/png" if parent.media_type == "image/png" else "image/jpeg"), "photo"
+
+
+def photo_signals(data: bytes, upload_md5: str, upload_sha256: str
+                  ) -> tuple[imaging.ProcessedPhoto, tuple[ms.MediaSignal, ...]]:
+    """Clean a photo and hash it, decoding it once (CPU-bound: run in a thread)."""
+    photo = imaging.process_photo(data)
+    stored_md5, stored_sha = ms.digests(photo.data)
+    frames = None
+    if photo.animated:
+        def frames() -> Any:
+            return imaging.sampled_frames(data, limits.MEDIA_PDQ_FRAMES_MAX)
+    prepared = ms.PreparedMedia("photo", photo.media_type, upload_md5, upload_sha256,
+                                stored_md5, stored_sha, photo.pixels, frames)
+    return photo, ms.media_signals(prepared)
+
+
+def legacy_signals(data: bytes, kind: str, media_type: str) -> tuple[ms.MediaSignal, ...]:
+    """Signals of media stored before uploads were hashed (only its stored bytes are
+    left, so they stand for the upload too)."""
+    md5, sha = ms.digests(data)
+    pixels = None
+    if kind == "photo":
+        try:
+            pixels = imaging.process_photo(data).pixels
+        except imaging.MediaError:
+            pixels = None
+    return ms.media_signals(ms.PreparedMedia(kind, media_type, md5, sha, md5, sha, pixels))

@@ -24,9 +24,10 @@ from typing import Any
 from tidings.moderation import Match, Matcher, MediaContent, Signal, TextContent, UrlContent
 from tidings.moderation import rules as R
 from tidings.moderation.actions import Verdict as RuleVerdict
+from tidings.moderation.content import HashedMedia
 from tidings.moderation.manifest import signals_for
 
-Content = TextContent | MediaContent | UrlContent
+Content = TextContent | MediaContent | UrlContent | HashedMedia
 
 CHECK_IN_THREAD_BYTES = 256 * 1024
 """Content larger than this is hashed off the event loop (PDQ of a photo takes ms)."""
@@ -45,6 +46,8 @@ class Surface(StrEnum):
     PROFILE_NAME = "profile_name"
     PROFILE_AVATAR = "profile_avatar"
     GROUP_TITLE = "group_title"
+    MEDIA = "media"
+    """An upload, checked once when it arrives (before any post uses it)."""
 
 
 class Verdict(StrEnum):
@@ -146,6 +149,8 @@ class ModerationService:
 
     async def check(self, surface: Surface, contents: Sequence[Content],
                     actor: Actor | None = None) -> Decision:
+        """``HashedMedia`` contents carry signals computed at upload: matched as they
+        are, nothing is decoded again."""
         self.checks += 1
         self.checked_surfaces.append(surface)
         if len(self.checked_surfaces) > 1000:

@@ -64,17 +64,19 @@ class PostService:
         self.on_hold: HoldHook | None = None
 
     async def _content(self, surface: Surface, text: str, media_ids: Sequence[str],
-                       actor: Actor | None = None
+                       actor: Actor | None = None, keep: Sequence[str] = ()
                        ) -> tuple[str, list[dict[str, Any]], str, Decision]:
         text = clean_post_text(text)
         if len(media_ids) > limits.POST_MEDIA_MAX:
             raise BadRequest(f"at most {limits.POST_MEDIA_MAX} media items per post",
                              "too_many_media")
-        descriptors, contents = await self.media.resolve(media_ids)
+        # Only the author's own uploads, or media already public; signals from upload.
+        descriptors, signals = await self.media.resolve(
+            media_ids, owner=actor.user_id if actor else None, keep=keep)
         if not text and not descriptors:
             raise BadRequest("a post needs text or media", "empty_post")
         state, decision = await gate_decision(self.moderation, surface,
-                                              [*text_contents(text), *contents], actor)
+                                              text_contents(text), actor, signals)
         return text, descriptors, state, decision
 
     async def _insert(self, channel: ChannelRecord, who: Principal, text: str,
@@ -161,19 +163,20 @@ class PostService:
         _refuse_unless_visible(post, "edited")
         if text is None:
             text = post.text
+        current = [m["sha256"] for m in json.loads(post.media)]
         if media_ids is None:
-            media_ids = [m["sha256"] for m in json.loads(post.media)]
+            media_ids = current
         text, descriptors, state, decision = await self._content(
-            Surface.EDIT, text, media_ids, Actor(who.user_id, view.channel.id))
+            Surface.EDIT, text, media_ids, Actor(who.user_id, view.channel.id), current)
         async with self.db.write() as conn:
-            current = await self.store.post(conn, post.id)
-            assert current is not None
-            _refuse_unless_visible(current, "edited")  # a removal that landed meanwhile
+            fresh = await self.store.post(conn, post.id)
+            assert fresh is not None
+            _refuse_unless_visible(fresh, "edited")  # a removal that landed meanwhile
             updated = await self.store.update_post(
                 conn, post.id, text=text, media=dumps(descriptors), state=state,
                 edited_at=self.clock())
             await self.store.set_post_media(conn, post.id, [d["sha256"] for d in descriptors])
-            news = await self.states.changed(conn, view.channel, current, updated,
+            news = await self.states.changed(conn, view.channel, fresh, updated,
                                              self.clock())
         await self.states.announce(news)
         if state == HELD and self.on_hold is not None:

@@ -61,9 +61,11 @@ class ProfileService:
         if avatar is not None:
             avatar_id = avatar or None
             if avatar_id:
-                _, contents = await self.media.resolve([avatar_id], photos_only=True)
-                states.append(await gate(self.moderation, Surface.PROFILE_AVATAR, contents,
-                                         Actor(who.user_id)))
+                keep = [current.avatar_sha256] if current.avatar_sha256 else []
+                _, signals = await self.media.resolve([avatar_id], photos_only=True,
+                                                      owner=who.user_id, keep=keep)
+                states.append(await gate(self.moderation, Surface.PROFILE_AVATAR, [],
+                                         Actor(who.user_id), signals))
         state = next((s for s in states if s != VISIBLE), VISIBLE if states else current.state)
         async with self.db.write() as conn:
             await self.store.set_profile(conn, who.user_id, display_name=name,

@@ -19,10 +19,8 @@ import sqlalchemy as sa
 
 from tidings.moderation import Matcher, Signal, TextContent
 from tidings.moderation import rules as R
-from tidings.moderation.errors import ModerationError
 from tidings.moderation.manifest import signals_for
 from tidings.moderation.rules import LabelledMatch, normalize_label
-from tidings.protocol.errors import TidingsError
 from tidings.services.actions import ActionService
 from tidings.services.gate import HELD, VISIBLE
 from tidings.services.jobs import JobContext, JobService
@@ -109,13 +107,9 @@ class RetroScanner:
     async def _signals(self, text: str, media: str) -> list[Signal]:
         signals = list(signals_for(TextContent(text))) if text else []
         ids = [m["sha256"] for m in json.loads(media)]
-        if ids:
-            try:
-                _, contents = await self.media.resolve(ids)
-                for content in contents:
-                    signals.extend(signals_for(content))
-            except (TidingsError, ModerationError):
-                pass  # a blob gone missing cannot match; the rest still counts
+        if ids:  # the signals stored at upload: nothing is decoded again
+            for stored in (await self.media.signals_by_id(ids)).values():
+                signals.extend(s.signal() for s in stored if s.matchable)
         return signals
 
     async def _decide(self, surface: Surface, actor: Actor, signals: list[Signal],

@@ -9,13 +9,17 @@ post: a second removal changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any, Final
 
-from tidings.moderation import MediaContent, TextContent
+from tidings.moderation import TextContent
 from tidings.moderation.actions import ActionKind, idempotency_key
 from tidings.moderation.audit import AuditRecord
+from tidings.moderation.errors import ModerationError
+from tidings.moderation.limits import PDQ_MIN_QUALITY
 from tidings.moderation.manifest import signals_for
+from tidings.moderation.media_signals import LOW_TEXTURE_NOTE, low_texture
 from tidings.moderation.reasons import (
     ContentKind,
     StatementOfReasons,
@@ -23,9 +27,16 @@ from tidings.moderation.reasons import (
     render_text,
     to_record,
 )
+from tidings.moderation.signal_types import decode_image, pdq_augmented
 from tidings.moderation.visibility import Audience
-from tidings.protocol.errors import BadRequest, NotFound, TidingsError
-from tidings.services.actions import DEFAULT_TAKEDOWN_LABEL, ActionService, top_label
+from tidings.protocol.errors import BadRequest, NotFound
+from tidings.services.actions import (
+    AUTO_BANK_SOURCE,
+    DEFAULT_TAKEDOWN_LABEL,
+    LOCAL_TAKEDOWN_BANK,
+    ActionService,
+    top_label,
+)
 from tidings.services.channel_access import post_json
 from tidings.services.gate import HELD, REMOVED, VISIBLE
 from tidings.services.media import MediaService
@@ -36,6 +47,16 @@ from tidings.storage.search import SearchIndex
 REMOVE_POST: Final = "remove_post"
 RELEASE_POST: Final = "release_post"
 MODERATOR_POLICY: Final = "policy:moderator_decision"
+EXACT_TYPES: Final = frozenset({"md5", "sha256"})
+
+
+def _media_ids(post: PostRecord) -> list[str]:
+    return [str(m["sha256"]) for m in json.loads(post.media)]
+
+
+def crop_signals(data: bytes) -> list[tuple[str, str]]:
+    """PDQ of centre crops of a stored picture, for banking (CPU-bound: a thread)."""
+    return [("pdq", h) for h, q in pdq_augmented(decode_image(data)) if q >= PDQ_MIN_QUALITY]
 
 
 def statement_body(sor: StatementOfReasons) -> dict[str, Any]:
@@ -103,13 +124,43 @@ class TakedownService:
                 "decision": "remove", "policy": sor.ground.label,
                 "statement": statement_body(sor)})
         await self.states.announce(news)
-        banked = await self._bank(post, labels) if auto_bank else 0
-        out: dict[str, Any] = {"removed": True, "post": post.id, "banked": banked}
+        withdrawn = await self.media.withdraw(_media_ids(post), f"{REMOVE_POST}:{target}")
+        # The retro-scan removes what a bank already matched: it banks only the media's
+        # exact hashes (a near-duplicate of a near-duplicate must not chain removals).
+        banked, low = await self._bank(post, labels, exact_only=not auto_bank)
+        out: dict[str, Any] = {"removed": True, "post": post.id, "banked": len(banked),
+                               "media_withdrawn": withdrawn}
+        if low:
+            out["low_texture_media"] = low
+            out["note"] = LOW_TEXTURE_NOTE
         if preserve and self.preservation is not None:
             out["preservation_id"] = await self.preservation.preserve(
                 "post", str(post.id), "takedown",
                 {"actor": actor, "rule": rule, "labels": list(labels), "time_ms": now})
         return out
+
+    async def reinstate_media(self, post_id: int) -> int:
+        """A removal reversed (appeal won): the post's media may be served again, and
+        the takedown-bank entries its removal added for that media are disabled (else
+        the serving check would still find it banked). Returns the entries disabled."""
+        async with self.db.read() as conn:
+            post = await self.store.post(conn, post_id)
+        if post is None:
+            return 0
+        ids = _media_ids(post)
+        await self.media.reinstate(ids)
+        stored = await self.media.signals_by_id(ids)
+        pairs = {(s.signal_type, s.value) for signals in stored.values() for s in signals}
+        banks = self.actions.banks
+        disabled = 0
+        for signal_type, value in sorted(pairs):
+            async with self.db.read() as conn:
+                entry = await banks.store.find_entry(conn, LOCAL_TAKEDOWN_BANK, signal_type,
+                                                     value)
+            if entry is not None and entry.enabled and entry.source == AUTO_BANK_SOURCE:
+                await banks.set_entry(LOCAL_TAKEDOWN_BANK, entry.id, enabled=False)
+                disabled += 1
+        return disabled
 
     @staticmethod
     def _staff_statement(post: PostRecord, labels: tuple[str, ...], now: int
@@ -122,7 +173,8 @@ class TakedownService:
 
     async def bank_post(self, post_id: int,
                         labels: tuple[str, ...] = (DEFAULT_TAKEDOWN_LABEL,)) -> int:
-        """Bank a post removed elsewhere (a review decision) so copies are caught."""
+        """Bank a post removed elsewhere (a review decision) so copies are caught, and
+        withdraw its media (never served again, whoever uploads it)."""
         return len(await self.bank_post_entries(post_id, labels))
 
     async def bank_post_entries(self, post_id: int, labels: tuple[str, ...] | None = None
@@ -130,36 +182,43 @@ class TakedownService:
         """Like :meth:`bank_post`; returns the ids of the entries this removal added, so
         a reversed appeal can withdraw exactly them (and what they caused)."""
         post, _ = await self._load(post_id)
-        return await self._bank_entries(post, labels or (DEFAULT_TAKEDOWN_LABEL,))
+        await self.media.withdraw(_media_ids(post), f"{REMOVE_POST}:post:{post.id}")
+        return (await self._bank(post, labels or (DEFAULT_TAKEDOWN_LABEL,)))[0]
 
-    async def _bank(self, post: PostRecord, labels: tuple[str, ...]) -> int:
-        return len(await self._bank_entries(post, labels))
+    async def _bank(self, post: PostRecord, labels: tuple[str, ...],
+                    exact_only: bool = False) -> tuple[list[int], list[str]]:
+        """Bank the post's text and media; returns the ids of the entries added and the
+        media ids banked by exact hashes only (low-texture pictures, whose PDQ cannot
+        match).
 
-    async def _bank_entries(self, post: PostRecord, labels: tuple[str, ...]) -> list[int]:
-        from tidings.services.actions import AUTO_BANK_SOURCE, LOCAL_TAKEDOWN_BANK
-
+        Media is banked from the signals stored at upload (the exact hashes of the
+        bytes as uploaded and as stored, and PDQ), plus PDQ of small centre crops of
+        the stored picture (PDQ does not survive crops; docs/matching.md)."""
         label = top_label(labels) or DEFAULT_TAKEDOWN_LABEL
         pairs: set[tuple[str, str]] = set()
-        if post.text:
+        if post.text and not exact_only:
             pairs |= {(s.signal_type, s.value) for s in signals_for(TextContent(post.text))
                       if s.signal_type != "url"}
-        await self.actions.ensure_takedown_bank()
-        added: list[int] = []
-        if pairs:
-            result = await self.actions.banks.add_signals(
-                LOCAL_TAKEDOWN_BANK, sorted(pairs), [label], AUTO_BANK_SOURCE)
-            added += [e.id for e in result.added]
-        media_ids = [m["sha256"] for m in json.loads(post.media)]
-        try:
-            _, contents = await self.media.resolve(media_ids)
-        except TidingsError:
-            contents = []
-        for content in contents:
-            if isinstance(content, MediaContent):
-                result = await self.actions.banks.add_file(
-                    LOCAL_TAKEDOWN_BANK, content.data, [label], AUTO_BANK_SOURCE)
-                added += [e.id for e in result.added]
-        return added
+        ids = _media_ids(post)
+        stored = await self.media.signals_by_id(ids)
+        low = [i for i in ids if low_texture(stored.get(i, []))]
+        for signals in stored.values():
+            pairs |= {(s.signal_type, s.value) for s in signals if s.matchable
+                      and (not exact_only or s.signal_type in EXACT_TYPES)}
+        banked = await self.actions.auto_bank_entries(sorted(pairs), label) if pairs else []
+        if exact_only:
+            return banked, low
+        for sha in ids:
+            if sha in low or not self.media.blobs.exists(sha):
+                continue
+            data = await asyncio.to_thread(self.media.blobs.read, sha)
+            try:
+                crops = await asyncio.to_thread(crop_signals, data)
+            except ModerationError:
+                continue
+            if crops:
+                banked += await self.actions.auto_bank_entries(crops, label)
+        return banked, low
 
     async def release(self, post_id: int, actor: str) -> dict[str, Any]:
         """A held post a moderator found fine: publish it now."""

@@ -57,6 +57,7 @@ class BlobWriter:
         self.limit = limit
         self.size = 0
         self._hash = hashlib.sha256()
+        self._md5 = hashlib.md5(usedforsecurity=False)
         fd, name = tempfile.mkstemp(dir=store.tmp_dir, prefix="up-")
         self.temp_path = Path(name)
         self._file: BinaryIO = os.fdopen(fd, "wb")
@@ -70,7 +71,13 @@ class BlobWriter:
         if len(self.head) < 4096:
             self.head += chunk[: 4096 - len(self.head)]
         self._hash.update(chunk)
+        self._md5.update(chunk)
         self._file.write(chunk)
+
+    def digests(self) -> tuple[str, str]:
+        """(MD5, SHA-256) of the bytes written so far: the upload's exact hashes, as
+        partner hash lists bank them, taken while streaming (no second read)."""
+        return self._md5.hexdigest(), self._hash.hexdigest()
 
     def read_all(self) -> bytes:
         """The bytes written so far (for photos, which are decoded and re-encoded)."""

@@ -31,6 +31,32 @@ media = sa.Table(
     sa.Column("uploader_id", sa.BigInteger(), sa.ForeignKey("users.id", ondelete="SET NULL"),
               nullable=True),
     sa.Column("created_at", sa.BigInteger(), nullable=False),
+    # migration 0011: a removal withdraws the media for good (never served again)
+    sa.Column("withdrawn_at", sa.BigInteger(), nullable=True),
+    sa.Column("withdrawn_reason", sa.String(64), nullable=True),
+)
+
+media_uploads = sa.Table(
+    "media_uploads",
+    metadata,
+    # Who uploaded these bytes (one row per uploader): who may preview and post them
+    # before a public object uses them (migration 0011).
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.BigInteger(), _user_fk(), primary_key=True, index=True),
+    sa.Column("created_at", sa.BigInteger(), nullable=False),
+)
+
+media_signals = sa.Table(
+    "media_signals",
+    metadata,
+    # Signals computed once at upload (moderation/media_signals.py), reused by the
+    # publish gate, the serving check and auto-banking (migration 0011).
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("position", sa.Integer(), primary_key=True),
+    sa.Column("signal_type", sa.String(32), nullable=False),
+    sa.Column("value", sa.Text(), nullable=False),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("quality", sa.Integer(), nullable=True),
 )
 
 channels = sa.Table(

@@ -14,7 +14,16 @@ from dataclasses import dataclass, fields
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tidings.storage.channel_schema import channels, media, post_media, profiles
+from tidings.moderation.media_signals import MediaSignal
+from tidings.storage.channel_schema import (
+    channel_posts,
+    channels,
+    media,
+    media_signals,
+    media_uploads,
+    post_media,
+    profiles,
+)
 from tidings.storage.channels import _insert
 from tidings.storage.schema import users
 
@@ -30,6 +39,8 @@ class MediaRecord:
     thumb_sha256: str | None
     uploader_id: int | None
     created_at: int
+    withdrawn_at: int | None = None
+    withdrawn_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +84,131 @@ class MediaStore:
             return ("image/png" if str(row[0]) == "image/png" else "image/jpeg"), "photo"
         return None
 
+    # --- uploaders, signals, withdrawal (migration 0011) -----------------------------
+    async def add_uploader(self, conn: AsyncConnection, sha256: str, user_id: int,
+                           now: int) -> None:
+        await conn.execute(_insert(conn, media_uploads).values(
+            sha256=sha256, user_id=user_id, created_at=now).on_conflict_do_nothing())
+
+    async def uploaded_by(self, conn: AsyncConnection, shas: Sequence[str],
+                          user_id: int) -> set[str]:
+        """Which of ``shas`` this user uploaded (a thumbnail counts as its photo's)."""
+        if not shas:
+            return set()
+        own = {str(r[0]) for r in await conn.execute(
+            sa.select(media_uploads.c.sha256).where(media_uploads.c.sha256.in_(list(shas)),
+                                                    media_uploads.c.user_id == user_id))}
+        thumbs = await conn.execute(
+            sa.select(media.c.thumb_sha256).select_from(media.join(
+                media_uploads, media_uploads.c.sha256 == media.c.sha256))
+            .where(media.c.thumb_sha256.in_(list(shas)), media_uploads.c.user_id == user_id))
+        return own | {str(r[0]) for r in thumbs}
+
+    async def set_signals(self, conn: AsyncConnection, sha256: str,
+                          signals: Sequence[MediaSignal]) -> None:
+        """Store an upload's signals (replacing any: the same bytes give the same ones)."""
+        await conn.execute(media_signals.delete().where(media_signals.c.sha256 == sha256))
+        if signals:
+            await conn.execute(media_signals.insert(), [
+                {"sha256": sha256, "position": n, "signal_type": s.signal_type,
+                 "value": s.value, "source": s.source, "quality": s.quality}
+                for n, s in enumerate(signals)])
+
+    async def signals(self, conn: AsyncConnection, shas: Sequence[str]
+                      ) -> dict[str, list[MediaSignal]]:
+        """Stored signals by media id; an id without any (uploaded before 0011) is absent."""
+        if not shas:
+            return {}
+        rows = await conn.execute(
+            sa.select(media_signals.c.sha256, media_signals.c.signal_type,
+                      media_signals.c.value, media_signals.c.source, media_signals.c.quality)
+            .where(media_signals.c.sha256.in_(list(shas)))
+            .order_by(media_signals.c.sha256, media_signals.c.position))
+        out: dict[str, list[MediaSignal]] = {}
+        for sha, st, value, source, quality in rows:
+            out.setdefault(str(sha), []).append(MediaSignal(st, value, source, quality))
+        return out
+
+    async def withdraw(self, conn: AsyncConnection, shas: Sequence[str], reason: str,
+                       now: int) -> list[str]:
+        """Mark media withdrawn (never served again); returns the ids newly withdrawn."""
+        if not shas:
+            return []
+        fresh = [str(r[0]) for r in await conn.execute(
+            sa.select(media.c.sha256).where(media.c.sha256.in_(list(shas)),
+                                            media.c.withdrawn_at.is_(None)))]
+        if fresh:
+            await conn.execute(media.update().where(media.c.sha256.in_(fresh))
+                               .values(withdrawn_at=now, withdrawn_reason=reason[:64]))
+        return fresh
+
+    async def withdrawn_among(self, conn: AsyncConnection, values: Sequence[str]) -> bool:
+        """Is any of these exact hashes (MD5 or SHA-256 hex) one of withdrawn media: its
+        id, or a hash of the bytes it was uploaded as?"""
+        if not values:
+            return False
+        ids = list(values)
+        direct = sa.select(media.c.sha256).where(media.c.sha256.in_(ids),
+                                                 media.c.withdrawn_at.is_not(None))
+        via_signals = (sa.select(media.c.sha256)
+                       .select_from(media.join(media_signals,
+                                               media_signals.c.sha256 == media.c.sha256))
+                       .where(media.c.withdrawn_at.is_not(None),
+                              media_signals.c.signal_type.in_(["md5", "sha256"]),
+                              media_signals.c.value.in_(ids)))
+        for query in (direct, via_signals):
+            if (await conn.execute(query.limit(1))).first() is not None:
+                return True
+        return False
+
+    async def reinstate(self, conn: AsyncConnection, shas: Sequence[str]) -> None:
+        """Undo a withdrawal (a removal reversed on appeal)."""
+        if shas:
+            await conn.execute(media.update().where(media.c.sha256.in_(list(shas)))
+                               .values(withdrawn_at=None, withdrawn_reason=None))
+
+    async def parents(self, conn: AsyncConnection, sha256: str) -> list[MediaRecord]:
+        """The media row of this id, else the rows whose thumbnail it is."""
+        row = await self.get(conn, sha256)
+        if row is not None:
+            return [row]
+        rows = await conn.execute(sa.select(*_COLS).where(media.c.thumb_sha256 == sha256))
+        return [MediaRecord(*r) for r in rows]
+
+    async def publicly_used(self, conn: AsyncConnection, shas: Sequence[str]) -> bool:
+        """True while a visible public object uses one of these media ids: a visible,
+        undeleted post in a visible channel, a visible channel's picture, or the
+        visible profile picture of an account that is not deleted."""
+        if not shas:
+            return False
+        ids = list(shas)
+        post_q = (sa.select(post_media.c.post_id)
+                  .select_from(post_media.join(channel_posts,
+                                               channel_posts.c.id == post_media.c.post_id)
+                               .join(channels, channels.c.id == channel_posts.c.channel_id))
+                  .where(post_media.c.sha256.in_(ids), channel_posts.c.state == "visible",
+                         channel_posts.c.deleted_at.is_(None), channels.c.state == "visible",
+                         *_undeleted(channels)).limit(1))
+        avatar_q = (sa.select(channels.c.id)
+                    .where(channels.c.avatar_sha256.in_(ids), channels.c.state == "visible",
+                           *_undeleted(channels)).limit(1))
+        profile_q = (sa.select(profiles.c.user_id)
+                     .select_from(profiles.join(users, users.c.id == profiles.c.user_id))
+                     .where(profiles.c.avatar_sha256.in_(ids), profiles.c.state == "visible",
+                            users.c.deleted_at.is_(None)).limit(1))
+        for query in (post_q, avatar_q, profile_q):
+            if (await conn.execute(query)).first() is not None:
+                return True
+        return False
+
+    async def ever_used(self, conn: AsyncConnection, shas: Sequence[str]) -> bool:
+        """True if any post (in any state) names one of these ids: it was published or
+        held once, so a refusal now is "gone" (410), not "never existed" (404)."""
+        if not shas:
+            return False
+        return (await conn.execute(sa.select(post_media.c.post_id).where(
+            post_media.c.sha256.in_(list(shas))).limit(1))).first() is not None
+
     # --- garbage collection ---------------------------------------------------------
     async def referenced(self, conn: AsyncConnection) -> set[str]:
         """Every blob id something still points at, thumbnails included."""
@@ -92,8 +228,16 @@ class MediaStore:
         return direct
 
     async def forget(self, conn: AsyncConnection, ids: Sequence[str]) -> None:
+        """Delete collected media rows, with their uploaders and signals. A withdrawn
+        row is kept (without its bytes): it is what keeps a re-upload blocked."""
         if ids:
-            await conn.execute(media.delete().where(media.c.sha256.in_(list(ids))))
+            await conn.execute(media.delete().where(media.c.sha256.in_(list(ids)),
+                                                    media.c.withdrawn_at.is_(None)))
+            await conn.execute(media_uploads.delete().where(
+                media_uploads.c.sha256.in_(list(ids))))
+            await conn.execute(media_signals.delete().where(
+                media_signals.c.sha256.in_(list(ids)), ~media_signals.c.sha256.in_(
+                    sa.select(media.c.sha256))))
 
     # --- profiles -------------------------------------------------------------------
     async def profile(self, conn: AsyncConnection, user_id: int) -> ProfileRecord | None:
@@ -112,3 +256,8 @@ class MediaStore:
         values = {"avatar_sha256": avatar_sha256, "state": state}
         await conn.execute(_insert(conn, profiles).values(user_id=user_id, **values)
                            .on_conflict_do_update(index_elements=["user_id"], set_=values))
+
+
+def _undeleted(table: sa.Table) -> list[sa.ColumnElement[bool]]:
+    """``deleted_at IS NULL`` where the table has it (soft-deleted channels)."""
+    return [table.c.deleted_at.is_(None)] if "deleted_at" in table.c else []

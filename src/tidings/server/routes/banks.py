@@ -94,7 +94,8 @@ def entry_json(e: EntryRecord) -> dict[str, Any]:
 
 def added_json(r: AddResult) -> dict[str, Any]:
     return {"added": len(r.added), "duplicates": r.duplicates,
-            "entries": [entry_json(e) for e in r.added[:limits.BANK_ENTRIES_PAGE_MAX]]}
+            "entries": [entry_json(e) for e in r.added[:limits.BANK_ENTRIES_PAGE_MAX]],
+            "notes": list(r.notes)}
 
 
 def exchange_json(x: ExchangeRecord) -> dict[str, Any]:
