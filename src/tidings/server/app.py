@@ -264,6 +264,7 @@ def _wire_reports(app: FastAPI, db: Database, streams: StreamService,
     app.state.posts.on_hold = report_svc.post_held
     app.state.transparency = TransparencyService(db, clock)
     app.state.takedowns.notices = notices
+    app.state.actions.notices = notices
 
 
 def _wire_orders(app: FastAPI, settings: Settings, db: Database, clock: Clock) -> None:
