@@ -134,6 +134,8 @@ def to_transparency_db(sor: StatementOfReasons, terms_url: str | None = None) ->
     if terms_url:
         out["decision_ground_reference_url"] = terms_url
     category, keywords = CATEGORY_OF_LABEL[ground.label]
+    if sor.category is not None and sor.category != category:  # an order's own category
+        category, keywords = sor.category, ()
     out["category"] = category
     if keywords:
         out["category_specification"] = list(keywords)
