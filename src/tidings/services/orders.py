@@ -225,6 +225,8 @@ class OrderService:
              "completed_ms": done, "case_id": case_id},
             order_id=row.id, case_id=case_id, authority_user_id=row.authority_user_id)
         await self._schedule_notice(row.id, row.withhold_until_ms)
+        log.info("order %s (%s) executed: %s:%s disabled in %d ms", row.id, row.reference,
+                 row.target_kind, row.target_ref, done - row.received_ms)
         return await self._view_by_id(row.id)
 
     def _statement(self, row: OrderRow, found: Target, case_id: str, now: int
@@ -425,7 +427,7 @@ class OrderService:
 
 
 def territory_of(row: OrderRow) -> tuple[str, ...]:
-    """The Member States the order has effect in (orders before migration 0010: all)."""
+    """The Member States the order has effect in (orders before migration 0011: all)."""
     if row.territorial_scope:
         return tuple(json.loads(row.territorial_scope))
     return tuple(sorted(mo.MEMBER_STATES))

@@ -46,7 +46,7 @@ removal_orders = sa.Table(
     sa.Column("withhold_extensions", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("notice_sent_ms", sa.BigInteger(), nullable=True),
     sa.Column("case_id", sa.String(24), nullable=True),
-    # migration 0010: the order's legal scope and its confirmation (issue 17)
+    # migration 0011: the order's legal scope and its confirmation (issue 17)
     sa.Column("basis", sa.String(16), nullable=False, server_default="tco_art3"),
     sa.Column("category", sa.String(80), nullable=True),
     sa.Column("territorial_scope", sa.Text(), nullable=True),

@@ -1,4 +1,4 @@
-"""Migration 0010 (an order's legal scope and confirmation) matches order_schema.py on
+"""Migration 0011 (an order's legal scope and confirmation) matches order_schema.py on
 both engines, keeps the orders received before it as TCO orders, and reverts."""
 
 from __future__ import annotations
@@ -35,11 +35,11 @@ async def _migrate(db: Database, revision: str) -> None:
         await conn.run_sync(run)
 
 
-async def test_0010_matches_schema_keeps_old_orders_and_reverts(database: Database) -> None:
+async def test_0011_matches_schema_keeps_old_orders_and_reverts(database: Database) -> None:
     assert await _columns(database) == {c.name for c in removal_orders.columns}
-    await _migrate(database, "0009")
+    await _migrate(database, "0010")
     assert not NEW_COLUMNS & await _columns(database)
-    async with database.write() as conn:  # an order received before 0010
+    async with database.write() as conn:  # an order received before 0011
         uid = (await conn.execute(sa.insert(users).values(
             username="bka", role="authority", created_at=1).returning(users.c.id))).scalar_one()
         await conn.execute(sa.text(
