@@ -35,6 +35,11 @@ def test_a_tco_order_is_for_terrorist_content_everywhere() -> None:
     assert scope.territorial_scope == tuple(sorted(mo.MEMBER_STATES))
     assert mo.order_scope("tco_art3", "Reg. (EU) 2021 / 784 Art 3", TERROR, mo.TCO_CATEGORY,
                           [], "FR").basis is mo.LegalBasis.TCO
+    assert mo.order_scope(None, "Art. 3 TCO", None, None, None, "FR").basis is mo.LegalBasis.TCO
+    assert mo.order_scope(None, "§ 130 StGB; Art. 9 DSA", None, SPEECH, None, "DE"
+                          ).basis is mo.LegalBasis.DSA_ART9
+    with pytest.raises(mo.OrderError):  # a word that merely contains the letters is no citation
+        mo.order_scope(None, "STCOX law", None, None, None, "DE")
 
 
 @pytest.mark.parametrize(("basis", "citation", "label", "category", "territory", "code"), [

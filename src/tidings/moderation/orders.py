@@ -326,8 +326,14 @@ class OrderScope:
     territorial_scope: tuple[str, ...]
 
 
+#: How a citation names each regulation: its number, or its usual short name as a word
+#: ("TCO Art. 3", "Art. 9 DSA").
+_NAMES: Final = {TCO_REGULATION: re.compile(r"\bTCO\b"), DSA_REGULATION: re.compile(r"\bDSA\b")}
+
+
 def _cites(citation: str, regulation: str) -> bool:
-    return regulation in citation.replace(" ", "")
+    return (regulation in citation.replace(" ", "")
+            or _NAMES[regulation].search(citation) is not None)
 
 
 def order_scope(basis: str | None, citation: str, label: str | None, category: str | None,
