@@ -106,3 +106,30 @@ def test_an_orders_ground_survives_the_stored_record_and_the_export() -> None:
     assert payload["illegal_content_legal_ground"].endswith(NATIONAL)
     assert payload["territorial_scope"] == ["DE"]
     assert payload["source_type"] == "SOURCE_TYPE_OTHER_NOTIFICATION"
+
+
+@pytest.mark.parametrize("category", sorted(mo.ORDERABLE_CATEGORIES))
+def test_every_orderable_category_exports_as_the_database_accepts(category: str) -> None:
+    """An order may name any current category (e.g. cyber violence, which the export's
+    schema once lacked): its statement must still validate, or the export would stop."""
+    from tidings.moderation import review as rv
+    from tidings.moderation.reasons import ContentKind, from_order
+
+    published = json.loads((DATA / "dsa_statement_categories.json").read_text())
+    case = rv.Case("c1", rv.State.DECIDED, 1_767_225_600_000,
+                   frozenset({rv.Source.LEGAL_ORDER}), decision=rv.Decision.REMOVE,
+                   decided_at_ms=1_767_225_600_000)
+    sor = from_order(case, "sor-c1", order_ground(ILLEGAL, NATIONAL, "ordered"),
+                     [ContentKind.TEXT], 1_767_000_000_000, "An order.", "Polizei", ("DE",),
+                     category)
+    assert sor is not None
+    payload = to_transparency_db(sor)
+    assert validate(payload) == []
+    assert payload["category"] in published["STATEMENT_CATEGORIES"]
+
+
+def test_the_export_emits_no_retired_category() -> None:
+    from tidings.moderation.sor_export import CATEGORY_OF_LABEL
+
+    published = json.loads((DATA / "dsa_statement_categories.json").read_text())
+    assert {c for c, _ in CATEGORY_OF_LABEL.values()} <= set(published["STATEMENT_CATEGORIES"])
