@@ -101,3 +101,52 @@ async def test_authority_submits_and_staff_answer_via_cli(live_server: Live,
             "BKA-7": "completed", "BKA-8": "cannot_comply"}
         r = await tidings(server, bka, "order", "list")
         assert r.exit_code == 0 and "BKA-8" in r.stdout and "cannot_comply" in r.stdout
+
+
+async def test_orders_within_the_law_and_the_notices_they_leave(live_server: Live,
+                                                                tmp_path: Path) -> None:
+    """Issue 17: an order outside its law is refused with the reason on one line; a DSA
+    Art. 9 order names its basis, category and territory; the provider reads the notice
+    (and a rejection's statement) with `tidings notices`; an admin confirms an order that
+    came above the hourly rate."""
+    async with live_server(order_confirm_per_hour=1) as server:
+        data = str(server.app.state.settings.data_dir)
+        lka, alice_dir, boss = tmp_path / "lka", tmp_path / "alice", tmp_path / "boss"
+        r = await tidings(server, lka, "admin", "create-authority", "lka", "--authority-name",
+                          "LKA Berlin", "--member-state", "DE", "--data", data,
+                          "--save-profile", str(lka), "--server", server.url)
+        assert r.exit_code == 0, r.output
+        await token_profile(server, boss, "boss", "admin")
+        alice = await token_profile(server, alice_dir, "alice", "user")
+        async with httpx.AsyncClient(base_url=server.url,
+                                     headers={"Authorization": f"Bearer {alice}"}) as client:
+            await client.post("/api/v1/channels", json={"handle": "hate_desk", "title": "Desk"})
+            ids = [(await client.post("/api/v1/channels/hate_desk/posts", json={
+                "text": f"hateful words {i}", "media": []})).json()["id"] for i in range(2)]
+        r = await tidings(server, lka, "order", "submit", "--target", f"post:{ids[0]}",
+                          "--legal-basis", "none", "--reasons", "r", "--reference", "L-0",
+                          "--label", "spam")
+        assert r.exit_code == 1
+        assert "unknown_legal_basis" in r.output and "2021/784" in r.output
+        base = ["--legal-basis", "StGB § 130", "--reasons", "Incites hatred.", "--basis",
+                "dsa_art9", "--category", "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH"]
+        r = await tidings(server, lka, "order", "submit", "--target", f"post:{ids[0]}",
+                          "--reference", "L-1", "--territory", "DE", "--territory", "AT",
+                          *base)
+        assert r.exit_code == 0, r.output
+        assert "basis dsa_art9: StGB § 130" in r.stdout and "in AT, DE" in r.stdout
+        r = await tidings(server, lka, "order", "submit", "--target", f"post:{ids[1]}",
+                          "--reference", "L-2", "--json", *base)
+        second = json.loads(r.stdout)
+        assert second["needs_confirmation"] is True and second["status"] == "completed"
+        r = await tidings(server, lka, "order", "confirm", second["id"])
+        assert r.exit_code == 1 and "forbidden_role" in r.output
+        r = await tidings(server, boss, "order", "confirm", second["id"], "--json")
+        assert r.exit_code == 0 and json.loads(r.stdout)["confirmed_by"] == "boss"
+        r = await tidings(server, boss, "notices", "--json")
+        assert [n["kind"] for n in json.loads(r.stdout)] == ["removal_order_rate_alert"]
+        r = await tidings(server, alice_dir, "notices")
+        assert r.exit_code == 0, r.output
+        assert r.stdout.count("removal_order") == 2
+        assert "Regulation (EU) 2022/2065, Art. 9; StGB § 130" in r.stdout
+        assert "close variant" not in r.stdout

@@ -256,6 +256,7 @@ RULES: list[Rule] = [
     Rule("POST", "/api/v1/orders/{order_id}/cannot-comply", DECIDERS, params=ORDER,
          body="cannot_comply"),
     Rule("POST", "/api/v1/orders/{order_id}/execute", DECIDERS, params=ORDER),
+    Rule("POST", "/api/v1/orders/{order_id}/confirm", ADMINS, params=ORDER),
     Rule("GET", "/api/v1/preservation", PRESERVED),
     Rule("GET", "/api/v1/preservation/{item_id}", PRESERVED, params=ITEM),
     Rule("GET", "/api/v1/preservation/{item_id}/blobs/{sha256}", PRESERVED,

@@ -40,6 +40,13 @@ def _show(o: dict[str, Any]) -> None:
                   f"({o['member_state']}): {o['status']}", highlight=False)
     console.print(f"  target {o['target']['kind']} {o['target']['ref']}"
                   + (f" — {o['target']['url']}" if o["target"]["url"] else ""), highlight=False)
+    scope = o.get("scope") or {}
+    if scope:
+        console.print(f"  basis {scope['basis']}: {scope['legal_basis']}; {scope['category']}; "
+                      f"in {', '.join(scope['territorial_scope'])}", highlight=False)
+    if o.get("needs_confirmation") and not o.get("confirmed_ms"):
+        console.print("  above the authority's hourly rate: executed, awaiting an admin's "
+                      "confirmation (tidings order confirm ID)", highlight=False)
     console.print(f"  received {iso(o['received_ms'])}, deadline {iso(o['deadline_ms'])}"
                   + (" — OVERDUE" if o["overdue"] else ""), highlight=False)
     if o["completed_ms"] is not None:
@@ -76,12 +83,31 @@ def submit(target: Annotated[str, typer.Option(
            withhold_days: Annotated[int | None, typer.Option(
                "--withhold-days", help="Withhold the notice to the content provider "
                                        "(TCO Art. 11(3)), at most 42 days")] = None,
+           basis: Annotated[str | None, typer.Option(
+               help="tco_art3 (terrorist content) or dsa_art9 (other illegal content); "
+                    "default: from the regulation --legal-basis cites")] = None,
+           category: Annotated[str | None, typer.Option(
+               help="dsa_art9: the DSA statement category, e.g. "
+                    "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH")] = None,
+           territory: Annotated[list[str] | None, typer.Option(
+               "--territory", help="dsa_art9: a Member State the order has effect in "
+                                   "(repeat; default the issuing one)")] = None,
            server: ServerOpt = None, profile: ProfileOpt = None, json_out: JsonOpt = False
            ) -> None:
-    """Submit a removal order (authorities). The target is disabled at once."""
+    """Submit an order (authorities): a TCO removal order or a DSA Art. 9 order. The
+    target is disabled at once."""
     result = run(_with_client(server, profile, lambda c: c.submit_order(
-        target, legal_basis, reasons, reference, label, withhold_days)))
+        target, legal_basis, reasons, reference, label, withhold_days, basis, category,
+        territory or None)))
     emit(json_out, result, _show)
+
+
+@app.command("confirm")
+def confirm(order_id: str, server: ServerOpt = None, profile: ProfileOpt = None,
+            json_out: JsonOpt = False) -> None:
+    """Confirm an order that arrived above the authority's hourly rate (admins)."""
+    emit(json_out, run(_with_client(server, profile, lambda c: c.confirm_order(order_id))),
+         _show)
 
 
 @app.command("show")

@@ -54,6 +54,8 @@ class Inbox:
     """Group membership events (kind ``group``)."""
     signals: list[Received] = field(default_factory=list)
     """Receipts, typing notices and group key shares: not messages a person wrote."""
+    system: list[dict[str, Any]] = field(default_factory=list)
+    """System-inbox notices (kind ``notice``): statements of reasons, order notices."""
 
     @property
     def messages(self) -> list[Received]:
@@ -197,6 +199,9 @@ class Messenger:
     async def handle_event(self, kind: str, body: dict[str, Any], inbox: Inbox) -> None:
         if kind == "otk_count":
             await self.top_up(int(body.get("count", 0)))
+            return
+        if kind == "notice":
+            inbox.system.append(body)
             return
         if kind == "group":
             if body.get("event") in ("removed", "left"):

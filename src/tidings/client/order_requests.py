@@ -8,14 +8,19 @@ from tidings.client.requests import API, Request
 
 
 def submit_order(target: str, legal_basis: str, reasons: str, reference: str,
-                 label: str | None = None, withhold_days: int | None = None) -> Request:
+                 label: str | None = None, withhold_days: int | None = None,
+                 basis: str | None = None, category: str | None = None,
+                 territorial_scope: list[str] | None = None) -> Request:
     body: dict[str, Any] = {"target": target, "legal_basis": legal_basis, "reasons": reasons,
                             "reference": reference}
-    if label is not None:
-        body["label"] = label
-    if withhold_days is not None:
-        body["withhold_days"] = withhold_days
+    optional = {"label": label, "withhold_days": withhold_days, "basis": basis,
+                "category": category, "territorial_scope": territorial_scope}
+    body.update({k: v for k, v in optional.items() if v is not None})
     return Request("POST", f"{API}/orders", body)
+
+
+def confirm_order(order_id: str) -> Request:
+    return Request("POST", f"{API}/orders/{order_id}/confirm")
 
 
 def order(order_id: str) -> Request:

@@ -15,10 +15,18 @@ class OrderMethods:
         raise NotImplementedError
 
     async def submit_order(self, target: str, legal_basis: str, reasons: str, reference: str,
-                           label: str | None = None, withhold_days: int | None = None) -> Json:
-        """An authority's removal order (TCO Art. 3); the answer holds the confirmation."""
-        result: Json = await self.call(orq.submit_order(target, legal_basis, reasons,
-                                                        reference, label, withhold_days))
+                           label: str | None = None, withhold_days: int | None = None,
+                           basis: str | None = None, category: str | None = None,
+                           territorial_scope: list[str] | None = None) -> Json:
+        """An authority's order (TCO Art. 3 or DSA Art. 9); the answer holds the
+        confirmation."""
+        result: Json = await self.call(orq.submit_order(
+            target, legal_basis, reasons, reference, label, withhold_days, basis, category,
+            territorial_scope))
+        return result
+
+    async def confirm_order(self, order_id: str) -> Json:
+        result: Json = await self.call(orq.confirm_order(order_id))
         return result
 
     async def order(self, order_id: str) -> Json:

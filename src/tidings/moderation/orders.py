@@ -270,3 +270,140 @@ def cannot_comply_answer(order: Mapping[str, Any], provider: str,
         "hosting_service_provider": provider,
         "contact_point": contact_point,
     }
+
+
+# --- the legal scope of an order (issue 17, item 7) ----------------------------------------
+# Two kinds of order reach the API. A TCO removal order (Regulation (EU) 2021/784, Art. 3)
+# covers terrorist content (Art. 2(7)) only and has effect in every Member State. Any
+# other order to act against illegal content is a DSA order (Regulation (EU) 2022/2065,
+# Art. 9): it cites its own basis in Union or national law (Art. 9(2)(a)(i)), names the
+# kind of illegal content (one of the Transparency Database's statement categories) and
+# a territorial scope limited to what is strictly necessary (Art. 9(2)(b)).
+
+
+class LegalBasis(StrEnum):
+    TCO = "tco_art3"
+    DSA_ART9 = "dsa_art9"
+
+
+TCO_REGULATION: Final = "2021/784"
+DSA_REGULATION: Final = "2022/2065"
+TCO_CATEGORY: Final = "STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY"
+#: The DSA Transparency Database's statement categories (``STATEMENT_CATEGORIES`` of
+#: github.com/digital-services-act/transparency-database, app/Models/Statement.php,
+#: commit 69e80a0b, 2026-06-24); the test compares this list with that file.
+DSA_CATEGORIES: Final = frozenset({
+    "STATEMENT_CATEGORY_ANIMAL_WELFARE", "STATEMENT_CATEGORY_CONSUMER_INFORMATION",
+    "STATEMENT_CATEGORY_CYBER_VIOLENCE", "STATEMENT_CATEGORY_CYBER_VIOLENCE_AGAINST_WOMEN",
+    "STATEMENT_CATEGORY_DATA_PROTECTION_AND_PRIVACY_VIOLATIONS",
+    "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH",
+    "STATEMENT_CATEGORY_INTELLECTUAL_PROPERTY_INFRINGEMENTS",
+    "STATEMENT_CATEGORY_NEGATIVE_EFFECTS_ON_CIVIC_DISCOURSE_OR_ELECTIONS",
+    "STATEMENT_CATEGORY_NOT_SPECIFIED_NOTICE", "STATEMENT_CATEGORY_OTHER_VIOLATION_TC",
+    "STATEMENT_CATEGORY_PROTECTION_OF_MINORS", "STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY",
+    "STATEMENT_CATEGORY_SCAMS_AND_FRAUD", "STATEMENT_CATEGORY_SELF_HARM",
+    "STATEMENT_CATEGORY_UNSAFE_AND_PROHIBITED_PRODUCTS", "STATEMENT_CATEGORY_VIOLENCE"})
+#: Categories that are not illegal content an authority can order against: a breach of
+#: the provider's own terms, and a notifier who did not say what is illegal.
+NOT_ORDERABLE: Final = frozenset({"STATEMENT_CATEGORY_OTHER_VIOLATION_TC",
+                                  "STATEMENT_CATEGORY_NOT_SPECIFIED_NOTICE"})
+ORDERABLE_CATEGORIES: Final = DSA_CATEGORIES - NOT_ORDERABLE
+_PLACEHOLDERS: Final = frozenset({"", "none", "n/a", "na", "-", "unknown", "tbd", "null",
+                                  "nil", "no", "other"})
+TERRORIST_LABEL: Final = "category:terrorist_content"
+ILLEGAL_LABEL: Final = "category:other_illegal"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderScope:
+    """What an order may do, decided before anything is stored."""
+
+    basis: LegalBasis
+    label: str
+    """The taxonomy label the measure is counted under (transparency, statements)."""
+    category: str
+    """The DSA statement category (the statement of reasons and its export)."""
+    territorial_scope: tuple[str, ...]
+
+
+#: How a citation names each regulation: its number, or its usual short name as a word
+#: ("TCO Art. 3", "Art. 9 DSA").
+_NAMES: Final = {TCO_REGULATION: re.compile(r"\bTCO\b"), DSA_REGULATION: re.compile(r"\bDSA\b")}
+
+
+def _cites(citation: str, regulation: str) -> bool:
+    return (regulation in citation.replace(" ", "")
+            or _NAMES[regulation].search(citation) is not None)
+
+
+def order_scope(basis: str | None, citation: str, label: str | None, category: str | None,
+                territory: list[str] | None, issuer_state: str) -> OrderScope:
+    """Check an order against its legal basis. ``label`` is the full taxonomy label the
+    authority named (None: the basis's own, terrorist or illegal content), ``citation``
+    its legal-basis text.
+
+    Refused (``OrderError``, answered 422): a basis that is neither ``tco_art3`` nor
+    ``dsa_art9``, or, when none is named, a citation of neither regulation (legal basis
+    "none"); a TCO order that does not cite Regulation (EU) 2021/784, is not about
+    terrorist content or limits its territory; a DSA order that cites no law of its own,
+    is about terrorist content (that is a TCO order), or names no orderable category."""
+    if basis is None:
+        if _cites(citation, TCO_REGULATION):
+            kind = LegalBasis.TCO
+        elif _cites(citation, DSA_REGULATION):
+            kind = LegalBasis.DSA_ART9
+        else:
+            raise OrderError("unknown_legal_basis",
+                             "the legal basis is not one this service acts on: a removal order "
+                             "under Regulation (EU) 2021/784, Art. 3 (basis tco_art3) or an "
+                             "order under Regulation (EU) 2022/2065, Art. 9 citing the Union or "
+                             "national law it applies (basis dsa_art9)")
+    else:
+        try:
+            kind = LegalBasis(basis)
+        except ValueError:
+            raise OrderError("unknown_legal_basis", "basis must be one of "
+                             + ", ".join(b.value for b in LegalBasis)) from None
+    if kind is LegalBasis.TCO:
+        label = label or TERRORIST_LABEL
+        if not _cites(citation, TCO_REGULATION):
+            raise OrderError("invalid_legal_basis", "a TCO removal order cites Regulation (EU) "
+                             "2021/784, Art. 3 in legal_basis")
+        if label != TERRORIST_LABEL:
+            raise OrderError("outside_tco_scope",
+                             "a TCO removal order covers terrorist content only (Regulation "
+                             "(EU) 2021/784, Art. 2(7)); other illegal content is ordered under "
+                             "Regulation (EU) 2022/2065, Art. 9 (basis dsa_art9)")
+        if category not in (None, TCO_CATEGORY):
+            raise OrderError("invalid_category",
+                             f"the category of terrorist content is {TCO_CATEGORY}")
+        if territory:
+            raise OrderError("invalid_territorial_scope", "a TCO removal order has effect in "
+                             "every Member State (Regulation (EU) 2021/784, Art. 3)")
+        return OrderScope(kind, label, TCO_CATEGORY, tuple(sorted(MEMBER_STATES)))
+    if citation.strip().strip(".").lower() in _PLACEHOLDERS or _cites(citation, TCO_REGULATION):
+        raise OrderError("invalid_legal_basis",
+                         "an order under Regulation (EU) 2022/2065, Art. 9 cites the provision "
+                         "of Union or national law it applies (Art. 9(2)(a)(i)); terrorist "
+                         "content is ordered under Regulation (EU) 2021/784 (basis tco_art3)")
+    label = label or ILLEGAL_LABEL
+    if label == TERRORIST_LABEL:
+        raise OrderError("outside_dsa_scope", "terrorist content is ordered under Regulation "
+                         "(EU) 2021/784, Art. 3 (basis tco_art3)")
+    if label != ILLEGAL_LABEL:
+        raise OrderError("outside_dsa_scope", "an order acts against illegal content: label "
+                         "other_illegal (terms-of-service labels are the provider's own call)")
+    if category not in ORDERABLE_CATEGORIES:
+        raise OrderError("invalid_category", "category must be one of the DSA statement "
+                         "categories of illegal content: "
+                         + ", ".join(sorted(ORDERABLE_CATEGORIES)))
+    states = tuple(sorted({member_state(s) for s in territory})) if territory else (
+        issuer_state,)
+    return OrderScope(kind, label, category, states)
+
+
+def rate_exceeded(recent: int, per_hour: int) -> bool:
+    """More orders from one authority in the last hour than ``per_hour`` (0: no limit).
+    The order still executes — refusing a genuine order against the one-hour clock is
+    not an option — but an admin must confirm it and an alert fires."""
+    return per_hour > 0 and recent >= per_hour

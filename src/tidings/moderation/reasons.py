@@ -17,7 +17,7 @@ format (Art. 24(5)); ``render_text`` is what the user sees.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final
@@ -94,21 +94,21 @@ GROUNDS: Final = {
     L.TERRORIST_CONTENT: Ground(
         GroundKind.ILLEGAL,
         "Regulation (EU) 2021/784, Art. 2(7); Directive (EU) 2017/541, Arts. 3 to 12",
-        "The content is the same as, or a close variant of, material identified as "
-        "terrorist content: material that glorifies, incites, solicits or instructs in "
-        "terrorist offences.", L.TERRORIST_CONTENT),
+        "The content is terrorist content: material that glorifies, incites, solicits or "
+        "instructs in terrorist offences. (How it was found, e.g. a match on known "
+        "material, is under \"What we relied on\".)", L.TERRORIST_CONTENT),
     L.OTHER_ILLEGAL: Ground(
         GroundKind.ILLEGAL,
         "Illegal content under Union or Member State law (Regulation (EU) 2022/2065, Art. 3(h))",
-        "The content matches material identified as illegal under applicable law.",
+        "The content is illegal under applicable law.",
         L.OTHER_ILLEGAL),
     L.VIOLENT_EXTREMISM: Ground(
         GroundKind.INCOMPATIBLE, "Terms of service: violent extremism",
-        "The content matches material that promotes violent extremism, which the terms of "
-        "service do not allow.", L.VIOLENT_EXTREMISM),
+        "The content promotes violent extremism, which the terms of service do not allow.",
+        L.VIOLENT_EXTREMISM),
     L.SPAM: Ground(
         GroundKind.INCOMPATIBLE, "Terms of service: spam and platform manipulation",
-        "The content matches known spam.", L.SPAM),
+        "The content is spam.", L.SPAM),
     IMPERSONATION: Ground(
         GroundKind.INCOMPATIBLE, "Terms of service: impersonation",
         "The name can be confused with an existing channel or profile.", IMPERSONATION),
@@ -170,6 +170,8 @@ class StatementOfReasons:
     """Only for trusted flaggers and authorities; never a private reporter (Art. 17(4))."""
     content_language: str | None = None
     business_account: bool = False
+    category: str | None = None
+    """The DSA statement category an order named (None: the ground's label decides)."""
 
     def __post_init__(self) -> None:
         if not self.restrictions:
@@ -253,6 +255,26 @@ def from_decision(case: Case, statement_id: str, label: str,
         ground=pick_ground([label]), source=source,
         redress=Redress(add_months(case.decided_at_ms, APPEAL_WINDOW_MONTHS)),
         source_identity=identity)
+
+
+def order_ground(label: str, basis_reference: str, explanation: str) -> Ground:
+    """The ground of a measure an authority ordered: the law the order cites and what
+    the authority found — never the wording of a bank match ("a close variant of
+    known material"), which is not what happened (issue 17)."""
+    return Ground(GroundKind.ILLEGAL, basis_reference[:500], explanation[:2000], label)
+
+
+def from_order(case: Case, statement_id: str, ground: Ground,
+               content_kinds: Sequence[ContentKind], content_created_ms: int, facts: str,
+               authority: str, territorial_scope: Sequence[str],
+               category: str | None = None) -> StatementOfReasons | None:
+    """Statement for a measure taken on an order (TCO Art. 3 or DSA Art. 9): the
+    authority decided; no automated means; the authority named as the source."""
+    sor = from_decision(case, statement_id, ground.label, content_kinds, content_created_ms,
+                        facts, source_identity=authority, territorial_scope=territorial_scope)
+    if sor is None:
+        return None
+    return replace(sor, ground=ground, category=category)
 
 
 def from_staff_removal(statement_id: str, labels: Sequence[str],
@@ -349,7 +371,20 @@ def to_record(sor: StatementOfReasons) -> dict[str, Any]:
         "source": str(sor.source), "complaint_until_ms": sor.redress.complaint_until_ms,
         "source_identity": sor.source_identity, "content_language": sor.content_language,
         "business_account": sor.business_account,
+        **_own_ground(sor),
     }
+
+
+def _own_ground(sor: StatementOfReasons) -> dict[str, Any]:
+    """An order's ground and category (not the stock ground of its label), if any."""
+    out: dict[str, Any] = {}
+    if GROUNDS.get(sor.ground.label) != sor.ground:
+        out["ground_kind"] = str(sor.ground.kind)
+        out["ground_reference"] = sor.ground.reference
+        out["ground_explanation"] = sor.ground.explanation
+    if sor.category is not None:
+        out["category"] = sor.category
+    return out
 
 
 def from_record(data: Mapping[str, Any]) -> StatementOfReasons:
@@ -360,18 +395,22 @@ def from_record(data: Mapping[str, Any]) -> StatementOfReasons:
         label = str(data["ground"])
         if label not in GROUNDS:
             raise ReasonsError(f"unknown ground {label!r}")
+        ground = GROUNDS[label]
+        if "ground_reference" in data:
+            ground = Ground(GroundKind(data["ground_kind"]), str(data["ground_reference"]),
+                            str(data["ground_explanation"]), label)
         return StatementOfReasons(
             str(data["statement_id"]), tuple(Restriction(r) for r in data["restrictions"]),
             tuple(str(c) for c in data["territorial_scope"]), int(data["starts_ms"]),
             None if data["ends_ms"] is None else int(data["ends_ms"]), str(data["facts"]),
             tuple(ContentKind(k) for k in data["content_kinds"]),
             int(data["content_created_ms"]), bool(data["automated_detection"]),
-            Automation(data["automated_decision"]), GROUNDS[label],
+            Automation(data["automated_decision"]), ground,
             DetectionSource(data["source"]),
             Redress(None if data["complaint_until_ms"] is None
                     else int(data["complaint_until_ms"])),
             data.get("source_identity"), data.get("content_language"),
-            bool(data.get("business_account", False)))
+            bool(data.get("business_account", False)), data.get("category"))
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, ReasonsError):
             raise

@@ -216,6 +216,10 @@ class Outcome:
     ruleset_hash: str
     matches: tuple[LabelledMatch, ...] = ()
     """Matches that made some rule fire: the facts of the statement of reasons."""
+    thresholds: Mapping[ActionKind, int] = field(default_factory=dict)
+    """The rule set's strike thresholds, so the service can check, against the strikes
+    it really stored, that a threshold measure is due (a repeated attempt whose strike
+    was already counted must not reach a threshold: issue 17)."""
 
     @property
     def automated(self) -> bool:
@@ -468,4 +472,5 @@ def evaluate(ruleset: RuleSet, facts: Facts) -> Outcome:
                     ActionSpec(kind), ESCALATION_RULE_PREFIX + kind.value, ruleset.version,
                     target, facts.cause))
     return Outcome(combine(verdicts), tuple(dedupe(requests)), tuple(fired), ruleset.version,
-                   ruleset.content_hash, tuple(cause_matches[k] for k in sorted(cause_matches)))
+                   ruleset.content_hash, tuple(cause_matches[k] for k in sorted(cause_matches)),
+                   dict(ruleset.thresholds))

@@ -67,11 +67,11 @@ CATEGORY_OF_LABEL: Final[Mapping[str, tuple[str, tuple[str, ...]]]] = {
                           ("KEYWORD_TERRORIST_CONTENT",)),
     L.VIOLENT_EXTREMISM: ("STATEMENT_CATEGORY_VIOLENCE", ("KEYWORD_INCITEMENT_VIOLENCE_HATRED",)),
     L.OTHER_ILLEGAL: ("STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH", ()),
-    L.SPAM: ("STATEMENT_CATEGORY_SCOPE_OF_PLATFORM_SERVICE", ()),
+    L.SPAM: ("STATEMENT_CATEGORY_OTHER_VIOLATION_TC", ()),
     IMPERSONATION: ("STATEMENT_CATEGORY_SCAMS_AND_FRAUD",
                     ("KEYWORD_IMPERSONATION_ACCOUNT_HIJACKING",)),
-    BAN_EVASION: ("STATEMENT_CATEGORY_SCOPE_OF_PLATFORM_SERVICE", ()),
-    OTHER_POLICY: ("STATEMENT_CATEGORY_SCOPE_OF_PLATFORM_SERVICE", ()),
+    BAN_EVASION: ("STATEMENT_CATEGORY_OTHER_VIOLATION_TC", ()),
+    OTHER_POLICY: ("STATEMENT_CATEGORY_OTHER_VIOLATION_TC", ()),
 }
 CONTENT_TYPE: Final = {
     ContentKind.TEXT: "CONTENT_TYPE_TEXT",
@@ -134,6 +134,8 @@ def to_transparency_db(sor: StatementOfReasons, terms_url: str | None = None) ->
     if terms_url:
         out["decision_ground_reference_url"] = terms_url
     category, keywords = CATEGORY_OF_LABEL[ground.label]
+    if sor.category is not None and sor.category != category:  # an order's own category
+        category, keywords = sor.category, ()
     out["category"] = category
     if keywords:
         out["category_specification"] = list(keywords)

@@ -267,6 +267,7 @@ def _wire_reports(app: FastAPI, db: Database, streams: StreamService,
     app.state.posts.on_hold = report_svc.post_held
     app.state.transparency = TransparencyService(db, clock)
     app.state.takedowns.notices = notices
+    app.state.actions.notices = notices
 
 
 def _wire_orders(app: FastAPI, settings: Settings, db: Database, clock: Clock) -> None:
@@ -284,7 +285,8 @@ def _wire_orders(app: FastAPI, settings: Settings, db: Database, clock: Clock) -
     contact = settings.legal_contact or f"{public_url}/api/v1/orders"
     order_svc = OrderService(db, OrderStore(), authorities, targets, preservation,
                              app.state.notices, ReportStore(), app.state.jobs, clock,
-                             settings.provider_name, contact, public_url)
+                             settings.provider_name, contact, public_url,
+                             settings.order_confirm_per_hour)
     app.state.job_runner.register(PURGE_JOB, preservation.purge_job)
     app.state.job_runner.register(NOTICE_JOB, order_svc.notice_job)
     app.state.preservation = preservation

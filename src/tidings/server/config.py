@@ -57,6 +57,9 @@ class Settings:
     legal_contact: str = ""
     """The point of contact for removal orders (TCO Art. 15), e.g. an e-mail address;
     empty means the orders API at the public URL."""
+    order_confirm_per_hour: int = 30
+    """Orders one authority may send in an hour before each further one, still executed
+    at once, waits for an admin's confirmation and alerts the admins (0: never)."""
 
     @property
     def resolved_database_url(self) -> str:

@@ -11,10 +11,12 @@ entries up through the bank change log.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -24,7 +26,7 @@ from tidings.moderation import labels as L
 from tidings.moderation.actions import MS_PER_DAY, ActionKind, ActionRequest
 from tidings.moderation.audit import AuditRecord, VerifyResult, verify_chain
 from tidings.moderation.reasons import ContentKind, from_outcome, render_text, to_record
-from tidings.moderation.rules import ActorHistory
+from tidings.moderation.rules import ESCALATION_RULE_PREFIX, ActorHistory, escalate
 from tidings.services.banks import BankService
 from tidings.services.channels import channel_topic
 from tidings.services.clock import Clock
@@ -60,6 +62,24 @@ def channel_event(handle: str, kind: str, notice: str) -> str:
                        "notice": notice})
 
 
+#: Verdict actions: a measure of each publishing attempt (see ``ActionService.apply``).
+PER_ATTEMPT: Final = frozenset({ActionKind.REJECT, ActionKind.HOLD})
+#: Actions that restrict someone and so need a statement of reasons (DSA Art. 17(1)).
+RESTRICTIVE_ACTIONS: Final = frozenset({ActionKind.REJECT, ActionKind.HOLD,
+                                        ActionKind.BAN_CHANNEL, ActionKind.SUSPEND_ACCOUNT})
+STATEMENT_NOTICE: Final = "statement_of_reasons"
+
+
+class NoticeSink(Protocol):
+    async def deliver(self, user_id: int, kind: str, case_id: str | None,
+                      body: dict[str, Any]) -> int: ...
+
+
+def attempt_key(key: str, attempt: str) -> str:
+    """The idempotency key of a verdict for one publishing attempt."""
+    return hashlib.sha256(f"{key}:{attempt}".encode()).hexdigest()
+
+
 def top_label(labels: Sequence[str]) -> str | None:
     return next((lab for lab in _PRIORITY if lab in labels), None)
 
@@ -71,6 +91,9 @@ class Applied:
     kinds: list[ActionKind] = field(default_factory=list)
     statement: dict[str, Any] | None = None
     banned_channels: list[int] = field(default_factory=list)
+    strikes: int | None = None
+    """Active strikes after this decision, when it added one."""
+    thresholds: dict[ActionKind, int] = field(default_factory=dict)
 
 
 def _id_of(target: str, kind: str) -> int | None:
@@ -86,6 +109,8 @@ class ActionService:
         self.banks = banks
         self.bus = bus
         self.clock = clock
+        self.notices: NoticeSink | None = None
+        """The system inbox, bound by the app once it exists (``NoticeService``)."""
 
     async def history(self, actor: Actor) -> ActorHistory:
         """The actor's facts for the rules: active strikes, age, prior channel bans."""
@@ -103,7 +128,18 @@ class ActionService:
                                                  details))
 
     async def apply(self, decision: Decision, content_ref: str | None = None) -> Applied:
-        """Apply the decision's action requests once each; returns what changed."""
+        """Apply the decision's action requests once each; returns what changed.
+
+        ``content_ref`` names a stored item (a retro-scan): its requests are idempotent
+        per item. Without it the decision is one publishing attempt: its verdict
+        (reject, hold) is a measure of that attempt, recorded and explained each time
+        (a refused repost counts as one), while strikes, bans and auto-banking stay
+        once per content. A threshold measure (``threshold:*``) applies only when the
+        strikes stored after this decision reach it and the target is not already
+        under it, so a repeated attempt never bans early and a ban counts once.
+        The statement of reasons covers what this decision really did, and goes to
+        the affected person's inbox (DSA Art. 17(1)); a banned channel's owner gets it
+        too."""
         outcome = decision.outcome
         if outcome is None or not outcome.requests:
             return Applied()
@@ -114,32 +150,109 @@ class ActionService:
         if content_ref is not None:  # a stored item: name it instead of the content hash
             requests = [dataclasses.replace(r, target=f"content:{content_ref}")
                         if r.target.startswith("content:") else r for r in requests]
+        attempt = None
+        if content_ref is None:
+            attempt = secrets.token_hex(8)
+            requests = [dataclasses.replace(r, idempotency_key=attempt_key(
+                r.idempotency_key, attempt)) if r.kind in PER_ATTEMPT else r
+                for r in requests]
         applied = Applied()
+        done: list[ActionRequest] = []
         now = self.clock()
         async with self.db.write() as conn:
+            strikes_now: int | None = None
             for request in requests:
+                if request.rule.startswith(ESCALATION_RULE_PREFIX):
+                    if ActionKind.STRIKE not in applied.kinds:
+                        continue  # no new strike: the count did not change
+                    if strikes_now is None:
+                        strikes_now = await self._strikes_of(conn, request, actor, now)
+                    if (request.kind not in escalate(strikes_now, outcome.thresholds)
+                            or await self._already(conn, request)):
+                        continue
                 if not await self._claim(conn, request, SYSTEM_ACTOR, now):
                     continue
                 applied.kinds.append(request.kind)
+                done.append(request)
                 await self._effect(conn, request, actor, ground, now, applied)
-                if request.kind is ActionKind.REJECT and applied.statement is None:
-                    sor = from_outcome(outcome, request.idempotency_key[:16],
-                                       content_kinds(decision), now, now,
-                                       decision_flags(decision))
-                    if sor is not None:
-                        body = {"statement_id": sor.statement_id, "text": render_text(sor),
-                                "ground": sor.ground.reference,
-                                "restrictions": [str(r) for r in sor.restrictions]}
-                        await self.store.add_statement(
-                            conn, request.target, actor.user_id if actor else None,
-                            {**body, "record": to_record(sor)}, now)
-                        applied.statement = body
                 await self.audit(conn, SYSTEM_ACTOR, request.kind.value, request.rule,
                                  request.target, ruleset_version=request.ruleset_version,
                                  cause=request.cause, entry_ids=list(request.entry_ids),
-                                 key=request.idempotency_key)
+                                 key=request.idempotency_key,
+                                 **({"attempt": attempt} if request.kind in PER_ATTEMPT
+                                    and attempt else {}))
+            applied.statement = await self._statement(conn, decision, done, now)
+            if applied.statement is not None and ActionKind.STRIKE in applied.kinds:
+                applied.strikes = await self._strikes_of(conn, done[0], actor, now)
+                applied.thresholds = dict(outcome.thresholds)
+            owners = await self._owners(conn, applied.banned_channels)
         await self._after_commit(applied, decision, labels, ground)
+        await self._notify(applied, actor, owners)
         return applied
+
+    async def _strikes_of(self, conn: AsyncConnection, request: ActionRequest,
+                          actor: Actor | None, now: int) -> int:
+        user_id = actor.user_id if actor is not None else _id_of(request.target, "account")
+        return 0 if user_id is None else await self.store.active_strikes(conn, user_id, now)
+
+    async def _already(self, conn: AsyncConnection, request: ActionRequest) -> bool:
+        """Is the threshold's target already under the measure (banned, suspended)?"""
+        if request.kind is ActionKind.BAN_CHANNEL:
+            channel_id = _id_of(request.target, "channel")
+            state = (await conn.execute(sa.select(channels.c.state).where(
+                channels.c.id == channel_id))).scalar_one_or_none()
+            return state in (None, "banned")
+        if request.kind is ActionKind.SUSPEND_ACCOUNT:
+            user_id = _id_of(request.target, "account")
+            row = (await conn.execute(sa.select(users.c.suspended_at).where(
+                users.c.id == user_id))).first()
+            return row is None or row[0] is not None
+        return False
+
+    async def _statement(self, conn: AsyncConnection, decision: Decision,
+                         done: list[ActionRequest], now: int) -> dict[str, Any] | None:
+        """One statement of reasons for what this decision restricted (DSA Art. 17)."""
+        outcome = decision.outcome
+        restrictive = [r for r in done if r.kind in RESTRICTIVE_ACTIONS]
+        if outcome is None or not restrictive:
+            return None
+        sor = from_outcome(dataclasses.replace(outcome, requests=tuple(done)),
+                           restrictive[0].idempotency_key[:16], content_kinds(decision), now,
+                           now, decision_flags(decision))
+        if sor is None:
+            return None
+        body = {"statement_id": sor.statement_id, "text": render_text(sor),
+                "ground": sor.ground.reference,
+                "restrictions": [str(r) for r in sor.restrictions]}
+        actor = decision.actor
+        await self.store.add_statement(conn, restrictive[0].target,
+                                       actor.user_id if actor else None,
+                                       {**body, "record": to_record(sor)}, now)
+        return body
+
+    async def _owners(self, conn: AsyncConnection, channel_ids: list[int]) -> set[int]:
+        if not channel_ids:
+            return set()
+        rows = await conn.execute(sa.select(channels.c.owner_id).where(
+            channels.c.id.in_(channel_ids)))
+        return {int(r[0]) for r in rows if r[0] is not None}
+
+    async def _notify(self, applied: Applied, actor: Actor | None, owners: set[int]) -> None:
+        """Deliver the statement to the person the measure is against (and to the owner
+        of a channel it banned), in their inbox: ``tidings notices``, TUI, WebSocket."""
+        if applied.statement is None or self.notices is None:
+            return
+        body: dict[str, Any] = {
+            "decision": next((k.value for k in applied.kinds if k in RESTRICTIVE_ACTIONS),
+                             ActionKind.REJECT.value),
+            "measures": list(dict.fromkeys(k.value for k in applied.kinds)),
+            "statement": applied.statement}
+        if applied.strikes is not None:
+            body["strikes"] = {"active": applied.strikes,
+                               "thresholds": {k.value: v for k, v in applied.thresholds.items()}}
+        recipients = ({actor.user_id} if actor is not None else set()) | owners
+        for user_id in sorted(recipients):
+            await self.notices.deliver(user_id, STATEMENT_NOTICE, None, body)
 
     async def _claim(self, conn: AsyncConnection, request: ActionRequest, actor: str,
                      now: int) -> bool:

@@ -23,7 +23,7 @@ from tidings.moderation import orders as mo
 from tidings.moderation import review as rv
 from tidings.moderation.audit import AuditRecord
 from tidings.moderation.labels import TERRORIST_CONTENT
-from tidings.moderation.reasons import from_decision, render_text, to_record
+from tidings.moderation.reasons import Ground, from_order, order_ground, render_text, to_record
 from tidings.protocol import limits
 from tidings.protocol.errors import BadRequest, Conflict, NotFound, TidingsError, Unprocessable
 from tidings.services.accounts import Principal
@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 
 NOTICE_JOB: Final = "order_notice"
 NOTICE_KIND: Final = "removal_order"
+RATE_ALERT: Final = "removal_order_rate_alert"
+DEFAULT_CONFIRM_PER_HOUR: Final = 30
 STAFF_READ: Final = frozenset({"admin", "moderator", "auditor"})
 
 
@@ -72,7 +74,8 @@ class OrderService:
     def __init__(self, db: Database, store: OrderStore, authorities: AuthorityService,
                  targets: OrderTargets, preservation: PreservationService,
                  notices: NoticeService, cases: ReportStore, jobs: JobService, clock: Clock,
-                 provider: str, contact_point: str, public_url: str) -> None:
+                 provider: str, contact_point: str, public_url: str,
+                 confirm_per_hour: int = DEFAULT_CONFIRM_PER_HOUR) -> None:
         self.db = db
         self.store = store
         self.authorities = authorities
@@ -85,41 +88,94 @@ class OrderService:
         self.provider = provider
         self.contact_point = contact_point
         self.public_url = public_url
+        self.confirm_per_hour = confirm_per_hour
         self.audit = ActionStore()
 
     # -- receiving an order ---------------------------------------------------------------
     async def submit(self, who: Principal, *, target: str, legal_basis: str, reasons: str,
                      reference: str, label: str | None = None,
-                     withhold_days: int | None = None) -> dict[str, Any]:
+                     withhold_days: int | None = None, basis: str | None = None,
+                     category: str | None = None,
+                     territorial_scope: list[str] | None = None) -> dict[str, Any]:
+        """Receive an order. Its legal scope is checked first (``mo.order_scope``: a TCO
+        order only for terrorist content, a DSA Art. 9 order with its own basis and
+        category; 422 and nothing stored otherwise). Past ``confirm_per_hour`` orders of
+        one authority in an hour it still executes at once, but waits for an admin's
+        confirmation and alerts the admins."""
         authority = await self.authorities.of(who)
         reference = _text(reference, "reference", limits.ORDER_REFERENCE_MAX)
         legal_basis = _text(legal_basis, "legal_basis", limits.ORDER_TEXT_MAX)
         reasons = _text(reasons, "reasons", limits.ORDER_TEXT_MAX)
-        full_label = valid_label(label)
         if not isinstance(target, str) or len(target) > limits.ORDER_TARGET_MAX:
             raise BadRequest("target is a URL or kind:id", "invalid_target")
         now = self.clock()
         try:
+            scope = mo.order_scope(basis, legal_basis,
+                                   valid_label(label) if label is not None else None,
+                                   category, territorial_scope, authority.member_state)
             spec = mo.parse_target(target, self.public_url)
             withhold = mo.withhold_until(now, withhold_days)
         except mo.OrderError as exc:
             raise _order_error(exc) from exc
         found = await self.targets.resolve(spec)
-        row = OrderRow(
-            new_order_id(), who.user_id, authority.authority_name, authority.member_state,
-            reference, found.kind.value, found.ref, spec.url, legal_basis, reasons, full_label,
-            withhold, mo.Status.OPEN.value, now, None, None, None, None, None,
-            found.affected_user_id, 0, None, None)
         actor = f"authority:{who.username}"
         async with self.db.write() as conn:
+            recent = await self.store.recent(conn, who.user_id, now - mo.ORDER_DEADLINE_MS)
+            confirm = mo.rate_exceeded(recent, self.confirm_per_hour)
+            row = OrderRow(
+                new_order_id(), who.user_id, authority.authority_name, authority.member_state,
+                reference, found.kind.value, found.ref, spec.url, legal_basis, reasons,
+                scope.label, withhold, mo.Status.OPEN.value, now, None, None, None, None, None,
+                found.affected_user_id, 0, None, None, scope.basis.value, scope.category,
+                json.dumps(list(scope.territorial_scope)), confirm)
             await self.store.insert(conn, row)
             await self.audit.audit(conn, AuditRecord(
                 actor, ORDER_ACTION, order_rule(row.id), f"{row.target_kind}:{row.target_ref}",
                 now, {"reference": reference, "authority": row.authority_name,
-                      "member_state": row.member_state, "label": full_label,
+                      "member_state": row.member_state, "label": scope.label,
+                      "basis": scope.basis.value, "category": scope.category,
                       "withhold_until_ms": withhold}))
+            if confirm:
+                await self.audit.audit(conn, AuditRecord(
+                    "system", RATE_ALERT, order_rule(row.id),
+                    f"{row.target_kind}:{row.target_ref}", now,
+                    {"authority": row.authority_name, "orders_last_hour": recent + 1,
+                     "limit_per_hour": self.confirm_per_hour}))
         out = await self._execute(row, found, actor)
+        if confirm:
+            await self._alert(row, recent + 1)
+            out = await self._view_by_id(row.id)
         return out
+
+    async def _alert(self, row: OrderRow, count: int) -> None:
+        """Tell the operator: a warning in the log (for log-based alerting) and a notice
+        in every admin's inbox, naming the order to confirm."""
+        log.warning("removal orders: %s sent %d orders in the last hour (limit %d); order %s "
+                    "executed and awaits an admin's confirmation", row.authority_name, count,
+                    self.confirm_per_hour, row.id)
+        async with self.db.read() as conn:
+            admins = await self.store.admin_ids(conn)
+        for admin in admins:
+            await self.notices.deliver(admin, RATE_ALERT, None, {
+                "order_id": row.id, "authority": row.authority_name,
+                "orders_last_hour": count, "limit_per_hour": self.confirm_per_hour,
+                "text": f"{row.authority_name} sent {count} orders in the last hour (more "
+                        f"than {self.confirm_per_hour}). Order {row.id} was executed; "
+                        "confirm it: tidings order confirm " + row.id})
+
+    async def confirm(self, who: Principal, order_id: str) -> dict[str, Any]:
+        """An admin confirms an order that arrived above the hourly rate."""
+        row = await self._row(order_id)
+        if not row.needs_confirmation:
+            raise Conflict("this order needs no confirmation", "confirmation_not_needed")
+        now = self.clock()
+        async with self.db.write() as conn:
+            if not await self.store.confirm(conn, row.id, now, who.username):
+                raise Conflict("the order was confirmed already", "order_confirmed")
+            await self.audit.audit(conn, AuditRecord(
+                f"admin:{who.username}", "removal_order_confirmed", order_rule(row.id),
+                f"{row.target_kind}:{row.target_ref}", now, {"reference": row.reference}))
+        return await self._view_by_id(row.id)
 
     async def _execute(self, row: OrderRow, found: Target, actor: str,
                        allow_staff: bool = False) -> dict[str, Any]:
@@ -141,6 +197,10 @@ class OrderService:
         completed = {**row.columns(), "status": mo.Status.COMPLETED.value,
                      "completed_ms": done, "answered_ms": done, "case_id": case_id}
         confirmation = mo.confirmation(completed, self.provider, self.contact_point)
+        if row.basis == mo.LegalBasis.DSA_ART9:  # DSA Art. 9(1): the effect given to it
+            confirmation.update(form="Regulation (EU) 2022/2065, Art. 9(1)",
+                                territorial_scope=list(territory_of(row)),
+                                category=row.category)
         statement = self._statement(row, found, case_id, done)
         case = rv.Case(case_id, rv.State.DECIDED, done, frozenset({rv.Source.LEGAL_ORDER}),
                        terrorist_content=row.label == TERRORIST_CONTENT,
@@ -175,8 +235,9 @@ class OrderService:
                        decision=DECISION_OF_KIND[found.kind], decided_at_ms=now)
         facts = (f"A removal order ({row.reference}) from {row.authority_name} "
                  f"({row.member_state}) under {row.legal_basis}: {row.reasons}")
-        sor = from_decision(case, f"sor-{case_id}", row.label, found.content_kinds,
-                            found.created_ms, facts, source_identity=row.authority_name)
+        sor = from_order(case, f"sor-{case_id}", ground_of_order(row), found.content_kinds,
+                         found.created_ms, facts, row.authority_name, territory_of(row),
+                         row.category)
         if sor is None:  # pragma: no cover - every order decision restricts something
             return None
         return {"text": render_text(sor), "ground": sor.ground.reference,
@@ -277,16 +338,14 @@ class OrderService:
         statement = json.loads(case.statement) if case and case.statement else None
         if statement is not None:
             statement.pop("record", None)  # the export's form; the provider reads the text
-        body = {"order": {"issuing_authority": row.authority_name,
+        body = {"order": {"issuing_authority": row.authority_name, "basis": row.basis,
                           "member_state": row.member_state, "reference": row.reference,
                           "legal_basis": row.legal_basis, "reasons": row.reasons,
                           "received_at": mo.iso(row.received_ms),
                           "removed_at": mo.iso(row.completed_ms)},
                 "target": {"kind": row.target_kind, "ref": row.target_ref},
                 "statement": statement,
-                "redress": "You may complain about the removal in the app (appeal this case; "
-                           "TCO Art. 10) and challenge the removal order before the courts "
-                           f"of {row.member_state} (TCO Art. 9)."}
+                "redress": redress_of(row)}
         try:
             await self.notices.deliver(row.affected_user_id, NOTICE_KIND, row.case_id, body)
         except BaseException:
@@ -353,8 +412,47 @@ class OrderService:
             "cannot_comply_details": row.cannot_comply_details,
             "confirmation": json.loads(row.confirmation) if row.confirmation else None,
             "answer": None,
+            "scope": {"basis": row.basis, "legal_basis": row.legal_basis,
+                      "label": row.label, "category": row.category,
+                      "territorial_scope": territory_of(row),
+                      "target": {"kind": row.target_kind, "ref": row.target_ref,
+                                 "url": row.target_url}},
+            "needs_confirmation": row.needs_confirmation,
+            "confirmed_ms": row.confirmed_ms, "confirmed_by": row.confirmed_by,
         }
         if row.status == mo.Status.CANNOT_COMPLY:
             out["answer"] = mo.cannot_comply_answer(row.columns(), self.provider,
                                                     self.contact_point)
         return out
+
+
+def territory_of(row: OrderRow) -> tuple[str, ...]:
+    """The Member States the order has effect in (orders before migration 0011: all)."""
+    if row.territorial_scope:
+        return tuple(json.loads(row.territorial_scope))
+    return tuple(sorted(mo.MEMBER_STATES))
+
+
+def ground_of_order(row: OrderRow) -> Ground:
+    """The law the order cites and what the authority found."""
+    who = f"{row.authority_name} ({row.member_state})"
+    if row.basis == mo.LegalBasis.DSA_ART9:
+        return order_ground(
+            row.label, f"Regulation (EU) 2022/2065, Art. 9; {row.legal_basis}",
+            f"{who} ordered action against this content as illegal content "
+            f"({row.category}) under {row.legal_basis}.")
+    return order_ground(
+        row.label, f"Regulation (EU) 2021/784, Art. 3 (removal order); {row.legal_basis}",
+        f"{who} found this to be terrorist content (Regulation (EU) 2021/784, Art. 2(7)) and "
+        "ordered its removal.")
+
+
+def redress_of(row: OrderRow) -> str:
+    """What the content provider can do (TCO Arts. 9 and 10; DSA Art. 9(5) and 20)."""
+    if row.basis == mo.LegalBasis.DSA_ART9:
+        return ("You may complain about the measure in the app (appeal this case; DSA Art. "
+                "20) and challenge the order before the courts of "
+                f"{row.member_state} (DSA Art. 9(2)(a)(iii))).")
+    return ("You may complain about the removal in the app (appeal this case; TCO Art. 10) "
+            f"and challenge the removal order before the courts of {row.member_state} "
+            "(TCO Art. 9).")

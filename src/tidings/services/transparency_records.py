@@ -120,11 +120,16 @@ def action_records(rows: Sequence[ActionRow], audit: Sequence[AuditRow],
         if row.actor == SYSTEM_ACTOR:
             decision_entries.setdefault((row.cause, row.created_at), set()).update(
                 by_key.get(row.key, []))
-    seen: set[tuple[str, str, str, int]] = set()
+    # A verdict is a measure of one publishing attempt: two attempts in the same
+    # millisecond are still two (``attempt`` in the audit record, services/actions.py).
+    attempt_of = {str(a.details["key"]): str(a.details.get("attempt", "")) for a in audit
+                  if a.actor == SYSTEM_ACTOR and isinstance(a.details.get("key"), str)}
+    seen: set[tuple[str, str, str, int, str]] = set()
     out: list[ActionRecord] = []
     for row in rows:
         if row.actor == SYSTEM_ACTOR and row.kind in MEASURES:
-            measure = (row.kind, row.target, row.cause, row.created_at)
+            measure = (row.kind, row.target, row.cause, row.created_at,
+                       attempt_of.get(row.key, ""))
             if measure in seen:  # two rules asked for the same measure: one measure
                 continue
             seen.add(measure)

@@ -46,10 +46,18 @@ removal_orders = sa.Table(
     sa.Column("withhold_extensions", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("notice_sent_ms", sa.BigInteger(), nullable=True),
     sa.Column("case_id", sa.String(24), nullable=True),
+    # migration 0011: the order's legal scope and its confirmation (issue 17)
+    sa.Column("basis", sa.String(16), nullable=False, server_default="tco_art3"),
+    sa.Column("category", sa.String(80), nullable=True),
+    sa.Column("territorial_scope", sa.Text(), nullable=True),
+    sa.Column("needs_confirmation", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("confirmed_ms", sa.BigInteger(), nullable=True),
+    sa.Column("confirmed_by", sa.String(64), nullable=True),
     sa.UniqueConstraint("authority_user_id", "reference",
                         name="uq_removal_orders_authority_reference"),
     sa.Index("ix_removal_orders_status", "status", "received_ms"),
     sa.Index("ix_removal_orders_target", "target_kind", "target_ref"),
+    sa.Index("ix_removal_orders_authority_received", "authority_user_id", "received_ms"),
 )
 
 preservations = sa.Table(

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.protocol.errors import Conflict
 from tidings.storage.order_schema import authorities, removal_orders
+from tidings.storage.schema import users
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,13 @@ class OrderRow:
     withhold_extensions: int
     notice_sent_ms: int | None
     case_id: str | None
+    basis: str = "tco_art3"
+    category: str | None = None
+    territorial_scope: str | None = None
+    """JSON list of Member States (ISO 3166-1 alpha-2)."""
+    needs_confirmation: bool = False
+    confirmed_ms: int | None = None
+    confirmed_by: str | None = None
 
     def columns(self) -> dict[str, Any]:
         return asdict(self)
@@ -106,6 +114,28 @@ class OrderStore:
             query = query.where(removal_orders.c.status == expect_status)
         result = await conn.execute(query.values(**values))
         return bool(result.rowcount)
+
+    async def confirm(self, conn: AsyncConnection, order_id: str, now: int, by: str) -> bool:
+        result = await conn.execute(removal_orders.update().where(
+            removal_orders.c.id == order_id, removal_orders.c.needs_confirmation.is_(True),
+            removal_orders.c.confirmed_ms.is_(None)).values(confirmed_ms=now,
+                                                            confirmed_by=by[:64]))
+        return bool(result.rowcount)
+
+    async def admin_ids(self, conn: AsyncConnection) -> list[int]:
+        """Admins to alert (live accounts only)."""
+        rows = await conn.execute(sa.select(users.c.id).where(
+            users.c.role == "admin", users.c.deleted_at.is_(None)).order_by(users.c.id))
+        return [int(r[0]) for r in rows]
+
+    async def recent(self, conn: AsyncConnection, authority_user_id: int, since_ms: int) -> int:
+        """How many orders this authority sent since ``since_ms``."""
+        count = (await conn.execute(sa.select(sa.func.count()).select_from(removal_orders)
+                                    .where(removal_orders.c.authority_user_id
+                                           == authority_user_id,
+                                           removal_orders.c.received_ms >= since_ms))
+                 ).scalar_one()
+        return int(count)
 
     async def mark_notice_sent(self, conn: AsyncConnection, order_id: str, now: int) -> bool:
         """Claim the one Art. 11 notice of an order: true only for the first caller."""

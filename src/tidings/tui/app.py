@@ -138,7 +138,7 @@ class TidingsApp(App[None]):
                             "press F6", timeout=10)
             for handler in list(self.signal_handlers):
                 handler(signal)
-        if batch.inbox.messages or batch.inbox.notices:
+        if batch.inbox.messages or batch.inbox.notices or batch.inbox.system:
             session.collect_changes()
         if session.book.active in touched:
             session.mark_read(session.book.active)

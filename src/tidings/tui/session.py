@@ -29,6 +29,7 @@ from tidings.protocol.errors import TidingsError
 from tidings.protocol.keys import DeviceKeys, b64decode
 from tidings.protocol.payload import MessageContent
 from tidings.tui.state import (
+    NOTICES_KEY,
     Book,
     DeviceChange,
     Kind,
@@ -135,12 +136,29 @@ class Session:
             self.book.add(key, kind, Line(str(sent["id"]), self.user, int(sent["ts"]),
                                           str(sent["text"]), mine=True), unread=False)
         await self.refresh_groups()
+        await self.load_notices()
         for channel in await self.client.subscriptions():
             handle, title = str(channel["handle"]), str(channel["title"])
             try:
                 await self.open_channel(handle, followed=True, title=title, mark=False)
             except TidingsError:  # e.g. removed since (410): listed, without posts
                 self.book.ensure(channel_key(handle), Kind.CHANNEL, title)
+
+    def add_notice(self, body: dict[str, Any]) -> bool:
+        """A system-inbox notice as a line of the read-only notices conversation."""
+        self.book.ensure(NOTICES_KEY, Kind.SYSTEM, "Tidings notices")
+        return self.book.add(NOTICES_KEY, Kind.SYSTEM, Line(
+            f"notice-{body.get('id')}", "Tidings", int(body.get("ts") or 0), notice_text(body)))
+
+    async def load_notices(self) -> None:
+        """The inbox as the server keeps it (notices that came while offline)."""
+        read = self.settings.get("read", {}).get(NOTICES_KEY, 0)
+        for body in reversed(await self.client.call(rr.notices())):
+            self.book.add(NOTICES_KEY, Kind.SYSTEM, Line(
+                f"notice-{body.get('id')}", "Tidings", int(body.get("ts") or 0),
+                notice_text(body)), unread=int(body.get("ts") or 0) > int(read))
+        if NOTICES_KEY in self.book.conversations:
+            self.book.conversations[NOTICES_KEY].title = "Tidings notices"
 
     async def refresh_groups(self) -> None:
         for g in (await self.client.call(my_groups()))["groups"]:
@@ -168,6 +186,9 @@ class Session:
             else:
                 continue
             touched.add(key)
+        for body in inbox.system:
+            if self.add_notice(body):
+                touched.add(NOTICES_KEY)
         for notice in inbox.notices:
             gid = str(notice.get("group"))
             if notice.get("event") in ("removed", "left") and self.user not in notice.get(
@@ -208,6 +229,9 @@ class Session:
 
     async def _send(self, key: str, content: MessageContent) -> Line:
         conv = self.book.conversations[key]
+        if conv.kind is Kind.SYSTEM:
+            raise TidingsError("notices are read only; appeal with `tidings appeal CASE`",
+                               "read_only")
         if conv.kind is Kind.CHANNEL:
             if content.kind != "text":
                 raise TidingsError("channels take text posts here; use `tidings channel post "
@@ -367,3 +391,14 @@ def _now_ms() -> int:
 
 
 __all__ = ["ProfileError", "Session"]
+
+
+def notice_text(body: dict[str, Any]) -> str:
+    """What a notice says, as plain text: the statement of reasons, a report's outcome,
+    an appeal's answer or an alert."""
+    statement = body.get("statement")
+    for text in ((statement or {}).get("text") if isinstance(statement, dict) else None,
+                 body.get("outcome"), body.get("answer"), body.get("text")):
+        if isinstance(text, str) and text:
+            return f"[{body.get('kind', 'notice')}] {text}"
+    return f"[{body.get('kind', 'notice')}]"

@@ -18,6 +18,8 @@ class Kind(StrEnum):
     PERSON = "person"
     GROUP = "group"
     CHANNEL = "channel"
+    SYSTEM = "system"
+    """The system inbox: statements of reasons and other notices (read only)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,10 @@ def person_key(user: str) -> str:
 
 def group_key(gid: str) -> str:
     return f"group:{gid}"
+
+
+NOTICES_KEY = "system:notices"
+"""The one conversation that shows the system inbox (``GET /notices``, ``notice`` events)."""
 
 
 def channel_key(handle: str) -> str:

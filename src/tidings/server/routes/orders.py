@@ -60,6 +60,16 @@ class OrderIn(BaseModel):
     withhold_days: int | None = Field(default=None, ge=0, le=WITHHOLD_MAX_DAYS,
                                       description="TCO Art. 11(3): withhold the notice to "
                                                   "the content provider (max 42 days)")
+    basis: str | None = Field(default=None, max_length=16,
+                              description="tco_art3 (TCO removal order, terrorist content "
+                                          "only) or dsa_art9 (DSA Art. 9 order); default: "
+                                          "from the regulation legal_basis cites")
+    category: str | None = Field(default=None, max_length=80,
+                                 description="dsa_art9: the DSA statement category "
+                                             "(STATEMENT_CATEGORY_...)")
+    territorial_scope: list[str] | None = Field(
+        default=None, max_length=32, description="dsa_art9: Member States the order has "
+        "effect in (default: the issuing one's)")
 
 
 class CannotComplyIn(BaseModel):
@@ -86,7 +96,8 @@ async def submit(body: OrderIn, who: Principal = AUTHORITY,
     ``open`` when disabling failed and staff must act within the hour."""
     return await svc.submit(who, target=body.target, legal_basis=body.legal_basis,
                             reasons=body.reasons, reference=body.reference, label=body.label,
-                            withhold_days=body.withhold_days)
+                            withhold_days=body.withhold_days, basis=body.basis,
+                            category=body.category, territorial_scope=body.territorial_scope)
 
 
 @router.get("/api/v1/orders")
@@ -130,6 +141,14 @@ async def execute(order_id: str = ORDER_ID, who: Principal = DECIDE,
                   svc: OrderService = Depends(orders)) -> dict[str, Any]:
     """Run an open order's disabling again (after a failure)."""
     return await svc.execute(who, order_id)
+
+
+@router.post("/api/v1/orders/{order_id}/confirm")
+async def confirm(order_id: str = ORDER_ID, who: Principal = ADMIN,
+                  svc: OrderService = Depends(orders)) -> dict[str, Any]:
+    """Confirm an order that arrived above the authority's hourly rate (it was executed
+    already; ``needs_confirmation`` orders are listed until confirmed)."""
+    return await svc.confirm(who, order_id)
 
 
 @router.get("/api/v1/preservation")

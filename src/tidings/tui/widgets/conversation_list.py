@@ -8,7 +8,7 @@ from textual.widgets.option_list import Option
 
 from tidings.tui.state import Book, Conversation, Kind
 
-MARKS = {Kind.PERSON: "@", Kind.GROUP: "#", Kind.CHANNEL: "»"}
+MARKS = {Kind.PERSON: "@", Kind.GROUP: "#", Kind.CHANNEL: "»", Kind.SYSTEM: "!"}
 """A one-cell mark per kind (emoji widths differ between terminals)."""
 
 
