@@ -16,13 +16,15 @@ from typing import Any
 
 from tidings.bus.base import Bus
 from tidings.protocol import limits
+from tidings.protocol.control import Frame, compact, splice
 from tidings.protocol.errors import BadRequest, NotFound
 from tidings.protocol.handles import clean_text
 from tidings.services.accounts import Principal
 from tidings.services.channel_access import post_json, require
-from tidings.services.channels import ChannelService, ChannelView, channel_topic
+from tidings.services.channels import ChannelService, ChannelView
 from tidings.services.clock import Clock
 from tidings.services.gate import HELD, REMOVED, VISIBLE, gate_decision, text_contents
+from tidings.services.live import to_channel
 from tidings.services.media import MediaService
 from tidings.services.moderation import Actor, Decision, ModerationService, Surface
 from tidings.services.streams import dumps
@@ -33,8 +35,8 @@ from tidings.storage.search import SearchIndex
 
 def channel_frame(handle: str, seq: int, kind: str, post_body: str) -> str:
     """The live frame subscribers get; ``post_body`` is already serialised JSON."""
-    return (f'{{"type":"channel","channel":{json.dumps(handle)},"seq":{seq},'
-            f'"kind":"{kind}","post":{post_body}}}')
+    return splice(compact({"type": "channel", "channel": handle, "seq": seq, "kind": kind}),
+                  {"post": post_body})
 
 
 HoldHook = Callable[[ChannelRecord, PostRecord, Decision], Awaitable[None]]
@@ -74,8 +76,8 @@ class PostService:
         return text, descriptors, state, decision
 
     async def _announce(self, channel: ChannelRecord, seq: int, kind: str, body: str) -> None:
-        frame = channel_frame(channel.handle, seq, kind, body)
-        await self.bus.publish(channel_topic(channel.id), frame.encode())
+        await to_channel(self.bus, channel.id, Frame(channel_frame(channel.handle, seq, kind,
+                                                                   body)))
 
     async def _insert(self, channel: ChannelRecord, who: Principal, text: str,
                       descriptors: list[dict[str, Any]], state: str,

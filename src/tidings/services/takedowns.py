@@ -23,11 +23,12 @@ from tidings.moderation.reasons import (
     render_text,
     to_record,
 )
+from tidings.protocol.control import Frame
 from tidings.protocol.errors import BadRequest, NotFound, TidingsError
 from tidings.services.actions import DEFAULT_TAKEDOWN_LABEL, ActionService, top_label
 from tidings.services.channel_access import post_json
-from tidings.services.channels import channel_topic
 from tidings.services.gate import HELD, REMOVED, VISIBLE
+from tidings.services.live import to_channel
 from tidings.services.media import MediaService
 from tidings.services.posts import channel_frame
 from tidings.services.streams import dumps
@@ -109,7 +110,7 @@ class TakedownService:
                 "statement": statement_body(sor)})
         if seq:
             frame = channel_frame(channel.handle, seq, "delete", dumps(body))
-            await self.actions.bus.publish(channel_topic(channel.id), frame.encode())
+            await to_channel(self.actions.bus, channel.id, Frame(frame))
         banked = await self._bank(post, labels) if auto_bank else 0
         out: dict[str, Any] = {"removed": True, "post": post.id, "banked": banked}
         if preserve and self.preservation is not None:
@@ -170,5 +171,5 @@ class TakedownService:
                 actor, RELEASE_POST, MODERATOR_POLICY, f"post:{post.id}", now,
                 {"channel": channel.handle}))
         frame = channel_frame(channel.handle, seq, "post", dumps(body))
-        await self.actions.bus.publish(channel_topic(channel.id), frame.encode())
+        await to_channel(self.actions.bus, channel.id, Frame(frame))
         return body
