@@ -2,8 +2,9 @@
 
 A device's socket is open on the **last** server process; the measure is taken on the
 **first** (with ``--processes 2`` the close crosses processes through Redis). Two paths
-are timed, each ``--runs`` times, from just before the measure starts to the close
-frame arriving at the client:
+are timed, each ``--runs`` times, to the close frame arriving at the client, from the
+measure's start and from its commit (the figures reported are from the commit: when
+the measure took effect; for the HTTP path its answer, which follows the commit):
 
 - ``bus``: the device is removed over HTTP (``DELETE /api/v1/accounts/devices/{id}``);
   the service announces ``SessionEnded`` on the bus after its commit.
@@ -94,7 +95,8 @@ async def closed_at(conn: websockets.ClientConnection, timeout: float = 10.0) ->
 
 
 async def one(http: httpx.AsyncClient, last: str, db: Database, path: str, i: int,
-              run: str) -> float:
+              run: str) -> tuple[float, float]:
+    """(ms from the measure's start, ms from its commit) to the socket's close frame."""
     name = f"lc{run}{path[0]}{i}"
     r = await http.post("/api/v1/accounts/register", json={
         "username": name, "password": PASSWORD, "device_name": "phone"})
@@ -109,19 +111,25 @@ async def one(http: httpx.AsyncClient, last: str, db: Database, path: str, i: in
         r = await http.delete(f"/api/v1/accounts/devices/{laptop['device_id']}",
                               headers={"Authorization": f"Bearer {phone['token']}"})
         assert r.status_code == 204, r.text
+        # The service commits, announces, then answers: the answer comes after the commit
+        # (a close that arrived before the answer counts as 0 ms from the commit).
+        committed = time.perf_counter()
     else:
         async with db.write() as c:
             user = await AccountStore().user_by_name(c, name)
             assert user is not None
             await AccountStore().delete_device(c, user.id, laptop["device_id"],
                                                EndReason.DEVICE_REMOVED)
-    return (await closing - t0) * 1000
+        committed = time.perf_counter()
+    closed = await closing
+    return (closed - t0) * 1000, max(0.0, closed - committed) * 1000
 
 
-async def bench(urls: list[str], database_url: str, runs: int) -> dict[str, list[float]]:
+async def bench(urls: list[str], database_url: str, runs: int
+                ) -> dict[str, list[tuple[float, float]]]:
     run = secrets.token_hex(2)
     db = Database(database_url)
-    out: dict[str, list[float]] = {"bus": [], "log": []}
+    out: dict[str, list[tuple[float, float]]] = {"bus": [], "log": []}
     try:
         async with httpx.AsyncClient(base_url=urls[0], timeout=60) as http:
             for i in range(runs):
@@ -156,7 +164,7 @@ def main() -> None:
         try:
             urls = [u for u, _ in procs]
 
-            async def go() -> dict[str, list[float]]:
+            async def go() -> dict[str, list[tuple[float, float]]]:
                 await asyncio.gather(*(ready(u) for u in urls))
                 return await bench(urls, database_url, args.runs)
 
@@ -173,13 +181,16 @@ def main() -> None:
              if args.processes > 1 else "1 process, SQLite")
     print(f"{where}; {args.runs} measures per path; load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} cores")
-    for path, values in times.items():
-        p50, p99 = statistics.median(values), pct(values, 99)
-        print(f"  {path:>3}: measure -> socket closed  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  "
-              f"max {max(values):7.1f} ms")
+    for path, pairs in times.items():
         tag = f"{path}, {args.processes} process{'es' if args.processes > 1 else ''}"
-        result(f"measure to close p50 ({tag})", round(p50, 1), "ms")
-        result(f"measure to close p99 ({tag})", round(p99, 1), "ms", "<= 1000 ms")
+        for label, values in (("start", [a for a, _ in pairs]),
+                              ("commit", [b for _, b in pairs])):
+            p50, p99 = statistics.median(values), pct(values, 99)
+            print(f"  {path:>3}: measure {label:>6} -> socket closed  p50 {p50:7.1f} ms  "
+                  f"p99 {p99:7.1f} ms  max {max(values):7.1f} ms")
+            if label == "commit":  # when the measure took effect: the issue's clock
+                result(f"measure to close p50 ({tag})", round(p50, 1), "ms")
+                result(f"measure to close p99 ({tag})", round(p99, 1), "ms", "<= 1000 ms")
 
 
 if __name__ == "__main__":
