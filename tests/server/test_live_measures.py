@@ -38,7 +38,7 @@ async def staff(server: LiveServer, http: httpx.AsyncClient, name: str, role: st
 
 
 async def test_suspension_closes_every_device_of_the_account(live_server: Live) -> None:
-    async with live_server() as server, httpx.AsyncClient(base_url=server.url) as http:
+    async with live_server() as server, httpx.AsyncClient(base_url=server.url, timeout=60) as http:
         phone = await register(http, "mallory")
         laptop = await login(http, "mallory")
         bob = await register(http, "bob")
@@ -61,7 +61,7 @@ async def test_suspension_closes_every_device_of_the_account(live_server: Live) 
 
 
 async def test_device_removal_and_logout_close_only_that_device(live_server: Live) -> None:
-    async with live_server() as server, httpx.AsyncClient(base_url=server.url) as http:
+    async with live_server() as server, httpx.AsyncClient(base_url=server.url, timeout=60) as http:
         phone = await register(http, "carol")
         laptop = await login(http, "carol")
         on_phone = await connect(server.url, phone["token"])
@@ -84,7 +84,7 @@ async def test_device_removal_and_logout_close_only_that_device(live_server: Liv
 
 async def test_another_users_device_id_closes_nothing(live_server: Live) -> None:
     """A hostile user who learns a device id cannot end that device's session."""
-    async with live_server() as server, httpx.AsyncClient(base_url=server.url) as http:
+    async with live_server() as server, httpx.AsyncClient(base_url=server.url, timeout=60) as http:
         victim = await register(http, "dora")
         attacker = await register(http, "eve")
         conn = await connect(server.url, victim["token"])
@@ -97,7 +97,7 @@ async def test_another_users_device_id_closes_nothing(live_server: Live) -> None
 
 
 async def test_account_deletion_closes_its_sockets(live_server: Live) -> None:
-    async with live_server() as server, httpx.AsyncClient(base_url=server.url) as http:
+    async with live_server() as server, httpx.AsyncClient(base_url=server.url, timeout=60) as http:
         me = await register(http, "fay")
         conn = await connect(server.url, me["token"])
         r = await http.post("/api/v1/accounts/delete", headers=bearer(me),
@@ -111,7 +111,7 @@ async def test_password_reset_from_the_cli_closes_sockets_without_a_bus(
         live_server: Live, tmp_path: Path) -> None:
     """The operator's CLI is another process with no bus to the SQLite server: the
     server finds the reset in the session log within a second."""
-    async with live_server() as server, httpx.AsyncClient(base_url=server.url) as http:
+    async with live_server() as server, httpx.AsyncClient(base_url=server.url, timeout=60) as http:
         me = await register(http, "gus")
         other = await login(http, "gus")
         sockets = [await connect(server.url, s["token"]) for s in (me, other)]
@@ -129,7 +129,7 @@ async def test_password_reset_from_the_cli_closes_sockets_without_a_bus(
 
 
 async def test_a_channel_ban_revokes_the_live_feed_on_every_socket(live_server: Live) -> None:
-    async with live_server() as server, httpx.AsyncClient(base_url=server.url) as http:
+    async with live_server() as server, httpx.AsyncClient(base_url=server.url, timeout=60) as http:
         owner = await register(http, "hank")
         reader = await register(http, "ivy")
         anna = await staff(server, http, "mod_anna", "moderator")
@@ -165,7 +165,7 @@ async def test_a_session_end_jumps_the_queue_and_refuses_later_frames(
     from tidings.protocol.control import SessionEnded
     from tidings.services.live import end_sessions
 
-    async with live_server() as server, httpx.AsyncClient(base_url=server.url) as http:
+    async with live_server() as server, httpx.AsyncClient(base_url=server.url, timeout=60) as http:
         me = await register(http, f"jo_{reason.value[:8]}")
         conn = await connect(server.url, me["token"])
         streams = server.app.state.streams

@@ -1,4 +1,4 @@
-"""The session log (migration 0010): every measure that ends a session writes a row in
+"""The session log (migration 0011): every measure that ends a session writes a row in
 its own transaction; ids are never reused, so readers polling "after the last id" miss
 nothing, even after pruning emptied the table (SQLite AUTOINCREMENT)."""
 
@@ -16,7 +16,7 @@ from tidings.storage.schema import metadata
 from tidings.storage.sessions import SessionEndStore, record_end
 
 
-async def test_0010_matches_schema_and_reverts(database: Database) -> None:
+async def test_0011_matches_schema_and_reverts(database: Database) -> None:
     def columns(conn: Connection) -> set[str] | None:
         insp = inspect(conn)
         if "session_ends" not in insp.get_table_names():
@@ -30,7 +30,7 @@ async def test_0010_matches_schema_and_reverts(database: Database) -> None:
     def down(conn: Connection) -> None:
         cfg = migrate._config()
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0009")
+        command.downgrade(cfg, "0010")
 
     async with database.engine.begin() as conn:
         await conn.run_sync(down)

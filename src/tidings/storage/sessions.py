@@ -1,4 +1,4 @@
-"""The log of ended sessions (migration 0010): the record behind "close their sockets".
+"""The log of ended sessions (migration 0011): the record behind "close their sockets".
 
 Every measure that ends a session (suspension, password reset, device removal, logout,
 account deletion) writes a row here in the same transaction as the measure, through
