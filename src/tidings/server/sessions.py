@@ -61,8 +61,16 @@ class SessionWatch:
         """Connections this process closed because their session ended (for metrics)."""
 
     async def start(self) -> None:
+        """Begin after the log as it stands: what it holds ended before any connection
+        of this process existed (and those sessions can no longer authenticate)."""
+        since = self.clock() - limits.SESSION_END_LOOKBACK_MS
         async with self.db.read() as conn:
             self._last_id = await self.store.head(conn)
+            recent = await self.store.after(conn, self._last_id, since,
+                                            limits.SESSION_END_READ_MAX)
+        for row_id, ended in recent:
+            self._seen[row_id] = ended.at_ms
+            self._last_id = max(self._last_id, row_id)
         self._subscription = self.bus.subscribe(SESSIONS_TOPIC, self._on_bus)
         self._task = asyncio.create_task(self._poll_forever(), name="session-watch")
 
