@@ -8,12 +8,15 @@ import pytest
 
 from tidings.client.report_requests import message_report, pick
 from tidings.protocol.errors import NotFound
+from tidings.protocol.keys import b64encode
+from tidings.protocol.payload import MessageContent
 
 
 def stored(i: int, sender: str, conversation: str = "bob") -> dict[str, Any]:
+    payload = b64encode(MessageContent("text", {"text": f"text {i}"}, f"c{i}", i).to_bytes())
     return {"id": f"M{i}", "from": sender, "device": "D", "ts": i, "conversation": conversation,
-            "payload": "p", "franking_key": "k", "commitment": "c", "tag": "t", "key_id": "k1",
-            "text": f"text {i}"}
+            "payload": payload, "franking_key": "k", "commitment": "c", "tag": "t",
+            "key_id": "k1", "text": f"text {i}"}
 
 
 INBOX = [stored(1, "mallory"), stored(2, "carol"), stored(3, "mallory"),

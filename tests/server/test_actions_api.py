@@ -17,6 +17,7 @@ from tests.services.test_banks import jpeg
 from tidings.bus.base import Bus
 from tidings.moderation.rules import load_ruleset
 from tidings.moderation.signal_types import TextExactSignal
+from tidings.protocol.control import Frame, decode_channel
 from tidings.services.actions import LOCAL_TAKEDOWN_BANK, ActionService
 from tidings.services.channels import channel_topic
 from tidings.services.moderation import Actor
@@ -88,7 +89,13 @@ async def test_three_strikes_ban_the_channel_everywhere(api: AppFactory) -> None
         created = await channel(client, alice, "doomed_news")
         events: list[dict[str, Any]] = []
         bus: Bus = client.app.state.bus  # type: ignore[attr-defined]
-        bus.subscribe(channel_topic(created["id"]), lambda m: events.append(json.loads(m)))
+
+        def on_message(message: bytes) -> None:
+            decoded = decode_channel(message)
+            events.append(json.loads(decoded.text) if isinstance(decoded, Frame)
+                          else {"kind": "closed", "channel_id": decoded.channel_id})
+
+        bus.subscribe(channel_topic(created["id"]), on_message)
         await post(client, alice, "doomed_news", "an innocent zebrafish story")
         await client.post("/api/v1/channels/doomed_news/subscribe", headers=bob)
         found = await client.get("/api/v1/search/posts?q=zebrafish")
@@ -111,7 +118,9 @@ async def test_three_strikes_ban_the_channel_everywhere(api: AppFactory) -> None
         api_view = await client.get("/api/v1/channels/doomed_news", headers=bob)
         assert api_view.status_code == 410
         assert [e["kind"] for e in events if e["kind"] == "banned"] == ["banned"]
-        assert "terrorist content" in events[-1]["notice"]
+        assert "terrorist content" in events[-2]["notice"]
+        # then access is revoked: every process's live feed of the channel closes
+        assert events[-1] == {"kind": "closed", "channel_id": created["id"]}
         assert api_view.json()["error"]["code"] == "channel_banned"
         assert "terrorist content" in api_view.json()["error"]["message"]
         posts = await client.get("/api/v1/channels/doomed_news/posts", headers=bob)

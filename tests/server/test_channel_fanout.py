@@ -15,7 +15,9 @@ import websockets
 from tests.conftest import LiveServer, bearer, register
 from tests.server.channel_util import channel, post
 from tidings.bus.local import LocalBus
+from tidings.protocol.control import ChannelClosed, Frame
 from tidings.server.channel_fanout import ChannelFanout
+from tidings.services.live import to_channel
 
 Live = Callable[..., AbstractAsyncContextManager[LiveServer]]
 
@@ -110,19 +112,37 @@ async def test_offline_subscriber_catches_up_from_its_position(live_server: Live
 async def test_fanout_decodes_once_and_shares_the_frame() -> None:
     bus = LocalBus()
     fanout = ChannelFanout(bus)
-    got: list[list[str]] = [[], [], []]
+    got: list[list[Frame]] = [[], [], []]
     members = [fanout.attach([7], got[0].append), fanout.attach([7], got[1].append),
                fanout.attach([8], got[2].append)]
     assert bus.subscriber_count() == 2  # one bus subscription per channel, not per member
-    await bus.publish("channel:7", b'{"type":"channel"}')
-    assert got[0] == got[1] == ['{"type":"channel"}'] and got[2] == []
-    assert got[0][0] is got[1][0]  # one str object for every connection
-    assert members[2].control("chan+7") and not members[2].control("revoked")
-    await bus.publish("channel:7", b"{}")
-    assert got[2] == ["{}"]
-    members[2].control("chan-7")
-    await bus.publish("channel:7", b"[]")
-    assert got[2] == ["{}"] and fanout.connections(7) == 2
+    await to_channel(bus, 7, Frame('{"type":"channel"}'))
+    assert got[0] == got[1] == [Frame('{"type":"channel"}')] and got[2] == []
+    assert got[0][0] is got[1][0]  # one Frame object for every connection
+    members[2].join(7)
+    await to_channel(bus, 7, Frame("{}"))
+    assert got[2] == [Frame("{}")]
+    members[2].leave(7)
+    await to_channel(bus, 7, Frame("[]"))
+    assert got[2] == [Frame("{}")] and fanout.connections(7) == 2
+    await bus.publish("channel:7", b'{"type":"channel"}')  # untyped bytes: dropped
+    assert len(got[0]) == 3
+    for m in members:
+        m.close()
+    assert bus.subscriber_count() == 0
+
+
+async def test_a_closed_channel_leaves_every_membership_on_the_process() -> None:
+    bus = LocalBus()
+    fanout = ChannelFanout(bus)
+    got: list[list[Frame]] = [[], []]
+    members = [fanout.attach([7, 8], got[0].append), fanout.attach([7], got[1].append)]
+    await to_channel(bus, 7, Frame("banned notice"))
+    await to_channel(bus, 7, ChannelClosed(7))
+    assert fanout.connections(7) == 0 and members[0].channels == {8}
+    assert bus.subscriber_count() == 1  # channel 8's subscription only
+    await to_channel(bus, 7, Frame("after the ban"))
+    assert got == [[Frame("banned notice")], [Frame("banned notice")]]
     for m in members:
         m.close()
     assert bus.subscriber_count() == 0

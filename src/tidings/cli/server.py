@@ -14,6 +14,7 @@ from tidings.server.config import Settings, load_settings
 from tidings.storage import migrate
 
 if TYPE_CHECKING:  # loaded by the commands that use them: client commands start faster
+    from tidings.bus.base import Bus
     from tidings.services.accounts import AccountService
     from tidings.storage.database import Database
 
@@ -96,7 +97,8 @@ def status(data: DataOpt = None, json_out: JsonOpt = False) -> None:
          lambda s: console.print(f"current {s['current']}, code needs {s['head']}"))
 
 
-async def _account_service(settings: Settings) -> tuple[AccountService, Database]:
+async def _account_service(settings: Settings, bus: Bus | None = None
+                           ) -> tuple[AccountService, Database]:
     from tidings.server import secrets
     from tidings.services.accounts import AccountService
     from tidings.services.clock import system_clock
@@ -107,8 +109,23 @@ async def _account_service(settings: Settings) -> tuple[AccountService, Database
     await migrate.check_current(db)
     pepper = secrets.load_or_create(settings.data_dir).token_pepper
     svc = AccountService(db, AccountStore(), pepper, system_clock,
-                         reserved_names(settings.reserved_names))
+                         reserved_names(settings.reserved_names), bus)
     return svc, db
+
+
+async def _redis_bus(settings: Settings) -> Bus | None:
+    """The servers' Redis bus when they share one, to announce ended sessions at once.
+
+    Without it (a single-process SQLite server) the servers read the session log within
+    a second (storage/sessions.py); so a Redis that is down only costs that second.
+    """
+    if not settings.redis_url:
+        return None
+    from tidings.bus.redis import RedisBus
+
+    bus = RedisBus(settings.redis_url, prefix=settings.redis_prefix + "bus:")
+    await bus.start()
+    return bus
 
 
 @admin_app.command("create-user")
@@ -146,11 +163,14 @@ def set_password(name: str,
     settings = _settings(data)
 
     async def go() -> str:
-        svc, db = await _account_service(settings)
+        bus = await _redis_bus(settings)  # live sockets close at once (else within 1 s)
+        svc, db = await _account_service(settings, bus)
         try:
             return (await svc.set_password(name, password)).username
         finally:
             await db.close()
+            if bus is not None:
+                await bus.close()
 
     console.print(f"password of {run(go())} changed; its devices were logged out")
 

@@ -32,14 +32,11 @@ from tidings.crypto import (
 from tidings.crypto.identity import DeviceIdentity
 from tidings.protocol import limits
 from tidings.protocol.keys import CryptoError, DeviceKeys, OneTimeKey, b64decode, b64encode
-from tidings.protocol.payload import MessageContent
+from tidings.protocol.payload import CONTROL_KINDS, MessageContent
 
 KEYSTORE_FILE = "keys.tidks"
 PASSPHRASE_ENV = "TIDINGS_PASSPHRASE"  # noqa: S105 - the variable name
 PICKLE_KEY_BYTES = 32
-CONTROL_KINDS = frozenset({"key_share", "rekey_request", "receipt", "typing", "verification",
-                           "timer"})
-"""Payload kinds that steer the client and are not kept as received messages."""
 STATE_VERSION = 1
 
 

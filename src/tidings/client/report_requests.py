@@ -13,7 +13,9 @@ from typing import Any
 
 from tidings.client.requests import API, Request
 from tidings.protocol import limits
-from tidings.protocol.errors import NotFound
+from tidings.protocol.errors import BadRequest, NotFound
+from tidings.protocol.keys import CryptoError, b64decode
+from tidings.protocol.payload import CONTENT_KINDS, MessageContent
 
 
 def franked(stored: dict[str, Any]) -> dict[str, Any]:
@@ -43,10 +45,22 @@ def pick(inbox: Sequence[dict[str, Any]], message_id: str, context: int
 def message_report(inbox: Sequence[dict[str, Any]], message_id: str, category: str,
                    explanation: str, context: int = 0) -> Request:
     item, earlier = pick(inbox, message_id, context)
+    for m in (item, *earlier):
+        kind = _kind(m)
+        if kind not in CONTENT_KINDS:  # the server refuses them too (not_content)
+            raise BadRequest(f"message {m.get('id')} is a {kind} payload, not content a "
+                             "person wrote; only messages can be reported", "not_content")
     return Request("POST", f"{API}/reports", {
         "target": {"kind": "message"}, "category": category, "explanation": explanation,
         "good_faith": True, "message": franked(item),
         "context": [franked(m) for m in earlier]})
+
+
+def _kind(stored: dict[str, Any]) -> str:
+    try:
+        return MessageContent.from_bytes(b64decode(str(stored["payload"]))).kind
+    except (KeyError, ValueError, CryptoError):
+        return "unreadable"
 
 
 def post_report(handle: str, post_id: int, category: str, explanation: str,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -29,6 +30,10 @@ from typing import Any
 from tidings.crypto import SasError, SasParty, SasSession
 
 KEY_IDS = "KEY_IDS"
+TXN = re.compile(r"[0-9a-f]{16}")
+"""A transaction id as ``start`` makes it (8 random bytes, hex). The responder echoes the
+starter's txn in every message it sends, so it must not be free text: an attacker's
+words would come back franked, from the victim (issue 20, reports by reflection)."""
 
 
 class SasState(StrEnum):
@@ -68,7 +73,10 @@ class SasFlow:
     @classmethod
     def accept(cls, own: SasParty, own_ed25519: str, peer: SasParty, peer_ed25519: str,
                start: dict[str, Any]) -> tuple[SasFlow, dict[str, Any]]:
-        flow = cls(own, own_ed25519, peer, peer_ed25519, str(start["txn"]), False)
+        txn = start.get("txn")
+        if not isinstance(txn, str) or TXN.fullmatch(txn) is None:
+            raise SasError("the verification request has a malformed transaction id")
+        flow = cls(own, own_ed25519, peer, peer_ed25519, txn, False)
         flow._their_commitment = str(start.get("commitment", ""))
         return flow, {"step": "key", "txn": flow.txn, "key": flow.session.public_key}
 

@@ -24,6 +24,7 @@ This module is pure and used by the server; the client half is
 
 from __future__ import annotations
 
+import base64
 import enum
 import hashlib
 import hmac
@@ -185,6 +186,14 @@ class FrankingKeyring:
 
     def knows(self, key_id: str) -> bool:
         return key_id in self._secrets
+
+
+def reported_message_id(tag: bytes) -> str:
+    """The name the server gives a reported message: derived from the reporting tag it
+    issued and has just verified, never from an id the reporter (or the sender) chose.
+    The tag covers commitment, sender, device, conversation and time, so one message has
+    one name, whoever reports it."""
+    return "F" + base64.b32encode(hashlib.sha256(tag).digest()[:15]).decode()
 
 
 def verify_report(

@@ -62,6 +62,17 @@ WS_CLOSE_REVOKED = 4003
 WS_CLOSE_SERVER_SHUTDOWN = 1001
 WS_CLOSE_TOO_BIG = 1009
 
+# Measures that end a session close its sockets on every process (server/sessions.py):
+# at once over the bus, and from the session log when the bus lost the message.
+SESSION_END_POLL_S = 0.5
+"""How often each process reads the session log: the bound on "closed within 1 s"."""
+SESSION_END_LOOKBACK_MS = 5_000
+"""Rows this recent are read again: a transaction that took an id before a later one
+but committed after it is still seen (ids are not assigned in commit order)."""
+SESSION_END_KEEP_MS = 3_600_000
+"""Rows older than an hour are pruned: every process has long acted on them."""
+SESSION_END_READ_MAX = 1000
+
 # --- Key directory ----------------------------------------------------------------
 KEYS_UPLOAD_OTK_MAX = 100
 """One-time keys accepted in one upload (clients upload 50 at a time)."""

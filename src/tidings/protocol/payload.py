@@ -35,6 +35,13 @@ MESSAGE_KINDS: frozenset[str] = frozenset(
      "timer"}
 )
 
+CONTENT_KINDS: frozenset[str] = frozenset({"text", "file"})
+"""What a person wrote and sees as a message: the only kinds that can be reported."""
+CONTROL_KINDS: frozenset[str] = MESSAGE_KINDS - CONTENT_KINDS
+"""Payloads that steer clients (receipts, typing, keys, verification, timers). They may
+carry values the other side chose (a verification's ``txn``, receipt ids), so a
+franked control payload is never content (issue 20: reports by reflection)."""
+
 JSONValue = Union[None, bool, int, str, list["JSONValue"], dict[str, "JSONValue"]]  # noqa: UP007
 
 

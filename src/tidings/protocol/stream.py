@@ -15,8 +15,8 @@ Server to client::
     {"type": "error", "code": "...", "message": "..."}
     {"type": "sent", "ref": "...", "id": "...", "ts": ...}   answer to a send
 
-Live bus messages carry ``b"<seq>\\n<frame>"`` so a connection can order them without
-parsing the frame; ``b"ctl\\n<word>"`` carries control words such as ``revoked``.
+What the live bus carries between the store and a connection is typed in
+``protocol/control.py``.
 """
 
 from __future__ import annotations
@@ -92,44 +92,15 @@ def parse_client_frame(text: str) -> ClientFrame:
     raise FrameError(f"unknown frame type {kind!r}")
 
 
-def event_frame(seq: int, kind: str, created_at: int, body_json: str) -> str:
-    """Build an event frame around an already-serialised body (serialise once)."""
-    return (f'{{"type":"event","seq":{seq},"kind":{json.dumps(kind)},'
-            f'"ts":{created_at},"body":{body_json}}}')
+PONG = '{"type":"pong"}'
 
 
 def live_frame(upto: int) -> str:
-    return f'{{"type":"live","upto":{upto}}}'
+    return json.dumps({"type": "live", "upto": upto}, separators=(",", ":"))
 
 
 def error_frame(code: str, message: str) -> str:
     return json.dumps({"type": "error", "code": code, "message": message})
-
-
-def bus_event(seq: int, frame: str) -> bytes:
-    return f"{seq}\n{frame}".encode()
-
-
-CATCH_UP = "catch_up"
-"""Control word: live messages may have been lost (the bus reconnected); read the store."""
-
-
-def bus_control(word: str) -> bytes:
-    return f"ctl\n{word}".encode()
-
-
-@dataclass(frozen=True, slots=True)
-class BusMessage:
-    seq: int | None
-    payload: str
-    """The frame for events, the control word for control messages."""
-
-
-def parse_bus(message: bytes) -> BusMessage:
-    head, _, rest = message.partition(b"\n")
-    if head == b"ctl":
-        return BusMessage(None, rest.decode())
-    return BusMessage(int(head), rest.decode())
 
 
 class Step(Enum):

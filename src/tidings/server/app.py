@@ -24,11 +24,11 @@ from tidings.bus.base import Bus
 from tidings.bus.local import LocalBus
 from tidings.bus.redis import RedisBus
 from tidings.protocol import limits
+from tidings.protocol.control import CatchUp, encode_device
 from tidings.protocol.errors import TidingsError
 from tidings.protocol.franking import FrankingKeyring, FrankingSecret
 from tidings.protocol.handles import HandleError, TextFieldError
 from tidings.protocol.limits import BANK_REFRESH_INTERVAL_S
-from tidings.protocol.stream import CATCH_UP, bus_control
 from tidings.server import gc_policy, log_redaction, openapi, secrets
 from tidings.server.channel_fanout import ChannelFanout
 from tidings.server.config import Settings
@@ -65,6 +65,7 @@ from tidings.server.routes import reports as report_routes
 from tidings.server.routes import transparency as transparency_routes
 from tidings.server.routes import web as web_routes
 from tidings.server.routes import webhooks as webhook_routes
+from tidings.server.sessions import SessionWatch
 from tidings.services.accounts import AccountService
 from tidings.services.actions import ActionService
 from tidings.services.attachments import AttachmentService
@@ -81,6 +82,7 @@ from tidings.services.groups import GroupService
 from tidings.services.imaging import MediaError, MediaTooLargeError
 from tidings.services.jobs import JobRunner, JobService
 from tidings.services.keys import KeyService
+from tidings.services.live import device_topic
 from tidings.services.media import MediaService, preview_key
 from tidings.services.messages import MessageService
 from tidings.services.moderation import Decision, ModerationService
@@ -95,7 +97,7 @@ from tidings.services.reports import ReportService
 from tidings.services.retro_scan import RETRO_SCAN, RetroScanner
 from tidings.services.review import ReviewService
 from tidings.services.rule_config import RuleConfig
-from tidings.services.streams import StreamService, device_topic
+from tidings.services.streams import StreamService
 from tidings.services.takedowns import TakedownService
 from tidings.services.transparency import TransparencyService
 from tidings.services.webhooks import DELIVER_JOB, WebhookService
@@ -116,6 +118,7 @@ from tidings.storage.orders import OrderStore
 from tidings.storage.preservation import PreservationStore
 from tidings.storage.reports import ReportStore
 from tidings.storage.search import SearchIndex
+from tidings.storage.sessions import SessionEndStore
 from tidings.storage.streams import StreamStore
 
 log = logging.getLogger("tidings")
@@ -344,7 +347,7 @@ def make_bus(settings: Settings, metrics: Metrics) -> Bus:
         return LocalBus()
     return RedisBus(settings.redis_url, prefix=settings.redis_prefix + "bus:",
                     on_drop=metrics.bus_dropped.inc, on_reconnect=metrics.bus_reconnects.inc,
-                    resync={device_topic(""): bus_control(CATCH_UP)})
+                    resync={device_topic(""): encode_device(CatchUp())})
 
 
 def make_limiter(settings: Settings, clock: Clock) -> RateLimiter:
@@ -374,7 +377,9 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         await live_bus.start()
         limiter = make_limiter(settings, clock)
         account_svc = AccountService(db, AccountStore(), server_secrets.token_pepper, clock,
-                                     reserved_names(settings.reserved_names))
+                                     reserved_names(settings.reserved_names), live_bus)
+        session_watch = SessionWatch(db, SessionEndStore(), live_bus, clock)
+        await session_watch.start()
         stream_svc = StreamService(db, StreamStore(), live_bus, clock)
         committer = GroupCommitter(db, stream_svc.store, SentStore(), clock, stream_svc.publish)
         stream_svc.committer = committer
@@ -433,13 +438,15 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
                                     settings.ws_send_queue,
                                     messages.ws_send_hook(message_svc, limiter,
                                                           app.state.rate_rules),
-                                    ChannelFanout(live_bus), app.state.channels.subscribed_ids)
+                                    ChannelFanout(live_bus), app.state.channels.live_ids,
+                                    session_watch)
         gc_task = asyncio.create_task(gc_policy.run())
         job_runner.start()  # claims only kinds that services register handlers for
         try:
             yield
         finally:
             gc_task.cancel()
+            await session_watch.close()
             await job_runner.stop()
             await limiter.close()
             await committer.close()

@@ -1,32 +1,37 @@
 """Per-process fan-out of channel posts to live WebSocket connections.
 
 One bus subscription per channel per server process (not per connection): a post
-arrives once as bytes, is decoded once, and the same ``str`` frame is put into each
-local subscriber's send queue, so 10,000 followers cost 10,000 queue appends and no
-JSON work. A connection's set of channels follows its user's subscribe/unsubscribe
-calls through control words on its device topic (``chan+<id>`` / ``chan-<id>``, sent
+arrives once as bytes, is decoded once into one ``Frame``, and that same object is put
+into each local subscriber's send queue, so 10,000 followers cost 10,000 queue appends
+and no JSON work. A connection's set of channels follows its user's subscribe and
+unsubscribe calls through ``JoinChannel`` / ``LeaveChannel`` on its device topic (sent
 by ``ChannelService``), so it works across server processes without a second bus
-subscription per connection.
+subscription per connection. ``ChannelClosed`` on the channel's own topic (a ban)
+detaches every connection of every process from it at once.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from functools import partial
 
 from tidings.bus.base import Bus, Subscription
-from tidings.services.channels import channel_topic
+from tidings.protocol.control import ChannelClosed, ControlError, Frame, decode_channel
+from tidings.services.live import channel_topic
 
-Sink = Callable[[str], None]
+log = logging.getLogger(__name__)
+
+Sink = Callable[[Frame], None]
 """Queues one frame for one connection; must not block."""
 
 
 class _Topic:
-    __slots__ = ("sinks", "subscription")
+    __slots__ = ("members", "subscription")
 
     def __init__(self, subscription: Subscription) -> None:
         self.subscription = subscription
-        self.sinks: dict[int, Sink] = {}
+        self.members: dict[int, Membership] = {}
 
 
 class Membership:
@@ -43,19 +48,12 @@ class Membership:
     def join(self, channel_id: int) -> None:
         if channel_id not in self.channels:
             self.channels.add(channel_id)
-            self.fanout._add(channel_id, self.key, self.sink)
+            self.fanout._add(channel_id, self)
 
     def leave(self, channel_id: int) -> None:
         if channel_id in self.channels:
             self.channels.discard(channel_id)
             self.fanout._remove(channel_id, self.key)
-
-    def control(self, word: str) -> bool:
-        """Apply a ``chan+<id>`` / ``chan-<id>`` control word; False if it is not one."""
-        if not word.startswith(("chan+", "chan-")) or not word[5:].isdigit():
-            return False
-        (self.join if word[4] == "+" else self.leave)(int(word[5:]))
-        return True
 
     def close(self) -> None:
         for channel_id in list(self.channels):
@@ -76,32 +74,47 @@ class ChannelFanout:
             member.join(channel_id)
         return member
 
-    def _add(self, channel_id: int, key: int, sink: Sink) -> None:
+    def _add(self, channel_id: int, member: Membership) -> None:
         topic = self._channels.get(channel_id)
         if topic is None:
             sub = self.bus.subscribe(channel_topic(channel_id),
-                                     partial(self._on_post, channel_id))
+                                     partial(self._on_message, channel_id))
             topic = _Topic(sub)
             self._channels[channel_id] = topic
-        topic.sinks[key] = sink
+        topic.members[member.key] = member
 
     def _remove(self, channel_id: int, key: int) -> None:
         topic = self._channels.get(channel_id)
         if topic is None:
             return
-        topic.sinks.pop(key, None)
-        if not topic.sinks:
+        topic.members.pop(key, None)
+        if not topic.members:
             topic.subscription.close()
             del self._channels[channel_id]
 
-    def _on_post(self, channel_id: int, message: bytes) -> None:
+    def _on_message(self, channel_id: int, message: bytes) -> None:
         topic = self._channels.get(channel_id)
         if topic is None:
             return
-        frame = message.decode()  # once per post and process, shared by every sink
-        for sink in list(topic.sinks.values()):
-            sink(frame)
+        try:
+            decoded = decode_channel(message)  # once per post and process
+        except ControlError as exc:
+            log.warning("channel %d: dropped a bus message: %s", channel_id, exc)
+            return
+        if isinstance(decoded, ChannelClosed):
+            self._close(channel_id)
+            return
+        for member in list(topic.members.values()):
+            member.sink(decoded)  # the same Frame object for every connection
+
+    def _close(self, channel_id: int) -> None:
+        topic = self._channels.pop(channel_id, None)
+        if topic is None:
+            return
+        topic.subscription.close()
+        for member in topic.members.values():
+            member.channels.discard(channel_id)
 
     def connections(self, channel_id: int) -> int:
         topic = self._channels.get(channel_id)
-        return len(topic.sinks) if topic else 0
+        return len(topic.members) if topic else 0

@@ -16,6 +16,14 @@ client's ``since`` position, says ``live``, then forwards live events. The curso
 in ``protocol.stream.next_step`` makes this exact: a missed bus message becomes a store
 read, an overlap becomes a skip.
 
+A measure that ends the session (suspension, password reset, device removal, logout)
+reaches the connection through ``SessionWatch`` (``server/sessions.py``): from then on
+its sends are refused, and its writer closes it with 4003 and the reason, ahead of
+anything still queued.
+
+What the bus and the outbox carry is typed (``protocol/control.py``): the writer matches
+on ``Event``, ``Frame``, ``CatchUp`` and ``EndSession``, never on string prefixes.
+
 Memory per connection is bounded: live events queue in a bounded queue; when it is
 full the client is not keeping up, and it is closed with 4008 (slow consumer). Its
 events stay in the store; it resumes from its last position when it reconnects.
@@ -27,43 +35,49 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from tidings.bus.base import Bus
+from tidings.bus.base import Bus, Subscription
 from tidings.protocol import limits
+from tidings.protocol.control import (
+    CatchUp,
+    ControlError,
+    EndReason,
+    EndSession,
+    Event,
+    Frame,
+    JoinChannel,
+    LeaveChannel,
+    OutboxItem,
+    decode_device,
+    event_frame,
+)
 from tidings.protocol.errors import TidingsError
 from tidings.protocol.messages import BadSend, SendFrame
 from tidings.protocol.stream import (
-    CATCH_UP,
+    PONG,
     Ack,
     FrameError,
     Hello,
     Ping,
     Step,
     error_frame,
-    event_frame,
     live_frame,
     next_step,
-    parse_bus,
     parse_client_frame,
 )
 from tidings.server.channel_fanout import ChannelFanout, Membership
 from tidings.server.metrics import Metrics
+from tidings.server.sessions import SessionWatch
 from tidings.services.accounts import AccountService, Principal
-from tidings.services.streams import StreamService, device_topic
+from tidings.services.live import device_topic
+from tidings.services.streams import StreamService
 
 log = logging.getLogger(__name__)
 
 SendHook = Callable[[Principal, SendFrame | BadSend], Awaitable[str]]
 """Handles one ``send`` frame and returns the reply frame's JSON text."""
-
-
-@dataclass
-class _Live:
-    seq: int
-    frame: str
 
 
 class _Outbox:
@@ -73,39 +87,54 @@ class _Outbox:
     process that difference is measurable, and a single consumer needs none of it.
     """
 
-    __slots__ = ("items", "limit", "slow", "waiter")
+    __slots__ = ("ended", "items", "limit", "slow", "waiter")
 
     def __init__(self, limit: int) -> None:
-        self.items: list[_Live | str] = []
+        self.items: list[OutboxItem] = []
         self.limit = limit
         self.slow = False
+        self.ended: EndReason | None = None
+        """Set when a measure ended the session: sends are refused from then on."""
         self.waiter: asyncio.Future[None] | None = None
 
-    def put(self, item: _Live | str) -> bool:
+    def end(self, reason: EndReason) -> None:
+        """End the session ahead of anything queued: the writer's next item is it."""
+        if self.ended is None:
+            self.ended = reason
+            self._wake()
+
+    def _wake(self) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    def put(self, item: OutboxItem) -> bool:
         """Queue an item; False if full (a client that floods pings loses pongs)."""
         if len(self.items) >= self.limit:
             return False
         self.items.append(item)
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result(None)
+        self._wake()
         return True
 
-    def force(self, item: _Live | str) -> None:
+    def force(self, item: OutboxItem) -> None:
         """Queue a reply to a send even when full: sends in flight are bounded
         (``WS_SEND_INFLIGHT_MAX``), so this stays bounded too, and a committed send's
         answer is never dropped."""
         self.items.append(item)
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result(None)
+        self._wake()
 
-    async def get(self) -> _Live | str:
-        while not self.items:
+    async def get(self) -> OutboxItem:
+        while not self.items and self.ended is None:
             self.waiter = asyncio.get_running_loop().create_future()
             try:
                 await self.waiter
             finally:
                 self.waiter = None
+        if self.ended is not None:
+            return EndSession(self.ended)
         return self.items.pop(0)
+
+
+PONG_FRAME = Frame(PONG)
 
 
 class _Close(Exception):
@@ -120,8 +149,10 @@ class Gateway:
                  metrics: Metrics, send_queue: int = limits.WS_SEND_QUEUE_MAX,
                  on_send: SendHook | None = None,
                  channels: ChannelFanout | None = None,
-                 channel_ids: Callable[[int], Awaitable[list[int]]] | None = None) -> None:
+                 channel_ids: Callable[[int], Awaitable[list[int]]] | None = None,
+                 sessions: SessionWatch | None = None) -> None:
         self.accounts = accounts
+        self.sessions = sessions
         self.channels = channels
         self.channel_ids = channel_ids
         self.streams = streams
@@ -178,7 +209,7 @@ class Gateway:
         assert me is not None
         writer: asyncio.Task[None] | None = None
 
-        def push(item: _Live | str) -> None:
+        def push(item: OutboxItem) -> None:
             if out.put(item):
                 self.metrics.ws_send_queue.inc()
             elif not out.slow:  # full: the client is not reading; stop at once
@@ -189,12 +220,24 @@ class Gateway:
         membership: Membership | None = None
 
         def on_bus(message: bytes) -> None:
-            parsed = parse_bus(message)
-            if parsed.seq is not None:
-                push(_Live(parsed.seq, parsed.payload))
-            elif membership is None or not membership.control(parsed.payload):
-                push(parsed.payload)
+            try:
+                decoded = decode_device(message)
+            except ControlError as exc:
+                log.warning("device topic: dropped a bus message: %s", exc)
+                return
+            match decoded:
+                case Event() | CatchUp():
+                    push(decoded)
+                case JoinChannel(channel_id):
+                    if membership is not None:
+                        membership.join(channel_id)
+                case LeaveChannel(channel_id):
+                    if membership is not None:
+                        membership.leave(channel_id)
 
+        watched: Subscription | None = None
+        if self.sessions is not None:
+            watched = self.sessions.register(who.user_id, who.device_id, out.end)
         subscription = self.bus.subscribe(device_topic(who.device_id), on_bus)
         if self.channels is not None and self.channel_ids is not None:
             # Channel frames carry their channel's own seq; a gap is filled over HTTP
@@ -226,6 +269,8 @@ class Gateway:
         finally:
             writer.remove_done_callback(stop_reader)
             subscription.close()
+            if watched is not None:
+                watched.close()
             if membership is not None:
                 membership.close()
             self.metrics.ws_send_queue.dec(len(out.items))
@@ -252,22 +297,24 @@ class Gateway:
         await ws.send_text(live_frame(sent))
         while True:
             item = await out.get()
-            self.metrics.ws_send_queue.dec()
-            if isinstance(item, str):
-                if item.startswith("{"):
-                    await ws.send_text(item)  # a reply from the reader: one writer per socket
-                elif item == "revoked":
-                    raise _Close(limits.WS_CLOSE_REVOKED, "device logged out")
-                elif item == CATCH_UP:
+            match item:
+                case EndSession(reason):  # not counted in the queue: it jumped it
+                    raise _Close(limits.WS_CLOSE_REVOKED, reason.value)
+                case Frame(text):  # a reply or a channel post: one writer per socket
+                    self.metrics.ws_send_queue.dec()
+                    await ws.send_text(text)
+                case CatchUp():
+                    self.metrics.ws_send_queue.dec()
                     sent = await self._catch_up(ws, who.device_id, sent)
-                continue
-            step = next_step(sent, item.seq)
-            if step is Step.SEND:
-                await ws.send_text(item.frame)
-                self.metrics.events_delivered.inc()
-                sent = item.seq
-            elif step is Step.CATCH_UP:
-                sent = await self._catch_up(ws, who.device_id, sent)
+                case Event(seq, frame):
+                    self.metrics.ws_send_queue.dec()
+                    step = next_step(sent, seq)
+                    if step is Step.SEND:
+                        await ws.send_text(frame)
+                        self.metrics.events_delivered.inc()
+                        sent = seq
+                    elif step is Step.CATCH_UP:
+                        sent = await self._catch_up(ws, who.device_id, sent)
 
     async def _reader(self, ws: WebSocket, who: Principal, out: _Outbox) -> None:
         inflight = asyncio.Semaphore(limits.WS_SEND_INFLIGHT_MAX)
@@ -287,19 +334,21 @@ class Gateway:
             text = message.get("text")
             if text is None:
                 raise _Close(limits.WS_CLOSE_BAD_FRAME, "frames are JSON text")
+            if out.ended is not None:
+                continue  # the session ended: nothing more is taken from this socket
             try:
                 frame = parse_client_frame(text)
             except FrameError as exc:
-                out.put(error_frame(exc.code, str(exc)))
+                out.put(Frame(error_frame(exc.code, str(exc))))
                 continue
             if isinstance(frame, Ack):
                 await self.streams.ack(who.device_id, frame.upto)
             elif isinstance(frame, Ping):
-                out.put('{"type":"pong"}')
+                out.put(PONG_FRAME)
             elif isinstance(frame, Hello):
-                out.put(error_frame("bad_frame", "hello was already said"))
+                out.put(Frame(error_frame("bad_frame", "hello was already said")))
             elif self.on_send is None:
-                out.put(error_frame("bad_frame", "this server does not accept sends"))
+                out.put(Frame(error_frame("bad_frame", "this server does not accept sends")))
             else:
                 await inflight.acquire()
                 task = asyncio.create_task(self._send(who, frame, out, inflight, self.on_send))
@@ -309,7 +358,9 @@ class Gateway:
     async def _send(self, who: Principal, frame: SendFrame | BadSend, out: _Outbox,
                     inflight: asyncio.Semaphore, hook: SendHook) -> None:
         try:
-            out.force(await hook(who, frame))
+            if out.ended is not None:
+                return  # refused: a measure ended the session since the frame was read
+            out.force(Frame(await hook(who, frame)))
             self.metrics.ws_send_queue.inc()
         except Exception:  # a failed send must not kill the connection; the client retries
             log.exception("send over WebSocket failed")

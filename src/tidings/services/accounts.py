@@ -19,10 +19,13 @@ from importlib import resources
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from tidings.bus.base import Bus
 from tidings.protocol import limits
+from tidings.protocol.control import EndReason, SessionEnded
 from tidings.protocol.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from tidings.protocol.handles import HandleError, check_not_reserved, normalize_username
 from tidings.services.clock import Clock
+from tidings.services.live import end_sessions
 from tidings.storage.accounts import AccountStore
 from tidings.storage.database import Database
 from tidings.storage.records import ROLES, STAFF_ROLES, DeviceRecord, UserRecord
@@ -111,8 +114,11 @@ def new_device_id() -> str:
 
 class AccountService:
     def __init__(self, db: Database, store: AccountStore, pepper: bytes, clock: Clock,
-                 reserved: frozenset[str]) -> None:
+                 reserved: frozenset[str], bus: Bus | None = None) -> None:
         self.db = db
+        self.bus = bus
+        """Where ended sessions are announced at once; without one (the CLI) the servers
+        find them in the session log within a second (storage/sessions.py)."""
         self.store = store
         self._pepper = pepper
         self.clock = clock
@@ -206,19 +212,29 @@ class AccountService:
         async with self.db.read() as conn:
             return await self.store.devices_of(conn, who.user_id)
 
-    async def revoke_device(self, who: Principal, device_id: str) -> None:
-        """Log a device out. Only one's own devices: another's id is simply not found."""
+    async def revoke_device(self, who: Principal, device_id: str,
+                            reason: EndReason = EndReason.DEVICE_REMOVED) -> None:
+        """Log a device out; its live sockets close. Only one's own devices: another's id
+        is simply not found."""
+        now = self.clock()
         async with self.db.write() as conn:
-            if not await self.store.delete_device(conn, who.user_id, device_id):
+            if not await self.store.delete_device(conn, who.user_id, device_id, reason, now):
                 raise NotFound("no such device", "device_not_found")
+        await self._ended([SessionEnded(who.user_id, device_id, reason, now)])
+
+    async def _ended(self, ended: list[SessionEnded]) -> None:
+        if self.bus is not None:
+            await end_sessions(self.bus, ended)
 
     async def delete_account(self, who: Principal, password: str) -> None:
         async with self.db.read() as conn:
             user = await self.store.user_by_id(conn, who.user_id)
         if user is None or not await self._verify_password(user.password_hash, password):
             raise Forbidden("the password is wrong", "bad_credentials")
+        now = self.clock()
         async with self.db.write() as conn:
-            await self.store.mark_deleted(conn, who.user_id, self.clock())
+            await self.store.mark_deleted(conn, who.user_id, now)
+        await self._ended([SessionEnded(who.user_id, None, EndReason.ACCOUNT_DELETED, now)])
 
     async def user(self, username: str) -> UserRecord:
         async with self.db.read() as conn:
@@ -232,10 +248,13 @@ class AccountService:
         user = await self.user(username)
         check_password(password, user.username)
         hashed = await self._hash_password(password)
+        now = self.clock()
         async with self.db.write() as conn:
             await self.store.set_password(conn, user.id, hashed)
             for device in await self.store.devices_of(conn, user.id):
-                await self.store.delete_device(conn, user.id, device.id)
+                await self.store.delete_device(conn, user.id, device.id,
+                                               EndReason.PASSWORD_RESET, now)
+        await self._ended([SessionEnded(user.id, None, EndReason.PASSWORD_RESET, now)])
         return user
 
     async def ensure_admin(self) -> tuple[str, str] | None:

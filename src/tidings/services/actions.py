@@ -27,15 +27,17 @@ from tidings.moderation.actions import MS_PER_DAY, ActionKind, ActionRequest
 from tidings.moderation.audit import AuditRecord, VerifyResult, verify_chain
 from tidings.moderation.reasons import ContentKind, from_outcome, render_text, to_record
 from tidings.moderation.rules import ESCALATION_RULE_PREFIX, ActorHistory, escalate
+from tidings.protocol.control import ChannelClosed, EndReason, Frame, SessionEnded
 from tidings.services.banks import BankService
-from tidings.services.channels import channel_topic
 from tidings.services.clock import Clock
+from tidings.services.live import end_sessions, to_channel
 from tidings.services.moderation import Actor, Decision
 from tidings.storage.accounts import AccountStore
 from tidings.storage.actions import ActionStore
 from tidings.storage.channel_schema import channels
 from tidings.storage.database import Database
 from tidings.storage.schema import users
+from tidings.storage.sessions import record_end
 
 SYSTEM_ACTOR: Final = "system"
 LOCAL_TAKEDOWN_BANK: Final = "LOCAL_TAKEDOWN"
@@ -94,6 +96,7 @@ class Applied:
     strikes: int | None = None
     """Active strikes after this decision, when it added one."""
     thresholds: dict[ActionKind, int] = field(default_factory=dict)
+    ended: list[SessionEnded] = field(default_factory=list)
 
 
 def _id_of(target: str, kind: str) -> int | None:
@@ -282,6 +285,8 @@ class ActionService:
                 if user_id is not None:
                     await conn.execute(users.update().where(users.c.id == user_id)
                                        .values(suspended_at=now))
+                    applied.ended.append(
+                        await record_end(conn, user_id, None, EndReason.SUSPENDED, now))
             case ActionKind.HOLD | ActionKind.ALLOW_AND_FLAG:
                 await self.store.add_flag(conn, request.target, request.rule, now)
             case ActionKind.REJECT | ActionKind.AUTO_BANK:
@@ -298,6 +303,7 @@ class ActionService:
                             ground: str) -> None:
         for channel_id in applied.banned_channels:
             await self.announce_ban(channel_id, ground)
+        await end_sessions(self.bus, applied.ended)
         if ActionKind.AUTO_BANK in applied.kinds:
             pairs = sorted({(s.signal_type, s.value) for s in decision.signals})
             await self.auto_bank(pairs, top_label(labels) or DEFAULT_TAKEDOWN_LABEL)
@@ -306,8 +312,13 @@ class ActionService:
         async with self.db.read() as conn:
             handle = (await conn.execute(sa.select(channels.c.handle)
                                          .where(channels.c.id == channel_id))).scalar_one()
-        await self.bus.publish(channel_topic(channel_id),
-                               channel_event(str(handle), "banned", ban_notice(ground)).encode())
+        await to_channel(self.bus, channel_id,
+                         Frame(channel_event(str(handle), "banned", ban_notice(ground))))
+        await self.close_channel(channel_id)
+
+    async def close_channel(self, channel_id: int) -> None:
+        """A ban revokes access: every socket on every process drops the channel's feed."""
+        await to_channel(self.bus, channel_id, ChannelClosed(channel_id))
 
     async def auto_bank(self, pairs: Sequence[tuple[str, str]], label: str) -> int:
         """Bank signals of removed content in the local takedown bank (created if absent)."""

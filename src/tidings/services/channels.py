@@ -18,6 +18,7 @@ from typing import Any
 from tidings.bus.base import Bus
 from tidings.protocol import limits
 from tidings.protocol.confusables import handle_key
+from tidings.protocol.control import JoinChannel, LeaveChannel
 from tidings.protocol.errors import BadRequest, Conflict, Forbidden, NotFound
 from tidings.protocol.handles import (
     HANDLE_MAX,
@@ -27,7 +28,6 @@ from tidings.protocol.handles import (
     clean_channel_title,
     normalize_handle,
 )
-from tidings.protocol.stream import bus_control
 from tidings.services.accounts import Principal
 from tidings.services.channel_access import (
     NOBODY,
@@ -39,9 +39,10 @@ from tidings.services.channel_access import (
 )
 from tidings.services.clock import Clock
 from tidings.services.gate import VISIBLE, gate, text_contents
+from tidings.services.live import channel_topic as channel_topic
+from tidings.services.live import to_device
 from tidings.services.media import MediaService
 from tidings.services.moderation import Actor, ModerationService, Surface
-from tidings.services.streams import device_topic
 from tidings.storage.accounts import AccountStore
 from tidings.storage.actions import ActionStore
 from tidings.storage.channels import ChannelRecord, ChannelStore
@@ -71,10 +72,6 @@ async def preserve_before_delete(hook: PreserveHook | None, post_ids: Sequence[i
 
 def lookalike_core(handle: str) -> str:
     return _LOOKALIKE_NOISE.sub("", handle_key(handle))
-
-
-def channel_topic(channel_id: int) -> str:
-    return f"channel:{channel_id}"
 
 
 
@@ -334,21 +331,22 @@ class ChannelService:
             await self.store.subscribe(conn, current.channel.id, who.user_id, self.clock())
             channel = await self.store.by_id(conn, current.channel.id)
         assert channel is not None
-        await self._tell_devices(who, f"chan+{channel.id}")
+        await self._tell_devices(who, JoinChannel(channel.id))
         return ChannelView(channel, current.perms, True)
 
-    async def _tell_devices(self, who: Principal, word: str) -> None:
+    async def _tell_devices(self, who: Principal, change: JoinChannel | LeaveChannel
+                            ) -> None:
         """Live connections of all the user's devices start or stop following."""
         async with self.db.read() as conn:
             devices = await self.accounts.devices_of(conn, who.user_id)
         for device in devices:
-            await self.bus.publish(device_topic(device.id), bus_control(word))
+            await to_device(self.bus, device.id, change)
 
     async def unsubscribe(self, who: Principal, handle: str) -> None:
         current = await self.view(handle, who)
         async with self.db.write() as conn:
             await self.store.unsubscribe(conn, current.channel.id, who.user_id)
-        await self._tell_devices(who, f"chan-{current.channel.id}")
+        await self._tell_devices(who, LeaveChannel(current.channel.id))
 
     async def subscriptions(self, who: Principal) -> list[dict[str, Any]]:
         async with self.db.read() as conn:
@@ -360,6 +358,13 @@ class ChannelService:
     async def subscribed_ids(self, user_id: int) -> list[int]:
         async with self.db.read() as conn:
             return await self.store.subscribed_ids(conn, user_id)
+
+    async def live_ids(self, user_id: int) -> list[int]:
+        """The subscribed channels a socket follows live: visible ones only, so a banned
+        or removed channel's feed is not re-attached when the subscriber reconnects."""
+        async with self.db.read() as conn:
+            ids = await self.store.subscribed_ids(conn, user_id)
+            return [c.id for c in await self.store.by_ids(conn, ids) if c.state == VISIBLE]
 
     async def search(self, query: str, limit: int) -> list[dict[str, Any]]:
         limit = max(1, min(limit, limits.SEARCH_RESULTS_MAX))

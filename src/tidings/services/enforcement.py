@@ -19,9 +19,11 @@ from collections.abc import Callable
 from typing import Any
 
 from tidings.moderation.review import Decision
+from tidings.protocol.control import ChannelClosed, EndReason, SessionEnded
 from tidings.protocol.errors import BadRequest, Conflict, NotFound, TidingsError
 from tidings.services.clock import Clock
 from tidings.services.gate import REMOVED, VISIBLE
+from tidings.services.live import end_sessions, to_channel
 from tidings.services.posts import PostService
 from tidings.storage.accounts import AccountStore
 from tidings.storage.channels import ChannelStore
@@ -112,14 +114,19 @@ class Enforcer:
                                         "left to ban (close the case with no_violation, or "
                                         "act on the account)")
                 await self.channels.update(conn, channel_id, state=REMOVED)
+            await to_channel(self.posts.bus, channel_id, ChannelClosed(channel_id))
             return {"channel_id": channel_id, "state": channel.state}
         if decision is Decision.SUSPEND_ACCOUNT and affected_user_id is not None:
             async with self.db.write() as conn:
                 user = await self.accounts.user_by_id(conn, affected_user_id)
                 if user is None:
                     raise NotFound("the account is gone", "user_not_found")
+                now = self.clock()
                 if user.suspended_at is None:
-                    await self.accounts.set_suspended(conn, user.id, self.clock())
+                    await self.accounts.set_suspended(conn, user.id, now)
+            if user.suspended_at is None:  # the log has it too (AccountStore.set_suspended)
+                await end_sessions(self.posts.bus, [SessionEnded(user.id, None,
+                                                                 EndReason.SUSPENDED, now)])
             return {"user_id": affected_user_id, "suspended_at": user.suspended_at}
         return {}
 

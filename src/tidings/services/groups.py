@@ -31,6 +31,7 @@ from typing import Any
 
 from tidings.moderation import TextContent
 from tidings.protocol import limits
+from tidings.protocol.control import splice
 from tidings.protocol.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
 from tidings.protocol.franking import FrankingKeyring
 from tidings.protocol.keys import b64decode, b64encode
@@ -259,8 +260,9 @@ class GroupService:
             if e.kind == GROUP_MESSAGE_KIND:
                 ct = found.get(_ref(e.body))
                 # Pruned (expired timer): delivered without content; clients skip it.
-                extra = json.dumps(ct) if ct is not None else 'null,"expired":true'
-                e = replace(e, body=f'{e.body[:-1]},"ciphertext":{extra}}}')
+                extra = ({"ciphertext": json.dumps(ct)} if ct is not None
+                         else {"ciphertext": "null", "expired": "true"})
+                e = replace(e, body=splice(e.body, extra))
             out.append(e)
         return out
 

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import base64
 import itertools
-import json
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from tidings.protocol import limits
+from tidings.protocol.control import compact, splice
 from tidings.protocol.errors import Conflict, NotFound
 from tidings.protocol.franking import FrankingKeyring
 from tidings.protocol.keys import b64encode
@@ -91,9 +91,9 @@ class MessageService:
         expires_at = ts + req.expires_in_ms if req.expires_in_ms else None
         if expires_at is not None:
             head["expires_at"] = expires_at
-        prefix = json.dumps(head, separators=(",", ":"), ensure_ascii=False)[:-1]
+        head_json = compact(head)  # once; each device's event adds its own ciphertext
         items = [(e.device_id, MESSAGE_KIND,
-                  f'{prefix},"ciphertext":{json.dumps(e.ciphertext(), separators=(",", ":"))}}}')
+                  splice(head_json, {"ciphertext": compact(e.ciphertext())}))
                  for e in req.envelopes]
         result = await self.committer.append(
             AppendJob(items, Dedup(who.device_id, req.client_id, message_id, ts),

@@ -20,10 +20,12 @@ from tidings.moderation.audit import AuditRecord
 from tidings.moderation.orders import TargetKind, TargetSpec, id_of
 from tidings.moderation.reasons import ContentKind
 from tidings.moderation.review import Decision
+from tidings.protocol.control import EndReason, SessionEnded
 from tidings.protocol.errors import NotFound, Unprocessable
 from tidings.protocol.handles import HANDLE_MAX
 from tidings.services.actions import BAN_NOTICE_BY_LABEL, DEFAULT_BAN_NOTICE, ActionService
 from tidings.services.clock import Clock
+from tidings.services.live import end_sessions
 from tidings.services.takedowns import TakedownService
 from tidings.storage.accounts import AccountStore
 from tidings.storage.channels import ChannelStore
@@ -157,6 +159,9 @@ class OrderTargets:
                 await self.actions.store.audit(conn, AuditRecord(
                     actor, ActionKind.SUSPEND_ACCOUNT.value, rule, target, now,
                     {"order": order.id, "reference": order.reference, "label": order.label}))
+        if user.suspended_at is None:  # live sockets close now (the log has it too)
+            await end_sessions(self.actions.bus,
+                               [SessionEnded(user_id, None, EndReason.SUSPENDED, now)])
         return {"user_id": user_id, "suspended_at": user.suspended_at}
 
 

@@ -14,15 +14,15 @@ post's text or an edited post's old text cannot be read back from it.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.bus.base import Bus
 from tidings.moderation.visibility import Audience, Shown, post_state, post_view
+from tidings.protocol.control import Frame, compact, splice
 from tidings.services.channel_access import post_json
-from tidings.services.channels import channel_topic
+from tidings.services.live import to_channel
 from tidings.services.streams import dumps
 from tidings.storage.channels import ChannelRecord, ChannelStore, PostRecord
 from tidings.storage.search import SearchIndex
@@ -30,8 +30,8 @@ from tidings.storage.search import SearchIndex
 
 def channel_frame(handle: str, seq: int, kind: str, post_body: str) -> str:
     """The live frame subscribers get; ``post_body`` is already serialised JSON."""
-    return (f'{{"type":"channel","channel":{json.dumps(handle)},"seq":{seq},'
-            f'"kind":"{kind}","post":{post_body}}}')
+    return splice(compact({"type": "channel", "channel": handle, "seq": seq, "kind": kind}),
+                  {"post": post_body})
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,5 +86,4 @@ class PostStates:
 
     async def announce(self, announcement: Announcement | None) -> None:
         if announcement is not None:
-            await self.bus.publish(channel_topic(announcement.channel_id),
-                                   announcement.frame.encode())
+            await to_channel(self.bus, announcement.channel_id, Frame(announcement.frame))

@@ -26,9 +26,14 @@ from tidings.moderation.reasons import IMPERSONATION, OTHER_POLICY
 from tidings.moderation.review import Source
 from tidings.protocol import limits
 from tidings.protocol.errors import BadRequest, NotFound
-from tidings.protocol.franking import FrankingKeyring, FrankingVerdict, verify_report
+from tidings.protocol.franking import (
+    FrankingKeyring,
+    FrankingVerdict,
+    reported_message_id,
+    verify_report,
+)
 from tidings.protocol.keys import b64decode
-from tidings.protocol.payload import MessageContent, PayloadError
+from tidings.protocol.payload import CONTENT_KINDS, MessageContent, PayloadError
 from tidings.services.accounts import Principal
 from tidings.services.cases import open_or_join
 from tidings.services.clock import Clock
@@ -104,7 +109,13 @@ class ReportInput:
 
 
 def verify_message(keyring: FrankingKeyring, m: FrankedMessage, what: str) -> str:
-    """The decoded payload text if the franking checks out; BadRequest naming the failure."""
+    """The decoded payload text if the franking checks out and it is content a person
+    wrote; BadRequest naming the failure.
+
+    A control payload (verification, receipt, keys, typing, timer) is refused even when
+    its franking is genuine: it may echo a value the reporter chose (a verification's
+    ``txn``), so accepting it would let anyone show their own words as a verified
+    message from someone else (issue 20, "reports by reflection")."""
     try:
         payload = b64decode(m.payload)
         key = b64decode(m.franking_key)
@@ -124,9 +135,13 @@ def verify_message(keyring: FrankingKeyring, m: FrankedMessage, what: str) -> st
         code = _VERDICT_CODE[verdict]
         raise BadRequest(f"{what}: {messages[code]}", code)
     try:
-        MessageContent.from_bytes(payload)
+        content = MessageContent.from_bytes(payload)
     except (PayloadError, ValueError) as exc:
         raise BadRequest(f"{what}: payload is not a message", "franking_malformed") from exc
+    if content.kind not in CONTENT_KINDS:
+        raise BadRequest(f"{what}: a {content.kind} payload is a control message, not "
+                         "content; only messages a person wrote can be reported",
+                         "not_content")
     return payload.decode("utf-8")
 
 
@@ -209,7 +224,9 @@ class ReportService:
 
     @staticmethod
     def _row(position: int, m: FrankedMessage, payload: str) -> dict[str, Any]:
-        return {"position": position, "message_id": m.id[:64], "sender": m.sender,
+        # Named from the verified tag: the id in the report is the reporter's word.
+        return {"position": position, "message_id": reported_message_id(b64decode(m.tag)),
+                "sender": m.sender,
                 "sender_device": m.sender_device, "conversation": m.conversation, "ts": m.ts,
                 "payload": payload, "key_id": m.key_id, "verdict": "verified"}
 

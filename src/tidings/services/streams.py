@@ -9,16 +9,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.bus.base import Bus
-from tidings.protocol.stream import bus_control, bus_event, event_frame
+from tidings.protocol.control import Event, event_frame
 from tidings.services.clock import Clock
+from tidings.services.live import to_device
 from tidings.storage.committer import AppendJob, GroupCommitter
 from tidings.storage.database import Database
 from tidings.storage.records import StreamEvent
 from tidings.storage.streams import StreamStore
-
-
-def device_topic(device_id: str) -> str:
-    return f"device:{device_id}"
 
 
 def dumps(body: Any) -> str:
@@ -58,7 +55,7 @@ class StreamService:
             events = await self.expand(events)
         for e in events:
             frame = event_frame(e.seq, e.kind, e.created_at, e.body)
-            await self.bus.publish(device_topic(e.device_id), bus_event(e.seq, frame))
+            await to_device(self.bus, e.device_id, Event(e.seq, frame))
 
     async def read(self, device_id: str, after: int, limit: int) -> list[StreamEvent]:
         async with self.db.read() as conn:
@@ -74,7 +71,3 @@ class StreamService:
     async def head(self, device_id: str) -> int:
         async with self.db.read() as conn:
             return await self.store.head(conn, device_id)
-
-    async def kick(self, device_id: str) -> None:
-        """Tell live connections of a revoked device to close."""
-        await self.bus.publish(device_topic(device_id), bus_control("revoked"))

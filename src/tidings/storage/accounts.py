@@ -8,9 +8,11 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tidings.protocol.control import EndReason
 from tidings.protocol.errors import Conflict
 from tidings.storage.records import DeviceRecord, UserRecord
 from tidings.storage.schema import devices, users
+from tidings.storage.sessions import record_end
 
 _USER_COLS = (users.c.id, users.c.username, users.c.role, users.c.display_name,
               users.c.created_at, users.c.deleted_at, users.c.suspended_at,
@@ -65,8 +67,12 @@ class AccountStore:
 
     async def set_suspended(self, conn: AsyncConnection, user_id: int,
                             suspended_at: int | None) -> None:
+        """Suspending also logs the end of the account's sessions (storage/sessions.py),
+        so its live sockets close on every process; lifting it (None) logs nothing."""
         await conn.execute(users.update().where(users.c.id == user_id)
                            .values(suspended_at=suspended_at))
+        if suspended_at is not None:
+            await record_end(conn, user_id, None, EndReason.SUSPENDED, suspended_at)
 
     async def set_role(self, conn: AsyncConnection, user_id: int, role: str) -> None:
         await conn.execute(users.update().where(users.c.id == user_id).values(role=role))
@@ -76,6 +82,7 @@ class AccountStore:
         await conn.execute(devices.delete().where(devices.c.user_id == user_id))
         await conn.execute(users.update().where(users.c.id == user_id)
                            .values(deleted_at=now, password_hash=None, display_name=None))
+        await record_end(conn, user_id, None, EndReason.ACCOUNT_DELETED, now)
 
     async def create_device(self, conn: AsyncConnection, user_id: int, device_id: str,
                             name: str, token_hash: str, now: int) -> DeviceRecord:
@@ -111,10 +118,16 @@ class AccountStore:
                                     .where(devices.c.user_id == user_id))
         return int(result.scalar_one())
 
-    async def delete_device(self, conn: AsyncConnection, user_id: int, device_id: str) -> bool:
+    async def delete_device(self, conn: AsyncConnection, user_id: int, device_id: str,
+                            reason: EndReason = EndReason.DEVICE_REMOVED,
+                            now: int | None = None) -> bool:
+        """Removing a device revokes its token and logs the end of its sessions."""
         result = await conn.execute(devices.delete().where(
             devices.c.id == device_id, devices.c.user_id == user_id))
-        return bool(result.rowcount)
+        if not result.rowcount:
+            return False
+        await record_end(conn, user_id, device_id, reason, now)
+        return True
 
     async def touch_device(self, conn: AsyncConnection, device_id: str, now: int) -> None:
         await conn.execute(devices.update().where(devices.c.id == device_id)

@@ -6,10 +6,10 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from tidings.protocol import limits
-from tidings.server.deps import accounts, principal, rate_limit, streams
+from tidings.protocol.control import EndReason
+from tidings.server.deps import accounts, principal, rate_limit
 from tidings.server.login_guard import guarded_login
 from tidings.services.accounts import AccountService, Principal, Session
-from tidings.services.streams import StreamService
 
 router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"])
 
@@ -76,11 +76,10 @@ async def me(who: Principal = Depends(principal)) -> MeOut:
 
 
 @router.post("/logout", status_code=204)
-async def logout(who: Principal = Depends(principal), svc: AccountService = Depends(accounts),
-                 stream: StreamService = Depends(streams)) -> Response:
+async def logout(who: Principal = Depends(principal),
+                 svc: AccountService = Depends(accounts)) -> Response:
     """Revoke this device's token; its live connections close."""
-    await svc.revoke_device(who, who.device_id)
-    await stream.kick(who.device_id)
+    await svc.revoke_device(who, who.device_id, EndReason.LOGGED_OUT)
     return Response(status_code=204)
 
 
@@ -94,22 +93,16 @@ async def list_devices(who: Principal = Depends(principal),
 
 @router.delete("/devices/{device_id}", status_code=204)
 async def revoke_device(device_id: str, who: Principal = Depends(principal),
-                        svc: AccountService = Depends(accounts),
-                        stream: StreamService = Depends(streams)) -> Response:
+                        svc: AccountService = Depends(accounts)) -> Response:
     """Log out one of your own devices."""
     await svc.revoke_device(who, device_id[:64])
-    await stream.kick(device_id[:64])
     return Response(status_code=204)
 
 
 @router.post("/delete", status_code=204)
 async def delete_account(body: DeletePassword, request: Request,
                          who: Principal = Depends(principal),
-                         svc: AccountService = Depends(accounts),
-                         stream: StreamService = Depends(streams)) -> Response:
+                         svc: AccountService = Depends(accounts)) -> Response:
     """Delete your account: all devices log out, keys and queued messages go."""
-    devices = await svc.devices(who)
     await svc.delete_account(who, body.password)
-    for d in devices:
-        await stream.kick(d.id)
     return Response(status_code=204)
