@@ -150,7 +150,7 @@ def test_fetch_from_local_file_exchange(tmp_path: Path) -> None:
     seen: list[tuple[int, int]] = []
     batches = list(fetch_batches(api, progress=lambda b, n: seen.append((b, n))))
     assert len(batches) == 1
-    assert {(t, v) for t, v, _ in batches[0].signals} == {
+    assert {(s.signal_type, s.value) for s in batches[0].signals} == {
         ("pdq", PDQ),
         ("md5", "d41d8cd98f00b204e9800998ecf8427e"),
     }
@@ -160,6 +160,6 @@ def test_fetch_from_local_file_exchange(tmp_path: Path) -> None:
 
 def test_fetch_from_static_sample_exchange() -> None:
     batches = list(fetch_batches(StaticSampleSignalExchangeAPI()))
-    got = {t for b in batches for t, _, _ in b.signals}
+    got = {s.signal_type for b in batches for s in b.signals}
     assert got == set(SIGNAL_TYPES)
     assert batches[-1].checkpoint is not None

@@ -30,9 +30,9 @@ class PagedExchange:
     """Three pages of md5s; page 2 deletes page 1's first hash. Fails once on page 2."""
 
     pages: t.ClassVar[list[dict[tuple[str, str], t.Any]]] = [
-        {("md5", f"{i:032x}"): object() for i in range(0, 3)},
-        {("md5", f"{0:032x}"): None, **{("md5", f"{i:032x}"): object() for i in range(3, 5)}},
-        {("md5", f"{i:032x}"): object() for i in range(5, 6)},
+        {("video_md5", f"{i:032x}"): object() for i in range(0, 3)},
+        {("video_md5", f"{0:032x}"): None, **{("video_md5", f"{i:032x}"): object() for i in range(3, 5)}},
+        {("video_md5", f"{i:032x}"): object() for i in range(5, 6)},
     ]
 
     def __init__(self, fail_on: int | None) -> None:

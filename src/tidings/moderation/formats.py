@@ -5,7 +5,10 @@ Two formats:
 * pytx local-file format, exactly what ``LocalFileSignalExchangeAPI`` reads
   (threatexchange/exchanges/impl/file_api.py): one signal per line,
   ``<signal_type> <value>`` split on the first space, or the bare value when
-  the collaboration fixes the type; blank lines are skipped.
+  the collaboration fixes the type; blank lines are skipped. Type names may be
+  pytx's (``video_md5``, ``raw_text``...) or Tidings' (``md5``...); see
+  ``pytx_names``. Writing with pytx names leaves out what pytx has no type for
+  and says how many, and why.
 * Bank CSV, with header ``signal_type,signal_value,bank,labels,source,
   added_at,enabled``: labels ``;``-separated, ``added_at`` ISO 8601 with an
   offset, ``enabled`` ``true``/``false``. (Tidings' own columns; HMA's bank
@@ -24,7 +27,13 @@ from datetime import datetime
 from tidings.moderation.banks import BankEntry
 from tidings.moderation.errors import FormatError, ModerationError
 from tidings.moderation.limits import MAX_IMPORT_BYTES, MAX_IMPORT_LINES, MAX_LINE_CHARS
-from tidings.moderation.manifest import SIGNAL_TYPES, validate_value
+from tidings.moderation.pytx_names import (
+    from_named,
+    is_known_name,
+    known_names,
+    omit_reason,
+    to_pytx,
+)
 
 CSV_COLUMNS = ("signal_type", "signal_value", "bank", "labels", "source", "added_at", "enabled")
 LABEL_SEPARATOR = ";"
@@ -35,6 +44,17 @@ class ParsedSignal:
     line: int
     signal_type: str
     value: str
+    content_type: str | None = None
+    """``video`` for a pytx ``video_md5``/``video_sha256`` line, else None (unknown)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenFile:
+    """A signal file and what it left out: ``{reason: count}``."""
+
+    text: str
+    written: int
+    omitted: dict[str, int]
 
 
 def _lines(data: str) -> list[str]:
@@ -47,8 +67,10 @@ def _lines(data: str) -> list[str]:
 
 
 def parse_signal_file(data: str, default_signal_type: str | None = None) -> list[ParsedSignal]:
-    """Parse pytx's local-file format; values come back normalised."""
-    if default_signal_type is not None and default_signal_type not in SIGNAL_TYPES:
+    """Parse pytx's local-file format; values come back normalised.
+
+    One line can give several signals (``raw_text`` gives the text's hashes)."""
+    if default_signal_type is not None and not is_known_name(default_signal_type):
         raise FormatError(0, f"unknown signal type {default_signal_type!r}")
     out: list[ParsedSignal] = []
     for number, raw in enumerate(_lines(data), start=1):
@@ -63,10 +85,12 @@ def parse_signal_file(data: str, default_signal_type: str | None = None) -> list
                 raise FormatError(number, "expected '<signal_type> <value>'")
         else:
             signal_type, value = default_signal_type, line
-        if signal_type not in SIGNAL_TYPES:
-            raise FormatError(number, f"unknown signal type {signal_type!r}")
+        if not is_known_name(signal_type):
+            raise FormatError(number, f"unknown signal type {signal_type[:40]!r}; known: "
+                              + ", ".join(known_names()))
         try:
-            out.append(ParsedSignal(number, signal_type, validate_value(signal_type, value)))
+            out.extend(ParsedSignal(number, c.signal_type, c.value, c.content_type)
+                       for c in from_named(signal_type, value))
         except ModerationError as exc:
             raise FormatError(number, str(exc)) from exc
     return out
@@ -75,6 +99,21 @@ def parse_signal_file(data: str, default_signal_type: str | None = None) -> list
 def format_signal_file(signals: list[tuple[str, str]]) -> str:
     """Inverse of ``parse_signal_file`` (what pytx's report_opinion writes)."""
     return "".join(f"{signal_type} {value}\n" for signal_type, value in signals)
+
+
+def format_pytx_file(signals: list[tuple[str, str, str | None]]) -> WrittenFile:
+    """``(signal_type, value, content_type)`` written under pytx's names; what pytx
+    has no type for is left out and counted by reason (never relabelled)."""
+    lines: list[str] = []
+    omitted: dict[str, int] = {}
+    for signal_type, value, content_type in signals:
+        name = to_pytx(signal_type, content_type)
+        if name is None:
+            reason = omit_reason(signal_type, content_type)
+            omitted[reason] = omitted.get(reason, 0) + 1
+        else:
+            lines.append(f"{name} {value}\n")
+    return WrittenFile("".join(lines), len(lines), omitted)
 
 
 def parse_bank_csv(data: str, first_entry_id: int) -> list[BankEntry]:
