@@ -29,7 +29,9 @@ from tidings.moderation.errors import (
     InvalidBankError,
     InvalidLabelError,
 )
+from tidings.moderation.formats import format_pytx_file
 from tidings.moderation.labels import RECRUITMENT, SPAM, TERRORIST_CONTENT
+from tidings.moderation.pytx_names import PYTX_SIGNAL_TYPES
 from tidings.moderation.signal_types import PdqSignalType
 
 PDQ = PdqSignalType.get_examples()[0]
@@ -163,3 +165,68 @@ def test_fetch_from_static_sample_exchange() -> None:
     got = {s.signal_type for b in batches for s in b.signals}
     assert got == set(SIGNAL_TYPES)
     assert batches[-1].checkpoint is not None
+
+
+def test_pytx_names_read_and_written() -> None:
+    """pytx's names import (video_md5 keeps that it is a video's); writing pytx names
+    never calls a photo's MD5 a video's, and says what it left out."""
+    text = (f"video_md5 {'A' * 32}\nvideo_sha256 {'b' * 64}\npdq {PDQ}\n"
+            "raw_text An example of banned text, long enough to shingle for near matches.\n"
+            f"md5 {'c' * 32}\n")
+    parsed = parse_signal_file(text)
+    assert [(p.line, p.signal_type, p.content_type) for p in parsed] == [
+        (1, "md5", "video"), (2, "sha256", "video"), (3, "pdq", None),
+        (4, "text_exact", None), (4, "text_near", None), (5, "md5", None)]
+    written = format_pytx_file([(p.signal_type, p.value, p.content_type) for p in parsed]
+                               + [("md5", "d" * 32, "photo")])
+    assert written.text.splitlines() == [f"video_md5 {'a' * 32}", f"video_sha256 {'b' * 64}",
+                                         f"pdq {PDQ}"]
+    assert written.omitted == {"text_exact: no pytx signal type": 1,
+                               "text_near: no pytx signal type": 1,
+                               "md5 of unknown media: pytx has only video_md5": 1,
+                               "md5 of photo: pytx has only video_md5": 1}
+    with pytest.raises(FormatError, match=r"known: .*video_md5"):
+        parse_signal_file("photodna abc\n")
+
+
+def test_pytx_reads_what_tidings_writes(tmp_path: Path) -> None:
+    """pytx's own local-file exchange and conversion take every line we write."""
+    path = tmp_path / "out.txt"
+    path.write_text(format_pytx_file([("md5", "a" * 32, "video"), ("pdq", PDQ, None)]).text)
+    api = LocalFileSignalExchangeAPI(
+        FileCollaborationConfig(name="t", api="local_file", enabled=True, filename=str(path)))
+    delta = next(iter(api.fetch_iter(list(PYTX_SIGNAL_TYPES), None)))
+    converted = api.naive_convert_to_signal_type(list(PYTX_SIGNAL_TYPES), api.collab,
+                                                 delta.updates)
+    assert {cls.get_name(): list(v) for cls, v in converted.items()} == {
+        "video_md5": ["a" * 32], "pdq": [PDQ]}
+
+
+def test_ncmec_conversion_needs_pytx_classes() -> None:
+    """NCMEC's mapping tests ``VideoMD5Signal in signal_types`` by identity: our own
+    subclasses get nothing, pytx's classes get the video MD5 and the image PDQ."""
+    from threatexchange.exchanges.clients.ncmec.hash_api import (
+        NCMECEntryType,
+        NCMECEntryUpdate,
+    )
+    from threatexchange.exchanges.impl.ncmec_api import (
+        NCMECCollabConfig,
+        NCMECSignalExchangeAPI,
+    )
+
+    from tidings.moderation.signal_types import Md5SignalType, PdqSignalType
+
+    def entry(id: str, kind: NCMECEntryType, fps: dict[str, str]) -> NCMECEntryUpdate:
+        return NCMECEntryUpdate(id=id, member_id=1, entry_type=kind, deleted=False,
+                                fingerprints=fps, classification=None, feedback=None)
+
+    updates = {"1-v": entry("v", NCMECEntryType.video, {"md5": "a" * 32}),
+               "1-i": entry("i", NCMECEntryType.image, {"pdq": PDQ, "md5": "b" * 32})}
+    collab = NCMECCollabConfig(name="n", environment=None)  # type: ignore[arg-type]
+    ours = NCMECSignalExchangeAPI.naive_convert_to_signal_type(
+        [Md5SignalType, PdqSignalType], collab, updates)
+    assert ours == {}
+    theirs = NCMECSignalExchangeAPI.naive_convert_to_signal_type(
+        list(PYTX_SIGNAL_TYPES), collab, updates)
+    assert {cls.get_name(): list(v) for cls, v in theirs.items()} == {
+        "video_md5": ["a" * 32], "pdq": [PDQ]}

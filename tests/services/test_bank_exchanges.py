@@ -31,7 +31,8 @@ class PagedExchange:
 
     pages: t.ClassVar[list[dict[tuple[str, str], t.Any]]] = [
         {("video_md5", f"{i:032x}"): object() for i in range(0, 3)},
-        {("video_md5", f"{0:032x}"): None, **{("video_md5", f"{i:032x}"): object() for i in range(3, 5)}},
+        {("video_md5", f"{0:032x}"): None,
+         **{("video_md5", f"{i:032x}"): object() for i in range(3, 5)}},
         {("video_md5", f"{i:032x}"): object() for i in range(5, 6)},
     ]
 
