@@ -151,3 +151,53 @@ async def test_ncmec_converts_through_pytx(database: Database, tmp_path: Path,
     }
     assert len(moderation.matcher) == 4
     assert any(r.startswith("GET /v2/entries?") for r in standin.requests), standin.requests
+
+
+async def test_scheduled_fetch_runs_as_a_job_and_backs_off(database: Database, tmp_path: Path,
+                                                           standin: StandIn) -> None:
+    import asyncio
+    import time
+
+    from tidings.services.clock import system_clock
+    from tidings.services.exchange_schedule import JOB_KIND, ExchangeScheduler
+    from tidings.services.jobs import JobRunner, JobService
+    from tidings.storage.jobs import JobStore
+
+    standin.tat_records = _tat_list()
+    standin.fail_tat_pages = {1}
+    clock = ManualClock()
+    svc, moderation = await _service(database, tmp_path, standin, clock)
+    await svc.create_bank("TCAP")
+    await svc.put_exchange("TCAP", "tcap", "tat", LABELS, {})
+    jobs = JobService(database, JobStore(), system_clock)
+    scheduler = ExchangeScheduler(svc, jobs)
+    assert await scheduler.tick() == []  # not scheduled: nothing due
+    await svc.set_schedule("TCAP", "tcap", 600)
+    runner = JobRunner(jobs, lease_ms=5000, heartbeat_s=0.5, poll_s=0.05)
+    runner.register(JOB_KIND, scheduler.handle)
+    runner.start()
+
+    async def run_due() -> dict[str, t.Any]:
+        [job_id] = await scheduler.tick()
+        assert await scheduler.tick() == [job_id]  # deduplicated while active
+        deadline = time.monotonic() + 20
+        while (job := await jobs.get(job_id)).state != "done":
+            assert time.monotonic() < deadline, job
+            await asyncio.sleep(0.05)
+        assert job.result is not None
+        return job.result
+
+    try:
+        assert "403" in (await run_due())["error"]
+        record = await svc.exchange("TCAP", "tcap")
+        assert record.next_run_at == clock.now + 60_000 and record.failures == 1
+        assert await scheduler.tick() == []  # backing off
+        standin.fail_tat_pages = set()
+        clock.advance(60_000)
+        assert (await run_due())["added"] == 4
+        record = await svc.exchange("TCAP", "tcap")
+        assert record.failures == 0 and record.next_run_at == clock.now + 600_000
+        assert len(moderation.matcher) == 3
+        assert await scheduler.tick() == []
+    finally:
+        await runner.stop()

@@ -75,6 +75,8 @@ from tidings.services.channels import ChannelService
 from tidings.services.clock import Clock, system_clock
 from tidings.services.directory import DirectoryCache
 from tidings.services.enforcement import Enforcer
+from tidings.services.exchange_schedule import JOB_KIND as EXCHANGE_JOB_KIND
+from tidings.services.exchange_schedule import ExchangeScheduler
 from tidings.services.expiry import ExpiryService
 from tidings.services.groups import GroupService
 from tidings.services.imaging import MediaError, MediaTooLargeError
@@ -387,6 +389,10 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         job_runner = JobRunner(job_svc, concurrency=settings.job_concurrency)
         app.state.jobs = job_svc
         app.state.job_runner = job_runner
+        exchange_scheduler = ExchangeScheduler(app.state.banks, job_svc)
+        job_runner.register(EXCHANGE_JOB_KIND, exchange_scheduler.handle)
+        scheduler_task = asyncio.create_task(exchange_scheduler.run(),
+                                             name="exchange-schedule")
         app.state.metrics = metrics
         app.state.accounts = account_svc
         app.state.streams = stream_svc
@@ -420,7 +426,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
             await job_runner.stop()
             await limiter.close()
             await committer.close()
-            for task in (poller, rule_poller, sweeper):
+            for task in (poller, rule_poller, sweeper, scheduler_task):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
