@@ -1,5 +1,6 @@
 """Matcher thresholds, disable/enable, serialisation; formats; exchanges."""
 
+import typing as t
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -230,3 +231,46 @@ def test_ncmec_conversion_needs_pytx_classes() -> None:
         list(PYTX_SIGNAL_TYPES), collab, updates)
     assert {cls.get_name(): list(v) for cls, v in theirs.items()} == {
         "video_md5": ["a" * 32], "pdq": [PDQ]}
+
+
+def test_threatexchange_deltas_convert_through_pytx() -> None:
+    """ThreatExchange keys deltas by (threat type, indicator); pytx's converter maps
+    HASH_PDQ and HASH_VIDEO_MD5 (and HASH_MD5 tagged media_type_video) onto its classes.
+    Deletions and NON_MALICIOUS opinions become removals; the rest is counted."""
+    from threatexchange.exchanges.fetch_state import FetchDelta, SignalOpinionCategory
+    from threatexchange.exchanges.impl.fb_threatexchange_api import (
+        FBThreatExchangeCheckpoint,
+        FBThreatExchangeCollabConfig,
+        FBThreatExchangeIndicatorRecord,
+        FBThreatExchangeOpinion,
+        FBThreatExchangeSignalExchangeAPI,
+    )
+
+    def record(category: SignalOpinionCategory, *tags: str) -> FBThreatExchangeIndicatorRecord:
+        return FBThreatExchangeIndicatorRecord(
+            [FBThreatExchangeOpinion(False, category, set(tags), 1, 2)])
+
+    positive = SignalOpinionCategory.POSITIVE_CLASS
+
+    class Recorded(FBThreatExchangeSignalExchangeAPI):
+        def fetch_iter(self, _types: t.Any, _checkpoint: t.Any) -> t.Iterator[t.Any]:
+            yield FetchDelta({
+                ("HASH_PDQ", PDQ): record(positive),
+                ("HASH_VIDEO_MD5", "a" * 32): record(positive),
+                ("HASH_MD5", "b" * 32): record(positive, "media_type_video"),
+                ("HASH_MD5", "c" * 32): record(positive),  # not tagged video: left out
+                ("HASH_TMK", "00"): record(positive),
+                ("HASH_VIDEO_MD5", "d" * 32): None,  # deleted
+                ("HASH_VIDEO_MD5", "e" * 32): record(SignalOpinionCategory.NEGATIVE_CLASS),
+            }, FBThreatExchangeCheckpoint(1))
+
+    api = Recorded(None, FBThreatExchangeCollabConfig(name="te", privacy_group=1))  # type: ignore[arg-type]
+    [batch] = list(fetch_batches(api))
+    got = {(s.signal_type, s.value, s.content_type, s.metadata is None) for s in batch.signals}
+    assert got == {("pdq", PDQ, None, False), ("md5", "a" * 32, "video", False),
+                   ("md5", "b" * 32, "video", False), ("md5", "d" * 32, "video", True),
+                   ("md5", "e" * 32, "video", True)}
+    assert batch.rejected_by_reason == {
+        "HASH_MD5: left out by pytx's mapping (tags)": 1,
+        "HASH_TMK: no pytx signal type for it": 1,
+        "video_md5 marked non-malicious upstream: not banked, disabled if held": 1}

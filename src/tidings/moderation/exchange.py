@@ -19,7 +19,12 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass, field
 
-from threatexchange.exchanges.fetch_state import FetchCheckpointBase, FetchedSignalMetadata
+from threatexchange.exchanges.fetch_state import (
+    AggregateSignalOpinionCategory,
+    FetchCheckpointBase,
+    FetchedSignalMetadata,
+)
+from threatexchange.exchanges.signal_exchange_api import SignalExchangeAPIWithSimpleUpdates
 from threatexchange.signal_type.signal_base import SignalType
 
 from tidings.moderation.errors import ModerationError
@@ -98,18 +103,64 @@ def fetch_batches(
             return
 
 
+def _is_simple(exchange: t.Any) -> bool:
+    """Keys are ``(pytx signal type name, value)``: TAT, local files, static samples (and
+    stand-ins without a converter). Others (NCMEC, ThreatExchange) need pytx's converter:
+    ThreatExchange's keys are ``(threat type, indicator)``, e.g. ``("HASH_PDQ", ...)``."""
+    convert = getattr(type(exchange), "naive_convert_to_signal_type", None)
+    if convert is None:
+        return True
+    simple = SignalExchangeAPIWithSimpleUpdates.naive_convert_to_signal_type
+    return getattr(convert, "__func__", convert) is getattr(simple, "__func__", simple)
+
+
+def _indicator_types(signal_types: t.Sequence[type[SignalType]]) -> dict[str, str]:
+    """ThreatExchange threat type -> pytx signal name (for deletions, which carry no
+    record for pytx's converter to read)."""
+    out: dict[str, str] = {}
+    for cls in signal_types:
+        declared = getattr(cls, "INDICATOR_TYPE", None)
+        names = [declared] if isinstance(declared, str) else list(declared or ())
+        for name in names:
+            out.setdefault(name, cls.get_name())
+    return out
+
+
+def _negative(meta: t.Any) -> bool:
+    """A partner's own opinion says false positive (ThreatExchange NON_MALICIOUS)."""
+    aggregate = getattr(meta, "get_as_aggregate_opinion", None)
+    if aggregate is None or not getattr(meta, "get_as_opinions", lambda: [])():
+        return False
+    return bool(aggregate().category == AggregateSignalOpinionCategory.NEGATIVE_CLASS)
+
+
 def _convert(exchange: t.Any, signal_types: t.Sequence[type[SignalType]],
              updates: t.Mapping[t.Any, t.Any], rejected: Rejections) -> list[FetchedSignal]:
-    if all(isinstance(k, tuple) and len(k) == 2 for k in updates):
+    if _is_simple(exchange):
         pairs = [(str(k[0]), str(k[1]), v) for k, v in updates.items()]
     else:
         converted = exchange.naive_convert_to_signal_type(signal_types, exchange.collab,
                                                           updates)
         pairs = [(cls.get_name(), value, meta)
                  for cls, by_value in converted.items() for value, meta in by_value.items()]
+        indicator = _indicator_types(signal_types)
+        kept = {value for by_value in converted.values() for value in by_value}
+        for key, meta in updates.items():  # ThreatExchange: (threat type, indicator)
+            if not (isinstance(key, tuple) and len(key) == 2):
+                continue
+            kind, value = str(key[0]), str(key[1])
+            if kind not in indicator:
+                rejected.add(f"{kind}: no pytx signal type for it")
+            elif meta is None:  # deleted upstream: pytx's converter skips these
+                pairs.append((indicator[kind], value, None))
+            elif value.strip().lower() not in kept and value not in kept:
+                rejected.add(f"{kind}: left out by pytx's mapping (tags)")
         _explain_unconverted(updates, converted, getattr(exchange, "collab", None), rejected)
     out: list[FetchedSignal] = []
     for name, value, meta in pairs:
+        if meta is not None and _negative(meta):
+            rejected.add(f"{name} marked non-malicious upstream: not banked, disabled if held")
+            meta = None
         if not is_known_name(name):
             rejected.add(f"unsupported signal type {name!r}")
             continue
@@ -130,7 +181,7 @@ def _explain_unconverted(updates: t.Mapping[t.Any, t.Any], converted: t.Mapping[
     no fingerprints, so the hashes they withdraw cannot be named (counted as such)."""
     kept = {value for by_value in converted.values() for value in by_value}
     for record in updates.values():
-        if record is None:
+        if record is None or not hasattr(record, "fingerprints"):
             continue
         fingerprints = getattr(record, "fingerprints", None)
         kind = getattr(getattr(record, "entry_type", None), "value", "record")
