@@ -297,3 +297,12 @@ async def test_exchange_status_and_schedule(api: AppFactory, tmp_path: Path) -> 
         assert status["state"] == "failed" and "feed.txt" in status["last_error"]
         assert status["failures_in_a_row"] == 1
         assert status["totals"]["added"] == 2  # kept from the good run
+
+        from tests.server.test_orders_api import console_login
+
+        await console_login(client, "modder")
+        assert "Hash exchanges" in (await client.get("/console")).text
+        page = (await client.get("/console/exchanges")).text
+        assert "PARTNER_Y" in page and "failed (1 failures in a row)" in page
+        assert "Rejected 1: unsupported signal type &#39;photodna&#39;" in page
+        assert "no file &#39;feed.txt&#39;" in page

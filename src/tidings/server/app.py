@@ -46,6 +46,7 @@ from tidings.server.routes import (
     admin,
     banks,
     console,
+    exchange_console,
     groups,
     health,
     jobs,
@@ -461,9 +462,11 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
     app.include_router(transparency_routes.public)
     app.include_router(orders.router)
     app.include_router(order_console.router)
+    app.include_router(exchange_console.router)
     app.mount("/static", StaticFiles(directory=str(resources.files("tidings.server") / "static")),
               name="static")
-    app.state.console_sections = [*review_console.SECTIONS, *order_console.SECTIONS]
+    app.state.console_sections = [*review_console.SECTIONS, *order_console.SECTIONS,
+                                  *exchange_console.SECTIONS]
 
     app.add_middleware(RequestLimits, max_body=settings.max_body_bytes,
                        body_timeout=settings.request_body_timeout_s)

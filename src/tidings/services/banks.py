@@ -474,6 +474,10 @@ class BankService:
             raise NotFound(f"no exchange {name} for bank {bank}", "unknown_exchange")
         return record
 
+    async def all_exchanges(self) -> list[ExchangeRecord]:
+        async with self.db.read() as conn:
+            return await self.store.all_exchanges(conn)
+
     async def due_exchanges(self) -> list[ExchangeRecord]:
         async with self.db.read() as conn:
             return await self.store.due_exchanges(conn, self._now())
