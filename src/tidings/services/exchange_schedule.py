@@ -5,9 +5,10 @@ Each server process ticks every ``EXCHANGE_SCHEDULE_POLL_S`` and enqueues an
 a dedupe key per exchange, so however many processes tick, one fetch is queued. The job
 runs :meth:`BankService.fetch`, which resumes from the stored checkpoint and writes the
 status; on success the next run is an interval away, on failure a backoff away
-(``bank_exchanges.backoff_ms``: 1 min doubling to 6 h, capped by the interval). The job
-itself never fails (the exchange's own status carries the error), so the job queue's
-retries do not stack on the exchange's backoff.
+(``bank_exchanges.backoff_ms``: 1 min doubling to 6 h, capped by the interval). A failed
+fetch fails its job (one attempt only, so the job queue's retries never stack on the
+exchange's backoff): the ``exchange.failing`` webhook and the failed-jobs metrics see it,
+and the exchange's own status carries the error.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ from tidings.services.jobs import JobContext, JobService
 log = logging.getLogger("tidings.banks")
 
 JOB_KIND = "exchange_fetch"
+
+
+class ExchangeFetchFailed(Exception):
+    """A scheduled fetch failed; its exchange's status says why and when it retries."""
 
 
 def dedupe_key(exchange: str) -> str:
@@ -54,7 +59,7 @@ class ExchangeScheduler:
         except Conflict:
             return {"skipped": "a fetch of this exchange is running in this process"}
         except TidingsError as exc:  # recorded in the exchange's status, with backoff
-            return {"error": exc.message}
+            raise ExchangeFetchFailed(f"{name}: {exc.message}") from exc
         await ctx.progress(result.batches, result.batches)
         return {"batches": result.batches, "added": result.added, "removed": result.disabled,
                 "rejected": result.rejected}

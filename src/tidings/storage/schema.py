@@ -128,7 +128,7 @@ bank_entries = sa.Table(
     sa.Column("added_at", sa.BigInteger(), nullable=False),
     sa.Column("enabled", sa.Boolean(), nullable=False, server_default=sa.true()),
     # What a byte hash was taken of (photo, video, file; NULL unknown): pytx names a
-    # video's MD5 ``video_md5`` and has no photo MD5 (migration 0010).
+    # video's MD5 ``video_md5`` and has no photo MD5 (migration 0011).
     sa.Column("content_type", sa.String(16), nullable=True),
     # value_key leads: duplicate checks probe it directly whatever the planner's
     # statistics say about a bank's size (bank first made PostgreSQL scan the bank).
@@ -170,7 +170,7 @@ bank_exchanges = sa.Table(
     sa.Column("labels", sa.Text(), nullable=False, server_default="[]"),
     sa.Column("checkpoint", sa.Text(), nullable=True),
     sa.Column("last_fetch_at", sa.BigInteger(), nullable=True),
-    # Schedule and status (migration 0010): fetch every ``interval_s`` (NULL = only on
+    # Schedule and status (migration 0011): fetch every ``interval_s`` (NULL = only on
     # request); ``failures`` in a row push ``next_run_at`` back exponentially; ``status``
     # is JSON (last success and error, counts of the last run and in total, rejections
     # by reason, progress of a running fetch).

@@ -1,4 +1,4 @@
-"""Migration 0010 (content type of byte hashes; exchange schedule and status) matches
+"""Migration 0011 (content type of byte hashes; exchange schedule and status) matches
 schema.py on both engines, keeps rows, and reverts."""
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ async def _columns(db: Database) -> dict[str, set[str]]:
         return await conn.run_sync(read)
 
 
-async def test_0010_matches_schema_and_reverts(database: Database) -> None:
-    assert migrate.head_revision() >= "0010"
+async def test_0011_matches_schema_and_reverts(database: Database) -> None:
+    assert int(migrate.head_revision()) >= 11
     for table, cols in (await _columns(database)).items():
         assert cols == {c.name for c in metadata.tables[table].columns}, table
     async with database.write() as conn:
@@ -37,7 +37,7 @@ async def test_0010_matches_schema_and_reverts(database: Database) -> None:
     def down(conn: Connection) -> None:
         cfg = migrate._config()
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0009")
+        command.downgrade(cfg, "0010")
 
     async with database.engine.begin() as conn:
         await conn.run_sync(down)
