@@ -274,3 +274,18 @@ def test_threatexchange_deltas_convert_through_pytx() -> None:
         "HASH_MD5: left out by pytx's mapping (tags)": 1,
         "HASH_TMK: no pytx signal type for it": 1,
         "video_md5 marked non-malicious upstream: not banked, disabled if held": 1}
+
+
+def test_bank_csv_keeps_content_type_and_reads_legacy_files() -> None:
+    now = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
+    entry = BankEntry.create(3, "TERROR", "md5", "a" * 32, frozenset({TERRORIST_CONTENT}),
+                             "tcap", now, content_type="video")
+    text = format_bank_csv([entry])
+    assert text.splitlines()[0].endswith(",enabled,content_type")
+    assert parse_bank_csv(text, first_entry_id=3) == [entry]
+    legacy = "\n".join(line.rsplit(",", 1)[0] for line in text.splitlines()) + "\n"
+    [old] = parse_bank_csv(legacy, first_entry_id=3)
+    assert old.content_type is None and old.value == "a" * 32
+    with pytest.raises(FormatError) as err:
+        parse_bank_csv(text.replace(",video", ",audio"), first_entry_id=3)
+    assert err.value.line == 2

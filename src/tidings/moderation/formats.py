@@ -10,9 +10,10 @@ Two formats:
   ``pytx_names``. Writing with pytx names leaves out what pytx has no type for
   and says how many, and why.
 * Bank CSV, with header ``signal_type,signal_value,bank,labels,source,
-  added_at,enabled``: labels ``;``-separated, ``added_at`` ISO 8601 with an
-  offset, ``enabled`` ``true``/``false``. (Tidings' own columns; HMA's bank
-  export was not verified, see docs/matching.md.)
+  added_at,enabled,content_type``: labels ``;``-separated, ``added_at`` ISO 8601 with
+  an offset, ``enabled`` ``true``/``false``, ``content_type`` empty (unknown) or
+  ``photo``/``video``/``file`` (files without that column still import).
+  (Tidings' own columns; HMA's bank export was not verified, see docs/matching.md.)
 
 Parsing is strict: the first bad line raises ``FormatError`` with its
 1-based number, so an operator fixes the file instead of silently losing
@@ -28,6 +29,7 @@ from tidings.moderation.banks import BankEntry
 from tidings.moderation.errors import FormatError, ModerationError
 from tidings.moderation.limits import MAX_IMPORT_BYTES, MAX_IMPORT_LINES, MAX_LINE_CHARS
 from tidings.moderation.pytx_names import (
+    CONTENT_TYPES,
     from_named,
     is_known_name,
     known_names,
@@ -35,7 +37,10 @@ from tidings.moderation.pytx_names import (
     to_pytx,
 )
 
-CSV_COLUMNS = ("signal_type", "signal_value", "bank", "labels", "source", "added_at", "enabled")
+CSV_COLUMNS = ("signal_type", "signal_value", "bank", "labels", "source", "added_at", "enabled",
+               "content_type")
+LEGACY_CSV_COLUMNS = CSV_COLUMNS[:7]
+"""Files written before ``content_type`` was kept still import (content type unknown)."""
 LABEL_SEPARATOR = ";"
 
 
@@ -124,15 +129,17 @@ def parse_bank_csv(data: str, first_entry_id: int) -> list[BankEntry]:
     reader = csv.reader(io.StringIO(data, newline=""), strict=True)
     entries: list[BankEntry] = []
     try:
-        header = next(reader)
-        if tuple(header) != CSV_COLUMNS:
+        header = tuple(next(reader))
+        if header not in (CSV_COLUMNS, LEGACY_CSV_COLUMNS):
             raise FormatError(1, f"header must be {','.join(CSV_COLUMNS)}")
         for row in reader:
             number = reader.line_num
             if not row:
                 continue
-            if len(row) != len(CSV_COLUMNS) or any(len(c) > MAX_LINE_CHARS for c in row):
-                raise FormatError(number, f"expected {len(CSV_COLUMNS)} columns")
+            if len(row) != len(header) or any(len(c) > MAX_LINE_CHARS for c in row):
+                raise FormatError(number, f"expected {len(header)} columns")
+            if len(row) == len(LEGACY_CSV_COLUMNS):
+                row = [*row, ""]
             entries.append(_entry(number, row, first_entry_id + len(entries)))
     except csv.Error as exc:
         raise FormatError(reader.line_num, f"bad CSV: {exc}") from exc
@@ -140,9 +147,12 @@ def parse_bank_csv(data: str, first_entry_id: int) -> list[BankEntry]:
 
 
 def _entry(number: int, row: list[str], entry_id: int) -> BankEntry:
-    signal_type, value, bank, labels, source, added_at, enabled = row
+    signal_type, value, bank, labels, source, added_at, enabled, content_type = row
     if enabled not in ("true", "false"):
         raise FormatError(number, "enabled must be true or false")
+    if content_type and content_type not in CONTENT_TYPES:
+        raise FormatError(number, f"content_type must be empty or one of "
+                                  f"{', '.join(CONTENT_TYPES)}")
     try:
         when = datetime.fromisoformat(added_at)
     except ValueError as exc:
@@ -150,7 +160,8 @@ def _entry(number: int, row: list[str], entry_id: int) -> BankEntry:
     label_set = frozenset(x for x in labels.split(LABEL_SEPARATOR) if x)
     try:
         return BankEntry.create(
-            entry_id, bank, signal_type, value, label_set, source, when, enabled == "true"
+            entry_id, bank, signal_type, value, label_set, source, when, enabled == "true",
+            content_type or None,
         )
     except ModerationError as exc:
         raise FormatError(number, str(exc)) from exc
@@ -170,6 +181,7 @@ def format_bank_csv(entries: list[BankEntry]) -> str:
                 e.source,
                 e.added_at.isoformat(),
                 "true" if e.enabled else "false",
+                e.content_type or "",
             ]
         )
     return buf.getvalue()

@@ -296,7 +296,7 @@ class BankService:
             elif fmt == "csv":
                 # The bank column is informational: rows go to the bank named in the call.
                 new = [NewEntry(e.signal_type, e.value, tuple(sorted(e.labels)), e.source,
-                                e.enabled, int(e.added_at.timestamp() * 1000))
+                                e.enabled, int(e.added_at.timestamp() * 1000), e.content_type)
                        for e in parse_bank_csv(text, first_entry_id=0)]
             else:
                 raise BadRequest(f"format must be one of {', '.join(FORMATS)}", "bad_format")
@@ -340,7 +340,7 @@ class BankService:
             return format_signal_file([(e.signal_type, e.value) for e in rows if e.enabled])
         return format_bank_csv([
             BankEntry(e.id, e.bank, e.signal_type, e.value, frozenset(e.labels), e.source,
-                      datetime.fromtimestamp(e.added_at / 1000, UTC), e.enabled)
+                      datetime.fromtimestamp(e.added_at / 1000, UTC), e.enabled, e.content_type)
             for e in rows])
 
     # --- exchanges -----------------------------------------------------------------
