@@ -25,6 +25,8 @@ class StandIn:
     tat_records: list[dict[str, t.Any]] = field(default_factory=list)
     tat_users: dict[str, str] = field(default_factory=lambda: {"tcap-user": "tcap-pass"})
     ncmec_xml: str = ""
+    te_updates: list[dict[str, t.Any]] = field(default_factory=list)
+    """ThreatExchange /threat_updates items (Graph API JSON)."""
     fail_tat_pages: set[int] = field(default_factory=set)
     """Pages (1-based) answered with 403 while listed (no retry in pytx's client)."""
     requests: list[str] = field(default_factory=list)
@@ -68,6 +70,15 @@ class StandIn:
                     self._tat(query)
                 elif parsed.path == "/v2/entries":
                     self._send(200, standin.ncmec_xml.encode(), "application/xml")
+                elif parsed.path.endswith("/threat_updates/"):
+                    if not query.get("access_token", [""])[0].startswith("1234|"):
+                        self._send(400, b'{"error": {"message": "bad token"}}',
+                                   "application/json")
+                        return
+                    since = int(query.get("start_time", ["0"])[0] or 0)
+                    data = [u for u in standin.te_updates if int(u["last_updated"]) >= since]
+                    self._send(200, json.dumps({"data": data, "paging": {}}).encode(),
+                               "application/json")
                 else:
                     self._send(404, b"{}", "application/json")
 
@@ -102,6 +113,17 @@ class StandIn:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+
+
+def te_update(id: int, kind: str, indicator: str, status: str = "MALICIOUS",
+              tags: tuple[str, ...] = (), delete: bool = False) -> dict[str, t.Any]:
+    """One /threat_updates item as the Graph API answers it (fields pytx asks for)."""
+    item: dict[str, t.Any] = {"id": str(id), "indicator": indicator, "type": kind,
+                              "last_updated": 1_700_000_000 + id, "should_delete": delete}
+    if not delete:
+        item["descriptors"] = {"data": [{"id": str(9000 + id), "owner": {"id": "77"},
+                                         "status": status, "tags": list(tags)}]}
+    return item
 
 
 def tat_record(id: int, algorithm: str, digest: str, file_type: str,

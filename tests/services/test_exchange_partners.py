@@ -12,6 +12,7 @@ import pytest
 from threatexchange.exchanges.clients.ncmec.hash_api import NCMECHashAPI
 from threatexchange.exchanges.clients.techagainstterrorism.api import TATHashListAPI
 
+from tidings.moderation import Signal
 from tidings.protocol.errors import Unavailable
 from tidings.services.bank_exchanges import Exchanges
 from tidings.services.bank_sync import BankSync
@@ -21,12 +22,13 @@ from tidings.services.moderation import ModerationService
 from tidings.storage.banks import BankStore
 from tidings.storage.database import Database
 
-from .exchange_standin import StandIn, tat_record
+from .exchange_standin import StandIn, tat_record, te_update
 
 LABELS = ["category:terrorist_content"]
 DATA = Path(__file__).parent / "data"
 PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
 ENV = {"TIDINGS_TAT_CREDENTIALS": "tcap-user:tcap-pass",
+       "TIDINGS_TX_ACCESS_TOKEN": "1234|secret",
        "TIDINGS_NCMEC_CREDENTIALS": "ncmec-user:ncmec-pass"}
 
 
@@ -42,7 +44,8 @@ async def _service(database: Database, tmp_path: Path, standin: StandIn,
     moderation = ModerationService()
     sync = BankSync(database, BankStore(), moderation, None)
     await sync.load()
-    exchanges = Exchanges(tmp_path, ENV, base_urls={"tat": standin.url, "ncmec": standin.url})
+    exchanges = Exchanges(tmp_path, ENV, base_urls={"tat": standin.url, "ncmec": standin.url,
+                                                    "threatexchange": standin.url.rstrip("/")})
     return BankService(database, BankStore(), sync, clock or ManualClock(), exchanges), \
         moderation
 
@@ -201,3 +204,34 @@ async def test_scheduled_fetch_runs_as_a_job_and_backs_off(database: Database, t
         assert await scheduler.tick() == []
     finally:
         await runner.stop()
+
+
+async def test_threatexchange_through_pytx_client(database: Database, tmp_path: Path,
+                                                  standin: StandIn) -> None:
+    standin.te_updates = [
+        te_update(1, "HASH_PDQ", PDQ),
+        te_update(2, "HASH_VIDEO_MD5", "a" * 32),
+        te_update(3, "HASH_MD5", "b" * 32, tags=("media_type_video",)),
+        te_update(4, "HASH_MD5", "c" * 32),  # no video tag: pytx leaves it out
+        te_update(5, "HASH_VIDEO_MD5", "d" * 32, status="NON_MALICIOUS"),
+        te_update(6, "HASH_TMK", "00"),
+    ]
+    svc, moderation = await _service(database, tmp_path, standin)
+    await svc.create_bank("TE_GROUP")
+    await svc.put_exchange("TE_GROUP", "te", "threatexchange", LABELS, {"privacy_group": 303})
+    result = await svc.fetch("TE_GROUP", "te")
+    entries = {(e.signal_type, e.value) for e in await svc.entries("TE_GROUP")}
+    assert entries == {("pdq", PDQ), ("md5", "a" * 32), ("md5", "b" * 32)}
+    assert result.rejected_by_reason == {
+        "HASH_MD5: left out by pytx's mapping (tags)": 1,
+        "HASH_TMK: no pytx signal type for it": 1,
+        "video_md5 marked non-malicious upstream: not banked, disabled if held": 1}
+    assert any("/303/threat_updates/" in r for r in standin.requests)
+    # Later: the PDQ is withdrawn upstream; the next fetch disables it.
+    standin.te_updates = [te_update(7, "HASH_PDQ", PDQ, delete=True)]
+    again = await svc.fetch("TE_GROUP", "te")
+    assert again.disabled == 1
+    enabled = {e.signal_type: e.enabled for e in await svc.entries("TE_GROUP")
+               if e.signal_type == "pdq"}
+    assert enabled == {"pdq": False}
+    assert not moderation.matcher.query([Signal("pdq", PDQ)])

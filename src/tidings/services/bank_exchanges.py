@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from threatexchange.exchanges.clients.fb_threatexchange.api import ThreatExchangeAPI
 from threatexchange.exchanges.clients.techagainstterrorism import api as tat_client
 from threatexchange.exchanges.fetch_state import (
     FetchCheckpointBase,
@@ -176,9 +177,11 @@ class Exchanges:
             if not isinstance(group, int):
                 raise ExchangeConfigError("a threatexchange exchange needs config "
                                           "{\"privacy_group\": <id>}")
-            api: t.Any = FBThreatExchangeSignalExchangeAPI.for_collab(
-                FBThreatExchangeCollabConfig(name=record.name, privacy_group=group),
-                FBThreatExchangeCredentials(secret))
+            collab = FBThreatExchangeCollabConfig(name=record.name, privacy_group=group)
+            api: t.Any = FBThreatExchangeSignalExchangeAPI(
+                ThreatExchangeAPI(FBThreatExchangeCredentials(secret).api_token,
+                                  endpoint_override=self.base_urls.get("threatexchange")),
+                collab)
             return BuiltExchange(api, FBThreatExchangeSignalExchangeAPI.get_checkpoint_cls())
         if not password:
             raise ExchangeConfigError(f"{self._env_name(record)} must be username:password",
