@@ -113,3 +113,49 @@ async def test_hash_is_local(tmp_path: Path) -> None:
     assert kinds == ["pdq", "md5", "sha256"]
     _, as_json, _ = await tidings("hash", str(image), "--json")
     assert [r["signal_type"] for r in json.loads(as_json)] == kinds
+
+
+async def test_hash_pytx_names(tmp_path: Path) -> None:
+    """--pytx-names writes what pytx reads: a video's MD5 as video_md5; a photo's byte
+    hashes have no pytx type and are left out, said on stderr."""
+    image = tmp_path / "photo.png"
+    image.write_bytes(encode(generate(33)))
+    _, out, err = await tidings("hash", str(image), "--pytx-names")
+    assert [line.split(" ", 1)[0] for line in out.splitlines()] == ["pdq"]
+    assert "md5 of photo: pytx has only video_md5" in err
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x01" * 512)
+    _, out, _ = await tidings("hash", str(video), "--pytx-names")
+    assert [line.split(" ", 1)[0] for line in out.splitlines()] == ["video_md5",
+                                                                    "video_sha256"]
+
+
+async def test_cli_exchange_fetch_status_schedule(live_server: Any, tmp_path: Path) -> None:
+    async with live_server() as server:
+        await server.app.state.accounts.create_user("boss", PASSWORD, "admin",
+                                                    check_reserved=False)
+        common = ["--server", server.url, "--profile", str(tmp_path / "profile")]
+        await tidings("account", "login", "boss", "--password-stdin", *common,
+                      stdin=PASSWORD + "\n")
+        await tidings("bank", "create", "PARTNER_Z", *common)
+        feed_dir = server.app.state.settings.data_dir / "exchanges"
+        feed_dir.mkdir(parents=True, exist_ok=True)
+        (feed_dir / "z.txt").write_text(f"video_md5 {'2' * 32}\nvideo_md5 {'3' * 32}\n"
+                                        "photodna zzz\n")
+        await tidings("bank", "exchange", "set", "PARTNER_Z", "z", "--type", "local_file",
+                      *LABEL, "--config", '{"filename": "z.txt"}', *common)
+        _, out, _ = await tidings("bank", "exchange", "fetch", "PARTNER_Z", "z", *common)
+        assert "2 added" in out and "rejected 1: unsupported signal type 'photodna'" in out
+        _, out, _ = await tidings("bank", "exchange", "status", "PARTNER_Z", "z", *common)
+        assert "in total: 2 added, 0 removed, 1 rejected" in out
+        _, out, _ = await tidings("bank", "exchange", "list", "PARTNER_Z", "--json", *common)
+        [row] = json.loads(out)["exchanges"]
+        assert row["totals"] == {"added": 2, "removed": 0, "rejected": 1}
+        code, _, err = await tidings("bank", "exchange", "schedule", "PARTNER_Z", "z",
+                                     "--every", "10", *common, check=False)
+        assert code != 0 and "error" in err
+        _, out, _ = await tidings("bank", "exchange", "schedule", "PARTNER_Z", "z",
+                                  "--every", "3600", "--json", *common)
+        assert json.loads(out)["interval_s"] == 3600
+        _, out, err = await tidings("bank", "export", "PARTNER_Z", "--pytx-names", *common)
+        assert sorted(out.splitlines()) == [f"video_md5 {'2' * 32}", f"video_md5 {'3' * 32}"]

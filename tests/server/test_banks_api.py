@@ -196,3 +196,113 @@ async def test_exchange_fetch_static_and_local_file(api: AppFactory, tmp_path: P
         unknown = await client.put(f"{base}/exchanges/x", headers=admin, json={
             "exchange_type": "carrier_pigeon", "labels": ["category:terrorist_content"]})
         assert unknown.status_code == 400
+
+
+VIDEO = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(range(256)) * 8
+
+
+async def test_pytx_file_with_video_md5_imports_and_then_refuses(api: AppFactory) -> None:
+    """The pytx/HMA name ``video_md5`` imports; the banked video is then refused; a
+    pytx-named export gives partners video_md5 and pdq, never a photo's MD5."""
+    import hashlib
+    import json
+
+    async with api() as client:
+        admin = await staff(client, "boss", "admin")
+        auditor = await staff(client, "audrey", "auditor")
+        await client.post("/api/v1/banks", json={"name": "TCAP_COPY"}, headers=admin)
+        base = "/api/v1/banks/TCAP_COPY"
+        md5 = hashlib.md5(VIDEO, usedforsecurity=False).hexdigest()
+        r = await client.post(f"{base}/import?format=pytx&label=category:terrorist_content",
+                              content=f"video_md5 {md5.upper()}\n".encode(), headers=admin)
+        assert r.status_code == 200, r.text
+        assert r.json()["added"] == 1
+        decision = await moderation_of(client).check(Surface.POST,
+                                                     [MediaContent(VIDEO, "video/mp4")])
+        assert decision.verdict is not Verdict.ALLOW
+        assert decision.reasons[0].bank == "TCAP_COPY"
+
+        photo = await client.post(f"{base}/entries" + LABEL_Q, content=encode(generate(5)),
+                                  headers=admin)
+        assert photo.status_code == 201
+        exported = await client.get(f"{base}/export?format=pytx&names=pytx", headers=auditor)
+        assert exported.status_code == 200
+        lines = exported.text.splitlines()
+        assert f"video_md5 {md5}" in lines
+        assert all(line.split(" ")[0] in ("video_md5", "pdq") for line in lines)
+        omitted = json.loads(exported.headers["X-Tidings-Omitted"])
+        assert omitted == {"md5 of photo: pytx has only video_md5": 1,
+                           "sha256 of photo: pytx has only video_sha256": 1}
+        summary = (await client.get(f"{base}/export/summary", headers=auditor)).json()
+        assert summary == {"written": len(lines), "omitted": omitted}
+        native = await client.get(f"{base}/export?format=pytx", headers=auditor)
+        assert f"md5 {md5}" in native.text.splitlines()
+        bad = await client.get(f"{base}/export?format=csv&names=pytx", headers=auditor)
+        assert bad.status_code == 400
+        q = "?format=pytx&label=category:terrorist_content"
+        refused = await client.post(f"{base}/import{q}",
+                                    content=b"video_md5 nothex\n", headers=admin)
+        assert refused.status_code == 400 and "line 1" in refused.json()["error"]["message"]
+        unknown = await client.post(f"{base}/import{q}",
+                                    content=b"pdq " + b"0" * 64 + b"\nphotodna xyz\n",
+                                    headers=admin)
+        assert unknown.status_code == 400 and "video_md5" in unknown.json()["error"]["message"]
+
+
+async def test_exchange_status_and_schedule(api: AppFactory, tmp_path: Path) -> None:
+    async with api() as client:
+        admin = await staff(client, "boss", "admin")
+        mod = await staff(client, "modder", "moderator")
+        await client.post("/api/v1/banks", json={"name": "PARTNER_Y"}, headers=admin)
+        base = "/api/v1/banks/PARTNER_Y"
+        exchanges_dir = tmp_path / "data" / "exchanges"
+        exchanges_dir.mkdir(parents=True)
+        (exchanges_dir / "feed.txt").write_text(
+            f"video_md5 {'1' * 32}\npdq {'0' * 63}f\nphotodna abc\nvideo_md5 short\n")
+        await client.put(f"{base}/exchanges/feed", headers=admin, json={
+            "exchange_type": "local_file", "labels": ["category:terrorist_content"],
+            "config": {"filename": "feed.txt"}})
+        before = (await client.get(f"{base}/exchanges/feed", headers=mod)).json()
+        assert before["state"] == "never" and before["totals"]["added"] == 0
+        r = await client.post(f"{base}/fetch", json={"exchange": "feed"}, headers=admin)
+        assert r.status_code == 200, r.text
+        assert r.json()["rejected_by_reason"] == {"unsupported signal type 'photodna'": 1,
+                                                  "invalid video_md5 value": 1}
+        status = (await client.get(f"{base}/exchanges/feed", headers=mod)).json()
+        assert status["state"] == "ok" and status["last_success_at"]
+        assert status["totals"] == {"added": 2, "removed": 0, "rejected": 2}
+        assert status["last_run"]["rejected_by_reason"] == r.json()["rejected_by_reason"]
+        assert status["interval_s"] is None
+
+        put = f"{base}/exchanges/feed/schedule"
+        assert (await client.put(put, json={"interval_s": 3600}, headers=mod)).status_code == 403
+        assert (await client.put(put, json={"interval_s": 10}, headers=admin)).status_code == 422
+        assert (await client.put(put, json={"interval_s": "x"},
+                                 headers=admin)).status_code == 422
+        ok = await client.put(put, json={"interval_s": 3600}, headers=admin)
+        assert ok.status_code == 200 and ok.json()["interval_s"] == 3600
+        assert ok.json()["next_run_at"] is not None
+        off = await client.put(put, json={"interval_s": None}, headers=admin)
+        assert off.json()["interval_s"] is None and off.json()["next_run_at"] is None
+        missing = await client.get(f"{base}/exchanges/nope", headers=mod)
+        assert missing.status_code == 404
+        other = await client.put("/api/v1/banks/PARTNER_Y/exchanges/nope/schedule",
+                                 json={"interval_s": 3600}, headers=admin)
+        assert other.status_code == 404
+
+        (exchanges_dir / "feed.txt").unlink()
+        failed = await client.post(f"{base}/fetch", json={"exchange": "feed"}, headers=admin)
+        assert failed.status_code == 400
+        status = (await client.get(f"{base}/exchanges/feed", headers=mod)).json()
+        assert status["state"] == "failed" and "feed.txt" in status["last_error"]
+        assert status["failures_in_a_row"] == 1
+        assert status["totals"]["added"] == 2  # kept from the good run
+
+        from tests.server.test_orders_api import console_login
+
+        await console_login(client, "modder")
+        assert "Hash exchanges" in (await client.get("/console")).text
+        page = (await client.get("/console/exchanges")).text
+        assert "PARTNER_Y" in page and "failed (1 failures in a row)" in page
+        assert "Rejected 1: unsupported signal type &#39;photodna&#39;" in page
+        assert "no file &#39;feed.txt&#39;" in page

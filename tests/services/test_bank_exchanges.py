@@ -30,9 +30,10 @@ class PagedExchange:
     """Three pages of md5s; page 2 deletes page 1's first hash. Fails once on page 2."""
 
     pages: t.ClassVar[list[dict[tuple[str, str], t.Any]]] = [
-        {("md5", f"{i:032x}"): object() for i in range(0, 3)},
-        {("md5", f"{0:032x}"): None, **{("md5", f"{i:032x}"): object() for i in range(3, 5)}},
-        {("md5", f"{i:032x}"): object() for i in range(5, 6)},
+        {("video_md5", f"{i:032x}"): object() for i in range(0, 3)},
+        {("video_md5", f"{0:032x}"): None,
+         **{("video_md5", f"{i:032x}"): object() for i in range(3, 5)}},
+        {("video_md5", f"{i:032x}"): object() for i in range(5, 6)},
     ]
 
     def __init__(self, fail_on: int | None) -> None:
@@ -86,3 +87,23 @@ def test_exchange_builder_errors(tmp_path: Path) -> None:
     (tmp_path / "exchanges" / "a.txt").write_text("md5 " + "0" * 32 + "\n")
     built = build(record("local_file", {"filename": "a.txt"}))
     assert built.api.collab.filename.endswith("a.txt")
+
+
+def test_status_bounds_a_hostile_partners_reasons() -> None:
+    """A partner sending endless distinct file types cannot grow the status without
+    bound: 50 reasons are kept, the rest count as "other reasons"; backoff is capped."""
+    from tidings.protocol import limits
+    from tidings.services.bank_exchanges import StatusTracker, backoff_ms
+
+    tracker = StatusTracker({}, 0)
+    tracker.batch(100, {f"tat MD5 of x{i} file": 1 for i in range(80)})
+    done = tracker.done(1)
+    assert len(done["rejected_by_reason"]) == limits.EXCHANGE_REASONS_KEPT + 1
+    assert done["rejected_by_reason"]["other reasons"] == 80 - limits.EXCHANGE_REASONS_KEPT
+    assert done["totals"]["rejected"] == 80
+    again = StatusTracker(done, 2)
+    again.batch(1, {"brand new reason": 3})
+    assert again.done(3)["rejected_by_reason"]["other reasons"] == 33
+    assert [backoff_ms(n, None) // 1000 for n in (1, 2, 3)] == [60, 120, 240]
+    assert backoff_ms(30, None) == limits.EXCHANGE_BACKOFF_MAX_S * 1000
+    assert backoff_ms(30, 900) == 900_000

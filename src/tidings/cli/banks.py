@@ -18,6 +18,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
+from tidings.cli.bank_exchanges import app as exchanges_app
 from tidings.cli.common import (
     JsonOpt,
     ProfileOpt,
@@ -34,8 +35,9 @@ from tidings.client.requests import API, Request
 from tidings.client.sdk import TidingsClient
 from tidings.protocol.limits import BANK_IMPORT_CHUNK_LINES, BANK_UPLOAD_MAX_BYTES
 
-app = typer.Typer(help="Hash banks (staff): create, add, import, export.",
+app = typer.Typer(help="Hash banks (staff): create, add, import, export, exchanges.",
                   no_args_is_help=True)
+app.add_typer(exchanges_app, name="exchange")
 
 Labels = Annotated[list[str] | None, typer.Option(
     "--label", "-l", help="A taxonomy label, e.g. category:terrorist_content (repeatable).")]
@@ -205,12 +207,25 @@ def scan_status(job_id: int, server: ServerOpt = None, profile: ProfileOpt = Non
     emit(json_out, result, human)
 
 
+PytxNames = Annotated[bool, typer.Option(
+    "--pytx-names", help="pytx's signal-type names (video_md5, video_sha256...): what pytx "
+    "and HMA read. pytx has no photo MD5 or text-hash type: those are left out and counted.")]
+
+
 @app.command()
 def export(name: str, fmt: Format = "pytx",
            output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+           pytx_names: PytxNames = False,
            server: ServerOpt = None, profile: ProfileOpt = None) -> None:
     """Write a bank as pytx local-file lines (enabled entries) or CSV (all entries)."""
-    text: str = run(_call(server, profile, rq.export(name, fmt)))
+    if pytx_names and fmt != "pytx":
+        fail("--pytx-names needs --format pytx", "usage")
+    text: str = run(_call(server, profile, rq.export_names(
+        name, fmt, "pytx" if pytx_names else "tidings")))
+    if pytx_names:
+        summary = run(_call(server, profile, rq.export_summary(name)))
+        for reason, n in sorted(summary["omitted"].items()):
+            err_console.print(f"left out {n}: {reason}", markup=False)
     if output is None:
         typer.echo(text, nl=False)
     else:
@@ -219,20 +234,31 @@ def export(name: str, fmt: Format = "pytx",
 
 
 def hash_command(path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
-                 json_out: JsonOpt = False) -> None:
+                 pytx_names: PytxNames = False, json_out: JsonOpt = False) -> None:
     """Print the signals of a file (pytx local-file lines), computed here, no server.
 
     Only the file's own signals: the crop hashes the server banks beside a photo are
-    not printed, so the output is what a matching post would produce."""
+    not printed, so the output is what a matching post would produce. With
+    ``--pytx-names`` the lines are the ones pytx reads (a video's MD5 as video_md5; a
+    photo's MD5 and SHA-256 have no pytx type and are left out, said on stderr)."""
+    from tidings.moderation.pytx_names import omit_reason, to_pytx
     from tidings.protocol.errors import TidingsError
     from tidings.services.banks import file_signals
+    from tidings.services.imaging import sniff
 
     if path.stat().st_size > BANK_UPLOAD_MAX_BYTES:
         fail(f"{path} is over {BANK_UPLOAD_MAX_BYTES} bytes", "file_too_large")
+    data = path.read_bytes()
     try:
-        pairs = file_signals(path.read_bytes(), augment=False)
+        pairs = file_signals(data, augment=False)
     except TidingsError as exc:
         fail(exc.message, exc.code)
+    if pytx_names:
+        kind = sniff(data).kind
+        named = [(to_pytx(t, kind), t, v) for t, v in pairs]
+        for _, t, _ in (x for x in named if x[0] is None):
+            err_console.print(f"left out: {omit_reason(t, kind)}", markup=False)
+        pairs = [(n, v) for n, _, v in named if n is not None]
     emit(json_out, [{"signal_type": t, "value": v} for t, v in pairs],
          lambda rows: typer.echo("".join(f"{r['signal_type']} {r['value']}\n" for r in rows),
                                  nl=False))

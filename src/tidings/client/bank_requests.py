@@ -84,3 +84,26 @@ def put_exchange(name: str, exchange: str, exchange_type: str, labels: Sequence[
 
 def fetch(name: str, exchange: str) -> Request:
     return Request("POST", f"{BANKS}/{name}/fetch", {"exchange": exchange})
+
+
+def export_names(name: str, fmt: str, names: str) -> Request:
+    """An export with ``names`` ``tidings`` or ``pytx`` (pytx's signal-type names)."""
+    return Request("GET", f"{BANKS}/{name}/export", params={"format": fmt, "names": names},
+                   text_response=True)
+
+
+def export_summary(name: str) -> Request:
+    return Request("GET", f"{BANKS}/{name}/export/summary")
+
+
+def exchanges(name: str) -> Request:
+    return Request("GET", f"{BANKS}/{name}/exchanges")
+
+
+def exchange(name: str, exchange: str) -> Request:
+    return Request("GET", f"{BANKS}/{name}/exchanges/{exchange}")
+
+
+def schedule(name: str, exchange: str, interval_s: int | None) -> Request:
+    return Request("PUT", f"{BANKS}/{name}/exchanges/{exchange}/schedule",
+                   {"interval_s": interval_s})

@@ -50,6 +50,8 @@ class BankEntry:
     source: str
     added_at: datetime
     enabled: bool = True
+    content_type: str | None = None
+    """What a byte hash was taken of (``photo``, ``video``, ``file``); None if unknown."""
 
     def __post_init__(self) -> None:
         validate_bank_name(self.bank)
@@ -72,6 +74,8 @@ class BankEntry:
         source: str,
         added_at: datetime,
         enabled: bool = True,
+        content_type: str | None = None,
     ) -> "BankEntry":
         normalized = validate_value(signal_type, value)
-        return cls(entry_id, bank, signal_type, normalized, labels, source, added_at, enabled)
+        return cls(entry_id, bank, signal_type, normalized, labels, source, added_at, enabled,
+                   content_type)

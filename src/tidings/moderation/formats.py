@@ -5,11 +5,15 @@ Two formats:
 * pytx local-file format, exactly what ``LocalFileSignalExchangeAPI`` reads
   (threatexchange/exchanges/impl/file_api.py): one signal per line,
   ``<signal_type> <value>`` split on the first space, or the bare value when
-  the collaboration fixes the type; blank lines are skipped.
+  the collaboration fixes the type; blank lines are skipped. Type names may be
+  pytx's (``video_md5``, ``raw_text``...) or Tidings' (``md5``...); see
+  ``pytx_names``. Writing with pytx names leaves out what pytx has no type for
+  and says how many, and why.
 * Bank CSV, with header ``signal_type,signal_value,bank,labels,source,
-  added_at,enabled``: labels ``;``-separated, ``added_at`` ISO 8601 with an
-  offset, ``enabled`` ``true``/``false``. (Tidings' own columns; HMA's bank
-  export was not verified, see docs/matching.md.)
+  added_at,enabled,content_type``: labels ``;``-separated, ``added_at`` ISO 8601 with
+  an offset, ``enabled`` ``true``/``false``, ``content_type`` empty (unknown) or
+  ``photo``/``video``/``file`` (files without that column still import).
+  (Tidings' own columns; HMA's bank export was not verified, see docs/matching.md.)
 
 Parsing is strict: the first bad line raises ``FormatError`` with its
 1-based number, so an operator fixes the file instead of silently losing
@@ -24,9 +28,19 @@ from datetime import datetime
 from tidings.moderation.banks import BankEntry
 from tidings.moderation.errors import FormatError, ModerationError
 from tidings.moderation.limits import MAX_IMPORT_BYTES, MAX_IMPORT_LINES, MAX_LINE_CHARS
-from tidings.moderation.manifest import SIGNAL_TYPES, validate_value
+from tidings.moderation.pytx_names import (
+    CONTENT_TYPES,
+    from_named,
+    is_known_name,
+    known_names,
+    omit_reason,
+    to_pytx,
+)
 
-CSV_COLUMNS = ("signal_type", "signal_value", "bank", "labels", "source", "added_at", "enabled")
+CSV_COLUMNS = ("signal_type", "signal_value", "bank", "labels", "source", "added_at", "enabled",
+               "content_type")
+LEGACY_CSV_COLUMNS = CSV_COLUMNS[:7]
+"""Files written before ``content_type`` was kept still import (content type unknown)."""
 LABEL_SEPARATOR = ";"
 
 
@@ -35,6 +49,17 @@ class ParsedSignal:
     line: int
     signal_type: str
     value: str
+    content_type: str | None = None
+    """``video`` for a pytx ``video_md5``/``video_sha256`` line, else None (unknown)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenFile:
+    """A signal file and what it left out: ``{reason: count}``."""
+
+    text: str
+    written: int
+    omitted: dict[str, int]
 
 
 def _lines(data: str) -> list[str]:
@@ -47,8 +72,10 @@ def _lines(data: str) -> list[str]:
 
 
 def parse_signal_file(data: str, default_signal_type: str | None = None) -> list[ParsedSignal]:
-    """Parse pytx's local-file format; values come back normalised."""
-    if default_signal_type is not None and default_signal_type not in SIGNAL_TYPES:
+    """Parse pytx's local-file format; values come back normalised.
+
+    One line can give several signals (``raw_text`` gives the text's hashes)."""
+    if default_signal_type is not None and not is_known_name(default_signal_type):
         raise FormatError(0, f"unknown signal type {default_signal_type!r}")
     out: list[ParsedSignal] = []
     for number, raw in enumerate(_lines(data), start=1):
@@ -63,10 +90,12 @@ def parse_signal_file(data: str, default_signal_type: str | None = None) -> list
                 raise FormatError(number, "expected '<signal_type> <value>'")
         else:
             signal_type, value = default_signal_type, line
-        if signal_type not in SIGNAL_TYPES:
-            raise FormatError(number, f"unknown signal type {signal_type!r}")
+        if not is_known_name(signal_type):
+            raise FormatError(number, f"unknown signal type {signal_type[:40]!r}; known: "
+                              + ", ".join(known_names()))
         try:
-            out.append(ParsedSignal(number, signal_type, validate_value(signal_type, value)))
+            out.extend(ParsedSignal(number, c.signal_type, c.value, c.content_type)
+                       for c in from_named(signal_type, value))
         except ModerationError as exc:
             raise FormatError(number, str(exc)) from exc
     return out
@@ -77,6 +106,21 @@ def format_signal_file(signals: list[tuple[str, str]]) -> str:
     return "".join(f"{signal_type} {value}\n" for signal_type, value in signals)
 
 
+def format_pytx_file(signals: list[tuple[str, str, str | None]]) -> WrittenFile:
+    """``(signal_type, value, content_type)`` written under pytx's names; what pytx
+    has no type for is left out and counted by reason (never relabelled)."""
+    lines: list[str] = []
+    omitted: dict[str, int] = {}
+    for signal_type, value, content_type in signals:
+        name = to_pytx(signal_type, content_type)
+        if name is None:
+            reason = omit_reason(signal_type, content_type)
+            omitted[reason] = omitted.get(reason, 0) + 1
+        else:
+            lines.append(f"{name} {value}\n")
+    return WrittenFile("".join(lines), len(lines), omitted)
+
+
 def parse_bank_csv(data: str, first_entry_id: int) -> list[BankEntry]:
     """Parse bank CSV; entries get ids ``first_entry_id``, +1, ... in order."""
     lines = _lines(data)
@@ -85,15 +129,17 @@ def parse_bank_csv(data: str, first_entry_id: int) -> list[BankEntry]:
     reader = csv.reader(io.StringIO(data, newline=""), strict=True)
     entries: list[BankEntry] = []
     try:
-        header = next(reader)
-        if tuple(header) != CSV_COLUMNS:
+        header = tuple(next(reader))
+        if header not in (CSV_COLUMNS, LEGACY_CSV_COLUMNS):
             raise FormatError(1, f"header must be {','.join(CSV_COLUMNS)}")
         for row in reader:
             number = reader.line_num
             if not row:
                 continue
-            if len(row) != len(CSV_COLUMNS) or any(len(c) > MAX_LINE_CHARS for c in row):
-                raise FormatError(number, f"expected {len(CSV_COLUMNS)} columns")
+            if len(row) != len(header) or any(len(c) > MAX_LINE_CHARS for c in row):
+                raise FormatError(number, f"expected {len(header)} columns")
+            if len(row) == len(LEGACY_CSV_COLUMNS):
+                row = [*row, ""]
             entries.append(_entry(number, row, first_entry_id + len(entries)))
     except csv.Error as exc:
         raise FormatError(reader.line_num, f"bad CSV: {exc}") from exc
@@ -101,9 +147,12 @@ def parse_bank_csv(data: str, first_entry_id: int) -> list[BankEntry]:
 
 
 def _entry(number: int, row: list[str], entry_id: int) -> BankEntry:
-    signal_type, value, bank, labels, source, added_at, enabled = row
+    signal_type, value, bank, labels, source, added_at, enabled, content_type = row
     if enabled not in ("true", "false"):
         raise FormatError(number, "enabled must be true or false")
+    if content_type and content_type not in CONTENT_TYPES:
+        raise FormatError(number, f"content_type must be empty or one of "
+                                  f"{', '.join(CONTENT_TYPES)}")
     try:
         when = datetime.fromisoformat(added_at)
     except ValueError as exc:
@@ -111,7 +160,8 @@ def _entry(number: int, row: list[str], entry_id: int) -> BankEntry:
     label_set = frozenset(x for x in labels.split(LABEL_SEPARATOR) if x)
     try:
         return BankEntry.create(
-            entry_id, bank, signal_type, value, label_set, source, when, enabled == "true"
+            entry_id, bank, signal_type, value, label_set, source, when, enabled == "true",
+            content_type or None,
         )
     except ModerationError as exc:
         raise FormatError(number, str(exc)) from exc
@@ -131,6 +181,7 @@ def format_bank_csv(entries: list[BankEntry]) -> str:
                 e.source,
                 e.added_at.isoformat(),
                 "true" if e.enabled else "false",
+                e.content_type or "",
             ]
         )
     return buf.getvalue()

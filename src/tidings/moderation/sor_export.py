@@ -6,15 +6,15 @@ maps a ``StatementOfReasons`` to that database's API v1 statement payload
 (``POST /api/v1/statement``; bulk ``/api/v1/statements`` takes up to 100) and
 writes JSON lines for the I/O shell to submit.
 
-Field names and enumerations follow the Transparency Database API v1
-documentation (transparency.dsa.ec.europa.eu/page/api-documentation, as
-published in the Commission's transparency-database repository, 2024-11
-revision: content types, categories and keywords of the 2024 taxonomy). It was
-written from that documentation, not generated from the Commission's code; the
-API v2 schema announced for 1 July 2025 is not followed yet. The schema in
-``data/dsa_sor_schema.json`` (JSON Schema 2020-12) encodes the same rules, and
-``validate`` checks a payload against it with a small validator for the subset
-of keywords that schema uses (``jsonschema`` is not a dependency).
+Enumerations are the database's own (``data/dsa_enumerations.json``, extracted from
+the Commission's transparency-database repository, ``app/Models/Statement.php`` at
+commit 69e80a0b, 2026-06-24), and the field rules follow its
+``StatementStoreRequest.php`` at that commit: ``data/dsa_sor_schema.json`` (JSON Schema
+2020-12) encodes them (required fields, enumerations, lengths, date ranges, the
+``*_other`` fields, ``source_identity`` left out for own-initiative decisions), and
+``validate`` checks a payload with a small validator for the keywords that schema uses
+(``jsonschema`` is not a dependency). A test checks the schema's enumerations against the
+shared copy of the database's, so a retired value cannot linger here.
 """
 
 from __future__ import annotations
@@ -61,7 +61,10 @@ RESTRICTION_FIELDS: Final = {
     Restriction.ACCOUNT_TERMINATED: ("decision_account", "DECISION_ACCOUNT_TERMINATED",
                                      "end_date_account_restriction"),
 }
-#: Our label -> (category, category_specification keywords).
+#: Our label -> (category, category_specification keywords), from the database's current
+#: taxonomy (``data/dsa_enumerations.json``). ``STATEMENT_CATEGORY_SCOPE_OF_PLATFORM_SERVICE``
+#: was retired on 2025-02-26; violations of the terms that are not illegal content go to
+#: ``STATEMENT_CATEGORY_OTHER_VIOLATION_TC``.
 CATEGORY_OF_LABEL: Final[Mapping[str, tuple[str, tuple[str, ...]]]] = {
     L.TERRORIST_CONTENT: ("STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY",
                           ("KEYWORD_TERRORIST_CONTENT",)),
@@ -181,8 +184,9 @@ _TYPES: Final = {"string": str, "array": list, "object": dict, "integer": int, "
 
 def _check(value: Any, schema: Mapping[str, Any], path: str) -> list[SchemaIssue]:
     """The keyword subset the SoR schema uses: type, enum, const, maxLength,
-    minItems, pattern, format=date, items, properties, required,
-    additionalProperties=false, anyOf, allOf, if/then."""
+    minItems, pattern, format=date (with formatMinimum/formatMaximum, as in ajv's
+    vocabulary: the database's date ranges), items, contains, properties, required,
+    additionalProperties=false, not, anyOf, allOf, if/then."""
     issues: list[SchemaIssue] = []
     t = schema.get("type")
     if t is not None and not isinstance(value, _TYPES[t]):
@@ -196,8 +200,13 @@ def _check(value: Any, schema: Mapping[str, Any], path: str) -> list[SchemaIssue
             issues.append(SchemaIssue(path, f"longer than {schema['maxLength']} characters"))
         if "pattern" in schema and not re.search(schema["pattern"], value):
             issues.append(SchemaIssue(path, f"does not match {schema['pattern']}"))
-        if schema.get("format") == "date" and not _is_date(value):
-            issues.append(SchemaIssue(path, "not a YYYY-MM-DD date"))
+        if schema.get("format") == "date":
+            if not _is_date(value):
+                issues.append(SchemaIssue(path, "not a YYYY-MM-DD date"))
+            elif not schema.get("formatMinimum", value) <= value <= \
+                    schema.get("formatMaximum", value):
+                issues.append(SchemaIssue(path, f"outside {schema.get('formatMinimum')} .. "
+                                                f"{schema.get('formatMaximum')}"))
     if isinstance(value, list):
         if len(value) < schema.get("minItems", 0):
             issues.append(SchemaIssue(path, f"needs at least {schema['minItems']} item(s)"))
@@ -213,6 +222,11 @@ def _check(value: Any, schema: Mapping[str, Any], path: str) -> list[SchemaIssue
                 issues += _check(item, props[key], f"{path}.{key}")
             elif schema.get("additionalProperties") is False:
                 issues.append(SchemaIssue(f"{path}.{key}", "is not a known field"))
+    if "contains" in schema and isinstance(value, list) and \
+            not any(not _check(item, schema["contains"], path) for item in value):
+        issues.append(SchemaIssue(path, "contains no allowed item"))
+    if "not" in schema and not _check(value, schema["not"], path):
+        issues.append(SchemaIssue(path, "has a field that must be left out here"))
     if "anyOf" in schema and not any(not _check(value, s, path) for s in schema["anyOf"]):
         issues.append(SchemaIssue(path, "matches none of the allowed alternatives (anyOf)"))
     for sub in schema.get("allOf", []):

@@ -193,6 +193,19 @@ BANK_SIGNAL_TYPE_MAX = 32
 """Longest signal type or exchange type name."""
 BANK_CREDENTIALS_REF_MAX = 128
 """Longest name of the environment variable holding an exchange's credentials."""
+EXCHANGE_INTERVAL_MIN_S = 300
+"""Shortest schedule for an exchange fetch (partners' APIs are rate limited)."""
+EXCHANGE_INTERVAL_MAX_S = 7 * 24 * 3600
+EXCHANGE_BACKOFF_BASE_S = 60
+"""First retry after a failed scheduled fetch; doubles with each failure in a row."""
+EXCHANGE_BACKOFF_MAX_S = 6 * 3600
+"""Longest wait between retries (capped further by the exchange's own interval)."""
+EXCHANGE_SCHEDULE_POLL_S = 30.0
+"""How often each server process looks for exchanges due to fetch."""
+EXCHANGE_ERROR_MAX = 500
+"""Characters of an exchange's error kept in its status."""
+EXCHANGE_REASONS_KEPT = 50
+"""Distinct rejection reasons kept per exchange; the rest count as "other reasons"."""
 
 # --- Rate limits ------------------------------------------------------------------
 # A rule allows ``limit`` requests per ``period_s`` seconds for one key, as a burst of up

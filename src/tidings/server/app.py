@@ -46,6 +46,7 @@ from tidings.server.routes import (
     admin,
     banks,
     console,
+    exchange_console,
     groups,
     health,
     jobs,
@@ -77,6 +78,8 @@ from tidings.services.channels import ChannelService
 from tidings.services.clock import Clock, system_clock
 from tidings.services.directory import DirectoryCache
 from tidings.services.enforcement import Enforcer
+from tidings.services.exchange_schedule import JOB_KIND as EXCHANGE_JOB_KIND
+from tidings.services.exchange_schedule import ExchangeScheduler
 from tidings.services.expiry import ExpiryService
 from tidings.services.groups import GroupService
 from tidings.services.imaging import MediaError, MediaTooLargeError
@@ -415,6 +418,10 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         hooks_task = asyncio.create_task(
             _scan_webhooks(app.state.webhooks, settings.webhook_scan_s), name="webhook-scan")
         app.state.job_runner = job_runner
+        exchange_scheduler = ExchangeScheduler(app.state.banks, job_svc)
+        job_runner.register(EXCHANGE_JOB_KIND, exchange_scheduler.handle)
+        scheduler_task = asyncio.create_task(exchange_scheduler.run(),
+                                             name="exchange-schedule")
         app.state.metrics = metrics
         app.state.accounts = account_svc
         app.state.streams = stream_svc
@@ -450,7 +457,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
             await job_runner.stop()
             await limiter.close()
             await committer.close()
-            for task in (poller, rule_poller, sweeper, hooks_task):
+            for task in (poller, rule_poller, sweeper, hooks_task, scheduler_task):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -486,9 +493,11 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
     app.include_router(transparency_routes.public)
     app.include_router(orders.router)
     app.include_router(order_console.router)
+    app.include_router(exchange_console.router)
     app.mount("/static", StaticFiles(directory=str(resources.files("tidings.server") / "static")),
               name="static")
-    app.state.console_sections = [*review_console.SECTIONS, *order_console.SECTIONS]
+    app.state.console_sections = [*review_console.SECTIONS, *order_console.SECTIONS,
+                                  *exchange_console.SECTIONS]
 
     app.add_middleware(RequestLimits, max_body=settings.max_body_bytes,
                        body_timeout=settings.request_body_timeout_s)

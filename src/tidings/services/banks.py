@@ -16,7 +16,7 @@ import asyncio
 import logging
 import typing as t
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from tidings.moderation import (
@@ -33,13 +33,23 @@ from tidings.moderation import (
     validate_bank_name,
 )
 from tidings.moderation.errors import FormatError, ModerationError
+from tidings.moderation.exchange import FetchedSignal
+from tidings.moderation.formats import WrittenFile, format_pytx_file
 from tidings.moderation.labels import validate_labels
 from tidings.moderation.limits import MAX_SOURCE_CHARS, PDQ_MIN_QUALITY
-from tidings.moderation.manifest import SIGNAL_TYPES, validate_value
+from tidings.moderation.manifest import SIGNAL_TYPES
 from tidings.moderation.media_signals import LOW_TEXTURE_NOTE
+from tidings.moderation.pytx_names import BYTE_HASH_TYPES, from_named
 from tidings.moderation.signal_types import decode_image, pdq_augmented
 from tidings.protocol import limits
-from tidings.protocol.errors import BadRequest, NotFound, PayloadTooLarge, Unavailable
+from tidings.protocol.errors import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    PayloadTooLarge,
+    TidingsError,
+    Unavailable,
+)
 from tidings.services import bank_exchanges as ex
 from tidings.services.bank_sync import BankSync
 from tidings.services.clock import Clock
@@ -80,6 +90,7 @@ class FetchResult:
     duplicates: int
     disabled: int
     rejected: int
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
 
 
 def _bad(exc: ModerationError) -> BadRequest:
@@ -115,6 +126,7 @@ class BankService:
         self.sync = sync
         self.clock = clock
         self.exchanges = exchanges
+        self._fetch_locks: dict[str, asyncio.Lock] = {}
         self.on_added: list[AddedHook] = []
         """Called after entries are stored (add, import, fetch): retro-scans hook in here."""
 
@@ -191,11 +203,18 @@ class BankService:
         return AddResult(added, dupes)
 
     async def add_signals(self, bank: str, pairs: Sequence[tuple[str, str]],
-                          labels: Sequence[str], source: str) -> AddResult:
+                          labels: Sequence[str], source: str,
+                          content_type: str | None = None) -> AddResult:
+        """Bank ``(signal_type, value)`` pairs; names may be pytx's (``video_md5``...).
+
+        ``content_type`` says what the byte hashes (md5, sha256) were taken of."""
         label_set = check_labels(labels)
         source = source[:MAX_SOURCE_CHARS]
         try:
-            new = [NewEntry(st, validate_value(st, v), label_set, source) for st, v in pairs]
+            new = [NewEntry(c.signal_type, c.value, label_set, source,
+                            content_type=c.content_type or (
+                                content_type if c.signal_type in BYTE_HASH_TYPES else None))
+                   for st, v in pairs for c in from_named(st, v)]
         except ModerationError as exc:
             raise _bad(exc) from exc
         return await self.add(bank, new)
@@ -230,7 +249,7 @@ class BankService:
         if not data:
             raise BadRequest("empty file", "empty_file")
         pairs = await asyncio.to_thread(file_signals, data)
-        result = await self.add_signals(bank, pairs, labels, source)
+        result = await self.add_signals(bank, pairs, labels, source, sniff(data).kind)
         if sniff(data).kind == "photo" and not any(st == "pdq" for st, _ in pairs):
             result = AddResult(result.added, result.duplicates, (LOW_TEXTURE_NOTE,))
         return result
@@ -278,12 +297,13 @@ class BankService:
         try:
             if fmt == "pytx":
                 label_set = check_labels(labels)
-                new = [NewEntry(p.signal_type, p.value, label_set, source[:MAX_SOURCE_CHARS])
+                new = [NewEntry(p.signal_type, p.value, label_set, source[:MAX_SOURCE_CHARS],
+                                content_type=p.content_type)
                        for p in parse_signal_file(text)]
             elif fmt == "csv":
                 # The bank column is informational: rows go to the bank named in the call.
                 new = [NewEntry(e.signal_type, e.value, tuple(sorted(e.labels)), e.source,
-                                e.enabled, int(e.added_at.timestamp() * 1000))
+                                e.enabled, int(e.added_at.timestamp() * 1000), e.content_type)
                        for e in parse_bank_csv(text, first_entry_id=0)]
             else:
                 raise BadRequest(f"format must be one of {', '.join(FORMATS)}", "bad_format")
@@ -300,9 +320,14 @@ class BankService:
                 progress(min(start + batch_size, len(new)), len(new))
         return AddResult(added, dupes)
 
-    async def export(self, bank: str, fmt: str) -> str:
-        if fmt not in FORMATS:
-            raise BadRequest(f"format must be one of {', '.join(FORMATS)}", "bad_format")
+    async def export_pytx(self, bank: str) -> WrittenFile:
+        """Enabled entries under pytx's names, for partners running pytx or HMA; what
+        pytx has no type for (photo MD5s, text hashes) is left out and counted."""
+        rows = await self._all_entries(bank)
+        return format_pytx_file([(e.signal_type, e.value, e.content_type)
+                                 for e in rows if e.enabled])
+
+    async def _all_entries(self, bank: str) -> list[EntryRecord]:
         await self.bank(bank)
         rows: list[EntryRecord] = []
         async with self.db.read() as conn:
@@ -311,11 +336,18 @@ class BankService:
                                                         limits.BANK_CHANGES_BATCH):
                 rows.extend(page)
                 after = page[-1].id
+        return rows
+
+    async def export(self, bank: str, fmt: str) -> str:
+        """The bank as a file; pytx lines use Tidings' names (see ``export_pytx``)."""
+        if fmt not in FORMATS:
+            raise BadRequest(f"format must be one of {', '.join(FORMATS)}", "bad_format")
+        rows = await self._all_entries(bank)
         if fmt == "pytx":
             return format_signal_file([(e.signal_type, e.value) for e in rows if e.enabled])
         return format_bank_csv([
             BankEntry(e.id, e.bank, e.signal_type, e.value, frozenset(e.labels), e.source,
-                      datetime.fromtimestamp(e.added_at / 1000, UTC), e.enabled)
+                      datetime.fromtimestamp(e.added_at / 1000, UTC), e.enabled, e.content_type)
             for e in rows])
 
     # --- exchanges -----------------------------------------------------------------
@@ -342,43 +374,78 @@ class BankService:
 
     async def fetch(self, bank: str, name: str, progress: Progress | None = None
                     ) -> FetchResult:
-        """Fetch from an exchange from its stored checkpoint; each delta and its new
-        checkpoint commit together, so an interrupted fetch resumes where it stopped."""
+        """Fetch from an exchange from its stored checkpoint; each delta, its new
+        checkpoint and the running totals commit together, so an interrupted fetch
+        resumes where it stopped and the status never counts a batch twice.
+
+        The status (``ExchangeRecord.status``) records the outcome: on success the last
+        run's counts and the next scheduled run; on failure the error, one more failure
+        in a row and a backed-off next run (``exchange_backoff_ms``)."""
         async with self.db.read() as conn:
             record = await self.store.exchange(conn, name)
         if record is None or record.bank != bank:
             raise NotFound(f"no exchange {name} for bank {bank}", "unknown_exchange")
         if self.exchanges is None:
             raise Unavailable("exchanges are not configured on this server")
-        built = self.exchanges(record)
-        checkpoint = ex.load_checkpoint(record.checkpoint, built.checkpoint_cls)
-        batches = fetch_batches(built.api, checkpoint, progress=progress,
-                                max_batches=limits.BANK_EXCHANGES_MAX_BATCHES)
-        totals = [0, 0, 0, 0, 0]
+        lock = self._fetch_locks.setdefault(name, asyncio.Lock())
+        if lock.locked():
+            raise Conflict(f"exchange {name} is being fetched already", "exchange_busy")
+        async with lock:
+            return await self._fetch(record, progress)
+
+    async def _fetch(self, record: ExchangeRecord, progress: Progress | None) -> FetchResult:
+        tracker = ex.StatusTracker(record.status, self._now())
+        async with self.db.write() as conn:
+            await self.store.save_status(conn, record.name, tracker.start())
         try:
+            if self.exchanges is None:  # pragma: no cover - checked by fetch
+                raise Unavailable("exchanges are not configured on this server")
+            built = self.exchanges(record)
+            checkpoint = ex.load_checkpoint(record.checkpoint, built.checkpoint_cls)
+            batches = fetch_batches(built.api, checkpoint,
+                                    max_batches=limits.BANK_EXCHANGES_MAX_BATCHES)
             while True:
                 try:
                     batch = await asyncio.to_thread(next, batches, None)
-                except (OSError, AssertionError, ValueError) as exc:
-                    raise Unavailable(f"exchange {name} failed: {exc}",
+                except Exception as exc:  # any exchange failure is recorded, then raised
+                    raise Unavailable(f"exchange {record.name} failed: "
+                                      f"{type(exc).__name__}: {exc}"[:limits.EXCHANGE_ERROR_MAX],
                                       "exchange_failed") from exc
                 if batch is None:
                     break
-                added, dupes, disabled = await self._apply_batch(
-                    record, batch.signals, ex.dump_checkpoint(batch.checkpoint))
-                for i, n in enumerate((1, added, dupes, disabled, batch.rejected)):
-                    totals[i] += n
-        finally:  # what was committed before a failure matches at once
-            await self.sync.refresh()
-        return FetchResult(*totals)
+                tracker.batch(batch.fetched, batch.rejected_by_reason)
+                added, dupes, removed = await self._apply_batch(
+                    record, batch.signals, ex.dump_checkpoint(batch.checkpoint),
+                    tracker.progress)
+                tracker.applied(added, dupes, removed)
+                if progress is not None:
+                    progress(tracker.batches, tracker.added)
+        except TidingsError as exc:
+            failures = record.failures + 1
+            async with self.db.write() as conn:
+                await self.store.save_status(
+                    conn, record.name, tracker.failed(exc.message, self._now()),
+                    failures=failures,
+                    next_run_at=self._now() + ex.backoff_ms(failures, record.interval_s))
+            await self.sync.refresh()  # what was committed before the failure matches now
+            raise
+        next_run = self._now() + record.interval_s * 1000 if record.interval_s else None
+        async with self.db.write() as conn:
+            await self.store.save_status(conn, record.name, tracker.done(self._now()),
+                                         failures=0, next_run_at=next_run)
+        await self.sync.refresh()
+        return FetchResult(tracker.batches, tracker.added, tracker.duplicates, tracker.removed,
+                           tracker.rejected, dict(tracker.rejected_by_reason))
 
-    async def _apply_batch(self, record: ExchangeRecord,
-                           signals: Sequence[tuple[str, str, t.Any]],
-                           checkpoint: str) -> tuple[int, int, int]:
+    async def _apply_batch(self, record: ExchangeRecord, signals: Sequence[FetchedSignal],
+                           checkpoint: str,
+                           status_for: t.Callable[[int, int], dict[str, t.Any]]
+                           ) -> tuple[int, int, int]:
         source = f"exchange:{record.name}"[:MAX_SOURCE_CHARS]
-        new = [NewEntry(st, v, record.labels, source) for st, v, meta in signals
-               if meta is not None]
-        gone = [(st, v) for st, v, meta in signals if meta is None]
+        new = [NewEntry(s.signal_type, s.value, record.labels, source,
+                        content_type=s.content_type)
+               for s in signals if s.metadata is not None]
+        gone = [(s.signal_type, s.value) for s in signals if s.metadata is None]
         async with self.db.write() as conn:
             version = await self.store.bump_version(conn)
             added, dupes = await self.store.add_entries(conn, record.bank, new, self._now())
@@ -390,8 +457,37 @@ class BankService:
                     ops.append((found.id, record.bank, "disable"))
             await self.store.record_changes(conn, version, ops, self._now())
             await self.store.save_checkpoint(conn, record.name, checkpoint, self._now())
+            await self.store.save_status(conn, record.name,
+                                         status_for(len(added), len(ops) - len(added)))
         await self._added(record.bank, added)
         return len(added), dupes, len(ops) - len(added)
+
+    async def set_schedule(self, bank: str, name: str, interval_s: int | None) -> ExchangeRecord:
+        """Fetch every ``interval_s`` seconds (None: only on request); first run now."""
+        if interval_s is not None and not (
+                limits.EXCHANGE_INTERVAL_MIN_S <= interval_s <= limits.EXCHANGE_INTERVAL_MAX_S):
+            raise BadRequest(f"interval must be {limits.EXCHANGE_INTERVAL_MIN_S} to "
+                             f"{limits.EXCHANGE_INTERVAL_MAX_S} seconds", "invalid_interval")
+        await self.exchange(bank, name)
+        async with self.db.write() as conn:
+            await self.store.set_schedule(conn, name, interval_s,
+                                          self._now() if interval_s is not None else None)
+        return await self.exchange(bank, name)
+
+    async def exchange(self, bank: str, name: str) -> ExchangeRecord:
+        async with self.db.read() as conn:
+            record = await self.store.exchange(conn, name)
+        if record is None or record.bank != bank:
+            raise NotFound(f"no exchange {name} for bank {bank}", "unknown_exchange")
+        return record
+
+    async def all_exchanges(self) -> list[ExchangeRecord]:
+        async with self.db.read() as conn:
+            return await self.store.all_exchanges(conn)
+
+    async def due_exchanges(self) -> list[ExchangeRecord]:
+        async with self.db.read() as conn:
+            return await self.store.due_exchanges(conn, self._now())
 
 
 def file_signals(data: bytes, augment: bool = True) -> list[tuple[str, str]]:

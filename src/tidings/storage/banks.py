@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -46,6 +46,8 @@ class EntryRecord:
     source: str
     added_at: int
     enabled: bool
+    content_type: str | None = None
+    """What a byte hash was taken of (``photo``, ``video``, ``file``); None if unknown."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,7 @@ class NewEntry:
     enabled: bool = True
     added_at: int | None = None
     """Keep an imported entry's original time; None means now."""
+    content_type: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,13 @@ class ExchangeRecord:
     labels: tuple[str, ...]
     checkpoint: str | None
     last_fetch_at: int | None
+    interval_s: int | None = None
+    """Fetch every so many seconds; None: only when asked."""
+    next_run_at: int | None = None
+    failures: int = 0
+    """Failed runs in a row (reset by a success): the backoff's exponent."""
+    status: dict[str, Any] = field(default_factory=dict)
+    """Last success and error, counts, rejections by reason, progress (JSON)."""
 
 
 _LOOKUP_CHUNK = 500
@@ -93,18 +103,20 @@ def value_key(value: str) -> str:
 
 _ENTRY_COLS = (bank_entries.c.id, bank_entries.c.bank, bank_entries.c.signal_type,
                bank_entries.c.value, bank_entries.c.labels, bank_entries.c.source,
-               bank_entries.c.added_at, bank_entries.c.enabled)
+               bank_entries.c.added_at, bank_entries.c.enabled, bank_entries.c.content_type)
 _BANK_COLS = (banks.c.name, banks.c.enabled, banks.c.thresholds, banks.c.description,
               banks.c.created_at)
 _EXCHANGE_COLS = (bank_exchanges.c.name, bank_exchanges.c.exchange_type, bank_exchanges.c.bank,
                   bank_exchanges.c.credentials_ref, bank_exchanges.c.config,
                   bank_exchanges.c.labels, bank_exchanges.c.checkpoint,
-                  bank_exchanges.c.last_fetch_at)
+                  bank_exchanges.c.last_fetch_at, bank_exchanges.c.interval_s,
+                  bank_exchanges.c.next_run_at, bank_exchanges.c.failures,
+                  bank_exchanges.c.status)
 
 
 def _entry(row: Any) -> EntryRecord:
     return EntryRecord(int(row[0]), row[1], row[2], row[3], tuple(json.loads(row[4])), row[5],
-                       int(row[6]), bool(row[7]))
+                       int(row[6]), bool(row[7]), row[8])
 
 
 def _bank(row: Any) -> BankRecord:
@@ -114,7 +126,8 @@ def _bank(row: Any) -> BankRecord:
 
 def _exchange(row: Any) -> ExchangeRecord:
     return ExchangeRecord(row[0], row[1], row[2], row[3], json.loads(row[4]),
-                          tuple(json.loads(row[5])), row[6], row[7])
+                          tuple(json.loads(row[5])), row[6], row[7], row[8], row[9],
+                          int(row[10] or 0), json.loads(row[11] or "{}"))
 
 
 def _like_escape(text: str) -> str:
@@ -223,7 +236,7 @@ class BankStore:
             rows_in.append({"bank": bank, "signal_type": n.signal_type, "value": n.value,
                             "value_key": value_key(n.value),
                             "labels": json.dumps(sorted(n.labels)), "source": n.source,
-                            "enabled": n.enabled,
+                            "enabled": n.enabled, "content_type": n.content_type,
                             "added_at": now if n.added_at is None else n.added_at})
         if not rows_in:
             return [], len(new)
@@ -305,6 +318,34 @@ class BankStore:
                                   .where(bank_exchanges.c.bank == bank)
                                   .order_by(bank_exchanges.c.name))
         return [_exchange(r) for r in rows]
+
+    async def all_exchanges(self, conn: AsyncConnection) -> list[ExchangeRecord]:
+        rows = await conn.execute(sa.select(*_EXCHANGE_COLS).order_by(bank_exchanges.c.name))
+        return [_exchange(r) for r in rows]
+
+    async def due_exchanges(self, conn: AsyncConnection, now: int) -> list[ExchangeRecord]:
+        """Scheduled exchanges whose next run is due."""
+        rows = await conn.execute(
+            sa.select(*_EXCHANGE_COLS).where(bank_exchanges.c.interval_s.is_not(None),
+                                             bank_exchanges.c.next_run_at <= now)
+            .order_by(bank_exchanges.c.next_run_at))
+        return [_exchange(r) for r in rows]
+
+    async def set_schedule(self, conn: AsyncConnection, name: str, interval_s: int | None,
+                           next_run_at: int | None) -> None:
+        await conn.execute(bank_exchanges.update().where(bank_exchanges.c.name == name)
+                           .values(interval_s=interval_s, next_run_at=next_run_at))
+
+    async def save_status(self, conn: AsyncConnection, name: str, status: dict[str, Any], *,
+                          failures: int | None = None, next_run_at: int | None = None) -> None:
+        """Store the status JSON; ``failures``/``next_run_at`` when given."""
+        values: dict[str, Any] = {"status": json.dumps(status, sort_keys=True)}
+        if failures is not None:
+            values["failures"] = failures
+        if next_run_at is not None:
+            values["next_run_at"] = next_run_at
+        await conn.execute(bank_exchanges.update().where(bank_exchanges.c.name == name)
+                           .values(**values))
 
     async def save_checkpoint(self, conn: AsyncConnection, name: str, checkpoint: str | None,
                               now: int) -> None:

@@ -128,6 +128,9 @@ bank_entries = sa.Table(
     sa.Column("source", sa.String(256), nullable=False, server_default=""),
     sa.Column("added_at", sa.BigInteger(), nullable=False),
     sa.Column("enabled", sa.Boolean(), nullable=False, server_default=sa.true()),
+    # What a byte hash was taken of (photo, video, file; NULL unknown): pytx names a
+    # video's MD5 ``video_md5`` and has no photo MD5 (migration 0011).
+    sa.Column("content_type", sa.String(16), nullable=True),
     # value_key leads: duplicate checks probe it directly whatever the planner's
     # statistics say about a bank's size (bank first made PostgreSQL scan the bank).
     sa.UniqueConstraint("value_key", "bank", "signal_type", name="uq_bank_entries_value"),
@@ -168,6 +171,14 @@ bank_exchanges = sa.Table(
     sa.Column("labels", sa.Text(), nullable=False, server_default="[]"),
     sa.Column("checkpoint", sa.Text(), nullable=True),
     sa.Column("last_fetch_at", sa.BigInteger(), nullable=True),
+    # Schedule and status (migration 0011): fetch every ``interval_s`` (NULL = only on
+    # request); ``failures`` in a row push ``next_run_at`` back exponentially; ``status``
+    # is JSON (last success and error, counts of the last run and in total, rejections
+    # by reason, progress of a running fetch).
+    sa.Column("interval_s", sa.Integer(), nullable=True),
+    sa.Column("next_run_at", sa.BigInteger(), nullable=True),
+    sa.Column("failures", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("status", sa.Text(), nullable=False, server_default="{}"),
 )
 
 

@@ -7,6 +7,7 @@ general body limit is sized for JSON.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -75,6 +76,12 @@ class FetchIn(BaseModel):
     exchange: str = Field(max_length=limits.BANK_EXCHANGE_NAME_MAX)
 
 
+class ScheduleIn(BaseModel):
+    interval_s: int | None = Field(None, ge=limits.EXCHANGE_INTERVAL_MIN_S,
+                                   le=limits.EXCHANGE_INTERVAL_MAX_S)
+    """Fetch every so many seconds; null stops the schedule."""
+
+
 def bank_json(b: BankRecord, entries: int | None = None,
               enabled_entries: int | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"name": b.name, "enabled": b.enabled,
@@ -99,9 +106,28 @@ def added_json(r: AddResult) -> dict[str, Any]:
 
 
 def exchange_json(x: ExchangeRecord) -> dict[str, Any]:
+    status = x.status
     return {"name": x.name, "exchange_type": x.exchange_type, "bank": x.bank,
             "credentials_ref": x.credentials_ref, "config": x.config, "labels": list(x.labels),
-            "has_checkpoint": x.checkpoint is not None, "last_fetch_at": x.last_fetch_at}
+            "has_checkpoint": x.checkpoint is not None, "last_fetch_at": x.last_fetch_at,
+            "interval_s": x.interval_s, "next_run_at": x.next_run_at,
+            "failures_in_a_row": x.failures,
+            "state": status.get("state", "never"),
+            "running_since": status.get("running_since"),
+            "last_attempt_at": status.get("last_attempt_at"),
+            "last_success_at": status.get("last_success_at"),
+            "last_error": status.get("last_error"),
+            "last_error_at": status.get("last_error_at"),
+            "progress": status.get("progress") if status.get("state") == "running" else None,
+            "last_run": status.get("last_run"),
+            "totals": status.get("totals", {"added": 0, "removed": 0, "rejected": 0}),
+            "rejected_by_reason": status.get("rejected_by_reason", {})}
+
+
+def fetch_json(result: FetchResult) -> dict[str, Any]:
+    return {"batches": result.batches, "added": result.added,
+            "duplicates": result.duplicates, "disabled": result.disabled,
+            "rejected": result.rejected, "rejected_by_reason": result.rejected_by_reason}
 
 
 async def read_bounded(request: Request) -> bytes:
@@ -224,12 +250,30 @@ async def import_entries(name: str, request: Request, _: Principal = WRITE,
 @router.get("/{name}/export")
 async def export_entries(name: str, request: Request, _: Principal = READ,
                          format: str = Query("pytx", pattern=FORMAT_PATTERN),
+                         names: str = Query("tidings", pattern="^(tidings|pytx)$"),
                          ) -> PlainTextResponse:
-    text = await service(request).export(name, format)
+    """``names=pytx`` writes pytx's type names (``video_md5``...) and leaves out what
+    pytx has no type for; ``X-Tidings-Omitted`` (JSON) says what and why."""
+    headers: dict[str, str] = {}
+    if names == "pytx":
+        if format != "pytx":
+            raise BadRequest("names=pytx applies to format=pytx", "bad_format")
+        written = await service(request).export_pytx(name)
+        text = written.text
+        headers["X-Tidings-Omitted"] = json.dumps(written.omitted, ensure_ascii=True)
+    else:
+        text = await service(request).export(name, format)
     media = "text/csv" if format == "csv" else "text/plain"
     suffix = "csv" if format == "csv" else "txt"
     return PlainTextResponse(text, media_type=media, headers={
-        "Content-Disposition": f'attachment; filename="{name}.{suffix}"'})
+        "Content-Disposition": f'attachment; filename="{name}.{suffix}"', **headers})
+
+
+@router.get("/{name}/export/summary")
+async def export_summary(name: str, request: Request, _: Principal = READ) -> dict[str, Any]:
+    """What a pytx-named export would hold and leave out, by reason."""
+    written = await service(request).export_pytx(name)
+    return {"written": written.written, "omitted": written.omitted}
 
 
 @router.get("/{name}/exchanges")
@@ -251,6 +295,18 @@ async def put_exchange(name: str, exchange: str, body: ExchangeIn, request: Requ
 async def fetch(name: str, body: FetchIn, request: Request,
                 _: Principal = WRITE) -> dict[str, Any]:
     result: FetchResult = await service(request).fetch(name, body.exchange)
-    return {"batches": result.batches, "added": result.added,
-            "duplicates": result.duplicates, "disabled": result.disabled,
-            "rejected": result.rejected}
+    return fetch_json(result)
+
+
+@router.get("/{name}/exchanges/{exchange}")
+async def exchange_status(name: str, exchange: str, request: Request,
+                          _: Principal = READ) -> dict[str, Any]:
+    """Configuration, schedule and status: last success and error, counts of the last
+    run and in total (added, removed, rejected by reason), progress while running."""
+    return exchange_json(await service(request).exchange(name, exchange))
+
+
+@router.put("/{name}/exchanges/{exchange}/schedule")
+async def schedule_exchange(name: str, exchange: str, body: ScheduleIn, request: Request,
+                            _: Principal = WRITE) -> dict[str, Any]:
+    return exchange_json(await service(request).set_schedule(name, exchange, body.interval_s))
