@@ -44,6 +44,27 @@ TEXT_NEAR_DEFAULT_THRESHOLD: Final = 24
 TEXT_NEAR_MIN_CHARS: Final = 40
 #: Candidate cap per near-duplicate query so one query cannot scan a bank.
 TEXT_NEAR_MAX_CANDIDATES: Final = 10_000
+#: Partial quotes (``text_quote``): character shingles of the compact form
+#: (letters and digits only, so 12 characters are two to three words). Long
+#: enough that unrelated texts share almost none (measured by
+#: benchmarks/text_matching.py), short enough that an edit every few words
+#: leaves most shingles intact.
+TEXT_QUOTE_SHINGLE: Final = 12
+#: Banked texts shorter than this (compact characters) get no quote signature:
+#: quoting part of a slogan is quoting a slogan (see TEXT_SLOGAN_*).
+TEXT_QUOTE_MIN_CHARS: Final = 60
+#: A quote match needs this many of the 64 sampled banked shingles in the post
+#: (distance = 64 - hits): 29/64 = 45 % of the banked text, so a 60 % quote
+#: matches with margin for its two cut ends and a few edits.
+TEXT_QUOTE_DEFAULT_THRESHOLD: Final = 35
+#: Loosest a bank may set (16 hits, 25 % of the banked text).
+TEXT_QUOTE_MAX_THRESHOLD: Final = 48
+#: Short banked texts (slogans) match inside longer posts only when the entry
+#: opts in, and only from this many compact characters ("allahuakbar", 11,
+#: can never be one).
+TEXT_SLOGAN_MIN_CHARS: Final = 12
+#: Longest slogan entry, in characters of its normalised text.
+TEXT_SLOGAN_MAX_CHARS: Final = 280
 
 # --- URLs ------------------------------------------------------------------
 MAX_URL_CHARS: Final = 4_096

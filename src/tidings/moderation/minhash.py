@@ -29,25 +29,34 @@ SIGNATURE_HEX_CHARS = TEXT_NEAR_PERMUTATIONS * 8
 Signature = npt.NDArray[np.uint32]
 
 
-def shingles(normalized: str) -> set[str]:
+def shingles(normalized: str, k: int = TEXT_NEAR_SHINGLE) -> set[str]:
     """Distinct character shingles; a text shorter than one shingle is one."""
-    k = TEXT_NEAR_SHINGLE
     if len(normalized) <= k:
         return {normalized}
     return {normalized[i : i + k] for i in range(len(normalized) - k + 1)}
 
 
-def signature(normalized: str) -> Signature:
-    """MinHash signature (uint32[PERMUTATIONS]) of a normalised text."""
+def slot_values(normalized: str, k: int = TEXT_NEAR_SHINGLE) -> npt.NDArray[np.uint32]:
+    """Every shingle's value under every permutation: uint32[PERMUTATIONS, n].
+
+    The signature is the row minima; containment (``indexes.quote``) asks
+    whether a banked minimum occurs anywhere in a row.
+    """
     hashes = np.fromiter(
         (
             int.from_bytes(hashlib.blake2b(s.encode(), digest_size=4).digest(), "big")
-            for s in shingles(normalized)
+            for s in shingles(normalized, k)
         ),
         dtype=np.uint64,
     )
     permuted = (_A[:, None] * hashes[None, :] + _B[:, None]) % _MERSENNE_61 & _MASK_32
-    result: Signature = permuted.min(axis=1).astype(np.uint32)
+    result: npt.NDArray[np.uint32] = permuted.astype(np.uint32)
+    return result
+
+
+def signature(normalized: str, k: int = TEXT_NEAR_SHINGLE) -> Signature:
+    """MinHash signature (uint32[PERMUTATIONS]) of a normalised text."""
+    result: Signature = slot_values(normalized, k).min(axis=1)
     return result
 
 

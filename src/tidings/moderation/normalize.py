@@ -12,19 +12,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tidings.moderation.errors import ContentTooLargeError, InvalidSignalError
 from tidings.moderation.limits import MAX_TEXT_CHARS, MAX_URL_CHARS, MAX_URLS_PER_TEXT
-
-#: Arabic letter variants folded to one base letter. Hamza-carrying forms
-#: (U+0623, U+0625, U+0622, U+0624, U+0626) already lose their hamza in the
-#: NFD + remove-Mn step; these are the ones without a canonical decomposition.
-ARABIC_FOLD = str.maketrans(
-    {
-        "\u0671": "\u0627",  # alef wasla -> alef
-        "\u0649": "\u064a",  # alef maksura -> yeh
-        "\u0629": "\u0647",  # teh marbuta -> heh
-        "\u06cc": "\u064a",  # farsi yeh -> arabic yeh
-        "\u0640": None,  # tatweel (kashida): pure elongation
-    }
-)
+from tidings.moderation.textforms import ARABIC_FOLD, drop_invisible, drop_marks
 
 _WHITESPACE = re.compile(r"\s+")
 
@@ -33,18 +21,18 @@ def normalize_text(text: str) -> str:
     """Fold text to the form the exact and near-duplicate text hashes read.
 
     Order matters: NFKC first (full-width, ligatures, compatibility digits),
-    then casefold, then drop format characters (zero-width space/joiners,
-    bidi controls: invisible, used to break hashes), then NFD and drop
-    non-spacing marks (Latin diacritics, Arabic harakat, hamza above/below),
-    then fold Arabic letter variants and tatweel, then collapse whitespace.
+    then casefold, then drop format characters and every other invisible
+    code point (zero-width space/joiners, bidi controls, Hangul and braille
+    fillers: used to break hashes), then NFD and drop non-spacing and
+    enclosing marks (Latin diacritics, Arabic harakat, hamza above/below,
+    U+20E3 keycap), then fold Arabic letter variants and tatweel, then
+    collapse whitespace. Homoglyphs, leetspeak and spacing tricks are folded
+    by the compact forms of ``textforms``, not here.
     """
     if len(text) > MAX_TEXT_CHARS:
         raise ContentTooLargeError(f"text over {MAX_TEXT_CHARS} characters")
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    folded = "".join(ch for ch in folded if unicodedata.category(ch) != "Cf")
-    decomposed = unicodedata.normalize("NFD", folded)
-    stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
-    stripped = stripped.translate(ARABIC_FOLD)
+    folded = drop_invisible(unicodedata.normalize("NFKC", text).casefold())
+    stripped = drop_marks(folded).translate(ARABIC_FOLD)
     return _WHITESPACE.sub(" ", stripped).strip()
 
 

@@ -12,10 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from tidings.moderation import MediaContent, TextContent
+from tidings.moderation import MediaContent
 from tidings.moderation.actions import ActionKind, idempotency_key
 from tidings.moderation.audit import AuditRecord
-from tidings.moderation.manifest import signals_for
 from tidings.moderation.reasons import (
     ContentKind,
     StatementOfReasons,
@@ -23,6 +22,7 @@ from tidings.moderation.reasons import (
     render_text,
     to_record,
 )
+from tidings.moderation.text_signals import bank_text_signals
 from tidings.protocol.errors import BadRequest, NotFound, TidingsError
 from tidings.services.actions import DEFAULT_TAKEDOWN_LABEL, ActionService, top_label
 from tidings.services.channel_access import post_json
@@ -137,8 +137,7 @@ class TakedownService:
         label = top_label(labels) or DEFAULT_TAKEDOWN_LABEL
         pairs: set[tuple[str, str]] = set()
         if post.text:
-            pairs |= {(s.signal_type, s.value) for s in signals_for(TextContent(post.text))
-                      if s.signal_type != "url"}
+            pairs |= set(bank_text_signals(post.text))
         banked = await self.actions.auto_bank(sorted(pairs), label) if pairs else 0
         media_ids = [m["sha256"] for m in json.loads(post.media)]
         try:

@@ -1,0 +1,163 @@
+"""Folded forms of text for matching that survives evasion (issue 18, item 4).
+
+``normalize.normalize_text`` keeps words, spaces and letters as written (the
+legacy exact and near-duplicate hashes read it). The forms here go further,
+because every one of these got a banked text published:
+
+* Cyrillic/Greek homoglyphs -> the UTS #39 skeleton (``protocol/confusables``),
+  the same table the name policy uses, applied before case folding so that
+  capital look-alikes meet capitals (Cyrillic ``Т`` -> ``T``) and again after;
+* invisible characters that are not ``Cf`` (U+3164 HANGUL FILLER, U+2800
+  BRAILLE PATTERN BLANK, U+115F, U+FFA0, variation selectors, tags...) ->
+  removed: every ``Default_Ignorable_Code_Point`` of Unicode 15
+  (DerivedCoreProperties.txt) plus the blank-looking fillers listed below;
+* enclosing marks (``Me``: U+20E3 COMBINING ENCLOSING KEYCAP) and non-spacing
+  marks -> removed;
+* spaces or dots between letters, removed spaces, emoji between words ->
+  the *compact* form keeps letters and digits only (``L*`` and ``N*``);
+* leetspeak -> a second form where digits and ``@$!|+`` inside a word that
+  has letters read as the letters they imitate (``k1ll`` -> ``kill``). Only
+  inside words with letters: ``1488`` or ``2024`` stay digits.
+
+``forms`` returns the plain compact form and, when it differs, the leet form.
+Both sides of a match use the same function, so a banked text and a post meet
+whenever one of their forms is equal (exact) or shares shingles (quotes).
+The forms are for comparison only, never for display (they are skeletons).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Final
+
+from tidings.moderation.errors import ContentTooLargeError
+from tidings.moderation.limits import MAX_TEXT_CHARS
+from tidings.protocol.confusables import skeleton
+
+#: Default_Ignorable_Code_Point (Unicode 15.0 DerivedCoreProperties.txt), as
+#: inclusive ranges: soft hyphen, combining grapheme joiner, Arabic letter mark,
+#: Hangul fillers, Khmer inherent vowels, Mongolian variation selectors, zero
+#: width and bidi controls, invisible operators, variation selectors, BOM,
+#: halfwidth Hangul filler, shorthand format controls, musical format
+#: controls, tags and the reserved E0000 block.
+DEFAULT_IGNORABLE: Final = (
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160),
+    (0x17B4, 0x17B5), (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E),
+    (0x2060, 0x206F), (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+)
+#: Blank-looking characters that are not default-ignorable but show nothing:
+#: U+2800 BRAILLE PATTERN BLANK, U+FFFC OBJECT REPLACEMENT CHARACTER,
+#: U+1D159 MUSICAL SYMBOL NULL NOTEHEAD. Whitespace (``Z*``) is whitespace.
+BLANK_FILLERS: Final = frozenset({0x2800, 0xFFFC, 0x1D159})
+
+_IGNORED: Final = frozenset(
+    cp for lo, hi in DEFAULT_IGNORABLE for cp in range(lo, hi + 1)
+) | BLANK_FILLERS
+_DROP_TABLE: Final = dict.fromkeys(_IGNORED)
+_DROPPED_MARKS: Final = frozenset({"Mn", "Me"})
+
+#: Arabic letter variants folded to one base letter. Hamza-carrying forms
+#: (U+0623, U+0625, U+0622, U+0624, U+0626) already lose their hamza in the
+#: NFD + remove-Mn step; these are the ones without a canonical decomposition.
+ARABIC_FOLD: Final = str.maketrans(
+    {
+        "\u0671": "\u0627",  # alef wasla -> alef
+        "\u0649": "\u064a",  # alef maksura -> yeh
+        "\u0629": "\u0647",  # teh marbuta -> heh
+        "\u06cc": "\u064a",  # farsi yeh -> arabic yeh
+        "\u0640": None,  # tatweel (kashida): pure elongation
+    }
+)
+
+#: Leet substitutions read inside a word that also has letters.
+LEET_DIGITS: Final = {
+    "0": "o", "1": "i", "2": "z", "3": "e", "4": "a", "5": "s", "6": "g", "7": "t",
+    "8": "b", "9": "g",
+}
+#: Symbols read as letters only between two word characters (``k!ll``), or
+#: ``$``/``@`` before a letter at a word's start (``$hoot``): a final ``!`` is
+#: punctuation.
+LEET_SYMBOLS: Final = {"@": "a", "$": "s", "!": "i", "|": "l", "+": "t", "€": "e"}
+_TOKEN = re.compile(r"\S+")
+
+
+def drop_invisible(text: str) -> str:
+    """Remove default-ignorable and blank filler code points, and ``Cf``."""
+    text = text.translate(_DROP_TABLE)
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+
+
+def drop_marks(text: str) -> str:
+    """NFD, then remove non-spacing and enclosing marks (diacritics, U+20E3)."""
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(ch for ch in decomposed if unicodedata.category(ch) not in _DROPPED_MARKS)
+
+
+def _leet_token(token: str) -> str:
+    if not any(ch.isalpha() for ch in token):
+        return token
+    out = []
+    last = len(token) - 1
+    for i, ch in enumerate(token):
+        if ch in LEET_DIGITS:
+            out.append(LEET_DIGITS[ch])
+        elif ch in LEET_SYMBOLS:
+            before = i > 0 and token[i - 1].isalnum()
+            after = i < last and (token[i + 1].isalnum() or token[i + 1] in LEET_SYMBOLS)
+            start = i == 0 and ch in "$@" and after
+            out.append(LEET_SYMBOLS[ch] if (before and after) or start else ch)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def leet_fold(text: str) -> str:
+    """Read leetspeak inside words that have letters; leave numbers alone."""
+    return _TOKEN.sub(lambda m: _leet_token(m.group(0)), text)
+
+
+def _confusable_fold(text: str) -> str:
+    # Skeleton before case folding (capital look-alikes map to capitals), then
+    # again after (the table's prototypes are of either case), as handle_key.
+    folded = skeleton(text).casefold()
+    folded = skeleton(folded).casefold()
+    return drop_marks(folded)
+
+
+def _compact(text: str) -> str:
+    return "".join(ch for ch in text if unicodedata.category(ch)[0] in "LN")
+
+
+def _prepare(text: str) -> str:
+    if len(text) > MAX_TEXT_CHARS:
+        raise ContentTooLargeError(f"text over {MAX_TEXT_CHARS} characters")
+    prepared = drop_invisible(unicodedata.normalize("NFKC", text))
+    return drop_marks(prepared).translate(ARABIC_FOLD)
+
+
+def compact_form(text: str) -> str:
+    """Letters and digits of the confusable-folded text, nothing else."""
+    return _compact(_confusable_fold(_prepare(text)))
+
+
+def forms(text: str) -> tuple[str, ...]:
+    """The plain compact form and, if different, the leet-folded one."""
+    prepared = _prepare(text)
+    plain = _compact(_confusable_fold(prepared))
+    leet = _compact(_confusable_fold(leet_fold(prepared)))
+    return (plain,) if leet == plain else (plain, leet)
+
+
+__all__ = [
+    "ARABIC_FOLD",
+    "BLANK_FILLERS",
+    "DEFAULT_IGNORABLE",
+    "compact_form",
+    "drop_invisible",
+    "drop_marks",
+    "forms",
+    "leet_fold",
+]
