@@ -115,15 +115,53 @@ def _leet_token(token: str) -> str:
 
 
 def leet_fold(text: str) -> str:
-    """Read leetspeak inside words that have letters; leave numbers alone."""
-    return _TOKEN.sub(lambda m: _leet_token(m.group(0)), text)
+    """Read leetspeak inside words that have letters; leave numbers alone.
+
+    A run of one-character tokens (``k 1 l l``: letters spaced apart) is read
+    as one word, so spacing cannot hide the letters around a digit.
+    """
+    words: list[str] = []
+    run: list[str] = []
+    for token in _TOKEN.findall(text):
+        if len(token) == 1:
+            run.append(token)
+            continue
+        if run:
+            words.append("".join(run))
+            run = []
+        words.append(token)
+    if run:
+        words.append("".join(run))
+    return " ".join(_leet_token(w) for w in words)
+
+
+def _small_capitals() -> dict[int, str]:
+    """LATIN LETTER SMALL CAPITAL X -> x, and kra -> k.
+
+    UTS #39 maps lower-case Cyrillic ``т`` and Greek ``τ`` to the small
+    capital ``ᴛ`` (their capitals map to ``T``): after case folding, a small
+    capital is read as its letter so both cases meet plain ``t``.
+    """
+    table = {0x0138: "k"}
+    for cp in (*range(0x0280, 0x02B0), *range(0x1D00, 0x1D2C), 0xA7AE, 0xA7AF):
+        name = unicodedata.name(chr(cp), "")
+        letter = name.removeprefix("LATIN LETTER SMALL CAPITAL ")
+        if letter != name and len(letter) == 1:
+            table[cp] = letter.lower()
+    return table
+
+
+#: Folds after the skeleton: small capitals, and ``i`` -> ``l`` because the
+#: table maps ``I`` (and ``1``, ``|``) to ``l`` but leaves ``i``, so without
+#: it "VICTORY" and "victory" would differ (handle_key does the same).
+POST_SKELETON_FOLD: Final = str.maketrans({**_small_capitals(), "i": "l"})
 
 
 def _confusable_fold(text: str) -> str:
     # Skeleton before case folding (capital look-alikes map to capitals), then
     # again after (the table's prototypes are of either case), as handle_key.
     folded = skeleton(text).casefold()
-    folded = skeleton(folded).casefold()
+    folded = skeleton(folded).casefold().translate(POST_SKELETON_FOLD)
     return drop_marks(folded)
 
 
