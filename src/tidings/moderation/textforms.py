@@ -154,7 +154,8 @@ def _small_capitals() -> dict[int, str]:
 #: Folds after the skeleton: small capitals, and ``i`` -> ``l`` because the
 #: table maps ``I`` (and ``1``, ``|``) to ``l`` but leaves ``i``, so without
 #: it "VICTORY" and "victory" would differ (handle_key does the same).
-POST_SKELETON_FOLD: Final = str.maketrans({**_small_capitals(), "i": "l"})
+_POST_FOLDS: dict[int | str, str] = {**_small_capitals(), "i": "l"}
+POST_SKELETON_FOLD: Final = str.maketrans(_POST_FOLDS)
 
 
 def _confusable_fold(text: str) -> str:
