@@ -154,8 +154,7 @@ def _small_capitals() -> dict[int, str]:
 #: Folds after the skeleton: small capitals, and ``i`` -> ``l`` because the
 #: table maps ``I`` (and ``1``, ``|``) to ``l`` but leaves ``i``, so without
 #: it "VICTORY" and "victory" would differ (handle_key does the same).
-_POST_FOLDS: dict[int | str, str] = {**_small_capitals(), "i": "l"}
-POST_SKELETON_FOLD: Final = str.maketrans(_POST_FOLDS)
+POST_SKELETON_FOLD: Final = {**_small_capitals(), ord("i"): "l"}
 
 
 def _confusable_fold(text: str) -> str:
