@@ -33,7 +33,7 @@ from threatexchange.signal_type.index import SignalTypeIndex
 from tidings.moderation import minhash
 from tidings.moderation.content import Signal
 from tidings.moderation.errors import InvalidSignalError
-from tidings.moderation.indexes.quote import QUERY_PREFIX, QuoteIndex
+from tidings.moderation.indexes.quote import QUERY_PREFIX, QuoteIndex, quote_signature
 from tidings.moderation.indexes.slogan import SloganIndex
 from tidings.moderation.limits import (
     TEXT_QUOTE_DEFAULT_THRESHOLD,
@@ -54,11 +54,11 @@ FOLDED_EXACT_MIN_CHARS = 4
 _SIG = re.compile(rf"[0-9a-f]{{{minhash.SIGNATURE_HEX_CHARS}}}")
 
 
-def folded_exact_hashes(text: str) -> list[str]:
+def folded_exact_hashes(text: str, compact: tuple[str, ...] | None = None) -> list[str]:
     """SHA-256 of each compact form long enough to be specific."""
     return [
         hashlib.sha256(f.encode()).hexdigest()
-        for f in forms(text)
+        for f in (forms(text) if compact is None else compact)
         if len(f) >= FOLDED_EXACT_MIN_CHARS
     ]
 
@@ -89,7 +89,7 @@ class TextQuoteSignal(signal_base.SignalType, signal_base.TextHasher, HasThresho
             compact = compact_form(value[len(QUERY_PREFIX) :])
             if len(compact) < TEXT_QUOTE_MIN_CHARS:
                 raise InvalidSignalError(f"text_quote needs {TEXT_QUOTE_MIN_CHARS} characters")
-            return minhash.to_hex(minhash.signature(compact, TEXT_QUOTE_SHINGLE))
+            return quote_signature(compact)
         value = value.lower()
         if not _SIG.fullmatch(value):
             raise InvalidSignalError(f"text_quote must be {minhash.SIGNATURE_HEX_CHARS} hex chars")
@@ -101,7 +101,7 @@ class TextQuoteSignal(signal_base.SignalType, signal_base.TextHasher, HasThresho
         compact = compact_form(text)
         if len(compact) < TEXT_QUOTE_MIN_CHARS:
             return ""
-        return minhash.to_hex(minhash.signature(compact, TEXT_QUOTE_SHINGLE))
+        return quote_signature(compact)
 
     @classmethod
     def compare_hash(cls, hash1: str, hash2: str) -> signal_base.SignalComparisonResult:
@@ -172,12 +172,13 @@ class TextSloganSignal(signal_base.SignalType, signal_base.TextHasher, HasThresh
 
 def query_text_signals(text: str) -> list[Signal]:
     """Every text signal of a post (URLs are the manifest's)."""
+    compact = forms(text)
     out: list[Signal] = [Signal("text_exact", TextExactSignal.hash_from_str(text))]
-    out.extend(Signal("text_exact", h) for h in folded_exact_hashes(text) if h != out[0].value)
+    out.extend(Signal("text_exact", h) for h in folded_exact_hashes(text, compact)
+               if h != out[0].value)
     near = TextNearSignal.hash_from_str(text)
     if near:
         out.append(Signal("text_near", near))
-    compact = forms(text)
     out.extend(Signal("text_quote", QUERY_PREFIX + f) for f in compact
                if len(f) >= TEXT_QUOTE_SHINGLE)
     out.extend(Signal("text_slogan", QUERY_PREFIX + f) for f in compact
@@ -198,7 +199,7 @@ def bank_text_signals(text: str, slogan: bool = False) -> list[tuple[str, str]]:
     if near:
         pairs.append(("text_near", near))
     pairs.extend(
-        ("text_quote", minhash.to_hex(minhash.signature(f, TEXT_QUOTE_SHINGLE)))
+        ("text_quote", quote_signature(f))
         for f in forms(text)
         if len(f) >= TEXT_QUOTE_MIN_CHARS
     )

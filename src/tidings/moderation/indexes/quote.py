@@ -20,6 +20,7 @@ cost grows with the post's length and log(bank size), never with a scan.
 
 import json
 import re
+from collections import Counter
 
 import numpy as np
 import numpy.typing as npt
@@ -39,6 +40,13 @@ _MAGIC = b"TQTE"
 #: a value without it is a banked signature (compared slot by slot).
 QUERY_PREFIX = "q:"
 _SIG = re.compile(rf"[0-9a-f]{{{minhash.SIGNATURE_HEX_CHARS}}}")
+def quote_signature(compact: str) -> str:
+    """Banked value of a compact form: per slot, the minimum over its shingles."""
+    return minhash.to_hex(
+        minhash.rolling_slot_values(compact, TEXT_QUOTE_SHINGLE).min(axis=1).astype(np.uint32)
+    )
+
+
 _SLOTS = np.arange(TEXT_NEAR_PERMUTATIONS, dtype=np.uint64)[:, None] << np.uint64(32)
 
 
@@ -46,8 +54,8 @@ def query_keys(compact: str) -> npt.NDArray[np.uint64]:
     """Sorted distinct (slot << 32 | value) keys of every shingle of a text."""
     if len(compact) < TEXT_QUOTE_SHINGLE:
         return np.empty(0, dtype=np.uint64)
-    values = minhash.slot_values(compact, TEXT_QUOTE_SHINGLE).astype(np.uint64)
-    return np.unique((_SLOTS | values).ravel())
+    values = minhash.rolling_slot_values(compact, TEXT_QUOTE_SHINGLE).astype(np.uint64)
+    return minhash.sorted_distinct((_SLOTS | values).ravel())
 
 
 def signature_keys(sig_hex: str) -> npt.NDArray[np.uint64]:
@@ -107,8 +115,9 @@ class QuoteIndex(MatchIndex):
         # Expand [left, right) ranges into positions without a Python loop.
         starts = np.repeat(left - np.cumsum(counts) + counts, counts)
         positions = starts + np.arange(int(counts.sum()))
-        entries, hits = np.unique(self._ids[positions], return_counts=True)
-        return {int(e): int(h) for e, h in zip(entries, hits, strict=True)}
+        # Positions are distinct (entry, slot) pairs of the bank, so counting them
+        # per entry counts each banked slot once even if a query key repeats.
+        return dict(Counter(self._ids[np.unique(positions)].tolist()))
 
     def search(self, signal_str: str, threshold: int) -> list[IndexHit]:
         if signal_str.startswith(QUERY_PREFIX):
