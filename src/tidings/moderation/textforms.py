@@ -200,9 +200,9 @@ def _fold_rule(ch: str) -> str:
         return ""
     # Skeleton before case folding (capital look-alikes map to capitals), then
     # again after (the table's prototypes are of either case), as handle_key.
-    folded = skeleton(ch).casefold()
+    folded = skeleton(ch.translate(ARABIC_FOLD)).casefold()
     folded = skeleton(folded).casefold().translate(POST_SKELETON_FOLD)
-    folded = drop_marks(folded).translate(ARABIC_FOLD)
+    folded = drop_marks(folded)
     return "".join(c for c in folded if unicodedata.category(c)[0] in "LN")
 
 

@@ -333,6 +333,18 @@ def _schemeless_candidates(text: str) -> list[tuple[int, str]]:
     return out
 
 
+def _strip_trailing(candidate: str) -> str:
+    """Drop sentence punctuation after a link, but not a final dot segment
+    (``https://bad.example/x/..`` resolves to the site's root)."""
+    stripped = candidate.rstrip(_TRAILING_PUNCT)
+    tail = candidate[len(stripped) :]
+    if stripped.endswith("/"):
+        for dots in ("..", "."):
+            if tail.startswith(dots):
+                return stripped + dots
+    return stripped
+
+
 def extract_urls(text: str) -> list[str]:
     """Normalised URLs found in free text, deduplicated, in order, bounded.
 
@@ -347,7 +359,7 @@ def extract_urls(text: str) -> list[str]:
     seen: dict[str, None] = {}
     for _, candidate in sorted(found):
         try:
-            seen.setdefault(normalize_url(candidate.rstrip(_TRAILING_PUNCT)), None)
+            seen.setdefault(normalize_url(_strip_trailing(candidate)), None)
         except (InvalidSignalError, ContentTooLargeError):
             continue
         if len(seen) >= MAX_URLS_PER_TEXT:
