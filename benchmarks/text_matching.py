@@ -15,11 +15,12 @@ The bank holds ``--bank`` long texts (half English paragraphs, half Arabic
 strings of >= 80 characters), ``--slogans`` short strings banked as slogans, and
 ``--urls`` URLs. Each banked text is attacked with every transformation (random
 parameters, seeded); every other corpus item, and posts made of 2-5 random
-corpus items, are queried as innocent text. An innocent item that really
-contains a banked text (the corpus repeats itself: the same paragraph in two
-documentation topics, one message in two catalogues) is not innocent: items
-whose compact form shares a common block of >= 40 % of a banked text's compact
-form (difflib) are counted as true copies and reported apart.
+corpus items, are queried as innocent text. An item that really contains a
+banked text is not innocent (the corpus repeats itself: a paragraph in two
+documentation topics, a message in two catalogues, templated messages that
+differ in a word): a match on an item that shares >= 50 % of the banked
+text's compact form in common blocks of >= 12 characters (difflib) is counted
+as a copy and reported apart, with the first few printed.
 
     PYTHONPATH=src python benchmarks/text_matching.py
     PYTHONPATH=src python benchmarks/text_matching.py --bank 400 --seed 2
@@ -172,16 +173,19 @@ TRANSFORMS: dict[str, Callable[[str, random.Random], str]] = {
 # --- measurement ------------------------------------------------------------------
 
 
-def truly_contains(post: str, banked_compacts: list[str], min_share: float = 0.4) -> bool:
-    compact = compact_form(post)
-    for b in banked_compacts:
-        if not b:
-            continue
-        m = difflib.SequenceMatcher(None, compact, b, autojunk=False)
-        block = m.find_longest_match(0, len(compact), 0, len(b))
-        if block.size >= max(12, min_share * len(b)):
-            return True
-    return False
+def quoted_share(post: str, banked_compact: str) -> float:
+    """Share of a banked text's compact form found in the post in common blocks of
+    >= 12 characters (difflib): the ground truth the quote matcher estimates."""
+    if not banked_compact:
+        return 0.0
+    m = difflib.SequenceMatcher(None, compact_form(post), banked_compact, autojunk=False)
+    common = sum(b.size for b in m.get_matching_blocks() if b.size >= 12)
+    return common / len(banked_compact)
+
+
+#: A post that shares at least this much of a banked text is a (partial) copy of it,
+#: not an innocent text, whatever else it says.
+COPY_SHARE = 0.5
 
 
 def main() -> None:
@@ -278,7 +282,8 @@ def main() -> None:
 
     # False matches ----------------------------------------------------------------
     banked_set = set(banked) | set(slogans)
-    banked_compacts = [compact_form(t) for t in banked + slogans]
+    text_of: dict[int, str] = {e: banked[i] for e, i in entry_text.items()}
+    text_of.update({e: slogans[i] for e, i in slogan_of.items()})
     innocent: list[tuple[str, str]] = [("English paragraph", p) for p in paragraphs
                                        if p not in banked_set]
     innocent += [("English string", s) for s in en_strings if s not in banked_set]
@@ -302,19 +307,28 @@ def main() -> None:
         text_matches = [m for m in matches if m.signal_type != "url"]
         if not text_matches:
             continue
-        if truly_contains(text, banked_compacts):
+        shares = [quoted_share(text, compact_form(text_of[m.entry_id])) for m in text_matches]
+        if max(shares) >= COPY_SHARE:
             copies += 1
             counts[1] += 1
+            if copies <= 5:
+                m = text_matches[shares.index(max(shares))]
+                print(f"  copy in the corpus ({max(shares):.0%} of a banked text, "
+                      f"{m.signal_type} d={m.distance}): {text[:70]!r} ~ "
+                      f"{text_of[m.entry_id][:70]!r}")
             continue
         false += 1
         counts[2] += 1
         for m in text_matches:
             false_by_type[m.signal_type] = false_by_type.get(m.signal_type, 0) + 1
-        print(f"  FALSE MATCH {kind}: {text[:100]!r} -> {text_matches[0]}")
-    print("\nfalse matches on innocent text:")
+        m = text_matches[0]
+        print(f"  FALSE MATCH {kind} ({max(shares):.0%} shared, {m.signal_type} "
+              f"d={m.distance}): {text[:80]!r} ~ {text_of[m.entry_id][:80]!r}")
+    print(f"\nfalse matches on innocent text (a match on a text sharing >= "
+          f"{COPY_SHARE:.0%} of the banked text is a copy, not false):")
     for kind, (n, c, f) in by_kind.items():
-        print(f"  {kind:22s} {n:7d} queried, {c:4d} true copies in the corpus, {f} false")
-    print(f"  total {len(innocent)} queried, {copies} true copies, {false} false "
+        print(f"  {kind:22s} {n:7d} queried, {c:4d} copies in the corpus, {f} false")
+    print(f"  total {len(innocent)} queried, {copies} copies, {false} false "
           f"{false_by_type or ''}")
     result("text false matches", false, "count", "0")
     result("innocent texts queried", len(innocent), "count", "")
