@@ -1,4 +1,4 @@
-"""Migration 0010 rewrites stored URL entries to the WHATWG-style normal form, on
+"""Migration 0011 rewrites stored URL entries to the WHATWG-style normal form, on
 both engines: old keys become today's, duplicates and now-refused entries are
 disabled (kept), other entries are untouched, and the bank epoch changes so no
 process trusts a matcher snapshot of the old values."""
@@ -31,11 +31,11 @@ def _key(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-async def test_0010_renormalises_url_entries(database: Database) -> None:
+async def test_0011_renormalises_url_entries(database: Database) -> None:
     def down(conn: Connection) -> None:
         cfg = migrate._config()
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0009")
+        command.downgrade(cfg, "0010")
 
     async with database.engine.begin() as conn:
         await conn.run_sync(down)

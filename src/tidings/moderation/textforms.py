@@ -80,6 +80,8 @@ LEET_DIGITS: Final = {
 #: Symbols read as letters next to a word character (``$hoot``, ``thi$``,
 #: ``c@t``); ``!`` only between two (``k!ll``): a final ``!`` is punctuation.
 LEET_SYMBOLS: Final = {"@": "a", "$": "s", "!": "i", "|": "l", "+": "t", "€": "e"}
+#: One-character words written as leet ("open 4 file", "1 said").
+LONE_LEET: Final = {"4": "a", "@": "a", "1": "i"}
 _TOKEN = re.compile(r"\S+")
 
 
@@ -150,7 +152,8 @@ def leet_fold(text: str) -> str:
     """Read leetspeak inside words that have letters; leave numbers alone.
 
     A run of one-character tokens (``k 1 l l``: letters spaced apart) is read
-    as one word, so spacing cannot hide the letters around a digit.
+    as one word, so spacing cannot hide the letters around a digit; a lone
+    ``4``/``@`` or ``1`` between words is read as the word "a" or "I".
     """
     words: list[str] = []
     run: list[str] = []
@@ -164,7 +167,7 @@ def leet_fold(text: str) -> str:
         words.append(token)
     if run:
         words.append("".join(run))
-    return " ".join(_leet_token(w) for w in words)
+    return " ".join(LONE_LEET.get(w, w) if len(w) == 1 else _leet_token(w) for w in words)
 
 
 def _small_capitals() -> dict[int, str]:
@@ -186,7 +189,12 @@ def _small_capitals() -> dict[int, str]:
 #: Folds after the skeleton: small capitals, and ``i`` -> ``l`` because the
 #: table maps ``I`` (and ``1``, ``|``) to ``l`` but leaves ``i``, so without
 #: it "VICTORY" and "victory" would differ (handle_key does the same).
-POST_SKELETON_FOLD: Final = {**_small_capitals(), ord("i"): "l"}
+#: Greek chi is read as x too: UTS #39 does not list it, and it is a common
+#: substitute in evasive text (measured by benchmarks/text_matching.py).
+POST_SKELETON_FOLD: Final = {**_small_capitals(), ord("i"): "l", ord("χ"): "x"}
+#: Applied before NFKC, which would turn the lunate sigma (it looks like c)
+#: into sigma (which the table reads as o).
+PRE_NFKC_FOLD: Final = {0x03F2: "c", 0x03F9: "C"}
 
 
 def _fold_rule(ch: str) -> str:
@@ -213,7 +221,7 @@ _LEET_CHARS: Final = frozenset(LEET_DIGITS) | frozenset(LEET_SYMBOLS)
 def _prepare(text: str) -> str:
     if len(text) > MAX_TEXT_CHARS:
         raise ContentTooLargeError(f"text over {MAX_TEXT_CHARS} characters")
-    return unicodedata.normalize("NFKC", drop_invisible(text))
+    return unicodedata.normalize("NFKC", drop_invisible(text).translate(PRE_NFKC_FOLD))
 
 
 def compact_form(text: str) -> str:

@@ -11,8 +11,8 @@ a public suffix, which would match every site) is disabled too.
 The bank epoch is renewed so every process rebuilds its matcher from the
 database at the next start instead of trusting a snapshot of the old values.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ import secrets
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
