@@ -73,8 +73,8 @@ def test_quote_index_measures_containment_and_survives_bytes() -> None:
 
     assert distance(BANKED) == 0
     assert distance("Look: " + BANKED + " Terrible, isn't it? Report it.") == 0
-    assert distance(" ".join(words[:30])) <= 42  # ~75 % quote
-    assert distance("The bakery at the northern gate opens before dawn.") > 42  # shares 2 of 64
+    assert distance(" ".join(words[:30])) <= 40  # ~75 % quote
+    assert distance("The bakery at the northern gate opens before dawn.") > 40  # shares 2 of 64
     clone = QuoteIndex.from_bytes(index.to_bytes())
     assert distance(BANKED, clone) == 0
     entry = next(iter(clone._sigs))

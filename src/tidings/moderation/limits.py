@@ -53,12 +53,13 @@ TEXT_QUOTE_SHINGLE: Final = 12
 #: Banked texts shorter than this (compact characters) get no quote signature:
 #: quoting part of a slogan is quoting a slogan (see TEXT_SLOGAN_*).
 TEXT_QUOTE_MIN_CHARS: Final = 60
-#: Distance = 64 - (sampled banked shingles found in the post). 42 means 22
-#: hits, an estimated 34 % of the banked text: a 60 % quote scores a median
+#: Distance = 64 - (sampled banked shingles found in the post). 40 means 24
+#: hits, an estimated 37.5 % of the banked text: a 60 % quote scores a median
 #: distance of 27 and a 99th percentile of 38 on real paragraphs (the estimate
-#: has sd ~6 % and the quote loses 11 shingles at each cut), so 42 keeps
-#: margin (benchmarks/text_matching.py measures recall and false matches).
-TEXT_QUOTE_DEFAULT_THRESHOLD: Final = 42
+#: has sd ~6 % and the quote loses 11 shingles at each cut). 42 matched two
+#: templated messages sharing 42 % of their text at distance 41
+#: (benchmarks/text_matching.py measures recall and false matches).
+TEXT_QUOTE_DEFAULT_THRESHOLD: Final = 40
 #: Loosest a bank may set (16 hits, 25 % of the banked text).
 TEXT_QUOTE_MAX_THRESHOLD: Final = 48
 #: Short banked texts (slogans) match inside longer posts only when the entry
