@@ -76,7 +76,8 @@ async def test_cli_import_export_round_trip(live_server: Any, tmp_path: Path) ->
         await tidings("bank", "import", "TERROR_B", str(csv_file), "--format", "csv",
                       "--chunk-lines", "700", *common)
         _, csv_b, _ = await tidings("bank", "export", "TERROR_B", "--format", "csv", *common)
-        assert csv_rows(csv_b) == csv_rows(csv_a) and len(csv_rows(csv_a)) == 2513
+        # 2510 md5 + the text's text_exact, text_near and text_quote + the URL.
+        assert csv_rows(csv_b) == csv_rows(csv_a) and len(csv_rows(csv_a)) == 2514
         assert [r[-2] for r in (x.split(",") for x in csv_b.splitlines()[1:])] == \
             [r[-2] for r in (x.split(",") for x in csv_a.splitlines()[1:])]  # added_at kept
 
@@ -87,7 +88,7 @@ async def test_cli_import_export_round_trip(live_server: Any, tmp_path: Path) ->
         await tidings("bank", "import", "TERROR_C", str(pytx_file), *LABEL, *common)
         _, pytx_c, _ = await tidings("bank", "export", "TERROR_C", *common)
         assert sorted(pytx_c.splitlines()) == sorted(pytx_a.splitlines())
-        assert "url " not in pytx_a and len(pytx_a.splitlines()) == 2512
+        assert "url " not in pytx_a and len(pytx_a.splitlines()) == 2513
 
         # A bad line deep in a chunked import is reported by its line in the file.
         bad = tmp_path / "bad.txt"
@@ -159,3 +160,46 @@ async def test_cli_exchange_fetch_status_schedule(live_server: Any, tmp_path: Pa
         assert json.loads(out)["interval_s"] == 3600
         _, out, err = await tidings("bank", "export", "PARTNER_Z", "--pytx-names", *common)
         assert sorted(out.splitlines()) == [f"video_md5 {'2' * 32}", f"video_md5 {'3' * 32}"]
+async def test_cli_domain_and_slogan_entries(live_server: Any, tmp_path: Path) -> None:
+    """`bank add --url domain:HOST` works as documented (it was refused), catches the
+    host's subdomains and scheme-less or defanged links to them; `--slogan` banks a
+    short text that holds a longer post for review; bad entries fail with one line."""
+    async with live_server() as server:
+        await server.app.state.accounts.create_user("boss", PASSWORD, "admin",
+                                                    check_reserved=False)
+        admin = ["--server", server.url, "--profile", str(tmp_path / "admin")]
+        owner = ["--server", server.url, "--profile", str(tmp_path / "owner")]
+        await tidings("account", "login", "boss", "--password-stdin", *admin,
+                      stdin=PASSWORD + "\n")
+        await tidings("account", "register", "owner", "--password-stdin", *owner,
+                      stdin=PASSWORD + "\n")
+        await tidings("bank", "create", "EXTREMIST_LINKS", *admin)
+        extremism = ["--label", "category:violent_extremism"]
+        _, added, _ = await tidings("bank", "add", "EXTREMIST_LINKS", "--url",
+                                    "domain:WWW.Evil-Archive.org", *extremism, "--json", *admin)
+        entry = json.loads(added)["entries"][0]
+        assert (entry["signal_type"], entry["value"]) == ("url", "domain:evil-archive.org")
+        _, added, _ = await tidings("bank", "add", "EXTREMIST_LINKS", "--text",
+                                    "victory to the caravan of martyrs", "--slogan",
+                                    *extremism, "--json", *admin)
+        assert {e["signal_type"] for e in json.loads(added)["entries"]} >= {
+            "text_exact", "text_slogan"}
+        code, _, err = await tidings("bank", "add", "EXTREMIST_LINKS", "--url", "domain:co.uk",
+                                     *extremism, *admin, check=False)
+        assert code == 1 and "public suffix" in err and len(err.strip().splitlines()) == 1
+        code, _, err = await tidings("bank", "add", "EXTREMIST_LINKS", "--url", "x.org",
+                                     "--slogan", *extremism, *admin, check=False)
+        assert code == 1 and "(usage)" in err and "--slogan" in err
+
+        await tidings("channel", "create", "daily_news", "--title", "Daily News", *owner)
+        for text in ("mirror: files.evil-archive.org/v/1", "hxxps://evil-archive[.]org/x"):
+            code, _, err = await tidings("channel", "post", "daily_news", text, *owner,
+                                         check=False)
+            assert code == 1 and "content_rejected" in err, (text, err)
+        _, out, _ = await tidings("channel", "post", "daily_news",
+                                  "Graffiti read 'victory to the caravan of martyrs'; police "
+                                  "condemned it.", "--json", *owner)
+        assert json.loads(out)["state"] == "held"
+        _, out, _ = await tidings("channel", "post", "daily_news",
+                                  "see not-evil-archive.org and setup.py", "--json", *owner)
+        assert json.loads(out)["state"] == "visible"

@@ -6,6 +6,7 @@ import pytest
 
 from tidings.moderation import Matcher, Signal, TextContent, UrlContent, signals_for
 from tidings.moderation.normalize import normalize_text, normalize_url
+from tidings.moderation.text_signals import bank_text_signals
 
 BASE = [
     "Brothers, the hour has come: join the caravan at the northern gate before dawn and bring "
@@ -43,9 +44,8 @@ def test_text_recall_and_false_matches() -> None:
     rng = random.Random(7)
     matcher = Matcher()
     for i, text in enumerate(BASE):
-        for j, sig in enumerate(signals_for(TextContent(text))):
-            if sig.signal_type.startswith("text"):
-                matcher.add(i * 10 + j, sig.signal_type, sig.value, "TERROR_TEXT")
+        for j, (signal_type, value) in enumerate(bank_text_signals(text)):
+            matcher.add(i * 10 + j, signal_type, value, "TERROR_TEXT")
     caught: dict[str, int] = {}
     for i, text in enumerate(BASE):
         for name, variant in edits(text, rng).items():

@@ -88,7 +88,11 @@ def add(name: str,
         file: Annotated[Path | None, typer.Option("--file", help="A file to hash and bank.",
                                                   exists=True, dir_okay=False)] = None,
         text: Annotated[str | None, typer.Option("--text", help="A text to bank.")] = None,
-        url: Annotated[str | None, typer.Option("--url", help="A URL (or domain:host).")] = None,
+        url: Annotated[str | None, typer.Option(
+            "--url", help="A URL, or domain:HOST for the host and its subdomains.")] = None,
+        slogan: Annotated[bool, typer.Option(
+            "--slogan", help="With --text: also match it inside longer posts (held for "
+                             "review by default); at least 12 letters or digits.")] = False,
         label: Labels = None, source: Annotated[str, typer.Option(help="Provenance.")] = "cli",
         server: ServerOpt = None, profile: ProfileOpt = None, json_out: JsonOpt = False
         ) -> None:
@@ -96,12 +100,14 @@ def add(name: str,
     labels = label or []
     if sum(x is not None for x in (file, text, url)) != 1:
         fail("give exactly one of --file, --text or --url", "usage")
+    if slogan and text is None:
+        fail("--slogan applies to --text", "usage")
     if file is not None:
         if file.stat().st_size > BANK_UPLOAD_MAX_BYTES:
             fail(f"{file} is over {BANK_UPLOAD_MAX_BYTES} bytes", "file_too_large")
         request = rq.add_file(name, file.read_bytes(), labels, source)
     elif text is not None:
-        request = rq.add_text(name, text, labels, source)
+        request = rq.add_text(name, text, labels, source, slogan=slogan)
     else:
         request = rq.add_url(name, url or "", labels, source)
     result = run(_call(server, profile, request))

@@ -29,9 +29,10 @@ def entries(name: str, q: str = "", cursor: int = 0, limit: int = 100) -> Reques
                    params={"q": q, "cursor": cursor, "limit": limit})
 
 
-def add_text(name: str, text: str, labels: Sequence[str], source: str = "cli") -> Request:
-    return Request("POST", f"{BANKS}/{name}/entries",
-                   {"text": text, "labels": list(labels), "source": source})
+def add_text(name: str, text: str, labels: Sequence[str], source: str = "cli",
+             slogan: bool = False) -> Request:
+    body = {"text": text, "labels": list(labels), "source": source}
+    return Request("POST", f"{BANKS}/{name}/entries", {**body, "slogan": True} if slogan else body)
 
 
 def add_url(name: str, url: str, labels: Sequence[str], source: str = "cli") -> Request:

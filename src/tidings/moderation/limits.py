@@ -49,6 +49,30 @@ TEXT_NEAR_DEFAULT_THRESHOLD: Final = 24
 TEXT_NEAR_MIN_CHARS: Final = 40
 #: Candidate cap per near-duplicate query so one query cannot scan a bank.
 TEXT_NEAR_MAX_CANDIDATES: Final = 10_000
+#: Partial quotes (``text_quote``): character shingles of the compact form
+#: (letters and digits only, so 12 characters are two to three words). Long
+#: enough that unrelated texts share almost none (measured by
+#: benchmarks/text_matching.py), short enough that an edit every few words
+#: leaves most shingles intact.
+TEXT_QUOTE_SHINGLE: Final = 12
+#: Banked texts shorter than this (compact characters) get no quote signature:
+#: quoting part of a slogan is quoting a slogan (see TEXT_SLOGAN_*).
+TEXT_QUOTE_MIN_CHARS: Final = 60
+#: Distance = 64 - (sampled banked shingles found in the post). 40 means 24
+#: hits, an estimated 37.5 % of the banked text: a 60 % quote scores a median
+#: distance of 27 and a 99th percentile of 38 on real paragraphs (the estimate
+#: has sd ~6 % and the quote loses 11 shingles at each cut). 42 matched two
+#: templated messages sharing 42 % of their text at distance 41
+#: (benchmarks/text_matching.py measures recall and false matches).
+TEXT_QUOTE_DEFAULT_THRESHOLD: Final = 40
+#: Loosest a bank may set (16 hits, 25 % of the banked text).
+TEXT_QUOTE_MAX_THRESHOLD: Final = 48
+#: Short banked texts (slogans) match inside longer posts only when the entry
+#: opts in, and only from this many compact characters ("allahuakbar", 11,
+#: can never be one).
+TEXT_SLOGAN_MIN_CHARS: Final = 12
+#: Longest slogan entry, in characters of its normalised text.
+TEXT_SLOGAN_MAX_CHARS: Final = 280
 
 # --- URLs ------------------------------------------------------------------
 MAX_URL_CHARS: Final = 4_096

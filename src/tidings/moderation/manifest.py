@@ -23,7 +23,7 @@ from tidings.moderation.errors import (
     UnknownSignalTypeError,
 )
 from tidings.moderation.limits import PDQ_MIN_QUALITY
-from tidings.moderation.normalize import extract_urls, normalize_url
+from tidings.moderation.normalize import DOMAIN_PREFIX, extract_urls, normalize_url
 from tidings.moderation.signal_types import (
     Md5SignalType,
     PdqSignalType,
@@ -32,6 +32,7 @@ from tidings.moderation.signal_types import (
     TextNearSignal,
     UrlSignalType,
 )
+from tidings.moderation.text_signals import TextQuoteSignal, TextSloganSignal, query_text_signals
 
 _REGISTERED: tuple[type[SignalType], ...] = (
     PdqSignalType,
@@ -40,6 +41,8 @@ _REGISTERED: tuple[type[SignalType], ...] = (
     UrlSignalType,
     TextExactSignal,
     TextNearSignal,
+    TextQuoteSignal,
+    TextSloganSignal,
 )
 
 #: Registered signal types by ``get_name()``; read-only.
@@ -73,13 +76,12 @@ def signals_for(content: Content) -> list[Signal]:
     matches unrelated flat images.
     """
     if isinstance(content, TextContent):
-        out: list[Signal] = [Signal("text_exact", TextExactSignal.hash_from_str(content.text))]
-        near = TextNearSignal.hash_from_str(content.text)
-        if near:
-            out.append(Signal("text_near", near))
+        out = query_text_signals(content.text)
         out.extend(Signal("url", u) for u in extract_urls(content.text))
         return out
     if isinstance(content, UrlContent):
+        if content.url.strip().startswith(DOMAIN_PREFIX):
+            return [Signal("url", UrlSignalType.validate_signal_str(content.url))]
         return [Signal("url", normalize_url(content.url))]
     if isinstance(content, HashedMedia):
         return list(content.signals)

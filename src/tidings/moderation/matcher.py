@@ -156,8 +156,8 @@ class Matcher:
     def query(
         self, signals: t.Iterable[Signal], bank_thresholds: t.Mapping[str, int] | None = None
     ) -> list[Match]:
-        """Matches of the signals, nearest first; unknown types are skipped
-        (a client may send a signal type this server does not bank)."""
+        """Matches of the signals, nearest first, one per entry; unknown types
+        are skipped (a client may send a signal type this server does not bank)."""
         bank_thresholds = bank_thresholds or {}
         matches: list[Match] = []
         for signal in signals:
@@ -184,8 +184,13 @@ class Matcher:
                             hit.entry_id, entry.bank, entry.signal_type, entry.value, hit.distance
                         )
                     )
-        matches.sort(key=lambda m: (m.distance, m.entry_id))
-        return matches
+        # One post yields several signals of one type (text forms, frames): an
+        # entry is reported once, at its nearest.
+        nearest: dict[int, Match] = {}
+        for m in matches:
+            if m.entry_id not in nearest or m.distance < nearest[m.entry_id].distance:
+                nearest[m.entry_id] = m
+        return sorted(nearest.values(), key=lambda m: (m.distance, m.entry_id))
 
     def to_bytes(self) -> bytes:
         """Entries as JSON plus each index's own bytes (no pickle)."""

@@ -138,8 +138,13 @@ class MatchCondition:
     labels: frozenset[str] = frozenset()
     max_distance: int | None = None
     signal_types: frozenset[str] = frozenset()
+    except_signal_types: frozenset[str] = frozenset()
+    """Types this condition ignores, e.g. opt-in slogans that the defaults hold
+    for review while every other match rejects."""
 
     def accepts(self, m: LabelledMatch) -> bool:
+        if m.signal_type in self.except_signal_types:
+            return False
         if self.banks and not any(_bank_matches(p, m.bank) for p in self.banks):
             return False
         if self.labels and not self.labels & m.labels:
@@ -299,14 +304,16 @@ def _match_condition(r: _Reader) -> MatchCondition:
             raise r.fail("labels", f"unknown label {label!r}")
         labels.add(full)
     return MatchCondition(tuple(banks), frozenset(labels), r.int_("max_distance"),
-                          frozenset(r.strings("signal_type")))
+                          frozenset(r.strings("signal_type")),
+                          frozenset(r.strings("except_signal_type")))
 
 
 def _condition(rule: str, when: Any) -> Condition:
     if not isinstance(when, dict) or not when:
         raise RuleError(rule, "when", "a non-empty table is required (an empty one fires always)")
     r = _Reader(rule, "when", when, {"match", "no_match", "surface", "actor", "flags"})
-    m = r.table_("match", {"bank", "labels", "max_distance", "signal_type"})
+    m = r.table_("match", {"bank", "labels", "max_distance", "signal_type",
+                           "except_signal_type"})
     no_match = when.get("no_match", False)
     if not isinstance(no_match, bool):
         raise r.fail("no_match", "must be true or false")
@@ -361,8 +368,10 @@ def _canonical(version: int, rules: Sequence[Rule], thresholds: Mapping[ActionKi
     def cond(c: Condition) -> object:
         m = c.match
         return {
+            # except_signal_type only when used, so older rule sets keep their hash.
             "match": None if m is None else [list(m.banks), sorted(m.labels), m.max_distance,
-                                             sorted(m.signal_types)],
+                                             sorted(m.signal_types)]
+            + ([sorted(m.except_signal_types)] if m.except_signal_types else []),
             "no_match": c.no_match, "surface": sorted(c.surfaces),
             "actor": list(_actor_tuple(c.actor)), "flags": sorted(c.flags),
         }

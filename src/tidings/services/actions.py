@@ -27,6 +27,7 @@ from tidings.moderation.actions import MS_PER_DAY, ActionKind, ActionRequest
 from tidings.moderation.audit import AuditRecord, VerifyResult, verify_chain
 from tidings.moderation.reasons import ContentKind, from_outcome, render_text, to_record
 from tidings.moderation.rules import ESCALATION_RULE_PREFIX, ActorHistory, escalate
+from tidings.moderation.text_signals import bankable
 from tidings.protocol.control import ChannelClosed, EndReason, Frame, SessionEnded
 from tidings.services.banks import BankService
 from tidings.services.clock import Clock
@@ -305,7 +306,7 @@ class ActionService:
             await self.announce_ban(channel_id, ground)
         await end_sessions(self.bus, applied.ended)
         if ActionKind.AUTO_BANK in applied.kinds:
-            pairs = sorted({(s.signal_type, s.value) for s in decision.signals})
+            pairs = sorted(bankable(decision.signals))
             await self.auto_bank(pairs, top_label(labels) or DEFAULT_TAKEDOWN_LABEL)
 
     async def announce_ban(self, channel_id: int, ground: str) -> None:
@@ -354,7 +355,8 @@ class ActionService:
 
 #: What kind of content a signal type was computed from (the statement's content_type).
 _KIND_OF_SIGNAL: Final = {"pdq": ContentKind.IMAGE, "url": ContentKind.LINK,
-                          "text_exact": ContentKind.TEXT, "text_near": ContentKind.TEXT}
+                          "text_exact": ContentKind.TEXT, "text_near": ContentKind.TEXT,
+                          "text_quote": ContentKind.TEXT, "text_slogan": ContentKind.TEXT}
 
 
 def content_kinds(decision: Decision) -> list[ContentKind]:

@@ -41,6 +41,7 @@ from tidings.moderation.manifest import SIGNAL_TYPES
 from tidings.moderation.media_signals import LOW_TEXTURE_NOTE
 from tidings.moderation.pytx_names import BYTE_HASH_TYPES, from_named
 from tidings.moderation.signal_types import decode_image, pdq_augmented
+from tidings.moderation.text_signals import bank_text_signals
 from tidings.protocol import limits
 from tidings.protocol.errors import (
     BadRequest,
@@ -220,13 +221,14 @@ class BankService:
         return await self.add(bank, new)
 
     async def add_text(self, bank: str, text: str, labels: Sequence[str],
-                       source: str) -> AddResult:
-        """Bank a text: exact hash, near-duplicate signature (if long enough), URLs in it."""
+                       source: str, slogan: bool = False) -> AddResult:
+        """Bank a text: exact hashes of its folded forms, near-duplicate and quote
+        signatures (if long enough) and, if ``slogan``, the text as a slogan that
+        matches inside longer posts. URLs in it are not banked (bank them as URLs)."""
         try:
-            signals = signals_for(TextContent(text))
+            pairs = bank_text_signals(TextContent(text).text, slogan=slogan)
         except ModerationError as exc:
             raise _bad(exc) from exc
-        pairs = [(s.signal_type, s.value) for s in signals if s.signal_type != "url"]
         return await self.add_signals(bank, pairs, labels, source)
 
     async def add_url(self, bank: str, url: str, labels: Sequence[str],

@@ -13,12 +13,10 @@ import asyncio
 import json
 from typing import Any, Final
 
-from tidings.moderation import TextContent
 from tidings.moderation.actions import ActionKind, idempotency_key
 from tidings.moderation.audit import AuditRecord
 from tidings.moderation.errors import ModerationError
 from tidings.moderation.limits import PDQ_MIN_QUALITY
-from tidings.moderation.manifest import signals_for
 from tidings.moderation.media_signals import LOW_TEXTURE_NOTE, low_texture
 from tidings.moderation.reasons import (
     ContentKind,
@@ -28,6 +26,7 @@ from tidings.moderation.reasons import (
     to_record,
 )
 from tidings.moderation.signal_types import decode_image, pdq_augmented
+from tidings.moderation.text_signals import bank_text_signals
 from tidings.moderation.visibility import Audience
 from tidings.protocol.errors import BadRequest, NotFound
 from tidings.services.actions import (
@@ -197,8 +196,7 @@ class TakedownService:
         label = top_label(labels) or DEFAULT_TAKEDOWN_LABEL
         pairs: set[tuple[str, str]] = set()
         if post.text and not exact_only:
-            pairs |= {(s.signal_type, s.value) for s in signals_for(TextContent(post.text))
-                      if s.signal_type != "url"}
+            pairs |= set(bank_text_signals(post.text))
         ids = _media_ids(post)
         stored = await self.media.signals_by_id(ids)
         low = [i for i in ids if low_texture(stored.get(i, []))]

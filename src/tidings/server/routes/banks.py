@@ -56,6 +56,8 @@ class EntryIn(BaseModel):
     url: str | None = None
     signal_type: str | None = Field(None, max_length=limits.BANK_SIGNAL_TYPE_MAX)
     value: str | None = None
+    slogan: bool = False
+    """With ``text``: also match it inside longer posts (held for review by default)."""
     labels: list[str] = Field(default_factory=list, max_length=MAX_LABELS_PER_ENTRY)
     source: str = Field("api", max_length=MAX_SOURCE_CHARS)
 
@@ -211,8 +213,11 @@ async def add_entry(name: str, request: Request, _: Principal = WRITE,
     given = [k for k in ("text", "url", "signal_type") if getattr(entry, k) is not None]
     if len(given) != 1:
         raise BadRequest("give exactly one of text, url or signal_type+value", "invalid_entry")
+    if entry.slogan and entry.text is None:
+        raise BadRequest("slogan applies to a text entry", "invalid_entry")
     if entry.text is not None:
-        result = await svc.add_text(name, entry.text, entry.labels, entry.source)
+        result = await svc.add_text(name, entry.text, entry.labels, entry.source,
+                                    slogan=entry.slogan)
     elif entry.url is not None:
         result = await svc.add_url(name, entry.url, entry.labels, entry.source)
     else:
