@@ -25,6 +25,7 @@ from tidings.moderation.signal_types import (
     TextNearSignal,
     UrlSignalType,
 )
+from tidings.moderation.video import VpdqSignalType, video_signals
 
 _REGISTERED: tuple[type[SignalType], ...] = (
     PdqSignalType,
@@ -33,6 +34,7 @@ _REGISTERED: tuple[type[SignalType], ...] = (
     UrlSignalType,
     TextExactSignal,
     TextNearSignal,
+    VpdqSignalType,
 )
 
 #: Registered signal types by ``get_name()``; read-only.
@@ -78,8 +80,13 @@ def signals_for(content: Content) -> list[Signal]:
 
 
 def _media_signals(content: MediaContent) -> list[Signal]:
+    """Videos are decoded here too (the fast decode, ``video``); a video that
+    cannot be decoded, or is over a limit, raises ``VideoRefusedError``: a
+    video we cannot see is refused, not published on its byte hashes alone."""
     out: list[Signal] = []
-    if content.is_photo:
+    if content.is_video:
+        out.extend(video_signals(content.data))
+    elif content.is_photo:
         try:
             value, quality = PdqSignalType.hash_with_quality(content.data)
         except UndecodableMediaError:
