@@ -219,16 +219,23 @@ def export(name: str, fmt: Format = "pytx",
 
 
 def hash_command(path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
-                 json_out: JsonOpt = False) -> None:
+                 json_out: JsonOpt = False,
+                 frames: Annotated[bool, typer.Option(
+                     "--frames", help="A video's every frame as frame_number,quality,"
+                     "pdq_hex,timestamp (the vPDQ reference tools' lines).")] = False) -> None:
     """Print the signals of a file (pytx local-file lines), computed here, no server.
 
     Only the file's own signals: the crop hashes the server banks beside a photo are
-    not printed, so the output is what a matching post would produce."""
+    not printed, so the output is what a matching post would produce. A video prints
+    its ``vpdq`` signal (one PDQ hash a second, as Meta's vpdq computes it)."""
     from tidings.protocol.errors import TidingsError
     from tidings.services.banks import file_signals
 
     if path.stat().st_size > BANK_UPLOAD_MAX_BYTES:
         fail(f"{path} is over {BANK_UPLOAD_MAX_BYTES} bytes", "file_too_large")
+    if frames:
+        _print_frames(path.read_bytes(), json_out)
+        return
     try:
         pairs = file_signals(path.read_bytes(), augment=False)
     except TidingsError as exc:
@@ -236,3 +243,17 @@ def hash_command(path: Annotated[Path, typer.Argument(exists=True, dir_okay=Fals
     emit(json_out, [{"signal_type": t, "value": v} for t, v in pairs],
          lambda rows: typer.echo("".join(f"{r['signal_type']} {r['value']}\n" for r in rows),
                                  nl=False))
+
+
+def _print_frames(data: bytes, json_out: bool) -> None:
+    from tidings.moderation import vpdq
+    from tidings.moderation.errors import ModerationError
+
+    try:
+        hashed = vpdq.hash_video(data, 0, exact=True)
+    except ModerationError as exc:
+        fail(str(exc), exc.code)
+    rows = [{"frame_number": f.frame_number, "quality": f.quality, "pdq_hex": f.pdq_hex,
+             "timestamp": round(f.timestamp, 3)} for f in hashed.features]
+    emit(json_out, rows, lambda _rows: typer.echo(
+        "".join(f.frame_line() + "\n" for f in hashed.features), nl=False))

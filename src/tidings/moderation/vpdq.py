@@ -95,7 +95,7 @@ class VpdqFeature:
 
     def compact(self) -> str:
         """pytx's ``VpdqCompactFeature.__str__``, character for character."""
-        return f"{self.pdq_hex},{self.quality},{self.timestamp:.{TIMESTAMP_PRECISION}}"
+        return f"{self.pdq_hex},{self.quality},{float(self.timestamp):.{TIMESTAMP_PRECISION}}"
 
     def frame_line(self) -> str:
         """The reference tools' per-frame line: ``frame,quality,hex,seconds``."""

@@ -18,10 +18,11 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tidings.moderation import MediaContent
+from tidings.moderation import MediaContent, vpdq
+from tidings.moderation.errors import VideoRefusedError
 from tidings.moderation.limits import MAX_MEDIA_BYTES
 from tidings.protocol import limits
-from tidings.protocol.errors import BadRequest, PayloadTooLarge
+from tidings.protocol.errors import BadRequest, PayloadTooLarge, Unprocessable
 from tidings.services import imaging
 from tidings.services.accounts import Principal
 from tidings.services.clock import Clock
@@ -43,6 +44,16 @@ def descriptor(record: MediaRecord) -> dict[str, Any]:
             "size": record.size, "width": record.width, "height": record.height,
             "url": media_url(record.sha256),
             "thumbnail_url": media_url(record.thumb_sha256) if record.thumb_sha256 else None}
+
+
+def check_video(data: bytes) -> None:
+    """Refuse (422, with the reason's code) a video the gate could not hash:
+    undecodable, unsupported, too long or too costly (``moderation.vpdq``).
+    CPU-bound (the fast decode): called in a thread."""
+    try:
+        vpdq.hash_video(data, exact=False)
+    except VideoRefusedError as exc:
+        raise Unprocessable(str(exc), exc.code) from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +85,8 @@ class MediaService:
             imaging.check_size(kind.kind, writer.size)
             if kind.kind == "photo":
                 return await self._photo(who, writer.read_all())
+            if kind.kind == "video":
+                await asyncio.to_thread(check_video, writer.read_all())
             sha = await asyncio.to_thread(writer.commit)
         except BlobTooLargeError as exc:
             kind_name = kind.kind if kind else "upload"
