@@ -42,7 +42,10 @@ from tidings.moderation.video import frame_queries
 from tidings.services.bank_sync import limit_matcher_threads
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SAMPLES = ROOT.parent / "shared" / "testdata" / "vpdq"
+#: shared/ sits beside the main checkout (../shared) or two levels up from a worktree.
+DEFAULT_SAMPLES = next((p for p in (ROOT.parent / "shared" / "testdata" / "vpdq",
+                                    ROOT.parent.parent / "shared" / "testdata" / "vpdq")
+                        if p.is_dir()), ROOT.parent / "shared" / "testdata" / "vpdq")
 
 
 def cpu() -> float:
@@ -183,6 +186,9 @@ def main() -> None:
     parser.add_argument("--skip-copies", action="store_true")
     args = parser.parse_args()
     command()
+    if not sorted(args.samples.glob("*.mp4")):
+        raise SystemExit(f"no sample videos in {args.samples} (give --samples DIR)")
+    print(f"samples: {args.samples}")
     print(f"load average at start: {os.getloadavg()[0]:.1f} (2 cores shared)")
     if not args.skip_reference:
         reference(args.samples)

@@ -209,3 +209,20 @@ def test_hostile_videos_are_refused() -> None:
     with pytest.raises(VideoRefusedError) as err:
         vpdq.hash_video(mpeg2)
     assert err.value.code == "video_unsupported"
+
+
+def test_long_vpdq_entries_import_and_back_up() -> None:
+    """Five minutes of video is ~24,000 characters, over the 8,192 of other lines."""
+    from tidings.moderation import format_bank_csv, parse_bank_csv, parse_signal_file
+
+    value = vpdq.to_signal_str([feature(h, second=i) for i, h in enumerate(spread(300, 3))])
+    assert len(value) > 20_000
+    (parsed,) = parse_signal_file(f"vpdq {value}\n")
+    assert parsed.value == value
+    (entry,) = parse_bank_csv(
+        f"signal_type,signal_value,bank,labels,source,added_at,enabled\n"
+        f'vpdq,"{value.replace(chr(34), chr(34) * 2)}",VIDEOS,category:terrorist_content,partner,2026-12-02T10:00:00+00:00,true\n', 1)
+    assert entry.value == value
+    assert parse_bank_csv(format_bank_csv([entry]), 1)[0].value == value
+    with pytest.raises(ValueError):
+        parse_signal_file("md5 " + "a" * 20_000)

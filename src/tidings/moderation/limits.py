@@ -85,9 +85,13 @@ VPDQ_COMPARED_MATCH_PERCENT: Final = 0
 VPDQ_DEFAULT_THRESHOLD: Final = 100 - VPDQ_QUERY_MATCH_PERCENT
 #: ... and a bank may loosen it to at most half the frames unmatched.
 VPDQ_MAX_THRESHOLD: Final = 50
-#: Features (frames) in one vpdq signal: an hour at one hash a second. Bounds
-#: the bank entry a partner list or an import can make us index.
-VPDQ_MAX_FEATURES: Final = 3_600
+#: Features (frames) in one vpdq signal: 20 minutes at one hash a second.
+#: Bounds the bank entry a partner list or an import can make us index, and
+#: keeps a signal under Python's csv field limit (131,072) for CSV backups.
+VPDQ_MAX_FEATURES: Final = 1_200
+#: Longest vpdq value (a feature is ~80 characters); import lines and CSV
+#: fields of vpdq entries may be this long instead of MAX_LINE_CHARS.
+VPDQ_MAX_SIGNAL_CHARS: Final = VPDQ_MAX_FEATURES * 96
 #: Consecutive video frames within this distance of the last frame queried
 #: against the photo bank are not queried again (a still shot is one query).
 VIDEO_FRAME_DEDUPE_DISTANCE: Final = 8

@@ -71,6 +71,7 @@ from tidings.moderation.limits import (
     VPDQ_COMPARED_MATCH_PERCENT,
     VPDQ_DISTANCE_THRESHOLD,
     VPDQ_MAX_FEATURES,
+    VPDQ_MAX_SIGNAL_CHARS,
     VPDQ_QUALITY_THRESHOLD,
     VPDQ_SECONDS_PER_HASH,
 )
@@ -86,7 +87,6 @@ FAST_SKIP_FRAME: t.Final = "NONREF"
 #: Fast mode re-decodes in exact mode when more than this fraction of the
 #: packets were frames it skipped (x264's defaults: ~43 % non-reference).
 MAX_SKIPPED_FRACTION: t.Final = 0.67
-_MAX_SIGNAL_CHARS: t.Final = VPDQ_MAX_FEATURES * 96
 
 
 # --- features and their serialisation ---------------------------------------
@@ -136,8 +136,8 @@ def to_signal_str(features: Sequence[VpdqFeature]) -> str:
 
 def from_signal_str(signal_str: str) -> list[VpdqFeature]:
     """pytx's ``json_to_vpdq``, bounded (size, feature count) and typed errors."""
-    if len(signal_str) > _MAX_SIGNAL_CHARS:
-        raise InvalidSignalError(f"vpdq signal over {_MAX_SIGNAL_CHARS} characters")
+    if len(signal_str) > VPDQ_MAX_SIGNAL_CHARS:
+        raise InvalidSignalError(f"vpdq signal over {VPDQ_MAX_SIGNAL_CHARS} characters")
     try:
         items = json.loads(signal_str or "[]")
     except ValueError as exc:
