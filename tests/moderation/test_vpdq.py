@@ -221,7 +221,8 @@ def test_long_vpdq_entries_import_and_back_up() -> None:
     assert parsed.value == value
     (entry,) = parse_bank_csv(
         f"signal_type,signal_value,bank,labels,source,added_at,enabled\n"
-        f'vpdq,"{value.replace(chr(34), chr(34) * 2)}",VIDEOS,category:terrorist_content,partner,2026-12-02T10:00:00+00:00,true\n', 1)
+        f'vpdq,"{value.replace(chr(34), chr(34) * 2)}",VIDEOS,category:terrorist_content,'
+        "partner,2026-12-02T10:00:00+00:00,true\n", 1)
     assert entry.value == value
     assert parse_bank_csv(format_bank_csv([entry]), 1)[0].value == value
     with pytest.raises(ValueError):
