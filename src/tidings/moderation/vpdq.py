@@ -53,7 +53,6 @@ import typing as t
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-import av
 import numpy as np
 import numpy.typing as npt
 import pdqhash
@@ -280,7 +279,7 @@ def _declared_duration(container: t.Any, stream: t.Any) -> float | None:
     if stream.duration is not None and stream.time_base:
         return float(stream.duration * stream.time_base)
     if container.duration is not None:
-        return float(container.duration) / av.time_base
+        return float(container.duration) / 1_000_000  # AV_TIME_BASE
     return None
 
 
@@ -298,6 +297,8 @@ def hash_video(data: bytes, seconds_per_hash: float = VPDQ_SECONDS_PER_HASH,
     """
     if seconds_per_hash < 0 or not math.isfinite(seconds_per_hash):
         raise ValueError("seconds_per_hash must be a finite, non-negative number")
+    import av  # lazily: 0.3-0.9 s to import, and only video needs it
+
     fmt = _container(data)
     try:
         result = _hash(data, fmt, seconds_per_hash, exact)
@@ -310,6 +311,8 @@ def hash_video(data: bytes, seconds_per_hash: float = VPDQ_SECONDS_PER_HASH,
 
 
 def _hash(data: bytes, fmt: str, seconds_per_hash: float, exact: bool) -> VideoHash:
+    import av
+
     with av.open(io.BytesIO(data), format=fmt) as container:
         if not container.streams.video:
             raise VideoRefusedError("the file has no video stream", "video_unsupported")
