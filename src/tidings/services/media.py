@@ -18,9 +18,10 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tidings.moderation import MediaContent, vpdq
+from tidings.moderation import MediaContent, Signal
 from tidings.moderation.errors import VideoRefusedError
 from tidings.moderation.limits import MAX_MEDIA_BYTES
+from tidings.moderation.video import video_signals
 from tidings.protocol import limits
 from tidings.protocol.errors import BadRequest, PayloadTooLarge, Unprocessable
 from tidings.services import imaging
@@ -46,12 +47,15 @@ def descriptor(record: MediaRecord) -> dict[str, Any]:
             "thumbnail_url": media_url(record.thumb_sha256) if record.thumb_sha256 else None}
 
 
-def check_video(data: bytes) -> None:
-    """Refuse (422, with the reason's code) a video the gate could not hash:
+def check_video(data: bytes) -> list[Signal]:
+    """The gate's signals of a video (vpdq and its frames' PDQ queries), or a
+    refusal (422, with the reason's code) of a video the gate could not hash:
     undecodable, unsupported, too long or too costly (``moderation.vpdq``).
-    CPU-bound (the fast decode): called in a thread."""
+    CPU-bound (the fast decode): called in a thread. The signals are not stored
+    yet, so the publish gate decodes the video again (docs/decisions.md: they
+    belong with the media record)."""
     try:
-        vpdq.hash_video(data, exact=False)
+        return video_signals(data)
     except VideoRefusedError as exc:
         raise Unprocessable(str(exc), exc.code) from exc
 
