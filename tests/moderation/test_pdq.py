@@ -5,6 +5,7 @@ import pytest
 from images import encode, generate, variants
 
 from tidings.moderation import Matcher, MediaContent, signals_for
+from tidings.moderation.errors import VideoRefusedError
 from tidings.moderation.limits import PDQ_DEFAULT_THRESHOLD, PDQ_MIN_QUALITY
 from tidings.moderation.signal_types import PdqSignalType, decode_image, pdq_augmented
 
@@ -48,8 +49,10 @@ def test_media_signals() -> None:
     assert [s.signal_type for s in sigs] == ["pdq", "md5", "sha256"]
     assert sigs[0].quality is not None
     assert sigs[0].quality >= PDQ_MIN_QUALITY
-    other = signals_for(MediaContent(b"\x00\x01video", "video/mp4"))
+    other = signals_for(MediaContent(b"%PDF-1.4 a document", "application/pdf"))
     assert [s.signal_type for s in other] == ["md5", "sha256"]
+    with pytest.raises(VideoRefusedError):  # a video we cannot see is refused (issue 18)
+        signals_for(MediaContent(b"\x00\x01video", "video/mp4"))
     broken = signals_for(MediaContent(b"not a png", "image/png"))
     assert [s.signal_type for s in broken] == ["md5", "sha256"]
 

@@ -9,6 +9,7 @@ import zlib
 from PIL import Image
 
 from tests.conftest import AppFactory
+from tests.moderation.videos import PADDED
 from tests.server.channel_util import channel, photo, post, upload, user
 from tidings.services import imaging
 from tidings.services.media import MediaService
@@ -50,8 +51,12 @@ async def test_type_is_sniffed_not_declared(api: AppFactory) -> None:
         served = await client.get(text.json()["preview_url"])
         assert served.headers["content-type"] == "application/octet-stream"
         assert served.headers["content-disposition"].startswith("attachment")
-        video = await upload(client, alice, b"\0\0\0\x18ftypisom" + b"\0" * 5000)
+        video = await upload(client, alice, PADDED.read_bytes())
         assert (video["kind"], video["media_type"]) == ("video", "video/mp4")
+        # A file that only starts like an MP4 is decoded, and refused (issue 18).
+        fake = await client.post("/api/v1/media", headers=alice,
+                                 content=b"\0\0\0\x18ftypisom" + b"\0" * 5000)
+        assert fake.status_code == 422 and fake.json()["error"]["code"] == "video_undecodable"
 
 
 async def test_bombs_and_oversize_are_clear_4xx(api: AppFactory) -> None:

@@ -240,11 +240,15 @@ def export(name: str, fmt: Format = "pytx",
 
 
 def hash_command(path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
-                 pytx_names: PytxNames = False, json_out: JsonOpt = False) -> None:
+                 pytx_names: PytxNames = False, json_out: JsonOpt = False,
+                 frames: Annotated[bool, typer.Option(
+                     "--frames", help="A video's every frame as frame_number,quality,"
+                     "pdq_hex,timestamp (the vPDQ reference tools' lines).")] = False) -> None:
     """Print the signals of a file (pytx local-file lines), computed here, no server.
 
     Only the file's own signals: the crop hashes the server banks beside a photo are
-    not printed, so the output is what a matching post would produce. With
+    not printed, so the output is what a matching post would produce. A video prints
+    its ``vpdq`` signal (one PDQ hash a second, as Meta's vpdq computes it). With
     ``--pytx-names`` the lines are the ones pytx reads (a video's MD5 as video_md5; a
     photo's MD5 and SHA-256 have no pytx type and are left out, said on stderr)."""
     from tidings.moderation.pytx_names import omit_reason, to_pytx
@@ -255,6 +259,9 @@ def hash_command(path: Annotated[Path, typer.Argument(exists=True, dir_okay=Fals
     if path.stat().st_size > BANK_UPLOAD_MAX_BYTES:
         fail(f"{path} is over {BANK_UPLOAD_MAX_BYTES} bytes", "file_too_large")
     data = path.read_bytes()
+    if frames:
+        _print_frames(data, json_out)
+        return
     try:
         pairs = file_signals(data, augment=False)
     except TidingsError as exc:
@@ -268,3 +275,17 @@ def hash_command(path: Annotated[Path, typer.Argument(exists=True, dir_okay=Fals
     emit(json_out, [{"signal_type": t, "value": v} for t, v in pairs],
          lambda rows: typer.echo("".join(f"{r['signal_type']} {r['value']}\n" for r in rows),
                                  nl=False))
+
+
+def _print_frames(data: bytes, json_out: bool) -> None:
+    from tidings.moderation import vpdq
+    from tidings.moderation.errors import ModerationError
+
+    try:
+        hashed = vpdq.hash_video(data, 0, exact=True)
+    except ModerationError as exc:
+        fail(str(exc), exc.code)
+    rows = [{"frame_number": f.frame_number, "quality": f.quality, "pdq_hex": f.pdq_hex,
+             "timestamp": round(f.timestamp, 3)} for f in hashed.features]
+    emit(json_out, rows, lambda _rows: typer.echo(
+        "".join(f.frame_line() + "\n" for f in hashed.features), nl=False))

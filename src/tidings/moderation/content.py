@@ -13,6 +13,10 @@ from tidings.moderation.limits import MAX_MEDIA_BYTES, MAX_TEXT_CHARS, MAX_URL_C
 PHOTO_MEDIA_TYPES = frozenset(
     {"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/tiff"}
 )
+#: Media types decoded as video (vPDQ applies); see ``vpdq`` for the containers.
+VIDEO_MEDIA_TYPES = frozenset(
+    {"video/mp4", "video/quicktime", "video/webm", "video/x-matroska"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +44,10 @@ class MediaContent:
     @property
     def is_photo(self) -> bool:
         return self.media_type.lower().split(";")[0].strip() in PHOTO_MEDIA_TYPES
+
+    @property
+    def is_video(self) -> bool:
+        return self.media_type.lower().split(";")[0].strip() in VIDEO_MEDIA_TYPES
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,3 +74,17 @@ class CorruptIndexError(ModerationError, ValueError):
     """Serialized index bytes could not be read back."""
 
     code = "corrupt_index"
+
+
+class VideoRefusedError(UndecodableMediaError):
+    """A video was refused: undecodable, unsupported, too long or too costly.
+
+    ``code`` says which, so the API can answer with it: ``video_undecodable``,
+    ``video_unsupported``, ``video_too_long``, ``video_too_large``.
+    """
+
+    code = "video_undecodable"
+
+    def __init__(self, message: str, code: str = "video_undecodable") -> None:
+        super().__init__(message)
+        self.code = code

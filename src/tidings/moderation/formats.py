@@ -27,7 +27,12 @@ from datetime import datetime
 
 from tidings.moderation.banks import BankEntry
 from tidings.moderation.errors import FormatError, ModerationError
-from tidings.moderation.limits import MAX_IMPORT_BYTES, MAX_IMPORT_LINES, MAX_LINE_CHARS
+from tidings.moderation.limits import (
+    MAX_IMPORT_BYTES,
+    MAX_IMPORT_LINES,
+    MAX_LINE_CHARS,
+    VPDQ_MAX_SIGNAL_CHARS,
+)
 from tidings.moderation.pytx_names import (
     CONTENT_TYPES,
     from_named,
@@ -71,6 +76,11 @@ def _lines(data: str) -> list[str]:
     return lines
 
 
+def _line_limit(signal_type: str) -> int:
+    """vpdq values are a list of frames, longer than any other signal."""
+    return VPDQ_MAX_SIGNAL_CHARS + 64 if signal_type == "vpdq" else MAX_LINE_CHARS
+
+
 def parse_signal_file(data: str, default_signal_type: str | None = None) -> list[ParsedSignal]:
     """Parse pytx's local-file format; values come back normalised.
 
@@ -79,8 +89,9 @@ def parse_signal_file(data: str, default_signal_type: str | None = None) -> list
         raise FormatError(0, f"unknown signal type {default_signal_type!r}")
     out: list[ParsedSignal] = []
     for number, raw in enumerate(_lines(data), start=1):
-        if len(raw) > MAX_LINE_CHARS:
-            raise FormatError(number, f"line over {MAX_LINE_CHARS} characters")
+        limit = _line_limit(default_signal_type or raw.lstrip().partition(" ")[0])
+        if len(raw) > limit:
+            raise FormatError(number, f"line over {limit} characters")
         line = raw.strip()
         if not line:
             continue
@@ -136,7 +147,8 @@ def parse_bank_csv(data: str, first_entry_id: int) -> list[BankEntry]:
             number = reader.line_num
             if not row:
                 continue
-            if len(row) != len(header) or any(len(c) > MAX_LINE_CHARS for c in row):
+            limit = _line_limit(row[0])
+            if len(row) != len(header) or any(len(c) > limit for c in row):
                 raise FormatError(number, f"expected {len(header)} columns")
             if len(row) == len(LEGACY_CSV_COLUMNS):
                 row = [*row, ""]

@@ -92,3 +92,53 @@ MAX_FETCH_BATCHES: Final = 100_000
 
 # --- banks -----------------------------------------------------------------
 BANK_NAME_PATTERN: Final = r"[A-Z][A-Z0-9_]{2,63}"
+
+# --- video (vPDQ) ----------------------------------------------------------
+# Matching constants are those of python-threatexchange's vpdq extension
+# (extensions/vpdq/vpdq_util.py), so a hash list shared with pytx users means
+# the same thing here.
+#: One PDQ hash per this many seconds of video (vpdq's default).
+VPDQ_SECONDS_PER_HASH: Final = 1.0
+#: Frames of lower PDQ quality take no part in matching (VPDQ_QUALITY_THRESHOLD).
+VPDQ_QUALITY_THRESHOLD: Final = 50
+#: Two frames match at or below this Hamming distance (VPDQ_DISTANCE_THRESHOLD).
+VPDQ_DISTANCE_THRESHOLD: Final = 31
+#: A video matches a banked one when at least this percentage of the query's
+#: usable frames is within the distance of some banked frame ...
+VPDQ_QUERY_MATCH_PERCENT: Final = 80
+#: ... and at least this percentage of the banked video's frames is matched
+#: (pytx's VPDQ_INDEX_MATCH_THRESHOLD_PERCENT: 0, i.e. any).
+VPDQ_COMPARED_MATCH_PERCENT: Final = 0
+#: vpdq "distance" is the percentage of the query's usable frames left
+#: unmatched (0-100), so the default threshold is 100 - 80 = 20 ...
+VPDQ_DEFAULT_THRESHOLD: Final = 100 - VPDQ_QUERY_MATCH_PERCENT
+#: ... and a bank may loosen it to at most half the frames unmatched.
+VPDQ_MAX_THRESHOLD: Final = 50
+#: Features (frames) in one vpdq signal: 20 minutes at one hash a second.
+#: Bounds the bank entry a partner list or an import can make us index, and
+#: keeps a signal under Python's csv field limit (131,072) for CSV backups.
+VPDQ_MAX_FEATURES: Final = 1_200
+#: Longest vpdq value (a feature is ~80 characters); import lines and CSV
+#: fields of vpdq entries may be this long instead of MAX_LINE_CHARS.
+VPDQ_MAX_SIGNAL_CHARS: Final = VPDQ_MAX_FEATURES * 96
+#: Consecutive video frames within this distance of the last frame queried
+#: against the photo bank are not queried again (a still shot is one query).
+VIDEO_FRAME_DEDUPE_DISTANCE: Final = 8
+
+# Decode cost of one video. A 60-second 720p30 H.264 clip is ~1.7 G decoded
+# pixels and must be decided within 5 s on two cores (docs/benchmarks.md);
+# these bound a hostile upload to a few times that.
+#: Longest video accepted, by its timestamps and by its frame count.
+VIDEO_MAX_DURATION_S: Final = 300
+#: Largest frame (4K UHD).
+VIDEO_MAX_FRAME_PIXELS: Final = 3840 * 2160
+#: Decoded pixels over the whole video: five minutes of 720p30.
+VIDEO_MAX_DECODED_PIXELS: Final = 1280 * 720 * 30 * 300
+#: Decoded frames over the whole video (five minutes at 60 fps).
+VIDEO_MAX_FRAMES: Final = 300 * 60
+#: Frame rates outside this range are clamped when choosing the frames to
+#: hash, so a lying header can neither skip frames nor make us hash them all.
+VIDEO_MIN_FPS: Final = 1
+VIDEO_MAX_FPS: Final = 120
+#: Video codecs decoded; anything else is refused before a packet is decoded.
+VIDEO_CODECS: Final = frozenset({"h264", "hevc", "vp8", "vp9", "av1", "mpeg4"})

@@ -33,6 +33,7 @@ from tidings.moderation.signal_types import (
     UrlSignalType,
 )
 from tidings.moderation.text_signals import TextQuoteSignal, TextSloganSignal, query_text_signals
+from tidings.moderation.video import VpdqSignalType, video_signals
 
 _REGISTERED: tuple[type[SignalType], ...] = (
     PdqSignalType,
@@ -43,6 +44,7 @@ _REGISTERED: tuple[type[SignalType], ...] = (
     TextNearSignal,
     TextQuoteSignal,
     TextSloganSignal,
+    VpdqSignalType,
 )
 
 #: Registered signal types by ``get_name()``; read-only.
@@ -89,8 +91,13 @@ def signals_for(content: Content) -> list[Signal]:
 
 
 def _media_signals(content: MediaContent) -> list[Signal]:
+    """Videos are decoded here too (the fast decode, ``video``); a video that
+    cannot be decoded, or is over a limit, raises ``VideoRefusedError``: a
+    video we cannot see is refused, not published on its byte hashes alone."""
     out: list[Signal] = []
-    if content.is_photo:
+    if content.is_video:
+        out.extend(video_signals(content.data))
+    elif content.is_photo:
         try:
             value, quality = PdqSignalType.hash_with_quality(content.data)
         except UndecodableMediaError:

@@ -40,8 +40,14 @@ from tidings.moderation.limits import MAX_SOURCE_CHARS, PDQ_MIN_QUALITY
 from tidings.moderation.manifest import SIGNAL_TYPES
 from tidings.moderation.media_signals import LOW_TEXTURE_NOTE
 from tidings.moderation.pytx_names import BYTE_HASH_TYPES, from_named
-from tidings.moderation.signal_types import decode_image, pdq_augmented
+from tidings.moderation.signal_types import (
+    Md5SignalType,
+    Sha256SignalType,
+    decode_image,
+    pdq_augmented,
+)
 from tidings.moderation.text_signals import bank_text_signals
+from tidings.moderation.video import VpdqSignalType
 from tidings.protocol import limits
 from tidings.protocol.errors import (
     BadRequest,
@@ -494,8 +500,17 @@ class BankService:
 
 def file_signals(data: bytes, augment: bool = True) -> list[tuple[str, str]]:
     """Signals of a file; ``augment`` adds PDQ hashes of centre crops (for banking).
+    A video gives vpdq (decoded as the reference does) + md5 + sha256; its frames'
+    PDQ hashes are query-side only and are not banked.
     CPU-bound: the service calls it in a thread."""
     kind = sniff(data)
+    if kind.kind == "video":
+        try:
+            vpdq = VpdqSignalType.hash_from_bytes(data)
+        except ModerationError as exc:
+            raise _bad(exc) from exc
+        return [("vpdq", vpdq), ("md5", Md5SignalType.hash_from_bytes(data)),
+                ("sha256", Sha256SignalType.hash_from_bytes(data))]
     content = MediaContent(data, kind.media_type if kind.kind == "photo" else
                            "application/octet-stream")
     try:

@@ -38,6 +38,8 @@ from typing import Any
 
 from tidings.moderation import Signal
 from tidings.moderation import media_signals as ms
+from tidings.moderation.errors import VideoRefusedError
+from tidings.moderation.video import video_signals
 from tidings.protocol import limits
 from tidings.protocol.errors import BadRequest, PayloadTooLarge, Unprocessable
 from tidings.services import imaging
@@ -76,6 +78,18 @@ def descriptor(record: MediaRecord) -> dict[str, Any]:
 
 def preview_key(cookie_secret: bytes) -> bytes:
     return hmac.new(cookie_secret, PREVIEW_KEY_LABEL, hashlib.sha256).digest()
+
+
+def check_video(data: bytes) -> list[Signal]:
+    """The gate's signals of a video (vpdq and its frames' PDQ queries), or a
+    refusal (422, with the reason's code) of a video the gate could not hash:
+    undecodable, unsupported, too long or too costly (``moderation.vpdq``).
+    CPU-bound (the fast decode): called in a thread once, at upload; the signals
+    are stored with the media record and the publish gate reuses them."""
+    try:
+        return video_signals(data)
+    except VideoRefusedError as exc:
+        raise Unprocessable(str(exc), exc.code) from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +165,12 @@ class MediaService:
                 return await self._photo(who, writer.read_all(), md5, sha)
             prepared = ms.PreparedMedia(kind.kind, kind.media_type, md5, sha, md5, sha)
             signals = ms.media_signals(prepared)
+            if kind.kind == "video":  # vpdq and its frames' PDQ queries, stored once
+                found = await asyncio.to_thread(check_video, writer.read_all())
+                signals = (*signals, *(ms.MediaSignal(
+                    s.signal_type, s.value,
+                    ms.SOURCE_PIXELS if s.signal_type == "vpdq" else ms.FRAME_PREFIX + "video",
+                    s.quality) for s in found))
             state = await self._check(who, sha, signals)
             await asyncio.to_thread(writer.commit)
         except BlobTooLargeError as exc:

@@ -25,7 +25,9 @@ from tidings.moderation import Match, Matcher, MediaContent, Signal, TextContent
 from tidings.moderation import rules as R
 from tidings.moderation.actions import Verdict as RuleVerdict
 from tidings.moderation.content import HashedMedia
+from tidings.moderation.errors import VideoRefusedError
 from tidings.moderation.manifest import signals_for
+from tidings.protocol.errors import Unprocessable
 
 Content = TextContent | MediaContent | UrlContent | HashedMedia
 
@@ -144,7 +146,10 @@ class ModerationService:
     def _signals(self, contents: Sequence[Content]) -> list[Signal]:
         out: list[Signal] = []
         for content in contents:
-            out.extend(signals_for(content))
+            try:
+                out.extend(signals_for(content))
+            except VideoRefusedError as exc:  # a video we cannot see is not published
+                raise Unprocessable(str(exc), exc.code) from exc
         return out
 
     async def check(self, surface: Surface, contents: Sequence[Content],
@@ -156,7 +161,8 @@ class ModerationService:
         if len(self.checked_surfaces) > 1000:
             del self.checked_surfaces[:500]
         size = sum(len(c.data) for c in contents if isinstance(c, MediaContent))
-        if size > CHECK_IN_THREAD_BYTES:
+        if size > CHECK_IN_THREAD_BYTES or any(
+                isinstance(c, MediaContent) and c.is_video for c in contents):
             signals = await asyncio.to_thread(self._signals, contents)
         else:
             signals = self._signals(contents)

@@ -1,0 +1,201 @@
+"""vPDQ: agreement with Meta's reference hashes, copies vs clips, and the video budget.
+
+Three measurements, on the real sample videos of ``shared/testdata/vpdq`` (the
+ThreatExchange samples with the reference implementation's per-frame hashes):
+
+1. **Reference agreement**: every frame of every sample hashed as ``tidings hash
+   VIDEO --frames`` does (exact decode), compared frame by frame with the reference
+   file: mean and largest Hamming distance, equal qualities. Target: mean <= 1.5
+   bits, no frame over 10.
+2. **Copies and clips**: each sample hashed as the publish gate does (fast decode)
+   and matched (pytx's rule: >= 80 % of the query's frames within 31 bits) against
+   each sample banked as the reference does. The chair copies should match the
+   chair original; the other clip must match nothing.
+3. **Budget**: a 60-second 1280x720 H.264 clip (made once from the chair samples,
+   scaled, libx264 preset medium CRF 23, 30 fps, cached) decided as the gate does:
+   fast decode + PDQ of one frame a second, then matched against a bank of
+   ``--bank-videos`` random 60-frame videos plus the samples, and its frames
+   against ``--bank-photos`` random photo hashes. Wall time and CPU time (the
+   machine is shared: the load average is printed). Target: <= 5 s.
+
+    PYTHONPATH=src python benchmarks/vpdq_video.py [--samples DIR] [--skip-reference]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import itertools
+import os
+import resource
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from _report import command, result
+from tidings.moderation import Matcher, Signal, vpdq
+from tidings.moderation.video import frame_queries
+from tidings.services.bank_sync import limit_matcher_threads
+
+ROOT = Path(__file__).resolve().parent.parent
+#: shared/ sits beside the main checkout (../shared) or two levels up from a worktree.
+DEFAULT_SAMPLES = next((p for p in (ROOT.parent / "shared" / "testdata" / "vpdq",
+                                    ROOT.parent.parent / "shared" / "testdata" / "vpdq")
+                        if p.is_dir()), ROOT.parent / "shared" / "testdata" / "vpdq")
+
+
+def cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def reference(samples: Path) -> None:
+    print("1. per-frame agreement with the reference (every frame, exact decode)")
+    all_d: list[int] = []
+    worst_mean = 0.0
+    for video in sorted(samples.glob("*.mp4")):
+        ref = [line.split(",") for line in video.with_suffix(".vpdq.txt").read_text().split()]
+        hashed = vpdq.hash_video(video.read_bytes(), 0, exact=True)
+        d = [(int(f.pdq_hex, 16) ^ int(r[2], 16)).bit_count()
+             for f, r in zip(hashed.features, ref, strict=True)]
+        same_q = sum(f.quality == int(r[1]) for f, r in zip(hashed.features, ref, strict=True))
+        all_d += d
+        worst_mean = max(worst_mean, float(np.mean(d)))
+        print(f"  {video.name:36} {len(d):4} frames  mean {np.mean(d):.3f}  max {max(d):2}"
+              f"  equal quality {same_q}/{len(d)}")
+    result("reference agreement: worst mean distance of a sample", round(worst_mean, 3),
+           "bits", "<= 1.5")
+    result("reference agreement: largest distance of any frame", max(all_d), "bits", "<= 10")
+    result("reference agreement: mean distance over all frames", round(float(np.mean(all_d)), 3),
+           "bits", "<= 1.5")
+
+
+def copies(samples: Path) -> None:
+    print("2. fast (gate) hash of each sample vs each sample banked (exact); "
+          "query match % (>= 80 matches)")
+    videos = sorted(samples.glob("*.mp4"))
+    banked = {v.stem: vpdq.hash_video(v.read_bytes(), exact=True).features for v in videos}
+    queries = {v.stem: vpdq.hash_video(v.read_bytes(), exact=False).features for v in videos}
+    cross = 0
+    chair_pairs = chair_matched = 0
+    for q, qf in queries.items():
+        row = []
+        for b, bf in banked.items():
+            pct = vpdq.match_percent(qf, bf)
+            row.append(f"{pct.query_match_percent:5.0f}{'*' if pct.is_match(20) else ' '}")
+            same_clip = q.startswith("chair") == b.startswith("chair")
+            if not same_clip and pct.is_match(20):
+                cross += 1
+            if q.startswith("chair") and b.startswith("chair"):
+                chair_pairs += 1
+                chair_matched += pct.is_match(20)
+        print(f"  {q:32} " + " ".join(row))
+    print("  columns: " + ", ".join(banked))
+    result("chair copy pairs matched (incl. bar/no-bar, logos)",
+           round(100 * chair_matched / chair_pairs, 1), "%", "")
+    result("cross-clip matches", cross, "pairs", "0")
+
+
+def make_clip(path: Path, samples: Path) -> None:
+    """60 s of real footage (the chair samples, looped), 1280x720 H.264, 30 fps."""
+    names = ["chair-orig-22-sd-bar", "chair-20-sd-bar", "chair-22-sd-sepia-bar"]
+    n = 0
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 1280, 720, "yuv420p"
+        stream.options = {"preset": "medium", "crf": "23"}
+        for name in itertools.cycle(names):
+            with av.open(str(samples / f"{name}.mp4")) as src:
+                for frame in src.decode(video=0):
+                    new = frame.reformat(width=1280, height=720, format="yuv420p")
+                    new.pts, new.time_base = n, Fraction(1, 30)
+                    for packet in stream.encode(new):
+                        out.mux(packet)
+                    n += 1
+                    if n == 1800:
+                        break
+            if n == 1800:
+                break
+        for packet in stream.encode():
+            out.mux(packet)
+
+
+def budget(samples: Path, cache: Path, bank_videos: int, bank_photos: int) -> None:
+    clip = cache / "sample-60s-720p.mp4"
+    if not clip.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        make_clip(clip, samples)
+    data = clip.read_bytes()
+    with av.open(io.BytesIO(data)) as probe:
+        s = probe.streams.video[0]
+        print(f"3. budget: {clip.name}: {s.codec_context.name} {s.width}x{s.height} "
+              f"{float(s.average_rate):.0f} fps, {s.frames} frames, {len(data) / 1e6:.1f} MB")
+    limit_matcher_threads()  # as the server does (services/bank_sync.py)
+    rng = np.random.default_rng(1)
+    matcher = Matcher()
+    entry = itertools.count(1)
+    t0 = time.perf_counter()
+    for _ in range(bank_videos):
+        frames = [vpdq.VpdqFeature(rng.bytes(32).hex(), 100, float(i)) for i in range(60)]
+        matcher.add(next(entry), "vpdq", vpdq.to_signal_str(frames), "VIDEOS")
+    for video in sorted(samples.glob("chair-orig*.mp4")):
+        matcher.add(next(entry), "vpdq", vpdq.hash_video(video.read_bytes()).signal_str(),
+                    "VIDEOS")
+    for _ in range(bank_photos):
+        matcher.add(next(entry), "pdq", rng.bytes(32).hex(), "PHOTOS")
+    print(f"  bank: {bank_videos:,} random 60-frame videos + the chair original, "
+          f"{bank_photos:,} random photo hashes ({time.perf_counter() - t0:.0f} s to build)")
+    walls, cpus = [], []
+    for run in range(3):
+        w0, c0 = time.perf_counter(), cpu()
+        hashed = vpdq.hash_video(data, exact=False)
+        w1 = time.perf_counter()
+        signals = [Signal("vpdq", hashed.signal_str()), *frame_queries(hashed.features)]
+        matches = matcher.query(signals)
+        w2, c2 = time.perf_counter(), cpu()
+        walls.append(w2 - w0)
+        cpus.append(c2 - c0)
+        print(f"  run {run + 1}: decode+hash {w1 - w0:.2f} s, match {w2 - w1:.3f} s, "
+              f"total {w2 - w0:.2f} s wall, {c2 - c0:.2f} s CPU; {len(hashed.features)} "
+              f"frames hashed of {hashed.packets} ({hashed.decoded_frames} decoded), "
+              f"{len(signals)} signals, {len(matches)} matches "
+              f"({sorted({m.signal_type for m in matches})}); "
+              f"load average {os.getloadavg()[0]:.1f}")
+    result("60 s 720p H.264 decided (decode, hash, match): wall", round(min(walls), 2), "s",
+           "<= 5")
+    result("60 s 720p H.264 decided: CPU", round(min(cpus), 2), "s", "")
+    w0 = time.perf_counter()
+    vpdq.hash_video(data, exact=True)
+    print(f"  for comparison, exact (reference) decode and hash: "
+          f"{time.perf_counter() - w0:.2f} s wall")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--samples", type=Path, default=DEFAULT_SAMPLES)
+    parser.add_argument("--cache", type=Path,
+                        default=Path(tempfile.gettempdir()) / "tidings-bench")
+    parser.add_argument("--bank-videos", type=int, default=1000)
+    parser.add_argument("--bank-photos", type=int, default=100_000)
+    parser.add_argument("--skip-reference", action="store_true")
+    parser.add_argument("--skip-copies", action="store_true")
+    args = parser.parse_args()
+    command()
+    if not sorted(args.samples.glob("*.mp4")):
+        raise SystemExit(f"no sample videos in {args.samples} (give --samples DIR)")
+    print(f"samples: {args.samples}")
+    print(f"load average at start: {os.getloadavg()[0]:.1f} (2 cores shared)")
+    if not args.skip_reference:
+        reference(args.samples)
+    if not args.skip_copies:
+        copies(args.samples)
+    budget(args.samples, args.cache, args.bank_videos, args.bank_photos)
+
+
+if __name__ == "__main__":
+    main()
