@@ -25,7 +25,7 @@ from tidings.client.sdk import TidingsClient
 from tidings.crypto import FrankingMismatchError, KeyStore, UndecryptableError
 from tidings.crypto.identity import MAX_ONE_TIME_KEYS_PER_BATCH
 from tidings.protocol import limits
-from tidings.protocol.errors import Conflict, TidingsError
+from tidings.protocol.errors import Conflict, Forbidden, TidingsError
 from tidings.protocol.keys import CryptoError, DeviceKeys
 from tidings.protocol.payload import MessageContent
 
@@ -164,7 +164,15 @@ class Messenger:
 
     # -- sending ----------------------------------------------------------------------
     async def send_text(self, user: str, text: str) -> dict[str, Any]:
+        """Send a text; writing back to someone whose message request is pending accepts
+        it (a person replying is consenting, as in Signal)."""
         content = MessageContent("text", {"text": text}, uuid.uuid4().hex, _now_ms())
+        try:
+            return await self.send_content(user, content)
+        except Forbidden as exc:
+            if exc.code != "message_request":
+                raise
+        await self.client.call(prq.accept_request(user.strip().lower()))
         return await self.send_content(user, content)
 
     async def send_content(self, user: str, content: MessageContent) -> dict[str, Any]:

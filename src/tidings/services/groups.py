@@ -36,6 +36,7 @@ from tidings.protocol.franking import FrankingKeyring
 from tidings.protocol.keys import b64decode, b64encode
 from tidings.services.accounts import Principal
 from tidings.services.clock import Clock
+from tidings.services.contacts import ContactService
 from tidings.services.directory import DirectoryCache
 from tidings.services.gate import rejection
 from tidings.services.messages import Sent, new_message_id
@@ -84,8 +85,11 @@ def new_group_id() -> str:
 class GroupService:
     def __init__(self, db: Database, store: GroupStore, accounts: AccountStore,
                  streams: StreamService, committer: GroupCommitter, directory: DirectoryCache,
-                 keyring: FrankingKeyring, moderation: ModerationService, clock: Clock) -> None:
+                 keyring: FrankingKeyring, moderation: ModerationService, clock: Clock,
+                 contacts: ContactService | None = None) -> None:
         self.db = db
+        self.contacts = contacts
+        """Blocks (services/contacts.py): a member who blocked the sender gets nothing."""
         self.store = store
         self.accounts = accounts
         self.streams = streams
@@ -217,7 +221,11 @@ class GroupService:
         async with self.db.read() as conn:
             view = await self._view(conn, gid)
             _member(view, who)
-            targets = await self.store.devices_of_users(conn, [m.user_id for m in view.members])
+            member_ids = [m.user_id for m in view.members]
+            if self.contacts is not None:
+                blockers = await self.contacts.store.blockers(conn, who.user_id, member_ids)
+                member_ids = [uid for uid in member_ids if uid not in blockers]
+            targets = await self.store.devices_of_users(conn, member_ids)
         mine = await self.directory.get(who.username)
         sender_key = mine.devices.get(who.device_id) if mine is not None else None
         if sender_key is None:
