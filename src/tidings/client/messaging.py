@@ -241,10 +241,13 @@ class Messenger:
         if kind == "group":
             if body.get("event") in ("removed", "left"):
                 self.crypto.groups.forget(str(body.get("group")))
-            if body.get("event") in ("timer", "created"):
+            if body.get("event") in ("timer", "created", "joined"):
                 timer = body.get("timer_ms")
                 self.crypto.set_timer(f"group:{body.get('group')}",
                                       timer if isinstance(timer, int) else None)
+            inbox.notices.append(body)
+            return
+        if kind == "invitation":  # a group invitation (issue 20): who, which group id
             inbox.notices.append(body)
             return
         if kind not in ("message", "group_message") or body.get("expired"):

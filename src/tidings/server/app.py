@@ -59,6 +59,7 @@ from tidings.server.routes import (
 from tidings.server.routes import attachments as attachment_routes
 from tidings.server.routes import channels as channel_routes
 from tidings.server.routes import contacts as contact_routes
+from tidings.server.routes import invitations as invitation_routes
 from tidings.server.routes import media as media_routes
 from tidings.server.routes import posts as post_routes
 from tidings.server.routes import profile as profile_routes
@@ -446,6 +447,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
     app.include_router(messages.router)
     app.include_router(groups.router)
     app.include_router(contact_routes.router)
+    app.include_router(invitation_routes.router)
     app.include_router(attachment_routes.router)
     app.include_router(channel_routes.router)
     app.include_router(post_routes.router)

@@ -36,10 +36,8 @@ from tidings.services.clock import Clock
 from tidings.storage.accounts import AccountStore
 from tidings.storage.contacts import ACCEPTED, BLOCKED, REQUEST, ContactStore
 from tidings.storage.database import Database
+from tidings.storage.invitations import HIDDEN, PENDING
 from tidings.storage.privacy_schema import group_invitations
-
-HIDDEN = "hidden"
-"""An invitation state: kept so the inviter sees it as pending, never shown to the invitee."""
 
 
 class Delivery(enum.Enum):
@@ -129,7 +127,7 @@ class ContactService:
             await conn.execute(group_invitations.update().where(
                 group_invitations.c.user_id == who.user_id,
                 group_invitations.c.inviter_id == peer,
-                group_invitations.c.state == "pending").values(state=HIDDEN))
+                group_invitations.c.state == PENDING).values(state=HIDDEN))
 
     async def unblock(self, who: Principal, user: str) -> bool:
         """Their next message is a message request again; False if they were not blocked."""
