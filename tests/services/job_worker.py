@@ -14,7 +14,9 @@ from tidings.services.jobs import JobContext, JobRunner, JobService
 from tidings.storage.database import Database
 from tidings.storage.jobs import JobStore
 
-LEASE_MS = 1000
+LEASE_MS = 3000
+"""Long enough that a heartbeat delayed by a loaded machine (SQLite write lock waits)
+does not lose the lease, which would rightly run the job twice (at-least-once)."""
 
 
 def note(out: Path, line: str) -> None:
@@ -26,7 +28,7 @@ def note(out: Path, line: str) -> None:
 async def main(url: str, worker: str, out: Path) -> None:
     db = Database(url)
     runner = JobRunner(JobService(db, JobStore(), system_clock), concurrency=4,
-                       lease_ms=LEASE_MS, heartbeat_s=0.2, poll_s=0.05, worker_id=worker)
+                       lease_ms=LEASE_MS, heartbeat_s=0.3, poll_s=0.05, worker_id=worker)
 
     async def count(ctx: JobContext) -> dict[str, Any]:
         note(out, f"ran {ctx.job.id}")

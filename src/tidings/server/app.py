@@ -66,6 +66,7 @@ from tidings.server.routes import profile as profile_routes
 from tidings.server.routes import reports as report_routes
 from tidings.server.routes import transparency as transparency_routes
 from tidings.server.routes import web as web_routes
+from tidings.server.routes import webhooks as webhook_routes
 from tidings.services.accounts import AccountService
 from tidings.services.actions import ActionService
 from tidings.services.attachments import AttachmentService
@@ -100,6 +101,7 @@ from tidings.services.rule_config import RuleConfig
 from tidings.services.streams import StreamService, device_topic
 from tidings.services.takedowns import TakedownService
 from tidings.services.transparency import TransparencyService
+from tidings.services.webhooks import DELIVER_JOB, WebhookService
 from tidings.storage import migrate
 from tidings.storage.accounts import AccountStore
 from tidings.storage.actions import ActionStore
@@ -316,6 +318,16 @@ async def _poll_rules(rules: RuleConfig) -> None:
             log.warning("rule set refresh failed, retrying: %s", exc)
 
 
+async def _scan_webhooks(webhooks: WebhookService, every_s: float) -> None:
+    """Find new events for the operator's webhooks (services/webhooks.py)."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await webhooks.scan()
+        except Exception:
+            log.exception("webhook scan failed")
+
+
 async def _sweep(expiry: ExpiryService) -> None:
     """Delete expired disappearing messages and attachments (services/expiry.py)."""
     while True:
@@ -374,7 +386,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         message_svc = MessageService(db, committer, SentStore(), directory,
                                      franking_keyring(server_secrets), clock, contact_svc)
         limit_matcher_threads()
-        moderation = ModerationService()
+        moderation = ModerationService(observe=metrics.observe_decision)
         bank_sync = BankSync(db, BankStore(), moderation,
                              settings.data_dir.joinpath(*MATCHER_SNAPSHOT))
         await bank_sync.load()
@@ -384,6 +396,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
                                       Exchanges(settings.data_dir, os.environ))
         poller = asyncio.create_task(_poll_banks(bank_sync), name="bank-refresh")
         app.state.settings = settings
+        app.state.clock = clock
         app.state.secrets = server_secrets
         app.state.db = db
         app.state.bus = live_bus
@@ -392,6 +405,12 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         job_svc = JobService(db, JobStore(), clock)
         job_runner = JobRunner(job_svc, concurrency=settings.job_concurrency)
         app.state.jobs = job_svc
+        app.state.webhooks = WebhookService(
+            db, job_svc, clock, lambda event, result:
+            metrics.webhook_deliveries.labels(event, result).inc())
+        job_runner.register(DELIVER_JOB, app.state.webhooks.deliver_job)
+        hooks_task = asyncio.create_task(
+            _scan_webhooks(app.state.webhooks, settings.webhook_scan_s), name="webhook-scan")
         app.state.job_runner = job_runner
         app.state.metrics = metrics
         app.state.accounts = account_svc
@@ -427,7 +446,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
             await job_runner.stop()
             await limiter.close()
             await committer.close()
-            for task in (poller, rule_poller, sweeper):
+            for task in (poller, rule_poller, sweeper, hooks_task):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -456,6 +475,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
     app.include_router(web_routes.router)
     app.include_router(banks.router)
     app.include_router(jobs.router)
+    app.include_router(webhook_routes.router)
     app.include_router(admin.router)
     app.include_router(console.router)
     app.include_router(report_routes.router)

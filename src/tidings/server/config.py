@@ -48,6 +48,10 @@ class Settings:
     """Overrides of named rates as ``name=limit/period_seconds``, e.g. ``send=1200/60``."""
     job_concurrency: int = limits.JOB_CONCURRENCY
     """Background jobs this process runs at once; 0 runs none (a web-only process)."""
+    webhook_scan_s: float = 5.0
+    """How often this process looks for new webhook events (orders, cases, appeals)."""
+    log_format: str = "text"
+    """``text`` or ``json`` (one object a line, with the request id)."""
     provider_name: str = "Tidings"
     """The hosting service provider named in removal-order confirmations (TCO Annex II)."""
     legal_contact: str = ""
@@ -137,4 +141,8 @@ def load_settings(data_dir: Path | None = None, env: dict[str, str] | None = Non
             values[key] = value
     settings = replace(settings, **values)
     settings.rate_rules()  # a bad override stops the server at start, not at a request
+    if settings.log_format not in ("text", "json"):
+        raise ConfigError(f"log_format must be 'text' or 'json', not {settings.log_format!r}")
+    if settings.webhook_scan_s <= 0:
+        raise ConfigError("webhook_scan_s must be positive")
     return settings

@@ -1,13 +1,30 @@
-"""Prometheus metrics, one registry per app so several apps can live in one process."""
+"""Prometheus metrics, one registry per app so several apps can live in one process.
+
+Two kinds: series the code counts as things happen (HTTP, WebSocket, bus, moderation
+decisions, webhook deliveries), and trust-and-safety gauges read from the database when
+``/metrics`` is scraped (``server/ops_metrics.py``), so every process reports the same
+queue and the same legal clocks whoever handled the work.
+"""
 
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.gc_collector import GCCollector
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
+
+from tidings.server.ops_metrics import OpsMetrics
+from tidings.services.moderation import Decision, Verdict
 
 
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        # process_* (CPU, memory, open fds, start time), python_info and python_gc_*:
+        # the default registry has them; a per-app registry has to ask.
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
         self.requests = Counter("tidings_http_requests_total", "HTTP requests",
                                 ["method", "route", "status"], registry=self.registry)
         self.latency = Histogram("tidings_http_request_seconds", "HTTP request latency",
@@ -33,3 +50,25 @@ class Metrics:
         self.bus_reconnects = Counter("tidings_bus_reconnects_total",
                                       "Reconnections of the Redis pub/sub connection",
                                       registry=self.registry)
+        self.decisions = Counter("tidings_moderation_decisions_total",
+                                 "Moderation checks by surface and verdict (this process)",
+                                 ["surface", "verdict"], registry=self.registry)
+        self.matches = Counter("tidings_moderation_matches_total",
+                               "Bank matches cited by a decision, by bank and signal type",
+                               ["bank", "signal_type", "surface"], registry=self.registry)
+        self.rejections = Counter("tidings_moderation_rejections_total",
+                                  "Rejected content by the bank and signal type that matched",
+                                  ["bank", "signal_type"], registry=self.registry)
+        self.webhook_deliveries = Counter("tidings_webhook_deliveries_total",
+                                          "Webhook delivery attempts by event and result",
+                                          ["event", "result"], registry=self.registry)
+        self.ops = OpsMetrics(self.registry)
+
+    def observe_decision(self, decision: Decision) -> None:
+        """Count one moderation decision (passed to the moderation service)."""
+        surface = str(decision.surface)
+        self.decisions.labels(surface, str(decision.verdict)).inc()
+        for reason in decision.reasons:
+            self.matches.labels(reason.bank, reason.signal_type, surface).inc()
+            if decision.verdict is Verdict.REJECT:
+                self.rejections.labels(reason.bank, reason.signal_type).inc()

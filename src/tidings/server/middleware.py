@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -12,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tidings.protocol import limits
 from tidings.protocol.errors import RequestTimeout
+from tidings.protocol.request_ids import REQUEST_ID, accepted
 from tidings.protocol.stream import json_depth, unsafe_escape
 from tidings.server.metrics import Metrics
 
@@ -197,6 +199,16 @@ class RequestLimits:
         await self.app(scope, replay, send)
 
 
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+access = logging.getLogger("tidings.access")
+
+
 class MetricsAndHeaders:
     """Counts requests by route template and adds security headers to every response."""
 
@@ -205,6 +217,17 @@ class MetricsAndHeaders:
         self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        request_id = accepted(_header(scope, b"x-request-id"))
+        token = REQUEST_ID.set(request_id)  # what this request awaits sees it
+        try:
+            await self._call(scope, receive, send, request_id)
+        finally:
+            REQUEST_ID.reset(token)
+
+    async def _call(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -217,6 +240,7 @@ class MetricsAndHeaders:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
                 present = {k.lower() for k, _ in headers}
                 for key, value in SECURITY_HEADERS:
                     if key not in present:
@@ -237,4 +261,8 @@ class MetricsAndHeaders:
             template = getattr(route, "path", None) or "unmatched"
             method = scope.get("method", "GET")
             self.metrics.requests.labels(method, template, str(status)).inc()
-            self.metrics.latency.labels(method, template).observe(time.perf_counter() - start)
+            elapsed = time.perf_counter() - start
+            self.metrics.latency.labels(method, template).observe(elapsed)
+            access.info("%s %s %d %.1f ms", method, scope["path"], status, elapsed * 1000,
+                        extra={"method": method, "path": scope["path"], "status": status,
+                               "duration_ms": round(elapsed * 1000, 2)})

@@ -24,6 +24,7 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from tidings.protocol import limits
+from tidings.server import logs
 from tidings.server.config import Settings
 
 LINGER_S = 2.0
@@ -187,5 +188,10 @@ def uvicorn_config(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Co
         "timeout_keep_alive": limits.HTTP_KEEP_ALIVE_S,
         "timeout_graceful_shutdown": 5,
     }
+    if settings.log_format == "json":
+        # Tidings formats every line itself (server/logs.py), its own access line
+        # included: uvicorn's would have no request id.
+        logs.configure("json", settings.log_level)
+        options.update(log_config=None, access_log=False)
     options.update(overrides)
     return uvicorn.Config(app, **options)

@@ -29,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tidings.protocol import limits
 from tidings.protocol.errors import BadRequest, NotFound
+from tidings.protocol.request_ids import PAYLOAD_KEY, REQUEST_ID
 from tidings.services.clock import Clock
 from tidings.storage.database import Database
 from tidings.storage.jobs import JobRecord, JobStore
@@ -69,7 +70,9 @@ class JobService:
         same key is returned instead of a new one, so "retro-scan bank 7" is enqueued once
         however many moderators press the button; once it is done the key is free again.
         """
-        body = payload or {}
+        body = dict(payload or {})
+        if (request_id := REQUEST_ID.get()) is not None:
+            body[PAYLOAD_KEY] = request_id
         if not kind or len(kind) > limits.JOB_KIND_MAX:
             raise BadRequest(f"a job kind has 1 to {limits.JOB_KIND_MAX} characters",
                              "invalid_job")
@@ -290,6 +293,9 @@ class JobRunner:
 
     async def _run(self, job: JobRecord) -> None:
         ctx = JobContext(job, self.service, self.worker_id)
+        # Runs in its own task: setting the id here does not leak into other jobs.
+        REQUEST_ID.set(job.request_id or f"job-{job.id}")
+        log.info("jobs: running %s job %d (attempt %d)", job.kind, job.id, job.attempts)
         try:
             handler = self.handlers[job.kind]
             try:

@@ -123,8 +123,11 @@ class BankInfo:
 
 class ModerationService:
     def __init__(self, matcher: Matcher | None = None,
-                 ruleset: R.RuleSet | None = None) -> None:
+                 ruleset: R.RuleSet | None = None,
+                 observe: Callable[[Decision], None] | None = None) -> None:
         self.matcher = matcher or Matcher()
+        self.observe = observe
+        """Told of every decision (the operator's metrics count matches by bank)."""
         self.ruleset = ruleset or R.default_ruleset()
         self.history: HistoryProvider | None = None
         """Set by the action service: active strikes, account age, prior bans."""
@@ -184,8 +187,11 @@ class ModerationService:
         outcome = R.evaluate(self.ruleset, facts)
         cited = {m.entry_id for m in outcome.matches}
         reasons = tuple(self._reason(m) for m in matches if m.entry_id in cited)
-        return Decision(VERDICT_OF_RULES[outcome.verdict], surface, reasons, tuple(signals),
-                        outcome, actor)
+        decision = Decision(VERDICT_OF_RULES[outcome.verdict], surface, reasons,
+                            tuple(signals), outcome, actor)
+        if self.observe is not None:
+            self.observe(decision)
+        return decision
 
     def _labelled(self, match: Match) -> R.LabelledMatch:
         info = self.banks.get(match.bank)

@@ -165,6 +165,8 @@ class OrderService:
              "completed_ms": done, "case_id": case_id},
             order_id=row.id, case_id=case_id, authority_user_id=row.authority_user_id)
         await self._schedule_notice(row.id, row.withhold_until_ms)
+        log.info("order %s (%s) executed: %s:%s disabled in %d ms", row.id, row.reference,
+                 row.target_kind, row.target_ref, done - row.received_ms)
         return await self._view_by_id(row.id)
 
     def _statement(self, row: OrderRow, found: Target, case_id: str, now: int

@@ -15,13 +15,14 @@ was presumed dead and comes back cannot overwrite the new holder's work.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tidings.protocol.request_ids import PAYLOAD_KEY
 from tidings.storage.schema import jobs
 
 JOB_STATES = ("queued", "running", "done", "failed")
@@ -46,6 +47,8 @@ class JobRecord:
     dedupe_key: str | None
     created_at: int
     updated_at: int
+    request_id: str | None = None
+    """The request that enqueued the job (its log lines carry it)."""
 
 
 _COLS = (jobs.c.id, jobs.c.kind, jobs.c.payload, jobs.c.state, jobs.c.attempts,
@@ -56,9 +59,12 @@ _COLS = (jobs.c.id, jobs.c.kind, jobs.c.payload, jobs.c.state, jobs.c.attempts,
 
 def _record(row: Any) -> JobRecord:
     values = list(row)
-    values[2] = json.loads(values[2])
+    payload = json.loads(values[2])
+    request_id = payload.pop(PAYLOAD_KEY, None)
+    values[2] = payload
     values[11] = json.loads(values[11]) if values[11] is not None else None
-    return JobRecord(*values)
+    record = JobRecord(*values)
+    return replace(record, request_id=request_id) if request_id else record
 
 
 def _held(job_id: int, worker: str) -> sa.ColumnElement[bool]:

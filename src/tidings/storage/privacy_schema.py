@@ -1,4 +1,4 @@
-"""Tables that keep private messaging from being turned against its users (migration 0010).
+"""Tables that keep private messaging from being turned against its users (migration 0011).
 
 * ``key_claims``: who took a fresh one-time key of which device, and when, so claims can
   be limited per (claimer, device) and per device (services/keys.py).

@@ -40,6 +40,11 @@ async def metrics(request: Request) -> Response:
     m: Metrics = request.app.state.metrics
     db: Database = request.app.state.db
     store = request.app.state.streams.store
+    bank_sync = request.app.state.bank_sync
     async with db.read() as conn:
         m.stream_backlog.set(await store.backlog(conn))
+        await m.ops.refresh(conn, request.app.state.clock(),
+                            matcher_entries=len(bank_sync.moderation.matcher),
+                            matcher_version=bank_sync.version,
+                            snapshot=bank_sync.snapshot_path)
     return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,4 +1,4 @@
-"""Migration 0010 (key-claim log, contacts, group invitations) matches privacy_schema.py
+"""Migration 0011 (key-claim log, contacts, group invitations) matches privacy_schema.py
 on both engines and reverts cleanly."""
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ async def _tables(db: Database) -> dict[str, set[str]]:
         return await conn.run_sync(read)
 
 
-async def test_0010_matches_schema_and_reverts(database: Database) -> None:
-    assert migrate.head_revision() >= "0010"
+async def test_0011_matches_schema_and_reverts(database: Database) -> None:
+    assert int(migrate.head_revision()) >= 11
     tables = await _tables(database)
     for name in NEW_TABLES:
         assert tables[name] == {c.name for c in metadata.tables[name].columns}, name
@@ -32,7 +32,7 @@ async def test_0010_matches_schema_and_reverts(database: Database) -> None:
     def down(conn: Connection) -> None:
         cfg = migrate._config()
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0009")
+        command.downgrade(cfg, "0010")
 
     async with database.engine.begin() as conn:
         await conn.run_sync(down)
