@@ -19,6 +19,11 @@ async def test_group_create_send_receive_remove(live_server: Live, tmp_path: Pat
         assert code == 0, err
         gid = out.strip()
         assert gid.startswith("G")
+        for user in ("ben", "cat"):  # being added is an invitation (issue 20)
+            code, out, err = await tidings(server, profiles[user], "group", "invitations")
+            assert code == 0 and f"{gid}  invited by ann" in out, err
+            code, out, err = await tidings(server, profiles[user], "group", "accept", gid)
+            assert code == 0, err
         code, out, err = await tidings(server, profiles["ann"], "group", "send", gid, "hi all")
         assert code == 0, err
         for user in ("ben", "cat"):

@@ -36,3 +36,11 @@ async def close_all(groups: dict[str, list[Messenger]]) -> None:
     for devices in groups.values():
         for m in devices:
             await m.client.close()
+
+
+async def join(gid: str, *members: Messenger) -> None:
+    """Accept the invitation to ``gid`` (issue 20: being added is being invited)."""
+    from tidings.client.groups import Groups
+
+    for m in members:
+        await Groups(m).accept(gid)

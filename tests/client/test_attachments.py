@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.client.helpers import close_all, people
+from tests.client.helpers import close_all, join, people
 from tests.conftest import LiveServer
 from tidings.client.attachments import fetch, send_file, send_group_file, upload_attachment
 from tidings.client.groups import Groups
@@ -44,6 +44,7 @@ async def test_file_roundtrip_and_tampered_blob_refused(live_server: Live, tmp_p
 
             # groups too
             gid = (await Groups(ann).create("files", ["ben"]))["id"]
+            await join(gid, ben)
             await send_group_file(ann, gid, src)
             (gmsg,) = [r for r in (await ben.receive()).messages if r.content.kind == "file"]
             assert gmsg.conversation == f"group:{gid}"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.client.helpers import close_all, people
+from tests.client.helpers import close_all, join, people
 from tests.conftest import LiveServer
 from tidings.client.attachments import fetch, send_group_file
 from tidings.client.disappearing import set_timer
@@ -36,6 +36,7 @@ async def test_timer_expires_envelopes_ciphertexts_and_attachments(
             assert any(m["id"] == msg.id for m in ben1.crypto.inbox)
 
             gid = (await Groups(ann).create("brief", ["ben"]))["id"]
+            await join(gid, ben1)
             await set_timer(ann, gid, TIMER)
             doc = tmp_path / "x.txt"
             doc.write_text("short-lived")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.client.helpers import close_all, people
+from tests.client.helpers import close_all, join, people
 from tests.conftest import LiveServer
 from tidings.client import requests as rq
 from tidings.client.groups import Groups
@@ -36,6 +36,7 @@ async def test_five_member_group_join_and_removal(live_server: Live, tmp_path: P
             ann = Groups(everyone["ann"][0])
             info = await ann.create("Five", ["ben", "cat", "dan", "eve"])
             gid = info["id"]
+            await join(gid, *(everyone[u][0] for u in ["ben", "cat", "dan", "eve"]))
             first = await ann.send_text(gid, "hello five")
             await Groups(everyone["ben"][1]).send_text(gid, "ben here")
             for user in ["ann", "ben", "cat", "dan", "eve"]:
@@ -56,6 +57,7 @@ async def test_five_member_group_join_and_removal(live_server: Live, tmp_path: P
             keep = [b for b in await raw_group_messages(everyone["cat"][0])
                     if b["id"] == before["id"]]
             await ann.add(gid, ["fay"])
+            await join(gid, everyone["fay"][0])
             await ann.send_text(gid, "welcome fay")
             fay = everyone["fay"][0]
             inbox = await fay.receive()

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
-from tests.client.helpers import close_all, people
+from tests.client.helpers import close_all, join, people
 from tests.conftest import LiveServer
 from tidings.client.groups import Groups
 from tidings.client.receipts import READ, Signals
@@ -19,8 +19,10 @@ async def test_receipts_and_typing(live_server: Live, tmp_path: Path) -> None:
         everyone = await people(server.url, tmp_path, ["ann", "ben"], per_person=1)
         try:
             ann, ben = everyone["ann"][0], everyone["ben"][0]
-            sent = await ann.send_text("ben", "hi")
+            # sharing a group makes them contacts: the 1:1 message is not a request
             gid = (await Groups(ann).create("pair", ["ben"]))["id"]
+            await join(gid, ben)
+            sent = await ann.send_text("ben", "hi")
             gsent = await Groups(ann).send_text(gid, "group hi")
             got = await ben.receive()
             assert [m.text for m in got.messages] == ["hi", "group hi"]

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
-from tests.client.helpers import close_all, people
+from tests.client.helpers import close_all, device, people
 from tests.conftest import LiveServer
 from tidings.client import requests as rq
 from tidings.protocol.payload import MessageContent
@@ -75,23 +75,31 @@ async def test_garbage_and_bad_commitments_are_dropped_with_clear_errors(
 
 async def test_device_tops_up_one_time_keys_when_claims_run_low(live_server: Live,
                                                                 tmp_path: Path) -> None:
+    from tests.client.test_key_drain import HOUR_MS, Clock
     from tidings.protocol import limits
 
-    async with live_server() as server:
+    clock = Clock()  # claims are limited per hour (issue 20): the test moves time on
+    async with live_server(clock=clock) as server:
         group = await people(server.url, tmp_path, ["lea", "max"], per_person=1)
         lea, mx = group["lea"][0], group["max"][0]
+        claimers = [await device(server.url, tmp_path, f"claimer{i}", "d", first=True)
+                    for i in range(limits.KEYS_OTK_TARGET - limits.KEYS_OTK_LOW_WATER + 1)]
         try:
-            device = lea.crypto.device_id
-            for _ in range(limits.KEYS_OTK_TARGET - limits.KEYS_OTK_LOW_WATER + 1):
-                claimed = await mx.claim({"lea": [device]})
-                assert claimed[device]["fallback"] is False
+            device_id = lea.crypto.device_id
+            for i, other in enumerate(claimers):
+                if i and i % limits.KEY_CLAIM_PER_DEVICE_MAX == 0:
+                    clock.offset += HOUR_MS + 1
+                claimed = await other.claim({"lea": [device_id]})
+                assert claimed[device_id]["fallback"] is False
             count = (await lea.client.call(rq.Request("GET", "/api/v1/keys/count")))
             assert count["one_time_key_count"] == limits.KEYS_OTK_LOW_WATER - 1
             await lea.receive()  # sees otk_count events and uploads more
             count = (await lea.client.call(rq.Request("GET", "/api/v1/keys/count")))
             assert count["one_time_key_count"] == limits.KEYS_OTK_TARGET
-            # the fresh keys work: a new device of max starts a session with one
-            fresh = await mx.claim({"lea": [device]})
-            assert fresh[device]["fallback"] is False
+            # the fresh keys work: max (who has not claimed yet today) gets one
+            fresh = await mx.claim({"lea": [device_id]})
+            assert fresh[device_id]["fallback"] is False
         finally:
             await close_all(group)
+            for other in claimers:
+                await other.client.close()

@@ -46,6 +46,11 @@ async def test_group_lifecycle_and_once_stored_ciphertext(api: AppFactory) -> No
         assert r.status_code == 200, r.text
         group = r.json()
         gid = group["id"]
+        assert group["members"] == ["alice"] and group["invited"] == ["bob", "carol"]
+        for s in (b1, c1):  # being added is an invitation (issue 20)
+            r = await client.post(f"/api/v1/invitations/{gid}/accept", headers=bearer(s))
+            assert r.status_code == 200, r.text
+        group = r.json()
         assert group["members"] == ["alice", "bob", "carol"] and group["admins"] == ["alice"]
         # only members may send; only admins may manage
         r = await client.post(f"/api/v1/groups/{gid}/messages", json=send_body(),
@@ -84,11 +89,13 @@ async def test_group_lifecycle_and_once_stored_ciphertext(api: AppFactory) -> No
         # membership changes reach members; the removed member hears of it, then nothing
         r = await client.post(f"/api/v1/groups/{gid}/members", json={"users": ["dave"]},
                               headers=bearer(a1))
+        assert r.json()["invited"] == ["dave"]
+        r = await client.post(f"/api/v1/invitations/{gid}/accept", headers=bearer(d1))
         assert r.json()["members"] == ["alice", "bob", "carol", "dave"]
         r = await client.delete(f"/api/v1/groups/{gid}/members/bob", headers=bearer(a1))
         assert r.json()["members"] == ["alice", "carol", "dave"]
         notes = await events(client, b1, "group")
-        assert [n["event"] for n in notes] == ["created", "added", "removed"]
+        assert [n["event"] for n in notes] == ["joined", "joined", "joined", "removed"]
         await client.post(f"/api/v1/groups/{gid}/messages", json=send_body("c2", "U0VDT05E"),
                           headers=bearer(a1))
         assert len(await events(client, b1, "group_message")) == 1

@@ -98,9 +98,10 @@ async def test_claim_hands_out_each_key_once_then_fallback_and_notifies(api: App
         owner, ident = await enrolled(client, "carol", otks=3)
         claimer = await register(client, "dave")
         got: list[dict[str, Any]] = []
-        for _ in range(5):
+        for i in range(5):  # one fresh key per claimer a day: five claimers
+            other = await register(client, f"dave{i}")
             r = await client.post("/api/v1/keys/claim", json={"devices": {"carol": []}},
-                                  headers=bearer(claimer))
+                                  headers=bearer(other))
             assert r.status_code == 200
             got.append(r.json()["one_time_keys"]["carol"][owner["device_id"]])
         assert [k["fallback"] for k in got] == [False, False, False, True, True]
@@ -125,14 +126,14 @@ async def test_claim_hands_out_each_key_once_then_fallback_and_notifies(api: App
 async def test_concurrent_claims_over_http_never_share_a_key(api: AppFactory) -> None:
     async with api() as client:
         owner, _ = await enrolled(client, "erin", otks=10)
-        claimer = await register(client, "fred")
+        claimers = [await register(client, f"fred{i}") for i in range(20)]
 
-        async def claim() -> dict[str, Any]:
+        async def claim(claimer: dict[str, Any]) -> dict[str, Any]:
             r = await client.post("/api/v1/keys/claim", json={"devices": {"erin": []}},
                                   headers=bearer(claimer))
             key: dict[str, Any] = r.json()["one_time_keys"]["erin"][owner["device_id"]]
             return key
 
-        keys = await asyncio.gather(*(claim() for _ in range(20)))
+        keys = await asyncio.gather(*(claim(c) for c in claimers))
         one_time = [json.dumps(k, sort_keys=True) for k in keys if not k["fallback"]]
         assert len(one_time) == 10 and len(set(one_time)) == 10

@@ -116,6 +116,8 @@ async def test_groups_and_attachments_leave_no_plaintext(
         try:
             ola = group["ola"][0]
             gid = (await Groups(ola).create("Picnic", ["pia", "quy"]))["id"]
+            for name in ("pia", "quy"):  # being added is an invitation (issue 20)
+                await Groups(group[name][0]).accept(gid)
             await Groups(ola).send_text(gid, SECRETS[0])
             doc = tmp_path / "plan.txt"
             doc.write_text(SECRETS[1] * 20)

@@ -47,7 +47,8 @@ def create(name: str, member: MemberOpt = None, admin: AdminOpt = None,
 @app.command()
 def add(group: str, users: list[str], server: ServerOpt = None, profile: ProfileOpt = None,
         json_out: JsonOpt = False) -> None:
-    """Add USERS to GROUP (admins only). They can read only what is sent from now on."""
+    """Invite USERS to GROUP (admins only). They join when they accept, and can read only
+    what is sent from then on."""
     emit(json_out, run(_with_groups(profile, server, lambda g: g.add(group, users))), _show)
 
 
@@ -107,3 +108,36 @@ def send(group: str, text: Annotated[str, typer.Argument()] = "", file: FileOpt 
 
     emit(json_out, run(_with_groups(profile, server, op)),
          lambda r: console.print(f"sent {r['id']}"))
+
+
+@app.command()
+def invitations(server: ServerOpt = None, profile: ProfileOpt = None,
+                json_out: JsonOpt = False) -> None:
+    """Your pending group invitations: the group id and who invited you. Nothing of a
+    group (title, members, messages) reaches you before you accept."""
+    result = run(_with_groups(profile, server, lambda g: g.invitations()))
+
+    def human(rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            console.print("no invitations")
+        for row in rows:
+            console.print(f"{row['group']}  invited by {row['by']}", markup=False,
+                          highlight=False)
+
+    emit(json_out, result, human)
+
+
+@app.command()
+def accept(group: str, server: ServerOpt = None, profile: ProfileOpt = None,
+           json_out: JsonOpt = False) -> None:
+    """Accept the invitation to GROUP and join it."""
+    emit(json_out, run(_with_groups(profile, server, lambda g: g.accept(group))), _show)
+
+
+@app.command()
+def decline(group: str, server: ServerOpt = None, profile: ProfileOpt = None,
+            json_out: JsonOpt = False) -> None:
+    """Decline the invitation to GROUP. The inviter is not told."""
+    run(_with_groups(profile, server, lambda g: g.decline(group)))
+    emit(json_out, {"declined": group}, lambda r: console.print(f"declined {group}",
+                                                                markup=False))

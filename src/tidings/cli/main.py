@@ -17,6 +17,7 @@ from tidings.cli import (
     media,
     messages,
     orders,
+    privacy,
     reports,
     server,
     transparency,
@@ -51,6 +52,10 @@ app.add_typer(reports.mod_app, name="mod")
 app.command()(reports.appeal)
 app.command()(reports.notices)
 app.command()(demo.demo)
+app.command()(privacy.block)
+app.command()(privacy.unblock)
+app.command()(privacy.blocked)
+app.add_typer(privacy.requests_app, name="requests")
 
 
 def _version(value: bool) -> None:

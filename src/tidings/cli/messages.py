@@ -109,6 +109,9 @@ def receive(timeout: Annotated[float, typer.Option(
             return
         elif json_out:
             sys.stdout.write(json.dumps(item.summary(), ensure_ascii=False) + "\n")
+        elif item.request:  # issue 20: shown apart, plain, with `tidings requests`
+            console.print(f"message request from {item.sender} (tidings requests)",
+                          markup=False, highlight=False)
         elif item.content.kind == "text":
             when = datetime.fromtimestamp(item.ts / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
             where = (f"[cyan]\\[{item.conversation}][/cyan] "

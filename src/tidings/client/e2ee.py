@@ -56,6 +56,9 @@ class Received:
     conversation: str
     expires_at: int | None = None
     """Set for disappearing messages: every copy is deleted then."""
+    request: bool = False
+    """A message request: the sender wrote first and has not been accepted (issue 20).
+    Shown apart, links not made clickable, no receipts or typing sent back."""
 
     @property
     def text(self) -> str:
@@ -66,7 +69,8 @@ class Received:
         return {"id": self.id, "from": self.sender, "device": self.device, "ts": self.ts,
                 "kind": self.content.kind, "text": self.text,
                 "conversation": self.conversation,
-                **({"expires_at": self.expires_at} if self.expires_at else {})}
+                **({"expires_at": self.expires_at} if self.expires_at else {}),
+                **({"request": True} if self.request else {})}
 
     def to_json(self) -> dict[str, Any]:
         return {**self.summary(), "payload": b64encode(self.content.to_bytes()),
@@ -251,7 +255,7 @@ class DeviceCrypto:
         received = Received(str(body["id"]), str(body["from"]), str(body["device"]),
                             int(body["ts"]), content, franking_key, str(body["commitment"]),
                             str(body["tag"]), str(body["key_id"]), str(body["conversation"]),
-                            _int_or_none(body.get("expires_at")))
+                            _int_or_none(body.get("expires_at")), body.get("request") is True)
         if content.kind not in CONTROL_KINDS:
             self.inbox.append(received.to_json())
             del self.inbox[:-limits.CLIENT_INBOX_KEEP]

@@ -12,6 +12,7 @@ import time
 import uuid
 from typing import Any
 
+from tidings.client import privacy_requests as prq
 from tidings.client.messaging import Messenger
 from tidings.client.requests import API, Request
 from tidings.crypto import seal_message
@@ -71,6 +72,18 @@ class Groups:
                      admins: list[str] | None = None) -> dict[str, Any]:
         result: dict[str, Any] = await self.m.client.call(create_group(title, members, admins))
         return result
+
+    async def accept(self, gid: str) -> dict[str, Any]:
+        """Accept an invitation to ``gid`` (being added is only being invited)."""
+        result: dict[str, Any] = await self.m.client.call(prq.accept_invitation(gid))
+        return result
+
+    async def decline(self, gid: str) -> None:
+        await self.m.client.call(prq.decline_invitation(gid))
+
+    async def invitations(self) -> list[dict[str, Any]]:
+        result: dict[str, Any] = await self.m.client.call(prq.invitations())
+        return list(result["invitations"])
 
     async def add(self, gid: str, users: list[str]) -> dict[str, Any]:
         result: dict[str, Any] = await self.m.client.call(add_members(gid, users))

@@ -18,12 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tidings.client import privacy_requests as prq
 from tidings.client import requests as rq
 from tidings.client.e2ee import DeviceCrypto, Received, keystore
 from tidings.client.sdk import TidingsClient
 from tidings.crypto import FrankingMismatchError, KeyStore, UndecryptableError
+from tidings.crypto.identity import MAX_ONE_TIME_KEYS_PER_BATCH
 from tidings.protocol import limits
-from tidings.protocol.errors import Conflict, TidingsError
+from tidings.protocol.errors import Conflict, Forbidden, TidingsError
 from tidings.protocol.keys import CryptoError, DeviceKeys
 from tidings.protocol.payload import MessageContent
 
@@ -107,9 +109,17 @@ class Messenger:
             self.crypto.save(self.store)
 
     # -- keys -------------------------------------------------------------------------
-    async def publish_keys(self, count: int = limits.KEYS_OTK_TARGET) -> int:
-        """Upload device keys, ``count`` one-time keys and the fallback key."""
+    async def publish_keys(self, count: int = limits.KEYS_OTK_TARGET,
+                           room: int = limits.KEYS_STORED_OTK_MAX) -> int:
+        """Upload device keys, ``count`` one-time keys and the fallback key.
+
+        Never more than ``room`` one-time keys (what the server still accepts): keys left
+        unpublished by an earlier failed upload are included by vodozemac, and uploading
+        all of them could pass the server's cap (409 ``too_many_keys``, issue 20). Keys
+        cut off here are marked published and simply never handed out.
+        """
         otks = self.crypto.one_time_keys(count) if count else []
+        otks = otks[:max(0, min(room, limits.KEYS_UPLOAD_OTK_MAX))]
         self.save()  # keys exist locally before the server can hand them out
         result = await self.client.call(rq.upload_keys(
             self.crypto.device_keys(), otks, self.crypto.fallback_key()))
@@ -118,9 +128,28 @@ class Messenger:
         return int(result["one_time_key_count"])
 
     async def top_up(self, remaining: int) -> int:
+        """Replenish one-time keys after an ``otk_count`` event said few are left.
+
+        The event's count may be stale (a burst of claims sends one event each), so the
+        server's current count decides how many to upload, and a 409 ``too_many_keys``
+        (another device process uploaded meanwhile) is absorbed, not raised: receiving
+        must never fail because of key bookkeeping.
+        """
         if remaining >= limits.KEYS_OTK_LOW_WATER:
             return remaining
-        return await self.publish_keys(limits.KEYS_OTK_TARGET - remaining)
+        count = int((await self.client.call(prq.key_count()))["one_time_key_count"])
+        if count >= limits.KEYS_OTK_LOW_WATER:
+            return count
+        room = limits.KEYS_STORED_OTK_MAX - count
+        want = min(limits.KEYS_OTK_TARGET - count, room, MAX_ONE_TIME_KEYS_PER_BATCH)
+        try:
+            return await self.publish_keys(want, room)
+        except Conflict as exc:
+            if exc.code != "too_many_keys":
+                raise
+            self.crypto.mark_published()  # drop what the server would not take
+            self.save()
+            return count
 
     async def query(self, users: list[str]) -> dict[str, dict[str, DeviceKeys]]:
         """Devices of these users whose signed records verify (see DeviceCrypto)."""
@@ -137,7 +166,15 @@ class Messenger:
 
     # -- sending ----------------------------------------------------------------------
     async def send_text(self, user: str, text: str) -> dict[str, Any]:
+        """Send a text; writing back to someone whose message request is pending accepts
+        it (a person replying is consenting, as in Signal)."""
         content = MessageContent("text", {"text": text}, uuid.uuid4().hex, _now_ms())
+        try:
+            return await self.send_content(user, content)
+        except Forbidden as exc:
+            if exc.code != "message_request":
+                raise
+        await self.client.call(prq.accept_request(user.strip().lower()))
         return await self.send_content(user, content)
 
     async def send_content(self, user: str, content: MessageContent) -> dict[str, Any]:
@@ -198,7 +235,10 @@ class Messenger:
 
     async def handle_event(self, kind: str, body: dict[str, Any], inbox: Inbox) -> None:
         if kind == "otk_count":
-            await self.top_up(int(body.get("count", 0)))
+            # Best effort: the fallback key keeps this device reachable meanwhile, and
+            # the next event (or the next receive) tries again.
+            with contextlib.suppress(TidingsError):
+                await self.top_up(int(body.get("count", 0)))
             return
         if kind == "notice":
             inbox.system.append(body)
@@ -206,10 +246,13 @@ class Messenger:
         if kind == "group":
             if body.get("event") in ("removed", "left"):
                 self.crypto.groups.forget(str(body.get("group")))
-            if body.get("event") in ("timer", "created"):
+            if body.get("event") in ("timer", "created", "joined"):
                 timer = body.get("timer_ms")
                 self.crypto.set_timer(f"group:{body.get('group')}",
                                       timer if isinstance(timer, int) else None)
+            inbox.notices.append(body)
+            return
+        if kind == "invitation":  # a group invitation (issue 20): who, which group id
             inbox.notices.append(body)
             return
         if kind not in ("message", "group_message") or body.get("expired"):

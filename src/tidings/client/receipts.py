@@ -53,7 +53,8 @@ class Signals:
         """Send one receipt per sender (1:1 and group messages alike); returns how many."""
         by_sender: dict[str, list[str]] = defaultdict(list)
         for r in messages:
-            if r.sender != self.m.user and r.content.kind in ("text", "file"):
+            # no receipt for a message request (issue 20): the server refuses it anyway
+            if r.sender != self.m.user and r.content.kind in ("text", "file") and not r.request:
                 by_sender[r.sender].append(r.id)
         sent = 0
         for user, ids in sorted(by_sender.items()):
@@ -65,4 +66,5 @@ class Signals:
 
     def visible_typing(self, signals: list[Received]) -> list[Received]:
         off = self.typing_off
-        return [s for s in signals if s.content.kind == "typing" and s.sender not in off]
+        return [s for s in signals if s.content.kind == "typing" and s.sender not in off
+                and not s.request]

@@ -14,6 +14,7 @@ import time
 import uuid
 from typing import Any
 
+from tidings.client import privacy_requests as prq
 from tidings.client import requests as rq
 from tidings.client.e2ee import Received
 from tidings.client.messaging import Messenger
@@ -93,6 +94,9 @@ async def accept_sas(m: Messenger, user: str, device_id: str, start: dict[str, A
     own, own_key = _party(m)
     flow, reply = SasFlow.accept(own, own_key, SasParty(user, device_id), record.ed25519,
                                  start)
+    # Answering a verification is consenting to talk: accept a pending message request
+    # from them, or the server refuses the reply (issue 20).
+    await m.client.call(prq.accept_request(user))
     await send_to_device(m, user, device_id, reply)
     return flow
 

@@ -363,3 +363,29 @@ ORDERS_PAGE_MAX = 200
 PRESERVE_CHANNEL_POSTS_MAX = 1000
 PRESERVE_BLOBS_MAX = 200
 """Media files copied per preserved item."""
+
+# --- private messaging that cannot be turned against its users (issue 20) -----------
+KEY_CLAIM_PER_CLAIMER_WINDOW_MS = 24 * 3600 * 1000
+KEY_CLAIM_PER_CLAIMER_MAX = 1
+"""Fresh one-time keys one account may take of one device per window (a day); beyond
+it the claimer gets the device's fallback key. A session lasts, so one a day is plenty."""
+KEY_CLAIM_PER_DEVICE_WINDOW_MS = 3600 * 1000
+KEY_CLAIM_PER_DEVICE_MAX = 30
+"""Fresh one-time keys all claimers together may take of one device per hour: bounds a
+drain by many fresh accounts to 30 keys an hour, well under ``KEYS_OTK_TARGET`` plus
+what a device tops up; later claimers get the fallback key, which keeps it reachable."""
+KEY_CLAIMS_PRUNE_EVERY = 500
+"""Claims between two deletions of claim-log rows older than the longest window."""
+BLOCKS_PER_USER_MAX = 10_000
+"""Accounts one person may block."""
+REQUESTS_PAGE_MAX = 500
+"""Message requests (and blocked accounts) listed at once."""
+GROUP_INVITES_PER_INVITER_MAX = 100
+"""Invitations one account may have outstanding (pending, declined or hidden) until they
+expire: 500 adds can no longer fill anyone's group limit, and a spammer runs dry."""
+GROUP_INVITES_PER_INVITEE_MAX = 50
+"""Pending invitations one person sees; more are kept silently hidden (the inviter
+cannot tell) until some are accepted, declined or expire."""
+GROUP_INVITE_TTL_MS = 7 * 24 * 3600 * 1000
+"""An invitation not accepted within a week expires (for the inviter: it stops being
+listed as invited, whether it was declined or just ignored)."""

@@ -59,6 +59,8 @@ from tidings.server.routes import (
 )
 from tidings.server.routes import attachments as attachment_routes
 from tidings.server.routes import channels as channel_routes
+from tidings.server.routes import contacts as contact_routes
+from tidings.server.routes import invitations as invitation_routes
 from tidings.server.routes import media as media_routes
 from tidings.server.routes import posts as post_routes
 from tidings.server.routes import profile as profile_routes
@@ -76,6 +78,7 @@ from tidings.services.bank_sync import BankSync, limit_matcher_threads
 from tidings.services.banks import BankService
 from tidings.services.channels import ChannelService
 from tidings.services.clock import Clock, system_clock
+from tidings.services.contacts import ContactService
 from tidings.services.directory import DirectoryCache
 from tidings.services.enforcement import Enforcer
 from tidings.services.exchange_schedule import JOB_KIND as EXCHANGE_JOB_KIND
@@ -111,6 +114,7 @@ from tidings.storage.banks import BankStore
 from tidings.storage.blobs import BlobStore
 from tidings.storage.channels import ChannelStore
 from tidings.storage.committer import GroupCommitter
+from tidings.storage.contacts import ContactStore
 from tidings.storage.database import Database
 from tidings.storage.groups import GroupStore
 from tidings.storage.jobs import JobStore
@@ -389,8 +393,10 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         directory = DirectoryCache(db, AccountStore(), KeyDirectoryStore(), clock)
         key_svc = KeyService(db, KeyDirectoryStore(), AccountStore(), stream_svc, clock,
                              directory)
+        contact_svc = ContactService(db, ContactStore(), AccountStore(), clock)
+        app.state.contacts = contact_svc
         message_svc = MessageService(db, committer, SentStore(), directory,
-                                     franking_keyring(server_secrets), clock)
+                                     franking_keyring(server_secrets), clock, contact_svc)
         limit_matcher_threads()
         moderation = ModerationService(observe=metrics.observe_decision)
         bank_sync = BankSync(db, BankStore(), moderation,
@@ -429,7 +435,8 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         app.state.messages = message_svc
         _wire_channels(app, settings, db, live_bus, clock)
         app.state.groups = GroupService(db, GroupStore(), AccountStore(), stream_svc, committer,
-                                        directory, message_svc.keyring, moderation, clock)
+                                        directory, message_svc.keyring, moderation, clock,
+                                        contact_svc)
         stream_svc.expand = app.state.groups.expand
         app.state.group_membership = app.state.groups.is_member
         app.state.attachments = AttachmentService(db, BlobStore(settings.data_dir / "attachments"),
@@ -476,6 +483,8 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
     app.include_router(keys.router)
     app.include_router(messages.router)
     app.include_router(groups.router)
+    app.include_router(contact_routes.router)
+    app.include_router(invitation_routes.router)
     app.include_router(attachment_routes.router)
     app.include_router(channel_routes.router)
     app.include_router(post_routes.router)

@@ -37,6 +37,7 @@ from tidings.protocol.franking import FrankingKeyring
 from tidings.protocol.keys import b64decode, b64encode
 from tidings.services.accounts import Principal
 from tidings.services.clock import Clock
+from tidings.services.contacts import ContactService
 from tidings.services.directory import DirectoryCache
 from tidings.services.gate import rejection
 from tidings.services.messages import Sent, new_message_id
@@ -47,9 +48,11 @@ from tidings.storage.committer import AppendJob, Dedup, GroupCommitter
 from tidings.storage.database import Database
 from tidings.storage.group_schema import group_messages
 from tidings.storage.groups import GROUP_MESSAGE_KIND, GroupRecord, GroupStore, Member
+from tidings.storage.invitations import DECLINED, HIDDEN, PENDING, InvitationStore
 from tidings.storage.records import StreamEvent
 
 GROUP_EVENT_KIND = "group"
+INVITATION_KIND = "invitation"
 GROUP_ID_BYTES = 10
 
 
@@ -71,11 +74,14 @@ class GroupView:
     title: str
     timer_ms: int | None
     members: list[Member]
+    invited: list[str] | None = None
+    """In the answer to an inviter only: who this call invited."""
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "timer_ms": self.timer_ms,
                 "members": [m.username for m in self.members],
-                "admins": [m.username for m in self.members if m.admin]}
+                "admins": [m.username for m in self.members if m.admin],
+                **({"invited": self.invited} if self.invited is not None else {})}
 
 
 def new_group_id() -> str:
@@ -85,8 +91,13 @@ def new_group_id() -> str:
 class GroupService:
     def __init__(self, db: Database, store: GroupStore, accounts: AccountStore,
                  streams: StreamService, committer: GroupCommitter, directory: DirectoryCache,
-                 keyring: FrankingKeyring, moderation: ModerationService, clock: Clock) -> None:
+                 keyring: FrankingKeyring, moderation: ModerationService, clock: Clock,
+                 contacts: ContactService | None = None,
+                 invitations: InvitationStore | None = None) -> None:
         self.db = db
+        self.invitations = invitations or InvitationStore()
+        self.contacts = contacts
+        """Blocks (services/contacts.py): a member who blocked the sender gets nothing."""
         self.store = store
         self.accounts = accounts
         self.streams = streams
@@ -101,6 +112,8 @@ class GroupService:
     # -- membership ---------------------------------------------------------------------
     async def create(self, who: Principal, title: str, members: Sequence[str],
                      admins: Sequence[str]) -> GroupView:
+        """Create a group with you as its only member and admin; everyone named is
+        *invited* (issue 20): nothing of the group reaches them until they accept."""
         title = await self._check_title(title)
         names = {_name(n) for n in members} | {_name(n) for n in admins} | {who.username}
         if len(names) > limits.GROUP_MEMBERS_MAX:
@@ -115,12 +128,15 @@ class GroupService:
         gid = new_group_id()
         async with self.db.write() as conn:
             ids = await self._user_ids(conn, names)
-            await self._check_group_counts(conn, ids.values())
+            await self._check_group_counts(conn, [who.user_id])
             await self.store.create(conn, gid, title, who.user_id, self.clock(),
-                                    {uid: name in admin_names for name, uid in ids.items()})
+                                    {who.user_id: True})
+            invited = await self._invite(conn, who, gid, {
+                uid: name in admin_names for name, uid in ids.items() if uid != who.user_id})
             view = await self._view(conn, gid)
         await self._announce(view.members, gid, "created", who, view)
-        return view
+        await self._tell_invited(invited, gid, who)
+        return replace(view, invited=sorted(ids.keys() - {who.username}))
 
     async def get(self, who: Principal, gid: str) -> GroupView:
         async with self.db.read() as conn:
@@ -142,6 +158,9 @@ class GroupService:
             return await self.store.groups_of(conn, who.user_id)
 
     async def add(self, who: Principal, gid: str, users: Sequence[str]) -> GroupView:
+        """Invite users (issue 20): each gets an invitation, not membership. The answer
+        lists everyone named as invited, whatever became of the invitation (blocked, over
+        the invitee's cap, declined earlier), so the inviter learns nothing from it."""
         if not 1 <= len(users) <= limits.GROUP_CHANGE_USERS_MAX:
             raise BadRequest(f"name 1..{limits.GROUP_CHANGE_USERS_MAX} users", "too_many_users")
         async with self.db.write() as conn:
@@ -151,12 +170,83 @@ class GroupService:
             ids = await self._user_ids(conn, {_name(u) for u in users} - present)
             if len(present) + len(ids) > limits.GROUP_MEMBERS_MAX:
                 raise GroupFull(f"a group has at most {limits.GROUP_MEMBERS_MAX} members")
-            await self._check_group_counts(conn, ids.values())
-            await self.store.add_members(conn, gid, dict.fromkeys(ids.values(), False),
-                                         self.clock())
+            invited = await self._invite(conn, who, gid, dict.fromkeys(ids.values(), False))
             after = await self._view(conn, gid)
-        await self._announce(after.members, gid, "added", who, after, sorted(ids))
+        await self._tell_invited(invited, gid, who)
+        return replace(after, invited=sorted(ids))
+
+    # -- invitations (issue 20: consent to groups) ---------------------------------------
+    async def _invite(self, conn: Any, who: Principal, gid: str, users: dict[int, bool]
+                      ) -> list[int]:
+        """Store invitations; returns who is to be told (pending, not hidden)."""
+        now = self.clock()
+        await self.invitations.prune(conn, now)
+        already = await self.invitations.invited(conn, gid, now)
+        new = {uid: admin for uid, admin in users.items() if uid not in already}
+        if not new:
+            return []
+        outstanding = await self.invitations.count_by_inviter(conn, who.user_id, now)
+        if outstanding + len(new) > limits.GROUP_INVITES_PER_INVITER_MAX:
+            raise Conflict(f"you can have at most {limits.GROUP_INVITES_PER_INVITER_MAX} "
+                           "group invitations outstanding; they expire after "
+                           f"{limits.GROUP_INVITE_TTL_MS // 86_400_000} days",
+                           "too_many_invitations")
+        pending = await self.invitations.pending_counts(conn, list(new), now)
+        blockers: set[int] = set()
+        if self.contacts is not None:
+            blockers = await self.contacts.store.blockers(conn, who.user_id, list(new))
+        told = []
+        for uid, admin in sorted(new.items()):
+            hidden = uid in blockers or pending.get(uid, 0) >= limits.GROUP_INVITES_PER_INVITEE_MAX
+            await self.invitations.add(conn, gid, uid, who.user_id, admin,
+                                       HIDDEN if hidden else PENDING, now,
+                                       now + limits.GROUP_INVITE_TTL_MS)
+            if not hidden:
+                told.append(uid)
+        return told
+
+    async def _tell_invited(self, user_ids: Sequence[int], gid: str, who: Principal) -> None:
+        """An ``invitation`` event: who invited you to which group id, nothing else."""
+        if not user_ids:
+            return
+        async with self.db.read() as conn:
+            devices = await self.store.devices_of_users(conn, list(user_ids))
+        body = {"group": gid, "event": "invited", "by": who.username, "ts": self.clock()}
+        await self.streams.append([(d, INVITATION_KIND, body) for d in devices])
+
+    async def invitations_of(self, who: Principal) -> list[dict[str, Any]]:
+        """Your pending invitations: group id, who invited you, when, until when."""
+        async with self.db.read() as conn:
+            rows = await self.invitations.of_user(conn, who.user_id, self.clock(),
+                                                  limits.GROUP_INVITES_PER_INVITEE_MAX)
+        return [{"group": i.group_id, "by": i.inviter, "ts": i.created_at,
+                 "expires_at": i.expires_at} for i in rows]
+
+    async def accept(self, who: Principal, gid: str) -> GroupView:
+        """Join a group you were invited to; only now does anything of it reach you."""
+        async with self.db.write() as conn:
+            invitation = await self.invitations.get(conn, gid, who.user_id, self.clock())
+            if invitation is None or invitation.state != PENDING:
+                raise NotFound("no such invitation", "no_invitation")
+            view = await self._view(conn, gid)
+            if len(view.members) >= limits.GROUP_MEMBERS_MAX:
+                raise GroupFull(f"a group has at most {limits.GROUP_MEMBERS_MAX} members")
+            await self._check_group_counts(conn, [who.user_id])
+            await self.store.add_members(conn, gid, {who.user_id: invitation.admin},
+                                         self.clock())
+            await self.invitations.remove(conn, gid, who.user_id)
+            after = await self._view(conn, gid)
+        await self._announce(after.members, gid, "joined", who, after, [who.username])
         return after
+
+    async def decline(self, who: Principal, gid: str) -> None:
+        """Refuse an invitation. Silent: to the inviter it stays "invited" until it
+        expires, exactly like one that was never answered."""
+        async with self.db.write() as conn:
+            invitation = await self.invitations.get(conn, gid, who.user_id, self.clock())
+            if invitation is None or invitation.state != PENDING:
+                raise NotFound("no such invitation", "no_invitation")
+            await self.invitations.set_state(conn, gid, who.user_id, DECLINED)
 
     async def remove(self, who: Principal, gid: str, user: str) -> GroupView:
         user = _name(user)
@@ -167,6 +257,9 @@ class GroupService:
             _admin(view, who)
             gone = next((m for m in view.members if m.username == user), None)
             if gone is None:
+                target = await self.accounts.user_by_name(conn, user)
+                if target is not None and await self.invitations.remove(conn, gid, target.id):
+                    return view  # an invitation withdrawn (whatever its state)
                 raise NotFound(f"{user} is not a member", "not_a_member")
             await self.store.remove_member(conn, gid, gone.user_id)
             after = await self._view(conn, gid)
@@ -218,7 +311,11 @@ class GroupService:
         async with self.db.read() as conn:
             view = await self._view(conn, gid)
             _member(view, who)
-            targets = await self.store.devices_of_users(conn, [m.user_id for m in view.members])
+            member_ids = [m.user_id for m in view.members]
+            if self.contacts is not None:
+                blockers = await self.contacts.store.blockers(conn, who.user_id, member_ids)
+                member_ids = [uid for uid in member_ids if uid not in blockers]
+            targets = await self.store.devices_of_users(conn, member_ids)
         mine = await self.directory.get(who.username)
         sender_key = mine.devices.get(who.device_id) if mine is not None else None
         if sender_key is None:

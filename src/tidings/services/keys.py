@@ -12,6 +12,13 @@ Rules:
 * a one-time key is handed out at most once, ever (``KeyDirectoryStore.claim_one_time_key``);
   when none are left the device's fallback key is handed out instead (Matrix client-
   server spec, "Fallback keys"), so a device offline for long can still be reached;
+* one-time keys cannot be drained (issue 20): an account gets at most
+  ``KEY_CLAIM_PER_CLAIMER_MAX`` fresh key of one device a day, and all claimers together
+  at most ``KEY_CLAIM_PER_DEVICE_MAX`` an hour; beyond either limit the claim is answered
+  with the fallback key, which vodozemac keeps usable for any number of sessions. A
+  device named twice in one claim counts once. So a hostile account, or a thousand fresh
+  ones, take at most 30 keys an hour; friends still start sessions on the fallback key,
+  whose only cost is weaker forward secrecy for the first message until the ratchet turns;
 * after a claim the device gets an ``otk_count`` stream event so it can top up.
 """
 
@@ -55,6 +62,7 @@ class KeyService:
         self.streams = streams
         self.clock = clock
         self.cache = cache
+        self._since_prune = 0
 
     async def upload(self, who: Principal, device_keys: Any = None,
                      one_time_keys: Sequence[Any] = (), fallback_key: Any = None) -> int:
@@ -141,7 +149,8 @@ class KeyService:
             out[live[user_id]][device_id] = json.loads(record)
         return out
 
-    async def claim(self, wanted: Mapping[str, Sequence[str]]) -> dict[str, dict[str, Any]]:
+    async def claim(self, who: Principal, wanted: Mapping[str, Sequence[str]]
+                    ) -> dict[str, dict[str, Any]]:
         """One key per named device (all keyed devices for an empty list), atomically."""
         names = _names(list(wanted), limits.KEYS_CLAIM_DEVICES_MAX, "users")
         wanted = {name: [d for key, ds in wanted.items() if key.strip().lower() == name
@@ -151,6 +160,7 @@ class KeyService:
                              "too_many_devices")
         out: dict[str, dict[str, Any]] = {name: {} for name in names}
         counts: list[tuple[str, int]] = []
+        now = self.clock()
         async with self.db.write() as conn:
             users = await self.accounts.users_by_names(conn, names)
             live = {u.id: u.username for u in users.values() if u.deleted_at is None}
@@ -160,21 +170,41 @@ class KeyService:
                 if user is None or user.id not in live:
                     continue
                 own = sorted(d for d, (uid, _) in keyed.items() if uid == user.id)
-                requested = [str(d) for d in wanted[name]] or own
+                requested = list(dict.fromkeys(str(d) for d in wanted[name])) or own
                 for device_id in requested:
                     if device_id not in own:
                         continue
-                    record = await self.store.claim_one_time_key(conn, device_id)
+                    record = None
+                    if await self._may_take_fresh(conn, who, device_id, now):
+                        record = await self.store.claim_one_time_key(conn, device_id)
                     if record is None:
                         record = await self.store.fallback(conn, device_id)
                     else:
+                        await self.store.log_claim(conn, who.user_id, device_id, now)
                         counts.append((device_id,
                                        await self.store.count_one_time_keys(conn, device_id)))
                     if record is not None:
                         out[name][device_id] = json.loads(record)
+            self._since_prune += 1
+            if self._since_prune >= limits.KEY_CLAIMS_PRUNE_EVERY:
+                self._since_prune = 0
+                await self.store.prune_claims(conn, now - max(
+                    limits.KEY_CLAIM_PER_CLAIMER_WINDOW_MS, limits.KEY_CLAIM_PER_DEVICE_WINDOW_MS))
         if counts:
             await self.streams.append([(d, OTK_COUNT_KIND, {"count": n}) for d, n in counts])
         return out
+
+    async def _may_take_fresh(self, conn: Any, who: Principal, device_id: str, now: int
+                              ) -> bool:
+        """Within both claim limits? (Otherwise the claimer gets the fallback key.)"""
+        await self.store.lock_device(conn, device_id)
+        mine = await self.store.fresh_claims(
+            conn, device_id, now - limits.KEY_CLAIM_PER_CLAIMER_WINDOW_MS, who.user_id)
+        if mine >= limits.KEY_CLAIM_PER_CLAIMER_MAX:
+            return False
+        everyone = await self.store.fresh_claims(
+            conn, device_id, now - limits.KEY_CLAIM_PER_DEVICE_WINDOW_MS)
+        return everyone < limits.KEY_CLAIM_PER_DEVICE_MAX
 
 
 def _names(values: Sequence[Any], most: int, what: str) -> list[str]:

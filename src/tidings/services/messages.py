@@ -33,6 +33,7 @@ from tidings.protocol.keys import b64encode
 from tidings.protocol.messages import SendRequest, device_mismatch
 from tidings.services.accounts import Principal
 from tidings.services.clock import Clock
+from tidings.services.contacts import ContactService, Delivery
 from tidings.services.directory import DirectoryCache, UserDevices
 from tidings.storage.committer import AppendJob, Dedup, GroupCommitter
 from tidings.storage.database import Database
@@ -66,8 +67,11 @@ def new_message_id() -> str:
 
 class MessageService:
     def __init__(self, db: Database, committer: GroupCommitter, sent: SentStore,
-                 directory: DirectoryCache, keyring: FrankingKeyring, clock: Clock) -> None:
+                 directory: DirectoryCache, keyring: FrankingKeyring, clock: Clock,
+                 contacts: ContactService | None = None) -> None:
         self.db = db
+        self.contacts = contacts
+        """Blocks and message requests (services/contacts.py); None: everyone delivers."""
         self.committer = committer
         self.sent = sent
         self.directory = directory
@@ -91,10 +95,18 @@ class MessageService:
         expires_at = ts + req.expires_in_ms if req.expires_in_ms else None
         if expires_at is not None:
             head["expires_at"] = expires_at
+        delivery = Delivery.DELIVER
+        if self.contacts is not None and recipient.user_id != who.user_id:
+            delivery = await self.contacts.gate(who, recipient.user_id, recipient.username)
         head_json = compact(head)  # once; each device's event adds its own ciphertext
+        theirs = (splice(head_json, {"request": "true"}) if delivery is Delivery.REQUEST
+                  else head_json)
         items = [(e.device_id, MESSAGE_KIND,
-                  splice(head_json, {"ciphertext": compact(e.ciphertext())}))
-                 for e in req.envelopes]
+                  splice(theirs if e.device_id in recipient.devices else head_json,
+                         {"ciphertext": compact(e.ciphertext())}))
+                 for e in req.envelopes
+                 if delivery is not Delivery.DROP or e.device_id not in recipient.devices
+                 or recipient.user_id == who.user_id]
         result = await self.committer.append(
             AppendJob(items, Dedup(who.device_id, req.client_id, message_id, ts),
                       expires_at=expires_at))

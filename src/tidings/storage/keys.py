@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tidings.storage.privacy_schema import key_claims
 from tidings.storage.schema import device_keys, devices, fallback_keys, one_time_keys
 
 
@@ -98,3 +99,28 @@ class KeyDirectoryStore:
                                     .where(fallback_keys.c.device_id == device_id))
         value = result.scalar_one_or_none()
         return str(value) if value is not None else None
+
+    # -- the claim log (limits per claimer and per device; services/keys.py) ---------
+    async def fresh_claims(self, conn: AsyncConnection, device_id: str, since: int,
+                           claimer_id: int | None = None) -> int:
+        """Fresh one-time keys taken of a device since ``since`` (by one claimer, or all)."""
+        query = sa.select(sa.func.count()).select_from(key_claims).where(
+            key_claims.c.device_id == device_id, key_claims.c.claimed_at >= since)
+        if claimer_id is not None:
+            query = query.where(key_claims.c.claimer_id == claimer_id)
+        return int((await conn.execute(query)).scalar_one())
+
+    async def lock_device(self, conn: AsyncConnection, device_id: str) -> None:
+        """Serialise claims of one device so the claim limits hold under concurrency
+        (PostgreSQL ``FOR UPDATE``; SQLite's write transaction is serial already)."""
+        await conn.execute(sa.select(devices.c.id).where(devices.c.id == device_id)
+                           .with_for_update())
+
+    async def log_claim(self, conn: AsyncConnection, claimer_id: int, device_id: str,
+                        now: int) -> None:
+        await conn.execute(key_claims.insert().values(claimer_id=claimer_id,
+                                                      device_id=device_id, claimed_at=now))
+
+    async def prune_claims(self, conn: AsyncConnection, before: int) -> int:
+        result = await conn.execute(key_claims.delete().where(key_claims.c.claimed_at < before))
+        return int(result.rowcount or 0)

@@ -191,6 +191,14 @@ class Session:
                 touched.add(NOTICES_KEY)
         for notice in inbox.notices:
             gid = str(notice.get("group"))
+            if notice.get("event") == "invited":  # issue 20: an invitation, not membership
+                key = person_key(str(notice.get("by")))
+                self.book.add(key, Kind.PERSON, Line(
+                    f"invite-{gid}", str(notice.get("by")), _now_ms(),
+                    f"invited you to group {gid}; join with `tidings group accept {gid}` "
+                    f"or refuse with `tidings group decline {gid}` (they are not told)"))
+                touched.add(key)
+                continue
             if notice.get("event") in ("removed", "left") and self.user not in notice.get(
                     "members", [self.user]):
                 self.book.drop(group_key(gid))

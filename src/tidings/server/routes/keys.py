@@ -77,7 +77,9 @@ async def query(body: QueryIn, _: Principal = Depends(principal),
 @router.post("/claim", response_model=ClaimOut,
              dependencies=[Depends(rate_limit("key_claim_device")),
                            Depends(rate_limit("key_claim_account"))])
-async def claim(body: ClaimIn, _: Principal = Depends(principal),
+async def claim(body: ClaimIn, who: Principal = Depends(principal),
                 svc: KeyService = Depends(keys)) -> ClaimOut:
-    """Take one one-time key per device (never the same twice); fallback key when none left."""
-    return ClaimOut(one_time_keys=await svc.claim(body.devices))
+    """Take one one-time key per device (never the same twice); the fallback key when none
+    is left, or beyond the claim limits (one fresh key per claimer per device a day,
+    ``KEY_CLAIM_PER_DEVICE_MAX`` per device an hour), so nobody can drain a device."""
+    return ClaimOut(one_time_keys=await svc.claim(who, body.devices))
