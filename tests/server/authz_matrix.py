@@ -204,6 +204,12 @@ RULES: list[Rule] = [
     # --- staff: rules, actions, banks, jobs ----------------------------------------------
     Rule("GET", "/api/v1/admin/rules", STAFF),
     Rule("PUT", "/api/v1/admin/rules", ADMINS, body="rules"),
+    Rule("POST", "/api/v1/admin/webhooks", ADMINS, body="webhook"),
+    Rule("GET", "/api/v1/admin/webhooks", frozenset({AUDITOR, ADMIN})),
+    Rule("GET", "/api/v1/admin/webhooks/{endpoint_id}/deliveries", frozenset({AUDITOR, ADMIN}),
+         params={"endpoint_id": "job_id"}),
+    Rule("DELETE", "/api/v1/admin/webhooks/{endpoint_id}", ADMINS,
+         params={"endpoint_id": "job_id"}),
     Rule("GET", "/api/v1/admin/audit/verify", ADMINS | {AUDITOR}),
     Rule("POST", "/api/v1/admin/held/{post_id}/release", DECIDERS,
          params={"post_id": "post_id"}),

@@ -238,6 +238,8 @@ BODIES: dict[str, Body] = {
     "profile": lambda w, i: {"json": {"display_name": "Someone"}},
     "ack": lambda w, i: {"json": {"upto": 0}},
     "empty": lambda w, i: {"json": {}},
+    "webhook": lambda w, i: {"json": {"url": "https://hooks.example.org/tidings",
+                                      "events": ["order.received"]}},
     "key_query": lambda w, i: {"json": {"users": ["alice"]}},
     "key_claim": lambda w, i: {"json": {"devices": {"alice": []}}},
     "message": lambda w, i: {"json": {"client_id": w.next("c"), "to": "bob",

@@ -286,9 +286,6 @@ async def test_every_public_route_follows_the_visibility_table(live_server: Live
         assert "kappaeditnew" in text
 
 
-@pytest.mark.xfail(strict=True, reason="issue #17 item 2 (media private until cleared, "
-                   "withdrawn when the last visible use goes) is the media branch's work; "
-                   "drop this mark when it is merged")
 async def test_removed_media_is_not_served(api: AppFactory) -> None:
     async with api() as client:
         owner, sub = await user(client, "alice"), await user(client, "bob")
