@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 DEMO_PORT ?=
 
-.PHONY: install run demo test lint bench fuzz clean
+.PHONY: install run demo test test-min lint bench fuzz clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,19 @@ lint: install
 test: lint
 	$(PY) -m pytest -p no:cacheprovider
 
+# The dependency floors in pyproject.toml, tested: a second environment with the lowest
+# version of every direct dependency (uv's lowest-direct resolution) runs a smoke subset.
+MIN_VENV ?= .venv-min
+SMOKE ?= tests/server/test_limits_and_health.py tests/server/test_accounts_api.py \
+	tests/server/test_posts_api.py tests/server/test_gateway.py tests/client/test_messaging.py \
+	tests/server/test_webhooks.py tests/server/test_uvicorn_internals.py tests/moderation/test_pdq.py
+test-min: install
+	$(BIN)/pip install -q uv
+	test -x $(MIN_VENV)/bin/python || $(BIN)/uv venv -q -p $(PY) $(MIN_VENV)
+	VIRTUAL_ENV=$(MIN_VENV) $(BIN)/uv pip install -q --resolution lowest-direct -e . \
+		'pytest>=8' 'pytest-asyncio>=0.24' 'pytest-timeout>=2.3' 'hypothesis>=6.100'
+	$(MIN_VENV)/bin/python -m pytest -p no:cacheprovider -q $(SMOKE)
+
 bench: install
 	$(PY) benchmarks/run_all.py
 
@@ -54,4 +67,4 @@ fuzz: install
 	TIDINGS_FUZZ_EXAMPLES=500 $(PY) -m pytest -p no:cacheprovider -m fuzz
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(MIN_VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from tidings.server.deps import require_role
@@ -82,9 +82,10 @@ async def list_webhooks(_: Principal = READ,
 
 @router.delete("/{endpoint_id}", status_code=204, operation_id="delete_webhook")
 async def delete_webhook(endpoint_id: int = ENDPOINT_ID, _: Principal = ADMIN,
-                         svc: WebhookService = Depends(webhooks)) -> None:
+                         svc: WebhookService = Depends(webhooks)) -> Response:
     """Stop sending to an endpoint and forget its delivery log."""
     await svc.delete(endpoint_id)
+    return Response(status_code=204)
 
 
 @router.get("/{endpoint_id}/deliveries", operation_id="list_webhook_deliveries",
