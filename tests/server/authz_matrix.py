@@ -160,6 +160,17 @@ RULES: list[Rule] = [
     grp("PUT", "/title", OWNER, body="title"),
     grp("PUT", "/timer", GROUP, body="timer"),  # as Signal
     grp("POST", "/messages", GROUP, body="group_message"),
+    # --- consent (issue 20): blocks, message requests, invitations --------------------------
+    Rule("POST", "/api/v1/blocks", AUTHED, body="block"),
+    Rule("GET", "/api/v1/blocks", AUTHED),
+    Rule("DELETE", "/api/v1/blocks/{user}", AUTHED, params={"user": "blockee"}),
+    Rule("GET", "/api/v1/requests", AUTHED),
+    Rule("POST", "/api/v1/requests/{user}/accept", AUTHED, params={"user": "bystander"}),
+    Rule("DELETE", "/api/v1/requests/{user}", NOBODY, HIDDEN, {"user": "bystander"},
+         reveal=NOBODY),  # nobody has a request from the bystander: 404 for all
+    Rule("GET", "/api/v1/invitations", AUTHED),
+    Rule("POST", "/api/v1/invitations/{gid}/accept", NOBODY, HIDDEN, GID, reveal=NOBODY),
+    Rule("POST", "/api/v1/invitations/{gid}/decline", NOBODY, HIDDEN, GID, reveal=NOBODY),
     # --- channels -------------------------------------------------------------------------
     Rule("POST", "/api/v1/channels", AUTHED, body="channel"),
     ch("GET", "", SEE_INNER),

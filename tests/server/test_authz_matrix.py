@@ -115,6 +115,8 @@ class World:
     async def new_group(self) -> str:
         group = await self.ok("POST", "/api/v1/groups", m.USER,
                               json={"title": "Family", "members": ["carol"]})
+        # being added is an invitation (issue 20): the member accepts
+        await self.ok("POST", f"/api/v1/invitations/{group['id']}/accept", m.MEMBER)
         return str(group["id"])
 
     async def new_channel(self) -> str:
@@ -149,11 +151,13 @@ async def seed(world: World) -> None:
         world.sessions[identity] = session
         world.tokens[identity] = session["token"]
     await accounts.create_user("frank", None)  # a bystander the matrix names, never logs in
+    await accounts.create_user("gina", None)  # blocked (and unblocked) by everyone
     v = world.values
     v["user_tablet"] = (await world.login("alice", "tablet"))["device_id"]
     for identity, name in NAMES.items():
         v[f"spare_{identity}"] = (await world.login(name, "spare"))["token"]
     v["bystander"], v["member_name"], v["chan_admin_name"] = "frank", "carol", "dave"
+    v["blockee"] = "gina"
     for identity in (m.USER, m.MEMBER, m.OTHER):
         await world.enroll(identity)
     v["gid"] = await world.new_group()
@@ -242,6 +246,7 @@ BODIES: dict[str, Body] = {
                                       "events": ["order.received"]}},
     "key_query": lambda w, i: {"json": {"users": ["alice"]}},
     "key_claim": lambda w, i: {"json": {"devices": {"alice": []}}},
+    "block": lambda w, i: {"json": {"user": "gina"}},
     "message": lambda w, i: {"json": {"client_id": w.next("c"), "to": "bob",
                                       "commitment": COMMITMENT, "envelopes": []}},
     "bytes": lambda w, i: {"content": os.urandom(64)},
