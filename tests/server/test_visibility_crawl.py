@@ -25,7 +25,6 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-import pytest
 from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
 
