@@ -44,8 +44,13 @@ lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy src
 
+# Two workers on two cores (each test module on one worker; PostgreSQL databases and
+# Redis prefixes are per process/test), then the tests that stop and restart the local
+# Redis, alone, since they would break the other worker's Redis tests.
+TEST_WORKERS ?= 2
 test: lint
-	$(PY) -m pytest -p no:cacheprovider
+	$(PY) -m pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile -m "not fuzz and not redis_restart"
+	$(PY) -m pytest -p no:cacheprovider -m "redis_restart and not fuzz"
 
 # The dependency floors in pyproject.toml, tested: a second environment with the lowest
 # version of every direct dependency (uv's lowest-direct resolution) runs a smoke subset.

@@ -125,7 +125,8 @@ async def test_hash_pytx_names(tmp_path: Path) -> None:
     assert [line.split(" ", 1)[0] for line in out.splitlines()] == ["pdq"]
     assert "md5 of photo: pytx has only video_md5" in err
     video = tmp_path / "clip.mp4"
-    video.write_bytes(b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x01" * 512)
+    video.write_bytes((Path(__file__).resolve().parents[1] / "moderation" / "data" / "vpdq"
+                       / "test-padded-dimensions.mp4").read_bytes())  # a real MP4
     _, out, _ = await tidings("hash", str(video), "--pytx-names")
     assert [line.split(" ", 1)[0] for line in out.splitlines()] == ["video_md5",
                                                                     "video_sha256"]

@@ -198,7 +198,10 @@ async def test_exchange_fetch_static_and_local_file(api: AppFactory, tmp_path: P
         assert unknown.status_code == 400
 
 
-VIDEO = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(range(256)) * 8
+VIDEO = (Path(__file__).resolve().parents[1] / "moderation" / "data" / "vpdq"
+         / "test-padded-dimensions.mp4").read_bytes()
+"""A real MP4 (Meta's vpdq sample; provenance in its folder's README): a fake one is
+now refused as undecodable before any hash is looked at."""
 
 
 async def test_pytx_file_with_video_md5_imports_and_then_refuses(api: AppFactory) -> None:

@@ -76,7 +76,10 @@ async def test_sends_over_http_and_websocket_share_the_device_budget(live_server
             r = await http.post("/api/v1/messages", headers=bearer(a1),
                                 json={**send, "client_id": "h9"})
             assert_limited(r, 20)
-            # bob's device has a budget of its own
+            # bob's device has a budget of its own (he accepts alice's message request
+            # first: a stranger's first message arrives as a request)
+            r = await http.post("/api/v1/requests/alice/accept", headers=bearer(b1))
+            assert r.status_code in (200, 204), r.text
             r = await http.post("/api/v1/messages", headers=bearer(b1),
                                 json=message("alice", a1["device_id"], "b1"))
             assert r.status_code == 200, r.text

@@ -35,10 +35,9 @@ async def test_banked_video_matches_its_reencode(live_server: Live) -> None:
         alice = await user(client, "alice")
         await channel(client, alice, "video_chan")
         # Derived here with PyAV: the first 8 s of the banked clip, re-encoded.
-        copy = await upload(client, alice, reencode(CHAIR.read_bytes(), seconds=8, crf=35))
-        assert copy["kind"] == "video"
-        rejected = await client.post("/api/v1/channels/video_chan/posts", headers=alice,
-                                     json={"text": "watch", "media": [copy["sha256"]]})
+        # The upload itself passes the engine (the media surface): refused at once.
+        rejected = await client.post("/api/v1/media", headers=alice,
+                                     content=reencode(CHAIR.read_bytes(), seconds=8, crf=35))
         assert rejected.status_code == 422, rejected.text
         assert rejected.json()["error"]["code"] == "content_rejected"
         reasons = rejected.json()["error"]["details"]["reasons"]

@@ -79,6 +79,11 @@ EXEMPT = {
     "/api/v1/channels/{handle}/admins": "names of a channel's admins, for its admins",
     "/api/v1/reports/{report_id}": "a reporter's own report",
     "/api/v1/notices": "the reader's own notices (their statements of reasons)",
+    "/api/v1/blocks": "the reader's own block list",
+    "/api/v1/requests": "the reader's own message requests (E2EE)",
+    "/api/v1/invitations": "the reader's own group invitations (ids and inviters only)",
+    "/api/v1/media/{sha256}/preview": "a signed preview URL for the uploader's own upload "
+    "(404 to anyone else; tests/server/test_media_access.py)",
     "/console/login": "login form",
     "/transparency": "aggregate figures", "/transparency/terrorist-channel-bans.json":
     "aggregate figures",
@@ -92,7 +97,9 @@ EXEMPT = {
         "/api/v1/orders/{order_id}/confirmation", "/api/v1/preservation",
         "/api/v1/preservation/{item_id}", "/api/v1/preservation/{item_id}/blobs/{sha256}",
         "/console/orders", "/console/orders/{order_id}", "/api/v1/admin/webhooks",
-        "/api/v1/admin/webhooks/{endpoint_id}/deliveries"),
+        "/api/v1/admin/webhooks/{endpoint_id}/deliveries",
+        "/api/v1/banks/{name}/exchanges/{exchange}", "/api/v1/banks/{name}/export/summary",
+        "/console/exchanges"),
         "staff or authority only (moderation needs the content; not public)"),
 }
 """GET routes that show no channel content to the public, each with why."""

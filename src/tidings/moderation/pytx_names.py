@@ -33,9 +33,8 @@ from threatexchange.signal_type.sha256 import VideoSHA256Signal
 from threatexchange.signal_type.signal_base import SignalType
 from threatexchange.signal_type.url import URLSignal
 
-from tidings.moderation.content import TextContent
 from tidings.moderation.errors import UnknownSignalTypeError
-from tidings.moderation.manifest import SIGNAL_TYPES, signals_for, validate_value
+from tidings.moderation.manifest import SIGNAL_TYPES, validate_value
 
 CONTENT_TYPES = ("photo", "video", "file")
 """What a byte hash was taken of; ``None`` when unknown (imported under ``md5``)."""
@@ -83,8 +82,10 @@ def from_named(name: str, value: str) -> list[Converted]:
     signature when long enough), never the text itself.
     """
     if name == RAW_TEXT:
-        return [Converted(s.signal_type, s.value, None)
-                for s in signals_for(TextContent(value)) if s.signal_type != "url"]
+        from tidings.moderation.text_signals import bank_text_signals
+
+        # the banked forms (a quote signature, never a query value)
+        return [Converted(t, v, None) for t, v in bank_text_signals(value)]
     if name in _FROM_PYTX:
         ours, content_type = _FROM_PYTX[name]
         if ours not in SIGNAL_TYPES:  # pragma: no cover - every mapped type is registered

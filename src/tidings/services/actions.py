@@ -305,7 +305,11 @@ class ActionService:
         for channel_id in applied.banned_channels:
             await self.announce_ban(channel_id, ground)
         await end_sessions(self.bus, applied.ended)
-        if ActionKind.AUTO_BANK in applied.kinds:
+        already = bool(decision.reasons) and all(
+            r.bank == LOCAL_TAKEDOWN_BANK for r in decision.reasons)
+        # A copy caught by the takedown bank itself is not banked again: its other forms
+        # would be entries no reversed appeal knows to withdraw (and copies would chain).
+        if ActionKind.AUTO_BANK in applied.kinds and not already:
             pairs = sorted(bankable(decision.signals))
             await self.auto_bank(pairs, top_label(labels) or DEFAULT_TAKEDOWN_LABEL)
 
