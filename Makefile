@@ -44,10 +44,11 @@ lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy src
 
-# Two workers on two cores (each test module on one worker; PostgreSQL databases and
+# Three workers on two cores (most tests wait on sockets and subprocesses; each test
+# module on one worker; PostgreSQL databases and
 # Redis prefixes are per process/test), then the tests that stop and restart the local
 # Redis, alone, since they would break the other worker's Redis tests.
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 3
 test: lint
 	$(PY) -m pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile -m "not fuzz and not redis_restart"
 	$(PY) -m pytest -p no:cacheprovider -m "redis_restart and not fuzz"
