@@ -128,8 +128,8 @@ async def test_hash_pytx_names(tmp_path: Path) -> None:
     video.write_bytes((Path(__file__).resolve().parents[1] / "moderation" / "data" / "vpdq"
                        / "test-padded-dimensions.mp4").read_bytes())  # a real MP4
     _, out, _ = await tidings("hash", str(video), "--pytx-names")
-    assert [line.split(" ", 1)[0] for line in out.splitlines()] == ["video_md5",
-                                                                    "video_sha256"]
+    assert [line.split(" ", 1)[0] for line in out.splitlines()] == [
+        "vpdq", "video_md5", "video_sha256"]  # a real video also has its vPDQ
 
 
 async def test_cli_exchange_fetch_status_schedule(live_server: Any, tmp_path: Path) -> None:
