@@ -139,11 +139,20 @@ async def redis_prefix() -> AsyncIterator[str]:
         await client.aclose()
 
 
+CHEAP_PASSWORDS = {"password_memory_kib": "19456", "password_time_cost": "2"}
+"""OWASP's argon2id floor instead of RFC 9106's 64 MiB x 3: suites register thousands of
+accounts (test_config checks the default); servers the tests start inherit it."""
+for _name, _value in CHEAP_PASSWORDS.items():
+    os.environ.setdefault("TIDINGS_" + _name.upper(), _value)
+
+
 def make_settings(tmp_path: Path, database_url: str = "", **overrides: Any) -> Settings:
     """Rate limits are off unless a test turns them on: suites register many users."""
     data = tmp_path / "data"
     data.mkdir(exist_ok=True)
     overrides.setdefault("rate_limits", False)
+    for name, value in CHEAP_PASSWORDS.items():
+        overrides.setdefault(name, int(value))
     return load_settings(data, {}, database_url=database_url or None, **overrides)
 
 

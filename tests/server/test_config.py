@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,3 +38,41 @@ def test_secrets_made_once_and_hidden(tmp_path: Path) -> None:
     assert rotated.franking_current == new_id
     assert rotated.franking_keys["k1"] == first.franking_keys["k1"]
     assert (tmp_path / "secrets.json").stat().st_mode & 0o777 == 0o600
+
+
+def test_password_cost_defaults_floor_and_upgrade_at_login(tmp_path: Path) -> None:
+    assert load_settings(tmp_path, {}).password_cost == (65536, 3)  # RFC 9106 low-memory
+    with pytest.raises(ConfigError, match="OWASP"):
+        load_settings(tmp_path, {"TIDINGS_PASSWORD_MEMORY_KIB": "4096"})
+    with pytest.raises(ConfigError, match="OWASP"):
+        load_settings(tmp_path, {"TIDINGS_PASSWORD_TIME_COST": "1"})
+
+
+async def test_a_raised_password_cost_rehashes_at_login(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    from tests.conftest import make_settings, running_app
+    from tidings.storage.schema import users
+
+    async def stored_hash(app: Any) -> str:
+        async with app.state.db.read() as conn:
+            return str((await conn.execute(sa.select(users.c.password_hash))).scalar_one())
+
+    body = {"username": "costly", "password": "a long enough passphrase",
+            "device_name": "phone"}
+    async with running_app(make_settings(tmp_path)) as app, _client(app) as client:
+        assert (await client.post("/api/v1/accounts/register", json=body)).status_code == 201
+        assert "m=19456,t=2" in await stored_hash(app)
+    raised = make_settings(tmp_path, password_memory_kib=65536, password_time_cost=3)
+    async with running_app(raised) as app, _client(app) as client:
+        wrong = {**body, "password": "not the passphrase at all"}
+        assert (await client.post("/api/v1/accounts/login", json=wrong)).status_code == 401
+        assert "m=19456,t=2" in await stored_hash(app)  # only a correct login upgrades
+        assert (await client.post("/api/v1/accounts/login", json=body)).status_code == 200
+        assert "m=65536,t=3" in await stored_hash(app)
+
+
+def _client(app: Any) -> Any:
+    import httpx
+
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")

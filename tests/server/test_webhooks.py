@@ -78,10 +78,10 @@ async def test_signed_deliveries_with_a_retry_and_replay_detection(
 
         order = await submit(client, bka, order_body("account:mod_anna", "BKA-77"))
         assert order["status"] == "open"
-        await eventually(lambda: _count(receiver), lambda n: n >= 1, timeout=10)
+        await eventually(lambda: _count(receiver), lambda n: n >= 1, timeout=30)
         assert receiver.requests[0][2] == 500
         clock.advance(10_000)  # past the job queue's first backoff
-        await eventually(lambda: _count(receiver), lambda n: n >= 2, timeout=10)
+        await eventually(lambda: _count(receiver), lambda n: n >= 2, timeout=30)
         headers, raw, status = receiver.requests[1]
         assert status == 204 and headers["Tidings-Event"] == "order.received"
         payload = json.loads(raw)
@@ -95,7 +95,7 @@ async def test_signed_deliveries_with_a_retry_and_replay_detection(
         assert not verify(secret, headers["Tidings-Signature"], raw, now_s=now_s + 600)
 
         clock.advance(61 * MINUTE)
-        await eventually(lambda: _events(receiver), lambda e: "order.overdue" in e, timeout=10)
+        await eventually(lambda: _events(receiver), lambda e: "order.overdue" in e, timeout=30)
         assert receiver.events().count("order.received") == 1  # each event once
 
         log = (await client.get(f"/api/v1/admin/webhooks/{endpoint['id']}/deliveries",

@@ -109,7 +109,7 @@ async def _account_service(settings: Settings, bus: Bus | None = None
     await migrate.check_current(db)
     pepper = secrets.load_or_create(settings.data_dir).token_pepper
     svc = AccountService(db, AccountStore(), pepper, system_clock,
-                         reserved_names(settings.reserved_names), bus)
+                         reserved_names(settings.reserved_names), bus, settings.password_cost)
     return svc, db
 
 

@@ -384,7 +384,8 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         await live_bus.start()
         limiter = make_limiter(settings, clock)
         account_svc = AccountService(db, AccountStore(), server_secrets.token_pepper, clock,
-                                     reserved_names(settings.reserved_names), live_bus)
+                                     reserved_names(settings.reserved_names), live_bus,
+                                     settings.password_cost)
         session_watch = SessionWatch(db, SessionEndStore(), live_bus, clock)
         await session_watch.start()
         stream_svc = StreamService(db, StreamStore(), live_bus, clock)

@@ -19,6 +19,9 @@ DEFAULT_PORT = 8080
 DEFAULT_HOST = "127.0.0.1"
 
 
+PASSWORD_MEMORY_KIB_MIN = 19456
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("data")
@@ -42,6 +45,11 @@ class Settings:
     secure_cookies: bool = False
     """Set true behind TLS so console cookies carry the Secure flag."""
     reserved_names: tuple[str, ...] = field(default=())
+    password_memory_kib: int = 65536
+    """argon2id memory cost of account passwords, KiB (RFC 9106's low-memory profile:
+    64 MiB); at least 19456 (OWASP's floor). Existing hashes are upgraded at login."""
+    password_time_cost: int = 3
+    """argon2id passes of account passwords (RFC 9106: 3); at least 2."""
     rate_limits: bool = True
     """Enforce the rates in ``limits.RATE_RULES`` and the login backoff (off: load tests)."""
     rates: tuple[str, ...] = field(default=())
@@ -66,6 +74,11 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'tidings.db').resolve()}"
+
+    @property
+    def password_cost(self) -> tuple[int, int]:
+        """argon2id's (memory KiB, passes) for account passwords."""
+        return (self.password_memory_kib, self.password_time_cost)
 
     def rate_rules(self) -> dict[str, RateRule]:
         """``limits.RATE_RULES`` with the ``rates`` overrides applied (scopes stay)."""
@@ -148,4 +161,7 @@ def load_settings(data_dir: Path | None = None, env: dict[str, str] | None = Non
         raise ConfigError(f"log_format must be 'text' or 'json', not {settings.log_format!r}")
     if settings.webhook_scan_s <= 0:
         raise ConfigError("webhook_scan_s must be positive")
+    if settings.password_memory_kib < PASSWORD_MEMORY_KIB_MIN or settings.password_time_cost < 2:
+        raise ConfigError(f"password_memory_kib must be at least {PASSWORD_MEMORY_KIB_MIN} "
+                          "and password_time_cost at least 2 (OWASP's argon2id floor)")
     return settings

@@ -112,9 +112,15 @@ def new_device_id() -> str:
     return "D" + base64.b32encode(secrets.token_bytes(DEVICE_ID_BYTES)).decode().rstrip("=")
 
 
+DEFAULT_PASSWORD_COST = (65536, 3)
+"""argon2id (memory KiB, passes): RFC 9106's low-memory profile (with 4 lanes)."""
+
+
 class AccountService:
     def __init__(self, db: Database, store: AccountStore, pepper: bytes, clock: Clock,
-                 reserved: frozenset[str], bus: Bus | None = None) -> None:
+                 reserved: frozenset[str], bus: Bus | None = None,
+                 password_cost: tuple[int, int] = DEFAULT_PASSWORD_COST) -> None:
+        """``password_cost`` is argon2id's (memory KiB, passes) for account passwords."""
         self.db = db
         self.bus = bus
         """Where ended sessions are announced at once; without one (the CLI) the servers
@@ -123,7 +129,7 @@ class AccountService:
         self._pepper = pepper
         self.clock = clock
         self.reserved = reserved
-        self._hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
+        self._hasher = password_hasher(*password_cost)
 
     def hash_token(self, token: str) -> str:
         return hmac.new(self._pepper, token.encode(), hashlib.sha256).hexdigest()
@@ -138,6 +144,14 @@ class AccountService:
             return await asyncio.to_thread(self._hasher.verify, stored, password)
         except (VerificationError, InvalidHashError):
             return False
+
+    async def _upgrade_hash(self, user: UserRecord, password: str) -> None:
+        """Re-hash at login when the operator changed the cost (argon2's own check)."""
+        if user.password_hash is None or not self._hasher.check_needs_rehash(user.password_hash):
+            return
+        hashed = await self._hash_password(password)
+        async with self.db.write() as conn:
+            await self.store.set_password(conn, user.id, hashed)
 
     async def create_user(self, username: str, password: str | None, role: str = "user",
                           *, check_reserved: bool = True) -> UserRecord:
@@ -172,12 +186,13 @@ class AccountService:
         async with self.db.read() as conn:
             user = await self.store.user_by_name(conn, name)
         # Verify even for unknown users so timing does not reveal which names exist.
-        stored = user.password_hash if user else _DUMMY_HASH
+        stored = user.password_hash if user else _dummy_hash(self._hasher)
         ok = await self._verify_password(stored, password if isinstance(password, str) else "")
         if user is None or not ok or user.deleted_at is not None:
             raise Unauthorized("wrong username or password", "bad_credentials")
         if user.suspended_at is not None:
             raise Forbidden("this account is suspended", "account_suspended")
+        await self._upgrade_hash(user, password)
         token = new_token()
         async with self.db.write() as conn:
             if await self.store.count_devices(conn, user.id) >= limits.DEVICES_PER_ACCOUNT_MAX:
@@ -279,4 +294,12 @@ def _device_name(name: str) -> str:
     return name
 
 
-_DUMMY_HASH = PasswordHasher().hash("tidings-timing-equaliser")
+@cache
+def password_hasher(memory_kib: int, time_cost: int) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+
+
+@cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """A hash with the live parameters, verified for unknown names (equal timing)."""
+    return hasher.hash("tidings-timing-equaliser")
