@@ -319,11 +319,11 @@ class Session:
         self.book.requests.pop(user, None)
         return gone
 
-    async def report_and_block(self, user: str) -> int:
-        """Report the request's messages (franked, verifiable) and block; how many."""
+    async def report_and_block(self, user: str) -> list[dict[str, Any]]:
+        """Report the request's messages (franked, verifiable) and block; the reports."""
         reports = await self.privacy.report_and_block(user)
         self.book.block(user)
-        return len(reports)
+        return reports
 
     async def accept_invitation(self, gid: str) -> str:
         result = await self.privacy.accept_invitation(gid)

@@ -10,7 +10,7 @@ you join. The server enforces both; this screen only answers them.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -26,7 +26,9 @@ from tidings.tui.screens.new_chat import MODAL_CSS
 from tidings.tui.session import Session
 from tidings.tui.state import Line, plain
 
-PREVIEW_CHARS = 70
+PREVIEW_CHARS = 120
+Op = Callable[[str], Awaitable[Any]]
+Done = Callable[[str, Any], str]
 
 
 def request_row(user: str, lines: list[Line]) -> Text:
@@ -62,8 +64,8 @@ class RequestsScreen(ModalScreen[None]):
                 yield Button("Accept", id="accept", variant="primary", compact=True)
                 yield Button("Delete", id="delete", compact=True)
                 yield Button("Report and block", id="report-block", variant="error", compact=True)
-            yield Static("Group invitations: nothing of a group reaches you until you join; "
-                         "refusing is silent.", classes="hint")
+            yield Static("Group invitations: nothing of a group reaches you until you join. "
+                         "Refusing is silent.", classes="hint")
             yield OptionList(id="invitations")
             with Horizontal(classes="buttons"):
                 yield Button("Join", id="join", variant="primary", compact=True)
@@ -123,32 +125,34 @@ class RequestsScreen(ModalScreen[None]):
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
         s = self.session
-        actions: dict[str, tuple[str, Callable[[str], Awaitable[object]], str]] = {
-            "accept": ("#requests", s.accept_request, "accepted {}: the chat is in the list"),
-            "delete": ("#requests", s.delete_request, "deleted the request from {}"),
-            "report-block": ("#requests", s.report_and_block,
-                             "reported the messages of {} and blocked them"),
-            "join": ("#invitations", s.accept_invitation, "joined group {}"),
-            "refuse": ("#invitations", s.decline_invitation, "refused the invitation to {}"),
-            "unblock": ("#blocked", s.unblock, "unblocked {}"),
+        actions: dict[str, tuple[str, Op, Done]] = {
+            "accept": ("#requests", s.accept_request,
+                       lambda who, _: f"accepted {who}: the chat is in the list"),
+            "delete": ("#requests", s.delete_request,
+                       lambda who, n: f"deleted the request from {who} ({n} messages)"),
+            "report-block": ("#requests", s.report_and_block, lambda who, reports: (
+                f"reported {len(reports)} message(s) from {who} "
+                f"({sum(1 for r in reports if r.get('verified'))} verified) and blocked them")),
+            "join": ("#invitations", s.accept_invitation, lambda gid, _: f"joined group {gid}"),
+            "refuse": ("#invitations", s.decline_invitation,
+                       lambda gid, _: f"refused the invitation to {gid} (nobody is told)"),
+            "unblock": ("#blocked", s.unblock, lambda who, _: f"unblocked {who}"),
         }
         if event.button.id in actions:
-            selector, op, done = actions[event.button.id]
-            self.act(selector, op, done)
+            self.act(*actions[event.button.id])
 
     @work(exclusive=True, group="act")
-    async def act(self, selector: str, op: Callable[[str], Awaitable[object]],
-                  done: str) -> None:
+    async def act(self, selector: str, op: Op, done: Done) -> None:
         target = self.picked(selector)
         if target is None:
             self.say("pick one first (↑/↓ in its list)")
             return
         try:
-            await op(target)
+            result = await op(target)
         except TidingsError as exc:
             self.say(f"{exc.message} [{exc.code}]")
             return
-        self.say(done.format(plain(target)) + " · Esc to go back")
+        self.say(done(plain(target), result) + " · Esc to go back")
         self._refresh_all()
 
     def _refresh_all(self) -> None:
