@@ -205,8 +205,13 @@ class Session:
         for item in inbox.items:
             if isinstance(item, Undecryptable):
                 key = person_key(item.sender)
-                self.book.add(key, Kind.PERSON, Line(item.id, item.sender, _now_ms(),
-                              f"could not decrypt ({item.code}); asked to re-key", error=True))
+                error = Line(item.id, item.sender, _now_ms(),
+                             f"could not decrypt ({item.code}); asked to re-key", error=True)
+                if key in self.book.requests:  # not a chat until the request is accepted
+                    self.book.add_request(key, error)
+                    key = REQUESTS_KEY
+                else:
+                    self.book.add(key, Kind.PERSON, error)
             elif item.content.kind in SHOWN_KINDS and item.request:
                 if item.sender not in self.book.blocked:
                     self.book.add_request(item.sender, _line(item, self.user))
