@@ -7,12 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from textual.pilot import Pilot
-from textual.widgets import Input, Static
+from textual.widgets import Input, OptionList, Static
 
 from tests.client.helpers import device
 from tidings.client.messaging import Messenger
 from tidings.tui.app import TidingsApp, clock_text
 from tidings.tui.screens.main import MainScreen
+from tidings.tui.screens.requests import RequestsScreen
 from tidings.tui.session import Session
 from tidings.tui.widgets.conversation_list import ConversationList
 from tidings.tui.widgets.message_list import MessageList
@@ -87,3 +88,28 @@ async def type_into(pilot: Pilot[None], selector: str, text: str) -> None:
     widget.value = text
     widget.focus()
     await pilot.pause()
+
+
+def listed(app: TidingsApp, selector: str) -> list[str]:
+    """The ids listed in an OptionList of the top screen."""
+    widget = app.screen.query_one(selector, OptionList)
+    return [o.id for o in widget.options if o.id is not None]
+
+
+async def answer(pilot: Pilot[None], selector: str, target: str, button: str) -> str:
+    """On F11's requests screen (opened if needed): pick ``target`` in the ``selector``
+    list, press ``button``; the screen's answer."""
+    app = pilot.app
+    assert isinstance(app, TidingsApp)
+    if not isinstance(app.screen, RequestsScreen):
+        await pilot.press("f11")
+        await until(pilot, lambda: isinstance(app.screen, RequestsScreen), "requests screen")
+    await until(pilot, lambda: target in listed(app, selector), f"{target} in {selector}")
+    widget = app.screen.query_one(selector, OptionList)
+    widget.highlighted = widget.get_option_index(target)
+    before = shown(app, "#error")
+    app.screen.query_one(f"#{button}").scroll_visible(animate=False, immediate=True)
+    await pilot.pause()
+    await pilot.click(f"#{button}")
+    await until(pilot, lambda: shown(app, "#error") != before, f"the answer to {button}")
+    return shown(app, "#error")

@@ -1,5 +1,6 @@
-"""Two people chat end to end encrypted, one in the TUI: live lines, unread counts, a file,
-and a verifiable report of a received message."""
+"""Two people chat end to end encrypted, one in the TUI: a first message is a request the
+TUI user accepts, then live lines, unread counts, a file, and a verifiable report of a
+received message."""
 
 from __future__ import annotations
 
@@ -7,28 +8,28 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import LiveServer
 from tests.tui.helpers import (
     SIZE,
+    answer,
     main,
     on_main,
     peer,
     person_app,
     rows,
+    session,
     status,
     unread,
     until,
 )
 from tidings.client.attachments import fetch
 from tidings.tui.screens.report import ReportScreen
+from tidings.tui.state import REQUESTS_KEY
 from tidings.tui.widgets.message_list import MessageList
 
 Live = Callable[..., AbstractAsyncContextManager[LiveServer]]
 
 
-@pytest.mark.xfail(reason="known regression at the merge of issue 20's message requests and group invitations with the typed control protocol: the TUI's first reply/group join times out; to be fixed", strict=False)  # noqa: E501
 async def test_live_messages_unread_send_and_file(live_server: Live, tmp_path: Path) -> None:
     async with live_server() as server:
         app = await person_app(server.url, tmp_path, "alice")
@@ -36,9 +37,14 @@ async def test_live_messages_unread_send_and_file(live_server: Live, tmp_path: P
         async with app.run_test(size=SIZE) as pilot:
             await until(pilot, lambda: on_main(app), "the chat screen, live")
             await bob.send_text("alice", "hi alice")
-            await until(pilot, lambda: unread(app, "bob") == 1, "bob listed with 1 unread")
+            await until(pilot, lambda: unread(app, REQUESTS_KEY) == 1, "bob's message request")
             await bob.send_text("alice", "are you there?")
-            await until(pilot, lambda: unread(app, "bob") == 2, "2 unread")
+            await until(pilot, lambda: len(session(app).book.requests["bob"]) == 2,
+                        "both messages in the request")
+            assert unread(app, "bob") == -1  # not among the chats before alice accepts
+            assert "accepted bob" in await answer(pilot, "#requests", "bob", "accept")
+            await pilot.press("escape")
+            await until(pilot, lambda: unread(app, REQUESTS_KEY) == -1, "no request left")
             main(app).open("bob")
             await pilot.pause()
             assert unread(app, "bob") == 0

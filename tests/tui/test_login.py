@@ -1,5 +1,6 @@
-"""Register and log in from the TUI; a profile the CLI logged in opens in the TUI, and
-its history and read state come back from the key store after a restart."""
+"""Register and log in from the TUI; a profile the CLI logged in opens in the TUI (a first
+message there is a request, accepted in the TUI), and its history and read state come
+back from the key store after a restart."""
 
 from __future__ import annotations
 
@@ -7,13 +8,13 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
-import pytest
 from textual.widgets import Static
 
 from tests.cli.test_messages_cli import PASSWORD, tidings
 from tests.conftest import LiveServer
 from tests.tui.helpers import (
     SIZE,
+    answer,
     main,
     on_main,
     peer,
@@ -68,7 +69,6 @@ async def test_register_then_login_on_the_login_screen(live_server: Live,
         assert len(devices) == 2  # a login is a new device with its own keys
 
 
-@pytest.mark.xfail(reason="known regression at the merge of issue 20's message requests and group invitations with the typed control protocol: the TUI's first reply/group join times out; to be fixed", strict=False)  # noqa: E501
 async def test_a_cli_login_opens_in_the_tui_and_keeps_history(live_server: Live,
                                                                   tmp_path: Path) -> None:
     async with live_server() as server:
@@ -86,8 +86,11 @@ async def test_a_cli_login_opens_in_the_tui_and_keeps_history(live_server: Live,
             await until(pilot, lambda: "wrong passphrase" in error_text(app), "a clear error")
             await type_into(pilot, "#passphrase", PASSPHRASE)
             await pilot.press("enter")
-            await until(pilot, lambda: on_main(app) and unread(app, "fred") == 1,
-                        "fred's message, unread")
+            await until(pilot, lambda: on_main(app) and "fred" in session(app).book.requests,
+                        "fred's message request")
+            await answer(pilot, "#requests", "fred", "accept")
+            await pilot.press("escape")
+            await until(pilot, lambda: unread(app, "fred") == 0, "fred among the chats")
             main(app).open("fred")
             await pilot.press(*"thanks", "enter")
             await until(pilot, lambda: len(rows(app)) == 2, "the reply")

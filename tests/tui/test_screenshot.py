@@ -13,12 +13,21 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import LiveServer
-from tests.tui.helpers import main, on_main, peer, person_app, rows, session, unread, until
+from tests.tui.helpers import (
+    answer,
+    main,
+    on_main,
+    peer,
+    person_app,
+    rows,
+    session,
+    unread,
+    until,
+)
 from tests.tui.svg_text import text_lines
 from tidings.client.groups import Groups
+from tidings.tui.state import REQUESTS_KEY
 
 Live = Callable[..., AbstractAsyncContextManager[LiveServer]]
 SHOT = Path(__file__).resolve().parents[2] / "docs" / "images" / "tui-chat.svg"
@@ -26,7 +35,6 @@ SIZE = (100, 18)
 FROZEN = "09:41"
 
 
-@pytest.mark.xfail(reason="known regression at the merge of issue 20's message requests and group invitations with the typed control protocol: the TUI's first reply/group join times out; to be fixed", strict=False)  # noqa: E501
 async def test_chat_screen_matches_the_committed_screenshot(live_server: Live,
                                                             tmp_path: Path) -> None:
     async with live_server() as server:
@@ -38,10 +46,17 @@ async def test_chat_screen_matches_the_committed_screenshot(live_server: Live,
         await bob.client.publish("news_desk", "Rain expected this weekend")
         await session(app).client.subscribe("news_desk")
         group = await Groups(carol).create("Weekend plans", ["alice", "bob"])
-        await Groups(carol).send_text(group["id"], "Picnic or museum?")
-        await bob.send_text("alice", "Are we still on for Saturday?")
+        await Groups(bob).accept(group["id"])
         async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: on_main(app) and unread(app, "bob") == 1, "bob's message")
+            await until(pilot, lambda: on_main(app), "the chat screen, live")
+            await answer(pilot, "#invitations", group["id"], "join")  # alice joins in the TUI
+            await pilot.press("escape")
+            await until(pilot, lambda: unread(app, REQUESTS_KEY) == -1, "no invitation left")
+            await Groups(carol).send_text(group["id"], "Picnic or museum?")
+            await until(pilot, lambda: unread(app, f"group:{group['id']}") == 1, "the group")
+            # bob shares the group with alice now: his message is not a request
+            await bob.send_text("alice", "Are we still on for Saturday?")
+            await until(pilot, lambda: unread(app, "bob") == 1, "bob's message")
             main(app).open("bob")
             await pilot.press(*"Yes! 10:00 at the market", "enter")
             await until(pilot, lambda: len(rows(app)) == 2, "the sent line")

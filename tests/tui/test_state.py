@@ -1,9 +1,10 @@
-"""The chat client's pure state: conversations, ordering, unread counts, the banner."""
+"""The chat client's pure state: conversations, ordering, unread counts, the banner,
+message requests and invitations."""
 
 from __future__ import annotations
 
 from tidings.tui.session import peer_of
-from tidings.tui.state import Book, DeviceChange, Kind, Line, channel_key, group_key
+from tidings.tui.state import Book, DeviceChange, Kind, Line, channel_key, group_key, plain
 
 
 def line(i: str, sender: str, ts: int, mine: bool = False) -> Line:
@@ -53,3 +54,17 @@ def test_device_change_banner_text() -> None:
                                     "(1 new device)")
     gone = DeviceChange("bob", (), ("D1", "D2"), verified=False)
     assert "since you last chatted (2 devices removed)" in gone.text()
+
+
+def test_requests_stay_apart_until_accepted_and_a_block_drops_them() -> None:
+    book = Book("alice")
+    assert book.add_request("bob", line("1", "bob", 10))
+    assert not book.add_request("bob", line("1", "bob", 10))  # once per id
+    book.add_request("mallory", line("2", "mallory", 11))
+    book.invitations["G1"] = "mallory"
+    assert book.pending == 3 and book.conversations == {} and book.unread == 0
+    conv = book.accept_request("bob")
+    assert [x.id for x in conv.lines] == ["1"] and conv.unread == 0
+    book.block("mallory")
+    assert book.pending == 0 and book.blocked == {"mallory"}
+    assert plain("a\x1b]8;;x\x07b\u202ec") == "a\\u001b]8;;x\\u0007b\\u202ec"

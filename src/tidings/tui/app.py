@@ -118,7 +118,7 @@ class TidingsApp(App[None]):
 
     def on_stream_state(self, state: str) -> None:
         self.stream_state = state
-        self._main_refresh()
+        self.refresh_screens()
 
     async def on_batch(self, batch: Batch) -> None:
         session = self.session
@@ -142,7 +142,7 @@ class TidingsApp(App[None]):
             session.collect_changes()
         if session.book.active in touched:
             session.mark_read(session.book.active)
-        self._main_refresh()
+        self.refresh_screens()
 
     async def check_active_devices(self) -> None:
         session = self.session
@@ -151,13 +151,15 @@ class TidingsApp(App[None]):
         conv = session.book.conversations.get(session.book.active)
         if conv is not None and conv.kind.value == "person":
             await session.check_devices(conv.ref)
-            self._main_refresh()
+            self.refresh_screens()
 
-    def _main_refresh(self) -> None:
+    def refresh_screens(self) -> None:
+        """Re-render the chat screen and, if open, the requests screen."""
         from tidings.tui.screens.main import MainScreen
+        from tidings.tui.screens.requests import RequestsScreen
 
         for screen in self.screen_stack:
-            if isinstance(screen, MainScreen):
+            if isinstance(screen, MainScreen | RequestsScreen):
                 screen.refresh_view()
 
     async def on_unmount(self) -> None:

@@ -16,20 +16,23 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from tidings.client import privacy_requests as prq
 from tidings.client import report_requests as rr
 from tidings.client.attachments import file_content
 from tidings.client.e2ee import Received
 from tidings.client.groups import Groups, my_groups
 from tidings.client.messaging import Inbox, Messenger, Undecryptable, enroll
+from tidings.client.privacy import Privacy
 from tidings.client.profile import ProfileError
 from tidings.client.sdk import TidingsClient
 from tidings.client.verification import mark_verified, safety
 from tidings.protocol import limits
-from tidings.protocol.errors import TidingsError
+from tidings.protocol.errors import Forbidden, TidingsError
 from tidings.protocol.keys import DeviceKeys, b64decode
 from tidings.protocol.payload import MessageContent
 from tidings.tui.state import (
     NOTICES_KEY,
+    REQUESTS_KEY,
     Book,
     DeviceChange,
     Kind,
@@ -66,6 +69,7 @@ class Session:
     def __init__(self, messenger: Messenger) -> None:
         self.m = messenger
         self.groups = Groups(messenger)
+        self.privacy = Privacy(messenger)
         self.book = Book(messenger.user)
         self.known: dict[str, set[str]] = {
             user: set(devices) for user, devices in messenger.crypto.peers.items()
@@ -121,9 +125,23 @@ class Session:
     async def load(self) -> None:
         """Groups, followed channels and the kept history, with unread counts."""
         read = self.settings.get("read", {})
+        pending: set[str] | None = None
+        try:
+            await self.load_privacy()
+            pending = set(self.book.requests)
+        except TidingsError:  # offline: the kept flags decide (the calls below raise too)
+            pass
         for item in self.m.crypto.inbox:
             content = MessageContent.from_bytes(_payload(item))
-            if content.kind in SHOWN_KINDS:
+            sender = str(item["from"])
+            if content.kind not in SHOWN_KINDS or (item.get("request")
+                                                     and sender in self.book.blocked):
+                continue
+            if item.get("request") and (pending is None or sender in pending):
+                self.book.add_request(sender, Line(
+                    str(item["id"]), sender, int(item["ts"]), line_text(content),
+                    reportable=True))
+            else:
                 key = peer_of(self.user, str(item["from"]), str(item["conversation"]))
                 kind = Kind.GROUP if key.startswith("group:") else Kind.PERSON
                 self.book.add(key, kind, Line(str(item["id"]), str(item["from"]), int(item["ts"]),
@@ -143,6 +161,16 @@ class Session:
                 await self.open_channel(handle, followed=True, title=title, mark=False)
             except TidingsError:  # e.g. removed since (410): listed, without posts
                 self.book.ensure(channel_key(handle), Kind.CHANNEL, title)
+
+    async def load_privacy(self) -> None:
+        """Pending message requests and invitations, and the block list, as the server
+        keeps them (a request accepted on another device is a chat here too)."""
+        self.book.blocked = {str(r["user"]) for r in await self.privacy.blocked()}
+        requests = (await self.client.call(prq.message_requests()))["requests"]
+        self.book.requests = {str(r["user"]): self.book.requests.get(str(r["user"]), [])
+                              for r in requests}
+        self.book.invitations = {str(i["group"]): str(i["by"])
+                                 for i in await self.privacy.invitations()}
 
     def add_notice(self, body: dict[str, Any]) -> bool:
         """A system-inbox notice as a line of the read-only notices conversation."""
@@ -177,11 +205,22 @@ class Session:
         for item in inbox.items:
             if isinstance(item, Undecryptable):
                 key = person_key(item.sender)
-                self.book.add(key, Kind.PERSON, Line(item.id, item.sender, _now_ms(),
-                              f"could not decrypt ({item.code}); asked to re-key", error=True))
+                error = Line(item.id, item.sender, _now_ms(),
+                             f"could not decrypt ({item.code}); asked to re-key", error=True)
+                if key in self.book.requests:  # not a chat until the request is accepted
+                    self.book.add_request(key, error)
+                    key = REQUESTS_KEY
+                else:
+                    self.book.add(key, Kind.PERSON, error)
+            elif item.content.kind in SHOWN_KINDS and item.request:
+                if item.sender not in self.book.blocked:
+                    self.book.add_request(item.sender, _line(item, self.user))
+                key = REQUESTS_KEY
             elif item.content.kind in SHOWN_KINDS:
                 key = peer_of(self.user, item.sender, item.conversation)
                 kind = Kind.GROUP if key.startswith("group:") else Kind.PERSON
+                if key == item.sender and key in self.book.requests:
+                    self.book.accept_request(key)  # accepted on another device
                 self.book.add(key, kind, _line(item, self.user))
             else:
                 continue
@@ -192,13 +231,11 @@ class Session:
         for notice in inbox.notices:
             gid = str(notice.get("group"))
             if notice.get("event") == "invited":  # issue 20: an invitation, not membership
-                key = person_key(str(notice.get("by")))
-                self.book.add(key, Kind.PERSON, Line(
-                    f"invite-{gid}", str(notice.get("by")), _now_ms(),
-                    f"invited you to group {gid}; join with `tidings group accept {gid}` "
-                    f"or refuse with `tidings group decline {gid}` (they are not told)"))
-                touched.add(key)
+                if str(notice.get("by")) not in self.book.blocked:
+                    self.book.invitations[gid] = str(notice.get("by"))
+                touched.add(REQUESTS_KEY)
                 continue
+            self.book.invitations.pop(gid, None)  # e.g. joined from another device
             if notice.get("event") in ("removed", "left") and self.user not in notice.get(
                     "members", [self.user]):
                 self.book.drop(group_key(gid))
@@ -251,7 +288,13 @@ class Session:
         if conv.kind is Kind.GROUP:
             result = await self.groups.send_content(conv.ref, content)
         else:
-            result = await self.m.send_content(conv.ref, content)
+            try:
+                result = await self.m.send_content(conv.ref, content)
+            except Forbidden as exc:  # writing back to a request is accepting it (the SDK's
+                if exc.code != "message_request":  # send_text does the same)
+                    raise
+                await self.accept_request(conv.ref)
+                result = await self.m.send_content(conv.ref, content)
         line = Line(str(result["id"]), self.user, int(result["ts"]), line_text(content),
                     mine=True)
         sent = self.settings.setdefault("sent", [])
@@ -268,6 +311,48 @@ class Session:
         key = group_key(str(result["id"]))
         self.book.ensure(key, Kind.GROUP, str(result["title"]))
         return key
+
+    # -- message requests, invitations, blocks (issue 20) -----------------------------
+    async def accept_request(self, user: str) -> str:
+        """Accept ``user``'s request: their lines become a chat; receipts may flow."""
+        await self.privacy.accept(user)
+        return self.book.accept_request(user).key
+
+    async def delete_request(self, user: str) -> int:
+        """Delete the request and this device's copies of it; how many messages went."""
+        gone = await self.privacy.delete(user)
+        self.book.requests.pop(user, None)
+        return gone
+
+    async def report_and_block(self, user: str) -> list[dict[str, Any]]:
+        """Report the request's messages (franked, verifiable) and block; the reports."""
+        reports = await self.privacy.report_and_block(user)
+        self.book.block(user)
+        return reports
+
+    async def accept_invitation(self, gid: str) -> str:
+        result = await self.privacy.accept_invitation(gid)
+        self.book.invitations.pop(gid, None)
+        key = group_key(gid)
+        self.book.ensure(key, Kind.GROUP, str(result["title"]))
+        return key
+
+    async def decline_invitation(self, gid: str) -> None:
+        await self.privacy.decline_invitation(gid)
+        self.book.invitations.pop(gid, None)
+
+    async def block(self, user: str) -> None:
+        await self.privacy.block(user)
+        self.book.block(user)
+
+    async def unblock(self, user: str) -> None:
+        await self.privacy.unblock(user)
+        self.book.blocked.discard(user)
+
+    async def refresh_blocked(self) -> list[dict[str, Any]]:
+        rows = await self.privacy.blocked()
+        self.book.blocked = {str(r["user"]) for r in rows}
+        return rows
 
     # -- channels ---------------------------------------------------------------------
     async def search_channels(self, query: str) -> list[dict[str, Any]]:

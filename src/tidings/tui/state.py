@@ -7,6 +7,7 @@ the device-change banner shows) are tested without a terminal.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -96,6 +97,17 @@ def channel_key(handle: str) -> str:
     return f"channel:{handle.removeprefix('@')}"
 
 
+REQUESTS_KEY = "system:requests"
+"""The sidebar entry that opens message requests, group invitations and blocks."""
+
+
+def plain(text: str) -> str:
+    """Untrusted text for a preview: control and format (bidi) characters shown as
+    ``\\uXXXX``, so nothing in it acts on the terminal (the screens never parse markup)."""
+    return "".join(c if unicodedata.category(c)[0] != "C" else f"\\u{ord(c):04x}"
+                   for c in text)
+
+
 @dataclass
 class Book:
     """Every conversation of this device and which one is open."""
@@ -103,6 +115,11 @@ class Book:
     me: str
     conversations: dict[str, Conversation] = field(default_factory=dict)
     active: str | None = None
+    requests: dict[str, list[Line]] = field(default_factory=dict)
+    """Message requests (issue 20): sender -> their lines, kept apart from the chats."""
+    invitations: dict[str, str] = field(default_factory=dict)
+    """Pending group invitations: group id -> who invited (nothing else is known)."""
+    blocked: set[str] = field(default_factory=set)
 
     def ensure(self, key: str, kind: Kind, title: str | None = None) -> Conversation:
         conv = self.conversations.get(key)
@@ -141,6 +158,33 @@ class Book:
         self.conversations.pop(key, None)
         if self.active == key:
             self.active = None
+
+    def add_request(self, user: str, line: Line) -> bool:
+        lines = self.requests.setdefault(user, [])
+        if any(x.id == line.id for x in lines):
+            return False
+        lines.append(line)
+        lines.sort(key=lambda x: x.ts)
+        del lines[:-LINES_KEEP]
+        return True
+
+    def accept_request(self, user: str) -> Conversation:
+        """The request's lines become the person's chat (already seen: not unread)."""
+        for line in self.requests.pop(user, []):
+            self.add(person_key(user), Kind.PERSON, line, unread=False)
+        return self.ensure(person_key(user), Kind.PERSON)
+
+    def block(self, user: str) -> None:
+        """Forget what ``user`` asked for; their chat (if any) stays, marked blocked."""
+        self.blocked.add(user)
+        self.requests.pop(user, None)
+        for gid in [g for g, by in self.invitations.items() if by == user]:
+            del self.invitations[gid]
+
+    @property
+    def pending(self) -> int:
+        """Message requests and group invitations waiting for an answer."""
+        return len(self.requests) + len(self.invitations)
 
     def flag(self, change: DeviceChange) -> None:
         self.ensure(person_key(change.user), Kind.PERSON).change = change

@@ -16,13 +16,16 @@ from tidings.client.verification import verified_devices
 from tidings.protocol.errors import TidingsError
 from tidings.protocol.keys import CryptoError
 from tidings.tui.session import Session
-from tidings.tui.state import Kind
+from tidings.tui.state import REQUESTS_KEY, Kind
 from tidings.tui.widgets.banner import DeviceBanner
 from tidings.tui.widgets.conversation_list import ConversationList
 from tidings.tui.widgets.message_list import MessageList
 
 if TYPE_CHECKING:
     from tidings.tui.app import TidingsApp
+
+
+PICK = "Pick a conversation, or F2 to start one (F11: requests and blocks)"
 
 
 class MainScreen(Screen[None]):
@@ -45,6 +48,8 @@ class MainScreen(Screen[None]):
         Binding("f8", "report", "Report"),
         Binding("f9", "dismiss_banner", "Hide banner", show=False),
         Binding("f10", "unsubscribe", "Unfollow", show=False),
+        Binding("f11", "requests", "Requests", show=False),
+        Binding("f12", "block", "Block", show=False),
     ]
 
     def __init__(self, session: Session) -> None:
@@ -66,7 +71,7 @@ class MainScreen(Screen[None]):
                 yield ConversationList(id="conversations")
             with Vertical(id="chat"):
                 yield DeviceBanner(id="banner")
-                yield Static("Pick a conversation, or F2 to start one", id="chat-title")
+                yield Static(PICK, id="chat-title")
                 yield MessageList(self.tapp.time_text, id="messages")
                 yield Input(placeholder="Write a message, Enter sends", id="composer")
         yield Static(id="status")
@@ -86,12 +91,13 @@ class MainScreen(Screen[None]):
         conv = book.conversations.get(book.active) if book.active else None
         self.query_one(MessageList).show(conv)
         self.query_one(DeviceBanner).show(conv)
-        title = "Pick a conversation, or F2 to start one"
+        title = PICK
         if conv is not None:
             title = conv.title
             if conv.kind is Kind.PERSON:
                 title += " · end-to-end encrypted" + (
-                    " · verified ✓" if self._verified(conv.ref) else "")
+                    " · verified ✓" if self._verified(conv.ref) else "") + (
+                    " · blocked (F12 to unblock)" if conv.ref in book.blocked else "")
             elif conv.kind is Kind.GROUP:
                 title += " · group, end-to-end encrypted"
             else:
@@ -110,7 +116,9 @@ class MainScreen(Screen[None]):
     # -- opening and sending ----------------------------------------------------------
     @on(OptionList.OptionSelected, "#conversations")
     def _picked(self, event: OptionList.OptionSelected) -> None:
-        if event.option.id is not None:
+        if event.option.id == REQUESTS_KEY:
+            self.action_requests()
+        elif event.option.id is not None:
             self.open(event.option.id)
 
     def open(self, key: str) -> None:
@@ -196,6 +204,25 @@ class MainScreen(Screen[None]):
 
         if await self.guard(go()):
             self.open(created[0])
+
+    def action_requests(self) -> None:
+        from tidings.tui.screens.requests import RequestsScreen
+
+        self.app.push_screen(RequestsScreen(self.session), lambda _: self.refresh_view())
+
+    @work(group="block")
+    async def action_block(self) -> None:
+        """Block the open chat's person (F12), or unblock them if they are blocked."""
+        key = self.active(Kind.PERSON)
+        if key is None:
+            return
+        user = self.session.book.conversations[key].ref
+        if user in self.session.book.blocked:
+            if await self.guard(self.session.unblock(user)):
+                self.status(f"unblocked {user}: their next message is a request again")
+        elif await self.guard(self.session.block(user)):
+            self.status(f"blocked {user}: nothing of theirs reaches you, and they are not "
+                        "told (F12 again to unblock)")
 
     def action_channels(self) -> None:
         from tidings.tui.screens.channels import ChannelsScreen

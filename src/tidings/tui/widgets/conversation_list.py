@@ -1,4 +1,5 @@
-"""The sidebar: people and groups by latest activity, then followed channels."""
+"""The sidebar: requests waiting (one entry), people and groups by latest activity, then
+followed channels."""
 
 from __future__ import annotations
 
@@ -6,17 +7,19 @@ from rich.text import Text
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from tidings.tui.state import Book, Conversation, Kind
+from tidings.tui.state import REQUESTS_KEY, Book, Conversation, Kind
 
 MARKS = {Kind.PERSON: "@", Kind.GROUP: "#", Kind.CHANNEL: "»", Kind.SYSTEM: "!"}
 """A one-cell mark per kind (emoji widths differ between terminals)."""
 
 
-def label(conv: Conversation) -> Text:
+def label(conv: Conversation, blocked: frozenset[str] | set[str] = frozenset()) -> Text:
     text = Text(f"{MARKS[conv.kind]} ", style="dim")
     text.append(conv.title, style="bold" if conv.unread else "")
     if conv.kind is Kind.CHANNEL and not conv.followed:
         text.append(" (preview)", style="dim italic")
+    if conv.kind is Kind.PERSON and conv.key in blocked:
+        text.append(" (blocked)", style="dim italic")
     if conv.change is not None:
         text.append(" ⚠", style="bold yellow")
     if conv.unread:
@@ -30,9 +33,14 @@ class ConversationList(OptionList):
     def show(self, book: Book) -> None:
         keep = self.highlighted_option.id if self.highlighted_option is not None else book.active
         self.clear_options()
+        if book.pending:  # message requests and invitations: one entry, opens F11's screen
+            entry = Text("+ Requests", style="bold")
+            entry.append(f" ({book.pending})", style="bold reverse")
+            self.add_option(Option(entry, id=REQUESTS_KEY))
         for conv in book.ordered():
-            self.add_option(Option(label(conv), id=conv.key))
-        if keep is not None and keep in book.conversations:
+            self.add_option(Option(label(conv, book.blocked), id=conv.key))
+        if keep is not None and (keep in book.conversations
+                                 or (keep == REQUESTS_KEY and book.pending)):
             self.highlighted = self.get_option_index(keep)
 
     def unread_of(self, key: str) -> int:
