@@ -62,7 +62,7 @@ def media_server(routes: dict[str, Route]) -> Iterator[str]:
     yields its base URL."""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             status, headers, body = routes.get(self.path, (404, {}, b"not found"))
             self.send_response(status)
             for name, value in headers.items():

@@ -281,14 +281,16 @@ class BankService:
         """Bank a file by its signals. The type comes from magic bytes, never the name.
 
         Photos give pdq + md5 + sha256 plus PDQ hashes of small centre crops (PDQ does
-        not survive crops; see docs/matching.md); other files give md5 + sha256.
+        not survive crops; see docs/matching.md); other files give md5 + sha256. The
+        entries of one file are one banked item (``content_id``, HMA's bank content).
         """
         if len(data) > limits.BANK_UPLOAD_MAX_BYTES:
             raise PayloadTooLarge(f"file over {limits.BANK_UPLOAD_MAX_BYTES} bytes")
         if not data:
             raise BadRequest("empty file", "empty_file")
         pairs = await asyncio.to_thread(file_signals, data)
-        result = await self.add_signals(bank, pairs, labels, source, sniff(data).kind)
+        result = await self.add_signals(bank, pairs, labels, source, sniff(data).kind,
+                                        as_item=True)
         if sniff(data).kind == "photo" and not any(st == "pdq" for st, _ in pairs):
             result = AddResult(result.added, result.duplicates, (LOW_TEXTURE_NOTE,))
         return result
