@@ -37,9 +37,12 @@ class HmaCaller:
     prefix: str = ""
     """Writes are limited to banks whose names start with this ("" = any bank)."""
 
-    def may_change(self, bank: str) -> None:
+    def must_write(self) -> None:
         if not self.write:
             raise Forbidden("this needs the admin role", "forbidden_role")
+
+    def may_change(self, bank: str) -> None:
+        self.must_write()
         if self.prefix and not bank.startswith(self.prefix):
             raise Forbidden(f"this client may only change banks named {self.prefix}...",
                             "bank_not_yours")

@@ -51,6 +51,9 @@ def banks(request: Request) -> BankService:
     return svc
 
 
+BodyT = t.TypeVar("BodyT", bound=BaseModel)
+
+
 class BankCreate(BaseModel):
     name: str
     enabled_ratio: float | str | None = 1.0
@@ -73,9 +76,23 @@ async def banks_index(request: Request, _: HmaCaller = CALLER) -> list[dict[str,
     return [bank_config(b) for b, _n, _e in await banks(request).list_banks()]
 
 
-@router.post("/banks", status_code=201)
-async def bank_create(body: BankCreate, request: Request,
-                      caller: HmaCaller = CALLER) -> dict[str, t.Any]:
+def _body(model: type[BodyT], raw: bytes) -> BodyT:
+    try:
+        return model.model_validate_json(raw or b"{}")
+    except ValueError as exc:
+        raise BadRequest(f"invalid body: {exc}".splitlines()[0], "invalid_request") from exc
+
+
+@router.post("/banks", status_code=201,
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": BankCreate.model_json_schema()}}}})
+async def bank_create(request: Request, caller: HmaCaller = CALLER) -> dict[str, t.Any]:
+    """``{name, enabled_ratio?, enabled?}`` (HMA's BankCreateRequest)."""
+    caller.must_write()
+    return await _create(_body(BankCreate, await request.body()), request, caller)
+
+
+async def _create(body: BankCreate, request: Request, caller: HmaCaller) -> dict[str, t.Any]:
     caller.may_change(body.name)
     if body.enabled_ratio is not None and "enabled_ratio" in body.model_fields_set:
         enabled = ratio_to_enabled(body.enabled_ratio)
@@ -99,10 +116,14 @@ async def bank_show(bank_name: str, request: Request, _: HmaCaller = CALLER
         raise NotFound(f"bank '{bank_name}' not found", "unknown_bank") from None
 
 
-@router.put("/bank/{bank_name}")
-async def bank_update(bank_name: str, body: BankUpdate, request: Request,
+@router.put("/bank/{bank_name}",
+            openapi_extra={"requestBody": {"required": True, "content": {
+                "application/json": {"schema": BankUpdate.model_json_schema()}}}})
+async def bank_update(bank_name: str, request: Request,
                       caller: HmaCaller = CALLER) -> dict[str, t.Any]:
+    """``{enabled_ratio?, enabled?}`` (HMA's BankUpdateRequest; renaming is refused)."""
     caller.may_change(bank_name)
+    body = _body(BankUpdate, await request.body())
     current = await bank_show(bank_name, request, caller)
     if body.name is not None and body.name != bank_name:
         raise BadRequest("Tidings banks are not renamed: create the new bank and delete "
@@ -204,8 +225,8 @@ async def exchange_api(api_name: str, request: Request, _: HmaCaller = CALLER
 @router.post("/exchanges/api/{api_name}")
 async def exchange_api_credentials(api_name: str, caller: HmaCaller = CALLER
                                    ) -> dict[str, bool]:
-    kind = _api(api_name)
     caller.may_change("")  # admins only; never a client's prefix
+    kind = _api(api_name)
     env = ex.DEFAULT_CREDENTIAL_ENV.get(kind, "")
     raise BadRequest(f"Tidings reads {api_name} credentials from the server's environment "
                      f"({env or 'none needed'}), never over HTTP", "credentials_in_environment")
@@ -221,6 +242,7 @@ async def exchange_api_schema(api_name: str, _: HmaCaller = CALLER) -> dict[str,
 @router.post("/exchanges", status_code=201)
 async def exchange_create(request: Request, caller: HmaCaller = CALLER) -> dict[str, str]:
     """``{bank, api, api_json}``: creates the bank and an exchange of that name feeding it."""
+    caller.must_write()
     try:
         data = json.loads(await request.body())
     except ValueError:
@@ -238,7 +260,7 @@ async def exchange_create(request: Request, caller: HmaCaller = CALLER) -> dict[
     kind = _api(str(data["api"]))
     caller.may_change(bank)
     check_hma_bank_name(bank)
-    await bank_create(BankCreate(name=bank), request, caller)
+    await _create(BankCreate(name=bank), request, caller)
     config = {k: v for k, v in api_json.items() if k not in ("name", "enabled", "api")}
     await banks(request).put_exchange(bank, bank, kind, hma(request).labels, config)
     return {"message": "Created successfully"}
@@ -283,6 +305,7 @@ async def exchange_status(exchange_name: str, request: Request, _: HmaCaller = C
 @router.delete("/exchange/{exchange_name}")
 async def exchange_change(exchange_name: str, request: Request, caller: HmaCaller = CALLER
                           ) -> JSONResponse:
+    caller.must_write()
     record = await _exchange(request, exchange_name)
     caller.may_change(record.bank)
     raise BadRequest("change exchanges with `tidings bank exchange` (schedule, fetch); "
