@@ -14,13 +14,14 @@ import asyncio
 import typing as t
 from collections.abc import Callable, Coroutine
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.datastructures import UploadFile
 
 from tidings.protocol.errors import BadRequest, TidingsError
 from tidings.server.config import Settings
+from tidings.server.deps import bearer
 from tidings.server.hma_auth import CALLER, HmaCaller
 from tidings.server.routes.banks import read_bounded
 from tidings.server.url_fetch import FetchPolicy, fetch
@@ -44,7 +45,17 @@ class HmaRoute(APIRoute):
         return wrapped
 
 
-router = APIRouter(prefix="/hma", tags=["hma"], route_class=HmaRoute)
+router = APIRouter(prefix="/hma", tags=["hma"], route_class=HmaRoute,
+                   dependencies=[Depends(bearer)])
+"""``bearer`` only documents the staff token; ``hma_caller`` decides (clients need none)."""
+
+FETCHED_TOO_LARGE: dict[int | str, dict[str, t.Any]] = {
+    413: {"description": "The media at ?url= is over hma_fetch_max_bytes"}}
+UPLOAD = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "description": "One file; its field name is photo or video (or "
+    "file: the kind comes from the bytes)",
+    "properties": {name: {"type": "string", "format": "binary"}
+                   for name in ("photo", "video", "file")}}}}}}
 
 
 def hma(request: Request) -> HmaService:
@@ -91,7 +102,7 @@ def banks_param(banks: str | None) -> set[str] | None:
     return {b for b in banks.split(",") if b} if banks else None
 
 
-@router.get("/h/hash")
+@router.get("/h/hash", responses=FETCHED_TOO_LARGE)
 async def hash_url(request: Request, url: str = Query(...), content_type: str | None = None,
                    types: str | None = None, _: HmaCaller = CALLER) -> dict[str, str]:
     """Fetch the media at ``url`` (allow-listed hosts only) and return its hashes."""
@@ -99,7 +110,7 @@ async def hash_url(request: Request, url: str = Query(...), content_type: str | 
     return await asyncio.to_thread(hashes_of, data, content_type, types)
 
 
-@router.post("/h/hash")
+@router.post("/h/hash", openapi_extra=UPLOAD)
 async def hash_upload(request: Request, _: HmaCaller = CALLER) -> dict[str, str]:
     """Hash an uploaded file (multipart field ``photo`` or ``video``)."""
     data, kind = await form_file(request)
@@ -116,7 +127,7 @@ async def raw_lookup(request: Request, signal: str = Query(...), signal_type: st
     return {"matches": matches}
 
 
-@router.get("/m/lookup")
+@router.get("/m/lookup", responses=FETCHED_TOO_LARGE)
 async def lookup(request: Request, url: str | None = None, content_type: str | None = None,
                  types: str | None = None, signal: str | None = None,
                  signal_type: str | None = None, banks: str | None = None,
@@ -140,7 +151,7 @@ async def lookup(request: Request, url: str | None = None, content_type: str | N
     return await svc.lookup(signal_type, signal, only)
 
 
-@router.post("/m/lookup")
+@router.post("/m/lookup", openapi_extra=UPLOAD)
 async def lookup_upload(request: Request, banks: str | None = None,
                         _: HmaCaller = CALLER) -> dict[str, t.Any]:
     data, kind = await form_file(request)

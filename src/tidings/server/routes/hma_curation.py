@@ -14,20 +14,29 @@ import json
 import re
 import typing as t
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from tidings.moderation.limits import MAX_SOURCE_CHARS
 from tidings.protocol.errors import BadRequest, Forbidden, NotFound, TidingsError
+from tidings.server.deps import bearer
 from tidings.server.hma_auth import CALLER, HmaCaller
-from tidings.server.routes.hma import HmaRoute, fetch_url, form_file, hma
+from tidings.server.routes.hma import (
+    FETCHED_TOO_LARGE,
+    UPLOAD,
+    HmaRoute,
+    fetch_url,
+    form_file,
+    hma,
+)
 from tidings.services import bank_exchanges as ex
 from tidings.services.banks import BankService
 from tidings.services.hma import bank_config, check_hma_bank_name, ratio_to_enabled
 from tidings.storage.banks import ExchangeRecord
 
-router = APIRouter(prefix="/hma/c", tags=["hma"], route_class=HmaRoute)
+router = APIRouter(prefix="/hma/c", tags=["hma"], route_class=HmaRoute,
+                   dependencies=[Depends(bearer)])
 
 EXCHANGE_APIS = {"fb_threatexchange": "threatexchange", "ncmec": "ncmec", "tat": "tat",
                  "sample": "static_sample", "local_file": "local_file"}
@@ -149,7 +158,8 @@ async def bank_delete(bank_name: str, request: Request,
 
 
 # --- content -----------------------------------------------------------------------
-@router.post("/bank/{bank_name}/content")
+@router.post("/bank/{bank_name}/content", responses=FETCHED_TOO_LARGE,
+             openapi_extra={"requestBody": {**UPLOAD["requestBody"], "required": False}})
 async def bank_add_content(bank_name: str, request: Request, url: str | None = None,
                            content_type: str | None = None, content_id: str | None = None,
                            caller: HmaCaller = CALLER) -> dict[str, t.Any]:
