@@ -23,7 +23,9 @@ from tests.server.hma_util import (
     flip_bits,
     media_server,
 )
-from tests.server.test_banks_api import staff
+from tests.server.test_banks_api import moderation_of, staff
+from tidings.moderation import MediaContent
+from tidings.services.moderation import Surface, Verdict
 
 JSON = {"Content-Type": "application/json"}
 HMA_SPEC = json.loads((DATA / "hma-openapi.json").read_text())
@@ -266,3 +268,28 @@ async def test_routes_and_parameters_match_hma_openapi(api: AppFactory) -> None:
             my_query = {p["name"] for p in mine[method].get("parameters", [])
                         if p["in"] == "query"}
             assert their_query <= my_query, (path, method, their_query - my_query)
+
+
+async def test_lookup_and_publish_gate_agree(api: AppFactory) -> None:
+    """A picture banked through /hma stops a post at the publish gate, citing the same
+    banked item the lookup names; a bank turned off through /hma stops both."""
+    async with api(**coop_settings()) as client:
+        gate = moderation_of(client)
+        await client.post("/hma/c/banks", headers=COOP, json={"name": "COOP_GATE"})
+        added = await client.post("/hma/c/bank/COOP_GATE/content", headers=COOP,
+                                  files={"photo": ("bridge.jpg", PHOTO)})
+        item = added.json()["id"]
+        looked = await client.post("/hma/m/lookup", headers=COOP,
+                                   files={"photo": ("small.jpg", PHOTO_SHRUNK)})
+        assert [m["bank_content_id"] for m in looked.json()["pdq"]["COOP_GATE"]] == [item]
+        decision = await gate.check(Surface.POST, [MediaContent(PHOTO_SHRUNK, "image/jpeg")])
+        assert decision.verdict is not Verdict.ALLOW
+        cited = await client.app.state.banks.entries_by_ids(  # type: ignore[attr-defined]
+            [r.entry_id for r in decision.reasons])
+        assert {e.item_id for e in cited.values()} == {item}
+        await client.put("/hma/c/bank/COOP_GATE", headers=COOP, json={"enabled": False})
+        decision = await gate.check(Surface.POST, [MediaContent(PHOTO_SHRUNK, "image/jpeg")])
+        assert decision.verdict is Verdict.ALLOW
+        looked = await client.post("/hma/m/lookup", headers=COOP,
+                                   files={"photo": ("small.jpg", PHOTO_SHRUNK)})
+        assert looked.json() == {"pdq": {}}
