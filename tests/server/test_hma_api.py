@@ -115,6 +115,11 @@ async def test_coop_client_sequence(api: AppFactory) -> None:
             assert upload.status_code == 200, upload.text
             second = upload.json()["id"]
             assert second != content_id and set(upload.json()["signals"]) == {"pdq"}
+            admin_headers = await staff(client, "curator", "admin")
+            entries = (await client.get(f"/api/v1/banks/{bank}/entries",
+                                        headers=admin_headers)).json()["entries"]
+            assert {e["source"] for e in entries} == {"hma:client:coop:coop-item-77",
+                                                      "hma:client:coop:coop-item-78"}
             # the same photo banked again is the same item
             same = await client.post(f"{hma}/c/bank/{bank}/content?{params}", headers=COOP)
             assert same.json()["id"] == content_id
@@ -123,6 +128,7 @@ async def test_coop_client_sequence(api: AppFactory) -> None:
             raw = await client.get(f"{hma}/m/raw_lookup", headers=COOP, params={
                 "signal_type": "pdq", "signal": near, "include_distance": "true"})
             assert {"bank_content_id": content_id, "distance": "5"} in raw.json()["matches"]
+            conforms(raw.json(), "RawLookupResponse")
             ids = await client.get(f"{hma}/m/raw_lookup", headers=COOP, params={
                 "signal_type": "pdq", "signal": PHOTO_PDQ, "banks": bank})
             assert content_id in ids.json()["matches"]
@@ -142,7 +148,7 @@ async def test_coop_client_sequence(api: AppFactory) -> None:
                              content=json.dumps({"enabled_ratio": 1}))
 
             # Tidings' per-bank threshold applies: 4 bits allowed, the 5-bit hash misses
-            admin = await staff(client, "boss", "admin")
+            admin = admin_headers
             patched = await client.patch(f"/api/v1/banks/{bank}", headers=admin,
                                          json={"threshold_override": {"pdq": 4}})
             assert patched.status_code == 200, patched.text

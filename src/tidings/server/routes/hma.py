@@ -76,6 +76,12 @@ async def fetch_url(request: Request, url: str) -> bytes:
 
 async def form_file(request: Request) -> tuple[bytes, str | None]:
     """HMA's upload: one multipart file whose *field name* is its content type."""
+    data, kind, _ = await form_upload(request)
+    return data, kind
+
+
+async def form_upload(request: Request) -> tuple[bytes, str | None, dict[str, str]]:
+    """The file, its content type (None: from the bytes) and the form's text fields."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise BadRequest("Missing multipart/form-data file upload", "missing_file")
     body = await read_bounded(request)
@@ -95,7 +101,8 @@ async def form_file(request: Request) -> tuple[bytes, str | None]:
                          f"one of {', '.join(CONTENT_TYPES)}, or file)", "bad_content_type")
     # ``file`` (a Tidings extension, used by ``tidings bank match``): the kind comes
     # from the bytes, as it always does; a named field must agree with them.
-    return await upload.read(), (None if field == "file" else field)
+    fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+    return await upload.read(), (None if field == "file" else field), fields
 
 
 def banks_param(banks: str | None) -> set[str] | None:

@@ -27,7 +27,7 @@ from tidings.server.routes.hma import (
     UPLOAD,
     HmaRoute,
     fetch_url,
-    form_file,
+    form_upload,
     hma,
 )
 from tidings.services import bank_exchanges as ex
@@ -171,7 +171,8 @@ async def bank_add_content(bank_name: str, request: Request, url: str | None = N
     if url:
         data, kind = await fetch_url(request, url), content_type
     elif request.headers.get("content-type", "").startswith("multipart/form-data"):
-        data, kind = await form_file(request)
+        data, kind, fields = await form_upload(request)
+        content_id = content_id or fields.get("content_id")
     else:
         raise BadRequest("Neither `url` nor multipart file upload was received",
                          "missing_file")
