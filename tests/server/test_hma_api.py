@@ -71,6 +71,9 @@ async def test_coop_client_sequence(api: AppFactory) -> None:
             assert shown.status_code == 200 and shown.json()["name"] == bank
             listed = await client.get(f"{hma}/c/banks", headers=COOP)
             assert {"name": bank, "matching_enabled_ratio": 1.0} in listed.json()
+            # Coop's documented base URL ends in a slash: ${base}/c/banks has two
+            slashed = await client.get(f"{hma}//c/bank/{bank}", headers=COOP)
+            assert slashed.status_code == 200 and slashed.json()["name"] == bank
 
             # hashContentFromUrl
             photo_url = f"{media}/bridge.jpg"

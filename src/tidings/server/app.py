@@ -33,6 +33,7 @@ from tidings.server import gc_policy, log_redaction, openapi, secrets
 from tidings.server.channel_fanout import ChannelFanout
 from tidings.server.config import Settings
 from tidings.server.gateway import Gateway
+from tidings.server.hma_auth import HmaSlashes
 from tidings.server.metrics import Metrics
 from tidings.server.middleware import MetricsAndHeaders, RequestLimits, headers_too_large
 from tidings.server.ratelimit import (
@@ -517,4 +518,5 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
     app.add_middleware(RequestLimits, max_body=settings.max_body_bytes,
                        body_timeout=settings.request_body_timeout_s)
     app.add_middleware(MetricsAndHeaders, metrics=metrics)
+    app.add_middleware(HmaSlashes)
     return app

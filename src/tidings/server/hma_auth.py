@@ -22,6 +22,7 @@ import ipaddress
 from dataclasses import dataclass
 
 from fastapi import Depends, Request
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tidings.protocol.errors import Forbidden, Unauthorized
 from tidings.server.config import Settings
@@ -82,3 +83,20 @@ async def hma_caller(request: Request) -> HmaCaller:
 
 
 CALLER = Depends(hma_caller)
+
+
+class HmaSlashes:
+    """ASGI middleware: ``/hma//c/banks`` is served as ``/hma/c/banks``.
+
+    Coop builds its URLs as ``${HMA_SERVICE_URL}/c/banks`` and documents a base with a
+    trailing slash (``http://localhost:9876/``); HMA's Flask router merges the slashes
+    (with a redirect), so such a client works against HMA and must work here."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/hma//"):
+            path = "/hma/" + scope["path"][len("/hma//"):].lstrip("/")
+            scope = {**scope, "path": path, "raw_path": path.encode()}
+        await self.app(scope, receive, send)
