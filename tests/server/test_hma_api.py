@@ -302,3 +302,37 @@ async def test_lookup_and_publish_gate_agree(api: AppFactory) -> None:
         looked = await client.post("/hma/m/lookup", headers=COOP,
                                    files={"photo": ("small.jpg", PHOTO_SHRUNK)})
         assert looked.json() == {"pdq": {}}
+
+
+async def test_hash_upload_and_pytx_named_signals(api: AppFactory) -> None:
+    async with api(**coop_settings()) as client:
+        hashed = await client.post("/hma/h/hash", headers=COOP,
+                                   files={"photo": ("bridge.jpg", PHOTO)})
+        assert hashed.json() == {"pdq": PHOTO_PDQ}
+        wrong = await client.post("/hma/h/hash", headers=COOP,
+                                  files={"video": ("bridge.jpg", PHOTO)})
+        assert wrong.status_code == 400 and "bytes are a photo" in wrong.json()["message"]
+        two = await client.post("/hma/h/hash", headers=COOP, files={
+            "photo": ("a.jpg", PHOTO), "video": ("b.jpg", PHOTO)})
+        assert two.json()["message"] == "Only one file allowed per request"
+        await client.post("/hma/c/banks", headers=COOP, json={"name": "COOP_VIDEOS"})
+        md5 = "0123456789abcdef0123456789abcdef"
+        banked = await client.post("/hma/c/bank/COOP_VIDEOS/signal", headers=COOP,
+                                   json={"video_md5": md5, "pdq": PHOTO_PDQ, "note": "n"})
+        assert banked.status_code == 200, banked.text
+        assert banked.json()["signals"] == {"video_md5": md5, "pdq": PHOTO_PDQ}
+        item = banked.json()["id"]
+        for signal_type, value in (("video_md5", md5), ("md5", md5), ("pdq", PHOTO_PDQ)):
+            found = await client.get("/hma/m/lookup", headers=COOP, params={
+                "signal_type": signal_type, "signal": value})
+            assert found.json() == {"COOP_VIDEOS": [{"bank_content_id": item,
+                                                     "distance": "0"}]}, signal_type
+        bad = await client.get("/hma/m/lookup", headers=COOP, params={
+            "signal_type": "nope", "signal": "x"})
+        assert bad.status_code == 400 and "No such SignalType" in bad.json()["message"]
+        neither = await client.get("/hma/m/lookup", headers=COOP)
+        assert neither.status_code == 400
+        empty = await client.post("/hma/c/bank/COOP_VIDEOS/signal", headers=COOP, json={})
+        assert empty.json()["message"] == "No signals given"
+        assert (await client.post("/hma/c/bank/COOP_NONE/signal", headers=COOP,
+                                  json={"pdq": PHOTO_PDQ})).status_code == 404
