@@ -9,6 +9,8 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
+import pytest
+
 from tests.conftest import AppFactory, bearer, register
 from tests.server.hma_util import (
     CLIENT_HEADER,
@@ -25,6 +27,7 @@ from tests.server.hma_util import (
 )
 from tests.server.test_banks_api import moderation_of, staff
 from tidings.moderation import MediaContent
+from tidings.server.config import ConfigError, load_settings
 from tidings.services.moderation import Surface, Verdict
 
 JSON = {"Content-Type": "application/json"}
@@ -336,3 +339,16 @@ async def test_hash_upload_and_pytx_named_signals(api: AppFactory) -> None:
         assert empty.json()["message"] == "No signals given"
         assert (await client.post("/hma/c/bank/COOP_NONE/signal", headers=COOP,
                                   json={"pdq": PHOTO_PDQ})).status_code == 404
+
+
+def test_client_settings_are_checked_at_start(tmp_path: Any) -> None:
+    good = load_settings(tmp_path, {"TIDINGS_HMA_CLIENTS": COOP_CLIENT,
+                                    "TIDINGS_HMA_ALLOW_ADDRESSES": "10.0.0.0/8@COOP_,::1/128"})
+    clients, networks = good.hma_grants()
+    assert list(clients.values()) == [("coop", "COOP_")]
+    assert [(str(n), p) for n, p in networks] == [("10.0.0.0/8", "COOP_"), ("::1/128", "")]
+    for env in ({"TIDINGS_HMA_CLIENTS": "coop=notahash"},
+                {"TIDINGS_HMA_CLIENTS": "=" + "a" * 64},
+                {"TIDINGS_HMA_ALLOW_ADDRESSES": "10.0.0.300/8"}):
+        with pytest.raises(ConfigError):
+            load_settings(tmp_path, env)
