@@ -184,6 +184,7 @@ async def seed(world: World) -> None:
                    json={"action": "remove", "policy": "terrorist_content"})
     await world.ok("POST", "/api/v1/banks", m.ADMIN, json={"name": "MATRIX_BANK"})
     v["bank"], v["job_id"] = "MATRIX_BANK", 1
+    v["no_bank"], v["hma_api"] = "MATRIX_NO_BANK", "sample"
     rules = await world.call("GET", "/api/v1/admin/rules", m.ADMIN)
     v["rules_text"] = rules.json()["text"]
     await seed_order(world)

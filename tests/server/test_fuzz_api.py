@@ -36,7 +36,7 @@ FUZZ_CI_EXAMPLES = 10
 FUZZ_LONG_EXAMPLES = int(os.environ.get("TIDINGS_FUZZ_EXAMPLES", "500"))
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 FUZZ_PHASES = (Phase.explicit, Phase.generate, Phase.shrink)
-STAFF_PREFIXES = ("/api/v1/admin", "/api/v1/banks", "/api/v1/mod", "/api/v1/jobs")
+STAFF_PREFIXES = ("/api/v1/admin", "/api/v1/banks", "/api/v1/mod", "/api/v1/jobs", "/hma")
 FRESH_DEVICE_PATHS = ("/api/v1/accounts/logout", "/api/v1/accounts/delete",
                       "/api/v1/accounts/devices/{device_id}")
 """Operations that may end the session they are called with use a device of their own."""

@@ -101,6 +101,13 @@ EXEMPT = {
         "/api/v1/banks/{name}/exchanges/{exchange}", "/api/v1/banks/{name}/export/summary",
         "/console/exchanges"),
         "staff or authority only (moderation needs the content; not public)"),
+    **dict.fromkeys((
+        "/hma/h/hash", "/hma/m/raw_lookup", "/hma/m/lookup", "/hma/m/index/status",
+        "/hma/c/banks", "/hma/c/bank/{bank_name}", "/hma/c/exchanges/apis",
+        "/hma/c/exchanges/api/{api_name}", "/hma/c/exchanges/api/{api_name}/schema",
+        "/hma/c/exchanges", "/hma/c/exchange/{exchange_name}",
+        "/hma/c/exchange/{exchange_name}/status"),
+        "HMA API: staff or an operator-configured client; hashes and bank ids only"),
 }
 """GET routes that show no channel content to the public, each with why."""
 

@@ -165,3 +165,28 @@ async def test_restart_from_snapshot_and_newer_log(database: Database,
     again, sync3, _ = make(database, tmp_path)
     assert (await sync3.load()).source == "database"
     assert [await check_photo(again, p) for p in probes] == after
+
+
+async def test_deleted_bank_stops_matching_in_every_process(database: Database,
+                                                            tmp_path: Path) -> None:
+    """A second process applies a bank's deletion from the change log: its matcher drops
+    the deleted entries (their rows are gone) and forgets the bank; a file banked as one
+    item shares one content id."""
+    moderation, sync, svc = make(database, tmp_path / "a")
+    other, other_sync, _ = make(database, tmp_path / "b")
+    await sync.load()
+    await other_sync.load()
+    await svc.create_bank("TERROR_GONE")
+    photo = jpeg(generate(31))
+    added = await svc.add_file("TERROR_GONE", photo, TERROR, "test")
+    assert len({e.content_id for e in added.added}) == 1
+    assert added.added[0].content_id == min(e.id for e in added.added)
+    await other_sync.refresh()
+    assert await check_photo(other, photo) is Verdict.REJECT
+    assert await svc.delete_bank("TERROR_GONE") == len(added.added)
+    assert await check_photo(moderation, photo) is Verdict.ALLOW
+    await other_sync.refresh()
+    assert await check_photo(other, photo) is Verdict.ALLOW
+    assert "TERROR_GONE" not in other.banks
+    with pytest.raises(NotFound):
+        await svc.bank("TERROR_GONE")

@@ -136,6 +136,45 @@ def enable(name: str, entry_id: int, server: ServerOpt = None, profile: ProfileO
     emit(json_out, result, lambda e: console.print(f"entry {e['id']} enabled"))
 
 
+@app.command("match")
+def match(file: Annotated[Path | None, typer.Argument(
+              exists=True, dir_okay=False, help="A photo or video the server hashes.")] = None,
+          signal: Annotated[tuple[str, str] | None, typer.Option(
+              "--signal", metavar="TYPE VALUE",
+              help="Look up one hash instead, e.g. --signal pdq <64 hex>.")] = None,
+          server: ServerOpt = None, profile: ProfileOpt = None, json_out: JsonOpt = False
+          ) -> None:
+    """What a file or hash matches, from the server's matcher (as /hma/m/lookup answers).
+
+    A file answers by signal type, then bank; a hash by bank. Each match names the
+    banked item (``bank_content_id``) and the distance, within each bank's threshold."""
+    if (file is None) == (signal is None):
+        fail("give a FILE or --signal TYPE VALUE", "usage")
+    if file is not None:
+        if file.stat().st_size > BANK_UPLOAD_MAX_BYTES:
+            fail(f"{file} is over {BANK_UPLOAD_MAX_BYTES} bytes", "file_too_large")
+        request = rq.match_file(file.read_bytes(), file.name)
+    else:
+        assert signal is not None
+        request = rq.match_signal(signal[0], signal[1])
+    result = run(_call(server, profile, request))
+
+    def human(value: dict[str, Any]) -> None:
+        by_type = value if file is not None else {signal[0] if signal else "": value}
+        table = Table("signal type", "bank", "bank content id", "distance")
+        for signal_type, banks in by_type.items():
+            for bank, found in banks.items():
+                for m in found:
+                    table.add_row(signal_type, bank, str(m["bank_content_id"]),
+                                  str(m["distance"]))
+        if table.row_count:
+            console.print(table)
+        else:
+            console.print("no match")
+
+    emit(json_out, result, human)
+
+
 def chunks(text: str, fmt: str, size: int) -> Iterator[tuple[str, int, int]]:
     """``(chunk text, line_offset, records)``; CSV chunks repeat the header and cut only
     between records (a quoted field may span lines)."""

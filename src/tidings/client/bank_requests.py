@@ -108,3 +108,23 @@ def exchange(name: str, exchange: str) -> Request:
 def schedule(name: str, exchange: str, interval_s: int | None) -> Request:
     return Request("PUT", f"{BANKS}/{name}/exchanges/{exchange}/schedule",
                    {"interval_s": interval_s})
+
+
+HMA = "/hma"
+_BOUNDARY = "tidings-match-6f1c0e"
+
+
+def match_signal(signal_type: str, value: str) -> Request:
+    """``GET /hma/m/lookup`` for one hash: ``{bank: [{bank_content_id, distance}]}``."""
+    return Request("GET", f"{HMA}/m/lookup", params={"signal_type": signal_type,
+                                                      "signal": value})
+
+
+def match_file(data: bytes, filename: str = "upload") -> Request:
+    """``POST /hma/m/lookup`` with the file (the server hashes it): by signal type."""
+    safe = "".join(c for c in filename if c.isalnum() or c in "._-")[:100] or "upload"
+    head = (f"--{_BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; "
+            f"filename=\"{safe}\"\r\nContent-Type: application/octet-stream\r\n\r\n").encode()
+    body = head + data + f"\r\n--{_BOUNDARY}--\r\n".encode()
+    return Request("POST", f"{HMA}/m/lookup", content=body,
+                   content_type=f"multipart/form-data; boundary={_BOUNDARY}")

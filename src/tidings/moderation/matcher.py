@@ -104,6 +104,10 @@ class Matcher:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def sizes(self) -> dict[str, int]:
+        """Entries indexed per signal type (disabled ones included)."""
+        return {name: len(index) for name, index in self._indexes.items()}
+
     def _index(self, signal_type: str) -> MatchIndex:
         index = self._indexes.get(signal_type)
         if index is None:

@@ -33,6 +33,7 @@ from tidings.server import gc_policy, log_redaction, openapi, secrets
 from tidings.server.channel_fanout import ChannelFanout
 from tidings.server.config import Settings
 from tidings.server.gateway import Gateway
+from tidings.server.hma_auth import HmaSlashes
 from tidings.server.metrics import Metrics
 from tidings.server.middleware import MetricsAndHeaders, RequestLimits, headers_too_large
 from tidings.server.ratelimit import (
@@ -49,6 +50,7 @@ from tidings.server.routes import (
     exchange_console,
     groups,
     health,
+    hma_curation,
     jobs,
     keys,
     messages,
@@ -60,6 +62,7 @@ from tidings.server.routes import (
 from tidings.server.routes import attachments as attachment_routes
 from tidings.server.routes import channels as channel_routes
 from tidings.server.routes import contacts as contact_routes
+from tidings.server.routes import hma as hma_routes
 from tidings.server.routes import invitations as invitation_routes
 from tidings.server.routes import media as media_routes
 from tidings.server.routes import posts as post_routes
@@ -85,6 +88,7 @@ from tidings.services.exchange_schedule import JOB_KIND as EXCHANGE_JOB_KIND
 from tidings.services.exchange_schedule import ExchangeScheduler
 from tidings.services.expiry import ExpiryService
 from tidings.services.groups import GroupService
+from tidings.services.hma import HmaService
 from tidings.services.imaging import MediaError, MediaTooLargeError
 from tidings.services.jobs import JobRunner, JobService
 from tidings.services.keys import KeyService
@@ -407,6 +411,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         app.state.bank_sync = bank_sync
         app.state.banks = BankService(db, BankStore(), bank_sync, clock,
                                       Exchanges(settings.data_dir, os.environ))
+        app.state.hma = HmaService(app.state.banks, moderation, (settings.hma_label,))
         poller = asyncio.create_task(_poll_banks(bank_sync), name="bank-refresh")
         app.state.settings = settings
         app.state.clock = clock
@@ -493,6 +498,8 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
     app.include_router(profile_routes.router)
     app.include_router(web_routes.router)
     app.include_router(banks.router)
+    app.include_router(hma_routes.router)
+    app.include_router(hma_curation.router)
     app.include_router(jobs.router)
     app.include_router(webhook_routes.router)
     app.include_router(admin.router)
@@ -512,4 +519,5 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
     app.add_middleware(RequestLimits, max_body=settings.max_body_bytes,
                        body_timeout=settings.request_body_timeout_s)
     app.add_middleware(MetricsAndHeaders, metrics=metrics)
+    app.add_middleware(HmaSlashes)
     return app

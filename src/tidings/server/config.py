@@ -69,6 +69,47 @@ class Settings:
     """Orders one authority may send in an hour before each further one, still executed
     at once, waits for an admin's confirmation and alerts the admins (0: never)."""
 
+    hma_clients: tuple[str, ...] = field(default=())
+    """Clients of the HMA API (``/hma``) that send no ``Authorization`` header (Coop), as
+    ``name=<SHA-256 hex of its secret>``, optionally ``@PREFIX`` to let it change only
+    banks named ``PREFIX...``. The reverse proxy adds the secret in ``hma_client_header``."""
+    hma_client_header: str = "X-Tidings-HMA-Key"
+    hma_allow_addresses: tuple[str, ...] = field(default=())
+    """Networks (CIDR) whose calls to ``/hma`` need no credentials (optionally
+    ``@PREFIX``, as for ``hma_clients``). Empty: none; never open by default."""
+    hma_label: str = "category:other_illegal"
+    """The taxonomy category of entries banked through ``/hma`` (HMA content has none)."""
+    hma_fetch_hosts: tuple[str, ...] = field(default=())
+    """Hosts (and their subdomains) ``/hma`` may fetch ``?url=`` media from; empty: none."""
+    hma_fetch_private: bool = False
+    """Let ``?url=`` fetches reach loopback and private addresses (tests, closed networks)."""
+    hma_fetch_max_bytes: int = limits.BANK_UPLOAD_MAX_BYTES
+    hma_fetch_timeout_s: int = 10
+
+    def hma_grants(self) -> tuple[dict[str, tuple[str, str]], list[tuple[Any, str]]]:
+        """Parsed ``hma_clients`` ({sha256 hex: (name, prefix)}) and ``hma_allow_addresses``
+        ([(network, prefix)]); ConfigError names a bad entry."""
+        import ipaddress
+
+        clients: dict[str, tuple[str, str]] = {}
+        for entry in self.hma_clients:
+            name, _, rest = entry.partition("=")
+            digest, _, prefix = rest.partition("@")
+            digest = digest.strip().lower().removeprefix("sha256:")
+            if not name.strip() or len(digest) != 64 or any(
+                    c not in "0123456789abcdef" for c in digest):
+                raise ConfigError(f"hma_clients: {entry!r} is not name=<sha256 hex>[@PREFIX]")
+            clients[digest] = (name.strip(), prefix.strip())
+        networks: list[tuple[Any, str]] = []
+        for entry in self.hma_allow_addresses:
+            cidr, _, prefix = entry.partition("@")
+            try:
+                networks.append((ipaddress.ip_network(cidr.strip(), strict=False),
+                                 prefix.strip()))
+            except ValueError as exc:
+                raise ConfigError(f"hma_allow_addresses: {entry!r}: {exc}") from exc
+        return clients, networks
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -157,6 +198,7 @@ def load_settings(data_dir: Path | None = None, env: dict[str, str] | None = Non
             values[key] = value
     settings = replace(settings, **values)
     settings.rate_rules()  # a bad override stops the server at start, not at a request
+    settings.hma_grants()
     if settings.log_format not in ("text", "json"):
         raise ConfigError(f"log_format must be 'text' or 'json', not {settings.log_format!r}")
     if settings.webhook_scan_s <= 0:

@@ -34,13 +34,17 @@ _UPLOAD_PREFIXES = ("/api/v1/media", "/api/v1/attachments")
 # (limits.BANK_UPLOAD_MAX_BYTES): hash lists are larger than any JSON request.
 _BANK_UPLOAD_PREFIX = "/api/v1/banks/"
 _BANK_UPLOAD_SUFFIXES = ("/import", "/entries")
+# HMA-compatible uploads (multipart files to hash, look up or bank): same bound.
+_HMA_UPLOAD_PREFIX = "/hma/"
+_HMA_UPLOAD_SUFFIXES = ("/content", "/h/hash", "/m/lookup")
 
 
 def _route_bounds_body(scope: Scope) -> bool:
     path: str = scope["path"]
     if path.startswith(_UPLOAD_PREFIXES):
         return True
-    if path.startswith(_BANK_UPLOAD_PREFIX) and path.endswith(_BANK_UPLOAD_SUFFIXES):
+    if (path.startswith(_BANK_UPLOAD_PREFIX) and path.endswith(_BANK_UPLOAD_SUFFIXES)) or (
+            path.startswith(_HMA_UPLOAD_PREFIX) and path.endswith(_HMA_UPLOAD_SUFFIXES)):
         ctype = dict(scope.get("headers", [])).get(b"content-type", b"")
         return b"json" not in ctype
     return False

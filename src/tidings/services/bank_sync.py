@@ -145,11 +145,17 @@ class BankSync:
                     bank_names = sorted({c.bank for c in changes if c.op == "bank"}
                                         | {e.bank for e in entries.values()})
                     bank_rows = [await self.store.bank(conn, n) for n in bank_names]
-                for row in bank_rows:
+                for name, row in zip(bank_names, bank_rows, strict=True):
                     if row is not None:
                         self._apply_bank(row)
+                    else:  # deleted
+                        self.moderation.banks.pop(name, None)
                 for entry in entries.values():
                     self._apply_entry(entry)
+                for gone in ids:
+                    if gone not in entries:  # the row was deleted (with its bank)
+                        with contextlib.suppress(UnknownEntryError):
+                            self.moderation.matcher.disable(gone)
                 self.version = changes[-1].version
                 applied += len(changes)
             self.changes_since_snapshot += applied

@@ -16,7 +16,7 @@ import asyncio
 import logging
 import typing as t
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from tidings.moderation import (
@@ -196,13 +196,43 @@ class BankService:
         await self.sync.refresh()
         return await self.bank(name)
 
+    async def delete_bank(self, name: str) -> int:
+        """Delete a bank with its entries and exchanges; returns the entries deleted.
+
+        The change log names every deleted entry so each process's matcher drops it
+        (``BankSync`` disables ids whose row is gone)."""
+        await self.bank(name)
+        async with self.db.write() as conn:
+            version = await self.store.bump_version(conn)
+            ids = await self.store.delete_bank(conn, name)
+            await self.store.record_changes(
+                conn, version, [(i, name, "delete") for i in ids] + [(None, name, "bank")],
+                self._now())
+        await self.sync.refresh()
+        return len(ids)
+
+    async def find(self, bank: str, signal_type: str, value: str) -> EntryRecord | None:
+        async with self.db.read() as conn:
+            return await self.store.find_entry(conn, bank, signal_type, value)
+
+    async def entries_by_ids(self, ids: Sequence[int]) -> dict[int, EntryRecord]:
+        async with self.db.read() as conn:
+            return await self.store.entries_by_ids(conn, list(ids))
+
     # --- entries -------------------------------------------------------------------
-    async def add(self, bank: str, new: Sequence[NewEntry]) -> AddResult:
-        """Store entries (duplicates in the bank are skipped) and index them."""
+    async def add(self, bank: str, new: Sequence[NewEntry], as_item: bool = False) -> AddResult:
+        """Store entries (duplicates in the bank are skipped) and index them.
+
+        ``as_item``: the entries are signals of one banked item (a file): they share
+        a ``content_id`` (the smallest of their ids), written in the same transaction."""
         await self.bank(bank)
         async with self.db.write() as conn:
             version = await self.store.bump_version(conn)
             added, dupes = await self.store.add_entries(conn, bank, new, self._now())
+            if as_item and added:
+                item = min(e.id for e in added)
+                await self.store.group_content(conn, [e.id for e in added], item)
+                added = [replace(e, content_id=item) for e in added]
             await self.store.record_changes(conn, version, [(e.id, bank, "add") for e in added],
                                             self._now())
         await self.sync.refresh()
@@ -211,7 +241,8 @@ class BankService:
 
     async def add_signals(self, bank: str, pairs: Sequence[tuple[str, str]],
                           labels: Sequence[str], source: str,
-                          content_type: str | None = None) -> AddResult:
+                          content_type: str | None = None, as_item: bool = False
+                          ) -> AddResult:
         """Bank ``(signal_type, value)`` pairs; names may be pytx's (``video_md5``...).
 
         ``content_type`` says what the byte hashes (md5, sha256) were taken of."""
@@ -224,7 +255,7 @@ class BankService:
                    for st, v in pairs for c in from_named(st, v)]
         except ModerationError as exc:
             raise _bad(exc) from exc
-        return await self.add(bank, new)
+        return await self.add(bank, new, as_item)
 
     async def add_text(self, bank: str, text: str, labels: Sequence[str],
                        source: str, slogan: bool = False) -> AddResult:
@@ -250,14 +281,16 @@ class BankService:
         """Bank a file by its signals. The type comes from magic bytes, never the name.
 
         Photos give pdq + md5 + sha256 plus PDQ hashes of small centre crops (PDQ does
-        not survive crops; see docs/matching.md); other files give md5 + sha256.
+        not survive crops; see docs/matching.md); other files give md5 + sha256. The
+        entries of one file are one banked item (``content_id``, HMA's bank content).
         """
         if len(data) > limits.BANK_UPLOAD_MAX_BYTES:
             raise PayloadTooLarge(f"file over {limits.BANK_UPLOAD_MAX_BYTES} bytes")
         if not data:
             raise BadRequest("empty file", "empty_file")
         pairs = await asyncio.to_thread(file_signals, data)
-        result = await self.add_signals(bank, pairs, labels, source, sniff(data).kind)
+        result = await self.add_signals(bank, pairs, labels, source, sniff(data).kind,
+                                        as_item=True)
         if sniff(data).kind == "photo" and not any(st == "pdq" for st, _ in pairs):
             result = AddResult(result.added, result.duplicates, (LOW_TEXTURE_NOTE,))
         return result

@@ -48,6 +48,13 @@ class EntryRecord:
     enabled: bool
     content_type: str | None = None
     """What a byte hash was taken of (``photo``, ``video``, ``file``); None if unknown."""
+    content_id: int | None = None
+    """The banked item this signal was taken from (HMA's ``bank_content_id``: the
+    entries of one file share it); None: the entry is an item of its own."""
+
+    @property
+    def item_id(self) -> int:
+        return self.content_id if self.content_id is not None else self.id
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +110,8 @@ def value_key(value: str) -> str:
 
 _ENTRY_COLS = (bank_entries.c.id, bank_entries.c.bank, bank_entries.c.signal_type,
                bank_entries.c.value, bank_entries.c.labels, bank_entries.c.source,
-               bank_entries.c.added_at, bank_entries.c.enabled, bank_entries.c.content_type)
+               bank_entries.c.added_at, bank_entries.c.enabled, bank_entries.c.content_type,
+               bank_entries.c.content_id)
 _BANK_COLS = (banks.c.name, banks.c.enabled, banks.c.thresholds, banks.c.description,
               banks.c.created_at)
 _EXCHANGE_COLS = (bank_exchanges.c.name, bank_exchanges.c.exchange_type, bank_exchanges.c.bank,
@@ -116,7 +124,8 @@ _EXCHANGE_COLS = (bank_exchanges.c.name, bank_exchanges.c.exchange_type, bank_ex
 
 def _entry(row: Any) -> EntryRecord:
     return EntryRecord(int(row[0]), row[1], row[2], row[3], tuple(json.loads(row[4])), row[5],
-                       int(row[6]), bool(row[7]), row[8])
+                       int(row[6]), bool(row[7]), row[8],
+                       int(row[9]) if row[9] is not None else None)
 
 
 def _bank(row: Any) -> BankRecord:
@@ -246,6 +255,24 @@ class BankStore:
         inserted = sorted((_entry(r) for r in await conn.execute(statement, rows_in)),
                           key=lambda e: e.id)
         return inserted, len(new) - len(inserted)
+
+    async def delete_bank(self, conn: AsyncConnection, name: str) -> list[int]:
+        """Delete a bank, its entries and exchanges (explicitly: SQLite may run without
+        foreign-key enforcement); returns the deleted entry ids."""
+        ids = [int(r[0]) for r in await conn.execute(
+            sa.select(bank_entries.c.id).where(bank_entries.c.bank == name))]
+        await conn.execute(bank_entries.delete().where(bank_entries.c.bank == name))
+        await conn.execute(bank_exchanges.delete().where(bank_exchanges.c.bank == name))
+        await conn.execute(banks.delete().where(banks.c.name == name))
+        return ids
+
+    async def group_content(self, conn: AsyncConnection, ids: Sequence[int],
+                            content_id: int) -> None:
+        """Mark entries as signals of one banked item (HMA's "bank content")."""
+        for start in range(0, len(ids), _LOOKUP_CHUNK):
+            await conn.execute(bank_entries.update()
+                               .where(bank_entries.c.id.in_(ids[start:start + _LOOKUP_CHUNK]))
+                               .values(content_id=content_id))
 
     async def entry(self, conn: AsyncConnection, entry_id: int) -> EntryRecord | None:
         row = (await conn.execute(sa.select(*_ENTRY_COLS)

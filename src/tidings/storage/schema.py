@@ -131,6 +131,8 @@ bank_entries = sa.Table(
     # What a byte hash was taken of (photo, video, file; NULL unknown): pytx names a
     # video's MD5 ``video_md5`` and has no photo MD5 (migration 0011).
     sa.Column("content_type", sa.String(16), nullable=True),
+    # The banked item (file) the entry's signal was taken from; NULL: its own (0020).
+    sa.Column("content_id", sa.BigInteger(), nullable=True),
     # value_key leads: duplicate checks probe it directly whatever the planner's
     # statistics say about a bank's size (bank first made PostgreSQL scan the bank).
     sa.UniqueConstraint("value_key", "bank", "signal_type", name="uq_bank_entries_value"),

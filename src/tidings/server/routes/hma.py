@@ -1,0 +1,172 @@
+"""HMA 2.0-compatible hashing and matching under ``/hma`` (issue 19 item 3).
+
+Routes, parameters and answers follow facebook/ThreatExchange's
+``hasher-matcher-actioner/src/OpenMediaMatch/blueprints/hashing.py`` and ``matching.py``
+(commit baefb4ed67b6cdc1d4c82dbaef858d50866ac424); curation is in ``hma_curation.py``.
+Errors carry HMA's ``{"message": ...}`` beside Tidings' ``{"error": {...}}``.
+Who may call: ``server/hma_auth.py``. Matching: ``services/hma.py`` over the publish
+gate's matcher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import typing as t
+from collections.abc import Callable, Coroutine
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from starlette.datastructures import UploadFile
+
+from tidings.protocol.errors import BadRequest, TidingsError
+from tidings.server.config import Settings
+from tidings.server.deps import bearer
+from tidings.server.hma_auth import CALLER, HmaCaller
+from tidings.server.routes.banks import read_bounded
+from tidings.server.url_fetch import FetchPolicy, fetch
+from tidings.services.hma import CONTENT_TYPES, HmaService, hashes_of, signals_of
+
+
+class HmaRoute(APIRoute):
+    """Answers errors in both shapes: HMA clients read ``message``."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[t.Any, t.Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def wrapped(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except TidingsError as exc:
+                body = {"message": exc.message, **exc.to_json()}
+                headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+                return JSONResponse(body, status_code=exc.status, headers=headers)
+
+        return wrapped
+
+
+router = APIRouter(prefix="/hma", tags=["hma"], route_class=HmaRoute,
+                   dependencies=[Depends(bearer)])
+"""``bearer`` only documents the staff token; ``hma_caller`` decides (clients need none)."""
+
+FETCHED_TOO_LARGE: dict[int | str, dict[str, t.Any]] = {
+    413: {"description": "The media at ?url= is over hma_fetch_max_bytes"}}
+UPLOAD = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "description": "One file; its field name is photo or video (or "
+    "file: the kind comes from the bytes)",
+    "properties": {name: {"type": "string", "format": "binary"}
+                   for name in ("photo", "video", "file")}}}}}}
+
+
+def hma(request: Request) -> HmaService:
+    svc: HmaService = request.app.state.hma
+    return svc
+
+
+def policy(request: Request) -> FetchPolicy:
+    s: Settings = request.app.state.settings
+    return FetchPolicy(s.hma_fetch_hosts, s.hma_fetch_private, s.hma_fetch_max_bytes,
+                       float(s.hma_fetch_timeout_s))
+
+
+async def fetch_url(request: Request, url: str) -> bytes:
+    """``?url=`` media, within the operator's allow-list and limits (url_fetch.py)."""
+    return await fetch(url, policy(request))
+
+
+async def form_file(request: Request) -> tuple[bytes, str | None]:
+    """HMA's upload: one multipart file whose *field name* is its content type."""
+    data, kind, _ = await form_upload(request)
+    return data, kind
+
+
+async def form_upload(request: Request) -> tuple[bytes, str | None, dict[str, str]]:
+    """The file, its content type (None: from the bytes) and the form's text fields."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise BadRequest("Missing multipart/form-data file upload", "missing_file")
+    body = await read_bounded(request)
+
+    async def replay() -> dict[str, t.Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    form = await Request(request.scope, replay).form(max_files=2, max_fields=8)
+    files = [(k, v) for k, v in form.multi_items() if isinstance(v, UploadFile)]
+    if not files:
+        raise BadRequest("Missing multipart/form-data file upload", "missing_file")
+    if len(files) > 1:
+        raise BadRequest("Only one file allowed per request", "too_many_files")
+    field, upload = files[0]
+    if field not in (*CONTENT_TYPES, "file"):
+        raise BadRequest(f"no such content_type: '{field}' (the file's field name must be "
+                         f"one of {', '.join(CONTENT_TYPES)}, or file)", "bad_content_type")
+    # ``file`` (a Tidings extension, used by ``tidings bank match``): the kind comes
+    # from the bytes, as it always does; a named field must agree with them.
+    fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+    return await upload.read(), (None if field == "file" else field), fields
+
+
+def banks_param(banks: str | None) -> set[str] | None:
+    return {b for b in banks.split(",") if b} if banks else None
+
+
+@router.get("/h/hash", responses=FETCHED_TOO_LARGE)
+async def hash_url(request: Request, url: str = Query(...), content_type: str | None = None,
+                   types: str | None = None, _: HmaCaller = CALLER) -> dict[str, str]:
+    """Fetch the media at ``url`` (allow-listed hosts only) and return its hashes."""
+    data = await fetch_url(request, url)
+    return await asyncio.to_thread(hashes_of, data, content_type, types)
+
+
+@router.post("/h/hash", openapi_extra=UPLOAD)
+async def hash_upload(request: Request, _: HmaCaller = CALLER) -> dict[str, str]:
+    """Hash an uploaded file (multipart field ``photo`` or ``video``)."""
+    data, kind = await form_file(request)
+    return await asyncio.to_thread(hashes_of, data, kind)
+
+
+@router.get("/m/raw_lookup")
+async def raw_lookup(request: Request, signal: str = Query(...), signal_type: str = Query(...),
+                     banks: str | None = None, include_distance: bool = False,
+                     _: HmaCaller = CALLER) -> dict[str, t.Any]:
+    found = await hma(request).match(signals_of(signal_type, signal), banks_param(banks))
+    matches: list[t.Any] = ([m.json() for m in found] if include_distance
+                            else [m.content_id for m in found])
+    return {"matches": matches}
+
+
+@router.get("/m/lookup", responses=FETCHED_TOO_LARGE)
+async def lookup(request: Request, url: str | None = None, content_type: str | None = None,
+                 types: str | None = None, signal: str | None = None,
+                 signal_type: str | None = None, banks: str | None = None,
+                 seed: str | None = None, bypass_coinflip: bool = False,
+                 _: HmaCaller = CALLER) -> dict[str, t.Any]:
+    """By hash (``signal_type`` + ``signal``): ``{bank: [{bank_content_id, distance}]}``;
+    by ``url``: the same keyed by signal type first. ``seed`` and ``bypass_coinflip``
+    are accepted and have no effect: Tidings banks match all or nothing."""
+    only = banks_param(banks)
+    svc = hma(request)
+    if url:
+        data = await fetch_url(request, url)
+        hashes = await asyncio.to_thread(hashes_of, data, content_type, types)
+        by_type = await svc.lookup_hashes(hashes, only)
+        if signal_type is not None:
+            return by_type.get(signal_type, {})
+        return by_type
+    if not signal or not signal_type:
+        raise BadRequest("Either url or both signal and signal_type are required",
+                         "missing_signal")
+    return await svc.lookup(signal_type, signal, only)
+
+
+@router.post("/m/lookup", openapi_extra=UPLOAD)
+async def lookup_upload(request: Request, banks: str | None = None,
+                        _: HmaCaller = CALLER) -> dict[str, t.Any]:
+    data, kind = await form_file(request)
+    hashes = await asyncio.to_thread(hashes_of, data, kind)
+    return await hma(request).lookup_hashes(hashes, banks_param(banks))
+
+
+@router.get("/m/index/status")
+async def index_status(request: Request, signal_type: str | None = None,
+                       _: HmaCaller = CALLER) -> dict[str, t.Any]:
+    return hma(request).index_status(signal_type)
