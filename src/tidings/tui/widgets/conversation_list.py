@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from tidings.protocol.safe_text import safe_line
 from tidings.tui.state import Book, Conversation, Kind
 
 MARKS = {Kind.PERSON: "@", Kind.GROUP: "#", Kind.CHANNEL: "»", Kind.SYSTEM: "!"}
@@ -14,7 +15,7 @@ MARKS = {Kind.PERSON: "@", Kind.GROUP: "#", Kind.CHANNEL: "»", Kind.SYSTEM: "!"
 
 def label(conv: Conversation) -> Text:
     text = Text(f"{MARKS[conv.kind]} ", style="dim")
-    text.append(conv.title, style="bold" if conv.unread else "")
+    text.append(safe_line(conv.title), style="bold" if conv.unread else "")
     if conv.kind is Kind.CHANNEL and not conv.followed:
         text.append(" (preview)", style="dim italic")
     if conv.change is not None:
