@@ -53,7 +53,7 @@ def report_message(message_id: str, category: CategoryOpt,
         async with TidingsClient.from_profile(profile_dir(profile), server) as client:
             messenger = Messenger.open(client, secret)
             result: dict[str, Any] = await client.call(rr.message_report(
-                messenger.crypto.inbox, message_id, category, explanation, context))
+                messenger.crypto.reportable(), message_id, category, explanation, context))
             return result
 
     emit(json_out, run(go()), _ack)
