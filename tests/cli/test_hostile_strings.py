@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -115,6 +116,10 @@ async def test_naughty_strings_reach_the_cli_defused(live_server: Live, tmp_path
             out = (await tidings(server, tmp_path / "ann", "notices")).stdout
             assert out.count("What we relied on: ") == len(facts)
             check(out, strings, SHOWN)
+            out = (await tidings(server, tmp_path / "ann", "notices", "--json")).stdout
+            assert DANGEROUS.search(out) is None  # JSON escapes: the same strings for programs
+            quoted = "\n".join(n["statement"]["text"] for n in json.loads(out))
+            assert all(s in quoted for s in strings)
 
             # group titles -> `tidings group list`
             titled = [s for s in strings if DANGEROUS.search(s) or "[" in s]

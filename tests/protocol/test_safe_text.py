@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tidings.protocol.safe_text import safe_line, safe_text, unsafe_characters
+from tidings.protocol.safe_text import safe_json, safe_line, safe_text, unsafe_characters
 
 OSC8 = "\x1b]8;;https://evil.example/\x1b\\your bank\x1b]8;;\x1b\\"
 OSC52 = "\x1b]52;c;Y3VybCBldmlsLmV4YW1wbGUgfCBzaA==\x07"
@@ -60,3 +62,17 @@ def test_nothing_dangerous_survives_and_it_is_idempotent(text: str) -> None:
     line = safe_line(text)
     assert "\n" not in line and "\t" not in line and safe_line(line) == line
     assert len(shown) >= len(text)
+
+
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(),
+                    lambda inner: st.lists(inner, max_size=3)
+                    | st.dictionaries(st.text(), inner, max_size=3), max_leaves=8))
+def test_json_output_round_trips_and_is_terminal_safe(value: object) -> None:
+    line = safe_json(value)
+    assert json.loads(line) == value
+    assert unsafe_characters(line) == [] and "\n" not in line
+
+
+def test_json_escapes_what_the_encoder_leaves_raw() -> None:
+    assert safe_json({"t": "a\u202eb\x9b\U000e0041 中"}) == (
+        '{"t": "a\\u202eb\\u009b\\udb40\\udc41 中"}')

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -16,7 +15,7 @@ from rich.text import Text
 from tidings.client.profile import ProfileError, default_dir
 from tidings.protocol.errors import TidingsError
 from tidings.protocol.keys import CryptoError
-from tidings.protocol.safe_text import safe_line, safe_text
+from tidings.protocol.safe_text import safe_json, safe_line, safe_text
 
 T = TypeVar("T")
 
@@ -98,7 +97,7 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 def emit(as_json: bool, value: Any, human: Callable[[Any], None]) -> None:
     if as_json:
-        sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
+        sys.stdout.write(safe_json(value) + "\n")
     else:
         human(value)
 

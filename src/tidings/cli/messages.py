@@ -6,7 +6,6 @@ The device's keys live in the profile's key store, unlocked with the passphrase 
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +34,7 @@ from tidings.client.receipts import Signals
 from tidings.client.sdk import TidingsClient
 from tidings.protocol.errors import TidingsError
 from tidings.protocol.keys import CryptoError, DeviceKeys
+from tidings.protocol.safe_text import safe_json
 
 FINGERPRINT_GROUP = 4
 
@@ -104,11 +104,11 @@ def receive(timeout: Annotated[float, typer.Option(
                  f"({item.device}): {item.reason} [{item.code}]; "
                  "asked the sender's device to re-key", err=True)
             if json_out:
-                sys.stdout.write(json.dumps(item.summary(), ensure_ascii=False) + "\n")
+                sys.stdout.write(safe_json(item.summary()) + "\n")
         elif item.content.kind == "key_share":
             return
         elif json_out:
-            sys.stdout.write(json.dumps(item.summary(), ensure_ascii=False) + "\n")
+            sys.stdout.write(safe_json(item.summary()) + "\n")
         elif item.request:  # issue 20: shown apart, plain, with `tidings requests`
             show(f"message request from {item.sender} (tidings requests)")
         elif item.content.kind == "text":
@@ -138,7 +138,7 @@ def receive(timeout: Annotated[float, typer.Option(
 def _signal(s: Received, json_out: bool) -> None:
     line = {"from": s.sender, "kind": s.content.kind, **s.content.body}
     if json_out:
-        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+        sys.stdout.write(safe_json(line) + "\n")
     elif s.content.kind == "typing":
         show((f"{s.sender} is {'typing' if s.content.body.get('active') else 'idle'}", "dim"))
     else:
@@ -197,7 +197,7 @@ async def _save(m: Messenger, item: Received, json_out: bool) -> None:
         show(("attachment refused", "red"), f" from {item.sender}: {exc} [{exc.code}]",
              err=True)
     if json_out:
-        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+        sys.stdout.write(safe_json(line) + "\n")
 
 
 def devices(user: str, server: ServerOpt = None, profile: ProfileOpt = None,

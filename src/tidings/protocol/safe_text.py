@@ -25,8 +25,10 @@ text (a Rich ``Text``, ``markup=False``), never as Rich or Textual markup.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
+from typing import Any
 
 KEPT_FORMAT = frozenset({"\u200c", "\u200d"})
 """Format characters kept as they are (ZWNJ, ZWJ)."""
@@ -69,3 +71,19 @@ def safe_line(value: object) -> str:
 def unsafe_characters(text: str) -> list[str]:
     """The characters ``safe_text`` would replace, in order (empty: ``text`` is safe)."""
     return [m.group() for m in _CANDIDATE.finditer(text) if _visible(m) != m.group()]
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    ch = match.group()
+    return ch if _visible(match) == ch else json.dumps(ch)[1:-1]
+
+
+def safe_json(value: Any) -> str:
+    """``value`` as one line of JSON that is also safe on a terminal.
+
+    ``json.dumps(ensure_ascii=False)`` escapes C0 controls but writes C1 controls, bidi
+    overrides and other format characters raw; here they become ``\\uXXXX`` escapes
+    (surrogate pairs beyond the BMP), so a program reading the JSON gets the same
+    strings and a person who runs ``--json`` in a terminal gets nothing that acts on it.
+    """
+    return _CANDIDATE.sub(_json_escape, json.dumps(value, ensure_ascii=False))
