@@ -168,7 +168,7 @@ def typing(user: str,
 
 
 def timer(conversation: str, seconds: Annotated[int, typer.Argument(
-              help="Disappear after this many seconds; 0 turns it off.", min=0)],
+              help="Disappear after this many seconds (at least 60); 0 turns it off.", min=0)],
           server: ServerOpt = None, profile: ProfileOpt = None,
           json_out: JsonOpt = False) -> None:
     """Set the disappearing-message timer of a chat with a USER or of a GROUP id."""
