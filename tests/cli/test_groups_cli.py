@@ -46,7 +46,9 @@ async def test_group_create_send_receive_remove(live_server: Live, tmp_path: Pat
         code, out, err = await tidings(server, profiles["ann"], "timer", gid, "60", "--json")
         assert code == 0, err
         code, out, err = await tidings(server, profiles["ann"], "timer", "ben", "30")
-        assert code == 0 and "30 s" in out, err
+        assert code == 1 and "bad_timer" in err  # issue 20: at least a minute
+        code, out, err = await tidings(server, profiles["ann"], "timer", "ben", "90")
+        assert code == 0 and "90 s" in out, err
         code, out, err = await tidings(server, profiles["ben"], "group", "leave", gid)
         assert code == 0, err
 

@@ -6,19 +6,20 @@ from pathlib import Path
 
 from tidings.client.messaging import Messenger, enroll
 from tidings.client.sdk import TidingsClient
+from tidings.services.clock import Clock, system_clock
 
 PASSWORD = "a long enough passphrase"
 
 
 async def device(server_url: str, tmp: Path, user: str, name: str, *, first: bool,
-                 passphrase: str | None = None) -> Messenger:
+                 passphrase: str | None = None, clock: Clock = system_clock) -> Messenger:
     """Register (first device) or log in, then enroll keys; profile in ``tmp/user-name``."""
     client = TidingsClient(server_url, profile_dir=tmp / f"{user}-{name}")
     if first:
         await client.register(user, PASSWORD, name)
     else:
         await client.login(user, PASSWORD, name)
-    return await enroll(client, passphrase)
+    return await enroll(client, passphrase, clock)
 
 
 async def people(server_url: str, tmp: Path, names: list[str], per_person: int = 2,

@@ -56,8 +56,8 @@ async def test_accept_report_and_block_block_from_a_chat_delete_unblock(
             evil = next(o.prompt for o in listing.options if o.id == "mallory")
             assert isinstance(evil, Text)
             assert "\x1b" not in evil.plain and "\u202e" not in evil.plain
-            assert "\\u001b]8;;https://evil.example\\u0007a prize" in evil.plain
-            assert "[link=https://evil.example]now[/link] \\u202eexe.txt" in evil.plain
+            assert "␛]8;;https://evil.example␇a prize" in evil.plain
+            assert "[link=https://evil.example]now[/link] <U+202E>exe.txt" in evil.plain
             assert not any("link" in str(span.style) for span in evil.spans)
 
             assert "accepted bob" in await answer(pilot, "#requests", "bob", "accept")

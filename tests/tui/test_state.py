@@ -67,4 +67,4 @@ def test_requests_stay_apart_until_accepted_and_a_block_drops_them() -> None:
     assert [x.id for x in conv.lines] == ["1"] and conv.unread == 0
     book.block("mallory")
     assert book.pending == 0 and book.blocked == {"mallory"}
-    assert plain("a\x1b]8;;x\x07b\u202ec") == "a\\u001b]8;;x\\u0007b\\u202ec"
+    assert plain("a\x1b]8;;x\x07b\u202ec") == "a␛]8;;x␇b<U+202E>c"

@@ -14,6 +14,7 @@ from tidings.cli.common import (
     JsonOpt,
     ProfileOpt,
     ServerOpt,
+    cell,
     console,
     emit,
     profile_dir,
@@ -99,8 +100,8 @@ def devices(server: ServerOpt = None, profile: ProfileOpt = None,
     def human(items: list[dict[str, Any]]) -> None:
         table = Table("id", "name", "created", "last seen", "")
         for d in items:
-            table.add_row(d["id"], d["name"], _ts(d["created_at"]), _ts(d["last_seen_at"]),
-                          "this device" if d["current"] else "")
+            table.add_row(cell(d["id"]), cell(d["name"]), _ts(d["created_at"]),
+                          _ts(d["last_seen_at"]), "this device" if d["current"] else "")
         console.print(table)
 
     emit(json_out, run(go()), human)

@@ -13,13 +13,16 @@ from tidings.cli.common import (
     JsonOpt,
     ProfileOpt,
     ServerOpt,
+    cell,
     console,
     emit,
     profile_dir,
     run,
+    show,
 )
 from tidings.client.profile import ProfileError
 from tidings.client.sdk import TidingsClient
+from tidings.protocol.safe_text import safe_line
 
 app = typer.Typer(help="Public channels: create, post, follow, read, search.",
                   no_args_is_help=True)
@@ -38,8 +41,8 @@ def _maybe_client(server: str | None, profile: Path | None) -> TidingsClient:
 
 
 def _print_channel(c: dict[str, Any]) -> None:
-    console.print(f"[bold]{c['title']}[/bold] @{c['handle']} ({c['visibility']}, "
-                  f"{c['subscriber_count']} subscribers)", highlight=False)
+    show((safe_line(c["title"]), "bold"), f" @{c['handle']} ({c['visibility']}, "
+         f"{c['subscriber_count']} subscribers)")
     if c.get("invite_token") and c["visibility"] == "unlisted":
         console.print(f"invite link: /c/{c['handle']}?invite={c['invite_token']}")
 
@@ -47,14 +50,13 @@ def _print_channel(c: dict[str, Any]) -> None:
 def _print_posts(posts: list[dict[str, Any]]) -> None:
     for p in posts:
         if "text" not in p:  # a tombstone: id and state only (docs/channels.md)
-            console.print(f"[dim]#{p['id']} ({p.get('state', 'unavailable')})[/dim]",
-                          highlight=False)
+            show((f"#{p['id']} ({p.get('state', 'unavailable')})", "dim"))
             continue
         media = f"  [{len(p['media'])} media]" if p["media"] else ""
         fwd = (f"  (forwarded from @{p['forwarded_from']['channel']})"
                if p.get("forwarded_from") else "")
-        console.print(f"[dim]#{p['id']}[/dim] {p['text']}{media}{fwd}  "
-                      f"[dim]{p['views']} views[/dim]", highlight=False)
+        show((f"#{p['id']}", "dim"), " ", p["text"], media, fwd, "  ",
+             (f"{p['views']} views", "dim"))
 
 
 @app.command()
@@ -171,7 +173,7 @@ def search(query: str, posts: Annotated[bool, typer.Option(
             return
         table = Table("handle", "title", "subscribers")
         for c in items:
-            table.add_row("@" + c["handle"], c["title"], str(c["subscriber_count"]))
+            table.add_row(cell("@" + c["handle"]), cell(c["title"]), str(c["subscriber_count"]))
         console.print(table)
 
     emit(json_out, run(go()), human)

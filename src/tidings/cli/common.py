@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -11,10 +10,12 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from tidings.client.profile import ProfileError, default_dir
 from tidings.protocol.errors import TidingsError
 from tidings.protocol.keys import CryptoError
+from tidings.protocol.safe_text import safe_json, safe_line, safe_text
 
 T = TypeVar("T")
 
@@ -45,8 +46,39 @@ def read_password_stdin() -> str:
     return password
 
 
+Part = str | tuple[str, str]
+"""A piece of a printed line: text, or (text, Rich style)."""
+
+
+def plain(*parts: Part) -> Text:
+    """A line built from untrusted values, shown as plain text (docs/decisions.md).
+
+    Each part goes through ``safe_text`` (control, escape and bidi characters replaced
+    visibly) and into a Rich ``Text``, which is never parsed as markup: a message saying
+    ``[link=https://evil]bank[/link]`` or ``[/bold]`` is printed as those characters.
+    Styles come only from the tuples our own code writes.
+    """
+    text = Text()
+    for part in parts:
+        value, style = (part, "") if isinstance(part, str) else part
+        text.append(safe_text(value), style=style)
+    return text
+
+
+def cell(value: object) -> Text:
+    """A table cell or other one-line field (a name, a title) from untrusted text."""
+    return Text(safe_line(value))
+
+
+def show(*parts: Part, err: bool = False) -> None:
+    """Print ``plain(*parts)``; no wrapping inserted, so text copies out as it came."""
+    (err_console if err else console).print(plain(*parts), soft_wrap=True, highlight=False)
+
+
 def fail(message: str, code: str = "error", exit_code: int = 1) -> None:
-    err_console.print(f"[red]error[/red] ({code}): {message}", highlight=False)
+    # The message may quote what someone else wrote (a title, a name): plain text.
+    err_console.print(Text.assemble(("error", "red"), f" ({safe_line(code)}): ",
+                                    safe_text(message)), soft_wrap=True, highlight=False)
     raise typer.Exit(exit_code)
 
 
@@ -65,7 +97,7 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 def emit(as_json: bool, value: Any, human: Callable[[Any], None]) -> None:
     if as_json:
-        sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
+        sys.stdout.write(safe_json(value) + "\n")
     else:
         human(value)
 

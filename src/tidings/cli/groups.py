@@ -7,12 +7,22 @@ from typing import Annotated, Any
 
 import typer
 
-from tidings.cli.common import JsonOpt, ProfileOpt, ServerOpt, console, emit, profile_dir, run
+from tidings.cli.common import (
+    JsonOpt,
+    ProfileOpt,
+    ServerOpt,
+    console,
+    emit,
+    profile_dir,
+    run,
+    show,
+)
 from tidings.cli.messages import FileOpt, passphrase
 from tidings.client.attachments import send_group_file
 from tidings.client.groups import Groups, my_groups, set_title
 from tidings.client.messaging import Messenger
 from tidings.client.sdk import TidingsClient
+from tidings.protocol.safe_text import safe_line
 
 app = typer.Typer(help="Private groups: end-to-end encrypted, up to 1,000 members.",
                   no_args_is_help=True)
@@ -30,8 +40,7 @@ async def _with_groups(profile: Path | None, server: str | None, op: Any) -> Any
 
 
 def _show(r: dict[str, Any]) -> None:
-    console.print(f"{r['id']}  {r['title']}  members: {', '.join(r['members'])}",
-                  highlight=False)
+    show(f"{r['id']}  ", safe_line(r["title"]), f"  members: {', '.join(r['members'])}")
 
 
 @app.command()
@@ -90,7 +99,7 @@ def list_groups(server: ServerOpt = None, profile: ProfileOpt = None,
 
     def human(gs: list[dict[str, Any]]) -> None:
         for g in gs:
-            console.print(f"{g['id']}  {g['title']}", highlight=False)
+            show(f"{g['id']}  ", safe_line(g["title"]))
 
     emit(json_out, run(go()), human)
 
@@ -121,8 +130,7 @@ def invitations(server: ServerOpt = None, profile: ProfileOpt = None,
         if not rows:
             console.print("no invitations")
         for row in rows:
-            console.print(f"{row['group']}  invited by {row['by']}", markup=False,
-                          highlight=False)
+            show(f"{row['group']}  invited by {row['by']}")
 
     emit(json_out, result, human)
 

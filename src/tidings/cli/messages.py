@@ -6,7 +6,6 @@ The device's keys live in the profile's key store, unlocked with the passphrase 
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +23,7 @@ from tidings.cli.common import (
     err_console,
     profile_dir,
     run,
+    show,
 )
 from tidings.client import requests as rq
 from tidings.client.attachments import fetch, send_file
@@ -34,6 +34,7 @@ from tidings.client.receipts import Signals
 from tidings.client.sdk import TidingsClient
 from tidings.protocol.errors import TidingsError
 from tidings.protocol.keys import CryptoError, DeviceKeys
+from tidings.protocol.safe_text import safe_json
 
 FINGERPRINT_GROUP = 4
 
@@ -53,10 +54,9 @@ def passphrase(*, confirm: bool = False) -> str:
 def warn_device_changes(m: Messenger) -> None:
     """A verified contact's devices changed: say so (compare again with `tidings verify`)."""
     for w in m.crypto.warnings:
-        err_console.print(f"[yellow]warning:[/yellow] {w['user']}'s devices changed since you "
-                          f"verified them (added: {', '.join(w['added']) or '-'}; removed: "
-                          f"{', '.join(w['removed']) or '-'}); run `tidings verify {w['user']}`",
-                          highlight=False)
+        show(("warning:", "yellow"), f" {w['user']}'s devices changed since you "
+             f"verified them (added: {', '.join(w['added']) or '-'}; removed: "
+             f"{', '.join(w['removed']) or '-'}); run `tidings verify {w['user']}`", err=True)
 
 
 def fingerprint(ed25519: str) -> str:
@@ -98,32 +98,30 @@ def receive(timeout: Annotated[float, typer.Option(
     """Receive, decrypt and acknowledge messages; prints one line (or JSON line) each."""
     secret = passphrase()
 
-    def show(item: Received | Undecryptable) -> None:
+    def display(item: Received | Undecryptable) -> None:
         if isinstance(item, Undecryptable):
-            err_console.print(f"[red]could not decrypt[/red] message {item.id} from "
-                              f"{item.sender} ({item.device}): {item.reason} [{item.code}]; "
-                              "asked the sender's device to re-key", highlight=False)
+            show(("could not decrypt", "red"), f" message {item.id} from {item.sender} "
+                 f"({item.device}): {item.reason} [{item.code}]; "
+                 "asked the sender's device to re-key", err=True)
             if json_out:
-                sys.stdout.write(json.dumps(item.summary(), ensure_ascii=False) + "\n")
+                sys.stdout.write(safe_json(item.summary()) + "\n")
         elif item.content.kind == "key_share":
             return
         elif json_out:
-            sys.stdout.write(json.dumps(item.summary(), ensure_ascii=False) + "\n")
+            sys.stdout.write(safe_json(item.summary()) + "\n")
         elif item.request:  # issue 20: shown apart, plain, with `tidings requests`
-            console.print(f"message request from {item.sender} (tidings requests)",
-                          markup=False, highlight=False)
+            show(f"message request from {item.sender} (tidings requests)")
         elif item.content.kind == "text":
             when = datetime.fromtimestamp(item.ts / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
-            where = (f"[cyan]\\[{item.conversation}][/cyan] "
-                     if item.conversation.startswith("group:") else "")
-            console.print(f"[dim]{when}[/dim] {where}[bold]{item.sender}[/bold]: {item.text}",
-                          highlight=False)
+            where = (f"[{item.conversation}] " if item.conversation.startswith("group:")
+                     else "")
+            show((when, "dim"), " ", (where, "cyan"), (item.sender, "bold"), ": ", item.text)
         sys.stdout.flush()
 
     async def go() -> None:
         async with TidingsClient.from_profile(profile_dir(profile), server) as client:
             m = Messenger.open(client, secret)
-            inbox = await m.receive(timeout, show)
+            inbox = await m.receive(timeout, display)
             for item in inbox.messages:
                 if item.content.kind == "file":
                     await _save(m, item, json_out)
@@ -140,15 +138,13 @@ def receive(timeout: Annotated[float, typer.Option(
 def _signal(s: Received, json_out: bool) -> None:
     line = {"from": s.sender, "kind": s.content.kind, **s.content.body}
     if json_out:
-        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+        sys.stdout.write(safe_json(line) + "\n")
     elif s.content.kind == "typing":
-        console.print(f"[dim]{s.sender} is {'typing' if s.content.body.get('active') else 'idle'}"
-                      "[/dim]", highlight=False)
+        show((f"{s.sender} is {'typing' if s.content.body.get('active') else 'idle'}", "dim"))
     else:
         ids = s.content.body.get("ids")
         listed = ", ".join(map(str, ids)) if isinstance(ids, list) else ""
-        console.print(f"[dim]{s.sender}: {s.content.body.get('type')} {listed}[/dim]",
-                      highlight=False)
+        show((f"{s.sender}: {s.content.body.get('type')} {listed}", "dim"))
 
 
 def typing(user: str,
@@ -172,7 +168,7 @@ def typing(user: str,
 
 
 def timer(conversation: str, seconds: Annotated[int, typer.Argument(
-              help="Disappear after this many seconds; 0 turns it off.", min=0)],
+              help="Disappear after this many seconds (at least 60); 0 turns it off.", min=0)],
           server: ServerOpt = None, profile: ProfileOpt = None,
           json_out: JsonOpt = False) -> None:
     """Set the disappearing-message timer of a chat with a USER or of a GROUP id."""
@@ -195,13 +191,13 @@ async def _save(m: Messenger, item: Received, json_out: bool) -> None:
         path = await fetch(m, item)
         line: dict[str, Any] = {"id": item.id, "from": item.sender, "saved": str(path)}
         if not json_out:
-            console.print(f"{item.sender} sent a file: saved to {path}", highlight=False)
+            show(f"{item.sender} sent a file: saved to {path}")
     except (CryptoError, TidingsError) as exc:
         line = {"id": item.id, "from": item.sender, "error": exc.code, "message": str(exc)}
-        err_console.print(f"[red]attachment refused[/red] from {item.sender}: {exc} "
-                          f"[{exc.code}]", highlight=False)
+        show(("attachment refused", "red"), f" from {item.sender}: {exc} [{exc.code}]",
+             err=True)
     if json_out:
-        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+        sys.stdout.write(safe_json(line) + "\n")
 
 
 def devices(user: str, server: ServerOpt = None, profile: ProfileOpt = None,

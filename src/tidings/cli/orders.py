@@ -14,11 +14,13 @@ from tidings.cli.common import (
     JsonOpt,
     ProfileOpt,
     ServerOpt,
+    cell,
     console,
     emit,
     profile_dir,
     run,
 )
+from tidings.cli.common import show as say
 from tidings.client import profile as profiles
 from tidings.client.sdk import TidingsClient
 
@@ -36,33 +38,32 @@ app = typer.Typer(help="Removal orders of competent authorities (TCO Regulation 
 
 
 def _show(o: dict[str, Any]) -> None:
-    console.print(f"order {o['id']} ({o['reference']}) from {o['authority_name']} "
-                  f"({o['member_state']}): {o['status']}", highlight=False)
-    console.print(f"  target {o['target']['kind']} {o['target']['ref']}"
-                  + (f" — {o['target']['url']}" if o["target"]["url"] else ""), highlight=False)
+    say(f"order {o['id']} ({o['reference']}) from {o['authority_name']} "
+        f"({o['member_state']}): {o['status']}")
+    say(f"  target {o['target']['kind']} {o['target']['ref']}"
+        + (f" — {o['target']['url']}" if o["target"]["url"] else ""))
     scope = o.get("scope") or {}
     if scope:
-        console.print(f"  basis {scope['basis']}: {scope['legal_basis']}; {scope['category']}; "
-                      f"in {', '.join(scope['territorial_scope'])}", highlight=False)
+        say(f"  basis {scope['basis']}: {scope['legal_basis']}; {scope['category']}; "
+            f"in {', '.join(scope['territorial_scope'])}")
     if o.get("needs_confirmation") and not o.get("confirmed_ms"):
-        console.print("  above the authority's hourly rate: executed, awaiting an admin's "
-                      "confirmation (tidings order confirm ID)", highlight=False)
-    console.print(f"  received {iso(o['received_ms'])}, deadline {iso(o['deadline_ms'])}"
-                  + (" — OVERDUE" if o["overdue"] else ""), highlight=False)
+        say("  above the authority's hourly rate: executed, awaiting an admin's "
+            "confirmation (tidings order confirm ID)")
+    say(f"  received {iso(o['received_ms'])}, deadline {iso(o['deadline_ms'])}"
+        + (" — OVERDUE" if o["overdue"] else ""))
     if o["completed_ms"] is not None:
-        console.print(f"  removed/disabled {iso(o['completed_ms'])}", highlight=False)
+        say(f"  removed/disabled {iso(o['completed_ms'])}")
     if o.get("execution_error"):
         err = o["execution_error"]
-        console.print(f"  not executed: {err['message']} ({err['code']})", highlight=False)
+        say(f"  not executed: {err['message']} ({err['code']})")
     if o["cannot_comply_reason"]:
-        console.print(f"  cannot comply: {o['cannot_comply_reason']} — "
-                      f"{o['cannot_comply_details']}", highlight=False)
+        say(f"  cannot comply: {o['cannot_comply_reason']} — "
+            f"{o['cannot_comply_details']}")
     if o["withhold_until_ms"] and not o["notice_sent_ms"]:
-        console.print(f"  notice to the content provider withheld until "
-                      f"{iso(o['withhold_until_ms'])}", highlight=False)
+        say(f"  notice to the content provider withheld until "
+            f"{iso(o['withhold_until_ms'])}")
     for item in o.get("preservation") or []:
-        console.print(f"  preserved as {item['id']} until {iso(item['expires_ms'])}",
-                      highlight=False)
+        say(f"  preserved as {item['id']} until {iso(item['expires_ms'])}")
 
 
 async def _with_client(server: str | None, profile: Path | None, fn: Any) -> Any:
@@ -136,8 +137,9 @@ def list_orders(status: Annotated[str | None, typer.Option(
         table = Table("order", "reference", "authority", "target", "status", "received")
         for o in items:
             state = o["status"] + (" OVERDUE" if o["overdue"] else "")
-            table.add_row(o["id"], o["reference"], f"{o['authority_name']} ({o['member_state']})",
-                          f"{o['target']['kind']} {o['target']['ref']}", state,
+            table.add_row(cell(o["id"]), cell(o["reference"]),
+                          cell(f"{o['authority_name']} ({o['member_state']})"),
+                          cell(f"{o['target']['kind']} {o['target']['ref']}"), state,
                           iso(o["received_ms"]) or "")
         console.print(table)
 

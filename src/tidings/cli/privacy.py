@@ -6,7 +6,6 @@ no hyperlinks), and control characters are replaced visibly.
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -17,6 +16,7 @@ from tidings.cli.messages import passphrase
 from tidings.client.messaging import Messenger
 from tidings.client.privacy import Privacy
 from tidings.client.sdk import TidingsClient
+from tidings.protocol.safe_text import safe_text
 
 requests_app = typer.Typer(help="Message requests: first messages from people you have not "
                                 "written to. Nothing goes back to them until you accept.",
@@ -24,9 +24,9 @@ requests_app = typer.Typer(help="Message requests: first messages from people yo
 
 
 def plain(text: str) -> str:
-    """Untrusted text for the terminal: control, format (bidi) characters shown as \\uXXXX."""
-    return "".join(c if unicodedata.category(c)[0] != "C" or c == " "
-                   else f"\\u{ord(c):04x}" for c in text)
+    """Untrusted text for the terminal: control, escape and bidi characters replaced
+    visibly (protocol/safe_text.py); printed with ``markup=False``."""
+    return safe_text(text)
 
 
 async def _with(profile: Any, server: Any, op: Any) -> Any:

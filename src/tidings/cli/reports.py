@@ -7,7 +7,17 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from tidings.cli.common import JsonOpt, ProfileOpt, ServerOpt, console, emit, profile_dir, run
+from tidings.cli.common import (
+    JsonOpt,
+    ProfileOpt,
+    ServerOpt,
+    cell,
+    console,
+    emit,
+    profile_dir,
+    run,
+    show,
+)
 from tidings.cli.messages import passphrase
 from tidings.client import report_requests as rr
 from tidings.client.messaging import Messenger
@@ -43,7 +53,7 @@ def report_message(message_id: str, category: CategoryOpt,
         async with TidingsClient.from_profile(profile_dir(profile), server) as client:
             messenger = Messenger.open(client, secret)
             result: dict[str, Any] = await client.call(rr.message_report(
-                messenger.crypto.inbox, message_id, category, explanation, context))
+                messenger.crypto.reportable(), message_id, category, explanation, context))
             return result
 
     emit(json_out, run(go()), _ack)
@@ -75,7 +85,7 @@ def report_status(report_id: int, server: ServerOpt = None, profile: ProfileOpt 
             result: dict[str, Any] = await client.call(rr.report_status(report_id))
             return result
 
-    emit(json_out, run(go()), lambda r: console.print(
+    emit(json_out, run(go()), lambda r: show(
         f"report {r['id']}: {r['status']}" + (f" — {r['outcome']}" if r["outcome"] else "")))
 
 
@@ -95,8 +105,9 @@ def queue(kind: Annotated[str | None, typer.Option(help="post, channel, account,
     def human(cases: list[dict[str, Any]]) -> None:
         table = Table("case", "target", "source", "state", "reports", "holds")
         for c in cases:
-            table.add_row(c["id"], f"{c['target']['kind']} {c['target']['ref']}", c["source"],
-                          c["state"], str(c["report_count"]), str(c["hold_count"]))
+            table.add_row(cell(c["id"]), cell(f"{c['target']['kind']} {c['target']['ref']}"),
+                          cell(c["source"]), cell(c["state"]), str(c["report_count"]),
+                          str(c["hold_count"]))
         console.print(table)
 
     emit(json_out, run(go()), human)
@@ -137,7 +148,7 @@ def appeal(case_id: str, text: Annotated[str, typer.Option("--text", help="Why i
             result: dict[str, Any] = await client.call(rr.appeal(case_id, text))
             return result
 
-    emit(json_out, run(go()), lambda r: console.print(r["message"]))
+    emit(json_out, run(go()), lambda r: show(r["message"]))
 
 
 def notices(server: ServerOpt = None, profile: ProfileOpt = None,
@@ -153,7 +164,6 @@ def notices(server: ServerOpt = None, profile: ProfileOpt = None,
         for n in items:
             text = (n.get("statement", {}).get("text") or n.get("outcome")
                     or n.get("answer") or "")
-            console.print(f"[bold]{n['kind']}[/bold] case {n['case_id']}\n{text}\n",
-                          highlight=False)
+            show((str(n["kind"]), "bold"), f" case {n['case_id']}\n", text, "\n")
 
     emit(json_out, run(go()), human)

@@ -91,7 +91,8 @@ class DeviceCrypto:
                  peers: dict[str, dict[str, dict[str, Any]]] | None = None,
                  inbox: list[dict[str, Any]] | None = None,
                  groups: dict[str, Any] | None = None,
-                 settings: dict[str, Any] | None = None) -> None:
+                 settings: dict[str, Any] | None = None,
+                 held: list[dict[str, Any]] | None = None) -> None:
         self.machine = machine
         self._pickle_key = pickle_key
         self.peers = peers or {}
@@ -105,6 +106,10 @@ class DeviceCrypto:
         """Changes in verified contacts' device lists seen since this object was loaded."""
         self.settings: dict[str, Any] = settings or {}
         """Per-device choices kept with the keys: ``typing_off``, verified devices."""
+        self.held = held or []
+        """Disappeared messages kept only so they can still be reported: the franked
+        fields a report needs, no shown text, each until its ``held_until`` (see
+        ``purge_expired``)."""
 
     @classmethod
     def create(cls, user: str, device_id: str) -> DeviceCrypto:
@@ -124,13 +129,15 @@ class DeviceCrypto:
         return {"v": STATE_VERSION, "pickle_key": b64encode(self._pickle_key),
                 "olm": self.machine.pickle(self._pickle_key), "peers": self.peers,
                 "inbox": self.inbox[-limits.CLIENT_INBOX_KEEP:],
-                "groups": self.groups.to_json(self._pickle_key), "settings": self.settings}
+                "groups": self.groups.to_json(self._pickle_key), "settings": self.settings,
+                "held": self.held[-limits.CLIENT_REPORT_HOLD_KEEP:]}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DeviceCrypto:
         key = b64decode(str(data["pickle_key"]))
         return cls(OlmMachine.from_pickle(data["olm"], key), key, data.get("peers", {}),
-                   data.get("inbox", []), data.get("groups"), data.get("settings"))
+                   data.get("inbox", []), data.get("groups"), data.get("settings"),
+                   data.get("held", []))
 
     def save(self, store: KeyStore) -> None:
         store.save(self.to_json())
@@ -142,11 +149,28 @@ class DeviceCrypto:
         return cls.from_json(data) if data else None
 
     def purge_expired(self, now_ms: int) -> int:
-        """Delete kept messages whose disappearing timer ran out; returns how many."""
-        keep = [m for m in self.inbox if not (m.get("expires_at") or now_ms + 1) <= now_ms]
-        gone = len(self.inbox) - len(keep)
-        self.inbox[:] = keep
-        return gone
+        """Take messages whose disappearing timer ran out out of view; returns how many.
+
+        Issue 20: a disappearing message must stay reportable, or a sender could put a
+        short timer on abuse. So what a report needs (``report_requests.franked``: the
+        committed payload, franking key, commitment, tag and metadata) is moved to
+        ``held`` for ``CLIENT_REPORT_HOLD_MS`` after expiry, and deleted then. The shown
+        text and anything else are dropped at once; ``held`` lives in the same encrypted
+        key store and no screen lists it. Reporting reads ``reportable()``.
+        """
+        gone = [m for m in self.inbox if _expired(m, now_ms)]
+        self.inbox[:] = [m for m in self.inbox if not _expired(m, now_ms)]
+        for m in gone:
+            self.held.append({**{k: m[k] for k in HELD_FIELDS if k in m},
+                              "held_until": int(m["expires_at"]) + limits.CLIENT_REPORT_HOLD_MS})
+        self.held[:] = [h for h in self.held[-limits.CLIENT_REPORT_HOLD_KEEP:]
+                        if int(h.get("held_until", 0)) > now_ms]
+        return len(gone)
+
+    def reportable(self) -> list[dict[str, Any]]:
+        """Every message this device can still report: held (disappeared) and shown ones,
+        oldest first, so a report's earlier context may include disappeared messages."""
+        return sorted([*self.held, *self.inbox], key=lambda m: int(m.get("ts", 0)))
 
     def timer_for(self, conversation: str) -> int | None:
         """The disappearing-message timer of a user ("bob") or group ("group:G...")."""
@@ -278,6 +302,16 @@ class DeviceCrypto:
         if content.kind == "key_share":
             self.groups.accept_share(sender.curve25519, content)
         return self._keep(body, content, franking_key)
+
+
+HELD_FIELDS = ("id", "from", "device", "conversation", "ts", "expires_at", "payload",
+               "franking_key", "commitment", "tag", "key_id")
+"""What a disappeared message keeps while held: exactly what a report reveals."""
+
+
+def _expired(m: dict[str, Any], now_ms: int) -> bool:
+    expires = m.get("expires_at")
+    return isinstance(expires, int) and expires <= now_ms
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -73,14 +73,18 @@ def _now_ms() -> int:
 
 
 class Messenger:
-    def __init__(self, client: TidingsClient, crypto: DeviceCrypto, store: KeyStore | None
-                 ) -> None:
+    def __init__(self, client: TidingsClient, crypto: DeviceCrypto, store: KeyStore | None,
+                 clock: Callable[[], int] = _now_ms) -> None:
         self.client = client
         self.crypto = crypto
         self.store = store
+        self.clock = clock
+        """Milliseconds since the epoch: when disappearing messages leave the view and
+        when their held report material is purged (tests move it, as services' clocks)."""
 
     @classmethod
-    def open(cls, client: TidingsClient, passphrase: str, *, create: bool = False) -> Messenger:
+    def open(cls, client: TidingsClient, passphrase: str, *, create: bool = False,
+             clock: Callable[[], int] = _now_ms) -> Messenger:
         """Unlock the profile's key store (``WrongPassphraseError`` if wrong)."""
         if client.profile is None or client.profile_dir is None:
             raise TidingsError("log in first", "no_profile")
@@ -98,7 +102,7 @@ class Messenger:
                 raise TidingsError("this profile has no encryption keys; log in again",
                                    "no_keys")
             crypto = DeviceCrypto.create(client.profile.username, client.profile.device_id)
-        return cls(client, crypto, store)
+        return cls(client, crypto, store, clock)
 
     @property
     def user(self) -> str:
@@ -107,6 +111,15 @@ class Messenger:
     def save(self) -> None:
         if self.store is not None:
             self.crypto.save(self.store)
+
+    def purge_expired(self) -> int:
+        """Disappearing messages whose timer ran out leave the view now (their report
+        material is held a day longer, ``DeviceCrypto.purge_expired``); saves if any."""
+        before = len(self.crypto.held)
+        gone = self.crypto.purge_expired(self.clock())
+        if gone or len(self.crypto.held) != before:
+            self.save()
+        return gone
 
     # -- keys -------------------------------------------------------------------------
     async def publish_keys(self, count: int = limits.KEYS_OTK_TARGET,
@@ -267,7 +280,10 @@ class Messenger:
             if got.content.kind == "timer" and not got.conversation.startswith("group:"):
                 timer = got.content.body.get("timer_ms")
                 peer = got.sender if got.sender != self.user else got.conversation
-                self.crypto.set_timer(peer, timer if isinstance(timer, int) else None)
+                # A peer's client may ask for less than the floor; never send under it
+                # (the server would refuse it anyway).
+                self.crypto.set_timer(peer, max(timer, limits.DISAPPEAR_MIN_MS)
+                                      if isinstance(timer, int) and timer > 0 else None)
             (inbox.signals if got.content.kind in SIGNAL_KINDS else inbox.items).append(got)
         except FrankingMismatchError as exc:  # dropped: it could never be reported
             inbox.items.append(Undecryptable(str(body.get("id")), sender, device,
@@ -288,7 +304,7 @@ class Messenger:
         Returns after catching up plus ``timeout`` seconds of live listening.
         """
         inbox = Inbox()
-        self.crypto.purge_expired(_now_ms())
+        self.purge_expired()
         since = self.client.profile.stream_pos if self.client.profile else 0
         reported = 0
         async with self.client.transport.connect(since) as conn:
@@ -326,7 +342,8 @@ class Messenger:
         await self.client.ack(upto)
 
 
-async def enroll(client: TidingsClient, passphrase: str | None) -> Messenger:
+async def enroll(client: TidingsClient, passphrase: str | None,
+                 clock: Callable[[], int] = _now_ms) -> Messenger:
     """After register/login: create this device's keys, save them, and publish them.
 
     With ``passphrase=None`` the state lives only in memory (tests, bots that keep
@@ -336,8 +353,9 @@ async def enroll(client: TidingsClient, passphrase: str | None) -> Messenger:
         if client.profile is None:
             raise TidingsError("log in first", "no_profile")
         messenger = Messenger(client, DeviceCrypto.create(client.profile.username,
-                                                          client.profile.device_id), None)
+                                                          client.profile.device_id), None,
+                              clock)
     else:
-        messenger = Messenger.open(client, passphrase, create=True)
+        messenger = Messenger.open(client, passphrase, create=True, clock=clock)
     await messenger.publish_keys()
     return messenger

@@ -75,7 +75,7 @@ class Privacy:
                if m.get("from") == name and m.get("request")]
         for message_id in ids:
             reports.append(await self.m.client.call(rr.message_report(
-                self.m.crypto.inbox, message_id, category, explanation)))
+                self.m.crypto.reportable(), message_id, category, explanation)))
         await self.block(name)
         self._forget(name)
         return reports

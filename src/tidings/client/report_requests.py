@@ -1,7 +1,8 @@
 """Pure request builders for reports, notices, appeals and the review queue (no I/O).
 
 ``message_report`` builds a verifiable report from what the client kept when it
-decrypted the message (``DeviceCrypto.inbox``): the payload, franking key, commitment,
+decrypted the message (``DeviceCrypto.reportable()``: the shown messages and, for a day
+after they disappeared, disappearing ones): the payload, franking key, commitment,
 tag, key id and metadata of the reported message and up to ``REPORT_CONTEXT_MAX``
 earlier messages of the same conversation. Only these leave the device.
 """

@@ -38,7 +38,7 @@ async def report_abuse(demo: Demo) -> None:
             f"alice read {[m.text for m in got]!r}")
     threat = got[-1]
     ack: dict[str, Any] = await alice.client.call(rr.message_report(
-        alice.messenger.crypto.inbox, threat.id, CATEGORY,
+        alice.messenger.crypto.reportable(), threat.id, CATEGORY,
         "He threatens to come to my house.", CONTEXT))
     n.check(bool(ack.get("verified")), f"report {ack.get('id')} received and verified by the "
             f"server: the message and {CONTEXT} before it match their franking commitments",

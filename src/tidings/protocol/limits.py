@@ -112,6 +112,12 @@ COMMIT_QUEUE_MAX = 8192
 # --- Client -----------------------------------------------------------------------
 CLIENT_INBOX_KEEP = 2000
 """Received messages (with franking data for reports) a client keeps in its key store."""
+CLIENT_REPORT_HOLD_MS = 24 * 3600 * 1000
+"""How long after a disappearing message leaves the view its device still keeps what a
+report of it needs (payload and franking data, in the encrypted key store), then purges
+it: abuse sent under a short timer stays reportable for a day (docs/security.md)."""
+CLIENT_REPORT_HOLD_KEEP = 2000
+"""At most this many such held messages (oldest dropped first)."""
 
 # --- Public channels --------------------------------------------------------------
 # Handle and title/description lengths live in protocol/handles.py (HANDLE_MIN...).
@@ -332,8 +338,10 @@ GROUP_SESSION_ID_MAX = 64
 GROUP_PRUNE_EVERY = 500
 #: Ciphertexts recently stored, kept in memory to expand live stream events without a read.
 GROUP_EXPAND_CACHE = 4096
-#: Disappearing-message timer bounds (per conversation).
-DISAPPEAR_MIN_MS = 5 * 1000
+#: Disappearing-message timer bounds (per conversation). The floor keeps a message on
+#: screen long enough to be read and reported (issue 20: a 5 s timer made abuse
+#: unreportable); the server refuses shorter timers it sees, clients refuse to set them.
+DISAPPEAR_MIN_MS = 60 * 1000
 DISAPPEAR_MAX_MS = 28 * 24 * 3600 * 1000
 #: One encrypted attachment: the crypto layer's plaintext limit plus the AES-GCM tag.
 ATTACHMENT_UPLOAD_MAX_BYTES = 100 * 1024 * 1024 + 16

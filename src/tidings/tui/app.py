@@ -105,7 +105,8 @@ class TidingsApp(App[None]):
         try:
             await session.load()
         except TidingsError as exc:  # offline: show what the key store has; the stream retries
-            self.notify(f"could not load everything: {exc.message}", severity="warning")
+            self.notify(f"could not load everything: {exc.message}", severity="warning",
+                        markup=False)
         session.collect_changes()
         if len(self.screen_stack) > 1:
             await self.switch_screen(MainScreen(session))  # in place of login / unlock
@@ -135,7 +136,7 @@ class TidingsApp(App[None]):
             if signal.content.body.get("step") == "start":
                 self.pending_sas[signal.sender] = signal
                 self.notify(f"{signal.sender} wants to verify with emoji: open the chat and "
-                            "press F6", timeout=10)
+                            "press F6", timeout=10, markup=False)
             for handler in list(self.signal_handlers):
                 handler(signal)
         if batch.inbox.messages or batch.inbox.notices or batch.inbox.system:

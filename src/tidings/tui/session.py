@@ -394,7 +394,7 @@ class Session:
         if conv.kind is Kind.CHANNEL:
             request = rr.post_report(conv.ref, int(line_id), category, explanation)
         else:
-            request = rr.message_report(self.m.crypto.inbox, line_id, category, explanation,
+            request = rr.message_report(self.m.crypto.reportable(), line_id, category, explanation,
                                         context)
         result: dict[str, Any] = await self.client.call(request)
         return result

@@ -7,9 +7,10 @@ the device-change banner shows) are tested without a terminal.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from tidings.protocol.safe_text import safe_line
 
 LINES_KEEP = 500
 """Lines kept in memory per conversation (older ones stay in the key store's inbox)."""
@@ -102,10 +103,10 @@ REQUESTS_KEY = "system:requests"
 
 
 def plain(text: str) -> str:
-    """Untrusted text for a preview: control and format (bidi) characters shown as
-    ``\\uXXXX``, so nothing in it acts on the terminal (the screens never parse markup)."""
-    return "".join(c if unicodedata.category(c)[0] != "C" else f"\\u{ord(c):04x}"
-                   for c in text)
+    """Untrusted text for a one-line preview: ``protocol.safe_text.safe_line`` (control
+    characters as visible symbols, format and bidi characters as ``<U+XXXX>``), so
+    nothing in it acts on the terminal (the screens never parse markup)."""
+    return safe_line(text)
 
 
 @dataclass

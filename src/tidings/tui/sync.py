@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,7 +63,7 @@ class StreamLoop:
             delay = min(delay * 2, RECONNECT_MAX_S)
 
     async def _connection(self) -> None:
-        self.m.crypto.purge_expired(time.time_ns() // 1_000_000)
+        self.m.purge_expired()
         profile = self.m.client.profile
         since = profile.stream_pos if profile else 0
         async with self.m.client.transport.connect(since) as conn:

@@ -23,7 +23,7 @@ def attachments(request: Request) -> AttachmentService:
 
 @router.post("", status_code=201)
 async def upload(request: Request,
-                 expires_in_ms: int | None = Query(None, ge=1,
+                 expires_in_ms: int | None = Query(None, ge=limits.DISAPPEAR_MIN_MS,
                                                    le=limits.ATTACHMENT_RETENTION_MS),
                  who: Principal = Depends(principal),
                  svc: AttachmentService = Depends(attachments)) -> dict[str, Any]:

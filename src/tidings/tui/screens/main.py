@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -15,6 +16,7 @@ from textual.widgets import Footer, Input, OptionList, Static
 from tidings.client.verification import verified_devices
 from tidings.protocol.errors import TidingsError
 from tidings.protocol.keys import CryptoError
+from tidings.protocol.safe_text import safe_line, safe_text
 from tidings.tui.session import Session
 from tidings.tui.state import REQUESTS_KEY, Kind
 from tidings.tui.widgets.banner import DeviceBanner
@@ -103,7 +105,8 @@ class MainScreen(Screen[None]):
             else:
                 title += " · public channel" + ("" if conv.followed else
                                                 " (not followed: F4 to follow)")
-        self.query_one("#chat-title", Static).update(title)
+        # Titles and names are other people's text: plain Text, never markup.
+        self.query_one("#chat-title", Static).update(Text(safe_line(title)))
 
     def _verified(self, user: str) -> bool:
         done = verified_devices(self.session.m, user)
@@ -111,7 +114,7 @@ class MainScreen(Screen[None]):
         return bool(done) and set(pinned) <= set(done)
 
     def status(self, text: str) -> None:
-        self.query_one("#status", Static).update(text)
+        self.query_one("#status", Static).update(Text(safe_text(text)))
 
     # -- opening and sending ----------------------------------------------------------
     @on(OptionList.OptionSelected, "#conversations")
@@ -157,7 +160,8 @@ class MainScreen(Screen[None]):
             return True
         except (TidingsError, CryptoError) as exc:
             self.status(f"error ({exc.code}): {exc.message}")
-            self.notify(exc.message, title=exc.code, severity="error")
+            self.notify(safe_text(exc.message), title=exc.code, severity="error",
+                        markup=False)
             return False
         except OSError as exc:
             self.status(f"error: {exc}")

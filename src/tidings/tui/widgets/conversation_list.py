@@ -7,6 +7,7 @@ from rich.text import Text
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from tidings.protocol.safe_text import safe_line
 from tidings.tui.state import REQUESTS_KEY, Book, Conversation, Kind
 
 MARKS = {Kind.PERSON: "@", Kind.GROUP: "#", Kind.CHANNEL: "»", Kind.SYSTEM: "!"}
@@ -15,7 +16,7 @@ MARKS = {Kind.PERSON: "@", Kind.GROUP: "#", Kind.CHANNEL: "»", Kind.SYSTEM: "!"
 
 def label(conv: Conversation, blocked: frozenset[str] | set[str] = frozenset()) -> Text:
     text = Text(f"{MARKS[conv.kind]} ", style="dim")
-    text.append(conv.title, style="bold" if conv.unread else "")
+    text.append(safe_line(conv.title), style="bold" if conv.unread else "")
     if conv.kind is Kind.CHANNEL and not conv.followed:
         text.append(" (preview)", style="dim italic")
     if conv.kind is Kind.PERSON and conv.key in blocked:

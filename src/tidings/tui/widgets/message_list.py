@@ -8,16 +8,18 @@ from rich.text import Text
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from tidings.protocol.safe_text import safe_line, safe_text
 from tidings.tui.state import Conversation, Line
 
 TimeText = Callable[[int], str]
 
 
 def row(line: Line, time_text: TimeText) -> Text:
+    """Plain ``Text``, never markup; names and bodies made safe (protocol/safe_text.py)."""
     text = Text(f"{time_text(line.ts)} ", style="dim")
-    text.append(line.sender, style="bold green" if line.mine else "bold cyan")
+    text.append(safe_line(line.sender), style="bold green" if line.mine else "bold cyan")
     text.append(": ")
-    text.append(line.text, style="red" if line.error else "")
+    text.append(safe_text(line.text), style="red" if line.error else "")
     return text
 
 
