@@ -30,6 +30,8 @@ from urllib.parse import quote
 
 import httpx
 
+from tidings.client.transport import DEFAULT_TIMEOUT_S
+
 CRAWLED: Mapping[str, str] = types.MappingProxyType({
     "/api/v1/channels/{handle}": "channel details",
     "/api/v1/channels/{handle}/posts": "history",
@@ -201,6 +203,14 @@ async def crawl(client: httpx.AsyncClient, targets: Iterable[str],
         body = "" if url.startswith("/media/") else r.text
         result.pages[url] = (r.status_code, body)
     return result
+
+
+async def crawl_server(server: str, targets: Iterable[str],
+                       headers: Mapping[str, str] | None = None,
+                       timeout: float = DEFAULT_TIMEOUT_S) -> Crawl:
+    """``crawl`` against a server URL (the demo's, or any deployment's)."""
+    async with httpx.AsyncClient(base_url=server.rstrip("/"), timeout=timeout) as client:
+        return await crawl(client, targets, headers)
 
 
 def _template(url: str) -> str:
