@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 
 import httpx
-import pytest
 from typer.testing import CliRunner, Result
 
 from tests.cli.test_messages_cli import Live
@@ -42,7 +41,6 @@ async def token_profile(server: LiveServer, directory: Path, name: str, role: st
     return token
 
 
-@pytest.mark.xfail(reason="fails on a pytest-xdist worker (the table/notice text the CLI prints differs there), passes serially; to be fixed", strict=False)  # noqa: E501
 async def test_authority_submits_and_staff_answer_via_cli(live_server: Live,
                                                           tmp_path: Path) -> None:
     async with live_server() as server:
@@ -105,7 +103,6 @@ async def test_authority_submits_and_staff_answer_via_cli(live_server: Live,
         assert r.exit_code == 0 and "BKA-8" in r.stdout and "cannot_comply" in r.stdout
 
 
-@pytest.mark.xfail(reason="fails on a pytest-xdist worker (the table/notice text the CLI prints differs there), passes serially; to be fixed", strict=False)  # noqa: E501
 async def test_orders_within_the_law_and_the_notices_they_leave(live_server: Live,
                                                                 tmp_path: Path) -> None:
     """Issue 17: an order outside its law is refused with the reason on one line; a DSA

@@ -80,11 +80,20 @@ def test_the_whole_story_runs_and_every_claim_holds() -> None:
     assert re.search(r"✓ order ro_\S+ completed \d+ ms after it was received", step6)
     assert "✓ the post is gone" in step6
     assert "✓ the channel's owner was told who ordered it" in step6
-    step7 = out.split("Step 7", 1)[1].split("The story is done", 1)[0]
+    assert re.search(r"✓ before the order, an anonymous crawl of \d+ public URLs finds the "
+                     r"post on all 8 of its routes", step6), step6
+    # 7. the same crawl as tests/server/test_visibility_crawl.py, after the order
+    step7 = out.split("Step 7", 1)[1].split("Step 8", 1)[0]
+    assert "✓ every GET route of the API has a visibility rule" in step7
+    for who, routes in (("an anonymous visitor", 9), ("bob, a subscriber", 10)):
+        assert re.search(rf"✓ {who}: \d+ URLs on {routes} public routes, 0 leaks .*its "
+                         r"picture and thumbnail answer 410", step7), step7
+    assert step7.count("✓ …and the crawl is not blind") == 2
+    step8 = out.split("Step 8", 1)[1].split("The story is done", 1)[0]
     assert re.search(r"✓ it counts the two blocked posts as 2 rejections, among \d+ "
-                     r"measures after matches in DEMO_PROPAGANDA", step7), step7
-    assert "✓ it counts alice's verified report and the moderator's decision" in step7
-    assert "✓ it counts the removal order, completed within the hour" in step7
+                     r"measures after matches in DEMO_PROPAGANDA", step8), step8
+    assert "✓ it counts alice's verified report and the moderator's decision" in step8
+    assert "✓ it counts the removal order, completed within the hour" in step8
     checks = re.search(r"The story is done: (\d+) claims checked in ([\d.]+) s", out)
     assert checks and int(checks.group(1)) == out.count("✓"), out
     print(f"tidings demo --no-wait took {took:.1f} s")  # budget: DEMO_BUDGET_S in CI

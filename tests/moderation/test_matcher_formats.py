@@ -34,6 +34,7 @@ from tidings.moderation.formats import format_pytx_file
 from tidings.moderation.labels import RECRUITMENT, SPAM, TERRORIST_CONTENT
 from tidings.moderation.pytx_names import PYTX_SIGNAL_TYPES
 from tidings.moderation.signal_types import PdqSignalType
+from tidings.moderation.video import VpdqSignalType
 
 PDQ = PdqSignalType.get_examples()[0]
 
@@ -161,31 +162,41 @@ def test_fetch_from_local_file_exchange(tmp_path: Path) -> None:
     assert seen == [(1, 2)]
 
 
-@pytest.mark.xfail(reason="known regression at the merge of issue 18's text/video signal types with issue 19's pytx names: expected signal sets predate the new text_quote/vpdq entries; to be reconciled", strict=False)  # noqa: E501
 def test_fetch_from_static_sample_exchange() -> None:
+    """Every type pytx names (pdq, video_md5, video_sha256, url, raw_text, vpdq) comes
+    in: raw_text as the text forms Tidings banks, never as a slogan (a text matches
+    inside longer posts only when a person opts it in)."""
     batches = list(fetch_batches(StaticSampleSignalExchangeAPI()))
     got = {s.signal_type for b in batches for s in b.signals}
-    assert got == set(SIGNAL_TYPES)
+    assert got == {"pdq", "md5", "sha256", "url", "vpdq",
+                   "text_exact", "text_near", "text_quote"}
+    assert set(SIGNAL_TYPES) - got == {"text_slogan"}
     assert batches[-1].checkpoint is not None
 
 
-@pytest.mark.xfail(reason="known regression at the merge of issue 18's text/video signal types with issue 19's pytx names: expected signal sets predate the new text_quote/vpdq entries; to be reconciled", strict=False)  # noqa: E501
 def test_pytx_names_read_and_written() -> None:
     """pytx's names import (video_md5 keeps that it is a video's); writing pytx names
     never calls a photo's MD5 a video's, and says what it left out."""
+    vpdq = VpdqSignalType.get_examples()[0]
     text = (f"video_md5 {'A' * 32}\nvideo_sha256 {'b' * 64}\npdq {PDQ}\n"
             "raw_text An example of banned text, long enough to shingle for near matches.\n"
-            f"md5 {'c' * 32}\n")
+            f"md5 {'c' * 32}\nvpdq {vpdq}\n"
+            "raw_text A longer example of banned text: long enough to be banked as a quote "
+            "signature too, so a copy inside a longer post is caught.\n")
     parsed = parse_signal_file(text)
     assert [(p.line, p.signal_type, p.content_type) for p in parsed] == [
         (1, "md5", "video"), (2, "sha256", "video"), (3, "pdq", None),
-        (4, "text_exact", None), (4, "text_near", None), (5, "md5", None)]
+        (4, "text_exact", None), (4, "text_near", None), (5, "md5", None),
+        (6, "vpdq", None), (7, "text_exact", None), (7, "text_near", None),
+        (7, "text_quote", None)]
     written = format_pytx_file([(p.signal_type, p.value, p.content_type) for p in parsed]
                                + [("md5", "d" * 32, "photo")])
     assert written.text.splitlines() == [f"video_md5 {'a' * 32}", f"video_sha256 {'b' * 64}",
-                                         f"pdq {PDQ}"]
-    assert written.omitted == {"text_exact: no pytx signal type": 1,
-                               "text_near: no pytx signal type": 1,
+                                         f"pdq {PDQ}", f"vpdq {vpdq}"]
+    # Tidings' derived text forms have no pytx type: counted, never written
+    assert written.omitted == {"text_exact: no pytx signal type": 2,
+                               "text_near: no pytx signal type": 2,
+                               "text_quote: no pytx signal type": 1,
                                "md5 of unknown media: pytx has only video_md5": 1,
                                "md5 of photo: pytx has only video_md5": 1}
     with pytest.raises(FormatError, match=r"known: .*video_md5"):

@@ -61,6 +61,33 @@ async def test_notices_for_deleted_removed_and_unlisted(api: AppFactory) -> None
         assert (await client.get("/c/no_such_chan")).status_code == 404
 
 
+async def test_content_is_cached_at_most_a_minute_and_never_a_readers_view(
+        api: AppFactory) -> None:
+    """Removed means gone from caches too: an anonymous 200 of a content route may be
+    kept 60 s, as public media; a signed-in reader's view, an invite-link page and every
+    404/410 never."""
+    public = "public, max-age=60, must-revalidate"
+    async with api() as client:
+        alice = await user(client, "alice")
+        await channel(client, alice, "cache_news")
+        p = await post(client, alice, "cache_news", "cached words")
+        urls = [f"/c/cache_news/{p['id']}", "/c/cache_news", "/api/v1/channels/cache_news",
+                f"/api/v1/channels/cache_news/posts/{p['id']}",
+                "/api/v1/channels/cache_news/updates?since=0", "/api/v1/search/posts?q=cached"]
+        for url in urls:
+            r = await client.get(url)
+            assert (r.status_code, r.headers["cache-control"]) == (200, public), url
+            mine = await client.get(url, headers=alice)
+            assert mine.headers["cache-control"] == "private, no-store", url
+        await client.delete(f"/api/v1/channels/cache_news/posts/{p['id']}", headers=alice)
+        gone = await client.get(urls[0])
+        assert (gone.status_code, gone.headers["cache-control"]) == (410, "no-store")
+        missing = await client.get("/c/no_such_chan")
+        assert (missing.status_code, missing.headers["cache-control"]) == (404, "no-store")
+        invited = await client.get("/c/cache_news?invite=x")
+        assert invited.headers["cache-control"] == "private, no-store"
+
+
 @pytest.mark.browser
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is not installed")
 async def test_page_in_headless_chromium(live_server: Live) -> None:

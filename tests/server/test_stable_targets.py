@@ -5,13 +5,14 @@ mean another user's channel or post."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import AppFactory
-from tests.server.channel_util import channel, post, user
+from tests.conftest import AppFactory, fresh_database
+from tests.server.channel_util import channel, photo, post, upload, user
 from tests.server.order_util import eventually
 from tests.server.report_util import report, report_body, staff
 from tests.server.test_actions_api import strikes
@@ -150,19 +151,23 @@ async def test_deleted_post_under_review_is_preserved(api: AppFactory) -> None:
         assert "evidence words" in json.dumps(record)
 
 
-@pytest.mark.xfail(reason="known regression at the merge of issue 18's folded text hashes with issue 17's appeal reversal: a repost's extra text forms are banked outside the removal's tracked entries; to be fixed", strict=False)  # noqa: E501
 async def test_reversed_appeal_undoes_the_bank_entry_retro_scan_and_strikes(
-        api: AppFactory) -> None:
+        api: AppFactory, db_kind: str, tmp_path: Path) -> None:
+    """Every form the removal banked (text hashes, signatures, the picture's hashes and
+    crops) and what the retro-scan did with them (the copy, re-encoded, removed with its
+    picture withdrawn, its own hashes banked, a strike) is undone by the reversal."""
     text = "a long enough report that a moderator wrongly took for propaganda, copied twice"
-    async with api() as client:
+    async with api(database_url=await fresh_database(db_kind, tmp_path)) as client:
         alice, bob = await user(client, "alice"), await user(client, "bob")
         carol = await user(client, "carol")
         anna = await staff(client, "mod_anna", "moderator")
         ben = await staff(client, "mod_ben", "moderator")
         await channel(client, alice, "news_desk")
         await channel(client, carol, "other_desk")
-        original = await post(client, alice, "news_desk", text)
-        copy = await post(client, carol, "other_desk", text)
+        picture = (await upload(client, alice, photo(seed=3)))["sha256"]
+        reencoded = (await upload(client, carol, photo(seed=3, fmt="JPEG")))["sha256"]
+        original = await post(client, alice, "news_desk", text, [picture])
+        copy = await post(client, carol, "other_desk", text, [reencoded])
         case = await report(client, bob, report_body("post", channel="news_desk",
                                                      post_id=original["id"]))
         await decide(client, anna, case["case_id"], "remove")
@@ -172,6 +177,8 @@ async def test_reversed_appeal_undoes_the_bank_entry_retro_scan_and_strikes(
         assert got.json()["state"] == "removed"  # the retro-scan caught the copy
         # the copy matched an entry labelled terrorist content: its author got a strike
         assert await eventually(lambda: strikes(client, "carol"), lambda n: n == 1, 20.0) == 1
+        for sha in (picture, reencoded):
+            assert (await client.get(f"/media/{sha}")).status_code == 410
         r = await client.post("/api/v1/channels/other_desk/posts", headers=carol,
                               json={"text": text})
         assert r.status_code == 422  # the auto-banked text is refused
@@ -184,8 +191,13 @@ async def test_reversed_appeal_undoes_the_bank_entry_retro_scan_and_strikes(
         back = (await client.get(f"/api/v1/channels/news_desk/posts/{original['id']}")).json()
         assert back["state"] == "visible" and back["text"] == text
         assert (await client.get(copy_url)).json()["state"] == "visible"
+        for sha in (picture, reencoded):
+            assert (await client.get(f"/media/{sha}")).status_code == 200
         assert await strikes(client, "carol") == 0
         again = await client.post("/api/v1/channels/other_desk/posts", headers=carol,
-                                  json={"text": text})
+                                  json={"text": text, "media": [reencoded]})
         assert again.status_code == 201, again.text
         assert again.json()["state"] == "visible"
+        banked = (await client.get("/api/v1/banks/LOCAL_TAKEDOWN/entries?limit=200",
+                                   headers=anna)).json()["entries"]
+        assert banked and not [e for e in banked if e["enabled"]]

@@ -5,24 +5,22 @@ order, a moderator's decision, the rules' retro-scan, the author's delete, an ed
 channel ban); then every public read route of the app is crawled as each audience
 (anonymous, a subscriber, the author/owner, a moderator) and what it returns is checked
 against the visibility table (``moderation/visibility.py``): no byte of removed text,
-no media or thumbnail id of a removed post, raw or JSON-, HTML- or URL-escaped. The same
-crawl before the removals must find every post where the table says it is shown (a
-positive control: a route that answers 404 for a wrong reason cannot pass). The route
-list comes from the app: a new GET route without a line in ``CRAWLED`` or ``EXEMPT``
-fails the test. A subscriber's WebSocket, open during the removals, gets only
-tombstones and the edit's new text.
+no media or thumbnail id of a removed post, raw or JSON-, HTML- or URL-escaped, and
+no removed media or thumbnail URL answering 200. The same crawl before the removals
+must find every post where the table says it is shown (a positive control: a route
+that answers 404 for a wrong reason cannot pass). The route list comes from the app: a
+new GET route without a line in ``CRAWLED`` or ``EXEMPT`` (``tidings/client/crawl.py``,
+the crawl ``tidings demo`` runs too) fails the test. A subscriber's WebSocket, open
+during the removals, gets only tombstones and the edit's new text.
 """
 
 from __future__ import annotations
 
 import asyncio
-import html
 import json
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import quote
+from dataclasses import dataclass
 
 import httpx
 from fastapi.routing import iter_route_contexts
@@ -34,6 +32,7 @@ from tests.server.order_util import authority, eventually, order_body, submit
 from tests.server.report_util import report, report_body, staff
 from tests.server.test_channel_fanout import connect
 from tests.server.test_review_api import decide
+from tidings.client.crawl import CRAWLED, EXEMPT, Crawl, Watched, crawl, forms, urls
 from tidings.moderation.signal_types import TextExactSignal
 from tidings.moderation.visibility import (
     Audience,
@@ -48,89 +47,18 @@ from tidings.moderation.visibility import (
 Live = Callable[..., AbstractAsyncContextManager[LiveServer]]
 NEWS, BANNED = "crawl_news", "crawl_gone"
 
-CRAWLED = {
-    "/api/v1/channels/{handle}": "channel details",
-    "/api/v1/channels/{handle}/posts": "history",
-    "/api/v1/channels/{handle}/posts/{post_id}": "one post",
-    "/api/v1/channels/{handle}/updates": "the update log (catch-up)",
-    "/api/v1/search/posts": "post search",
-    "/api/v1/search/channels": "channel search",
-    "/api/v1/subscriptions": "the reader's channels",
-    "/c/{handle}": "web view of a channel, og: tags",
-    "/c/{handle}/{post_id}": "web view of a post, og: tags",
-    "/media/{sha256}": "media and thumbnails (test_removed_media_is_not_served)",
-}
-"""GET routes that show channel content, each crawled below."""
-
-EXEMPT = {
-    "/openapi.json": "the API's schema, no content",
-    "/api/docs": "API documentation page",
-    "/docs/oauth2-redirect": "API documentation helper",
-    "/healthz": "health, no content", "/readyz": "readiness, no content",
-    "/metrics": "counters only",
-    "/static": "the stylesheet",
-    "/api/v1/accounts/me": "the reader's own account",
-    "/api/v1/accounts/devices": "the reader's own devices",
-    "/api/v1/accounts/profile": "the reader's own profile",
-    "/api/v1/stream": "the reader's own device stream: E2EE messages and their notices",
-    "/api/v1/keys/count": "the reader's own key count",
-    "/api/v1/groups": "private groups (E2EE)", "/api/v1/groups/{gid}": "a private group",
-    "/api/v1/attachments/{sha256}": "encrypted attachments of private chats",
-    "/api/v1/channels/{handle}/admins": "names of a channel's admins, for its admins",
-    "/api/v1/reports/{report_id}": "a reporter's own report",
-    "/api/v1/notices": "the reader's own notices (their statements of reasons)",
-    "/api/v1/blocks": "the reader's own block list",
-    "/api/v1/requests": "the reader's own message requests (E2EE)",
-    "/api/v1/invitations": "the reader's own group invitations (ids and inviters only)",
-    "/api/v1/media/{sha256}/preview": "a signed preview URL for the uploader's own upload "
-    "(404 to anyone else; tests/server/test_media_access.py)",
-    "/console/login": "login form",
-    "/transparency": "aggregate figures", "/transparency/terrorist-channel-bans.json":
-    "aggregate figures",
-    **dict.fromkeys((
-        "/api/v1/banks", "/api/v1/banks/{name}/entries", "/api/v1/banks/{name}/export",
-        "/api/v1/banks/{name}/exchanges", "/api/v1/jobs/{job_id}", "/api/v1/admin/rules",
-        "/api/v1/admin/audit/verify", "/console", "/api/v1/mod/queue",
-        "/api/v1/mod/cases/{case_id}", "/console/queue", "/console/appeals",
-        "/console/cases/{case_id}", "/api/v1/transparency/sor-export",
-        "/api/v1/transparency/report", "/api/v1/orders", "/api/v1/orders/{order_id}",
-        "/api/v1/orders/{order_id}/confirmation", "/api/v1/preservation",
-        "/api/v1/preservation/{item_id}", "/api/v1/preservation/{item_id}/blobs/{sha256}",
-        "/console/orders", "/console/orders/{order_id}", "/api/v1/admin/webhooks",
-        "/api/v1/admin/webhooks/{endpoint_id}/deliveries",
-        "/api/v1/banks/{name}/exchanges/{exchange}", "/api/v1/banks/{name}/export/summary",
-        "/console/exchanges"),
-        "staff or authority only (moderation needs the content; not public)"),
-    **dict.fromkeys((
-        "/hma/h/hash", "/hma/m/raw_lookup", "/hma/m/lookup", "/hma/m/index/status",
-        "/hma/c/banks", "/hma/c/bank/{bank_name}", "/hma/c/exchanges/apis",
-        "/hma/c/exchanges/api/{api_name}", "/hma/c/exchanges/api/{api_name}/schema",
-        "/hma/c/exchanges", "/hma/c/exchange/{exchange_name}",
-        "/hma/c/exchange/{exchange_name}/status"),
-        "HMA API: staff or an operator-configured client; hashes and bank ids only"),
-}
-"""GET routes that show no channel content to the public, each with why."""
-
 
 @dataclass
 class Item:
-    """One post the crawl follows: its words, media ids and what happens to it."""
+    """One post the crawl follows and what happens to it."""
 
-    key: str
-    handle: str
-    words: str
-    post: dict[str, Any] = field(default_factory=dict)
+    watched: Watched
     after_state: PostState = PostState.VISIBLE
     channel_after: ChannelState = ChannelState.VISIBLE
-    with_media: bool = True
 
     @property
-    def ids(self) -> list[str]:
-        if not self.with_media:
-            return []
-        media = self.post["media"][0]
-        return [media["sha256"], media["url"].rsplit("/", 1)[1],
-                (media.get("thumbnail_url") or "/x").rsplit("/", 1)[1]]
+    def key(self) -> str:
+        return self.watched.key
 
     def shown(self, who: Audience, after: bool) -> bool:
         """Does the table say ``who`` sees this post's content (text and media)?"""
@@ -139,11 +67,6 @@ class Item:
         channel = channel_view(self.channel_after, who)
         return (channel is ChannelShown.OPEN
                 and post_view(self.after_state, who).shown is Shown.FULL)
-
-
-def forms(secret: str) -> list[str]:
-    return sorted({secret, json.dumps(secret)[1:-1], html.escape(secret), quote(secret),
-                   quote(secret, safe="")})
 
 
 def app_get_routes(server: LiveServer) -> set[str]:
@@ -157,46 +80,30 @@ def app_get_routes(server: LiveServer) -> set[str]:
     return found
 
 
-async def crawl(client: httpx.AsyncClient, items: list[Item], headers: dict[str, str],
-                words: list[str]) -> dict[str, str]:
-    """Every crawled route (media aside) for these posts: {url: body}."""
-    urls = {"/api/v1/subscriptions"} if headers else set()
-    for handle in (NEWS, BANNED):
-        urls |= {f"/api/v1/channels/{handle}", f"/api/v1/channels/{handle}/posts",
-                 f"/api/v1/channels/{handle}/updates?since=0", f"/c/{handle}",
-                 f"/api/v1/search/channels?q={handle}"}
-    for item in items:
-        urls |= {f"/api/v1/channels/{item.handle}/posts/{item.post['id']}",
-                 f"/c/{item.handle}/{item.post['id']}"}
-    urls |= {f"/api/v1/search/posts?q={w}" for w in words}
-    out = {}
-    for url in sorted(urls):
-        r = await client.get(url, headers=headers)
-        assert r.status_code in (200, 404, 410), (url, r.status_code, r.text)
-        out[url] = r.text
-    return out
+async def crawl_as(client: httpx.AsyncClient, items: list[Item], headers: dict[str, str],
+                   words: list[str]) -> Crawl:
+    """Every crawled route for these posts, their media and thumbnails, as one reader."""
+    got = await crawl(client, urls((NEWS, BANNED), [i.watched for i in items], words,
+                                   signed_in=bool(headers)), headers)
+    assert not got.broken(), got.broken()
+    assert got.routes == set(CRAWLED) - ({"/api/v1/subscriptions"} if not headers else set())
+    return got
 
 
 def reader(url: str, who: Audience) -> Audience:
-    """Web pages and search take no login: they always show the public's view."""
+    """Web pages, media and search take no login: they always show the public's view."""
     return who if url.startswith(("/api/v1/channels", "/api/v1/subscriptions")) else (
         Audience.PUBLIC)
 
 
-def check(pages: dict[str, str], items: list[Item], who: Audience, after: bool) -> None:
+def check(got: Crawl, items: list[Item], who: Audience, after: bool) -> None:
     for item in items:
-        secrets = [item.words, *item.ids]
-        found = {url for url, body in pages.items()
-                 if any(f in body for s in secrets for f in forms(s))}
+        found = got.shows(item.watched)
         leaks = sorted(u for u in found if not item.shown(reader(u, who), after))
         assert not leaks, (item.key, who, leaks)
-        # positive control: shown on the post's own routes, its channel's lists and search
-        post_id = item.post["id"]
-        must = {f"/api/v1/channels/{item.handle}/posts/{post_id}",
-                f"/c/{item.handle}/{post_id}", f"/api/v1/channels/{item.handle}/posts",
-                f"/api/v1/channels/{item.handle}/updates?since=0", f"/c/{item.handle}",
-                f"/api/v1/search/posts?q={item.words.split()[0]}"}
-        must = {u for u in must if item.shown(reader(u, who), after)}
+        # positive control: shown on the post's own routes, its channel's lists, search
+        # and its media URLs (200) wherever the table says it is shown
+        must = {u for u in item.watched.home() if item.shown(reader(u, who), after)}
         assert must <= found, (item.key, who, sorted(must - found))
 
 
@@ -219,48 +126,51 @@ async def test_every_public_route_follows_the_visibility_table(live_server: Live
         await channel(client, owner, BANNED, "Crawl Gone")
         for handle in (NEWS, BANNED):
             await client.post(f"/api/v1/channels/{handle}/subscription", headers=sub)
-        items = [Item("order", NEWS, "kappaorder words for the order"),
-                 Item("moderator", NEWS, "kappamod words a moderator removes"),
-                 Item("rules", NEWS, "kapparules words the partner list bans later"),
-                 Item("author", NEWS, "kappaauthor words the author deletes"),
-                 Item("edit", NEWS, "kappaeditold words before the edit"),
-                 Item("kept", NEWS, "kappakept words that stay"),
-                 Item("ban", BANNED, "kappaban words in a channel that gets banned")]
-        for n, item in enumerate(items, start=1):
+        items = []
+        for n, (key, handle, words) in enumerate((
+                ("order", NEWS, "kappaorder words for the order"),
+                ("moderator", NEWS, "kappamod words a moderator removes"),
+                ("rules", NEWS, "kapparules words the partner list bans later"),
+                ("author", NEWS, "kappaauthor words the author deletes"),
+                ("edit", NEWS, "kappaeditold words before the edit"),
+                ("kept", NEWS, "kappakept words that stay"),
+                ("ban", BANNED, "kappaban words in a channel that gets banned")), start=1):
             media = await upload(client, owner, photo(40 + n, 30 + n, seed=n + 2))
-            item.post = await post(client, owner, item.handle, item.words, [media["sha256"]])
-        words = [i.words.split()[0] for i in items] + ["kappaeditnew"]
+            made = await post(client, owner, handle, words, [media["sha256"]])
+            items.append(Item(Watched.of(key, handle, made)))
+            assert len(items[-1].watched.media) == 2  # the picture and its thumbnail
+        words = [i.watched.words.split()[0] for i in items] + ["kappaeditnew"]
         audiences = {Audience.PUBLIC: {}, Audience.AUTHOR: owner, Audience.STAFF: mod}
         for who, headers in audiences.items():
-            check(await crawl(client, items, headers, words), items, who, after=False)
-        check(await crawl(client, items, sub, words), items, Audience.PUBLIC, after=False)
+            check(await crawl_as(client, items, headers, words), items, who, after=False)
+        check(await crawl_as(client, items, sub, words), items, Audience.PUBLIC, after=False)
 
         conn = await connect(server, sub_session)
         try:
             by = {i.key: i for i in items}
             # the rules: a partner list names the text; the retro-scan removes the post
             await client.post("/api/v1/banks", json={"name": "PARTNER_LIST"}, headers=admin)
-            line = f"text_exact {TextExactSignal.hash_from_str(by['rules'].words)}\n"
+            line = f"text_exact {TextExactSignal.hash_from_str(by['rules'].watched.words)}\n"
             r = await client.post("/api/v1/banks/PARTNER_LIST/import?label=category:"
                                   "terrorist_content", content=line.encode(), headers=admin)
             assert r.status_code == 200, r.text
-            rules_url = f"/api/v1/channels/{NEWS}/posts/{by['rules'].post['id']}"
+            rules_url = f"/api/v1/channels/{NEWS}/posts/{by['rules'].watched.post_id}"
             got = await eventually(lambda: client.get(rules_url),
                                    lambda r: r.json().get("state") == "removed", 20.0)
             assert got.json()["state"] == "removed"
             # a removal order
             abe = await authority(client, admin, "auth_abe")
-            await submit(client, abe, order_body(f"post:{by['order'].post['id']}"))
+            await submit(client, abe, order_body(f"post:{by['order'].watched.post_id}"))
             # a moderator
             case = await report(client, sub, report_body(
-                "post", channel=NEWS, post_id=by["moderator"].post["id"]))
+                "post", channel=NEWS, post_id=by["moderator"].watched.post_id))
             await decide(client, mod, case["case_id"], "remove")
             # the author
-            r = await client.delete(f"/api/v1/channels/{NEWS}/posts/{by['author'].post['id']}",
+            r = await client.delete(f"/api/v1/channels/{NEWS}/posts/{by['author'].watched.post_id}",
                                     headers=owner)
             assert r.status_code == 204
             # an edit
-            r = await client.patch(f"/api/v1/channels/{NEWS}/posts/{by['edit'].post['id']}",
+            r = await client.patch(f"/api/v1/channels/{NEWS}/posts/{by['edit'].watched.post_id}",
                                    headers=owner, json={"text": "kappaeditnew words after"})
             assert r.status_code == 200, r.text
             # a channel ban
@@ -282,19 +192,19 @@ async def test_every_public_route_follows_the_visibility_table(live_server: Live
         by["author"].after_state = PostState.DELETED
         by["ban"].channel_after = ChannelState.REMOVED
         # the edit: the new text is the post now; the old one is gone everywhere
-        edited_old = Item("edit-old", NEWS, by["edit"].words, by["edit"].post,
-                          PostState.REMOVED, with_media=False)  # the photo stays
-        by["edit"].words = "kappaeditnew words after"
-        items.append(edited_old)
+        edit = by["edit"].watched
+        items.append(Item(Watched("edit-old", NEWS, edit.post_id, edit.words),
+                          PostState.REMOVED))  # the old text only: the photo stays
+        edit.words = "kappaeditnew words after"
         for who, headers in audiences.items():
-            check(await crawl(client, items, headers, words), items, who, after=True)
-        check(await crawl(client, items, sub, words), items, Audience.PUBLIC, after=True)
+            check(await crawl_as(client, items, headers, words), items, who, after=True)
+        check(await crawl_as(client, items, sub, words), items, Audience.PUBLIC, after=True)
         # the live frames during the removals: tombstones and the new text only
         assert {f["kind"] for f in frames} == {"delete", "edit"}, frames
         text = json.dumps(frames)
         for item in items:
             if not item.shown(Audience.PUBLIC, after=True):
-                assert not any(f in text for s in (item.words, *item.ids)
+                assert not any(f in text for s in item.watched.secrets()
                                for f in forms(s)), item.key
         assert "kappaeditnew" in text
 

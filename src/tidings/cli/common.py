@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import shutil
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Final, TypeVar
 
 import typer
 from rich.console import Console
@@ -21,6 +23,29 @@ T = TypeVar("T")
 
 console = Console()
 err_console = Console(stderr=True)
+
+PIPED_WIDTH: Final = 10_000
+"""Columns of output that goes to a file or pipe: whole lines, never wrapped or cut."""
+
+
+def fit_output() -> None:
+    """Size both consoles for this invocation, from the streams as they are now.
+
+    Rich fixes a console's width when it is built, at import, from ``COLUMNS`` as it was
+    then (a pytest-xdist worker has ``COLUMNS=80``), and wraps lines and cuts table
+    cells to it. Output to a terminal takes the terminal's width now; output to a file
+    or pipe is never wrapped or cut (``PIPED_WIDTH``), so what ``grep`` or a script
+    reads does not depend on the environment. ``--json`` is the stable format."""
+    for target, stream in ((console, sys.stdout), (err_console, sys.stderr)):
+        target.width = _width_of(stream)
+
+
+def _width_of(stream: Any) -> int:
+    try:
+        terminal = bool(stream.isatty())
+    except (AttributeError, ValueError):  # a closed or unusual stream
+        terminal = False
+    return shutil.get_terminal_size().columns if terminal else PIPED_WIDTH
 
 ServerOpt = Annotated[str | None, typer.Option(
     "--server", envvar="TIDINGS_SERVER", help="Server URL, e.g. http://127.0.0.1:8080.")]

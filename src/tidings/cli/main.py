@@ -24,6 +24,7 @@ from tidings.cli import (
     tui,
     verify,
 )
+from tidings.cli.common import fit_output
 
 app = typer.Typer(help="Tidings: private E2EE chats, public channels, trust and safety.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -69,6 +70,7 @@ def root(version: Annotated[bool, typer.Option("--version", callback=_version, i
                                                help="Show the version and exit.")] = False
          ) -> None:
     """Tidings."""
+    fit_output()
 
 
 def main() -> None:

@@ -71,3 +71,23 @@ def distance(a: str, b: str) -> int:
 
 def threshold() -> int:
     return PdqSignalType.default_threshold()
+
+
+def street_photo() -> bytes:
+    """An ordinary picture for a channel post (a street at night, drawn): nothing any
+    bank knows, so it is published, and a removal must then take it down."""
+    w, h = SIZE
+    img = Image.new("RGB", SIZE, (10, 14, 40))
+    draw = ImageDraw.Draw(img)
+    for i in range(h):  # the sky: a gradient
+        draw.line((0, i, w, i), fill=(10 + i // 8, 14 + i // 10, 40 + i // 5))
+    for x in range(0, w, 80):  # houses with lit windows
+        top = 200 + (x * 37) % 90
+        draw.rectangle((x + 5, top, x + 75, h), fill=(30, 30, 36))
+        for wy in range(top + 15, h - 30, 40):
+            for wx in (x + 15, x + 45):
+                lit = (wx * 7 + wy * 3) % 5 < 2
+                draw.rectangle((wx, wy, wx + 15, wy + 20),
+                               fill=(250, 210, 90) if lit else (50, 50, 60))
+    draw.ellipse((w - 140, 40, w - 70, 110), fill=(235, 235, 210))  # the moon
+    return png(img)

@@ -10,12 +10,13 @@ from tidings.demo.narrator import Narrator
 from tidings.demo.server import DemoServer
 from tidings.demo.story_channels import news_channel, propaganda
 from tidings.demo.story_chat import private_chat
+from tidings.demo.story_crawl import removed_means_gone
 from tidings.demo.story_legal import removal_order, transparency
 from tidings.demo.story_reports import decide, report_abuse
 
 Step = Callable[[Demo], Awaitable[None]]
 STEPS: tuple[Step, ...] = (private_chat, news_channel, propaganda, report_abuse, decide,
-                           removal_order, transparency)
+                           removal_order, removed_means_gone, transparency)
 
 
 async def play(narrator: Narrator, server: DemoServer, people_dir: Path) -> Demo:

@@ -1,4 +1,5 @@
-"""Steps 6 and 7: an authority's removal order, and the transparency report's counts.
+"""Steps 6 and 8: an authority's removal order, and the transparency report's counts
+(step 7, the crawl that shows the ordered post is gone everywhere, is story_crawl.py).
 
 Both run against the server's real API when this build serves it: the order through
 the SDK's request builders, as `tidings order submit` sends it, from an authority the
@@ -15,10 +16,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tidings.client import order_requests as orq
+from tidings.client.crawl import Watched
 from tidings.client.requests import API, Request
 from tidings.client.sdk import TidingsClient
+from tidings.demo import images
 from tidings.demo.context import Demo
 from tidings.demo.story_channels import BANK
+from tidings.demo.story_crawl import crawl_before
 
 ORDERS_PATH = f"{API}/orders"
 AUTHORITIES_PATH = f"{API}/admin/authorities"
@@ -28,6 +32,8 @@ ONE_HOUR_MS = 3_600_000
 CHANNEL = "night_watch"
 POST_TEXT = ("Glory to the heroes of yesterday's attack on the central station. "
              "Who will be next?")
+KEPT_TEXT = "Patrol rota: the neighbourhood watch meets at the library at nine tonight."
+"""A post no order names: the crawl must still find it (it is not blind)."""
 AUTHORITY = "bka_demo"
 AUTHORITY_NAME = "Bundeskriminalamt (demo)"
 NOTICE_WAIT_S = 5.0
@@ -56,10 +62,15 @@ async def removal_order(demo: Demo) -> None:
     owner = await demo.person("nightwatch")
     bob = demo.people["bob"]
     await owner.client.create_channel(CHANNEL, "Night Watch")
-    post = await owner.client.publish(CHANNEL, POST_TEXT)
+    picture = await owner.client.upload_media(images.street_photo())
+    post = await owner.client.publish(CHANNEL, POST_TEXT, [picture["sha256"]])
+    kept = await owner.client.publish(CHANNEL, KEPT_TEXT)
     await bob.client.subscribe(CHANNEL)
-    n.check(post.get("state") == "visible", f"@{CHANNEL} posted text that no bank knows yet: "
-            "it is public", f"its state is {post.get('state')}")
+    n.check(post.get("state") == "visible" and kept.get("state") == "visible",
+            f"@{CHANNEL} posted text and a picture that no bank knows yet: it is public",
+            f"its state is {post.get('state')}")
+    await crawl_before(demo, Watched.of("ordered", CHANNEL, post),
+                       Watched.of("kept", CHANNEL, kept))
 
     admin = await demo.staff("admin")
     created: dict[str, Any] = await admin.client.call(
@@ -103,7 +114,7 @@ async def _notice(client: TidingsClient, kind: str) -> dict[str, Any] | None:
 
 async def transparency(demo: Demo) -> None:
     n = demo.narrator
-    await n.step(7, "The transparency report counts it all",
+    await n.step(8, "The transparency report counts it all",
                  "Everything above is counted for the transparency report (DSA Art. 15 and "
                  "24, TCO Art. 7); admins and auditors read it, and /transparency is public.")
     if TRANSPARENCY_PATH not in await api_paths(demo):

@@ -17,7 +17,15 @@ as video. Text hashes (``text_exact``, ``text_near``) have no pytx type either: 
 
 Exchanges get pytx's *own* classes (:data:`PYTX_SIGNAL_TYPES`), not subclasses:
 NCMEC's conversion tests ``VideoMD5Signal in signal_types`` by identity, and
-ThreatExchange's reads each class's ``INDICATOR_TYPE``.
+ThreatExchange's reads each class's ``INDICATOR_TYPE``. The one exception is
+``vpdq``: pytx's ``VPDQSignal`` lives in its vpdq extension, which needs the native
+``vpdq`` package (a C++ build) just to import, so exchanges get Tidings' own class of
+the same name and the same format (a JSON list of ``"pdq_hex,quality,timestamp"``);
+no exchange converts vPDQ by class identity or indicator type.
+
+Tidings' derived forms (``text_exact``, ``text_near``, ``text_quote``,
+``text_slogan``) are read from ``raw_text`` but never written under a pytx name:
+pytx has no such types, and a partner could not match them.
 """
 
 from __future__ import annotations
@@ -35,13 +43,16 @@ from threatexchange.signal_type.url import URLSignal
 
 from tidings.moderation.errors import UnknownSignalTypeError
 from tidings.moderation.manifest import SIGNAL_TYPES, validate_value
+from tidings.moderation.video import VpdqSignalType
 
 CONTENT_TYPES = ("photo", "video", "file")
 """What a byte hash was taken of; ``None`` when unknown (imported under ``md5``)."""
 
 PYTX_SIGNAL_TYPES: tuple[type[SignalType], ...] = (
-    PdqSignal, VideoMD5Signal, VideoSHA256Signal, URLSignal, RawTextSignal)
-"""pytx's own classes, handed to exchanges' ``fetch_iter`` and conversions."""
+    PdqSignal, VideoMD5Signal, VideoSHA256Signal, URLSignal, RawTextSignal, VpdqSignalType)
+"""pytx's own classes (and ``vpdq``'s stand-in, see above), handed to exchanges'
+``fetch_iter`` and conversions: the types pytx names pdq, video_md5, video_sha256,
+url, raw_text and vpdq."""
 
 _FROM_PYTX: t.Mapping[str, tuple[str, str | None]] = types.MappingProxyType({
     VideoMD5Signal.get_name(): ("md5", "video"),

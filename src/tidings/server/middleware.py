@@ -28,6 +28,30 @@ HSTS = b"max-age=31536000"
 CSP = (b"default-src 'self'; img-src 'self' data: blob:; style-src 'self'; "
        b"script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 
+CONTENT_PREFIXES = ("/c/", "/api/v1/channels", "/api/v1/search/", "/api/v1/subscriptions")
+"""Routes that show channel content (the public web view, the channel API, search)."""
+PUBLIC_CONTENT_CACHE = f"public, max-age={limits.MEDIA_CACHE_MAX_AGE_S}, must-revalidate"
+
+
+def content_cache(scope: Scope, status: int) -> bytes | None:
+    """``Cache-Control`` for a content route's answer that set none itself.
+
+    Removed means gone from caches too: an anonymous 200 may be kept by a browser or
+    CDN for at most 60 s (as public media); what a signed-in reader sees (the author's
+    tombstone with its notice, a channel admin's held posts), an invite-link page, and
+    every error or 404/410 is never stored by anyone."""
+    path: str = scope["path"]
+    if not path.startswith(CONTENT_PREFIXES):
+        return None
+    signed_in = _header(scope, b"authorization") is not None
+    invited = b"invite=" in scope.get("query_string", b"")
+    if signed_in or invited:
+        return b"private, no-store"
+    if status == 200 and scope.get("method") in ("GET", "HEAD"):
+        return PUBLIC_CONTENT_CACHE.encode()
+    return b"no-store"
+
+
 # Paths that stream large bodies enforce their own limits (media uploads).
 _UPLOAD_PREFIXES = ("/api/v1/media", "/api/v1/attachments")
 # Bank file uploads and imports (non-JSON bodies) are bounded by the route itself
@@ -253,6 +277,9 @@ class MetricsAndHeaders:
                     headers.append((b"content-security-policy", CSP))
                 if console and b"cache-control" not in present:
                     headers.append((b"cache-control", b"no-store"))  # staff pages, cases
+                elif b"cache-control" not in present and (
+                        cache := content_cache(scope, status)) is not None:
+                    headers.append((b"cache-control", cache))
                 if scope.get("scheme") == "https":
                     headers.append((b"strict-transport-security", HSTS))
                 message = {**message, "headers": headers}

@@ -305,10 +305,12 @@ class ActionService:
         for channel_id in applied.banned_channels:
             await self.announce_ban(channel_id, ground)
         await end_sessions(self.bus, applied.ended)
-        already = bool(decision.reasons) and all(
-            r.bank == LOCAL_TAKEDOWN_BANK for r in decision.reasons)
         # A copy caught by the takedown bank itself is not banked again: its other forms
         # would be entries no reversed appeal knows to withdraw (and copies would chain).
+        # Judged on the rules' matches, which every caller fills (the retro-scan's
+        # decisions carry no ``reasons``, and a copy it removed was re-banked).
+        matches = decision.outcome.matches if decision.outcome else ()
+        already = bool(matches) and all(m.bank == LOCAL_TAKEDOWN_BANK for m in matches)
         if ActionKind.AUTO_BANK in applied.kinds and not already:
             pairs = sorted(bankable(decision.signals))
             await self.auto_bank(pairs, top_label(labels) or DEFAULT_TAKEDOWN_LABEL)

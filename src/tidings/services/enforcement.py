@@ -15,7 +15,7 @@ or ban a target its owner deleted is refused (409 ``target_deleted``) and says s
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from tidings.moderation.review import Decision
@@ -191,8 +191,10 @@ class Enforcer:
         """A reversed appeal also undoes what the removal caused: the takedown-bank
         entries it added are disabled (a repost is no longer refused), and what the
         retro-scan did because of exactly those entries is reverted: posts it removed
-        are visible again and the strikes it gave are withdrawn. Found through the audit
-        log, where each retro-scan removal and strike names the entries that matched.
+        are visible again (with their media, and the exact hashes banked when they were
+        removed disabled too) and the strikes it gave are withdrawn. Found through the
+        audit log, where each retro-scan removal and strike names the entries that
+        matched; a measure that another, still enabled entry also caused stands.
         A channel ban those strikes led to is left to a moderator (it has its own case)."""
         takedowns = self.actions()
         if takedowns is None or not entry_ids:
@@ -206,15 +208,15 @@ class Enforcer:
         ours = set(entry_ids)
         async with self.db.read() as conn:
             chain = await svc.store.audit_chain(conn)
+            related = [(link.record, caused) for link in chain
+                       if (caused := _entry_ids(link.record.details)) & ours]
+            causes = sorted({e for _, caused in related for e in caused})
+            known = await svc.banks.store.entries_by_ids(conn, causes)
         posts: list[int] = []
         strikes = 0
-        for link in chain:
-            rec = link.record
-            raw = rec.details.get("entry_ids")
-            caused = ({int(e) for e in raw if isinstance(e, int)}
-                      if isinstance(raw, list) else set())
-            if not caused & ours:
-                continue
+        for rec, caused in related:
+            if any(known[e].enabled for e in caused if e in known):
+                continue  # another entry, still enabled, also caused it: it stands
             if rec.action == "remove_post" and rec.actor == RETRO_RULE_ACTOR:
                 posts.append(int(rec.target.split(":", 1)[1]))
             elif rec.action == "strike" and rec.target.startswith("account:"):
@@ -222,10 +224,20 @@ class Enforcer:
                     strikes += await svc.store.remove_strikes(
                         conn, int(rec.target.split(":", 1)[1]), rec.rule,
                         str(rec.details.get("cause", "")))
-        for post_id in posts:
+        preservation = self._preservation()
+        for post_id in posts:  # each copy's media served again, its own entries disabled
+            if preservation is not None:  # its removal moved the media to preservation
+                await preservation.restore("post", str(post_id))
+            await takedowns.reinstate_media(post_id)
             await self.posts.set_state(post_id, VISIBLE)
         async with self.db.write() as conn:
             await svc.audit(conn, f"case:{case_id}", "undo_removal", "appeal_reversed",
                             f"case:{case_id}", entry_ids=sorted(ours), posts=posts,
                             strikes=strikes)
         return {"entries": len(ours), "posts": len(posts), "strikes": strikes}
+
+
+def _entry_ids(details: Mapping[str, Any]) -> set[int]:
+    """The bank entries an audit record says caused it (none if it names none)."""
+    raw = details.get("entry_ids")
+    return {int(e) for e in raw if isinstance(e, int)} if isinstance(raw, list) else set()

@@ -10,13 +10,16 @@ post: a second removal changes nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Any, Final
 
+from tidings.moderation import TextContent
 from tidings.moderation.actions import ActionKind, idempotency_key
 from tidings.moderation.audit import AuditRecord
 from tidings.moderation.errors import ModerationError
 from tidings.moderation.limits import PDQ_MIN_QUALITY
+from tidings.moderation.manifest import signals_for
 from tidings.moderation.media_signals import LOW_TEXTURE_NOTE, low_texture
 from tidings.moderation.reasons import (
     ContentKind,
@@ -26,7 +29,7 @@ from tidings.moderation.reasons import (
     to_record,
 )
 from tidings.moderation.signal_types import decode_image, pdq_augmented
-from tidings.moderation.text_signals import bank_text_signals
+from tidings.moderation.text_signals import bank_text_signals, bankable
 from tidings.moderation.visibility import Audience
 from tidings.protocol.errors import BadRequest, NotFound
 from tidings.services.actions import (
@@ -56,6 +59,15 @@ def _media_ids(post: PostRecord) -> list[str]:
 def crop_signals(data: bytes) -> list[tuple[str, str]]:
     """PDQ of centre crops of a stored picture, for banking (CPU-bound: a thread)."""
     return [("pdq", h) for h, q in pdq_augmented(decode_image(data)) if q >= PDQ_MIN_QUALITY]
+
+
+def banked_text_forms(text: str) -> list[tuple[str, str]]:
+    """Every (signal type, value) under which a post's text can be auto-banked: what a
+    removal banks (``bank_text_signals``) and what a rule's ``auto_bank`` banks from
+    the query signals (``bankable``); a reversal disables all of them."""
+    forms = dict.fromkeys(bank_text_signals(text))
+    forms.update(dict.fromkeys(bankable(signals_for(TextContent(text)))))
+    return list(forms)
 
 
 def statement_body(sor: StatementOfReasons) -> dict[str, Any]:
@@ -140,16 +152,27 @@ class TakedownService:
 
     async def reinstate_media(self, post_id: int) -> int:
         """A removal reversed (appeal won): the post's media may be served again, and
-        the takedown-bank entries its removal added for that media are disabled (else
-        the serving check would still find it banked). Returns the entries disabled."""
+        every takedown-bank entry that banking the post could have added is disabled,
+        in each form it is banked in: the text's folded exact hashes, near and quote
+        signatures and the query forms the rules bank, and the media's stored signals
+        and centre-crop PDQs (else the gate or the serving check would still find it
+        banked). Only auto-banked entries are touched, never staff-curated ones.
+        Returns the entries disabled."""
         async with self.db.read() as conn:
             post = await self.store.post(conn, post_id)
         if post is None:
             return 0
         ids = _media_ids(post)
         await self.media.reinstate(ids)
+        pairs = set(banked_text_forms(post.text)) if post.text else set()
         stored = await self.media.signals_by_id(ids)
-        pairs = {(s.signal_type, s.value) for signals in stored.values() for s in signals}
+        pairs |= {(s.signal_type, s.value) for signals in stored.values() for s in signals}
+        for sha in ids:  # pictures with a PDQ had their crops banked too
+            photo = any(s.signal_type == "pdq" for s in stored.get(sha, []))
+            if photo and self.media.blobs.exists(sha):
+                data = await asyncio.to_thread(self.media.blobs.read, sha)
+                with contextlib.suppress(ModerationError):  # undecodable: no crops banked
+                    pairs |= set(await asyncio.to_thread(crop_signals, data))
         banks = self.actions.banks
         disabled = 0
         for signal_type, value in sorted(pairs):
