@@ -114,7 +114,9 @@ async def test_page_in_headless_chromium(live_server: Live) -> None:
             assert "This one will vanish" in await page.locator("section.posts").inner_text()
             img = page.locator(f"#post-{keep['id']} img")
             await img.wait_for()
-            width = await img.evaluate("i => i.complete ? i.naturalWidth : 0")
+            width = await img.evaluate(  # wait for it to load (or fail) on a busy machine
+                "i => i.complete ? i.naturalWidth : new Promise(done => {"
+                " i.onload = () => done(i.naturalWidth); i.onerror = () => done(0); })")
             assert width > 0  # the image really loaded
             color = await page.locator("article.post").first.evaluate(
                 "a => getComputedStyle(a).borderRadius")
