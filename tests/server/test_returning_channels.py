@@ -1,0 +1,152 @@
+"""Banned channels do not come back (issue 24), through the public API: a channel
+banned by a removal order, then a look-alike from a new account with a non-confusable
+handle, a re-encoded avatar and a lightly edited title and description."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.conftest import AppFactory
+from tests.moderation.videos import real_photo
+from tests.server.channel_util import channel, post, upload
+from tests.server.order_util import DAY, authority, member, order_body, submit
+from tests.server.report_util import notices, staff
+from tidings.services.clock import ManualClock
+
+DESCRIPTION = ("Official channel of the Dawn Front media office. Statements, releases and "
+               "news from the fronts, every day. Share before they delete it.")
+
+
+async def _banned_by_order(client: httpx.AsyncClient
+                           ) -> tuple[dict[str, Any], dict[str, str]]:
+    """The banned channel, and the admin's headers."""
+    alice = await member(client, "alice")
+    admin = await member(client, "root_admin", "admin")
+    bka = await authority(client, admin, "bka")
+    avatar = (await upload(client, alice, real_photo()))["sha256"]
+    banned = await channel(client, alice, "dawn_front_media", "Dawn Front Media",
+                           description=DESCRIPTION, avatar=avatar)
+    await post(client, alice, "dawn_front_media", "statement number one")
+    order = await submit(client, bka, order_body("http://127.0.0.1:8080/c/dawn_front_media"))
+    assert order["status"] == "completed"
+    return banned, admin
+
+
+async def _create(client: httpx.AsyncClient, headers: dict[str, str], handle: str,
+                  title: str, description: str, avatar: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"handle": handle, "title": title, "description": description}
+    if avatar:
+        body["avatar"] = avatar
+    r = await client.post("/api/v1/channels", headers=headers, json=body)
+    assert r.status_code == 201, r.text
+    result: dict[str, Any] = r.json()
+    return result
+
+
+async def _case_about(client: httpx.AsyncClient, mod: dict[str, str], kind: str,
+                      ref: str) -> dict[str, Any]:
+    queue = (await client.get("/api/v1/mod/queue", headers=mod)).json()
+    case_id = next(c["id"] for c in queue if c["target"] == {"kind": kind, "ref": ref})
+    r = await client.get(f"/api/v1/mod/cases/{case_id}", headers=mod)
+    assert r.status_code == 200, r.text
+    result: dict[str, Any] = r.json()
+    return result
+
+
+async def test_a_returning_channel_is_held_shown_side_by_side_and_decided(
+        api: AppFactory) -> None:
+    clock = ManualClock()
+    async with api(clock=clock) as client:
+        banned, admin = await _banned_by_order(client)
+        clock.advance(3 * DAY)
+        mallory, bob = await member(client, "mallory"), await member(client, "bob")
+        mod = await staff(client, "mod_anna", "moderator")
+        avatar = (await upload(client, mallory, real_photo(quality=55, scale=0.8)))["sha256"]
+        edited = DESCRIPTION.replace("every day", "every single day") + " ✓"
+        held = await _create(client, mallory, "sunrise_bulletin", "Dawn Front Media (backup)",
+                             edited, avatar)
+        assert held["state"] == "held"
+        # Not reachable by handle, search, web view or invite link: only owner and staff.
+        token = held["invite_token"]
+        for headers in ({}, bob):
+            r = await client.get("/api/v1/channels/sunrise_bulletin", headers=headers)
+            assert r.status_code == 404
+            r = await client.get("/api/v1/channels/sunrise_bulletin",
+                                 params={"invite": token}, headers=headers)
+            assert r.status_code == 404
+        assert (await client.get("/c/sunrise_bulletin")).status_code == 404
+        assert (await client.get("/api/v1/search/channels",
+                                 params={"q": "dawn front"})).json() == []
+        for headers in (mallory, mod):
+            r = await client.get("/api/v1/channels/sunrise_bulletin", headers=headers)
+            assert r.status_code == 200, r.text
+        # The owner is told; the case names both channels and the signals.
+        told = [n for n in await notices(client, mallory) if n["kind"] == "channel_held"]
+        assert told and "awaits review" in told[0]["message"]
+        case = await _case_about(client, mod, "channel", str(held["id"]))
+        assert case["affected_user"] == "mallory"
+        returning = case["content"]["returning"]
+        assert returning["channel"]["handle"] == "sunrise_bulletin"
+        assert returning["owner"]["account_age_days"] == 0
+        hold = returning["holds"][0]
+        assert hold["resembles"]["handle"] == "dawn_front_media"
+        assert hold["resembles"]["channel_id"] == banned["id"]
+        signals = {s["signal"]: s for s in hold["signals"]}
+        assert {"title", "description", "avatar"} <= set(signals)
+        assert "handle" not in signals and signals["avatar"]["distance"] <= 31
+        assert hold["score"] >= 50
+        # Ban as ban evasion: a statement of reasons names the banned channel.
+        r = await client.post(f"/api/v1/mod/cases/{case['id']}/decision", headers=mod,
+                              json={"action": "ban_channel", "policy": "ban_evasion"})
+        assert r.status_code == 200, r.text
+        assert (await client.get("/api/v1/channels/sunrise_bulletin")).status_code == 410
+        statement = next(n for n in await notices(client, mallory)
+                         if n["kind"] == "statement_of_reasons"
+                         and n["decision"] == "ban_channel")["statement"]
+        assert "ban evasion" in statement["text"].lower()
+        assert "@dawn_front_media" in statement["text"]
+        # A third try, from the banned look-alike's own fingerprint as well: held again.
+        eve = await member(client, "eve")
+        again = await _create(client, eve, "morning_digest", "Dawn Front Media: reserve",
+                              edited)
+        assert again["state"] == "held"
+        case = await _case_about(client, mod, "channel", str(again["id"]))
+        r = await client.post(f"/api/v1/mod/cases/{case['id']}/decision", headers=mod,
+                              json={"action": "no_violation", "policy": "other"})
+        assert r.status_code == 200, r.text
+        assert (await client.get("/api/v1/channels/morning_digest")).status_code == 200
+        # The transparency report counts returning channels held and banned.
+        r = await client.get("/api/v1/transparency/report", headers=admin,
+                             params={"from": "2026-01-01", "to": "2026-01-10"})
+        assert r.status_code == 200, r.text
+        figures = r.json()
+        assert figures["returning_channels_held"] == 2
+        assert figures["returning_channels_banned"] == 1
+        assert sum(figures["terror_channel_bans_by_day"].values()) == 2  # order + return
+
+
+async def test_innocent_channels_and_an_advertising_post(api: AppFactory) -> None:
+    async with api(clock=ManualClock()) as client:
+        await _banned_by_order(client)
+        bob, carol = await member(client, "bob"), await member(client, "carol")
+        mod = await staff(client, "mod_anna", "moderator")
+        for handle, title, description in (
+                ("boto3", "Boto3", "The AWS SDK for Python (Boto3)"),
+                ("dawn_yoga", "Dawn Yoga Studio", "Morning classes at dawn, every day."),
+                ("front_page_media", "Front Page Media", "Media news from the front page.")):
+            made = await _create(client, bob, handle, title, description)
+            assert made["state"] == "visible", handle
+        # A post advertising the banned channel, in another (established) channel.
+        await channel(client, carol, "carols_corner")
+        for text in ("they are back: @dawn_front_media", "new home /c/dawnfront_media2"):
+            r = await client.post("/api/v1/channels/carols_corner/posts", headers=carol,
+                                  json={"text": text})
+            assert r.status_code == 201 and r.json()["state"] == "held", r.text
+            case = await _case_about(client, mod, "post", str(r.json()["id"]))
+            named = [m for m in case["matches"] if "resembles" in m]
+            assert named[0]["resembles"]["handle"] == "dawn_front_media"
+        r = await client.post("/api/v1/channels/carols_corner/posts", headers=carol,
+                              json={"text": "dawn front media was banned, good riddance"})
+        assert r.json()["state"] == "visible"
