@@ -159,3 +159,10 @@ def test_the_rule_condition_fires_on_the_score_and_names_the_channel(
         with pytest.raises(RuleError) as err:
             load_ruleset(f'version = 1\n[[rule]]\nname = "r"\n{bad}\nthen = ["hold"]\n')
         assert key in err.value.key
+
+
+def test_short_names_count_only_when_equal() -> None:
+    fp = Fingerprint(9, "chan_a", "Chan A")
+    assert compare(Traits("chan_b", "Chan B"), fp).signals == ()
+    assert {s.signal for s in compare(Traits("chan_a2", "Chan A"), fp).signals} == {
+        "handle", "title"}

@@ -12,9 +12,10 @@ default hold threshold (50) except an identifying link, and any two do:
 signal         weight  matches when
 =============  ======  ===================================================================
 handle           25    the handles' lookalike cores (UTS #39 key without digits and
-                       ``_``) are within 20 % edit distance
-title            30    the titles' keys are within 25 % edit distance, or one contains
-                       the other (at least 8 characters): "… (backup)", "✓"
+                       ``_``) are within 20 % edit distance (equal, under 6 characters)
+title            30    the titles' keys are within 25 % edit distance (equal, under 6
+                       characters), or one contains the other (at least 8 characters):
+                       "… (backup)", "✓"
 description      30    character 5-shingle Jaccard of the normalised texts >= 0.5
 avatar           40    PDQ distance <= 31 between any of the avatars' hashes (the query
                        side's variants included, so a re-encode or small crop matches)
@@ -50,6 +51,8 @@ LINK_WEIGHT: Final = 50
 #: Similarity (1 - edit distance / length) at or above which two handle cores match.
 HANDLE_MIN_SIMILARITY: Final = 0.8
 TITLE_MIN_SIMILARITY: Final = 0.75
+#: Handle cores and title keys shorter than this are compared for equality only.
+FUZZY_MIN_CHARS: Final = 6
 #: A title key contained in the other counts only from this length ("news" does not).
 TITLE_CONTAINED_MIN: Final = 8
 DESCRIPTION_MIN_JACCARD: Final = 0.5
@@ -145,10 +148,14 @@ def edit_similarity(a: str, b: str) -> float:
 
 
 def _bounded(a: str, b: str, floor: float) -> float:
-    """``edit_similarity``, skipped (0.0) when the lengths alone keep it under ``floor``:
-    the distance is at least the difference of the lengths."""
+    """``edit_similarity``, skipped (0.0) when the lengths alone keep it under ``floor``
+    (the distance is at least the difference of the lengths). Keys shorter than
+    ``FUZZY_MIN_CHARS`` count only when equal: one letter of five is no resemblance
+    ("chan_a" and "chan_b")."""
     if not a or not b or min(len(a), len(b)) / max(len(a), len(b)) < floor:
         return 0.0
+    if min(len(a), len(b)) < FUZZY_MIN_CHARS:
+        return 1.0 if a == b else 0.0
     return edit_similarity(a, b)
 
 
