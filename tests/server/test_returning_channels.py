@@ -20,8 +20,8 @@ DESCRIPTION = ("Official channel of the Dawn Front media office. Statements, rel
 
 
 async def _banned_by_order(client: httpx.AsyncClient
-                           ) -> tuple[dict[str, Any], dict[str, str]]:
-    """The banned channel, and the admin's headers."""
+                           ) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+    """The banned channel, the admin's headers and its owner's."""
     alice = await member(client, "alice")
     admin = await member(client, "root_admin", "admin")
     bka = await authority(client, admin, "bka")
@@ -31,7 +31,7 @@ async def _banned_by_order(client: httpx.AsyncClient
     await post(client, alice, "dawn_front_media", "statement number one")
     order = await submit(client, bka, order_body("http://127.0.0.1:8080/c/dawn_front_media"))
     assert order["status"] == "completed"
-    return banned, admin
+    return banned, admin, alice
 
 
 async def _create(client: httpx.AsyncClient, headers: dict[str, str], handle: str,
@@ -59,7 +59,7 @@ async def test_a_returning_channel_is_held_shown_side_by_side_and_decided(
         api: AppFactory) -> None:
     clock = ManualClock()
     async with api(clock=clock) as client:
-        banned, admin = await _banned_by_order(client)
+        banned, admin, _ = await _banned_by_order(client)
         clock.advance(3 * DAY)
         mallory, bob = await member(client, "mallory"), await member(client, "bob")
         mod = await staff(client, "mod_anna", "moderator")
@@ -150,3 +150,49 @@ async def test_innocent_channels_and_an_advertising_post(api: AppFactory) -> Non
         r = await client.post("/api/v1/channels/carols_corner/posts", headers=carol,
                               json={"text": "dawn front media was banned, good riddance"})
         assert r.json()["state"] == "visible"
+
+
+async def test_an_established_channel_edited_to_look_banned_holds_the_edit_only(
+        api: AppFactory) -> None:
+    clock = ManualClock()
+    async with api(clock=clock) as client:
+        await _banned_by_order(client)
+        dave = await member(client, "dave")
+        mod = await staff(client, "mod_anna", "moderator")
+        await _create(client, dave, "garden_notes", "Garden Notes", "Seeds and soil, weekly.")
+        clock.advance(30 * DAY)
+        r = await client.patch("/api/v1/channels/garden_notes", headers=dave, json={
+            "title": "Dawn Front Media (backup)", "description": DESCRIPTION})
+        assert r.status_code == 200, r.text
+        # The channel stays as it was, visible to all; the edit waits for a person.
+        public = (await client.get("/api/v1/channels/garden_notes")).json()
+        assert public["state"] == "visible" and public["title"] == "Garden Notes"
+        told = [n for n in await notices(client, dave) if n["kind"] == "channel_held"]
+        assert told[0]["held_edit"] == ["description", "title", "title_key"]
+        case = await _case_about(client, mod, "channel", str(public["id"]))
+        hold = case["content"]["returning"]["holds"][0]
+        assert hold["held_edit"]["title"] == "Dawn Front Media (backup)"
+        assert {s["signal"] for s in hold["signals"]} == {"title", "description"}
+        r = await client.post(f"/api/v1/mod/cases/{case['id']}/decision", headers=mod,
+                              json={"action": "no_violation", "policy": "other"})
+        assert r.status_code == 200, r.text
+        public = (await client.get("/api/v1/channels/garden_notes")).json()
+        assert public["state"] == "visible" and public["title"] == "Dawn Front Media (backup)"
+
+
+async def test_every_channel_hold_opens_a_case(api: AppFactory) -> None:
+    """A hold for another reason (here: an owner whose channel was banned before) also
+    opens a case and tells the owner, so a held channel is never left unseen."""
+    async with api(clock=ManualClock()) as client:
+        _, _, alice = await _banned_by_order(client)
+        mod = await staff(client, "mod_anna", "moderator")
+        # alice (the banned channel's owner) makes an unrelated channel: held, with a case
+        made = await _create(client, alice, "cooking_club", "Cooking Club",
+                             "Recipes for the weekend.")
+        assert made["state"] == "held"
+        case = await _case_about(client, mod, "channel", str(made["id"]))
+        assert "returning" not in case["content"]
+        assert case["matches"][0]["rules"] == ["banned-owner-new-channel-hold"]
+        assert [n["kind"] for n in await notices(client, alice)
+                if n["kind"] == "channel_held"] == ["channel_held"]
+

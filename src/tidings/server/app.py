@@ -233,7 +233,7 @@ def _wire_channels(app: FastAPI, settings: Settings, db: Database, bus: Bus,
     media = MediaService(db, media_store, BlobStore(settings.data_dir / "blobs"), clock,
                          moderation, preview_key(app.state.secrets.cookie_secret))
     returning = ReturningChannels(db, ReturningStore(), store, ReportStore(), AccountStore(),
-                                  media, clock)
+                                  media, search, clock)
     channels = ChannelService(db, store, search, AccountStore(), media, moderation, bus,
                               clock, reserved_names(settings.reserved_names), returning)
     app.state.returning = returning

@@ -34,6 +34,7 @@ from tidings.storage.channels import ChannelRecord, ChannelStore
 from tidings.storage.database import Database
 from tidings.storage.reports import ReportStore
 from tidings.storage.returning import BANNED, RELEASED, HoldRecord, ReturningStore
+from tidings.storage.search import SearchIndex
 
 CHANNEL_HELD_NOTICE: Final = "channel_held"
 RETURNING_FLAG: Final = "returning_channel"
@@ -59,8 +60,9 @@ def _pdq(signals: Sequence[Any]) -> tuple[str, ...]:
 class ReturningChannels:
     def __init__(self, db: Database, store: ReturningStore, channels: ChannelStore,
                  reports: ReportStore, accounts: AccountStore, media: MediaService,
-                 clock: Clock) -> None:
+                 search: SearchIndex, clock: Clock) -> None:
         self.db = db
+        self.search_index = search
         self.store = store
         self.channels = channels
         self.reports = reports
@@ -209,6 +211,11 @@ class ReturningChannels:
             for hold in holds:
                 if decision is rv.Decision.NO_VIOLATION and hold.pending:
                     await self.channels.update(conn, hold.channel_id, **hold.pending)
+                    channel = await self.channels.by_id(conn, hold.channel_id)
+                    if channel is not None:
+                        await self.search_index.index_channel(
+                            conn, channel.id, channel.handle, channel.title,
+                            channel.description)
                 await self.store.decide(conn, hold.id, BANNED if banned else RELEASED,
                                         label, now)
         return len(holds)
