@@ -62,7 +62,7 @@ PDQ_MAX_DISTANCE: Final = PDQ_DEFAULT_THRESHOLD
 #: A score at or above this holds by default (``data/default_rules.toml``).
 DEFAULT_HOLD_SCORE: Final = 50
 _NOISE = re.compile(r"[0-9_]+")
-_WORD_END = r"(?![a-z0-9_])"
+_MENTION = re.compile(r"(?:@|/c/)([A-Za-z0-9_]{3,64})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,12 +212,18 @@ def pdq_distance(a: Iterable[str], b: Iterable[str]) -> int | None:
     return best
 
 
+@lru_cache(maxsize=1024)
+def _mentions(text: str) -> tuple[tuple[str, str], ...]:
+    """The channel mentions in a text (``@x``, ``/c/x``): (handle, look-alike core)."""
+    found = dict.fromkeys(m.lower() for m in _MENTION.findall(text))
+    return tuple((m, handle_core(m)) for m in found)
+
+
 def names_channel(text: str, fingerprint: Fingerprint) -> str | None:
     """Does the text identify the banned channel: its handle as a mention or channel
     path, or its invite token? Returns what was found. Plain words do not count."""
-    lowered = text.lower()
-    handle = re.escape(fingerprint.handle.lower())
-    if re.search(rf"(?:@|/c/){handle}{_WORD_END}", lowered):
+    handle = fingerprint.handle.lower()
+    if any(m == handle for m, _ in _mentions(text)):
         return f"@{fingerprint.handle}"
     for token in fingerprint.invite_tokens:
         if token and token in text:
@@ -228,9 +234,9 @@ def names_channel(text: str, fingerprint: Fingerprint) -> str | None:
 def names_lookalike(text: str, fingerprint: Fingerprint) -> str | None:
     """A mention (``@x``, ``/c/x``) whose handle is a look-alike of the banned one."""
     core = handle_core(fingerprint.handle)
-    for mention in re.findall(r"(?:@|/c/)([A-Za-z0-9_]{3,64})", text):
-        if mention.lower() != fingerprint.handle.lower() and core and (
-                edit_similarity(handle_core(mention), core) >= HANDLE_MIN_SIMILARITY):
+    for mention, mention_core in _mentions(text):
+        if mention != fingerprint.handle.lower() and core and (
+                _bounded(mention_core, core, HANDLE_MIN_SIMILARITY) >= HANDLE_MIN_SIMILARITY):
             return f"@{mention}"
     return None
 
