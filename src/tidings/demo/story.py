@@ -12,10 +12,11 @@ from tidings.demo.story_channels import news_channel, propaganda
 from tidings.demo.story_chat import private_chat
 from tidings.demo.story_legal import removal_order, transparency
 from tidings.demo.story_reports import decide, report_abuse
+from tidings.demo.story_returning import returning_channel
 
 Step = Callable[[Demo], Awaitable[None]]
 STEPS: tuple[Step, ...] = (private_chat, news_channel, propaganda, report_abuse, decide,
-                           removal_order, transparency)
+                           removal_order, transparency, returning_channel)
 
 
 async def play(narrator: Narrator, server: DemoServer, people_dir: Path) -> Demo:
