@@ -4,6 +4,7 @@ handle, a re-encoded avatar and a lightly edited title and description."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -43,6 +44,19 @@ async def _create(client: httpx.AsyncClient, headers: dict[str, str], handle: st
     assert r.status_code == 201, r.text
     result: dict[str, Any] = r.json()
     return result
+
+
+async def _console_case(client: httpx.AsyncClient, name: str, case_id: str) -> str:
+    """The case page of the web console, signed in as ``name`` (a staff account)."""
+    login = await client.get("/console/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', login.text)
+    assert csrf, login.text
+    r = await client.post("/console/login", data={
+        "username": name, "password": "a long enough passphrase", "csrf": csrf.group(1)})
+    assert r.status_code == 303, r.text
+    page = await client.get(f"/console/cases/{case_id}")
+    assert page.status_code == 200, page.text
+    return page.text
 
 
 async def _case_about(client: httpx.AsyncClient, mod: dict[str, str], kind: str,
@@ -97,6 +111,9 @@ async def test_a_returning_channel_is_held_shown_side_by_side_and_decided(
         assert {"title", "description", "avatar"} <= set(signals)
         assert "handle" not in signals and signals["avatar"]["distance"] <= 31
         assert hold["score"] >= 50
+        page = await _console_case(client, "mod_anna", case["id"])
+        assert "Resembles a banned channel" in page and "Banned @dawn_front_media" in page
+        assert "PDQ distance" in page and "sunrise_bulletin" in page
         # Ban as ban evasion: a statement of reasons names the banned channel.
         r = await client.post(f"/api/v1/mod/cases/{case['id']}/decision", headers=mod,
                               json={"action": "ban_channel", "policy": "ban_evasion"})
