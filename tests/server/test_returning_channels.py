@@ -4,10 +4,12 @@ handle, a re-encoded avatar and a lightly edited title and description."""
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
 import httpx
+from PIL import Image
 
 from tests.conftest import AppFactory
 from tests.moderation.videos import real_photo
@@ -167,6 +169,17 @@ async def test_innocent_channels_and_an_advertising_post(api: AppFactory) -> Non
         r = await client.post("/api/v1/channels/carols_corner/posts", headers=carol,
                               json={"text": "dawn front media was banned, good riddance"})
         assert r.json()["state"] == "visible"
+        # A cropped copy of the avatar still matches: the fingerprint keeps crop PDQs.
+        photo = Image.open(io.BytesIO(real_photo()))
+        w, h = photo.size
+        cropped = io.BytesIO()
+        photo.crop((w // 25, h // 25, w - w // 25, h - h // 25)).save(cropped, "JPEG")
+        avatar = (await upload(client, bob, cropped.getvalue()))["sha256"]
+        made = await _create(client, bob, "quiet_garden", "Quiet Garden", DESCRIPTION, avatar)
+        case = await _case_about(client, mod, "channel", str(made["id"]))
+        signals = case["content"]["returning"]["holds"][0]["signals"]
+        assert made["state"] == "held"
+        assert {s["signal"] for s in signals} == {"description", "avatar"}
 
 
 async def test_an_established_channel_edited_to_look_banned_holds_the_edit_only(

@@ -16,6 +16,7 @@ about the channel that shows it side by side with the banned one, and the owner 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,11 +25,13 @@ from typing import Any, Final
 from tidings.moderation import labels as L
 from tidings.moderation import review as rv
 from tidings.moderation.actions import MS_PER_DAY
+from tidings.moderation.errors import ModerationError
 from tidings.moderation.resemblance import Fingerprint, Resemblance, Traits, closest
 from tidings.protocol import limits
 from tidings.services.cases import open_or_join
 from tidings.services.clock import Clock
 from tidings.services.media import MediaService
+from tidings.services.takedowns import crop_signals
 from tidings.storage.accounts import AccountStore
 from tidings.storage.channels import ChannelRecord, ChannelStore
 from tidings.storage.database import Database
@@ -79,6 +82,19 @@ class ReturningChannels:
         stored = await self.media.signals_by_id([avatar])
         return _pdq(stored.get(avatar, []))
 
+    async def banked_avatar_pdq(self, avatar: str | None) -> tuple[str, ...]:
+        """The avatar's PDQ as a bank keeps it: the stored hashes plus PDQ of small
+        centre crops (PDQ alone does not survive a crop; docs/matching.md)."""
+        found = await self.avatar_pdq(avatar)
+        if not avatar or not self.media.blobs.exists(avatar):
+            return found
+        data = await asyncio.to_thread(self.media.blobs.read, avatar)
+        try:
+            crops = await asyncio.to_thread(crop_signals, data)
+        except ModerationError:
+            return found
+        return tuple(sorted({*found, *(value for _, value in crops)}))
+
     async def fingerprint(self, channel_id: int, label: str, cause: str) -> bool:
         """Keep the banned channel's fingerprint (once; the first ground is kept)."""
         async with self.db.read() as conn:
@@ -94,7 +110,8 @@ class ReturningChannels:
         tokens = (channel.invite_token,) if channel.invite_token else ()
         fingerprint = Fingerprint(channel.id, channel.handle, channel.title,
                                   channel.description,
-                                  await self.avatar_pdq(channel.avatar_sha256), media_pdq,
+                                  await self.banked_avatar_pdq(channel.avatar_sha256),
+                                  media_pdq,
                                   tokens, label or L.TERRORIST_CONTENT)
         async with self.db.write() as conn:
             return await self.store.save_fingerprint(conn, fingerprint, cause, self.clock())
