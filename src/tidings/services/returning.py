@@ -46,6 +46,9 @@ evasion (``moderation/reasons.py``)."""
 #: The fields of a channel whose change is compared (and held, for an established one).
 EDITABLE: Final = ("title", "description", "avatar_sha256")
 OTHER_CHANNELS_SHOWN: Final = 20
+#: How long a process reuses the fingerprints it read (another process's ban reaches it
+#: within this time; its own at once).
+FINGERPRINTS_FRESH_MS: Final = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,7 @@ class ReturningChannels:
         self.clock = clock
         self.notices: Any = None
         """The system inbox (``NoticeService``), bound by the app once it exists."""
+        self._cache: tuple[int, list[Fingerprint]] | None = None
 
     # -- fingerprints --------------------------------------------------------------------
     async def avatar_pdq(self, avatar: str | None) -> tuple[str, ...]:
@@ -114,11 +118,19 @@ class ReturningChannels:
                                   media_pdq,
                                   tokens, label or L.TERRORIST_CONTENT)
         async with self.db.write() as conn:
-            return await self.store.save_fingerprint(conn, fingerprint, cause, self.clock())
+            saved = await self.store.save_fingerprint(conn, fingerprint, cause, self.clock())
+        self._cache = None
+        return saved
 
     async def fingerprints(self) -> list[Fingerprint]:
-        async with self.db.read() as conn:
-            return await self.store.fingerprints(conn)
+        """Every fingerprint, read at most every ``FINGERPRINTS_FRESH_MS`` (each post of
+        every channel is compared): this process's own bans refresh it at once, other
+        processes' within that time."""
+        now = self.clock()
+        if self._cache is None or not 0 <= now - self._cache[0] < FINGERPRINTS_FRESH_MS:
+            async with self.db.read() as conn:
+                self._cache = (now, await self.store.fingerprints(conn))
+        return self._cache[1]
 
     # -- comparison ----------------------------------------------------------------------
     async def resemblance(self, traits: Traits, exclude: int | None = None
