@@ -144,6 +144,12 @@ async def test_a_returning_channel_is_held_shown_side_by_side_and_decided(
         assert figures["returning_channels_held"] == 2
         assert figures["returning_channels_banned"] == 1
         assert sum(figures["terror_channel_bans_by_day"].values()) == 2  # order + return
+        page = await client.get("/api/v1/transparency/report", headers=admin, params={
+            "from": "2026-01-01", "to": "2026-01-10", "format": "html"})
+        assert re.search(r"Returning banned channels held for review</th><td>2<", page.text)
+        daily = (await client.get("/transparency/terrorist-channel-bans.json",
+                                  params={"from": "2026-01-01", "to": "2026-01-10"})).json()
+        assert daily["total"] == 2
 
 
 async def test_innocent_channels_and_an_advertising_post(api: AppFactory) -> None:
