@@ -121,6 +121,10 @@ async def test_a_returning_channel_is_held_shown_side_by_side_and_decided(
                               json={"action": "ban_channel", "policy": "ban_evasion"})
         assert r.status_code == 200, r.text
         assert (await client.get("/api/v1/channels/sunrise_bulletin")).status_code == 410
+        returning_svc = client.app.state.returning  # type: ignore[attr-defined]
+        kept = {f.handle: f.label for f in await returning_svc.fingerprints()}
+        assert kept == {"dawn_front_media": "category:terrorist_content",
+                        "sunrise_bulletin": "policy:ban_evasion"}  # order, then moderator
         statement = next(n for n in await notices(client, mallory)
                          if n["kind"] == "statement_of_reasons"
                          and n["decision"] == "ban_channel")["statement"]
@@ -154,7 +158,7 @@ async def test_a_returning_channel_is_held_shown_side_by_side_and_decided(
 
 async def test_innocent_channels_and_an_advertising_post(api: AppFactory) -> None:
     async with api(clock=ManualClock()) as client:
-        await _banned_by_order(client)
+        banned, _, _ = await _banned_by_order(client)
         bob, carol = await member(client, "bob"), await member(client, "carol")
         mod = await staff(client, "mod_anna", "moderator")
         for handle, title, description in (
@@ -165,7 +169,8 @@ async def test_innocent_channels_and_an_advertising_post(api: AppFactory) -> Non
             assert made["state"] == "visible", handle
         # A post advertising the banned channel, in another (established) channel.
         await channel(client, carol, "carols_corner")
-        for text in ("they are back: @dawn_front_media", "new home /c/dawnfront_media2"):
+        for text in ("they are back: @dawn_front_media", "new home /c/dawnfront_media2",
+                     f"join us: https://example.org/join/{banned['invite_token']}"):
             r = await client.post("/api/v1/channels/carols_corner/posts", headers=carol,
                                   json={"text": text})
             assert r.status_code == 201 and r.json()["state"] == "held", r.text
