@@ -237,3 +237,25 @@ async def test_every_channel_hold_opens_a_case(api: AppFactory) -> None:
         assert [n["kind"] for n in await notices(client, alice)
                 if n["kind"] == "channel_held"] == ["channel_held"]
 
+
+
+async def test_a_strike_threshold_ban_is_fingerprinted_too(api: AppFactory) -> None:
+    async with api(clock=ManualClock()) as client:
+        admin, owner = await member(client, "boss", "admin"), await member(client, "owner")
+        texts = ("oak river lantern meadow", "copper falcon winter gate",
+                 "violet engine harbor stone")
+        assert (await client.post("/api/v1/banks", headers=admin,
+                                  json={"name": "TERROR_TEXT"})).status_code == 201
+        for text in texts:
+            r = await client.post("/api/v1/banks/TERROR_TEXT/entries", headers=admin,
+                                  json={"text": text, "labels": ["category:terrorist_content"]})
+            assert r.status_code == 201, r.text
+        await _create(client, owner, "harbor_voice", "Harbor Voice", DESCRIPTION)
+        for text in texts:  # the third strike bans the channel (default thresholds)
+            r = await client.post("/api/v1/channels/harbor_voice/posts", headers=owner,
+                                  json={"text": text})
+            assert r.status_code == 422, r.text
+        assert (await client.get("/api/v1/channels/harbor_voice")).status_code == 410
+        again = await _create(client, await member(client, "newcomer"), "maple_gazette",
+                              "Harbor Voice (backup)", DESCRIPTION)
+        assert again["state"] == "held"
