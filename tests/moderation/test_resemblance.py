@@ -73,7 +73,8 @@ def test_each_signal_alone_stays_below_the_threshold_except_an_identifying_link(
         banned: list[Fingerprint]) -> None:
     fp = banned[0]
     alone = [Traits("dawnfront_media2"), Traits(title="Dawn Front Media ✓"),
-             Traits(description=DESCRIPTION), Traits(avatar_pdq=fp.avatar_pdq)]
+             Traits(description=DESCRIPTION), Traits(avatar_pdq=fp.avatar_pdq),
+             Traits(media_pdq=fp.avatar_pdq)]
     for traits in alone:
         found = compare(traits, fp)
         assert len(found.signals) == 1 and found.score < DEFAULT_HOLD_SCORE, traits

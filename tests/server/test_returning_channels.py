@@ -140,6 +140,10 @@ async def test_a_returning_channel_is_held_shown_side_by_side_and_decided(
                               json={"action": "no_violation", "policy": "other"})
         assert r.status_code == 200, r.text
         assert (await client.get("/api/v1/channels/morning_digest")).status_code == 200
+        # released: its own posts are not held again for the details a person cleared
+        r = await client.post("/api/v1/channels/morning_digest/posts", headers=eve,
+                              json={"text": "good morning, here is the digest"})
+        assert r.status_code == 201 and r.json()["state"] == "visible", r.text
         # The transparency report counts returning channels held and banned.
         r = await client.get("/api/v1/transparency/report", headers=admin,
                              params={"from": "2026-01-01", "to": "2026-01-10"})

@@ -43,6 +43,9 @@ CHANNEL_HELD_NOTICE: Final = "channel_held"
 RETURNING_FLAG: Final = "returning_channel"
 """Set on the actor when a resemblance is attached: the statement's ground is ban
 evasion (``moderation/reasons.py``)."""
+#: Signals a post itself brings; a post that adds none is not held for its channel's
+#: details (a released channel's posts are not held again for what was released).
+POST_SIGNALS: Final = frozenset({"link", "media"})
 #: The fields of a channel whose change is compared (and held, for an established one).
 EDITABLE: Final = ("title", "description", "avatar_sha256")
 OTHER_CHANNELS_SHOWN: Final = 20
@@ -161,7 +164,10 @@ class ReturningChannels:
                   if young else Traits(texts=(text,)))
         if not text and not media_pdq:
             return None
-        return await self.resemblance(traits, exclude=channel.id)
+        found = await self.resemblance(traits, exclude=channel.id)
+        if found is None or not any(s.signal in POST_SIGNALS for s in found.signals):
+            return None  # the channel's own details were judged when it was created
+        return found
 
     # -- holds -------------------------------------------------------------------------
     def established(self, channel: ChannelRecord) -> bool:
