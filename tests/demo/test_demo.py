@@ -89,11 +89,20 @@ def test_the_whole_story_runs_and_every_claim_holds() -> None:
         assert re.search(rf"✓ {who}: \d+ URLs on {routes} public routes, 0 leaks .*its "
                          r"picture and thumbnail answer 410", step7), step7
     assert step7.count("✓ …and the crawl is not blind") == 2
-    step8 = out.split("Step 8", 1)[1].split("The story is done", 1)[0]
+    step8 = out.split("Step 8", 1)[1].split("Step 9", 1)[0]
     assert re.search(r"✓ it counts the two blocked posts as 2 rejections, among \d+ "
                      r"measures after matches in DEMO_PROPAGANDA", step8), step8
     assert "✓ it counts alice's verified report and the moderator's decision" in step8
     assert "✓ it counts the removal order, completed within the hour" in step8
+    step9 = out.split("Step 9", 1)[1].split("The story is done", 1)[0]
+    for line in ("✓ an order banned @dawn_front_media",
+                 "✓ sunrise (a new account) created @sunrise_bulletin, a handle unlike "
+                 "@dawn_front_media: it is held",
+                 "✓ bob cannot reach @sunrise_bulletin (404)",
+                 "✓ a case about the held channel waits in the review queue",
+                 "✓ the case names @dawn_front_media and the signals that matched",
+                 "✓ the moderator banned @sunrise_bulletin as ban evasion"):
+        assert line in step9, f"missing {line!r} in:\n{step9}"
     checks = re.search(r"The story is done: (\d+) claims checked in ([\d.]+) s", out)
     assert checks and int(checks.group(1)) == out.count("✓"), out
     print(f"tidings demo --no-wait took {took:.1f} s")  # budget: DEMO_BUDGET_S in CI

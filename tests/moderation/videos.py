@@ -68,3 +68,22 @@ def noise_video(frames: int, fps: int, width: int = 16, height: int = 16,
         for packet in enc.encode():
             dst.mux(packet)
     return out.getvalue()
+
+
+def real_photo(frame: int = 30, fmt: str = "JPEG", quality: int = 92,
+               scale: float = 1.0) -> bytes:
+    """A real photograph: one frame of the chair sample video (a camera recording),
+    saved as a still with Pillow; ``quality``/``scale`` re-encode it as an uploader who
+    reuses a banned channel's avatar would."""
+    from PIL import Image
+
+    with av.open(str(CHAIR)) as src:
+        for n, decoded in enumerate(src.decode(video=0)):
+            if n == frame:
+                image: Image.Image = decoded.to_image()
+                break
+    if scale != 1.0:
+        image = image.resize((int(image.width * scale), int(image.height * scale)))
+    out = io.BytesIO()
+    image.save(out, format=fmt, quality=quality)
+    return out.getvalue()

@@ -109,7 +109,9 @@ async def test_deleted_channel_with_open_cases_never_hits_a_new_channel(
         assert [(i["target"], i["cause"]) for i in preserved] == [
             ({"kind": "post", "ref": str(old_post["id"])}, "deleted_under_review")]
         # an innocent user takes the freed handle and posts: new ids, never the old ones
-        new_channel = await channel(client, carol, "daily_news")
+        # (with its own title: the same handle *and* title as a channel deleted under
+        # review is held as a returning channel, issue 24)
+        new_channel = await channel(client, carol, "daily_news", "Carol's morning paper")
         new_post = await post(client, carol, "daily_news", "innocent words")
         assert new_channel["id"] != old_channel["id"] and new_post["id"] != old_post["id"]
         # the case pages say the targets were deleted

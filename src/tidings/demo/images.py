@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import math
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from tidings.moderation.signal_types import PdqSignalType
 
@@ -91,3 +91,31 @@ def street_photo() -> bytes:
                                fill=(250, 210, 90) if lit else (50, 50, 60))
     draw.ellipse((w - 140, 40, w - 70, 110), fill=(235, 235, 210))  # the moon
     return png(img)
+
+
+def channel_logo() -> Image.Image:
+    """A channel's avatar for the returning-channel step: shapes over a gradient (texture
+    enough for a trusted PDQ, not symmetric: PDQ needs that to survive a resize), not the
+    banked stand-in."""
+    w, h = 320, 320
+    img = Image.new("RGB", (w, h))
+    pixels = img.load()
+    assert pixels is not None
+    for x in range(w):
+        for y in range(h):
+            pixels[x, y] = (x * 255 // w, (x + y) * 127 // w, y * 255 // h)
+    draw = ImageDraw.Draw(img)
+    draw.ellipse((40, 30, 200, 190), fill=(250, 240, 200))
+    draw.polygon([(320, 60), (180, 320), (320, 320)], fill=(20, 40, 30))
+    draw.rectangle((20, 220, 140, 270), fill=(240, 90, 20))
+    draw.text((w // 2, h - 30), "DAWN FRONT", fill=(0, 0, 0),
+              font=ImageFont.load_default(size=34), anchor="mm")
+    return img.filter(ImageFilter.GaussianBlur(2))
+
+
+def reencoded(img: Image.Image) -> bytes:
+    """Scaled to 80% and saved as a JPEG: a re-uploaded avatar."""
+    small = img.resize((img.width * 4 // 5, img.height * 4 // 5), Image.Resampling.BILINEAR)
+    buf = io.BytesIO()
+    small.save(buf, format="JPEG", quality=80)
+    return buf.getvalue()

@@ -13,10 +13,12 @@ from tidings.demo.story_chat import private_chat
 from tidings.demo.story_crawl import removed_means_gone
 from tidings.demo.story_legal import removal_order, transparency
 from tidings.demo.story_reports import decide, report_abuse
+from tidings.demo.story_returning import returning_channel
 
 Step = Callable[[Demo], Awaitable[None]]
 STEPS: tuple[Step, ...] = (private_chat, news_channel, propaganda, report_abuse, decide,
-                           removal_order, removed_means_gone, transparency)
+                           removal_order, removed_means_gone, transparency,
+                           returning_channel)
 
 
 async def play(narrator: Narrator, server: DemoServer, people_dir: Path) -> Demo:

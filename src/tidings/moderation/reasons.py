@@ -122,7 +122,8 @@ GROUNDS: Final = {
 #: When several grounds apply, the statement names the gravest one.
 GROUND_PRIORITY: Final = (L.TERRORIST_CONTENT, L.OTHER_ILLEGAL, L.VIOLENT_EXTREMISM, L.SPAM,
                           BAN_EVASION, IMPERSONATION, OTHER_POLICY)
-_FLAG_GROUND: Final = {"lookalike_handle": IMPERSONATION, "new_channel": BAN_EVASION}
+_FLAG_GROUND: Final = {"lookalike_handle": IMPERSONATION, "new_channel": BAN_EVASION,
+                       "returning_channel": BAN_EVASION}
 _SOURCE: Final = {
     Source.LEGAL_ORDER: DetectionSource.ORDER,
     Source.TRUSTED_FLAGGER: DetectionSource.TRUSTED_FLAGGER,

@@ -39,6 +39,7 @@ from tidings.moderation.actions import (
 from tidings.moderation.errors import ModerationError
 from tidings.moderation.labels import ALL_LABELS, BEHAVIOURS, CATEGORIES
 from tidings.moderation.matcher import Match
+from tidings.moderation.resemblance import Resemblance
 
 _RULE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 #: ``*``, an exact bank name, or a bank-name prefix ending in ``*``.
@@ -130,6 +131,23 @@ class Facts:
     matches: tuple[LabelledMatch, ...] = ()
     actor: ActorHistory = ActorHistory()
     flags: frozenset[str] = frozenset()
+    resemblance: Resemblance | None = None
+    """The banned channel this channel (or post in a young channel) resembles most,
+    computed by the service over the fingerprints of banned channels (issue 24)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ResemblanceCondition:
+    """``when.resembles_banned_channel``: the resemblance score reaches ``min_score``
+    (and, optionally, the banned channel's ground is one of ``labels``)."""
+
+    min_score: int
+    labels: frozenset[str] = frozenset()
+
+    def accepts(self, r: Resemblance | None) -> bool:
+        if r is None or r.score < self.min_score:
+            return False
+        return not self.labels or r.label in self.labels
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,12 +197,15 @@ class Condition:
     surfaces: frozenset[Surface] = frozenset()
     actor: ActorCondition = ActorCondition()
     flags: frozenset[str] = frozenset()
+    resembles: ResemblanceCondition | None = None
 
     def check(self, facts: Facts) -> tuple[LabelledMatch, ...] | None:
         """The matches that satisfy the rule (possibly none), or None: no fire."""
         if self.surfaces and facts.surface not in self.surfaces:
             return None
         if not self.flags <= facts.flags or not self.actor.accepts(facts.actor):
+            return None
+        if self.resembles is not None and not self.resembles.accepts(facts.resemblance):
             return None
         if self.no_match:
             return () if not facts.matches else None
@@ -311,7 +332,8 @@ def _match_condition(r: _Reader) -> MatchCondition:
 def _condition(rule: str, when: Any) -> Condition:
     if not isinstance(when, dict) or not when:
         raise RuleError(rule, "when", "a non-empty table is required (an empty one fires always)")
-    r = _Reader(rule, "when", when, {"match", "no_match", "surface", "actor", "flags"})
+    r = _Reader(rule, "when", when, {"match", "no_match", "surface", "actor", "flags",
+                                     "resembles_banned_channel"})
     m = r.table_("match", {"bank", "labels", "max_distance", "signal_type",
                            "except_signal_type"})
     no_match = when.get("no_match", False)
@@ -336,7 +358,23 @@ def _condition(rule: str, when: Any) -> Condition:
         a.int_("max_account_age_days"), a.int_("min_prior_owner_bans"),
         a.int_("max_prior_owner_bans"))
     return Condition(None if m is None else _match_condition(m), no_match,
-                     frozenset(surfaces), actor, frozenset(flags))
+                     frozenset(surfaces), actor, frozenset(flags), _resembles(r))
+
+
+def _resembles(r: _Reader) -> ResemblanceCondition | None:
+    t = r.table_("resembles_banned_channel", {"min_score", "labels"})
+    if t is None:
+        return None
+    score = t.int_("min_score", minimum=1)
+    if score is None:
+        raise t.fail("min_score", "required (the resemblance score that fires the rule)")
+    labels: set[str] = set()
+    for label in t.strings("labels"):
+        full = normalize_label(label)
+        if full is None:
+            raise t.fail("labels", f"unknown label {label!r}")
+        labels.add(full)
+    return ResemblanceCondition(score, frozenset(labels))
 
 
 def _rule(index: int, raw: Any, seen: set[str]) -> Rule:
@@ -374,7 +412,8 @@ def _canonical(version: int, rules: Sequence[Rule], thresholds: Mapping[ActionKi
             + ([sorted(m.except_signal_types)] if m.except_signal_types else []),
             "no_match": c.no_match, "surface": sorted(c.surfaces),
             "actor": list(_actor_tuple(c.actor)), "flags": sorted(c.flags),
-        }
+        } | ({} if c.resembles is None else {  # only when used: older hashes stay
+            "resembles": [c.resembles.min_score, sorted(c.resembles.labels)]})
     body = {
         "version": version,
         "thresholds": {k.value: v for k, v in sorted(thresholds.items())},
@@ -413,6 +452,11 @@ def load_ruleset(text: str) -> RuleSet:
             assert value is not None
             thresholds[ActionKind(key)] = value
     return RuleSet(version, rules, thresholds, _canonical(version, rules, thresholds))
+
+
+def resemblance_rules(ruleset: RuleSet) -> frozenset[str]:
+    """The names of the rules that look at ``resembles_banned_channel``."""
+    return frozenset(r.name for r in ruleset.rules if r.condition.resembles is not None)
 
 
 def default_rules_text() -> str:

@@ -83,6 +83,19 @@ class OrderRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ReturningRecord:
+    """A channel held because it resembled a banned one (issue 24; TCO Art. 7(2)(b)
+    asks for the measures against the re-appearance of removed terrorist content)."""
+
+    held_ms: int
+    decided_ms: int | None
+    banned: bool
+    banned_label: str
+    """The ground of the ban of the channel it resembled."""
+    decision_label: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class TransparencyReport:
     period_start_ms: int
     period_end_ms: int
@@ -106,6 +119,8 @@ class TransparencyReport:
     orders_not_complied_reasons: Mapping[str, int] = field(default_factory=dict)
     reposts_blocked: int = 0
     terror_channel_bans_by_day: Mapping[str, int] = field(default_factory=dict)
+    returning_channels_held: int = 0
+    returning_channels_banned: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in asdict(self).items()}
@@ -127,9 +142,12 @@ def _day(ms: int) -> str:
 
 def aggregate(start_ms: int, end_ms: int, actions: Iterable[ActionRecord] = (),
               notices: Iterable[NoticeRecord] = (), appeals: Iterable[AppealRecord] = (),
-              orders: Iterable[OrderRecord] = ()) -> TransparencyReport:
+              orders: Iterable[OrderRecord] = (),
+              returning: Iterable[ReturningRecord] = ()) -> TransparencyReport:
     """Figures for ``[start_ms, end_ms)``: actions by when they were taken, notices,
-    appeals and orders by when they were received."""
+    appeals and orders by when they were received, returning channels by when they were
+    held and banned. A returning channel of a terrorist channel, banned (as ban evasion
+    or otherwise), is a terrorist channel ban of the day it was banned."""
 
     def inside(ms: int) -> bool:
         return start_ms <= ms < end_ms
@@ -145,6 +163,12 @@ def aggregate(start_ms: int, end_ms: int, actions: Iterable[ActionRecord] = (),
     not_complied = [o for o in ords if o.not_complied_reason is not None]
     terror_bans = Counter(_day(a.actioned_ms) for a in acts
                           if a.action == "ban_channel" and a.label == L.TERRORIST_CONTENT)
+    back = list(returning)
+    banned_back = [r for r in back if r.banned and r.decided_ms is not None
+                   and inside(r.decided_ms)]
+    terror_bans.update(_day(r.decided_ms) for r in banned_back if r.decided_ms is not None
+                       and r.banned_label == L.TERRORIST_CONTENT
+                       and r.decision_label != L.TERRORIST_CONTENT)  # else counted above
     return TransparencyReport(
         start_ms, end_ms,
         actions_total=len(acts),
@@ -168,4 +192,6 @@ def aggregate(start_ms: int, end_ms: int, actions: Iterable[ActionRecord] = (),
             o.not_complied_reason for o in not_complied if o.not_complied_reason)),
         reposts_blocked=sum(a.repost_blocked for a in acts),
         terror_channel_bans_by_day=dict(sorted(terror_bans.items())),
+        returning_channels_held=sum(inside(r.held_ms) for r in back),
+        returning_channels_banned=len(banned_back),
     )

@@ -128,6 +128,9 @@ POST_MEDIA_MAX = 10
 CHANNEL_ADMINS_MAX = 50
 """Admins per channel besides the owner."""
 CHANNELS_OWNED_MAX = 100
+#: A channel's posts are compared with banned channels' fingerprints this long after it
+#: is created (issue 24: returning channels repost their first posts at once).
+RETURNING_FIRST_POSTS_MS = 7 * 86_400_000
 """Channels one account may own."""
 CHANNEL_SUBSCRIPTIONS_MAX = 1000
 """Channels one account may follow: bounds the bus topics a connection joins."""

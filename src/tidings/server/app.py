@@ -105,6 +105,7 @@ from tidings.services.preservation import PURGE_JOB, PreservationService
 from tidings.services.profiles import ProfileService
 from tidings.services.reports import ReportService
 from tidings.services.retro_scan import RETRO_SCAN, RetroScanner
+from tidings.services.returning import ReturningChannels
 from tidings.services.review import ReviewService
 from tidings.services.rule_config import RuleConfig
 from tidings.services.streams import StreamService
@@ -128,6 +129,7 @@ from tidings.storage.messages import SentStore
 from tidings.storage.orders import OrderStore
 from tidings.storage.preservation import PreservationStore
 from tidings.storage.reports import ReportStore
+from tidings.storage.returning import ReturningStore
 from tidings.storage.search import SearchIndex
 from tidings.storage.sessions import SessionEndStore
 from tidings.storage.streams import StreamStore
@@ -234,8 +236,11 @@ def _wire_channels(app: FastAPI, settings: Settings, db: Database, bus: Bus,
     store, search, media_store = ChannelStore(), SearchIndex(), MediaStore()
     media = MediaService(db, media_store, BlobStore(settings.data_dir / "blobs"), clock,
                          moderation, preview_key(app.state.secrets.cookie_secret))
+    returning = ReturningChannels(db, ReturningStore(), store, ReportStore(), AccountStore(),
+                                  media, search, clock)
     channels = ChannelService(db, store, search, AccountStore(), media, moderation, bus,
-                              clock, reserved_names(settings.reserved_names))
+                              clock, reserved_names(settings.reserved_names), returning)
+    app.state.returning = returning
     app.state.media = media
     app.state.channels = channels
     app.state.posts = PostService(db, store, search, channels, media, moderation, bus, clock)
@@ -255,6 +260,7 @@ def _wire_actions(app: FastAPI, settings: Settings, db: Database, bus: Bus, cloc
 
     moderation.history = action_svc.history
     moderation.sink = sink
+    action_svc.on_ban.append(app.state.returning.fingerprint)
     takedown_svc = TakedownService(action_svc, store, search, media)
     scanner = RetroScanner(app.state.jobs, BankStore(), moderation, action_svc, takedown_svc,
                            media)
@@ -277,7 +283,8 @@ def _wire_reports(app: FastAPI, db: Database, streams: StreamService,
     app.state.notices = notices
     app.state.reports = report_svc
     app.state.review = ReviewService(db, store, AccountStore(), ChannelStore(), enforcer,
-                                     notices, clock)
+                                     notices, clock, app.state.returning)
+    app.state.returning.notices = notices
     app.state.posts.on_hold = report_svc.post_held
     app.state.transparency = TransparencyService(db, clock)
     app.state.takedowns.notices = notices

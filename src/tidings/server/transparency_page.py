@@ -115,6 +115,8 @@ def summary_rows(report: TransparencyReport) -> list[tuple[str, str]]:
         ("Removal orders not complied with", str(r.orders_not_complied)
          + (f" ({reasons})" if reasons else "")),
         ("Reposts of removed content blocked", str(r.reposts_blocked)),
+        ("Returning banned channels held for review", str(r.returning_channels_held)),
+        ("Returning banned channels banned", str(r.returning_channels_banned)),
     ]
 
 

@@ -14,7 +14,7 @@ import dataclasses
 import hashlib
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
@@ -73,6 +73,9 @@ RESTRICTIVE_ACTIONS: Final = frozenset({ActionKind.REJECT, ActionKind.HOLD,
 STATEMENT_NOTICE: Final = "statement_of_reasons"
 
 
+BanHook = Callable[[int, str, str], Awaitable[Any]]
+
+
 class NoticeSink(Protocol):
     async def deliver(self, user_id: int, kind: str, case_id: str | None,
                       body: dict[str, Any]) -> int: ...
@@ -115,6 +118,8 @@ class ActionService:
         self.clock = clock
         self.notices: NoticeSink | None = None
         """The system inbox, bound by the app once it exists (``NoticeService``)."""
+        self.on_ban: list[BanHook] = []
+        """Told of every channel ban (channel id, label, cause) after it is committed."""
 
     async def history(self, actor: Actor) -> ActorHistory:
         """The actor's facts for the rules: active strikes, age, prior channel bans."""
@@ -303,7 +308,7 @@ class ActionService:
     async def _after_commit(self, applied: Applied, decision: Decision, labels: list[str],
                             ground: str) -> None:
         for channel_id in applied.banned_channels:
-            await self.announce_ban(channel_id, ground)
+            await self.announce_ban(channel_id, ground, top_label(labels), "strike_threshold")
         await end_sessions(self.bus, applied.ended)
         # A copy caught by the takedown bank itself is not banked again: its other forms
         # would be entries no reversed appeal knows to withdraw (and copies would chain).
@@ -315,13 +320,23 @@ class ActionService:
             pairs = sorted(bankable(decision.signals))
             await self.auto_bank(pairs, top_label(labels) or DEFAULT_TAKEDOWN_LABEL)
 
-    async def announce_ban(self, channel_id: int, ground: str) -> None:
+    async def announce_ban(self, channel_id: int, ground: str, label: str | None = None,
+                           cause: str = "rules") -> None:
+        """Tell the channel's subscribers, close its feed everywhere, and tell whoever
+        keeps track of banned channels (their fingerprints: ``services/returning.py``)."""
+        await self.channel_banned(channel_id, label, cause)
         async with self.db.read() as conn:
             handle = (await conn.execute(sa.select(channels.c.handle)
                                          .where(channels.c.id == channel_id))).scalar_one()
         await to_channel(self.bus, channel_id,
                          Frame(channel_event(str(handle), "banned", ban_notice(ground))))
         await self.close_channel(channel_id)
+
+    async def channel_banned(self, channel_id: int, label: str | None, cause: str) -> None:
+        """Every ban, whatever took it (an order, the strike threshold, a moderator),
+        runs the ``on_ban`` hooks once it is committed."""
+        for hook in self.on_ban:
+            await hook(channel_id, label or DEFAULT_TAKEDOWN_LABEL, cause)
 
     async def close_channel(self, channel_id: int) -> None:
         """A ban revokes access: every socket on every process drops the channel's feed."""

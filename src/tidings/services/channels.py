@@ -12,10 +12,13 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tidings.bus.base import Bus
+from tidings.moderation.reasons import OTHER_POLICY
+from tidings.moderation.resemblance import Resemblance
+from tidings.moderation.rules import resemblance_rules
 from tidings.protocol import limits
 from tidings.protocol.confusables import handle_key
 from tidings.protocol.control import JoinChannel, LeaveChannel
@@ -38,11 +41,12 @@ from tidings.services.channel_access import (
     require,
 )
 from tidings.services.clock import Clock
-from tidings.services.gate import VISIBLE, gate, text_contents
+from tidings.services.gate import VISIBLE, gate_decision, text_contents
 from tidings.services.live import channel_topic as channel_topic
 from tidings.services.live import to_device
 from tidings.services.media import MediaService
 from tidings.services.moderation import Actor, ModerationService, Surface
+from tidings.services.returning import EDITABLE, RETURNING_FLAG, ReturningChannels
 from tidings.storage.accounts import AccountStore
 from tidings.storage.actions import ActionStore
 from tidings.storage.channels import ChannelRecord, ChannelStore
@@ -101,7 +105,8 @@ class ChannelView:
 class ChannelService:
     def __init__(self, db: Database, store: ChannelStore, search: SearchIndex,
                  accounts: AccountStore, media: MediaService, moderation: ModerationService,
-                 bus: Bus, clock: Clock, reserved: frozenset[str] = frozenset()) -> None:
+                 bus: Bus, clock: Clock, reserved: frozenset[str] = frozenset(),
+                 returning: ReturningChannels | None = None) -> None:
         self.db = db
         self.store = store
         self.search_index = search
@@ -111,6 +116,8 @@ class ChannelService:
         self.bus = bus
         self.clock = clock
         self.reserved = reserved
+        self.returning = returning
+        """Compares new and edited channels with banned ones (issue 24)."""
         self.bans = ActionStore()
         self.preserve: PreserveHook | None = None
         """The preservation store's ``preserve`` (TCO Art. 6), bound by the app."""
@@ -174,8 +181,11 @@ class ChannelService:
         flags = {NEW_CHANNEL_FLAG}
         if await self._lookalike_of_banned(handle):
             flags.add(LOOKALIKE_FLAG)
-        state = await self._gate_details(handle, title, description, avatar,
-                                         Actor(who.user_id, None, frozenset(flags)))
+        found = await self._resemblance(handle, title, description, avatar, None)
+        state, fired = await self._gate_details(
+            handle, title, description, avatar,
+            Actor(who.user_id, None, frozenset(flags | ({RETURNING_FLAG} if found else set()))),
+            resemblance=found)
         async with self.db.write() as conn:
             channel = await self.store.create(
                 conn, handle=handle, handle_key=key, title=title, title_key=title_key,
@@ -183,7 +193,21 @@ class ChannelService:
                 invite_token=secrets.token_urlsafe(limits.INVITE_TOKEN_BYTES),
                 owner_id=who.user_id, state=state, created_at=self.clock())
             await self.search_index.index_channel(conn, channel.id, handle, title, description)
+        if state != VISIBLE and self.returning is not None:
+            await self.returning.channel_held(channel, fired, self._returning(found, fired))
         return ChannelView(channel, perms_of(channel, who, None), False)
+
+    def _returning(self, found: Resemblance | None, fired: frozenset[str]
+                   ) -> Resemblance | None:
+        """The resemblance, when a rule on it is among those that fired."""
+        return found if found and fired & resemblance_rules(self.moderation.ruleset) else None
+
+    async def _resemblance(self, handle: str, title: str, description: str,
+                           avatar: str | None, channel_id: int | None) -> Resemblance | None:
+        if self.returning is None:
+            return None
+        traits = await self.returning.channel_traits(handle, title, description, avatar)
+        return await self.returning.resemblance(traits, exclude=channel_id)
 
     async def _lookalike_of_banned(self, handle: str) -> bool:
         """Does the handle differ from a banned channel's only by digits and ``_``?
@@ -195,24 +219,32 @@ class ChannelService:
 
     async def _gate_details(self, handle: str | None, title: str | None,
                             description: str | None, avatar: str | None,
-                            actor: Actor, keep: Sequence[str] = ()) -> str:
-        """Every changed public field passes the gate; any hold holds the channel."""
-        states = []
+                            actor: Actor, keep: Sequence[str] = (),
+                            resemblance: Resemblance | None = None
+                            ) -> tuple[str, frozenset[str]]:
+        """Every changed public field passes the gate; any hold holds the channel.
+        Returns the state and the rules that fired. The channel's resemblance to a banned
+        one is one fact of the whole channel: it goes with the first field checked only,
+        so a returning channel is held (and explained) once, not once per field."""
+        checks: list[tuple[Surface, list[Any], Sequence[Any]]] = []
         if handle is not None:
-            states.append(await gate(self.moderation, Surface.CHANNEL_HANDLE,
-                                     text_contents(handle), actor))
+            checks.append((Surface.CHANNEL_HANDLE, text_contents(handle), ()))
         if title is not None:
-            states.append(await gate(self.moderation, Surface.CHANNEL_TITLE,
-                                     text_contents(title), actor))
+            checks.append((Surface.CHANNEL_TITLE, text_contents(title), ()))
         if description:
-            states.append(await gate(self.moderation, Surface.CHANNEL_DESCRIPTION,
-                                     text_contents(description), actor))
+            checks.append((Surface.CHANNEL_DESCRIPTION, text_contents(description), ()))
         if avatar is not None:
-            _, signals = await self.media.resolve([avatar], photos_only=True,
-                                                  owner=actor.user_id, keep=keep)
-            states.append(await gate(self.moderation, Surface.CHANNEL_AVATAR, [], actor,
-                                     signals))
-        return next((s for s in states if s != VISIBLE), VISIBLE)
+            _, avatar_signals = await self.media.resolve([avatar], photos_only=True,
+                                                         owner=actor.user_id, keep=keep)
+            checks.append((Surface.CHANNEL_AVATAR, [], avatar_signals))
+        states, fired = [], set()
+        for n, (surface, contents, found) in enumerate(checks):
+            who = replace(actor, resemblance=resemblance) if n == 0 else actor
+            state, decision = await gate_decision(self.moderation, surface, contents, who,
+                                                  found)
+            states.append(state)
+            fired |= set(decision.outcome.fired if decision.outcome else ())
+        return next((s for s in states if s != VISIBLE), VISIBLE), frozenset(fired)
 
     async def edit(self, who: Principal, handle: str, *, title: str | None = None,
                    description: str | None = None, avatar: str | None = None,
@@ -233,9 +265,25 @@ class ChannelService:
                 raise BadRequest("visibility is public or unlisted", "invalid_visibility")
             values["visibility"] = visibility
         kept = [current.channel.avatar_sha256] if current.channel.avatar_sha256 else []
-        state = await self._gate_details(None, title, description, values.get("avatar_sha256"),
-                                         Actor(who.user_id, current.channel.id), kept)
-        if state != VISIBLE:
+        old = current.channel
+        found = None
+        if any(k in values for k in EDITABLE):
+            found = await self._resemblance(
+                old.handle, values.get("title", old.title),
+                values.get("description", old.description),
+                values.get("avatar_sha256", old.avatar_sha256), old.id)
+        state, fired = await self._gate_details(
+            None, title, description, values.get("avatar_sha256"),
+            Actor(who.user_id, old.id, frozenset({RETURNING_FLAG} if found else ())), kept,
+            resemblance=found)
+        pending: dict[str, Any] = {}
+        returning = self._returning(found, fired)
+        if (state != VISIBLE and returning is not None and self.returning is not None
+                and self.returning.established(old) and old.state == VISIBLE):
+            # An established channel is not held whole for one edit: the edit waits
+            # (reverted pending review) and the channel stays as it was (issue 24).
+            pending = {k: values.pop(k) for k in (*EDITABLE, "title_key") if k in values}
+        elif state != VISIBLE:
             values["state"] = state
         async with self.db.write() as conn:
             if values:
@@ -244,6 +292,8 @@ class ChannelService:
             assert channel is not None
             await self.search_index.index_channel(conn, channel.id, channel.handle,
                                                   channel.title, channel.description)
+        if state != VISIBLE and self.returning is not None:
+            await self.returning.channel_held(channel, fired, returning, pending or None)
         return ChannelView(channel, current.perms, current.subscribed)
 
     async def rotate_invite(self, who: Principal, handle: str) -> ChannelView:
@@ -260,7 +310,9 @@ class ChannelService:
         """Soft delete (``ChannelStore.soft_delete``): the channel and its posts keep their
         ids, so nothing that moderation holds about them can come to mean someone else's
         new channel or post. Posts a review case is still about (or that are held or
-        removed) are preserved first, as moderation needs them."""
+        removed) are preserved first, as moderation needs them, and a channel deleted
+        while under review is fingerprinted as a banned one is (``under_review`` with the
+        placeholder post 0 answers "is a case about the channel itself open?")."""
         current = await self.view(handle, who)
         require(current.perms.owner, "delete the channel (owner only)")
         channel_id = current.channel.id
@@ -269,7 +321,11 @@ class ChannelService:
             keep = await self.store.under_review(conn, channel_id, post_ids)
             keep |= {p.id for p in await self.store.posts_by_ids(conn, post_ids)
                      if p.deleted_at is None and p.state != VISIBLE}
+            reviewed = bool(keep) or current.channel.state != VISIBLE or bool(
+                await self.store.under_review(conn, channel_id, [0]))
         await preserve_before_delete(self.preserve, sorted(keep))
+        if reviewed and self.returning is not None:  # deleting does not escape (issue 24)
+            await self.returning.fingerprint(channel_id, OTHER_POLICY, "deleted_under_review")
         async with self.db.write() as conn:
             await self.search_index.unindex_channel(conn, channel_id)
             for post_id in post_ids:

@@ -22,7 +22,7 @@ from tidings.moderation.review import Decision
 from tidings.protocol.control import ChannelClosed, EndReason, SessionEnded
 from tidings.protocol.errors import BadRequest, Conflict, NotFound, TidingsError
 from tidings.services.clock import Clock
-from tidings.services.gate import REMOVED, VISIBLE
+from tidings.services.gate import HELD, REMOVED, VISIBLE
 from tidings.services.live import end_sessions, to_channel
 from tidings.services.posts import PostService
 from tidings.storage.accounts import AccountStore
@@ -115,6 +115,9 @@ class Enforcer:
                                         "act on the account)")
                 await self.channels.update(conn, channel_id, state=REMOVED)
             await to_channel(self.posts.bus, channel_id, ChannelClosed(channel_id))
+            takedowns = self.actions()
+            if takedowns is not None:  # its fingerprint is kept (issue 24)
+                await takedowns.actions.channel_banned(channel_id, label, "moderator")
             return {"channel_id": channel_id, "state": channel.state}
         if decision is Decision.SUSPEND_ACCOUNT and affected_user_id is not None:
             async with self.db.write() as conn:
@@ -159,7 +162,13 @@ class Enforcer:
                                                   snapshot["suspended_at"])
 
     async def release_hold(self, kind: str, ref: str) -> None:
-        """A no_violation decision on a held post publishes it."""
+        """A no_violation decision on a held post or channel publishes it."""
+        if kind == "channel":
+            async with self.db.write() as conn:
+                channel = await self.channels.by_id(conn, int(ref))
+                if channel is not None and channel.state == HELD:
+                    await self.channels.update(conn, channel.id, state=VISIBLE)
+            return
         if kind == "post":
             async with self.db.read() as conn:
                 post = await self.channels.post(conn, int(ref))

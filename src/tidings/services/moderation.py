@@ -27,6 +27,7 @@ from tidings.moderation.actions import Verdict as RuleVerdict
 from tidings.moderation.content import HashedMedia
 from tidings.moderation.errors import VideoRefusedError
 from tidings.moderation.manifest import signals_for
+from tidings.moderation.resemblance import Resemblance
 from tidings.protocol.errors import Unprocessable
 
 Content = TextContent | MediaContent | UrlContent | HashedMedia
@@ -66,6 +67,8 @@ class Actor:
     user_id: int
     channel_id: int | None = None
     flags: frozenset[str] = frozenset()
+    resemblance: Resemblance | None = None
+    """The banned channel this channel resembles most (``services/returning.py``)."""
 
 
 HistoryProvider = Callable[[Actor], Awaitable[R.ActorHistory]]
@@ -194,7 +197,8 @@ class ModerationService:
                       str(actor.channel_id) if actor and actor.channel_id else None),
             cause or content_cause(signals),
             tuple(self._labelled(m) for m in matches),
-            history or R.ActorHistory(), actor.flags if actor else frozenset())
+            history or R.ActorHistory(), actor.flags if actor else frozenset(),
+            actor.resemblance if actor else None)
         outcome = R.evaluate(self.ruleset, facts)
         cited = {m.entry_id for m in outcome.matches}
         reasons = tuple(self._reason(m) for m in matches if m.entry_id in cited)

@@ -133,7 +133,7 @@ class OrderTargets:
                     actor, ActionKind.BAN_CHANNEL.value, rule, target, now,
                     {"order": order.id, "reference": order.reference, "label": order.label,
                      "previous_state": channel.state}))
-        await self.actions.announce_ban(channel_id, ground)
+        await self.actions.announce_ban(channel_id, ground, order.label, "order")
         return {"channel_id": channel_id, "state": channel.state}
 
     async def _suspend(self, order: OrderRow, actor: str, rule: str,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from tidings.bus.base import Bus
@@ -35,6 +36,7 @@ from tidings.services.gate import HELD, REMOVED, VISIBLE, gate_decision, text_co
 from tidings.services.media import MediaService
 from tidings.services.moderation import Actor, Decision, ModerationService, Surface
 from tidings.services.post_states import PostStates
+from tidings.services.returning import RETURNING_FLAG
 from tidings.services.streams import dumps
 from tidings.storage.channels import ChannelRecord, ChannelStore, PostRecord
 from tidings.storage.database import Database
@@ -64,7 +66,8 @@ class PostService:
         self.on_hold: HoldHook | None = None
 
     async def _content(self, surface: Surface, text: str, media_ids: Sequence[str],
-                       actor: Actor | None = None, keep: Sequence[str] = ()
+                       actor: Actor | None = None, keep: Sequence[str] = (),
+                       channel: ChannelRecord | None = None
                        ) -> tuple[str, list[dict[str, Any]], str, Decision]:
         text = clean_post_text(text)
         if len(media_ids) > limits.POST_MEDIA_MAX:
@@ -75,6 +78,15 @@ class PostService:
             media_ids, owner=actor.user_id if actor else None, keep=keep)
         if not text and not descriptors:
             raise BadRequest("a post needs text or media", "empty_post")
+        returning = self.channels.returning
+        if channel is not None and actor is not None and returning is not None:
+            # A post advertising a banned channel, or a young channel's first posts that
+            # make it resemble one, meet the rules' resembles_banned_channel (issue 24).
+            found = await returning.post_resemblance(channel, text,
+                                                     [d["sha256"] for d in descriptors])
+            if found is not None:
+                actor = replace(actor, resemblance=found,
+                                flags=actor.flags | {RETURNING_FLAG})
         state, decision = await gate_decision(self.moderation, surface,
                                               text_contents(text), actor, signals)
         return text, descriptors, state, decision
@@ -100,7 +112,8 @@ class PostService:
         view = await self.channels.view(handle, who)
         require(view.perms.post, "post")
         text, descriptors, state, decision = await self._content(
-            Surface.POST, text, media_ids, Actor(who.user_id, view.channel.id))
+            Surface.POST, text, media_ids, Actor(who.user_id, view.channel.id),
+            channel=view.channel)
         return await self._insert(view.channel, who, text, descriptors, state, None, decision)
 
     async def forward(self, who: Principal, handle: str, post_id: int, to: str
@@ -113,7 +126,8 @@ class PostService:
         require(target.perms.post, "post")
         media_ids = [m["sha256"] for m in json.loads(source.media)]
         text, descriptors, state, decision = await self._content(
-            Surface.FORWARD, source.text, media_ids, Actor(who.user_id, target.channel.id))
+            Surface.FORWARD, source.text, media_ids, Actor(who.user_id, target.channel.id),
+            channel=target.channel)
         origin = {"channel": source_view.channel.handle, "title": source_view.channel.title,
                   "post_id": source.id}
         return await self._insert(target.channel, who, text, descriptors, state, origin,
@@ -167,7 +181,8 @@ class PostService:
         if media_ids is None:
             media_ids = current
         text, descriptors, state, decision = await self._content(
-            Surface.EDIT, text, media_ids, Actor(who.user_id, view.channel.id), current)
+            Surface.EDIT, text, media_ids, Actor(who.user_id, view.channel.id), current,
+            view.channel)
         async with self.db.write() as conn:
             fresh = await self.store.post(conn, post.id)
             assert fresh is not None

@@ -299,6 +299,12 @@ class ReportService:
         matches = [{"bank": r.bank, "signal_type": r.signal_type, "entry_id": r.entry_id,
                     "distance": r.distance, "labels": list(r.labels), "ground": r.ground}
                    for r in decision.reasons]
+        found = decision.actor.resemblance if decision.actor else None
+        if found is not None:  # a post that advertises (or resembles) a banned channel
+            matches.append({"bank": "RETURNING_CHANNELS", "signal_type": "resemblance",
+                            "entry_id": found.channel_id, "distance": found.score,
+                            "labels": [found.label], "ground": "names a banned channel",
+                            "resembles": found.json()})
         terrorist = any(L.TERRORIST_CONTENT in r.labels for r in decision.reasons)
         author = post.author_id if post.author_id is not None else channel.owner_id
         now = self.clock()

@@ -29,6 +29,7 @@ from tidings.services.clock import Clock
 from tidings.services.enforcement import Enforcer
 from tidings.services.notices import NoticeService
 from tidings.services.reports import message_text
+from tidings.services.returning import ReturningChannels
 from tidings.storage.accounts import AccountStore
 from tidings.storage.channels import ChannelStore
 from tidings.storage.database import Database
@@ -56,7 +57,7 @@ def _error(exc: rv.ReviewError) -> Conflict:
 class ReviewService:
     def __init__(self, db: Database, store: ReportStore, accounts: AccountStore,
                  channels: ChannelStore, enforcer: Enforcer, notices: NoticeService,
-                 clock: Clock) -> None:
+                 clock: Clock, returning: ReturningChannels | None = None) -> None:
         self.db = db
         self.store = store
         self.accounts = accounts
@@ -64,6 +65,8 @@ class ReviewService:
         self.enforcer = enforcer
         self.notices = notices
         self.clock = clock
+        self.returning = returning
+        """Returning channels held for review (issue 24): side by side, and decided."""
 
     async def _row(self, case_id: str) -> CaseRow:
         async with self.db.read() as conn:
@@ -144,6 +147,10 @@ class ReviewService:
             affected = (None if row.affected_user_id is None else
                         await self.accounts.user_by_id(conn, row.affected_user_id))
             out["content"] = await self._content(conn, row)
+        if self.returning is not None and row.target_kind == "channel":
+            found = await self.returning.side_by_side(row.id, int(row.target_ref))
+            if found is not None:  # the held channel beside the banned one it resembles
+                out["content"]["returning"] = found
         out["affected_user"] = affected.username if affected else None
         out["matches"] = json.loads(row.matches) if row.matches else []
         out["reports"] = [{
@@ -182,10 +189,11 @@ class ReviewService:
                     "deleted": deleted, "created_at": post.created_at}
         if row.target_kind == "channel":
             channel = await self.channels.by_id(conn, int(row.target_ref))
-            return {"kind": "channel", "handle": channel.handle if channel else None,
-                    "title": channel.title if channel else None,
-                    "description": channel.description if channel else None,
-                    "state": channel.state if channel else None}
+            out = {"kind": "channel", "handle": channel.handle if channel else None,
+                   "title": channel.title if channel else None,
+                   "description": channel.description if channel else None,
+                   "state": channel.state if channel else None}
+            return out
         if row.target_kind == "account":
             return {"kind": "account", "user_id": int(row.target_ref)}
         return {"kind": "message", "commitment": row.target_ref}
@@ -245,6 +253,8 @@ class ReviewService:
                                              rank=before.rank, record=before.record,
                                              policy=before.policy)
             raise
+        if self.returning is not None and row.target_kind == "channel":
+            await self.returning.decided(case_id, decision, label)
         content = await self._created_and_kinds(row)
         facts = facts or self._facts(row, case)
         sor = from_decision(case, f"sor-{case_id}", label, content[1], content[0], facts)
@@ -282,8 +292,16 @@ class ReviewService:
         parts = []
         if case.reports:
             parts.append(f"{case.reports} report(s) about this {row.target_kind}")
-        if row.matches:
-            banks = sorted({m["bank"] for m in json.loads(row.matches)})
+        matches = json.loads(row.matches) if row.matches else []
+        for m in matches:
+            if isinstance(m.get("resembles"), dict):
+                r = m["resembles"]
+                signals = ", ".join(str(x["signal"]) for x in r.get("signals", []))
+                parts.append(f"its resemblance to the banned channel @{r.get('handle')} "
+                             f"(score {r.get('score')}: {signals})")
+        banks = sorted({m["bank"] for m in matches if "resembles" not in m
+                        and m.get("bank") != "RULES"})
+        if banks:
             parts.append("a match in the hash bank(s) " + ", ".join(banks))
         parts.append("a moderator's review of the content")
         return "; ".join(parts) + "."

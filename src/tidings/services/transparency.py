@@ -29,7 +29,7 @@ from tidings.moderation.reasons import (
     from_record,
 )
 from tidings.moderation.sor_export import SorExportError, to_transparency_db, validate
-from tidings.moderation.transparency import TransparencyReport, aggregate
+from tidings.moderation.transparency import ReturningRecord, TransparencyReport, aggregate
 from tidings.protocol import limits
 from tidings.protocol.errors import BadRequest
 from tidings.services.cases import case_from_json
@@ -43,6 +43,7 @@ from tidings.services.transparency_records import (
     order_target,
 )
 from tidings.storage.database import Database
+from tidings.storage.returning import BANNED, ReturningStore
 from tidings.storage.transparency import CaseFacts, StatementRow, TransparencyStore
 
 MS_PER_DAY: Final = 86_400_000
@@ -181,13 +182,16 @@ class TransparencyService:
                 cases += page
                 after = page[-1].id
             order_rows = await self.store.orders(conn, since_ms, until_ms)
+            holds = await ReturningStore().holds_between(conn, since_ms, until_ms)
         orders, order_actions = order_records(order_rows)
         targets = frozenset(order_target(r) for r in order_rows if r.completed_ms is not None)
         actions = action_records(rows, audit, entries, targets)
         decided, appeals = case_records(
             cases, frozenset(r.case_id for r in order_rows if r.case_id))
+        returning = [ReturningRecord(h.created_at, h.decided_at, h.state == BANNED,
+                                     h.banned_label, h.decision_label) for h in holds]
         return aggregate(since_ms, until_ms, actions + decided + order_actions, notices,
-                         appeals, orders)
+                         appeals, orders, returning)
 
     async def cached_report(self, since_ms: int, until_ms: int) -> TransparencyReport:
         """``report`` reused for ``CACHE_MS``: the public page must not be a cheap way

@@ -189,6 +189,12 @@ class ChannelStore:
             return set(post_ids)
         return {int(ref) for kind, ref in found if kind == "post"}
 
+    async def owned_by(self, conn: AsyncConnection, owner_id: int) -> list[ChannelRecord]:
+        """Every channel of this owner, deleted ones included (a moderator's context)."""
+        rows = await conn.execute(sa.select(*_CH_COLS).where(channels.c.owner_id == owner_id)
+                                  .order_by(channels.c.id).limit(101))
+        return [ChannelRecord(*r) for r in rows]
+
     async def count_owned(self, conn: AsyncConnection, owner_id: int) -> int:
         return int((await conn.execute(sa.select(sa.func.count()).select_from(channels)
                                        .where(channels.c.owner_id == owner_id,

@@ -1,0 +1,43 @@
+"""Migration 0022 (channel fingerprints, returning-channel holds) matches returning_schema.py
+on both engines and reverts cleanly."""
+
+from __future__ import annotations
+
+from alembic import command
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
+
+from tidings.storage import migrate
+from tidings.storage.database import Database
+from tidings.storage.returning_schema import metadata
+
+NEW_TABLES = {"channel_fingerprints", "returning_holds"}
+
+
+async def _tables(db: Database) -> dict[str, set[str]]:
+    def read(conn: Connection) -> dict[str, set[str]]:
+        insp = inspect(conn)
+        return {t: {c["name"] for c in insp.get_columns(t)} for t in insp.get_table_names()}
+
+    async with db.engine.connect() as conn:
+        return await conn.run_sync(read)
+
+
+async def test_0022_matches_schema_and_reverts(database: Database) -> None:
+    assert int(migrate.head_revision()) >= 11
+    tables = await _tables(database)
+    for name in NEW_TABLES:
+        assert tables[name] == {c.name for c in metadata.tables[name].columns}, name
+
+    def down(conn: Connection) -> None:
+        cfg = migrate._config()
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0017")
+
+    async with database.engine.begin() as conn:
+        await conn.run_sync(down)
+    after = await _tables(database)
+    assert not NEW_TABLES & set(after)
+    assert {"users", "channels", "key_claims"} <= set(after)  # nothing else went with them
+    await migrate.upgrade(database)
+    assert set(await _tables(database)) >= NEW_TABLES
