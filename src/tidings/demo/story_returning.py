@@ -1,4 +1,4 @@
-"""Step 8: a banned channel tries to come back under a new account and a new handle.
+"""Step 9: a banned channel tries to come back under a new account and a new handle.
 
 An authority's order bans @dawn_front_media. Its people register again and create
 @sunrise_bulletin: a handle no confusable check links to the old one, the old title with
@@ -29,7 +29,7 @@ AUTHORITY = "ocrc_demo"
 
 async def returning_channel(demo: Demo) -> None:
     n = demo.narrator
-    await n.step(8, "A banned channel tries to come back",
+    await n.step(9, "A banned channel tries to come back",
                  "The people behind a banned channel return with a new account and a new "
                  "handle, the same title and description lightly edited, and the same avatar "
                  "re-encoded. Tidings holds it before anyone sees it and shows a moderator "
