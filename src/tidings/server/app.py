@@ -78,6 +78,7 @@ from tidings.services.bank_sync import BankSync, limit_matcher_threads
 from tidings.services.banks import BankService
 from tidings.services.channels import ChannelService
 from tidings.services.clock import Clock, system_clock
+from tidings.services.console_sessions import ConsoleSessions
 from tidings.services.contacts import ContactService
 from tidings.services.directory import DirectoryCache
 from tidings.services.enforcement import Enforcer
@@ -114,6 +115,7 @@ from tidings.storage.banks import BankStore
 from tidings.storage.blobs import BlobStore
 from tidings.storage.channels import ChannelStore
 from tidings.storage.committer import GroupCommitter
+from tidings.storage.console_sessions import ConsoleSessionStore
 from tidings.storage.contacts import ContactStore
 from tidings.storage.database import Database
 from tidings.storage.groups import GroupStore
@@ -385,6 +387,9 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         limiter = make_limiter(settings, clock)
         account_svc = AccountService(db, AccountStore(), server_secrets.token_pepper, clock,
                                      reserved_names(settings.reserved_names), live_bus)
+        app.state.console_sessions = ConsoleSessions(
+            db, ConsoleSessionStore(), AccountStore(), account_svc.hash_token, clock,
+            settings.console_idle_timeout_s * 1000, settings.console_session_max_s * 1000)
         session_watch = SessionWatch(db, SessionEndStore(), live_bus, clock)
         await session_watch.start()
         stream_svc = StreamService(db, StreamStore(), live_bus, clock)
@@ -453,7 +458,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
                                     messages.ws_send_hook(message_svc, limiter,
                                                           app.state.rate_rules),
                                     ChannelFanout(live_bus), app.state.channels.live_ids,
-                                    session_watch)
+                                    session_watch, settings.ws_connections_per_token)
         gc_task = asyncio.create_task(gc_policy.run())
         job_runner.start()  # claims only kinds that services register handlers for
         try:

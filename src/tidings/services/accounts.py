@@ -166,9 +166,12 @@ class AccountService:
                                                     device_name, self.hash_token(token), now)
         return Session(Principal(user.id, user.username, user.role, device.id), device, token)
 
-    async def login(self, username: str, password: str, device_name: str) -> Session:
+    async def check_credentials(self, username: str, password: str) -> UserRecord:
+        """The account these credentials open, or Unauthorized / Forbidden (suspended).
+
+        The console logs in through this alone (no device, no token:
+        services/console_sessions.py); the API's login makes a device after it."""
         name = username.strip().lower() if isinstance(username, str) else ""
-        device_name = _device_name(device_name)
         async with self.db.read() as conn:
             user = await self.store.user_by_name(conn, name)
         # Verify even for unknown users so timing does not reveal which names exist.
@@ -178,6 +181,11 @@ class AccountService:
             raise Unauthorized("wrong username or password", "bad_credentials")
         if user.suspended_at is not None:
             raise Forbidden("this account is suspended", "account_suspended")
+        return user
+
+    async def login(self, username: str, password: str, device_name: str) -> Session:
+        device_name = _device_name(device_name)
+        user = await self.check_credentials(username, password)
         token = new_token()
         async with self.db.write() as conn:
             if await self.store.count_devices(conn, user.id) >= limits.DEVICES_PER_ACCOUNT_MAX:

@@ -80,7 +80,8 @@ def _back(order_id: str, error: str = "") -> RedirectResponse:
 
 
 @router.post("/orders/{order_id}/cannot-comply")
-async def cannot_comply(request: Request, order_id: str, csrf: str = Form(max_length=128),
+async def cannot_comply(request: Request, order_id: str,
+                        csrf: str = Form(default="", max_length=128),
                         reason: str = Form(max_length=32),
                         details: str = Form(default="", max_length=8000)) -> Response:
     who = await _form_user(request, csrf)
@@ -94,7 +95,7 @@ async def cannot_comply(request: Request, order_id: str, csrf: str = Form(max_le
 
 
 @router.post("/orders/{order_id}/execute")
-async def execute(request: Request, order_id: str, csrf: str = Form(max_length=128)
+async def execute(request: Request, order_id: str, csrf: str = Form(default="", max_length=128)
                   ) -> Response:
     who = await _form_user(request, csrf)
     if who.role not in DECIDERS:

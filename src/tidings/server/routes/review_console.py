@@ -54,10 +54,9 @@ async def _page(request: Request) -> tuple[Principal, dict[str, Any]] | None:
     found = await ws.console_principal(request)
     if found is None or found[0].role not in ws.CONSOLE_ROLES:
         return None
-    who, token = found
-    secret: bytes = request.app.state.secrets.cookie_secret
+    who, csrf = found
     sections = [s for s in request.app.state.console_sections if who.role in s["roles"]]
-    return who, {"who": who, "csrf": ws.csrf_for(secret, token), "sections": sections,
+    return who, {"who": who, "csrf": csrf, "sections": sections,
                  "can_decide": who.role in DECIDERS}
 
 
@@ -113,7 +112,7 @@ def _back(case_id: str, error: str = "") -> RedirectResponse:
 
 
 @router.post("/cases/{case_id}/claim")
-async def claim(request: Request, case_id: str, csrf: str = Form(max_length=128),
+async def claim(request: Request, case_id: str, csrf: str = Form(default="", max_length=128),
                 release: str = Form(default="")) -> Response:
     """Take (or give back) the case's lease so nobody else decides it meanwhile."""
     who = await _form_user(request, csrf)
@@ -128,7 +127,7 @@ async def claim(request: Request, case_id: str, csrf: str = Form(max_length=128)
 
 
 @router.post("/cases/{case_id}/decision")
-async def decide(request: Request, case_id: str, csrf: str = Form(max_length=128),
+async def decide(request: Request, case_id: str, csrf: str = Form(default="", max_length=128),
                  action: str = Form(max_length=32), policy: str = Form(max_length=64),
                  facts: str = Form(default="", max_length=4000)) -> Response:
     who = await _form_user(request, csrf)
@@ -142,7 +141,8 @@ async def decide(request: Request, case_id: str, csrf: str = Form(max_length=128
 
 
 @router.post("/cases/{case_id}/appeal-decision")
-async def decide_appeal(request: Request, case_id: str, csrf: str = Form(max_length=128),
+async def decide_appeal(request: Request, case_id: str,
+                        csrf: str = Form(default="", max_length=128),
                         decision: str = Form(max_length=16),
                         answer: str = Form(default="", max_length=4000)) -> Response:
     who = await _form_user(request, csrf)
@@ -156,7 +156,7 @@ async def decide_appeal(request: Request, case_id: str, csrf: str = Form(max_len
 
 
 @router.post("/preferences")
-async def preferences(request: Request, csrf: str = Form(max_length=128),
+async def preferences(request: Request, csrf: str = Form(default="", max_length=128),
                       reveal_media: str = Form(default=""),
                       back: str = Form(default="/console/queue", max_length=200)) -> Response:
     who = await _form_user(request, csrf)
