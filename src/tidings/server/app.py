@@ -108,7 +108,7 @@ from tidings.services.streams import StreamService
 from tidings.services.takedowns import TakedownService
 from tidings.services.transparency import TransparencyService
 from tidings.services.webhooks import DELIVER_JOB, WebhookService
-from tidings.storage import migrate
+from tidings.storage import data_dir, migrate
 from tidings.storage.accounts import AccountStore
 from tidings.storage.actions import ActionStore
 from tidings.storage.banks import BankStore
@@ -375,6 +375,8 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for line in data_dir.secure(settings.data_dir, settings.resolved_database_url):
+            log.warning("tightened permissions of the data directory: %s", line)
         server_secrets = secrets.load_or_create(settings.data_dir)
         db = Database(settings.resolved_database_url)
         try:
