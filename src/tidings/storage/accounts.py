@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tidings.protocol.confusables import handle_key
 from tidings.protocol.control import EndReason
 from tidings.protocol.errors import Conflict
+from tidings.protocol.names import name_key
+from tidings.storage.channel_schema import channels
 from tidings.storage.console_sessions import end_console_sessions
 from tidings.storage.records import DeviceRecord, UserRecord
 from tidings.storage.schema import devices, users
@@ -39,7 +40,7 @@ class AccountStore:
                 result = await conn.execute(
                     users.insert().values(username=username, password_hash=password_hash,
                                           role=role, created_at=now,
-                                          name_key=handle_key(username)[:64])
+                                          name_key=name_key(username))
                     .returning(*_USER_COLS))
                 return _user(result.one())
         except IntegrityError as exc:
@@ -59,14 +60,24 @@ class AccountStore:
         rows = await conn.execute(sa.select(*_USER_COLS).where(users.c.username.in_(names)))
         return {r.username: _user(r) for r in rows}
 
-    async def name_key_taken(self, conn: AsyncConnection, key: str,
-                             exclude_id: int | None = None) -> bool:
-        """Does an account (deleted ones included: their names stay taken) have a
-        username with this lookalike key?"""
-        query = sa.select(users.c.id).where(users.c.name_key == key)
+    async def name_conflict(self, conn: AsyncConnection, key: str, username: str = "",
+                            exclude_id: int | None = None, *, channels_too: bool = True
+                            ) -> Literal["account", "channel"] | None:
+        """Which kind of existing name has this lookalike key: another account's
+        username (``username`` itself excepted: taking an exact name is
+        ``username_taken``; and ``exclude_id``'s, a channel owner's own), a live
+        channel's handle or title (unless not ``channels_too``), or None."""
+        query = sa.select(users.c.id).where(users.c.name_key == key,
+                                            users.c.username != username)
         if exclude_id is not None:
             query = query.where(users.c.id != exclude_id)
-        return (await conn.execute(query.limit(1))).first() is not None
+        if (await conn.execute(query.limit(1))).first() is not None:
+            return "account"
+        if not channels_too:
+            return None
+        found = await conn.execute(sa.select(channels.c.id).where(
+            sa.or_(channels.c.handle_key == key, channels.c.title_key == key)).limit(1))
+        return "channel" if found.first() is not None else None
 
     async def count_role(self, conn: AsyncConnection, role: str) -> int:
         result = await conn.execute(
