@@ -215,8 +215,8 @@ class Gateway:
         who, since = await self._authenticate(ws)
         held = self.per_token.get(who.device_id, 0)
         if held >= self.per_token_max:
-            raise _Close(limits.WS_CLOSE_TOO_MANY,
-                         f"at most {self.per_token_max} connections per access token")
+            raise _Close(limits.WS_CLOSE_TOO_MANY, f"this access token already holds "
+                         f"{held} connections, the most allowed")
         self.per_token[who.device_id] = held + 1
         try:
             await self._serve(ws, who, since)
