@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from tidings.protocol.confusables import handle_key
+from tidings.protocol.names import name_key
 
 revision = "0019"
 down_revision = "0017"
@@ -42,7 +42,7 @@ def upgrade() -> None:
                      sa.column("name_key", sa.String()))
     for user_id, username in conn.execute(sa.select(users.c.id, users.c.username)).all():
         conn.execute(users.update().where(users.c.id == user_id)
-                     .values(name_key=handle_key(username)[:64]))
+                     .values(name_key=name_key(username)))
     op.create_index("ix_users_name_key", "users", ["name_key"])
 
 
