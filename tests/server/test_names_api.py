@@ -56,6 +56,10 @@ async def test_usernames_and_channels_cannot_pose_as_each_other(api: AppFactory)
         message = _refused(await _register(client, "dai1ypost"), 409, "username_confusable",
                            "dailypost")
         assert "channel" in message
+        assert (await _channel(client, alice, "fresh_corner", "Morning Paper")
+                ).status_code == 201
+        _refused(await _register(client, "morning_paper"), 409, "username_confusable",
+                 "fresh_corner")  # like a channel's title, whatever its handle
         # A channel handle like someone's username (Cyrillic о in a title, 0 in a handle).
         _refused(await _channel(client, bob, "newsr00m", "Fresh"), 409, "handle_confusable",
                  "newsroom")
