@@ -76,3 +76,16 @@ def _client(app: Any) -> Any:
     import httpx
 
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+
+
+def test_console_and_socket_settings_are_checked(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path, {"TIDINGS_CONSOLE_IDLE_TIMEOUT_S": "600",
+                                        "TIDINGS_WS_CONNECTIONS_PER_TOKEN": "2"})
+    assert (settings.console_idle_timeout_s, settings.console_session_max_s) == (600, 43200)
+    assert settings.ws_connections_per_token == 2
+    with pytest.raises(ConfigError, match="must not exceed"):
+        load_settings(tmp_path, {}, console_idle_timeout_s=7200, console_session_max_s=3600)
+    for name in ("console_idle_timeout_s", "console_session_max_s",
+                 "ws_connections_per_token"):
+        with pytest.raises(ConfigError, match=f"{name} must be positive"):
+            load_settings(tmp_path, {}, **{name: 0})

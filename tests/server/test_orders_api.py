@@ -192,7 +192,7 @@ async def test_channel_and_account_orders_disable_them(api: AppFactory) -> None:
 async def test_open_orders_count_down_go_overdue_and_get_a_cannot_comply_answer(
         api: AppFactory) -> None:
     clock = ManualClock()
-    async with api(clock=clock) as client:
+    async with api(clock=clock, console_idle_timeout_s=3 * 3600) as client:
         admin = await member(client, "root_admin", "admin")
         mod = await staff(client, "mod_anna", "moderator")
         auditor = await member(client, "aud_ida", "auditor")

@@ -148,6 +148,7 @@ def test_redaction_of_query_strings() -> None:
         '127.0.0.1:5 - "GET /c/inner?invite=[redacted]&before=4&Token=[redacted] HTTP/1.1" 200')
     assert log_redaction.redact("hello tdg_abc-DEF_1 and Bearer xyz.") == (
         "hello [redacted] and [redacted]")
+    assert log_redaction.redact("console tcs_q-Z_9 ended") == "console [redacted] ended"
     record = logging.LogRecord("uvicorn.error", logging.DEBUG, __file__, 1, "< %s: %s",
                                ("Cookie", "tidings_console=abc"), None)
     assert log_redaction.RedactSecrets().filter(record)

@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tidings.cli.common import DataOpt, JsonOpt, console, emit, fail, read_password_stdin, run
+from tidings.cli.common import (
+    DataOpt,
+    JsonOpt,
+    console,
+    emit,
+    err_console,
+    fail,
+    read_password_stdin,
+    run,
+)
 from tidings.server.config import Settings, load_settings
 from tidings.storage import migrate
 
@@ -29,6 +38,15 @@ def _database(settings: Settings) -> Database:
     return Database(settings.resolved_database_url)
 
 
+def _secure_data(settings: Settings) -> None:
+    """Data directory 0700, database and secret files 0600 (storage/data_dir.py)."""
+    from tidings.storage import data_dir
+
+    for line in data_dir.secure(settings.data_dir, settings.resolved_database_url):
+        err_console.print(f"tightened permissions of the data directory: {line}",
+                          markup=False, highlight=False)
+
+
 def _settings(data: Path | None, **overrides: object) -> Settings:
     return load_settings(data, None, **overrides)
 
@@ -44,7 +62,7 @@ def serve(data: DataOpt = None,
     from tidings.storage.migrate import SchemaMismatch
 
     settings = _settings(data, host=host, port=port)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _secure_data(settings)
 
     async def check() -> None:
         db = _database(settings)
@@ -67,7 +85,7 @@ def serve(data: DataOpt = None,
 def upgrade(data: DataOpt = None) -> None:
     """Create or migrate the database schema to this version."""
     settings = _settings(data)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _secure_data(settings)
 
     async def go() -> str:
         db = _database(settings)

@@ -54,6 +54,10 @@ WS_PING_TIMEOUT_S = 20.0
 WS_HELLO_TIMEOUT_S = 10.0
 """A connection that does not say hello in time is closed (4001)."""
 
+WS_CONNECTIONS_PER_TOKEN = 5
+"""Concurrent sockets one access token may hold on one server process (a person's
+device needs one; a few cover reconnect overlaps and tabs). Beyond it: 4029."""
+
 # WebSocket close codes (RFC 6455 section 7.4.2 reserves 4000-4999 for applications).
 WS_CLOSE_UNAUTHORIZED = 4001
 WS_CLOSE_BAD_FRAME = 4002
@@ -61,6 +65,15 @@ WS_CLOSE_SLOW_CONSUMER = 4008
 WS_CLOSE_REVOKED = 4003
 WS_CLOSE_SERVER_SHUTDOWN = 1001
 WS_CLOSE_TOO_BIG = 1009
+WS_CLOSE_TOO_MANY = 4029
+"""This token already holds ``ws_connections_per_token`` sockets on this process."""
+
+# --- Web console sessions (services/console_sessions.py) ----------------------------
+CONSOLE_IDLE_TIMEOUT_S = 30 * 60
+"""A console session unused for 30 minutes ends (OWASP session management: 15-30 min
+idle for sensitive applications)."""
+CONSOLE_SESSION_MAX_S = 12 * 3600
+"""A console session ends 12 hours after login: one working day."""
 
 # Measures that end a session close its sockets on every process (server/sessions.py):
 # at once over the bus, and from the session log when the bus lost the message.

@@ -81,6 +81,7 @@ from tidings.services.bank_sync import BankSync, limit_matcher_threads
 from tidings.services.banks import BankService
 from tidings.services.channels import ChannelService
 from tidings.services.clock import Clock, system_clock
+from tidings.services.console_sessions import ConsoleSessions
 from tidings.services.contacts import ContactService
 from tidings.services.directory import DirectoryCache
 from tidings.services.enforcement import Enforcer
@@ -112,13 +113,14 @@ from tidings.services.streams import StreamService
 from tidings.services.takedowns import TakedownService
 from tidings.services.transparency import TransparencyService
 from tidings.services.webhooks import DELIVER_JOB, WebhookService
-from tidings.storage import migrate
+from tidings.storage import data_dir, migrate
 from tidings.storage.accounts import AccountStore
 from tidings.storage.actions import ActionStore
 from tidings.storage.banks import BankStore
 from tidings.storage.blobs import BlobStore
 from tidings.storage.channels import ChannelStore
 from tidings.storage.committer import GroupCommitter
+from tidings.storage.console_sessions import ConsoleSessionStore
 from tidings.storage.contacts import ContactStore
 from tidings.storage.database import Database
 from tidings.storage.groups import GroupStore
@@ -384,6 +386,8 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for line in data_dir.secure(settings.data_dir, settings.resolved_database_url):
+            log.warning("tightened permissions of the data directory: %s", line)
         server_secrets = secrets.load_or_create(settings.data_dir)
         db = Database(settings.resolved_database_url)
         try:
@@ -397,6 +401,9 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         account_svc = AccountService(db, AccountStore(), server_secrets.token_pepper, clock,
                                      reserved_names(settings.reserved_names), live_bus,
                                      settings.password_cost)
+        app.state.console_sessions = ConsoleSessions(
+            db, ConsoleSessionStore(), AccountStore(), account_svc.hash_token, clock,
+            settings.console_idle_timeout_s * 1000, settings.console_session_max_s * 1000)
         session_watch = SessionWatch(db, SessionEndStore(), live_bus, clock)
         await session_watch.start()
         stream_svc = StreamService(db, StreamStore(), live_bus, clock)
@@ -466,7 +473,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
                                     messages.ws_send_hook(message_svc, limiter,
                                                           app.state.rate_rules),
                                     ChannelFanout(live_bus), app.state.channels.live_ids,
-                                    session_watch)
+                                    session_watch, settings.ws_connections_per_token)
         gc_task = asyncio.create_task(gc_policy.run())
         job_runner.start()  # claims only kinds that services register handlers for
         try:

@@ -44,6 +44,13 @@ class Settings:
     log_level: str = "info"
     secure_cookies: bool = False
     """Set true behind TLS so console cookies carry the Secure flag."""
+    console_idle_timeout_s: int = limits.CONSOLE_IDLE_TIMEOUT_S
+    """A console session with no request for this long ends (the moderator logs in again)."""
+    console_session_max_s: int = limits.CONSOLE_SESSION_MAX_S
+    """A console session ends this long after login, however busy it is."""
+    ws_connections_per_token: int = limits.WS_CONNECTIONS_PER_TOKEN
+    """Concurrent WebSocket connections one access token may hold on this process; the
+    next is closed with 4029."""
     reserved_names: tuple[str, ...] = field(default=())
     password_memory_kib: int = 65536
     """argon2id memory cost of account passwords, KiB (RFC 9106's low-memory profile:
@@ -206,4 +213,10 @@ def load_settings(data_dir: Path | None = None, env: dict[str, str] | None = Non
     if settings.password_memory_kib < PASSWORD_MEMORY_KIB_MIN or settings.password_time_cost < 2:
         raise ConfigError(f"password_memory_kib must be at least {PASSWORD_MEMORY_KIB_MIN} "
                           "and password_time_cost at least 2 (OWASP's argon2id floor)")
+    for name in ("console_idle_timeout_s", "console_session_max_s",
+                 "ws_connections_per_token"):
+        if getattr(settings, name) <= 0:
+            raise ConfigError(f"{name} must be positive")
+    if settings.console_idle_timeout_s > settings.console_session_max_s:
+        raise ConfigError("console_idle_timeout_s must not exceed console_session_max_s")
     return settings

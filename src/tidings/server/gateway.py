@@ -21,6 +21,10 @@ reaches the connection through ``SessionWatch`` (``server/sessions.py``): from t
 its sends are refused, and its writer closes it with 4003 and the reason, ahead of
 anything still queued.
 
+One access token holds at most ``ws_connections_per_token`` sockets on a process at
+once (default 5); the next is closed with 4029 right after its hello, so a leaked or
+scripted token cannot pin a process's memory with thousands of idle sockets.
+
 What the bus and the outbox carry is typed (``protocol/control.py``): the writer matches
 on ``Event``, ``Frame``, ``CatchUp`` and ``EndSession``, never on string prefixes.
 
@@ -150,8 +154,13 @@ class Gateway:
                  on_send: SendHook | None = None,
                  channels: ChannelFanout | None = None,
                  channel_ids: Callable[[int], Awaitable[list[int]]] | None = None,
-                 sessions: SessionWatch | None = None) -> None:
+                 sessions: SessionWatch | None = None,
+                 per_token_max: int = limits.WS_CONNECTIONS_PER_TOKEN) -> None:
         self.accounts = accounts
+        self.per_token_max = per_token_max
+        self.per_token: dict[str, int] = {}
+        """Open sockets by device (one token per device) on this process: each process
+        guards its own memory, so the cap is per process (docs/operating.md)."""
         self.sessions = sessions
         self.channels = channels
         self.channel_ids = channel_ids
@@ -204,6 +213,21 @@ class Gateway:
 
     async def _run(self, ws: WebSocket) -> None:
         who, since = await self._authenticate(ws)
+        held = self.per_token.get(who.device_id, 0)
+        if held >= self.per_token_max:
+            raise _Close(limits.WS_CLOSE_TOO_MANY, f"this access token already holds "
+                         f"{held} connections, the most allowed")
+        self.per_token[who.device_id] = held + 1
+        try:
+            await self._serve(ws, who, since)
+        finally:
+            left = self.per_token[who.device_id] - 1
+            if left:
+                self.per_token[who.device_id] = left
+            else:
+                del self.per_token[who.device_id]
+
+    async def _serve(self, ws: WebSocket, who: Principal, since: int) -> None:
         out = _Outbox(self.send_queue)
         me = asyncio.current_task()
         assert me is not None

@@ -24,8 +24,9 @@ _PATTERN = re.compile(r"([?&](?:" + "|".join(SECRET_PARAMS) + r")=)[^&#\s\"]*",
                       re.IGNORECASE)
 
 
-_TOKEN = re.compile(r"\btdg_[A-Za-z0-9_-]+|(?i:bearer)\s+\S+")
-"""Access tokens (``services.accounts.TOKEN_PREFIX``) and any bearer credential."""
+_TOKEN = re.compile(r"\b(?:tdg|tcs)_[A-Za-z0-9_-]+|(?i:bearer)\s+\S+")
+"""Access tokens (``services.accounts.TOKEN_PREFIX``), console session ids
+(``services.console_sessions.SESSION_PREFIX``) and any bearer credential."""
 
 
 def redact(text: str) -> str:

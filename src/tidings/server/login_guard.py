@@ -8,16 +8,20 @@ the API route (it counts malformed requests too) and checked by the console itse
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from fastapi import Request
 
 from tidings.protocol.errors import Unauthorized
 from tidings.server.deps import accounts, client_address, limiter, rule
 from tidings.services.accounts import Session
+from tidings.storage.records import UserRecord
+
+T = TypeVar("T")
 
 
-async def guarded_login(request: Request, username: str, password: str,
-                        device_name: str) -> Session:
-    """Log in, or raise ``Unauthorized`` (wrong password) / ``RateLimited`` (locked)."""
+async def _guarded(request: Request, username: str, attempt: Callable[[], Awaitable[T]]) -> T:
     limits_ = limiter(request)
     name = username.strip().lower()
     address = client_address(request)
@@ -25,9 +29,22 @@ async def guarded_login(request: Request, username: str, password: str,
     if not known:  # strangers share the username's budget; its owner's addresses do not
         await limits_.check(name, rule(request, "login_username"))
     try:
-        session = await accounts(request).login(username, password, device_name)
+        result = await attempt()
     except Unauthorized:
         await limits_.login_failed(name, address)
         raise
     await limits_.login_succeeded(name, address)
-    return session
+    return result
+
+
+async def guarded_login(request: Request, username: str, password: str,
+                        device_name: str) -> Session:
+    """Log in, or raise ``Unauthorized`` (wrong password) / ``RateLimited`` (locked)."""
+    return await _guarded(request, username,
+                          lambda: accounts(request).login(username, password, device_name))
+
+
+async def guarded_check(request: Request, username: str, password: str) -> UserRecord:
+    """Check a password without making a device (the console's login)."""
+    return await _guarded(request, username,
+                          lambda: accounts(request).check_credentials(username, password))

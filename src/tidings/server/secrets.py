@@ -3,7 +3,8 @@
 - ``token_pepper``: the HMAC key access tokens are hashed with.
 - ``franking``: message-franking secrets by key id; the newest tags new messages, older
   ones still verify reports about old messages.
-- ``cookie_secret``: signs web console sessions.
+- ``cookie_secret``: the key of signed media preview URLs is derived from it (console
+  sessions are server-side: ``services/console_sessions.py``).
 
 Nothing here is ever logged; ``repr`` hides the values.
 """

@@ -1,36 +1,36 @@
-"""Web console sessions: an HttpOnly cookie holding a device token, plus CSRF tokens.
+"""Web console sessions: an HttpOnly cookie holding a server-side session id, and CSRF.
 
-A console login is a device like any other (named "web console"), so staff can see and
-revoke it in their device list, and logging out revokes its token. The cookie is
-HttpOnly, SameSite=Strict, scoped to ``/console`` and Secure behind TLS. Every form
-POST carries a CSRF token derived from the session token with the server's cookie
-secret (so it cannot be guessed from outside and needs no storage); the login form,
-before any session exists, uses a double-submit cookie.
+The session lives on the server (``services/console_sessions.py``): the cookie holds a
+random id that is not an API token, the server keeps its hash, a CSRF secret per
+session, and the idle and absolute timeouts. The cookie is HttpOnly, SameSite=Strict,
+scoped to ``/console`` and Secure behind TLS. Every form POST carries the session's
+CSRF token; the login form, before any session exists, uses a double-submit cookie.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
 from fastapi import Request, Response
 
-from tidings.protocol.errors import Forbidden, TidingsError, Unauthorized
-from tidings.services.accounts import AccountService, Principal
+from tidings.protocol.errors import Forbidden, Unauthorized
+from tidings.services.accounts import Principal
+from tidings.services.console_sessions import ConsoleSession, ConsoleSessions
 
 SESSION_COOKIE = "tidings_console"
 LOGIN_CSRF_COOKIE = "tidings_login_csrf"
 COOKIE_PATH = "/console"
-SESSION_MAX_AGE_S = 12 * 3600
 CONSOLE_ROLES = frozenset({"moderator", "auditor", "admin"})
 
 
-def csrf_for(secret: bytes, token: str) -> str:
-    return hmac.new(secret, b"csrf:" + token.encode(), hashlib.sha256).hexdigest()[:40]
+def sessions(request: Request) -> ConsoleSessions:
+    found: ConsoleSessions = request.app.state.console_sessions
+    return found
 
 
-def set_session(response: Response, token: str, secure: bool) -> None:
-    response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_MAX_AGE_S, path=COOKIE_PATH,
+def set_session(request: Request, response: Response, session_id: str, secure: bool) -> None:
+    max_age = sessions(request).max_ms // 1000
+    response.set_cookie(SESSION_COOKIE, session_id, max_age=max_age, path=COOKIE_PATH,
                         httponly=True, samesite="strict", secure=secure)
 
 
@@ -49,22 +49,23 @@ def check_login_csrf(request: Request, submitted: str) -> None:
         raise Forbidden("the form expired; reload the page and try again", "csrf_failed")
 
 
+async def console_session(request: Request) -> ConsoleSession | None:
+    """The live session behind the cookie, or None (no cookie, unknown, expired)."""
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if not session_id:
+        return None
+    return await sessions(request).resolve(session_id)
+
+
 async def console_principal(request: Request) -> tuple[Principal, str] | None:
-    """The staff member behind the cookie, or None if there is no valid session."""
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        return None
-    accounts: AccountService = request.app.state.accounts
-    try:
-        who = await accounts.authenticate(token)
-    except TidingsError:
-        return None
-    return who, token
+    """The staff member behind the cookie and the session's CSRF token, or None."""
+    found = await console_session(request)
+    return None if found is None else (found.principal, found.csrf)
 
 
-def require_csrf(request: Request, token: str, submitted: str) -> None:
-    secret: bytes = request.app.state.secrets.cookie_secret
-    if not hmac.compare_digest(csrf_for(secret, token), submitted or ""):
+def require_csrf(request: Request, csrf: str, submitted: str) -> None:
+    """The form's token must be this session's: a forged cross-site form cannot know it."""
+    if not submitted or not hmac.compare_digest(csrf.encode(), submitted.encode()):
         raise Forbidden("the form expired; reload the page and try again", "csrf_failed")
 
 

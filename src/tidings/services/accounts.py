@@ -18,12 +18,14 @@ from importlib import resources
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.bus.base import Bus
 from tidings.protocol import limits
 from tidings.protocol.control import EndReason, SessionEnded
 from tidings.protocol.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from tidings.protocol.handles import HandleError, check_not_reserved, normalize_username
+from tidings.protocol.names import check_decorations, conflict_message, name_key
 from tidings.services.clock import Clock
 from tidings.services.live import end_sessions
 from tidings.storage.accounts import AccountStore
@@ -80,6 +82,7 @@ def check_username(name: str, extra_reserved: frozenset[str], *,
         username = normalize_username(name)
         if not allow_reserved:
             check_not_reserved(username, "username")
+            check_decorations(username, "username")
     except HandleError as exc:
         raise (Conflict if exc.code.startswith("reserved") else BadRequest)(
             exc.message, exc.code) from exc
@@ -165,7 +168,16 @@ class AccountService:
             check_password(password, name)
             hashed = await self._hash_password(password)
         async with self.db.write() as conn:
+            if check_reserved:
+                await self._check_confusable(conn, name)
             return await self.store.create_user(conn, name, hashed, role, self.clock())
+
+    async def _check_confusable(self, conn: AsyncConnection, username: str) -> None:
+        """A new username may not look like another account's or a channel's name
+        (protocol/names.py); the refusal names the kind of conflict, not the other name."""
+        kind = await self.store.name_conflict(conn, name_key(username), username)
+        if kind is not None:
+            raise Conflict(conflict_message("username", kind), "username_confusable")
 
     async def register(self, username: str, password: str, device_name: str) -> Session:
         name = check_username(username, self.reserved)
@@ -175,14 +187,18 @@ class AccountService:
         token = new_token()
         async with self.db.write() as conn:
             now = self.clock()
+            await self._check_confusable(conn, name)
             user = await self.store.create_user(conn, name, hashed, "user", now)
             device = await self.store.create_device(conn, user.id, new_device_id(),
                                                     device_name, self.hash_token(token), now)
         return Session(Principal(user.id, user.username, user.role, device.id), device, token)
 
-    async def login(self, username: str, password: str, device_name: str) -> Session:
+    async def check_credentials(self, username: str, password: str) -> UserRecord:
+        """The account these credentials open, or Unauthorized / Forbidden (suspended).
+
+        The console logs in through this alone (no device, no token:
+        services/console_sessions.py); the API's login makes a device after it."""
         name = username.strip().lower() if isinstance(username, str) else ""
-        device_name = _device_name(device_name)
         async with self.db.read() as conn:
             user = await self.store.user_by_name(conn, name)
         # Verify even for unknown users so timing does not reveal which names exist.
@@ -193,6 +209,11 @@ class AccountService:
         if user.suspended_at is not None:
             raise Forbidden("this account is suspended", "account_suspended")
         await self._upgrade_hash(user, password)
+        return user
+
+    async def login(self, username: str, password: str, device_name: str) -> Session:
+        device_name = _device_name(device_name)
+        user = await self.check_credentials(username, password)
         token = new_token()
         async with self.db.write() as conn:
             if await self.store.count_devices(conn, user.id) >= limits.DEVICES_PER_ACCOUNT_MAX:

@@ -36,6 +36,7 @@ from tidings.services.moderation import Actor, Decision
 from tidings.storage.accounts import AccountStore
 from tidings.storage.actions import ActionStore
 from tidings.storage.channel_schema import channels
+from tidings.storage.console_sessions import end_console_sessions
 from tidings.storage.database import Database
 from tidings.storage.schema import users
 from tidings.storage.sessions import record_end
@@ -293,6 +294,7 @@ class ActionService:
                                        .values(suspended_at=now))
                     applied.ended.append(
                         await record_end(conn, user_id, None, EndReason.SUSPENDED, now))
+                    await end_console_sessions(conn, user_id)
             case ActionKind.HOLD | ActionKind.ALLOW_AND_FLAG:
                 await self.store.add_flag(conn, request.target, request.rule, now)
             case ActionKind.REJECT | ActionKind.AUTO_BANK:

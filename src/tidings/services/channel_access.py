@@ -80,12 +80,31 @@ def check_visible(channel: ChannelRecord | None, perms: Perms, *, invite: str | 
         raise Gone("this channel was removed for violating the rules", "channel_removed")
     if shown is ChannelShown.HIDDEN:
         raise NotFound("no such channel", "channel_not_found")
-    if channel.visibility == "unlisted" and not (perms.admin or subscribed or staff):
-        token = channel.invite_token or ""
-        if not invite or not token or not hmac.compare_digest(invite, token):
-            raise NotFound("no such channel (unlisted channels need their invite link)",
-                           "channel_not_found")
+    if unlisted_and_hidden(channel, perms, invite=invite, subscribed=subscribed, staff=staff):
+        # Word for word the answer for a channel that does not exist: an outsider
+        # must not learn that an unlisted channel is there (issue 20 item 7).
+        raise NotFound("no such channel", "channel_not_found")
     return channel
+
+
+def unlisted_and_hidden(channel: ChannelRecord, perms: Perms, *, invite: str | None,
+                        subscribed: bool, staff: bool) -> bool:
+    """An unlisted channel this caller has no way in to (no invite, no subscription, no
+    role): every route answers for it exactly as for a channel that does not exist."""
+    if channel.visibility != "unlisted" or perms.admin or subscribed or staff:
+        return False
+    token = channel.invite_token or ""
+    return not invite or not token or not hmac.compare_digest(invite, token)
+
+
+def invite_in(location: str) -> str | None:
+    """The ``invite`` parameter of a link (``/c/HANDLE?invite=TOKEN``), if any: a report
+    about an unlisted channel carries the link its reporter was given."""
+    for part in location.partition("?")[2].split("&"):
+        key, _, value = part.partition("=")
+        if key == "invite" and value:
+            return value[:64]
+    return None
 
 
 def require(allowed: bool, what: str) -> None:

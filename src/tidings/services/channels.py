@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from tidings.bus.base import Bus
 from tidings.moderation.reasons import OTHER_POLICY
 from tidings.moderation.resemblance import Resemblance
@@ -31,6 +33,7 @@ from tidings.protocol.handles import (
     clean_channel_title,
     normalize_handle,
 )
+from tidings.protocol.names import NameField, check_decorations, conflict_message, name_key
 from tidings.services.accounts import Principal
 from tidings.services.channel_access import (
     NOBODY,
@@ -84,6 +87,7 @@ def check_handle(raw: str, extra_reserved: frozenset[str] = frozenset()) -> str:
     try:
         handle = normalize_handle(raw)
         check_not_reserved(handle)
+        check_decorations(handle, "handle")
     except HandleError as exc:
         raise (Conflict if exc.code.startswith("reserved") else BadRequest)(
             exc.message, exc.code) from exc
@@ -143,18 +147,37 @@ class ChannelService:
         assert channel is not None
         return ChannelView(channel, perms, subscribed)
 
-    async def _check_title(self, title: str, channel_id: int | None) -> str:
+    async def _check_title(self, title: str, channel_id: int | None, owner_id: int) -> str:
+        """The title's lookalike key, unless the title looks like another channel or an
+        account (not its owner's) or looks official (protocol/names.py)."""
         key = handle_key(title)[:TITLE_KEY_MAX]
         async with self.db.read() as conn:
             other = await self.store.key_owner(conn, key, channel_id)
-        if other is not None:
-            raise Conflict(f"this title looks like the channel @{other}", "title_confusable")
+            if other is not None:
+                raise Conflict(await self._looks_like(conn, "title", other),
+                               "title_confusable")
         try:
             check_not_reserved(title)
         except HandleError as exc:
             raise Conflict(f"the title {title!r} poses as the platform", "reserved_title"
                            ) from exc
+        try:
+            check_decorations(title, "title")
+        except HandleError as exc:
+            raise BadRequest(exc.message, exc.code) from exc
+        async with self.db.read() as conn:
+            if await self.accounts.name_conflict(conn, name_key(title), exclude_id=owner_id,
+                                                 channels_too=False):
+                raise Conflict(conflict_message("title", "account"), "title_confusable")
         return key
+
+    async def _looks_like(self, conn: AsyncConnection, field: NameField, other: str) -> str:
+        """The refusal for a name like another channel's: the other channel is named
+        only when it is public (an unlisted one's handle is not told to strangers)."""
+        found = await self.store.by_handle(conn, other)
+        if found is not None and found.visibility == "public":
+            return f"this {field} looks like the channel @{other}"
+        return conflict_message(field, "channel")
 
     async def _avatar(self, avatar: str | None) -> str | None:
         if not avatar:
@@ -175,8 +198,11 @@ class ChannelService:
                                 "too_many_channels")
             if (other := await self.store.key_owner(conn, key)) is not None:
                 code = "handle_taken" if other == handle else "handle_confusable"
-                raise Conflict(f"this handle looks like the channel @{other}", code)
-        title_key = await self._check_title(title, None)
+                raise Conflict(await self._looks_like(conn, "handle", other), code)
+            if await self.accounts.name_conflict(conn, name_key(handle), exclude_id=who.user_id,
+                                                 channels_too=False):
+                raise Conflict(conflict_message("handle", "account"), "handle_confusable")
+        title_key = await self._check_title(title, None, who.user_id)
         avatar = await self._avatar(avatar)
         flags = {NEW_CHANNEL_FLAG}
         if await self._lookalike_of_banned(handle):
@@ -254,7 +280,8 @@ class ChannelService:
         values: dict[str, Any] = {}
         if title is not None:
             title = clean_channel_title(title)
-            values["title_key"] = await self._check_title(title, current.channel.id)
+            values["title_key"] = await self._check_title(title, current.channel.id,
+                                                          current.channel.owner_id)
             values["title"] = title
         if description is not None:
             values["description"] = description = clean_channel_description(description)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tidings.protocol.errors import Conflict
+from tidings.protocol.errors import BadRequest, Conflict
 from tidings.protocol.handles import HandleError, check_not_reserved, clean_display_name
+from tidings.protocol.names import check_decorations
 from tidings.services.accounts import Principal
 from tidings.services.gate import VISIBLE, gate, text_contents
 from tidings.services.media import MediaService, media_url
@@ -55,6 +56,10 @@ class ProfileService:
             except HandleError as exc:
                 raise Conflict(f"the display name {name!r} poses as the platform",
                                "reserved_display_name") from exc
+            try:
+                check_decorations(name, "display_name")
+            except HandleError as exc:
+                raise BadRequest(exc.message, exc.code) from exc
             states.append(await gate(self.moderation, Surface.PROFILE_NAME,
                                      text_contents(name), Actor(who.user_id)))
         avatar_id = current.avatar_sha256

@@ -21,6 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from tidings.moderation import labels as L
 from tidings.moderation.reasons import IMPERSONATION, OTHER_POLICY
 from tidings.moderation.review import Source
@@ -36,6 +38,7 @@ from tidings.protocol.keys import b64decode
 from tidings.protocol.payload import CONTENT_KINDS, MessageContent, PayloadError
 from tidings.services.accounts import Principal
 from tidings.services.cases import open_or_join
+from tidings.services.channel_access import invite_in, perms_of, unlisted_and_hidden
 from tidings.services.clock import Clock
 from tidings.services.moderation import Decision
 from tidings.storage.accounts import AccountStore
@@ -230,7 +233,19 @@ class ReportService:
                 "sender_device": m.sender_device, "conversation": m.conversation, "ts": m.ts,
                 "payload": payload, "key_id": m.key_id, "verdict": "verified"}
 
-    async def _target(self, r: ReportInput) -> tuple[str, int | None, str]:
+    async def _hidden(self, conn: AsyncConnection, who: Principal, channel: ChannelRecord,
+                      location: str) -> bool:
+        """An unlisted channel the reporter cannot see is reported as "no such channel",
+        so reports cannot probe for it; its invite link in ``location`` opens it."""
+        if channel.visibility != "unlisted":
+            return False
+        admin = await self.channels.admin(conn, channel.id, who.user_id)
+        return unlisted_and_hidden(
+            channel, perms_of(channel, who, admin), invite=invite_in(location),
+            subscribed=await self.channels.is_subscribed(conn, channel.id, who.user_id),
+            staff=who.is_staff)
+
+    async def _target(self, who: Principal, r: ReportInput) -> tuple[str, int | None, str]:
         """(ref, affected user id, default location) of a public target."""
         async with self.db.read() as conn:
             if r.kind == "account":
@@ -239,7 +254,7 @@ class ReportService:
                     raise NotFound("no such user", "user_not_found")
                 return str(user.id), user.id, f"account:{user.username}"
             channel = await self.channels.by_handle(conn, (r.channel or "").lower())
-            if channel is None:
+            if channel is None or await self._hidden(conn, who, channel, r.location):
                 raise NotFound("no such channel", "channel_not_found")
             if r.kind == "channel":
                 return str(channel.id), channel.owner_id, f"/c/{channel.handle}"
@@ -256,7 +271,7 @@ class ReportService:
             ref, affected, messages = await self._verify(who, r)
             location = r.location or f"message:{messages[0]['message_id']}"
         else:
-            ref, affected, location = await self._target(r)
+            ref, affected, location = await self._target(who, r)
             location = r.location or location
         now = self.clock()
         async with self.db.write() as conn:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -10,6 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.protocol.control import EndReason
 from tidings.protocol.errors import Conflict
+from tidings.protocol.names import name_key
+from tidings.storage.channel_schema import channels
+from tidings.storage.console_sessions import end_console_sessions
 from tidings.storage.records import DeviceRecord, UserRecord
 from tidings.storage.schema import devices, users
 from tidings.storage.sessions import record_end
@@ -36,7 +39,9 @@ class AccountStore:
             async with conn.begin_nested():
                 result = await conn.execute(
                     users.insert().values(username=username, password_hash=password_hash,
-                                          role=role, created_at=now).returning(*_USER_COLS))
+                                          role=role, created_at=now,
+                                          name_key=name_key(username))
+                    .returning(*_USER_COLS))
                 return _user(result.one())
         except IntegrityError as exc:
             raise Conflict(f"the username {username!r} is taken", "username_taken") from exc
@@ -55,6 +60,25 @@ class AccountStore:
         rows = await conn.execute(sa.select(*_USER_COLS).where(users.c.username.in_(names)))
         return {r.username: _user(r) for r in rows}
 
+    async def name_conflict(self, conn: AsyncConnection, key: str, username: str = "",
+                            exclude_id: int | None = None, *, channels_too: bool = True
+                            ) -> Literal["account", "channel"] | None:
+        """Which kind of existing name has this lookalike key: another account's
+        username (``username`` itself excepted: taking an exact name is
+        ``username_taken``; and ``exclude_id``'s, a channel owner's own), a live
+        channel's handle or title (unless not ``channels_too``), or None."""
+        query = sa.select(users.c.id).where(users.c.name_key == key,
+                                            users.c.username != username)
+        if exclude_id is not None:
+            query = query.where(users.c.id != exclude_id)
+        if (await conn.execute(query.limit(1))).first() is not None:
+            return "account"
+        if not channels_too:
+            return None
+        found = await conn.execute(sa.select(channels.c.id).where(
+            sa.or_(channels.c.handle_key == key, channels.c.title_key == key)).limit(1))
+        return "channel" if found.first() is not None else None
+
     async def count_role(self, conn: AsyncConnection, role: str) -> int:
         result = await conn.execute(
             sa.select(sa.func.count()).select_from(users)
@@ -64,6 +88,7 @@ class AccountStore:
     async def set_password(self, conn: AsyncConnection, user_id: int, password_hash: str) -> None:
         await conn.execute(users.update().where(users.c.id == user_id)
                            .values(password_hash=password_hash))
+        await end_console_sessions(conn, user_id)
 
     async def set_suspended(self, conn: AsyncConnection, user_id: int,
                             suspended_at: int | None) -> None:
@@ -73,13 +98,16 @@ class AccountStore:
                            .values(suspended_at=suspended_at))
         if suspended_at is not None:
             await record_end(conn, user_id, None, EndReason.SUSPENDED, suspended_at)
+            await end_console_sessions(conn, user_id)
 
     async def set_role(self, conn: AsyncConnection, user_id: int, role: str) -> None:
         await conn.execute(users.update().where(users.c.id == user_id).values(role=role))
+        await end_console_sessions(conn, user_id)  # a console login is for the old role
 
     async def mark_deleted(self, conn: AsyncConnection, user_id: int, now: int) -> None:
         """Deleted accounts keep their row (the name stays taken) but lose every secret."""
         await conn.execute(devices.delete().where(devices.c.user_id == user_id))
+        await end_console_sessions(conn, user_id)
         await conn.execute(users.update().where(users.c.id == user_id)
                            .values(deleted_at=now, password_hash=None, display_name=None))
         await record_end(conn, user_id, None, EndReason.ACCOUNT_DELETED, now)

@@ -23,6 +23,8 @@ users = sa.Table(
     sa.Column("created_at", sa.BigInteger(), nullable=False),
     sa.Column("deleted_at", sa.BigInteger(), nullable=True),
     sa.Column("suspended_at", sa.BigInteger(), nullable=True),
+    # The username's confusable key (migration 0019): a new name may not share it.
+    sa.Column("name_key", sa.String(64), nullable=True, index=True),
     sqlite_autoincrement=True,  # ids are never reused (migration 0011)
 )
 

@@ -13,8 +13,7 @@ from fastapi.templating import Jinja2Templates
 from tidings.protocol.errors import RateLimited, TidingsError
 from tidings.server import web_session as ws
 from tidings.server.deps import client_address, limiter, rule
-from tidings.server.login_guard import guarded_login
-from tidings.services.accounts import AccountService
+from tidings.server.login_guard import guarded_check
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 templates = Jinja2Templates(directory=str(resources.files("tidings.server") / "templates"))
@@ -47,52 +46,49 @@ async def login_form(request: Request) -> Response:
 
 @router.post("/login")
 async def login(request: Request, username: str = Form(max_length=128),
-                password: str = Form(max_length=1024), csrf: str = Form(max_length=128)
+                password: str = Form(max_length=1024), csrf: str = Form(default="", max_length=128)
                 ) -> Response:
     ws.check_login_csrf(request, csrf)
-    accounts: AccountService = request.app.state.accounts
     try:  # the same rates and backoff as the API's login (server/login_guard.py)
         await limiter(request).check(client_address(request), rule(request, "login"))
-        session = await guarded_login(request, username, password, "web console")
+        user = await guarded_check(request, username, password)
     except TidingsError as exc:
         page = render(request, "console/login.html", status=exc.status, csrf=csrf,
                       error=exc.message, username=username[:64])
         if isinstance(exc, RateLimited):
             page.headers["Retry-After"] = str(exc.retry_after)
         return page
-    if session.principal.role not in ws.CONSOLE_ROLES:
-        await accounts.revoke_device(session.principal, session.device.id)
+    if user.role not in ws.CONSOLE_ROLES:
         return render(request, "console/login.html", status=403, csrf=csrf,
                       error="the console is for moderators, auditors and admins",
                       username=username[:64])
+    session_id, _ = await ws.sessions(request).start(user.id)
     redirect = RedirectResponse("/console", status_code=303)
-    ws.set_session(redirect, session.token, _secure(request))
+    ws.set_session(request, redirect, session_id, _secure(request))
     redirect.delete_cookie(ws.LOGIN_CSRF_COOKIE, path=ws.COOKIE_PATH)
     return redirect
 
 
 @router.post("/logout")
-async def logout(request: Request, csrf: str = Form(max_length=128)) -> Response:
-    found = await ws.console_principal(request)
+async def logout(request: Request, csrf: str = Form(default="", max_length=128)
+                 ) -> Response:
+    found = await ws.console_session(request)
     response = login_redirect()
     if found is not None:
-        who, token = found
-        ws.require_csrf(request, token, csrf)
-        accounts: AccountService = request.app.state.accounts
-        await accounts.revoke_device(who, who.device_id)
+        ws.require_csrf(request, found.csrf, csrf)
+        await ws.sessions(request).end(request.cookies.get(ws.SESSION_COOKIE, ""))
     ws.clear_session(response)
     return response
 
 
 @router.get("", response_class=HTMLResponse)
 async def home(request: Request) -> Response:
-    found = await ws.console_principal(request)
+    found = await ws.console_session(request)
     if found is None:
         return login_redirect()
-    who, token = found
+    who = found.principal
     if who.role not in ws.CONSOLE_ROLES:
         return render(request, "console/denied.html", status=403, who=who)
-    secret: bytes = request.app.state.secrets.cookie_secret
     sections = [s for s in request.app.state.console_sections if who.role in s["roles"]]
-    return render(request, "console/home.html", who=who, csrf=ws.csrf_for(secret, token),
+    return render(request, "console/home.html", who=who, csrf=found.csrf,
                   sections=sections)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tidings.moderation.orders import CannotComply
-from tidings.protocol.errors import TidingsError
+from tidings.protocol.errors import Forbidden, TidingsError
 from tidings.server.routes.console import login_redirect, render, templates
 from tidings.server.routes.review_console import DECIDERS, STAFF, _form_user, _page
 from tidings.services.orders import OrderService
@@ -60,7 +60,14 @@ async def orders_page(request: Request) -> Response:
 
 
 @router.get("/orders/{order_id}", response_class=HTMLResponse)
-async def order_page(request: Request, order_id: str, error: str = "") -> Response:
+async def order_page(request: Request, order_id: str) -> Response:
+    return await _order_view(request, order_id)
+
+
+async def _order_view(request: Request, order_id: str, error: str = "", status: int = 200
+                      ) -> Response:
+    """The order page; after a refused form, with the server's own message (never text
+    from the URL: see ``review_console._case_view``)."""
     page = await _page(request)
     if page is None:
         return login_redirect()
@@ -70,38 +77,40 @@ async def order_page(request: Request, order_id: str, error: str = "") -> Respon
     except TidingsError as exc:
         return render(request, "console/missing.html", status=exc.status, message=exc.message,
                       **context)
-    return render(request, "console/order.html", order=order, error=error[:200],
+    return render(request, "console/order.html", status=status, order=order, error=error,
                   reasons=[r.value for r in CannotComply], **context)
 
 
-def _back(order_id: str, error: str = "") -> RedirectResponse:
-    suffix = f"?error={error}" if error else ""
-    return RedirectResponse(f"/console/orders/{order_id}{suffix}", status_code=303)
+def _back(order_id: str) -> RedirectResponse:
+    return RedirectResponse(f"/console/orders/{order_id}", status_code=303)
 
 
 @router.post("/orders/{order_id}/cannot-comply")
-async def cannot_comply(request: Request, order_id: str, csrf: str = Form(max_length=128),
+async def cannot_comply(request: Request, order_id: str,
+                        csrf: str = Form(default="", max_length=128),
                         reason: str = Form(max_length=32),
                         details: str = Form(default="", max_length=8000)) -> Response:
     who = await _form_user(request, csrf)
-    if who.role not in DECIDERS:
-        return _back(order_id, "auditors cannot answer orders")
     try:
+        if who.role not in DECIDERS:
+            raise Forbidden("auditors cannot answer orders", "forbidden_role")
         await _orders(request).cannot_comply(who, order_id[:40], reason, details)
     except TidingsError as exc:
-        return _back(order_id, exc.code)
+        return await _order_view(request, order_id, exc.message, exc.status)
     return _back(order_id)
 
 
 @router.post("/orders/{order_id}/execute")
-async def execute(request: Request, order_id: str, csrf: str = Form(max_length=128)
-                  ) -> Response:
+async def execute(request: Request, order_id: str,
+                  csrf: str = Form(default="", max_length=128)) -> Response:
     who = await _form_user(request, csrf)
-    if who.role not in DECIDERS:
-        return _back(order_id, "auditors cannot execute orders")
     try:
+        if who.role not in DECIDERS:
+            raise Forbidden("auditors cannot execute orders", "forbidden_role")
         result = await _orders(request).execute(who, order_id[:40])
     except TidingsError as exc:
-        return _back(order_id, exc.code)
+        return await _order_view(request, order_id, exc.message, exc.status)
     error = result.get("execution_error")
-    return _back(order_id, error["code"] if error else "")
+    if error:
+        return await _order_view(request, order_id, str(error.get("message") or error["code"]))
+    return _back(order_id)

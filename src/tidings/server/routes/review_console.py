@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tidings.moderation.review import Decision
-from tidings.protocol.errors import TidingsError
+from tidings.protocol.errors import Forbidden, TidingsError
 from tidings.server import web_session as ws
 from tidings.server.routes.console import login_redirect, render, templates
 from tidings.services.accounts import Principal
@@ -54,10 +54,9 @@ async def _page(request: Request) -> tuple[Principal, dict[str, Any]] | None:
     found = await ws.console_principal(request)
     if found is None or found[0].role not in ws.CONSOLE_ROLES:
         return None
-    who, token = found
-    secret: bytes = request.app.state.secrets.cookie_secret
+    who, csrf = found
     sections = [s for s in request.app.state.console_sections if who.role in s["roles"]]
-    return who, {"who": who, "csrf": ws.csrf_for(secret, token), "sections": sections,
+    return who, {"who": who, "csrf": csrf, "sections": sections,
                  "can_decide": who.role in DECIDERS}
 
 
@@ -91,7 +90,17 @@ async def appeals_page(request: Request) -> Response:
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
-async def case_page(request: Request, case_id: str, error: str = "") -> Response:
+async def case_page(request: Request, case_id: str) -> Response:
+    return await _case_view(request, case_id)
+
+
+async def _case_view(request: Request, case_id: str, error: str = "", status: int = 200
+                     ) -> Response:
+    """The case page; after a refused form, with the server's own message for it.
+
+    Errors are never carried in the URL (``?error=...`` was reflected text anyone could
+    put on a moderator's screen with a link): a refused POST renders this page itself,
+    with its 4xx status, and a successful one redirects to the clean URL."""
     page = await _page(request)
     if page is None:
         return login_redirect()
@@ -102,61 +111,65 @@ async def case_page(request: Request, case_id: str, error: str = "") -> Response
     except TidingsError as exc:
         return render(request, "console/missing.html", status=exc.status, message=exc.message,
                       **context)
-    return render(request, "console/case.html", case=case, error=error[:200],
+    return render(request, "console/case.html", status=status, case=case, error=error,
                   reveal=await review.reveal_media(who), policies=sorted(POLICIES),
                   actions=[str(d) for d in Decision], **context)
 
 
-def _back(case_id: str, error: str = "") -> RedirectResponse:
-    suffix = f"?error={error}" if error else ""
-    return RedirectResponse(f"/console/cases/{case_id}{suffix}", status_code=303)
+def _back(case_id: str) -> RedirectResponse:
+    return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
+
+
+async def _refused(request: Request, case_id: str, exc: TidingsError) -> Response:
+    return await _case_view(request, case_id, exc.message, exc.status)
 
 
 @router.post("/cases/{case_id}/claim")
-async def claim(request: Request, case_id: str, csrf: str = Form(max_length=128),
+async def claim(request: Request, case_id: str, csrf: str = Form(default="", max_length=128),
                 release: str = Form(default="")) -> Response:
     """Take (or give back) the case's lease so nobody else decides it meanwhile."""
     who = await _form_user(request, csrf)
-    if who.role not in DECIDERS:
-        return _back(case_id, "auditors cannot claim")
-    review = _review(request)
     try:
+        if who.role not in DECIDERS:
+            raise Forbidden("auditors cannot claim cases", "forbidden_role")
+        review = _review(request)
         await (review.release(who, case_id) if release else review.claim(who, case_id))
     except TidingsError as exc:
-        return _back(case_id, exc.code)
+        return await _refused(request, case_id, exc)
     return _back(case_id)
 
 
 @router.post("/cases/{case_id}/decision")
-async def decide(request: Request, case_id: str, csrf: str = Form(max_length=128),
+async def decide(request: Request, case_id: str, csrf: str = Form(default="", max_length=128),
                  action: str = Form(max_length=32), policy: str = Form(max_length=64),
                  facts: str = Form(default="", max_length=4000)) -> Response:
     who = await _form_user(request, csrf)
-    if who.role not in DECIDERS:
-        return _back(case_id, "auditors cannot decide")
     try:
+        if who.role not in DECIDERS:
+            raise Forbidden("auditors cannot decide cases", "forbidden_role")
         await _review(request).decide(who, case_id, action, policy, facts)
     except TidingsError as exc:
-        return _back(case_id, exc.code)
+        return await _refused(request, case_id, exc)
     return _back(case_id)
 
 
 @router.post("/cases/{case_id}/appeal-decision")
-async def decide_appeal(request: Request, case_id: str, csrf: str = Form(max_length=128),
+async def decide_appeal(request: Request, case_id: str,
+                        csrf: str = Form(default="", max_length=128),
                         decision: str = Form(max_length=16),
                         answer: str = Form(default="", max_length=4000)) -> Response:
     who = await _form_user(request, csrf)
-    if who.role not in DECIDERS:
-        return _back(case_id, "auditors cannot decide")
     try:
+        if who.role not in DECIDERS:
+            raise Forbidden("auditors cannot decide appeals", "forbidden_role")
         await _review(request).decide_appeal(who, case_id, decision, answer)
     except TidingsError as exc:
-        return _back(case_id, exc.code)
+        return await _refused(request, case_id, exc)
     return _back(case_id)
 
 
 @router.post("/preferences")
-async def preferences(request: Request, csrf: str = Form(max_length=128),
+async def preferences(request: Request, csrf: str = Form(default="", max_length=128),
                       reveal_media: str = Form(default=""),
                       back: str = Form(default="/console/queue", max_length=200)) -> Response:
     who = await _form_user(request, csrf)
