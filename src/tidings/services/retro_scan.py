@@ -99,9 +99,13 @@ class RetroScanner:
                     thresholds[name] = limit
         out = []
         for m in matcher.query(signals, thresholds):
+            if m.entry_id in self.moderation.matcher.quarantined:
+                continue
             labels = frozenset(n for lab in entries[m.entry_id].labels
                                if (n := normalize_label(lab)) is not None)
-            out.append(LabelledMatch.of(m, labels))
+            out.append(LabelledMatch.of(m, labels, self.moderation.trust_of(m.bank)))
+        if out and self.moderation.negative_matches(signals):
+            return ()  # an allow-list entry clears this content (docs/matching.md)
         return tuple(out)
 
     async def _signals(self, text: str, media: str) -> list[Signal]:
