@@ -14,6 +14,7 @@ from tests.server.channel_util import channel, upload, user
 from tests.server.test_actions_api import strikes
 from tests.server.test_banks_api import staff
 from tests.server.test_operator_metrics import sample, scrape
+from tests.server.test_review_console import _console_login
 from tests.services.test_banks import jpeg
 
 TERROR = ["category:terrorist_content"]
@@ -239,6 +240,10 @@ async def test_no_violation_decisions_count_against_the_entry(api: AppFactory) -
                 )["quarantine_reason"] == "false_matches"
         case = await entry_case(client, mod, entry_id)
         assert case["content"]["no_violation_cases"] == decided
+        await _console_login(client, "mod")  # what a moderator sees in the console
+        page = (await client.get(f"/console/cases/{case['id']}")).text
+        assert "Quarantined" in page and "(false_matches)" in page
+        assert all(f'href="/console/cases/{c}"' in page for c in decided)
         r = await publish(client, alice, "alices_news", "report: https://news.example.net/3")
         assert r.json()["state"] == "visible"
         # Staff can also restore through the bank API (CLI: tidings bank enable).
