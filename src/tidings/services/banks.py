@@ -486,6 +486,7 @@ class BankService:
                     record, batch.signals, ex.dump_checkpoint(batch.checkpoint),
                     tracker.progress)
                 tracker.applied(added, dupes, removed)
+                await self.sync.refresh()  # a long fetch's committed batches match at once
                 if progress is not None:
                     progress(tracker.batches, tracker.added)
         except TidingsError as exc:
