@@ -250,3 +250,30 @@ async def test_no_violation_decisions_count_against_the_entry(api: AppFactory) -
         r = await client.patch(f"/api/v1/banks/PARTNER_URLS/entries/{entry_id}",
                                headers=admin, json={"enabled": True})
         assert r.status_code == 200 and r.json()["matching"] is True
+
+
+async def test_retro_scan_of_a_partner_entry_holds_with_a_case(api: AppFactory) -> None:
+    """A partner entry added after the fact holds matching stored posts (no removal, no
+    strike) and each held post waits in the review queue with its matches."""
+    import asyncio
+    import time
+
+    async with api() as client:
+        admin = await staff(client, "boss", "admin")
+        mod = await staff(client, "mod", "moderator")
+        alice = await user(client, "alice")
+        await channel(client, alice, "alices_news")
+        r = await publish(client, alice, "alices_news", "see https://cdn.example.org/x.jpg")
+        assert r.json()["state"] == "visible"
+        await make_bank(client, admin, "PARTNER_URLS", partner=True)
+        entry_id = await bank_url(client, admin, "PARTNER_URLS", "domain:cdn.example.org")
+        deadline = time.monotonic() + 20
+        while not (queue := (await client.get("/api/v1/mod/queue?kind=post",
+                                              headers=mod)).json()):
+            assert time.monotonic() < deadline, "the retro-scan opened no case"
+            await asyncio.sleep(0.05)
+        [case] = queue
+        detail = (await client.get(f"/api/v1/mod/cases/{case['id']}", headers=mod)).json()
+        assert detail["content"]["state"] == "held"
+        assert [m["entry_id"] for m in detail["matches"]] == [entry_id]
+        assert await strikes(client, "alice") == 0

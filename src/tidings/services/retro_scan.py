@@ -18,10 +18,13 @@ from typing import Any, Final
 import sqlalchemy as sa
 
 from tidings.moderation import Matcher, Signal, TextContent
+from tidings.moderation import labels as L
 from tidings.moderation import rules as R
 from tidings.moderation.manifest import signals_for
+from tidings.moderation.review import Source
 from tidings.moderation.rules import LabelledMatch, normalize_label
 from tidings.services.actions import ActionService
+from tidings.services.cases import open_or_join
 from tidings.services.gate import HELD, VISIBLE
 from tidings.services.jobs import JobContext, JobService
 from tidings.services.media import MediaService
@@ -37,6 +40,7 @@ from tidings.services.moderation import (
 from tidings.services.takedowns import TakedownService
 from tidings.storage.banks import BankStore, EntryRecord
 from tidings.storage.channel_schema import channel_posts, channels
+from tidings.storage.reports import ReportStore
 
 RETRO_SCAN: Final = "retro_scan"
 SCAN_BATCH: Final = 200
@@ -184,9 +188,21 @@ class RetroScanner:
                                              auto_bank=False, entry_ids=entry_ids)
             tally.removed += 1
         elif decision.verdict is Verdict.HOLD:
+            matches = decision.outcome.matches if decision.outcome else ()
             async with self.db.write() as conn:
                 await conn.execute(channel_posts.update().where(channel_posts.c.id == post_id)
                                    .values(state=HELD))
+                # A held post waits for a moderator: it joins (or opens) its case, with
+                # the matches a "no violation" decision is then recorded against.
+                await open_or_join(
+                    conn, ReportStore(), "post", str(post_id),
+                    decision.actor.user_id if decision.actor else None,
+                    Source.AUTOMATED_HOLD, self.actions.clock(),
+                    terrorist=L.TERRORIST_CONTENT in labels,
+                    matches=[{"bank": m.bank, "signal_type": m.signal_type,
+                              "entry_id": m.entry_id, "distance": m.distance,
+                              "labels": sorted(m.labels), "ground": "retro-scan hold"}
+                             for m in matches])
             tally.held += 1
         await self.actions.apply(decision, content_ref=f"post:{post_id}")
 
