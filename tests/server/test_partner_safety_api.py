@@ -11,7 +11,7 @@ import httpx
 from tests.conftest import AppFactory
 from tests.moderation.images import encode, generate
 from tests.server.channel_util import channel, upload, user
-from tests.server.test_actions_api import strikes
+from tests.server.test_actions_api import strikes, wait_job
 from tests.server.test_banks_api import staff
 from tests.server.test_operator_metrics import sample, scrape
 from tests.server.test_review_console import _console_login
@@ -277,3 +277,24 @@ async def test_retro_scan_of_a_partner_entry_holds_with_a_case(api: AppFactory) 
         assert detail["content"]["state"] == "held"
         assert [m["entry_id"] for m in detail["matches"]] == [entry_id]
         assert await strikes(client, "alice") == 0
+
+
+async def test_retro_scan_matches_count_towards_the_quarantine(api: AppFactory) -> None:
+    """A bad partner entry fetched later matches many stored posts: the retro-scan's
+    matches quarantine it, and the scan then leaves the remaining posts alone."""
+    async with api(quarantine_items=1, quarantine_uploaders=1) as client:
+        admin = await staff(client, "boss", "admin")
+        alice = await user(client, "alice")
+        await channel(client, alice, "alices_news")
+        numbers = []
+        for n in range(4):
+            r = await publish(client, alice, "alices_news", f"https://cdn.example.org/{n}")
+            numbers.append(r.json()["id"])
+        await make_bank(client, admin, "PARTNER_URLS", partner=True)
+        entry_id = await bank_url(client, admin, "PARTNER_URLS", "domain:cdn.example.org")
+        job = await wait_job(client, admin, 1)
+        assert job["kind"] == "retro_scan" and job["state"] == "done", job
+        assert (await entry(client, admin, "PARTNER_URLS", entry_id))["matching"] is False
+        states = [(await client.get(f"/api/v1/channels/alices_news/posts/{n}",
+                                    headers=alice)).json()["state"] for n in numbers]
+        assert states == ["held", "held", "visible", "visible"]

@@ -17,7 +17,7 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 
-from tidings.moderation import Matcher, Signal, TextContent
+from tidings.moderation import Match, Matcher, Signal, TextContent
 from tidings.moderation import labels as L
 from tidings.moderation import rules as R
 from tidings.moderation.manifest import signals_for
@@ -128,8 +128,10 @@ class RetroScanner:
                         R.Subject(str(actor.user_id), str(actor.channel_id)),
                         content_cause(signals), matches, history, actor.flags)
         outcome = R.evaluate(self.moderation.ruleset, facts)
+        found = tuple(Match(m.entry_id, m.bank, m.signal_type, m.value, m.distance)
+                      for m in matches)
         return Decision(VERDICT_OF_RULES[outcome.verdict], surface, (), tuple(signals),
-                        outcome, actor)
+                        outcome, actor, found)
 
     async def run(self, ctx: JobContext) -> dict[str, Any]:
         bank = str(ctx.payload["bank"])
@@ -174,6 +176,8 @@ class RetroScanner:
                 decision = await self._decide(Surface.POST, Actor(author_id, channel_id),
                                               signals, matches)
                 await self._apply_post(post_id, decision, tally)
+                if self.moderation.watch is not None:  # counts towards a quarantine
+                    await self.moderation.watch(decision)
             await ctx.progress(min(tally.scanned, total), total)
 
     async def _apply_post(self, post_id: int, decision: Decision, tally: ScanTally) -> None:
