@@ -422,7 +422,8 @@ class BankService:
                 raise BadRequest(f"exchange {name} feeds bank {existing.bank}",
                                  "exchange_other_bank")
             await self.store.put_exchange(conn, record)
-        await self._mark_partner(bank)
+        if existing is None:  # reconfiguring keeps what staff set (``bank set --own``)
+            await self._mark_partner(bank)
         return record
 
     async def _mark_partner(self, bank: str) -> None:
