@@ -214,6 +214,12 @@ async def test_match_rate_quarantine_overlay_and_review(api: AppFactory) -> None
         await decide(client, mod, case["id"], "remove")  # disable it for good
         gone = await entry(client, admin, "PARTNER_URLS", entry_id)
         assert gone["enabled"] is False and gone["quarantined_at"] is None
+        # Disabling an entry restricts nobody: no measure in the transparency report.
+        from datetime import UTC, datetime
+        today = datetime.now(UTC).strftime("%Y-%m-%d")
+        report = (await client.get(f"/api/v1/transparency/report?from={today}",
+                                   headers=admin)).json()
+        assert report["human_decisions"] == 0 and "remove" not in report["actions_by_action"]
 
 
 async def test_no_violation_decisions_count_against_the_entry(api: AppFactory) -> None:
