@@ -49,7 +49,7 @@ def test_automated_terror_rejection():
     assert sor.automated_detection and sor.automated_decision is Automation.FULLY
     assert sor.source is DetectionSource.VOLUNTARY and sor.territorial_scope == EEA
     assert "GIFCT_TCAP" in sor.facts and "distance 4" in sor.facts
-    assert "terror-hash-reject" in sor.facts and "version 1" in sor.facts
+    assert "terror-hash-reject" in sor.facts and "version 2" in sor.facts
     assert sor.redress.complaint_until_ms is not None
     assert 181 * MS_PER_DAY < sor.redress.complaint_until_ms - NOW < 185 * MS_PER_DAY
     text = render_text(sor)

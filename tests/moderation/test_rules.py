@@ -47,11 +47,31 @@ def test_default_rules_reject_terror_with_strike_and_auto_bank():
     assert (ActionKind.REJECT, "terror-hash-reject") in kinds
     assert (ActionKind.STRIKE, "terror-hash-reject") in kinds
     assert (ActionKind.AUTO_BANK, "terror-hash-reject") in kinds
-    assert all(r.ruleset_version == 1 for r in outcome.requests)
+    assert all(r.ruleset_version == 2 for r in outcome.requests)
     strike = next(r for r in outcome.requests if r.kind is ActionKind.STRIKE)
     assert strike.weight == 1 and strike.duration_ms == 90 * MS_PER_DAY
     assert strike.target == "account:acc1" and strike.entry_ids == (1,)
     assert outcome.matches == (match(),)
+
+
+def test_default_rules_hold_partner_matches_unless_trusted():
+    """Issue 19: a partner (exchange-sourced) bank's match holds and never strikes,
+    even labelled terrorist content; the same match from a trusted bank rejects."""
+    partner = evaluate(default_ruleset(), facts(matches=[
+        LabelledMatch(1, "GIFCT_TCAP", "pdq", "00", 0, TERROR, "partner")]))
+    assert partner.verdict is Verdict.HOLD
+    assert [r.kind for r in partner.requests] == [ActionKind.HOLD]
+    assert partner.fired == ("partner-match-hold",)
+    trusted = evaluate(default_ruleset(), facts(matches=[
+        LabelledMatch(1, "GIFCT_TCAP", "pdq", "00", 0, TERROR, "trusted")]))
+    assert trusted.verdict is Verdict.REJECT
+    assert ActionKind.STRIKE in {r.kind for r in trusted.requests}
+
+
+def test_trust_condition_is_validated():
+    with pytest.raises(RuleError, match="unknown trust"):
+        load_ruleset('version = 1\n[[rule]]\nname = "r"\nwhen.match.trust = ["maybe"]\n'
+                     'then = ["hold"]')
 
 
 def test_default_rules_reject_any_bank_without_strike():
@@ -116,10 +136,10 @@ def test_idempotency_keys_are_deterministic_and_retries_apply_once():
 
 
 def test_version_bump_keeps_keys_but_records_version():
-    text = default_ruleset_text().replace("version = 1", "version = 2")
+    text = default_ruleset_text().replace("version = 2", "version = 3")
     v2 = evaluate(load_ruleset(text), facts(matches=[match()]))
     v1 = evaluate(default_ruleset(), facts(matches=[match()]))
-    assert {r.ruleset_version for r in v2.requests} == {2}
+    assert {r.ruleset_version for r in v2.requests} == {3}
     assert [r.idempotency_key for r in v1.requests] == [r.idempotency_key for r in v2.requests]
     assert load_ruleset(text).content_hash != default_ruleset().content_hash
 

@@ -29,6 +29,9 @@ class StandIn:
     """ThreatExchange /threat_updates items (Graph API JSON)."""
     fail_tat_pages: set[int] = field(default_factory=set)
     """Pages (1-based) answered with 403 while listed (no retry in pytx's client)."""
+    hold_tat_page: int | None = None
+    """A page (1-based) answered only once ``release`` is set: a fetch caught mid-way."""
+    release: threading.Event = field(default_factory=threading.Event)
     requests: list[str] = field(default_factory=list)
     port: int = 0
     _server: ThreadingHTTPServer | None = None
@@ -92,6 +95,8 @@ class StandIn:
                 if key is not None:
                     rows = [r for r in rows if (r["updated_on"], r["id"]) > key]
                 page = int(query.get("page", ["1"])[0])
+                if page == standin.hold_tat_page:
+                    standin.release.wait(timeout=30)
                 if page in standin.fail_tat_pages:
                     self._send(403, b'{"error": "forbidden"}', "application/json")
                     return

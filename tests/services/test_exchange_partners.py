@@ -50,6 +50,13 @@ async def _service(database: Database, tmp_path: Path, standin: StandIn,
         moderation
 
 
+def _matching(moderation: ModerationService) -> dict[str, bool]:
+    """Whether each of the TAT list's hashes matches now."""
+    signals = [Signal("md5", "a" * 32), Signal("pdq", PDQ), Signal("md5", "c" * 32),
+               Signal("md5", "e" * 32)]
+    return {s.value: bool(moderation.matcher.query([s])) for s in signals}
+
+
 def _tat_list() -> list[dict[str, t.Any]]:
     return [
         tat_record(1, "MD5", "a" * 32, "mp4"),
@@ -80,7 +87,8 @@ async def test_tat_keeps_every_supported_hash(database: Database, tmp_path: Path
         "tat MD5 of jpg file: pytx maps only PDQ and video MD5": 1,
         "tat SHA256 of mp4 file: pytx maps only PDQ and video MD5": 1}
     assert (result.added, result.disabled) == (4, 1)
-    assert len(moderation.matcher) == 3  # the withdrawn one is disabled
+    assert _matching(moderation) == {"a" * 32: False, PDQ: True, "c" * 32: True,
+                                     "e" * 32: True}  # the withdrawn one is disabled
     record = await svc.exchange("TCAP", "tcap")
     assert record.status["state"] == "ok"
     assert record.status["totals"] == {"added": 4, "removed": 1, "rejected": 2}
@@ -119,6 +127,43 @@ async def test_tat_failure_resumes_from_checkpoint(database: Database, tmp_path:
     assert record.failures == 0 and record.status["state"] == "ok"
     assert record.next_run_at == clock.now + 3_600_000
     assert record.status["totals"] == {"added": 4, "removed": 1, "rejected": 2}
+
+
+async def test_status_shows_progress_of_a_running_fetch(database: Database, tmp_path: Path,
+                                                       standin: StandIn) -> None:
+    """Issue 19 item 2: a long fetch shows its progress (batches, records, added) in the
+    status while it runs, committed batch by batch; the totals follow at the end."""
+    import asyncio
+    import time
+
+    standin.tat_records = _tat_list()
+    standin.hold_tat_page = 2  # page 1 is applied, page 2 waits
+    svc, moderation = await _service(database, tmp_path, standin)
+    await svc.create_bank("TCAP")
+    await svc.put_exchange("TCAP", "tcap", "tat", LABELS, {})
+    seen: list[tuple[int, int]] = []
+    fetch = asyncio.create_task(svc.fetch("TCAP", "tcap", lambda b, a: seen.append((b, a))))
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            status = (await svc.exchange("TCAP", "tcap")).status
+            if status.get("state") == "running" and status["progress"]["batches"] >= 1:
+                break
+            assert time.monotonic() < deadline and not fetch.done(), status
+            await asyncio.sleep(0.02)
+        assert status["progress"]["fetched"] == 2 and status["progress"]["added"] == 2
+        assert status["running_since"] is not None
+        assert len(moderation.matcher) == 2  # what is committed already matches
+        from tidings.protocol.errors import Conflict
+        with pytest.raises(Conflict):  # one fetch of an exchange at a time
+            await svc.fetch("TCAP", "tcap")
+    finally:
+        standin.release.set()
+    result = await fetch
+    assert seen[0] == (1, 2) and seen[-1] == (result.batches, result.added)
+    status = (await svc.exchange("TCAP", "tcap")).status
+    assert status["state"] == "ok" and "progress" not in status
+    assert status["totals"] == {"added": 4, "removed": 1, "rejected": 2}
 
 
 async def test_tat_bad_credentials_recorded(database: Database, tmp_path: Path,
@@ -200,7 +245,8 @@ async def test_scheduled_fetch_runs_as_a_job_and_backs_off(database: Database, t
         assert (await run_due())["added"] == 4
         record = await svc.exchange("TCAP", "tcap")
         assert record.failures == 0 and record.next_run_at == clock.now + 600_000
-        assert len(moderation.matcher) == 3
+        assert _matching(moderation) == {"a" * 32: False, PDQ: True, "c" * 32: True,
+                                         "e" * 32: True}
         assert await scheduler.tick() == []
     finally:
         await runner.stop()

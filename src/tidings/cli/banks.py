@@ -61,9 +61,11 @@ def list_banks(server: ServerOpt = None, profile: ProfileOpt = None,
     result = run(_call(server, profile, rq.list_banks()))
 
     def human(value: dict[str, Any]) -> None:
-        table = Table("bank", "enabled", "entries", "enabled entries", "threshold", "description")
+        table = Table("bank", "kind", "enabled", "entries", "enabled entries", "threshold",
+                      "description")
         for b in value["banks"]:
-            table.add_row(b["name"], "yes" if b["enabled"] else "no", str(b["entries"]),
+            table.add_row(b["name"], "negative" if b["negative"] else b["trust"],
+                          "yes" if b["enabled"] else "no", str(b["entries"]),
                           str(b["enabled_entries"]), str(b["threshold_override"] or "default"),
                           b["description"])
         console.print(table)
@@ -76,11 +78,51 @@ def create(name: str,
            description: Annotated[str, typer.Option(help="What the bank is for.")] = "",
            threshold: Annotated[int | None, typer.Option(
                help="Distance override for every signal type (default: each type's).")] = None,
+           partner: Annotated[bool, typer.Option(
+               "--partner", help="A partner's list (e.g. an imported file): its matches "
+                                 "hold for review and never strike.")] = False,
+           trusted: Annotated[bool, typer.Option(
+               "--trusted", help="With --partner: a verified list whose matches reject "
+                                 "at once (e.g. TCO-verified).")] = False,
+           negative: Annotated[bool, typer.Option(
+               "--negative", help="An allow list: its entries suppress other banks' "
+                                  "matches of the same content.")] = False,
            server: ServerOpt = None, profile: ProfileOpt = None, json_out: JsonOpt = False
            ) -> None:
-    """Create a bank (NAME like OPERATOR_TERROR)."""
-    result = run(_call(server, profile, rq.create_bank(name, description, threshold)))
-    emit(json_out, result, lambda b: console.print(f"created bank [bold]{b['name']}[/bold]"))
+    """Create a bank (NAME like OPERATOR_TERROR). Banks an exchange feeds become
+    partner banks by themselves."""
+    result = run(_call(server, profile, rq.create_bank(name, description, threshold,
+                                                       partner, trusted, negative)))
+    emit(json_out, result, lambda b: console.print(
+        f"created bank {b['name']} ({'negative' if b['negative'] else b['trust']})",
+        markup=False))
+
+
+@app.command("set")
+def set_kind(name: str,
+             trusted: Annotated[bool | None, typer.Option(
+                 "--trusted/--untrusted", help="Matches of this partner bank reject "
+                                               "(trusted) or hold for review.")] = None,
+             partner: Annotated[bool | None, typer.Option(
+                 "--partner/--own", help="A partner's list, or the operator's own.")] = None,
+             negative: Annotated[bool | None, typer.Option(
+                 "--negative/--positive", help="An allow list, or a list of what to "
+                                               "act on.")] = None,
+             enabled: Annotated[bool | None, typer.Option(
+                 "--enabled/--disabled", help="Match this bank at all.")] = None,
+             server: ServerOpt = None, profile: ProfileOpt = None, json_out: JsonOpt = False
+             ) -> None:
+    """Change what a bank is: own or partner, trusted, negative (allow list)."""
+    changes = {k: v for k, v in (("trusted", trusted), ("partner", partner),
+                                 ("negative", negative), ("enabled", enabled))
+               if v is not None}
+    if not changes:
+        fail("give at least one of --trusted/--untrusted, --partner/--own, "
+             "--negative/--positive, --enabled/--disabled", "usage")
+    result = run(_call(server, profile, rq.update_bank(name, **changes)))
+    emit(json_out, result, lambda b: console.print(
+        f"bank {b['name']}: {'negative' if b['negative'] else b['trust']}, "
+        f"{'enabled' if b['enabled'] else 'disabled'}", markup=False))
 
 
 @app.command()
@@ -131,7 +173,7 @@ def disable(name: str, entry_id: int, server: ServerOpt = None, profile: Profile
 @app.command()
 def enable(name: str, entry_id: int, server: ServerOpt = None, profile: ProfileOpt = None,
            json_out: JsonOpt = False) -> None:
-    """Let a disabled entry match again."""
+    """Let a disabled entry match again (also restores a quarantined one)."""
     result = run(_call(server, profile, rq.set_entry(name, entry_id, enabled=True)))
     emit(json_out, result, lambda e: console.print(f"entry {e['id']} enabled"))
 

@@ -15,9 +15,13 @@ def list_banks() -> Request:
 
 
 def create_bank(name: str, description: str = "",
-                threshold_override: int | dict[str, int] | None = None) -> Request:
+                threshold_override: int | dict[str, int] | None = None,
+                partner: bool = False, trusted: bool = False,
+                negative: bool = False) -> Request:
     return Request("POST", BANKS, {"name": name, "description": description,
-                                   "threshold_override": threshold_override})
+                                   "threshold_override": threshold_override,
+                                   "partner": partner, "trusted": trusted,
+                                   "negative": negative})
 
 
 def update_bank(name: str, **changes: Any) -> Request:

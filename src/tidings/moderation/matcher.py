@@ -100,6 +100,10 @@ class Matcher:
         self._indexes: dict[str, MatchIndex] = {}
         self._entries: dict[int, _Entry] = {}
         self._max_entry_threshold: dict[str, int] = {}
+        self.quarantined: set[int] = set()
+        """Entry ids the query skips: an overlay on the live indexes, so a quarantine
+        takes effect at once without a rebuild (not serialised: the bank store holds
+        it and the bank sync re-applies it)."""
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -178,6 +182,8 @@ class Matcher:
                 ),
             )
             for hit in index.search(signal.value, widest):
+                if hit.entry_id in self.quarantined:
+                    continue
                 entry = self._entries[hit.entry_id]
                 limit = entry.threshold
                 if limit is None:

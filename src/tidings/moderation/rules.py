@@ -48,6 +48,12 @@ MAX_RULES: Final = 1_000
 #: Thresholds a rule set may set, and the action each one triggers.
 THRESHOLD_ACTIONS: Final = (ActionKind.BAN_CHANNEL, ActionKind.SUSPEND_ACCOUNT)
 DEFAULT_THRESHOLDS: Final = {ActionKind.BAN_CHANNEL: 3, ActionKind.SUSPEND_ACCOUNT: 5}
+#: Where a matched entry's bank comes from (``when.match.trust``): the operator's own
+#: banks, partner (exchange-sourced) banks, partner banks the operator marked trusted.
+TRUST_OWN: Final = "own"
+TRUST_PARTNER: Final = "partner"
+TRUST_TRUSTED: Final = "trusted"
+TRUST_LEVELS: Final = (TRUST_OWN, TRUST_PARTNER, TRUST_TRUSTED)
 #: Facts the service computes without a bank (``when.flags``).
 KNOWN_FLAGS: Final = frozenset({"new_channel", "lookalike_handle", "new_account"})
 ESCALATION_RULE_PREFIX: Final = "threshold:"
@@ -95,11 +101,14 @@ class LabelledMatch:
     value: str
     distance: int
     labels: frozenset[str] = frozenset()
+    trust: str = TRUST_OWN
+    """``own``, ``partner`` or ``trusted``: where the entry's bank comes from."""
 
     @classmethod
-    def of(cls, match: Match, labels: frozenset[str]) -> LabelledMatch:
+    def of(cls, match: Match, labels: frozenset[str], trust: str = TRUST_OWN
+           ) -> LabelledMatch:
         return cls(match.entry_id, match.bank, match.signal_type, match.value,
-                   match.distance, labels)
+                   match.distance, labels, trust)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,9 +168,13 @@ class MatchCondition:
     except_signal_types: frozenset[str] = frozenset()
     """Types this condition ignores, e.g. opt-in slogans that the defaults hold
     for review while every other match rejects."""
+    trust: frozenset[str] = frozenset()
+    """Trust levels of the matched entry's bank (``TRUST_LEVELS``); empty: any."""
 
     def accepts(self, m: LabelledMatch) -> bool:
         if m.signal_type in self.except_signal_types:
+            return False
+        if self.trust and m.trust not in self.trust:
             return False
         if self.banks and not any(_bank_matches(p, m.bank) for p in self.banks):
             return False
@@ -324,9 +337,13 @@ def _match_condition(r: _Reader) -> MatchCondition:
         if full is None:
             raise r.fail("labels", f"unknown label {label!r}")
         labels.add(full)
+    trust = set(r.strings("trust"))
+    if trust - set(TRUST_LEVELS):
+        raise r.fail("trust", f"unknown trust {sorted(trust - set(TRUST_LEVELS))} "
+                              f"(known: {', '.join(TRUST_LEVELS)})")
     return MatchCondition(tuple(banks), frozenset(labels), r.int_("max_distance"),
                           frozenset(r.strings("signal_type")),
-                          frozenset(r.strings("except_signal_type")))
+                          frozenset(r.strings("except_signal_type")), frozenset(trust))
 
 
 def _condition(rule: str, when: Any) -> Condition:
@@ -335,7 +352,7 @@ def _condition(rule: str, when: Any) -> Condition:
     r = _Reader(rule, "when", when, {"match", "no_match", "surface", "actor", "flags",
                                      "resembles_banned_channel"})
     m = r.table_("match", {"bank", "labels", "max_distance", "signal_type",
-                           "except_signal_type"})
+                           "except_signal_type", "trust"})
     no_match = when.get("no_match", False)
     if not isinstance(no_match, bool):
         raise r.fail("no_match", "must be true or false")
@@ -409,7 +426,8 @@ def _canonical(version: int, rules: Sequence[Rule], thresholds: Mapping[ActionKi
             # except_signal_type only when used, so older rule sets keep their hash.
             "match": None if m is None else [list(m.banks), sorted(m.labels), m.max_distance,
                                              sorted(m.signal_types)]
-            + ([sorted(m.except_signal_types)] if m.except_signal_types else []),
+            + ([sorted(m.except_signal_types)] if m.except_signal_types else [])
+            + ([{"trust": sorted(m.trust)}] if m.trust else []),
             "no_match": c.no_match, "surface": sorted(c.surfaces),
             "actor": list(_actor_tuple(c.actor)), "flags": sorted(c.flags),
         } | ({} if c.resembles is None else {  # only when used: older hashes stay

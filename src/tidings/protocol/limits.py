@@ -215,6 +215,17 @@ BANK_SIGNAL_TYPE_MAX = 32
 """Longest signal type or exchange type name."""
 BANK_CREDENTIALS_REF_MAX = 128
 """Longest name of the environment variable holding an exchange's credentials."""
+QUARANTINE_ITEMS = 20
+"""A partner bank entry matching more than this many distinct items in the window is
+quarantined (setting ``quarantine_items``; 0 turns the quarantine off)."""
+QUARANTINE_UPLOADERS = 2
+"""...from at least this many distinct uploaders (``quarantine_uploaders``): one account
+reposting banked content over and over is not a sign of a bad entry."""
+QUARANTINE_WINDOW_S = 3600
+"""The quarantine's window (``quarantine_window_s``)."""
+FALSE_MATCH_LIMIT = 3
+""""No violation" decisions on cases opened by an entry's matches before the entry is
+quarantined pending review (``false_match_limit``; 0: never)."""
 EXCHANGE_INTERVAL_MIN_S = 300
 """Shortest schedule for an exchange fetch (partners' APIs are rate limited)."""
 EXCHANGE_INTERVAL_MAX_S = 7 * 24 * 3600

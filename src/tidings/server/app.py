@@ -85,6 +85,7 @@ from tidings.services.console_sessions import ConsoleSessions
 from tidings.services.contacts import ContactService
 from tidings.services.directory import DirectoryCache
 from tidings.services.enforcement import Enforcer
+from tidings.services.entry_safety import EntrySafety, SafetyPolicy
 from tidings.services.exchange_schedule import JOB_KIND as EXCHANGE_JOB_KIND
 from tidings.services.exchange_schedule import ExchangeScheduler
 from tidings.services.expiry import ExpiryService
@@ -123,6 +124,7 @@ from tidings.storage.committer import GroupCommitter
 from tidings.storage.console_sessions import ConsoleSessionStore
 from tidings.storage.contacts import ContactStore
 from tidings.storage.database import Database
+from tidings.storage.entry_safety import EntrySafetyStore
 from tidings.storage.groups import GroupStore
 from tidings.storage.jobs import JobStore
 from tidings.storage.keys import KeyDirectoryStore
@@ -270,6 +272,11 @@ def _wire_actions(app: FastAPI, settings: Settings, db: Database, bus: Bus, cloc
     app.state.job_runner.register(RETRO_SCAN, scanner.run)
     app.state.actions = action_svc
     app.state.takedowns = takedown_svc
+    app.state.entry_safety = EntrySafety(
+        db, EntrySafetyStore(), app.state.banks, moderation, action_svc, ReportStore(), clock,
+        SafetyPolicy(settings.quarantine_items, settings.quarantine_uploaders,
+                     settings.quarantine_window_s * 1000, settings.false_match_limit))
+    moderation.watch = app.state.entry_safety.watch
     app.state.rule_config = RuleConfig(db, ActionStore(), moderation, settings.data_dir, clock)
 
 
@@ -285,7 +292,8 @@ def _wire_reports(app: FastAPI, db: Database, streams: StreamService,
     app.state.notices = notices
     app.state.reports = report_svc
     app.state.review = ReviewService(db, store, AccountStore(), ChannelStore(), enforcer,
-                                     notices, clock, app.state.returning)
+                                     notices, clock, app.state.returning,
+                                     entries=app.state.entry_safety)
     app.state.returning.notices = notices
     app.state.posts.on_hold = report_svc.post_held
     app.state.transparency = TransparencyService(db, clock)

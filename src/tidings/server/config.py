@@ -72,6 +72,15 @@ class Settings:
     legal_contact: str = ""
     """The point of contact for removal orders (TCO Art. 15), e.g. an e-mail address;
     empty means the orders API at the public URL."""
+    quarantine_items: int = limits.QUARANTINE_ITEMS
+    """A partner bank entry that matches more than this many distinct items from at least
+    ``quarantine_uploaders`` uploaders within ``quarantine_window_s`` is quarantined and
+    a case opened (0: never)."""
+    quarantine_uploaders: int = limits.QUARANTINE_UPLOADERS
+    quarantine_window_s: int = limits.QUARANTINE_WINDOW_S
+    false_match_limit: int = limits.FALSE_MATCH_LIMIT
+    """"No violation" decisions against one entry's matches before it is quarantined
+    pending review (0: never)."""
     order_confirm_per_hour: int = 30
     """Orders one authority may send in an hour before each further one, still executed
     at once, waits for an admin's confirmation and alerts the admins (0: never)."""

@@ -59,6 +59,10 @@ class Metrics:
         self.rejections = Counter("tidings_moderation_rejections_total",
                                   "Rejected content by the bank and signal type that matched",
                                   ["bank", "signal_type"], registry=self.registry)
+        self.suppressed = Counter("tidings_moderation_suppressed_total",
+                                  "Matches an allow-list (negative bank) entry suppressed, by "
+                                  "the bank that matched and the negative bank",
+                                  ["bank", "negative_bank"], registry=self.registry)
         self.webhook_deliveries = Counter("tidings_webhook_deliveries_total",
                                           "Webhook delivery attempts by event and result",
                                           ["event", "result"], registry=self.registry)
@@ -72,3 +76,5 @@ class Metrics:
             self.matches.labels(reason.bank, reason.signal_type, surface).inc()
             if decision.verdict is Verdict.REJECT:
                 self.rejections.labels(reason.bank, reason.signal_type).inc()
+        for s in decision.suppressed:
+            self.suppressed.labels(s.match.bank, s.by.bank).inc()

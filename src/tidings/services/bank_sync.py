@@ -63,7 +63,8 @@ def bank_info(record: BankRecord, labels: dict[int, tuple[str, ...]] | None = No
     single = record.thresholds if isinstance(record.thresholds, int) else None
     by_type = dict(record.thresholds) if isinstance(record.thresholds, dict) else {}
     return BankInfo(record.name, record.enabled, single, labels if labels is not None else {},
-                    by_type)
+                    by_type, partner=record.partner, trusted=record.trusted,
+                    negative=record.negative)
 
 
 class BankSync:
@@ -90,6 +91,7 @@ class BankSync:
                 current = await self.store.current_version(conn)
                 self.epoch = await self.store.epoch(conn)
                 bank_rows = await self.store.list_banks(conn)
+                quarantined = await self.store.quarantined_ids(conn)
             snap = await self._read_snapshot(current)
             if snap is not None:
                 matcher, labels, version = snap
@@ -97,6 +99,7 @@ class BankSync:
             else:
                 matcher, labels, version = await self._load_database()
                 source = "database"
+            matcher.quarantined = quarantined
             self.moderation.matcher = matcher
             self.moderation.banks = {b.name: bank_info(b, labels.get(b.name, {}))
                                      for b in bank_rows}
@@ -170,6 +173,10 @@ class BankSync:
     def _apply_entry(self, entry: EntryRecord) -> None:
         matcher = self.moderation.matcher
         info = self.moderation.banks.get(entry.bank)
+        if entry.quarantined_at is not None:
+            matcher.quarantined.add(entry.id)
+        else:
+            matcher.quarantined.discard(entry.id)
         if entry.enabled:
             try:
                 matcher.add(entry.id, entry.signal_type, entry.value, entry.bank)

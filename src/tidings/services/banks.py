@@ -62,6 +62,7 @@ from tidings.services.bank_sync import BankSync
 from tidings.services.clock import Clock
 from tidings.services.imaging import sniff
 from tidings.storage.banks import (
+    BANK_FLAGS,
     BankRecord,
     BankStore,
     EntryRecord,
@@ -113,6 +114,16 @@ def check_labels(labels: Sequence[str]) -> tuple[str, ...]:
         raise _bad(exc) from exc
 
 
+def check_flags(flags: dict[str, t.Any], current: BankRecord | None = None) -> dict[str, bool]:
+    """Kinds of a bank: ``trusted`` qualifies a partner list; an allow list (``negative``)
+    can be neither trusted nor a partner's (its entries only ever suppress matches)."""
+    out = {k: bool(v) for k, v in flags.items() if v is not None}
+    merged = {k: out.get(k, getattr(current, k, False)) for k in BANK_FLAGS}
+    if merged["negative"] and merged["trusted"]:
+        raise BadRequest("a negative (allow) bank cannot be trusted", "invalid_bank_kind")
+    return out
+
+
 def check_thresholds(value: Thresholds) -> Thresholds:
     """One non-negative int, or ``{signal_type: int}`` over known types."""
     if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
@@ -138,7 +149,8 @@ class BankService:
         """Called after entries are stored (add, import, fetch): retro-scans hook in here."""
 
     async def _added(self, bank: str, added: list[EntryRecord]) -> None:
-        if added:
+        # An allow list's entries never act on stored content: no retro-scan.
+        if added and not (await self.bank(bank)).negative:
             for hook in self.on_added:
                 await hook(bank, added)
 
@@ -147,7 +159,11 @@ class BankService:
 
     # --- banks ---------------------------------------------------------------------
     async def create_bank(self, name: str, description: str = "",
-                          thresholds: Thresholds = None, enabled: bool = True) -> BankRecord:
+                          thresholds: Thresholds = None, enabled: bool = True,
+                          partner: bool = False, trusted: bool = False,
+                          negative: bool = False) -> BankRecord:
+        """``partner``: fed by a partner (matches hold for review unless ``trusted``);
+        ``negative``: an allow list whose entries suppress other banks' matches."""
         try:
             validate_bank_name(name)
         except ModerationError as exc:
@@ -156,9 +172,9 @@ class BankService:
             raise BadRequest(f"description over {limits.BANK_DESCRIPTION_MAX} characters")
         async with self.db.write() as conn:
             version = await self.store.bump_version(conn)
-            record = await self.store.create_bank(conn, name, description,
-                                                  check_thresholds(thresholds), enabled,
-                                                  self._now())
+            record = await self.store.create_bank(
+                conn, name, description, check_thresholds(thresholds), enabled, self._now(),
+                check_flags({"partner": partner, "trusted": trusted, "negative": negative}))
             await self.store.record_changes(conn, version, [(None, name, "bank")], self._now())
         await self.sync.refresh()
         return record
@@ -184,6 +200,8 @@ class BankService:
             values["enabled"] = bool(changes["enabled"])
         if "threshold_override" in changes:
             values["thresholds"] = check_thresholds(changes["threshold_override"])
+        values.update(check_flags({k: changes[k] for k in BANK_FLAGS if k in changes},
+                                  await self.bank(name)))
         if "description" in changes:
             text = str(changes["description"])
             if len(text) > limits.BANK_DESCRIPTION_MAX:
@@ -313,8 +331,39 @@ class BankService:
             ops.append((entry_id, bank, "labels"))
         async with self.db.write() as conn:
             version = await self.store.bump_version(conn)
-            await self.store.set_entry(conn, entry_id, enabled=enabled, labels=label_set)
+            # Enabling or disabling is a staff decision: it also ends a quarantine.
+            await self.store.set_entry(conn, entry_id, enabled=enabled, labels=label_set,
+                                       quarantine=None if enabled is not None else False)
             await self.store.record_changes(conn, version, ops, self._now())
+        await self.sync.refresh()
+        return await self.entry(bank, entry_id)
+
+    async def quarantine(self, entry_id: int, reason: str) -> EntryRecord | None:
+        """Quarantine an entry (the matcher skips it: an overlay, no rebuild); None if
+        it is gone, disabled or quarantined already."""
+        now = self._now()
+        async with self.db.write() as conn:
+            entry = await self.store.entry(conn, entry_id)
+            if entry is None or not entry.enabled or entry.quarantined_at is not None:
+                return None
+            version = await self.store.bump_version(conn)
+            await self.store.set_entry(conn, entry_id, quarantine=(now, reason))
+            await self.store.record_changes(conn, version,
+                                            [(entry_id, entry.bank, "quarantine")], now)
+        await self.sync.refresh()
+        return await self.entry(entry.bank, entry_id)
+
+    async def end_quarantine(self, bank: str, entry_id: int, restore: bool) -> EntryRecord:
+        """Staff decide a quarantined entry: ``restore`` (it matches again) or disable it."""
+        entry = await self.entry(bank, entry_id)
+        if entry.quarantined_at is None:
+            raise Conflict(f"entry {entry_id} is not quarantined", "not_quarantined")
+        async with self.db.write() as conn:
+            version = await self.store.bump_version(conn)
+            await self.store.set_entry(conn, entry_id, enabled=restore, quarantine=None)
+            await self.store.record_changes(
+                conn, version, [(entry_id, bank, "enable" if restore else "disable")],
+                self._now())
         await self.sync.refresh()
         return await self.entry(bank, entry_id)
 
@@ -406,7 +455,19 @@ class BankService:
                 raise BadRequest(f"exchange {name} feeds bank {existing.bank}",
                                  "exchange_other_bank")
             await self.store.put_exchange(conn, record)
+        if existing is None:  # reconfiguring keeps what staff set (``bank set --own``)
+            await self._mark_partner(bank)
         return record
+
+    async def _mark_partner(self, bank: str) -> None:
+        """A bank an exchange feeds is a partner bank (its matches hold unless trusted)."""
+        if (await self.bank(bank)).partner:
+            return
+        async with self.db.write() as conn:
+            version = await self.store.bump_version(conn)
+            await self.store.update_bank(conn, bank, {"partner": True})
+            await self.store.record_changes(conn, version, [(None, bank, "bank")], self._now())
+        await self.sync.refresh()
 
     async def list_exchanges(self, bank: str) -> list[ExchangeRecord]:
         await self.bank(bank)
@@ -459,6 +520,7 @@ class BankService:
                     record, batch.signals, ex.dump_checkpoint(batch.checkpoint),
                     tracker.progress)
                 tracker.applied(added, dupes, removed)
+                await self.sync.refresh()  # a long fetch's committed batches match at once
                 if progress is not None:
                     progress(tracker.batches, tracker.added)
         except TidingsError as exc:

@@ -56,6 +56,8 @@ async def gate_decision(moderation: ModerationService, surface: Surface,
     review). ``signals``: those of media, computed once at upload."""
     contents = [*contents, HashedMedia(tuple(signals))] if signals else list(contents)
     decision = await moderation.check(surface, contents, actor)
+    if moderation.watch is not None and (decision.matches or decision.suppressed):
+        await moderation.watch(decision)  # quarantine counts, suppression audit
     statement = None
     if moderation.sink is not None and decision.outcome and decision.outcome.requests:
         statement = await moderation.sink(decision)

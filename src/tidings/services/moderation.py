@@ -95,6 +95,15 @@ class Reason:
 
 
 @dataclass(frozen=True, slots=True)
+class Suppression:
+    """A positive match dropped because the same content is within a negative
+    (allow-list) entry's own threshold."""
+
+    match: Match
+    by: Match
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     verdict: Verdict
     surface: Surface
@@ -102,6 +111,10 @@ class Decision:
     signals: tuple[Signal, ...] = field(default=(), repr=False)
     outcome: R.Outcome | None = None
     actor: Actor | None = None
+    matches: tuple[Match, ...] = ()
+    """Every match the rules saw (on enabled, non-negative banks, after suppression)."""
+    suppressed: tuple[Suppression, ...] = ()
+    """Matches an allow-list (negative bank) entry suppressed: audited and counted."""
 
     @property
     def allowed(self) -> bool:
@@ -124,6 +137,15 @@ class BankInfo:
     labels_by_entry: dict[int, tuple[str, ...]] = field(default_factory=dict)
     thresholds_by_type: dict[str, int] = field(default_factory=dict)
     """Per-signal-type overrides; ``threshold`` applies to the types not listed."""
+    partner: bool = False
+    trusted: bool = False
+    negative: bool = False
+
+    @property
+    def trust(self) -> str:
+        if not self.partner:
+            return R.TRUST_OWN
+        return R.TRUST_TRUSTED if self.trusted else R.TRUST_PARTNER
 
     def threshold_for(self, signal_type: str) -> int | None:
         return self.thresholds_by_type.get(signal_type, self.threshold)
@@ -141,6 +163,8 @@ class ModerationService:
         """Set by the action service: active strikes, account age, prior bans."""
         self.sink: ActionSink | None = None
         """Set by the action service: applies the action requests of a decision."""
+        self.watch: Callable[[Decision], Awaitable[None]] | None = None
+        """Set by partner-signal safety: told of each publishing check that matched."""
         self.banks: dict[str, BankInfo] = {}
         self.checks = 0
         """How many checks ran: tests assert each surface really passed through here."""
@@ -166,14 +190,19 @@ class ModerationService:
         size = sum(len(c.data) for c in contents if isinstance(c, MediaContent))
         if size > CHECK_IN_THREAD_BYTES or any(
                 isinstance(c, MediaContent) and c.is_video for c in contents):
-            signals = await asyncio.to_thread(self._signals, contents)
+            items = await asyncio.to_thread(self._items, contents)
         else:
-            signals = self._signals(contents)
+            items = self._items(contents)
+        signals = [s for item in items for s in item]
         history = (await self.history(actor) if actor is not None and self.history
                    else R.ActorHistory())
-        return self.decide(surface, signals, actor, history)
+        return self.decide(surface, signals, actor, history, items=items)
 
-    def match(self, signals: Sequence[Signal]) -> list[Match]:
+    def _items(self, contents: Sequence[Content]) -> list[list[Signal]]:
+        """The signals of each content item (a negative entry speaks for its item only)."""
+        return [self._signals([c]) for c in contents]
+
+    def _raw_matches(self, signals: Sequence[Signal]) -> list[Match]:
         # One query per signal type: a bank may override the distance per type.
         by_type: dict[str, list[Signal]] = {}
         for signal in signals:
@@ -184,13 +213,47 @@ class ModerationService:
                           if (limit := b.threshold_for(signal_type)) is not None}
             matches.extend(m for m in self.matcher.query(group, thresholds)
                            if self._bank_enabled(m.bank))
-        matches.sort(key=lambda m: (m.distance, m.entry_id))
         return matches
 
+    def match(self, signals: Sequence[Signal],
+              items: Sequence[Sequence[Signal]] | None = None
+              ) -> tuple[list[Match], list[Suppression]]:
+        """Positive matches, and those an allow-list entry suppressed.
+
+        Each content item (a photo, a text) is matched on its own: when any of its
+        signals is within a negative bank entry's threshold (the matcher applies the
+        entry's, its bank's or the type's distance), every positive match of that item
+        is suppressed, whatever its type (a near copy in the allow list also clears
+        the banked original's exact hashes). Other items of the same post are not."""
+        positive: dict[int, Match] = {}
+        suppressed: list[Suppression] = []
+        for group in (items if items is not None else [signals]):
+            found = self._raw_matches(group)
+            negative = [m for m in found if self._negative(m.bank)]
+            for m in found:
+                if self._negative(m.bank):
+                    continue
+                if negative:
+                    suppressed.append(Suppression(m, negative[0]))
+                elif m.entry_id not in positive or m.distance < positive[m.entry_id].distance:
+                    positive[m.entry_id] = m
+        matches = sorted(positive.values(), key=lambda m: (m.distance, m.entry_id))
+        return matches, suppressed
+
+    def negative_matches(self, signals: Sequence[Signal]) -> list[Match]:
+        """Allow-list entries these signals are within the threshold of."""
+        return [m for m in self._raw_matches(signals) if self._negative(m.bank)]
+
+    def trust_of(self, bank: str) -> str:
+        info = self.banks.get(bank)
+        return info.trust if info is not None else R.TRUST_OWN
+
     def decide(self, surface: Surface, signals: Sequence[Signal], actor: Actor | None = None,
-               history: R.ActorHistory | None = None, cause: str | None = None) -> Decision:
-        """Match, then evaluate the active rule set on the facts of this check."""
-        matches = self.match(signals)
+               history: R.ActorHistory | None = None, cause: str | None = None,
+               items: Sequence[Sequence[Signal]] | None = None) -> Decision:
+        """Match, then evaluate the active rule set on the facts of this check.
+        ``items``: the signals grouped by content item (default: one item)."""
+        matches, suppressed = self.match(signals, items)
         facts = R.Facts(
             R.Surface(surface.value),
             R.Subject(str(actor.user_id) if actor else "anonymous",
@@ -203,7 +266,7 @@ class ModerationService:
         cited = {m.entry_id for m in outcome.matches}
         reasons = tuple(self._reason(m) for m in matches if m.entry_id in cited)
         decision = Decision(VERDICT_OF_RULES[outcome.verdict], surface, reasons,
-                            tuple(signals), outcome, actor)
+                            tuple(signals), outcome, actor, tuple(matches), tuple(suppressed))
         if self.observe is not None:
             self.observe(decision)
         return decision
@@ -212,7 +275,11 @@ class ModerationService:
         info = self.banks.get(match.bank)
         raw = info.labels_by_entry.get(match.entry_id, ()) if info else ()
         labels = frozenset(full for lab in raw if (full := R.normalize_label(lab)) is not None)
-        return R.LabelledMatch.of(match, labels)
+        return R.LabelledMatch.of(match, labels, info.trust if info else R.TRUST_OWN)
+
+    def _negative(self, bank: str) -> bool:
+        info = self.banks.get(bank)
+        return info is not None and info.negative
 
     def _bank_enabled(self, bank: str) -> bool:
         info = self.banks.get(bank)

@@ -17,11 +17,14 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 
-from tidings.moderation import Matcher, Signal, TextContent
+from tidings.moderation import Match, Matcher, Signal, TextContent
+from tidings.moderation import labels as L
 from tidings.moderation import rules as R
 from tidings.moderation.manifest import signals_for
+from tidings.moderation.review import Source
 from tidings.moderation.rules import LabelledMatch, normalize_label
 from tidings.services.actions import ActionService
+from tidings.services.cases import open_or_join
 from tidings.services.gate import HELD, VISIBLE
 from tidings.services.jobs import JobContext, JobService
 from tidings.services.media import MediaService
@@ -37,6 +40,7 @@ from tidings.services.moderation import (
 from tidings.services.takedowns import TakedownService
 from tidings.storage.banks import BankStore, EntryRecord
 from tidings.storage.channel_schema import channel_posts, channels
+from tidings.storage.reports import ReportStore
 
 RETRO_SCAN: Final = "retro_scan"
 SCAN_BATCH: Final = 200
@@ -99,9 +103,13 @@ class RetroScanner:
                     thresholds[name] = limit
         out = []
         for m in matcher.query(signals, thresholds):
+            if m.entry_id in self.moderation.matcher.quarantined:
+                continue
             labels = frozenset(n for lab in entries[m.entry_id].labels
                                if (n := normalize_label(lab)) is not None)
-            out.append(LabelledMatch.of(m, labels))
+            out.append(LabelledMatch.of(m, labels, self.moderation.trust_of(m.bank)))
+        if out and self.moderation.negative_matches(signals):
+            return ()  # an allow-list entry clears this content (docs/matching.md)
         return tuple(out)
 
     async def _signals(self, text: str, media: str) -> list[Signal]:
@@ -120,8 +128,10 @@ class RetroScanner:
                         R.Subject(str(actor.user_id), str(actor.channel_id)),
                         content_cause(signals), matches, history, actor.flags)
         outcome = R.evaluate(self.moderation.ruleset, facts)
+        found = tuple(Match(m.entry_id, m.bank, m.signal_type, m.value, m.distance)
+                      for m in matches)
         return Decision(VERDICT_OF_RULES[outcome.verdict], surface, (), tuple(signals),
-                        outcome, actor)
+                        outcome, actor, found)
 
     async def run(self, ctx: JobContext) -> dict[str, Any]:
         bank = str(ctx.payload["bank"])
@@ -166,6 +176,8 @@ class RetroScanner:
                 decision = await self._decide(Surface.POST, Actor(author_id, channel_id),
                                               signals, matches)
                 await self._apply_post(post_id, decision, tally)
+                if self.moderation.watch is not None:  # counts towards a quarantine
+                    await self.moderation.watch(decision)
             await ctx.progress(min(tally.scanned, total), total)
 
     async def _apply_post(self, post_id: int, decision: Decision, tally: ScanTally) -> None:
@@ -180,9 +192,21 @@ class RetroScanner:
                                              auto_bank=False, entry_ids=entry_ids)
             tally.removed += 1
         elif decision.verdict is Verdict.HOLD:
+            matches = decision.outcome.matches if decision.outcome else ()
             async with self.db.write() as conn:
                 await conn.execute(channel_posts.update().where(channel_posts.c.id == post_id)
                                    .values(state=HELD))
+                # A held post waits for a moderator: it joins (or opens) its case, with
+                # the matches a "no violation" decision is then recorded against.
+                await open_or_join(
+                    conn, ReportStore(), "post", str(post_id),
+                    decision.actor.user_id if decision.actor else None,
+                    Source.AUTOMATED_HOLD, self.actions.clock(),
+                    terrorist=L.TERRORIST_CONTENT in labels,
+                    matches=[{"bank": m.bank, "signal_type": m.signal_type,
+                              "entry_id": m.entry_id, "distance": m.distance,
+                              "labels": sorted(m.labels), "ground": "retro-scan hold"}
+                             for m in matches])
             tally.held += 1
         await self.actions.apply(decision, content_ref=f"post:{post_id}")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from tidings.moderation import review as rv
 from tidings.moderation.reasons import (
@@ -50,6 +50,22 @@ def policy_label(policy: str) -> str:
     return label
 
 
+class EntryReview(Protocol):
+    """Bank entries under review (``services/entry_safety.py``)."""
+
+    async def no_violation(self, case_id: str, matches: list[dict[str, Any]]) -> None: ...
+
+    async def describe(self, entry_id: int) -> dict[str, Any]: ...
+
+    async def decide(self, entry_id: int, restore: bool, case_id: str, who: str
+                     ) -> dict[str, Any]: ...
+
+
+ENTRY_KIND: Final = "bank_entry"
+"""Cases about a quarantined bank entry: ``remove`` disables it, ``no_violation``
+restores it (the entry is sound)."""
+
+
 def _error(exc: rv.ReviewError) -> Conflict:
     return Conflict(str(exc), exc.code)
 
@@ -57,7 +73,8 @@ def _error(exc: rv.ReviewError) -> Conflict:
 class ReviewService:
     def __init__(self, db: Database, store: ReportStore, accounts: AccountStore,
                  channels: ChannelStore, enforcer: Enforcer, notices: NoticeService,
-                 clock: Clock, returning: ReturningChannels | None = None) -> None:
+                 clock: Clock, returning: ReturningChannels | None = None,
+                 entries: EntryReview | None = None) -> None:
         self.db = db
         self.store = store
         self.accounts = accounts
@@ -67,6 +84,7 @@ class ReviewService:
         self.clock = clock
         self.returning = returning
         """Returning channels held for review (issue 24): side by side, and decided."""
+        self.entries = entries
 
     async def _row(self, case_id: str) -> CaseRow:
         async with self.db.read() as conn:
@@ -151,6 +169,8 @@ class ReviewService:
             found = await self.returning.side_by_side(row.id, int(row.target_ref))
             if found is not None:  # the held channel beside the banned one it resembles
                 out["content"]["returning"] = found
+        if row.target_kind == ENTRY_KIND and self.entries is not None:
+            out["content"] = await self.entries.describe(int(row.target_ref))
         out["affected_user"] = affected.username if affected else None
         out["matches"] = json.loads(row.matches) if row.matches else []
         out["reports"] = [{
@@ -177,6 +197,8 @@ class ReviewService:
         return out
 
     async def _content(self, conn: Any, row: CaseRow) -> dict[str, Any]:
+        if row.target_kind == ENTRY_KIND:
+            return {"kind": ENTRY_KIND, "entry_id": int(row.target_ref)}
         if row.target_kind == "post":
             post = await self.channels.post(conn, int(row.target_ref))
             if post is None:
@@ -235,6 +257,8 @@ class ReviewService:
         if decision is rv.Decision.ESCALATE:
             row = await self._save(row, case, policy=label)
             return self._summary(row, case)
+        if row.target_kind == ENTRY_KIND:
+            return await self._decide_entry(who, row, case, decision, label)
         if label == "category:terrorist_content":
             case = dataclasses.replace(case, terrorist_content=True)
         self.enforcer.check(decision, row.target_kind, row.affected_user_id)
@@ -274,6 +298,26 @@ class ReviewService:
                                        {"decision": str(decision), "policy": label,
                                         "statement": statement})
         await self._tell_notifiers(case_id, decision, now)
+        if decision is rv.Decision.NO_VIOLATION and row.matches and self.entries is not None:
+            await self.entries.no_violation(case_id, json.loads(row.matches))
+        return self._summary(row, case)
+
+    async def _decide_entry(self, who: Principal, row: CaseRow, case: rv.Case,
+                            decision: rv.Decision, label: str) -> dict[str, Any]:
+        """A quarantined entry's case: ``remove`` disables it, ``no_violation`` restores
+        it. No statement of reasons: nobody's content or account is restricted."""
+        if decision not in (rv.Decision.REMOVE, rv.Decision.NO_VIOLATION):
+            raise BadRequest("a bank entry's case is decided remove (disable the entry) or "
+                             "no_violation (restore it)", "not_applicable")
+        if self.entries is None:
+            raise BadRequest("bank entries cannot be reviewed on this server",
+                             "not_applicable")
+        row = await self._save(row, case, policy=label)
+        snapshot = await self.entries.decide(int(row.target_ref),
+                                             decision is rv.Decision.NO_VIOLATION, row.id,
+                                             who.username)
+        async with self.db.write() as conn:
+            await self.store.update_case(conn, row.id, snapshot=json.dumps(snapshot))
         return self._summary(row, case)
 
     async def _created_and_kinds(self, row: CaseRow) -> tuple[int, list[ContentKind]]:

@@ -147,8 +147,11 @@ def _matches(case: CaseFacts) -> list[dict[str, object]]:
 
 
 def decision_record(case: CaseFacts, decided: rv.Case) -> ActionRecord | None:
-    """A moderator's restrictive decision on a case (None for no_violation/escalate)."""
+    """A moderator's restrictive decision on a case (None for no_violation/escalate,
+    and for a quarantined bank entry's case: disabling an entry restricts nobody)."""
     if decided.decision not in RESTRICTIVE_DECISIONS or decided.decided_at_ms is None:
+        return None
+    if case.target_kind == "bank_entry":
         return None
     top = min(decided.sources, key=list(rv.Source).index)
     source = CHANNEL_OF_SOURCE[top]

@@ -34,6 +34,12 @@ class BankRecord:
     thresholds: Thresholds
     description: str
     created_at: int
+    partner: bool = False
+    """Fed by a partner (an exchange or a partner's file): matches hold for review."""
+    trusted: bool = False
+    """A partner list verified enough that its matches reject (e.g. TCO-verified)."""
+    negative: bool = False
+    """An allow list: its entries suppress matches of other banks' entries."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +57,10 @@ class EntryRecord:
     content_id: int | None = None
     """The banked item this signal was taken from (HMA's ``bank_content_id``: the
     entries of one file share it); None: the entry is an item of its own."""
+    quarantined_at: int | None = None
+    """Set while the entry is quarantined: the matcher skips it until staff decide."""
+    quarantine_reason: str | None = None
+    """``match_rate`` or ``false_matches`` (docs/matching.md, "Partner-signal safety")."""
 
     @property
     def item_id(self) -> int:
@@ -111,9 +121,11 @@ def value_key(value: str) -> str:
 _ENTRY_COLS = (bank_entries.c.id, bank_entries.c.bank, bank_entries.c.signal_type,
                bank_entries.c.value, bank_entries.c.labels, bank_entries.c.source,
                bank_entries.c.added_at, bank_entries.c.enabled, bank_entries.c.content_type,
-               bank_entries.c.content_id)
+               bank_entries.c.content_id, bank_entries.c.quarantined_at,
+               bank_entries.c.quarantine_reason)
 _BANK_COLS = (banks.c.name, banks.c.enabled, banks.c.thresholds, banks.c.description,
-              banks.c.created_at)
+              banks.c.created_at, banks.c.partner, banks.c.trusted, banks.c.negative)
+BANK_FLAGS = ("partner", "trusted", "negative")
 _EXCHANGE_COLS = (bank_exchanges.c.name, bank_exchanges.c.exchange_type, bank_exchanges.c.bank,
                   bank_exchanges.c.credentials_ref, bank_exchanges.c.config,
                   bank_exchanges.c.labels, bank_exchanges.c.checkpoint,
@@ -125,12 +137,13 @@ _EXCHANGE_COLS = (bank_exchanges.c.name, bank_exchanges.c.exchange_type, bank_ex
 def _entry(row: Any) -> EntryRecord:
     return EntryRecord(int(row[0]), row[1], row[2], row[3], tuple(json.loads(row[4])), row[5],
                        int(row[6]), bool(row[7]), row[8],
-                       int(row[9]) if row[9] is not None else None)
+                       int(row[9]) if row[9] is not None else None, row[10], row[11])
 
 
 def _bank(row: Any) -> BankRecord:
     thresholds = json.loads(row[2]) if row[2] is not None else None
-    return BankRecord(row[0], bool(row[1]), thresholds, row[3], int(row[4]))
+    return BankRecord(row[0], bool(row[1]), thresholds, row[3], int(row[4]), bool(row[5]),
+                      bool(row[6]), bool(row[7]))
 
 
 def _exchange(row: Any) -> ExchangeRecord:
@@ -194,15 +207,18 @@ class BankStore:
 
     # --- banks -------------------------------------------------------------------
     async def create_bank(self, conn: AsyncConnection, name: str, description: str,
-                          thresholds: Thresholds, enabled: bool, now: int) -> BankRecord:
+                          thresholds: Thresholds, enabled: bool, now: int,
+                          flags: dict[str, bool] | None = None) -> BankRecord:
+        flags = {k: bool(v) for k, v in (flags or {}).items() if k in BANK_FLAGS}
         try:
             async with conn.begin_nested():
                 await conn.execute(banks.insert().values(
                     name=name, description=description, enabled=enabled, created_at=now,
-                    thresholds=None if thresholds is None else json.dumps(thresholds)))
+                    thresholds=None if thresholds is None else json.dumps(thresholds),
+                    **flags))
         except IntegrityError as exc:
             raise Conflict(f"the bank {name} exists already", "bank_exists") from exc
-        return BankRecord(name, enabled, thresholds, description, now)
+        return BankRecord(name, enabled, thresholds, description, now, **flags)
 
     async def bank(self, conn: AsyncConnection, name: str) -> BankRecord | None:
         row = (await conn.execute(sa.select(*_BANK_COLS).where(banks.c.name == name))).first()
@@ -297,15 +313,26 @@ class BankStore:
 
     async def set_entry(self, conn: AsyncConnection, entry_id: int, *,
                         enabled: bool | None = None,
-                        labels: Sequence[str] | None = None) -> None:
+                        labels: Sequence[str] | None = None,
+                        quarantine: tuple[int, str] | bool | None = False) -> None:
+        """``quarantine``: ``(at, reason)`` quarantines, None lifts it, False keeps it."""
         values: dict[str, Any] = {}
         if enabled is not None:
             values["enabled"] = enabled
+        if quarantine is None:
+            values.update(quarantined_at=None, quarantine_reason=None)
+        elif isinstance(quarantine, tuple):
+            values.update(quarantined_at=quarantine[0], quarantine_reason=quarantine[1])
         if labels is not None:
             values["labels"] = json.dumps(sorted(labels))
         if values:
             await conn.execute(bank_entries.update().where(bank_entries.c.id == entry_id)
                                .values(**values))
+
+    async def quarantined_ids(self, conn: AsyncConnection) -> set[int]:
+        rows = await conn.execute(sa.select(bank_entries.c.id).where(
+            bank_entries.c.quarantined_at.is_not(None)))
+        return {int(r[0]) for r in rows}
 
     async def list_entries(self, conn: AsyncConnection, bank: str | None, after_id: int,
                            limit: int, q: str = "",

@@ -114,6 +114,11 @@ banks = sa.Table(
     sa.Column("thresholds", sa.Text(), nullable=True),
     sa.Column("description", sa.Text(), nullable=False, server_default=""),
     sa.Column("created_at", sa.BigInteger(), nullable=False),
+    # Kinds (migration 0021): partner (exchange-sourced: matches hold for review),
+    # trusted (a partner list whose matches may reject), negative (an allow list).
+    sa.Column("partner", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("trusted", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("negative", sa.Boolean(), nullable=False, server_default=sa.false()),
 )
 
 bank_entries = sa.Table(
@@ -135,6 +140,10 @@ bank_entries = sa.Table(
     sa.Column("content_type", sa.String(16), nullable=True),
     # The banked item (file) the entry's signal was taken from; NULL: its own (0020).
     sa.Column("content_id", sa.BigInteger(), nullable=True),
+    # Quarantine (migration 0021): an overlay on the live index, not a disable: the
+    # matcher skips the entry until staff restore or disable it.
+    sa.Column("quarantined_at", sa.BigInteger(), nullable=True),
+    sa.Column("quarantine_reason", sa.String(32), nullable=True),
     # value_key leads: duplicate checks probe it directly whatever the planner's
     # statistics say about a bank's size (bank first made PostgreSQL scan the bank).
     sa.UniqueConstraint("value_key", "bank", "signal_type", name="uq_bank_entries_value"),
@@ -161,6 +170,27 @@ bank_version = sa.Table(
     sa.Column("epoch", sa.String(32), nullable=False),
     # Random per database: a snapshot taken against another database is never
     # mistaken for this one's (a restored backup keeps it: delete the snapshot then).
+)
+
+entry_hits = sa.Table(
+    "entry_hits",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("entry_id", sa.BigInteger(), nullable=False),
+    sa.Column("item", sa.String(64), nullable=False),
+    # ``item``: a hash of the content's signals of the entry's type (what matched).
+    sa.Column("uploader", sa.BigInteger(), nullable=True),
+    sa.Column("at", sa.BigInteger(), nullable=False),
+    sa.Index("ix_entry_hits_entry_at", "entry_id", "at"),
+)
+
+entry_feedback = sa.Table(
+    "entry_feedback",
+    metadata,
+    sa.Column("entry_id", sa.BigInteger(), primary_key=True),
+    sa.Column("case_id", sa.String(32), primary_key=True),
+    sa.Column("at", sa.BigInteger(), nullable=False),
 )
 
 bank_exchanges = sa.Table(

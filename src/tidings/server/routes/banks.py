@@ -21,7 +21,8 @@ from tidings.protocol.errors import BadRequest, PayloadTooLarge
 from tidings.server.deps import require_role
 from tidings.services.accounts import Principal
 from tidings.services.banks import FORMATS, AddResult, BankService, FetchResult
-from tidings.storage.banks import BankRecord, EntryRecord, ExchangeRecord, Thresholds
+from tidings.services.entry_safety import entry_json
+from tidings.storage.banks import BankRecord, ExchangeRecord, Thresholds
 
 router = APIRouter(prefix="/api/v1/banks", tags=["banks"])
 
@@ -41,12 +42,21 @@ class BankIn(BaseModel):
     description: str = Field("", max_length=limits.BANK_DESCRIPTION_MAX)
     threshold_override: Thresholds = None
     enabled: bool = True
+    partner: bool = False
+    """Fed by a partner (exchange or partner file): matches hold for review."""
+    trusted: bool = False
+    """A partner list whose matches may reject at once (e.g. TCO-verified)."""
+    negative: bool = False
+    """An allow list: its entries suppress other banks' matches."""
 
 
 class BankPatch(BaseModel):
     enabled: bool | None = None
     description: str | None = Field(None, max_length=limits.BANK_DESCRIPTION_MAX)
     threshold_override: Thresholds = None
+    partner: bool | None = None
+    trusted: bool | None = None
+    negative: bool | None = None
 
 
 class EntryIn(BaseModel):
@@ -88,17 +98,14 @@ def bank_json(b: BankRecord, entries: int | None = None,
               enabled_entries: int | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"name": b.name, "enabled": b.enabled,
                            "threshold_override": b.thresholds, "description": b.description,
-                           "created_at": b.created_at}
+                           "created_at": b.created_at, "partner": b.partner,
+                           "trusted": b.trusted, "negative": b.negative,
+                           "trust": "own" if not b.partner else
+                           ("trusted" if b.trusted else "partner")}
     if entries is not None:
         out["entries"] = entries
         out["enabled_entries"] = enabled_entries
     return out
-
-
-def entry_json(e: EntryRecord) -> dict[str, Any]:
-    return {"id": e.id, "bank": e.bank, "signal_type": e.signal_type, "value": e.value,
-            "labels": list(e.labels), "source": e.source, "added_at": e.added_at,
-            "enabled": e.enabled}
 
 
 def added_json(r: AddResult) -> dict[str, Any]:
@@ -173,7 +180,8 @@ async def list_banks(request: Request, _: Principal = READ) -> dict[str, Any]:
 @router.post("", status_code=201)
 async def create_bank(body: BankIn, request: Request, _: Principal = WRITE) -> dict[str, Any]:
     bank = await service(request).create_bank(body.name, body.description,
-                                              body.threshold_override, body.enabled)
+                                              body.threshold_override, body.enabled,
+                                              body.partner, body.trusted, body.negative)
     return bank_json(bank)
 
 
