@@ -134,8 +134,9 @@ class HmaService:
     # --- matching ------------------------------------------------------------------
     async def match(self, signals: Sequence[Signal],
                     only: set[str] | None = None) -> list[HmaMatch]:
-        """Matches by banked item, nearest first; one per (bank, item)."""
-        matches = self.moderation.match(signals)
+        """Matches by banked item, nearest first; one per (bank, item). As at the
+        publish gate, a match an allow-list (negative bank) entry suppresses is none."""
+        matches, _suppressed = self.moderation.match(signals)
         if only is not None:
             matches = [m for m in matches if m.bank in only]
         entries = await self.banks.entries_by_ids([m.entry_id for m in matches])
