@@ -147,7 +147,9 @@ async def test_status_shows_progress_of_a_running_fetch(database: Database, tmp_
         deadline = time.monotonic() + 20
         while True:
             status = (await svc.exchange("TCAP", "tcap")).status
-            if status.get("state") == "running" and status["progress"]["batches"] >= 1:
+            # the callback follows the batch's commit and the matcher's refresh
+            if status.get("state") == "running" and status["progress"]["batches"] >= 1 \
+                    and seen:
                 break
             assert time.monotonic() < deadline and not fetch.done(), status
             await asyncio.sleep(0.02)
