@@ -142,3 +142,24 @@ async def test_titles_are_moderated_and_limits_are_named(api: AppFactory) -> Non
         r = await client.post("/api/v1/groups", headers=bearer(a1),
                               json={"title": "big", "members": too_many})
         assert r.status_code == 422 and r.json()["error"]["code"] == "group_full"
+
+
+async def test_a_deleted_account_leaves_its_groups_and_invitations(api: AppFactory) -> None:
+    """Issue 20: deleted accounts stayed listed as group members."""
+    async with api() as client:
+        a1, _ = await enrolled(client, "alice")
+        b1, _ = await enrolled(client, "bob")
+        c1, _ = await enrolled(client, "carol")
+        r = await client.post("/api/v1/groups", headers=bearer(b1),
+                              json={"title": "Book club", "members": ["alice", "carol"]})
+        gid = r.json()["id"]
+        await client.post(f"/api/v1/invitations/{gid}/accept", headers=bearer(a1))
+        r = await client.post("/api/v1/accounts/delete", headers=bearer(b1),
+                              json={"password": "a long enough passphrase"})
+        assert r.status_code == 204, r.text
+        group = (await client.get(f"/api/v1/groups/{gid}", headers=bearer(a1))).json()
+        assert group["members"] == ["alice"] and group["admins"] == ["alice"]
+        r = await client.post(f"/api/v1/invitations/{gid}/accept", headers=bearer(c1))
+        assert r.json()["members"] == ["alice", "carol"]  # carol's invitation stands
+        assert [n["event"] for n in await events(client, a1, "group")][-2:] == [
+            "left", "joined"]  # bob's leave was announced, then carol joined

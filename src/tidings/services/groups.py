@@ -283,6 +283,17 @@ class GroupService:
         await self._announce([*after.members, me], gid, "left", who, after, [who.username])
         return after
 
+    async def leave_all(self, who: Principal) -> int:
+        """A deleted account leaves every group (announced to the members as a leave,
+        with the admin handed on as on any leave) and its invitations go: nobody keeps
+        seeing a deleted account as a member or an invitee. Returns the groups left."""
+        async with self.db.write() as conn:
+            await self.invitations.remove_all_of(conn, who.user_id)
+            mine = await self.store.groups_of(conn, who.user_id)
+        for group in mine:
+            await self.leave(who, group.id)
+        return len(mine)
+
     async def set_title(self, who: Principal, gid: str, title: str) -> GroupView:
         title = await self._check_title(title)
         async with self.db.write() as conn:

@@ -33,6 +33,10 @@ class InvitationStore:
     async def prune(self, conn: AsyncConnection, now: int) -> None:
         await conn.execute(gi.delete().where(gi.c.expires_at <= now))
 
+    async def remove_all_of(self, conn: AsyncConnection, user_id: int) -> None:
+        """Every invitation to this user, any state (the account is deleted)."""
+        await conn.execute(gi.delete().where(gi.c.user_id == user_id))
+
     async def invited(self, conn: AsyncConnection, group_id: str, now: int) -> dict[int, str]:
         """``user_id -> username`` of every unexpired invitation to the group, any state."""
         rows = await conn.execute(

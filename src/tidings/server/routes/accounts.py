@@ -10,6 +10,7 @@ from tidings.protocol.control import EndReason
 from tidings.server.deps import accounts, principal, rate_limit
 from tidings.server.login_guard import guarded_login
 from tidings.services.accounts import AccountService, Principal, Session
+from tidings.services.groups import GroupService
 
 router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"])
 
@@ -103,6 +104,9 @@ async def revoke_device(device_id: str, who: Principal = Depends(principal),
 async def delete_account(body: DeletePassword, request: Request,
                          who: Principal = Depends(principal),
                          svc: AccountService = Depends(accounts)) -> Response:
-    """Delete your account: all devices log out, keys and queued messages go."""
+    """Delete your account: all devices log out, keys and queued messages go, and it
+    leaves every group (the members are told) and loses its invitations."""
     await svc.delete_account(who, body.password)
+    groups: GroupService = request.app.state.groups
+    await groups.leave_all(who)
     return Response(status_code=204)
