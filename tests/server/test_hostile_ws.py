@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import os
 import struct
 from typing import Any
@@ -203,3 +204,46 @@ async def test_quiet_connection_outlives_the_http_deadlines(hostile: HostileServ
     await conn.send('{"type": "ping"}')
     assert (await _recv(conn))["type"] == "pong"
     await conn.close()
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+async def test_hostile_upgrades_and_frames_write_no_traceback(hostile: HostileServer) -> None:
+    """Issue 20: an Upgrade request with over 64 KiB of headers, and invalid UTF-8 in a
+    text frame, each wrote a traceback into the log (any client could fill it)."""
+    seen = _Records()
+    names = ("", "uvicorn", "uvicorn.error", "uvicorn.access", "tidings", "websockets")
+    for name in names:
+        logging.getLogger(name).addHandler(seen)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", hostile.port)
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write((f"GET /api/v1/ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n"
+                      f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                      f"Sec-WebSocket-Version: 13\r\n").encode()
+                     + b"".join(b"X-Pad-%d: %s\r\n" % (i, b"a" * 1000) for i in range(70))
+                     + b"\r\n")
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(64), 5)
+        assert not answer.startswith(b"HTTP/1.1 101"), answer
+        writer.close()
+
+        reader, writer = await _raw_ws(hostile)
+        writer.write(_masked(0x1, b'{"type": "\xff"}'))
+        await writer.drain()
+        assert await _close_code(reader) == 1007
+        writer.close()
+        await asyncio.sleep(0.3)  # the server thread's log lines, if any
+    finally:
+        for name in names:
+            logging.getLogger(name).removeHandler(seen)
+    noisy = [r.getMessage() for r in seen.records
+             if r.exc_info or "Traceback" in r.getMessage()]
+    assert noisy == []

@@ -24,6 +24,7 @@ OVERRIDDEN = {
     "on_message_complete": ["self"],
     "on_response_complete": ["self"],
     "send_400_response": ["self", "msg"],
+    "handle_websocket_upgrade": ["self"],
 }
 READ = ("self.cycle", "self.pipeline", "self.timeout_keep_alive_task",
         "self.timeout_keep_alive", "self.loop", "self.transport")
@@ -44,3 +45,16 @@ def test_the_attributes_and_helpers_the_guard_uses_exist() -> None:
         assert attribute + " =" in source or attribute + ":" in source, attribute
     for helper in CALLED:
         assert callable(getattr(HttpToolsProtocol, helper, None)), helper
+
+
+def test_the_websocket_protocol_hooks_exist() -> None:
+    """QuietWebSocketProtocol overrides one method and reads the frames it collects."""
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+    method = WebSocketsSansIOProtocol.send_receive_event_to_app
+    assert list(inspect.signature(method).parameters) == ["self"]
+    source = inspect.getsource(WebSocketsSansIOProtocol)
+    for attribute in ("self.frames", "self.curr_msg_data_type", "self.close_sent",
+                      "self.conn", "self.logger"):
+        assert attribute + " =" in source or attribute + ":" in source, attribute
+    assert callable(getattr(WebSocketsSansIOProtocol, "handle_parser_exception", None))

@@ -22,6 +22,7 @@ from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from tidings.protocol import limits
 from tidings.server import logs
@@ -121,6 +122,12 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if not self._refused:
             super().data_received(data)
 
+    def handle_websocket_upgrade(self) -> None:
+        """An Upgrade whose head was refused (431) has no request to upgrade: without
+        this, uvicorn logged a traceback for every such request (issue 20)."""
+        if not self._refused:
+            super().handle_websocket_upgrade()
+
     def on_url(self, url: bytes) -> None:
         if not self._over(len(url)):
             super().on_url(url)
@@ -167,6 +174,25 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             self._arm()  # answered early (413...): the rest of the body gets a deadline
 
 
+class QuietWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's sans-I/O WebSocket protocol, but a text frame that is not UTF-8 is
+    closed with 1007 and one log line, not a traceback: any client could otherwise fill
+    the log (issue 20)."""
+
+    def send_receive_event_to_app(self) -> None:
+        if self.curr_msg_data_type == "text" and not self.close_sent:
+            data = self.frames[0] if len(self.frames) == 1 else b"".join(self.frames)
+            try:
+                data.decode()
+            except UnicodeDecodeError:
+                self.frames = []
+                self.logger.info("WebSocket closed (1007): invalid UTF-8 in a text frame")
+                self.conn.send_close(1007)
+                self.handle_parser_exception()
+                return
+        super().send_receive_event_to_app()
+
+
 def protocol_for(settings: Settings) -> type[GuardedHttpProtocol]:
     """The protocol class with this deployment's header deadline."""
     return type("GuardedHttpProtocol", (GuardedHttpProtocol,),
@@ -177,7 +203,7 @@ def uvicorn_config(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Co
     """The uvicorn configuration ``tidings serve`` runs with; tests override bits."""
     options: dict[str, Any] = {
         "host": settings.host, "port": settings.port, "log_level": settings.log_level,
-        "loop": "uvloop", "http": protocol_for(settings), "ws": "websockets-sansio",
+        "loop": "uvloop", "http": protocol_for(settings), "ws": QuietWebSocketProtocol,
         "ws_ping_interval": limits.WS_PING_INTERVAL_S,
         "ws_ping_timeout": limits.WS_PING_TIMEOUT_S,
         "ws_max_size": limits.WS_MAX_FRAME_BYTES, "proxy_headers": True,
