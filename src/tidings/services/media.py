@@ -409,7 +409,7 @@ def photo_signals(data: bytes, upload_md5: str, upload_sha256: str
     frames = None
     if photo.animated:
         def frames() -> Any:
-            return imaging.sampled_frames(data, limits.MEDIA_PDQ_FRAMES_MAX)
+            return imaging.animation_frames(data, limits.MEDIA_PDQ_FRAMES_MAX)
     prepared = ms.PreparedMedia("photo", photo.media_type, upload_md5, upload_sha256,
                                 stored_md5, stored_sha, photo.pixels, frames)
     return photo, ms.media_signals(prepared)
