@@ -185,8 +185,10 @@ class MediaService:
 
     async def _photo(self, who: Principal, data: bytes, md5: str, sha: str) -> Uploaded:
         photo, signals = await asyncio.to_thread(photo_signals, data, md5, sha)
-        stored_sha = next(s.value for s in signals
-                          if s.signal_type == "sha256" and s.source == ms.SOURCE_STORED)
+        # The cleaned bytes can equal the upload (a GIF Pillow wrote, re-saved by
+        # Pillow): its hash is then kept once, under the upload's source.
+        stored_sha = next((s.value for s in signals
+                           if s.signal_type == "sha256" and s.source == ms.SOURCE_STORED), sha)
         state = await self._check(who, stored_sha, signals)
         stored = await asyncio.to_thread(self.blobs.put, photo.data)
         thumb = await asyncio.to_thread(self.blobs.put, photo.thumbnail)
