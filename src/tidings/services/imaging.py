@@ -353,3 +353,13 @@ def animation_frames(data: bytes, max_frames: int) -> Iterator[Image.Image]:
                          f"{ANIMATION_MOMENT_MS} ms or more; it cannot be checked")
     for i in sorted(keep):
         yield shots[i][1]
+
+
+def frame_thumbnail(data: bytes, shot: int, max_frames: int) -> bytes:
+    """The thumbnail of one hashed frame of an animation (``shot``: its position among
+    the frames :func:`animation_frames` yields), e.g. the frame a bank matched."""
+    for n, frame in enumerate(animation_frames(data, max_frames)):
+        if n == shot:
+            frame.thumbnail((THUMBNAIL_MAX_SIDE, THUMBNAIL_MAX_SIDE), Image.Resampling.LANCZOS)
+            return _encode_still(frame, None, THUMBNAIL_JPEG_QUALITY)[0]
+    raise ImageError("image_invalid", f"animation has no frame {shot}")
