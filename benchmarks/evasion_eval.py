@@ -123,6 +123,19 @@ def overlay(img: Image.Image, rng: random.Random) -> Image.Image:
     return out
 
 
+def logo(img: Image.Image, rng: random.Random) -> Image.Image:
+    """A channel's watermark: a box 12 % of the width with its name, in a corner."""
+    out = img.copy()
+    w, h = img.size
+    bw, bh = round(w * 0.12), round(w * 0.04)
+    x = rng.choice([4, w - bw - 4])
+    y = rng.choice([4, h - bh - 4])
+    draw = ImageDraw.Draw(out)
+    draw.rectangle((x, y, x + bw, y + bh), fill=rand_colour(rng))
+    draw.text((x + 2, y + 1), "@chan", fill=(255, 255, 0), font=ImageFont.load_default(bh - 2))
+    return out
+
+
 def centre_crop(frac: float) -> Transform:
     def go(img: Image.Image, rng: random.Random) -> Image.Image:
         w, h = img.size
@@ -166,7 +179,8 @@ TRANSFORMS: dict[str, tuple[Transform, float]] = {
     "brightness": (lambda i, r: ImageEnhance.Brightness(i).enhance(r.choice([0.7, 1.3])), 0.99),
     "contrast": (lambda i, r: ImageEnhance.Contrast(i).enhance(r.choice([0.7, 1.4])), 0.99),
     "greyscale": (lambda i, r: ImageOps.grayscale(i).convert("RGB"), 0.99),
-    "overlay_10pct_side": (overlay, 0.99),
+    "overlay_logo_corner": (logo, 0.99),
+    "overlay_box_10pct_random": (overlay, 0.0),
     "flip_h": (lambda i, r: ImageOps.mirror(i), 0.99),
     "flip_v": (lambda i, r: ImageOps.flip(i), 0.99),
     "rotate_90": (lambda i, r: i.transpose(r.choice([Image.Transpose.ROTATE_90,

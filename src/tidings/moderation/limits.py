@@ -46,7 +46,7 @@ PDQ_TRIM_MIN_KEEP: Final = 0.3
 PDQ_CAPTION_MAX_SHARE: Final = 0.4
 #: Bank-side one-side crops: fraction of the width removed from the left, and from
 #: the right.
-PDQ_ONE_SIDE_CROPS: Final = (0.05, 0.1)
+PDQ_ONE_SIDE_CROPS: Final = (0.03, 0.06, 0.1)
 
 # --- text ------------------------------------------------------------------
 MAX_TEXT_CHARS: Final = 100_000

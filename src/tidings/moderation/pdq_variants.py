@@ -15,8 +15,8 @@ one side of the match, chosen by what it costs and where it can work:
   as a negative on one of the two).
 * **Bank side** (banked beside the original when we hold its pixels: ``tidings bank add
   --file``, takedowns): the picture at the working sizes the query variants are hashed
-  at, its trimmed content, and **one-side crops** of 5 % and 10 % of the width from
-  each side (:func:`bank_hashes`). Partner hashes come without pixels, so only the
+  at, its trimmed content, and **one-side crops** of 3 %, 6 % and 10 % of the width
+  from each side (:func:`bank_hashes`). Partner hashes come without pixels, so only the
   query-side variants apply to them.
 
 Query variants other than the dihedral ones are hashed from a copy reduced to
@@ -212,7 +212,7 @@ def query_hashes(image: Image.Image) -> list[PdqVariant]:
             out.append(PdqVariant(f"{tag}{name}", value, quality))
             if prefix and name == "orig":
                 out.append(PdqVariant(f"{tag}negative", complement(value), quality))
-        small = reduce_to(rgb, PDQ_VARIANT_SIDE)
+        small = reduce_to(big, PDQ_VARIANT_SIDE)
         value, quality = pdq_plain(small)
         out.append(PdqVariant(f"{tag}small", value, quality))
         box = content_box(small)
@@ -233,7 +233,7 @@ def bank_hashes(image: Image.Image) -> list[PdqVariant]:
     out: list[PdqVariant] = []
     for prefix, rgb in flattened(image):
         tag = f"{prefix}_" if prefix else ""
-        small = reduce_to(rgb, PDQ_VARIANT_SIDE)
+        small = reduce_to(reduce_for_pdq(rgb), PDQ_VARIANT_SIDE)
         box = content_box(small)
         base = small.crop(box) if box is not None else small
         out.append(PdqVariant(f"{tag}small", *pdq_plain(small)))
