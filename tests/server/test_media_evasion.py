@@ -166,8 +166,8 @@ async def test_partner_byte_hash_of_the_uploaded_file_matches(api: AppFactory) -
     data = encode(photo("motorcycle_left").rotate(3), quality=70)
     async with api() as client:
         admin, owner = await _setup(client, [])
-        entry = {"signal_type": "md5", "value": hashlib.md5(data, usedforsecurity=False).hexdigest(),
-                 "labels": ["category:violent_extremism"]}
+        md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        entry = {"signal_type": "md5", "value": md5, "labels": ["category:violent_extremism"]}
         added = await client.post(f"/api/v1/banks/{BANK}/entries", json=entry, headers=admin)
         assert added.status_code in (200, 201), added.text
         r = await client.post("/api/v1/media", headers=owner, content=data)
