@@ -81,10 +81,10 @@ def one_side_crop(img: Image.Image) -> Image.Image:
     return img.crop((round(img.width * 0.05), 0, img.width, img.height))
 
 
-def animated_gif(first: Image.Image, second: Image.Image) -> bytes:
-    """An innocent first frame shown briefly, then the banked photo."""
+def animated(first: Image.Image, second: Image.Image, fmt: str = "GIF") -> bytes:
+    """An innocent first frame, then the banked photo (GIF, animated WebP or APNG)."""
     second = second.resize(first.size)
-    return encode(first, "GIF", save_all=True, append_images=[second], duration=[300, 1500],
+    return encode(first, fmt, save_all=True, append_images=[second], duration=[300, 1500],
                   loop=0)
 
 
@@ -106,7 +106,9 @@ def evasions() -> dict[str, bytes]:
         "canvas": encode(canvas(cat)),
         "caption_bar": encode(caption(cup)),
         "one_side_crop": encode(one_side_crop(cat)),
-        "animated_frame": animated_gif(photo("motorcycle_left"), cat),
+        "animated_gif_frame": animated(photo("motorcycle_left"), cat),
+        "animated_webp_frame": animated(photo("motorcycle_left"), cup, "WEBP"),
+        "apng_frame": animated(photo("motorcycle_left"), cat, "PNG"),
         "alpha_channel": alpha_carried(cup),
     }
 
@@ -189,3 +191,16 @@ async def test_avif_is_a_photo(api: AppFactory, banked_files: list[bytes]) -> No
         assert ok.status_code == 201, ok.text
         assert ok.json()["kind"] == "photo"
         assert ok.json()["media_type"] == "image/jpeg"
+
+
+async def test_animation_too_many_scenes_is_refused(api: AppFactory) -> None:
+    """More distinct scenes shown for a moment than the server hashes: refused, not
+    sampled past (a banked frame could hide among the skipped ones)."""
+    rng = np.random.default_rng(7)
+    frames = [Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8))
+              for _ in range(70)]
+    data = encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=250)
+    async with api() as client:
+        owner = await user(client, "alice")
+        r = await client.post("/api/v1/media", headers=owner, content=data)
+        assert (r.status_code, r.json()["error"]["code"]) == (400, "image_too_large")
