@@ -127,14 +127,21 @@ def flattened(image: Image.Image) -> list[tuple[str, Image.Image]]:
     return out
 
 
+def _close(lines: Pixels, colour: Pixels, tolerance: int) -> npt.NDArray[np.bool_]:
+    """Per pixel: within ``tolerance`` of ``colour`` on every channel."""
+    within: npt.NDArray[np.bool_] = np.all(
+        np.abs(lines.astype(np.int16) - colour.astype(np.int16)) <= tolerance, axis=-1)
+    return within
+
+
 def _border_run(lines: Pixels, tolerance: int, share: float) -> int:
     """How many leading lines (rows of an (n, w, 3) array) are 'border': each within
-    ``tolerance`` of the first line's median colour on at least ``share`` of pixels."""
+    ``tolerance`` of the first line's median colour on at least ``share`` of pixels.
+    Most pictures have no border: the first line decides that alone."""
     edge = np.median(lines[0], axis=0)
-    close = (np.abs(lines.astype(np.int16) - edge.astype(np.int16)).max(axis=2) <= tolerance)
-    uniform = close.mean(axis=1) >= share
-    if not uniform[0]:
+    if _close(lines[0], edge, tolerance).mean() < share:
         return 0
+    uniform = _close(lines, edge, tolerance).mean(axis=1) >= share
     return int(np.argmin(uniform)) if not uniform.all() else len(uniform)
 
 
@@ -172,10 +179,9 @@ def _bar_depth(rows: Pixels, tolerance: int) -> int:
     if limit < 2:
         return 0
     edge = np.median(rows[0], axis=0)
-    close = np.abs(rows[:limit].astype(np.int16) - edge.astype(np.int16)).max(axis=2)
-    plain = (close <= tolerance).mean(axis=1) >= 0.9
-    if not plain[0]:
+    if _close(rows[0], edge, tolerance).mean() < 0.9:
         return 0
+    plain = _close(rows[:limit], edge, tolerance).mean(axis=1) >= 0.9
     inked = np.flatnonzero(~plain)
     if len(inked) == 0:  # plain all the way: a border, which content_box trims
         return 0
