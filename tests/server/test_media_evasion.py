@@ -204,3 +204,45 @@ async def test_animation_too_many_scenes_is_refused(api: AppFactory) -> None:
         owner = await user(client, "alice")
         r = await client.post("/api/v1/media", headers=owner, content=data)
         assert (r.status_code, r.json()["error"]["code"]) == (400, "image_too_large")
+
+
+HOLD_RULES = """
+version = 2
+[[rule]]
+name = "review-hold"
+when.match.bank = ["REVIEW_*"]
+then = ["hold"]
+"""
+
+
+async def test_held_animation_thumbnail_is_the_matched_frame(api: AppFactory) -> None:
+    """Moderators see the frame that matched, not the innocent one shown longest."""
+    from tidings.moderation.media_signals import pdq
+
+    async with api() as client:
+        accounts = client.app.state.accounts  # type: ignore[attr-defined]
+        await accounts.create_user("boss", PASSWORD, "admin", check_reserved=False)
+        admin = bearer(await login(client, "boss"))
+        ok = await client.put("/api/v1/admin/rules", headers=admin, content=HOLD_RULES)
+        assert ok.status_code == 200, ok.text
+        await client.post("/api/v1/banks", json={"name": "REVIEW_MEDIA"}, headers=admin)
+        banked = await client.post(f"/api/v1/banks/REVIEW_MEDIA/entries{LABEL_Q}",
+                                   content=(PHOTOS / "chelsea.jpg").read_bytes(), headers=admin)
+        assert banked.status_code == 201, banked.text
+        owner = await user(client, "alice")
+        bike, cat = photo("motorcycle_left"), photo("chelsea").resize((480, 320))
+        bike = bike.resize(cat.size)
+        gif = encode(bike, "GIF", save_all=True, append_images=[cat], duration=[2000, 300])
+        up = await client.post("/api/v1/media", headers=owner, content=gif)
+        assert up.status_code == 201, up.text
+        assert up.json()["moderation"]["state"] == "held"
+        thumb = await client.get(up.json()["thumbnail_preview_url"])
+        assert thumb.status_code == 200
+        with Image.open(io.BytesIO(thumb.content)) as img:
+            seen = pdq(img)[0]
+
+        def far(a: str, b: str) -> int:
+            x = bytes(p ^ q for p, q in zip(bytes.fromhex(a), bytes.fromhex(b), strict=True))
+            return sum(bin(c).count("1") for c in x)
+
+        assert far(seen, pdq(cat)[0]) <= 31 < far(seen, pdq(bike)[0])
