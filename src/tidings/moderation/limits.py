@@ -29,7 +29,7 @@ MAX_IMAGE_PIXELS: Final = 64_000_000
 PDQ_HASH_MAX_SIDE: Final = 512
 #: Bank-side augmentation: centre crops (fraction removed per side) hashed in
 #: addition to the original, because PDQ alone does not survive small crops.
-PDQ_AUGMENT_CROP_FRACTIONS: Final = (0.02, 0.04)
+PDQ_AUGMENT_CROP_FRACTIONS: Final = (0.02, 0.04, 0.06)
 #: Query variants other than the dihedral hashes (trimmed content, caption cuts) are
 #: hashed from a copy at most this many pixels a side (pdq_variants.py): ~8x cheaper
 #: than at PDQ_HASH_MAX_SIDE. Bank-side variants use the same size.
