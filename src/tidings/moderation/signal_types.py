@@ -46,7 +46,7 @@ from tidings.moderation.normalize import (
     normalize_text,
     normalize_url,
 )
-from tidings.moderation.pdq_variants import bank_hashes
+from tidings.moderation.pdq_variants import bank_hashes, flattened
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -71,7 +71,8 @@ class HasThreshold:
 
 
 def decode_image(data: bytes) -> Image.Image:
-    """Decode with Pillow, refusing decompression bombs, to RGB."""
+    """Decode with Pillow, refusing decompression bombs, to RGB (transparency
+    flattened on white)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -81,7 +82,9 @@ def decode_image(data: bytes) -> Image.Image:
             img.load()
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombWarning) as exc:
         raise UndecodableMediaError("cannot decode image") from exc
-    return img.convert("RGB")
+    # Transparency as a viewer on a white page sees it (the PDQ stored at upload is
+    # taken the same way), not the colour under transparent pixels.
+    return flattened(img)[0][1]
 
 
 def pdq_of_image(img: Image.Image) -> tuple[str, int]:
