@@ -54,7 +54,8 @@ def test_plain_photo_has_no_trim_or_cut() -> None:
     assert pv.content_box(img) is None
     assert pv.caption_cuts(img) == []
     names = [v.name for v in pv.query_hashes(img)]
-    assert names[:8] == list(pv.DIHEDRAL_NAMES) and names[8:] == ["small"]
+    assert names[:8] == list(pv.DIHEDRAL_NAMES)
+    assert names[8:] == ["small", *(f"tiny_{n}" for n in pv.DIHEDRAL_NAMES)]
 
 
 def test_caption_bar_is_cut_off() -> None:
@@ -92,5 +93,5 @@ def test_transparency_is_flattened_on_white_and_black() -> None:
 
 def test_bank_side_variants() -> None:
     names = [v.name for v in pv.bank_hashes(cat())]
-    assert names == ["small", "half", "left_0.03", "right_0.03", "left_0.06", "right_0.06",
+    assert names == ["small", "tiny", "half", "left_0.03", "right_0.03", "left_0.06", "right_0.06",
                      "left_0.1", "right_0.1"]

@@ -34,6 +34,9 @@ PDQ_AUGMENT_CROP_FRACTIONS: Final = (0.02, 0.04, 0.06)
 #: hashed from a copy at most this many pixels a side (pdq_variants.py): ~8x cheaper
 #: than at PDQ_HASH_MAX_SIDE. Bank-side variants use the same size.
 PDQ_VARIANT_SIDE: Final = 256
+#: Both sides also hash a 64-px copy (query side: its 8 dihedral forms): PDQ's own
+#: 64x64 grid then is the pixel grid, so mirrors and rotations of textures match.
+PDQ_TINY_SIDE: Final = 64
 #: Border trimming: a row or column is border when at least this share of its pixels
 #: is within PDQ_TRIM_TOLERANCE (per channel, 0-255) of the edge's median colour;
 #: the tolerance admits noisy, JPEG-re-encoded borders.

@@ -37,6 +37,7 @@ from tidings.moderation.limits import (
     PDQ_CAPTION_MAX_SHARE,
     PDQ_HASH_MAX_SIDE,
     PDQ_ONE_SIDE_CROPS,
+    PDQ_TINY_SIDE,
     PDQ_TRIM_MIN_KEEP,
     PDQ_TRIM_ROW_SHARE,
     PDQ_TRIM_TOLERANCE,
@@ -221,10 +222,17 @@ def query_hashes(image: Image.Image) -> list[PdqVariant]:
         small = reduce_to(big, PDQ_VARIANT_SIDE)
         value, quality = pdq_plain(small)
         out.append(PdqVariant(f"{tag}small", value, quality))
+        # At 64 px PDQ's sampling grid is the pixel grid: a mirror or rotation of the
+        # picture is exactly a mirror of the grid, so textures survive it too.
+        for name, value, quality in pdq_dihedral(reduce_to(small, PDQ_TINY_SIDE)):
+            out.append(PdqVariant(f"{tag}tiny_{name}", value, quality))
         box = content_box(small)
         if box is not None:
-            for name, value, quality in pdq_dihedral(small.crop(box)):
+            trimmed = small.crop(box)
+            for name, value, quality in pdq_dihedral(trimmed):
                 out.append(PdqVariant(f"{tag}trim_{name}", value, quality))
+            for name, value, quality in pdq_dihedral(reduce_to(trimmed, PDQ_TINY_SIDE)):
+                out.append(PdqVariant(f"{tag}trim_tiny_{name}", value, quality))
         for name, cut in caption_cuts(small):
             value, quality = pdq_plain(small.crop(cut))
             out.append(PdqVariant(f"{tag}{name}", value, quality))
@@ -243,6 +251,7 @@ def bank_hashes(image: Image.Image) -> list[PdqVariant]:
         box = content_box(small)
         base = small.crop(box) if box is not None else small
         out.append(PdqVariant(f"{tag}small", *pdq_plain(small)))
+        out.append(PdqVariant(f"{tag}tiny", *pdq_plain(reduce_to(small, PDQ_TINY_SIDE))))
         out.append(PdqVariant(f"{tag}half", *pdq_plain(reduce_to(base, PDQ_VARIANT_SIDE // 2))))
         if box is not None:
             out.append(PdqVariant(f"{tag}trim", *pdq_plain(base)))
