@@ -16,8 +16,8 @@ one side of the match, chosen by what it costs and where it can work:
 * **Bank side** (banked beside the original when we hold its pixels: ``tidings bank add
   --file``, takedowns): the picture at the working sizes the query variants are
   hashed at (256, 128 and 64 px), its trimmed content, and **one-side crops** of 3 %,
-  6 % and 10 % of the width from each side (:func:`bank_hashes`). Partner hashes come without pixels, so only the
-  query-side variants apply to them.
+  6 % and 10 % of the width from each side (:func:`bank_hashes`). Partner hashes come
+  without pixels, so only the query-side variants apply to them.
 
 Query variants other than the dihedral ones are hashed from a copy reduced to
 ``PDQ_VARIANT_SIDE`` pixels a side: PDQ over a 512-px picture costs ~5-12 ms, over a
