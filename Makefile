@@ -67,6 +67,8 @@ test-min: install
 	$(MIN_VENV)/bin/python -m pytest -p no:cacheprovider -q $(SMOKE)
 
 bench: install
+	$(PY) -m pip install -q -e '.[bench]'
+	$(PY) -m pip install -q --no-deps ultralytics imgaug
 	$(PY) benchmarks/run_all.py
 
 fuzz: install

@@ -28,6 +28,7 @@ PLAN: dict[str, list[str]] = {
     "pdq_index.py": ["--n", "1000000"],
     "removal_order.py": ["--orders", "100"],
     "media_pipeline.py": ["--photos", "100", "--posts", "200"],
+    "evasion_eval.py": ["--random", "100000"],
 }
 SKIP_ENV = "TIDINGS_BENCH_ONLY"
 

@@ -29,7 +29,27 @@ MAX_IMAGE_PIXELS: Final = 64_000_000
 PDQ_HASH_MAX_SIDE: Final = 512
 #: Bank-side augmentation: centre crops (fraction removed per side) hashed in
 #: addition to the original, because PDQ alone does not survive small crops.
-PDQ_AUGMENT_CROP_FRACTIONS: Final = (0.02, 0.04)
+PDQ_AUGMENT_CROP_FRACTIONS: Final = (0.02, 0.04, 0.06)
+#: Query variants other than the dihedral hashes (trimmed content, caption cuts) are
+#: hashed from a copy at most this many pixels a side (pdq_variants.py): ~8x cheaper
+#: than at PDQ_HASH_MAX_SIDE. Bank-side variants use the same size.
+PDQ_VARIANT_SIDE: Final = 256
+#: Both sides also hash a 64-px copy (query side: its 8 dihedral forms): PDQ's own
+#: 64x64 grid then is the pixel grid, so mirrors and rotations of textures match.
+PDQ_TINY_SIDE: Final = 64
+#: Border trimming: a row or column is border when at least this share of its pixels
+#: is within PDQ_TRIM_TOLERANCE (per channel, 0-255) of the edge's median colour;
+#: the tolerance admits noisy, JPEG-re-encoded borders.
+PDQ_TRIM_TOLERANCE: Final = 24
+PDQ_TRIM_ROW_SHARE: Final = 0.97
+#: A trimmed region smaller than this share of either side is not hashed (a picture
+#: mostly made of a plain colour is not "content with a border").
+PDQ_TRIM_MIN_KEEP: Final = 0.3
+#: A caption bar is looked for in at most this share of the height, at top and bottom.
+PDQ_CAPTION_MAX_SHARE: Final = 0.4
+#: Bank-side one-side crops: fraction of the width removed from the left, and from
+#: the right.
+PDQ_ONE_SIDE_CROPS: Final = (0.03, 0.06, 0.1)
 
 # --- text ------------------------------------------------------------------
 MAX_TEXT_CHARS: Final = 100_000

@@ -32,14 +32,18 @@ import numpy as np
 import pdqhash
 from PIL import Image
 
+from tidings.moderation import pdq_variants as pv
 from tidings.moderation.content import Signal
-from tidings.moderation.limits import PDQ_HASH_MAX_SIDE, PDQ_MIN_QUALITY
+from tidings.moderation.limits import PDQ_MIN_QUALITY
 
 #: Where a signal was computed from (``MediaSignal.source``).
 SOURCE_UPLOAD = "upload"
 SOURCE_STORED = "stored"
 SOURCE_PIXELS = "pixels"
 FRAME_PREFIX = "frame:"
+QUERY_PREFIX = "q:"
+"""Sources of query-only variants (flips, trimmed borders, caption cuts: see
+``pdq_variants``): matched at upload, never banked from the media."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,12 @@ class MediaSignal:
     def matchable(self) -> bool:
         """False for a PDQ too flat to trust; the exact hashes still match."""
         return self.quality is None or self.quality >= PDQ_MIN_QUALITY
+
+    @property
+    def bankable(self) -> bool:
+        """False for query-only variants: banking a flipped or trimmed hash would
+        make every later query's own variants reach further than measured."""
+        return not self.source.startswith(QUERY_PREFIX)
 
     def signal(self) -> Signal:
         return Signal(self.signal_type, self.value, self.quality)
@@ -114,16 +124,15 @@ def pdq(image: Image.Image) -> tuple[str, int]:
     """(64-hex PDQ, quality 0-100) of a decoded picture, reduced first to about
     ``PDQ_HASH_MAX_SIDE`` pixels a side (integer box filter: fast, and the hash moves
     by a few bits only)."""
-    rgb = image.convert("RGB")
-    factor = max(rgb.width, rgb.height) // PDQ_HASH_MAX_SIDE
-    if factor >= 2:
-        rgb = rgb.reduce(factor)
+    rgb = pv.reduce_for_pdq(image)
     bits, quality = pdqhash.compute(np.asarray(rgb))
     return np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes().hex(), int(quality)
 
 
 class PdqHasher(MediaHasher):
-    """PDQ of the picture and of each sampled frame of an animation."""
+    """PDQ of the picture (stored, bankable) with its query-only variants (flips and
+    rotations, trimmed borders, caption cuts, flattened transparency:
+    ``pdq_variants``), and of each distinct frame of an animation."""
 
     @classmethod
     def get_name(cls) -> str:
@@ -136,12 +145,16 @@ class PdqHasher(MediaHasher):
     @classmethod
     def hash(cls, media: PreparedMedia) -> list[MediaSignal]:
         assert media.pixels is not None
-        value, quality = pdq(media.pixels)
-        out = [MediaSignal("pdq", value, SOURCE_PIXELS, quality)]
+        out = []
+        for n, variant in enumerate(pv.query_hashes(media.pixels)):
+            source = SOURCE_PIXELS if n == 0 else QUERY_PREFIX + variant.name
+            out.append(MediaSignal("pdq", variant.value, source, variant.quality))
         if media.frames is not None:
             for n, frame in enumerate(media.frames()):
-                value, quality = pdq(frame)
-                out.append(MediaSignal("pdq", value, f"{FRAME_PREFIX}{n}", quality))
+                for k, (_, rgb) in enumerate(pv.flattened(frame)):
+                    value, quality = pdq(rgb)
+                    source = f"{FRAME_PREFIX}{n}" if k == 0 else f"{QUERY_PREFIX}frame:{n}:b"
+                    out.append(MediaSignal("pdq", value, source, quality))
         return out
 
 
@@ -172,7 +185,7 @@ def matchable(signals: Iterable[MediaSignal]) -> list[Signal]:
 
 def low_texture(signals: Iterable[MediaSignal]) -> bool:
     """True when a picture's PDQ was too flat to match: only exact hashes count."""
-    pdqs = [s for s in signals if s.signal_type == "pdq"]
+    pdqs = [s for s in signals if s.signal_type == "pdq" and s.bankable]
     return bool(pdqs) and not any(s.matchable for s in pdqs)
 
 

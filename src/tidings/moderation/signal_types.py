@@ -46,6 +46,7 @@ from tidings.moderation.normalize import (
     normalize_text,
     normalize_url,
 )
+from tidings.moderation.pdq_variants import bank_hashes, flattened
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -70,7 +71,8 @@ class HasThreshold:
 
 
 def decode_image(data: bytes) -> Image.Image:
-    """Decode with Pillow, refusing decompression bombs, to RGB."""
+    """Decode with Pillow, refusing decompression bombs, to RGB (transparency
+    flattened on white)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -80,7 +82,9 @@ def decode_image(data: bytes) -> Image.Image:
             img.load()
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombWarning) as exc:
         raise UndecodableMediaError("cannot decode image") from exc
-    return img.convert("RGB")
+    # Transparency as a viewer on a white page sees it (the PDQ stored at upload is
+    # taken the same way), not the colour under transparent pixels.
+    return flattened(img)[0][1]
 
 
 def pdq_of_image(img: Image.Image) -> tuple[str, int]:
@@ -90,18 +94,20 @@ def pdq_of_image(img: Image.Image) -> tuple[str, int]:
 
 
 def pdq_augmented(img: Image.Image) -> list[tuple[str, int]]:
-    """Hashes of centre crops, for banking media we hold the pixels of.
+    """Bank-side hashes, banked beside the picture's own PDQ when we hold its pixels.
 
     PDQ's DCT bits move under crops (a 2.5%-per-side crop is ~40 bits away on
     our test set), so a bank that wants crop resistance stores a few cropped
-    hashes too. Each extra hash is one more chance of a false match; the
-    false-match test measures the cost.
+    hashes too: centre crops, plus the bank-side variants of ``pdq_variants``
+    (working-size copies, trimmed content, one-side crops). Each extra hash is one
+    more chance of a false match; benchmarks/evasion_eval.py measures the cost.
     """
     out = []
     for frac in PDQ_AUGMENT_CROP_FRACTIONS:
         dx, dy = round(img.width * frac), round(img.height * frac)
         out.append(pdq_of_image(img.crop((dx, dy, img.width - dx, img.height - dy))))
-    return out
+    out += [(v.value, v.quality) for v in bank_hashes(img)]
+    return list(dict.fromkeys(out))
 
 
 class PdqSignalType(PdqSignal, HasThreshold):

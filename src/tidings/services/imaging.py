@@ -17,8 +17,11 @@ Bytes in, values out; no files, sockets or clock. Three rules:
 
 Output: JPEG (quality JPEG_QUALITY) or PNG when the image has transparency. An
 animated GIF is re-saved frame by frame as GIF (which drops its comments and
-application extensions) so it stays animated; other animated formats keep only their
-first frame. Thumbnails always come from the first frame.
+application extensions) so it stays animated; other animated formats (WebP, APNG)
+keep only their first frame. Every frame of an animation is hashed at upload
+(:func:`animation_frames`). The thumbnail of an animated GIF is its most-shown frame.
+AVIF (and HEIC/HEIF when the pillow-heif plugin is registered) are photos: decoded and
+re-encoded like the others; any other type is a file, served as a download.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
+import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 MiB: Final = 1024 * 1024
@@ -54,9 +58,35 @@ _PILLOW_FORMATS: Final = {
     "image/png": "PNG",
     "image/gif": "GIF",
     "image/webp": "WEBP",
+    "image/avif": "AVIF",
+    "image/heic": "HEIF",
+    "image/heif": "HEIF",
 }
 _HEIF_BRANDS: Final = {b"heic": "image/heic", b"heix": "image/heic", b"mif1": "image/heif",
                        b"msf1": "image/heif", b"avif": "image/avif", b"avis": "image/avif"}
+#: A frame (or run of identical frames) shown at least this long is never skipped when
+#: an animation is hashed: an animation with more such shots than MEDIA_PDQ_FRAMES_MAX
+#: is refused rather than sampled.
+ANIMATION_MOMENT_MS: Final = 200
+#: Frames whose 16x16 grey thumbnails differ by less than this (mean, 0-255) are one
+#: shot: hashed once, their display times added.
+SHOT_DIFFERENCE: Final = 3.0
+DEFAULT_FRAME_MS: Final = 100
+
+
+def decodable(media_type: str) -> bool:
+    """Whether this Pillow decodes the type (AVIF is built into Pillow >= 11.3; HEIC
+    and HEIF need the pillow-heif plugin registered): photos; otherwise files."""
+    fmt = _PILLOW_FORMATS.get(media_type)
+    if fmt is None:
+        return False
+    if media_type in ("image/avif", "image/heic", "image/heif"):
+        try:
+            Image.init()
+        except Exception:  # noqa: BLE001 - a broken plugin must not stop uploads
+            return False
+        return fmt in Image.OPEN
+    return True
 
 
 class MediaError(ValueError):
@@ -120,8 +150,9 @@ def sniff(data: bytes) -> MediaKind:
         return MediaKind("photo", "image/webp")
     if data[4:8] == b"ftyp":  # ISO base media file format (ISO/IEC 14496-12)
         brand = data[8:12]
-        if brand in _HEIF_BRANDS:  # still images we cannot re-encode: plain files
-            return MediaKind("file", _HEIF_BRANDS[brand])
+        if brand in _HEIF_BRANDS:  # still images: photos when Pillow decodes them
+            media_type = _HEIF_BRANDS[brand]
+            return MediaKind("photo" if decodable(media_type) else "file", media_type)
         if brand == b"qt  ":
             return MediaKind("video", "video/quicktime")
         return MediaKind("video", "video/mp4")
@@ -202,7 +233,8 @@ def _encode_still(image: Image.Image, icc: bytes | None, quality: int) -> tuple[
     return out.getvalue(), "image/jpeg"
 
 
-def _encode_gif_animation(image: Image.Image) -> bytes:
+def _check_animation(image: Image.Image) -> None:
+    """Bound the decode cost of an animation (every frame is decoded to be hashed)."""
     frames = getattr(image, "n_frames", 1)
     width, height = image.size
     if frames > MAX_GIF_FRAMES or frames * width * height > MAX_ANIMATION_PIXELS:
@@ -211,6 +243,21 @@ def _encode_gif_animation(image: Image.Image) -> bytes:
             f"animation has {frames} frames of {width}x{height}; at most {MAX_GIF_FRAMES} "
             f"frames and {MAX_ANIMATION_PIXELS} pixels in all",
         )
+
+
+def _most_shown(image: Image.Image) -> int:
+    """The frame shown longest (the thumbnail moderators and readers see)."""
+    best, best_ms = 0, -1
+    for n in range(getattr(image, "n_frames", 1)):
+        image.seek(n)
+        ms = int(image.info.get("duration") or DEFAULT_FRAME_MS)
+        if ms > best_ms:
+            best, best_ms = n, ms
+    return best
+
+
+def _encode_gif_animation(image: Image.Image) -> bytes:
+    _check_animation(image)
     for key in ("comment", "extension", "xmp"):
         image.info.pop(key, None)
     out = io.BytesIO()
@@ -230,12 +277,18 @@ def process_photo(data: bytes) -> ProcessedPhoto:
     if sniffed.kind != "photo":
         raise ImageError("image_invalid", f"expected a photo, got {sniffed.media_type}")
     image = _open(data, sniffed.media_type)
-    animated = sniffed.media_type == "image/gif" and getattr(image, "n_frames", 1) > 1
+    animated = getattr(image, "n_frames", 1) > 1
     try:
         if animated:
+            _check_animation(image)
+        if animated and sniffed.media_type == "image/gif":
             encoded, media_type = _encode_gif_animation(image), "image/gif"
+            image.seek(_most_shown(image))
+            still = image.convert("RGBA")
+        elif animated:  # animated WebP/APNG: the still is its first frame
             image.seek(0)
             still = image.convert("RGBA")
+            encoded, media_type = _encode_still(still, _icc(image), JPEG_QUALITY)
         else:
             image.load()
             still = ImageOps.exif_transpose(image)
@@ -265,12 +318,48 @@ def process_photo(data: bytes) -> ProcessedPhoto:
     )
 
 
-def sampled_frames(data: bytes, max_frames: int) -> Iterator[Image.Image]:
-    """Up to ``max_frames`` evenly spaced frames of an animated GIF, as RGB (for
-    hashing each frame at upload). Call only on bytes ``process_photo`` accepted."""
-    with Image.open(io.BytesIO(data), formats=["GIF"]) as image:
-        count = getattr(image, "n_frames", 1)
-        step = max(1, -(-count // max_frames))
-        for n in range(0, count, step):
+def _signature(frame: Image.Image) -> Image.Image:
+    return frame.convert("L").resize((16, 16), Image.Resampling.BOX)
+
+
+def animation_frames(data: bytes, max_frames: int) -> Iterator[Image.Image]:
+    """One frame of each shot of an animation (a run of near-identical frames), as RGBA,
+    for hashing at upload: every shot shown at least ``ANIMATION_MOMENT_MS`` is
+    hashed; when there are more than ``max_frames`` shots, the longest-shown ones are,
+    and an animation whose skipped shots include one shown that long is refused
+    ("image_too_large"). Call only on bytes ``process_photo`` accepted (frame count
+    and decoded pixels are bounded there)."""
+    sniffed = sniff(data)
+    shots: list[tuple[int, Image.Image]] = []  # (shown ms, frame)
+    last: np.ndarray | None = None
+    with _open(data, sniffed.media_type) as image:
+        _check_animation(image)
+        for n in range(getattr(image, "n_frames", 1)):
             image.seek(n)
-            yield image.convert("RGB")
+            ms = int(image.info.get("duration") or DEFAULT_FRAME_MS)
+            frame = image.convert("RGBA")
+            sig = np.asarray(_signature(frame), dtype=np.int16)
+            if last is not None and np.abs(sig - last).mean() < SHOT_DIFFERENCE:
+                shown, kept = shots[-1]
+                shots[-1] = (shown + ms, kept)
+            else:
+                shots.append((ms, frame))
+            last = sig
+    order = sorted(range(len(shots)), key=lambda i: -shots[i][0])
+    keep, skipped = order[:max_frames], order[max_frames:]
+    if any(shots[i][0] >= ANIMATION_MOMENT_MS for i in skipped):
+        raise ImageError("image_too_large",
+                         f"animation has more than {max_frames} distinct scenes shown for "
+                         f"{ANIMATION_MOMENT_MS} ms or more; it cannot be checked")
+    for i in sorted(keep):
+        yield shots[i][1]
+
+
+def frame_thumbnail(data: bytes, shot: int, max_frames: int) -> bytes:
+    """The thumbnail of one hashed frame of an animation (``shot``: its position among
+    the frames :func:`animation_frames` yields), e.g. the frame a bank matched."""
+    for n, frame in enumerate(animation_frames(data, max_frames)):
+        if n == shot:
+            frame.thumbnail((THUMBNAIL_MAX_SIDE, THUMBNAIL_MAX_SIDE), Image.Resampling.LANCZOS)
+            return _encode_still(frame, None, THUMBNAIL_JPEG_QUALITY)[0]
+    raise ImageError("image_invalid", f"animation has no frame {shot}")

@@ -45,7 +45,7 @@ from tidings.protocol.errors import BadRequest, PayloadTooLarge, Unprocessable
 from tidings.services import imaging
 from tidings.services.accounts import Principal
 from tidings.services.clock import Clock
-from tidings.services.gate import gate_decision
+from tidings.services.gate import HELD, gate_decision
 from tidings.services.moderation import Actor, ModerationService, Surface, Verdict
 from tidings.storage.blobs import BlobIdError, BlobStore, BlobTooLargeError, check_id
 from tidings.storage.database import Database
@@ -185,14 +185,32 @@ class MediaService:
 
     async def _photo(self, who: Principal, data: bytes, md5: str, sha: str) -> Uploaded:
         photo, signals = await asyncio.to_thread(photo_signals, data, md5, sha)
-        stored_sha = next(s.value for s in signals
-                          if s.signal_type == "sha256" and s.source == ms.SOURCE_STORED)
+        # The cleaned bytes can equal the upload (a GIF Pillow wrote, re-saved by
+        # Pillow): its hash is then kept once, under the upload's source.
+        stored_sha = next((s.value for s in signals
+                           if s.signal_type == "sha256" and s.source == ms.SOURCE_STORED), sha)
         state = await self._check(who, stored_sha, signals)
+        thumbnail = photo.thumbnail
+        frame = self._matched_frame(signals) if state == HELD and photo.animated else None
+        if frame is not None:  # moderators review the frame that matched
+            thumbnail = await asyncio.to_thread(imaging.frame_thumbnail, data, frame,
+                                                limits.MEDIA_PDQ_FRAMES_MAX)
         stored = await asyncio.to_thread(self.blobs.put, photo.data)
-        thumb = await asyncio.to_thread(self.blobs.put, photo.thumbnail)
+        thumb = await asyncio.to_thread(self.blobs.put, thumbnail)
         record = MediaRecord(stored, "photo", photo.media_type, len(photo.data), photo.width,
                              photo.height, thumb, who.user_id, self.clock())
         return await self._remember(who, record, signals, state)
+
+    def _matched_frame(self, signals: Sequence[ms.MediaSignal]) -> int | None:
+        """The first hashed frame of an animation that the banks match, if any."""
+        if self.moderation is None:
+            return None
+        for s in signals:
+            if s.source.startswith(ms.FRAME_PREFIX) and s.matchable:
+                verdict = self.moderation.decide(Surface.MEDIA, [s.signal()]).verdict
+                if verdict not in (Verdict.ALLOW, Verdict.ALLOW_AND_FLAG):
+                    return int(s.source.removeprefix(ms.FRAME_PREFIX))
+        return None
 
     async def _check(self, who: Principal, stored_sha: str,
                      signals: Sequence[ms.MediaSignal]) -> str:
@@ -409,7 +427,7 @@ def photo_signals(data: bytes, upload_md5: str, upload_sha256: str
     frames = None
     if photo.animated:
         def frames() -> Any:
-            return imaging.sampled_frames(data, limits.MEDIA_PDQ_FRAMES_MAX)
+            return imaging.animation_frames(data, limits.MEDIA_PDQ_FRAMES_MAX)
     prepared = ms.PreparedMedia("photo", photo.media_type, upload_md5, upload_sha256,
                                 stored_md5, stored_sha, photo.pixels, frames)
     return photo, ms.media_signals(prepared)

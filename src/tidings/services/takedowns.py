@@ -224,7 +224,7 @@ class TakedownService:
         stored = await self.media.signals_by_id(ids)
         low = [i for i in ids if low_texture(stored.get(i, []))]
         for signals in stored.values():
-            pairs |= {(s.signal_type, s.value) for s in signals if s.matchable
+            pairs |= {(s.signal_type, s.value) for s in signals if s.matchable and s.bankable
                       and (not exact_only or s.signal_type in EXACT_TYPES)}
         banked = await self.actions.auto_bank_entries(sorted(pairs), label) if pairs else []
         if exact_only:
