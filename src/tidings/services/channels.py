@@ -27,6 +27,7 @@ from tidings.protocol.handles import (
     HANDLE_MAX,
     HandleError,
     check_not_reserved,
+    check_title_not_reserved,
     clean_channel_description,
     clean_channel_title,
     normalize_handle,
@@ -150,7 +151,7 @@ class ChannelService:
         if other is not None:
             raise Conflict(f"this title looks like the channel @{other}", "title_confusable")
         try:
-            check_not_reserved(title)
+            check_title_not_reserved(title)
         except HandleError as exc:
             raise Conflict(f"the title {title!r} poses as the platform", "reserved_title"
                            ) from exc

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from tidings.moderation import labels as L
-from tidings.moderation.reasons import IMPERSONATION, OTHER_POLICY
+from tidings.moderation import vocabulary
 from tidings.moderation.review import Source
 from tidings.protocol import limits
 from tidings.protocol.errors import BadRequest, NotFound
@@ -43,17 +43,9 @@ from tidings.storage.channels import ChannelRecord, ChannelStore, PostRecord
 from tidings.storage.database import Database
 from tidings.storage.reports import ReportStore
 
-#: Report categories and the policy (statement-of-reasons ground) each suggests.
-CATEGORIES: Final = {
-    "terrorist_content": L.TERRORIST_CONTENT,
-    "violent_extremism": L.VIOLENT_EXTREMISM,
-    "illegal": L.OTHER_ILLEGAL,
-    "spam": L.SPAM,
-    "impersonation": IMPERSONATION,
-    "harassment": OTHER_POLICY,
-    "other": OTHER_POLICY,
-}
-TARGET_KINDS: Final = ("post", "channel", "account", "message")
+#: Report categories, each with the decision policy it suggests (moderation/vocabulary.py).
+CATEGORIES: Final = vocabulary.REPORT_CATEGORIES
+TARGET_KINDS: Final = vocabulary.TARGET_KINDS
 _VERDICT_CODE: Final = {
     FrankingVerdict.BAD_COMMITMENT: "franking_altered",
     FrankingVerdict.BAD_TAG: "franking_forged",
@@ -145,14 +137,24 @@ def verify_message(keyring: FrankingKeyring, m: FrankedMessage, what: str) -> st
     return payload.decode("utf-8")
 
 
-def message_text(payload: str) -> str:
-    """The text of a stored, verified payload (for the console)."""
+def message_view(payload: str) -> dict[str, Any]:
+    """What the console shows of a stored, verified payload: its text, and for a file
+    its name, type and size, never the attachment's key or nonce (key material)."""
     try:
         body = json.loads(payload).get("body", {})
     except (ValueError, AttributeError):
-        return ""
-    text = body.get("text") if isinstance(body, dict) else None
-    return text if isinstance(text, str) else json.dumps(body)
+        return {"text": ""}
+    if not isinstance(body, dict):
+        return {"text": ""}
+    text = body.get("text")
+    out: dict[str, Any] = {"text": text if isinstance(text, str) else ""}
+    key = body.get("attachment")
+    if isinstance(key, dict):
+        out["file"] = {"name": str(body.get("name") or "")[:200],
+                       "media_type": str(key.get("media_type") or "")[:100],
+                       "size": key.get("size") if isinstance(key.get("size"), int) else None,
+                       "sha256": str(key.get("sha256_plaintext") or "")[:64]}
+    return out
 
 
 class ReportService:
