@@ -43,12 +43,12 @@ def test_unknown_policies_are_refused_with_the_choices(name: str) -> None:
 
 
 def test_actions_per_target_and_their_defaults() -> None:
-    assert set(v.ACTIONS) == set(v.TARGET_KINDS)
+    assert set(v.ACTIONS) == {*v.TARGET_KINDS, v.BANK_ENTRY}
     assert v.actions_for("post")[0] is Decision.REMOVE
     assert v.actions_for("channel")[0] is Decision.BAN_CHANNEL
     assert v.actions_for("account")[0] is Decision.SUSPEND_ACCOUNT
     assert v.actions_for("message")[0] is Decision.SUSPEND_ACCOUNT
-    for kind in v.TARGET_KINDS:  # a moderator can always clear or escalate
+    for kind in v.ACTIONS:  # a moderator can always clear or escalate
         assert {Decision.NO_VIOLATION, Decision.ESCALATE} <= set(v.actions_for(kind))
     # every decision applies somewhere
     assert {d for kind in v.TARGET_KINDS for d in v.actions_for(kind)} == set(Decision)

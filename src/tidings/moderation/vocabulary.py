@@ -77,7 +77,11 @@ AUTOMATED_POLICIES: Final[Mapping[str, str]] = {
 }
 
 TARGET_KINDS: Final = ("post", "channel", "account", "message")
-#: Decisions that apply to each target kind; the first is the form's default.
+"""What a report can be about."""
+BANK_ENTRY: Final = "bank_entry"
+"""A quarantined bank entry under review: ``remove`` disables it, ``no_violation``
+restores it (``services/review.py``)."""
+#: Decisions that apply to each kind of case; the first is the form's default.
 ACTIONS: Final[Mapping[str, tuple[Decision, ...]]] = {
     "post": (Decision.REMOVE, Decision.BAN_CHANNEL, Decision.SUSPEND_ACCOUNT,
              Decision.NO_VIOLATION, Decision.ESCALATE),
@@ -85,12 +89,13 @@ ACTIONS: Final[Mapping[str, tuple[Decision, ...]]] = {
                 Decision.ESCALATE),
     "account": (Decision.SUSPEND_ACCOUNT, Decision.NO_VIOLATION, Decision.ESCALATE),
     "message": (Decision.SUSPEND_ACCOUNT, Decision.NO_VIOLATION, Decision.ESCALATE),
+    BANK_ENTRY: (Decision.REMOVE, Decision.NO_VIOLATION, Decision.ESCALATE),
 }
 _WHY_NOT: Final = {
     Decision.REMOVE: "remove applies to channel posts (a private message is end-to-end "
                      "encrypted: there is no copy to remove)",
     Decision.BAN_CHANNEL: "ban_channel needs a channel or a post in it",
-    Decision.SUSPEND_ACCOUNT: "no account to suspend (the sender is unknown)",
+    Decision.SUSPEND_ACCOUNT: "no account to suspend (whose it is is unknown)",
 }
 
 

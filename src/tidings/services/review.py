@@ -72,13 +72,13 @@ def _error(exc: rv.ReviewError) -> Conflict:
 
 
 class ReviewService:
+    actions: Final = ActionStore()
+    """Strikes and bans, for the account history on the case page (a stateless store)."""
+
     def __init__(self, db: Database, store: ReportStore, accounts: AccountStore,
                  channels: ChannelStore, enforcer: Enforcer, notices: NoticeService,
-                 clock: Clock, returning: ReturningChannels | None = None,
-                 actions: ActionStore | None = None) -> None:
+                 clock: Clock, returning: ReturningChannels | None = None) -> None:
         self.db = db
-        self.actions = actions or ActionStore()
-        """Strikes and bans, for the account history on the case page."""
         self.store = store
         self.accounts = accounts
         self.channels = channels
