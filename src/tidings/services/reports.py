@@ -16,6 +16,8 @@ Nothing is learnt about messages nobody reports.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -39,6 +41,7 @@ from tidings.services.cases import open_or_join
 from tidings.services.clock import Clock
 from tidings.services.moderation import Decision
 from tidings.storage.accounts import AccountStore
+from tidings.storage.blobs import BlobIdError, BlobStore, check_id
 from tidings.storage.channels import ChannelRecord, ChannelStore, PostRecord
 from tidings.storage.database import Database
 from tidings.storage.reports import ReportStore
@@ -71,14 +74,21 @@ class FrankedMessage:
     commitment: str
     tag: str
     key_id: str
+    disclosed: str | None = None
+    """The file message's attachment, decrypted by the reporter's client (base64): the
+    reporter's choice to show it. Checked against the plaintext hash the franked
+    payload names; the attachment's key never leaves the payload."""
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FrankedMessage:
         try:
+            disclosed = data.get("disclosed")
+            if disclosed is not None and not isinstance(disclosed, str):
+                raise TypeError("disclosed must be base64 text")
             return cls(str(data["id"]), str(data["sender"]), str(data["sender_device"]),
                        str(data["conversation"]), int(data["ts"]), str(data["payload"]),
                        str(data["franking_key"]), str(data["commitment"]), str(data["tag"]),
-                       str(data["key_id"]))
+                       str(data["key_id"]), disclosed)
         except (KeyError, TypeError, ValueError) as exc:
             raise BadRequest(f"a reported message lacks a field: {exc}",
                              "bad_reported_message") from exc
@@ -137,6 +147,41 @@ def verify_message(keyring: FrankingKeyring, m: FrankedMessage, what: str) -> st
     return payload.decode("utf-8")
 
 
+def _attachment_of(payload: str) -> dict[str, Any] | None:
+    try:
+        body = json.loads(payload).get("body", {})
+    except (ValueError, AttributeError):
+        return None
+    key = body.get("attachment") if isinstance(body, dict) else None
+    return key if isinstance(key, dict) else None
+
+
+def disclosed_bytes(m: FrankedMessage, payload: str, what: str) -> bytes | None:
+    """The attachment the reporter disclosed, if it is the file the verified message
+    names: its SHA-256 must be the key record's ``sha256_plaintext``, which the franking
+    commitment covers, so nobody can show other bytes as what the sender sent."""
+    if m.disclosed is None:
+        return None
+    key = _attachment_of(payload)
+    expected = key.get("sha256_plaintext") if key is not None else None
+    if not isinstance(expected, str):
+        raise BadRequest(f"{what}: only a file message has an attachment to disclose",
+                         "nothing_to_disclose")
+    try:
+        data = b64decode(m.disclosed)
+    except ValueError as exc:
+        raise BadRequest(f"{what}: the disclosed attachment must be base64",
+                         "bad_disclosure") from exc
+    if len(data) > limits.REPORT_DISCLOSED_MAX:
+        raise BadRequest(f"{what}: a disclosed attachment is at most "
+                         f"{limits.REPORT_DISCLOSED_MAX} bytes; report it without",
+                         "disclosure_too_large")
+    if hashlib.sha256(data).hexdigest() != expected:
+        raise BadRequest(f"{what}: the disclosed attachment is not the file the message "
+                         "names", "disclosure_mismatch")
+    return data
+
+
 def message_view(payload: str) -> dict[str, Any]:
     """What the console shows of a stored, verified payload: its text, and for a file
     its name, type and size, never the attachment's key or nonce (key material)."""
@@ -160,8 +205,11 @@ def message_view(payload: str) -> dict[str, Any]:
 class ReportService:
     def __init__(self, db: Database, store: ReportStore, accounts: AccountStore,
                  channels: ChannelStore, keyring: FrankingKeyring, clock: Clock,
-                 groups: Callable[[], GroupMembership | None] = lambda: None) -> None:
+                 groups: Callable[[], GroupMembership | None] = lambda: None,
+                 disclosed: BlobStore | None = None) -> None:
         self.db = db
+        self.disclosed = disclosed
+        """Attachments reporters disclosed, by SHA-256 of their bytes (staff-only)."""
         self.store = store
         self.accounts = accounts
         self.channels = channels
@@ -202,7 +250,7 @@ class ReportService:
         raise BadRequest("only a recipient of a message can report it", "not_a_participant")
 
     async def _verify(self, who: Principal, r: ReportInput
-                      ) -> tuple[str, int | None, list[dict[str, Any]]]:
+                      ) -> tuple[str, int | None, list[dict[str, Any]], list[bytes]]:
         m = r.message
         if m is None:
             raise BadRequest("a message report carries the message", "bad_reported_message")
@@ -211,6 +259,7 @@ class ReportService:
                              "too_much_context")
         await self._participant(who, m.conversation)
         rows = [self._row(0, m, verify_message(self.keyring, m, "reported message"))]
+        disclosed = [disclosed_bytes(m, rows[0]["payload"], "reported message")]
         for i, c in enumerate(r.context, start=1):
             # 1:1 conversations are named by their recipient, so every message to the
             # reporter shares one name: context must also come from the same sender.
@@ -220,9 +269,11 @@ class ReportService:
                 raise BadRequest(f"context message {i} is not an earlier message of the "
                                  "same conversation", "context_mismatch")
             rows.append(self._row(i, c, verify_message(self.keyring, c, f"context message {i}")))
+            disclosed.append(disclosed_bytes(c, rows[-1]["payload"], f"context message {i}"))
         async with self.db.read() as conn:
             sender = await self.accounts.user_by_name(conn, m.sender)
-        return m.commitment, (sender.id if sender else None), rows
+        return (m.commitment, (sender.id if sender else None), rows,
+                [d for d in disclosed if d is not None])
 
     @staticmethod
     def _row(position: int, m: FrankedMessage, payload: str) -> dict[str, Any]:
@@ -254,9 +305,11 @@ class ReportService:
     async def submit(self, who: Principal, r: ReportInput) -> dict[str, Any]:
         self._check_fields(r)
         messages: list[dict[str, Any]] = []
+        disclosed: list[bytes] = []
         if r.kind == "message":
-            ref, affected, messages = await self._verify(who, r)
+            ref, affected, messages, disclosed = await self._verify(who, r)
             location = r.location or f"message:{messages[0]['message_id']}"
+            await self._keep_disclosed(disclosed)
         else:
             ref, affected, location = await self._target(r)
             location = r.location or location
@@ -276,7 +329,30 @@ class ReportService:
             await self.store.insert_messages(conn, report_id, messages)
         return {"id": report_id, "case_id": case_id, "status": "received",
                 "verified": bool(messages), "source": str(source), "received_at": now,
+                "disclosed": len(disclosed) if self.disclosed is not None else 0,
                 "message": "Thank you. We received your report and will tell you the outcome."}
+
+    async def _keep_disclosed(self, files: list[bytes]) -> None:
+        if self.disclosed is None:
+            return
+        for data in files:  # off the event loop: up to REPORT_DISCLOSED_MAX bytes each
+            await asyncio.to_thread(self.disclosed.put, data)
+
+    async def disclosed_file(self, sha256: str) -> bytes | None:
+        """A disclosed attachment's bytes (the console checks the case names it)."""
+        try:
+            sha256 = check_id(sha256)
+        except BlobIdError:
+            return None
+        if self.disclosed is None or not self.disclosed.exists(sha256):
+            return None
+        return await asyncio.to_thread(self.disclosed.read, sha256)
+
+    def has_disclosed(self, sha256: str) -> bool:
+        try:
+            return self.disclosed is not None and self.disclosed.exists(check_id(sha256))
+        except BlobIdError:
+            return False
 
     async def status(self, who: Principal, report_id: int) -> dict[str, Any]:
         async with self.db.read() as conn:
