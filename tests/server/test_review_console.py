@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 
 import httpx
 
-from tests.conftest import AppFactory
+from tests.client.helpers import people
+from tests.conftest import AppFactory, LiveServer
 from tests.server.channel_util import channel, photo, post, upload, user
-from tests.server.report_util import franked, keyring, report, report_body, staff
+from tests.server.report_util import (
+    franked,
+    keyring,
+    notices,
+    report,
+    report_body,
+    staff,
+)
+from tidings.client import report_requests as rr
+from tidings.client.attachments import disclosures, send_file
 
 
 def _csrf(html: str) -> str:
@@ -202,3 +215,72 @@ async def test_case_page_shows_strikes_bans_and_earlier_cases(api: AppFactory) -
         assert "@alice_old" in history and "No channels taken down" not in history
         assert earlier in history and "ban_channel" in history
         assert "No earlier cases" not in history
+
+
+async def test_a_private_and_a_public_report_decided_with_the_defaults_offered(
+        live_server: Callable[..., AbstractAsyncContextManager[LiveServer]],
+        tmp_path: Path) -> None:
+    """Issue 21's done-when: a franking-verified private-message report made through the
+    SDK (with the attachment the reporter chose to disclose) and a post report, each
+    decided from the console as its form stands; both succeed and both authors get a
+    statement of reasons. The case page shows the disclosed file, blurred, and never
+    the attachment's key or nonce."""
+    async with live_server() as server, httpx.AsyncClient(base_url=server.url) as client:
+        client.app = server.app  # type: ignore[attr-defined]  (staff() creates accounts)
+        everyone = await people(server.url, tmp_path, ["ann", "ben"], per_person=1)
+        (ann,), (ben,) = everyone["ann"], everyone["ben"]
+        try:
+            threat = tmp_path / "threat.txt"
+            threat.write_text("I know where you live.")
+            await send_file(ann, "ben", threat)
+            (received,) = [x for x in (await ben.receive()).messages
+                           if x.content.kind == "file"]
+            inbox = ben.crypto.reportable()
+            shown = await disclosures(ben, [i for i in inbox if i["id"] == received.id])
+            assert shown == {received.id: b"I know where you live."}
+            filed = await ben.client.call(rr.message_report(
+                inbox, received.id, "harassment", "a threat, as a file", disclose=shown))
+            assert filed["verified"] is True and filed["disclosed"] == 1
+            carl = await user(client, "carl")
+            await channel(client, carl, "carl_daily", "Daily News")
+            p = await post(client, carl, "carl_daily", "miracle pills, cheap")
+            spam = await ben.client.call(rr.post_report("carl_daily", p["id"], "spam",
+                                                        "advertising"))
+            await staff(client, "mod_anna", "moderator")
+            csrf = await _console_login(client, "mod_anna")
+
+            page = (await client.get(f"/console/cases/{filed['case_id']}")).text
+            assert "threat.txt" in page and "I know where you live." in page
+            assert 'class="media-guard disclosed' in page  # blurred until revealed
+            key = received.content.body["attachment"]
+            assert key["key"] not in page and key["nonce"] not in page
+            assert "sha256_ciphertext" not in page and '"attachment"' not in page
+            case = (await client.get(f"/api/v1/mod/cases/{filed['case_id']}",
+                                     headers=await _bearer(client, "mod_anna"))).text
+            assert key["key"] not in case and key["nonce"] not in case
+
+            assert await _decide_with_defaults(client, spam["case_id"], csrf) == (
+                "remove", "spam")
+            assert await _decide_with_defaults(client, filed["case_id"], csrf) == (
+                "suspend_account", "harassment")
+            for case_id in (spam["case_id"], filed["case_id"]):
+                page = (await client.get(f"/console/cases/{case_id}")).text
+                assert "state <strong class=\"case-state\">decided</strong>" in page
+            statements = [n for n in await notices(client, carl)
+                          if n["kind"] == "statement_of_reasons"]
+            assert [n["case_id"] for n in statements] == [spam["case_id"]]
+            assert "spam" in statements[0]["statement"]["text"]
+            sent = await ann.client.call(rr.notices())  # a suspended account reads these
+            (statement,) = [n for n in sent if n["kind"] == "statement_of_reasons"]
+            assert statement["case_id"] == filed["case_id"]
+            assert statement["policy"] == "policy:harassment"
+            assert "harass" in statement["statement"]["text"]
+        finally:
+            await ann.client.close()
+            await ben.client.close()
+
+
+async def _bearer(client: httpx.AsyncClient, name: str) -> dict[str, str]:
+    from tests.conftest import bearer, login
+
+    return bearer(await login(client, name))
