@@ -127,8 +127,9 @@ def decide(case_id: str,
                "--action", help="remove, ban_channel, suspend_account, no_violation, "
                                 "escalate; for appeals: uphold or reverse")],
            policy: Annotated[str, typer.Option(
-               "--policy", help="terrorist_content, other_illegal, violent_extremism, spam, "
-                                "impersonation, ban_evasion or other")] = "other",
+               "--policy", help="terrorist_content, other_illegal, violent_extremism, "
+                                "harassment, spam, ban_evasion, impersonation or other, or "
+                                "the report's category (illegal, ...)")] = "other",
            note: Annotated[str, typer.Option(
                help="Facts for the statement of reasons, or the answer to an appeal.")] = "",
            server: ServerOpt = None, profile: ProfileOpt = None, json_out: JsonOpt = False
