@@ -57,7 +57,10 @@ def suggested_policy(row: CaseRow, categories: list[str]) -> str:
     """The policy the decide form starts on: the one already chosen (an escalation), else
     the first report's category's, else the gravest label of the matches."""
     if row.policy:
-        return vocab.policy(row.policy).name
+        try:
+            return vocab.policy(row.policy).name
+        except vocab.VocabularyError:  # an order's own label: the form starts on "other"
+            return "other"
     for category in categories:
         if category in vocab.REPORT_CATEGORIES:
             return vocab.policy_of_category(category).name
