@@ -26,10 +26,15 @@ async def test_report_a_message_then_decide_and_appeal_via_cli(live_server: Live
         for text in ("first", "second", "the threat"):
             code, _, err = await tidings(server, b, "send", "alice", text, "--json")
             assert code == 0, err
+        picture = tmp_path / "threat.txt"
+        picture.write_text("written down, too")
+        code, _, err = await tidings(server, b, "send", "alice", "--file", str(picture))
+        assert code == 0, err
         code, out, err = await tidings(server, a, "receive", "--json")
         assert code == 0, err
         received = lines(out)
-        threat = received[-1]["id"]
+        threat = next(r["id"] for r in received if r.get("text") == "the threat")
+        attached = next(r["id"] for r in received if r.get("kind") == "file")
         code, out, err = await tidings(server, a, "report", "message", threat,
                                        "--category", "harassment", "--context", "2", "--json")
         assert code == 0, err
@@ -42,8 +47,16 @@ async def test_report_a_message_then_decide_and_appeal_via_cli(live_server: Live
         detail = await server.app.state.review.case(case["id"])
         assert [m["text"] for m in detail["reports"][0]["messages"]] == [
             "the threat", "first", "second"]
+        code, out, err = await tidings(server, a, "report", "message", attached,
+                                       "--category", "harassment", "--disclose", "--json")
+        assert code == 0, err
+        filed = json.loads(out)
+        assert filed["verified"] is True and filed["disclosed"] == 1
+        shown = await server.app.state.review.case(filed["case_id"])
+        assert shown["reports"][0]["messages"][0]["file"]["name"] == "threat.txt"
+        # a report category is accepted as the policy (issue 21: one vocabulary)
         code, out, err = await tidings(server, anna, "mod", "decide", case["id"],
-                                       "--action", "suspend_account", "--policy", "other")
+                                       "--action", "suspend_account", "--policy", "harassment")
         assert code == 0, err
         assert "decided" in out
         code, out, err = await tidings(server, b, "notices")

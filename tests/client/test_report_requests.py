@@ -48,3 +48,12 @@ def test_claim_takes_the_lease_through_the_review_api() -> None:
         "POST", "/api/v1/mod/cases/c_1/claim", {})
     assert claim("c_1", 60).json == {"lease_s": 60}
     assert release("c_1").path == "/api/v1/mod/cases/c_1/release"
+
+
+def test_disclosed_attachments_ride_with_their_messages_only() -> None:
+    req = message_report(INBOX, "M3", "harassment", "why", context=5,
+                         disclose={"M1": b"file bytes", "M9": b"not in the report"})
+    body = req.json
+    assert body["context"][0]["disclosed"] == b64encode(b"file bytes")
+    assert "disclosed" not in body["message"]
+    assert "not in the report" not in str(body)

@@ -110,3 +110,10 @@ def test_field_helpers_enforce_limits() -> None:
     with pytest.raises(TextFieldError):
         clean_display_name("n" * (DISPLAY_NAME_MAX + 1))
     assert clean_display_name("Ada") == "Ada"
+
+
+def test_platform_names_are_reserved_names() -> None:
+    """A title may not take a platform name; every one is reserved as a handle too."""
+    from tidings.protocol.handles import PLATFORM_NAMES, RESERVED_NAMES
+
+    assert PLATFORM_NAMES <= RESERVED_NAMES

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import bearer, login
+from tidings.crypto import encrypt_attachment
 from tidings.protocol.franking import FrankingKeyring, commitment
 from tidings.protocol.keys import b64encode
 from tidings.protocol.payload import MessageContent
@@ -59,3 +60,19 @@ async def notices(client: httpx.AsyncClient, headers: dict[str, str]) -> list[di
     assert r.status_code == 200, r.text
     result: list[dict[str, Any]] = r.json()
     return result
+
+
+def franked_file(ring: FrankingKeyring, data: bytes, name: str, media_type: str,
+                 sender: str, conversation: str, ts: int) -> dict[str, Any]:
+    """A ``file`` message as its recipient's client keeps it: the attachment's key record
+    (encrypted for real, so the hashes are genuine) inside the franked payload."""
+    _, key = encrypt_attachment(data, media_type)
+    payload = MessageContent("file", {"name": name, "attachment": key.to_json()},
+                             secrets.token_hex(4), ts).to_bytes()
+    franking_key = secrets.token_bytes(32)
+    c = commitment(franking_key, payload)
+    key_id, tag = ring.tag(c, sender, "DEVSENDER", conversation, ts)
+    return {"id": "M" + secrets.token_hex(6), "sender": sender, "sender_device": "DEVSENDER",
+            "conversation": conversation, "ts": ts, "payload": b64encode(payload),
+            "franking_key": b64encode(franking_key), "commitment": b64encode(c),
+            "tag": b64encode(tag), "key_id": key_id}

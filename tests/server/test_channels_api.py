@@ -130,3 +130,24 @@ async def test_subscribe_count_and_list(api: AppFactory) -> None:
                                     headers=readers[1])).status_code == 204
         got = (await client.get("/api/v1/channels/first_chan", headers=readers[1])).json()
         assert got["subscriber_count"] == 2 and got["subscribed"] is False
+
+
+async def test_generic_titles_allowed_platform_impersonation_refused(api: AppFactory) -> None:
+    """Issue 21: "News" is an ordinary word for a title; posing as the platform is not,
+    however it is spelled (Cyrillic Т and О, digit 0)."""
+    async with api() as client:
+        alice = await user(client, "alice")
+        for i, title in enumerate(("News", "Daily News", "World News", "Info", "Status")):
+            r = await client.post("/api/v1/channels", headers=alice,
+                                  json={"handle": f"generic_{i}", "title": title})
+            assert r.status_code == 201, (title, r.text)
+        for title in ("Tidings Support", "Tidings Official", "\u0422idings \u041efficial",
+                      "T1dings Supp0rt", "Support", "Moderator", "Tidings"):
+            r = await client.post("/api/v1/channels", headers=alice,
+                                  json={"handle": "poser_one", "title": title})
+            assert r.status_code == 409, (title, r.text)
+            assert r.json()["error"]["code"] == "reserved_title", title
+        # the handle "news" stays reserved: it is a link and a mention, not a title
+        r = await client.post("/api/v1/channels", headers=alice,
+                              json={"handle": "n_e_w_s", "title": "Anything"})
+        assert r.status_code == 409 and r.json()["error"]["code"] == "reserved_handle"

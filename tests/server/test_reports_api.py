@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.conftest import AppFactory
-from tests.server.channel_util import channel, post, user
-from tests.server.report_util import franked, keyring, report, report_body, staff
+from tests.server.channel_util import channel, photo, post, user
+from tests.server.report_util import franked, franked_file, keyring, report, report_body, staff
+from tests.server.test_review_console import _console_login
+from tidings.protocol import limits
+from tidings.protocol.keys import b64encode
 
 NOW = 1_767_225_600_000
 
@@ -181,3 +185,53 @@ async def test_group_messages_are_reportable_by_members(api: AppFactory) -> None
         assert ack["verified"] is True
         r = await _private_report(client, msg, carol, status=400)
         assert r["error"]["code"] == "not_a_participant"
+
+
+async def test_a_disclosed_attachment_must_be_the_file_the_message_names(
+        api: AppFactory) -> None:
+    """Issue 21: the reporter's client may send a file message's decrypted attachment;
+    the server keeps it only if its SHA-256 is the one the franked payload names."""
+    async with api() as client:
+        bob = await user(client, "bob")
+        await user(client, "mallory")
+        ring = keyring(client)
+        picture = photo(40, 30, seed=3)
+        message = franked_file(ring, picture, "me.png", "image/png", "mallory", "bob", NOW)
+
+        def body(msg: dict[str, Any], disclosed: bytes | None) -> dict[str, Any]:
+            out = report_body("message", category="harassment")
+            out["message"] = msg if disclosed is None else {
+                **msg, "disclosed": b64encode(disclosed)}
+            return out
+
+        r = await client.post("/api/v1/reports", headers=bob,
+                              json=body(message, picture + b"x"))
+        assert r.status_code == 400 and r.json()["error"]["code"] == "disclosure_mismatch"
+        text = franked(ring, "plain words", "mallory", "bob", NOW)
+        r = await client.post("/api/v1/reports", headers=bob, json=body(text, b"anything"))
+        assert r.status_code == 400 and r.json()["error"]["code"] == "nothing_to_disclose"
+        big = franked_file(ring, b"x" * (limits.REPORT_DISCLOSED_MAX + 1), "big.bin",
+                           "application/octet-stream", "mallory", "bob", NOW)
+        r = await client.post("/api/v1/reports", headers=bob,
+                              json=body(big, b"x" * (limits.REPORT_DISCLOSED_MAX + 1)))
+        assert r.status_code == 400 and r.json()["error"]["code"] == "disclosure_too_large"
+        ack = await report(client, bob, body(message, picture))
+        assert ack["verified"] is True and ack["disclosed"] == 1
+
+        # staff see it on the case page, blurred, and fetch it from the console only
+        sha = hashlib.sha256(picture).hexdigest()
+        url = f"/console/cases/{ack['case_id']}/disclosed/{sha}"
+        assert (await client.get(url)).status_code == 303  # no console session
+        await staff(client, "mod_anna", "moderator")
+        await _console_login(client, "mod_anna")
+        page = (await client.get(f"/console/cases/{ack['case_id']}")).text
+        assert f'<img src="{url}"' in page and 'class="media-guard disclosed' in page
+        got = await client.get(url)
+        assert got.status_code == 200 and got.content == picture
+        assert got.headers["content-type"] == "image/png"
+        assert got.headers["x-content-type-options"] == "nosniff"
+        assert "no-store" in got.headers["cache-control"]
+        other = (await report(client, bob, report_body(
+            "message", category="spam") | {"message": franked(
+                ring, "other words", "mallory", "bob", NOW + 1)}))["case_id"]
+        assert (await client.get(f"/console/cases/{other}/disclosed/{sha}")).status_code == 404

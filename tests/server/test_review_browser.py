@@ -13,7 +13,16 @@ import pytest
 
 from tests.conftest import LiveServer
 from tests.server.channel_util import channel, photo, post, upload, user
-from tests.server.report_util import franked, keyring, notices, report, report_body, staff
+from tests.server.report_util import (
+    franked,
+    franked_file,
+    keyring,
+    notices,
+    report,
+    report_body,
+    staff,
+)
+from tidings.protocol.keys import b64encode
 
 CHROMIUM = "/usr/bin/chromium"
 Live = Callable[..., AbstractAsyncContextManager[LiveServer]]
@@ -61,6 +70,20 @@ async def test_review_flow_in_headless_chromium(live_server: Live) -> None:
             text = await anna.locator("table.messages").inner_text()
             assert "meet me, or else" in text and "verified" in text
             assert await anna.locator(".badge.verified").count() >= 1
+            # a file the reporter disclosed (issue 21): blurred until clicked
+            body = report_body("message", category="harassment")
+            body["message"] = {**franked_file(keyring(client), b"a written threat",
+                                              "note.txt", "text/plain", "mallory", "bob", 8),
+                               "disclosed": b64encode(b"a written threat")}
+            file_case = (await report(client, bob, body))["case_id"]
+            await anna.goto(f"{server.url}/console/cases/{file_case}")
+            shown = anna.locator(".media-guard.disclosed pre")
+            assert await shown.inner_text() == "a written threat"
+            assert "blur" in await shown.evaluate("e => getComputedStyle(e).filter")
+            await anna.click(".media-guard.disclosed label >> nth=0")
+            await anna.wait_for_function(
+                "() => getComputedStyle(document.querySelector('.media-guard.disclosed pre'))"
+                ".filter === 'none'", timeout=5000)
             # the post case: media blurred and greyscale until revealed by a click
             await anna.goto(f"{server.url}/console/cases/{post_case}")
             img = anna.locator(".media-guard img")

@@ -20,6 +20,7 @@ from tidings.cli.common import (
 )
 from tidings.cli.messages import passphrase
 from tidings.client import report_requests as rr
+from tidings.client.attachments import disclosures
 from tidings.client.messaging import Messenger
 from tidings.client.sdk import TidingsClient
 
@@ -44,6 +45,10 @@ def report_message(message_id: str, category: CategoryOpt,
                    explanation: ExplainOpt = "Reported from the command line.",
                    context: Annotated[int, typer.Option(
                        help="Also send up to this many earlier messages (max 5).")] = 0,
+                   disclose: Annotated[bool, typer.Option(
+                       "--disclose", help="Also show the moderators the files attached to "
+                                          "these messages (decrypted on this device).")
+                   ] = False,
                    server: ServerOpt = None, profile: ProfileOpt = None,
                    json_out: JsonOpt = False) -> None:
     """Report a received private message; its franking data lets the server verify it."""
@@ -52,8 +57,11 @@ def report_message(message_id: str, category: CategoryOpt,
     async def go() -> dict[str, Any]:
         async with TidingsClient.from_profile(profile_dir(profile), server) as client:
             messenger = Messenger.open(client, secret)
+            inbox = messenger.crypto.reportable()
+            item, earlier = rr.pick(inbox, message_id, context)
+            shown = await disclosures(messenger, [item, *earlier]) if disclose else {}
             result: dict[str, Any] = await client.call(rr.message_report(
-                messenger.crypto.reportable(), message_id, category, explanation, context))
+                inbox, message_id, category, explanation, context, shown))
             return result
 
     emit(json_out, run(go()), _ack)
@@ -119,8 +127,9 @@ def decide(case_id: str,
                "--action", help="remove, ban_channel, suspend_account, no_violation, "
                                 "escalate; for appeals: uphold or reverse")],
            policy: Annotated[str, typer.Option(
-               "--policy", help="terrorist_content, other_illegal, violent_extremism, spam, "
-                                "impersonation, ban_evasion or other")] = "other",
+               "--policy", help="terrorist_content, other_illegal, violent_extremism, "
+                                "harassment, spam, ban_evasion, impersonation or other, or "
+                                "the report's category (illegal, ...)")] = "other",
            note: Annotated[str, typer.Option(
                help="Facts for the statement of reasons, or the answer to an appeal.")] = "",
            server: ServerOpt = None, profile: ProfileOpt = None, json_out: JsonOpt = False

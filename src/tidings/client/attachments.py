@@ -20,6 +20,9 @@ from tidings.client.groups import Groups
 from tidings.client.messaging import Messenger
 from tidings.client.requests import API, Request
 from tidings.crypto import AttachmentError, AttachmentKey, decrypt_attachment, encrypt_attachment
+from tidings.protocol import limits
+from tidings.protocol.errors import NotFound
+from tidings.protocol.keys import CryptoError, b64decode
 from tidings.protocol.payload import MessageContent
 
 DOWNLOADS_DIR = "downloads"
@@ -56,6 +59,30 @@ async def send_file(m: Messenger, user: str, path: Path) -> dict[str, Any]:
 
 async def send_group_file(m: Messenger, gid: str, path: Path) -> dict[str, Any]:
     return await Groups(m).send_content(gid, await file_content(m, path, f"group:{gid}"))
+
+
+async def disclosures(m: Messenger, messages: list[dict[str, Any]]) -> dict[str, bytes]:
+    """The decrypted attachments of the file messages among ``messages`` (received items
+    as the device keeps them), by message id, for a report that shows them to the
+    moderators. Files over ``REPORT_DISCLOSED_MAX`` or no longer on the server are
+    left out (the report still names them); a tampered blob raises ``AttachmentError``."""
+    out: dict[str, bytes] = {}
+    for item in messages:
+        try:
+            content = MessageContent.from_bytes(b64decode(str(item["payload"])))
+        except (KeyError, ValueError, CryptoError):
+            continue
+        if content.kind != "file":
+            continue
+        key = AttachmentKey.from_json(content.body.get("attachment"))
+        if key.size > limits.REPORT_DISCLOSED_MAX:
+            continue
+        try:
+            blob = await m.client.call(download_attachment(key.sha256_ciphertext))
+        except NotFound:
+            continue
+        out[str(item["id"])] = decrypt_attachment(bytes(blob), key)
+    return out
 
 
 async def fetch(m: Messenger, received: Received, into: Path | None = None) -> Path:

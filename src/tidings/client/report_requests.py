@@ -9,13 +9,13 @@ earlier messages of the same conversation. Only these leave the device.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tidings.client.requests import API, Request
 from tidings.protocol import limits
 from tidings.protocol.errors import BadRequest, NotFound
-from tidings.protocol.keys import CryptoError, b64decode
+from tidings.protocol.keys import CryptoError, b64decode, b64encode
 from tidings.protocol.payload import CONTENT_KINDS, MessageContent
 
 
@@ -44,7 +44,11 @@ def pick(inbox: Sequence[dict[str, Any]], message_id: str, context: int
 
 
 def message_report(inbox: Sequence[dict[str, Any]], message_id: str, category: str,
-                   explanation: str, context: int = 0) -> Request:
+                   explanation: str, context: int = 0,
+                   disclose: Mapping[str, bytes] | None = None) -> Request:
+    """``disclose``: decrypted attachments of file messages, by message id, that the
+    reporter chooses to show the moderators (``client/attachments.disclosures``); the
+    attachment's key stays inside the franked payload as the sender sent it."""
     item, earlier = pick(inbox, message_id, context)
     for m in (item, *earlier):
         kind = _kind(m)
@@ -53,8 +57,13 @@ def message_report(inbox: Sequence[dict[str, Any]], message_id: str, category: s
                              "person wrote; only messages can be reported", "not_content")
     return Request("POST", f"{API}/reports", {
         "target": {"kind": "message"}, "category": category, "explanation": explanation,
-        "good_faith": True, "message": franked(item),
-        "context": [franked(m) for m in earlier]})
+        "good_faith": True, "message": _with(franked(item), disclose),
+        "context": [_with(franked(m), disclose) for m in earlier]})
+
+
+def _with(message: dict[str, Any], disclose: Mapping[str, bytes] | None) -> dict[str, Any]:
+    data = (disclose or {}).get(message["id"])
+    return message if data is None else {**message, "disclosed": b64encode(data)}
 
 
 def _kind(stored: dict[str, Any]) -> str:

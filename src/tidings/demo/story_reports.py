@@ -72,10 +72,10 @@ async def decide(demo: Demo) -> None:
     claimed = await moderator.client.call(rr.claim(case_id))
     n.check(claimed["state"] == "claimed" and claimed["lease_holder"] == moderator.name,
             f"{moderator.name} claimed case {case_id}", f"the case is {claimed!r}")
-    decided = await moderator.client.call(rr.decide(case_id, "suspend_account", "other",
+    decided = await moderator.client.call(rr.decide(case_id, "suspend_account", CATEGORY,
                                                     FACTS))
     n.check(decided["state"] == "decided" and decided["decision"] == "suspend_account",
-            "decided: suspend mallory's account (terms of service)",
+            "decided: suspend mallory's account (terms of service: harassment)",
             f"the case is {decided!r}")
 
     notices: list[dict[str, Any]] = await mallory.client.call(rr.notices())

@@ -34,6 +34,7 @@ EEA: Final = ("AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", 
               "RO", "SE", "SI", "SK")
 #: Grounds without a bank label (rules on flags and history).
 IMPERSONATION: Final = "policy:impersonation"
+HARASSMENT: Final = "policy:harassment"
 BAN_EVASION: Final = "policy:ban_evasion"
 OTHER_POLICY: Final = "policy:other"
 
@@ -109,6 +110,10 @@ GROUNDS: Final = {
     L.SPAM: Ground(
         GroundKind.INCOMPATIBLE, "Terms of service: spam and platform manipulation",
         "The content is spam.", L.SPAM),
+    HARASSMENT: Ground(
+        GroundKind.INCOMPATIBLE, "Terms of service: harassment",
+        "The content harasses, threatens or intimidates a person, which the terms of "
+        "service do not allow.", HARASSMENT),
     IMPERSONATION: Ground(
         GroundKind.INCOMPATIBLE, "Terms of service: impersonation",
         "The name can be confused with an existing channel or profile.", IMPERSONATION),
@@ -120,8 +125,8 @@ GROUNDS: Final = {
         OTHER_POLICY),
 }
 #: When several grounds apply, the statement names the gravest one.
-GROUND_PRIORITY: Final = (L.TERRORIST_CONTENT, L.OTHER_ILLEGAL, L.VIOLENT_EXTREMISM, L.SPAM,
-                          BAN_EVASION, IMPERSONATION, OTHER_POLICY)
+GROUND_PRIORITY: Final = (L.TERRORIST_CONTENT, L.OTHER_ILLEGAL, L.VIOLENT_EXTREMISM,
+                          HARASSMENT, L.SPAM, BAN_EVASION, IMPERSONATION, OTHER_POLICY)
 _FLAG_GROUND: Final = {"lookalike_handle": IMPERSONATION, "new_channel": BAN_EVASION,
                        "returning_channel": BAN_EVASION}
 _SOURCE: Final = {

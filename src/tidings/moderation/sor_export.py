@@ -32,6 +32,7 @@ from tidings.moderation import labels as L
 from tidings.moderation.errors import ModerationError
 from tidings.moderation.reasons import (
     BAN_EVASION,
+    HARASSMENT,
     IMPERSONATION,
     OTHER_POLICY,
     Automation,
@@ -73,6 +74,7 @@ CATEGORY_OF_LABEL: Final[Mapping[str, tuple[str, tuple[str, ...]]]] = {
     L.SPAM: ("STATEMENT_CATEGORY_OTHER_VIOLATION_TC", ()),
     IMPERSONATION: ("STATEMENT_CATEGORY_SCAMS_AND_FRAUD",
                     ("KEYWORD_IMPERSONATION_ACCOUNT_HIJACKING",)),
+    HARASSMENT: ("STATEMENT_CATEGORY_CYBER_VIOLENCE", ("KEYWORD_CYBER_HARASSMENT",)),
     BAN_EVASION: ("STATEMENT_CATEGORY_OTHER_VIOLATION_TC", ()),
     OTHER_POLICY: ("STATEMENT_CATEGORY_OTHER_VIOLATION_TC", ()),
 }

@@ -56,6 +56,19 @@ RESERVED_NAMES: Final = frozenset(
 # A name whose key *contains* one of these is reserved: "tidings_team" and
 # "tidingsofficial" pose as the platform however they are decorated.
 RESERVED_SUBSTRINGS: Final = frozenset({"tidings"})
+# What a channel *title* may not be: the platform, its teams and roles, other well-known
+# services. The rest of RESERVED_NAMES are ordinary words ("News", "Info", "Status")
+# that only matter as handles and usernames (links, mentions, routes), so a channel may
+# be titled "News" while "Tidings Support" or "Тidings Оfficial" (Cyrillic Т, О) is
+# still refused (docs/decisions.md, "Names and titles").
+PLATFORM_NAMES: Final = frozenset(
+    {
+        "abuse", "admin", "administrator", "hostmaster", "mod", "moderation", "moderator",
+        "noreply", "official", "operator", "postmaster", "root", "safety", "security",
+        "signal", "staff", "support", "system", "telegram", "tidings", "transparency",
+        "trust", "webmaster", "whatsapp",
+    }
+)
 
 NameKind = Literal["handle", "username"]
 
@@ -123,6 +136,19 @@ def check_not_reserved(name: str, kind: NameKind = "handle") -> None:
     """
     if is_reserved(name):
         raise HandleError(f"reserved_{kind}", f"the {kind} {name!r} is reserved")
+
+
+@functools.cache
+def _platform_keys() -> frozenset[str]:
+    return frozenset(handle_key(name) for name in PLATFORM_NAMES)
+
+
+def check_title_not_reserved(title: str) -> None:
+    """Raise "reserved_title" if a title is, or looks like, the platform's own name or a
+    role of its staff (``PLATFORM_NAMES``), or contains "tidings" in any disguise."""
+    key = handle_key(title)
+    if key in _platform_keys() or any(part in key for part in _reserved_substring_keys()):
+        raise HandleError("reserved_title", f"the title {title!r} poses as the platform")
 
 
 def clean_text(s: str, max_len: int, field: str, *, allow_empty: bool = True) -> str:

@@ -343,6 +343,9 @@ REPORT_EXPLANATION_MAX = 4000
 REPORT_LOCATION_MAX = 1000
 REPORT_PAYLOAD_MAX = 64 * 1024
 """A reported message's payload (canonical JSON), base64-decoded."""
+REPORT_DISCLOSED_MAX = 512 * 1024
+"""An attachment a reporter discloses with a report (its decrypted bytes): within the
+1 MiB JSON body once base64-encoded. Larger files are reported by name, type and size."""
 REVIEW_LEASE_DEFAULT_MS = 15 * 60_000
 """How long a claim holds a case unless the moderator asks for another length."""
 REVIEW_QUEUE_PAGE_MAX = 200

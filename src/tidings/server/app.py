@@ -286,7 +286,8 @@ def _wire_reports(app: FastAPI, db: Database, streams: StreamService,
     store = ReportStore()
     notices = NoticeService(db, store, AccountStore(), streams, clock)
     report_svc = ReportService(db, store, AccountStore(), ChannelStore(), keyring, clock,
-                               lambda: getattr(app.state, "group_membership", None))
+                               lambda: getattr(app.state, "group_membership", None),
+                               BlobStore(app.state.settings.data_dir / "disclosed"))
     enforcer = Enforcer(db, ChannelStore(), AccountStore(), app.state.posts, clock,
                         lambda: getattr(app.state, "takedowns", None))
     app.state.notices = notices

@@ -29,6 +29,7 @@ from tidings.protocol.handles import (
     HANDLE_MAX,
     HandleError,
     check_not_reserved,
+    check_title_not_reserved,
     clean_channel_description,
     clean_channel_title,
     normalize_handle,
@@ -157,7 +158,7 @@ class ChannelService:
                 raise Conflict(await self._looks_like(conn, "title", other),
                                "title_confusable")
         try:
-            check_not_reserved(title)
+            check_title_not_reserved(title)
         except HandleError as exc:
             raise Conflict(f"the title {title!r} poses as the platform", "reserved_title"
                            ) from exc

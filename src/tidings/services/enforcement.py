@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tidings.moderation.review import Decision
+from tidings.moderation.vocabulary import VocabularyError, check_action
 from tidings.protocol.control import ChannelClosed, EndReason, SessionEnded
 from tidings.protocol.errors import BadRequest, Conflict, NotFound, TidingsError
 from tidings.services.clock import Clock
@@ -78,14 +79,12 @@ class Enforcer:
 
     @staticmethod
     def check(decision: Decision, kind: str, affected_user_id: int | None) -> None:
-        """Refuse, before anything is stored, a decision that cannot apply to the target."""
-        if decision is Decision.REMOVE and kind != "post":
-            raise BadRequest("remove applies to channel posts; use suspend_account or "
-                             "ban_channel for other targets", "not_applicable")
-        if decision is Decision.BAN_CHANNEL and kind not in ("post", "channel"):
-            raise BadRequest("ban_channel needs a channel or a post in it", "not_applicable")
-        if decision is Decision.SUSPEND_ACCOUNT and affected_user_id is None:
-            raise BadRequest("no account to suspend", "not_applicable")
+        """Refuse, before anything is stored, a decision that cannot apply to the target
+        (the table is ``moderation/vocabulary.py``'s ``ACTIONS``)."""
+        try:
+            check_action(decision, kind, affected_user_id is not None)
+        except VocabularyError as exc:
+            raise BadRequest(str(exc), exc.code) from exc
 
     async def apply(self, decision: Decision, kind: str, ref: str, affected_user_id: int | None,
                     case_id: str, label: str | None = None) -> dict[str, Any]:

@@ -16,6 +16,8 @@ Nothing is learnt about messages nobody reports.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,7 +26,7 @@ from typing import Any, Final
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.moderation import labels as L
-from tidings.moderation.reasons import IMPERSONATION, OTHER_POLICY
+from tidings.moderation import vocabulary
 from tidings.moderation.review import Source
 from tidings.protocol import limits
 from tidings.protocol.errors import BadRequest, NotFound
@@ -42,21 +44,14 @@ from tidings.services.channel_access import invite_in, perms_of, unlisted_and_hi
 from tidings.services.clock import Clock
 from tidings.services.moderation import Decision
 from tidings.storage.accounts import AccountStore
+from tidings.storage.blobs import BlobIdError, BlobStore, check_id
 from tidings.storage.channels import ChannelRecord, ChannelStore, PostRecord
 from tidings.storage.database import Database
 from tidings.storage.reports import ReportStore
 
-#: Report categories and the policy (statement-of-reasons ground) each suggests.
-CATEGORIES: Final = {
-    "terrorist_content": L.TERRORIST_CONTENT,
-    "violent_extremism": L.VIOLENT_EXTREMISM,
-    "illegal": L.OTHER_ILLEGAL,
-    "spam": L.SPAM,
-    "impersonation": IMPERSONATION,
-    "harassment": OTHER_POLICY,
-    "other": OTHER_POLICY,
-}
-TARGET_KINDS: Final = ("post", "channel", "account", "message")
+#: Report categories, each with the decision policy it suggests (moderation/vocabulary.py).
+CATEGORIES: Final = vocabulary.REPORT_CATEGORIES
+TARGET_KINDS: Final = vocabulary.TARGET_KINDS
 _VERDICT_CODE: Final = {
     FrankingVerdict.BAD_COMMITMENT: "franking_altered",
     FrankingVerdict.BAD_TAG: "franking_forged",
@@ -82,14 +77,21 @@ class FrankedMessage:
     commitment: str
     tag: str
     key_id: str
+    disclosed: str | None = None
+    """The file message's attachment, decrypted by the reporter's client (base64): the
+    reporter's choice to show it. Checked against the plaintext hash the franked
+    payload names; the attachment's key never leaves the payload."""
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FrankedMessage:
         try:
+            disclosed = data.get("disclosed")
+            if disclosed is not None and not isinstance(disclosed, str):
+                raise TypeError("disclosed must be base64 text")
             return cls(str(data["id"]), str(data["sender"]), str(data["sender_device"]),
                        str(data["conversation"]), int(data["ts"]), str(data["payload"]),
                        str(data["franking_key"]), str(data["commitment"]), str(data["tag"]),
-                       str(data["key_id"]))
+                       str(data["key_id"]), disclosed)
         except (KeyError, TypeError, ValueError) as exc:
             raise BadRequest(f"a reported message lacks a field: {exc}",
                              "bad_reported_message") from exc
@@ -148,21 +150,69 @@ def verify_message(keyring: FrankingKeyring, m: FrankedMessage, what: str) -> st
     return payload.decode("utf-8")
 
 
-def message_text(payload: str) -> str:
-    """The text of a stored, verified payload (for the console)."""
+def _attachment_of(payload: str) -> dict[str, Any] | None:
     try:
         body = json.loads(payload).get("body", {})
     except (ValueError, AttributeError):
-        return ""
-    text = body.get("text") if isinstance(body, dict) else None
-    return text if isinstance(text, str) else json.dumps(body)
+        return None
+    key = body.get("attachment") if isinstance(body, dict) else None
+    return key if isinstance(key, dict) else None
+
+
+def disclosed_bytes(m: FrankedMessage, payload: str, what: str) -> bytes | None:
+    """The attachment the reporter disclosed, if it is the file the verified message
+    names: its SHA-256 must be the key record's ``sha256_plaintext``, which the franking
+    commitment covers, so nobody can show other bytes as what the sender sent."""
+    if m.disclosed is None:
+        return None
+    key = _attachment_of(payload)
+    expected = key.get("sha256_plaintext") if key is not None else None
+    if not isinstance(expected, str):
+        raise BadRequest(f"{what}: only a file message has an attachment to disclose",
+                         "nothing_to_disclose")
+    try:
+        data = b64decode(m.disclosed)
+    except ValueError as exc:
+        raise BadRequest(f"{what}: the disclosed attachment must be base64",
+                         "bad_disclosure") from exc
+    if len(data) > limits.REPORT_DISCLOSED_MAX:
+        raise BadRequest(f"{what}: a disclosed attachment is at most "
+                         f"{limits.REPORT_DISCLOSED_MAX} bytes; report it without",
+                         "disclosure_too_large")
+    if hashlib.sha256(data).hexdigest() != expected:
+        raise BadRequest(f"{what}: the disclosed attachment is not the file the message "
+                         "names", "disclosure_mismatch")
+    return data
+
+
+def message_view(payload: str) -> dict[str, Any]:
+    """What the console shows of a stored, verified payload: its text, and for a file
+    its name, type and size, never the attachment's key or nonce (key material)."""
+    try:
+        body = json.loads(payload).get("body", {})
+    except (ValueError, AttributeError):
+        return {"text": ""}
+    if not isinstance(body, dict):
+        return {"text": ""}
+    text = body.get("text")
+    out: dict[str, Any] = {"text": text if isinstance(text, str) else ""}
+    key = body.get("attachment")
+    if isinstance(key, dict):
+        out["file"] = {"name": str(body.get("name") or "")[:200],
+                       "media_type": str(key.get("media_type") or "")[:100],
+                       "size": key.get("size") if isinstance(key.get("size"), int) else None,
+                       "sha256": str(key.get("sha256_plaintext") or "")[:64]}
+    return out
 
 
 class ReportService:
     def __init__(self, db: Database, store: ReportStore, accounts: AccountStore,
                  channels: ChannelStore, keyring: FrankingKeyring, clock: Clock,
-                 groups: Callable[[], GroupMembership | None] = lambda: None) -> None:
+                 groups: Callable[[], GroupMembership | None] = lambda: None,
+                 disclosed: BlobStore | None = None) -> None:
         self.db = db
+        self.disclosed = disclosed
+        """Attachments reporters disclosed, by SHA-256 of their bytes (staff-only)."""
         self.store = store
         self.accounts = accounts
         self.channels = channels
@@ -203,7 +253,7 @@ class ReportService:
         raise BadRequest("only a recipient of a message can report it", "not_a_participant")
 
     async def _verify(self, who: Principal, r: ReportInput
-                      ) -> tuple[str, int | None, list[dict[str, Any]]]:
+                      ) -> tuple[str, int | None, list[dict[str, Any]], list[bytes]]:
         m = r.message
         if m is None:
             raise BadRequest("a message report carries the message", "bad_reported_message")
@@ -212,6 +262,7 @@ class ReportService:
                              "too_much_context")
         await self._participant(who, m.conversation)
         rows = [self._row(0, m, verify_message(self.keyring, m, "reported message"))]
+        disclosed = [disclosed_bytes(m, rows[0]["payload"], "reported message")]
         for i, c in enumerate(r.context, start=1):
             # 1:1 conversations are named by their recipient, so every message to the
             # reporter shares one name: context must also come from the same sender.
@@ -221,9 +272,11 @@ class ReportService:
                 raise BadRequest(f"context message {i} is not an earlier message of the "
                                  "same conversation", "context_mismatch")
             rows.append(self._row(i, c, verify_message(self.keyring, c, f"context message {i}")))
+            disclosed.append(disclosed_bytes(c, rows[-1]["payload"], f"context message {i}"))
         async with self.db.read() as conn:
             sender = await self.accounts.user_by_name(conn, m.sender)
-        return m.commitment, (sender.id if sender else None), rows
+        return (m.commitment, (sender.id if sender else None), rows,
+                [d for d in disclosed if d is not None])
 
     @staticmethod
     def _row(position: int, m: FrankedMessage, payload: str) -> dict[str, Any]:
@@ -267,9 +320,11 @@ class ReportService:
     async def submit(self, who: Principal, r: ReportInput) -> dict[str, Any]:
         self._check_fields(r)
         messages: list[dict[str, Any]] = []
+        disclosed: list[bytes] = []
         if r.kind == "message":
-            ref, affected, messages = await self._verify(who, r)
+            ref, affected, messages, disclosed = await self._verify(who, r)
             location = r.location or f"message:{messages[0]['message_id']}"
+            await self._keep_disclosed(disclosed)
         else:
             ref, affected, location = await self._target(who, r)
             location = r.location or location
@@ -289,7 +344,30 @@ class ReportService:
             await self.store.insert_messages(conn, report_id, messages)
         return {"id": report_id, "case_id": case_id, "status": "received",
                 "verified": bool(messages), "source": str(source), "received_at": now,
+                "disclosed": len(disclosed) if self.disclosed is not None else 0,
                 "message": "Thank you. We received your report and will tell you the outcome."}
+
+    async def _keep_disclosed(self, files: list[bytes]) -> None:
+        if self.disclosed is None:
+            return
+        for data in files:  # off the event loop: up to REPORT_DISCLOSED_MAX bytes each
+            await asyncio.to_thread(self.disclosed.put, data)
+
+    async def disclosed_file(self, sha256: str) -> bytes | None:
+        """A disclosed attachment's bytes (the console checks the case names it)."""
+        try:
+            sha256 = check_id(sha256)
+        except BlobIdError:
+            return None
+        if self.disclosed is None or not self.disclosed.exists(sha256):
+            return None
+        return await asyncio.to_thread(self.disclosed.read, sha256)
+
+    def has_disclosed(self, sha256: str) -> bool:
+        try:
+            return self.disclosed is not None and self.disclosed.exists(check_id(sha256))
+        except BlobIdError:
+            return False
 
     async def status(self, who: Principal, report_id: int) -> dict[str, Any]:
         async with self.db.read() as conn:

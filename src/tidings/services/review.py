@@ -14,8 +14,9 @@ import json
 from typing import Any, Final, Protocol
 
 from tidings.moderation import review as rv
+from tidings.moderation import vocabulary as vocab
 from tidings.moderation.reasons import (
-    GROUNDS,
+    GROUND_PRIORITY,
     ContentKind,
     from_decision,
     render_text,
@@ -28,26 +29,45 @@ from tidings.services.cases import case_columns, load
 from tidings.services.clock import Clock
 from tidings.services.enforcement import Enforcer
 from tidings.services.notices import NoticeService
-from tidings.services.reports import message_text
+from tidings.services.reports import message_view
 from tidings.services.returning import ReturningChannels
 from tidings.storage.accounts import AccountStore
+from tidings.storage.actions import ActionStore
 from tidings.storage.channels import ChannelStore
 from tidings.storage.database import Database
 from tidings.storage.reports import CaseRow, ReportStore
 
 #: Policies a moderator names, by short name; the value is the statement's ground.
-POLICIES: Final = {label.split(":", 1)[1]: label for label in GROUNDS}
+POLICIES: Final = {name: p.label for name, p in vocab.POLICIES.items()}
 WAITING: Final = ("open", "escalated", "appealed")
 LEASED: Final = ("claimed", "appeal_claimed")
 HISTORY_MAX: Final = 20
 
 
 def policy_label(policy: str) -> str:
-    label = POLICIES.get(policy, policy)
-    if label not in GROUNDS:
-        raise BadRequest(f"policy must be one of {', '.join(sorted(POLICIES))}",
-                         "unknown_policy")
-    return label
+    """The ground label of a policy named by its short name, its label or the report
+    category that suggests it (``harassment``, ``illegal``: moderation/vocabulary.py)."""
+    try:
+        return vocab.policy(policy).label
+    except vocab.VocabularyError as exc:
+        raise BadRequest(str(exc), exc.code) from exc
+
+
+def suggested_policy(row: CaseRow, categories: list[str]) -> str:
+    """The policy the decide form starts on: the one already chosen (an escalation), else
+    the first report's category's, else the gravest label of the matches."""
+    if row.policy:
+        try:
+            return vocab.policy(row.policy).name
+        except vocab.VocabularyError:  # an order's own label: the form starts on "other"
+            return "other"
+    for category in categories:
+        if category in vocab.REPORT_CATEGORIES:
+            return vocab.policy_of_category(category).name
+    labels = {lab for m in (json.loads(row.matches) if row.matches else [])
+              for lab in m.get("labels", [])}
+    label = next((lab for lab in GROUND_PRIORITY if lab in labels), None)
+    return vocab.policy(label).name if label else "other"
 
 
 class EntryReview(Protocol):
@@ -71,6 +91,9 @@ def _error(exc: rv.ReviewError) -> Conflict:
 
 
 class ReviewService:
+    actions: Final = ActionStore()
+    """Strikes and bans, for the account history on the case page (a stateless store)."""
+
     def __init__(self, db: Database, store: ReportStore, accounts: AccountStore,
                  channels: ChannelStore, enforcer: Enforcer, notices: NoticeService,
                  clock: Clock, returning: ReturningChannels | None = None,
@@ -165,6 +188,7 @@ class ReviewService:
             affected = (None if row.affected_user_id is None else
                         await self.accounts.user_by_id(conn, row.affected_user_id))
             out["content"] = await self._content(conn, row)
+            account = await self._account_history(conn, affected)
         if self.returning is not None and row.target_kind == "channel":
             found = await self.returning.side_by_side(row.id, int(row.target_ref))
             if found is not None:  # the held channel beside the banned one it resembles
@@ -172,6 +196,12 @@ class ReviewService:
         if row.target_kind == ENTRY_KIND and self.entries is not None:
             out["content"] = await self.entries.describe(int(row.target_ref))
         out["affected_user"] = affected.username if affected else None
+        out["account"] = account
+        kinds = vocab.actions_for(row.target_kind, row.affected_user_id is not None)
+        out["actions"] = [str(a) for a in kinds]
+        out["default_action"] = str(kinds[0])
+        out["policies"] = list(vocab.POLICIES)
+        out["default_policy"] = suggested_policy(row, [r.category for r in reports])
         out["matches"] = json.loads(row.matches) if row.matches else []
         out["reports"] = [{
             "id": r.id, "category": r.category, "explanation": r.explanation,
@@ -180,7 +210,7 @@ class ReviewService:
             "messages": [{"position": m.position, "message_id": m.message_id,
                           "sender": m.sender, "sender_device": m.sender_device,
                           "conversation": m.conversation, "ts": m.ts,
-                          "text": message_text(m.payload), "verdict": m.verdict}
+                          **message_view(m.payload), "verdict": m.verdict}
                          for m in messages if m.report_id == r.id]} for r in reports]
         out["history"] = [{"id": h.id, "state": h.state, "policy": h.policy,
                            "decision": load(h).decision, "created_at": h.created_at}
@@ -195,6 +225,18 @@ class ReviewService:
         out["appellant"] = case.appellant
         out["appeal_decision"] = str(case.appeal_decision) if case.appeal_decision else None
         return out
+
+    async def _account_history(self, conn: Any, user: Any) -> dict[str, Any] | None:
+        """Strikes (expired ones too), channels taken down and a suspension of the
+        account the case is about; its earlier cases are ``history``."""
+        if user is None:
+            return None
+        now = self.clock()
+        strikes = await self.actions.strikes_of(conn, user.id, HISTORY_MAX)
+        return {"username": user.username, "suspended_at": user.suspended_at,
+                "active_strikes": await self.actions.active_strikes(conn, user.id, now),
+                "strikes": [{**s, "active": s["expires_at"] > now} for s in strikes],
+                "bans": await self.actions.bans_of_owner(conn, user.id, HISTORY_MAX)}
 
     async def _content(self, conn: Any, row: CaseRow) -> dict[str, Any]:
         if row.target_kind == ENTRY_KIND:
@@ -252,6 +294,7 @@ class ReviewService:
                              "bad_action") from exc
         label = policy_label(policy)
         row, case = await self._held(who, case_id)
+        self.enforcer.check(decision, row.target_kind, row.affected_user_id)
         now = self.clock()
         case = self._feed(case, rv.Decide(who.username, decision, now))
         if decision is rv.Decision.ESCALATE:
@@ -261,7 +304,6 @@ class ReviewService:
             return await self._decide_entry(who, row, case, decision, label)
         if label == "category:terrorist_content":
             case = dataclasses.replace(case, terrorist_content=True)
-        self.enforcer.check(decision, row.target_kind, row.affected_user_id)
         before = row
         row = await self._save(row, case, policy=label)  # the compare-and-set: ours now
         snapshot: dict[str, Any] = {}

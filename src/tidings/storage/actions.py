@@ -74,6 +74,31 @@ class ActionStore:
                                            strikes.c.expires_at > now))).scalar_one()
         return int(total)
 
+    async def strikes_of(self, conn: AsyncConnection, user_id: int, limit: int
+                         ) -> list[dict[str, Any]]:
+        """The user's strikes, newest first, expired ones included (history)."""
+        rows = await conn.execute(sa.select(strikes.c.weight, strikes.c.rule, strikes.c.cause,
+                                            strikes.c.created_at, strikes.c.expires_at)
+                                  .where(strikes.c.user_id == user_id)
+                                  .order_by(strikes.c.created_at.desc(), strikes.c.id.desc())
+                                  .limit(limit))
+        return [dict(r._mapping) for r in rows]
+
+    async def bans_of_owner(self, conn: AsyncConnection, owner_id: int, limit: int
+                            ) -> list[dict[str, Any]]:
+        """The owner's channels taken down, newest first: banned by the rules or an order
+        (``channel_bans``, with the ground) or by a moderator's decision (state
+        ``removed``, whose ground is the case's)."""
+        rows = await conn.execute(
+            sa.select(channels.c.handle, channels.c.state, channel_bans.c.ground,
+                      channel_bans.c.created_at)
+            .select_from(channels.outerjoin(channel_bans,
+                                            channel_bans.c.channel_id == channels.c.id))
+            .where(channels.c.owner_id == owner_id,
+                   channels.c.state.in_(("banned", "removed")))
+            .order_by(channels.c.id.desc()).limit(limit))
+        return [dict(r._mapping) for r in rows]
+
     async def add_flag(self, conn: AsyncConnection, target: str, rule: str, now: int) -> None:
         await conn.execute(content_flags.insert().values(target=target, rule=rule,
                                                          created_at=now))

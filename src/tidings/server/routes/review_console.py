@@ -19,7 +19,7 @@ from tidings.protocol.errors import Forbidden, TidingsError
 from tidings.server import web_session as ws
 from tidings.server.routes.console import login_redirect, render, templates
 from tidings.services.accounts import Principal
-from tidings.services.reports import TARGET_KINDS
+from tidings.services.reports import TARGET_KINDS, ReportService
 from tidings.services.review import POLICIES, ReviewService
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -176,3 +176,57 @@ async def preferences(request: Request, csrf: str = Form(default="", max_length=
     await _review(request).set_reveal_media(who, reveal_media == "on")
     target = back if back.startswith("/console/") else "/console/queue"
     return RedirectResponse(target, status_code=303)
+
+
+# -- attachments reporters disclosed (issue 21) -------------------------------------------
+#: Disclosed files shown as pictures; any other type is offered as a download only.
+SHOWN_IMAGES: Final = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+SHOWN_TEXT_MAX: Final = 16 * 1024
+"""A disclosed text file up to this size is shown in the page (blurred); longer ones
+are a download."""
+
+
+def disclosed_view(request: Request, case_id: str, file: dict[str, Any]
+                   ) -> dict[str, Any] | None:
+    """How the case page shows a file message's attachment the reporter disclosed, or
+    None when they did not. Never the attachment's key: only the bytes they sent."""
+    reports: ReportService = request.app.state.reports
+    sha256 = str(file.get("sha256") or "")
+    if not reports.has_disclosed(sha256):
+        return None
+    media_type = str(file.get("media_type") or "")
+    out: dict[str, Any] = {"url": f"/console/cases/{case_id}/disclosed/{sha256}",
+                           "image": media_type in SHOWN_IMAGES, "text": None}
+    size = file.get("size")
+    if media_type.startswith("text/plain") and isinstance(size, int) and size <= SHOWN_TEXT_MAX:
+        assert reports.disclosed is not None  # has_disclosed said so
+        out["text"] = reports.disclosed.read(sha256).decode("utf-8", "replace")
+    return out
+
+
+templates.env.globals["disclosed"] = disclosed_view
+
+
+@router.get("/cases/{case_id}/disclosed/{sha256}")
+async def disclosed_file(request: Request, case_id: str, sha256: str) -> Response:
+    """The bytes of a disclosed attachment, to staff, if this case's reports name it."""
+    page = await _page(request)
+    if page is None:
+        return login_redirect()
+    try:
+        case = await _review(request).case(case_id)
+    except TidingsError:
+        return Response("no such case", status_code=404, media_type="text/plain")
+    files = {m["file"]["sha256"]: m["file"] for r in case["reports"]
+             for m in r["messages"] if m.get("file")}
+    reports: ReportService = request.app.state.reports
+    data = await reports.disclosed_file(sha256) if sha256 in files else None
+    if data is None:
+        return Response("no disclosed file of this case", status_code=404,
+                        media_type="text/plain")
+    shown = files[sha256]["media_type"] in SHOWN_IMAGES
+    return Response(data, media_type=files[sha256]["media_type"] if shown
+                    else "application/octet-stream",
+                    headers={"Cache-Control": "private, no-store",
+                             "X-Content-Type-Options": "nosniff",
+                             "Content-Disposition": "inline" if shown else "attachment"})
