@@ -235,3 +235,41 @@ async def test_a_disclosed_attachment_must_be_the_file_the_message_names(
             "message", category="spam") | {"message": franked(
                 ring, "other words", "mallory", "bob", NOW + 1)}))["case_id"]
         assert (await client.get(f"/console/cases/{other}/disclosed/{sha}")).status_code == 404
+
+
+async def test_disclosed_attachments_go_after_the_appeal_window(api: AppFactory) -> None:
+    """A disclosed file is kept while its case is undecided, and deleted six months
+    after it was last disclosed once every case naming it is decided."""
+    import time
+
+    from tidings.services.clock import ManualClock
+
+    clock = ManualClock(int(time.time() * 1000))  # file times are the real clock's
+    async with api(clock=clock) as client:
+        bob = await user(client, "bob")
+        await user(client, "mallory")
+        mod = await staff(client, "mod_anna", "moderator")
+        ring = keyring(client)
+        first, second = photo(40, 30, seed=4), photo(40, 30, seed=5)
+        acks = []
+        for n, picture in enumerate((first, second)):
+            message = franked_file(ring, picture, f"p{n}.png", "image/png", "mallory",
+                                   "bob", clock() + n)
+            body = report_body("message", category="harassment")
+            body["message"] = {**message, "disclosed": b64encode(picture)}
+            acks.append(await report(client, bob, body))
+        reports = client.app.state.reports  # type: ignore[attr-defined]
+        assert await reports.sweep_disclosed() == 0  # nothing is old yet
+        r = await client.post(f"/api/v1/mod/cases/{acks[0]['case_id']}/decision",
+                              headers=mod, json={"action": "no_violation",
+                                                 "policy": "harassment"})
+        assert r.status_code == 200, r.text
+        clock.advance(limits.REPORT_DISCLOSED_KEEP_MS + 600_000)  # the files were written
+        # a moment after the manual clock's start, in real time
+        deleted = await reports.sweep_disclosed()
+        first_sha = hashlib.sha256(first).hexdigest()
+        second_sha = hashlib.sha256(second).hexdigest()
+        assert acks[0]["case_id"] != acks[1]["case_id"]  # two messages, two cases
+        assert deleted == 1
+        assert reports.disclosed.exists(second_sha)  # its case is still open
+        assert not reports.disclosed.exists(first_sha)

@@ -344,6 +344,11 @@ REPORT_LOCATION_MAX = 1000
 REPORT_PAYLOAD_MAX = 64 * 1024
 """A reported message's payload (canonical JSON), base64-decoded."""
 REPORT_DISCLOSED_MAX = 512 * 1024
+REPORT_DISCLOSED_KEEP_MS = 183 * 24 * 3600 * 1000
+"""A disclosed attachment is deleted this long (six months: the appeal window of DSA
+Art. 20) after it was last disclosed, once no case that names it is still undecided."""
+REPORT_DISCLOSED_SWEEP_S = 3600.0
+"""How often each server process looks for disclosed attachments past their keep."""
 """An attachment a reporter discloses with a report (its decrypted bytes): within the
 1 MiB JSON body once base64-encoded. Larger files are reported by name, type and size."""
 REVIEW_LEASE_DEFAULT_MS = 15 * 60_000

@@ -370,6 +370,16 @@ async def _sweep(expiry: ExpiryService) -> None:
             log.exception("disappearing-message sweep failed")
 
 
+async def _sweep_disclosed(reports: ReportService) -> None:
+    """Delete attachments reporters disclosed once past their keep (services/reports.py)."""
+    while True:
+        await asyncio.sleep(limits.REPORT_DISCLOSED_SWEEP_S)
+        try:
+            await reports.sweep_disclosed()
+        except Exception:
+            log.exception("disclosed-attachment sweep failed")
+
+
 def make_bus(settings: Settings, metrics: Metrics) -> Bus:
     """Redis pub/sub when ``redis_url`` is set (several processes), else in-process."""
     if not settings.redis_url:
@@ -473,6 +483,8 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         app.state.expiry = ExpiryService(db, app.state.groups, app.state.attachments, clock)
         sweeper = asyncio.create_task(_sweep(app.state.expiry), name="disappear-sweep")
         _wire_reports(app, db, stream_svc, franking_keyring(server_secrets), clock)
+        disclosed_sweeper = asyncio.create_task(_sweep_disclosed(app.state.reports),
+                                                name="disclosed-sweep")
         _wire_orders(app, settings, db, clock)
         await app.state.rule_config.load()
         rule_poller = asyncio.create_task(_poll_rules(app.state.rule_config),
@@ -493,7 +505,8 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
             await job_runner.stop()
             await limiter.close()
             await committer.close()
-            for task in (poller, rule_poller, sweeper, hooks_task, scheduler_task):
+            for task in (poller, rule_poller, sweeper, disclosed_sweeper, hooks_task,
+                         scheduler_task):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

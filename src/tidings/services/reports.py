@@ -353,6 +353,27 @@ class ReportService:
         for data in files:  # off the event loop: up to REPORT_DISCLOSED_MAX bytes each
             await asyncio.to_thread(self.disclosed.put, data)
 
+    async def sweep_disclosed(self) -> int:
+        """Delete disclosed attachments past ``REPORT_DISCLOSED_KEEP_MS`` (from the last
+        time one was disclosed) unless a case naming them is still undecided or under
+        appeal. Returns the files deleted."""
+        if self.disclosed is None:
+            return 0
+        cutoff_s = (self.clock() - limits.REPORT_DISCLOSED_KEEP_MS) / 1000
+        old = [b.sha256 for b in await asyncio.to_thread(list, self.disclosed.iter_blobs())
+               if b.mtime < cutoff_s]
+        if not old:
+            return 0
+        async with self.db.read() as conn:
+            payloads = await self.store.payloads_of_undecided_cases(conn)
+        named = {f.get("sha256") for f in (message_view(p).get("file") for p in payloads)
+                 if isinstance(f, dict)}
+        gone = 0
+        for sha in old:
+            if sha not in named and await asyncio.to_thread(self.disclosed.delete, sha):
+                gone += 1
+        return gone
+
     async def disclosed_file(self, sha256: str) -> bytes | None:
         """A disclosed attachment's bytes (the console checks the case names it)."""
         try:

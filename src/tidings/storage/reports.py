@@ -95,6 +95,17 @@ JOINABLE = ("open", "claimed", "escalated")
 
 
 class ReportStore:
+    async def payloads_of_undecided_cases(self, conn: AsyncConnection) -> list[str]:
+        """Payloads of reported messages whose case is not decided for good (open,
+        claimed, escalated or under appeal): what a disclosed attachment is kept for."""
+        done = ("decided", "appeal_decided", "closed")
+        rows = await conn.execute(
+            sa.select(reported_messages.c.payload)
+            .join(reports, reports.c.id == reported_messages.c.report_id)
+            .join(review_cases, review_cases.c.id == reports.c.case_id)
+            .where(review_cases.c.state.not_in(done)))
+        return [str(r[0]) for r in rows]
+
     # -- cases --------------------------------------------------------------------
     async def insert_case(self, conn: AsyncConnection, **values: Any) -> None:
         await conn.execute(review_cases.insert().values(**values))
