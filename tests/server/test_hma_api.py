@@ -382,7 +382,13 @@ def test_client_settings_are_checked_at_start(tmp_path: Any) -> None:
     clients, networks = good.hma_grants()
     assert list(clients.values()) == [("coop", "COOP_")]
     assert [(str(n), p) for n, p in networks] == [("10.0.0.0/8", "COOP_"), ("::1/128", "")]
-    for env in ({"TIDINGS_HMA_CLIENTS": "coop=notahash"},
+    urls = load_settings(tmp_path, {"TIDINGS_EXCHANGE_BASE_URLS":
+                                    "tat=http://127.0.0.1:9/,ncmec=https://test.example"})
+    assert urls.exchange_urls() == {"tat": "http://127.0.0.1:9/",
+                                    "ncmec": "https://test.example"}
+    for env in ({"TIDINGS_EXCHANGE_BASE_URLS": "stop_ncii=https://x.example"},
+                {"TIDINGS_EXCHANGE_BASE_URLS": "tat=ftp://x.example"},
+                {"TIDINGS_HMA_CLIENTS": "coop=notahash"},
                 {"TIDINGS_HMA_CLIENTS": "=" + "a" * 64},
                 {"TIDINGS_HMA_ALLOW_ADDRESSES": "10.0.0.300/8"}):
         with pytest.raises(ConfigError):
