@@ -56,7 +56,7 @@ async def test_fetch_resumes_from_checkpoint(database: Database, tmp_path: Path)
     moderation = ModerationService()
     sync = BankSync(database, BankStore(), moderation, None)
     svc = BankService(database, BankStore(), sync, ManualClock(),
-                      lambda _record: BuiltExchange(exchange, PageCheckpoint))
+                      lambda _record, _stored: BuiltExchange(exchange, PageCheckpoint))
     await sync.load()
     await svc.create_bank("PARTNER_X")
     await svc.put_exchange("PARTNER_X", "paged", "static_sample", LABELS, {})

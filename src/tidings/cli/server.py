@@ -213,3 +213,43 @@ def ensure_admin(data: DataOpt = None) -> None:
     sys.stdout.write(
         f"\nCreated the first admin account. This password is shown only once:\n"
         f"  username: {name}\n  password: {password}\n\n")
+
+
+@admin_app.command("credentials-rekey")
+def credentials_rekey(
+        rotate: Annotated[bool, typer.Option(
+            "--rotate", help="Make a new credentials key current first.")] = False,
+        data: DataOpt = None, json_out: JsonOpt = False) -> None:
+    """Seal every stored partner credential again under the current key (after
+    ``--rotate``: a new one), then drop the keys nothing uses. Stop the servers first:
+    a running server knows only the keys it started with."""
+    import os
+
+    from tidings.crypto.sealed import Sealer
+    from tidings.server import secrets
+    from tidings.services.clock import system_clock
+    from tidings.services.exchange_credentials import ExchangeCredentials
+    from tidings.storage.credentials import CredentialStore
+
+    settings = _settings(data)
+    if rotate:
+        secrets.rotate_credentials_key(settings.data_dir)
+
+    async def go() -> dict[str, object]:
+        db = _database(settings)
+        try:
+            await migrate.check_current(db)
+            keys = secrets.load_or_create(settings.data_dir)
+            svc = ExchangeCredentials(
+                db, CredentialStore(),
+                Sealer.from_secrets(keys.credentials_current, keys.credentials_keys),
+                os.environ, system_clock)
+            result = await svc.rekey()
+        finally:
+            await db.close()
+        dropped = secrets.drop_credentials_keys(settings.data_dir, set())
+        return {**result, "dropped_keys": dropped}
+
+    emit(json_out, run(go()), lambda r: console.print(
+        f"sealed {r['resealed']} of {r['stored']} stored credentials again under key "
+        f"{r['key']}; dropped keys: {', '.join(map(str, r['dropped_keys'])) or 'none'}"))

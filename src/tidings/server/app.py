@@ -23,6 +23,7 @@ import tidings
 from tidings.bus.base import Bus
 from tidings.bus.local import LocalBus
 from tidings.bus.redis import RedisBus
+from tidings.crypto.sealed import Sealer
 from tidings.protocol import limits
 from tidings.protocol.control import CatchUp, encode_device
 from tidings.protocol.errors import TidingsError
@@ -50,6 +51,7 @@ from tidings.server.routes import (
     exchange_console,
     groups,
     health,
+    hma_content,
     hma_curation,
     jobs,
     keys,
@@ -86,6 +88,7 @@ from tidings.services.contacts import ContactService
 from tidings.services.directory import DirectoryCache
 from tidings.services.enforcement import Enforcer
 from tidings.services.entry_safety import EntrySafety, SafetyPolicy
+from tidings.services.exchange_credentials import ExchangeCredentials
 from tidings.services.exchange_schedule import JOB_KIND as EXCHANGE_JOB_KIND
 from tidings.services.exchange_schedule import ExchangeScheduler
 from tidings.services.expiry import ExpiryService
@@ -123,6 +126,7 @@ from tidings.storage.channels import ChannelStore
 from tidings.storage.committer import GroupCommitter
 from tidings.storage.console_sessions import ConsoleSessionStore
 from tidings.storage.contacts import ContactStore
+from tidings.storage.credentials import CredentialStore
 from tidings.storage.database import Database
 from tidings.storage.entry_safety import EntrySafetyStore
 from tidings.storage.groups import GroupStore
@@ -442,8 +446,14 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         await bank_sync.load()
         app.state.moderation = moderation
         app.state.bank_sync = bank_sync
+        app.state.exchange_credentials = ExchangeCredentials(
+            db, CredentialStore(), Sealer.from_secrets(server_secrets.credentials_current,
+                                                       server_secrets.credentials_keys),
+            os.environ, clock)
         app.state.banks = BankService(db, BankStore(), bank_sync, clock,
-                                      Exchanges(settings.data_dir, os.environ))
+                                      Exchanges(settings.data_dir, os.environ,
+                                                settings.exchange_urls()),
+                                      app.state.exchange_credentials.stored)
         app.state.hma = HmaService(app.state.banks, moderation, (settings.hma_label,))
         poller = asyncio.create_task(_poll_banks(bank_sync), name="bank-refresh")
         app.state.settings = settings
@@ -536,6 +546,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
     app.include_router(banks.router)
     app.include_router(hma_routes.router)
     app.include_router(hma_curation.router)
+    app.include_router(hma_content.router)
     app.include_router(jobs.router)
     app.include_router(webhook_routes.router)
     app.include_router(admin.router)

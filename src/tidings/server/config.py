@@ -101,6 +101,21 @@ class Settings:
     """Let ``?url=`` fetches reach loopback and private addresses (tests, closed networks)."""
     hma_fetch_max_bytes: int = limits.BANK_UPLOAD_MAX_BYTES
     hma_fetch_timeout_s: int = 10
+    exchange_base_urls: tuple[str, ...] = field(default=())
+    """``type=URL`` entries pointing an exchange type (``tat``, ``ncmec``,
+    ``threatexchange``) at another API base URL than pytx's own (a partner's test
+    environment, a local stand-in). Empty: pytx's URLs. Credentials go to these URLs."""
+
+    def exchange_urls(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for entry in self.exchange_base_urls:
+            kind, _, url = entry.partition("=")
+            if kind.strip() not in ("tat", "ncmec", "threatexchange") or not url.startswith(
+                    ("https://", "http://")):
+                raise ConfigError(f"exchange_base_urls: {entry!r} is not "
+                                  "tat|ncmec|threatexchange=http(s)://...")
+            out[kind.strip()] = url.strip()
+        return out
 
     def hma_grants(self) -> tuple[dict[str, tuple[str, str]], list[tuple[Any, str]]]:
         """Parsed ``hma_clients`` ({sha256 hex: (name, prefix)}) and ``hma_allow_addresses``
@@ -215,6 +230,7 @@ def load_settings(data_dir: Path | None = None, env: dict[str, str] | None = Non
     settings = replace(settings, **values)
     settings.rate_rules()  # a bad override stops the server at start, not at a request
     settings.hma_grants()
+    settings.exchange_urls()
     if settings.log_format not in ("text", "json"):
         raise ConfigError(f"log_format must be 'text' or 'json', not {settings.log_format!r}")
     if settings.webhook_scan_s <= 0:

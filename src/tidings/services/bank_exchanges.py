@@ -1,10 +1,11 @@
 """Which hash-sharing exchanges a bank can fetch from, and how each is built.
 
 Exchanges are python-threatexchange ``SignalExchangeAPI`` implementations, named by
-an exchange type. Credentials never live in the database: an exchange config names an
-environment variable (``credentials_ref``, default per type below) that the server
-reads when it builds the exchange, in pytx's own credential string format
-(``user:password`` or a token). A missing variable is a clear error naming it.
+an exchange type. Credentials are pytx's own credential strings (``user:password`` or a
+token): the ones set through the HMA API, sealed in the database
+(``services/exchange_credentials.py``), come first; otherwise an exchange config names
+an environment variable (``credentials_ref``, default per type below) that the server
+reads when it builds the exchange. None of either is a clear error naming both.
 
 Local-file exchanges read only files under ``<data>/exchanges/``: an admin API must
 not be a way to read arbitrary files on the server. Likewise the partners' API base
@@ -130,7 +131,8 @@ class BuiltExchange:
     checkpoint_cls: type[FetchCheckpointBase]
 
 
-ExchangeFactory = Callable[[ExchangeRecord], BuiltExchange]
+ExchangeFactory = Callable[[ExchangeRecord, str | None], BuiltExchange]
+"""Builds an exchange from its record and the stored (opened) credential, if any."""
 
 
 class ExchangeConfigError(BadRequest):
@@ -163,14 +165,16 @@ class Exchanges:
         self.base_urls = dict(base_urls or {})
         """Exchange type -> API base URL, replacing pytx's (server config, tests)."""
 
-    def __call__(self, record: ExchangeRecord) -> BuiltExchange:
+    def __call__(self, record: ExchangeRecord, stored: str | None = None) -> BuiltExchange:
+        """``stored``: the credential set through the HMA API (preferred to the
+        environment)."""
         kind = check_type(record.exchange_type)
         if kind == "local_file":
             return self._local_file(record)
         if kind == "static_sample":
             return BuiltExchange(StaticSampleSignalExchangeAPI(),
                                  StaticSampleSignalExchangeAPI.get_checkpoint_cls())
-        secret = self._credentials(record)
+        secret = stored.strip() if stored and stored.strip() else self._credentials(record)
         user, _, password = secret.partition(":")
         if kind == "threatexchange":
             group = record.config.get("privacy_group")
@@ -211,7 +215,8 @@ class Exchanges:
         if not value:
             raise ExchangeConfigError(
                 f"the {record.exchange_type} exchange {record.name!r} needs credentials: "
-                f"set {name} in the server's environment", "exchange_credentials_missing")
+                f"set them through the HMA API (POST /hma/c/exchanges/api/...) or {name} in "
+                "the server's environment", "exchange_credentials_missing")
         return value
 
     def _local_file(self, record: ExchangeRecord) -> BuiltExchange:

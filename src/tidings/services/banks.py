@@ -80,6 +80,8 @@ Progress = Callable[[int, int], None]
 
 
 AddedHook = t.Callable[[str, list[EntryRecord]], t.Awaitable[None]]
+StoredCredentials = t.Callable[[str], t.Awaitable[str | None]]
+"""Exchange type -> the stored partner credential, opened (None: use the environment)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,8 +140,12 @@ def check_thresholds(value: Thresholds) -> Thresholds:
 
 class BankService:
     def __init__(self, db: Database, store: BankStore, sync: BankSync, clock: Clock,
-                 exchanges: ex.ExchangeFactory | None = None) -> None:
+                 exchanges: ex.ExchangeFactory | None = None,
+                 credentials: StoredCredentials | None = None) -> None:
         self.db = db
+        self.credentials = credentials
+        """The sealed partner credentials (``ExchangeCredentials.stored``), tried before
+        the environment."""
         self.store = store
         self.sync = sync
         self.clock = clock
@@ -338,6 +344,37 @@ class BankService:
         await self.sync.refresh()
         return await self.entry(bank, entry_id)
 
+    async def item(self, bank: str, item_id: int) -> list[EntryRecord]:
+        """The entries of one banked item (HMA's bank content); 404 if none."""
+        await self.bank(bank)
+        async with self.db.read() as conn:
+            found = await self.store.item_entries(conn, bank, item_id)
+        if not found:
+            raise NotFound(f"content '{item_id}' not found", "unknown_content")
+        return found
+
+    async def set_item(self, bank: str, item_id: int, enabled: bool) -> list[EntryRecord]:
+        """Enable or disable every entry of one item in one transaction (a staff
+        decision, so it also ends a quarantine, as ``set_entry`` does)."""
+        entries = await self.item(bank, item_id)
+        changed = [e for e in entries if e.enabled != enabled or e.quarantined_at is not None]
+        if changed:
+            async with self.db.write() as conn:
+                version = await self.store.bump_version(conn)
+                for e in changed:
+                    await self.store.set_entry(conn, e.id, enabled=enabled, quarantine=None)
+                await self.store.record_changes(
+                    conn, version, [(e.id, bank, "enable" if enabled else "disable")
+                                    for e in changed], self._now())
+            await self.sync.refresh()
+        return await self.item(bank, item_id)
+
+    async def signal_counts(self) -> tuple[dict[str, int], int]:
+        """Enabled entries by signal type, and the bank version they are at."""
+        async with self.db.read() as conn:
+            return (await self.store.signal_counts(conn),
+                    await self.store.current_version(conn))
+
     async def quarantine(self, entry_id: int, reason: str) -> EntryRecord | None:
         """Quarantine an entry (the matcher skips it: an overlay, no rebuild); None if
         it is gone, disabled or quarantined already."""
@@ -502,7 +539,9 @@ class BankService:
         try:
             if self.exchanges is None:  # pragma: no cover - checked by fetch
                 raise Unavailable("exchanges are not configured on this server")
-            built = self.exchanges(record)
+            stored = (await self.credentials(record.exchange_type)
+                      if self.credentials is not None else None)
+            built = self.exchanges(record, stored)
             checkpoint = ex.load_checkpoint(record.checkpoint, built.checkpoint_cls)
             batches = fetch_batches(built.api, checkpoint,
                                     max_batches=limits.BANK_EXCHANGES_MAX_BATCHES)

@@ -20,8 +20,9 @@ from tidings.moderation import Signal
 from tidings.moderation.errors import ModerationError
 from tidings.moderation.manifest import SIGNAL_TYPES
 from tidings.moderation.pytx_names import from_named, is_known_name, known_names, to_pytx
+from tidings.moderation.signal_types import HasThreshold
 from tidings.protocol import limits
-from tidings.protocol.errors import BadRequest, Forbidden, PayloadTooLarge
+from tidings.protocol.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge
 from tidings.services.banks import BankService, file_signals
 from tidings.services.imaging import sniff
 from tidings.services.moderation import ModerationService
@@ -86,6 +87,35 @@ def signals_of(signal_type: str, value: str) -> list[Signal]:
         return [Signal(c.signal_type, c.value) for c in from_named(signal_type, value)]
     except ModerationError as exc:
         raise BadRequest(f"invalid signal: {exc}", exc.code) from exc
+
+
+def compare(pairs: t.Any) -> dict[str, list[t.Any]]:
+    """HMA's ``/m/compare``: ``{signal_type: [a, b]}`` -> ``{signal_type: [match,
+    {"distance": n}]}``, pytx's ``SignalComparisonResult`` as HMA serialises it. The
+    distance is the signal type's own (``compare_hash``); ``match`` is within the
+    type's default threshold, as a bank without an override matches."""
+    if not isinstance(pairs, dict):
+        raise BadRequest("Request input was not a dict", "invalid_json")
+    out: dict[str, list[t.Any]] = {}
+    for name, values in pairs.items():
+        if not isinstance(values, list):
+            raise BadRequest(f"Comparison hashes for {name} was not a list", "invalid_compare")
+        if len(values) != 2 or not all(isinstance(v, str) for v in values):
+            raise BadRequest("Comparison hash list length must be exactly 2",
+                             "invalid_compare")
+        left, right = (signals_of(name, v) for v in values)
+        if len(left) != 1 or len(right) != 1:
+            raise BadRequest(f"{name} does not support hash comparison", "invalid_compare")
+        cls = SIGNAL_TYPES[left[0].signal_type]
+        compare_fn = getattr(cls, "compare_hash", None)
+        if not callable(compare_fn):
+            raise BadRequest(f"{name} does not support hash comparison", "invalid_compare")
+        result = compare_fn(left[0].value, right[0].value)
+        distance = int(getattr(result.distance, "distance", 0 if result.match else 1))
+        limit = cls.default_threshold() if issubclass(cls, HasThreshold) else 0
+        info = ({"distance": distance} if hasattr(result.distance, "distance") else {})
+        out[name] = [distance <= limit, info]
+    return out
 
 
 def hashes_of(data: bytes, content_type: str | None = None,
@@ -175,7 +205,59 @@ class HmaService:
                        if st in sizes else {"present": False, "built_to": -1, "size": 0})
                 for name, st in sorted(names.items())}
 
+    def signal_type_names(self) -> dict[str, str]:
+        """HMA (pytx) name -> Tidings signal type, for every type the matcher indexes."""
+        return {_INDEX_NAMES.get(st, st): st for st in SIGNAL_TYPES}
+
+    async def signal_type_index(self, only: str | None = None) -> dict[str, dict[str, t.Any]]:
+        """HMA's ``/c/signal_type/index``: entries in the database against entries in
+        this process's index; HMA's timestamps are Tidings' bank versions."""
+        names = self.signal_type_names()
+        if only is not None:
+            if only not in names:
+                raise BadRequest(f"No such signal type '{only}'", "unknown_signal_type")
+            names = {only: names[only]}
+        counts, newest = await self.banks.signal_counts()
+        sizes = self.moderation.matcher.sizes()
+        built = self.banks.sync.version
+        return {name: {"db_size": counts.get(st, 0), "index_size": sizes.get(st, 0),
+                       "index_out_of_date": built != newest, "newest_db_item": newest,
+                       "index_built_to": built}
+                for name, st in sorted(names.items())}
+
     # --- curation ------------------------------------------------------------------
+    async def item_json(self, bank: str, item_id: int, include_signals: bool = False
+                        ) -> dict[str, t.Any]:
+        """HMA's ``BankContentResponse`` for one banked item. ``disable_until_ts`` is
+        pytx's 1 (enabled) or 0 (disabled): Tidings has no timed disable; a quarantined
+        item is disabled until staff decide."""
+        entries = await self.banks.item(bank, item_id)
+        record = await self.banks.bank(bank)
+        live = any(e.enabled and e.quarantined_at is None for e in entries)
+        out: dict[str, t.Any] = {"id": item_id, "disable_until_ts": 1 if live else 0,
+                                 "original_media_uri": None, "bank": bank_config(record)}
+        if include_signals:
+            signals: dict[str, str] = {}
+            for e in entries:
+                name = to_pytx(e.signal_type, e.content_type)
+                if name is not None:
+                    signals.setdefault(name, e.value)
+            out["signals"] = signals
+        return out
+
+    async def set_item_enabled(self, bank: str, item_id: int, enabled: bool) -> None:
+        await self.banks.set_item(bank, item_id, enabled)
+
+    async def delete_item(self, bank: str, item_id: int) -> int:
+        """HMA removes the item; Tidings disables its entries and keeps them for the
+        audit trail (statements of reasons cite them). Answers how many stopped."""
+        try:
+            entries = await self.banks.item(bank, item_id)
+        except NotFound:
+            return 0
+        await self.banks.set_item(bank, item_id, False)
+        return sum(1 for e in entries if e.enabled)
+
     async def add_item(self, bank: str, data: bytes, source: str,
                        content_type: str | None = None) -> BankedItem:
         """Bank a photo or video as one item; answers HMA's ``{id, signals}``."""

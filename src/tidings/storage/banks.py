@@ -236,6 +236,25 @@ class BankStore:
             .group_by(bank_entries.c.bank))
         return {r[0]: (int(r[1]), int(r[2] or 0)) for r in rows}
 
+    async def signal_counts(self, conn: AsyncConnection) -> dict[str, int]:
+        """``signal_type -> enabled entries`` (what the matcher should hold)."""
+        rows = await conn.execute(
+            sa.select(bank_entries.c.signal_type, sa.func.count())
+            .where(bank_entries.c.enabled).group_by(bank_entries.c.signal_type))
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    async def item_entries(self, conn: AsyncConnection, bank: str,
+                           item_id: int) -> list[EntryRecord]:
+        """The entries of one banked item (HMA's bank content): those grouped under
+        ``item_id``, or the single entry of that id that is an item of its own."""
+        rows = await conn.execute(sa.select(*_ENTRY_COLS).where(
+            bank_entries.c.bank == bank,
+            sa.or_(bank_entries.c.content_id == item_id,
+                   sa.and_(bank_entries.c.id == item_id,
+                           bank_entries.c.content_id.is_(None))))
+            .order_by(bank_entries.c.id))
+        return [_entry(r) for r in rows]
+
     async def update_bank(self, conn: AsyncConnection, name: str, values: dict[str, Any]) -> None:
         if "thresholds" in values and values["thresholds"] is not None:
             values = {**values, "thresholds": json.dumps(values["thresholds"])}

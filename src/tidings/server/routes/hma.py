@@ -11,6 +11,7 @@ gate's matcher.
 from __future__ import annotations
 
 import asyncio
+import json
 import typing as t
 from collections.abc import Callable, Coroutine
 
@@ -25,7 +26,7 @@ from tidings.server.deps import bearer
 from tidings.server.hma_auth import CALLER, HmaCaller
 from tidings.server.routes.banks import read_bounded
 from tidings.server.url_fetch import FetchPolicy, fetch
-from tidings.services.hma import CONTENT_TYPES, HmaService, hashes_of, signals_of
+from tidings.services.hma import CONTENT_TYPES, HmaService, compare, hashes_of, signals_of
 
 
 class HmaRoute(APIRoute):
@@ -170,3 +171,15 @@ async def lookup_upload(request: Request, banks: str | None = None,
 async def index_status(request: Request, signal_type: str | None = None,
                        _: HmaCaller = CALLER) -> dict[str, t.Any]:
     return hma(request).index_status(signal_type)
+
+
+@router.post("/m/compare", openapi_extra={"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"type": "object", "additionalProperties": {
+        "type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2}}}}}})
+async def compare_hashes(request: Request, _: HmaCaller = CALLER) -> dict[str, t.Any]:
+    """``{"pdq": [a, b]}`` -> ``{"pdq": [match, {"distance": n}]}`` (HMA's shape)."""
+    try:
+        data = json.loads(await request.body())
+    except ValueError:
+        raise BadRequest("Request input was not a dict", "invalid_json") from None
+    return compare(data)

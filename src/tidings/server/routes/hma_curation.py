@@ -2,8 +2,8 @@
 
 Follows ``OpenMediaMatch/blueprints/curation.py`` at facebook/ThreatExchange commit
 baefb4ed67b6cdc1d4c82dbaef858d50866ac424. Where Tidings differs it says so with a 400:
-banks match all or nothing (``enabled_ratio`` 0 or 1), banks are not renamed, and
-partner credentials are read from the server's environment, not set over HTTP.
+banks match all or nothing (``enabled_ratio`` 0 or 1) and banks are not renamed.
+Partner credentials set here are sealed at rest (``services/exchange_credentials.py``).
 Exchange routes cover the exchange types Tidings runs (``EXCHANGE_APIS``).
 """
 
@@ -30,8 +30,12 @@ from tidings.server.routes.hma import (
     form_upload,
     hma,
 )
-from tidings.services import bank_exchanges as ex
 from tidings.services.banks import BankService
+from tidings.services.exchange_credentials import (
+    CREDENTIAL_CLASSES,
+    ExchangeCredentials,
+    credential_fields,
+)
 from tidings.services.hma import bank_config, check_hma_bank_name, ratio_to_enabled
 from tidings.storage.banks import ExchangeRecord
 
@@ -207,10 +211,9 @@ def _api(api_name: str) -> str:
     return EXCHANGE_APIS[api_name]
 
 
-def _has_credentials(request: Request, kind: str) -> bool:
-    built = banks(request).exchanges
-    env = ex.DEFAULT_CREDENTIAL_ENV.get(kind)
-    return bool(env and isinstance(built, ex.Exchanges) and built.environ.get(env, "").strip())
+def credentials(request: Request) -> ExchangeCredentials:
+    svc: ExchangeCredentials = request.app.state.exchange_credentials
+    return svc
 
 
 async def _exchange(request: Request, name: str) -> ExchangeRecord:
@@ -225,29 +228,48 @@ async def exchange_apis(_: HmaCaller = CALLER) -> list[str]:
     return list(EXCHANGE_APIS)
 
 
+async def _api_config(request: Request, kind: str) -> dict[str, bool]:
+    """HMA's answer: whether the API takes credentials and whether they are set (stored
+    or in the server's environment); never the credentials themselves."""
+    return {"supports_authentification": kind in CREDENTIAL_CLASSES,
+            "has_set_authentification": await credentials(request).is_set(kind)}
+
+
 @router.get("/exchanges/api/{api_name}")
 async def exchange_api(api_name: str, request: Request, _: HmaCaller = CALLER
                        ) -> dict[str, bool]:
-    kind = _api(api_name)
-    return {"supports_authentification": kind in ex.DEFAULT_CREDENTIAL_ENV,
-            "has_set_authentification": _has_credentials(request, kind)}
+    return await _api_config(request, _api(api_name))
 
 
-@router.post("/exchanges/api/{api_name}")
-async def exchange_api_credentials(api_name: str, caller: HmaCaller = CALLER
-                                   ) -> dict[str, bool]:
+@router.post("/exchanges/api/{api_name}", openapi_extra={"requestBody": {
+    "required": True, "content": {"application/json": {"schema": {
+        "type": "object", "properties": {"credential_json": {
+            "type": "object", "description": "the fields of credentials_schema "
+            "(GET .../schema); {} clears the stored credentials"}}}}}}})
+async def exchange_api_credentials(api_name: str, request: Request,
+                                   caller: HmaCaller = CALLER) -> dict[str, bool]:
+    """Set (or with ``{}`` clear) the partner credentials of one exchange API, sealed
+    at rest (AES-256-GCM); admins only. The answer, like every read, says only
+    whether credentials are set."""
     caller.may_change("")  # admins only; never a client's prefix
     kind = _api(api_name)
-    env = ex.DEFAULT_CREDENTIAL_ENV.get(kind, "")
-    raise BadRequest(f"Tidings reads {api_name} credentials from the server's environment "
-                     f"({env or 'none needed'}), never over HTTP", "credentials_in_environment")
+    try:
+        data = json.loads(await request.body())
+    except ValueError:
+        raise BadRequest("this endpoint expects a json object payload", "invalid_json") from None
+    if not isinstance(data, dict):
+        raise BadRequest("this endpoint expects a json object payload", "invalid_json")
+    if data.get("credential_json") is not None:
+        await credentials(request).set(kind, data["credential_json"], caller.name)
+    return await _api_config(request, kind)
 
 
 @router.get("/exchanges/api/{api_name}/schema")
 async def exchange_api_schema(api_name: str, _: HmaCaller = CALLER) -> dict[str, t.Any]:
     _api(api_name)
+    fields = credential_fields(EXCHANGE_APIS[api_name])
     return {"config_schema": {"fields": _CONFIG_FIELDS.get(api_name, [])},
-            "credentials_schema": None}
+            "credentials_schema": None if fields is None else {"fields": fields}}
 
 
 @router.post("/exchanges", status_code=201)

@@ -1,0 +1,141 @@
+"""HMA 2.0-compatible routes for one banked item and the configuration lists.
+
+``/hma/c/bank/<name>/content/<id>`` (GET, PUT, DELETE), ``/hma/c/signal_type``,
+``/hma/c/signal_type/index``, ``/hma/c/signal_type/<name>`` and
+``/hma/c/content_type``, following ``OpenMediaMatch/blueprints/curation.py`` at
+facebook/ThreatExchange commit baefb4ed67b6cdc1d4c82dbaef858d50866ac424. Differences
+(docs/matching.md, "Deliberate differences"): an item is disabled or enabled, not
+disabled until a time; a deleted item's entries are disabled and kept for the audit
+trail; signal and content types are always on.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import typing as t
+
+from fastapi import APIRouter, Depends, Request
+
+from tidings.protocol.errors import BadRequest, NotFound
+from tidings.server.deps import bearer
+from tidings.server.hma_auth import CALLER, HmaCaller
+from tidings.server.routes.hma import HmaRoute, hma
+from tidings.services.hma import CONTENT_TYPES
+
+router = APIRouter(prefix="/hma/c", tags=["hma"], route_class=HmaRoute,
+                   dependencies=[Depends(bearer)])
+
+ITEM_UPDATE = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "properties": {
+        "disable_until_ts": {"type": "integer",
+                             "description": "1: enabled, 0: disabled (pytx's values); a "
+                             "time in the past enables; a future time is refused"},
+        "note": {"type": "string", "maxLength": 255,
+                 "description": "accepted and not stored"}}}}}}}
+
+
+async def _json_object(request: Request) -> dict[str, t.Any]:
+    try:
+        data = json.loads(await request.body() or b"{}")
+    except ValueError:
+        raise BadRequest("this endpoint expects a json object payload", "invalid_json") from None
+    if not isinstance(data, dict):
+        raise BadRequest("this endpoint expects a json object payload", "invalid_json")
+    return data
+
+
+def _flag(value: str, default: bool) -> bool:
+    return default if value == "" else value.lower() == "true"
+
+
+@router.get("/bank/{bank_name}/content/{content_id}")
+async def content_show(bank_name: str, content_id: int, request: Request,
+                       include_signals: str = "", include_metadata: str = "",
+                       _: HmaCaller = CALLER) -> dict[str, t.Any]:
+    """HMA's ``BankContentResponse``; ``signals`` (pytx-named) with
+    ``include_signals=true``. No metadata is kept, so none is answered."""
+    return await hma(request).item_json(bank_name, content_id,
+                                        _flag(include_signals, False))
+
+
+@router.put("/bank/{bank_name}/content/{content_id}", openapi_extra=ITEM_UPDATE)
+async def content_update(bank_name: str, content_id: int, request: Request,
+                         caller: HmaCaller = CALLER) -> dict[str, t.Any]:
+    """``{disable_until_ts}``: 0 disables every signal of the item, 1 enables them."""
+    caller.may_change(bank_name)
+    data = await _json_object(request)
+    svc = hma(request)
+    current = await svc.item_json(bank_name, content_id)
+    note = data.get("note")
+    if note is not None and (not isinstance(note, str) or len(note) > 255):
+        raise BadRequest("note must be at most 255 characters", "invalid_note")
+    if "disable_until_ts" in data:
+        value = data["disable_until_ts"]
+        try:
+            until = int(value)
+        except (TypeError, ValueError):
+            raise BadRequest("disable_until_ts must be a non-negative integer",
+                             "invalid_disable_until") from None
+        if until < 0 or isinstance(value, bool):
+            raise BadRequest("disable_until_ts must be a non-negative integer",
+                             "invalid_disable_until")
+        if until > max(1, int(time.time())):
+            raise BadRequest("Tidings disables an item until staff enable it again: send 0 "
+                             "to disable, 1 to enable (no disabling until a time)",
+                             "timed_disable_unsupported")
+        await svc.set_item_enabled(bank_name, content_id, until != 0)
+        current = await svc.item_json(bank_name, content_id)
+    return {**current, "collab_metadata": {}, "user_metadata": None, "note": None}
+
+
+@router.delete("/bank/{bank_name}/content/{content_id}")
+async def content_delete(bank_name: str, content_id: int, request: Request,
+                         caller: HmaCaller = CALLER) -> dict[str, int]:
+    """``{deleted: n}``: the item's signals stop matching (kept, disabled, for audit)."""
+    caller.may_change(bank_name)
+    try:
+        await hma(request).banks.bank(bank_name)
+    except NotFound:
+        raise NotFound(f"bank '{bank_name}' not found", "unknown_bank") from None
+    return {"deleted": await hma(request).delete_item(bank_name, content_id)}
+
+
+@router.get("/signal_type")
+async def signal_types(request: Request, _: HmaCaller = CALLER) -> list[dict[str, t.Any]]:
+    """Every signal type the matcher indexes, by HMA's (pytx's) names; always on."""
+    return [{"name": name, "enabled_ratio": 1.0}
+            for name in sorted(hma(request).signal_type_names())]
+
+
+@router.get("/signal_type/index")
+async def signal_type_index(request: Request, signal_type: str | None = None,
+                            _: HmaCaller = CALLER) -> dict[str, t.Any]:
+    return await hma(request).signal_type_index(signal_type)
+
+
+@router.put("/signal_type/{signal_type_name}")
+async def signal_type_update(signal_type_name: str, request: Request,
+                             caller: HmaCaller = CALLER) -> dict[str, t.Any]:
+    """Signal types are always on (banks are switched instead): ``enabled_ratio`` 1 is
+    accepted, anything else is refused."""
+    caller.may_change("")  # admins only; never a client's prefix
+    if signal_type_name not in hma(request).signal_type_names():
+        raise NotFound(f"No such signal type '{signal_type_name}'", "unknown_signal_type")
+    data = await _json_object(request)
+    if "enabled_ratio" not in data:
+        raise BadRequest("enabled_ratio is required", "missing_enabled_ratio")
+    try:
+        ratio = float(data["enabled_ratio"])
+    except (TypeError, ValueError):
+        raise BadRequest("enabled_ratio must be a number", "invalid_ratio") from None
+    if ratio != 1.0:
+        raise BadRequest("Tidings signal types are always on: turn banks off instead "
+                         "(PUT /hma/c/bank/<name> {\"enabled\": false})",
+                         "signal_type_always_on")
+    return {"name": signal_type_name, "enabled_ratio": 1.0}
+
+
+@router.get("/content_type")
+async def content_types(_: HmaCaller = CALLER) -> list[dict[str, t.Any]]:
+    return [{"name": name, "enabled": True} for name in CONTENT_TYPES]
