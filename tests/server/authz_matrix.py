@@ -300,6 +300,8 @@ RULES: list[Rule] = [
     Rule("GET", "/console/queue", STAFF, CONSOLE),
     Rule("GET", "/console/appeals", STAFF, CONSOLE),
     Rule("GET", "/console/cases/{case_id}", STAFF, CONSOLE, CASE),
+    Rule("GET", "/console/cases/{case_id}/disclosed/{sha256}", STAFF, CONSOLE,
+         {**CASE, "sha256": "media"}),  # staff: the file if the case names it, else 404
     Rule("POST", "/console/cases/{case_id}/claim", DECIDERS, CONSOLE, CASE, body="csrf"),
     Rule("POST", "/console/cases/{case_id}/decision", DECIDERS, CONSOLE, CASE,
          body="console_decision"),
