@@ -77,8 +77,8 @@ async def test_report_a_post_via_cli(live_server: Live, tmp_path: Path) -> None:
         code, out, err = await tidings(server, a, "channel", "post", "news_desk", "hello",
                                        "--json")
         assert code == 0, err
-        post_id = json.loads(out)["id"]
-        code, out, err = await tidings(server, b, "report", "post", "news_desk", str(post_id),
+        number = json.loads(out)["number"]
+        code, out, err = await tidings(server, b, "report", "post", "news_desk", str(number),
                                        "--category", "spam")
         assert code == 0, err
         assert "received" in out

@@ -54,30 +54,31 @@ async def test_edit_delete_forward_pin_views(api: AppFactory) -> None:
         await channel(client, alice, "source_chan", "Source")
         await channel(client, alice, "target_chan", "Target")
         original = await post(client, alice, "source_chan", "breaking story")
-        url = f"/api/v1/channels/source_chan/posts/{original['id']}"
+        url = f"/api/v1/channels/source_chan/posts/{original['number']}"
         edited = (await client.patch(url, headers=alice, json={"text": "breaking story!"})).json()
         assert edited["text"] == "breaking story!" and edited["edited_at"]
         fwd = await client.post(f"{url}/forward", headers=alice, json={"to": "target_chan"})
         assert fwd.status_code == 201
         assert fwd.json()["forwarded_from"] == {"channel": "source_chan", "title": "Source",
-                                               "post_id": original["id"]}
+                                               "number": original["number"]}
         assert (await client.post(f"{url}/forward", headers=bob,
                                   json={"to": "target_chan"})).status_code == 403
         assert (await client.put("/api/v1/channels/source_chan/pin", headers=alice,
-                                 json={"post_id": original["id"]})).status_code == 204
+                                 json={"number": original["number"]})).status_code == 204
         chan = (await client.get("/api/v1/channels/source_chan")).json()
-        assert chan["pinned_post_id"] == original["id"]
+        assert chan["pinned_number"] == original["number"]
         views_url = "/api/v1/channels/source_chan/views"
         for who in (alice, bob, bob):  # one view per account
             counts = (await client.post(views_url, headers=who,
-                                        json={"post_ids": [original["id"]]})).json()
-        assert counts == {str(original["id"]): 2}
+                                        json={"numbers": [original["number"]]})).json()
+        assert counts == {str(original["number"]): 2}
         assert (await client.delete(url, headers=bob)).status_code == 403
         assert (await client.delete(url, headers=alice)).status_code == 204
         gone = (await client.get(url)).json()
-        assert gone == {"id": original["id"], "channel": "source_chan", "state": "deleted"}
+        assert gone == {"id": original["id"], "number": original["number"],
+                        "channel": "source_chan", "state": "deleted"}
         page = (await client.get("/api/v1/channels/source_chan/posts")).json()
-        assert page["posts"] == [] and page["channel"]["pinned_post_id"] is None
+        assert page["posts"] == [] and page["channel"]["pinned_number"] is None
         assert (await client.patch(url, headers=alice, json={"text": "again"})).status_code == 404
 
 
@@ -87,9 +88,9 @@ async def test_updates_log_for_catch_up(api: AppFactory) -> None:
         await channel(client, alice, "log_chan")
         a = await post(client, alice, "log_chan", "one")
         await post(client, alice, "log_chan", "two")
-        await client.patch(f"/api/v1/channels/log_chan/posts/{a['id']}", headers=alice,
+        await client.patch(f"/api/v1/channels/log_chan/posts/{a['number']}", headers=alice,
                            json={"text": "one (fixed)"})
-        await client.delete(f"/api/v1/channels/log_chan/posts/{a['id']}", headers=alice)
+        await client.delete(f"/api/v1/channels/log_chan/posts/{a['number']}", headers=alice)
         log = (await client.get("/api/v1/channels/log_chan/updates?since=0")).json()
         assert log["head"] == 4
         assert [(u["seq"], u["kind"]) for u in log["updates"]] == [
