@@ -36,15 +36,19 @@ async def test_history_pagination_newest_first(api: AppFactory) -> None:
     async with api() as client:
         alice = await user(client, "alice")
         await channel(client, alice, "history_chan")
-        ids = [(await post(client, alice, "history_chan", f"post {i}"))["id"] for i in range(7)]
+        await channel(client, alice, "other_chan")
+        await post(client, alice, "other_chan", "ids move on; numbers are per channel")
+        ids = [(await post(client, alice, "history_chan", f"post {i}"))["number"]
+               for i in range(7)]
+        assert ids == list(range(1, 8))
         url = "/api/v1/channels/history_chan/posts"
         first = (await client.get(url, params={"limit": 3})).json()
-        assert [p["id"] for p in first["posts"]] == ids[::-1][:3]
+        assert [p["number"] for p in first["posts"]] == ids[::-1][:3]
         second = (await client.get(url, params={"limit": 3,
                                                 "before": first["next_before"]})).json()
-        assert [p["id"] for p in second["posts"]] == ids[::-1][3:6]
+        assert [p["number"] for p in second["posts"]] == ids[::-1][3:6]
         from_third = (await client.get(url, params={"from": ids[2], "limit": 10})).json()
-        assert [p["id"] for p in from_third["posts"]] == [ids[2], ids[1], ids[0]]
+        assert [p["number"] for p in from_third["posts"]] == [ids[2], ids[1], ids[0]]
         assert from_third["next_before"] is None
 
 
