@@ -1,10 +1,11 @@
 """Migration 0023: existing posts get per-channel numbers in id order, each channel's
 counter starts after its highest number, a pin is named by number, (channel, number) is
 unique, and the revision reverts. Runs on both engines from a database holding data at
-0022."""
+the revision before."""
 
 from __future__ import annotations
 
+from importlib import import_module
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from tests.conftest import fresh_database
 from tidings.storage import migrate
 from tidings.storage.database import Database
+
+BEFORE = str(import_module("tidings.storage.migrations.versions.0023_post_numbers").down_revision)
+"""Whatever 0023 follows (the head it branched from, or the one it is merged after)."""
 
 
 async def _to(db: Database, revision: str, down: bool = False) -> None:
@@ -45,7 +49,7 @@ async def _columns(db: Database, table: str) -> set[str]:
 async def test_existing_posts_are_numbered_per_channel(db_kind: str, tmp_path: Path) -> None:
     db = Database(await fresh_database(db_kind, tmp_path))
     try:
-        await _to(db, "0022")
+        await _to(db, BEFORE)
         await _sql(db, "INSERT INTO users (username, role, created_at) "
                        "VALUES ('alice', 'user', 1)")
         await _sql(db, "INSERT INTO channels (handle, handle_key, title, title_key, owner_id, "
@@ -65,7 +69,7 @@ async def test_existing_posts_are_numbered_per_channel(db_kind: str, tmp_path: P
         with pytest.raises(IntegrityError):
             await _sql(db, "INSERT INTO channel_posts (channel_id, author_id, text, "
                            "created_at, number) VALUES (2, 1, 'dup', 2, 3)")
-        await _to(db, "0022", down=True)
+        await _to(db, BEFORE, down=True)
         assert await _columns(db, "channel_posts") >= {"id", "channel_id", "text"}
         assert "number" not in await _columns(db, "channel_posts")
         assert not {"last_post_number", "pinned_number"} & await _columns(db, "channels")
