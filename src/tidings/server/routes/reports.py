@@ -83,12 +83,14 @@ class ReportIn(BaseModel):
 async def submit_report(body: ReportIn, request: Request, who: Principal = Depends(principal),
                         svc: ReportService = Depends(reports)) -> dict[str, Any]:
     kind, channel, number = body.target.kind, body.target.channel, body.target.number
-    if body.target.url is not None:
+    location = body.location
+    if body.target.url is not None:  # the URL is the exact location (DSA Art. 16(2)(b))
         kind, channel, number = url_target(body.target.url,
                                            request.app.state.settings.resolved_public_url)
+        location = location or body.target.url
     r = ReportInput(
         kind=kind, category=body.category, explanation=body.explanation,
-        good_faith=body.good_faith, location=body.location, notifier_name=body.notifier_name,
+        good_faith=body.good_faith, location=location, notifier_name=body.notifier_name,
         notifier_email=body.notifier_email, channel=channel, number=number,
         post_id=body.target.post_id, account=body.target.account,
         message=FrankedMessage.from_json(body.message) if body.message is not None else None,
