@@ -8,7 +8,7 @@ preserves and auto-banks media), and then, one order at a time:
 
 1. the authority POSTs the order (target: the post's public URL) and times the answer;
 2. the server's own record of the order gives ``completed_ms - received_ms``;
-3. the public web view ``/c/HANDLE/POST`` (410), the API (a ``removed`` tombstone with
+3. the public web view ``/c/HANDLE/N`` (410), the API (a ``removed`` tombstone with
    no text or media; 410 once the owner's strikes have banned the channel), the
    photo's public URL (404) and post search (absent) are read at once; the script
    stops with an error if any still shows the post.
