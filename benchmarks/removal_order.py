@@ -8,7 +8,7 @@ preserves and auto-banks media), and then, one order at a time:
 
 1. the authority POSTs the order (target: the post's public URL) and times the answer;
 2. the server's own record of the order gives ``completed_ms - received_ms``;
-3. the public web view ``/c/HANDLE/POST`` (410), the API (a ``removed`` tombstone with
+3. the public web view ``/c/HANDLE/N`` (410), the API (a ``removed`` tombstone with
    no text or media; 410 once the owner's strikes have banned the channel), the
    photo's public URL (404) and post search (absent) are read at once; the script
    stops with an error if any still shows the post.
@@ -84,7 +84,7 @@ async def setup(http: httpx.AsyncClient, orders: int
     r = await http.post("/api/v1/channels", headers=owner,
                         json={"handle": "bench_news", "title": "Bench News"})
     r.raise_for_status()
-    post_ids: dict[int, str] = {}
+    numbers: dict[int, str] = {}
     for i in range(orders):
         media = await http.post("/api/v1/media", headers=owner, content=picture(i))
         media.raise_for_status()
@@ -92,8 +92,8 @@ async def setup(http: httpx.AsyncClient, orders: int
             "text": f"bulletin {i}: harbour news item number {i * 7919}",
             "media": [media.json()["sha256"]]})
         made.raise_for_status()
-        post_ids[int(made.json()["id"])] = media.json()["sha256"]
-    return authority, post_ids
+        numbers[int(made.json()["number"])] = media.json()["sha256"]
+    return authority, numbers
 
 
 async def bench(url: str, orders: int) -> dict[str, Any]:
@@ -101,8 +101,8 @@ async def bench(url: str, orders: int) -> dict[str, Any]:
     server_side: list[float] = []
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:
         authority, shas = await setup(http, orders)
-        for i, post_id in enumerate(shas):
-            target = f"{url}/c/bench_news/{post_id}"
+        for i, number in enumerate(shas):
+            target = f"{url}/c/bench_news/{number}"
             t0 = time.perf_counter()
             r = await http.post("/api/v1/orders", headers=authority, json={
                 "target": target, "legal_basis": "Regulation (EU) 2021/784, Art. 3",
@@ -112,22 +112,22 @@ async def bench(url: str, orders: int) -> dict[str, Any]:
             order = r.json()
             assert order["status"] == "completed", order
             server_side.append(float(order["completed_ms"] - order["received_ms"]))
-            web = await http.get(f"/c/bench_news/{post_id}")
-            api = await http.get(f"/api/v1/channels/bench_news/posts/{post_id}")
+            web = await http.get(f"/c/bench_news/{number}")
+            api = await http.get(f"/api/v1/channels/bench_news/posts/{number}")
             search = await http.get("/api/v1/search/posts",
                                     params={"q": f"number {i * 7919}"})
             search.raise_for_status()
-            found = [p for p in search.json() if p.get("id") == post_id]
+            found = [p for p in search.json() if p.get("number") == number]
             # a removed post is a tombstone; once the owner's strikes ban the channel
             # (after a few orders, as the default rules say) the channel answers 410
             tomb = api.json() if api.status_code == 200 else {"status": api.status_code}
             gone = tomb.get("status") == 410 or (tomb.get("state") == "removed"
                                                  and not tomb.get("text"))
-            media = await http.get(f"/media/{shas[post_id]}")
+            media = await http.get(f"/media/{shas[number]}")
             if web.status_code not in (404, 410) or not gone \
                     or media.status_code not in (404, 410) \
                     or found:
-                raise SystemExit(f"post {post_id} still reachable after its order: web "
+                raise SystemExit(f"post {number} still reachable after its order: web "
                                  f"{web.status_code}, api {tomb}, media {media.status_code}, "
                                  f"search {found}")
     return {"orders": orders, "round_trip_ms": round_trips, "server_ms": server_side}

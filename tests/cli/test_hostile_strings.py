@@ -111,7 +111,7 @@ async def test_naughty_strings_reach_the_cli_defused(live_server: Live, tmp_path
                      for i in range(len(facts) - len(posts))]
             for post, text in zip([*posts, *extra], facts, strict=False):
                 report = await ben.client.call(rr.post_report(
-                    "hostile_desk", int(post["id"]), "spam", "hostile strings test"))
+                    "hostile_desk", int(post["number"]), "spam", "hostile strings test"))
                 await mod.call(rr.decide(str(report["case_id"]), "remove", "spam", text))
             out = (await tidings(server, tmp_path / "ann", "notices")).stdout
             assert out.count("What we relied on: ") == len(facts)

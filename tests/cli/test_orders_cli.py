@@ -64,8 +64,8 @@ async def test_authority_submits_and_staff_answer_via_cli(live_server: Live,
             assert resp.status_code == 201, resp.text
             resp = await client.post("/api/v1/channels/news_desk/posts",
                                      json={"text": "join the fight", "media": []})
-            post_id = resp.json()["id"]
-            url = f"http://127.0.0.1:8080/c/news_desk/{post_id}"  # the public URL setting
+            number = resp.json()["number"]
+            url = f"http://127.0.0.1:8080/c/news_desk/{number}"  # the public URL setting
             r = await tidings(server, bka, "order", "submit", "--target", url,
                               "--legal-basis", "TCO Art. 3", "--reasons",
                               "Incites terrorist offences.", "--reference", "BKA-7",
@@ -75,7 +75,7 @@ async def test_authority_submits_and_staff_answer_via_cli(live_server: Live,
             assert order["status"] == "completed"
             assert order["confirmation"]["order_reference"] == "BKA-7"
             assert order["withhold_until_ms"] is not None
-            page = await client.get(f"/c/news_desk/{post_id}")
+            page = await client.get(f"/c/news_desk/{number}")
             assert page.status_code == 410 and "join the fight" not in page.text
         r = await tidings(server, bka, "order", "show", order["id"])
         assert r.exit_code == 0, r.output

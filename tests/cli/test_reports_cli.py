@@ -90,11 +90,18 @@ async def test_report_a_post_via_cli(live_server: Live, tmp_path: Path) -> None:
         code, out, err = await tidings(server, a, "channel", "post", "news_desk", "hello",
                                        "--json")
         assert code == 0, err
-        post_id = json.loads(out)["id"]
-        code, out, err = await tidings(server, b, "report", "post", "news_desk", str(post_id),
+        number = json.loads(out)["number"]
+        code, out, err = await tidings(server, b, "report", "post", "news_desk", str(number),
                                        "--category", "spam")
         assert code == 0, err
         assert "received" in out
+        code, out, err = await tidings(server, b, "report", "post", f"/c/news_desk/{number}",
+                                       "--category", "spam", "--json")
+        assert code == 0, err
+        assert json.loads(out)["case_id"]
+        code, out, err = await tidings(server, b, "report", "post", "/c/news_desk/9",
+                                       "--category", "spam")
+        assert code == 1 and "post_not_found" in err
         code, out, err = await tidings(server, b, "report", "message", "Mnope",
                                        "--category", "spam")
         assert code == 1 and "message_not_found" in err

@@ -17,7 +17,7 @@ from tidings.client.crawl import (
     urls,
 )
 
-POST = {"id": 7, "text": "secret <words> & \"quotes\"",
+POST = {"id": 7, "number": 3, "text": "secret <words> & \"quotes\"",
         "media": [{"sha256": "a" * 64, "url": "/media/" + "a" * 64,
                    "thumbnail_url": "/media/" + "b" * 64}]}
 
@@ -43,6 +43,7 @@ def test_routes_are_classified_and_urls_cover_every_crawled_route() -> None:
                           "/api/v1/channels": {"post": {}}}}
     assert openapi_get_paths(document) == {"/api/v1/channels/{handle}"}
     item = Watched.of("p", "news_desk", POST)
+    assert {"/c/news_desk/3", "/api/v1/channels/news_desk/posts/3"} <= item.home()  # numbers
     signed_in = Crawl(dict.fromkeys(urls(["news_desk"], [item], ["x"], True), (200, "")))
     assert signed_in.routes == set(CRAWLED)
     anonymous = Crawl(dict.fromkeys(urls(["news_desk"], [item], [], False), (404, "")))

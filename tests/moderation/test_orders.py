@@ -10,18 +10,20 @@ PUBLIC = "https://tidings.example"
 HOUR = 3_600_000
 
 
-@pytest.mark.parametrize(("text", "kind", "key", "post_id"), [
-    ("post:42", mo.TargetKind.POST, "42", 42),
-    ("channel:News_Desk", mo.TargetKind.CHANNEL, "news_desk", None),
-    ("channel:17", mo.TargetKind.CHANNEL, "17", None),
-    ("account:@Alice", mo.TargetKind.ACCOUNT, "alice", None),
-    ("https://tidings.example/c/news_desk/9", mo.TargetKind.POST, "news_desk", 9),
-    ("https://TIDINGS.example/c/News_Desk", mo.TargetKind.CHANNEL, "news_desk", None),
-    ("/c/news_desk/9?invite=x", mo.TargetKind.POST, "news_desk", 9),
+@pytest.mark.parametrize(("text", "kind", "key", "post_id", "number"), [
+    ("post:42", mo.TargetKind.POST, "42", 42, None),
+    ("channel:News_Desk", mo.TargetKind.CHANNEL, "news_desk", None, None),
+    ("channel:17", mo.TargetKind.CHANNEL, "17", None, None),
+    ("account:@Alice", mo.TargetKind.ACCOUNT, "alice", None, None),
+    ("https://tidings.example/c/news_desk/9", mo.TargetKind.POST, "news_desk", None, 9),
+    ("https://TIDINGS.example/c/News_Desk", mo.TargetKind.CHANNEL, "news_desk", None, None),
+    ("/c/news_desk/9?invite=x", mo.TargetKind.POST, "news_desk", None, 9),
 ])
-def test_targets_parse(text: str, kind: mo.TargetKind, key: str, post_id: int | None) -> None:
+def test_targets_parse(text: str, kind: mo.TargetKind, key: str, post_id: int | None,
+                       number: int | None) -> None:
+    """``post:ID`` names the internal id (staff tools); a URL names the channel's N-th post."""
     spec = mo.parse_target(text, PUBLIC)
-    assert (spec.kind, spec.key, spec.post_id) == (kind, key, post_id)
+    assert (spec.kind, spec.key, spec.post_id, spec.number) == (kind, key, post_id, number)
 
 
 @pytest.mark.parametrize(("text", "code"), [

@@ -83,7 +83,7 @@ class Rule:
 
 CH = "/api/v1/channels/{handle}"
 INNER = {"handle": "inner"}
-POST = {"handle": "inner", "post_id": "post_id"}
+POST = {"handle": "inner", "number": "number"}
 GID = {"gid": "gid"}
 ADMIN_OF = {"handle": "inner", "username": "bystander"}
 DEAN = {"handle": "inner", "username": "chan_admin_name"}
@@ -125,7 +125,7 @@ RULES: list[Rule] = [
     Rule("GET", "/api/v1/media/{sha256}/preview", OWNER, HIDDEN,  # the uploader only
          params={"sha256": "media"}),
     Rule("GET", "/c/{handle}", NOBODY, HIDDEN, INNER, reveal=NOBODY),  # unlisted: needs
-    Rule("GET", "/c/{handle}/{post_id}", NOBODY, HIDDEN, POST, reveal=NOBODY),  # ?invite=
+    Rule("GET", "/c/{handle}/{number}", NOBODY, HIDDEN, POST, reveal=NOBODY),  # ?invite=
     Rule("GET", "/api/v1/search/channels", EVERYONE, query={"q": "inner"}),
     Rule("GET", "/api/v1/search/posts", EVERYONE, query={"q": "hello"}),
     # --- accounts ----------------------------------------------------------------------
@@ -185,10 +185,10 @@ RULES: list[Rule] = [
     Rule("GET", "/api/v1/subscriptions", AUTHED),
     ch("POST", "/posts", POSTERS, body="post"),
     ch("GET", "/posts", SEE_INNER),
-    ch("GET", "/posts/{post_id}", SEE_INNER, POST),
-    ch("PATCH", "/posts/{post_id}", OWNER, POST, body="post_patch"),
-    ch("DELETE", "/posts/{post_id}", OWNER, POST, fresh="post"),
-    ch("POST", "/posts/{post_id}/forward", POSTERS, POST, body="forward"),
+    ch("GET", "/posts/{number}", SEE_INNER, POST),
+    ch("PATCH", "/posts/{number}", OWNER, POST, body="post_patch"),
+    ch("DELETE", "/posts/{number}", OWNER, POST, fresh="post"),
+    ch("POST", "/posts/{number}/forward", POSTERS, POST, body="forward"),
     ch("PUT", "/pin", OWNER, body="pin"),
     ch("DELETE", "/pin", OWNER),
     ch("POST", "/views", SEE_INNER, body="views"),

@@ -124,13 +124,14 @@ class FuzzServer:
             r = http.post("/api/v1/channels", headers=auth, json={
                 "handle": CHANNEL, "title": "Fuzz channel", "description": "for the fuzzer"})
             r.raise_for_status()
-            posts = []
+            posts, numbers = [], []
             for i in range(3):
                 r = http.post(f"/api/v1/channels/{CHANNEL}/posts", headers=auth,
                               json={"text": f"post {i}"})
                 r.raise_for_status()
                 posts.append(r.json()["id"])
+                numbers.append(r.json()["number"])
             r = http.post("/api/v1/groups", headers=auth,
                           json={"title": "fuzz group", "members": ["fuzzfriend"]})
             r.raise_for_status()
-            self.objects = {"posts": posts, "group": r.json()}
+            self.objects = {"posts": posts, "numbers": numbers, "group": r.json()}

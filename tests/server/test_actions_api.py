@@ -68,7 +68,7 @@ async def test_removed_image_resized_and_reposted_is_rejected(api: AppFactory) -
         again = await client.post(f"/api/v1/admin/posts/{original['id']}/remove",
                                   headers=mod)
         assert again.json()["removed"] is False  # idempotent
-        gone = await client.get(f"/api/v1/channels/first_chan/posts/{original['id']}")
+        gone = await client.get(f"/api/v1/channels/first_chan/posts/{original['number']}")
         assert gone.json()["state"] == "removed" and "media" not in gone.json()
         # the copy is refused when it is uploaded (the media surface), before any post
         repost = await client.post("/api/v1/media", headers=alice,
@@ -171,7 +171,7 @@ async def test_retro_scan_after_import_removes_an_old_post(api: AppFactory) -> N
         assert job["kind"] == "retro_scan" and job["state"] == "done", job
         assert job["result"]["removed"] == 1
         assert job["progress"]["done"] == job["progress"]["total"]
-        gone = await client.get(f"/api/v1/channels/old_news/posts/{old['id']}")
+        gone = await client.get(f"/api/v1/channels/old_news/posts/{old['number']}")
         assert gone.json()["state"] == "removed"
         history = (await client.get("/api/v1/channels/old_news/posts")).json()
         assert [p["text"] for p in history["posts"]] == ["an unrelated harmless post"]

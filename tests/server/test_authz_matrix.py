@@ -131,10 +131,11 @@ class World:
                       json={"invite": created["invite_token"]})
         return handle
 
-    async def new_post(self) -> int:
+    async def new_post(self) -> dict[str, Any]:
+        """A post in the inner channel: its internal id (staff routes) and its number."""
         made = await self.ok("POST", "/api/v1/channels/inner/posts", m.USER,
                              json={"text": f"hello {self.next('p')}"})
-        return int(made["id"])
+        return {"post_id": int(made["id"]), "number": int(made["number"])}
 
     async def report(self, identity: str, body: dict[str, Any]) -> dict[str, Any]:
         made: dict[str, Any] = await self.ok("POST", "/api/v1/reports", identity, json=body)
@@ -174,8 +175,8 @@ async def seed(world: World) -> None:
     await world.ok("PUT", "/api/v1/channels/inner/admins/dave", m.USER, json={"can_post": True})
     await world.ok("POST", "/api/v1/channels/inner/subscription", m.SUBSCRIBER,
                    json={"invite": v["invite"]})
-    v["post_id"] = await world.new_post()
-    case_post = await world.new_post()
+    v.update(await world.new_post())
+    case_post = (await world.new_post())["number"]
     media = await world.call("POST", "/api/v1/media", m.USER, content=photo())
     v["media"] = media.json()["sha256"]
     attachment = await world.call("POST", "/api/v1/attachments", m.USER,
@@ -185,7 +186,7 @@ async def seed(world: World) -> None:
     v["open_case"] = (await world.report(m.OTHER, report_body("account", account="frank")))[
         "case_id"]
     decided = await world.report(m.SUBSCRIBER, report_body("post", channel="inner",
-                                                           post_id=case_post))
+                                                           number=case_post))
     v["decided_case"] = decided["case_id"]
     await world.ok("POST", f"/api/v1/mod/cases/{decided['case_id']}/decision", m.MODERATOR,
                    json={"action": "remove", "policy": "terrorist_content"})
@@ -218,7 +219,7 @@ async def seed_order(world: World) -> None:
     held = await world.ok("GET", f"/api/v1/orders/{order['id']}", m.AUTHORITY)
     v["preserved"] = held["preservation"][0]["id"]
     v["preserved_blob"] = pic["sha256"]
-    v["spare_post"] = await world.new_post()
+    v["spare_post"] = (await world.new_post())["post_id"]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -270,8 +271,8 @@ BODIES: dict[str, Body] = {
     "post": lambda w, i: {"json": {"text": w.next("post ")}},
     "post_patch": lambda w, i: {"json": {"text": "hello again"}},
     "forward": lambda w, i: {"json": {"to": "inner"}},
-    "pin": lambda w, i: {"json": {"post_id": w.values["post_id"]}},
-    "views": lambda w, i: {"json": {"post_ids": [w.values["post_id"]]}},
+    "pin": lambda w, i: {"json": {"number": w.values["number"]}},
+    "views": lambda w, i: {"json": {"numbers": [w.values["number"]]}},
     "photo": lambda w, i: {"content": photo(seed=w.counter + 2)},
     "report": lambda w, i: {"json": report_body("account", account="frank")},
     "appeal": lambda w, i: {"json": {"text": "It was news reporting."}},
@@ -306,7 +307,7 @@ async def _channel(world: World, identity: str) -> dict[str, Any]:
 
 
 async def _post(world: World, identity: str) -> dict[str, Any]:
-    return {"post_id": await world.new_post()}
+    return await world.new_post()
 
 
 FRESH: dict[str, Callable[[World, str], Awaitable[dict[str, Any]]]] = {

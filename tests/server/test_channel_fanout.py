@@ -53,9 +53,9 @@ async def test_post_edit_delete_reach_every_live_subscriber(live_server: Live) -
         conns = [await connect(server, r) for r in readers]
         try:
             p = await post(client, owner, "live_news", "first!")
-            await client.patch(f"/api/v1/channels/live_news/posts/{p['id']}", headers=owner,
+            await client.patch(f"/api/v1/channels/live_news/posts/{p['number']}", headers=owner,
                                json={"text": "first (edited)"})
-            await client.delete(f"/api/v1/channels/live_news/posts/{p['id']}", headers=owner)
+            await client.delete(f"/api/v1/channels/live_news/posts/{p['number']}", headers=owner)
             for conn in conns[:2]:
                 frames = [await channel_frame(conn) for _ in range(3)]
                 assert [(f["seq"], f["kind"]) for f in frames] == [

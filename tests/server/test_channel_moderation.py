@@ -47,9 +47,9 @@ async def test_each_surface_is_checked(api: AppFactory) -> None:
                       avatar=avatar)
         await channel(client, alice, "second_chan", "Second")
         p = await post(client, alice, "checked_chan", "hello", [avatar])
-        await client.patch(f"/api/v1/channels/checked_chan/posts/{p['id']}", headers=alice,
+        await client.patch(f"/api/v1/channels/checked_chan/posts/{p['number']}", headers=alice,
                            json={"text": "hello again"})
-        await client.post(f"/api/v1/channels/checked_chan/posts/{p['id']}/forward",
+        await client.post(f"/api/v1/channels/checked_chan/posts/{p['number']}/forward",
                           headers=alice, json={"to": "second_chan"})
         await client.patch("/api/v1/channels/checked_chan", headers=alice,
                            json={"title": "Checked Twice", "description": "New"})
@@ -128,7 +128,7 @@ async def test_held_content_is_visible_only_to_its_admins(api: AppFactory,
         monkeypatch.setattr(mod, "check", hold)
         held = await post(client, alice, "held_chan", "wait for review")
         assert held["state"] == "held"
-        url = f"/api/v1/channels/held_chan/posts/{held['id']}"
+        url = f"/api/v1/channels/held_chan/posts/{held['number']}"
         assert (await client.get(url, headers=bob)).status_code == 404
         assert (await client.get(url, headers=alice)).json()["state"] == "held"
         assert (await client.get("/api/v1/channels/held_chan/posts", headers=bob)

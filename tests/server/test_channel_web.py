@@ -31,11 +31,11 @@ async def test_channel_page_renders_posts_and_previews(api: AppFactory) -> None:
         assert 'content="All the &lt;news&gt;"' in html
         assert re.search(r'og:image" content="http://[^"]+/media/' + image["sha256"], html)
         assert "Hello &lt;b&gt;world&lt;/b&gt;" in html  # escaped, never markup
-        assert f'href="/c/web_news/{p["id"]}"' in html
+        assert f'href="/c/web_news/{p["number"]}"' in html
         assert image["thumbnail_url"] in html
         assert "<script" not in html and "style=" not in html
         assert "script-src 'self'" in page.headers["content-security-policy"]
-        single = await client.get(f"/c/web_news/{p['id']}")
+        single = await client.get(f"/c/web_news/{p['number']}")
         assert single.status_code == 200 and "Hello &lt;b&gt;world" in single.text
         css = await client.get("/static/channel.css")
         assert css.status_code == 200 and "text/css" in css.headers["content-type"]
@@ -49,8 +49,8 @@ async def test_notices_for_deleted_removed_and_unlisted(api: AppFactory) -> None
         assert (await client.get("/c/notice_chan")).status_code == 404
         invite = created["invite_token"]
         assert "soon gone" in (await client.get(f"/c/notice_chan?invite={invite}")).text
-        await client.delete(f"/api/v1/channels/notice_chan/posts/{p['id']}", headers=alice)
-        gone = await client.get(f"/c/notice_chan/{p['id']}?invite={invite}")
+        await client.delete(f"/api/v1/channels/notice_chan/posts/{p['number']}", headers=alice)
+        gone = await client.get(f"/c/notice_chan/{p['number']}?invite={invite}")
         assert gone.status_code == 410 and "This post was deleted." in gone.text
         assert "soon gone" not in gone.text
         db = client.app.state.db  # type: ignore[attr-defined]
@@ -71,15 +71,15 @@ async def test_content_is_cached_at_most_a_minute_and_never_a_readers_view(
         alice = await user(client, "alice")
         await channel(client, alice, "cache_news")
         p = await post(client, alice, "cache_news", "cached words")
-        urls = [f"/c/cache_news/{p['id']}", "/c/cache_news", "/api/v1/channels/cache_news",
-                f"/api/v1/channels/cache_news/posts/{p['id']}",
+        urls = [f"/c/cache_news/{p['number']}", "/c/cache_news", "/api/v1/channels/cache_news",
+                f"/api/v1/channels/cache_news/posts/{p['number']}",
                 "/api/v1/channels/cache_news/updates?since=0", "/api/v1/search/posts?q=cached"]
         for url in urls:
             r = await client.get(url)
             assert (r.status_code, r.headers["cache-control"]) == (200, public), url
             mine = await client.get(url, headers=alice)
             assert mine.headers["cache-control"] == "private, no-store", url
-        await client.delete(f"/api/v1/channels/cache_news/posts/{p['id']}", headers=alice)
+        await client.delete(f"/api/v1/channels/cache_news/posts/{p['number']}", headers=alice)
         gone = await client.get(urls[0])
         assert (gone.status_code, gone.headers["cache-control"]) == (410, "no-store")
         missing = await client.get("/c/no_such_chan")
@@ -112,7 +112,7 @@ async def test_page_in_headless_chromium(live_server: Live) -> None:
             assert await page.title() == "Browser News · Tidings"
             assert await page.locator("article.post").count() == 2
             assert "This one will vanish" in await page.locator("section.posts").inner_text()
-            img = page.locator(f"#post-{keep['id']} img")
+            img = page.locator(f"#post-{keep['number']} img")
             await img.wait_for()
             width = await img.evaluate(  # wait for it to load (or fail) on a busy machine
                 "i => i.complete ? i.naturalWidth : new Promise(done => {"
@@ -121,14 +121,14 @@ async def test_page_in_headless_chromium(live_server: Live) -> None:
             color = await page.locator("article.post").first.evaluate(
                 "a => getComputedStyle(a).borderRadius")
             assert color == "12px"  # the static stylesheet applied under the CSP
-            await client.delete(f"/api/v1/channels/browser_news/posts/{doomed['id']}",
+            await client.delete(f"/api/v1/channels/browser_news/posts/{doomed['number']}",
                                 headers=alice)
             await page.reload()
             assert await page.locator("article.post").count() == 1
             assert "This one will vanish" not in await page.content()
-            await page.goto(f"{server.url}/c/browser_news/{doomed['id']}")
+            await page.goto(f"{server.url}/c/browser_news/{doomed['number']}")
             assert "This post was deleted." in await page.locator("main").inner_text()
             assert not [e for e in errors if "Content Security Policy" in e], errors
             assert [u for u in broken if "favicon" not in u] == [
-                f"{server.url}/c/browser_news/{doomed['id']}"]  # the 410 notice itself
+                f"{server.url}/c/browser_news/{doomed['number']}"]  # the 410 notice itself
             await browser.close()

@@ -64,18 +64,18 @@ async def test_admin_permissions(api: AppFactory) -> None:
         mine = await post(client, bob, "team_chan", "bob's post")
         owners = await post(client, owner, "team_chan", "owner's post")
         # bob may edit his own post but not the owner's, nor manage admins.
-        assert (await client.patch(f"/api/v1/channels/team_chan/posts/{mine['id']}",
+        assert (await client.patch(f"/api/v1/channels/team_chan/posts/{mine['number']}",
                                    headers=bob, json={"text": "edited"})).status_code == 200
-        assert (await client.patch(f"/api/v1/channels/team_chan/posts/{owners['id']}",
+        assert (await client.patch(f"/api/v1/channels/team_chan/posts/{owners['number']}",
                                    headers=bob, json={"text": "x"})).status_code == 403
         assert (await client.put("/api/v1/channels/team_chan/admins/carol", headers=bob,
                                  json={})).status_code == 403
         assert (await client.put("/api/v1/channels/team_chan/pin", headers=bob,
-                                 json={"post_id": owners["id"]})).status_code == 403
+                                 json={"number": owners["number"]})).status_code == 403
         await client.put("/api/v1/channels/team_chan/admins/bob", headers=owner,
                          json={"can_post": True, "can_edit_others": True,
                                "can_manage_admins": True})
-        assert (await client.patch(f"/api/v1/channels/team_chan/posts/{owners['id']}",
+        assert (await client.patch(f"/api/v1/channels/team_chan/posts/{owners['number']}",
                                    headers=bob, json={"text": "fixed typo"})).status_code == 200
         assert (await client.put("/api/v1/channels/team_chan/admins/carol", headers=bob,
                                  json={})).status_code == 204

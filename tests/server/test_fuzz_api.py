@@ -91,7 +91,9 @@ def _aim_at_real_objects(server: FuzzServer, case: Case) -> None:
     params = case.path_parameters
     if "handle" in params:
         params["handle"] = CHANNEL
-    if "post_id" in params:
+    if "number" in params:
+        params["number"] = server.objects["numbers"][0]
+    if "post_id" in params:  # staff routes name the internal id
         params["post_id"] = server.objects["posts"][0]
     if "gid" in params:
         params["gid"] = server.objects["group"]["id"]

@@ -271,8 +271,8 @@ BIG = 2**70
 @pytest.mark.parametrize(("method", "path", "body"), [
     ("PATCH", f"/api/v1/channels/big_ints/posts/{BIG}", {"text": "x"}),  # found by fuzzing
     ("GET", f"/api/v1/reports/{BIG}", None),
-    ("PUT", "/api/v1/channels/big_ints/pin", {"post_id": BIG}),
-    ("POST", "/api/v1/channels/big_ints/views", {"post_ids": [BIG]}),
+    ("PUT", "/api/v1/channels/big_ints/pin", {"number": BIG}),
+    ("POST", "/api/v1/channels/big_ints/views", {"numbers": [BIG]}),
     ("GET", f"/api/v1/channels/big_ints/posts?before={BIG}", None),
     ("GET", f"/api/v1/channels/big_ints/updates?since={BIG}", None),
     ("GET", f"/c/big_ints/{BIG}", None),

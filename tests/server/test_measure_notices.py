@@ -79,7 +79,7 @@ async def test_each_measure_puts_its_statement_in_the_inbox(api: AppFactory) -> 
         scanned = (await newest(client, alice, 2))[0]
         assert scanned["statement"]["restrictions"] == ["content_removed"]
         assert "PARTNER_LIST" in scanned["statement"]["text"]
-        gone = await client.get(f"/api/v1/channels/alice_news/posts/{old['id']}")
+        gone = await client.get(f"/api/v1/channels/alice_news/posts/{old['number']}")
         assert gone.json()["state"] == "removed"
 
         # 3. a moderator's removal through the staff API (DSA Art. 17: a person decided)

@@ -90,10 +90,10 @@ async def test_upload_is_private_until_a_visible_post_uses_it(api: AppFactory) -
             assert "immutable" not in r.headers["cache-control"]
         # public and cleared: anyone may now share it
         second = await post(client, bob, "bob_news", "seen elsewhere", [media["sha256"]])
-        assert (await client.delete(f"/api/v1/channels/alice_news/posts/{first['id']}",
+        assert (await client.delete(f"/api/v1/channels/alice_news/posts/{first['number']}",
                                     headers=alice)).status_code == 204
         assert (await client.get(media["url"])).status_code == 200  # bob's post still uses it
-        assert (await client.delete(f"/api/v1/channels/bob_news/posts/{second['id']}",
+        assert (await client.delete(f"/api/v1/channels/bob_news/posts/{second['number']}",
                                     headers=bob)).status_code == 204
         for url in (media["url"], media["thumbnail_url"]):
             assert_refused(await client.get(url))
@@ -229,7 +229,7 @@ async def test_retro_scan_removal_blocks_media(api: AppFactory) -> None:
         added = await client.post(f"/api/v1/banks/TERROR_RETRO/entries?label={TERROR}",
                                   headers=admin, content=original)
         assert added.status_code == 201, added.text
-        url = f"/api/v1/channels/alice_news/posts/{p['id']}"
+        url = f"/api/v1/channels/alice_news/posts/{p['number']}"
 
         async def state() -> str:
             r = await client.get(url)

@@ -50,7 +50,7 @@ async def test_orders_outside_their_legal_scope_are_refused_and_change_nothing(
             assert len(err["error"]["message"]) > 30  # an explanation, not just a code
         assert await submit(client, bka, {**order_body(target), "category": 7}, 422)
         assert (await client.get("/api/v1/orders", headers=admin)).json() == []
-        shown = await client.get(f"/api/v1/channels/news_desk/posts/{p['id']}")
+        shown = await client.get(f"/api/v1/channels/news_desk/posts/{p['number']}")
         assert shown.json()["state"] == "visible"
         assert [n for n in await notices(client, alice) if n["kind"] == "removal_order"] == []
 
@@ -74,7 +74,7 @@ async def test_a_dsa_order_carries_its_own_basis_category_and_scope(api: AppFact
         assert order["confirmation"]["territorial_scope"] == ["AT", "DE"]
         listed = (await client.get("/api/v1/orders", headers=mod)).json()
         assert listed[0]["scope"]["category"] == SPEECH  # staff see every order's scope
-        gone = await client.get(f"/api/v1/channels/news_desk/posts/{p['id']}")
+        gone = await client.get(f"/api/v1/channels/news_desk/posts/{p['number']}")
         assert gone.json()["state"] == "removed"
         [notice] = [n for n in await notices(client, alice) if n["kind"] == "removal_order"]
         assert notice["order"]["basis"] == "dsa_art9"
@@ -108,7 +108,7 @@ async def test_above_the_hourly_rate_orders_execute_and_wait_for_an_admin(
         assert [o["needs_confirmation"] for o in first] == [False, False]
         third = await submit(client, bka, order_body(f"post:{posts[2]['id']}", "B-2"))
         assert third["status"] == "completed" and third["needs_confirmation"] is True
-        gone = await client.get(f"/api/v1/channels/news_desk/posts/{posts[2]['id']}")
+        gone = await client.get(f"/api/v1/channels/news_desk/posts/{posts[2]['number']}")
         assert gone.json()["state"] == "removed"  # executed at once, against the clock
         [alert] = [n for n in await notices(client, admin)
                    if n["kind"] == "removal_order_rate_alert"]

@@ -30,7 +30,7 @@ async def test_an_order_makes_a_post_unreachable_at_once_and_confirms_annex_ii(
         p = await post(client, alice, "news_desk", "glorious martyrdom operation tonight",
                        [media["sha256"]])
         assert (await client.get(f"/media/{media['sha256']}")).status_code == 200
-        url = f"http://127.0.0.1:8080/c/news_desk/{p['id']}"
+        url = f"http://127.0.0.1:8080/c/news_desk/{p['number']}"
         started = time.monotonic()
         order = await submit(client, bka, order_body(url))
         elapsed = time.monotonic() - started
@@ -39,12 +39,12 @@ async def test_an_order_makes_a_post_unreachable_at_once_and_confirms_annex_ii(
         assert order["target"] == {"kind": "post", "ref": str(p["id"]), "url": url}
         assert 0 <= order["completed_ms"] - order["received_ms"] < 5000
         # unreachable through the API, the public web view, search and the media URL
-        got = (await client.get(f"/api/v1/channels/news_desk/posts/{p['id']}",
+        got = (await client.get(f"/api/v1/channels/news_desk/posts/{p['number']}",
                                 headers=alice)).json()
         assert got["state"] == "removed" and "text" not in got and "media" not in got
         history = (await client.get("/api/v1/channels/news_desk/posts")).json()
         assert all(item["id"] != p["id"] for item in history["posts"])
-        page = await client.get(f"/c/news_desk/{p['id']}")
+        page = await client.get(f"/c/news_desk/{p['number']}")
         assert page.status_code == 410 and "martyrdom" not in page.text
         assert "martyrdom" not in (await client.get("/c/news_desk")).text
         found = (await client.get("/api/v1/search/posts", params={"q": "martyrdom"})).json()
@@ -116,7 +116,7 @@ async def test_only_authorities_submit_and_each_sees_only_its_own(api: AppFactor
             "username": "x_auth", "authority_name": "X", "member_state": "US"})
         assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_member_state"
         mine = await submit(client, bka, order_body(f"post:{p1['id']}", "BKA-1"))
-        theirs = await submit(client, ocrc, order_body(f"/c/news_desk/{p2['id']}", "FR-1"))
+        theirs = await submit(client, ocrc, order_body(f"/c/news_desk/{p2['number']}", "FR-1"))
         assert theirs["member_state"] == "FR" and theirs["authority_name"] == "OCLCTIC"
         own = (await client.get("/api/v1/orders", headers=bka)).json()
         assert [o["id"] for o in own] == [mine["id"]]
@@ -147,11 +147,12 @@ async def test_bad_orders_are_refused_and_nothing_is_stored(api: AppFactory) -> 
         cases = [
             (order_body("post:999999"), 404, "target_not_found"),
             (order_body("/c/no_such_channel"), 404, "target_not_found"),
-            (order_body(f"/c/other_channel/{p['id']}"), 404, "target_not_found"),
+            (order_body(f"/c/other_channel/{p['number']}"), 404, "target_not_found"),
+            (order_body(f"/c/news_desk/{p['number'] + 1}"), 404, "target_not_found"),
             (order_body("account:nobody_here"), 404, "target_not_found"),
             (order_body("channel:" + "9" * 25), 404, "target_not_found"),
             (order_body(f"post:{2**63}"), 422, "invalid_target"),
-            (order_body(f"https://evil.example/c/news_desk/{p['id']}"), 422, "foreign_url"),
+            (order_body(f"https://evil.example/c/news_desk/{p['number']}"), 422, "foreign_url"),
             (order_body("https://127.0.0.1:8080/u/alice"), 422, "invalid_target"),
             (order_body("message:abc"), 422, "invalid_target"),
             (order_body(f"post:{p['id']}", label="cat_pictures"), 422, "invalid_label"),
@@ -165,7 +166,7 @@ async def test_bad_orders_are_refused_and_nothing_is_stored(api: AppFactory) -> 
             assert r.status_code == status, (body, r.text)
             assert r.json()["error"]["code"] == code, (body, r.text)
         assert (await client.get("/api/v1/orders", headers=bka)).json() == []
-        got = (await client.get(f"/api/v1/channels/news_desk/posts/{p['id']}")).json()
+        got = (await client.get(f"/api/v1/channels/news_desk/posts/{p['number']}")).json()
         assert got["state"] == "visible" and got["text"] == "still here"
 
 

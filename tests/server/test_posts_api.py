@@ -36,15 +36,19 @@ async def test_history_pagination_newest_first(api: AppFactory) -> None:
     async with api() as client:
         alice = await user(client, "alice")
         await channel(client, alice, "history_chan")
-        ids = [(await post(client, alice, "history_chan", f"post {i}"))["id"] for i in range(7)]
+        await channel(client, alice, "other_chan")
+        await post(client, alice, "other_chan", "ids move on; numbers are per channel")
+        ids = [(await post(client, alice, "history_chan", f"post {i}"))["number"]
+               for i in range(7)]
+        assert ids == list(range(1, 8))
         url = "/api/v1/channels/history_chan/posts"
         first = (await client.get(url, params={"limit": 3})).json()
-        assert [p["id"] for p in first["posts"]] == ids[::-1][:3]
+        assert [p["number"] for p in first["posts"]] == ids[::-1][:3]
         second = (await client.get(url, params={"limit": 3,
                                                 "before": first["next_before"]})).json()
-        assert [p["id"] for p in second["posts"]] == ids[::-1][3:6]
+        assert [p["number"] for p in second["posts"]] == ids[::-1][3:6]
         from_third = (await client.get(url, params={"from": ids[2], "limit": 10})).json()
-        assert [p["id"] for p in from_third["posts"]] == [ids[2], ids[1], ids[0]]
+        assert [p["number"] for p in from_third["posts"]] == [ids[2], ids[1], ids[0]]
         assert from_third["next_before"] is None
 
 
@@ -54,30 +58,31 @@ async def test_edit_delete_forward_pin_views(api: AppFactory) -> None:
         await channel(client, alice, "source_chan", "Source")
         await channel(client, alice, "target_chan", "Target")
         original = await post(client, alice, "source_chan", "breaking story")
-        url = f"/api/v1/channels/source_chan/posts/{original['id']}"
+        url = f"/api/v1/channels/source_chan/posts/{original['number']}"
         edited = (await client.patch(url, headers=alice, json={"text": "breaking story!"})).json()
         assert edited["text"] == "breaking story!" and edited["edited_at"]
         fwd = await client.post(f"{url}/forward", headers=alice, json={"to": "target_chan"})
         assert fwd.status_code == 201
         assert fwd.json()["forwarded_from"] == {"channel": "source_chan", "title": "Source",
-                                               "post_id": original["id"]}
+                                               "number": original["number"]}
         assert (await client.post(f"{url}/forward", headers=bob,
                                   json={"to": "target_chan"})).status_code == 403
         assert (await client.put("/api/v1/channels/source_chan/pin", headers=alice,
-                                 json={"post_id": original["id"]})).status_code == 204
+                                 json={"number": original["number"]})).status_code == 204
         chan = (await client.get("/api/v1/channels/source_chan")).json()
-        assert chan["pinned_post_id"] == original["id"]
+        assert chan["pinned_number"] == original["number"]
         views_url = "/api/v1/channels/source_chan/views"
         for who in (alice, bob, bob):  # one view per account
             counts = (await client.post(views_url, headers=who,
-                                        json={"post_ids": [original["id"]]})).json()
-        assert counts == {str(original["id"]): 2}
+                                        json={"numbers": [original["number"]]})).json()
+        assert counts == {str(original["number"]): 2}
         assert (await client.delete(url, headers=bob)).status_code == 403
         assert (await client.delete(url, headers=alice)).status_code == 204
         gone = (await client.get(url)).json()
-        assert gone == {"id": original["id"], "channel": "source_chan", "state": "deleted"}
+        assert gone == {"id": original["id"], "number": original["number"],
+                        "channel": "source_chan", "state": "deleted"}
         page = (await client.get("/api/v1/channels/source_chan/posts")).json()
-        assert page["posts"] == [] and page["channel"]["pinned_post_id"] is None
+        assert page["posts"] == [] and page["channel"]["pinned_number"] is None
         assert (await client.patch(url, headers=alice, json={"text": "again"})).status_code == 404
 
 
@@ -87,16 +92,17 @@ async def test_updates_log_for_catch_up(api: AppFactory) -> None:
         await channel(client, alice, "log_chan")
         a = await post(client, alice, "log_chan", "one")
         await post(client, alice, "log_chan", "two")
-        await client.patch(f"/api/v1/channels/log_chan/posts/{a['id']}", headers=alice,
+        await client.patch(f"/api/v1/channels/log_chan/posts/{a['number']}", headers=alice,
                            json={"text": "one (fixed)"})
-        await client.delete(f"/api/v1/channels/log_chan/posts/{a['id']}", headers=alice)
+        await client.delete(f"/api/v1/channels/log_chan/posts/{a['number']}", headers=alice)
         log = (await client.get("/api/v1/channels/log_chan/updates?since=0")).json()
         assert log["head"] == 4
         assert [(u["seq"], u["kind"]) for u in log["updates"]] == [
             (1, "post"), (2, "post"), (3, "edit"), (4, "delete")]
         # the log renders each post as it is now: the deleted post is a tombstone in
         # every entry about it, so neither "one" nor "one (fixed)" can be read back
-        assert all(u["post"] == {"id": a["id"], "channel": "log_chan", "state": "deleted"}
+        assert all(u["post"] == {"id": a["id"], "number": 1, "channel": "log_chan",
+                                    "state": "deleted"}
                    for u in log["updates"] if u["post"]["id"] == a["id"])
         assert "one" not in json.dumps(log)
         later = (await client.get("/api/v1/channels/log_chan/updates?since=2")).json()

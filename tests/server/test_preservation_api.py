@@ -102,7 +102,7 @@ async def test_reversed_appeal_restores_the_post_and_its_media_from_preservation
         r = await client.post(f"/api/v1/mod/cases/{order['case_id']}/appeal-decision",
                               headers=mod, json={"decision": "reverse"})
         assert r.status_code == 200, r.text
-        got = (await client.get(f"/api/v1/channels/news_desk/posts/{p['id']}")).json()
+        got = (await client.get(f"/api/v1/channels/news_desk/posts/{p['number']}")).json()
         assert got["state"] == "visible" and got["text"] == "a satire, misread"
         restored = await client.get(f"/media/{media['sha256']}")
         assert restored.status_code == 200 and len(restored.content) == media["size"]

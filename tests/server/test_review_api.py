@@ -121,7 +121,7 @@ async def test_remove_sends_a_statement_and_an_appeal_restores_exactly(
                                                          post_id=p["id"])))["case_id"]
         done = await decide(client, anna, case_id, "remove", "terrorist_content")
         assert done["state"] == "decided" and done["policy"] == "category:terrorist_content"
-        url = f"/api/v1/channels/news_desk/posts/{p['id']}"
+        url = f"/api/v1/channels/news_desk/posts/{p['number']}"
         gone = (await client.get(url, headers=bob)).json()
         assert gone["state"] == "removed" and "text" not in gone
         [sor] = await notices(client, alice)
@@ -214,7 +214,7 @@ async def test_ban_suspend_no_violation_and_escalate(
         queue = (await client.get("/api/v1/mod/queue?source=automated_hold",
                                   headers=anna)).json()
         await decide(client, anna, queue[0]["id"], "no_violation", "other")
-        shown = (await client.get(f"/api/v1/channels/bob_desk/posts/{held['id']}",
+        shown = (await client.get(f"/api/v1/channels/bob_desk/posts/{held['number']}",
                                   headers=alice)).json()
         assert shown["state"] == "visible"
         assert not [n for n in await notices(client, bob) if n["kind"] == "statement_of_reasons"]
@@ -289,7 +289,7 @@ async def test_an_edit_held_by_the_gate_joins_the_posts_case(
         case_id = (await report(client, bob, report_body("post", channel="news_desk",
                                                          post_id=p["id"])))["case_id"]
         hold_next(client, monkeypatch)
-        r = await client.patch(f"/api/v1/channels/news_desk/posts/{p['id']}", headers=alice,
+        r = await client.patch(f"/api/v1/channels/news_desk/posts/{p['number']}", headers=alice,
                                json={"text": "edited into something banked"})
         assert r.status_code == 200 and r.json()["state"] == "held"
         case = (await client.get(f"/api/v1/mod/cases/{case_id}", headers=mod)).json()

@@ -103,7 +103,7 @@ async def test_review_flow_in_headless_chromium(live_server: Live) -> None:
             await anna.wait_for_load_state()
             assert await anna.locator(".case-state").inner_text() == "decided"
             assert await anna.locator(".post-state").inner_text() == "removed"
-            public = await client.get(f"/api/v1/channels/browser_news/posts/{p['id']}")
+            public = await client.get(f"/api/v1/channels/browser_news/posts/{p['number']}")
             assert "text" not in public.json()  # a tombstone (docs/channels.md)
             # the user gets the statement of reasons and appeals
             [sor] = [n for n in await notices(client, alice)
@@ -124,9 +124,9 @@ async def test_review_flow_in_headless_chromium(live_server: Live) -> None:
             await ben.click("form.appeal-decision button")
             await ben.wait_for_load_state()
             assert await ben.locator(".post-state").inner_text() == "visible"
-            back = (await client.get(f"/api/v1/channels/browser_news/posts/{p['id']}")).json()
+            back = (await client.get(f"/api/v1/channels/browser_news/posts/{p['number']}")).json()
             assert back["text"] == "A photo post" and back["media"] == p["media"]
-            await ben.goto(f"{server.url}/c/browser_news/{p['id']}")
+            await ben.goto(f"{server.url}/c/browser_news/{p['number']}")
             assert "A photo post" in await ben.locator("main").inner_text()
             answer = (await notices(client, alice))[0]
             assert answer["kind"] == "appeal_decision" and answer["decision"] == "reverse"

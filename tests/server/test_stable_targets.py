@@ -19,13 +19,13 @@ from tests.server.test_actions_api import strikes
 from tests.server.test_review_api import decide, hold_next
 
 
-async def _everywhere(client: httpx.AsyncClient, handle: str, post_id: int,
+async def _everywhere(client: httpx.AsyncClient, handle: str, number: int,
                       headers: dict[str, str] | None = None) -> str:
     """Everything the public routes say about a channel and one post, as one string."""
     parts = []
-    for url in (f"/api/v1/channels/{handle}/posts/{post_id}", f"/api/v1/channels/{handle}/posts",
+    for url in (f"/api/v1/channels/{handle}/posts/{number}", f"/api/v1/channels/{handle}/posts",
                 f"/api/v1/channels/{handle}/updates?since=0", f"/c/{handle}",
-                f"/c/{handle}/{post_id}", "/api/v1/search/posts?q=words"):
+                f"/c/{handle}/{number}", "/api/v1/search/posts?q=words"):
         r = await client.get(url, headers=headers or {})
         parts.append(r.text)
     return "\n".join(parts)
@@ -41,7 +41,7 @@ async def test_owner_cannot_undo_a_removal_by_edit_or_forward(api: AppFactory) -
         case = await report(client, bob, report_body("post", channel="news_desk",
                                                      post_id=p["id"]))
         await decide(client, mod, case["case_id"], "remove")
-        url = f"/api/v1/channels/news_desk/posts/{p['id']}"
+        url = f"/api/v1/channels/news_desk/posts/{p['number']}"
         for body in ({"text": "harmless now"}, {}, {"media": []}, {"text": ""}):
             r = await client.patch(url, headers=alice, json=body)
             assert r.status_code == 409, (body, r.text)
@@ -50,10 +50,10 @@ async def test_owner_cannot_undo_a_removal_by_edit_or_forward(api: AppFactory) -
         r = await client.post(f"{url}/forward", headers=alice, json={"to": "other_desk"})
         assert r.status_code == 409 and r.json()["error"]["code"] == "post_removed"
         r = await client.put("/api/v1/channels/news_desk/pin", headers=alice,
-                             json={"post_id": p["id"]})
+                             json={"number": p["number"]})
         assert r.status_code == 400
         assert (await client.get(url, headers=alice)).json()["state"] == "removed"
-        seen = await _everywhere(client, "news_desk", p["id"], alice)
+        seen = await _everywhere(client, "news_desk", p["number"], alice)
         assert "forbidden" not in seen and "harmless" not in seen
         history = (await client.get("/api/v1/channels/other_desk/posts")).json()
         assert history["posts"] == []  # nothing was forwarded
@@ -71,7 +71,7 @@ async def test_held_post_changes_only_through_review(
         assert held["state"] == "held"
         monkeypatch.setattr(client.app.state.moderation, "check",  # type: ignore[attr-defined]
                             real_check)
-        url = f"/api/v1/channels/news_desk/posts/{held['id']}"
+        url = f"/api/v1/channels/news_desk/posts/{held['number']}"
         r = await client.patch(url, headers=alice, json={"text": "fine words"})
         assert r.status_code == 409 and r.json()["error"]["code"] == "post_held"
         r = await client.post(f"{url}/forward", headers=alice, json={"to": "other_desk"})
@@ -127,7 +127,7 @@ async def test_deleted_channel_with_open_cases_never_hits_a_new_channel(
         assert (await client.get("/api/v1/accounts/me", headers=carol)).status_code == 200
         chan = await client.get("/api/v1/channels/daily_news")
         assert chan.status_code == 200 and chan.json()["state"] == "visible"
-        got = (await client.get(f"/api/v1/channels/daily_news/posts/{new_post['id']}")).json()
+        got = (await client.get(f"/api/v1/channels/daily_news/posts/{new_post['number']}")).json()
         assert got["state"] == "visible" and got["text"] == "innocent words"
         found = (await client.get("/api/v1/search/posts?q=innocent")).json()
         assert [p["id"] for p in found] == [new_post["id"]]
@@ -142,7 +142,7 @@ async def test_deleted_post_under_review_is_preserved(api: AppFactory) -> None:
         q = await post(client, alice, "daily_news", "ordinary words")
         await report(client, bob, report_body("post", channel="daily_news", post_id=p["id"]))
         for target in (p, q):
-            assert (await client.delete(f"/api/v1/channels/daily_news/posts/{target['id']}",
+            assert (await client.delete(f"/api/v1/channels/daily_news/posts/{target['number']}",
                                         headers=alice)).status_code == 204
         items: list[dict[str, Any]] = (await client.get("/api/v1/preservation",
                                                         headers=admin)).json()
@@ -173,7 +173,7 @@ async def test_reversed_appeal_undoes_the_bank_entry_retro_scan_and_strikes(
         case = await report(client, bob, report_body("post", channel="news_desk",
                                                      post_id=original["id"]))
         await decide(client, anna, case["case_id"], "remove")
-        copy_url = f"/api/v1/channels/other_desk/posts/{copy['id']}"
+        copy_url = f"/api/v1/channels/other_desk/posts/{copy['number']}"
         got = await eventually(lambda: client.get(copy_url),
                                lambda r: r.json().get("state") == "removed", 20.0)
         assert got.json()["state"] == "removed"  # the retro-scan caught the copy
@@ -190,7 +190,7 @@ async def test_reversed_appeal_undoes_the_bank_entry_retro_scan_and_strikes(
         r = await client.post(f"/api/v1/mod/cases/{case['case_id']}/appeal-decision",
                               headers=ben, json={"decision": "reverse"})
         assert r.status_code == 200, r.text
-        back = (await client.get(f"/api/v1/channels/news_desk/posts/{original['id']}")).json()
+        back = (await client.get(f"/api/v1/channels/news_desk/posts/{original['number']}")).json()
         assert back["state"] == "visible" and back["text"] == text
         assert (await client.get(copy_url)).json()["state"] == "visible"
         for sha in (picture, reencoded):

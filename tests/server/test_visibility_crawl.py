@@ -154,23 +154,23 @@ async def test_every_public_route_follows_the_visibility_table(live_server: Live
             r = await client.post("/api/v1/banks/PARTNER_LIST/import?label=category:"
                                   "terrorist_content", content=line.encode(), headers=admin)
             assert r.status_code == 200, r.text
-            rules_url = f"/api/v1/channels/{NEWS}/posts/{by['rules'].watched.post_id}"
+            rules_url = f"/api/v1/channels/{NEWS}/posts/{by['rules'].watched.number}"
             got = await eventually(lambda: client.get(rules_url),
                                    lambda r: r.json().get("state") == "removed", 20.0)
             assert got.json()["state"] == "removed"
             # a removal order
             abe = await authority(client, admin, "auth_abe")
-            await submit(client, abe, order_body(f"post:{by['order'].watched.post_id}"))
+            await submit(client, abe, order_body(f"/c/{NEWS}/{by['order'].watched.number}"))
             # a moderator
             case = await report(client, sub, report_body(
-                "post", channel=NEWS, post_id=by["moderator"].watched.post_id))
+                "post", channel=NEWS, number=by["moderator"].watched.number))
             await decide(client, mod, case["case_id"], "remove")
             # the author
-            r = await client.delete(f"/api/v1/channels/{NEWS}/posts/{by['author'].watched.post_id}",
+            r = await client.delete(f"/api/v1/channels/{NEWS}/posts/{by['author'].watched.number}",
                                     headers=owner)
             assert r.status_code == 204
             # an edit
-            r = await client.patch(f"/api/v1/channels/{NEWS}/posts/{by['edit'].watched.post_id}",
+            r = await client.patch(f"/api/v1/channels/{NEWS}/posts/{by['edit'].watched.number}",
                                    headers=owner, json={"text": "kappaeditnew words after"})
             assert r.status_code == 200, r.text
             # a channel ban
@@ -193,7 +193,7 @@ async def test_every_public_route_follows_the_visibility_table(live_server: Live
         by["ban"].channel_after = ChannelState.REMOVED
         # the edit: the new text is the post now; the old one is gone everywhere
         edit = by["edit"].watched
-        items.append(Item(Watched("edit-old", NEWS, edit.post_id, edit.words),
+        items.append(Item(Watched("edit-old", NEWS, edit.number, edit.words),
                           PostState.REMOVED))  # the old text only: the photo stays
         edit.words = "kappaeditnew words after"
         for who, headers in audiences.items():

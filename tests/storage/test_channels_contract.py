@@ -66,6 +66,16 @@ async def test_update_sequence_is_gapless_under_concurrency(database: Database) 
         assert [u.seq for u in updates] == list(range(1, 21))
         assert [u.seq for u in await store.updates(conn, channel.id, 15, 100)] == [16, 17, 18,
                                                                                 19, 20]
+        # post numbers too: distinct, consecutive, in commit order like the log
+        posts = await store.history(conn, channel.id, before=None, start=None, limit=50,
+                                    states=("visible",))
+        assert sorted(p.number for p in posts) == list(range(1, 21))
+        by_id = sorted(posts, key=lambda p: p.id)
+        assert [p.number for p in by_id] == list(range(1, 21))
+        third = await store.post_by_number(conn, channel.id, 3)
+        assert third is not None and third.id == by_id[2].id
+        fresh = await store.by_id(conn, channel.id)
+        assert fresh is not None and fresh.last_post_number == 20
 
 
 async def test_subscriptions_and_views_count_once(database: Database) -> None:

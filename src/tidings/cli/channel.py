@@ -49,13 +49,13 @@ def _print_channel(c: dict[str, Any]) -> None:
 
 def _print_posts(posts: list[dict[str, Any]]) -> None:
     for p in posts:
-        if "text" not in p:  # a tombstone: id and state only (docs/channels.md)
-            show((f"#{p['id']} ({p.get('state', 'unavailable')})", "dim"))
+        if "text" not in p:  # a tombstone: number and state only (docs/channels.md)
+            show((f"#{p['number']} ({p.get('state', 'unavailable')})", "dim"))
             continue
         media = f"  [{len(p['media'])} media]" if p["media"] else ""
         fwd = (f"  (forwarded from @{p['forwarded_from']['channel']})"
                if p.get("forwarded_from") else "")
-        show((f"#{p['id']}", "dim"), " ", p["text"], media, fwd, "  ",
+        show((f"#{p['number']}", "dim"), " ", p["text"], media, fwd, "  ",
              (f"{p['views']} views", "dim"))
 
 
@@ -141,7 +141,7 @@ def subscriptions(server: ServerOpt = None, profile: ProfileOpt = None,
 @app.command()
 def history(handle: str,
             limit: Annotated[int, typer.Option(min=1, max=100)] = 20,
-            before: Annotated[int | None, typer.Option(help="Older than this post id.")] = None,
+            before: Annotated[int | None, typer.Option(help="Older than this post number.")] = None,
             server: ServerOpt = None, profile: ProfileOpt = None,
             json_out: JsonOpt = False) -> None:
     """A channel's posts, newest first."""

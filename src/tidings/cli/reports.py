@@ -68,16 +68,24 @@ def report_message(message_id: str, category: CategoryOpt,
 
 
 @report_app.command("post")
-def report_post(handle: str, post_id: int, category: CategoryOpt,
+def report_post(handle: Annotated[str, typer.Argument(
+                    help="the channel's handle, or the post's URL (/c/HANDLE/N)")],
+                category: CategoryOpt,
+                number: Annotated[int | None, typer.Argument(
+                    help="the post's number in the channel")] = None,
                 explanation: ExplainOpt = "Reported from the command line.",
                 server: ServerOpt = None, profile: ProfileOpt = None,
                 json_out: JsonOpt = False) -> None:
-    """Report a channel post."""
+    """Report a channel post: HANDLE N, or its URL /c/HANDLE/N."""
+    if number is None and "/" not in handle:
+        raise typer.BadParameter("give the post's number after the handle, or its URL "
+                                 "/c/HANDLE/N")
 
     async def go() -> dict[str, Any]:
+        request = (rr.post_report(handle, number, category, explanation) if number is not None
+                   else rr.url_report(handle, category, explanation))
         async with TidingsClient.from_profile(profile_dir(profile), server) as client:
-            result: dict[str, Any] = await client.call(
-                rr.post_report(handle, post_id, category, explanation))
+            result: dict[str, Any] = await client.call(request)
             return result
 
     emit(json_out, run(go()), _ack)

@@ -89,33 +89,34 @@ def history(handle: str, before: int | None = None, start: int | None = None,
     return Request("GET", f"{_ch(handle)}/posts", params=params)
 
 
-def get_post(handle: str, post_id: int) -> Request:
-    return Request("GET", f"{_ch(handle)}/posts/{post_id}")
+def get_post(handle: str, number: int) -> Request:
+    """The channel's post with this number (``/c/HANDLE/N``)."""
+    return Request("GET", f"{_ch(handle)}/posts/{number}")
 
 
-def edit_post(handle: str, post_id: int, text: str | None = None,
+def edit_post(handle: str, number: int, text: str | None = None,
               media: list[str] | None = None) -> Request:
-    return Request("PATCH", f"{_ch(handle)}/posts/{post_id}", {"text": text, "media": media})
+    return Request("PATCH", f"{_ch(handle)}/posts/{number}", {"text": text, "media": media})
 
 
-def delete_post(handle: str, post_id: int) -> Request:
-    return Request("DELETE", f"{_ch(handle)}/posts/{post_id}")
+def delete_post(handle: str, number: int) -> Request:
+    return Request("DELETE", f"{_ch(handle)}/posts/{number}")
 
 
-def forward(handle: str, post_id: int, to: str) -> Request:
-    return Request("POST", f"{_ch(handle)}/posts/{post_id}/forward", {"to": to})
+def forward(handle: str, number: int, to: str) -> Request:
+    return Request("POST", f"{_ch(handle)}/posts/{number}/forward", {"to": to})
 
 
-def pin(handle: str, post_id: int) -> Request:
-    return Request("PUT", f"{_ch(handle)}/pin", {"post_id": post_id})
+def pin(handle: str, number: int) -> Request:
+    return Request("PUT", f"{_ch(handle)}/pin", {"number": number})
 
 
 def unpin(handle: str) -> Request:
     return Request("DELETE", f"{_ch(handle)}/pin")
 
 
-def views(handle: str, post_ids: list[int]) -> Request:
-    return Request("POST", f"{_ch(handle)}/views", {"post_ids": post_ids})
+def views(handle: str, numbers: list[int]) -> Request:
+    return Request("POST", f"{_ch(handle)}/views", {"numbers": numbers})
 
 
 def updates(handle: str, since: int, limit: int = 100) -> Request:

@@ -92,30 +92,31 @@ class ChannelMethods:
         result: Json = await self.call(cr.history(handle, before, start, limit, invite))
         return result
 
-    async def post(self, handle: str, post_id: int) -> Json:
-        result: Json = await self.call(cr.get_post(handle, post_id))
+    async def post(self, handle: str, number: int) -> Json:
+        """The channel's post number ``number`` (1 is its first post, as ``/c/HANDLE/1``)."""
+        result: Json = await self.call(cr.get_post(handle, number))
         return result
 
-    async def edit_post(self, handle: str, post_id: int, text: str | None = None,
+    async def edit_post(self, handle: str, number: int, text: str | None = None,
                         media: list[str] | None = None) -> Json:
-        result: Json = await self.call(cr.edit_post(handle, post_id, text, media))
+        result: Json = await self.call(cr.edit_post(handle, number, text, media))
         return result
 
-    async def delete_post(self, handle: str, post_id: int) -> None:
-        await self.call(cr.delete_post(handle, post_id))
+    async def delete_post(self, handle: str, number: int) -> None:
+        await self.call(cr.delete_post(handle, number))
 
-    async def forward(self, handle: str, post_id: int, to: str) -> Json:
-        result: Json = await self.call(cr.forward(handle, post_id, to))
+    async def forward(self, handle: str, number: int, to: str) -> Json:
+        result: Json = await self.call(cr.forward(handle, number, to))
         return result
 
-    async def pin(self, handle: str, post_id: int) -> None:
-        await self.call(cr.pin(handle, post_id))
+    async def pin(self, handle: str, number: int) -> None:
+        await self.call(cr.pin(handle, number))
 
     async def unpin(self, handle: str) -> None:
         await self.call(cr.unpin(handle))
 
-    async def mark_viewed(self, handle: str, post_ids: list[int]) -> dict[str, int]:
-        result: dict[str, int] = await self.call(cr.views(handle, post_ids))
+    async def mark_viewed(self, handle: str, numbers: list[int]) -> dict[str, int]:
+        result: dict[str, int] = await self.call(cr.views(handle, numbers))
         return result
 
     async def channel_updates(self, handle: str, since: int, limit: int = 100) -> Json:

@@ -35,13 +35,13 @@ from tidings.client.transport import DEFAULT_TIMEOUT_S
 CRAWLED: Mapping[str, str] = types.MappingProxyType({
     "/api/v1/channels/{handle}": "channel details",
     "/api/v1/channels/{handle}/posts": "history",
-    "/api/v1/channels/{handle}/posts/{post_id}": "one post",
+    "/api/v1/channels/{handle}/posts/{number}": "one post",
     "/api/v1/channels/{handle}/updates": "the update log (catch-up)",
     "/api/v1/search/posts": "post search",
     "/api/v1/search/channels": "channel search",
     "/api/v1/subscriptions": "the reader's channels",
     "/c/{handle}": "web view of a channel, og: tags",
-    "/c/{handle}/{post_id}": "web view of a post, og: tags",
+    "/c/{handle}/{number}": "web view of a post, og: tags",
     "/media/{sha256}": "media and thumbnails",
 })
 """GET routes that show channel content, each crawled."""
@@ -135,13 +135,14 @@ class Watched:
 
     key: str
     handle: str
-    post_id: int
+    number: int
+    """The post's number in its channel (what its public URLs name)."""
     words: str
     media: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, key: str, handle: str, post: Mapping[str, Any]) -> Watched:
-        return cls(key, handle, int(post["id"]), str(post.get("text") or ""), media_ids(post))
+        return cls(key, handle, int(post["number"]), str(post.get("text") or ""), media_ids(post))
 
     def secrets(self) -> list[str]:
         return [s for s in (self.words, *self.media) if s]
@@ -152,8 +153,8 @@ class Watched:
     def home(self) -> set[str]:
         """The routes that show this post while it is public: its own pages, its
         channel's lists, a search for its first word, its media."""
-        return {f"/api/v1/channels/{self.handle}/posts/{self.post_id}",
-                f"/c/{self.handle}/{self.post_id}", f"/api/v1/channels/{self.handle}/posts",
+        return {f"/api/v1/channels/{self.handle}/posts/{self.number}",
+                f"/c/{self.handle}/{self.number}", f"/api/v1/channels/{self.handle}/posts",
                 f"/api/v1/channels/{self.handle}/updates?since=0", f"/c/{self.handle}",
                 search_url(self.words.split()[0]), *self.media_urls()}
 
@@ -227,8 +228,8 @@ def _template(url: str) -> str:
     if parts[0] == "media":
         return "/media/{sha256}"
     if parts[0] == "c":
-        return "/c/{handle}" + ("/{post_id}" if len(parts) > 2 else "")
+        return "/c/{handle}" + ("/{number}" if len(parts) > 2 else "")
     if parts[:3] == ["api", "v1", "channels"] and len(parts) > 3:
-        tail = {4: "", 5: "/" + parts[-1], 6: "/posts/{post_id}"}.get(len(parts))
+        tail = {4: "", 5: "/" + parts[-1], 6: "/posts/{number}"}.get(len(parts))
         return path if tail is None else "/api/v1/channels/{handle}" + tail
     return path

@@ -73,10 +73,20 @@ def _kind(stored: dict[str, Any]) -> str:
         return "unreadable"
 
 
-def post_report(handle: str, post_id: int, category: str, explanation: str,
+def post_report(handle: str, number: int, category: str, explanation: str,
                 location: str = "") -> Request:
+    """Report the channel's post number ``number`` (``/c/HANDLE/N``)."""
     return Request("POST", f"{API}/reports", {
-        "target": {"kind": "post", "channel": handle.removeprefix("@"), "post_id": post_id},
+        "target": {"kind": "post", "channel": handle.removeprefix("@"), "number": number},
+        "category": category, "explanation": explanation, "good_faith": True,
+        "location": location})
+
+
+def url_report(url: str, category: str, explanation: str, location: str = "") -> Request:
+    """Report a post or a channel by its public URL (``/c/HANDLE/N``, ``/c/HANDLE``, or
+    the full URL on this server)."""
+    return Request("POST", f"{API}/reports", {
+        "target": {"kind": "post", "url": url},
         "category": category, "explanation": explanation, "good_faith": True,
         "location": location})
 

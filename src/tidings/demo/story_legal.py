@@ -77,7 +77,7 @@ async def removal_order(demo: Demo) -> None:
         orq.create_authority(AUTHORITY, AUTHORITY_NAME, "DE"))
     n.check(bool(created.get("token")), f"admin created the authority account {AUTHORITY} "
             f"({AUTHORITY_NAME}); its API token is shown once", f"got {created!r}")
-    url = f"{demo.server.url}/c/{CHANNEL}/{post['id']}"
+    url = f"{demo.server.url}/c/{CHANNEL}/{post['number']}"
     n.say(f"The authority sends an order for {url} …")
     async with TidingsClient(demo.server.url, str(created["token"])) as authority:
         started = time.monotonic()
@@ -94,7 +94,7 @@ async def removal_order(demo: Demo) -> None:
             f"it was received ({took:.2f} s with the round trip), with the Annex II "
             "confirmation in the answer", f"the order is {order!r}")
     page = await bob.client.history(CHANNEL)
-    n.check(all(p["id"] != post["id"] for p in page["posts"]),
+    n.check(all(p["number"] != post["number"] for p in page["posts"]),
             f"the post is gone: @{CHANNEL}'s history no longer shows it to bob",
             f"bob still sees {page['posts']!r}")
     notice = await _notice(owner.client, "removal_order")

@@ -100,13 +100,15 @@ def cannot_comply_reason(reason: str) -> CannotComply:
 @dataclass(frozen=True, slots=True)
 class TargetSpec:
     """What the authority named, before it is looked up: a kind and a key, where the
-    key is a numeric id or a name (channel handle, username); for a post's URL the key
-    is its channel's handle and ``post_id`` the post."""
+    key is a numeric id or a name (channel handle, username). ``post:ID`` (staff tools)
+    sets ``post_id``, the internal id; a post's public URL ``/c/HANDLE/N`` sets the key
+    to its channel's handle and ``number`` to N, the post's number in that channel."""
 
     kind: TargetKind
     key: str
     post_id: int | None = None
     url: str | None = None
+    number: int | None = None
 
 
 _NAME_RE: Final = re.compile(r"@?[A-Za-z0-9_]{1,64}")
@@ -133,8 +135,8 @@ def id_of(key: str) -> int | None:
 
 def parse_target(text: str, public_url: str) -> TargetSpec:
     """``post:ID``, ``channel:ID-or-handle``, ``account:ID-or-username`` or a public URL
-    of this server (``/c/HANDLE`` a channel, ``/c/HANDLE/POST`` a post, as the web view
-    serves them). A URL of another host is refused: an order must name our content."""
+    of this server (``/c/HANDLE`` a channel, ``/c/HANDLE/N`` the channel's N-th post, as
+    the web view serves them). A URL of another host is refused: an order must name our content."""
     value = text.strip() if isinstance(text, str) else ""
     if not value:
         raise OrderError("invalid_target", "name the target: a URL or kind:id")
@@ -166,8 +168,8 @@ def _parse_url(value: str, public_url: str) -> TargetSpec:
         if len(segments) == 2:
             return TargetSpec(TargetKind.CHANNEL, handle, url=value)
         if _ID_RE.fullmatch(segments[2]):
-            return TargetSpec(TargetKind.POST, handle, int(segments[2]), url=value)
-    raise OrderError("invalid_target", "a target URL looks like /c/HANDLE or /c/HANDLE/POST")
+            return TargetSpec(TargetKind.POST, handle, url=value, number=int(segments[2]))
+    raise OrderError("invalid_target", "a target URL looks like /c/HANDLE or /c/HANDLE/N")
 
 
 def deadline_ms(received_ms: int) -> int:

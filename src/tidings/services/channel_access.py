@@ -120,7 +120,7 @@ def channel_json(channel: ChannelRecord, perms: Perms = NOBODY,
         "avatar_url": media_url(channel.avatar_sha256) if channel.avatar_sha256 else None,
         "visibility": channel.visibility, "state": channel.state,
         "subscriber_count": channel.subscriber_count, "update_seq": channel.update_seq,
-        "pinned_post_id": channel.pinned_post_id, "created_at": channel.created_at,
+        "pinned_number": channel.pinned_number, "created_at": channel.created_at,
         "role": perms.role,
     }
     if subscribed is not None:
@@ -134,7 +134,7 @@ def post_fields(post: PostRecord, channel: ChannelRecord) -> dict[str, Any]:
     """The complete rendering of a post, before the visibility rule says what of it a
     reader may see; never returned as it is (use :func:`post_json`)."""
     return {
-        "id": post.id, "channel": channel.handle, "text": post.text,
+        "id": post.id, "number": post.number, "channel": channel.handle, "text": post.text,
         "media": json.loads(post.media),
         "forwarded_from": json.loads(post.forwarded_from) if post.forwarded_from else None,
         "state": post.state, "views": post.views,

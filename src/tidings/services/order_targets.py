@@ -14,6 +14,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Final
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from tidings.moderation import labels as L
 from tidings.moderation.actions import ActionKind, idempotency_key
 from tidings.moderation.audit import AuditRecord
@@ -28,7 +30,7 @@ from tidings.services.clock import Clock
 from tidings.services.live import end_sessions
 from tidings.services.takedowns import TakedownService
 from tidings.storage.accounts import AccountStore
-from tidings.storage.channels import ChannelStore
+from tidings.storage.channels import ChannelRecord, ChannelStore, PostRecord
 from tidings.storage.database import Database
 from tidings.storage.orders import OrderRow
 
@@ -69,11 +71,8 @@ class OrderTargets:
         """The target as stored (404 when there is none, or it is deleted)."""
         async with self.db.read() as conn:
             if spec.kind is TargetKind.POST:
-                assert spec.post_id is not None
-                post = await self.channels.post(conn, spec.post_id)
-                channel = await self.channels.by_id(conn, post.channel_id) if post else None
-                if (post is None or channel is None or post.deleted_at is not None
-                        or (spec.url is not None and channel.handle != spec.key)):
+                post, channel = await self._post(conn, spec)
+                if post is None or channel is None or post.deleted_at is not None:
                     raise NotFound("no such post", "target_not_found")
                 kinds = [ContentKind.TEXT] if post.text else []
                 if json.loads(post.media):
@@ -95,6 +94,19 @@ class OrderTargets:
                 raise NotFound("no such account", "target_not_found")
             return Target(TargetKind.ACCOUNT, str(user.id), user.id, user.created_at,
                           (ContentKind.OTHER,))
+
+    async def _post(self, conn: AsyncConnection, spec: TargetSpec
+                    ) -> tuple[PostRecord | None, ChannelRecord | None]:
+        """A post by its public URL (the channel's handle and the post's number in it) or,
+        from staff tools, by ``post:ID``."""
+        if spec.number is not None:
+            channel = await self.channels.by_handle(conn, spec.key[:HANDLE_MAX])
+            if channel is None:
+                return None, None
+            return await self.channels.post_by_number(conn, channel.id, spec.number), channel
+        assert spec.post_id is not None
+        post = await self.channels.post(conn, spec.post_id)
+        return post, await self.channels.by_id(conn, post.channel_id) if post else None
 
     async def disable(self, order: OrderRow, actor: str, *, allow_staff: bool = False
                       ) -> dict[str, Any]:

@@ -7,7 +7,8 @@ public may no longer see is dropped, and the channel's update log gets one entry
 what the public sees changed. The live frame is built from the same public rendering
 (``moderation/visibility.py``) and published after commit by :meth:`announce`.
 
-The update log stores only which post changed (``{"id": N}``), never its content:
+The update log stores only which post changed (``{"id": N}``, the internal id), never
+its content:
 readers of the log get each post rendered as it is *now*, for them, so a removed
 post's text or an edited post's old text cannot be read back from it.
 """
@@ -70,7 +71,8 @@ class PostStates:
             await self.search_index.unindex_post(conn, after.id)
             current = await self.store.by_id(conn, channel.id)
             if current is not None and current.pinned_post_id == after.id:
-                await self.store.update(conn, channel.id, pinned_post_id=None)
+                await self.store.update(conn, channel.id, pinned_post_id=None,
+                                        pinned_number=None)
         if now_public and not was:
             kind = "post"
         elif now_public and before is not None and _content_changed(before, after):

@@ -116,11 +116,11 @@ class PostService:
             channel=view.channel)
         return await self._insert(view.channel, who, text, descriptors, state, None, decision)
 
-    async def forward(self, who: Principal, handle: str, post_id: int, to: str
+    async def forward(self, who: Principal, handle: str, number: int, to: str
                       ) -> dict[str, Any]:
         """Repost into another channel, naming where it came from. Only a visible post:
         a removed, deleted or held one cannot travel by forward (409)."""
-        source_view, source = await self._readable_post(who, handle, post_id)
+        source_view, source = await self._readable_post(who, handle, number)
         _refuse_unless_visible(source, "forwarded")
         target = await self.channels.view(to, who)
         require(target.perms.post, "post")
@@ -129,29 +129,30 @@ class PostService:
             Surface.FORWARD, source.text, media_ids, Actor(who.user_id, target.channel.id),
             channel=target.channel)
         origin = {"channel": source_view.channel.handle, "title": source_view.channel.title,
-                  "post_id": source.id}
+                  "number": source.number}
         return await self._insert(target.channel, who, text, descriptors, state, origin,
                                   decision)
 
-    async def _post(self, channel: ChannelRecord, post_id: int) -> PostRecord:
+    async def _post(self, channel: ChannelRecord, number: int) -> PostRecord:
+        """The channel's post with this per-channel number (the public name of a post)."""
         async with self.db.read() as conn:
-            post = await self.store.post(conn, post_id)
-        if post is None or post.channel_id != channel.id:
+            post = await self.store.post_by_number(conn, channel.id, number)
+        if post is None:
             raise NotFound("no such post", "post_not_found")
         return post
 
-    async def _readable_post(self, who: Principal | None, handle: str, post_id: int,
+    async def _readable_post(self, who: Principal | None, handle: str, number: int,
                              invite: str | None = None) -> tuple[ChannelView, PostRecord]:
         """The post, unless the visibility rule hides it from ``who`` (404)."""
         view = await self.channels.view(handle, who, invite)
-        post = await self._post(view.channel, post_id)
+        post = await self._post(view.channel, number)
         if post_view(state_of(post), reader(post, view.perms, who)).shown is Shown.HIDDEN:
             raise NotFound("no such post", "post_not_found")
         return view, post
 
-    async def get(self, who: Principal | None, handle: str, post_id: int,
+    async def get(self, who: Principal | None, handle: str, number: int,
                   invite: str | None = None) -> dict[str, Any]:
-        view, post = await self._readable_post(who, handle, post_id, invite)
+        view, post = await self._readable_post(who, handle, number, invite)
         audience = reader(post, view.perms, who)
         notice = None
         if post_view(state_of(post), audience).notice:
@@ -159,21 +160,21 @@ class PostService:
                 notice = await self.store.post_notice(conn, post.id)
         return post_json(post, view.channel, audience, notice)
 
-    async def _editable(self, who: Principal, handle: str, post_id: int
+    async def _editable(self, who: Principal, handle: str, number: int
                         ) -> tuple[ChannelView, PostRecord]:
         view = await self.channels.view(handle, who)
-        post = await self._post(view.channel, post_id)
+        post = await self._post(view.channel, number)
         if post.deleted_at is not None:
             raise NotFound("this post was deleted", "post_not_found")
         own = post.author_id == who.user_id and view.perms.post
         require(own or view.perms.edit_others, "change this post")
         return view, post
 
-    async def edit(self, who: Principal, handle: str, post_id: int, text: str | None,
+    async def edit(self, who: Principal, handle: str, number: int, text: str | None,
                    media_ids: Sequence[str] | None = None) -> dict[str, Any]:
         """Change a visible post. A removed or held post cannot be edited: only the review
         and appeal paths change it (else an edit would undo a moderator's removal)."""
-        view, post = await self._editable(who, handle, post_id)
+        view, post = await self._editable(who, handle, number)
         _refuse_unless_visible(post, "edited")
         if text is None:
             text = post.text
@@ -218,10 +219,11 @@ class PostService:
         await self.states.announce(news)
         return channel, before
 
-    async def delete(self, who: Principal, handle: str, post_id: int) -> None:
+    async def delete(self, who: Principal, handle: str, number: int) -> None:
         """The author's delete wipes text and media; a post a review case is about (or a
-        held or removed one) is preserved first, so the case can still be decided."""
-        view, post = await self._editable(who, handle, post_id)
+        held or removed one) is preserved first, so the case can still be decided. Its
+        number stays taken: the channel's counter never goes back."""
+        view, post = await self._editable(who, handle, number)
         async with self.db.read() as conn:
             keep = await self.store.under_review(conn, view.channel.id, [post.id])
         if keep or post.state != VISIBLE:
@@ -233,20 +235,23 @@ class PostService:
             news = await self.states.changed(conn, view.channel, post, updated, self.clock())
         await self.states.announce(news)
 
-    async def pin(self, who: Principal, handle: str, post_id: int | None) -> None:
+    async def pin(self, who: Principal, handle: str, number: int | None) -> None:
         view = await self.channels.view(handle, who)
         require(view.perms.edit_others, "pin posts")
-        if post_id is not None:
-            post = await self._post(view.channel, post_id)
+        post = None
+        if number is not None:
+            post = await self._post(view.channel, number)
             if post_view(state_of(post), Audience.PUBLIC).shown is not Shown.FULL:
                 raise BadRequest("only a visible post can be pinned", "cannot_pin")
         async with self.db.write() as conn:
-            await self.store.update(conn, view.channel.id, pinned_post_id=post_id)
+            await self.store.update(conn, view.channel.id,
+                                    pinned_post_id=post.id if post else None,
+                                    pinned_number=post.number if post else None)
 
     async def history(self, who: Principal | None, handle: str, *, before: int | None = None,
                       start: int | None = None, limit: int = limits.CHANNEL_PAGE_DEFAULT,
                       invite: str | None = None) -> tuple[ChannelView, list[dict[str, Any]]]:
-        """Newest first; pass the last id as ``before`` for the next page. Lists what the
+        """Newest first; pass the last number as ``before`` for the next page. Lists what the
         visibility table lists for this reader (held posts for admins and their authors)."""
         view = await self.channels.view(handle, who, invite)
         limit = max(1, min(limit, limits.CHANNEL_PAGE_MAX))
@@ -276,25 +281,26 @@ class PostService:
         out = []
         for u in rows:
             post = found.get(u.post_id)
-            body = ({"id": u.post_id, "channel": view.channel.handle,
+            body = ({"channel": view.channel.handle,
                      "state": str(PostState.DELETED)} if post is None else
                     post_json(post, view.channel, reader(post, view.perms, who)))
             out.append({"seq": u.seq, "kind": u.kind, "post": body, "ts": u.created_at})
         return {"channel": view.channel.handle, "head": view.channel.update_seq,
                 "updates": out}
 
-    async def record_views(self, who: Principal, handle: str, post_ids: Sequence[int]
+    async def record_views(self, who: Principal, handle: str, numbers: Sequence[int]
                            ) -> dict[str, int]:
-        if len(post_ids) > limits.VIEWS_BATCH_MAX:
+        """Views by post number: ``{"<number>": views}`` for the visible ones."""
+        if len(numbers) > limits.VIEWS_BATCH_MAX:
             raise BadRequest(f"at most {limits.VIEWS_BATCH_MAX} posts at once", "too_many")
         view = await self.channels.view(handle, who)
         async with self.db.write() as conn:
-            posts = [p for p in await self.store.posts_by_ids(conn, post_ids)
-                     if p.channel_id == view.channel.id
-                     and post_view(state_of(p), Audience.PUBLIC).shown is Shown.FULL]
+            posts = [p for p in await self.store.posts_by_numbers(conn, view.channel.id,
+                                                                  numbers)
+                     if post_view(state_of(p), Audience.PUBLIC).shown is Shown.FULL]
             await self.store.record_views(conn, who.user_id, [p.id for p in posts])
             fresh = await self.store.posts_by_ids(conn, [p.id for p in posts])
-        return {str(p.id): p.views for p in fresh}
+        return {str(p.number): p.views for p in fresh}
 
     async def search(self, query: str, limit: int) -> list[dict[str, Any]]:
         """Public posts only: listed for the public, in a channel the public may open."""

@@ -276,7 +276,8 @@ def _media_ids(post: PostRecord) -> list[str]:
 
 
 def _post_json(post: PostRecord) -> dict[str, Any]:
-    return {"id": post.id, "channel_id": post.channel_id, "author_id": post.author_id,
+    return {"id": post.id, "number": post.number, "channel_id": post.channel_id,
+            "author_id": post.author_id,
             "text": post.text, "media": json.loads(post.media),
             "forwarded_from": json.loads(post.forwarded_from) if post.forwarded_from else None,
             "state": post.state, "created_at": post.created_at, "edited_at": post.edited_at,

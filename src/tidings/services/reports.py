@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.moderation import labels as L
 from tidings.moderation import vocabulary
+from tidings.moderation.orders import OrderError, TargetKind, parse_target
 from tidings.moderation.review import Source
 from tidings.protocol import limits
 from tidings.protocol.errors import BadRequest, NotFound
@@ -108,9 +109,25 @@ class ReportInput:
     notifier_email: str | None = None
     channel: str | None = None
     post_id: int | None = None
+    """The internal id (staff tools); clients name a post by ``channel`` and ``number``."""
     account: str | None = None
     message: FrankedMessage | None = None
     context: Sequence[FrankedMessage] = ()
+    number: int | None = None
+    """The post's number in ``channel`` (``/c/HANDLE/N``)."""
+
+
+def url_target(url: str, public_url: str) -> tuple[str, str, int | None]:
+    """(kind, channel handle, post number) of a public URL of this server: ``/c/HANDLE``
+    a channel, ``/c/HANDLE/N`` its N-th post, with or without scheme and host (the same
+    syntax as a removal order's target)."""
+    try:
+        spec = parse_target(url, public_url)
+    except OrderError as exc:
+        raise BadRequest(str(exc), "bad_target") from exc
+    if spec.url is None or spec.kind is TargetKind.ACCOUNT:
+        raise BadRequest("a report URL looks like /c/HANDLE or /c/HANDLE/N", "bad_target")
+    return spec.kind.value, spec.key, spec.number
 
 
 def verify_message(keyring: FrankingKeyring, m: FrankedMessage, what: str) -> str:
@@ -311,11 +328,12 @@ class ReportService:
                 raise NotFound("no such channel", "channel_not_found")
             if r.kind == "channel":
                 return str(channel.id), channel.owner_id, f"/c/{channel.handle}"
-            post = await self.channels.post(conn, r.post_id or 0)
+            post = (await self.channels.post_by_number(conn, channel.id, r.number)
+                    if r.number is not None else await self.channels.post(conn, r.post_id or 0))
             if post is None or post.channel_id != channel.id or post.deleted_at is not None:
                 raise NotFound("no such post", "post_not_found")
             author = post.author_id if post.author_id is not None else channel.owner_id
-            return str(post.id), author, f"/c/{channel.handle}/{post.id}"
+            return str(post.id), author, f"/c/{channel.handle}/{post.number}"
 
     async def submit(self, who: Principal, r: ReportInput) -> dict[str, Any]:
         self._check_fields(r)

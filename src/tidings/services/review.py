@@ -247,8 +247,9 @@ class ReviewService:
                 return {"kind": "post", "missing": True}
             channel = await self.channels.by_id(conn, post.channel_id)
             deleted = post.deleted_at is not None
-            return {"kind": "post", "id": post.id, "channel": channel.handle if channel else None,
-                    "text": post.text, "media": json.loads(post.media),
+            return {"kind": "post", "id": post.id, "number": post.number,
+                    "channel": channel.handle if channel else None, "text": post.text,
+                    "media": json.loads(post.media),
                     "state": "deleted" if deleted else post.state,
                     "deleted": deleted, "created_at": post.created_at}
         if row.target_kind == "channel":

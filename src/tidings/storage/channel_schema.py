@@ -77,6 +77,10 @@ channels = sa.Table(
     sa.Column("update_seq", sa.BigInteger(), nullable=False, server_default="0"),
     sa.Column("pinned_post_id", sa.BigInteger(), nullable=True),
     sa.Column("created_at", sa.BigInteger(), nullable=False),
+    # migration 0023: the counter of per-channel post numbers (never decremented, so a
+    # number is never given twice) and the pinned post's public number
+    sa.Column("last_post_number", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("pinned_number", sa.BigInteger(), nullable=True),
     sqlite_autoincrement=True,  # ids are never reused (migration 0011)
 )
 
@@ -116,7 +120,10 @@ channel_posts = sa.Table(
     sa.Column("created_at", sa.BigInteger(), nullable=False),
     sa.Column("edited_at", sa.BigInteger(), nullable=True),
     sa.Column("deleted_at", sa.BigInteger(), nullable=True),
+    # migration 0023: 1, 2, 3, ... within the channel, the number public URLs use
+    sa.Column("number", sa.BigInteger(), nullable=False),
     sa.Index("ix_channel_posts_channel_id_id", "channel_id", "id"),
+    sa.Index("ux_channel_posts_channel_number", "channel_id", "number", unique=True),
     sqlite_autoincrement=True,  # ids are never reused (migration 0011)
 )
 

@@ -55,6 +55,8 @@ class ChannelRecord:
     update_seq: int
     pinned_post_id: int | None
     created_at: int
+    last_post_number: int
+    pinned_number: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,9 @@ class PostRecord:
     created_at: int
     edited_at: int | None
     deleted_at: int | None
+    number: int
+    """1, 2, 3, ... within the channel: what public URLs, the API's paths and the CLI
+    name (``id`` stays internal to moderation)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +171,7 @@ class ChannelStore:
             channel_subscriptions.c.channel_id == channel_id))
         await conn.execute(channels.update().where(channels.c.id == channel_id).values(
             state="deleted", handle=tomb, handle_key=tomb, title_key=tomb, invite_token=None,
-            pinned_post_id=None, subscriber_count=0, avatar_sha256=None))
+            pinned_post_id=None, pinned_number=None, subscriber_count=0, avatar_sha256=None))
 
     async def post_ids(self, conn: AsyncConnection, channel_id: int) -> list[int]:
         rows = await conn.execute(sa.select(channel_posts.c.id)
@@ -272,7 +277,16 @@ class ChannelStore:
     # --- posts ----------------------------------------------------------------------
     async def insert_post(self, conn: AsyncConnection, media_ids: Sequence[str],
                           **values: Any) -> PostRecord:
-        row = (await conn.execute(channel_posts.insert().values(**values)
+        """Store a post with its channel's next number. The counter is taken with
+        ``UPDATE ... RETURNING`` on the channel row inside the writer's transaction (as
+        :meth:`append_update` takes the sequence): concurrent posters to one channel
+        serialise on that row lock on PostgreSQL (SQLite has one writer), so numbers are
+        distinct and consecutive, and a rolled-back post gives its number back."""
+        number = int((await conn.execute(
+            channels.update().where(channels.c.id == values["channel_id"])
+            .values(last_post_number=channels.c.last_post_number + 1)
+            .returning(channels.c.last_post_number))).scalar_one())
+        row = (await conn.execute(channel_posts.insert().values(number=number, **values)
                                   .returning(*_POST_COLS))).one()
         post = PostRecord(*row)
         await self.set_post_media(conn, post.id, media_ids)
@@ -290,6 +304,22 @@ class ChannelStore:
                ).first()
         return PostRecord(*row) if row else None
 
+    async def post_by_number(self, conn: AsyncConnection, channel_id: int,
+                             number: int) -> PostRecord | None:
+        p = channel_posts
+        row = (await conn.execute(sa.select(*_POST_COLS).where(
+            p.c.channel_id == channel_id, p.c.number == number))).first()
+        return PostRecord(*row) if row else None
+
+    async def posts_by_numbers(self, conn: AsyncConnection, channel_id: int,
+                               numbers: Sequence[int]) -> list[PostRecord]:
+        if not numbers:
+            return []
+        p = channel_posts
+        rows = await conn.execute(sa.select(*_POST_COLS).where(
+            p.c.channel_id == channel_id, p.c.number.in_(list(numbers))))
+        return [PostRecord(*r) for r in rows]
+
     async def posts_by_ids(self, conn: AsyncConnection, ids: Sequence[int]) -> list[PostRecord]:
         if not ids:
             return []
@@ -306,7 +336,7 @@ class ChannelStore:
                       start: int | None, limit: int, states: Sequence[str],
                       author_id: int | None = None, own_states: Sequence[str] = ()
                       ) -> list[PostRecord]:
-        """Newest first. ``before`` excludes that id (paging); ``start`` includes it.
+        """Newest first. ``before`` excludes that number (paging); ``start`` includes it.
         Posts by ``author_id`` are listed in ``own_states`` as well (their author sees
         their held posts)."""
         p = channel_posts
@@ -317,10 +347,10 @@ class ChannelStore:
         query = sa.select(*_POST_COLS).where(p.c.channel_id == channel_id,
                                              p.c.deleted_at.is_(None), shown)
         if before is not None:
-            query = query.where(p.c.id < before)
+            query = query.where(p.c.number < before)
         if start is not None:
-            query = query.where(p.c.id <= start)
-        rows = await conn.execute(query.order_by(p.c.id.desc()).limit(limit))
+            query = query.where(p.c.number <= start)
+        rows = await conn.execute(query.order_by(p.c.number.desc()).limit(limit))
         return [PostRecord(*r) for r in rows]
 
     async def post_notice(self, conn: AsyncConnection, post_id: int) -> dict[str, Any] | None:

@@ -254,9 +254,9 @@ class Session:
             return None
         post = frame.get("post") or {}
         if frame.get("kind") == "delete" or post.get("state") in ("deleted", "removed"):
-            self.book.remove(key, str(post.get("id")))
+            self.book.remove(key, str(post.get("number")))
         elif frame.get("kind") == "edit":
-            self.book.remove(key, str(post.get("id")))
+            self.book.remove(key, str(post.get("number")))
             self.book.add(key, Kind.CHANNEL, _post_line(handle, post), unread=False)
         else:
             self.book.add(key, Kind.CHANNEL, _post_line(handle, post))
@@ -467,7 +467,7 @@ def _line(item: Received, me: str) -> Line:
 
 def _post_line(handle: str, post: dict[str, Any]) -> Line:
     media = f"  [{len(post['media'])} media]" if post.get("media") else ""
-    return Line(str(post["id"]), f"@{handle}", int(post.get("created_at") or 0),
+    return Line(str(post["number"]), f"@{handle}", int(post.get("created_at") or 0),
                 f"{post.get('text', '')}{media}", reportable=True)
 
 

@@ -17,7 +17,8 @@ from tidings.services.posts import PostService
 router = APIRouter(prefix="/api/v1/channels/{handle}", tags=["posts"])
 
 Json = dict[str, Any]
-PostId = Annotated[int, Path(ge=1, le=limits.ID_MAX)]
+Number = Annotated[int, Path(ge=1, le=limits.ID_MAX,
+                            description="the post's number in its channel (1, 2, 3, ...)")]
 
 
 class PostIn(BaseModel):
@@ -35,11 +36,11 @@ class ForwardIn(BaseModel):
 
 
 class PinIn(BaseModel):
-    post_id: int = Field(ge=1)
+    number: int = Field(ge=1, le=limits.ID_MAX)
 
 
 class ViewsIn(BaseModel):
-    post_ids: list[int] = Field(max_length=limits.VIEWS_BATCH_MAX)
+    numbers: list[int] = Field(max_length=limits.VIEWS_BATCH_MAX)
 
 
 @router.post("/posts", status_code=201, dependencies=[Depends(rate_limit("post"))])
@@ -57,45 +58,47 @@ async def history(handle: str, before: int | None = Query(None, ge=1),
                   invite: str | None = Query(None, max_length=64),
                   who: Principal | None = Depends(maybe_principal),
                   svc: PostService = Depends(posts)) -> Json:
-    """Newest first. Page with ``before=<last id>``; start at a post with ``from=<id>``."""
+    """Newest first. Page with ``before=<last number>``; start at a post with
+    ``from=<number>``."""
     view, items = await svc.history(who, handle, before=before, start=start, limit=limit,
                                     invite=invite)
-    nxt = items[-1]["id"] if len(items) == limit else None
+    nxt = items[-1]["number"] if len(items) == limit else None
     return {"channel": view.json(), "posts": items, "next_before": nxt}
 
 
-@router.get("/posts/{post_id}")
-async def get_post(handle: str, post_id: PostId, invite: str | None = Query(None, max_length=64),
+@router.get("/posts/{number}")
+async def get_post(handle: str, number: Number, invite: str | None = Query(None, max_length=64),
                    who: Principal | None = Depends(maybe_principal),
                    svc: PostService = Depends(posts)) -> Json:
-    return await svc.get(who, handle, post_id, invite)
+    """The channel's post with this number, as ``/c/{handle}/{number}`` shows it."""
+    return await svc.get(who, handle, number, invite)
 
 
-@router.patch("/posts/{post_id}")
-async def edit(handle: str, post_id: PostId, body: PostPatch, who: Principal = Depends(principal),
+@router.patch("/posts/{number}")
+async def edit(handle: str, number: Number, body: PostPatch, who: Principal = Depends(principal),
                svc: PostService = Depends(posts)) -> Json:
-    return await svc.edit(who, handle, post_id, body.text, body.media)
+    return await svc.edit(who, handle, number, body.text, body.media)
 
 
-@router.delete("/posts/{post_id}", status_code=204)
-async def delete(handle: str, post_id: PostId, who: Principal = Depends(principal),
+@router.delete("/posts/{number}", status_code=204)
+async def delete(handle: str, number: Number, who: Principal = Depends(principal),
                  svc: PostService = Depends(posts)) -> Response:
-    await svc.delete(who, handle, post_id)
+    await svc.delete(who, handle, number)
     return Response(status_code=204)
 
 
-@router.post("/posts/{post_id}/forward", status_code=201,
+@router.post("/posts/{number}/forward", status_code=201,
              dependencies=[Depends(rate_limit("post"))])
-async def forward(handle: str, post_id: PostId, body: ForwardIn,
+async def forward(handle: str, number: Number, body: ForwardIn,
                   who: Principal = Depends(principal), svc: PostService = Depends(posts)) -> Json:
     """Repost into a channel where you may post, attributed to this channel."""
-    return await svc.forward(who, handle, post_id, body.to)
+    return await svc.forward(who, handle, number, body.to)
 
 
 @router.put("/pin", status_code=204)
 async def pin(handle: str, body: PinIn, who: Principal = Depends(principal),
               svc: PostService = Depends(posts)) -> Response:
-    await svc.pin(who, handle, body.post_id)
+    await svc.pin(who, handle, body.number)
     return Response(status_code=204)
 
 
@@ -109,8 +112,8 @@ async def unpin(handle: str, who: Principal = Depends(principal),
 @router.post("/views")
 async def views(handle: str, body: ViewsIn, who: Principal = Depends(principal),
                 svc: PostService = Depends(posts)) -> dict[str, int]:
-    """Say which posts you have seen; each account counts once per post."""
-    return await svc.record_views(who, handle, body.post_ids)
+    """Say which posts (by number) you have seen; each account counts once per post."""
+    return await svc.record_views(who, handle, body.numbers)
 
 
 @router.get("/updates")

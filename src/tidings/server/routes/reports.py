@@ -13,7 +13,7 @@ from tidings.protocol.errors import Unauthorized
 from tidings.server.deps import accounts, bearer, principal, rate_limit, require_role
 from tidings.services.accounts import Principal
 from tidings.services.notices import NoticeService
-from tidings.services.reports import FrankedMessage, ReportInput, ReportService
+from tidings.services.reports import FrankedMessage, ReportInput, ReportService, url_target
 from tidings.services.review import ReviewService
 
 ReportId = Annotated[int, Path(ge=1, le=limits.ID_MAX)]
@@ -53,7 +53,13 @@ async def even_suspended(request: Request,
 class Target(BaseModel):
     kind: str = Field(max_length=16, description="post, channel, account or message")
     channel: str | None = Field(default=None, max_length=64)
-    post_id: int | None = Field(default=None, ge=1, le=2**62)
+    number: int | None = Field(default=None, ge=1, le=2**62,
+                               description="the post's number in the channel")
+    url: str | None = Field(default=None, max_length=limits.REPORT_LOCATION_MAX,
+                            description="instead of channel and number: /c/HANDLE/N or "
+                            "/c/HANDLE, or the full URL on this server")
+    post_id: int | None = Field(default=None, ge=1, le=2**62,
+                                description="the internal id (staff tools)")
     account: str | None = Field(default=None, max_length=64)
 
 
@@ -74,12 +80,18 @@ class ReportIn(BaseModel):
 
 
 @router.post("/reports", status_code=201, dependencies=[Depends(rate_limit("report"))])
-async def submit_report(body: ReportIn, who: Principal = Depends(principal),
+async def submit_report(body: ReportIn, request: Request, who: Principal = Depends(principal),
                         svc: ReportService = Depends(reports)) -> dict[str, Any]:
+    kind, channel, number = body.target.kind, body.target.channel, body.target.number
+    location = body.location
+    if body.target.url is not None:  # the URL is the exact location (DSA Art. 16(2)(b))
+        kind, channel, number = url_target(body.target.url,
+                                           request.app.state.settings.resolved_public_url)
+        location = location or body.target.url
     r = ReportInput(
-        kind=body.target.kind, category=body.category, explanation=body.explanation,
-        good_faith=body.good_faith, location=body.location, notifier_name=body.notifier_name,
-        notifier_email=body.notifier_email, channel=body.target.channel,
+        kind=kind, category=body.category, explanation=body.explanation,
+        good_faith=body.good_faith, location=location, notifier_name=body.notifier_name,
+        notifier_email=body.notifier_email, channel=channel, number=number,
         post_id=body.target.post_id, account=body.target.account,
         message=FrankedMessage.from_json(body.message) if body.message is not None else None,
         context=[FrankedMessage.from_json(c) for c in body.context])

@@ -1,4 +1,7 @@
-"""Server-rendered public channel pages: ``/c/HANDLE`` and ``/c/HANDLE/POST_ID``.
+"""Server-rendered public channel pages: ``/c/HANDLE`` and ``/c/HANDLE/N``.
+
+``N`` is the post's number in its channel (1, 2, 3, ...; docs/decisions.md "Post
+identifiers"), never the internal id.
 
 No JavaScript and no inline styles (the CSP forbids both): Jinja2 templates and one
 static stylesheet. Public channels need no login; unlisted ones need ``?invite=``.
@@ -13,7 +16,7 @@ from __future__ import annotations
 from importlib import resources
 from typing import Any, cast
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
@@ -69,7 +72,7 @@ async def channel_page(request: Request, handle: str,
     base = request.app.state.settings.resolved_public_url
     og_image = base + avatar if avatar else next(
         (img for p in items if (img := _og_image(request, p["media"]))), None)
-    older = items[-1]["id"] if len(items) == limits.WEB_POSTS_PER_PAGE else None
+    older = items[-1]["number"] if len(items) == limits.WEB_POSTS_PER_PAGE else None
     return render(request, "channel.html", {
         "channel": channel, "posts": items, "invite": invite, "older": older,
         "og_title": channel["title"], "og_description": channel["description"]
@@ -77,13 +80,14 @@ async def channel_page(request: Request, handle: str,
         "og_url": f"{base}/c/{channel['handle']}"})
 
 
-@router.get("/c/{handle}/{post_id}", response_class=HTMLResponse)
-async def post_page(request: Request, handle: str, post_id: int,
+@router.get("/c/{handle}/{number}", response_class=HTMLResponse)
+async def post_page(request: Request, handle: str,
+                    number: int = Path(ge=1, le=limits.ID_MAX),
                     invite: str | None = Query(None, max_length=64),
                     svc: PostService = Depends(posts)) -> HTMLResponse:
     try:
         view = await svc.channels.view(handle, None, invite)
-        post = await svc.get(None, handle, post_id, invite)
+        post = await svc.get(None, handle, number, invite)
     except TidingsError as exc:
         return _notice(request, exc)
     channel = view.json()
@@ -95,4 +99,4 @@ async def post_page(request: Request, handle: str, post_id: int,
         "og_title": f"{channel['title']} (@{channel['handle']})",
         "og_description": text[:200] or channel["description"],
         "og_image": _og_image(request, post.get("media") or []),
-        "og_url": f"{base}/c/{channel['handle']}/{post['id']}"}, status_code=status)
+        "og_url": f"{base}/c/{channel['handle']}/{post['number']}"}, status_code=status)
