@@ -40,7 +40,8 @@ app = typer.Typer(help="Hash banks (staff): create, add, import, export, exchang
 app.add_typer(exchanges_app, name="exchange")
 
 Labels = Annotated[list[str] | None, typer.Option(
-    "--label", "-l", help="A taxonomy label, e.g. category:terrorist_content (repeatable).")]
+    "--label", "-l", help="A taxonomy label, e.g. category:terrorist_content or just "
+    "terrorist_content (repeatable).")]
 Format = Annotated[str, typer.Option("--format", "-f", help="pytx (local-file lines) or csv.")]
 
 
