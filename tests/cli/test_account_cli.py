@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import sqlite3
+import sys
+import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
+import httpx
+from typer.testing import CliRunner
+
 import tidings as pkg
-from tests.cli.helpers import tidings
-from tests.conftest import LiveServer
+from tests.cli.helpers import SRC, tidings
+from tests.conftest import LiveServer, free_port
+from tidings.cli.main import app
 
 Live = Callable[..., AbstractAsyncContextManager[LiveServer]]
 PASSWORD = "a long enough passphrase\n"
@@ -60,11 +69,40 @@ async def test_weak_password_is_a_clear_error(live_server: Live, tmp_path: Path)
         assert "Traceback" not in r.err
 
 
+async def test_serve_starts_on_a_new_data_directory(tmp_path: Path) -> None:
+    """The first `tidings serve` creates the database; a later one on a schema from
+    another version refuses to start and says what to do."""
+    data, port = tmp_path / "new", free_port()
+    env = {**os.environ, "PYTHONPATH": SRC, "NO_COLOR": "1"}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tidings.cli", "serve", "--data", str(data), "--port", str(port),
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env=env)
+    try:
+        async with httpx.AsyncClient() as client:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert proc.returncode is None and time.monotonic() < deadline
+                await asyncio.sleep(0.1)
+    finally:
+        proc.terminate()
+        out, _ = await asyncio.wait_for(proc.communicate(), 30)
+    assert b"created the database in" in out
+    with sqlite3.connect(data / "tidings.db") as db:
+        db.execute("UPDATE alembic_version SET version_num = '9999_from_the_future'")
+    r = await asyncio.to_thread(CliRunner().invoke, app, ["serve", "--data", str(data)])
+    assert r.exit_code == 3, r.output
+    assert "error (schema_mismatch): the database schema (9999_from_the_future) is newer" \
+        in r.stderr
+
+
 async def test_operator_commands(tmp_path: Path) -> None:
     data = str(tmp_path / "data")
-    r = await tidings("serve", "--data", data, "--port", "1")
-    assert r.code == 1
-    assert "tidings db upgrade" in r.err
     r = await tidings("db", "upgrade", "--data", data)
     assert r.code == 0, r.err
     r = await tidings("db", "status", "--data", data, "--json")

@@ -115,8 +115,9 @@ AUDITORS = frozenset({AUDITOR, ADMIN})
 RULES: list[Rule] = [
     # --- public: docs, health, media, public pages ---------------------------------
     Rule("GET", "/openapi.json", EVERYONE),
+    Rule("GET", "/", EVERYONE),
+    Rule("GET", "/favicon.ico", EVERYONE),
     Rule("GET", "/api/docs", EVERYONE),
-    Rule("GET", "/docs/oauth2-redirect", EVERYONE),
     Rule("GET", "/healthz", EVERYONE),
     Rule("GET", "/readyz", EVERYONE),
     Rule("GET", "/metrics", EVERYONE),  # counters only; docs/security.md: keep it internal

@@ -309,3 +309,21 @@ async def test_exchange_status_and_schedule(api: AppFactory, tmp_path: Path) -> 
         assert "PARTNER_Y" in page and "failed (1 failures in a row)" in page
         assert "Rejected 1: unsupported signal type &#39;photodna&#39;" in page
         assert "no file &#39;feed.txt&#39;" in page
+
+
+async def test_labels_in_short_form_and_typos(api: AppFactory) -> None:
+    async with api() as client:
+        admin = await staff(client, "boss", "admin")
+        assert (await client.post("/api/v1/banks", json={"name": "TERROR_S"}, headers=admin)
+                ).status_code == 201
+        added = await client.post("/api/v1/banks/TERROR_S/entries", headers=admin, json={
+            "text": POST, "labels": ["terrorist_content", "glorification"]})
+        assert added.status_code == 201, added.text
+        listed = (await client.get("/api/v1/banks/TERROR_S/entries", headers=admin)).json()
+        assert {tuple(sorted(e["labels"])) for e in listed["entries"]} == {
+            ("behaviour:glorification", "category:terrorist_content")}  # each of its signals
+        typo = await client.post("/api/v1/banks/TERROR_S/entries", headers=admin, json={
+            "text": POST + " again", "labels": ["terrorist-content"]})
+        assert typo.status_code == 400
+        assert typo.json()["error"]["code"] == "invalid_label"
+        assert "did you mean 'category:terrorist_content'?" in typo.json()["error"]["message"]

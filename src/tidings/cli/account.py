@@ -14,11 +14,11 @@ from tidings.cli.common import (
     JsonOpt,
     ProfileOpt,
     ServerOpt,
+    ask_password,
     cell,
     console,
     emit,
     profile_dir,
-    read_password_stdin,
     run,
 )
 from tidings.client.messaging import enroll
@@ -56,8 +56,7 @@ def register(name: str, password_stdin: PasswordStdin = False, device_name: Devi
              server: ServerOpt = None, profile: ProfileOpt = None,
              json_out: JsonOpt = False) -> None:
     """Create an account and log this profile in as its first device."""
-    password = read_password_stdin() if password_stdin else typer.prompt(
-        "password", hide_input=True, confirmation_prompt=True)
+    password = ask_password(password_stdin, confirm=True)
     secret = _passphrase()
 
     async def go() -> dict[str, Any]:
@@ -74,8 +73,7 @@ def register(name: str, password_stdin: PasswordStdin = False, device_name: Devi
 def login(name: str, password_stdin: PasswordStdin = False, device_name: DeviceName = None,
           server: ServerOpt = None, profile: ProfileOpt = None, json_out: JsonOpt = False) -> None:
     """Log in as a new device of an existing account."""
-    password = read_password_stdin() if password_stdin else typer.prompt(
-        "password", hide_input=True)
+    password = ask_password(password_stdin)
     secret = _passphrase()
 
     async def go() -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from tidings.cli.common import DataOpt, JsonOpt, console, emit, fail, run
+from tidings.cli.common import DataOpt, JsonOpt, console, database_url, emit, fail, run
 
 if TYPE_CHECKING:
     from tidings.moderation.audit import VerifyResult
@@ -35,7 +35,7 @@ def verify(data: DataOpt = None, json_out: JsonOpt = False) -> None:
     settings = load_settings(data, None)
 
     async def go() -> tuple[VerifyResult, int]:
-        db = Database(settings.resolved_database_url)
+        db = Database(database_url(settings))
         try:
             await migrate.check_current(db)
             async with db.read() as conn:

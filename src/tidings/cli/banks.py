@@ -40,7 +40,8 @@ app = typer.Typer(help="Hash banks (staff): create, add, import, export, exchang
 app.add_typer(exchanges_app, name="exchange")
 
 Labels = Annotated[list[str] | None, typer.Option(
-    "--label", "-l", help="A taxonomy label, e.g. category:terrorist_content (repeatable).")]
+    "--label", "-l", help="A taxonomy label, e.g. category:terrorist_content or just "
+    "terrorist_content (repeatable).")]
 Format = Annotated[str, typer.Option("--format", "-f", help="pytx (local-file lines) or csv.")]
 
 
@@ -301,9 +302,12 @@ PytxNames = Annotated[bool, typer.Option(
 
 @app.command()
 def export(name: str, fmt: Format = "pytx",
-           output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+           output: Annotated[Path | None, typer.Option(
+               "--out", "--output", "-o", help="Write to this file instead of standard "
+               "output.")] = None,
            pytx_names: PytxNames = False,
-           server: ServerOpt = None, profile: ProfileOpt = None) -> None:
+           server: ServerOpt = None, profile: ProfileOpt = None,
+           json_out: JsonOpt = False) -> None:
     """Write a bank as pytx local-file lines (enabled entries) or CSV (all entries)."""
     if pytx_names and fmt != "pytx":
         fail("--pytx-names needs --format pytx", "usage")
@@ -313,11 +317,15 @@ def export(name: str, fmt: Format = "pytx",
         summary = run(_call(server, profile, rq.export_summary(name)))
         for reason, n in sorted(summary["omitted"].items()):
             err_console.print(f"left out {n}: {reason}", markup=False)
-    if output is None:
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+    if json_out:
+        emit(True, {"bank": name, "format": fmt, "out": str(output)} if output is not None
+             else {"bank": name, "format": fmt, "text": text}, print)
+    elif output is None:
         typer.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
-        err_console.print(f"wrote {output}")
+        err_console.print(f"wrote {output}", markup=False)
 
 
 def hash_command(path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],

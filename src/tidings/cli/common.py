@@ -7,16 +7,29 @@ import shutil
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Final, TypeVar
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
+from tidings.cli.errors import (
+    DATA_FIX,
+    EXIT_FAILED,
+    EXIT_UNAVAILABLE,
+    CliError,
+    Failure,
+    describe,
+    json_mode,
+    report,
+)
 from tidings.client.profile import ProfileError, default_dir
 from tidings.protocol.errors import TidingsError
 from tidings.protocol.keys import CryptoError
 from tidings.protocol.safe_text import safe_json, safe_line, safe_text
+
+if TYPE_CHECKING:  # the server's modules load only in the commands that use them
+    from tidings.server.config import Settings
 
 T = TypeVar("T")
 
@@ -99,24 +112,38 @@ def show(*parts: Part, err: bool = False) -> None:
     (err_console if err else console).print(plain(*parts), soft_wrap=True, highlight=False)
 
 
-def fail(message: str, code: str = "error", exit_code: int = 1) -> None:
-    # The message may quote what someone else wrote (a title, a name): plain text.
-    err_console.print(Text.assemble(("error", "red"), f" ({safe_line(code)}): ",
-                                    safe_text(message)), soft_wrap=True, highlight=False)
-    raise typer.Exit(exit_code)
+def ask_password(password_stdin: bool, *, confirm: bool = False) -> str:
+    """From standard input with ``--password-stdin``, else a hidden prompt in a terminal;
+    never a prompt a script or ``--json`` caller cannot answer."""
+    if password_stdin:
+        return read_password_stdin()
+    if json_mode() or not sys.stdin.isatty():
+        fail("no password: pass it on standard input with --password-stdin, or run in a "
+             "terminal to be asked", "missing_password")
+    return str(typer.prompt("password", hide_input=True, confirmation_prompt=confirm))
+
+
+def fail(message: str, code: str = "error", exit_code: int = EXIT_FAILED) -> None:
+    """Print one line, ``error (code): message`` (or the JSON error with ``--json``), and
+    exit. Say the fix in ``message``; cli/errors.py lists the exit codes."""
+    raise typer.Exit(report(Failure(code, message, exit_code)))
+
+
+def database_url(settings: Settings) -> str:
+    """The server's database for an operator command, which must exist already: a missing
+    SQLite file is one line with the fix, not the driver's "unable to open" traceback."""
+    if not settings.database_url and not (settings.data_dir / "tidings.db").is_file():
+        raise CliError(f"no database at {settings.data_dir} — {DATA_FIX}", "no_database",
+                       EXIT_UNAVAILABLE)
+    return settings.resolved_database_url
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
     """Run a command's coroutine, turning typed errors into a clear message and exit 1."""
     try:
         return asyncio.run(coro)
-    except TidingsError as exc:
-        fail(exc.message, exc.code)
-    except ProfileError as exc:
-        fail(str(exc), exc.code)
-    except CryptoError as exc:  # e.g. wrong_passphrase, keystore_corrupt
-        fail(exc.message, exc.code)
-    raise AssertionError("unreachable")
+    except (TidingsError, ProfileError, CryptoError) as exc:  # e.g. wrong_passphrase
+        raise typer.Exit(report(describe(exc))) from None
 
 
 def emit(as_json: bool, value: Any, human: Callable[[Any], None]) -> None:

@@ -25,9 +25,11 @@ from tidings.cli import (
     verify,
 )
 from tidings.cli.common import fit_output
+from tidings.cli.errors import TidingsGroup
 
 app = typer.Typer(help="Tidings: private E2EE chats, public channels, trust and safety.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+                  no_args_is_help=True, pretty_exceptions_enable=False,
+                  cls=TidingsGroup)  # every failure: one line or JSON (cli/errors.py)
 app.add_typer(account.app, name="account")
 app.add_typer(channel.app, name="channel")
 app.add_typer(media.app, name="media")

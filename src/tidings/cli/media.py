@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from tidings.cli.common import DataOpt, JsonOpt, console, emit, run
+from tidings.cli.common import DataOpt, JsonOpt, console, database_url, emit, run
 from tidings.protocol import limits
 
 app = typer.Typer(help="Media blobs of public channels.", no_args_is_help=True)
@@ -30,7 +30,7 @@ def gc(data: DataOpt = None,
     settings = load_settings(data, None)
 
     async def go() -> dict[str, int]:
-        db = Database(settings.resolved_database_url)
+        db = Database(database_url(settings))
         try:
             await migrate.check_current(db)
             svc = MediaService(db, MediaStore(), BlobStore(settings.data_dir / "blobs"),

@@ -20,11 +20,12 @@ from tidings.cli.common import (
     ServerOpt,
     console,
     emit,
-    err_console,
+    fail,
     profile_dir,
     run,
     show,
 )
+from tidings.cli.errors import EXIT_USAGE
 from tidings.client import requests as rq
 from tidings.client.attachments import fetch, send_file
 from tidings.client.disappearing import set_timer
@@ -44,8 +45,8 @@ def passphrase(*, confirm: bool = False) -> str:
     value = passphrase_from_env()
     if value is None:
         if not sys.stdin.isatty():
-            err_console.print(f"set {PASSPHRASE_ENV} or run interactively to unlock the keys")
-            raise typer.Exit(1)
+            fail(f"the key store is locked — set {PASSPHRASE_ENV} or run interactively",
+                 "no_passphrase")
         value = typer.prompt("key store passphrase", hide_input=True,
                              confirmation_prompt=confirm)
     return value
@@ -74,8 +75,7 @@ def send(user: str, text: Annotated[str, typer.Argument()] = "", file: FileOpt =
          json_out: JsonOpt = False) -> None:
     """Send an end-to-end encrypted message (or --file) to USER: their devices and yours."""
     if not text and file is None:
-        err_console.print("give a TEXT or --file")
-        raise typer.Exit(2)
+        fail("give a TEXT or --file", "usage", EXIT_USAGE)
     secret = passphrase()
 
     async def go() -> dict[str, Any]:
@@ -151,20 +151,28 @@ def typing(user: str,
            off: Annotated[bool, typer.Option("--off", help="Never send typing notices to "
                                              "USER nor show theirs.")] = False,
            on: Annotated[bool, typer.Option("--on", help="Undo --off.")] = False,
-           server: ServerOpt = None, profile: ProfileOpt = None) -> None:
+           server: ServerOpt = None, profile: ProfileOpt = None,
+           json_out: JsonOpt = False) -> None:
     """Tell USER you are typing (end-to-end encrypted), or turn that off for USER."""
     secret = passphrase()
 
-    async def go() -> str:
+    async def go() -> dict[str, Any]:
         async with TidingsClient.from_profile(profile_dir(profile), server) as client:
             signals = Signals(Messenger.open(client, secret))
             if off or on:
                 signals.set_typing(user, on)
-                return f"typing notices {'on' if on else 'off'} for {user}"
-            sent = await signals.typing(user)
-            return "sent" if sent else f"typing notices are off for {user}"
+                return {"user": user, "typing_notices": on}
+            return {"user": user, "sent": await signals.typing(user)}
 
-    console.print(run(go()))
+    def human(r: dict[str, Any]) -> None:
+        if "typing_notices" in r:
+            console.print(f"typing notices {'on' if r['typing_notices'] else 'off'} for "
+                          f"{user}", markup=False)
+        else:
+            console.print("sent" if r["sent"] else f"typing notices are off for {user}",
+                          markup=False)
+
+    emit(json_out, run(go()), human)
 
 
 def timer(conversation: str, seconds: Annotated[int, typer.Argument(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -119,10 +121,12 @@ def show(order_id: str, server: ServerOpt = None, profile: ProfileOpt = None,
 
 
 @app.command("confirmation")
-def confirmation(order_id: str, server: ServerOpt = None, profile: ProfileOpt = None) -> None:
-    """The Annex II confirmation (or Annex III answer) as JSON."""
+def confirmation(order_id: str, server: ServerOpt = None, profile: ProfileOpt = None,
+                 json_out: JsonOpt = False) -> None:
+    """The Annex II confirmation (or Annex III answer) as JSON (indented; one line with
+    --json)."""
     result = run(_with_client(server, profile, lambda c: c.order_confirmation(order_id)))
-    emit(True, result, lambda _: None)
+    emit(json_out, result, _indented)
 
 
 @app.command("list")
@@ -177,10 +181,16 @@ def extend_withholding(order_id: str, server: ServerOpt = None, profile: Profile
 
 
 @app.command("preserved")
-def preserved(item_id: str, server: ServerOpt = None, profile: ProfileOpt = None) -> None:
-    """A preserved item (TCO Art. 6) as JSON: admins and the ordering authority."""
-    emit(True, run(_with_client(server, profile, lambda c: c.preserved(item_id))),
-         lambda _: None)
+def preserved(item_id: str, server: ServerOpt = None, profile: ProfileOpt = None,
+              json_out: JsonOpt = False) -> None:
+    """A preserved item (TCO Art. 6) as JSON (indented; one line with --json): admins and
+    the ordering authority."""
+    emit(json_out, run(_with_client(server, profile, lambda c: c.preserved(item_id))),
+         _indented)
+
+
+def _indented(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
 
 
 @app.command("extend-preservation")

@@ -13,6 +13,7 @@ from tidings.cli.common import (
     DataOpt,
     JsonOpt,
     console,
+    database_url,
     emit,
     err_console,
     fail,
@@ -32,10 +33,20 @@ admin_app = typer.Typer(help="Operator actions on the server's own database.",
                         no_args_is_help=True)
 
 
-def _database(settings: Settings) -> Database:
+def _database(settings: Settings, *, create: bool = False) -> Database:
+    """The server's database; one that does not exist yet only where ``create``."""
     from tidings.storage.database import Database
 
-    return Database(settings.resolved_database_url)
+    return Database(settings.resolved_database_url if create else database_url(settings))
+
+
+async def _is_empty(db: Database) -> bool:
+    """No table at all: a database nobody has used (never one with data but no revision)."""
+    import sqlalchemy as sa
+
+    async with db.engine.connect() as conn:
+        names = await conn.run_sync(lambda sync: sa.inspect(sync).get_table_names())
+    return not names
 
 
 def _secure_data(settings: Settings) -> None:
@@ -53,48 +64,54 @@ def _settings(data: Path | None, **overrides: object) -> Settings:
 
 def serve(data: DataOpt = None,
           host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
-          port: Annotated[int | None, typer.Option(help="Port to bind.")] = None) -> None:
+          port: Annotated[int | None, typer.Option(help="Port to bind.")] = None,
+          json_out: JsonOpt = False) -> None:
     """Run the Tidings server."""
     import uvicorn
 
     from tidings.server.app import create_app
     from tidings.server.serving import uvicorn_config
-    from tidings.storage.migrate import SchemaMismatch
 
     settings = _settings(data, host=host, port=port)
     _secure_data(settings)
 
     async def check() -> None:
-        db = _database(settings)
+        """A new, empty database is created (the first start); any other revision than
+        this code's is refused, with the command that fixes it."""
+        db = _database(settings, create=True)
         try:
+            if await migrate.current_revision(db) is None and await _is_empty(db):
+                revision = await migrate.upgrade(db)
+                if not json_out:
+                    console.print(f"created the database in {settings.data_dir} "
+                                  f"(revision {revision})", highlight=False)
             await migrate.check_current(db)
         finally:
             await db.close()
 
-    try:
-        asyncio.run(check())
-    except SchemaMismatch as exc:
-        fail(exc.message, exc.code)
+    asyncio.run(check())  # a SchemaMismatch is reported by cli/errors.py (exit 3)
     app = create_app(settings)
-    console.print(f"Tidings serving at [bold]{settings.resolved_public_url}[/bold] "
-                  f"(data in {settings.data_dir})")
+    emit(json_out, {"serving": settings.resolved_public_url, "data": str(settings.data_dir)},
+         lambda v: console.print(f"Tidings serving at [bold]{v['serving']}[/bold] "
+                                 f"(data in {v['data']})", highlight=False))
     uvicorn.Server(uvicorn_config(app, settings)).run()
 
 
 @db_app.command()
-def upgrade(data: DataOpt = None) -> None:
+def upgrade(data: DataOpt = None, json_out: JsonOpt = False) -> None:
     """Create or migrate the database schema to this version."""
     settings = _settings(data)
     _secure_data(settings)
 
     async def go() -> str:
-        db = _database(settings)
+        db = _database(settings, create=True)
         try:
             return await migrate.upgrade(db)
         finally:
             await db.close()
 
-    console.print(f"database at revision {run(go())}")
+    emit(json_out, {"revision": run(go())},
+         lambda v: console.print(f"database at revision {v['revision']}"))
 
 
 @db_app.command()
@@ -173,7 +190,7 @@ def create_user(name: str,
 @admin_app.command("set-password")
 def set_password(name: str,
                  password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
-                 data: DataOpt = None) -> None:
+                 data: DataOpt = None, json_out: JsonOpt = False) -> None:
     """Reset an account's password (all its devices are logged out)."""
     if not password_stdin:
         fail("pass the password on standard input with --password-stdin", "missing_password")
@@ -190,11 +207,13 @@ def set_password(name: str,
             if bus is not None:
                 await bus.close()
 
-    console.print(f"password of {run(go())} changed; its devices were logged out")
+    emit(json_out, {"username": run(go()), "devices_logged_out": True},
+         lambda v: console.print(f"password of {v['username']} changed; its devices were "
+                                 "logged out", markup=False))
 
 
 @admin_app.command("ensure-admin")
-def ensure_admin(data: DataOpt = None) -> None:
+def ensure_admin(data: DataOpt = None, json_out: JsonOpt = False) -> None:
     """Create an admin with a random password if there is none (printed once)."""
     settings = _settings(data)
 
@@ -206,6 +225,11 @@ def ensure_admin(data: DataOpt = None) -> None:
             await db.close()
 
     created = run(go())
+    if json_out:  # for scripts: the password is in the one object, shown once
+        emit(True, {"created": created is not None,
+                    "username": created[0] if created else None,
+                    "password": created[1] if created else None}, print)
+        return
     if created is None:
         console.print("an admin account exists already")
         return

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from tidings.cli.common import DataOpt, err_console, run
+from tidings.cli.common import DataOpt, JsonOpt, database_url, emit, err_console, fail, run
+from tidings.cli.errors import EXIT_USAGE
 
 if TYPE_CHECKING:  # server-side modules load when a command runs: client commands start faster
     from tidings.services.transparency import TransparencyService
@@ -38,7 +39,7 @@ async def _with_service(data: Path | None,
     from tidings.storage.database import Database
 
     settings = load_settings(data, None)
-    db = Database(settings.resolved_database_url)
+    db = Database(database_url(settings))
     try:
         await migrate.check_current(db)
         return await work(TransparencyService(db, system_clock))
@@ -46,20 +47,14 @@ async def _with_service(data: Path | None,
         await db.close()
 
 
-def _write(out: Path | None, text: str) -> None:
-    if out is None:
-        sys.stdout.write(text)
-    else:
-        out.write_text(text, encoding="utf-8")
-
-
 @app.command("sor-export")
 def sor_export(since: Annotated[str, typer.Option("--since", help="First day, YYYY-MM-DD.")],
                until: Annotated[str | None, typer.Option(
                    "--until", help="Last day, YYYY-MM-DD (included; default today).")] = None,
-               out: OutOpt = None, data: DataOpt = None) -> None:
+               out: OutOpt = None, data: DataOpt = None, json_out: JsonOpt = False) -> None:
     """Every statement of reasons of the period as JSON lines in the DSA Transparency
-    Database's API format (one statement per line, each validated)."""
+    Database's API format (one statement per line, each validated); with --out and
+    --json, a JSON summary on stdout."""
     since_ms, until_ms = run(_period(since, until))
 
     async def go(svc: TransparencyService) -> int:
@@ -75,7 +70,11 @@ def sor_export(since: Annotated[str, typer.Option("--since", help="First day, YY
         return count
 
     count = run(_with_service(data, go))
-    err_console.print(f"{count} statement(s) of reasons exported", highlight=False)
+    if json_out and out is not None:
+        emit(True, {"exported": count, "out": str(out)}, print)
+    else:
+        err_console.print(f"{count} statement(s) of reasons exported"
+                          + (f" to {out}" if out is not None else ""), markup=False)
 
 
 async def _period(first: str, last: str | None) -> tuple[int, int]:
@@ -86,16 +85,16 @@ async def _period(first: str, last: str | None) -> tuple[int, int]:
 
 
 @app.command("report")
-def report(from_: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
+def report(from_: Annotated[str, typer.Option(
+               "--since", "--from", help="First day, YYYY-MM-DD.")],
            to: Annotated[str | None, typer.Option(
-               "--to", help="Last day, YYYY-MM-DD (included; default today).")] = None,
+               "--until", "--to", help="Last day, YYYY-MM-DD (included; default today).")
+           ] = None,
            fmt: Annotated[str, typer.Option("--format", help="json, csv or html.")] = "json",
-           out: OutOpt = None, data: DataOpt = None) -> None:
+           out: OutOpt = None, data: DataOpt = None, json_out: JsonOpt = False) -> None:
     """The transparency report of the period (DSA Arts. 15 and 24, TCO Art. 7)."""
     if fmt not in FORMATS:
-        err_console.print(f"[red]error[/red] (invalid_format): --format is one of "
-                          f"{', '.join(FORMATS)}", highlight=False)
-        raise typer.Exit(2)
+        fail(f"--format is one of {', '.join(FORMATS)}", "invalid_format", EXIT_USAGE)
     since_ms, until_ms = run(_period(from_, to))
 
     async def go(svc: TransparencyService) -> Any:
@@ -105,8 +104,16 @@ def report(from_: Annotated[str, typer.Option("--from", help="First day, YYYY-MM
     from tidings.server.transparency_page import render_csv, render_html
 
     if fmt == "csv":
-        _write(out, render_csv(figures))
+        text = render_csv(figures)
     elif fmt == "html":
-        _write(out, render_html(figures, standalone=True))
+        text = render_html(figures, standalone=True)
     else:
-        _write(out, json.dumps(figures.to_json(), indent=2, sort_keys=True) + "\n")
+        text = json.dumps(figures.to_json(), indent=2, sort_keys=True) + "\n"
+    if out is not None:
+        out.write_text(text, encoding="utf-8")
+        emit(json_out, {"format": fmt, "out": str(out)},
+             lambda v: err_console.print(f"wrote the {fmt} report to {out}", markup=False))
+    elif json_out and fmt != "json":
+        emit(True, {"format": fmt, "text": text}, print)
+    else:
+        sys.stdout.write(text)

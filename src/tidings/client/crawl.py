@@ -63,7 +63,9 @@ _STAFF_ONLY = (
 EXEMPT: Mapping[str, str] = types.MappingProxyType({
     "/openapi.json": "the API's schema, no content",
     "/api/docs": "API documentation page",
-    "/docs/oauth2-redirect": "API documentation helper",
+    "/": "landing page: visible public channels by title and handle only, no posts "
+    "(tests/server/test_home.py: unlisted and deleted channels are not listed)",
+    "/favicon.ico": "the icon",
     "/healthz": "health, no content", "/readyz": "readiness, no content",
     "/metrics": "counters only",
     "/static": "the stylesheet",

@@ -161,6 +161,8 @@ INVITE_TOKEN_BYTES = 16
 """128 random bits per unlisted channel's invite link token."""
 WEB_POSTS_PER_PAGE = 30
 """Posts on one server-rendered channel page."""
+LANDING_CHANNELS = 12
+"""Channels the landing page (``/``) lists, most followed first."""
 
 # --- Media (byte limits per kind live in services/imaging.py) -----------------------
 UPLOAD_CHUNK_BYTES = 64 * 1024

@@ -53,6 +53,7 @@ from tidings.server.routes import (
     health,
     hma_content,
     hma_curation,
+    home,
     jobs,
     keys,
     messages,
@@ -526,10 +527,11 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
             await db.close()
 
     app = TidingsApp(title="Tidings", version=tidings.__version__, description=API_DESCRIPTION,
-                  lifespan=lifespan, docs_url="/api/docs", redoc_url=None)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)  # routes/home.py
     _install_error_handlers(app)
     openapi.install(app)
     app.include_router(health.router)
+    app.include_router(home.router)
     app.include_router(accounts.router)
     app.include_router(stream.router)
     app.include_router(keys.router)
@@ -558,7 +560,8 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
     app.include_router(orders.router)
     app.include_router(order_console.router)
     app.include_router(exchange_console.router)
-    app.mount("/static", StaticFiles(directory=str(resources.files("tidings.server") / "static")),
+    app.mount("/static", StaticFiles(directory=str(resources.files("tidings.server") / "static"),
+                                     packages=[("fastapi_offline", "static")]),  # Swagger UI
               name="static")
     app.state.console_sections = [*review_console.SECTIONS, *order_console.SECTIONS,
                                   *exchange_console.SECTIONS]

@@ -35,7 +35,7 @@ from tidings.moderation import (
 from tidings.moderation.errors import FormatError, ModerationError
 from tidings.moderation.exchange import FetchedSignal
 from tidings.moderation.formats import WrittenFile, format_pytx_file
-from tidings.moderation.labels import validate_labels
+from tidings.moderation.labels import normalize_labels
 from tidings.moderation.limits import MAX_SOURCE_CHARS, PDQ_MIN_QUALITY
 from tidings.moderation.manifest import SIGNAL_TYPES
 from tidings.moderation.media_signals import LOW_TEXTURE_NOTE
@@ -111,7 +111,7 @@ def _bad(exc: ModerationError) -> BadRequest:
 
 def check_labels(labels: Sequence[str]) -> tuple[str, ...]:
     try:
-        return tuple(sorted(validate_labels(frozenset(labels))))
+        return tuple(sorted(normalize_labels(labels)))
     except ModerationError as exc:
         raise _bad(exc) from exc
 

@@ -450,6 +450,12 @@ class ChannelService:
             ids = await self.store.subscribed_ids(conn, user_id)
             return [c.id for c in await self.store.by_ids(conn, ids) if c.state == VISIBLE]
 
+    async def most_followed(self, limit: int) -> list[dict[str, Any]]:
+        """Public, visible channels by subscribers, as anyone may see them."""
+        async with self.db.read() as conn:
+            found = await self.store.most_followed(conn, limit)
+        return [channel_json(c) for c in found if c.state == VISIBLE]
+
     async def search(self, query: str, limit: int) -> list[dict[str, Any]]:
         limit = max(1, min(limit, limits.SEARCH_RESULTS_MAX))
         async with self.db.read() as conn:

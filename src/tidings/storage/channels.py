@@ -173,6 +173,14 @@ class ChannelStore:
             state="deleted", handle=tomb, handle_key=tomb, title_key=tomb, invite_token=None,
             pinned_post_id=None, pinned_number=None, subscriber_count=0, avatar_sha256=None))
 
+    async def most_followed(self, conn: AsyncConnection, limit: int) -> list[ChannelRecord]:
+        """Visible public channels, most subscribers first (the landing page's list)."""
+        rows = await conn.execute(
+            sa.select(*_CH_COLS).where(channels.c.state == "visible",
+                                       channels.c.visibility == "public")
+            .order_by(channels.c.subscriber_count.desc(), channels.c.id).limit(limit))
+        return [ChannelRecord(*row) for row in rows]
+
     async def post_ids(self, conn: AsyncConnection, channel_id: int) -> list[int]:
         rows = await conn.execute(sa.select(channel_posts.c.id)
                                   .where(channel_posts.c.channel_id == channel_id))
