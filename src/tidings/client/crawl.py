@@ -58,7 +58,7 @@ _STAFF_ONLY = (
     "/console/orders", "/console/orders/{order_id}", "/api/v1/admin/webhooks",
     "/api/v1/admin/webhooks/{endpoint_id}/deliveries",
     "/api/v1/banks/{name}/exchanges/{exchange}", "/api/v1/banks/{name}/export/summary",
-    "/console/exchanges")
+    "/console/exchanges", "/console/cases/{case_id}/disclosed/{sha256}")
 
 EXEMPT: Mapping[str, str] = types.MappingProxyType({
     "/openapi.json": "the API's schema, no content",
@@ -94,7 +94,9 @@ EXEMPT: Mapping[str, str] = types.MappingProxyType({
         "/hma/c/banks", "/hma/c/bank/{bank_name}", "/hma/c/exchanges/apis",
         "/hma/c/exchanges/api/{api_name}", "/hma/c/exchanges/api/{api_name}/schema",
         "/hma/c/exchanges", "/hma/c/exchange/{exchange_name}",
-        "/hma/c/exchange/{exchange_name}/status"),
+        "/hma/c/exchange/{exchange_name}/status",
+        "/hma/c/bank/{bank_name}/content/{content_id}", "/hma/c/content_type",
+        "/hma/c/signal_type", "/hma/c/signal_type/index"),
         "HMA API: staff or an operator-configured client; hashes and bank ids only"),
 })
 """GET routes that show no channel content to the public, each with why."""
