@@ -1,0 +1,72 @@
+"""Every API operation has a `tidings` command, or a stated reason to be left to the API.
+
+Compares the app's OpenAPI document with the CLI's command tree through the table in
+tidings/cli/coverage.py, so a new route without a command (or a renamed command) fails
+here until the table says what covers it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from typer.main import get_command
+
+from tests.conftest import make_settings
+from tidings.cli.coverage import COMMANDS, LEFT_TO_API, left_to_api
+from tidings.cli.main import app
+from tidings.server.app import create_app
+
+HANDFUL = 5
+METHODS = {"get", "put", "post", "patch", "delete"}
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
+
+
+def operations(tmp_path: Path) -> set[str]:
+    spec: dict[str, Any] = create_app(make_settings(tmp_path)).openapi()
+    return {f"{method.upper()} {path}" for path, item in spec["paths"].items()
+            for method in item if method in METHODS}
+
+
+def commands() -> set[str]:
+    def walk(cmd: Any, prefix: tuple[str, ...]) -> Iterator[str]:
+        subs = getattr(cmd, "commands", None)
+        if subs is None or getattr(cmd, "invoke_without_command", False):
+            yield " ".join(prefix)  # a command, or a group that also runs by itself
+        for name, sub in (subs or {}).items():
+            yield from walk(sub, (*prefix, name))
+
+    return set(walk(get_command(app), ())) - {""}
+
+
+def test_every_operation_has_a_command_or_a_reason(tmp_path: Path) -> None:
+    ops = operations(tmp_path)
+    assert len(ops) > 100  # the document was read, not an empty app
+    uncovered = sorted(op for op in ops if op not in COMMANDS and left_to_api(op) is None)
+    assert uncovered == [], "operations with neither a command nor a reason"
+    both = sorted(op for op in COMMANDS if left_to_api(op) is not None)
+    assert both == [], "operations both mapped and left to the API"
+
+
+def test_the_table_names_real_operations_and_real_commands(tmp_path: Path) -> None:
+    ops = operations(tmp_path)
+    assert sorted(set(COMMANDS) - ops) == [], "stale entries: no such operation"
+    missing = sorted(set(COMMANDS.values()) - commands())
+    assert missing == [], "mapped commands the CLI does not have"
+    for key in LEFT_TO_API:  # each reason still applies to something
+        assert any(left_to_api(op) == LEFT_TO_API[key] for op in ops), key
+
+
+def test_a_handful_left_to_the_api_each_with_its_reason_in_the_docs() -> None:
+    assert len(LEFT_TO_API) <= HANDFUL
+    docs = DOCS.read_text(encoding="utf-8")
+    for key, reason in LEFT_TO_API.items():
+        assert len(reason) > 20, key
+        assert f"`{key}`" in docs, f"docs/cli.md does not list {key}"
+
+
+def test_the_walker_sees_groups_that_run_by_themselves() -> None:
+    found = commands()
+    assert {"requests", "requests accept", "channel post", "bank exchange fetch"} <= found
+    assert "channel" not in found  # a group that only holds commands is not one
