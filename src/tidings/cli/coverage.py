@@ -4,7 +4,8 @@ tests/cli/test_cli_coverage.py compares this table with the app's OpenAPI docume
 with the commands the CLI has: an operation with neither a command nor a reason, a
 command that does not exist, or a stale entry fails it. docs/cli.md prints the same
 reasons. An operation is named ``"METHOD /path"`` as in the OpenAPI document; the key
-``"* /prefix/*"`` in ``LEFT_TO_API`` covers every method and path under ``/prefix/``.
+``"* /prefix/*"`` in ``LEFT_TO_API`` covers every method and path under ``/prefix/`` that
+``COMMANDS`` does not map.
 
 Some commands serve an operation's purpose from the server's data directory rather
 than over HTTP (``transparency``, ``audit verify``); they are marked so in docs/cli.md.
@@ -92,6 +93,8 @@ COMMANDS: Final[dict[str, str]] = {
     "POST /api/v1/banks/{name}/import": "bank import",
     "GET /api/v1/banks/{name}/export": "bank export",
     "GET /api/v1/banks/{name}/export/summary": "bank export",
+    "GET /hma/m/lookup": "bank match",
+    "POST /hma/m/lookup": "bank match",
     "GET /api/v1/banks/{name}/exchanges": "bank exchange list",
     "PUT /api/v1/banks/{name}/exchanges/{exchange}": "bank exchange set",
     "GET /api/v1/banks/{name}/exchanges/{exchange}": "bank exchange status",
@@ -145,7 +148,7 @@ COMMANDS: Final[dict[str, str]] = {
 LEFT_TO_API: Final[dict[str, str]] = {
     "* /hma/*": "The HMA-compatible API, kept so existing Hasher-Matcher-Actioner "
                   "clients and tooling work unchanged; `tidings bank` and `tidings hash` "
-                  "do the same work through /api/v1.",
+                  "do the same work through /api/v1 (`bank match` uses its lookup).",
     "GET /healthz": "A liveness probe for load balancers and orchestrators, not a person.",
     "GET /readyz": "A readiness probe for load balancers and orchestrators, not a person.",
     "POST /api/v1/channels/{handle}/views": "Counts what a reader's screen displayed; a "
@@ -164,6 +167,8 @@ def left_to_api(operation: str) -> str | None:
     """The reason ``operation`` ("METHOD /path") is left to the API, if it is."""
     if operation in LEFT_TO_API:
         return LEFT_TO_API[operation]
+    if operation in COMMANDS:  # a command performs it, whatever the prefix's reason
+        return None
     path = operation.split(" ", 1)[1]
     for key, reason in LEFT_TO_API.items():
         if key.startswith("* ") and key.endswith("/*") and path.startswith(key[2:-1]):
