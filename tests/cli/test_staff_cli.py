@@ -1,6 +1,6 @@
 """Operator work from the CLI over the API, against a live server, in-process:
-`tidings rules`, `job show`, `webhook ...`, `bank edit|entries`, `mod case|claim|release|
-release-held|remove-post|trusted-flagger`, `order preserved-list` and
+`tidings rules`, `job list|show`, `webhook ...`, `bank edit|entries`, `mod case|claim|
+release|release-held|remove-post|flagger`, `order preserved-list` and
 `transparency channel-bans`."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ async def test_staff_run_rules_jobs_webhooks_and_cases(live_server: Live,
                                                        tmp_path: Path) -> None:
     async with live_server() as server:
         boss, anna, bob = tmp_path / "boss", tmp_path / "anna", tmp_path / "bob"
-        await token_profile(server, boss, "boss", "admin")
+        boss_token = await token_profile(server, boss, "boss", "admin")
         await token_profile(server, anna, "mod_anna", "moderator")
         await token_profile(server, bob, "bob", "user")
         alice = await token_profile(server, tmp_path / "alice", "alice", "user")
@@ -65,6 +65,19 @@ async def test_staff_run_rules_jobs_webhooks_and_cases(live_server: Live,
         assert r.exit_code == 0 and json.loads(r.stdout)["kind"] == "retro_scan", r.output
         r = await tidings(server, boss, "job", "show", "1")
         assert "job 1 retro_scan:" in r.stdout, r.output
+        r = await tidings(server, anna, "job", "list", "--kind", "retro_scan", "--json")
+        assert [j["id"] for j in json.loads(r.stdout)["jobs"]] == [1], r.output
+        r = await tidings(server, anna, "job", "list", "--state", "failed", "--json")
+        assert json.loads(r.stdout)["jobs"] == [], r.output
+        r = await tidings(server, anna, "job", "list", "--state", "stuck")
+        assert r.exit_code == 2 and "stuck" in r.output  # not a state: refused by the CLI
+        async with httpx.AsyncClient(base_url=server.url) as client:
+            resp = await client.get("/api/v1/jobs", params={"state": "stuck"},
+                                    headers={"Authorization": f"Bearer {boss_token}"})
+            assert resp.status_code == 400, resp.text
+            assert resp.json()["error"]["code"] == "invalid_state"
+        r = await tidings(server, bob, "job", "list")
+        assert r.exit_code == 1 and r.output.startswith("error ("), r.output
 
         r = await tidings(server, boss, "webhook", "add", "http://127.0.0.1:9/hook",
                           "--event", "case.opened", "--description", "pager", "--json")
@@ -117,12 +130,18 @@ async def test_staff_run_rules_jobs_webhooks_and_cases(live_server: Live,
         r = await tidings(server, bob, "post", "show", "alice_log", str(spam), "--json")
         assert r.exit_code == 1 or "text" not in json.loads(r.stdout), r.output
 
-        r = await tidings(server, boss, "mod", "trusted-flagger", "bob", "--json")
+        r = await tidings(server, boss, "mod", "flagger", "add", "bob", "--json")
         assert json.loads(r.stdout) == {"username": "bob", "trusted_flagger": True}, r.output
-        r = await tidings(server, boss, "mod", "trusted-flagger", "bob", "--revoke")
-        assert r.exit_code == 0 and "bob is not a trusted flagger" in r.stdout, r.output
-        r = await tidings(server, anna, "mod", "trusted-flagger", "bob")
+        r = await tidings(server, anna, "mod", "flagger", "list", "--json")
+        assert [f["username"] for f in json.loads(r.stdout)] == ["bob"], r.output
+        r = await tidings(server, anna, "mod", "flagger", "list")
+        assert "bob" in r.stdout, r.output
+        r = await tidings(server, anna, "mod", "flagger", "add", "alice")
         assert r.exit_code == 1 and r.output.startswith("error ("), r.output
+        r = await tidings(server, boss, "mod", "flagger", "remove", "bob")
+        assert r.exit_code == 0 and "bob is no longer a trusted flagger" in r.stdout, r.output
+        r = await tidings(server, boss, "mod", "flagger", "list", "--json")
+        assert json.loads(r.stdout) == []
 
         deadline = time.monotonic() + DEADLINE_S
         while True:  # the report opened a case: a delivery to the endpoint is logged

@@ -101,6 +101,7 @@ COMMANDS: Final[dict[str, str]] = {
     "POST /api/v1/banks/{name}/fetch": "bank exchange fetch",
     "PUT /api/v1/banks/{name}/exchanges/{exchange}/schedule": "bank exchange schedule",
     # operators: jobs, webhooks, rules, audit, held and removed posts
+    "GET /api/v1/jobs": "job list",
     "GET /api/v1/jobs/{job_id}": "job show",
     "GET /api/v1/admin/webhooks": "webhook list",
     "POST /api/v1/admin/webhooks": "webhook add",
@@ -117,7 +118,8 @@ COMMANDS: Final[dict[str, str]] = {
     "GET /api/v1/reports/{report_id}": "report status",
     "GET /api/v1/notices": "notices",
     "POST /api/v1/cases/{case_id}/appeal": "appeal",
-    "PUT /api/v1/admin/users/{name}/trusted-flagger": "mod trusted-flagger",
+    "GET /api/v1/admin/trusted-flaggers": "mod flagger list",
+    "PUT /api/v1/admin/users/{name}/trusted-flagger": "mod flagger add",
     "GET /api/v1/mod/queue": "mod queue",
     "GET /api/v1/mod/cases/{case_id}": "mod case",
     "POST /api/v1/mod/cases/{case_id}/claim": "mod claim",

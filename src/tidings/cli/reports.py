@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,6 +30,9 @@ from tidings.client.sdk import TidingsClient
 report_app = typer.Typer(help="Report a private message or a channel post (DSA Art. 16).",
                          no_args_is_help=True)
 mod_app = typer.Typer(help="The review queue, for moderators.", no_args_is_help=True)
+flagger_app = typer.Typer(help="Trusted flaggers (DSA Art. 22): their reports come first.",
+                          no_args_is_help=True)
+mod_app.add_typer(flagger_app, name="flagger")
 
 CategoryOpt = Annotated[str, typer.Option(
     "--category", help="terrorist_content, violent_extremism, illegal, spam, impersonation, "
@@ -255,13 +259,35 @@ def remove_post(post: Annotated[int, typer.Argument(metavar="POST")],
          lambda r: show(f"post {post} removed"))
 
 
-@mod_app.command("trusted-flagger")
-def trusted_flagger(username: str,
-                    revoke: Annotated[bool, typer.Option(
-                        "--revoke", help="Take the status away.")] = False,
-                    server: ServerOpt = None, profile: ProfileOpt = None,
-                    json_out: JsonOpt = False) -> None:
-    """Give an account trusted-flagger status (DSA Art. 22): its reports come first."""
-    emit(json_out, _mod_call(server, profile, sr.trusted_flagger(username, not revoke)),
-         lambda r: show(f"{r['username']} is " + ("" if r["trusted_flagger"] else "not ")
-                        + "a trusted flagger"))
+@flagger_app.command("list")
+def flagger_list(server: ServerOpt = None, profile: ProfileOpt = None,
+                 json_out: JsonOpt = False) -> None:
+    """The accounts with trusted-flagger status and since when (staff)."""
+
+    def human(items: list[dict[str, Any]]) -> None:
+        table = Table("trusted flagger", "since")
+        for f in items:
+            table.add_row(cell(f["username"]), day(f["since"]))
+        console.print(table)
+
+    emit(json_out, _mod_call(server, profile, sr.trusted_flaggers()), human)
+
+
+@flagger_app.command("add")
+def flagger_add(username: str, server: ServerOpt = None, profile: ProfileOpt = None,
+                json_out: JsonOpt = False) -> None:
+    """Give an account trusted-flagger status (admins): its reports are reviewed first."""
+    emit(json_out, _mod_call(server, profile, sr.trusted_flagger(username, True)),
+         lambda r: show(f"{r['username']} is a trusted flagger"))
+
+
+@flagger_app.command("remove")
+def flagger_remove(username: str, server: ServerOpt = None, profile: ProfileOpt = None,
+                   json_out: JsonOpt = False) -> None:
+    """Take an account's trusted-flagger status away (admins)."""
+    emit(json_out, _mod_call(server, profile, sr.trusted_flagger(username, False)),
+         lambda r: show(f"{r['username']} is no longer a trusted flagger"))
+
+
+def day(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")

@@ -6,6 +6,7 @@ Unlike ``tidings admin ...`` these need no access to the server's data directory
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,10 +31,17 @@ from tidings.client.sdk import TidingsClient
 
 rules_app = typer.Typer(help="The moderation rules (admins): show and replace them.",
                         no_args_is_help=True)
-job_app = typer.Typer(help="Background jobs (staff): state and progress.",
+job_app = typer.Typer(help="Background jobs (staff): list them, show one's progress.",
                       no_args_is_help=True)
 webhook_app = typer.Typer(help="Webhook endpoints for moderation events (admins).",
                           no_args_is_help=True)
+
+class JobState(StrEnum):
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+
 
 OutOpt = Annotated[Path | None, typer.Option(
     "--out", help="Write to this file instead of standard output.", dir_okay=False)]
@@ -79,6 +87,30 @@ def rules_set(file: Annotated[Path, typer.Argument(
     except UnicodeDecodeError:
         fail(f"{file} is not UTF-8 text", "invalid_rules")
     emit(json_out, run(call(server, profile, sr.put_rules(text))), _rules_summary)
+
+
+@job_app.command("list")
+def job_list(state: Annotated[JobState | None, typer.Option(help="Only jobs in this state.")
+                              ] = None,
+             kind: Annotated[str | None, typer.Option(
+                 help="Only jobs of this kind, e.g. retro_scan.")] = None,
+             limit: Annotated[int, typer.Option(min=1, max=100)] = 50,
+             server: ServerOpt = None, profile: ProfileOpt = None,
+             json_out: JsonOpt = False) -> None:
+    """The newest background jobs: find the one that failed or is stuck."""
+    request = sr.jobs(state.value if state else None, kind, limit)
+
+    def human(r: dict[str, Any]) -> None:
+        table = Table("job", "kind", "state", "attempts", "progress", "error")
+        for j in r["jobs"]:
+            p = j["progress"]
+            table.add_row(str(j["id"]), cell(j["kind"]), cell(j["state"]),
+                          f"{j['attempts']}/{j['max_attempts']}",
+                          f"{p['done']}/{p['total'] if p['total'] is not None else '?'}",
+                          cell(j["error"] or ""))
+        console.print(table)
+
+    emit(json_out, run(call(server, profile, request)), human)
 
 
 @job_app.command("show")

@@ -44,6 +44,16 @@ def webhook_deliveries(endpoint_id: int, limit: int = 50) -> Request:
                    params={"limit": limit})
 
 
+def trusted_flaggers() -> Request:
+    return Request("GET", f"{API}/admin/trusted-flaggers")
+
+
+def jobs(state: str | None = None, kind: str | None = None, limit: int = 50) -> Request:
+    params: dict[str, str | int] = {"limit": limit}
+    params.update({k: v for k, v in (("state", state), ("kind", kind)) if v})
+    return Request("GET", f"{API}/jobs", params=params)
+
+
 def trusted_flagger(username: str, trusted: bool) -> Request:
     return Request("PUT", f"{API}/admin/users/{username}/trusted-flagger",
                    {"trusted": trusted})
