@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.main import get_command
 
 from tests.conftest import make_settings
@@ -23,8 +24,11 @@ METHODS = {"get", "put", "post", "patch", "delete"}
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
 
 
-def operations(tmp_path: Path) -> set[str]:
-    spec: dict[str, Any] = create_app(make_settings(tmp_path)).openapi()
+@pytest.fixture(scope="module")
+def ops(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    """The app's OpenAPI operations as "METHOD /path" (the app is built once)."""
+    app_ = create_app(make_settings(tmp_path_factory.mktemp("coverage")))
+    spec: dict[str, Any] = app_.openapi()
     return {f"{method.upper()} {path}" for path, item in spec["paths"].items()
             for method in item if method in METHODS}
 
@@ -40,8 +44,7 @@ def commands() -> set[str]:
     return set(walk(get_command(app), ())) - {""}
 
 
-def test_every_operation_has_a_command_or_a_reason(tmp_path: Path) -> None:
-    ops = operations(tmp_path)
+def test_every_operation_has_a_command_or_a_reason(ops: set[str]) -> None:
     assert len(ops) > 100  # the document was read, not an empty app
     uncovered = sorted(op for op in ops if op not in COMMANDS and left_to_api(op) is None)
     assert uncovered == [], "operations with neither a command nor a reason"
@@ -49,8 +52,7 @@ def test_every_operation_has_a_command_or_a_reason(tmp_path: Path) -> None:
     assert both == [], "operations both mapped and left to the API"
 
 
-def test_the_table_names_real_operations_and_real_commands(tmp_path: Path) -> None:
-    ops = operations(tmp_path)
+def test_the_table_names_real_operations_and_real_commands(ops: set[str]) -> None:
     assert sorted(set(COMMANDS) - ops) == [], "stale entries: no such operation"
     missing = sorted(set(COMMANDS.values()) - commands())
     assert missing == [], "mapped commands the CLI does not have"

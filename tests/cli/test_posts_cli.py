@@ -1,30 +1,20 @@
 """`tidings channel show|edit|avatar|invite|admins|admin-set|admin-remove|delete`,
 `tidings post ...`, `tidings media get|preview`, `tidings group show` and
-`tidings account profile|delete` against a live server, in-process (see test_orders_cli).
+`tidings account profile|delete` against a live server, in-process (tests/cli/inproc.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
 import httpx
-from typer.testing import CliRunner, Result
 
+from tests.cli.inproc import tidings
 from tests.cli.test_messages_cli import Live
 from tests.cli.test_orders_cli import token_profile
-from tests.conftest import LiveServer, register
+from tests.conftest import register
 from tests.server.channel_util import photo
-from tidings.cli.main import app
-
-
-async def tidings(server: LiveServer, profile: Path, *args: str, input: str = "") -> Result:
-    """The command in-process (in a worker thread with its own event loop)."""
-    env = {"TIDINGS_SERVER": server.url, "TIDINGS_PROFILE": str(profile), "COLUMNS": "200",
-           "NO_COLOR": "1"}
-    return await asyncio.to_thread(CliRunner().invoke, app, list(args), input=input,
-                                   env=env)
 
 
 async def test_an_owner_runs_a_channel_and_its_posts(live_server: Live, tmp_path: Path) -> None:
@@ -70,7 +60,8 @@ async def test_an_owner_runs_a_channel_and_its_posts(live_server: Live, tmp_path
         r = await tidings(server, helper, "channel", "post", "deskmain", "first draft",
                           "--json")
         assert r.exit_code == 0, r.output
-        post = str(json.loads(r.stdout)["id"])
+        posted = json.loads(r.stdout)
+        post = str(posted.get("number", posted["id"]))  # the channel's first post either way
         r = await tidings(server, owner, "channel", "admin-remove", "deskmain", "helper")
         assert r.exit_code == 0, r.output
         r = await tidings(server, helper, "post", "edit", "deskmain", post, "mine still?")
@@ -79,6 +70,8 @@ async def test_an_owner_runs_a_channel_and_its_posts(live_server: Live, tmp_path
         r = await tidings(server, owner, "post", "edit", "deskmain", post, "final text",
                           "--json")
         assert r.exit_code == 0 and json.loads(r.stdout)["text"] == "final text", r.output
+        r = await tidings(server, owner, "post", "edit", "deskmain", post)
+        assert r.exit_code == 1 and "error (no_change):" in r.output, r.output
         r = await tidings(server, owner, "post", "pin", "deskmain", post)
         assert r.exit_code == 0, r.output
         r = await tidings(server, tmp_path / "nobody", "channel", "show", "deskmain",

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from tidings.cli.channel import _client, _maybe_client, _print_posts, public_read
-from tidings.cli.common import JsonOpt, ProfileOpt, ServerOpt, emit, run, show
+from tidings.cli.common import JsonOpt, ProfileOpt, ServerOpt, emit, fail, run, show
 from tidings.client import channel_requests as cr
 
 app = typer.Typer(help="A channel post: show, edit, delete, pin, forward.",
@@ -44,6 +44,8 @@ def edit(handle: Handle, post: PostArg, text: Annotated[str | None, typer.Argume
          server: ServerOpt = None, profile: ProfileOpt = None,
          json_out: JsonOpt = False) -> None:
     """Edit a post's text or media; the new version is checked like a new post."""
+    if text is None and not image:
+        fail("nothing to change: give the new TEXT or --image", "no_change")
 
     async def go() -> dict[str, Any]:
         async with _client(server, profile) as client:
@@ -52,7 +54,7 @@ def edit(handle: Handle, post: PostArg, text: Annotated[str | None, typer.Argume
             return await client.edit_post(handle, post, text, media)
 
     emit(json_out, run(go()), lambda p: show(
-        f"edited #{p['id']} in @{p['channel']}"
+        f"edited #{p.get('number', p['id'])} in @{p['channel']}"
         + (" (held for review)" if p.get("state") == "held" else "")))
 
 
@@ -110,5 +112,5 @@ def forward(handle: Handle, post: PostArg,
             return await client.forward(handle, post, to.removeprefix("@"))
 
     emit(json_out, run(go()), lambda p: show(
-        f"forwarded as #{p['id']} to @{p['channel']}"
+        f"forwarded as #{p.get('number', p['id'])} to @{p['channel']}"
         + (" (held for review)" if p.get("state") == "held" else "")))
