@@ -1,5 +1,5 @@
 """Operator work from the CLI over the API, against a live server, in-process:
-`tidings rules`, `job list|show`, `webhook ...`, `bank edit|entries`, `mod case|claim|
+`tidings rules`, `job list|show`, `webhook ...`, `bank edit|entries`, `mod show|claim|
 release|release-held|remove-post|flagger`, `order preserved-list` and
 `transparency channel-bans`."""
 
@@ -106,12 +106,12 @@ async def test_staff_run_rules_jobs_webhooks_and_cases(live_server: Live,
         assert r.exit_code == 0, r.output
         case_id = json.loads(r.stdout)["case_id"]
 
-        r = await tidings(server, anna, "mod", "case", case_id, "--json")
+        r = await tidings(server, anna, "mod", "show", case_id, "--json")
         assert r.exit_code == 0, r.output
         case = json.loads(r.stdout)
         assert case["target"]["kind"] == "post" and case["reports"][0]["category"] == "spam"
-        r = await tidings(server, anna, "mod", "case", case_id)
-        assert f"case {case_id}" in r.stdout and "buy cheap watches" not in r.stderr
+        r = await tidings(server, anna, "mod", "show", case_id)
+        assert f"case {case_id}" in r.stdout and "content: buy cheap watches" in r.stdout
         r = await tidings(server, anna, "mod", "claim", case_id, "--lease", "120", "--json")
         assert r.exit_code == 0 and json.loads(r.stdout)["lease_holder"] == "mod_anna", \
             r.output

@@ -121,7 +121,7 @@ COMMANDS: Final[dict[str, str]] = {
     "GET /api/v1/admin/trusted-flaggers": "mod flagger list",
     "PUT /api/v1/admin/users/{name}/trusted-flagger": "mod flagger add",
     "GET /api/v1/mod/queue": "mod queue",
-    "GET /api/v1/mod/cases/{case_id}": "mod case",
+    "GET /api/v1/mod/cases/{case_id}": "mod show",
     "POST /api/v1/mod/cases/{case_id}/claim": "mod claim",
     "POST /api/v1/mod/cases/{case_id}/release": "mod release",
     "POST /api/v1/mod/cases/{case_id}/decision": "mod decide",

@@ -190,14 +190,18 @@ def _lease(c: dict[str, Any]) -> None:
                                              ", not claimed"))
 
 
-@mod_app.command("case")
-def case(case_id: str, server: ServerOpt = None, profile: ProfileOpt = None,
-         json_out: JsonOpt = False) -> None:
+@mod_app.command("show")
+def show_case(case_id: str, server: ServerOpt = None, profile: ProfileOpt = None,
+              json_out: JsonOpt = False) -> None:
     """One case: target, content, matches, reports, history and any statement."""
 
     def human(c: dict[str, Any]) -> None:
         show((f"case {c['id']}", "bold"), f"  {c['target']['kind']} {c['target']['ref']}  "
              f"{c['state']}  source {c['source']}  policy {c['policy'] or '-'}")
+        content = c.get("content") or {}
+        if content.get("text"):
+            show(("content: ", "dim"), content["text"],
+                 f"  [{len(content['media'])} media]" if content.get("media") else "")
         if c.get("affected_user"):
             show(f"affected account: {c['affected_user']}")
         if c.get("lease_holder"):
