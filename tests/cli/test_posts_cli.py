@@ -135,6 +135,9 @@ async def test_a_person_manages_profile_group_and_account(live_server: Live,
         r = await tidings(server, fern, "account", "login", "fern", "--password-stdin",
                           input="a long enough passphrase\n")
         assert r.exit_code == 0, r.output
+        r = await tidings(server, fern, "account", "delete", "--password-stdin",
+                          input="a long enough passphrase\n")
+        assert r.exit_code == 1 and "error (not_confirmed):" in r.output, r.output
         r = await tidings(server, fern, "account", "delete", "--yes", "--password-stdin",
                           input="wrong password\n")
         assert r.exit_code == 1 and r.output.startswith("error ("), r.output

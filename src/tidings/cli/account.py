@@ -190,6 +190,8 @@ def delete(password_stdin: PasswordStdin = False,
            server: ServerOpt = None, profile: ProfileOpt = None,
            json_out: JsonOpt = False) -> None:
     """Delete your account: every device is logged out, keys and queued messages go."""
+    if password_stdin and not yes:  # standard input holds the password, not an answer
+        fail("--password-stdin needs --yes (nothing can be asked)", "not_confirmed")
     if not yes and not typer.confirm("delete your account for good?"):
         fail("not confirmed (pass --yes to skip the question)", "not_confirmed")
     password = read_password_stdin() if password_stdin else typer.prompt(
