@@ -15,6 +15,7 @@ import httpx
 from tests.cli.inproc import tidings
 from tests.cli.test_messages_cli import Live
 from tests.cli.test_orders_cli import token_profile
+from tests.server.channel_util import photo
 
 DEADLINE_S = 10.0
 SLOGAN = "join the glorious struggle today"
@@ -98,8 +99,11 @@ async def test_staff_run_rules_jobs_webhooks_and_cases(live_server: Live,
                 "text": f"friends, {SLOGAN}, says the poster", "media": []})
             held = resp.json()
             assert held["state"] == "held", held
+            upload = await client.post("/api/v1/media", content=photo(80, 60, seed=3))
+            assert upload.status_code == 201, upload.text
+            picture = upload.json()["sha256"]
             resp = await client.post("/api/v1/channels/alice_log/posts",
-                                     json={"text": "buy cheap watches", "media": []})
+                                     json={"text": "buy cheap watches", "media": [picture]})
             spam = resp.json()["id"]  # also the channel's post number 2 (the server's 2nd)
         r = await tidings(server, bob, "report", "post", "alice_log", str(spam),
                           "--category", "spam", "--json")
@@ -127,6 +131,7 @@ async def test_staff_run_rules_jobs_webhooks_and_cases(live_server: Live,
         r = await tidings(server, anna, "mod", "remove-post", str(spam), "--label",
                           "category:spam", "--json")
         assert r.exit_code == 0, r.output
+        kept = json.loads(r.stdout)["preservation_id"]  # a removed post is preserved
         r = await tidings(server, bob, "post", "show", "alice_log", str(spam), "--json")
         assert r.exit_code == 0 and "text" not in json.loads(r.stdout), r.output  # tombstone
 
@@ -158,7 +163,15 @@ async def test_staff_run_rules_jobs_webhooks_and_cases(live_server: Live,
         assert json.loads(r.stdout)["endpoints"] == []
 
         r = await tidings(server, boss, "order", "preserved-list", "--json")
-        assert r.exit_code == 0 and isinstance(json.loads(r.stdout), list), r.output
+        assert r.exit_code == 0, r.output
+        assert [(i["id"], i["cause"]) for i in json.loads(r.stdout)] == [(kept, "takedown")]
+        copy = tmp_path / "kept.bin"
+        r = await tidings(server, boss, "order", "preserved-blob", kept, picture, "--out",
+                          str(copy), "--json")
+        assert r.exit_code == 0, r.output
+        assert copy.stat().st_size == json.loads(r.stdout)["bytes"] > 0
+        r = await tidings(server, bob, "order", "preserved-list")
+        assert r.exit_code == 1 and r.output.startswith("error ("), r.output
         r = await tidings(server, tmp_path / "nobody", "transparency", "channel-bans",
                           "--server", server.url, "--json")
         assert r.exit_code == 0, r.output
