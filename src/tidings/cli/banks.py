@@ -147,16 +147,13 @@ def edit(name: str,
          description: Annotated[str | None, typer.Option(help="What the bank is for.")] = None,
          threshold: Annotated[int | None, typer.Option(
              help="Distance override for every signal type.")] = None,
-         enabled: Annotated[bool | None, typer.Option(
-             "--enabled/--disabled", help="Whether the whole bank matches.")] = None,
          server: ServerOpt = None, profile: ProfileOpt = None, json_out: JsonOpt = False
          ) -> None:
-    """Change a bank's description, threshold, or switch the whole bank on or off."""
+    """Change a bank's description or distance threshold."""
     changes = {k: v for k, v in (("description", description), ("threshold_override",
-               threshold), ("enabled", enabled)) if v is not None}
+               threshold)) if v is not None}
     if not changes:
-        fail("nothing to change: pass --description, --threshold or --enabled/--disabled",
-             "no_change")
+        fail("nothing to change: pass --description or --threshold", "no_change")
     result = run(_call(server, profile, rq.update_bank(name, **changes)))
     emit(json_out, result, lambda b: show(
         f"bank {b['name']}: " + ("enabled" if b["enabled"] else "disabled")
