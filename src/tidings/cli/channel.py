@@ -214,8 +214,9 @@ def show_channel(handle: str,
         _print_channel(c)
         if c["description"]:
             show(c["description"])
-        if c.get("pinned_post_id"):
-            show(("pinned: ", "dim"), f"#{c['pinned_post_id']}")
+        pinned = c.get("pinned_number", c.get("pinned_post_id"))
+        if pinned:
+            show(("pinned: ", "dim"), f"#{pinned}")
 
     emit(json_out, run(go()), human)
 

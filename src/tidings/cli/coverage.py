@@ -2,17 +2,19 @@
 
 tests/cli/test_cli_coverage.py compares this table with the app's OpenAPI document and
 with the commands the CLI has: an operation with neither a command nor a reason, a
-command that does not exist, or a stale entry fails it. docs/cli.md prints the same
-reasons. An operation is named ``"METHOD /path"`` as in the OpenAPI document; the key
-``"* /prefix/*"`` in ``LEFT_TO_API`` covers every method and path under ``/prefix/`` that
-``COMMANDS`` does not map.
+command that does not exist, or a stale entry fails it. docs/cli-commands.md prints
+the same reasons. An operation is named ``"METHOD /path"`` as in the OpenAPI document
+and compared by its shape (``shape``: a path parameter's name does not matter); the
+key ``"* /prefix/*"`` in ``LEFT_TO_API`` covers every method and path under ``/prefix/``
+that ``COMMANDS`` does not map.
 
 Some commands serve an operation's purpose from the server's data directory rather
-than over HTTP (``transparency``, ``audit verify``); they are marked so in docs/cli.md.
+than over HTTP (``transparency``, ``audit verify``); docs/cli-commands.md marks them.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 COMMANDS: Final[dict[str, str]] = {
@@ -164,12 +166,29 @@ LEFT_TO_API: Final[dict[str, str]] = {
 """API operation -> why no command performs it. A handful at most."""
 
 
+_PARAM = re.compile(r"\{[^}/]*\}")
+
+
+def shape(operation: str) -> str:
+    """``"GET /a/{handle}/posts/{number}"`` -> ``"GET /a/{}/posts/{}"``: renaming a path
+    parameter (a post's id became its number) changes no operation."""
+    return _PARAM.sub("{}", operation)
+
+
+_COMMAND_BY_SHAPE: Final = {shape(op): command for op, command in COMMANDS.items()}
+_REASON_BY_SHAPE: Final = {shape(op): reason for op, reason in LEFT_TO_API.items()}
+
+
+def command_for(operation: str) -> str | None:
+    """The command that performs ``operation`` ("METHOD /path"), if one does."""
+    return _COMMAND_BY_SHAPE.get(shape(operation))
+
 
 def left_to_api(operation: str) -> str | None:
     """The reason ``operation`` ("METHOD /path") is left to the API, if it is."""
-    if operation in LEFT_TO_API:
-        return LEFT_TO_API[operation]
-    if operation in COMMANDS:  # a command performs it, whatever the prefix's reason
+    if shape(operation) in _REASON_BY_SHAPE:
+        return _REASON_BY_SHAPE[shape(operation)]
+    if command_for(operation) is not None:  # performed, whatever the prefix's reason
         return None
     path = operation.split(" ", 1)[1]
     for key, reason in LEFT_TO_API.items():

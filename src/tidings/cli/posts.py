@@ -22,6 +22,11 @@ Handle = Annotated[str, typer.Argument(help="The channel's handle.")]
 PostArg = Annotated[int, typer.Argument(metavar="POST", help="The post's number.")]
 
 
+def _number(post: dict[str, Any]) -> object:
+    """The number a reader uses for the post: its channel's number, where posts have one."""
+    return post["number"] if "number" in post else post["id"]
+
+
 @app.command("show")
 def show_post(handle: Handle, post: PostArg, server: ServerOpt = None,
               profile: ProfileOpt = None, json_out: JsonOpt = False) -> None:
@@ -54,7 +59,7 @@ def edit(handle: Handle, post: PostArg, text: Annotated[str | None, typer.Argume
             return await client.edit_post(handle, post, text, media)
 
     emit(json_out, run(go()), lambda p: show(
-        f"edited #{p.get('number', p['id'])} in @{p['channel']}"
+        f"edited #{_number(p)} in @{p['channel']}"
         + (" (held for review)" if p.get("state") == "held" else "")))
 
 
@@ -112,5 +117,5 @@ def forward(handle: Handle, post: PostArg,
             return await client.forward(handle, post, to.removeprefix("@"))
 
     emit(json_out, run(go()), lambda p: show(
-        f"forwarded as #{p.get('number', p['id'])} to @{p['channel']}"
+        f"forwarded as #{_number(p)} to @{p['channel']}"
         + (" (held for review)" if p.get("state") == "held" else "")))
