@@ -102,6 +102,8 @@ async def test_an_owner_runs_a_channel_and_its_posts(live_server: Live, tmp_path
         first = json.loads(r.stdout)["invite_token"]
         r = await tidings(server, owner, "channel", "invite", "deskhide", "--json")
         assert r.exit_code == 0 and json.loads(r.stdout)["invite_token"] != first, r.output
+        r = await tidings(server, owner, "channel", "delete", "deskmain")  # not a terminal
+        assert r.exit_code == 1 and "error (not_confirmed):" in r.output, r.output
         r = await tidings(server, owner, "channel", "delete", "deskmain", "--yes", "--json")
         assert r.exit_code == 0 and json.loads(r.stdout) == {"deleted": "deskmain"}, r.output
         r = await tidings(server, owner, "channel", "show", "deskmain")
@@ -138,6 +140,8 @@ async def test_a_person_manages_profile_group_and_account(live_server: Live,
         r = await tidings(server, fern, "account", "delete", "--password-stdin",
                           input="a long enough passphrase\n")
         assert r.exit_code == 1 and "error (not_confirmed):" in r.output, r.output
+        r = await tidings(server, fern, "account", "delete", "--yes", "--json")
+        assert r.exit_code == 1 and "missing_password" in r.output, r.output
         r = await tidings(server, fern, "account", "delete", "--yes", "--password-stdin",
                           input="wrong password\n")
         assert r.exit_code == 1 and r.output.startswith("error ("), r.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -190,10 +191,14 @@ def delete(password_stdin: PasswordStdin = False,
            server: ServerOpt = None, profile: ProfileOpt = None,
            json_out: JsonOpt = False) -> None:
     """Delete your account: every device is logged out, keys and queued messages go."""
-    if password_stdin and not yes:  # standard input holds the password, not an answer
-        fail("--password-stdin needs --yes (nothing can be asked)", "not_confirmed")
-    if not yes and not typer.confirm("delete your account for good?"):
-        fail("not confirmed (pass --yes to skip the question)", "not_confirmed")
+    # Ask only in a terminal: standard input may hold the password, and a script's
+    # --json output must be the answer alone.
+    terminal = sys.stdin.isatty() and not password_stdin
+    if not yes and not (terminal and typer.confirm("delete your account for good?")):
+        fail("not confirmed: pass --yes (asked only in a terminal)", "not_confirmed")
+    if not password_stdin and not terminal:
+        fail("no password: pass --password-stdin and write it to standard input",
+             "missing_password")
     password = read_password_stdin() if password_stdin else typer.prompt(
         "password", hide_input=True)
     directory = profile_dir(profile)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
@@ -264,8 +265,9 @@ def delete(handle: str,
            server: ServerOpt = None, profile: ProfileOpt = None,
            json_out: JsonOpt = False) -> None:
     """Delete a channel you own, with its posts."""
-    if not yes and not typer.confirm(f"delete @{handle.removeprefix('@')} and its posts?"):
-        fail("not confirmed (pass --yes to skip the question)", "not_confirmed")
+    if not yes and not (sys.stdin.isatty() and typer.confirm(
+            f"delete @{handle.removeprefix('@')} and its posts?")):
+        fail("not confirmed: pass --yes (asked only in a terminal)", "not_confirmed")
 
     async def go() -> None:
         async with _client(server, profile) as client:
