@@ -211,6 +211,7 @@ RULES: list[Rule] = [
          body="decision"),
     Rule("POST", "/api/v1/mod/cases/{case_id}/appeal-decision", DECIDERS, params=CASE,
          body="appeal_decision"),
+    Rule("GET", "/api/v1/admin/trusted-flaggers", STAFF),
     Rule("PUT", "/api/v1/admin/users/{name}/trusted-flagger", ADMINS,
          params={"name": "bystander"}, body="trusted"),
     # --- staff: rules, actions, banks, jobs ----------------------------------------------
@@ -229,6 +230,7 @@ RULES: list[Rule] = [
          params={"post_id": "post_id"}, fresh="post"),
     Rule("POST", "/api/v1/admin/held/{post_id}/remove", DECIDERS,
          params={"post_id": "post_id"}, fresh="post"),
+    Rule("GET", "/api/v1/jobs", STAFF),
     Rule("GET", "/api/v1/jobs/{job_id}", STAFF, params={"job_id": "job_id"}),
     # the HMA-compatible API (server/routes/hma*.py): staff tokens here; clients with a
     # key or an allowed address are tested in tests/server/test_hma_api.py

@@ -1,4 +1,5 @@
-"""GET /api/v1/jobs/{id}: staff follow long work; everyone else is refused."""
+"""GET /api/v1/jobs and /api/v1/jobs/{id}: staff follow long work; everyone else is
+refused."""
 
 from __future__ import annotations
 
@@ -45,6 +46,18 @@ async def test_staff_see_job_progress(api: AppFactory) -> None:
         missing = await client.get("/api/v1/jobs/424242", headers=staff)
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "job_not_found"
         assert (await client.get("/api/v1/jobs/0", headers=staff)).status_code == 422
+
+        listed = await client.get("/api/v1/jobs", params={"state": "running"}, headers=staff)
+        assert [j["id"] for j in listed.json()["jobs"]] == [job.id], listed.text
+        assert listed.json()["jobs"][0]["progress"]["done"] == 5
+        other = await client.get("/api/v1/jobs", params={"kind": "exchange_fetch"},
+                                 headers=staff)
+        assert other.json() == {"jobs": []}
+        bad = await client.get("/api/v1/jobs", params={"state": "stuck"}, headers=staff)
+        assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_state"
+        too_many = await client.get("/api/v1/jobs", params={"limit": 101}, headers=staff)
+        assert too_many.status_code == 422
+        assert (await client.get("/api/v1/jobs", headers=user)).status_code == 403
 
         finish.set()
         deadline = time.monotonic() + 10

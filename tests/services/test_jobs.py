@@ -63,6 +63,20 @@ async def test_enqueue_get_and_dedupe(database: Database) -> None:
     assert (done.state, done.result, done.progress_done) == ("done", {"matched": 0}, 10)
 
 
+async def test_recent_jobs_newest_first_by_state_and_kind(database: Database) -> None:
+    svc = service(database)
+    scans = [await svc.enqueue("retro_scan", {"n": n}) for n in range(3)]
+    other = await svc.enqueue("webhook_deliver", {"n": 9})
+    [claimed] = await svc.claim(["webhook_deliver"], "w1", 1, 60_000)
+    assert [j.id for j in await svc.recent()] == [other.id] + [j.id for j in scans[::-1]]
+    assert [j.id for j in await svc.recent(kind="retro_scan", limit=2)] == [
+        scans[2].id, scans[1].id]
+    assert [j.id for j in await svc.recent(state="running")] == [claimed.id]
+    assert await svc.recent(state="failed") == []
+    with pytest.raises(BadRequest):
+        await svc.recent(state="stuck")
+
+
 async def test_claim_respects_kind_run_after_and_leases(database: Database) -> None:
     svc = service(database)
     later = await svc.enqueue("a", delay_ms=60_000)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,9 +19,13 @@ from tidings.cli.common import (
     cell,
     console,
     emit,
+    fail,
     profile_dir,
     run,
+    show,
 )
+from tidings.client import profile as profiles
+from tidings.client import requests as rq
 from tidings.client.messaging import enroll
 from tidings.client.sdk import TidingsClient
 
@@ -148,3 +153,56 @@ def _ts(ms: int) -> str:
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+@app.command("profile")
+def profile_command(display_name: Annotated[str | None, typer.Option(
+                        "--display-name", help="The name others see.")] = None,
+                    avatar: Annotated[Path | None, typer.Option(
+                        "--avatar", help="A picture to show beside it.", exists=True,
+                        dir_okay=False, readable=True)] = None,
+                    no_avatar: Annotated[bool, typer.Option(
+                        "--no-avatar", help="Remove the picture.")] = False,
+                    server: ServerOpt = None, profile: ProfileOpt = None,
+                    json_out: JsonOpt = False) -> None:
+    """Show your public profile, or change its display name or picture."""
+    if avatar is not None and no_avatar:
+        fail("pass --avatar FILE or --no-avatar, not both", "conflicting_options")
+
+    async def go() -> dict[str, Any]:
+        async with TidingsClient.from_profile(profile_dir(profile), server) as client:
+            if display_name is None and avatar is None and not no_avatar:
+                return await client.public_profile()
+            picture = ("" if no_avatar else
+                       (await client.upload_file(avatar))["sha256"] if avatar else None)
+            return await client.set_profile(display_name, picture)
+
+    emit(json_out, run(go()), lambda p: show(
+        f"{p['username']}: ", p["display_name"] or "(no display name)",
+        f"  avatar {p['avatar_url'] or 'none'}"
+        + (f"  ({p['state']})" if p["state"] != "visible" else "")))
+
+
+@app.command()
+def delete(password_stdin: PasswordStdin = False,
+           yes: Annotated[bool, typer.Option("--yes", help="Do not ask to confirm.")] = False,
+           server: ServerOpt = None, profile: ProfileOpt = None,
+           json_out: JsonOpt = False) -> None:
+    """Delete your account: every device is logged out, keys and queued messages go."""
+    # Ask only in a terminal: standard input may hold the password, and a script's
+    # --json output must be the answer alone.
+    terminal = sys.stdin.isatty() and not password_stdin
+    if not yes and not (terminal and typer.confirm("delete your account for good?")):
+        fail("not confirmed: pass --yes (asked only in a terminal)", "not_confirmed")
+    password = ask_password(password_stdin)
+    directory = profile_dir(profile)
+
+    async def go() -> str:
+        async with TidingsClient.from_profile(directory, server) as client:
+            name = client.profile.username if client.profile else ""
+            await client.call(rq.delete_account(password))
+        profiles.remove(directory)
+        return name
+
+    name = run(go())
+    emit(json_out, {"deleted": name}, lambda _: show(f"account {name} deleted"))

@@ -23,17 +23,23 @@ from tidings.cli.common import (
     JsonOpt,
     ProfileOpt,
     ServerOpt,
+    cell,
     console,
     emit,
     err_console,
     fail,
     profile_dir,
     run,
+    show,
 )
 from tidings.client import bank_requests as rq
 from tidings.client.requests import API, Request
 from tidings.client.sdk import TidingsClient
-from tidings.protocol.limits import BANK_IMPORT_CHUNK_LINES, BANK_UPLOAD_MAX_BYTES
+from tidings.protocol.limits import (
+    BANK_ENTRIES_PAGE_MAX,
+    BANK_IMPORT_CHUNK_LINES,
+    BANK_UPLOAD_MAX_BYTES,
+)
 
 app = typer.Typer(help="Hash banks (staff): create, add, import, export, exchanges.",
                   no_args_is_help=True)
@@ -177,6 +183,49 @@ def enable(name: str, entry_id: int, server: ServerOpt = None, profile: ProfileO
     """Let a disabled entry match again (also restores a quarantined one)."""
     result = run(_call(server, profile, rq.set_entry(name, entry_id, enabled=True)))
     emit(json_out, result, lambda e: console.print(f"entry {e['id']} enabled"))
+
+
+@app.command()
+def edit(name: str,
+         description: Annotated[str | None, typer.Option(help="What the bank is for.")] = None,
+         threshold: Annotated[int | None, typer.Option(
+             help="Distance override for every signal type.")] = None,
+         server: ServerOpt = None, profile: ProfileOpt = None, json_out: JsonOpt = False
+         ) -> None:
+    """Change a bank's description or distance threshold."""
+    changes = {k: v for k, v in (("description", description), ("threshold_override",
+               threshold)) if v is not None}
+    if not changes:
+        fail("nothing to change: pass --description or --threshold", "no_change")
+    result = run(_call(server, profile, rq.update_bank(name, **changes)))
+    emit(json_out, result, lambda b: show(
+        f"bank {b['name']}: " + ("enabled" if b["enabled"] else "disabled")
+        + f", threshold {b['threshold_override'] or 'default'}"))
+
+
+@app.command()
+def entries(name: str,
+            search: Annotated[str, typer.Option(
+                "--search", help="Only entries whose value or source contains this.")] = "",
+            limit: Annotated[int, typer.Option(min=1, max=BANK_ENTRIES_PAGE_MAX)] = 50,
+            after: Annotated[int, typer.Option(
+                "--after", min=0, help="Entries after this id (the last page's next).")] = 0,
+            server: ServerOpt = None, profile: ProfileOpt = None, json_out: JsonOpt = False
+            ) -> None:
+    """A bank's entries, a page at a time."""
+    result = run(_call(server, profile, rq.entries(name, search, after, limit)))
+
+    def human(page: dict[str, Any]) -> None:
+        table = Table("id", "type", "value", "labels", "source", "enabled")
+        for e in page["entries"]:
+            table.add_row(str(e["id"]), cell(e["signal_type"]), cell(str(e["value"])[:64]),
+                          cell(", ".join(e["labels"])), cell(e["source"]),
+                          "yes" if e["enabled"] else "no")
+        console.print(table)
+        if page["next_cursor"] is not None:
+            show(f"more: --after {page['next_cursor']}")
+
+    emit(json_out, result, human)
 
 
 @app.command("match")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from dataclasses import replace
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,16 +19,24 @@ from tidings.cli.common import (
     cell,
     console,
     emit,
+    fail,
     profile_dir,
     run,
     show,
 )
+from tidings.client import channel_requests as cr
 from tidings.client.profile import ProfileError
+from tidings.client.requests import Request
 from tidings.client.sdk import TidingsClient
 from tidings.protocol.safe_text import safe_line
 
-app = typer.Typer(help="Public channels: create, post, follow, read, search.",
+app = typer.Typer(help="Public channels: create, post, follow, read, search, manage.",
                   no_args_is_help=True)
+
+
+class Visibility(StrEnum):
+    public = "public"
+    unlisted = "unlisted"
 
 
 def _client(server: str | None, profile: Path | None) -> TidingsClient:
@@ -38,6 +49,14 @@ def _maybe_client(server: str | None, profile: Path | None) -> TidingsClient:
         return _client(server, profile)
     except ProfileError:
         return TidingsClient(server or DEFAULT_SERVER)
+
+
+async def public_read(client: TidingsClient, request: Request) -> Any:
+    """A read that public channels answer without an account: sent with the token when
+    there is one (an unlisted channel you follow, your own), else without."""
+    if client.transport.token is None:
+        request = replace(request, auth=False)
+    return await client.call(request)
 
 
 def _print_channel(c: dict[str, Any]) -> None:
@@ -177,3 +196,153 @@ def search(query: str, posts: Annotated[bool, typer.Option(
         console.print(table)
 
     emit(json_out, run(go()), human)
+
+
+@app.command("show")
+def show_channel(handle: str,
+                 invite: Annotated[str | None, typer.Option(help="Invite token (unlisted).")
+                                   ] = None,
+                 server: ServerOpt = None, profile: ProfileOpt = None,
+                 json_out: JsonOpt = False) -> None:
+    """A channel's title, description, subscribers and pinned post."""
+
+    async def go() -> dict[str, Any]:
+        async with _maybe_client(server, profile) as client:
+            result: dict[str, Any] = await public_read(client, cr.get_channel(handle, invite))
+            return result
+
+    def human(c: dict[str, Any]) -> None:
+        _print_channel(c)
+        if c["description"]:
+            show(c["description"])
+        pinned = c.get("pinned_number", c.get("pinned_post_id"))
+        if pinned:
+            show(("pinned: ", "dim"), f"#{pinned}")
+
+    emit(json_out, run(go()), human)
+
+
+@app.command()
+def edit(handle: str,
+         title: Annotated[str | None, typer.Option(help="A new title.")] = None,
+         description: Annotated[str | None, typer.Option(help="A new description.")] = None,
+         visibility: Annotated[Visibility | None, typer.Option(
+             help="public, or unlisted (reachable only through its invite link).")] = None,
+         server: ServerOpt = None, profile: ProfileOpt = None,
+         json_out: JsonOpt = False) -> None:
+    """Change a channel's title, description or visibility (checked like a new one)."""
+    if title is None and description is None and visibility is None:
+        fail("nothing to change: pass --title, --description or --visibility", "no_change")
+
+    async def go() -> dict[str, Any]:
+        async with _client(server, profile) as client:
+            return await client.edit_channel(
+                handle, title=title, description=description,
+                visibility=visibility.value if visibility else None)
+
+    emit(json_out, run(go()), _print_channel)
+
+
+@app.command()
+def avatar(handle: str, file: Annotated[Path, typer.Argument(
+               help="A picture (JPEG, PNG, WebP or GIF).", exists=True, dir_okay=False,
+               readable=True)],
+           server: ServerOpt = None, profile: ProfileOpt = None,
+           json_out: JsonOpt = False) -> None:
+    """Set a channel's picture (uploaded, then checked against the banks)."""
+
+    async def go() -> dict[str, Any]:
+        async with _client(server, profile) as client:
+            sha256 = (await client.upload_file(file))["sha256"]
+            return await client.edit_channel(handle, avatar=sha256)
+
+    emit(json_out, run(go()), lambda c: show(f"@{c['handle']} avatar: {c['avatar_url']}"))
+
+
+@app.command()
+def delete(handle: str,
+           yes: Annotated[bool, typer.Option("--yes", help="Do not ask to confirm.")] = False,
+           server: ServerOpt = None, profile: ProfileOpt = None,
+           json_out: JsonOpt = False) -> None:
+    """Delete a channel you own, with its posts."""
+    if not yes and not (sys.stdin.isatty() and typer.confirm(
+            f"delete @{handle.removeprefix('@')} and its posts?")):
+        fail("not confirmed: pass --yes (asked only in a terminal)", "not_confirmed")
+
+    async def go() -> None:
+        async with _client(server, profile) as client:
+            await client.delete_channel(handle)
+
+    run(go())
+    name = handle.removeprefix("@")
+    emit(json_out, {"deleted": name}, lambda _: show(f"deleted @{name}"))
+
+
+@app.command()
+def invite(handle: str, server: ServerOpt = None, profile: ProfileOpt = None,
+           json_out: JsonOpt = False) -> None:
+    """A new invite link for an unlisted channel; the old link stops working."""
+
+    async def go() -> dict[str, Any]:
+        async with _client(server, profile) as client:
+            return await client.rotate_invite(handle)
+
+    emit(json_out, run(go()), lambda c: show(
+        f"invite link: /c/{c['handle']}?invite={c['invite_token']}"))
+
+
+@app.command()
+def admins(handle: str, server: ServerOpt = None, profile: ProfileOpt = None,
+           json_out: JsonOpt = False) -> None:
+    """Who runs the channel, and what each may do."""
+
+    async def go() -> list[dict[str, Any]]:
+        async with _client(server, profile) as client:
+            return await client.channel_admins(handle)
+
+    def human(items: list[dict[str, Any]]) -> None:
+        table = Table("admin", "post", "edit others", "manage admins")
+        for a in items:
+            name = str(a["username"]) + (" (owner)" if a["owner"] else "")
+            table.add_row(cell(name), *("yes" if a[k] else "no" for k in (
+                "can_post", "can_edit_others", "can_manage_admins")))
+        console.print(table)
+
+    emit(json_out, run(go()), human)
+
+
+@app.command("admin-set")
+def admin_set(handle: str, username: str,
+              can_post: Annotated[bool, typer.Option("--post/--no-post",
+                                                     help="May publish.")] = True,
+              edit_others: Annotated[bool, typer.Option(
+                  "--edit-others", help="May edit and delete others' posts.")] = False,
+              manage_admins: Annotated[bool, typer.Option(
+                  "--manage-admins", help="May add and remove admins.")] = False,
+              server: ServerOpt = None, profile: ProfileOpt = None,
+              json_out: JsonOpt = False) -> None:
+    """Make someone an admin of your channel, or change their rights."""
+    rights = {"can_post": can_post, "can_edit_others": edit_others,
+              "can_manage_admins": manage_admins}
+
+    async def go() -> None:
+        async with _client(server, profile) as client:
+            await client.set_channel_admin(handle, username, **rights)
+
+    run(go())
+    emit(json_out, {"channel": handle.removeprefix("@"), "username": username, **rights},
+         lambda r: show(f"{username} is an admin of @{r['channel']}"))
+
+
+@app.command("admin-remove")
+def admin_remove(handle: str, username: str, server: ServerOpt = None,
+                 profile: ProfileOpt = None, json_out: JsonOpt = False) -> None:
+    """Take someone's admin rights away."""
+
+    async def go() -> None:
+        async with _client(server, profile) as client:
+            await client.remove_channel_admin(handle, username)
+
+    run(go())
+    emit(json_out, {"channel": handle.removeprefix("@"), "removed": username},
+         lambda r: show(f"{username} is no longer an admin of @{r['channel']}"))

@@ -19,7 +19,7 @@ from tidings.cli.common import (
 )
 from tidings.cli.messages import FileOpt, passphrase
 from tidings.client.attachments import send_group_file
-from tidings.client.groups import Groups, my_groups, set_title
+from tidings.client.groups import Groups, get_group, my_groups, set_title
 from tidings.client.messaging import Messenger
 from tidings.client.sdk import TidingsClient
 from tidings.protocol.safe_text import safe_line
@@ -149,3 +149,15 @@ def decline(group: str, server: ServerOpt = None, profile: ProfileOpt = None,
     run(_with_groups(profile, server, lambda g: g.decline(group)))
     emit(json_out, {"declined": group}, lambda r: console.print(f"declined {group}",
                                                                 markup=False))
+
+
+@app.command("show")
+def show_group(group: str, server: ServerOpt = None, profile: ProfileOpt = None,
+               json_out: JsonOpt = False) -> None:
+    """A group's title, members and admins (no keys needed: nothing is decrypted)."""
+
+    async def go() -> Any:
+        async with TidingsClient.from_profile(profile_dir(profile), server) as client:
+            return await client.call(get_group(group))
+
+    emit(json_out, run(go()), _show)

@@ -17,9 +17,11 @@ from tidings.cli import (
     media,
     messages,
     orders,
+    posts,
     privacy,
     reports,
     server,
+    staff,
     transparency,
     tui,
     verify,
@@ -59,6 +61,10 @@ app.command()(privacy.block)
 app.command()(privacy.unblock)
 app.command()(privacy.blocked)
 app.add_typer(privacy.requests_app, name="requests")
+app.add_typer(posts.app, name="post")
+app.add_typer(staff.rules_app, name="rules")
+app.add_typer(staff.job_app, name="job")
+app.add_typer(staff.webhook_app, name="webhook")
 
 
 def _version(value: bool) -> None:

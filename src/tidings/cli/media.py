@@ -1,15 +1,32 @@
-"""`tidings media gc`: delete blobs nothing references (runs on the server host)."""
+"""`tidings media ...`: fetch public media and previews of your uploads (API), and
+`tidings media gc`, which deletes blobs nothing references (on the server host)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
 
 import typer
 
-from tidings.cli.common import DataOpt, JsonOpt, console, database_url, emit, run
+from tidings.cli.common import (
+    DEFAULT_SERVER,
+    DataOpt,
+    JsonOpt,
+    ProfileOpt,
+    ServerOpt,
+    console,
+    database_url,
+    emit,
+    profile_dir,
+    run,
+)
+from tidings.client.profile import ProfileError
+from tidings.client.sdk import TidingsClient
 from tidings.protocol import limits
 
-app = typer.Typer(help="Media blobs of public channels.", no_args_is_help=True)
+app = typer.Typer(help="Media of public channels: download, preview, clean up.",
+                  no_args_is_help=True)
 
 
 @app.command()
@@ -42,3 +59,45 @@ def gc(data: DataOpt = None,
 
     emit(json_out, run(go()), lambda r: console.print(
         f"removed {r['blobs_removed']} blobs ({r['bytes_removed']} bytes)"))
+
+
+def _client(server: str | None, profile: Path | None) -> TidingsClient:
+    """Logged in if the profile is, else anonymous: public media needs no account."""
+    try:
+        return TidingsClient.from_profile(profile_dir(profile), server)
+    except ProfileError:
+        return TidingsClient(server or DEFAULT_SERVER)
+
+
+@app.command()
+def get(media: Annotated[str, typer.Argument(
+            help="A media id (SHA-256), or a /media/... URL such as a signed preview URL.")],
+        out: Annotated[Path, typer.Option("--out", help="Write the file here.",
+                                          dir_okay=False)],
+        server: ServerOpt = None, profile: ProfileOpt = None,
+        json_out: JsonOpt = False) -> None:
+    """Download public media (or your own upload through its preview URL)."""
+    path = media if media.startswith("/media/") else f"/media/{quote(media, safe='')}"
+
+    async def go() -> bytes:
+        async with _client(server, profile) as client:
+            return await client.download_media(path)
+
+    data = run(go())
+    out.write_bytes(data)
+    emit(json_out, {"out": str(out), "bytes": len(data)},
+         lambda r: console.print(f"wrote {r['bytes']} bytes to {out}", highlight=False,
+                                 markup=False))
+
+
+@app.command()
+def preview(sha256: str, server: ServerOpt = None, profile: ProfileOpt = None,
+            json_out: JsonOpt = False) -> None:
+    """A fresh signed preview URL for media you uploaded, before any post shows it."""
+
+    async def go() -> dict[str, Any]:
+        async with TidingsClient.from_profile(profile_dir(profile), server) as client:
+            return await client.media_preview(sha256)
+
+    emit(json_out, run(go()), lambda r: console.print(r["preview_url"], highlight=False,
+                                                      markup=False))

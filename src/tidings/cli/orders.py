@@ -193,6 +193,38 @@ def _indented(value: Any) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
 
 
+@app.command("preserved-list")
+def preserved_list(limit: Annotated[int, typer.Option(min=1, max=100)] = 100,
+                   server: ServerOpt = None, profile: ProfileOpt = None,
+                   json_out: JsonOpt = False) -> None:
+    """Preserved items you may see (TCO Art. 6): why, until when, how often extended."""
+    result = run(_with_client(server, profile, lambda c: c.preserved_items(limit)))
+
+    def human(items: list[dict[str, Any]]) -> None:
+        table = Table("item", "target", "cause", "order", "until", "extensions")
+        for i in items:
+            table.add_row(cell(i["id"]), cell(f"{i['target']['kind']} {i['target']['ref']}"),
+                          cell(i["cause"]), cell(i["order_id"] or ""),
+                          iso(i["expires_ms"]) or "", str(i["extensions"]))
+        console.print(table)
+
+    emit(json_out, result, human)
+
+
+@app.command("preserved-blob")
+def preserved_blob(item_id: str, sha256: str,
+                   out: Annotated[Path, typer.Option("--out", help="Write the file here.",
+                                                     dir_okay=False)],
+                   server: ServerOpt = None, profile: ProfileOpt = None,
+                   json_out: JsonOpt = False) -> None:
+    """Save a media file kept with a preserved item (its SHA-256 is in `order preserved`)."""
+    data: bytes = run(_with_client(server, profile,
+                                   lambda c: c.preserved_blob(item_id, sha256)))
+    out.write_bytes(data)
+    emit(json_out, {"out": str(out), "bytes": len(data)},
+         lambda r: say(f"wrote {r['bytes']} bytes to {out}"))
+
+
 @app.command("extend-preservation")
 def extend_preservation(item_id: str,
                         months: Annotated[int, typer.Option(min=1, max=6)] = 6,

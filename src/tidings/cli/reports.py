@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -20,13 +22,18 @@ from tidings.cli.common import (
 )
 from tidings.cli.messages import passphrase
 from tidings.client import report_requests as rr
+from tidings.client import staff_requests as sr
 from tidings.client.attachments import disclosures
 from tidings.client.messaging import Messenger
+from tidings.client.requests import Request
 from tidings.client.sdk import TidingsClient
 
 report_app = typer.Typer(help="Report a private message or a channel post (DSA Art. 16).",
                          no_args_is_help=True)
 mod_app = typer.Typer(help="The review queue, for moderators.", no_args_is_help=True)
+flagger_app = typer.Typer(help="Trusted flaggers (DSA Art. 22): their reports come first.",
+                          no_args_is_help=True)
+mod_app.add_typer(flagger_app, name="flagger")
 
 CategoryOpt = Annotated[str, typer.Option(
     "--category", help="terrorist_content, violent_extremism, illegal, spam, impersonation, "
@@ -184,3 +191,124 @@ def notices(server: ServerOpt = None, profile: ProfileOpt = None,
             show((str(n["kind"]), "bold"), f" case {n['case_id']}\n", text, "\n")
 
     emit(json_out, run(go()), human)
+
+
+def _mod_call(server: str | None, profile: Path | None, request: Request) -> Any:
+    async def go() -> Any:
+        async with TidingsClient.from_profile(profile_dir(profile), server) as client:
+            return await client.call(request)
+
+    return run(go())
+
+
+def _lease(c: dict[str, Any]) -> None:
+    holder = c.get("lease_holder")
+    show(f"case {c['id']}: {c['state']}" + (f", claimed by {holder}" if holder else
+                                             ", not claimed"))
+
+
+@mod_app.command("show")
+def show_case(case_id: str, server: ServerOpt = None, profile: ProfileOpt = None,
+              json_out: JsonOpt = False) -> None:
+    """One case: target, content, matches, reports, history and any statement."""
+
+    def human(c: dict[str, Any]) -> None:
+        show((f"case {c['id']}", "bold"), f"  {c['target']['kind']} {c['target']['ref']}  "
+             f"{c['state']}  source {c['source']}  policy {c['policy'] or '-'}")
+        content = c.get("content") or {}
+        if content.get("text"):
+            show(("content: ", "dim"), content["text"],
+                 f"  [{len(content['media'])} media]" if content.get("media") else "")
+        if c.get("affected_user"):
+            show(f"affected account: {c['affected_user']}")
+        if c.get("lease_holder"):
+            show(f"claimed by {c['lease_holder']}")
+        for m in c["matches"]:
+            show(f"match: bank {m.get('bank')} {m.get('signal_type')} "
+                 f"entry {m.get('entry_id')} labels {', '.join(m.get('labels', []))}")
+        for r in c["reports"]:
+            show(f"report {r['id']} ({r['category']}, {r['source']}"
+                 + (", verified" if r["verified"] else "") + "): ", r["explanation"])
+            for msg in r["messages"]:
+                show("  ", f"{msg['sender']}: ", msg["text"] or "")
+        for h in c["history"]:
+            show(("earlier: ", "dim"), f"case {h['id']} {h['state']} {h['policy'] or ''}")
+        if c.get("statement"):
+            show(("statement: ", "dim"), str(c["statement"].get("text", "")))
+
+    emit(json_out, _mod_call(server, profile, rr.case(case_id)), human)
+
+
+@mod_app.command("claim")
+def claim(case_id: str,
+          lease: Annotated[int | None, typer.Option(
+              "--lease", min=1, help="Hold it this many seconds (server default 15 min).")
+          ] = None,
+          server: ServerOpt = None, profile: ProfileOpt = None,
+          json_out: JsonOpt = False) -> None:
+    """Take a case's lease, so no other moderator decides it meanwhile."""
+    emit(json_out, _mod_call(server, profile, rr.claim(case_id, lease)), _lease)
+
+
+@mod_app.command("release")
+def release(case_id: str, server: ServerOpt = None, profile: ProfileOpt = None,
+            json_out: JsonOpt = False) -> None:
+    """Give a claimed case back to the queue."""
+    emit(json_out, _mod_call(server, profile, rr.release(case_id)), _lease)
+
+
+@mod_app.command("release-held")
+def release_held(post: Annotated[int, typer.Argument(metavar="POST")],
+                 server: ServerOpt = None, profile: ProfileOpt = None,
+                 json_out: JsonOpt = False) -> None:
+    """Publish a post held for review (no violation found)."""
+    emit(json_out, _mod_call(server, profile, sr.release_held(post)),
+         lambda r: show(f"post {post} released"))
+
+
+@mod_app.command("remove-post")
+def remove_post(post: Annotated[int, typer.Argument(metavar="POST")],
+                label: Annotated[list[str] | None, typer.Option(
+                    "--label", "-l", help="Why, as a taxonomy label (repeatable; default "
+                    "category:terrorist_content). Its signals are banked under it.")] = None,
+                held: Annotated[bool, typer.Option(
+                    "--held", help="The post is held for review, not yet visible.")] = False,
+                server: ServerOpt = None, profile: ProfileOpt = None,
+                json_out: JsonOpt = False) -> None:
+    """Remove a post: hidden everywhere, its signals banked, a statement of reasons sent."""
+    emit(json_out, _mod_call(server, profile, sr.remove_post(post, label or (), held=held)),
+         lambda r: show(f"post {post} removed"))
+
+
+@flagger_app.command("list")
+def flagger_list(server: ServerOpt = None, profile: ProfileOpt = None,
+                 json_out: JsonOpt = False) -> None:
+    """The accounts with trusted-flagger status and since when (staff)."""
+
+    def human(items: list[dict[str, Any]]) -> None:
+        table = Table("trusted flagger", "since")
+        for f in items:
+            table.add_row(cell(f["username"]), day(f["since"]))
+        console.print(table)
+
+    emit(json_out, _mod_call(server, profile, sr.trusted_flaggers()), human)
+
+
+@flagger_app.command("add")
+def flagger_add(username: str, server: ServerOpt = None, profile: ProfileOpt = None,
+                json_out: JsonOpt = False) -> None:
+    """Give an account trusted-flagger status (admins): its reports are reviewed first."""
+    emit(json_out, _mod_call(server, profile, sr.trusted_flagger(username, True)),
+         lambda r: show(f"{r['username']} is a trusted flagger"))
+
+
+@flagger_app.command("remove")
+def flagger_remove(username: str, server: ServerOpt = None, profile: ProfileOpt = None,
+                   json_out: JsonOpt = False) -> None:
+    """Take an account's trusted-flagger status away (admins)."""
+    emit(json_out, _mod_call(server, profile, sr.trusted_flagger(username, False)),
+         lambda r: show(f"{r['username']} is no longer a trusted flagger"))
+
+
+def day(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")

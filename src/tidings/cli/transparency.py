@@ -15,7 +15,18 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from tidings.cli.common import DataOpt, JsonOpt, database_url, emit, err_console, fail, run
+from tidings.cli.common import (
+    DEFAULT_SERVER,
+    DataOpt,
+    JsonOpt,
+    ServerOpt,
+    database_url,
+    emit,
+    err_console,
+    fail,
+    run,
+    show,
+)
 from tidings.cli.errors import EXIT_USAGE
 
 if TYPE_CHECKING:  # server-side modules load when a command runs: client commands start faster
@@ -117,3 +128,28 @@ def report(from_: Annotated[str, typer.Option(
         emit(True, {"format": fmt, "text": text}, print)
     else:
         sys.stdout.write(text)
+
+
+@app.command("channel-bans")
+def channel_bans(since: Annotated[str | None, typer.Option(
+                     "--since", help="First day, YYYY-MM-DD (default: 30 days ago).")] = None,
+                 until: Annotated[str | None, typer.Option(
+                     "--until", help="Last day, YYYY-MM-DD (default: today).")] = None,
+                 server: ServerOpt = None, json_out: JsonOpt = False) -> None:
+    """Channels banned for terrorist content per day: the server's public list, read
+    through the API (no account, no data directory)."""
+    from tidings.client.sdk import TidingsClient  # the client side only: no server code
+    from tidings.client.staff_requests import channel_bans as request
+
+    async def go() -> dict[str, Any]:
+        async with TidingsClient(server or DEFAULT_SERVER) as client:
+            result: dict[str, Any] = await client.call(request(since, until))
+            return result
+
+    def human(r: dict[str, Any]) -> None:
+        show(f"{r['total']} channels banned for terrorist content, {r['from']} to {r['to']}")
+        for d in r["days"]:
+            if d["channels_banned"]:
+                show(f"  {d['date']}: {d['channels_banned']}")
+
+    emit(json_out, run(go()), human)

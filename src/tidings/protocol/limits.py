@@ -324,6 +324,11 @@ JOB_RETENTION_S = 30 * 24 * 3600
 """Finished (done or failed) jobs are deleted this long after they finished."""
 JOB_PURGE_INTERVAL_S = 3600
 """How often each runner deletes finished jobs past their retention."""
+TRUSTED_FLAGGERS_LIST_MAX = 1000
+"""Trusted flaggers ``GET /api/v1/admin/trusted-flaggers`` lists at most (DSA Art. 22
+status is awarded to a few organisations, not to crowds)."""
+JOBS_PAGE_MAX = 100
+"""Jobs one listing (``GET /api/v1/jobs``) returns at most, newest first."""
 JOB_KIND_MAX = 64
 JOB_DEDUPE_KEY_MAX = 200
 JOB_PAYLOAD_MAX_BYTES = 64 * 1024

@@ -32,7 +32,7 @@ from tidings.protocol.errors import BadRequest, NotFound
 from tidings.protocol.request_ids import PAYLOAD_KEY, REQUEST_ID
 from tidings.services.clock import Clock
 from tidings.storage.database import Database
-from tidings.storage.jobs import JobRecord, JobStore
+from tidings.storage.jobs import JOB_STATES, JobRecord, JobStore
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +100,15 @@ class JobService:
         if job is None:
             raise NotFound("no such job", "job_not_found")
         return job
+
+    async def recent(self, state: str | None = None, kind: str | None = None,
+                     limit: int = limits.JOBS_PAGE_MAX) -> list[JobRecord]:
+        """The newest jobs, for staff looking for one that failed or is stuck."""
+        if state is not None and state not in JOB_STATES:
+            raise BadRequest(f"state must be one of {', '.join(JOB_STATES)}", "invalid_state")
+        limit = max(1, min(limit, limits.JOBS_PAGE_MAX))
+        async with self.db.read() as conn:
+            return await self.store.recent(conn, state=state, kind=kind, limit=limit)
 
     async def claim(self, kinds: list[str], worker: str, limit: int,
                     lease_ms: int) -> list[JobRecord]:

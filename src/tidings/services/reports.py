@@ -425,6 +425,11 @@ class ReportService:
             await self.store.set_trusted(conn, user.id, trusted, self.clock())
         return {"username": user.username, "trusted_flagger": trusted}
 
+    async def trusted_flaggers(self) -> list[dict[str, Any]]:
+        async with self.db.read() as conn:
+            rows = await self.store.trusted(conn, limits.TRUSTED_FLAGGERS_LIST_MAX)
+        return [{"username": name, "since": since} for name, since in rows]
+
     # -- automated holds (the moderation gate) ----------------------------------------
     async def post_held(self, channel: ChannelRecord, post: PostRecord,
                         decision: Decision) -> None:

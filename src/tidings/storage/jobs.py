@@ -91,6 +91,17 @@ class JobStore:
         row = (await conn.execute(sa.select(*_COLS).where(jobs.c.id == job_id))).first()
         return _record(row) if row is not None else None
 
+    async def recent(self, conn: AsyncConnection, *, state: str | None, kind: str | None,
+                     limit: int) -> list[JobRecord]:
+        """The newest jobs first, optionally of one state and one kind."""
+        query = sa.select(*_COLS)
+        if state is not None:
+            query = query.where(jobs.c.state == state)
+        if kind is not None:
+            query = query.where(jobs.c.kind == kind)
+        rows = await conn.execute(query.order_by(jobs.c.id.desc()).limit(limit))
+        return [_record(r) for r in rows]
+
     async def by_dedupe_key(self, conn: AsyncConnection, key: str) -> JobRecord | None:
         row = (await conn.execute(sa.select(*_COLS).where(jobs.c.dedupe_key == key))).first()
         return _record(row) if row is not None else None

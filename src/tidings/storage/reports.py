@@ -17,6 +17,7 @@ from tidings.storage.report_schema import (
     review_cases,
     trusted_flaggers,
 )
+from tidings.storage.schema import users
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +198,14 @@ class ReportStore:
         await conn.execute(trusted_flaggers.delete().where(trusted_flaggers.c.user_id == user_id))
         if trusted:
             await conn.execute(trusted_flaggers.insert().values(user_id=user_id, created_at=now))
+
+    async def trusted(self, conn: AsyncConnection, limit: int) -> list[tuple[str, int]]:
+        """(username, since) of the trusted flaggers, the longest-standing first."""
+        rows = await conn.execute(
+            sa.select(users.c.username, trusted_flaggers.c.created_at)
+            .join(users, users.c.id == trusted_flaggers.c.user_id)
+            .order_by(trusted_flaggers.c.created_at, users.c.username).limit(limit))
+        return [(str(r[0]), int(r[1])) for r in rows]
 
     async def is_trusted(self, conn: AsyncConnection, user_id: int) -> bool:
         row = (await conn.execute(sa.select(trusted_flaggers.c.user_id)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel
 
+from tidings.protocol import limits
 from tidings.server.deps import require_role
 from tidings.services.accounts import Principal
 from tidings.services.jobs import JobService
+from tidings.storage.jobs import JobRecord
 from tidings.storage.records import STAFF_ROLES
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
@@ -42,11 +44,29 @@ def jobs(request: Request) -> JobService:
     return service
 
 
+class JobList(BaseModel):
+    jobs: list[JobOut]
+
+
+@router.get("", response_model=JobList)
+async def list_jobs(state: str | None = Query(None, max_length=16),
+                    kind: str | None = Query(None, max_length=64),
+                    limit: int = Query(50, ge=1, le=limits.JOBS_PAGE_MAX),
+                    _: Principal = Depends(staff),
+                    svc: JobService = Depends(jobs)) -> JobList:
+    """The newest jobs first, optionally of one state (queued, running, done, failed)
+    and kind (staff only)."""
+    return JobList(jobs=[job_out(j) for j in await svc.recent(state, kind, limit)])
+
+
 @router.get("/{job_id}", response_model=JobOut)
 async def get_job(job_id: int = Path(ge=1, le=2**63 - 1), _: Principal = Depends(staff),
                   svc: JobService = Depends(jobs)) -> JobOut:
     """A job's state and progress (staff only; payloads hold references, not content)."""
-    job = await svc.get(job_id)
+    return job_out(await svc.get(job_id))
+
+
+def job_out(job: JobRecord) -> JobOut:
     fraction = (min(1.0, job.progress_done / job.progress_total)
                 if job.progress_total else None)
     return JobOut(id=job.id, kind=job.kind, state=job.state, attempts=job.attempts,

@@ -124,6 +124,13 @@ class TrustedIn(BaseModel):
     trusted: bool = True
 
 
+@router.get("/admin/trusted-flaggers")
+async def trusted_flaggers(_: Principal = Depends(staff_reader),
+                           svc: ReportService = Depends(reports)) -> list[dict[str, Any]]:
+    """The accounts with trusted-flagger status (DSA Art. 22) and since when."""
+    return await svc.trusted_flaggers()
+
+
 @router.put("/admin/users/{name}/trusted-flagger")
 async def trusted_flagger(name: str, body: TrustedIn,
                           _: Principal = Depends(admin),
