@@ -58,7 +58,8 @@ _STAFF_ONLY = (
     "/console/orders", "/console/orders/{order_id}", "/api/v1/admin/webhooks",
     "/api/v1/admin/webhooks/{endpoint_id}/deliveries",
     "/api/v1/banks/{name}/exchanges/{exchange}", "/api/v1/banks/{name}/export/summary",
-    "/console/exchanges", "/console/cases/{case_id}/disclosed/{sha256}")
+    "/console/exchanges", "/console/cases/{case_id}/disclosed/{sha256}", "/api/v1/jobs",
+    "/api/v1/admin/trusted-flaggers")
 
 EXEMPT: Mapping[str, str] = types.MappingProxyType({
     "/openapi.json": "the API's schema, no content",
