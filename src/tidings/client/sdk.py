@@ -42,6 +42,11 @@ class TidingsClient(ChannelMethods, OrderMethods):
     async def call(self, request: rq.Request) -> Any:
         return await self.transport.call(request)
 
+    async def send_message(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Relay one encrypted message (see ``Transport.send_message``): over the open
+        event-stream connection if there is one, else HTTP; answered once durable."""
+        return await self.transport.send_message(body)
+
     def _remember(self, session: dict[str, Any]) -> None:
         self.transport.token = session["token"]
         self.profile = profiles.Profile(self.transport.server, session["username"],
