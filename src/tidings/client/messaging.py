@@ -322,6 +322,7 @@ class Messenger:
         inbox = Inbox()
         self.purge_expired()
         since = self.client.profile.stream_pos if self.client.profile else 0
+        durable = since
         reported = 0
         async with self.client.transport.connect(since) as conn:
             deadline: float | None = None
@@ -345,17 +346,19 @@ class Messenger:
                     for item in inbox.items[reported:]:
                         on_message(item)
                 reported = len(inbox.items)
-                if last > since:
-                    await self._flush(last)
+                if last > since and not conn.backlog:  # one ack per burst of frames
+                    await self._flush(last, over_socket=True)
                     since = last
                 if deadline is not None and timeout <= 0:
                     break
+            if last > durable:  # on return, what was read is acknowledged for sure
+                await self._flush(last)
         return inbox
 
-    async def _flush(self, upto: int) -> None:
+    async def _flush(self, upto: int, *, over_socket: bool = False) -> None:
         """Persist crypto state and the received messages, then acknowledge."""
         self.save()
-        await self.client.ack(upto)
+        await self.client.ack(upto, over_socket=over_socket)
 
 
 async def enroll(client: TidingsClient, passphrase: str | None,

@@ -44,6 +44,11 @@ class Socket:
     def open(self) -> bool:
         return self._closed is None and not self._reader.done()
 
+    @property
+    def backlog(self) -> int:
+        """Stream frames received and not yet taken by :meth:`recv`."""
+        return self._frames.qsize()
+
     async def _read(self) -> None:
         try:
             while True:
