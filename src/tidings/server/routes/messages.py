@@ -28,7 +28,9 @@ from tidings.services.messages import MessageService
 router = APIRouter(prefix="/api/v1/messages", tags=["messages"])
 
 
-def messages(request: Request) -> MessageService:
+async def messages(request: Request) -> MessageService:
+    # async: FastAPI runs a plain ``def`` dependency in its thread pool, a thread hop
+    # per send for a dictionary lookup (it showed in the send path's profile).
     service: MessageService = request.app.state.messages
     return service
 
