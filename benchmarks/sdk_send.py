@@ -200,8 +200,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32],
                         help="closed-loop senders (one receiver each)")
     parser.add_argument("--messages", type=int, default=2000, help="per concurrency level")
-    parser.add_argument("--text-chars", type=int, default=360,
-                        help="characters per message (360: a 700-byte Olm ciphertext)")
+    parser.add_argument("--text-chars", type=int, default=300,
+                        help="characters per message (300: about a 700-byte Olm ciphertext)")
     parser.add_argument("--path", choices=["socket", "http"], default="socket")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
