@@ -99,6 +99,7 @@ class Level:
         self.errors = 0
         self.done = asyncio.Event()
         self.expected = per_sender * len(pairs)
+        self.socket_before = sum(s.client.transport.sent_over_socket for s, _ in pairs)
 
     def on_message(self, item: Received | Undecryptable) -> None:
         if isinstance(item, Undecryptable):
@@ -143,7 +144,8 @@ class Level:
         latencies = [(self.received[i] - t) * 1000 for i, t in self.started.items()
                      if i in self.received]
         last = max(self.received.values(), default=first)
-        over_socket = sum(s.client.transport.sent_over_socket for s, _ in self.pairs)
+        over_socket = sum(s.client.transport.sent_over_socket for s, _ in self.pairs) \
+            - self.socket_before
         return {"senders": len(self.pairs), "sent": len(self.started),
                 "received": len(self.received), "undecryptable": self.errors,
                 "over_socket": over_socket,
