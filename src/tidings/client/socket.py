@@ -21,7 +21,7 @@ import json
 from typing import Any
 
 import websockets
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, ConnectionClosedOK
 
 FRAME_BUFFER = 256
 """Frames queued for the consumer; beyond this the reader waits (TCP backpressure)."""
@@ -82,6 +82,17 @@ class Socket:
             raise ConnectionError("the connection closed")
         frame: str | bytes = item
         return frame
+
+    def __aiter__(self) -> Socket:
+        return self
+
+    async def __anext__(self) -> str | bytes:
+        """``async for raw in sock``, as on a websockets connection: ends on a normal
+        close, raises on an abnormal one."""
+        try:
+            return await self.recv()
+        except ConnectionClosedOK:
+            raise StopAsyncIteration from None
 
     async def send(self, text: str) -> None:
         """A raw frame (hello, ack, or a send whose answer the caller reads itself)."""

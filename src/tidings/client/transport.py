@@ -118,9 +118,5 @@ class Transport:
     async def stream(self, since: int) -> AsyncIterator[tuple[Socket, dict[str, Any]]]:
         """Yield (connection, frame) pairs from the device's event stream."""
         async with self.connect(since) as sock:
-            while True:
-                try:
-                    raw = await sock.recv()
-                except websockets.ConnectionClosedOK:
-                    return
+            async for raw in sock:
                 yield sock, json.loads(raw)
