@@ -8,9 +8,12 @@ its franking key) to get real ciphertext sizes: one pre-key and one normal Olm m
 **The load loop re-sends these pre-encrypted ciphertexts** (the server never decrypts,
 so its work is the same; the benchmark measures the relay, not client-side Olm).
 
-Senders send over WebSockets (``send`` frames); receivers hold live WebSocket streams
-and acknowledge cumulatively. Latency is from a frame's send to its receipt at the
-receiving device; every send is answered only after group commit made it durable.
+Client path measured: raw WebSocket ``send`` frames written by this script, with a
+window of unanswered sends per connection; **not** the SDK's send call (that is
+``sdk_send.py``, which measures what the project's clients do): this is the relay's
+ceiling. Receivers hold live WebSocket streams and acknowledge cumulatively. Latency
+is from a frame's send to its receipt at the receiving device; every send is answered
+only after group commit made it durable.
 
     PYTHONPATH=src python benchmarks/private_relay.py --pairs 20 --messages 1000
     PYTHONPATH=src python benchmarks/private_relay.py --pairs 20 --rate 1000 --duration 10
@@ -334,6 +337,7 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(10)
+    result["client_path"] = "raw WebSocket send frames, pre-encrypted, windowed (not the SDK)"
     result["database"] = "postgresql" if args.database_url else "sqlite (synchronous=FULL)"
     result["fsync_before_run"] = fsync
     result["loadavg_1m"] = {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2),

@@ -25,6 +25,7 @@ OUT = ROOT / "docs" / "benchmarks.md"
 PLAN: dict[str, list[str]] = {
     "vs_synapse.py": ["--messages", "2000", "--concurrency", "20"],
     "private_relay.py": ["--pairs", "20", "--messages", "1000"],
+    "sdk_send.py": ["--concurrency", "1", "8", "32", "--messages", "2000"],
     "pdq_index.py": ["--n", "1000000"],
     "removal_order.py": ["--orders", "100"],
     "media_pipeline.py": ["--photos", "100", "--posts", "200"],

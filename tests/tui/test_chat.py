@@ -57,6 +57,8 @@ async def test_live_messages_unread_send_and_file(live_server: Live, tmp_path: P
             await pilot.press("enter")
             await until(pilot, lambda: len(rows(app)) == 4, "the sent line")
             assert rows(app)[-1].endswith("alice: hello bob")
+            # the TUI holds its stream's socket, so its sends go over it (issue 22)
+            assert session(app).m.client.transport.sent_over_socket == 1
             inbox = await bob.receive()
             assert [m.text for m in inbox.messages] == ["hello bob"]
             assert inbox.messages[0].sender == "alice"

@@ -81,6 +81,8 @@ class Messenger:
         self.clock = clock
         """Milliseconds since the epoch: when disappearing messages leave the view and
         when their held report material is purged (tests move it, as services' clocks)."""
+        self._devices: dict[str, dict[str, dict[str, DeviceKeys]]] = {}
+        """Per recipient: the verified device lists its last send used (``_targets``)."""
 
     @classmethod
     def open(cls, client: TidingsClient, passphrase: str, *, create: bool = False,
@@ -193,12 +195,14 @@ class Messenger:
     async def send_content(self, user: str, content: MessageContent) -> dict[str, Any]:
         """Encrypt for every device of ``user`` and our other devices, then send.
 
-        On 409 ``mismatched_devices`` (a device was added or removed since we looked)
-        re-query and retry once, as Signal clients do.
+        The device lists of the last send to ``user`` are reused (the server checks
+        every send against the current devices); on 409 ``mismatched_devices`` (a
+        device was added or removed since we looked) re-query and retry once, as Signal
+        clients do.
         """
         user = user.strip().lower()
         for attempt in range(2):
-            found = await self.query(sorted({user, self.user}))
+            found = await self._targets(user, fresh=attempt > 0)
             if not found.get(user):
                 raise TidingsError(f"{user} has no devices with verifiable keys", "no_devices")
             targets = dict(found.get(user, {}))
@@ -214,14 +218,26 @@ class Messenger:
             self.save()
             timer = self.crypto.timer_for(user) if content.kind in ("text", "file") else None
             try:
-                result: dict[str, Any] = await self.client.call(rq.send_message({
+                result = await self.client.send_message({
                     "client_id": content.client_id, "to": user, "commitment": commitment,
-                    "envelopes": envelopes, **({"expires_in_ms": timer} if timer else {})}))
+                    "envelopes": envelopes, **({"expires_in_ms": timer} if timer else {})})
                 return result
             except Conflict as exc:
                 if exc.code != MISMATCHED or attempt == 1:
                     raise
         raise AssertionError("unreachable")
+
+    async def _targets(self, user: str, *, fresh: bool) -> dict[str, dict[str, DeviceKeys]]:
+        """Verified devices of ``user`` and of ourselves, queried once and then kept
+        until the server says they changed (a new query also re-checks signatures)."""
+        if not fresh and user in self._devices:
+            return self._devices[user]
+        found = await self.query(sorted({user, self.user}))
+        if found.get(user):
+            self._devices[user] = found
+        else:
+            self._devices.pop(user, None)
+        return found
 
     async def request_rekey(self, user: str, device_id: str, message_id: str) -> None:
         """Tell one device we could not read its message, over a brand-new session."""
@@ -234,9 +250,9 @@ class Messenger:
                                  uuid.uuid4().hex, _now_ms())
         envelopes, commitment = self.crypto.encrypt_rekey(content, record, claimed.get(device_id))
         self.save()
-        await self.client.call(rq.send_message({
+        await self.client.send_message({
             "client_id": content.client_id, "to": user, "to_device": device_id,
-            "commitment": commitment, "envelopes": envelopes}))
+            "commitment": commitment, "envelopes": envelopes})
 
     # -- receiving --------------------------------------------------------------------
     async def _sender_record(self, user: str, device_id: str, sender_key: Any
@@ -306,6 +322,7 @@ class Messenger:
         inbox = Inbox()
         self.purge_expired()
         since = self.client.profile.stream_pos if self.client.profile else 0
+        durable = since
         reported = 0
         async with self.client.transport.connect(since) as conn:
             deadline: float | None = None
@@ -329,17 +346,19 @@ class Messenger:
                     for item in inbox.items[reported:]:
                         on_message(item)
                 reported = len(inbox.items)
-                if last > since:
-                    await self._flush(last)
+                if last > since and not conn.backlog:  # one ack per burst of frames
+                    await self._flush(last, over_socket=True)
                     since = last
                 if deadline is not None and timeout <= 0:
                     break
+            if last > durable:  # on return, what was read is acknowledged for sure
+                await self._flush(last)
         return inbox
 
-    async def _flush(self, upto: int) -> None:
+    async def _flush(self, upto: int, *, over_socket: bool = False) -> None:
         """Persist crypto state and the received messages, then acknowledge."""
         self.save()
-        await self.client.ack(upto)
+        await self.client.ack(upto, over_socket=over_socket)
 
 
 async def enroll(client: TidingsClient, passphrase: str | None,

@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from websockets.exceptions import ConnectionClosed
+
 from tidings.client import profile as profiles
 from tidings.client import requests as rq
 from tidings.client.channel_sdk import ChannelMethods
@@ -41,6 +43,11 @@ class TidingsClient(ChannelMethods, OrderMethods):
 
     async def call(self, request: rq.Request) -> Any:
         return await self.transport.call(request)
+
+    async def send_message(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Relay one encrypted message (see ``Transport.send_message``): over the open
+        event-stream connection if there is one, else HTTP; answered once durable."""
+        return await self.transport.send_message(body)
 
     def _remember(self, session: dict[str, Any]) -> None:
         self.transport.token = session["token"]
@@ -81,8 +88,22 @@ class TidingsClient(ChannelMethods, OrderMethods):
         result: dict[str, Any] = await self.call(rq.read_stream(since))
         return result
 
-    async def ack(self, upto: int) -> None:
-        await self.call(rq.ack_stream(upto))
+    async def ack(self, upto: int, *, over_socket: bool = False) -> None:
+        """Acknowledge the stream up to ``upto`` (the server may delete those events).
+
+        Over HTTP this returns once the server committed it. ``over_socket`` sends an
+        ``ack`` frame on the open event-stream connection instead (no answer, no
+        request): for acks in the middle of a stream, where a lost one only leaves
+        events in the store a little longer (the device resumes from its own saved
+        position, never from the server's)."""
+        sock = self.transport.socket if over_socket else None
+        if sock is not None:
+            try:
+                await sock.send(f'{{"type":"ack","upto":{int(upto)}}}')
+            except (ConnectionError, ConnectionClosed):
+                await self.call(rq.ack_stream(upto))
+        else:
+            await self.call(rq.ack_stream(upto))
         self.save_position(upto)
 
     def save_position(self, pos: int) -> None:

@@ -1,4 +1,11 @@
-"""Async transport: HTTP via httpx and the event stream via websockets."""
+"""Async transport: HTTP via httpx and the event stream via websockets.
+
+While an event-stream connection is open (``connect``, ``stream``), private messages
+go over it (:meth:`Transport.send_message`); otherwise, or if the socket fails before
+answering, over ``POST /api/v1/messages``. Both answer only after the server stored
+the message durably, and both carry the same ``client_id``, so a send retried over
+HTTP after a lost socket answer is stored once.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +17,8 @@ from typing import Any
 import httpx
 import websockets
 
-from tidings.client.requests import Request
+from tidings.client.requests import Request, send_message
+from tidings.client.socket import Socket
 from tidings.protocol.errors import TidingsError, from_response
 
 DEFAULT_TIMEOUT_S = 30.0
@@ -22,6 +30,10 @@ class Transport:
         self.server = server.rstrip("/")
         self.token = token
         self._http = httpx.AsyncClient(base_url=self.server, timeout=timeout)
+        self._sockets: list[Socket] = []
+        """Open event-stream connections, newest last: sends use the newest open one."""
+        self.sent_over_socket = 0
+        self.sent_over_http = 0
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -59,24 +71,52 @@ class Transport:
         base = self.server.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
         return f"{base}/api/v1/ws"
 
+    @property
+    def socket(self) -> Socket | None:
+        """The open event-stream connection sends go over, if any."""
+        for sock in reversed(self._sockets):
+            if sock.open:
+                return sock
+        return None
+
+    async def send_message(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Send a private message (``{"id", "ts"}`` once durable): over the open socket
+        if there is one, else (or if it fails before answering) over HTTP."""
+        sock = self.socket
+        if sock is not None:
+            try:
+                reply = await sock.request(body)
+            except (ConnectionError, TimeoutError):
+                reply = None  # maybe stored: HTTP with the same client_id answers the same
+            if reply is not None:
+                if reply.get("type") == "sent":
+                    self.sent_over_socket += 1
+                    return {"id": reply["id"], "ts": reply["ts"]}
+                raise from_response(int(reply.get("status", 400)), {"error": reply})
+        result: dict[str, Any] = await self.call(send_message(body))
+        self.sent_over_http += 1
+        return result
+
     @asynccontextmanager
-    async def connect(self, since: int) -> AsyncIterator[websockets.ClientConnection]:
+    async def connect(self, since: int) -> AsyncIterator[Socket]:
         """An open event-stream connection that has said hello from ``since``."""
         headers = {"Authorization": f"Bearer {self.token}"}
         try:
             async with websockets.connect(self.ws_url(), additional_headers=headers,
                                           max_size=2**22) as conn:
                 await conn.send(json.dumps({"type": "hello", "since": since}))
-                yield conn
+                sock = Socket(conn)
+                self._sockets.append(sock)
+                try:
+                    yield sock
+                finally:
+                    self._sockets.remove(sock)
+                    await sock.close()
         except OSError as exc:
             raise TidingsError(f"cannot reach {self.server}: {exc}", "unreachable") from exc
 
-    async def stream(self, since: int) -> AsyncIterator[tuple[websockets.ClientConnection,
-                                                            dict[str, Any]]]:
+    async def stream(self, since: int) -> AsyncIterator[tuple[Socket, dict[str, Any]]]:
         """Yield (connection, frame) pairs from the device's event stream."""
-        headers = {"Authorization": f"Bearer {self.token}"}
-        async with websockets.connect(self.ws_url(), additional_headers=headers,
-                                      max_size=2**22) as conn:
-            await conn.send(json.dumps({"type": "hello", "since": since}))
-            async for raw in conn:
-                yield conn, json.loads(raw)
+        async with self.connect(since) as sock:
+            async for raw in sock:
+                yield sock, json.loads(raw)

@@ -8,15 +8,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import websockets
-
 from tidings.client.sdk import TidingsClient
+from tidings.client.socket import Socket
 
 
 class Listener:
     """The device's WebSocket after its replay: collects the channel frames that arrive."""
 
-    def __init__(self, conn: websockets.ClientConnection) -> None:
+    def __init__(self, conn: Socket) -> None:
         self.conn = conn
 
     async def caught_up(self) -> None:

@@ -171,9 +171,12 @@ def sent_frame(ref: str, message_id: str, ts: int) -> dict[str, Any]:
     return {"type": "sent", "ref": ref, "id": message_id, "ts": ts}
 
 
-def send_error_frame(ref: str, code: str, message: str, details: dict[str, Any] | None = None
-                     ) -> dict[str, Any]:
-    frame: dict[str, Any] = {"type": "error", "ref": ref, "code": code, "message": message}
+def send_error_frame(ref: str, code: str, message: str, details: dict[str, Any] | None = None,
+                     status: int = 400) -> dict[str, Any]:
+    """``status`` is the HTTP status the same refusal gets from ``POST /api/v1/messages``,
+    so a client maps both to the same error."""
+    frame: dict[str, Any] = {"type": "error", "ref": ref, "code": code, "message": message,
+                             "status": status}
     if details:
         frame["details"] = details
     return frame

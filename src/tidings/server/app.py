@@ -503,7 +503,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         app.state.gateway = Gateway(account_svc, stream_svc, live_bus, metrics,
                                     settings.ws_send_queue,
                                     messages.ws_send_hook(message_svc, limiter,
-                                                          app.state.rate_rules),
+                                                          app.state.rate_rules, metrics),
                                     ChannelFanout(live_bus), app.state.channels.live_ids,
                                     session_watch, settings.ws_connections_per_token)
         gc_task = asyncio.create_task(gc_policy.run())

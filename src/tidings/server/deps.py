@@ -22,7 +22,8 @@ def accounts(request: Request) -> AccountService:
     return service
 
 
-def streams(request: Request) -> StreamService:
+async def streams(request: Request) -> StreamService:
+    """Async on purpose: FastAPI runs a plain ``def`` dependency in its thread pool."""
     service: StreamService = request.app.state.streams
     return service
 

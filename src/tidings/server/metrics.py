@@ -44,6 +44,10 @@ class Metrics:
         self.events_delivered = Counter("tidings_ws_events_sent_total",
                                         "Stream events sent over WebSockets",
                                         registry=self.registry)
+        self.messages_sent = Counter("tidings_messages_sent_total",
+                                     "Private messages stored, by the path they came in on "
+                                     "(http: POST /api/v1/messages; websocket: send frames)",
+                                     ["path"], registry=self.registry)
         self.bus_dropped = Counter("tidings_bus_publish_dropped_total",
                                    "Bus messages not sent to other processes (Redis down)",
                                    registry=self.registry)

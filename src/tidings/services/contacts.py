@@ -61,10 +61,8 @@ class ContactService:
         """How a 1:1 send from ``who`` to ``recipient`` is delivered (see module doc)."""
         if recipient_id == who.user_id:
             return Delivery.DELIVER
-        async with self.db.read() as conn:
-            mine, theirs = await self.store.pair(conn, who.user_id, recipient_id)
-            shared = (theirs in (None, REQUEST) or mine == REQUEST) and \
-                await self.store.share_group(conn, who.user_id, recipient_id)
+        mine, theirs, shared = await self.db.read_plan(
+            self.store.gate_plan(who.user_id, recipient_id))
         if mine == BLOCKED:
             raise Forbidden(f"you blocked {recipient}; unblock them to write",
                             "blocked")

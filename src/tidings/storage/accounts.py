@@ -13,6 +13,7 @@ from tidings.protocol.errors import Conflict
 from tidings.protocol.names import name_key
 from tidings.storage.channel_schema import channels
 from tidings.storage.console_sessions import end_console_sessions
+from tidings.storage.plan import Plan
 from tidings.storage.records import DeviceRecord, UserRecord
 from tidings.storage.schema import devices, users
 from tidings.storage.sessions import record_end
@@ -121,15 +122,13 @@ class AccountStore:
 
     async def device_by_token(self, conn: AsyncConnection,
                               token_hash: str) -> tuple[DeviceRecord, UserRecord] | None:
-        row = (await conn.execute(
-            sa.select(*_DEVICE_COLS, *_USER_COLS)
-            .select_from(devices.join(users, users.c.id == devices.c.user_id))
-            .where(devices.c.token_hash == token_hash))).first()
-        if row is None:
-            return None
-        values = tuple(row)
-        n = len(_DEVICE_COLS)
-        return _device(values[:n]), _user(values[n:])
+        return _by_token((await conn.execute(_token_select(token_hash))).first())
+
+    def device_by_token_plan(self, token_hash: str
+                             ) -> Plan[tuple[DeviceRecord, UserRecord] | None]:
+        """``device_by_token`` as a plan (``Database.read_plan``: one thread hop)."""
+        return _by_token((yield _token_select(token_hash)).first())
+
 
     async def devices_of(self, conn: AsyncConnection, user_id: int) -> list[DeviceRecord]:
         rows = await conn.execute(sa.select(*_DEVICE_COLS).where(devices.c.user_id == user_id)
@@ -160,3 +159,17 @@ class AccountStore:
     async def touch_device(self, conn: AsyncConnection, device_id: str, now: int) -> None:
         await conn.execute(devices.update().where(devices.c.id == device_id)
                            .values(last_seen_at=now))
+
+
+def _token_select(token_hash: str) -> sa.Select[Any]:
+    return (sa.select(*_DEVICE_COLS, *_USER_COLS)
+            .select_from(devices.join(users, users.c.id == devices.c.user_id))
+            .where(devices.c.token_hash == token_hash))
+
+
+def _by_token(row: Any) -> tuple[DeviceRecord, UserRecord] | None:
+    if row is None:
+        return None
+    values = tuple(row)
+    n = len(_DEVICE_COLS)
+    return _device(values[:n]), _user(values[n:])

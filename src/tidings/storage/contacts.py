@@ -15,6 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.storage.group_schema import group_members
+from tidings.storage.plan import Plan
 from tidings.storage.privacy_schema import contacts
 from tidings.storage.schema import users
 
@@ -31,11 +32,20 @@ class ContactStore:
     async def pair(self, conn: AsyncConnection, a: int, b: int
                    ) -> tuple[str | None, str | None]:
         """``(a's state towards b, b's state towards a)``, None where there is no row."""
-        rows = await conn.execute(sa.select(contacts.c.owner_id, contacts.c.state).where(
-            sa.or_(sa.and_(contacts.c.owner_id == a, contacts.c.peer_id == b),
-                   sa.and_(contacts.c.owner_id == b, contacts.c.peer_id == a))))
+        rows = await conn.execute(_pair_select(a, b))
         states = {int(r[0]): str(r[1]) for r in rows}
         return states.get(a), states.get(b)
+
+    def gate_plan(self, a: int, b: int) -> Plan[tuple[str | None, str | None, bool]]:
+        """The send gate's read: ``pair(a, b)``, and ``share_group(a, b)`` only where
+        the pair's states leave it to decide (see ``ContactService.gate``)."""
+        rows = yield _pair_select(a, b)
+        states = {int(r[0]): str(r[1]) for r in rows}
+        mine, theirs = states.get(a), states.get(b)
+        shared = False
+        if theirs in (None, REQUEST) or mine == REQUEST:
+            shared = (yield _share_group_select(a, b)).first() is not None
+        return mine, theirs, shared
 
     async def put(self, conn: AsyncConnection, owner: int, peer: int, state: str, now: int,
                   *, only_if_absent: bool = False) -> None:
@@ -82,9 +92,18 @@ class ContactStore:
 
     async def share_group(self, conn: AsyncConnection, a: int, b: int) -> bool:
         """Both are members of one group (joined, so both accepted being there)."""
-        other = group_members.alias("other")
-        row = (await conn.execute(
-            sa.select(group_members.c.group_id)
-            .join(other, other.c.group_id == group_members.c.group_id)
-            .where(group_members.c.user_id == a, other.c.user_id == b).limit(1))).first()
+        row = (await conn.execute(_share_group_select(a, b))).first()
         return row is not None
+
+
+def _pair_select(a: int, b: int) -> sa.Select[Any]:
+    return sa.select(contacts.c.owner_id, contacts.c.state).where(
+        sa.or_(sa.and_(contacts.c.owner_id == a, contacts.c.peer_id == b),
+               sa.and_(contacts.c.owner_id == b, contacts.c.peer_id == a)))
+
+
+def _share_group_select(a: int, b: int) -> sa.Select[Any]:
+    other = group_members.alias("other")
+    return (sa.select(group_members.c.group_id)
+            .join(other, other.c.group_id == group_members.c.group_id)
+            .where(group_members.c.user_id == a, other.c.user_id == b).limit(1))

@@ -94,5 +94,7 @@ class StreamLoop:
                 self.on_state("live")
         if last is not None:
             self.m.save()  # the ratchet state that read them is on disk before the ack
-            await self.m.client.ack(last)
+            # an ack frame on the open socket, no HTTP request: a lost one only keeps
+            # events in the store longer (reconnects resume from the saved position)
+            await self.m.client.ack(last, over_socket=True)
         await self.on_batch(batch)

@@ -1,0 +1,249 @@
+"""The SDK's own send call, as the project's clients make it, end to end.
+
+Client path measured: ``Messenger.send_text`` (the call ``tidings send``, the TUI and
+bots make) with real Olm encryption of every message, through a real ``tidings serve``
+subprocess, to the recipient's ``Messenger.receive`` callback (real Olm decryption,
+cumulative acknowledgement after the key state is kept). Each sender is a closed loop:
+its next send starts when the previous one was answered, and the server answers only
+once the message is durable (SQLite WAL, synchronous=FULL, group commit). Latency is
+from the start of the SDK send call to the recipient's ``on_message`` callback.
+
+``--path socket`` (the default) holds each sender's event-stream connection open, as
+the TUI does, so sends go over it; ``--path http`` sends without one (``POST
+/api/v1/messages``, what ``tidings send`` does from the command line).
+
+Authentication, franking and rate limiting stay on: the ``send`` rate is raised (the
+load generator sends far above a person's rate) but still checked on every send.
+
+    PYTHONPATH=src python benchmarks/sdk_send.py --concurrency 1 8 32 --messages 2000
+    PYTHONPATH=src python benchmarks/sdk_send.py --path http --concurrency 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import shlex
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _report import result as report
+from private_relay import cpu_seconds, free_port, fsync_probe, pct, wait_up
+from tidings.client.e2ee import Received
+from tidings.client.messaging import Messenger, Undecryptable, enroll
+from tidings.client.sdk import TidingsClient
+
+PASSWORD = "benchmark password 123"
+TEXT = ("Running ten minutes late, the tram is stuck at the bridge again. Order me the "
+        "usual and keep a seat by the window, I will explain everything when I get there. ") * 4
+RATES = "send=1000000/60,register=1000/3600,login=1000/300,key_claim_device=100000/60," \
+        "key_claim_account=100000/60"
+PROFILE_ENV = "TIDINGS_BENCH_PROFILE"
+SETTINGS = {"TIDINGS_LOG_LEVEL": "warning", "TIDINGS_RATES": RATES}
+
+
+def served_pid(proc: Any) -> int:
+    """The server's pid (under py-spy, its child)."""
+    if not os.environ.get(PROFILE_ENV):
+        return int(proc.pid)
+    for _ in range(100):
+        kids = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        if kids:
+            return int(kids[0])
+        time.sleep(0.05)
+    raise RuntimeError("py-spy did not start the server")
+
+
+def start_server(data: Path, port: int) -> Any:
+    import subprocess
+
+    env = {**os.environ, **SETTINGS}
+    exe = str(Path(sys.executable).with_name("tidings"))
+    subprocess.run([exe, "db", "upgrade", "--data", str(data)], env=env, check=True,
+                   capture_output=True)
+    cmd = [exe, "serve", "--data", str(data), "--port", str(port)]
+    if os.environ.get(PROFILE_ENV):  # a py-spy flame graph of the server (SVG)
+        spy = str(Path(sys.executable).with_name("py-spy"))
+        fmt = os.environ.get(PROFILE_ENV + "_FORMAT", "flamegraph")  # or raw
+        cmd = [spy, "record", "--gil", "-r", "200", "-f", fmt, "-o", os.environ[PROFILE_ENV],
+               "--", *cmd]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def person(url: str, name: str) -> Messenger:
+    client = TidingsClient(url)
+    await client.register(name, PASSWORD, "bench")
+    return await enroll(client, None)  # keys in memory: no key-store file per message
+
+
+class Level:
+    """One run at one concurrency: C senders, C receivers, one pair each."""
+
+    def __init__(self, pairs: list[tuple[Messenger, Messenger]], per_sender: int,
+                 path: str, text_chars: int) -> None:
+        self.text = TEXT[:text_chars]
+        self.pairs = pairs
+        self.per_sender = per_sender
+        self.path = path
+        self.started: dict[str, float] = {}
+        self.answered: list[float] = []
+        self.received: dict[str, float] = {}
+        self.sizes: set[int] = set()
+        self.errors = 0
+        self.done = asyncio.Event()
+        self.expected = per_sender * len(pairs)
+        self.socket_before = sum(s.client.transport.sent_over_socket for s, _ in pairs)
+
+    def on_message(self, item: Received | Undecryptable) -> None:
+        if isinstance(item, Undecryptable):
+            self.errors += 1
+            return
+        self.received[item.id] = time.perf_counter()
+        if len(self.received) >= self.expected:
+            self.done.set()
+
+    async def receiver(self, m: Messenger, ready: asyncio.Event) -> None:
+        await m.receive(0)  # catch up (earlier levels' leftovers) before going live
+        ready.set()
+        await m.receive(3600, self.on_message)  # one connection, cancelled when all arrived
+
+    async def sender(self, m: Messenger, to: str) -> None:
+        async def loop() -> None:
+            for n in range(self.per_sender):
+                start = time.perf_counter()
+                sent = await m.send_text(to, f"{n:05d} {self.text}")
+                self.started[sent["id"]] = start
+                self.answered.append((time.perf_counter() - start) * 1000)
+
+        if self.path == "socket":
+            async with m.client.transport.connect(m.client.profile.stream_pos
+                                                  if m.client.profile else 0):
+                await loop()
+        else:
+            await loop()
+
+    async def run(self) -> dict[str, Any]:
+        readies = [asyncio.Event() for _ in self.pairs]
+        rx = [asyncio.create_task(self.receiver(r, e))
+              for (_, r), e in zip(self.pairs, readies, strict=True)]
+        await asyncio.gather(*(e.wait() for e in readies))
+        first = time.perf_counter()
+        await asyncio.gather(*(self.sender(s, r.user) for s, r in self.pairs))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.done.wait(), 60)
+        for task in rx:
+            task.cancel()
+        await asyncio.gather(*rx, return_exceptions=True)
+        latencies = [(self.received[i] - t) * 1000 for i, t in self.started.items()
+                     if i in self.received]
+        last = max(self.received.values(), default=first)
+        over_socket = sum(s.client.transport.sent_over_socket for s, _ in self.pairs) \
+            - self.socket_before
+        return {"senders": len(self.pairs), "sent": len(self.started),
+                "received": len(self.received), "undecryptable": self.errors,
+                "over_socket": over_socket,
+                "messages_per_s": round(len(self.received) / max(1e-9, last - first), 1),
+                "p50_ms": round(pct(latencies, 50), 2), "p99_ms": round(pct(latencies, 99), 2),
+                "max_ms": round(max(latencies, default=0), 2),
+                "answer_p50_ms": round(pct(self.answered, 50), 2),
+                "answer_p99_ms": round(pct(self.answered, 99), 2)}
+
+
+async def bench(args: argparse.Namespace, url: str, server_pid: int) -> list[dict[str, Any]]:
+    most = max(args.concurrency)
+    run = os.urandom(3).hex()
+    senders = [await person(url, f"s{run}x{i}") for i in range(most)]
+    receivers = [await person(url, f"r{run}x{i}") for i in range(most)]
+    pairs = list(zip(senders, receivers, strict=True))
+    # One message per pair first: sessions leave the pre-key phase, as in a conversation
+    # under way (a first message carries a pre-key Olm message, about 200 bytes more).
+    await asyncio.gather(*(s.send_text(r.user, "hello") for s, r in pairs))
+    await asyncio.gather(*(r.receive(0) for r in receivers))
+    await asyncio.gather(*(r.send_text(s.user, "hi") for s, r in pairs))
+    await asyncio.gather(*(s.receive(0) for s in senders))
+    await asyncio.gather(*(s.send_text(r.user, f"{0:05d} {TEXT[:args.text_chars]}")
+                           for s, r in pairs))
+    envelope = await ciphertext_bytes(receivers[0])
+    results = []
+    for c in args.concurrency:
+        level = Level(pairs[:c], max(1, args.messages // c), args.path, args.text_chars)
+        cpu_server, cpu_client = cpu_seconds(server_pid), time.process_time()
+        figures = await level.run()
+        cpu_server = cpu_seconds(server_pid) - cpu_server
+        cpu_client = time.process_time() - cpu_client
+        n = max(1, figures["received"])
+        figures["server_cpu_ms_per_message"] = round(cpu_server * 1000 / n, 3)
+        figures["client_cpu_ms_per_message"] = round(cpu_client * 1000 / n, 3)
+        figures["olm_ciphertext_bytes"] = envelope
+        results.append(figures)
+        print(json.dumps(figures), flush=True)
+    for m in senders + receivers:
+        await m.client.close()
+    return results
+
+
+async def ciphertext_bytes(receiver: Messenger) -> int:
+    """The size of one normal Olm message of a set-up text (as long as the benchmark's)."""
+    body = (await receiver.client.read_stream(0))["events"]
+    sizes = [len(e["body"]["ciphertext"]["body"]) * 3 // 4 for e in body
+             if e["kind"] == "message"]
+    return max(sizes, default=0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32],
+                        help="closed-loop senders (one receiver each)")
+    parser.add_argument("--messages", type=int, default=2000, help="per concurrency level")
+    parser.add_argument("--text-chars", type=int, default=300,
+                        help="characters per message (300: about a 700-byte Olm ciphertext)")
+    parser.add_argument("--path", choices=["socket", "http"], default="socket")
+    args = parser.parse_args()
+    load_before = os.getloadavg()[0]
+    settings = {"client path": f"SDK Messenger.send_text over {args.path}"
+                + (" (event-stream connection open)" if args.path == "socket"
+                   else " (POST /api/v1/messages)"),
+                "database": "sqlite, WAL, synchronous=FULL, answer after COMMIT",
+                "auth": "bearer token checked per send", "franking": "on",
+                "rate limits": f"on, raised: {RATES}", "encryption": "real Olm per message"}
+    print("settings: " + json.dumps(settings), flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        fsync = fsync_probe(Path(tmp))
+        port = free_port()
+        server = start_server(Path(tmp), port)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            import uvloop
+
+            async def go() -> list[dict[str, Any]]:
+                await wait_up(url)
+                return await bench(args, url, pid)
+
+            pid = served_pid(server)
+            results = uvloop.run(go())
+        finally:
+            os.kill(served_pid(server), 15)  # py-spy writes its profile when the server ends
+            server.wait(30)
+    print(json.dumps({"fsync_before_run": fsync,
+                      "loadavg_1m": {"before": round(load_before, 2),
+                                     "after": round(os.getloadavg()[0], 2),
+                                     "cpus": os.cpu_count()},
+                      "command": "PYTHONPATH=src python " + shlex.join(sys.argv)}, indent=2))
+    for r in results:
+        c = r["senders"]
+        report(f"SDK send ({args.path}) C={c} delivered", r["messages_per_s"], "msg/s",
+               ">= 20x Synapse at C=32" if c == 32 else "")
+        report(f"SDK send ({args.path}) C={c} send to callback p50", r["p50_ms"], "ms")
+        report(f"SDK send ({args.path}) C={c} send to callback p99", r["p99_ms"], "ms",
+               "<= 50 ms at C=32" if c == 32 else "")
+
+
+if __name__ == "__main__":
+    main()
