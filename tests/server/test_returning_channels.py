@@ -345,6 +345,9 @@ async def test_a_young_channels_first_post_holds_the_channel(api: AppFactory) ->
             assert r.status_code == 404
         assert (await client.get("/api/v1/channels/sunrise_notes", headers=mallory)
                 ).json()["state"] == "held"
+        assert (await client.get("/c/sunrise_notes")).status_code == 404
+        assert (await client.get("/api/v1/search/channels",
+                                 params={"q": "sunrise notes"})).json() == []
         case = await _case_about(client, mod, "channel", str(made["id"]))
         hold = case["content"]["returning"]["holds"][0]
         assert {s["signal"] for s in hold["signals"]} == {"avatar", "media"}

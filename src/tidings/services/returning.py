@@ -13,6 +13,8 @@ Every new or edited channel, and every post of a channel in its first days
 scoring in ``moderation/resemblance.py``; the result reaches the rules as
 ``Facts.resemblance`` (``when.resembles_banned_channel``). A hold opens a review case
 about the channel that shows it side by side with the banned one, and the owner is told.
+A young channel whose post pushes it over the threshold is held whole
+(``hold_young_channel``); an established one has the post (or the edit) held alone.
 """
 
 from __future__ import annotations
