@@ -395,5 +395,8 @@ async def test_an_avatar_in_a_trusted_terrorist_bank_is_rejected(api: AppFactory
         rejected = statements[0]["statement"]["text"]  # the newest first
         assert rejected.startswith("Your content was removed (or not published)")
         assert "terrorist content" in rejected and "TCO_VERIFIED" in rejected
+        # The handle's hold statement of the same attempt names the ground rightly.
+        assert any("resembles a banned channel" in n["statement"]["text"]
+                   for n in statements[1:])
         returning_svc = client.app.state.returning  # type: ignore[attr-defined]
         assert await returning_svc.holds_between(0, 2**62) == []
