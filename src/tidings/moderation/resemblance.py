@@ -34,6 +34,7 @@ The innocent-name rate is measured over 1,500 real package names and summaries
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
@@ -72,8 +73,10 @@ _MENTION = re.compile(r"(?:@|/c/|\b(?:t\.me|telegram\.me|telegram\.dog)/(?:s/)?)
 #: Domains everyone links to (news, social networks, video, shorteners, file hosts):
 #: never a banned channel's own, even when no other channel here happened to use them.
 COMMON_DOMAINS_RESOURCE: Final = "data/common_domains.txt"
-#: At most this many of a banned channel's own domains are kept.
+#: At most this many of a banned channel's own domains are kept, out of at most this
+#: many candidates (each is looked up in the other channels' posts once, at the ban).
 MAX_OWN_DOMAINS: Final = 20
+MAX_CANDIDATE_DOMAINS: Final = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,10 +254,13 @@ def link_domains(text: str) -> frozenset[str]:
 
 def candidate_domains(texts: Iterable[str]) -> list[str]:
     """The domains a channel linked to that could be its own: every registrable domain
-    in its texts except the common ones (sorted). Whether another channel used them too
-    is the caller's question (``services/returning.py``)."""
+    in its texts except the common ones, the most linked first (at most
+    ``MAX_CANDIDATE_DOMAINS``). Whether another channel used them too is the caller's
+    question (``services/returning.py``)."""
     common = common_domains()
-    return sorted({d for text in texts for d in link_domains(text) if d not in common})
+    counts = Counter(d for text in texts for d in link_domains(text) if d not in common)
+    ranked = sorted(counts, key=lambda d: (-counts[d], d))
+    return ranked[:MAX_CANDIDATE_DOMAINS]
 
 
 def names_channel(text: str, fingerprint: Fingerprint) -> str | None:
