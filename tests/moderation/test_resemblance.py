@@ -15,10 +15,12 @@ from tidings.moderation.resemblance import (
     DEFAULT_HOLD_SCORE,
     Fingerprint,
     Traits,
+    candidate_domains,
     closest,
     compare,
     edit_similarity,
     names_channel,
+    names_lookalike,
 )
 from tidings.moderation.rules import (
     Facts,
@@ -30,6 +32,7 @@ from tidings.moderation.rules import (
     load_ruleset,
 )
 from tidings.moderation.signal_types import decode_image, pdq_of_image
+from tidings.moderation.urls import registrable_domain
 
 DATA = Path(__file__).parent / "data" / "innocent_channels.tsv"
 DESCRIPTION = ("Official channel of the Dawn Front media office. Statements, releases and "
@@ -46,7 +49,7 @@ def banned() -> list[Fingerprint]:
     return [
         Fingerprint(1, "dawn_front_media", "Dawn Front Media", DESCRIPTION,
                     (_pdq(real_photo()),), (), ("Zq3-invite-token-abcdef",),
-                    L.TERRORIST_CONTENT),
+                    L.TERRORIST_CONTENT, ("dawnfront-media.example",)),
         Fingerprint(2, "lions_of_the_caliphate", "Lions of the Caliphate",
                     "Nasheeds and news for the brothers. Join and share.", (), (), (),
                     L.TERRORIST_CONTENT),
@@ -91,6 +94,38 @@ def test_links_name_the_channel_not_its_words(banned: list[Fingerprint]) -> None
     assert names_channel("@dawn_front_media_fans is not it", fp) is None
     found = compare(Traits(texts=("backup: @dawnfront_media2",)), fp)
     assert [s.signal for s in found.signals] == ["link"]
+
+
+def test_every_way_of_naming_the_channel(banned: list[Fingerprint]) -> None:
+    fp = banned[0]
+    for text in ("t.me/dawn_front_media", "https://t.me/s/dawn_front_media",
+                 "https://tidings.example/c/dawn_front_media"):
+        assert names_channel(text, fp) == "@dawn_front_media", text
+    # Confusable letters (Cyrillic а, Greek ο) are read whole and fold to the skeleton.
+    for text in ("@d\u0430wn_front_media", "t.me/dawn_fr\u03bfnt_media",
+                 "@d4wn_front_media"):
+        assert names_lookalike(text, fp) is not None, text
+        assert [s.signal for s in compare(Traits(texts=(text,)), fp).signals] == ["link"]
+    assert names_lookalike("@dawn_yoga and t.me/joinchat", fp) is None
+
+
+def test_a_domain_only_the_banned_channel_used_identifies_it(
+        banned: list[Fingerprint]) -> None:
+    fp = banned[0]
+    assert names_channel("mirror: https://news.dawnfront-media.example/s/12",
+                         fp) == "domain dawnfront-media.example"
+    assert names_channel("mirror: hxxps://dawnfront-media[.]example", fp)
+    found = compare(Traits(description="Backup: https://dawnfront-media.example/join"), fp)
+    assert found.score >= DEFAULT_HOLD_SCORE
+    assert names_channel("https://other-media.example/dawnfront-media", fp) is None
+    # Candidates: every linked domain but the bundled common ones (news, social, video).
+    texts = ["see https://www.reuters.com/world/x and https://dawnfront-media.example/a",
+             "t.me/dawn_front_media youtu.be/abc https://m.bbc.co.uk/news",
+             "https://cdn.dawnfront-media.example/1.jpg http://127.0.0.1/x"]
+    assert candidate_domains(texts) == ["dawnfront-media.example"]
+    assert registrable_domain("news.bbc.co.uk") == "bbc.co.uk"
+    assert registrable_domain("a.b.example") == "b.example"
+    assert registrable_domain("127.0.0.1") is None
 
 
 def test_edit_similarity() -> None:

@@ -22,9 +22,10 @@ DESCRIPTION = ("Official channel of the Dawn Front media office. Statements, rel
                "news from the fronts, every day. Share before they delete it.")
 
 
-async def _banned_by_order(client: httpx.AsyncClient
+async def _banned_by_order(client: httpx.AsyncClient, *texts: str
                            ) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
-    """The banned channel, the admin's headers and its owner's."""
+    """The banned channel (with ``texts`` posted too), the admin's headers and its
+    owner's."""
     alice = await member(client, "alice")
     admin = await member(client, "root_admin", "admin")
     bka = await authority(client, admin, "bka")
@@ -32,6 +33,8 @@ async def _banned_by_order(client: httpx.AsyncClient
     banned = await channel(client, alice, "dawn_front_media", "Dawn Front Media",
                            description=DESCRIPTION, avatar=avatar)
     await post(client, alice, "dawn_front_media", "statement number one")
+    for text in texts:
+        await post(client, alice, "dawn_front_media", text)
     order = await submit(client, bka, order_body("http://127.0.0.1:8080/c/dawn_front_media"))
     assert order["status"] == "completed"
     return banned, admin, alice
@@ -161,7 +164,8 @@ async def test_a_returning_channel_is_held_shown_side_by_side_and_decided(
 
 
 async def test_innocent_channels_and_an_advertising_post(api: AppFactory) -> None:
-    async with api(clock=ManualClock()) as client:
+    clock = ManualClock()
+    async with api(clock=clock) as client:
         banned, _, _ = await _banned_by_order(client)
         bob, carol = await member(client, "bob"), await member(client, "carol")
         mod = await staff(client, "mod_anna", "moderator")
@@ -171,16 +175,28 @@ async def test_innocent_channels_and_an_advertising_post(api: AppFactory) -> Non
                 ("front_page_media", "Front Page Media", "Media news from the front page.")):
             made = await _create(client, bob, handle, title, description)
             assert made["state"] == "visible", handle
-        # A post advertising the banned channel, in another (established) channel.
+        # A post advertising the banned channel, in another (established) channel: its
+        # handle, a look-alike (digits, confusable letters), a t.me-style link, the public
+        # URL and the invite link, each goes to review naming the banned channel.
         await channel(client, carol, "carols_corner")
+        clock.advance(30 * DAY)
+        token = banned["invite_token"]
         for text in ("they are back: @dawn_front_media", "new home /c/dawnfront_media2",
-                     f"join us: https://example.org/join/{banned['invite_token']}"):
+                     "follow @d\u0430wn_fr\u03bfnt_media", "@d4wn_front_media is back",
+                     "https://t.me/dawn_front_media", "t.me/dawnfrontmedia",
+                     "https://tidings.example/c/dawn_front_media",
+                     f"https://tidings.example/c/sunrise?invite={token}",
+                     f"join us: https://example.org/join/{token}"):
             r = await client.post("/api/v1/channels/carols_corner/posts", headers=carol,
                                   json={"text": text})
-            assert r.status_code == 201 and r.json()["state"] == "held", r.text
+            assert r.status_code == 201 and r.json()["state"] == "held", (text, r.text)
             case = await _case_about(client, mod, "post", str(r.json()["id"]))
             named = [m for m in case["matches"] if "resembles" in m]
-            assert named[0]["resembles"]["handle"] == "dawn_front_media"
+            assert named[0]["resembles"]["handle"] == "dawn_front_media", text
+            assert named[0]["resembles"]["signals"][0]["signal"] == "link", text
+        # The established channel itself is not held for its posts.
+        assert (await client.get("/api/v1/channels/carols_corner")).json()["state"] == \
+            "visible"
         r = await client.post("/api/v1/channels/carols_corner/posts", headers=carol,
                               json={"text": "dawn front media was banned, good riddance"})
         assert r.json()["state"] == "visible"
@@ -263,3 +279,124 @@ async def test_a_strike_threshold_ban_is_fingerprinted_too(api: AppFactory) -> N
         again = await _create(client, await member(client, "newcomer"), "maple_gazette",
                               "Harbor Voice (backup)", DESCRIPTION)
         assert again["state"] == "held"
+
+
+async def test_a_domain_only_the_banned_channel_used_identifies_it(api: AppFactory) -> None:
+    """Its own domain (in no other channel's posts, not a common one) is in the
+    fingerprint; a new channel carrying it in its description or first post is held. A
+    domain other channels also linked to, or a common news site, is no signal."""
+    clock = ManualClock()
+    async with api(clock=clock) as client:
+        bob = await member(client, "bob")
+        await channel(client, bob, "city_desk")
+        await post(client, bob, "city_desk", "council vote: https://citynews.example/vote")
+        await _banned_by_order(
+            client, "all statements: https://dawnfront-media.example/statements",
+            "as reported by https://citynews.example/attack and https://www.reuters.com/x")
+        returning_svc = client.app.state.returning  # type: ignore[attr-defined]
+        [kept] = await returning_svc.fingerprints()
+        assert kept.domains == ("dawnfront-media.example",)
+        clock.advance(DAY)
+        mallory, mod = await member(client, "mallory"), await staff(client, "mod", "moderator")
+        held = await _create(client, mallory, "quiet_lake", "Quiet Lake",
+                             "Mirror: https://www.dawnfront-media.example/join")
+        assert held["state"] == "held"
+        case = await _case_about(client, mod, "channel", str(held["id"]))
+        [signal] = case["content"]["returning"]["holds"][0]["signals"]
+        assert signal == {"signal": "link", "weight": 50,
+                          "detail": "domain dawnfront-media.example"}
+        for handle, text in (("river_notes", "https://citynews.example/weather"),
+                             ("lake_notes", "https://reuters.com/world")):
+            made = await _create(client, mallory, handle, handle.replace("_", " "), text)
+            assert made["state"] == "visible", handle
+        # The first post of a new channel (visible so far) carrying it: the channel is held.
+        fresh = await _create(client, mallory, "pine_notes", "Pine Notes", "Pine trees.")
+        assert fresh["state"] == "visible"
+        r = await client.post("/api/v1/channels/pine_notes/posts", headers=mallory,
+                              json={"text": "read https://dawnfront-media.example/s/1"})
+        assert r.status_code == 201 and r.json()["state"] == "held", r.text
+        assert (await client.get("/api/v1/channels/pine_notes")).status_code == 404
+        r = await client.post("/api/v1/channels/lake_notes/posts", headers=mallory,
+                              json={"text": "https://citynews.example/more"})
+        assert r.json()["state"] == "visible"
+
+
+async def test_a_young_channels_first_post_holds_the_channel(api: AppFactory) -> None:
+    """The re-encoded avatar alone (40) stays under the threshold; the first post with
+    the banned channel's picture (40 more) pushes the channel over it: the channel is
+    held, not only the post, and the case names the post. After the first days a post
+    is held alone."""
+    clock = ManualClock()
+    async with api(clock=clock) as client:
+        await _banned_by_order(client)
+        mallory, mod = await member(client, "mallory"), await staff(client, "mod", "moderator")
+        bob = await member(client, "bob")
+        avatar = (await upload(client, mallory, real_photo(quality=60, scale=0.9)))["sha256"]
+        made = await _create(client, mallory, "sunrise_notes", "Sunrise Notes",
+                             "Notes at sunrise.", avatar)
+        assert made["state"] == "visible"
+        picture = (await upload(client, mallory, real_photo(quality=70)))["sha256"]
+        clock.advance(2 * DAY)
+        r = await client.post("/api/v1/channels/sunrise_notes/posts", headers=mallory,
+                              json={"text": "our first statement", "media": [picture]})
+        assert r.status_code == 201 and r.json()["state"] == "held", r.text
+        for headers in ({}, bob):
+            r = await client.get("/api/v1/channels/sunrise_notes", headers=headers)
+            assert r.status_code == 404
+        assert (await client.get("/api/v1/channels/sunrise_notes", headers=mallory)
+                ).json()["state"] == "held"
+        assert (await client.get("/c/sunrise_notes")).status_code == 404
+        assert (await client.get("/api/v1/search/channels",
+                                 params={"q": "sunrise notes"})).json() == []
+        case = await _case_about(client, mod, "channel", str(made["id"]))
+        hold = case["content"]["returning"]["holds"][0]
+        assert {s["signal"] for s in hold["signals"]} == {"avatar", "media"}
+        assert hold["post_id"] is not None and hold["score"] >= 50
+        told = [n for n in await notices(client, mallory) if n["kind"] == "channel_held"]
+        assert told and told[0]["message"].startswith("Your channel @sunrise_notes")
+        # Released by a person; past its first days a post is held alone.
+        r = await client.post(f"/api/v1/mod/cases/{case['id']}/decision", headers=mod,
+                              json={"action": "no_violation", "policy": "other"})
+        assert r.status_code == 200, r.text
+        assert (await client.get("/api/v1/channels/sunrise_notes")).status_code == 200
+        clock.advance(10 * DAY)
+        r = await client.post("/api/v1/channels/sunrise_notes/posts", headers=mallory,
+                              json={"text": "back: t.me/dawn_front_media"})
+        assert r.status_code == 201 and r.json()["state"] == "held", r.text
+        assert (await client.get("/api/v1/channels/sunrise_notes")).status_code == 200
+
+
+async def test_an_avatar_in_a_trusted_terrorist_bank_is_rejected(api: AppFactory) -> None:
+    """A returning channel whose avatar matches a trusted bank's terrorist-content
+    entry is rejected (422, a statement of reasons), not merely held."""
+    async with api(clock=ManualClock()) as client:
+        _, admin, _ = await _banned_by_order(client)
+        mallory = await member(client, "mallory")
+        # Uploaded before the picture was banked, used as an avatar after.
+        avatar = (await upload(client, mallory, real_photo(quality=55, scale=0.8)))["sha256"]
+        r = await client.post("/api/v1/banks", headers=admin,
+                              json={"name": "TCO_VERIFIED", "partner": True})
+        assert r.status_code == 201, r.text
+        r = await client.patch("/api/v1/banks/TCO_VERIFIED", headers=admin,
+                               json={"trusted": True})
+        assert r.status_code == 200 and r.json()["trust"] == "trusted", r.text
+        r = await client.post("/api/v1/banks/TCO_VERIFIED/entries",
+                              params={"label": "category:terrorist_content"},
+                              content=real_photo(), headers=admin)
+        assert r.status_code == 201, r.text
+        r = await client.post("/api/v1/channels", headers=mallory, json={
+            "handle": "sunrise_bulletin", "title": "Dawn Front Media (backup)",
+            "description": DESCRIPTION, "avatar": avatar})
+        assert r.status_code == 422, r.text
+        assert (await client.get("/api/v1/channels/sunrise_bulletin",
+                                 headers=mallory)).status_code == 404
+        statements = [n for n in await notices(client, mallory)
+                      if n["kind"] == "statement_of_reasons"]
+        rejected = statements[0]["statement"]["text"]  # the newest first
+        assert rejected.startswith("Your content was removed (or not published)")
+        assert "terrorist content" in rejected and "TCO_VERIFIED" in rejected
+        # The handle's hold statement of the same attempt names the ground rightly.
+        assert any("resembles a banned channel" in n["statement"]["text"]
+                   for n in statements[1:])
+        returning_svc = client.app.state.returning  # type: ignore[attr-defined]
+        assert await returning_svc.holds_between(0, 2**62) == []

@@ -47,3 +47,27 @@ async def test_fingerprints_and_holds(database: Database) -> None:
         assert [h.id for h in await store.holds_between(conn, 400, 600)] == [hold]  # decided
         assert [h.id for h in await store.holds_between(conn, 0, 101)] == [hold]  # held
         assert await store.holds_between(conn, 101, 400) == []
+
+
+async def test_own_domains_round_trip_and_shared_ones(database: Database) -> None:
+    """A fingerprint keeps its own domains; ``shared_domains`` names those in a visible
+    post of another visible channel (case-insensitive), not the banned channel's own."""
+    banned, other = await _channel(database, "dawn_front"), await _channel(database, "city")
+    fp = Fingerprint(banned, "dawn_front", "Dawn Front", label="category:terrorist_content",
+                     domains=("dawnfront-media.example",))
+    posts = ChannelStore()
+    async with database.write() as conn:
+        assert await store.save_fingerprint(conn, fp, "order", 10)
+        for channel_id, text, state in (
+                (banned, "https://dawnfront-media.example https://citynews.example", "visible"),
+                (other, "see HTTPS://CityNews.example/vote", "visible"),
+                (other, "https://hidden-media.example", "removed")):
+            await posts.insert_post(conn, [], channel_id=channel_id, author_id=None,
+                                    text=text, media="[]", forwarded_from=None, state=state,
+                                    created_at=20)
+    async with database.read() as conn:
+        assert await store.fingerprints(conn) == [fp]
+        shared = await store.shared_domains(
+            conn, ["citynews.example", "dawnfront-media.example", "hidden-media.example",
+                   "100%_sure.example"], banned)
+    assert shared == {"citynews.example"}

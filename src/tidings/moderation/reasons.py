@@ -119,7 +119,8 @@ GROUNDS: Final = {
         "The name can be confused with an existing channel or profile.", IMPERSONATION),
     BAN_EVASION: Ground(
         GroundKind.INCOMPATIBLE, "Terms of service: ban evasion",
-        "An earlier channel of the same owner was banned.", BAN_EVASION),
+        "The channel continues a banned channel: an earlier channel of the same owner "
+        "was banned, or it resembles a banned channel.", BAN_EVASION),
     OTHER_POLICY: Ground(
         GroundKind.INCOMPATIBLE, "Terms of service", "The content breaks the terms of service.",
         OTHER_POLICY),

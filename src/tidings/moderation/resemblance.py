@@ -21,8 +21,10 @@ avatar           40    PDQ distance <= 31 between any of the avatars' hashes (th
                        side's variants included, so a re-encode or small crop matches)
 media            40    a first post's picture is within PDQ 31 of the banned channel's
                        removed or adjudicated media
-link             50    the text names the banned channel (``@handle``, ``/c/handle``) or
-                       carries its invite token: it *identifies* that channel
+link             50    the text names the banned channel (``@handle``, ``/c/handle``,
+                       ``t.me/handle``, a look-alike of the handle), carries its invite
+                       token, or links to a domain only the banned channel used: it
+                       *identifies* that channel
 =============  ======  ===================================================================
 
 The innocent-name rate is measured over 1,500 real package names and summaries
@@ -32,14 +34,17 @@ The innocent-name rate is measured over 1,500 real package names and summaries
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
+from importlib import resources
 from typing import Final
 
 from tidings.moderation.limits import PDQ_DEFAULT_THRESHOLD
 from tidings.moderation.minhash import shingles
 from tidings.moderation.normalize import normalize_text
+from tidings.moderation.urls import extract_urls, host_of, registrable_domain
 from tidings.protocol.confusables import handle_key
 
 HANDLE_WEIGHT: Final = 25
@@ -62,7 +67,16 @@ PDQ_MAX_DISTANCE: Final = PDQ_DEFAULT_THRESHOLD
 #: A score at or above this holds by default (``data/default_rules.toml``).
 DEFAULT_HOLD_SCORE: Final = 50
 _NOISE = re.compile(r"[0-9_]+")
-_MENTION = re.compile(r"(?:@|/c/)([A-Za-z0-9_]{3,64})")
+#: A channel mention: ``@x``, a channel path ``/c/x``, or a Telegram-style ``t.me/x``.
+#: Letters of any script, so a confusable handle (Cyrillic ``а``) is still read whole.
+_MENTION = re.compile(r"(?:@|/c/|\b(?:t\.me|telegram\.me|telegram\.dog)/(?:s/)?)(\w{3,64})")
+#: Domains everyone links to (news, social networks, video, shorteners, file hosts):
+#: never a banned channel's own, even when no other channel here happened to use them.
+COMMON_DOMAINS_RESOURCE: Final = "data/common_domains.txt"
+#: At most this many of a banned channel's own domains are kept, out of at most this
+#: many candidates (each is looked up in the other channels' posts once, at the ban).
+MAX_OWN_DOMAINS: Final = 20
+MAX_CANDIDATE_DOMAINS: Final = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +106,8 @@ class Fingerprint:
     invite_tokens: tuple[str, ...] = ()
     label: str = ""
     """The ground of the ban (``category:terrorist_content``)."""
+    domains: tuple[str, ...] = ()
+    """Registrable domains only this channel linked to (``own_domains``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,19 +231,52 @@ def pdq_distance(a: Iterable[str], b: Iterable[str]) -> int | None:
 @lru_cache(maxsize=1024)
 def _mentions(text: str) -> tuple[tuple[str, str], ...]:
     """The channel mentions in a text (``@x``, ``/c/x``): (handle, look-alike core)."""
-    found = dict.fromkeys(m.lower() for m in _MENTION.findall(text))
+    found = dict.fromkeys(m.lower() for m in _MENTION.findall(text) if m.strip("_"))
     return tuple((m, handle_core(m)) for m in found)
+
+
+@cache
+def common_domains() -> frozenset[str]:
+    """The bundled list of common domains (one a line, ``#`` comments)."""
+    text = resources.files("tidings.moderation").joinpath(COMMON_DOMAINS_RESOURCE
+                                                          ).read_text(encoding="utf-8")
+    return frozenset(line.strip().lower() for line in text.splitlines()
+                     if line.strip() and not line.startswith("#"))
+
+
+@lru_cache(maxsize=1024)
+def link_domains(text: str) -> frozenset[str]:
+    """The registrable domains of the links in a text (``news.example.org/x`` ->
+    ``example.org``), as the URL bank normalises them."""
+    found = (registrable_domain(host_of(url)) for url in extract_urls(text))
+    return frozenset(d for d in found if d)
+
+
+def candidate_domains(texts: Iterable[str]) -> list[str]:
+    """The domains a channel linked to that could be its own: every registrable domain
+    in its texts except the common ones, the most linked first (at most
+    ``MAX_CANDIDATE_DOMAINS``). Whether another channel used them too is the caller's
+    question (``services/returning.py``)."""
+    common = common_domains()
+    counts = Counter(d for text in texts for d in link_domains(text) if d not in common)
+    ranked = sorted(counts, key=lambda d: (-counts[d], d))
+    return ranked[:MAX_CANDIDATE_DOMAINS]
 
 
 def names_channel(text: str, fingerprint: Fingerprint) -> str | None:
     """Does the text identify the banned channel: its handle as a mention or channel
-    path, or its invite token? Returns what was found. Plain words do not count."""
+    path, its invite token, or a link to a domain only it used? Returns what was found.
+    Plain words do not count."""
     handle = fingerprint.handle.lower()
     if any(m == handle for m, _ in _mentions(text)):
         return f"@{fingerprint.handle}"
     for token in fingerprint.invite_tokens:
         if token and token in text:
             return "invite link"
+    if fingerprint.domains:
+        shared = link_domains(text) & set(fingerprint.domains)
+        if shared:
+            return f"domain {min(shared)}"
     return None
 
 

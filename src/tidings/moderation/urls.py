@@ -316,6 +316,20 @@ def parent_domains(host: str) -> list[str]:
     return [".".join(labels[i:]) for i in range(len(labels))]
 
 
+def registrable_domain(host: str) -> str | None:
+    """The registrable domain (public suffix plus one label) of a normalised host:
+    ``news.bbc.co.uk`` -> ``bbc.co.uk``. A host under no listed suffix takes its last
+    label as the suffix (the list's default rule). None for IP addresses and bare
+    labels."""
+    labels = host.split(".")
+    if len(labels) < 2 or host.startswith("[") or labels[-1].isdigit():
+        return None
+    for i in range(1, len(labels)):
+        if is_public_suffix(".".join(labels[i:])):
+            return ".".join(labels[i - 1:])
+    return ".".join(labels[-2:])
+
+
 def _schemeless_candidates(text: str) -> list[tuple[int, str]]:
     out = []
     for m in _SCHEMELESS.finditer(text):

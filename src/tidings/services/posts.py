@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from tidings.bus.base import Bus
+from tidings.moderation.rules import resemblance_rules
 from tidings.moderation.visibility import (
     Audience,
     PostState,
@@ -105,7 +106,22 @@ class PostService:
         await self.states.announce(news)
         if state == HELD and self.on_hold is not None:
             await self.on_hold(channel, post, decision)
+        if state == HELD:
+            await self._hold_young_channel(channel, post, decision)
         return post_json(post, channel, Audience.AUTHOR)
+
+    async def _hold_young_channel(self, channel: ChannelRecord, post: PostRecord,
+                                  decision: Decision) -> None:
+        """A channel in its first days whose post made it resemble a banned one (the
+        resemblance rule fired) is held whole, not only the post (issue 24): its first
+        posts count toward the channel's score. An established channel's post is held
+        alone (it only advertises)."""
+        returning = self.channels.returning
+        found = decision.actor.resemblance if decision.actor else None
+        fired = frozenset(decision.outcome.fired if decision.outcome else ())
+        if (returning is not None and found is not None
+                and fired & resemblance_rules(self.moderation.ruleset)):
+            await returning.hold_young_channel(channel, found, post.id)
 
     async def publish(self, who: Principal, handle: str, text: str,
                       media_ids: Sequence[str] = ()) -> dict[str, Any]:

@@ -4,14 +4,17 @@ of a person (issue 24, docs/rules.md "Returning channels").
 When a channel is banned (by a removal order, a moderator or the strike threshold) or
 deleted by its owner while under review, its **fingerprint** is kept: handle, title,
 description, avatar PDQ (the stored query-side variants included), PDQ of its removed
-media and its invite tokens, labelled with the ground. Removed media itself is in the
-takedown bank already (``TakedownService``), so copies are refused as any copy is.
+media, its invite tokens and the link domains only it used (``candidate_domains`` minus
+those in any other visible channel's posts), labelled with the ground. Removed media
+itself is in the takedown bank already (``TakedownService``), so copies are refused as any copy is.
 
 Every new or edited channel, and every post of a channel in its first days
 (``limits.RETURNING_FIRST_POSTS_MS``), is compared with the fingerprints by the pure
 scoring in ``moderation/resemblance.py``; the result reaches the rules as
 ``Facts.resemblance`` (``when.resembles_banned_channel``). A hold opens a review case
 about the channel that shows it side by side with the banned one, and the owner is told.
+A young channel whose post pushes it over the threshold is held whole
+(``hold_young_channel``); an established one has the post (or the edit) held alone.
 """
 
 from __future__ import annotations
@@ -19,17 +22,25 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from tidings.moderation import labels as L
 from tidings.moderation import review as rv
 from tidings.moderation.actions import MS_PER_DAY
 from tidings.moderation.errors import ModerationError
-from tidings.moderation.resemblance import Fingerprint, Resemblance, Traits, closest
+from tidings.moderation.resemblance import (
+    MAX_OWN_DOMAINS,
+    Fingerprint,
+    Resemblance,
+    Traits,
+    candidate_domains,
+    closest,
+)
 from tidings.protocol import limits
 from tidings.services.cases import open_or_join
 from tidings.services.clock import Clock
+from tidings.services.gate import HELD, VISIBLE
 from tidings.services.media import MediaService
 from tidings.services.takedowns import crop_signals
 from tidings.storage.accounts import AccountStore
@@ -115,11 +126,15 @@ class ReturningChannels:
         stored = await self.media.signals_by_id(removed) if removed else {}
         media_pdq = _pdq([s for signals in stored.values() for s in signals])
         tokens = (channel.invite_token,) if channel.invite_token else ()
+        candidates = candidate_domains([channel.description, *(p.text for p in posts)])
+        async with self.db.read() as conn:
+            shared = await self.store.shared_domains(conn, candidates, channel.id)
+        own = tuple(d for d in candidates if d not in shared)[:MAX_OWN_DOMAINS]
         fingerprint = Fingerprint(channel.id, channel.handle, channel.title,
                                   channel.description,
                                   await self.banked_avatar_pdq(channel.avatar_sha256),
                                   media_pdq,
-                                  tokens, label or L.TERRORIST_CONTENT)
+                                  tokens, label or L.TERRORIST_CONTENT, own)
         async with self.db.write() as conn:
             saved = await self.store.save_fingerprint(conn, fingerprint, cause, self.clock())
         self._cache = None
@@ -175,6 +190,18 @@ class ReturningChannels:
         not the channel."""
         return self.clock() - channel.created_at > limits.RETURNING_FIRST_POSTS_MS
 
+    async def hold_young_channel(self, channel: ChannelRecord, found: Resemblance,
+                                 post_id: int) -> Held | None:
+        """A post of a channel in its first days pushed the channel's resemblance over
+        the threshold: the channel itself is held (not reachable until released) and a
+        case about it names the banned channel and the post. None when the channel is
+        established or not visible (already held, banned)."""
+        if self.established(channel) or channel.state != VISIBLE:
+            return None
+        async with self.db.write() as conn:
+            await self.channels.update(conn, channel.id, state=HELD)
+        return await self.held(replace(channel, state=HELD), found, post_id=post_id)
+
     async def channel_held(self, channel: ChannelRecord, fired: frozenset[str],
                            found: Resemblance | None,
                            pending: dict[str, Any] | None = None) -> str:
@@ -198,8 +225,7 @@ class ReturningChannels:
                           pending: dict[str, Any] | None, post_id: int | None) -> None:
         if self.notices is None:
             return
-        what = ("A change to your channel" if pending else
-                "A post in your channel" if post_id is not None else "Your channel")
+        what = "A change to your channel" if pending else "Your channel"
         await self.notices.deliver(channel.owner_id, CHANNEL_HELD_NOTICE, case_id, {
             "channel": channel.handle, "post_id": post_id,
             "held_edit": sorted(pending) if pending else None,

@@ -6,6 +6,7 @@ Every method runs in the caller's connection, so a service composes one transact
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.moderation.resemblance import Fingerprint
+from tidings.storage.channel_schema import channel_posts as cp
+from tidings.storage.channel_schema import channels as ch
 from tidings.storage.returning_schema import channel_fingerprints as fp
 from tidings.storage.returning_schema import returning_holds as rh
 
@@ -50,7 +53,8 @@ def _hold(row: Any) -> HoldRecord:
 def _fingerprint(row: Any) -> Fingerprint:
     return Fingerprint(row.channel_id, row.handle, row.title, row.description,
                        tuple(json.loads(row.avatar_pdq)), tuple(json.loads(row.media_pdq)),
-                       tuple(json.loads(row.invite_tokens)), row.label)
+                       tuple(json.loads(row.invite_tokens)), row.label,
+                       tuple(json.loads(row.domains)))
 
 
 class ReturningStore:
@@ -63,13 +67,31 @@ class ReturningStore:
             channel_id=f.channel_id, label=f.label[:64], cause=cause[:32],
             handle=f.handle[:64], title=f.title[:256], description=f.description,
             avatar_pdq=json.dumps(list(f.avatar_pdq)), media_pdq=json.dumps(list(f.media_pdq)),
-            invite_tokens=json.dumps(list(f.invite_tokens)), created_at=now,
+            invite_tokens=json.dumps(list(f.invite_tokens)),
+            domains=json.dumps(list(f.domains)), created_at=now,
         ).on_conflict_do_nothing(index_elements=["channel_id"]))
         return bool(result.rowcount)
 
     async def fingerprints(self, conn: AsyncConnection) -> list[Fingerprint]:
         rows = await conn.execute(sa.select(fp).order_by(fp.c.channel_id))
         return [_fingerprint(r) for r in rows]
+
+    async def shared_domains(self, conn: AsyncConnection, domains: Sequence[str],
+                             channel_id: int) -> set[str]:
+        """Which of ``domains`` appear in a visible post of another visible channel (a
+        plain substring test on the lower-cased text: a near miss counts as shared, so
+        a domain is kept as the channel's own only when nobody else wrote it)."""
+        shared: set[str] = set()
+        for domain in domains:
+            row = (await conn.execute(
+                sa.select(cp.c.id).select_from(cp.join(ch, ch.c.id == cp.c.channel_id))
+                .where((cp.c.channel_id != channel_id) & (cp.c.state == "visible")
+                       & cp.c.deleted_at.is_(None) & (ch.c.state == "visible")
+                       & sa.func.lower(cp.c.text).contains(domain, autoescape=True))
+                .limit(1))).first()
+            if row is not None:
+                shared.add(domain)
+        return shared
 
     async def fingerprint(self, conn: AsyncConnection, channel_id: int) -> Fingerprint | None:
         row = (await conn.execute(sa.select(fp).where(fp.c.channel_id == channel_id))).first()

@@ -1,5 +1,5 @@
 """Fingerprints of banned channels and the holds of channels that resemble them
-(migration 0022, issue 24); registered on the shared metadata."""
+(migrations 0022 and 0025, issue 24); registered on the shared metadata."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ channel_fingerprints = sa.Table(
     sa.Column("media_pdq", sa.Text(), nullable=False),
     sa.Column("invite_tokens", sa.Text(), nullable=False),
     sa.Column("created_at", sa.BigInteger(), nullable=False),
+    # Registrable domains only this channel linked to (migration 0025).
+    sa.Column("domains", sa.Text(), nullable=False, server_default="[]"),
 )
 
 returning_holds = sa.Table(
