@@ -1,7 +1,7 @@
 """A banned channel's own link domains in its fingerprint (issue 24 item 1).
 
 Revision ID: 0025
-Revises: 0021
+Revises: 0023
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0025"
-down_revision = "0021"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 
