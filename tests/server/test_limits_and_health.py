@@ -86,4 +86,4 @@ async def test_secrets_file_is_private(api: AppFactory, tmp_path: Path) -> None:
         path = tmp_path / "data" / "secrets.json"
         assert path.stat().st_mode & 0o777 == 0o600
         data = json.loads(path.read_text())
-        assert set(data) == {"token_pepper", "cookie_secret", "franking"}
+        assert set(data) == {"token_pepper", "cookie_secret", "franking", "credentials"}

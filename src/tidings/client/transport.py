@@ -19,6 +19,7 @@ import websockets
 
 from tidings.client.requests import Request, send_message
 from tidings.client.socket import Socket
+from tidings.protocol import limits
 from tidings.protocol.errors import TidingsError, from_response
 
 DEFAULT_TIMEOUT_S = 30.0
@@ -29,7 +30,9 @@ class Transport:
                  timeout: float = DEFAULT_TIMEOUT_S) -> None:
         self.server = server.rstrip("/")
         self.token = token
-        self._http = httpx.AsyncClient(base_url=self.server, timeout=timeout)
+        self._http = httpx.AsyncClient(
+            base_url=self.server, timeout=timeout,
+            limits=httpx.Limits(keepalive_expiry=limits.CLIENT_KEEP_ALIVE_S))
         self._sockets: list[Socket] = []
         """Open event-stream connections, newest last: sends use the newest open one."""
         self.sent_over_socket = 0

@@ -27,6 +27,10 @@ REQUEST_BODY_IDLE_TIMEOUT_S = 30
 connection and, for JSON, a buffer)."""
 HTTP_KEEP_ALIVE_S = 5
 """An idle keep-alive connection is closed after this."""
+CLIENT_KEEP_ALIVE_S = 2.0
+"""The SDK drops an idle pooled connection after this, well before a server closes it
+(``HTTP_KEEP_ALIVE_S``, uvicorn's default too): reusing one the server is closing at
+that moment fails the request with a read error."""
 ID_MAX = 2**63 - 1
 """Largest id a client may name (a signed 64-bit integer, what SQLite and PostgreSQL
 store); larger ones are refused with 422 before any query."""
