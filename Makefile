@@ -41,7 +41,7 @@ demo: install
 	$(BIN)/tidings demo $(if $(DEMO_PORT),--port $(DEMO_PORT),)
 
 lint: install
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/mypy src
 
 # Three workers on two cores (most tests wait on sockets and subprocesses; each test
