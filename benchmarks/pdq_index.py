@@ -1,7 +1,8 @@
 """PDQ index benchmark: Tidings' index vs pytx's default PDQ index, side by side.
 
 Implementations, each in its own subprocess so resident memory (VmRSS from
-/proc/self/status, after minus before building) is not polluted by another:
+/proc/self/status, after building minus before, the input array already
+allocated) is not polluted by another:
 
 * ``tidings``: ``PdqMihIndex``, multi-index hashing (what the matcher uses);
 * ``flat``: ``PdqFaissIndex``, faiss ``IndexBinaryFlat`` (the previous index);
@@ -107,8 +108,8 @@ def run_one(impl: str, n: int, seed: int) -> dict[str, float]:
     from tidings.moderation.indexes import PdqFaissIndex, PdqMihIndex
 
     faiss.omp_set_num_threads(1)  # one thread for all: single-query latency
-    base = rss_kib()
     codes, planted, real = data(n, seed)
+    base = rss_kib()  # after the input exists: the delta is what the index holds
     t0 = time.perf_counter()
     if impl in ("tidings", "flat"):
         index = PdqMihIndex() if impl == "tidings" else PdqFaissIndex()
