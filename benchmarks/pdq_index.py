@@ -89,7 +89,8 @@ def truth(codes: np.ndarray, queries: np.ndarray) -> list[set[int]]:
     words = codes.view(np.uint64)
     out = []
     for q in queries.view(np.uint64):
-        dist = np.bitwise_count(words ^ q).sum(axis=1)
+        counts = np.bitwise_count(words ^ q).astype(np.uint16)
+        dist = counts[:, 0] + counts[:, 1] + counts[:, 2] + counts[:, 3]
         out.append({int(i) for i in np.flatnonzero(dist <= THRESHOLD)})
     return out
 
