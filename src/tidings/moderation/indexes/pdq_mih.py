@@ -12,10 +12,11 @@ Layout (compact, no hash-map nodes): the codes as ``(n, 4)`` uint64, the
 entry ids as int64, and per sub-table a CSR table -- row numbers sorted by
 substring (uint32) plus 65,537 bucket offsets. 104 bytes an entry, ~1 GB at
 10M. Rows added after the last build sit in a small tail that is scanned
-flat; the tables are rebuilt (radix sort, ~0.2 s per million) on the next
-search once the tail passes ``TAIL_ROWS``. Banks smaller than ``FLAT_ROWS``
-and thresholds of 32 and more (no pigeonhole bound at one flip) are scanned
-flat, which measured faster there (benchmarks/pdq_index.py).
+flat; the tables are rebuilt (stable radix sort, ~0.7 s per million rows
+here) on the next search once the tail passes ``TAIL_ROWS`` or 1/256 of the
+bank, so a trickle of adds to a 10M bank rebuilds every 39,000 adds. Banks
+smaller than ``FLAT_ROWS`` and thresholds of 32 and more (no pigeonhole
+bound at one flip) are scanned flat, which is exact at any threshold.
 """
 
 import typing as t
@@ -36,7 +37,8 @@ SUBSTRINGS = 16
 _BUCKETS = 1 << 16
 #: Below this many rows a flat scan beats probing 272 buckets.
 FLAT_ROWS = 20_000
-#: Rows appended since the last build, scanned flat until the next rebuild.
+#: Rows appended since the last build (or 1/256 of the built rows, if more)
+#: are scanned flat; past that the next search rebuilds the sub-tables.
 TAIL_ROWS = 4_096
 #: Largest threshold the one-flip probe answers exactly (16 * 2 - 1).
 MIH_MAX_THRESHOLD = 2 * SUBSTRINGS - 1
@@ -122,7 +124,7 @@ class PdqMihIndex(MatchIndex):
         """Rebuild the sub-tables when the unindexed tail has grown too long."""
         self._flush()
         n = len(self._ids)
-        if n < FLAT_ROWS or n - self._built <= TAIL_ROWS:
+        if n < FLAT_ROWS or n - self._built <= max(TAIL_ROWS, self._built // 256):
             return
         subs = _substrings(self._words)
         order = np.empty(SUBSTRINGS * n, dtype=np.uint32)
