@@ -168,20 +168,23 @@ class Matcher:
         are skipped (a client may send a signal type this server does not bank)."""
         bank_thresholds = bank_thresholds or {}
         matches: list[Match] = []
+        by_type: dict[str, list[str]] = {}
         for signal in signals:
-            index = self._indexes.get(signal.signal_type)
-            if index is None:
-                continue
-            default, maximum = _bounds(self._types[signal.signal_type])
+            if signal.signal_type in self._indexes:
+                by_type.setdefault(signal.signal_type, []).append(signal.value)
+        for signal_type, values in by_type.items():
+            index = self._indexes[signal_type]
+            default, maximum = _bounds(self._types[signal_type])
             widest = min(
                 maximum,
                 max(
                     default,
-                    self._max_entry_threshold.get(signal.signal_type, 0),
+                    self._max_entry_threshold.get(signal_type, 0),
                     *bank_thresholds.values(),
                 ),
             )
-            for hit in index.search(signal.value, widest):
+            # One call per type: an upload's PDQ variants are searched as a batch.
+            for hit in (h for hits in index.search_many(values, widest) for h in hits):
                 if hit.entry_id in self.quarantined:
                     continue
                 entry = self._entries[hit.entry_id]

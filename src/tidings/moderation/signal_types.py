@@ -30,7 +30,7 @@ from threatexchange.signal_type.url import URLSignal
 
 from tidings.moderation import minhash
 from tidings.moderation.errors import InvalidSignalError, UndecodableMediaError
-from tidings.moderation.indexes import ExactIndex, MinHashLshIndex, PdqFaissIndex, UrlIndex
+from tidings.moderation.indexes import ExactIndex, MinHashLshIndex, PdqMihIndex, UrlIndex
 from tidings.moderation.limits import (
     MAX_IMAGE_PIXELS,
     PDQ_AUGMENT_CROP_FRACTIONS,
@@ -111,15 +111,15 @@ def pdq_augmented(img: Image.Image) -> list[tuple[str, int]]:
 
 
 class PdqSignalType(PdqSignal, HasThreshold):
-    """pytx's PDQ with our faiss index and hashing that reports quality."""
+    """pytx's PDQ with our multi-index-hashing index and hashing that reports quality."""
 
     @classmethod
     def get_name(cls) -> str:
         return "pdq"
 
     @classmethod
-    def get_index_cls(cls) -> type[PdqFaissIndex]:  # type: ignore[override]
-        return PdqFaissIndex
+    def get_index_cls(cls) -> type[PdqMihIndex]:  # type: ignore[override]
+        return PdqMihIndex
 
     @classmethod
     def validate_signal_str(cls, signal_str: str) -> str:

@@ -4,6 +4,7 @@ from tidings.moderation.indexes.base import IndexHit, MatchIndex
 from tidings.moderation.indexes.exact import ExactIndex, UrlIndex
 from tidings.moderation.indexes.minhash_lsh import MinHashLshIndex
 from tidings.moderation.indexes.pdq_faiss import PdqFaissIndex
+from tidings.moderation.indexes.pdq_mih import PdqMihIndex
 
 __all__ = [
     "ExactIndex",
@@ -11,5 +12,6 @@ __all__ = [
     "MatchIndex",
     "MinHashLshIndex",
     "PdqFaissIndex",
+    "PdqMihIndex",
     "UrlIndex",
 ]

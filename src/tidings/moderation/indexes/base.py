@@ -57,6 +57,11 @@ class MatchIndex(SignalTypeIndex[int], abc.ABC):
     def search(self, signal_str: str, threshold: int) -> list[IndexHit]:
         """Enabled entries within ``threshold`` of ``signal_str``, nearest first."""
 
+    def search_many(self, signal_strs: t.Sequence[str], threshold: int) -> list[list[IndexHit]]:
+        """``search`` of each value, one list per value; indexes that can batch
+        (PDQ: one upload yields ~17 hashes) override this."""
+        return [self.search(s, threshold) for s in signal_strs]
+
     @abc.abstractmethod
     def to_bytes(self) -> bytes:
         """Serialise everything, including the disabled set."""
