@@ -5,23 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from alembic import command
-from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
+from tests.storage.migration_util import tables as _tables
 from tidings.storage import migrate
 from tidings.storage.database import Database, sqlite_url_for
 from tidings.storage.schema import metadata
 
 NEW_TABLES = {"device_keys", "one_time_keys", "fallback_keys", "sent_messages"}
-
-
-async def _tables(db: Database) -> dict[str, set[str]]:
-    def read(conn: Connection) -> dict[str, set[str]]:
-        insp = inspect(conn)
-        return {t: {c["name"] for c in insp.get_columns(t)} for t in insp.get_table_names()}
-
-    async with db.engine.connect() as conn:
-        return await conn.run_sync(read)
 
 
 async def test_upgrade_downgrade_upgrade(tmp_path: Path) -> None:

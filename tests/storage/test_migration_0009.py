@@ -6,24 +6,15 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
+from tests.storage.migration_util import tables as _tables
 from tidings.storage import migrate
 from tidings.storage.database import Database
 from tidings.storage.order_schema import removal_orders
 from tidings.storage.schema import metadata, users
 
 NEW_TABLES = {"authorities", "removal_orders", "preservations", "preserved_blobs"}
-
-
-async def _tables(db: Database) -> dict[str, set[str]]:
-    def read(conn: Connection) -> dict[str, set[str]]:
-        insp = inspect(conn)
-        return {t: {c["name"] for c in insp.get_columns(t)} for t in insp.get_table_names()}
-
-    async with db.engine.connect() as conn:
-        return await conn.run_sync(read)
 
 
 async def test_0009_matches_schema_and_reverts(database: Database) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import command
-from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
+from tests.storage.migration_util import tables as _tables
 from tidings.storage import migrate
 from tidings.storage.channel_schema import media, media_uploads
 from tidings.storage.database import Database
@@ -15,15 +15,6 @@ from tidings.storage.schema import metadata, users
 
 NEW_TABLES = {"media_uploads", "media_signals"}
 NEW_COLUMNS = {"withdrawn_at", "withdrawn_reason"}
-
-
-async def _tables(db: Database) -> dict[str, set[str]]:
-    def read(conn: Connection) -> dict[str, set[str]]:
-        insp = inspect(conn)
-        return {t: {c["name"] for c in insp.get_columns(t)} for t in insp.get_table_names()}
-
-    async with db.engine.connect() as conn:
-        return await conn.run_sync(read)
 
 
 def _migrate(conn: Connection, target: str, up: bool) -> None:

@@ -4,23 +4,14 @@ on both engines and reverts cleanly."""
 from __future__ import annotations
 
 from alembic import command
-from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
+from tests.storage.migration_util import tables as _tables
 from tidings.storage import migrate
 from tidings.storage.database import Database
 from tidings.storage.privacy_schema import metadata
 
 NEW_TABLES = {"key_claims", "contacts", "group_invitations"}
-
-
-async def _tables(db: Database) -> dict[str, set[str]]:
-    def read(conn: Connection) -> dict[str, set[str]]:
-        insp = inspect(conn)
-        return {t: {c["name"] for c in insp.get_columns(t)} for t in insp.get_table_names()}
-
-    async with db.engine.connect() as conn:
-        return await conn.run_sync(read)
 
 
 async def test_0017_matches_schema_and_reverts(database: Database) -> None:

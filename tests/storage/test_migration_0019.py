@@ -7,23 +7,14 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 from alembic import command
-from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
+from tests.storage.migration_util import tables as _columns
 from tidings.protocol.names import name_key
 from tidings.storage import migrate
 from tidings.storage.console_sessions import console_sessions
 from tidings.storage.database import Database
 from tidings.storage.schema import users
-
-
-async def _columns(db: Database) -> dict[str, set[str]]:
-    def read(conn: Connection) -> dict[str, set[str]]:
-        insp = inspect(conn)
-        return {t: {c["name"] for c in insp.get_columns(t)} for t in insp.get_table_names()}
-
-    async with db.engine.connect() as conn:
-        return await conn.run_sync(read)
 
 
 def _to(revision: str, upgrade: bool = False) -> Callable[[Connection], None]:
