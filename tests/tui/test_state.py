@@ -3,8 +3,9 @@ message requests and invitations."""
 
 from __future__ import annotations
 
+from tidings.protocol.safe_text import safe_line
 from tidings.tui.session import peer_of
-from tidings.tui.state import Book, DeviceChange, Kind, Line, channel_key, group_key, plain
+from tidings.tui.state import Book, DeviceChange, Kind, Line, channel_key, group_key
 
 
 def line(i: str, sender: str, ts: int, mine: bool = False) -> Line:
@@ -67,4 +68,4 @@ def test_requests_stay_apart_until_accepted_and_a_block_drops_them() -> None:
     assert [x.id for x in conv.lines] == ["1"] and conv.unread == 0
     book.block("mallory")
     assert book.pending == 0 and book.blocked == {"mallory"}
-    assert plain("a\x1b]8;;x\x07b\u202ec") == "a␛]8;;x␇b<U+202E>c"
+    assert safe_line("a\x1b]8;;x\x07b\u202ec") == "a␛]8;;x␇b<U+202E>c"

@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from tidings.protocol.safe_text import safe_line
-
 LINES_KEEP = 500
 """Lines kept in memory per conversation (older ones stay in the key store's inbox)."""
 
@@ -100,13 +98,6 @@ def channel_key(handle: str) -> str:
 
 REQUESTS_KEY = "system:requests"
 """The sidebar entry that opens message requests, group invitations and blocks."""
-
-
-def plain(text: str) -> str:
-    """Untrusted text for a one-line preview: ``protocol.safe_text.safe_line`` (control
-    characters as visible symbols, format and bidi characters as ``<U+XXXX>``), so
-    nothing in it acts on the terminal (the screens never parse markup)."""
-    return safe_line(text)
 
 
 @dataclass

@@ -22,9 +22,10 @@ from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tidings.protocol.errors import TidingsError
+from tidings.protocol.safe_text import safe_line
 from tidings.tui.screens.new_chat import MODAL_CSS
 from tidings.tui.session import Session
-from tidings.tui.state import Line, plain
+from tidings.tui.state import Line
 
 PREVIEW_CHARS = 120
 Op = Callable[[str], Awaitable[Any]]
@@ -37,7 +38,7 @@ def request_row(user: str, lines: list[Line]) -> Text:
         "no message on this device"
     text.append(f"  · {count}", style="dim")
     if lines:
-        text.append(f"\n  {plain(lines[-1].text)[:PREVIEW_CHARS]}")
+        text.append(f"\n  {safe_line(lines[-1].text)[:PREVIEW_CHARS]}")
     return text
 
 
@@ -98,10 +99,10 @@ class RequestsScreen(ModalScreen[None]):
                                  for user, lines in sorted(book.requests.items())],
                    "no message requests")
         self._fill("#invitations", [
-            Option(Text.assemble((plain(by), "bold"), f" invited you to a group ({gid})"),
+            Option(Text.assemble((safe_line(by), "bold"), f" invited you to a group ({gid})"),
                    id=gid) for gid, by in sorted(book.invitations.items())],
                    "no group invitations")
-        self._fill("#blocked", [Option(Text(plain(user)), id=user)
+        self._fill("#blocked", [Option(Text(safe_line(user)), id=user)
                                 for user in sorted(book.blocked)], "nobody is blocked")
 
     def _fill(self, selector: str, options: list[Option], empty: str) -> None:
@@ -152,7 +153,7 @@ class RequestsScreen(ModalScreen[None]):
         except TidingsError as exc:
             self.say(f"{exc.message} [{exc.code}]")
             return
-        self.say(done(plain(target), result) + " · Esc to go back")
+        self.say(done(safe_line(target), result) + " · Esc to go back")
         self._refresh_all()
 
     def _refresh_all(self) -> None:
