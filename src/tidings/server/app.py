@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
@@ -355,34 +355,15 @@ async def _poll_rules(rules: RuleConfig) -> None:
             log.warning("rule set refresh failed, retrying: %s", exc)
 
 
-async def _scan_webhooks(webhooks: WebhookService, every_s: float) -> None:
-    """Find new events for the operator's webhooks (services/webhooks.py)."""
+async def _every(seconds: float, work: Callable[[], Awaitable[object]], what: str) -> None:
+    """Run ``work`` every ``seconds`` in this process, logging (not ending on) a failure:
+    the webhook scan, the disappearing-message sweep, the disclosed-attachment sweep."""
     while True:
-        await asyncio.sleep(every_s)
+        await asyncio.sleep(seconds)
         try:
-            await webhooks.scan()
+            await work()
         except Exception:
-            log.exception("webhook scan failed")
-
-
-async def _sweep(expiry: ExpiryService) -> None:
-    """Delete expired disappearing messages and attachments (services/expiry.py)."""
-    while True:
-        await asyncio.sleep(limits.DISAPPEAR_SWEEP_S)
-        try:
-            await expiry.sweep()
-        except Exception:
-            log.exception("disappearing-message sweep failed")
-
-
-async def _sweep_disclosed(reports: ReportService) -> None:
-    """Delete attachments reporters disclosed once past their keep (services/reports.py)."""
-    while True:
-        await asyncio.sleep(limits.REPORT_DISCLOSED_SWEEP_S)
-        try:
-            await reports.sweep_disclosed()
-        except Exception:
-            log.exception("disclosed-attachment sweep failed")
+            log.exception("%s failed", what)
 
 
 def make_bus(settings: Settings, metrics: Metrics) -> Bus:
@@ -471,8 +452,9 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
             db, job_svc, clock, lambda event, result:
             metrics.webhook_deliveries.labels(event, result).inc())
         job_runner.register(DELIVER_JOB, app.state.webhooks.deliver_job)
-        hooks_task = asyncio.create_task(
-            _scan_webhooks(app.state.webhooks, settings.webhook_scan_s), name="webhook-scan")
+        hooks_task = asyncio.create_task(  # new events for the webhooks (services/webhooks.py)
+            _every(settings.webhook_scan_s, app.state.webhooks.scan, "webhook scan"),
+            name="webhook-scan")
         app.state.job_runner = job_runner
         exchange_scheduler = ExchangeScheduler(app.state.banks, job_svc)
         job_runner.register(EXCHANGE_JOB_KIND, exchange_scheduler.handle)
@@ -492,10 +474,13 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         app.state.attachments = AttachmentService(db, BlobStore(settings.data_dir / "attachments"),
                                                   clock)
         app.state.expiry = ExpiryService(db, app.state.groups, app.state.attachments, clock)
-        sweeper = asyncio.create_task(_sweep(app.state.expiry), name="disappear-sweep")
+        sweeper = asyncio.create_task(  # expired messages and attachments (services/expiry.py)
+            _every(limits.DISAPPEAR_SWEEP_S, app.state.expiry.sweep,
+                   "disappearing-message sweep"), name="disappear-sweep")
         _wire_reports(app, db, stream_svc, franking_keyring(server_secrets), clock)
-        disclosed_sweeper = asyncio.create_task(_sweep_disclosed(app.state.reports),
-                                                name="disclosed-sweep")
+        disclosed_sweeper = asyncio.create_task(  # past their keep (services/reports.py)
+            _every(limits.REPORT_DISCLOSED_SWEEP_S, app.state.reports.sweep_disclosed,
+                   "disclosed-attachment sweep"), name="disclosed-sweep")
         _wire_orders(app, settings, db, clock)
         await app.state.rule_config.load()
         rule_poller = asyncio.create_task(_poll_rules(app.state.rule_config),
