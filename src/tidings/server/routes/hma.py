@@ -59,6 +59,18 @@ UPLOAD = {"requestBody": {"required": True, "content": {"multipart/form-data": {
                    for name in ("photo", "video", "file")}}}}}}
 
 
+async def json_object(request: Request, *, empty: bool = False) -> dict[str, t.Any]:
+    """The body as a JSON object, or HMA's 400; with ``empty``, no body is ``{}``."""
+    body = await request.body()
+    try:
+        data = json.loads((body or b"{}") if empty else body)
+    except ValueError:
+        raise BadRequest("this endpoint expects a json object payload", "invalid_json") from None
+    if not isinstance(data, dict):
+        raise BadRequest("this endpoint expects a json object payload", "invalid_json")
+    return data
+
+
 def hma(request: Request) -> HmaService:
     svc: HmaService = request.app.state.hma
     return svc

@@ -11,7 +11,6 @@ trail; signal and content types are always on.
 
 from __future__ import annotations
 
-import json
 import time
 import typing as t
 
@@ -20,7 +19,7 @@ from fastapi import APIRouter, Depends, Request
 from tidings.protocol.errors import BadRequest, NotFound
 from tidings.server.deps import bearer
 from tidings.server.hma_auth import CALLER, HmaCaller
-from tidings.server.routes.hma import HmaRoute, hma
+from tidings.server.routes.hma import HmaRoute, hma, json_object
 from tidings.services.hma import CONTENT_TYPES
 
 router = APIRouter(prefix="/hma/c", tags=["hma"], route_class=HmaRoute,
@@ -33,16 +32,6 @@ ITEM_UPDATE = {"requestBody": {"required": True, "content": {"application/json":
                              "time in the past enables; a future time is refused"},
         "note": {"type": "string", "maxLength": 255,
                  "description": "accepted and not stored"}}}}}}}
-
-
-async def _json_object(request: Request) -> dict[str, t.Any]:
-    try:
-        data = json.loads(await request.body() or b"{}")
-    except ValueError:
-        raise BadRequest("this endpoint expects a json object payload", "invalid_json") from None
-    if not isinstance(data, dict):
-        raise BadRequest("this endpoint expects a json object payload", "invalid_json")
-    return data
 
 
 def _flag(value: str, default: bool) -> bool:
@@ -64,7 +53,7 @@ async def content_update(bank_name: str, content_id: int, request: Request,
                          caller: HmaCaller = CALLER) -> dict[str, t.Any]:
     """``{disable_until_ts}``: 0 disables every signal of the item, 1 enables them."""
     caller.may_change(bank_name)
-    data = await _json_object(request)
+    data = await json_object(request, empty=True)
     svc = hma(request)
     current = await svc.item_json(bank_name, content_id)
     note = data.get("note")
@@ -122,7 +111,7 @@ async def signal_type_update(signal_type_name: str, request: Request,
     caller.may_change("")  # admins only; never a client's prefix
     if signal_type_name not in hma(request).signal_type_names():
         raise NotFound(f"No such signal type '{signal_type_name}'", "unknown_signal_type")
-    data = await _json_object(request)
+    data = await json_object(request, empty=True)
     if "enabled_ratio" not in data:
         raise BadRequest("enabled_ratio is required", "missing_enabled_ratio")
     try:

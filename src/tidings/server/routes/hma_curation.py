@@ -29,6 +29,7 @@ from tidings.server.routes.hma import (
     fetch_url,
     form_upload,
     hma,
+    json_object,
 )
 from tidings.services.banks import BankService
 from tidings.services.exchange_credentials import (
@@ -190,12 +191,7 @@ async def bank_add_signals(bank_name: str, request: Request,
     """Body ``{signal_type: value, ..., "note": optional}`` banked as one item."""
     caller.may_change(bank_name)
     await bank_show(bank_name, request, caller)
-    try:
-        data = json.loads(await request.body())
-    except ValueError:
-        raise BadRequest("this endpoint expects a json object payload", "invalid_json") from None
-    if not isinstance(data, dict):
-        raise BadRequest("this endpoint expects a json object payload", "invalid_json")
+    data = await json_object(request)
     note = data.pop("note", None)
     if note is not None and (not isinstance(note, str) or len(note) > 255):
         raise BadRequest("note must be a string of at most 255 characters", "invalid_note")
@@ -253,12 +249,7 @@ async def exchange_api_credentials(api_name: str, request: Request,
     whether credentials are set."""
     caller.may_change("")  # admins only; never a client's prefix
     kind = _api(api_name)
-    try:
-        data = json.loads(await request.body())
-    except ValueError:
-        raise BadRequest("this endpoint expects a json object payload", "invalid_json") from None
-    if not isinstance(data, dict):
-        raise BadRequest("this endpoint expects a json object payload", "invalid_json")
+    data = await json_object(request)
     if data.get("credential_json") is not None:
         await credentials(request).set(kind, data["credential_json"], caller.name)
     return await _api_config(request, kind)
