@@ -1,10 +1,13 @@
-"""What the migration tests share: the live schema as the database reports it."""
+"""What the migration tests share: the live schema as the database reports it, and
+moving the database to a revision."""
 
 from __future__ import annotations
 
+from alembic import command
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
+from tidings.storage import migrate
 from tidings.storage.database import Database
 
 
@@ -17,3 +20,15 @@ async def tables(db: Database) -> dict[str, set[str]]:
 
     async with db.engine.connect() as conn:
         return await conn.run_sync(read)
+
+
+async def migrate_to(db: Database, revision: str, *, down: bool = False) -> None:
+    """Upgrade (or with ``down``, downgrade) the database to ``revision``."""
+
+    def run(conn: Connection) -> None:
+        cfg = migrate._config()
+        cfg.attributes["connection"] = conn
+        (command.downgrade if down else command.upgrade)(cfg, revision)
+
+    async with db.engine.begin() as conn:
+        await conn.run_sync(run)

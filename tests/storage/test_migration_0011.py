@@ -7,22 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic import command
-from sqlalchemy.engine import Connection
 
 from tests.conftest import fresh_database
-from tidings.storage import migrate
+from tests.storage.migration_util import migrate_to
 from tidings.storage.database import Database
-
-
-async def _to(db: Database, revision: str) -> None:
-    def run(conn: Connection) -> None:
-        cfg = migrate._config()
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
-
-    async with db.engine.begin() as conn:
-        await conn.run_sync(run)
 
 
 async def _sql(db: Database, sql: str, **params: object) -> list[tuple[object, ...]]:
@@ -34,7 +22,7 @@ async def _sql(db: Database, sql: str, **params: object) -> list[tuple[object, .
 async def test_ids_never_come_back_and_log_keeps_no_text(db_kind: str, tmp_path: Path) -> None:
     db = Database(await fresh_database(db_kind, tmp_path))
     try:
-        await _to(db, "0010")
+        await migrate_to(db, "0010")
         await _sql(db, "INSERT INTO users (username, role, created_at) VALUES "
                        "('alice', 'user', 1), ('bob', 'user', 1)")
         await _sql(db, "INSERT INTO channels (handle, handle_key, title, title_key, owner_id, "
@@ -45,7 +33,7 @@ async def test_ids_never_come_back_and_log_keeps_no_text(db_kind: str, tmp_path:
         await _sql(db, "INSERT INTO post_views (post_id, user_id) VALUES (1, 1)")
         await _sql(db, "INSERT INTO channel_updates (channel_id, seq, kind, post_id, body, "
                        "created_at) VALUES (2, 1, 'post', 1, '{\"text\": \"secret words\"}', 1)")
-        await _to(db, "0011")  # raw inserts below are in 0011's schema (0023 numbers posts)
+        await migrate_to(db, "0011")  # raw inserts below are in 0011's schema (0023 numbers posts)
         # every row is still there, children included
         assert await _sql(db, "SELECT id, handle FROM channels ORDER BY id") == [
             (1, "one"), (2, "two")]

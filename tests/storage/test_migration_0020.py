@@ -4,10 +4,10 @@ schema.py on both engines, keeps rows, and reverts."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import command
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
+from tests.storage.migration_util import migrate_to
 from tidings.storage import migrate
 from tidings.storage.database import Database
 from tidings.storage.schema import bank_entries, banks, metadata
@@ -29,13 +29,7 @@ async def test_0020_matches_schema_and_reverts(database: Database) -> None:
             bank="BANK_M", signal_type="md5", value="0" * 32, value_key="k", labels="[]",
             added_at=1, content_id=7))
 
-    def down(conn: Connection) -> None:
-        cfg = migrate._config()
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0017")
-
-    async with database.engine.begin() as conn:
-        await conn.run_sync(down)
+    await migrate_to(database, "0017", down=True)
     assert "content_id" not in await _columns(database)
     await migrate.upgrade(database)
     async with database.read() as conn:

@@ -3,9 +3,7 @@ on both engines and reverts cleanly."""
 
 from __future__ import annotations
 
-from alembic import command
-from sqlalchemy.engine import Connection
-
+from tests.storage.migration_util import migrate_to
 from tests.storage.migration_util import tables as _tables
 from tidings.storage import migrate
 from tidings.storage.database import Database
@@ -20,13 +18,7 @@ async def test_0022_matches_schema_and_reverts(database: Database) -> None:
     for name in NEW_TABLES:
         assert tables[name] == {c.name for c in metadata.tables[name].columns}, name
 
-    def down(conn: Connection) -> None:
-        cfg = migrate._config()
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0017")
-
-    async with database.engine.begin() as conn:
-        await conn.run_sync(down)
+    await migrate_to(database, "0017", down=True)
     after = await _tables(database)
     assert not NEW_TABLES & set(after)
     assert {"users", "channels", "key_claims"} <= set(after)  # nothing else went with them

@@ -10,26 +10,16 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import fresh_database
+from tests.storage.migration_util import migrate_to
 from tidings.storage import migrate
 from tidings.storage.database import Database
 
 BEFORE = str(import_module("tidings.storage.migrations.versions.0023_post_numbers").down_revision)
 """Whatever 0023 follows (the head it branched from, or the one it is merged after)."""
-
-
-async def _to(db: Database, revision: str, down: bool = False) -> None:
-    def run(conn: Connection) -> None:
-        cfg = migrate._config()
-        cfg.attributes["connection"] = conn
-        (command.downgrade if down else command.upgrade)(cfg, revision)
-
-    async with db.engine.begin() as conn:
-        await conn.run_sync(run)
 
 
 async def _sql(db: Database, sql: str) -> list[tuple[object, ...]]:
@@ -49,7 +39,7 @@ async def _columns(db: Database, table: str) -> set[str]:
 async def test_existing_posts_are_numbered_per_channel(db_kind: str, tmp_path: Path) -> None:
     db = Database(await fresh_database(db_kind, tmp_path))
     try:
-        await _to(db, BEFORE)
+        await migrate_to(db, BEFORE)
         await _sql(db, "INSERT INTO users (username, role, created_at) "
                        "VALUES ('alice', 'user', 1)")
         await _sql(db, "INSERT INTO channels (handle, handle_key, title, title_key, owner_id, "
@@ -69,7 +59,7 @@ async def test_existing_posts_are_numbered_per_channel(db_kind: str, tmp_path: P
         with pytest.raises(IntegrityError):
             await _sql(db, "INSERT INTO channel_posts (channel_id, author_id, text, "
                            "created_at, number) VALUES (2, 1, 'dup', 2, 3)")
-        await _to(db, BEFORE, down=True)
+        await migrate_to(db, BEFORE, down=True)
         assert await _columns(db, "channel_posts") >= {"id", "channel_id", "text"}
         assert "number" not in await _columns(db, "channel_posts")
         assert not {"last_post_number", "pinned_number"} & await _columns(db, "channels")
