@@ -80,8 +80,14 @@ async def test_signed_deliveries_with_a_retry_and_replay_detection(
         assert order["status"] == "open"
         await eventually(lambda: _count(receiver), lambda n: n >= 1, timeout=30)
         assert receiver.requests[0][2] == 500
-        clock.advance(10_000)  # past the job queue's first backoff
-        await eventually(lambda: _count(receiver), lambda n: n >= 2, timeout=30)
+        # Step the clock past the job queue's first backoff, again on every poll: the
+        # runner records the failed attempt (and its retry time) only after the
+        # receiver has answered, so a single step can land before the retry is set.
+        async def step_and_count() -> int:
+            clock.advance(2_000)
+            return await _count(receiver)
+
+        await eventually(step_and_count, lambda n: n >= 2, timeout=30)
         headers, raw, status = receiver.requests[1]
         assert status == 204 and headers["Tidings-Event"] == "order.received"
         payload = json.loads(raw)
