@@ -212,3 +212,34 @@ def test_the_fix_is_in_the_message(runner: CliRunner, tmp_path: Path) -> None:
     assert upgrade.exit_code == 0 and json.loads(upgrade.stdout)["revision"]
     status = invoke(runner, ["db", "status", "--data", str(tmp_path / "new"), "--json"])
     assert json.loads(status.stdout)["up_to_date"] is True
+
+
+OLD_SPELLINGS = {"--output": "--out", "--from": "--since", "--to": "--until"}
+"""Flag names retired for the one vocabulary of docs/cli.md, and what replaced them."""
+
+
+def test_one_set_of_flag_names() -> None:
+    found = []
+    for name, cmd in COMMANDS.items():
+        for param in cmd.params:
+            opts = [*param.opts, *param.secondary_opts]
+            for old, new in OLD_SPELLINGS.items():
+                if old in opts and not (name == "post forward" and old == "--to"):
+                    found.append(f"{name}: {old} (say {new})")
+            if "--format" in opts:
+                # Typer 0.2x describes a parameter's type itself; older Typer, Click
+                kind = getattr(param, "type_descriptor", None) or getattr(param, "type", None)
+                choices = getattr(kind, "choices", None)
+                if not choices:
+                    found.append(f"{name}: --format takes any string")
+    assert found == []
+
+
+def test_help_shows_no_type_for_flags(runner: CliRunner) -> None:
+    for name in ("channel create", "bank export", "transparency report", "send"):
+        result = invoke(runner, [*name.split(), "--help"])
+        assert result.exit_code == 0, name
+        assert "<bool>" not in result.stdout, (name, result.stdout)
+        assert "--json" in result.stdout, name
+    result = invoke(runner, ["transparency", "report", "--help"])
+    assert "json|csv|html" in result.stdout

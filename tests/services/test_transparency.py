@@ -143,7 +143,7 @@ async def test_report_and_export_match_the_seeded_history(api: AppFactory,
                        "2026-01-31", "--out", str(out), "--data", str(data))
     assert res.exit_code == 0, res.output
     assert [json.loads(x) for x in out.read_text().splitlines()] == lines
-    res = await invoke("transparency", "report", "--from", "2026-01-01", "--to",
+    res = await invoke("transparency", "report", "--since", "2026-01-01", "--until",
                        "2026-01-31", "--format", "json", "--data", str(data))
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout) == figures

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -48,7 +49,17 @@ app.add_typer(exchanges_app, name="exchange")
 Labels = Annotated[list[str] | None, typer.Option(
     "--label", "-l", help="A taxonomy label, e.g. category:terrorist_content or just "
     "terrorist_content (repeatable).")]
-Format = Annotated[str, typer.Option("--format", "-f", help="pytx (local-file lines) or csv.")]
+
+
+class BankFormat(StrEnum):
+    """How a hash list is written: pytx/HMA local-file lines, or Tidings' bank CSV."""
+
+    pytx = "pytx"
+    csv = "csv"
+
+
+Format = Annotated[BankFormat, typer.Option("--format", "-f",
+                                            help="pytx (local-file lines) or csv.")]
 
 
 def _client(server: str | None, profile: Path | None) -> TidingsClient:
@@ -294,19 +305,17 @@ def chunks(text: str, fmt: str, size: int) -> Iterator[tuple[str, int, int]]:
 @app.command("import")
 def import_file(name: str,
                 file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
-                fmt: Format = "pytx", label: Labels = None,
+                fmt: Format = BankFormat.pytx, label: Labels = None,
                 chunk_lines: Annotated[int, typer.Option(
                     help="Records per request.")] = BANK_IMPORT_CHUNK_LINES,
                 server: ServerOpt = None, profile: ProfileOpt = None,
                 json_out: JsonOpt = False) -> None:
     """Import a pytx local-file list (needs --label) or a bank CSV, with progress."""
-    if fmt not in ("pytx", "csv"):
-        fail("--format must be pytx or csv", "usage")
     try:
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         fail(f"{file} is not UTF-8 (byte {exc.start})", "invalid_utf8")
-    parts = list(chunks(text, fmt, max(1, chunk_lines)))
+    parts = list(chunks(text, fmt.value, max(1, chunk_lines)))
     total = sum(n for _, _, n in parts)
 
     async def go() -> dict[str, int]:
@@ -318,7 +327,8 @@ def import_file(name: str,
             async with _client(server, profile) as client:
                 for part, offset, records in parts:
                     result = await client.call(rq.import_chunk(
-                        name, part.encode(), fmt, label or [], offset, source=file.name))
+                        name, part.encode(), fmt.value, label or [], offset,
+                        source=file.name))
                     done["added"] += int(result["added"])
                     done["duplicates"] += int(result["duplicates"])
                     bar.advance(task, records)
@@ -350,18 +360,17 @@ PytxNames = Annotated[bool, typer.Option(
 
 
 @app.command()
-def export(name: str, fmt: Format = "pytx",
+def export(name: str, fmt: Format = BankFormat.pytx,
            output: Annotated[Path | None, typer.Option(
-               "--out", "--output", "-o", help="Write to this file instead of standard "
-               "output.")] = None,
+               "--out", "-o", help="Write to this file instead of standard output.")] = None,
            pytx_names: PytxNames = False,
            server: ServerOpt = None, profile: ProfileOpt = None,
            json_out: JsonOpt = False) -> None:
     """Write a bank as pytx local-file lines (enabled entries) or CSV (all entries)."""
-    if pytx_names and fmt != "pytx":
+    if pytx_names and fmt is not BankFormat.pytx:
         fail("--pytx-names needs --format pytx", "usage")
     text: str = run(_call(server, profile, rq.export_names(
-        name, fmt, "pytx" if pytx_names else "tidings")))
+        name, fmt.value, "pytx" if pytx_names else "tidings")))
     if pytx_names:
         summary = run(_call(server, profile, rq.export_summary(name)))
         for reason, n in sorted(summary["omitted"].items()):
@@ -369,8 +378,9 @@ def export(name: str, fmt: Format = "pytx",
     if output is not None:
         output.write_text(text, encoding="utf-8")
     if json_out:
-        emit(True, {"bank": name, "format": fmt, "out": str(output)} if output is not None
-             else {"bank": name, "format": fmt, "text": text}, print)
+        emit(True, {"bank": name, "format": fmt.value, "out": str(output)}
+             if output is not None else {"bank": name, "format": fmt.value, "text": text},
+             print)
     elif output is None:
         typer.echo(text, nl=False)
     else:

@@ -191,6 +191,7 @@ class TidingsGroup(TyperGroup):
              windows_expand_args: bool = True, **extra: Any) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
         _Mode.json = wants_json(argv)
+        _plain_flags(self, None)
         try:
             result = super().main(args=argv, prog_name=prog_name, complete_var=complete_var,
                                   standalone_mode=False,
@@ -216,3 +217,19 @@ class TidingsGroup(TyperGroup):
         if failure.exit_code == EXIT_INTERNAL and os.environ.get(DEBUG_ENV):
             raise exc
         return report(failure)
+
+
+def _plain_flags(command: Any, parent: Any) -> None:
+    """On/off flags take no value, so their help shows no type: Typer 0.2x labels every
+    option with its Python type, which printed ``--json <bool>`` as if it took one."""
+    context_class = getattr(command, "context_class", None)  # Click's, or Typer's copy
+    ctx = context_class(command, parent=parent) if context_class is not None else None
+    params = list(getattr(command, "params", []))
+    get_help = getattr(command, "get_help_option", None)
+    if ctx is not None and callable(get_help):
+        params.append(get_help(ctx))
+    for param in params:
+        if getattr(param, "is_flag", False) and getattr(param, "metavar", "") is None:
+            param.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        _plain_flags(sub, ctx)

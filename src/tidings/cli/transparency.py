@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Awaitable, Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -23,11 +24,9 @@ from tidings.cli.common import (
     database_url,
     emit,
     err_console,
-    fail,
     run,
     show,
 )
-from tidings.cli.errors import EXIT_USAGE
 
 if TYPE_CHECKING:  # server-side modules load when a command runs: client commands start faster
     from tidings.services.transparency import TransparencyService
@@ -38,7 +37,14 @@ app = typer.Typer(help="Statements of reasons export and transparency reports "
 T = TypeVar("T")
 OutOpt = Annotated[Path | None, typer.Option(
     "--out", help="Write to this file instead of standard output.")]
-FORMATS = ("json", "csv", "html")
+
+
+class ReportFormat(StrEnum):
+    """The transparency report's formats."""
+
+    json = "json"
+    csv = "csv"
+    html = "html"
 
 
 async def _with_service(data: Path | None,
@@ -97,15 +103,15 @@ async def _period(first: str, last: str | None) -> tuple[int, int]:
 
 @app.command("report")
 def report(from_: Annotated[str, typer.Option(
-               "--since", "--from", help="First day, YYYY-MM-DD.")],
+               "--since", help="First day, YYYY-MM-DD.")],
            to: Annotated[str | None, typer.Option(
-               "--until", "--to", help="Last day, YYYY-MM-DD (included; default today).")
+               "--until", help="Last day, YYYY-MM-DD (included; default today).")
            ] = None,
-           fmt: Annotated[str, typer.Option("--format", help="json, csv or html.")] = "json",
+           report_format: Annotated[ReportFormat, typer.Option(
+               "--format", help="json, csv or html.")] = ReportFormat.json,
            out: OutOpt = None, data: DataOpt = None, json_out: JsonOpt = False) -> None:
     """The transparency report of the period (DSA Arts. 15 and 24, TCO Art. 7)."""
-    if fmt not in FORMATS:
-        fail(f"--format is one of {', '.join(FORMATS)}", "invalid_format", EXIT_USAGE)
+    fmt = report_format.value
     since_ms, until_ms = run(_period(from_, to))
 
     async def go(svc: TransparencyService) -> Any:
