@@ -70,7 +70,7 @@ async def test_create_post_subscribe_history_search(live_server: Live, tmp_path:
         assert [c["handle"] for c in json.loads(out)] == ["cli_news"]
         code, out, _ = await tidings("channel", "search", "shell", "--posts", "--json",
                                      profile=reader, server=server)
-        assert [p["id"] for p in json.loads(out)] == [posted["id"]]
+        assert [p["number"] for p in json.loads(out)] == [posted["number"]]
         code, _, err = await tidings("channel", "post", "cli_news", "not mine",
                                      profile=reader, server=server)
         assert code == 1 and "channel_forbidden" in err

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -67,9 +68,12 @@ async def test_send_receive_devices_via_cli(live_server: Live, tmp_path: Path) -
         # a reply reaches alice; human output without --json
         code, _, err = await tidings(server, b2, "send", "alice", "hello alice")
         assert code == 0, err
-        code, out, err = await tidings(server, a, "receive", "--timeout", "0.5")
+        started = time.monotonic()
+        code, out, err = await tidings(server, a, "receive", "--timeout", "120")
         assert code == 0, err
         assert "bob" in out and "hello alice" in out
+        # the message was waiting: --timeout is the most it waits, not how long it waits
+        assert time.monotonic() - started < 60
         # bob's other device got a copy of what bob2 sent
         code, out, _ = await tidings(server, b1, "receive", "--json")
         assert [m["text"] for m in lines(out)] == ["hello alice"]

@@ -61,7 +61,7 @@ async def test_an_owner_runs_a_channel_and_its_posts(live_server: Live, tmp_path
                           "--json")
         assert r.exit_code == 0, r.output
         posted = json.loads(r.stdout)
-        post = str(posted["number"] if "number" in posted else posted["id"])  # 1 either way
+        post = str(posted["number"])
         r = await tidings(server, owner, "channel", "admin-remove", "deskmain", "helper")
         assert r.exit_code == 0, r.output
         r = await tidings(server, helper, "post", "edit", "deskmain", post, "mine still?")

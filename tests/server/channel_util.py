@@ -60,3 +60,14 @@ async def post(client: httpx.AsyncClient, headers: dict[str, str], handle: str, 
     assert response.status_code == 201, response.text
     result: dict[str, Any] = response.json()
     return result
+
+
+async def internal_id(client: httpx.AsyncClient, staff_headers: dict[str, str], handle: str,
+                      number: int) -> int:
+    """A post's global internal id, which only staff see (the public name of a post is
+    its channel and number; docs/decisions.md "Post identifiers")."""
+    response = await client.get(f"/api/v1/channels/{handle}/posts/{number}",
+                                headers=staff_headers)
+    assert response.status_code == 200, response.text
+    found: int = response.json()["id"]
+    return found

@@ -323,7 +323,7 @@ class Poster:
                 await asyncio.sleep(RETRY_PAUSE_S)
                 continue
             assert made["state"] == "visible", made
-            self.books.acked[n] = str(made["id"])
+            self.books.acked[n] = str(made["number"])
             n += 1
 
 

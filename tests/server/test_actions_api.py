@@ -11,7 +11,7 @@ import httpx
 
 from tests.conftest import AppFactory
 from tests.moderation.images import generate
-from tests.server.channel_util import channel, post, upload, user
+from tests.server.channel_util import channel, internal_id, post, upload, user
 from tests.server.test_banks_api import staff
 from tests.services.test_banks import jpeg
 from tidings.bus.base import Bus
@@ -61,11 +61,12 @@ async def test_removed_image_resized_and_reposted_is_rejected(api: AppFactory) -
         image = generate(11)
         media = (await upload(client, alice, jpeg(image)))["sha256"]
         original = await post(client, alice, "first_chan", "look at this", [media])
-        r = await client.post(f"/api/v1/admin/posts/{original['id']}/remove", headers=mod,
+        pid = await internal_id(client, mod, "first_chan", original["number"])
+        r = await client.post(f"/api/v1/admin/posts/{pid}/remove", headers=mod,
                               json={"labels": ["terrorist_content"]})
         assert r.status_code == 200, r.text
         assert r.json()["removed"] and r.json()["banked"] > 0
-        again = await client.post(f"/api/v1/admin/posts/{original['id']}/remove",
+        again = await client.post(f"/api/v1/admin/posts/{pid}/remove",
                                   headers=mod)
         assert again.json()["removed"] is False  # idempotent
         gone = await client.get(f"/api/v1/channels/first_chan/posts/{original['number']}")
@@ -210,10 +211,11 @@ async def test_rules_api_and_held_post_until_released(api: AppFactory) -> None:
         assert held["state"] == "held"
         seen = (await client.get("/api/v1/channels/review_chan/posts", headers=bob)).json()
         assert seen["posts"] == []
-        r = await client.post(f"/api/v1/admin/held/{held['id']}/release", headers=mod)
+        held_id = await internal_id(client, mod, "review_chan", held["number"])
+        r = await client.post(f"/api/v1/admin/held/{held_id}/release", headers=mod)
         assert r.status_code == 200, r.text
         seen = (await client.get("/api/v1/channels/review_chan/posts", headers=bob)).json()
-        assert [p["id"] for p in seen["posts"]] == [held["id"]]
+        assert [p["number"] for p in seen["posts"]] == [held["number"]]
 
 
 SUSPEND_RULES = """

@@ -110,7 +110,7 @@ async def test_banked_image_is_rejected_and_nobody_receives_it(live_server: Live
             assert rejected.json()["error"]["details"]["reasons"][0]["signal_type"] == "sha256"
             fine = await post(client, alice, "image_chan", "a harmless post")
             frame = json.loads(await asyncio.wait_for(conn.recv(), 5))
-            assert frame["post"]["id"] == fine["id"]  # the first thing it got: no leak
+            assert frame["post"]["number"] == fine["number"]  # the first it got: no leak
             assert frame["seq"] == 1
 
 
@@ -134,7 +134,7 @@ async def test_held_content_is_visible_only_to_its_admins(api: AppFactory,
         assert (await client.get("/api/v1/channels/held_chan/posts", headers=bob)
                 ).json()["posts"] == []
         mine = (await client.get("/api/v1/channels/held_chan/posts", headers=alice)).json()
-        assert [p["id"] for p in mine["posts"]] == [held["id"]]
+        assert [p["number"] for p in mine["posts"]] == [held["number"]]
         log = (await client.get("/api/v1/channels/held_chan/updates")).json()
         assert log["updates"] == []  # never fanned out or logged
         assert (await client.get("/api/v1/search/posts?q=review")).json() == []

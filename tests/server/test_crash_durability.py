@@ -244,16 +244,16 @@ def check_deliveries(r: Receiver, books: Sequence[Books]) -> None:
 async def check_posts(posters: Sequence[Poster], reader: TidingsClient) -> None:
     history = await channel_history(reader, CHANNEL)
     log = [u for u in await channel_log(reader, CHANNEL) if u["kind"] == "post"]
-    ids = [p["id"] for p in history]
+    ids = [p["number"] for p in history]
     assert ids == sorted(ids, reverse=True) and len(set(ids)) == len(ids)
     seqs = [u["seq"] for u in log]
     assert seqs == sorted(set(seqs)), "update log positions not strictly increasing"
-    assert sorted(u["post"]["id"] for u in log) == sorted(ids), "log and history differ"
+    assert sorted(u["post"]["number"] for u in log) == sorted(ids), "log and history differ"
     texts = Counter(p["text"] for p in history)
     assert all(c == 1 for c in texts.values()), "a post stored twice"
     for p in posters:
         b = p.books
-        mine = sorted((parse_text(post["text"])[1], post["id"]) for post in history
+        mine = sorted((parse_text(post["text"])[1], post["number"]) for post in history
                       if parse_text(post["text"])[0] == b.name)
         numbers = [n for n, _ in mine]
         assert set(numbers) <= b.attempted(), f"{b.name}: posts never sent"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import AppFactory
-from tests.server.channel_util import channel, post
+from tests.server.channel_util import channel, internal_id, post
 from tests.server.order_util import authority, member, order_body, submit
 from tests.server.report_util import notices
 from tidings.services.clock import ManualClock
@@ -31,7 +31,7 @@ async def test_orders_outside_their_legal_scope_are_refused_and_change_nothing(
         bka = await authority(client, admin, "bka")
         await channel(client, alice, "news_desk")
         p = await post(client, alice, "news_desk", "an ordinary post")
-        target = f"post:{p['id']}"
+        target = f"/c/news_desk/{p['number']}"
         cases = [
             (order_body(target, legal_basis="none", label="spam"), "unknown_legal_basis"),
             (order_body(target, basis="gdpr"), "unknown_legal_basis"),
@@ -63,13 +63,14 @@ async def test_a_dsa_order_carries_its_own_basis_category_and_scope(api: AppFact
         police = await authority(client, admin, "lka", "Landeskriminalamt Berlin", "DE")
         await channel(client, alice, "news_desk")
         p = await post(client, alice, "news_desk", "hateful words")
-        order = await submit(client, police, dsa_body(f"post:{p['id']}",
+        pid = await internal_id(client, admin, "news_desk", p["number"])
+        order = await submit(client, police, dsa_body(f"post:{pid}",
                                                        territorial_scope=["DE", "AT"]))
         assert order["status"] == "completed"
         assert order["scope"] == {
             "basis": "dsa_art9", "legal_basis": NATIONAL, "label": "category:other_illegal",
             "category": SPEECH, "territorial_scope": ["AT", "DE"],
-            "target": {"kind": "post", "ref": str(p["id"]), "url": None}}
+            "target": {"kind": "post", "ref": str(pid), "url": None}}
         assert order["confirmation"]["form"] == "Regulation (EU) 2022/2065, Art. 9(1)"
         assert order["confirmation"]["territorial_scope"] == ["AT", "DE"]
         listed = (await client.get("/api/v1/orders", headers=mod)).json()
@@ -103,10 +104,10 @@ async def test_above_the_hourly_rate_orders_execute_and_wait_for_an_admin(
         other = await authority(client, admin, "ocrc", "OCLCTIC", "FR")
         await channel(client, alice, "news_desk")
         posts = [await post(client, alice, "news_desk", f"post {i}") for i in range(5)]
-        first = [await submit(client, bka, order_body(f"post:{posts[i]['id']}", f"B-{i}"))
-                 for i in range(2)]
+        urls = [f"/c/news_desk/{p['number']}" for p in posts]
+        first = [await submit(client, bka, order_body(urls[i], f"B-{i}")) for i in range(2)]
         assert [o["needs_confirmation"] for o in first] == [False, False]
-        third = await submit(client, bka, order_body(f"post:{posts[2]['id']}", "B-2"))
+        third = await submit(client, bka, order_body(urls[2], "B-2"))
         assert third["status"] == "completed" and third["needs_confirmation"] is True
         gone = await client.get(f"/api/v1/channels/news_desk/posts/{posts[2]['number']}")
         assert gone.json()["state"] == "removed"  # executed at once, against the clock
@@ -115,10 +116,10 @@ async def test_above_the_hourly_rate_orders_execute_and_wait_for_an_admin(
         assert alert["order_id"] == third["id"] and alert["orders_last_hour"] == 3
         # another authority has its own rate; an hour later bka's rate starts again
         assert not (await submit(client, other, order_body(
-            f"post:{posts[3]['id']}", "O-1")))["needs_confirmation"]
+            urls[3], "O-1")))["needs_confirmation"]
         clock.advance(3_600_001)
         assert not (await submit(client, bka, order_body(
-            f"post:{posts[4]['id']}", "B-4")))["needs_confirmation"]
+            urls[4], "B-4")))["needs_confirmation"]
         url = f"/api/v1/orders/{third['id']}/confirm"
         for who in (bka, mod, alice):
             assert (await client.post(url, headers=who)).status_code == 403

@@ -9,7 +9,7 @@ import time
 import httpx
 
 from tests.conftest import AppFactory
-from tests.server.channel_util import channel, photo, post, upload
+from tests.server.channel_util import channel, internal_id, photo, post, upload
 from tests.server.order_util import authority, member, order_body, submit
 from tests.server.report_util import notices, staff
 from tidings.moderation.audit import AuditRecord
@@ -36,14 +36,15 @@ async def test_an_order_makes_a_post_unreachable_at_once_and_confirms_annex_ii(
         elapsed = time.monotonic() - started
         assert elapsed < 5, elapsed
         assert order["status"] == "completed"
-        assert order["target"] == {"kind": "post", "ref": str(p["id"]), "url": url}
+        pid = await internal_id(client, admin, "news_desk", p["number"])
+        assert order["target"] == {"kind": "post", "ref": str(pid), "url": url}
         assert 0 <= order["completed_ms"] - order["received_ms"] < 5000
         # unreachable through the API, the public web view, search and the media URL
         got = (await client.get(f"/api/v1/channels/news_desk/posts/{p['number']}",
                                 headers=alice)).json()
         assert got["state"] == "removed" and "text" not in got and "media" not in got
         history = (await client.get("/api/v1/channels/news_desk/posts")).json()
-        assert all(item["id"] != p["id"] for item in history["posts"])
+        assert all(item["number"] != p["number"] for item in history["posts"])
         page = await client.get(f"/c/news_desk/{p['number']}")
         assert page.status_code == 410 and "martyrdom" not in page.text
         assert "martyrdom" not in (await client.get("/c/news_desk")).text
@@ -104,7 +105,7 @@ async def test_only_authorities_submit_and_each_sees_only_its_own(api: AppFactor
         p2 = await post(client, alice, "news_desk", "two")
         for who in (alice, mod, admin):
             r = await client.post("/api/v1/orders", headers=who,
-                                  json=order_body(f"post:{p1['id']}"))
+                                  json=order_body(f"/c/news_desk/{p1['number']}"))
             assert r.status_code == 403, r.text
             assert r.json()["error"]["code"] == "forbidden_role"
         assert (await client.post("/api/v1/orders", json=order_body("post:1"))).status_code == 401
@@ -115,7 +116,7 @@ async def test_only_authorities_submit_and_each_sees_only_its_own(api: AppFactor
         r = await client.post("/api/v1/admin/authorities", headers=admin, json={
             "username": "x_auth", "authority_name": "X", "member_state": "US"})
         assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_member_state"
-        mine = await submit(client, bka, order_body(f"post:{p1['id']}", "BKA-1"))
+        mine = await submit(client, bka, order_body(f"/c/news_desk/{p1['number']}", "BKA-1"))
         theirs = await submit(client, ocrc, order_body(f"/c/news_desk/{p2['number']}", "FR-1"))
         assert theirs["member_state"] == "FR" and theirs["authority_name"] == "OCLCTIC"
         own = (await client.get("/api/v1/orders", headers=bka)).json()
@@ -132,7 +133,7 @@ async def test_only_authorities_submit_and_each_sees_only_its_own(api: AppFactor
                                  headers=alice)).status_code == 403
         # a reference is used once per authority; the other authority may reuse it
         r = await client.post("/api/v1/orders", headers=bka,
-                              json=order_body(f"post:{p2['id']}", "BKA-1"))
+                              json=order_body(f"/c/news_desk/{p2['number']}", "BKA-1"))
         assert r.status_code == 409 and r.json()["error"]["code"] == "duplicate_reference"
         assert len((await client.get("/api/v1/orders", headers=bka)).json()) == 1
 
@@ -155,11 +156,11 @@ async def test_bad_orders_are_refused_and_nothing_is_stored(api: AppFactory) -> 
             (order_body(f"https://evil.example/c/news_desk/{p['number']}"), 422, "foreign_url"),
             (order_body("https://127.0.0.1:8080/u/alice"), 422, "invalid_target"),
             (order_body("message:abc"), 422, "invalid_target"),
-            (order_body(f"post:{p['id']}", label="cat_pictures"), 422, "invalid_label"),
-            (order_body(f"post:{p['id']}", reference="  "), 400, "invalid_reference"),
-            (order_body(f"post:{p['id']}", reasons=""), 400, "invalid_reasons"),
-            (order_body(f"post:{p['id']}", withhold_days=43), 422, "invalid_request"),
-            ({"target": f"post:{p['id']}"}, 422, "invalid_request"),
+            (order_body(f"/c/news_desk/{p['number']}", label="cat_pictures"), 422, "invalid_label"),
+            (order_body(f"/c/news_desk/{p['number']}", reference="  "), 400, "invalid_reference"),
+            (order_body(f"/c/news_desk/{p['number']}", reasons=""), 400, "invalid_reasons"),
+            (order_body(f"/c/news_desk/{p['number']}", withhold_days=43), 422, "invalid_request"),
+            ({"target": f"/c/news_desk/{p['number']}"}, 422, "invalid_request"),
         ]
         for body, status, code in cases:
             r = await client.post("/api/v1/orders", headers=bka, json=body)

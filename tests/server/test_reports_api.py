@@ -23,7 +23,7 @@ async def test_report_a_post_is_acknowledged_and_has_a_status(api: AppFactory) -
         alice, bob = await user(client, "alice"), await user(client, "bob")
         await channel(client, alice, "news_desk")
         p = await post(client, alice, "news_desk", "something bad")
-        body = report_body("post", channel="news_desk", post_id=p["id"])
+        body = report_body("post", channel="news_desk", number=p["number"])
         body["notifier_name"], body["notifier_email"] = "Bob B", "bob@example.org"
         ack = await report(client, bob, body)
         assert ack["status"] == "received"
@@ -149,10 +149,10 @@ async def test_trusted_flaggers_are_set_by_admins_and_reviewed_first(api: AppFac
                              json={"trusted": True})
         assert r.status_code == 200 and r.json()["trusted_flagger"] is True
         plain = await report(client, bob,
-                             report_body("post", channel="news_desk", post_id=p1["id"]))
+                             report_body("post", channel="news_desk", number=p1["number"]))
         flagged = await report(client, ngo,
                                report_body("post", channel="news_desk",
-                                           post_id=p2["id"]))
+                                           number=p2["number"]))
         assert flagged["source"] == "trusted_flagger"
         queue = (await client.get("/api/v1/mod/queue", headers=mod)).json()
         assert [c["id"] for c in queue] == [flagged["case_id"], plain["case_id"]]

@@ -51,7 +51,7 @@ async def test_queue_groups_and_orders_by_source_then_age(
         p1 = await post(client, alice, "news_desk", "one")
         p2 = await post(client, alice, "news_desk", "two")
         user_case = (await report(client, bob, report_body("post", channel="news_desk",
-                                                           post_id=p1["id"])))["case_id"]
+                                                           number=p1["number"])))["case_id"]
         clock.advance(MINUTE)
         hold_next(client, monkeypatch)
         held = await post(client, alice, "news_desk", "held one")
@@ -63,13 +63,13 @@ async def test_queue_groups_and_orders_by_source_then_age(
         private_case = (await report(client, bob, body))["case_id"]
         clock.advance(MINUTE)
         flagger_case = (await report(client, ngo, report_body(
-            "post", channel="news_desk", post_id=p2["id"])))["case_id"]
+            "post", channel="news_desk", number=p2["number"])))["case_id"]
         queue = (await client.get("/api/v1/mod/queue", headers=mod)).json()
         hold_case = next(c["id"] for c in queue if c["source"] == "automated_hold")
         assert [c["id"] for c in queue] == [flagger_case, private_case, hold_case, user_case]
         # a report about the held post joins its case, which keeps its hold
         joined = await report(client, bob, report_body("post", channel="news_desk",
-                                                       post_id=held["id"]))
+                                                       number=held["number"]))
         assert joined["case_id"] == hold_case
         case = (await client.get(f"/api/v1/mod/cases/{hold_case}", headers=mod)).json()
         assert case["hold_count"] == 1 and case["report_count"] == 1
@@ -118,7 +118,7 @@ async def test_remove_sends_a_statement_and_an_appeal_restores_exactly(
         await channel(client, alice, "news_desk")
         p = await post(client, alice, "news_desk", "the original words")
         case_id = (await report(client, bob, report_body("post", channel="news_desk",
-                                                         post_id=p["id"])))["case_id"]
+                                                         number=p["number"])))["case_id"]
         done = await decide(client, anna, case_id, "remove", "terrorist_content")
         assert done["state"] == "decided" and done["policy"] == "category:terrorist_content"
         url = f"/api/v1/channels/news_desk/posts/{p['number']}"
@@ -174,7 +174,7 @@ async def test_appeal_window_closes_after_six_months(api: AppFactory) -> None:
         await channel(client, alice, "news_desk")
         p = await post(client, alice, "news_desk", "words")
         case_id = (await report(client, alice, report_body(
-            "post", channel="news_desk", post_id=p["id"], category="spam")))["case_id"]
+            "post", channel="news_desk", number=p["number"], category="spam")))["case_id"]
         await decide(client, anna, case_id, "remove", "spam")
         clock.advance(190 * 24 * 3600 * 1000)
         r = await client.post(f"/api/v1/cases/{case_id}/appeal", headers=alice,
@@ -247,7 +247,7 @@ async def test_the_statement_of_reasons_arrives_over_the_websocket(live_server: 
         await channel(client, alice, "news_desk")
         p = await post(client, alice, "news_desk", "words")
         case_id = (await report(client, alice, report_body(
-            "post", channel="news_desk", post_id=p["id"], category="spam")))["case_id"]
+            "post", channel="news_desk", number=p["number"], category="spam")))["case_id"]
         conn = await connect(server, session)
         try:
             await events_until_live(conn)
@@ -287,7 +287,7 @@ async def test_an_edit_held_by_the_gate_joins_the_posts_case(
         await channel(client, alice, "news_desk")
         p = await post(client, alice, "news_desk", "fine text")
         case_id = (await report(client, bob, report_body("post", channel="news_desk",
-                                                         post_id=p["id"])))["case_id"]
+                                                         number=p["number"])))["case_id"]
         hold_next(client, monkeypatch)
         r = await client.patch(f"/api/v1/channels/news_desk/posts/{p['number']}", headers=alice,
                                json={"text": "edited into something banked"})
@@ -327,7 +327,7 @@ async def test_removal_banks_the_post_so_a_repost_is_refused(api: AppFactory) ->
         await channel(client, alice, "other_desk")
         p = await post(client, alice, "news_desk", text)
         case_id = (await report(client, alice, report_body(
-            "post", channel="news_desk", post_id=p["id"])))["case_id"]
+            "post", channel="news_desk", number=p["number"])))["case_id"]
         await decide(client, mod, case_id, "remove")
         r = await client.post("/api/v1/channels/other_desk/posts", json={"text": text},
                               headers=alice)

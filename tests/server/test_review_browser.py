@@ -55,7 +55,7 @@ async def test_review_flow_in_headless_chromium(live_server: Live) -> None:
         body["message"] = franked(keyring(client), "meet me, or else", "mallory", "bob", 7)
         private_case = (await report(client, bob, body))["case_id"]
         post_case = (await report(client, bob, report_body(
-            "post", channel="browser_news", post_id=p["id"], category="violent_extremism"))
+            "post", channel="browser_news", number=p["number"], category="violent_extremism"))
         )["case_id"]
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)

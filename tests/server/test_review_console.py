@@ -49,7 +49,7 @@ async def test_moderator_reviews_a_case_in_the_console(api: AppFactory) -> None:
         image = await upload(client, alice, photo())
         p = await post(client, alice, "news_desk", "a picture", [image["sha256"]])
         case_id = (await report(client, bob, report_body("post", channel="news_desk",
-                                                         post_id=p["id"])))["case_id"]
+                                                         number=p["number"])))["case_id"]
         body = report_body("message", category="harassment")
         body["message"] = franked(keyring(client), "verified words", "mallory", "bob", 5)
         private_case = (await report(client, bob, body))["case_id"]
@@ -152,7 +152,7 @@ async def test_decide_form_offers_what_applies_and_the_server_refuses_the_rest(
         await channel(client, alice, "news_desk")
         p = await post(client, alice, "news_desk", "buy cheap pills")
         post_case = (await report(client, bob, report_body(
-            "post", category="spam", channel="news_desk", post_id=p["id"])))["case_id"]
+            "post", category="spam", channel="news_desk", number=p["number"])))["case_id"]
         body = report_body("message", category="harassment")
         body["message"] = franked(keyring(client), "you will regret this", "mallory", "bob", 5)
         message_case = (await report(client, bob, body))["case_id"]
@@ -201,13 +201,13 @@ async def test_case_page_shows_strikes_bans_and_earlier_cases(api: AppFactory) -
         assert r.status_code == 422, r.text  # refused, and a strike
         old = await post(client, alice, "alice_old", "an old post")
         earlier = (await report(client, bob, report_body(
-            "post", channel="alice_old", post_id=old["id"])))["case_id"]
+            "post", channel="alice_old", number=old["number"])))["case_id"]
         r = await client.post(f"/api/v1/mod/cases/{earlier}/decision", headers=mod,
                               json={"action": "ban_channel", "policy": "terrorist_content"})
         assert r.status_code == 200, r.text
         new = await post(client, alice, "alice_new", "a new post")
         case_id = (await report(client, bob, report_body(
-            "post", category="other", channel="alice_new", post_id=new["id"])))["case_id"]
+            "post", category="other", channel="alice_new", number=new["number"])))["case_id"]
         await _console_login(client, "mod_anna")
         page = (await client.get(f"/console/cases/{case_id}")).text
         history = page[page.index("History of this account"):]
@@ -244,7 +244,7 @@ async def test_a_private_and_a_public_report_decided_with_the_defaults_offered(
             carl = await user(client, "carl")
             await channel(client, carl, "carl_daily", "Daily News")
             p = await post(client, carl, "carl_daily", "miracle pills, cheap")
-            spam = await ben.client.call(rr.post_report("carl_daily", p["id"], "spam",
+            spam = await ben.client.call(rr.post_report("carl_daily", p["number"], "spam",
                                                         "advertising"))
             await staff(client, "mod_anna", "moderator")
             csrf = await _console_login(client, "mod_anna")

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import AppFactory, fresh_database
-from tests.server.channel_util import channel, photo, post, upload, user
+from tests.server.channel_util import channel, internal_id, photo, post, upload, user
 from tests.server.order_util import eventually
 from tests.server.report_util import report, report_body, staff
 from tests.server.test_actions_api import strikes
@@ -39,7 +39,7 @@ async def test_owner_cannot_undo_a_removal_by_edit_or_forward(api: AppFactory) -
         await channel(client, alice, "other_desk")
         p = await post(client, alice, "news_desk", "forbidden words")
         case = await report(client, bob, report_body("post", channel="news_desk",
-                                                     post_id=p["id"]))
+                                                     number=p["number"]))
         await decide(client, mod, case["case_id"], "remove")
         url = f"/api/v1/channels/news_desk/posts/{p['number']}"
         for body in ({"text": "harmless now"}, {}, {"media": []}, {"text": ""}):
@@ -96,8 +96,9 @@ async def test_deleted_channel_with_open_cases_never_hits_a_new_channel(
         admin = await staff(client, "root_admin", "admin")
         old_channel = await channel(client, alice, "daily_news")
         old_post = await post(client, alice, "daily_news", "words under review")
+        old_id = await internal_id(client, mod, "daily_news", old_post["number"])
         await report(client, bob, report_body("post", channel="daily_news",
-                                              post_id=old_post["id"]))
+                                              number=old_post["number"]))
         await report(client, bob, report_body("channel", channel="daily_news"))
         cases = await _case_ids(client, mod)
         assert set(cases) == {"post", "channel"}
@@ -107,13 +108,14 @@ async def test_deleted_channel_with_open_cases_never_hits_a_new_channel(
         # the post under review was preserved before the deletion wiped it
         preserved = (await client.get("/api/v1/preservation", headers=admin)).json()
         assert [(i["target"], i["cause"]) for i in preserved] == [
-            ({"kind": "post", "ref": str(old_post["id"])}, "deleted_under_review")]
+            ({"kind": "post", "ref": str(old_id)}, "deleted_under_review")]
         # an innocent user takes the freed handle and posts: new ids, never the old ones
         # (with its own title: the same handle *and* title as a channel deleted under
         # review is held as a returning channel, issue 24)
         new_channel = await channel(client, carol, "daily_news", "Carol's morning paper")
         new_post = await post(client, carol, "daily_news", "innocent words")
-        assert new_channel["id"] != old_channel["id"] and new_post["id"] != old_post["id"]
+        new_id = await internal_id(client, mod, "daily_news", new_post["number"])
+        assert new_channel["id"] != old_channel["id"] and new_id != old_id
         # the case pages say the targets were deleted
         content = (await client.get(f"/api/v1/mod/cases/{cases['post']}",
                                     headers=mod)).json()["content"]
@@ -130,7 +132,8 @@ async def test_deleted_channel_with_open_cases_never_hits_a_new_channel(
         got = (await client.get(f"/api/v1/channels/daily_news/posts/{new_post['number']}")).json()
         assert got["state"] == "visible" and got["text"] == "innocent words"
         found = (await client.get("/api/v1/search/posts?q=innocent")).json()
-        assert [p["id"] for p in found] == [new_post["id"]]
+        assert [(p["channel"], p["number"]) for p in found] == [
+            ("daily_news", new_post["number"])]
 
 
 async def test_deleted_post_under_review_is_preserved(api: AppFactory) -> None:
@@ -140,14 +143,15 @@ async def test_deleted_post_under_review_is_preserved(api: AppFactory) -> None:
         await channel(client, alice, "daily_news")
         p = await post(client, alice, "daily_news", "evidence words")
         q = await post(client, alice, "daily_news", "ordinary words")
-        await report(client, bob, report_body("post", channel="daily_news", post_id=p["id"]))
+        pid = await internal_id(client, admin, "daily_news", p["number"])
+        await report(client, bob, report_body("post", channel="daily_news", number=p["number"]))
         for target in (p, q):
             assert (await client.delete(f"/api/v1/channels/daily_news/posts/{target['number']}",
                                         headers=alice)).status_code == 204
         items: list[dict[str, Any]] = (await client.get("/api/v1/preservation",
                                                         headers=admin)).json()
         # the post nobody reported is simply deleted
-        assert [i["target"] for i in items] == [{"kind": "post", "ref": str(p["id"])}]
+        assert [i["target"] for i in items] == [{"kind": "post", "ref": str(pid)}]
         record = (await client.get(f"/api/v1/preservation/{items[0]['id']}",
                                    headers=admin)).json()
         assert "evidence words" in json.dumps(record)
@@ -171,7 +175,7 @@ async def test_reversed_appeal_undoes_the_bank_entry_retro_scan_and_strikes(
         original = await post(client, alice, "news_desk", text, [picture])
         copy = await post(client, carol, "other_desk", text, [reencoded])
         case = await report(client, bob, report_body("post", channel="news_desk",
-                                                     post_id=original["id"]))
+                                                     number=original["number"]))
         await decide(client, anna, case["case_id"], "remove")
         copy_url = f"/api/v1/channels/other_desk/posts/{copy['number']}"
         got = await eventually(lambda: client.get(copy_url),

@@ -40,7 +40,7 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("POST", "/api/v1/channels/{h}/views", {"numbers": [1]}),
     ("GET", "/api/v1/channels/{h}/updates?since=0", None),
     ("POST", "/api/v1/reports", report_body("channel", channel="{h}")),
-    ("POST", "/api/v1/reports", report_body("post", channel="{h}", post_id=1)),
+    ("POST", "/api/v1/reports", report_body("post", channel="{h}", number=1)),
     ("GET", "/c/{h}", None),
     ("GET", "/c/{h}?invite=guessed-invite-token", None),
     ("GET", "/c/{h}/1", None),

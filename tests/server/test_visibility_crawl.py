@@ -226,9 +226,9 @@ async def test_removed_media_is_not_served(api: AppFactory) -> None:
             for url in found:
                 assert (await client.get(url)).status_code == 200, (key, url)
         case = await report(client, sub, report_body("post", channel=NEWS,
-                                                     post_id=posts["moderator"]["id"]))
+                                                     number=posts["moderator"]["number"]))
         await decide(client, mod, case["case_id"], "remove")
-        r = await client.delete(f"/api/v1/channels/{NEWS}/posts/{posts['author']['id']}",
+        r = await client.delete(f"/api/v1/channels/{NEWS}/posts/{posts['author']['number']}",
                                 headers=owner)
         assert r.status_code == 204
         case = await report(client, sub, report_body("channel", channel=BANNED))

@@ -166,7 +166,7 @@ async def seed(client: httpx.AsyncClient, clock: ManualClock) -> Ledger:
     rita = await member(client, "rita")
     t = clock()
     case_p1 = (await report(client, rita, report_body(
-        "post", channel="city_news", post_id=reported["id"])))["case_id"]
+        "post", channel="city_news", number=reported["number"])))["case_id"]
     clock.advance(30 * MINUTE)
     await _decide(client, anna, case_p1, "remove", "terrorist_content")
     led.measures.append(Measure("remove", TERROR, "user_report", t, clock(), False))
@@ -174,7 +174,7 @@ async def seed(client: httpx.AsyncClient, clock: ManualClock) -> Ledger:
     led.statements.append({"source_type": "SOURCE_ARTICLE_16", "automated": False,
                            "provision": False, "label": TERROR})
     case_p2 = (await report(client, rita, report_body(
-        "post", channel="city_news", post_id=harmless["id"])))["case_id"]
+        "post", channel="city_news", number=harmless["number"])))["case_id"]
     clock.advance(10 * MINUTE)
     await _decide(client, anna, case_p2, "no_violation", "other")
     led.notices.append(("user_report", False))

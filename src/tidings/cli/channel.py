@@ -60,8 +60,9 @@ async def public_read(client: TidingsClient, request: Request) -> Any:
 
 
 def _print_channel(c: dict[str, Any]) -> None:
+    n = c["subscriber_count"]
     show((safe_line(c["title"]), "bold"), f" @{c['handle']} ({c['visibility']}, "
-         f"{c['subscriber_count']} subscribers)")
+         f"{n} subscriber{'' if n == 1 else 's'})")
     if c.get("invite_token") and c["visibility"] == "unlisted":
         console.print(f"invite link: /c/{c['handle']}?invite={c['invite_token']}")
 

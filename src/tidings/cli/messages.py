@@ -90,7 +90,8 @@ def send(user: str, text: Annotated[str, typer.Argument()] = "", file: FileOpt =
 
 
 def receive(timeout: Annotated[float, typer.Option(
-                help="Keep listening this many seconds after catching up.")] = 0.0,
+                help="Wait up to this many seconds for a message after catching up; "
+                "returns as soon as messages are in.")] = 0.0,
             receipts: Annotated[bool, typer.Option(
                 "--receipts", help="Send delivered receipts for what arrived.")] = False,
             server: ServerOpt = None, profile: ProfileOpt = None,
@@ -121,7 +122,7 @@ def receive(timeout: Annotated[float, typer.Option(
     async def go() -> None:
         async with TidingsClient.from_profile(profile_dir(profile), server) as client:
             m = Messenger.open(client, secret)
-            inbox = await m.receive(timeout, display)
+            inbox = await m.receive(timeout, display, until_message=True)
             for item in inbox.messages:
                 if item.content.kind == "file":
                     await _save(m, item, json_out)

@@ -23,8 +23,8 @@ PostArg = Annotated[int, typer.Argument(metavar="POST", help="The post's number.
 
 
 def _number(post: dict[str, Any]) -> object:
-    """The number a reader uses for the post: its channel's number, where posts have one."""
-    return post["number"] if "number" in post else post["id"]
+    """The number a reader uses for the post: its number in its channel."""
+    return post["number"]
 
 
 @app.command("show")

@@ -68,6 +68,10 @@ class Inbox:
         return [i for i in self.items if isinstance(i, Undecryptable)]
 
 
+RECEIVE_SETTLE_S = 0.3
+"""With ``until_message``: how long to wait for more of a burst once a message is in."""
+
+
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -313,11 +317,14 @@ class Messenger:
                     await self.request_rekey(sender, device, str(body.get("id")))
 
     async def receive(self, timeout: float = 0.0,
-                      on_message: Callable[[Received | Undecryptable], None] | None = None
-                      ) -> Inbox:
+                      on_message: Callable[[Received | Undecryptable], None] | None = None,
+                      *, until_message: bool = False) -> Inbox:
         """Read the stream from the saved position, decrypt, keep, acknowledge.
 
-        Returns after catching up plus ``timeout`` seconds of live listening.
+        Returns after catching up plus ``timeout`` seconds of live listening; with
+        ``until_message``, as soon as a message is in (caught up or live, plus
+        ``RECEIVE_SETTLE_S`` for the rest of its burst): ``timeout`` is then the most it
+        waits for one (`tidings receive --timeout`).
         """
         inbox = Inbox()
         self.purge_expired()
@@ -342,6 +349,8 @@ class Messenger:
                     deadline = loop.time() + timeout
                 else:
                     continue
+                if until_message and deadline is not None and inbox.messages:
+                    deadline = min(deadline, loop.time() + RECEIVE_SETTLE_S)
                 if on_message is not None:
                     for item in inbox.items[reported:]:
                         on_message(item)

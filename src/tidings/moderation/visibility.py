@@ -6,13 +6,14 @@ and nothing else, so "removed" means the same thing on every route (issue #17,
 docs/decisions.md "Visibility"). The table is written out in docs/channels.md ("What
 each audience sees") and checked, route by route, by ``tests/server/test_visibility_crawl.py``.
 
-A post is seen *full* (text, media, everything), as a *tombstone* (its id, number,
-channel and state; for its author also the statement of reasons, nothing else), or
-*hidden* (as if it never existed: 404, left out of every list). Removed and deleted
-posts are tombstones for everyone, staff included: moderators read removed content
-through the case console, not through public routes; the author is told why
-(the notice) and appeals through the case. Old versions of an edited post are never
-shown to anyone: an edit replaces the text everywhere, the update log included.
+A post is seen *full* (text, media, everything), as a *tombstone* (its number,
+channel and state, and for staff its internal id; for its author also the statement of
+reasons, nothing else), or *hidden* (as if it never existed: 404, left out of every
+list). Removed and deleted posts are tombstones for everyone, staff included:
+moderators read removed content through the case console, not through public routes;
+the author is told why (the notice) and appeals through the case. Old versions of an
+edited post are never shown to anyone: an edit replaces the text everywhere, the update
+log included.
 
 Pure: values in, values out.
 """
@@ -90,7 +91,8 @@ POST_TABLE: Final[Mapping[tuple[PostState, Audience], PostView]] = {
 
 TOMBSTONE_FIELDS: Final = ("id", "number", "channel", "state")
 """All a tombstone carries (plus ``notice`` for the author): never text, media, title
-of a forward's source, views or dates."""
+of a forward's source, views or dates. ``id``, the global internal id, only for staff:
+everyone else names a post by its channel and number (docs/decisions.md)."""
 
 HIDDEN_STATE: Final = "unavailable"
 """The state an update-log entry shows for a post the reader may not see at all
@@ -136,6 +138,8 @@ def shape_post(full: Mapping[str, Any], state: PostState, who: Audience,
     view = post_view(state, who)
     if view.shown is Shown.HIDDEN:
         return None
+    if who is not Audience.STAFF:  # the global id is internal: the public name is the
+        full = {k: v for k, v in full.items() if k != "id"}  # channel and its number
     if view.shown is Shown.FULL:
         return {**full, "state": str(state)}
     out = {k: full[k] for k in TOMBSTONE_FIELDS if k in full}
@@ -152,7 +156,7 @@ def log_entry(full: Mapping[str, Any], state: PostState, who: Audience,
     shaped = shape_post(full, state, who, notice)
     if shaped is not None:
         return shaped
-    return {k: full[k] for k in ("id", "number", "channel") if k in full} | {
+    return {k: full[k] for k in ("number", "channel") if k in full} | {
         "state": HIDDEN_STATE}
 
 
