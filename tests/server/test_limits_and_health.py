@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,14 @@ async def test_health_ready_metrics_openapi(api: AppFactory) -> None:
         spec = (await client.get("/openapi.json")).json()
         assert spec["openapi"].startswith("3.")
         assert "/api/v1/accounts/register" in spec["paths"]
+        # operation ids are what generated clients call their methods: plain and unique
+        ids = [op["operationId"] for item in spec["paths"].values() for op in item.values()]
+        assert len(ids) == len(set(ids)) and len(ids) > 100
+        generated = [op["operationId"] for path, item in spec["paths"].items()
+                     for method, op in item.items()
+                     if op["operationId"].endswith(re.sub(r"\W", "_", path) + "_" + method)]
+        assert generated == [], "ids FastAPI generated from the path"
+        assert {"register", "send_message", "publish", "hma_lookup"} <= set(ids)
         r = await client.get("/healthz")
         assert r.headers["x-content-type-options"] == "nosniff"
         assert "frame-ancestors 'none'" in r.headers["content-security-policy"]

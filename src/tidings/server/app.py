@@ -512,7 +512,8 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
             await db.close()
 
     app = TidingsApp(title="Tidings", version=tidings.__version__, description=API_DESCRIPTION,
-                  lifespan=lifespan, docs_url=None, redoc_url=None)  # routes/home.py
+                  lifespan=lifespan, docs_url=None, redoc_url=None,  # routes/home.py
+                  generate_unique_id_function=openapi.operation_id)
     _install_error_handlers(app)
     openapi.install(app)
     app.include_router(health.router)

@@ -103,8 +103,8 @@ async def release_held(post_id: int = POST_ID, who: Principal = DECIDE,
     return await svc.release(post_id, f"moderator:{who.username}")
 
 
-@router.post("/held/{post_id}/remove")
-@router.post("/posts/{post_id}/remove")
+@router.post("/held/{post_id}/remove", operation_id="remove_held_post")
+@router.post("/posts/{post_id}/remove", operation_id="remove_post")
 async def remove_post(body: RemoveIn | None = None, post_id: int = POST_ID,
                       who: Principal = DECIDE,
                       svc: TakedownService = Depends(takedowns)) -> dict[str, Any]:

@@ -21,7 +21,7 @@ def attachments(request: Request) -> AttachmentService:
     return service
 
 
-@router.post("", status_code=201)
+@router.post("", operation_id="upload_attachment", status_code=201)
 async def upload(request: Request,
                  expires_in_ms: int | None = Query(None, ge=limits.DISAPPEAR_MIN_MS,
                                                    le=limits.ATTACHMENT_RETENTION_MS),
@@ -46,7 +46,7 @@ async def upload(request: Request,
     return {"id": stored.sha256, "size": stored.size, "expires_at": stored.expires_at}
 
 
-@router.get("/{sha256}")
+@router.get("/{sha256}", operation_id="download_attachment")
 async def download(sha256: str, _: Principal = Depends(principal),
                    svc: AttachmentService = Depends(attachments)) -> FileResponse:
     """The opaque blob; the recipient verifies both hashes before using it."""

@@ -311,7 +311,7 @@ async def fetch(name: str, body: FetchIn, request: Request,
     return fetch_json(result)
 
 
-@router.get("/{name}/exchanges/{exchange}")
+@router.get("/{name}/exchanges/{exchange}", operation_id="bank_exchange_status")
 async def exchange_status(name: str, exchange: str, request: Request,
                           _: Principal = READ) -> dict[str, Any]:
     """Configuration, schedule and status: last success and error, counts of the last

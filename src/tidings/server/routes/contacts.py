@@ -60,14 +60,14 @@ async def requests(who: Principal = Depends(principal),
     return {"requests": await svc.requests(who)}
 
 
-@router.post("/requests/{user}/accept", status_code=204)
+@router.post("/requests/{user}/accept", operation_id="accept_request", status_code=204)
 async def accept(user: str, who: Principal = Depends(principal),
                  svc: ContactService = Depends(contacts)) -> Response:
     await svc.accept(who, user[:_NAME])
     return Response(status_code=204)
 
 
-@router.delete("/requests/{user}", status_code=204)
+@router.delete("/requests/{user}", operation_id="delete_request", status_code=204)
 async def delete(user: str, who: Principal = Depends(principal),
                  svc: ContactService = Depends(contacts)) -> Response:
     await svc.delete_request(who, user[:_NAME])

@@ -62,7 +62,7 @@ async def create(body: CreateIn, who: Principal = Depends(principal),
     return (await svc.create(who, body.title, body.members, body.admins)).to_json()
 
 
-@router.get("")
+@router.get("", operation_id="my_groups")
 async def mine(who: Principal = Depends(principal),
                svc: GroupService = Depends(groups)) -> dict[str, Any]:
     return {"groups": [{"id": g.id, "title": g.title, "timer_ms": g.timer_ms}
@@ -105,7 +105,7 @@ async def timer(gid: str, body: TimerIn, who: Principal = Depends(principal),
     return (await svc.set_timer(who, gid, body.timer_ms)).to_json()
 
 
-@router.post("/{gid}/messages", response_model=SentOut,
+@router.post("/{gid}/messages", operation_id="send_group_message", response_model=SentOut,
              dependencies=[Depends(rate_limit("send"))])
 async def send(gid: str, body: GroupSendIn, response: Response,
                who: Principal = Depends(principal),

@@ -325,8 +325,8 @@ async def exchange_status(exchange_name: str, request: Request, _: HmaCaller = C
             "fetched_items": int(status.get("totals", {}).get("added", 0))}
 
 
-@router.put("/exchange/{exchange_name}")
-@router.delete("/exchange/{exchange_name}")
+@router.put("/exchange/{exchange_name}", operation_id="hma_exchange_update")
+@router.delete("/exchange/{exchange_name}", operation_id="hma_exchange_delete")
 async def exchange_change(exchange_name: str, request: Request, caller: HmaCaller = CALLER
                           ) -> JSONResponse:
     caller.must_write()

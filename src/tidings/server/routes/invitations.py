@@ -21,7 +21,7 @@ def groups(request: Request) -> GroupService:
     return service
 
 
-@router.get("")
+@router.get("", operation_id="my_invitations")
 async def mine(who: Principal = Depends(principal),
                svc: GroupService = Depends(groups)) -> dict[str, Any]:
     """Your pending group invitations: the group id and who invited you (no title or
@@ -29,7 +29,7 @@ async def mine(who: Principal = Depends(principal),
     return {"invitations": await svc.invitations_of(who)}
 
 
-@router.post("/{gid}/accept")
+@router.post("/{gid}/accept", operation_id="accept_invitation")
 async def accept(gid: str, who: Principal = Depends(principal),
                  svc: GroupService = Depends(groups)) -> dict[str, Any]:
     """Join the group; 404 ``no_invitation``, 409 ``too_many_groups``."""

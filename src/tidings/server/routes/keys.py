@@ -53,7 +53,7 @@ class ClaimOut(BaseModel):
         description="username -> device_id -> signed one-time (or fallback) key.")
 
 
-@router.post("/upload", response_model=CountOut)
+@router.post("/upload", operation_id="upload_keys", response_model=CountOut)
 async def upload(body: UploadIn, who: Principal = Depends(principal),
                  svc: KeyService = Depends(keys)) -> CountOut:
     """Publish this device's identity keys (once), one-time keys and fallback key."""
@@ -74,7 +74,7 @@ async def query(body: QueryIn, _: Principal = Depends(principal),
     return QueryOut(devices=await svc.query(body.users))
 
 
-@router.post("/claim", response_model=ClaimOut,
+@router.post("/claim", operation_id="claim_keys", response_model=ClaimOut,
              dependencies=[Depends(rate_limit("key_claim_device")),
                            Depends(rate_limit("key_claim_account"))])
 async def claim(body: ClaimIn, who: Principal = Depends(principal),

@@ -33,7 +33,7 @@ def _preview(svc: MediaService, sha256: str, who: Principal) -> dict[str, Any]:
     return {"preview_url": url, "preview_expires_at": expires}
 
 
-@router.post("/api/v1/media", status_code=201)
+@router.post("/api/v1/media", operation_id="upload_media", status_code=201)
 async def upload(request: Request, who: Principal = Depends(principal),
                  svc: MediaService = Depends(media)) -> dict[str, Any]:
     """Upload one file as the raw request body (any Content-Type; the type is sniffed).
@@ -72,7 +72,7 @@ async def preview(sha256: str, who: Principal = Depends(principal),
     return _preview(svc, sha256, who)
 
 
-@router.get("/media/{sha256}")
+@router.get("/media/{sha256}", operation_id="download_media")
 async def download(sha256: str, request: Request,
                    svc: MediaService = Depends(media)) -> Response:
     """Serve a blob while a visible public object uses it (or to its uploader through a

@@ -61,7 +61,8 @@ class SentOut(BaseModel):
     ts: int
 
 
-@router.post("", response_model=SentOut, dependencies=[Depends(rate_limit("send"))])
+@router.post("", operation_id="send_message", response_model=SentOut,
+             dependencies=[Depends(rate_limit("send"))])
 async def send(request: Request, body: SendIn, who: Principal = Depends(principal),
                svc: MessageService = Depends(messages)) -> SentOut:
     """Relay one Olm ciphertext per device; answered once stored durably.

@@ -80,7 +80,7 @@ async def edit(handle: str, number: Number, body: PostPatch, who: Principal = De
     return await svc.edit(who, handle, number, body.text, body.media)
 
 
-@router.delete("/posts/{number}", status_code=204)
+@router.delete("/posts/{number}", operation_id="delete_post", status_code=204)
 async def delete(handle: str, number: Number, who: Principal = Depends(principal),
                  svc: PostService = Depends(posts)) -> Response:
     await svc.delete(who, handle, number)

@@ -155,7 +155,7 @@ class ClaimIn(BaseModel):
     lease_s: int = Field(default=limits.REVIEW_LEASE_DEFAULT_MS // 1000, ge=1)
 
 
-@router.post("/mod/cases/{case_id}/claim")
+@router.post("/mod/cases/{case_id}/claim", operation_id="claim_case")
 async def claim(case_id: str, body: ClaimIn, who: Principal = Depends(moderator),
                 svc: ReviewService = Depends(review)) -> dict[str, Any]:
     return await svc.claim(who, case_id, body.lease_s * 1000)
