@@ -39,11 +39,15 @@ from PIL import Image
 
 from tidings.moderation.limits import (
     PDQ_CAPTION_MAX_SHARE,
+    PDQ_CORNER_MASK,
     PDQ_HASH_MAX_SIDE,
+    PDQ_MASK_SIDE,
     PDQ_ONE_SIDE_CROPS,
     PDQ_TINY_SIDE,
+    PDQ_TRIM_CANDIDATES,
     PDQ_TRIM_MIN_KEEP,
     PDQ_TRIM_ROW_SHARE,
+    PDQ_TRIM_STRICT_MEAN,
     PDQ_TRIM_TOLERANCE,
     PDQ_VARIANT_SIDE,
 )
@@ -212,6 +216,137 @@ def caption_cuts(rgb: Image.Image, tolerance: int = PDQ_TRIM_TOLERANCE) -> list[
     return out
 
 
+def strict_box(rgb: Image.Image, tolerance: int = PDQ_TRIM_TOLERANCE,
+               share: float = PDQ_TRIM_ROW_SHARE) -> Box | None:
+    """The box left when only lines with the **statistics of the edge line** are
+    trimmed (one pass): a line is border while it is uniform as :func:`content_box`
+    asks and its mean colour stays within ``PDQ_TRIM_STRICT_MEAN`` levels of the edge
+    line's and its spread no wider than the edge line's (plus noise). A picture whose
+    own edge is close to the border's colour (dark microscopy on a black border) is
+    not eaten into: its lines differ in mean or spread even where they pass the
+    tolerance."""
+    a = np.asarray(rgb)
+    h, w = a.shape[:2]
+    if h < 8 or w < 8:
+        return None
+    runs = [_strict_run(lines, tolerance, share) for lines in (
+        a.transpose(1, 0, 2), a, a.transpose(1, 0, 2)[::-1], a[::-1])]
+    left, top, right, bottom = runs
+    x0, y0, x1, y1 = left, top, w - right, h - bottom
+    if (x0, y0, x1, y1) == (0, 0, w, h):
+        return None
+    if x1 - x0 < PDQ_TRIM_MIN_KEEP * w or y1 - y0 < PDQ_TRIM_MIN_KEEP * h:
+        return None
+    return x0, y0, x1, y1
+
+
+def _strict_run(lines: Pixels, tolerance: int, share: float) -> int:
+    edge = np.median(lines[0], axis=0)
+    if _close(lines[0], edge, tolerance).mean() < share:
+        return 0
+    limit = len(lines) // 2
+    block = lines[:limit].astype(np.float32)
+    means = block.mean(axis=1)
+    spreads = block.std(axis=1).max(axis=-1)
+    uniform = _close(lines[:limit], edge, tolerance).mean(axis=1) >= share
+    same = (np.abs(means - means[0]).max(axis=-1) <= PDQ_TRIM_STRICT_MEAN) & (
+        spreads <= spreads[0] * 1.5 + PDQ_TRIM_STRICT_MEAN)
+    border = uniform & same
+    return int(np.argmin(border)) if not border.all() else 0
+
+
+def balanced(box: Box, size: tuple[int, int]) -> Box:
+    """``box`` with opposite trims made equal to the smaller of the two where both
+    sides were trimmed: letterbox bars and most borders are the same on both sides,
+    and the wider trim is the one that ate into a picture whose edge is close to the
+    border's colour."""
+    w, h = size
+    x0, y0, x1, y1 = box
+    if x0 and x1 < w:
+        x0 = min(x0, w - x1)
+        x1 = w - x0
+    if y0 and y1 < h:
+        y0 = min(y0, h - y1)
+        y1 = h - y0
+    return x0, y0, x1, y1
+
+
+def trim_boxes(rgb: Image.Image) -> list[Box]:
+    """Candidate content boxes, at most ``PDQ_TRIM_CANDIDATES``: the tolerant trim
+    (:func:`content_box`), the strict one (:func:`strict_box`) and the strict one
+    :func:`balanced`, each only when it differs from those before by more than two
+    pixels."""
+    out: list[Box] = []
+    strict = strict_box(rgb)
+    even = balanced(strict, rgb.size) if strict is not None else None
+    for box in (content_box(rgb), strict, even):
+        if box is not None and all(max(abs(p - q) for p, q in zip(box, seen, strict=True)) > 2
+                                   for seen in out):
+            out.append(box)
+    return out[:PDQ_TRIM_CANDIDATES]
+
+
+def _refine(lines: Pixels, edge: float, scale: float, tolerance: int) -> int:
+    """Where the border ends in full-resolution ``lines`` (from the picture's edge
+    inward), near ``edge`` found on the reduction: the first line after the one at
+    ``edge - 1`` (surely border) that is not uniform in that line's luma. Luma, as
+    PDQ reads, and because JPEG keeps it at full resolution while its half-resolution
+    chroma bleeds the picture's colour into the last border line."""
+    start = max(0, int((edge - 1) * scale))
+    stop = min(len(lines), int((edge + 1) * scale) + 2)
+    window = lines[start:stop].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    level = float(np.median(window[0]))
+    uniform = (np.abs(window - level) <= tolerance).mean(axis=1) >= PDQ_TRIM_ROW_SHARE
+    same = np.abs(window.mean(axis=1) - window[0].mean()) <= tolerance / 2
+    border = uniform & same
+    return start + (int(np.argmin(border)) if not border.all() else len(border))
+
+
+def crop_from(big: Image.Image, small: Image.Image, box: Box,
+              tolerance: int = PDQ_TRIM_TOLERANCE) -> Image.Image:
+    """The region ``box`` (found on ``small``, a reduction of ``big``) cut from ``big``'s
+    pixels, each trimmed edge placed again on those pixels, and reduced to the working
+    size: the same resampling the bank side applied to the picture without its
+    border, so text and textures keep their hash."""
+    a = np.asarray(big)
+    h, w = a.shape[:2]
+    sx, sy = w / small.width, h / small.height
+    x0, y0, x1, y1 = box
+    left = _refine(a.transpose(1, 0, 2), x0, sx, tolerance) if x0 else 0
+    top = _refine(a, y0, sy, tolerance) if y0 else 0
+    right = _refine(a.transpose(1, 0, 2)[::-1], small.width - x1, sx, tolerance) \
+        if x1 < small.width else 0
+    bottom = _refine(a[::-1], small.height - y1, sy, tolerance) if y1 < small.height else 0
+    if w - left - right < 8 or h - top - bottom < 8:
+        left, top, right, bottom = (round(x0 * sx), round(y0 * sy),
+                                    round((small.width - x1) * sx),
+                                    round((small.height - y1) * sy))
+    return reduce_to(big.crop((left, top, w - right, h - bottom)), PDQ_VARIANT_SIDE)
+
+
+def corner_masks(rgb: Image.Image) -> list[tuple[str, Image.Image]]:
+    """The picture with each corner (``PDQ_CORNER_MASK`` of the width, and of the
+    height) filled with the median colour of the band just outside it: a channel's
+    watermark in that corner is gone, and the same mask on the banked picture gives
+    the same fill. Hashed on both sides (a row per corner)."""
+    a = np.asarray(rgb)
+    h, w = a.shape[:2]
+    mw, mh = max(2, round(w * PDQ_CORNER_MASK[0])), max(2, round(h * PDQ_CORNER_MASK[1]))
+    ring = max(2, mh // 3)
+    out = []
+    for name, ys, xs in (("mask_tl", slice(0, mh), slice(0, mw)),
+                         ("mask_tr", slice(0, mh), slice(w - mw, w)),
+                         ("mask_bl", slice(h - mh, h), slice(0, mw)),
+                         ("mask_br", slice(h - mh, h), slice(w - mw, w))):
+        ry = slice(mh, mh + ring) if ys.start == 0 else slice(h - mh - ring, h - mh)
+        rx = slice(mw, mw + ring) if xs.start == 0 else slice(w - mw - ring, w - mw)
+        around = np.concatenate([a[ry, xs].reshape(-1, 3), a[ys, rx].reshape(-1, 3)])
+        copy = a.copy()
+        copy[ys, xs] = np.median(around, axis=0).astype(np.uint8)
+        out.append((name, Image.fromarray(copy)))
+    return out
+
+
 def query_hashes(image: Image.Image) -> list[PdqVariant]:
     """Every hash an upload is matched by. The first is the plain PDQ of the picture
     (the stored, bankable one); the others are query-only variants."""
@@ -230,13 +365,19 @@ def query_hashes(image: Image.Image) -> list[PdqVariant]:
         # picture is exactly a mirror of the grid, so textures survive it too.
         for name, value, quality in pdq_dihedral(reduce_to(small, PDQ_TINY_SIDE)):
             out.append(PdqVariant(f"{tag}tiny_{name}", value, quality))
-        box = content_box(small)
-        if box is not None:
-            trimmed = small.crop(box)
-            for name, value, quality in pdq_dihedral(trimmed):
-                out.append(PdqVariant(f"{tag}trim_{name}", value, quality))
-            for name, value, quality in pdq_dihedral(reduce_to(trimmed, PDQ_TINY_SIDE)):
-                out.append(PdqVariant(f"{tag}trim_tiny_{name}", value, quality))
+        for n, box in enumerate(trim_boxes(small)):
+            trimmed = crop_from(big, small, box)
+            tiny = reduce_to(trimmed, PDQ_TINY_SIDE)
+            if n == 0:  # the first candidate with its mirrors (a mirrored, bordered copy)
+                for name, value, quality in pdq_dihedral(trimmed):
+                    out.append(PdqVariant(f"{tag}trim_{name}", value, quality))
+                for name, value, quality in pdq_dihedral(tiny):
+                    out.append(PdqVariant(f"{tag}trim_tiny_{name}", value, quality))
+            else:
+                out.append(PdqVariant(f"{tag}trim{n}", *pdq_plain(trimmed)))
+                out.append(PdqVariant(f"{tag}trim{n}_tiny", *pdq_plain(tiny)))
+        for name, masked in corner_masks(reduce_to(small, PDQ_MASK_SIDE)):
+            out.append(PdqVariant(f"{tag}{name}", *pdq_plain(masked)))
         for name, cut in caption_cuts(small):
             value, quality = pdq_plain(small.crop(cut))
             out.append(PdqVariant(f"{tag}{name}", value, quality))
@@ -259,6 +400,8 @@ def bank_hashes(image: Image.Image) -> list[PdqVariant]:
         out.append(PdqVariant(f"{tag}half", *pdq_plain(reduce_to(base, PDQ_VARIANT_SIDE // 2))))
         if box is not None:
             out.append(PdqVariant(f"{tag}trim", *pdq_plain(base)))
+        for name, masked in corner_masks(reduce_to(small, PDQ_MASK_SIDE)):
+            out.append(PdqVariant(f"{tag}{name}", *pdq_plain(masked)))
         w, h = base.size
         for frac in PDQ_ONE_SIDE_CROPS:
             dx = round(w * frac)
