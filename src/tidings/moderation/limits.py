@@ -53,7 +53,7 @@ PDQ_TRIM_CANDIDATES: Final = 3
 #: Corner masks (both sides): share of the width and of the height of each corner
 #: filled, and the size the masked copies are hashed at.
 PDQ_CORNER_MASK: Final = (0.2, 0.12)
-PDQ_MASK_SIDE: Final = 128
+PDQ_MASK_SIDE: Final = 64
 #: A caption bar is looked for in at most this share of the height, at top and bottom.
 PDQ_CAPTION_MAX_SHARE: Final = 0.4
 #: Bank-side one-side crops: fraction of the width removed from the left, and from

@@ -30,6 +30,7 @@ match too. Pure: pixels in, hashes out.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -143,6 +144,17 @@ def _close(lines: Pixels, colour: Pixels, tolerance: int) -> npt.NDArray[np.bool
     return within
 
 
+def _leading(lines: Pixels, test: Callable[[Pixels], npt.NDArray[np.bool_]],
+             chunk: int = 8) -> int:
+    """How many leading lines pass ``test`` (which flags each line of a block),
+    evaluated a few lines at a time: borders are short, pictures are not."""
+    for start in range(0, len(lines), chunk):
+        ok = test(lines[start:start + chunk])
+        if not ok.all():
+            return start + int(np.argmin(ok))
+    return len(lines)
+
+
 def _border_run(lines: Pixels, tolerance: int, share: float) -> int:
     """How many leading lines (rows of an (n, w, 3) array) are 'border': each within
     ``tolerance`` of the first line's median colour on at least ``share`` of pixels.
@@ -150,8 +162,7 @@ def _border_run(lines: Pixels, tolerance: int, share: float) -> int:
     edge = np.median(lines[0], axis=0)
     if _close(lines[0], edge, tolerance).mean() < share:
         return 0
-    uniform = _close(lines, edge, tolerance).mean(axis=1) >= share
-    return int(np.argmin(uniform)) if not uniform.all() else len(uniform)
+    return _leading(lines, lambda block: _close(block, edge, tolerance).mean(axis=1) >= share)
 
 
 def content_box(rgb: Image.Image, tolerance: int = PDQ_TRIM_TOLERANCE,
@@ -244,15 +255,20 @@ def _strict_run(lines: Pixels, tolerance: int, share: float) -> int:
     edge = np.median(lines[0], axis=0)
     if _close(lines[0], edge, tolerance).mean() < share:
         return 0
+    first = lines[0].astype(np.float32)
+    mean, spread = first.mean(axis=0), float(first.std(axis=0).max())
+
+    def border(block: Pixels) -> npt.NDArray[np.bool_]:
+        values = block.astype(np.float32)
+        same = (np.abs(values.mean(axis=1) - mean).max(axis=-1) <= PDQ_TRIM_STRICT_MEAN) & (
+            values.std(axis=1).max(axis=-1) <= spread * 1.5 + PDQ_TRIM_STRICT_MEAN)
+        flags: npt.NDArray[np.bool_] = (
+            _close(block, edge, tolerance).mean(axis=1) >= share) & same
+        return flags
+
     limit = len(lines) // 2
-    block = lines[:limit].astype(np.float32)
-    means = block.mean(axis=1)
-    spreads = block.std(axis=1).max(axis=-1)
-    uniform = _close(lines[:limit], edge, tolerance).mean(axis=1) >= share
-    same = (np.abs(means - means[0]).max(axis=-1) <= PDQ_TRIM_STRICT_MEAN) & (
-        spreads <= spreads[0] * 1.5 + PDQ_TRIM_STRICT_MEAN)
-    border = uniform & same
-    return int(np.argmin(border)) if not border.all() else 0
+    run = _leading(lines[:limit], border)
+    return run if run < limit else 0
 
 
 def balanced(box: Box, size: tuple[int, int]) -> Box:
@@ -286,15 +302,15 @@ def trim_boxes(rgb: Image.Image) -> list[Box]:
     return out[:PDQ_TRIM_CANDIDATES]
 
 
-def _refine(lines: Pixels, edge: float, scale: float, tolerance: int) -> int:
+def _refine(lines: npt.NDArray[np.uint8], edge: float, scale: float, tolerance: int) -> int:
     """Where the border ends in full-resolution ``lines`` (from the picture's edge
     inward), near ``edge`` found on the reduction: the first line after the one at
-    ``edge - 1`` (surely border) that is not uniform in that line's luma. Luma, as
-    PDQ reads, and because JPEG keeps it at full resolution while its half-resolution
-    chroma bleeds the picture's colour into the last border line."""
+    ``edge - 1`` (surely border) that is not uniform in that line's level. ``lines``
+    are luma, as PDQ reads, and because JPEG keeps luma at full resolution while its
+    half-resolution chroma bleeds the picture's colour into the last border line."""
     start = max(0, int((edge - 1) * scale))
     stop = min(len(lines), int((edge + 1) * scale) + 2)
-    window = lines[start:stop].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    window = lines[start:stop].astype(np.int16)
     level = float(np.median(window[0]))
     uniform = (np.abs(window - level) <= tolerance).mean(axis=1) >= PDQ_TRIM_ROW_SHARE
     same = np.abs(window.mean(axis=1) - window[0].mean()) <= tolerance / 2
@@ -308,14 +324,13 @@ def crop_from(big: Image.Image, small: Image.Image, box: Box,
     pixels, each trimmed edge placed again on those pixels, and reduced to the working
     size: the same resampling the bank side applied to the picture without its
     border, so text and textures keep their hash."""
-    a = np.asarray(big)
-    h, w = a.shape[:2]
+    a = np.asarray(big.convert("L"))
+    h, w = a.shape
     sx, sy = w / small.width, h / small.height
     x0, y0, x1, y1 = box
-    left = _refine(a.transpose(1, 0, 2), x0, sx, tolerance) if x0 else 0
+    left = _refine(a.T, x0, sx, tolerance) if x0 else 0
     top = _refine(a, y0, sy, tolerance) if y0 else 0
-    right = _refine(a.transpose(1, 0, 2)[::-1], small.width - x1, sx, tolerance) \
-        if x1 < small.width else 0
+    right = _refine(a.T[::-1], small.width - x1, sx, tolerance) if x1 < small.width else 0
     bottom = _refine(a[::-1], small.height - y1, sy, tolerance) if y1 < small.height else 0
     if w - left - right < 8 or h - top - bottom < 8:
         left, top, right, bottom = (round(x0 * sx), round(y0 * sy),
