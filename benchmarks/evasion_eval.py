@@ -144,6 +144,14 @@ def centre_crop(frac: float) -> Transform:
     return go
 
 
+def centre_crop_between(low: float, high: float) -> Transform:
+    """A centre crop removing a random share in [low, high] of each dimension: not one
+    of the fractions the bank side crops at (textures survive only those)."""
+    def go(img: Image.Image, rng: random.Random) -> Image.Image:
+        return centre_crop(rng.uniform(low, high))(img, rng)
+    return go
+
+
 def side_crop(frac: float) -> Transform:
     def go(img: Image.Image, rng: random.Random) -> Image.Image:
         w, h = img.size
@@ -176,6 +184,7 @@ TRANSFORMS: dict[str, tuple[Transform, float]] = {
     "centre_crop_3": (centre_crop(0.03), 0.99),
     "centre_crop_5": (centre_crop(0.05), 0.99),
     "centre_crop_10": (centre_crop(0.10), 0.99),
+    "centre_crop_7_13_random": (centre_crop_between(0.07, 0.13), 0.0),
     "brightness": (lambda i, r: ImageEnhance.Brightness(i).enhance(r.choice([0.7, 1.3])), 0.99),
     "contrast": (lambda i, r: ImageEnhance.Contrast(i).enhance(r.choice([0.7, 1.4])), 0.99),
     "greyscale": (lambda i, r: ImageOps.grayscale(i).convert("RGB"), 0.99),
