@@ -7,8 +7,10 @@ one side of the match, chosen by what it costs and where it can work:
 
 * **Query side** (what an upload is hashed into; never banked): the eight **dihedral**
   hashes (PDQ computes all eight from one DCT, at the cost of one hash); the picture
-  with uniform **borders, letterbox bars and canvases trimmed** (:func:`content_box`,
-  tolerant of noise and re-encoding), with its dihedral hashes too; the picture
+  with uniform **borders, letterbox bars and canvases trimmed** (:func:`trim_boxes`:
+  up to three candidates, tolerant of noise and re-encoding, and strict where the
+  picture's own edge is close to the border's colour), cut from the full-resolution
+  pixels (:func:`crop_from`), with its dihedral hashes too; the picture
   without a **caption bar** found at its top or bottom (:func:`caption_cuts`); a
   transparent picture **flattened on white and on black**, as a viewer sees it
   (:func:`flattened`), with the complement of each (alpha carrying a picture shows it
@@ -18,6 +20,9 @@ one side of the match, chosen by what it costs and where it can work:
   hashed at (256, 128 and 64 px), its trimmed content, and **one-side crops** of 3 %,
   6 % and 10 % of the width from each side (:func:`bank_hashes`). Partner hashes come
   without pixels, so only the query-side variants apply to them.
+* **Both sides**: the picture with each **corner masked** (:func:`corner_masks`), so a
+  channel's watermark in a corner is hidden the same way on the upload as on the
+  banked picture.
 
 Query variants other than the dihedral ones are hashed from a copy reduced to
 ``PDQ_VARIANT_SIDE`` pixels a side: PDQ over a 512-px picture costs ~5-12 ms, over a
