@@ -412,9 +412,12 @@ def bank_hashes(image: Image.Image) -> list[PdqVariant]:
     out: list[PdqVariant] = []
     for prefix, rgb in flattened(image):
         tag = f"{prefix}_" if prefix else ""
-        small = reduce_to(reduce_for_pdq(rgb), PDQ_VARIANT_SIDE)
+        big = reduce_for_pdq(rgb)
+        small = reduce_to(big, PDQ_VARIANT_SIDE)
         box = content_box(small)
-        base = small.crop(box) if box is not None else small
+        # Cut as the query side cuts (crop_from), so a copy of a picture with plain
+        # edges, cropped on one side, is trimmed and resampled as its banked crops were.
+        base = crop_from(big, small, box) if box is not None else small
         out.append(PdqVariant(f"{tag}small", *pdq_plain(small)))
         out.append(PdqVariant(f"{tag}tiny", *pdq_plain(reduce_to(small, PDQ_TINY_SIDE))))
         out.append(PdqVariant(f"{tag}half", *pdq_plain(reduce_to(base, PDQ_VARIANT_SIDE // 2))))
