@@ -172,9 +172,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=100)
     parser.add_argument("--posts", type=int, default=200)
+    parser.add_argument("--signals-only", action="store_true",
+                        help="hash the photos only (no server, no posts)")
     args = parser.parse_args()
     command()
     bench_signals(args.photos)
+    if args.signals_only:
+        return
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         server = start_server(Path(tmp), port, None)

@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from tidings.moderation import pdq_variants as pv
+from tidings.moderation.limits import PDQ_VARIANT_SIDE
 
 PHOTO = Path(__file__).parents[1] / "server" / "data" / "photos" / "chelsea.jpg"
 
@@ -55,7 +56,8 @@ def test_plain_photo_has_no_trim_or_cut() -> None:
     assert pv.caption_cuts(img) == []
     names = [v.name for v in pv.query_hashes(img)]
     assert names[:8] == list(pv.DIHEDRAL_NAMES)
-    assert names[8:] == ["small", *(f"tiny_{n}" for n in pv.DIHEDRAL_NAMES)]
+    assert names[8:] == ["small", *(f"tiny_{n}" for n in pv.DIHEDRAL_NAMES),
+                         "mask_tl", "mask_tr", "mask_bl", "mask_br"]
 
 
 def test_caption_bar_is_cut_off() -> None:
@@ -93,5 +95,52 @@ def test_transparency_is_flattened_on_white_and_black() -> None:
 
 def test_bank_side_variants() -> None:
     names = [v.name for v in pv.bank_hashes(cat())]
-    assert names == ["small", "tiny", "half", "left_0.03", "right_0.03", "left_0.06", "right_0.06",
-                     "left_0.1", "right_0.1"]
+    assert names == ["small", "tiny", "half", "mask_tl", "mask_tr", "mask_bl", "mask_br",
+                     "left_0.03", "right_0.03", "left_0.06", "right_0.06", "left_0.1",
+                     "right_0.1"]
+
+
+def dark_edged() -> Image.Image:
+    """The photo with its left and right fifth darkened almost to black, as the dark
+    background of a microscopy picture is."""
+    a = np.asarray(cat()).astype(np.float32)
+    band = a.shape[1] // 5
+    a[:, :band] *= 0.06
+    a[:, -band:] *= 0.06
+    return Image.fromarray(a.astype(np.uint8))
+
+
+def test_strict_trim_stops_at_a_black_border_around_a_dark_picture() -> None:
+    img = dark_edged()
+    copy = framed(img, (20, 20, 20, 20), (0, 0, 0), noise=3.0)
+    tolerant = pv.content_box(copy)
+    assert tolerant is not None and tolerant[0] > 30  # eats into the dark band
+    boxes = pv.trim_boxes(copy)
+    assert any(abs(b[0] - 20) <= 2 and abs(copy.width - b[2] - 20) <= 2 for b in boxes), boxes
+    assert len(boxes) <= 3
+
+
+def test_trimmed_hash_is_taken_from_the_full_resolution_pixels() -> None:
+    img = dark_edged()
+    copy = framed(img, (30, 30, 30, 30), (0, 0, 0), noise=3.0)
+    small = pv.reduce_to(copy, PDQ_VARIANT_SIDE)
+    banked = pv.pdq_plain(pv.reduce_to(img, PDQ_VARIANT_SIDE))[0]
+    best = min(dist(banked, pv.pdq_plain(pv.crop_from(copy, small, box))[0])
+               for box in pv.trim_boxes(small))
+    assert best <= 8
+
+
+def test_balanced_box_keeps_the_narrower_trim() -> None:
+    assert pv.balanced((40, 0, 190, 100), (200, 100)) == (10, 0, 190, 100)
+    assert pv.balanced((0, 5, 200, 90), (200, 100)) == (0, 5, 200, 95)
+    assert pv.balanced((12, 0, 200, 100), (200, 100)) == (12, 0, 200, 100)
+
+
+def test_corner_mask_hides_a_watermark() -> None:
+    img = pv.reduce_to(cat(), 128)
+    marked = img.copy()
+    ImageDraw.Draw(marked).rectangle((2, 2, 2 + img.width // 8, 2 + img.width // 25),
+                                     fill=(250, 20, 200))
+    plain = dict(pv.corner_masks(img))["mask_tl"]
+    hidden = dict(pv.corner_masks(marked))["mask_tl"]
+    assert dist(pv.pdq_plain(plain)[0], pv.pdq_plain(hidden)[0]) <= 4

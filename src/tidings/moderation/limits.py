@@ -29,7 +29,7 @@ MAX_IMAGE_PIXELS: Final = 64_000_000
 PDQ_HASH_MAX_SIDE: Final = 512
 #: Bank-side augmentation: centre crops (fraction removed per side) hashed in
 #: addition to the original, because PDQ alone does not survive small crops.
-PDQ_AUGMENT_CROP_FRACTIONS: Final = (0.02, 0.04, 0.06)
+PDQ_AUGMENT_CROP_FRACTIONS: Final = (0.02, 0.04, 0.05, 0.06)
 #: Query variants other than the dihedral hashes (trimmed content, caption cuts) are
 #: hashed from a copy at most this many pixels a side (pdq_variants.py): ~8x cheaper
 #: than at PDQ_HASH_MAX_SIDE. Bank-side variants use the same size.
@@ -45,6 +45,15 @@ PDQ_TRIM_ROW_SHARE: Final = 0.97
 #: A trimmed region smaller than this share of either side is not hashed (a picture
 #: mostly made of a plain colour is not "content with a border").
 PDQ_TRIM_MIN_KEEP: Final = 0.3
+#: Strict trim (pdq_variants.strict_box): a border line's mean colour stays within
+#: this many levels of the edge line's.
+PDQ_TRIM_STRICT_MEAN: Final = 4
+#: At most this many trim candidates are hashed on the query side.
+PDQ_TRIM_CANDIDATES: Final = 3
+#: Corner masks (both sides): share of the width and of the height of each corner
+#: filled, and the size the masked copies are hashed at.
+PDQ_CORNER_MASK: Final = (0.2, 0.12)
+PDQ_MASK_SIDE: Final = 64
 #: A caption bar is looked for in at most this share of the height, at top and bottom.
 PDQ_CAPTION_MAX_SHARE: Final = 0.4
 #: Bank-side one-side crops: fraction of the width removed from the left, and from

@@ -7,8 +7,10 @@ one side of the match, chosen by what it costs and where it can work:
 
 * **Query side** (what an upload is hashed into; never banked): the eight **dihedral**
   hashes (PDQ computes all eight from one DCT, at the cost of one hash); the picture
-  with uniform **borders, letterbox bars and canvases trimmed** (:func:`content_box`,
-  tolerant of noise and re-encoding), with its dihedral hashes too; the picture
+  with uniform **borders, letterbox bars and canvases trimmed** (:func:`trim_boxes`:
+  up to three candidates, tolerant of noise and re-encoding, and strict where the
+  picture's own edge is close to the border's colour), cut from the full-resolution
+  pixels (:func:`crop_from`), with its dihedral hashes too; the picture
   without a **caption bar** found at its top or bottom (:func:`caption_cuts`); a
   transparent picture **flattened on white and on black**, as a viewer sees it
   (:func:`flattened`), with the complement of each (alpha carrying a picture shows it
@@ -18,6 +20,9 @@ one side of the match, chosen by what it costs and where it can work:
   hashed at (256, 128 and 64 px), its trimmed content, and **one-side crops** of 3 %,
   6 % and 10 % of the width from each side (:func:`bank_hashes`). Partner hashes come
   without pixels, so only the query-side variants apply to them.
+* **Both sides**: the picture with each **corner masked** (:func:`corner_masks`), so a
+  channel's watermark in a corner is hidden the same way on the upload as on the
+  banked picture.
 
 Query variants other than the dihedral ones are hashed from a copy reduced to
 ``PDQ_VARIANT_SIDE`` pixels a side: PDQ over a 512-px picture costs ~5-12 ms, over a
@@ -30,6 +35,7 @@ match too. Pure: pixels in, hashes out.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,11 +45,15 @@ from PIL import Image
 
 from tidings.moderation.limits import (
     PDQ_CAPTION_MAX_SHARE,
+    PDQ_CORNER_MASK,
     PDQ_HASH_MAX_SIDE,
+    PDQ_MASK_SIDE,
     PDQ_ONE_SIDE_CROPS,
     PDQ_TINY_SIDE,
+    PDQ_TRIM_CANDIDATES,
     PDQ_TRIM_MIN_KEEP,
     PDQ_TRIM_ROW_SHARE,
+    PDQ_TRIM_STRICT_MEAN,
     PDQ_TRIM_TOLERANCE,
     PDQ_VARIANT_SIDE,
 )
@@ -139,6 +149,17 @@ def _close(lines: Pixels, colour: Pixels, tolerance: int) -> npt.NDArray[np.bool
     return within
 
 
+def _leading(lines: Pixels, test: Callable[[Pixels], npt.NDArray[np.bool_]],
+             chunk: int = 8) -> int:
+    """How many leading lines pass ``test`` (which flags each line of a block),
+    evaluated a few lines at a time: borders are short, pictures are not."""
+    for start in range(0, len(lines), chunk):
+        ok = test(lines[start:start + chunk])
+        if not ok.all():
+            return start + int(np.argmin(ok))
+    return len(lines)
+
+
 def _border_run(lines: Pixels, tolerance: int, share: float) -> int:
     """How many leading lines (rows of an (n, w, 3) array) are 'border': each within
     ``tolerance`` of the first line's median colour on at least ``share`` of pixels.
@@ -146,8 +167,7 @@ def _border_run(lines: Pixels, tolerance: int, share: float) -> int:
     edge = np.median(lines[0], axis=0)
     if _close(lines[0], edge, tolerance).mean() < share:
         return 0
-    uniform = _close(lines, edge, tolerance).mean(axis=1) >= share
-    return int(np.argmin(uniform)) if not uniform.all() else len(uniform)
+    return _leading(lines, lambda block: _close(block, edge, tolerance).mean(axis=1) >= share)
 
 
 def content_box(rgb: Image.Image, tolerance: int = PDQ_TRIM_TOLERANCE,
@@ -212,6 +232,141 @@ def caption_cuts(rgb: Image.Image, tolerance: int = PDQ_TRIM_TOLERANCE) -> list[
     return out
 
 
+def strict_box(rgb: Image.Image, tolerance: int = PDQ_TRIM_TOLERANCE,
+               share: float = PDQ_TRIM_ROW_SHARE) -> Box | None:
+    """The box left when only lines with the **statistics of the edge line** are
+    trimmed (one pass): a line is border while it is uniform as :func:`content_box`
+    asks and its mean colour stays within ``PDQ_TRIM_STRICT_MEAN`` levels of the edge
+    line's and its spread no wider than the edge line's (plus noise). A picture whose
+    own edge is close to the border's colour (dark microscopy on a black border) is
+    not eaten into: its lines differ in mean or spread even where they pass the
+    tolerance."""
+    a = np.asarray(rgb)
+    h, w = a.shape[:2]
+    if h < 8 or w < 8:
+        return None
+    runs = [_strict_run(lines, tolerance, share) for lines in (
+        a.transpose(1, 0, 2), a, a.transpose(1, 0, 2)[::-1], a[::-1])]
+    left, top, right, bottom = runs
+    x0, y0, x1, y1 = left, top, w - right, h - bottom
+    if (x0, y0, x1, y1) == (0, 0, w, h):
+        return None
+    if x1 - x0 < PDQ_TRIM_MIN_KEEP * w or y1 - y0 < PDQ_TRIM_MIN_KEEP * h:
+        return None
+    return x0, y0, x1, y1
+
+
+def _strict_run(lines: Pixels, tolerance: int, share: float) -> int:
+    edge = np.median(lines[0], axis=0)
+    if _close(lines[0], edge, tolerance).mean() < share:
+        return 0
+    first = lines[0].astype(np.float32)
+    mean, spread = first.mean(axis=0), float(first.std(axis=0).max())
+
+    def border(block: Pixels) -> npt.NDArray[np.bool_]:
+        values = block.astype(np.float32)
+        same = (np.abs(values.mean(axis=1) - mean).max(axis=-1) <= PDQ_TRIM_STRICT_MEAN) & (
+            values.std(axis=1).max(axis=-1) <= spread * 1.5 + PDQ_TRIM_STRICT_MEAN)
+        flags: npt.NDArray[np.bool_] = (
+            _close(block, edge, tolerance).mean(axis=1) >= share) & same
+        return flags
+
+    limit = len(lines) // 2
+    run = _leading(lines[:limit], border)
+    return run if run < limit else 0
+
+
+def balanced(box: Box, size: tuple[int, int]) -> Box:
+    """``box`` with opposite trims made equal to the smaller of the two where both
+    sides were trimmed: letterbox bars and most borders are the same on both sides,
+    and the wider trim is the one that ate into a picture whose edge is close to the
+    border's colour."""
+    w, h = size
+    x0, y0, x1, y1 = box
+    if x0 and x1 < w:
+        x0 = min(x0, w - x1)
+        x1 = w - x0
+    if y0 and y1 < h:
+        y0 = min(y0, h - y1)
+        y1 = h - y0
+    return x0, y0, x1, y1
+
+
+def trim_boxes(rgb: Image.Image) -> list[Box]:
+    """Candidate content boxes, at most ``PDQ_TRIM_CANDIDATES``: the tolerant trim
+    (:func:`content_box`), the strict one (:func:`strict_box`) and the strict one
+    :func:`balanced`, each only when it differs from those before by more than two
+    pixels."""
+    out: list[Box] = []
+    strict = strict_box(rgb)
+    even = balanced(strict, rgb.size) if strict is not None else None
+    for box in (content_box(rgb), strict, even):
+        if box is not None and all(max(abs(p - q) for p, q in zip(box, seen, strict=True)) > 2
+                                   for seen in out):
+            out.append(box)
+    return out[:PDQ_TRIM_CANDIDATES]
+
+
+def _refine(lines: npt.NDArray[np.uint8], edge: float, scale: float, tolerance: int) -> int:
+    """Where the border ends in full-resolution ``lines`` (from the picture's edge
+    inward), near ``edge`` found on the reduction: the first line after the one at
+    ``edge - 1`` (surely border) that is not uniform in that line's level. ``lines``
+    are luma, as PDQ reads, and because JPEG keeps luma at full resolution while its
+    half-resolution chroma bleeds the picture's colour into the last border line."""
+    start = max(0, int((edge - 1) * scale))
+    stop = min(len(lines), int((edge + 1) * scale) + 2)
+    window = lines[start:stop].astype(np.int16)
+    level = float(np.median(window[0]))
+    uniform = (np.abs(window - level) <= tolerance).mean(axis=1) >= PDQ_TRIM_ROW_SHARE
+    same = np.abs(window.mean(axis=1) - window[0].mean()) <= tolerance / 2
+    border = uniform & same
+    return start + (int(np.argmin(border)) if not border.all() else len(border))
+
+
+def crop_from(big: Image.Image, small: Image.Image, box: Box,
+              tolerance: int = PDQ_TRIM_TOLERANCE) -> Image.Image:
+    """The region ``box`` (found on ``small``, a reduction of ``big``) cut from ``big``'s
+    pixels, each trimmed edge placed again on those pixels, and reduced to the working
+    size: the same resampling the bank side applied to the picture without its
+    border, so text and textures keep their hash."""
+    a = np.asarray(big.convert("L"))
+    h, w = a.shape
+    sx, sy = w / small.width, h / small.height
+    x0, y0, x1, y1 = box
+    left = _refine(a.T, x0, sx, tolerance) if x0 else 0
+    top = _refine(a, y0, sy, tolerance) if y0 else 0
+    right = _refine(a.T[::-1], small.width - x1, sx, tolerance) if x1 < small.width else 0
+    bottom = _refine(a[::-1], small.height - y1, sy, tolerance) if y1 < small.height else 0
+    if w - left - right < 8 or h - top - bottom < 8:
+        left, top, right, bottom = (round(x0 * sx), round(y0 * sy),
+                                    round((small.width - x1) * sx),
+                                    round((small.height - y1) * sy))
+    return reduce_to(big.crop((left, top, w - right, h - bottom)), PDQ_VARIANT_SIDE)
+
+
+def corner_masks(rgb: Image.Image) -> list[tuple[str, Image.Image]]:
+    """The picture with each corner (``PDQ_CORNER_MASK`` of the width, and of the
+    height) filled with the median colour of the band just outside it: a channel's
+    watermark in that corner is gone, and the same mask on the banked picture gives
+    the same fill. Hashed on both sides (a row per corner)."""
+    a = np.asarray(rgb)
+    h, w = a.shape[:2]
+    mw, mh = max(2, round(w * PDQ_CORNER_MASK[0])), max(2, round(h * PDQ_CORNER_MASK[1]))
+    ring = max(2, mh // 3)
+    out = []
+    for name, ys, xs in (("mask_tl", slice(0, mh), slice(0, mw)),
+                         ("mask_tr", slice(0, mh), slice(w - mw, w)),
+                         ("mask_bl", slice(h - mh, h), slice(0, mw)),
+                         ("mask_br", slice(h - mh, h), slice(w - mw, w))):
+        ry = slice(mh, mh + ring) if ys.start == 0 else slice(h - mh - ring, h - mh)
+        rx = slice(mw, mw + ring) if xs.start == 0 else slice(w - mw - ring, w - mw)
+        around = np.concatenate([a[ry, xs].reshape(-1, 3), a[ys, rx].reshape(-1, 3)])
+        copy = a.copy()
+        copy[ys, xs] = np.median(around, axis=0).astype(np.uint8)
+        out.append((name, Image.fromarray(copy)))
+    return out
+
+
 def query_hashes(image: Image.Image) -> list[PdqVariant]:
     """Every hash an upload is matched by. The first is the plain PDQ of the picture
     (the stored, bankable one); the others are query-only variants."""
@@ -230,13 +385,19 @@ def query_hashes(image: Image.Image) -> list[PdqVariant]:
         # picture is exactly a mirror of the grid, so textures survive it too.
         for name, value, quality in pdq_dihedral(reduce_to(small, PDQ_TINY_SIDE)):
             out.append(PdqVariant(f"{tag}tiny_{name}", value, quality))
-        box = content_box(small)
-        if box is not None:
-            trimmed = small.crop(box)
-            for name, value, quality in pdq_dihedral(trimmed):
-                out.append(PdqVariant(f"{tag}trim_{name}", value, quality))
-            for name, value, quality in pdq_dihedral(reduce_to(trimmed, PDQ_TINY_SIDE)):
-                out.append(PdqVariant(f"{tag}trim_tiny_{name}", value, quality))
+        for n, box in enumerate(trim_boxes(small)):
+            trimmed = crop_from(big, small, box)
+            tiny = reduce_to(trimmed, PDQ_TINY_SIDE)
+            if n == 0:  # the first candidate with its mirrors (a mirrored, bordered copy)
+                for name, value, quality in pdq_dihedral(trimmed):
+                    out.append(PdqVariant(f"{tag}trim_{name}", value, quality))
+                for name, value, quality in pdq_dihedral(tiny):
+                    out.append(PdqVariant(f"{tag}trim_tiny_{name}", value, quality))
+            else:
+                out.append(PdqVariant(f"{tag}trim{n}", *pdq_plain(trimmed)))
+                out.append(PdqVariant(f"{tag}trim{n}_tiny", *pdq_plain(tiny)))
+        for name, masked in corner_masks(reduce_to(small, PDQ_MASK_SIDE)):
+            out.append(PdqVariant(f"{tag}{name}", *pdq_plain(masked)))
         for name, cut in caption_cuts(small):
             value, quality = pdq_plain(small.crop(cut))
             out.append(PdqVariant(f"{tag}{name}", value, quality))
@@ -251,14 +412,19 @@ def bank_hashes(image: Image.Image) -> list[PdqVariant]:
     out: list[PdqVariant] = []
     for prefix, rgb in flattened(image):
         tag = f"{prefix}_" if prefix else ""
-        small = reduce_to(reduce_for_pdq(rgb), PDQ_VARIANT_SIDE)
+        big = reduce_for_pdq(rgb)
+        small = reduce_to(big, PDQ_VARIANT_SIDE)
         box = content_box(small)
-        base = small.crop(box) if box is not None else small
+        # Cut as the query side cuts (crop_from), so a copy of a picture with plain
+        # edges, cropped on one side, is trimmed and resampled as its banked crops were.
+        base = crop_from(big, small, box) if box is not None else small
         out.append(PdqVariant(f"{tag}small", *pdq_plain(small)))
         out.append(PdqVariant(f"{tag}tiny", *pdq_plain(reduce_to(small, PDQ_TINY_SIDE))))
         out.append(PdqVariant(f"{tag}half", *pdq_plain(reduce_to(base, PDQ_VARIANT_SIDE // 2))))
         if box is not None:
             out.append(PdqVariant(f"{tag}trim", *pdq_plain(base)))
+        for name, masked in corner_masks(reduce_to(small, PDQ_MASK_SIDE)):
+            out.append(PdqVariant(f"{tag}{name}", *pdq_plain(masked)))
         w, h = base.size
         for frac in PDQ_ONE_SIDE_CROPS:
             dx = round(w * frac)
