@@ -22,13 +22,20 @@ of CPU on this project's machine and the gate must decide in 5 s:
   per-frame hashes to ~1.4 bits on average (tests/moderation/test_vpdq.py).
 * fast (the publish gate): the decoder skips non-reference frames and the
   in-loop deblocking filter (FFmpeg ``skip_frame=nonref``,
-  ``skip_loop_filter=all``): 5.1 s instead of 9.5 s of CPU for the clip above.
-  The frame for second ``k`` is the first decoded frame at or after it (by
-  timestamp; at most a frame late) and is hashed from its luma plane.
-  Measured 2-3 bits from the exact hashes of the same frames. Skipping all
-  B-frames (``bidir``) would decode in 3.4 s, but the frames it picks are up
-  to three frames late and a fast-cut clip then matched its own exact hash at
-  84 % instead of 95 %: too close to the 80 % rule, so not the default.
+  ``skip_loop_filter=all``), except the packet of each frame the exact mode
+  would hash (by its timestamp), which is decoded whatever its type; so the
+  frames hashed are the exact mode's frames. Each is reduced by FFmpeg by an
+  integer factor to about 512 px a side and hashed from its luma
+  (``vpdq_frames``). Measured 2 bits from the exact hashes on the SD samples,
+  ~5 on a 720p clip (the reduction), at ~4 s of CPU for a 60 s 720p clip
+  (docs/benchmarks-notes.md). Skipping all B-frames (``bidir``) would decode
+  faster, but a target frame that is a B-frame may need a skipped B-frame it
+  refers to.
+
+Bars: the fast mode (and banking, with ``trim``) also hashes each frame cut to
+the video's letterbox/pillarbox box (``vpdq_frames.bars_box``: the image
+pipeline's ``content_box`` on a few frames, a majority per edge), so that a
+barred copy of a clip banked without bars matches, and the reverse.
 
 Frames the fast mode skips are never seen by it. That is the limitation
 1-fps sampling already has (content shown only between sampled frames is not

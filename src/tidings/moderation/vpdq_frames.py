@@ -1,24 +1,25 @@
-"""PDQ of one decoded video frame, and of the frame with its bars trimmed.
+"""PDQ of decoded video frames, and of the frames with the video's bars trimmed.
 
 ``vpdq`` decodes; this module hashes what it decoded. Two ways:
 
 * ``full_rgb``: the frame converted to RGB at its own size, as Meta's reference
   hashes it (banking, ``tidings hash --frames``).
-* ``reduced_rgb``: FFmpeg (libswscale, in C, on the decoder's YUV planes) reduces
-  the frame by an integer factor to about ``VPDQ_FAST_SIDE`` pixels a side and
-  converts it to RGB; PDQ runs on that. PDQ reduces every picture to 64x64 itself,
-  and its cost grows with the pixels it is given (~25 ms for a 1280x720 frame,
-  ~5 ms at 640x360 on this project's machine), so the publish gate hashes the
-  reduced frame.
+* ``reduced_gray``: FFmpeg (libswscale, in C, on the decoder's planes) reduces the
+  frame's luma by an integer factor to about ``VPDQ_FAST_SIDE`` pixels a side; PDQ
+  runs on that (``pdq_gray``). PDQ reduces every picture to 64x64 itself and its
+  cost grows with the pixels it is given (~25 ms for a 1280x720 frame, ~6 ms at
+  640x360 on this project's machine), so the publish gate hashes the reduced
+  frame. An integer factor keeps PDQ's sampling grid on the frame's own: 1280x720
+  reduced to 640x360 hashes ~5 bits from the full frame, to 512x288 ~8 bits.
 
-Bars: letterbox and pillarbox bars (a 4:3 or portrait clip in a 16:9 frame, an SD copy
-with black bands) change every frame's hash, so a barred copy of a clip banked
-without bars (or the reverse) matches nothing. :func:`trimmed` finds the picture
-inside the bars of each frame with the image pipeline's own rule
+Bars: letterbox and pillarbox bars (a portrait or 4:3 clip in a 16:9 frame, an SD
+copy with black bands) change every frame's hash, so a barred copy of a clip
+banked without bars (or the reverse) matches nothing. :func:`bars_box` finds the
+picture inside the bars with the image pipeline's own rule
 (``pdq_variants.content_box``: rows and columns from each edge within 24 levels of
-the edge's colour on >= 97 % of their pixels, at least 30 % of each side kept) and
-hashes that region. A frame without bars (or one where trimming would keep too
-little) yields ``None``. Pure: frames in, hashes out.
+the edge's colour on >= 97 % of their pixels, at least 30 % of each side kept), on
+a few frames of the video, and :func:`trimmed_hashes` hashes every reduced frame
+cut to that box. Pure: frames in, hashes out.
 """
 
 from __future__ import annotations
