@@ -292,7 +292,8 @@ def hash_video(data: bytes, seconds_per_hash: float = VPDQ_SECONDS_PER_HASH,
                *, exact: bool = True, trim: bool | None = None) -> VideoHash:
     """Hash a video's frames, one per ``seconds_per_hash`` (0: every frame).
     ``trim`` (default: in fast mode only) also hashes each frame with its bars
-    trimmed (``VideoHash.trimmed``).
+    trimmed (``VideoHash.trimmed``); not with every frame hashed (``0``), which
+    would keep every frame's pixels until the end.
 
     Raises ``VideoRefusedError`` (its ``code`` says why) for anything we do
     not decode or that is over a limit.
@@ -301,7 +302,7 @@ def hash_video(data: bytes, seconds_per_hash: float = VPDQ_SECONDS_PER_HASH,
         raise ValueError("seconds_per_hash must be a finite, non-negative number")
     import av  # lazily: 0.3-0.9 s to import, and only video needs it
 
-    trim = not exact if trim is None else trim
+    trim = (not exact if trim is None else trim) and seconds_per_hash > 0
     fmt = _container(data)
     try:
         result = _hash(data, fmt, seconds_per_hash, exact, trim)
