@@ -255,6 +255,7 @@ def main() -> None:
     parser.add_argument("--bank-photos", type=int, default=100_000)
     parser.add_argument("--skip-reference", action="store_true")
     parser.add_argument("--skip-copies", action="store_true")
+    parser.add_argument("--skip-budget", action="store_true")
     args = parser.parse_args()
     command()
     if not sorted(args.samples.glob("*.mp4")):
@@ -265,7 +266,8 @@ def main() -> None:
         reference(args.samples)
     if not args.skip_copies:
         copies(args.samples, args.cache)
-    budget(args.samples, args.cache, args.bank_videos, args.bank_photos)
+    if not args.skip_budget:
+        budget(args.samples, args.cache, args.bank_videos, args.bank_photos)
 
 
 if __name__ == "__main__":

@@ -36,9 +36,9 @@ async def test_banked_video_matches_its_reencode(live_server: Live) -> None:
                                    content=CHAIR.read_bytes(), headers=admin)
         assert banked.status_code == 201, banked.text
         entries = banked.json()["entries"]
-        # The reference's vpdq, and the vpdq of its frames with their (pillar) bars
-        # trimmed.
-        assert sorted(e["signal_type"] for e in entries) == ["md5", "sha256", "vpdq", "vpdq"]
+        # The reference's vpdq, the gate's (reduced frames), and the vpdq of its
+        # frames with their (pillar) bars trimmed.
+        assert sorted(e["signal_type"] for e in entries) == ["md5", "sha256", *["vpdq"] * 3]
         vpdq_value = next(e["value"] for e in entries if e["signal_type"] == "vpdq")
         assert vpdq_value.startswith('["') and len(vpdq_value) > 19 * 64
 

@@ -124,12 +124,15 @@ def video_signals(data: bytes) -> list[Signal]:
 
 def bank_vpdq_values(data: bytes) -> list[str]:
     """The vpdq values banked for a video we hold: the reference's hash (exact
-    decode), and when its frames have bars, the hash of the frames with their bars
-    trimmed, so that a copy without the bars (or with other bars, trimmed at the
-    gate) matches too."""
+    decode); the same frames hashed as the gate hashes them (reduced luma: a copy
+    at another size, hashed reduced at the gate, lands closer to it, as photos bank
+    working-size copies); and when its frames have bars, the hash of the frames
+    with their bars trimmed, so that a copy without the bars (or with other bars,
+    trimmed at the gate) matches too."""
     hashed = vpdq.hash_video(data, exact=True, trim=True)
-    trimmed = hashed.trimmed_signal_str()
-    return [hashed.signal_str()] + ([trimmed] if trimmed is not None else [])
+    values = [hashed.signal_str(), vpdq.to_signal_str(hashed.reduced),
+              hashed.trimmed_signal_str()]
+    return list(dict.fromkeys(v for v in values if v is not None and v != "[]"))
 
 
 __all__ = ["FRAME_PDQ", "VPDQ_PLAIN", "VPDQ_TRIMMED", "VpdqSignalType", "bank_vpdq_values",

@@ -250,6 +250,9 @@ class VideoHash:
     #: has bars, else the frame (``vpdq_frames.trimmed``); empty when no frame had
     #: bars or trimming was not asked for.
     trimmed: tuple[VpdqFeature, ...] = ()
+    #: Exact decode with ``trim``: the same frames hashed as the fast mode hashes
+    #: them (reduced luma), banked beside the reference's hash.
+    reduced: tuple[VpdqFeature, ...] = ()
 
     def signal_str(self) -> str:
         return to_signal_str(self.features)
@@ -359,7 +362,10 @@ def _hash(data: bytes, fmt: str, seconds_per_hash: float, exact: bool,
             raise VideoRefusedError("the video has no decodable frame")
         return VideoHash(tuple(features), counter.width, counter.height, fps,
                          counter.last / fps, codec, counter.packets, counter.frames, exact,
-                         _trimmed(features, grays))
+                         _trimmed(features, grays),
+                         tuple(VpdqFeature(*frames.pdq_gray(g), f.timestamp, f.frame_number)
+                               for g, f in zip(grays, features, strict=True))
+                         if exact and grays else ())
 
 
 def _trimmed(features: Sequence[VpdqFeature],
