@@ -13,12 +13,22 @@ import numpy as np
 import pytest
 from threatexchange.signal_type.pdq.signal import PdqSignal
 
-from tests.moderation.videos import CHAIR, PADDED, noise_video, reencode, reference_lines
+from tests.moderation.videos import (
+    CHAIR,
+    PADDED,
+    derive,
+    letterbox,
+    noise_video,
+    reencode,
+    reference_lines,
+    unbarred,
+    widescreen,
+)
 from tidings.moderation import Matcher, Signal, vpdq
 from tidings.moderation.errors import InvalidSignalError, VideoRefusedError
 from tidings.moderation.indexes.vpdq_faiss import VpdqFaissIndex
 from tidings.moderation.limits import VIDEO_MAX_DURATION_S, VPDQ_MAX_FEATURES
-from tidings.moderation.video import VpdqSignalType, video_signals
+from tidings.moderation.video import VpdqSignalType, bank_vpdq_values, video_signals
 
 
 def bits(a: str, b: str) -> int:
@@ -125,6 +135,42 @@ def test_copies_match_and_other_clips_do_not(chair: vpdq.VideoHash,
     assert not VpdqSignalType.compare_hash(chair.signal_str(), padded.signal_str()).match
 
 
+def best_match(query: bytes, banked: list[str]) -> float:
+    """Best query match % of a posted video (gate signals: plain and bar-trimmed
+    vpdq) against a banked video's values; -1 when the query has no vpdq."""
+    values = [s.value for s in video_signals(query) if s.signal_type == "vpdq"]
+    return max((vpdq.match_percent(vpdq.from_signal_str(q), vpdq.from_signal_str(b))
+                .query_match_percent for q in values for b in banked), default=-1.0)
+
+
+def test_bars_are_trimmed_on_both_sides() -> None:
+    """Copies derived here with PyAV from the real clip (pillar bars at x < 32 and
+    x >= 448): letterboxed (dark grey bars above and below), in a 16:9 frame, and
+    without its bars, enlarged (the HD original an SD copy with bars is made
+    from). Each matches the clip banked with its bars; banked without bars, the
+    clip matches it too. Another clip, barred the same ways, matches neither."""
+    data = CHAIR.read_bytes()
+    banked = bank_vpdq_values(data)
+    assert len(banked) == 3  # the reference's hash, the gate's (reduced), the content
+    nobars = derive(data, unbarred((32, 0, 448, 720)), seconds=6)
+    copies = {"letterbox": derive(data, letterbox(0.12, colour=24), seconds=6),
+              "16x9": derive(data, widescreen(), seconds=6), "nobars": nobars}
+    plain_only = [banked[0]]
+    for name, copy in copies.items():
+        assert best_match(copy, banked) >= 80, name
+        # Without the trimming the bars defeat the reference's hash (what issue 18
+        # measured): the plain vpdq of the copy against the plain banked one.
+        plain = vpdq.hash_video(copy, exact=False).features
+        assert vpdq.match_percent(plain, vpdq.from_signal_str(plain_only[0])
+                                  ).query_match_percent < 80, name
+    banked_nobars = bank_vpdq_values(nobars)
+    assert len(banked_nobars) == 2  # no bars, nothing trimmed
+    assert best_match(derive(data, letterbox(0.1), seconds=6), banked_nobars) >= 80
+    other = PADDED.read_bytes()
+    for transform in (letterbox(0.12, colour=24), widescreen()):
+        assert best_match(derive(other, transform), banked + banked_nobars) == 0
+
+
 def feature(h: int, quality: int = 100, second: float = 0.0) -> vpdq.VpdqFeature:
     return vpdq.VpdqFeature(f"{h:064x}", quality, second)
 
@@ -177,10 +223,11 @@ def test_matcher_thresholds_and_frames_against_photos(chair: vpdq.VideoHash) -> 
     signals = video_signals(reencode(CHAIR.read_bytes(), seconds=8, crf=35))
     found = {(m.bank, m.signal_type) for m in matcher.query(signals)}
     assert found == {("VIDEOS", "vpdq"), ("STILLS", "pdq")}
-    assert [s.signal_type for s in signals].count("vpdq") == 1
+    # The clip has pillar bars: its frames as decoded, and with the bars trimmed.
+    assert [s.signal_type for s in signals].count("vpdq") == 2
     # Eight seconds of a nineteen-second clip: all of the query matches (distance
     # 0) although most of the banked clip is absent (pytx's compared % is 0).
-    assert [m.distance for m in matcher.query(signals) if m.signal_type == "vpdq"] == [0]
+    assert min(m.distance for m in matcher.query(signals) if m.signal_type == "vpdq") == 0
     other = video_signals(PADDED.read_bytes())
     assert matcher.query(other) == []
     assert matcher.query([Signal("vpdq", other[0].value)], {"VIDEOS": 50}) == []

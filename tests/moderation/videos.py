@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -47,6 +48,68 @@ def reencode(data: bytes, *, seconds: float | None = None, scale: float = 1.0,
         for packet in enc.encode():
             dst.mux(packet)
     return out.getvalue()
+
+
+Pixels = np.ndarray[tuple[int, int, int], np.dtype[np.uint8]]
+
+
+def derive(data: bytes, transform: Callable[[Pixels], Pixels], *,
+           seconds: float | None = None, crf: int = 28) -> bytes:
+    """A copy of a real clip with ``transform`` applied to every frame (RGB in, RGB
+    out, any even size), re-encoded with libx264 in MP4."""
+    out = io.BytesIO()
+    with av.open(io.BytesIO(data)) as src, av.open(out, "w", format="mp4") as dst:
+        stream = src.streams.video[0]
+        rate = stream.average_rate or Fraction(30)
+        enc = None
+        for n, frame in enumerate(src.decode(stream)):
+            if seconds is not None and n >= seconds * rate:
+                break
+            pixels = transform(frame.to_ndarray(format="rgb24"))
+            if enc is None:
+                enc = dst.add_stream("libx264", rate=rate)
+                enc.height, enc.width = pixels.shape[0] // 2 * 2, pixels.shape[1] // 2 * 2
+                enc.pix_fmt = "yuv420p"
+                enc.options = {"preset": "ultrafast", "crf": str(crf)}
+            new = av.VideoFrame.from_ndarray(
+                np.ascontiguousarray(pixels[:enc.height, :enc.width]), format="rgb24")
+            new.pts, new.time_base = n, Fraction(1) / rate
+            for packet in enc.encode(new):
+                dst.mux(packet)
+        assert enc is not None, "no frame decoded"
+        for packet in enc.encode():
+            dst.mux(packet)
+    return out.getvalue()
+
+
+def letterbox(share: float = 0.12, colour: int = 0) -> Callable[[Pixels], Pixels]:
+    """Bars of ``share`` of the height added above and below the picture."""
+    def bars(rgb: Pixels) -> Pixels:
+        pad = round(rgb.shape[0] * share)
+        return np.pad(rgb, ((pad, pad), (0, 0), (0, 0)), constant_values=colour)
+    return bars
+
+
+def widescreen(colour: int = 0) -> Callable[[Pixels], Pixels]:
+    """The picture centred in a 16:9 frame (bars left and right of a tall clip)."""
+    def bars(rgb: Pixels) -> Pixels:
+        h, w = rgb.shape[:2]
+        pad = max(0, (h * 16 // 9 - w) // 2)
+        return np.pad(rgb, ((0, 0), (pad, pad), (0, 0)), constant_values=colour)
+    return bars
+
+
+def unbarred(box: tuple[int, int, int, int], scale: float = 1.5) -> Callable[[Pixels], Pixels]:
+    """The picture without its bars (``box``: x0, y0, x1, y1), enlarged: the HD
+    original a barred SD copy was made from."""
+    from PIL import Image
+
+    def crop(rgb: Pixels) -> Pixels:
+        x0, y0, x1, y1 = box
+        inside = Image.fromarray(np.ascontiguousarray(rgb[y0:y1, x0:x1]))
+        size = (round(inside.width * scale), round(inside.height * scale))
+        return np.asarray(inside.resize(size, Image.Resampling.BICUBIC))
+    return crop
 
 
 def noise_video(frames: int, fps: int, width: int = 16, height: int = 16,

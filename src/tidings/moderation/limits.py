@@ -153,6 +153,13 @@ VPDQ_MAX_SIGNAL_CHARS: Final = VPDQ_MAX_FEATURES * 96
 #: Consecutive video frames within this distance of the last frame queried
 #: against the photo bank are not queried again (a still shot is one query).
 VIDEO_FRAME_DEDUPE_DISTANCE: Final = 8
+#: The publish gate's (fast) vPDQ hashes frames scaled by FFmpeg to at most this
+#: many pixels a side (PDQ_HASH_MAX_SIDE, as photos): PDQ's cost grows with the
+#: pixels it is given, its hash is taken at 64x64 whatever the input.
+VPDQ_FAST_SIDE: Final = PDQ_HASH_MAX_SIDE
+#: A video's bars are looked for (pdq_variants.content_box) on this many of its
+#: hashed frames, spread over it (moderation/vpdq_frames.py).
+VPDQ_TRIM_SAMPLES: Final = 9
 
 # Decode cost of one video. A 60-second 720p30 H.264 clip is ~1.7 G decoded
 # pixels and must be decided within 5 s on two cores (docs/benchmarks.md);

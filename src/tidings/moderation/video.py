@@ -98,12 +98,42 @@ def frame_queries(features: t.Sequence[vpdq.VpdqFeature]) -> list[Signal]:
     return out
 
 
-def video_signals(data: bytes, *, exact: bool = False) -> list[Signal]:
-    """``vpdq`` plus the frames' PDQ queries. The gate uses the fast decode;
-    banking (``exact``) hashes as the reference does."""
-    hashed = vpdq.hash_video(data, exact=exact)
-    out = [Signal("vpdq", hashed.signal_str())] if hashed.features else []
-    return out + frame_queries(hashed.features)
+#: Names of the gate's video signals (``gate_signals``): the frames as decoded, the
+#: frames with their bars trimmed (query-only: never banked from a post), and the
+#: frames' PDQ queries against the photo bank.
+VPDQ_PLAIN, VPDQ_TRIMMED, FRAME_PDQ = "vpdq", "vpdq_trimmed", "frame_pdq"
 
 
-__all__ = ["VpdqSignalType", "frame_queries", "video_signals"]
+def gate_signals(data: bytes) -> list[tuple[str, Signal]]:
+    """The publish gate's signals of a video (fast decode), each with its name:
+    ``vpdq`` of the frames; ``vpdq`` of the frames with their bars trimmed when any
+    frame had bars (a barred copy of a clip banked without bars, or the reverse
+    with ``bank_vpdq_values``); the distinct frames' PDQ queries."""
+    hashed = vpdq.hash_video(data, exact=False)
+    out = [(VPDQ_PLAIN, Signal("vpdq", hashed.signal_str()))] if hashed.features else []
+    trimmed = hashed.trimmed_signal_str()
+    if trimmed is not None:
+        out.append((VPDQ_TRIMMED, Signal("vpdq", trimmed)))
+    return out + [(FRAME_PDQ, s) for s in frame_queries(hashed.features)]
+
+
+def video_signals(data: bytes) -> list[Signal]:
+    """``gate_signals`` without their names."""
+    return [signal for _, signal in gate_signals(data)]
+
+
+def bank_vpdq_values(data: bytes) -> list[str]:
+    """The vpdq values banked for a video we hold: the reference's hash (exact
+    decode); the same frames hashed as the gate hashes them (reduced luma: a copy
+    at another size, hashed reduced at the gate, lands closer to it, as photos bank
+    working-size copies); and when its frames have bars, the hash of the frames
+    with their bars trimmed, so that a copy without the bars (or with other bars,
+    trimmed at the gate) matches too."""
+    hashed = vpdq.hash_video(data, exact=True, trim=True)
+    values = [hashed.signal_str(), vpdq.to_signal_str(hashed.reduced),
+              hashed.trimmed_signal_str()]
+    return list(dict.fromkeys(v for v in values if v is not None and v != "[]"))
+
+
+__all__ = ["FRAME_PDQ", "VPDQ_PLAIN", "VPDQ_TRIMMED", "VpdqSignalType", "bank_vpdq_values",
+           "frame_queries", "gate_signals", "video_signals"]

@@ -22,13 +22,20 @@ of CPU on this project's machine and the gate must decide in 5 s:
   per-frame hashes to ~1.4 bits on average (tests/moderation/test_vpdq.py).
 * fast (the publish gate): the decoder skips non-reference frames and the
   in-loop deblocking filter (FFmpeg ``skip_frame=nonref``,
-  ``skip_loop_filter=all``): 5.1 s instead of 9.5 s of CPU for the clip above.
-  The frame for second ``k`` is the first decoded frame at or after it (by
-  timestamp; at most a frame late) and is hashed from its luma plane.
-  Measured 2-3 bits from the exact hashes of the same frames. Skipping all
-  B-frames (``bidir``) would decode in 3.4 s, but the frames it picks are up
-  to three frames late and a fast-cut clip then matched its own exact hash at
-  84 % instead of 95 %: too close to the 80 % rule, so not the default.
+  ``skip_loop_filter=all``), except the packet of each frame the exact mode
+  would hash (by its timestamp), which is decoded whatever its type; so the
+  frames hashed are the exact mode's frames. Each is reduced by FFmpeg by an
+  integer factor to about 512 px a side and hashed from its luma
+  (``vpdq_frames``). Measured 2 bits from the exact hashes on the SD samples,
+  ~5 on a 720p clip (the reduction), at ~4 s of CPU for a 60 s 720p clip
+  (docs/benchmarks-notes.md). Skipping all B-frames (``bidir``) would decode
+  faster, but a target frame that is a B-frame may need a skipped B-frame it
+  refers to.
+
+Bars: the fast mode (and banking, with ``trim``) also hashes each frame cut to
+the video's letterbox/pillarbox box (``vpdq_frames.bars_box``: the image
+pipeline's ``content_box`` on a few frames, a majority per edge), so that a
+barred copy of a clip banked without bars matches, and the reverse.
 
 Frames the fast mode skips are never seen by it. That is the limitation
 1-fps sampling already has (content shown only between sampled frames is not
@@ -55,8 +62,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
-import pdqhash
 
+from tidings.moderation import vpdq_frames as frames
 from tidings.moderation.errors import InvalidSignalError, VideoRefusedError
 from tidings.moderation.limits import (
     PDQ_BYTES,
@@ -239,9 +246,20 @@ class VideoHash:
     packets: int
     decoded_frames: int
     exact: bool
+    #: One feature per hashed frame: the picture inside its bars where the frame
+    #: has bars, else the frame (``vpdq_frames.trimmed``); empty when no frame had
+    #: bars or trimming was not asked for.
+    trimmed: tuple[VpdqFeature, ...] = ()
+    #: Exact decode with ``trim``: the same frames hashed as the fast mode hashes
+    #: them (reduced luma), banked beside the reference's hash.
+    reduced: tuple[VpdqFeature, ...] = ()
 
     def signal_str(self) -> str:
         return to_signal_str(self.features)
+
+    def trimmed_signal_str(self) -> str | None:
+        """The vpdq signal of the trimmed frames, or None when no frame had bars."""
+        return to_signal_str(self.trimmed) if self.trimmed else None
 
 
 def _container(data: bytes) -> str:
@@ -250,21 +268,6 @@ def _container(data: bytes) -> str:
     if data[:4] == b"\x1a\x45\xdf\xa3":
         return _DEMUXERS["ebml"]
     raise VideoRefusedError("not an MP4, QuickTime, WebM or Matroska video", "video_unsupported")
-
-
-def _pdq_rgb(rgb: npt.NDArray[np.uint8]) -> tuple[str, int]:
-    bits, quality = pdqhash.compute(rgb)
-    return np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes().hex(), int(quality)
-
-
-def _pdq_luma(gray: npt.NDArray[np.uint8]) -> tuple[str, int]:
-    """PDQ of a luma plane: the three "channels" are one plane (stride 0), so
-    PDQ's 0.299R + 0.587G + 0.114B is the plane itself, without converting the
-    frame to RGB. (For BT.601 YUV the chroma terms cancel in that sum.)"""
-    gray = np.ascontiguousarray(gray)
-    h, w = gray.shape
-    view = np.lib.stride_tricks.as_strided(gray, (h, w, 3), (gray.strides[0], 1, 0))
-    return _pdq_rgb(view)
 
 
 def _fps(stream: t.Any) -> float:
@@ -289,8 +292,11 @@ def _too_long(seconds: float) -> VideoRefusedError:
 
 
 def hash_video(data: bytes, seconds_per_hash: float = VPDQ_SECONDS_PER_HASH,
-               *, exact: bool = True) -> VideoHash:
+               *, exact: bool = True, trim: bool | None = None) -> VideoHash:
     """Hash a video's frames, one per ``seconds_per_hash`` (0: every frame).
+    ``trim`` (default: in fast mode only) also hashes each frame with its bars
+    trimmed (``VideoHash.trimmed``); not with every frame hashed (``0``), which
+    would keep every frame's pixels until the end.
 
     Raises ``VideoRefusedError`` (its ``code`` says why) for anything we do
     not decode or that is over a limit.
@@ -299,18 +305,20 @@ def hash_video(data: bytes, seconds_per_hash: float = VPDQ_SECONDS_PER_HASH,
         raise ValueError("seconds_per_hash must be a finite, non-negative number")
     import av  # lazily: 0.3-0.9 s to import, and only video needs it
 
+    trim = (not exact if trim is None else trim) and seconds_per_hash > 0
     fmt = _container(data)
     try:
-        result = _hash(data, fmt, seconds_per_hash, exact)
+        result = _hash(data, fmt, seconds_per_hash, exact, trim)
     except av.FFmpegError as exc:
         raise VideoRefusedError(f"video cannot be decoded ({type(exc).__name__})") from exc
     if not exact and result.packets and (
             1 - result.decoded_frames / result.packets > MAX_SKIPPED_FRACTION):
-        return hash_video(data, seconds_per_hash, exact=True)
+        return hash_video(data, seconds_per_hash, exact=True, trim=trim)
     return result
 
 
-def _hash(data: bytes, fmt: str, seconds_per_hash: float, exact: bool) -> VideoHash:
+def _hash(data: bytes, fmt: str, seconds_per_hash: float, exact: bool,
+          trim: bool) -> VideoHash:
     import av
 
     with av.open(io.BytesIO(data), format=fmt) as container:
@@ -333,23 +341,40 @@ def _hash(data: bytes, fmt: str, seconds_per_hash: float, exact: bool) -> VideoH
         fps = _fps(stream)
         frame_mod = max(1, int(seconds_per_hash * fps))
         features: list[VpdqFeature] = []
+        grays: list[npt.NDArray[np.uint8]] = []  # reduced frames, kept to trim bars
         counter = _Counter(frame_pixels=stream.codec_context.width * stream.codec_context.height)
-        for number, frame in _frames(container, stream, fps, exact, counter):
+        for number, frame in _frames(container, stream, fps, frame_mod, exact, counter):
             skip = number % frame_mod != 0 if exact else number < counter.due
             if skip:
                 continue
             counter.due = (number // frame_mod + 1) * frame_mod
-            if exact:
-                pdq_hex, quality = _pdq_rgb(frame.to_ndarray(format="rgb24"))
+            gray = frames.reduced_gray(frame) if trim or not exact else None
+            if gray is None or exact:
+                pdq_hex, quality = frames.full_rgb(frame)
             else:
-                pdq_hex, quality = _pdq_luma(frame.to_ndarray(format="gray"))
+                pdq_hex, quality = frames.pdq_gray(gray)
             features.append(VpdqFeature(pdq_hex, quality, number / fps, number))
+            if gray is not None and trim:
+                grays.append(gray)
             if seconds_per_hash and len(features) > VPDQ_MAX_FEATURES:
                 raise _too_long(number / fps)
         if counter.frames == 0:
             raise VideoRefusedError("the video has no decodable frame")
         return VideoHash(tuple(features), counter.width, counter.height, fps,
-                         counter.last / fps, codec, counter.packets, counter.frames, exact)
+                         counter.last / fps, codec, counter.packets, counter.frames, exact,
+                         _trimmed(features, grays),
+                         tuple(VpdqFeature(*frames.pdq_gray(g), f.timestamp, f.frame_number)
+                               for g, f in zip(grays, features, strict=True))
+                         if exact and grays else ())
+
+
+def _trimmed(features: Sequence[VpdqFeature],
+             grays: Sequence[npt.NDArray[np.uint8]]) -> tuple[VpdqFeature, ...]:
+    hashed = frames.trimmed_hashes(grays)
+    if hashed is None:
+        return ()
+    return tuple(VpdqFeature(h, q, f.timestamp, f.frame_number)
+                 for (h, q), f in zip(hashed, features, strict=True))
 
 
 @dataclass
@@ -370,7 +395,7 @@ def _check_size(width: int, height: int) -> None:
                                 f"{VIDEO_MAX_FRAME_PIXELS} pixels", "video_too_large")
 
 
-def _frames(container: t.Any, stream: t.Any, fps: float, exact: bool,
+def _frames(container: t.Any, stream: t.Any, fps: float, frame_mod: int, exact: bool,
             c: _Counter) -> Iterator[tuple[int, t.Any]]:
     """Decoded frames with their frame numbers, enforcing the cost limits.
 
@@ -380,8 +405,15 @@ def _frames(container: t.Any, stream: t.Any, fps: float, exact: bool,
     frames one by one, and one whose timestamps jump is refused as too long.
     """
     start: float | None = None
+    packet_start: float | None = None
     max_number = VIDEO_MAX_DURATION_S * fps
     for packet in container.demux(stream):
+        if not exact and packet.pts is not None and packet.time_base:
+            # Decode the frame the exact mode would hash even if nothing refers to it.
+            seconds = float(packet.pts * packet.time_base)
+            packet_start = seconds if packet_start is None else packet_start
+            due = round((seconds - packet_start) * fps) % frame_mod == 0
+            stream.codec_context.skip_frame = "DEFAULT" if due else FAST_SKIP_FRAME
         if packet.size:
             c.packets += 1
             c.pixels += c.frame_pixels  # skipped frames cost (about) a frame too

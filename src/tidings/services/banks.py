@@ -47,7 +47,7 @@ from tidings.moderation.signal_types import (
     pdq_augmented,
 )
 from tidings.moderation.text_signals import bank_text_signals
-from tidings.moderation.video import VpdqSignalType
+from tidings.moderation.video import VpdqSignalType, bank_vpdq_values
 from tidings.protocol import limits
 from tidings.protocol.errors import (
     BadRequest,
@@ -634,16 +634,18 @@ class BankService:
 
 def file_signals(data: bytes, augment: bool = True) -> list[tuple[str, str]]:
     """Signals of a file; ``augment`` adds PDQ hashes of centre crops (for banking).
-    A video gives vpdq (decoded as the reference does) + md5 + sha256; its frames'
-    PDQ hashes are query-side only and are not banked.
+    A video gives vpdq (decoded as the reference does; with ``augment``, also the
+    vpdq of its frames with their bars trimmed when it has bars) + md5 + sha256;
+    its frames' PDQ hashes are query-side only and are not banked.
     CPU-bound: the service calls it in a thread."""
     kind = sniff(data)
     if kind.kind == "video":
         try:
-            vpdq = VpdqSignalType.hash_from_bytes(data)
+            values = (bank_vpdq_values(data) if augment
+                      else [VpdqSignalType.hash_from_bytes(data)])
         except ModerationError as exc:
             raise _bad(exc) from exc
-        return [("vpdq", vpdq), ("md5", Md5SignalType.hash_from_bytes(data)),
+        return [*(("vpdq", v) for v in values), ("md5", Md5SignalType.hash_from_bytes(data)),
                 ("sha256", Sha256SignalType.hash_from_bytes(data))]
     content = MediaContent(data, kind.media_type if kind.kind == "photo" else
                            "application/octet-stream")

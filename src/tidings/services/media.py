@@ -39,7 +39,7 @@ from typing import Any
 from tidings.moderation import Signal
 from tidings.moderation import media_signals as ms
 from tidings.moderation.errors import VideoRefusedError
-from tidings.moderation.video import video_signals
+from tidings.moderation.video import FRAME_PDQ, VPDQ_PLAIN, VPDQ_TRIMMED, gate_signals
 from tidings.protocol import limits
 from tidings.protocol.errors import BadRequest, PayloadTooLarge, Unprocessable
 from tidings.services import imaging
@@ -80,16 +80,23 @@ def preview_key(cookie_secret: bytes) -> bytes:
     return hmac.new(cookie_secret, PREVIEW_KEY_LABEL, hashlib.sha256).digest()
 
 
-def check_video(data: bytes) -> list[Signal]:
-    """The gate's signals of a video (vpdq and its frames' PDQ queries), or a
-    refusal (422, with the reason's code) of a video the gate could not hash:
-    undecodable, unsupported, too long or too costly (``moderation.vpdq``).
-    CPU-bound (the fast decode): called in a thread once, at upload; the signals
-    are stored with the media record and the publish gate reuses them."""
+def check_video(data: bytes) -> list[ms.MediaSignal]:
+    """The gate's signals of a video (vpdq; vpdq of its frames with their bars
+    trimmed, query-only; its frames' PDQ queries), or a refusal (422, with the
+    reason's code) of a video the gate could not hash: undecodable, unsupported,
+    too long or too costly (``moderation.vpdq``). CPU-bound (the fast decode):
+    called in a thread once, at upload; the signals are stored with the media
+    record and the publish gate reuses them."""
     try:
-        return video_signals(data)
+        found = gate_signals(data)
     except VideoRefusedError as exc:
         raise Unprocessable(str(exc), exc.code) from exc
+    return [ms.MediaSignal(s.signal_type, s.value, _VIDEO_SOURCES[name], s.quality)
+            for name, s in found]
+
+
+_VIDEO_SOURCES = {VPDQ_PLAIN: ms.SOURCE_PIXELS, VPDQ_TRIMMED: ms.QUERY_PREFIX + "trim",
+                  FRAME_PDQ: ms.FRAME_PREFIX + "video"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,10 +174,7 @@ class MediaService:
             signals = ms.media_signals(prepared)
             if kind.kind == "video":  # vpdq and its frames' PDQ queries, stored once
                 found = await asyncio.to_thread(check_video, writer.read_all())
-                signals = (*signals, *(ms.MediaSignal(
-                    s.signal_type, s.value,
-                    ms.SOURCE_PIXELS if s.signal_type == "vpdq" else ms.FRAME_PREFIX + "video",
-                    s.quality) for s in found))
+                signals = (*signals, *found)
             state = await self._check(who, sha, signals)
             await asyncio.to_thread(writer.commit)
         except BlobTooLargeError as exc:
