@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _profile import Spy, pyspy, summary
 from _report import result as report
 from private_relay import cpu_seconds, free_port, fsync_probe, pct, wait_up
 from tidings.client.e2ee import Received
@@ -70,7 +71,7 @@ def start_server(data: Path, port: int) -> Any:
                    capture_output=True)
     cmd = [exe, "serve", "--data", str(data), "--port", str(port)]
     if os.environ.get(PROFILE_ENV):  # a py-spy flame graph of the server (SVG)
-        spy = str(Path(sys.executable).with_name("py-spy"))
+        spy = pyspy()
         fmt = os.environ.get(PROFILE_ENV + "_FORMAT", "flamegraph")  # or raw
         cmd = [spy, "record", "--gil", "-r", "200", "-f", fmt, "-o", os.environ[PROFILE_ENV],
                "--", *cmd]
@@ -174,10 +175,17 @@ async def bench(args: argparse.Namespace, url: str, server_pid: int) -> list[dic
     results = []
     for c in args.concurrency:
         level = Level(pairs[:c], max(1, args.messages // c), args.path, args.text_chars)
+        spies = profile_level(args.profile, c, server_pid)
         cpu_server, cpu_client = cpu_seconds(server_pid), time.process_time()
         figures = await level.run()
         cpu_server = cpu_seconds(server_pid) - cpu_server
         cpu_client = time.process_time() - cpu_client
+        for spy in spies:
+            spy.stop()
+        figures["cpu_split"] = {"server": round(100 * cpu_server / max(1e-9, cpu_server
+                                                                          + cpu_client)),
+                                "client": round(100 * cpu_client / max(1e-9, cpu_server
+                                                                          + cpu_client))}
         n = max(1, figures["received"])
         figures["server_cpu_ms_per_message"] = round(cpu_server * 1000 / n, 3)
         figures["client_cpu_ms_per_message"] = round(cpu_client * 1000 / n, 3)
@@ -187,6 +195,25 @@ async def bench(args: argparse.Namespace, url: str, server_pid: int) -> list[dic
     for m in senders + receivers:
         await m.client.close()
     return results
+
+
+def profile_level(where: Path | None, c: int, server_pid: int) -> list[Spy]:
+    """py-spy on the server and on this (client) process for one level's run."""
+    if where is None:
+        return []
+    where.mkdir(parents=True, exist_ok=True)
+    return [Spy(server_pid, where / f"server-c{c}.txt"),
+            Spy(os.getpid(), where / f"client-c{c}.txt")]
+
+
+def print_profiles(where: Path, levels: list[int]) -> None:
+    for c in levels:
+        for side in ("server", "client"):
+            top = summary(where / f"{side}-c{c}.txt")
+            print(f"profile {side} C={c} (py-spy, % of that process's samples)")
+            for kind in ("self", "inclusive"):
+                for name, share in top[kind]:
+                    print(f"  {kind:9} {share:5.1f}%  {name}")
 
 
 async def ciphertext_bytes(receiver: Messenger) -> int:
@@ -205,6 +232,9 @@ def main() -> None:
     parser.add_argument("--text-chars", type=int, default=300,
                         help="characters per message (300: about a 700-byte Olm ciphertext)")
     parser.add_argument("--path", choices=["socket", "http"], default="socket")
+    parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
+                        help="py-spy the server and the client process during each level "
+                             "(raw stacks into DIR) and print where each spent its CPU")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
     settings = {"client path": f"SDK Messenger.send_text over {args.path}"
@@ -223,7 +253,13 @@ def main() -> None:
             import uvloop
 
             async def go() -> list[dict[str, Any]]:
-                await wait_up(url)
+                for attempt in range(6):  # a loaded machine starts the server slowly
+                    try:
+                        await wait_up(url)
+                        break
+                    except RuntimeError:
+                        if attempt == 5:
+                            raise
                 return await bench(args, url, pid)
 
             pid = served_pid(server)
@@ -236,6 +272,8 @@ def main() -> None:
                                      "after": round(os.getloadavg()[0], 2),
                                      "cpus": os.cpu_count()},
                       "command": "PYTHONPATH=src python " + shlex.join(sys.argv)}, indent=2))
+    if args.profile is not None:
+        print_profiles(args.profile, args.concurrency)
     for r in results:
         c = r["senders"]
         report(f"SDK send ({args.path}) C={c} delivered", r["messages_per_s"], "msg/s",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import uuid
 from collections.abc import Callable
@@ -14,6 +15,7 @@ import pytest
 
 from tests.client.helpers import close_all, people
 from tests.conftest import LiveServer, make_settings, running_app
+from tidings.client.messaging import ACK_DELAY_S
 from tidings.protocol.errors import NotFound
 
 Live = Callable[..., AbstractAsyncContextManager[LiveServer]]
@@ -107,4 +109,47 @@ async def test_an_acknowledged_socket_send_survives_a_restart(live_server: Live,
             assert (await gus.receive()).items == []
         finally:
             await restarted.stop()
+            await close_all(group)
+
+
+async def test_a_live_receiver_acknowledges_bursts_late_and_in_one_frame(
+        live_server: Live, tmp_path: Path) -> None:
+    """While live, ``receive`` acknowledges read events ``ACK_DELAY_S`` after the first
+    of them (one ack for many messages), still on the open connection; on return,
+    everything read is acknowledged."""
+    async with live_server() as server:
+        group = await people(server.url, tmp_path, ["hal", "ida"], per_person=1)
+        hal, ida = group["hal"][0], group["ida"][0]
+        acks: list[int] = []
+        real_ack = ida.client.ack
+
+        async def counted(upto: int, *, over_socket: bool = False) -> None:
+            acks.append(upto)
+            await real_ack(upto, over_socket=over_socket)
+
+        ida.client.ack = counted  # type: ignore[method-assign]
+        try:
+            await hal.send_text("ida", "first")  # ida accepts hal's request
+            await ida.receive()
+            await ida.send_text("hal", "ok")
+            acks.clear()
+            got: list[str] = []
+            listening = asyncio.create_task(
+                ida.receive(5.0, lambda m: got.append(getattr(m, "text", ""))))
+            async with hal.client.transport.connect(0):
+                for n in range(5):
+                    await hal.send_text("ida", f"burst {n}")
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 5
+            while len(got) < 5 and loop.time() < deadline:
+                await asyncio.sleep(0.01)
+            assert got == [f"burst {n}" for n in range(5)]
+            await asyncio.sleep(ACK_DELAY_S + 0.5)
+            assert 1 <= len(acks) < 5  # late and coalesced, not one per message
+            left = await ida.client.read_stream(0)
+            assert [e for e in left["events"] if e["kind"] == "message"] == []
+            listening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listening
+        finally:
             await close_all(group)

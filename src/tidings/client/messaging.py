@@ -31,6 +31,10 @@ from tidings.protocol.payload import MessageContent
 
 MISMATCHED = "mismatched_devices"
 SIGNAL_KINDS = frozenset({"receipt", "typing", "key_share", "timer", "verification"})
+ACK_EVERY = 256
+"""Events read and not yet acknowledged that make ``receive`` acknowledge at once."""
+ACK_DELAY_S = 0.25
+"""How long ``receive`` lets read events wait for an acknowledgement while live."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,7 +321,13 @@ class Messenger:
                       ) -> Inbox:
         """Read the stream from the saved position, decrypt, keep, acknowledge.
 
-        Returns after catching up plus ``timeout`` seconds of live listening.
+        Returns after catching up plus ``timeout`` seconds of live listening. While
+        live, what was read is acknowledged (an ``ack`` frame on the connection) once
+        ``ACK_EVERY`` events are waiting or ``ACK_DELAY_S`` after the first of them,
+        not per message: an acknowledgement only lets the server delete events, and
+        the device resumes from its own saved position, so a later one loses nothing
+        and one frame and one server commit serve many messages. On return, all that
+        was read is acknowledged for sure.
         """
         inbox = Inbox()
         self.purge_expired()
@@ -326,14 +336,23 @@ class Messenger:
         reported = 0
         async with self.client.transport.connect(since) as conn:
             deadline: float | None = None
+            ack_due: float | None = None
             loop = asyncio.get_running_loop()
             last = since
             while True:
-                wait = None if deadline is None else max(0.0, deadline - loop.time())
+                wake = min((t for t in (deadline, ack_due) if t is not None), default=None)
                 try:
-                    raw = await asyncio.wait_for(conn.recv(), wait)
+                    if wake is None:
+                        raw = await conn.recv()
+                    else:
+                        async with asyncio.timeout_at(wake):
+                            raw = await conn.recv()
                 except TimeoutError:
-                    break
+                    if deadline is not None and loop.time() >= deadline:
+                        break
+                    await self._flush(last, over_socket=True)  # the delayed ack is due
+                    since, ack_due = last, None
+                    continue
                 frame = json.loads(raw)
                 if frame.get("type") == "event":
                     await self.handle_event(frame["kind"], frame["body"], inbox)
@@ -346,9 +365,13 @@ class Messenger:
                     for item in inbox.items[reported:]:
                         on_message(item)
                 reported = len(inbox.items)
-                if last > since and not conn.backlog:  # one ack per burst of frames
-                    await self._flush(last, over_socket=True)
-                    since = last
+                if last > since and not conn.backlog:  # at most one ack per burst
+                    if last - since >= ACK_EVERY or (ack_due is not None
+                                                     and loop.time() >= ack_due):
+                        await self._flush(last, over_socket=True)
+                        since, ack_due = last, None
+                    elif ack_due is None:
+                        ack_due = loop.time() + ACK_DELAY_S
                 if deadline is not None and timeout <= 0:
                     break
             if last > durable:  # on return, what was read is acknowledged for sure
