@@ -62,10 +62,12 @@ def served_pid(proc: Any) -> int:
     raise RuntimeError("py-spy did not start the server")
 
 
-def start_server(data: Path, port: int) -> Any:
+def start_server(data: Path, port: int, database_url: str | None = None) -> Any:
     import subprocess
 
     env = {**os.environ, **SETTINGS}
+    if database_url:
+        env["TIDINGS_DATABASE_URL"] = database_url
     exe = str(Path(sys.executable).with_name("tidings"))
     subprocess.run([exe, "db", "upgrade", "--data", str(data)], env=env, check=True,
                    capture_output=True)
@@ -224,30 +226,23 @@ async def ciphertext_bytes(receiver: Messenger) -> int:
     return max(sizes, default=0)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32],
-                        help="closed-loop senders (one receiver each)")
-    parser.add_argument("--messages", type=int, default=2000, help="per concurrency level")
-    parser.add_argument("--text-chars", type=int, default=300,
-                        help="characters per message (300: about a 700-byte Olm ciphertext)")
-    parser.add_argument("--path", choices=["socket", "http"], default="socket")
-    parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
-                        help="py-spy the server and the client process during each level "
-                             "(raw stacks into DIR) and print where each spent its CPU")
-    args = parser.parse_args()
-    load_before = os.getloadavg()[0]
-    settings = {"client path": f"SDK Messenger.send_text over {args.path}"
-                + (" (event-stream connection open)" if args.path == "socket"
-                   else " (POST /api/v1/messages)"),
-                "database": "sqlite, WAL, synchronous=FULL, answer after COMMIT",
-                "auth": "bearer token checked per send", "franking": "on",
-                "rate limits": f"on, raised: {RATES}", "encryption": "real Olm per message"}
-    print("settings: " + json.dumps(settings), flush=True)
+def settings(args: argparse.Namespace) -> dict[str, str]:
+    """What is on, and how it was run (printed by every script that uses this one)."""
+    return {"client path": f"SDK Messenger.send_text over {args.path}"
+            + (" (event-stream connection open)" if args.path == "socket"
+               else " (POST /api/v1/messages)"),
+            "database": ("postgresql" if args.database_url else
+                         "sqlite, WAL, synchronous=FULL") + ", answer after COMMIT",
+            "auth": "bearer token checked per send", "franking": "on",
+            "rate limits": f"on, raised: {RATES}", "encryption": "real Olm per message"}
+
+
+def measure(args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """Start a server, run every concurrency level against it; (figures, fsync probe)."""
     with tempfile.TemporaryDirectory() as tmp:
         fsync = fsync_probe(Path(tmp))
         port = free_port()
-        server = start_server(Path(tmp), port)
+        server = start_server(Path(tmp), port, args.database_url)
         url = f"http://127.0.0.1:{port}"
         try:
             import uvloop
@@ -267,6 +262,26 @@ def main() -> None:
         finally:
             os.kill(served_pid(server), 15)  # py-spy writes its profile when the server ends
             server.wait(30)
+    return results, fsync
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32],
+                        help="closed-loop senders (one receiver each)")
+    parser.add_argument("--messages", type=int, default=2000, help="per concurrency level")
+    parser.add_argument("--text-chars", type=int, default=300,
+                        help="characters per message (300: about a 700-byte Olm ciphertext)")
+    parser.add_argument("--path", choices=["socket", "http"], default="socket")
+    parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
+                        help="py-spy the server and the client process during each level "
+                             "(raw stacks into DIR) and print where each spent its CPU")
+    parser.add_argument("--database-url", default=None,
+                        help="a PostgreSQL URL (default: SQLite in a temporary directory)")
+    args = parser.parse_args()
+    load_before = os.getloadavg()[0]
+    print("settings: " + json.dumps(settings(args)), flush=True)
+    results, fsync = measure(args)
     print(json.dumps({"fsync_before_run": fsync,
                       "loadavg_1m": {"before": round(load_before, 2),
                                      "after": round(os.getloadavg()[0], 2),

@@ -153,3 +153,35 @@ async def test_a_live_receiver_acknowledges_bursts_late_and_in_one_frame(
                 await listening
         finally:
             await close_all(group)
+
+
+async def test_a_receive_cancelled_before_its_late_ack_resumes_after_what_it_read(
+        live_server: Live, tmp_path: Path) -> None:
+    """Cancelled between handling messages and acknowledging them (the ack waits
+    ``ACK_DELAY_S``), ``receive`` keeps the key state and the position: the next one
+    neither shows those messages again nor fails to decrypt them."""
+    async with live_server() as server:
+        group = await people(server.url, tmp_path, ["jon", "kim"], per_person=1)
+        jon, kim = group["jon"][0], group["kim"][0]
+        try:
+            await jon.send_text("kim", "first")
+            await kim.receive()
+            got: list[object] = []
+            listening = asyncio.create_task(kim.receive(30.0, got.append))
+            async with jon.client.transport.connect(0):
+                for n in range(3):
+                    await jon.send_text("kim", f"live {n}")
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 5
+            while len(got) < 3 and loop.time() < deadline:
+                await asyncio.sleep(0.005)
+            listening.cancel()  # well before ACK_DELAY_S has passed
+            with contextlib.suppress(asyncio.CancelledError):
+                await listening
+            assert [getattr(m, "text", m) for m in got] == [f"live {n}" for n in range(3)]
+            await jon.send_text("kim", "after")
+            inbox = await kim.receive()
+            assert inbox.errors == []
+            assert [m.text for m in inbox.messages] == ["after"]
+        finally:
+            await close_all(group)

@@ -339,43 +339,52 @@ class Messenger:
             ack_due: float | None = None
             loop = asyncio.get_running_loop()
             last = since
-            while True:
-                wake = min((t for t in (deadline, ack_due) if t is not None), default=None)
-                try:
-                    if wake is None:
-                        raw = await conn.recv()
-                    else:
-                        async with asyncio.timeout_at(wake):
+            try:
+                while True:
+                    wake = min((t for t in (deadline, ack_due) if t is not None), default=None)
+                    try:
+                        if wake is None:
                             raw = await conn.recv()
-                except TimeoutError:
-                    if deadline is not None and loop.time() >= deadline:
-                        break
-                    await self._flush(last, over_socket=True)  # the delayed ack is due
-                    since, ack_due = last, None
-                    continue
-                frame = json.loads(raw)
-                if frame.get("type") == "event":
-                    await self.handle_event(frame["kind"], frame["body"], inbox)
-                    last = frame["seq"]
-                elif frame.get("type") == "live":
-                    deadline = loop.time() + timeout
-                else:
-                    continue
-                if on_message is not None:
-                    for item in inbox.items[reported:]:
-                        on_message(item)
-                reported = len(inbox.items)
-                if last > since and not conn.backlog:  # at most one ack per burst
-                    if last - since >= ACK_EVERY or (ack_due is not None
-                                                     and loop.time() >= ack_due):
-                        await self._flush(last, over_socket=True)
+                        else:
+                            async with asyncio.timeout_at(wake):
+                                raw = await conn.recv()
+                    except TimeoutError:
+                        if deadline is not None and loop.time() >= deadline:
+                            break
+                        await self._flush(last, over_socket=True)  # the delayed ack is due
                         since, ack_due = last, None
-                    elif ack_due is None:
-                        ack_due = loop.time() + ACK_DELAY_S
-                if deadline is not None and timeout <= 0:
-                    break
-            if last > durable:  # on return, what was read is acknowledged for sure
-                await self._flush(last)
+                        continue
+                    frame = json.loads(raw)
+                    if frame.get("type") == "event":
+                        await self.handle_event(frame["kind"], frame["body"], inbox)
+                        last = frame["seq"]
+                    elif frame.get("type") == "live":
+                        deadline = loop.time() + timeout
+                    else:
+                        continue
+                    if on_message is not None:
+                        for item in inbox.items[reported:]:
+                            on_message(item)
+                    reported = len(inbox.items)
+                    if last > since and not conn.backlog:  # at most one ack per burst
+                        if last - since >= ACK_EVERY or (ack_due is not None
+                                                         and loop.time() >= ack_due):
+                            await self._flush(last, over_socket=True)
+                            since, ack_due = last, None
+                        elif ack_due is None:
+                            ack_due = loop.time() + ACK_DELAY_S
+                    if deadline is not None and timeout <= 0:
+                        break
+                if last > durable:  # on return, what was read is acknowledged for sure
+                    await self._flush(last)
+            except BaseException:
+                # Cancelled or failed after handling events it had not acknowledged yet
+                # (acks wait ACK_DELAY_S): keep the key state and resume after them, so
+                # the next receive neither shows them twice nor fails to decrypt them.
+                if last > since:
+                    self.save()
+                    self.client.save_position(last)
+                raise
         return inbox
 
     async def _flush(self, upto: int, *, over_socket: bool = False) -> None:
