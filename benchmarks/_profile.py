@@ -33,11 +33,13 @@ def pyspy() -> str:
 
 
 class Spy:
-    def __init__(self, pid: int, path: Path, rate: int = 200) -> None:
+    def __init__(self, pid: int, path: Path, rate: int = 200, gil: bool = True) -> None:
+        """``gil``: sample only the thread holding the GIL (the Python work; threads
+        waiting for it, or in fsync or SQLite with it released, are left out)."""
         self.path = path
         self.proc = subprocess.Popen(
             [pyspy(), "record", "--pid", str(pid), "-r", str(rate), "-f", "raw", "-o",
-             str(path), "--nonblocking"],
+             str(path), "--nonblocking", *(["--gil"] if gil else [])],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def stop(self) -> None:
