@@ -15,14 +15,19 @@ from pathlib import Path
 
 from tidings.server.charts import Chart, column_chart
 
+GAP = "\x00"
 COLOURS = ("#2b6cb0", "#c05621", "#2f855a", "#6b46c1")
 
 
 def grouped(title: str, levels: Sequence[int], series: dict[str, Sequence[float]]) -> Chart:
     """One column per (level, series), in level order; labels ``C=<level>`` under the
     first column of each group."""
-    items = [(f"C={c}" if i == 0 else "", round(values[k]))
-             for k, c in enumerate(levels) for i, values in enumerate(series.values())]
+    items: list[tuple[str, int]] = []
+    for k, c in enumerate(levels):
+        if k:
+            items.append((GAP, 0))  # an empty slot between groups
+        items.extend((f"C={c}" if i == 0 else "", round(values[k]))
+                     for i, values in enumerate(series.values()))
     return column_chart(title, items, label_every=1)
 
 
@@ -30,8 +35,8 @@ def write(path: Path, chart: Chart, series: Sequence[str], unit: str, note: str)
     """Write ``chart`` as an SVG file, with a legend and a note under it."""
     count = max(1, len(series))
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" '
-             f'viewBox="-10 -40 {chart.width + 20} {chart.height + 80}" '
-             f'width="{chart.width + 20}" height="{chart.height + 80}" '
+             f'viewBox="-10 -40 {chart.width + 20} {chart.height + 90}" '
+             f'width="{chart.width + 20}" height="{chart.height + 90}" '
              f'font-family="sans-serif" font-size="12">',
              f"<title>{escape(chart.title)}</title>",
              f'<text x="0" y="-22" font-size="14" font-weight="bold">{escape(chart.title)}'
@@ -39,8 +44,13 @@ def write(path: Path, chart: Chart, series: Sequence[str], unit: str, note: str)
              f'<line x1="0" y1="{chart.baseline_y}" x2="{chart.width}" y2="{chart.baseline_y}" '
              f'stroke="#555"/>']
     slot = chart.bars[1].x - chart.bars[0].x if len(chart.bars) > 1 else 0
-    for i, bar in enumerate(chart.bars):
-        colour = COLOURS[i % count % len(COLOURS)]
+    i = -1
+    for bar in chart.bars:
+        if bar.label == GAP:
+            i = -1
+            continue
+        i += 1
+        colour = COLOURS[i % len(COLOURS)]
         parts.append(f'<rect x="{bar.x}" y="{bar.y}" width="{bar.width}" '
                      f'height="{bar.height}" fill="{colour}"/>')
         parts.append(f'<text x="{bar.value_x}" y="{bar.value_y}" text-anchor="middle">'
