@@ -9,7 +9,8 @@ receiving client, delivered throughput from the first send to the last receipt.
   real Olm encryption, over the sender's open event-stream connection, to the
   recipient's ``Messenger.receive`` callback (``sdk_send.py`` does the measuring).
   SQLite with synchronous=FULL, answered after COMMIT; authentication, franking and
-  rate limiting on (``send`` rate raised, still checked per send).
+  rate limiting on, the per-device ``send`` limit at its default (600 a minute, so a
+  level that sends more than that from one device is capped by it, and says so).
 - **Synapse** (installed into ``benchmarks/.synapse-venv``, SQLite, presence off, rate
   limits out of the way): each sender PUTs ``m.room.message`` events as long as
   Tidings' Olm ciphertext into its room; the receiver long-polls ``/sync``.

@@ -14,7 +14,7 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +70,36 @@ class Inbox:
     @property
     def errors(self) -> list[Undecryptable]:
         return [i for i in self.items if isinstance(i, Undecryptable)]
+
+
+class _Reading:
+    """Where one ``receive`` stands: last event handled, last acknowledged, and the
+    pending late acknowledgement (a timer, then a task)."""
+
+    def __init__(self, pos: int) -> None:
+        self.last = pos
+        self.acked = pos
+        self.timer: asyncio.TimerHandle | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    def later(self, ack: Coroutine[Any, Any, None]) -> None:
+        self.timer = None
+        self.task = asyncio.ensure_future(ack)
+
+    def stop(self, *, cancel: bool = False) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if cancel and self.task is not None:
+            self.task.cancel()
+
+    async def settle(self) -> None:
+        """No timer left, and the late ack in flight (if any) done: a failed one is
+        made good by the acknowledgement ``receive`` sends on return."""
+        self.stop()
+        if self.task is not None:
+            with contextlib.suppress(Exception):
+                await self.task
 
 
 def _now_ms() -> int:
@@ -335,57 +365,58 @@ class Messenger:
         durable = since
         reported = 0
         async with self.client.transport.connect(since) as conn:
-            deadline: float | None = None
-            ack_due: float | None = None
             loop = asyncio.get_running_loop()
-            last = since
+            state = _Reading(since)
             try:
-                while True:
-                    wake = min((t for t in (deadline, ack_due) if t is not None), default=None)
-                    try:
-                        if wake is None:
-                            raw = await conn.recv()
-                        else:
-                            async with asyncio.timeout_at(wake):
-                                raw = await conn.recv()
-                    except TimeoutError:
-                        if deadline is not None and loop.time() >= deadline:
-                            break
-                        await self._flush(last, over_socket=True)  # the delayed ack is due
-                        since, ack_due = last, None
-                        continue
-                    frame = json.loads(raw)
-                    if frame.get("type") == "event":
-                        await self.handle_event(frame["kind"], frame["body"], inbox)
-                        last = frame["seq"]
-                    elif frame.get("type") == "live":
-                        deadline = loop.time() + timeout
-                    else:
-                        continue
-                    if on_message is not None:
-                        for item in inbox.items[reported:]:
-                            on_message(item)
-                    reported = len(inbox.items)
-                    if last > since and not conn.backlog:  # at most one ack per burst
-                        if last - since >= ACK_EVERY or (ack_due is not None
-                                                         and loop.time() >= ack_due):
-                            await self._flush(last, over_socket=True)
-                            since, ack_due = last, None
-                        elif ack_due is None:
-                            ack_due = loop.time() + ACK_DELAY_S
-                    if deadline is not None and timeout <= 0:
-                        break
-                if last > durable:  # on return, what was read is acknowledged for sure
-                    await self._flush(last)
+                try:
+                    async with asyncio.timeout(None) as live_for:  # one timer, set at live
+                        while True:
+                            frame = json.loads(await conn.recv())
+                            if frame.get("type") == "event":
+                                await self.handle_event(frame["kind"], frame["body"], inbox)
+                                state.last = frame["seq"]
+                            elif frame.get("type") == "live":
+                                if timeout <= 0:
+                                    break
+                                live_for.reschedule(loop.time() + timeout)
+                            else:
+                                continue
+                            if on_message is not None:
+                                for item in inbox.items[reported:]:
+                                    on_message(item)
+                            reported = len(inbox.items)
+                            if state.last > state.acked and not conn.backlog:
+                                if state.last - state.acked >= ACK_EVERY:
+                                    await self._ack_read(state)
+                                elif state.timer is None:  # a late ack, without a timer per frame
+                                    state.timer = loop.call_later(
+                                        ACK_DELAY_S, lambda: state.later(self._ack_read(state)))
+                except TimeoutError:
+                    if not live_for.expired():
+                        raise
             except BaseException:
-                # Cancelled or failed after handling events it had not acknowledged yet
-                # (acks wait ACK_DELAY_S): keep the key state and resume after them, so
-                # the next receive neither shows them twice nor fails to decrypt them.
-                if last > since:
+                # Cancelled or failed after handling events whose (late) ack may not
+                # have gone out: keep the key state and resume after them, so the next
+                # receive neither shows them twice nor fails to decrypt them.
+                state.stop(cancel=True)
+                if state.last > durable:
                     self.save()
-                    self.client.save_position(last)
+                    self.client.save_position(state.last)
                 raise
+            await state.settle()
+            if state.last > durable:  # on return, what was read is acknowledged for sure
+                await self._flush(state.last)
         return inbox
+
+    async def _ack_read(self, state: _Reading) -> None:
+        """Acknowledge, on the open connection, what ``receive`` has read so far."""
+        upto = state.last
+        if state.timer is not None:
+            state.timer.cancel()
+            state.timer = None
+        if upto > state.acked:
+            state.acked = upto
+            await self._flush(upto, over_socket=True)
 
     async def _flush(self, upto: int, *, over_socket: bool = False) -> None:
         """Persist crypto state and the received messages, then acknowledge."""
