@@ -169,3 +169,69 @@ async def measure(port: int, n: int, concurrency: int, body_size: int) -> Figure
     latencies = sorted((got[i] - sent[i]) * 1000 for i in range(n))
     return Figures(n, end_t - start_t, statistics.median(latencies),
                    latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))])
+
+
+async def measure_senders(port: int, n: int, concurrency: int, body_size: int) -> Figures:
+    """C closed-loop senders, each in its own 1:1 room with the one receiver (as the
+    Tidings SDK benchmark's C conversations): the next PUT starts when the previous one
+    was answered. The receiver long-polls ``/sync`` over all the rooms."""
+    base = f"http://127.0.0.1:{port}"
+    limits = httpx.Limits(max_connections=concurrency + 4)
+    tag = f"{os.getpid()}x{time.monotonic_ns() % 10**6}"
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
+        bob = await register(client, f"bob{tag}")
+        hb = {"Authorization": f"Bearer {bob}"}
+        rooms: list[tuple[dict[str, str], str]] = []
+        for i in range(concurrency):
+            alice = {"Authorization": f"Bearer {await register(client, f'a{i}n{tag}')}"}
+            r = await client.post("/_matrix/client/v3/createRoom", headers=alice, json={
+                "preset": "private_chat", "invite": [f"@bob{tag}:localhost"],
+                "is_direct": True})
+            room = r.json()["room_id"]
+            (await client.post(f"/_matrix/client/v3/rooms/{room}/join",
+                               headers=hb)).raise_for_status()
+            rooms.append((alice, room))
+        flt = json.dumps({"room": {"timeline": {"limit": 10_000}},
+                          "presence": {"types": []}, "account_data": {"types": []}})
+        r = await client.get("/_matrix/client/v3/sync", headers=hb, params={"filter": flt})
+        since = r.json()["next_batch"]
+        per = max(1, n // concurrency)
+        total = per * concurrency
+        sent: dict[str, float] = {}
+        got: dict[str, float] = {}
+        done = asyncio.Event()
+
+        async def receiver() -> None:
+            nonlocal since
+            while len(got) < total:
+                r = await client.get("/_matrix/client/v3/sync", headers=hb, params={
+                    "filter": flt, "since": since, "timeout": 30_000})
+                data = r.json()
+                since = data["next_batch"]
+                now = time.perf_counter()
+                for joined in data.get("rooms", {}).get("join", {}).values():
+                    for event in joined.get("timeline", {}).get("events", []):
+                        head = event.get("content", {}).get("body", "").split("|", 1)[0]
+                        if head.startswith("m"):
+                            got.setdefault(head, now)
+            done.set()
+
+        async def sender(index: int, headers: dict[str, str], room: str) -> None:
+            for k in range(per):
+                key = f"m{index}.{k}"
+                text = f"{key}|" + "x" * max(0, body_size - len(key) - 1)
+                sent[key] = time.perf_counter()
+                r = await client.put(
+                    f"/_matrix/client/v3/rooms/{room}/send/m.room.message/t{index}.{k}",
+                    headers=headers, json={"msgtype": "m.text", "body": text})
+                r.raise_for_status()
+
+        recv_task = asyncio.create_task(receiver())
+        start_t = time.perf_counter()
+        await asyncio.gather(*(sender(i, h, room) for i, (h, room) in enumerate(rooms)))
+        await asyncio.wait_for(done.wait(), timeout=600)
+        await recv_task
+        end_t = max(got.values())
+    latencies = sorted((got[k] - sent[k]) * 1000 for k in sent)
+    return Figures(total, end_t - start_t, statistics.median(latencies),
+                   latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))])

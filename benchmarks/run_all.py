@@ -23,7 +23,7 @@ ROOT = HERE.parent
 OUT = ROOT / "docs" / "benchmarks.md"
 
 PLAN: dict[str, list[str]] = {
-    "vs_synapse.py": ["--messages", "2000", "--concurrency", "20"],
+    "vs_synapse.py": ["--messages", "2000", "--concurrency", "1", "8", "32"],
     "private_relay.py": ["--pairs", "20", "--messages", "1000"],
     "sdk_send.py": ["--concurrency", "1", "8", "32", "--messages", "2000"],
     "pdq_index.py": ["--n", "1000000"],

@@ -34,17 +34,22 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _profile import Spy, pyspy, summary
 from _report import result as report
 from private_relay import cpu_seconds, free_port, fsync_probe, pct, wait_up
 from tidings.client.e2ee import Received
 from tidings.client.messaging import Messenger, Undecryptable, enroll
 from tidings.client.sdk import TidingsClient
+from tidings.protocol import limits
+from tidings.protocol.errors import RateLimited
 
 PASSWORD = "benchmark password 123"
 TEXT = ("Running ten minutes late, the tram is stuck at the bridge again. Order me the "
         "usual and keep a seat by the window, I will explain everything when I get there. ") * 4
-RATES = "send=1000000/60,register=1000/3600,login=1000/300,key_claim_device=100000/60," \
-        "key_claim_account=100000/60"
+RATES = "register=1000/3600,login=1000/300"
+"""Raised for the load generator, which registers every account from one address; the
+per-device ``send`` limit and the key-claim limits stay at their defaults."""
+SEND_LIMIT = f"{limits.RATE_SEND.limit} per {limits.RATE_SEND.period_s} s per device (default)"
 PROFILE_ENV = "TIDINGS_BENCH_PROFILE"
 SETTINGS = {"TIDINGS_LOG_LEVEL": "warning", "TIDINGS_RATES": RATES}
 
@@ -61,16 +66,18 @@ def served_pid(proc: Any) -> int:
     raise RuntimeError("py-spy did not start the server")
 
 
-def start_server(data: Path, port: int) -> Any:
+def start_server(data: Path, port: int, database_url: str | None = None) -> Any:
     import subprocess
 
     env = {**os.environ, **SETTINGS}
+    if database_url:
+        env["TIDINGS_DATABASE_URL"] = database_url
     exe = str(Path(sys.executable).with_name("tidings"))
     subprocess.run([exe, "db", "upgrade", "--data", str(data)], env=env, check=True,
                    capture_output=True)
     cmd = [exe, "serve", "--data", str(data), "--port", str(port)]
     if os.environ.get(PROFILE_ENV):  # a py-spy flame graph of the server (SVG)
-        spy = str(Path(sys.executable).with_name("py-spy"))
+        spy = pyspy()
         fmt = os.environ.get(PROFILE_ENV + "_FORMAT", "flamegraph")  # or raw
         cmd = [spy, "record", "--gil", "-r", "200", "-f", fmt, "-o", os.environ[PROFILE_ENV],
                "--", *cmd]
@@ -97,6 +104,8 @@ class Level:
         self.received: dict[str, float] = {}
         self.sizes: set[int] = set()
         self.errors = 0
+        self.rate_limited = 0
+        """Sends the server refused with 429 (the per-device limit), then retried."""
         self.done = asyncio.Event()
         self.expected = per_sender * len(pairs)
         self.socket_before = sum(s.client.transport.sent_over_socket for s, _ in pairs)
@@ -117,8 +126,14 @@ class Level:
     async def sender(self, m: Messenger, to: str) -> None:
         async def loop() -> None:
             for n in range(self.per_sender):
-                start = time.perf_counter()
-                sent = await m.send_text(to, f"{n:05d} {self.text}")
+                while True:
+                    start = time.perf_counter()
+                    try:
+                        sent = await m.send_text(to, f"{n:05d} {self.text}")
+                        break
+                    except RateLimited as exc:  # as a client must: wait, then send again
+                        self.rate_limited += 1
+                        await asyncio.sleep(max(0.05, exc.retry_after))
                 self.started[sent["id"]] = start
                 self.answered.append((time.perf_counter() - start) * 1000)
 
@@ -148,7 +163,7 @@ class Level:
             - self.socket_before
         return {"senders": len(self.pairs), "sent": len(self.started),
                 "received": len(self.received), "undecryptable": self.errors,
-                "over_socket": over_socket,
+                "over_socket": over_socket, "rate_limited_sends": self.rate_limited,
                 "messages_per_s": round(len(self.received) / max(1e-9, last - first), 1),
                 "p50_ms": round(pct(latencies, 50), 2), "p99_ms": round(pct(latencies, 99), 2),
                 "max_ms": round(max(latencies, default=0), 2),
@@ -157,7 +172,8 @@ class Level:
 
 
 async def bench(args: argparse.Namespace, url: str, server_pid: int) -> list[dict[str, Any]]:
-    most = max(args.concurrency)
+    # Fresh pairs for each level: no level spends another's send-limit allowance.
+    most = sum(args.concurrency)
     run = os.urandom(3).hex()
     senders = [await person(url, f"s{run}x{i}") for i in range(most)]
     receivers = [await person(url, f"r{run}x{i}") for i in range(most)]
@@ -172,21 +188,54 @@ async def bench(args: argparse.Namespace, url: str, server_pid: int) -> list[dic
                            for s, r in pairs))
     envelope = await ciphertext_bytes(receivers[0])
     results = []
+    first = 0
     for c in args.concurrency:
-        level = Level(pairs[:c], max(1, args.messages // c), args.path, args.text_chars)
+        level = Level(pairs[first:first + c], max(1, args.messages // c), args.path,
+                      args.text_chars)
+        first += c
+        spies = profile_level(args.profile, c, server_pid)
         cpu_server, cpu_client = cpu_seconds(server_pid), time.process_time()
         figures = await level.run()
         cpu_server = cpu_seconds(server_pid) - cpu_server
         cpu_client = time.process_time() - cpu_client
+        for spy in spies:
+            spy.stop()
+        figures["cpu_split"] = {"server": round(100 * cpu_server / max(1e-9, cpu_server
+                                                                          + cpu_client)),
+                                "client": round(100 * cpu_client / max(1e-9, cpu_server
+                                                                          + cpu_client))}
         n = max(1, figures["received"])
         figures["server_cpu_ms_per_message"] = round(cpu_server * 1000 / n, 3)
         figures["client_cpu_ms_per_message"] = round(cpu_client * 1000 / n, 3)
         figures["olm_ciphertext_bytes"] = envelope
         results.append(figures)
         print(json.dumps(figures), flush=True)
+        if figures["rate_limited_sends"]:
+            print(f"C={c}: the per-device send limit ({SEND_LIMIT}) capped this level: "
+                  f"{figures['rate_limited_sends']} sends were refused with 429 and sent "
+                  "again after retry_after", flush=True)
     for m in senders + receivers:
         await m.client.close()
     return results
+
+
+def profile_level(where: Path | None, c: int, server_pid: int) -> list[Spy]:
+    """py-spy on the server and on this (client) process for one level's run."""
+    if where is None:
+        return []
+    where.mkdir(parents=True, exist_ok=True)
+    return [Spy(server_pid, where / f"server-c{c}.txt"),
+            Spy(os.getpid(), where / f"client-c{c}.txt")]
+
+
+def print_profiles(where: Path, levels: list[int]) -> None:
+    for c in levels:
+        for side in ("server", "client"):
+            top = summary(where / f"{side}-c{c}.txt")
+            print(f"profile {side} C={c} (py-spy, % of that process's samples)")
+            for kind in ("self", "inclusive"):
+                for name, share in top[kind]:
+                    print(f"  {kind:9} {share:5.1f}%  {name}")
 
 
 async def ciphertext_bytes(receiver: Messenger) -> int:
@@ -197,6 +246,47 @@ async def ciphertext_bytes(receiver: Messenger) -> int:
     return max(sizes, default=0)
 
 
+def settings(args: argparse.Namespace) -> dict[str, str]:
+    """What is on, and how it was run (printed by every script that uses this one)."""
+    return {"client path": f"SDK Messenger.send_text over {args.path}"
+            + (" (event-stream connection open)" if args.path == "socket"
+               else " (POST /api/v1/messages)"),
+            "database": ("postgresql" if args.database_url else
+                         "sqlite, WAL, synchronous=FULL") + ", answer after COMMIT",
+            "auth": "bearer token checked per send", "franking": "on",
+            "rate limits": f"on; send {SEND_LIMIT}, not raised; raised for the load "
+                           f"generator's sign-ups from one address: {RATES}",
+            "encryption": "real Olm per message"}
+
+
+def measure(args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """Start a server, run every concurrency level against it; (figures, fsync probe)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        fsync = fsync_probe(Path(tmp))
+        port = free_port()
+        server = start_server(Path(tmp), port, args.database_url)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            import uvloop
+
+            async def go() -> list[dict[str, Any]]:
+                for attempt in range(6):  # a loaded machine starts the server slowly
+                    try:
+                        await wait_up(url)
+                        break
+                    except RuntimeError:
+                        if attempt == 5:
+                            raise
+                return await bench(args, url, pid)
+
+            pid = served_pid(server)
+            results = uvloop.run(go())
+        finally:
+            os.kill(served_pid(server), 15)  # py-spy writes its profile when the server ends
+            server.wait(30)
+    return results, fsync
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32],
@@ -205,37 +295,22 @@ def main() -> None:
     parser.add_argument("--text-chars", type=int, default=300,
                         help="characters per message (300: about a 700-byte Olm ciphertext)")
     parser.add_argument("--path", choices=["socket", "http"], default="socket")
+    parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
+                        help="py-spy the server and the client process during each level "
+                             "(raw stacks into DIR) and print where each spent its CPU")
+    parser.add_argument("--database-url", default=None,
+                        help="a PostgreSQL URL (default: SQLite in a temporary directory)")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
-    settings = {"client path": f"SDK Messenger.send_text over {args.path}"
-                + (" (event-stream connection open)" if args.path == "socket"
-                   else " (POST /api/v1/messages)"),
-                "database": "sqlite, WAL, synchronous=FULL, answer after COMMIT",
-                "auth": "bearer token checked per send", "franking": "on",
-                "rate limits": f"on, raised: {RATES}", "encryption": "real Olm per message"}
-    print("settings: " + json.dumps(settings), flush=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        fsync = fsync_probe(Path(tmp))
-        port = free_port()
-        server = start_server(Path(tmp), port)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            import uvloop
-
-            async def go() -> list[dict[str, Any]]:
-                await wait_up(url)
-                return await bench(args, url, pid)
-
-            pid = served_pid(server)
-            results = uvloop.run(go())
-        finally:
-            os.kill(served_pid(server), 15)  # py-spy writes its profile when the server ends
-            server.wait(30)
+    print("settings: " + json.dumps(settings(args)), flush=True)
+    results, fsync = measure(args)
     print(json.dumps({"fsync_before_run": fsync,
                       "loadavg_1m": {"before": round(load_before, 2),
                                      "after": round(os.getloadavg()[0], 2),
                                      "cpus": os.cpu_count()},
                       "command": "PYTHONPATH=src python " + shlex.join(sys.argv)}, indent=2))
+    if args.profile is not None:
+        print_profiles(args.profile, args.concurrency)
     for r in results:
         c = r["senders"]
         report(f"SDK send ({args.path}) C={c} delivered", r["messages_per_s"], "msg/s",

@@ -146,6 +146,35 @@ async def test_blocked_sender_learns_nothing_and_nothing_arrives(live_server: Li
             await close_all(group)
 
 
+async def test_a_block_stops_a_conversation_under_way_at_once(live_server: Live,
+                                                               tmp_path: Path) -> None:
+    """Two people who accepted each other: the server keeps that decision between
+    sends (services/contacts.py), and a block drops it before the block is answered."""
+    async with live_server() as server:
+        group = await people(server.url, tmp_path, ["zoe", "abe"], per_person=1)
+        zoe, abe = group["zoe"][0], group["abe"][0]
+        try:
+            await abe.send_text("zoe", "hi")
+            await zoe.receive()
+            await zoe.send_text("abe", "hello")  # writing back: accepted both ways
+            await abe.receive()
+            async with abe.client.transport.connect(0):
+                for n in range(3):  # over the socket too, as the TUI sends
+                    await abe.send_text("zoe", f"kept {n}")
+                assert [m.text for m in (await zoe.receive()).messages] == [
+                    "kept 0", "kept 1", "kept 2"]
+                await Privacy(zoe).block("abe")
+                sent = await abe.send_text("zoe", "after the block")
+                assert set(sent) == {"id", "ts"}  # the blocked sender cannot tell
+            assert (await zoe.receive()).messages == []
+            await Privacy(zoe).unblock("abe")
+            await abe.send_text("zoe", "after unblock")
+            (after,) = (await zoe.receive()).messages
+            assert after.text == "after unblock" and after.request
+        finally:
+            await close_all(group)
+
+
 async def test_block_api_input_and_privacy(live_server: Live, tmp_path: Path) -> None:
     async with live_server() as server, httpx.AsyncClient(base_url=server.url) as http:
         group = await people(server.url, tmp_path, ["zoe", "abe"], per_person=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import uuid
 from collections.abc import Callable
@@ -14,6 +15,7 @@ import pytest
 
 from tests.client.helpers import close_all, people
 from tests.conftest import LiveServer, make_settings, running_app
+from tidings.client.messaging import ACK_DELAY_S
 from tidings.protocol.errors import NotFound
 
 Live = Callable[..., AbstractAsyncContextManager[LiveServer]]
@@ -107,4 +109,79 @@ async def test_an_acknowledged_socket_send_survives_a_restart(live_server: Live,
             assert (await gus.receive()).items == []
         finally:
             await restarted.stop()
+            await close_all(group)
+
+
+async def test_a_live_receiver_acknowledges_bursts_late_and_in_one_frame(
+        live_server: Live, tmp_path: Path) -> None:
+    """While live, ``receive`` acknowledges read events ``ACK_DELAY_S`` after the first
+    of them (one ack for many messages), still on the open connection; on return,
+    everything read is acknowledged."""
+    async with live_server() as server:
+        group = await people(server.url, tmp_path, ["hal", "ida"], per_person=1)
+        hal, ida = group["hal"][0], group["ida"][0]
+        acks: list[int] = []
+        real_ack = ida.client.ack
+
+        async def counted(upto: int, *, over_socket: bool = False) -> None:
+            acks.append(upto)
+            await real_ack(upto, over_socket=over_socket)
+
+        ida.client.ack = counted  # type: ignore[method-assign]
+        try:
+            await hal.send_text("ida", "first")  # ida accepts hal's request
+            await ida.receive()
+            await ida.send_text("hal", "ok")
+            acks.clear()
+            got: list[str] = []
+            listening = asyncio.create_task(
+                ida.receive(5.0, lambda m: got.append(getattr(m, "text", ""))))
+            async with hal.client.transport.connect(0):
+                for n in range(5):
+                    await hal.send_text("ida", f"burst {n}")
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 5
+            while len(got) < 5 and loop.time() < deadline:
+                await asyncio.sleep(0.01)
+            assert got == [f"burst {n}" for n in range(5)]
+            await asyncio.sleep(ACK_DELAY_S + 0.5)
+            assert 1 <= len(acks) < 5  # late and coalesced, not one per message
+            left = await ida.client.read_stream(0)
+            assert [e for e in left["events"] if e["kind"] == "message"] == []
+            listening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listening
+        finally:
+            await close_all(group)
+
+
+async def test_a_receive_cancelled_before_its_late_ack_resumes_after_what_it_read(
+        live_server: Live, tmp_path: Path) -> None:
+    """Cancelled between handling messages and acknowledging them (the ack waits
+    ``ACK_DELAY_S``), ``receive`` keeps the key state and the position: the next one
+    neither shows those messages again nor fails to decrypt them."""
+    async with live_server() as server:
+        group = await people(server.url, tmp_path, ["jon", "kim"], per_person=1)
+        jon, kim = group["jon"][0], group["kim"][0]
+        try:
+            await jon.send_text("kim", "first")
+            await kim.receive()
+            got: list[object] = []
+            listening = asyncio.create_task(kim.receive(30.0, got.append))
+            async with jon.client.transport.connect(0):
+                for n in range(3):
+                    await jon.send_text("kim", f"live {n}")
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 5
+            while len(got) < 3 and loop.time() < deadline:
+                await asyncio.sleep(0.005)
+            listening.cancel()  # well before ACK_DELAY_S has passed
+            with contextlib.suppress(asyncio.CancelledError):
+                await listening
+            assert [getattr(m, "text", m) for m in got] == [f"live {n}" for n in range(3)]
+            await jon.send_text("kim", "after")
+            inbox = await kim.receive()
+            assert inbox.errors == []
+            assert [m.text for m in inbox.messages] == ["after"]
+        finally:
             await close_all(group)

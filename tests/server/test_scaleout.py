@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.bus.test_redis import eventually, kill_pubsub
+from tests.client.helpers import close_all, device
 from tests.conftest import REDIS_URL, LiveServer, register
 from tests.server.test_gateway import connect, recv
 from tidings.bus.local import LocalBus
 from tidings.bus.redis import RedisBus
+from tidings.client.privacy import Privacy
 from tidings.services.streams import StreamService
 from tidings.storage.streams import StreamStore
 
@@ -64,3 +67,27 @@ async def test_idle_device_catches_up_after_the_bus_reconnects(live_server: Live
             assert frame["type"] == "event" and frame["seq"] == 1
         finally:
             await conn.close()
+
+
+async def test_a_block_through_one_process_reaches_the_other_at_once(
+        live_server: Live, redis_prefix: str, tmp_path: Path) -> None:
+    """The send gate's kept decision (services/contacts.py) lives per process: a block
+    made through process one drops process two's over the bus."""
+    shared = {"redis_url": REDIS_URL, "redis_prefix": redis_prefix}
+    async with live_server(**shared) as one, live_server(**shared) as two:
+        assert await two.app.state.bus.synced()
+        zoe = await device(one.url, tmp_path, "zoe", "d0", first=True)
+        abe = await device(two.url, tmp_path, "abe", "d0", first=True)  # sends via two
+        try:
+            await abe.send_text("zoe", "hi")
+            await zoe.receive()
+            await zoe.send_text("abe", "hello")  # accepted both ways
+            await abe.receive()
+            await abe.send_text("zoe", "kept")  # process two keeps the decision
+            assert [m.text for m in (await zoe.receive()).messages] == ["kept"]
+            await Privacy(zoe).block("abe")  # through process one
+            await eventually(lambda: not two.app.state.contacts._accepted)
+            await abe.send_text("zoe", "after the block")
+            assert (await zoe.receive()).messages == []
+        finally:
+            await close_all({"zoe": [zoe], "abe": [abe]})

@@ -14,7 +14,7 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,10 @@ from tidings.protocol.payload import MessageContent
 
 MISMATCHED = "mismatched_devices"
 SIGNAL_KINDS = frozenset({"receipt", "typing", "key_share", "timer", "verification"})
+ACK_EVERY = 256
+"""Events read and not yet acknowledged that make ``receive`` acknowledge at once."""
+ACK_DELAY_S = 0.25
+"""How long ``receive`` lets read events wait for an acknowledgement while live."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +74,36 @@ class Inbox:
 
 RECEIVE_SETTLE_S = 0.3
 """With ``until_message``: how long to wait for more of a burst once a message is in."""
+
+
+class _Reading:
+    """Where one ``receive`` stands: last event handled, last acknowledged, and the
+    pending late acknowledgement (a timer, then a task)."""
+
+    def __init__(self, pos: int) -> None:
+        self.last = pos
+        self.acked = pos
+        self.timer: asyncio.TimerHandle | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    def later(self, ack: Coroutine[Any, Any, None]) -> None:
+        self.timer = None
+        self.task = asyncio.ensure_future(ack)
+
+    def stop(self, *, cancel: bool = False) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if cancel and self.task is not None:
+            self.task.cancel()
+
+    async def settle(self) -> None:
+        """No timer left, and the late ack in flight (if any) done: a failed one is
+        made good by the acknowledgement ``receive`` sends on return."""
+        self.stop()
+        if self.task is not None:
+            with contextlib.suppress(Exception):
+                await self.task
 
 
 def _now_ms() -> int:
@@ -324,7 +358,13 @@ class Messenger:
         Returns after catching up plus ``timeout`` seconds of live listening; with
         ``until_message``, as soon as a message is in (caught up or live, plus
         ``RECEIVE_SETTLE_S`` for the rest of its burst): ``timeout`` is then the most it
-        waits for one (`tidings receive --timeout`).
+        waits for one (`tidings receive --timeout`). While
+        live, what was read is acknowledged (an ``ack`` frame on the connection) once
+        ``ACK_EVERY`` events are waiting or ``ACK_DELAY_S`` after the first of them,
+        not per message: an acknowledgement only lets the server delete events, and
+        the device resumes from its own saved position, so a later one loses nothing
+        and one frame and one server commit serve many messages. On return, all that
+        was read is acknowledged for sure.
         """
         inbox = Inbox()
         self.purge_expired()
@@ -332,37 +372,62 @@ class Messenger:
         durable = since
         reported = 0
         async with self.client.transport.connect(since) as conn:
-            deadline: float | None = None
             loop = asyncio.get_running_loop()
-            last = since
-            while True:
-                wait = None if deadline is None else max(0.0, deadline - loop.time())
+            state = _Reading(since)
+            try:
                 try:
-                    raw = await asyncio.wait_for(conn.recv(), wait)
+                    async with asyncio.timeout(None) as live_for:  # one timer, set at live
+                        while True:
+                            frame = json.loads(await conn.recv())
+                            if frame.get("type") == "event":
+                                await self.handle_event(frame["kind"], frame["body"], inbox)
+                                state.last = frame["seq"]
+                            elif frame.get("type") == "live":
+                                if timeout <= 0:
+                                    break
+                                live_for.reschedule(loop.time() + timeout)
+                            else:
+                                continue
+                            settle = live_for.when()
+                            if until_message and inbox.messages and settle is not None:
+                                live_for.reschedule(min(settle,
+                                                        loop.time() + RECEIVE_SETTLE_S))
+                            if on_message is not None:
+                                for item in inbox.items[reported:]:
+                                    on_message(item)
+                            reported = len(inbox.items)
+                            if state.last > state.acked and not conn.backlog:
+                                if state.last - state.acked >= ACK_EVERY:
+                                    await self._ack_read(state)
+                                elif state.timer is None:  # a late ack, without a timer per frame
+                                    state.timer = loop.call_later(
+                                        ACK_DELAY_S, lambda: state.later(self._ack_read(state)))
                 except TimeoutError:
-                    break
-                frame = json.loads(raw)
-                if frame.get("type") == "event":
-                    await self.handle_event(frame["kind"], frame["body"], inbox)
-                    last = frame["seq"]
-                elif frame.get("type") == "live":
-                    deadline = loop.time() + timeout
-                else:
-                    continue
-                if until_message and deadline is not None and inbox.messages:
-                    deadline = min(deadline, loop.time() + RECEIVE_SETTLE_S)
-                if on_message is not None:
-                    for item in inbox.items[reported:]:
-                        on_message(item)
-                reported = len(inbox.items)
-                if last > since and not conn.backlog:  # one ack per burst of frames
-                    await self._flush(last, over_socket=True)
-                    since = last
-                if deadline is not None and timeout <= 0:
-                    break
-            if last > durable:  # on return, what was read is acknowledged for sure
-                await self._flush(last)
+                    if not live_for.expired():
+                        raise
+            except BaseException:
+                # Cancelled or failed after handling events whose (late) ack may not
+                # have gone out: keep the key state and resume after them, so the next
+                # receive neither shows them twice nor fails to decrypt them.
+                state.stop(cancel=True)
+                if state.last > durable:
+                    self.save()
+                    self.client.save_position(state.last)
+                raise
+            await state.settle()
+            if state.last > durable:  # on return, what was read is acknowledged for sure
+                await self._flush(state.last)
         return inbox
+
+    async def _ack_read(self, state: _Reading) -> None:
+        """Acknowledge, on the open connection, what ``receive`` has read so far."""
+        upto = state.last
+        if state.timer is not None:
+            state.timer.cancel()
+            state.timer = None
+        if upto > state.acked:
+            state.acked = upto
+            await self._flush(upto, over_socket=True)
 
     async def _flush(self, upto: int, *, over_socket: bool = False) -> None:
         """Persist crypto state and the received messages, then acknowledge."""

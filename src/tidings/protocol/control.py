@@ -8,6 +8,7 @@ messages"); nothing downstream of :func:`decode_device`, :func:`decode_channel` 
   controls "catch up from the store" and "join/leave a channel's live feed";
 - a channel topic (``channel:<id>``) carries :data:`ChannelMessage`: frames for the
   channel's live followers, and "the channel is closed" (a ban revoked access to it);
+- the one ``contacts`` topic carries :class:`ContactsChanged` (a block: rare);
 - the one ``sessions`` topic carries :class:`SessionEnded`: a measure ended a session
   (suspension, password reset, device removal, logout, account deletion), and every
   process closes that person's or device's sockets. Measures are rare, so one topic
@@ -85,6 +86,15 @@ class ChannelClosed:
     """The channel was banned: every socket on every process drops its live feed."""
 
     channel_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ContactsChanged:
+    """``owner`` blocked ``peer`` (or otherwise narrowed who reaches them): every
+    process forgets the send-gate decisions it keeps (services/contacts.py)."""
+
+    owner_id: int
+    peer_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +182,20 @@ def encode_channel(message: ChannelMessage) -> bytes:
         case ChannelClosed(channel_id):
             return _control("channel_closed", channel=channel_id)
     raise TypeError(f"not a channel message: {message!r}")
+
+
+def encode_contacts(message: ContactsChanged) -> bytes:
+    return _control("contacts_changed", owner=message.owner_id, peer=message.peer_id)
+
+
+def decode_contacts(message: bytes) -> ContactsChanged:
+    head, sep, rest = message.partition(b"\n")
+    if head != _CTL or not sep:
+        raise ControlError("not a contacts control message")
+    data = _parse_control(rest)
+    if data["c"] != "contacts_changed":
+        raise ControlError(f"unknown contacts control {data['c']!r}")
+    return ContactsChanged(_id(data, "owner"), _id(data, "peer"))
 
 
 def encode_session(message: SessionEnded) -> bytes:

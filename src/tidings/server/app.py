@@ -417,7 +417,8 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         directory = DirectoryCache(db, AccountStore(), KeyDirectoryStore(), clock)
         key_svc = KeyService(db, KeyDirectoryStore(), AccountStore(), stream_svc, clock,
                              directory)
-        contact_svc = ContactService(db, ContactStore(), AccountStore(), clock)
+        contact_svc = ContactService(db, ContactStore(), AccountStore(), clock, live_bus)
+        contact_watch = contact_svc.watch()
         app.state.contacts = contact_svc
         message_svc = MessageService(db, committer, SentStore(), directory,
                                      franking_keyring(server_secrets), clock, contact_svc)
@@ -498,6 +499,8 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         finally:
             gc_task.cancel()
             await session_watch.close()
+            if contact_watch is not None:
+                contact_watch.close()
             await job_runner.stop()
             await limiter.close()
             await committer.close()

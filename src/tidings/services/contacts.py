@@ -29,10 +29,13 @@ import enum
 from collections.abc import Sequence
 from typing import Any
 
+from tidings.bus.base import Bus, Subscription
 from tidings.protocol import limits
+from tidings.protocol.control import ContactsChanged
 from tidings.protocol.errors import BadRequest, Conflict, Forbidden, NotFound
 from tidings.services.accounts import Principal
 from tidings.services.clock import Clock
+from tidings.services.live import CONTACTS_TOPIC, contacts_changed
 from tidings.storage.accounts import AccountStore
 from tidings.storage.contacts import ACCEPTED, BLOCKED, REQUEST, ContactStore
 from tidings.storage.database import Database
@@ -48,21 +51,54 @@ class Delivery(enum.Enum):
     """The recipient blocked the sender: nothing reaches them, the sender cannot tell."""
 
 
+GATE_KEEP_MS = 1_000
+"""How long a pair that accepted each other is delivered without reading the store
+again. A block drops every kept decision at once, in every process that hears it on
+the bus (``watch``); this bound only covers a bus message lost between processes."""
+GATE_KEEP_MAX = 100_000
+
+
 class ContactService:
     def __init__(self, db: Database, store: ContactStore, accounts: AccountStore,
-                 clock: Clock) -> None:
+                 clock: Clock, bus: Bus | None = None) -> None:
         self.db = db
         self.store = store
         self.accounts = accounts
         self.clock = clock
+        self.bus = bus
+        self._accepted: dict[tuple[int, int], int] = {}
+        """(sender, recipient) -> until when: both accepted each other, so a send from
+        the one to the other is delivered with no write (the common case, per message)."""
+        self._generation = 0
+        """Bumped by every block heard: a read begun before it is not kept."""
+
+    def watch(self) -> Subscription | None:
+        """Hear other processes' blocks on the bus (close the handle at shutdown)."""
+        if self.bus is None:
+            return None
+        return self.bus.subscribe(CONTACTS_TOPIC, lambda _message: self.forget())
+
+    def forget(self) -> None:
+        """Drop every kept send-gate decision (after a block anywhere)."""
+        self._accepted.clear()
+        self._generation += 1
 
     # -- the send gate --------------------------------------------------------------------
     async def gate(self, who: Principal, recipient_id: int, recipient: str) -> Delivery:
         """How a 1:1 send from ``who`` to ``recipient`` is delivered (see module doc)."""
         if recipient_id == who.user_id:
             return Delivery.DELIVER
+        pair = (who.user_id, recipient_id)
+        now = self.clock()
+        if self._accepted.get(pair, 0) > now:
+            return Delivery.DELIVER
+        generation = self._generation
         mine, theirs, shared = await self.db.read_plan(
             self.store.gate_plan(who.user_id, recipient_id))
+        if mine == ACCEPTED and theirs == ACCEPTED and generation == self._generation:
+            if len(self._accepted) >= GATE_KEEP_MAX:
+                self._accepted.clear()
+            self._accepted[pair] = now + GATE_KEEP_MS
         if mine == BLOCKED:
             raise Forbidden(f"you blocked {recipient}; unblock them to write",
                             "blocked")
@@ -126,6 +162,9 @@ class ContactService:
                 group_invitations.c.user_id == who.user_id,
                 group_invitations.c.inviter_id == peer,
                 group_invitations.c.state == PENDING).values(state=HIDDEN))
+        self.forget()  # committed: no kept decision lets the blocked account through
+        if self.bus is not None:
+            await contacts_changed(self.bus, ContactsChanged(who.user_id, peer))
 
     async def unblock(self, who: Principal, user: str) -> bool:
         """Their next message is a message request again; False if they were not blocked."""

@@ -18,6 +18,7 @@ from tidings.services.clock import Clock
 from tidings.storage.accounts import AccountStore
 from tidings.storage.database import Database
 from tidings.storage.keys import KeyDirectoryStore
+from tidings.storage.plan import Plan
 
 DIRECTORY_CACHE_TTL_MS = 5_000
 DIRECTORY_CACHE_MAX = 50_000
@@ -74,11 +75,13 @@ class DirectoryCache:
         return entry
 
     async def _load(self, username: str) -> UserDevices | None:
-        async with self.db.read() as conn:
-            user = await self.accounts.user_by_name(conn, username)
-            entry = None
-            if user is not None and user.deleted_at is None:
-                keyed = await self.keys.curve_keys(conn, [user.id])
-                entry = UserDevices(user.id, user.username,
-                                    {d: curve for d, (_, curve) in keyed.items()})
-        return entry
+        # One snapshot, one hop to a reader thread (Database.read_plan): a reload per
+        # user per TTL is on the send path.
+        return await self.db.read_plan(self._load_plan(username))
+
+    def _load_plan(self, username: str) -> Plan[UserDevices | None]:
+        user = yield from self.accounts.user_by_name_plan(username)
+        if user is None or user.deleted_at is not None:
+            return None
+        keyed = yield from self.keys.curve_keys_plan([user.id])
+        return UserDevices(user.id, user.username, {d: curve for d, (_, curve) in keyed.items()})

@@ -11,15 +11,21 @@ from collections.abc import Iterable
 from tidings.bus.base import Bus
 from tidings.protocol.control import (
     ChannelMessage,
+    ContactsChanged,
     DeviceMessage,
     SessionEnded,
     encode_channel,
+    encode_contacts,
     encode_device,
     encode_session,
 )
 
 SESSIONS_TOPIC = "sessions"
 """Every process listens here for ``SessionEnded`` (measures are rare)."""
+
+
+CONTACTS_TOPIC = "contacts"
+"""Every process listens here for ``ContactsChanged`` (blocks are rare)."""
 
 
 def device_topic(device_id: str) -> str:
@@ -43,3 +49,8 @@ async def end_sessions(bus: Bus, ended: Iterable[SessionEnded]) -> None:
     (the log in storage/sessions.py catches what the bus loses, within a second)."""
     for message in ended:
         await bus.publish(SESSIONS_TOPIC, encode_session(message))
+
+
+async def contacts_changed(bus: Bus, message: ContactsChanged) -> None:
+    """After a block's commit: every process drops its kept send-gate decisions."""
+    await bus.publish(CONTACTS_TOPIC, encode_contacts(message))

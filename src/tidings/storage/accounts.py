@@ -52,6 +52,11 @@ class AccountStore:
                ).first()
         return _user(row) if row else None
 
+    def user_by_name_plan(self, username: str) -> Plan[UserRecord | None]:
+        """:meth:`user_by_name` as a plan (``storage/plan.py``), for ``Database.read_plan``."""
+        row = (yield sa.select(*_USER_COLS).where(users.c.username == username)).first()
+        return _user(row) if row else None
+
     async def user_by_id(self, conn: AsyncConnection, user_id: int) -> UserRecord | None:
         row = (await conn.execute(sa.select(*_USER_COLS).where(users.c.id == user_id))).first()
         return _user(row) if row else None

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tidings.storage.plan import Plan
 from tidings.storage.privacy_schema import key_claims
 from tidings.storage.schema import device_keys, devices, fallback_keys, one_time_keys
 
@@ -47,6 +48,13 @@ class KeyDirectoryStore:
         rows = await conn.execute(
             sa.select(device_keys.c.device_id, device_keys.c.user_id, device_keys.c.curve25519)
             .where(device_keys.c.user_id.in_(list(user_ids))))
+        return {str(r[0]): (int(r[1]), str(r[2])) for r in rows}
+
+    def curve_keys_plan(self, user_ids: Sequence[int]) -> Plan[dict[str, tuple[int, str]]]:
+        """:meth:`curve_keys` as a plan (``storage/plan.py``), for ``Database.read_plan``."""
+        rows = yield (sa.select(device_keys.c.device_id, device_keys.c.user_id,
+                                device_keys.c.curve25519)
+                      .where(device_keys.c.user_id.in_(list(user_ids))))
         return {str(r[0]): (int(r[1]), str(r[2])) for r in rows}
 
     async def one_time_key_ids(self, conn: AsyncConnection, device_id: str,
