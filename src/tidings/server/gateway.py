@@ -173,11 +173,12 @@ class Gateway:
 
     async def handle(self, ws: WebSocket) -> None:
         await ws.accept()
-        _release_handshake(ws)
+        header = ws.headers.get("authorization", "")
+        _release_headers(ws)
         self.connections += 1
         self.metrics.ws_connections.inc()
         try:
-            await self._run(ws)
+            await self._run(ws, header)
         except _Close as close:
             await _close(ws, close.code, close.reason)
         except WebSocketDisconnect:
@@ -186,8 +187,7 @@ class Gateway:
             self.connections -= 1
             self.metrics.ws_connections.dec()
 
-    async def _authenticate(self, ws: WebSocket) -> tuple[Principal, int]:
-        header = ws.headers.get("authorization", "")
+    async def _authenticate(self, ws: WebSocket, header: str) -> tuple[Principal, int]:
         try:
             text = await asyncio.wait_for(ws.receive_text(), limits.WS_HELLO_TIMEOUT_S)
         except TimeoutError as exc:
@@ -211,8 +211,8 @@ class Gateway:
             raise _Close(limits.WS_CLOSE_UNAUTHORIZED, exc.code) from exc
         return who, frame.since
 
-    async def _run(self, ws: WebSocket) -> None:
-        who, since = await self._authenticate(ws)
+    async def _run(self, ws: WebSocket, header: str) -> None:
+        who, since = await self._authenticate(ws, header)
         held = self.per_token.get(who.device_id, 0)
         if held >= self.per_token_max:
             raise _Close(limits.WS_CLOSE_TOO_MANY, f"this access token already holds "
@@ -392,20 +392,17 @@ class Gateway:
             inflight.release()
 
 
-def _release_handshake(ws: WebSocket) -> None:
-    """Let the server forget the handshake once the connection is open.
+def _release_headers(ws: WebSocket) -> None:
+    """Forget the handshake's headers once the bearer token is read from them.
 
-    uvicorn's websockets-sansio protocol keeps the handshake request and response
-    (their header objects: about 4 KB per connection, measured with tracemalloc) for
-    the connection's whole life, though nothing reads them after accept. Guarded:
-    with another server or a newer uvicorn this quietly does nothing.
+    The scope lives as long as the connection (the server, each ASGI layer's frame and
+    the ``WebSocket`` hold it), and its header list is about 1 KB of tuples and bytes
+    per connection (``benchmarks/ws_memory.py``) that nothing reads after this point.
     """
-    owner = getattr(getattr(ws, "_receive", None), "__self__", None)
-    if owner is None or not getattr(owner, "handshake_complete", False):
-        return
-    for name in ("request", "response"):
-        if hasattr(owner, name):
-            setattr(owner, name, None)
+    headers = ws.scope.get("headers")
+    if isinstance(headers, list):
+        headers.clear()
+    ws.__dict__.pop("_headers", None)  # Starlette's cached view of them
 
 
 async def _close(ws: WebSocket, code: int, reason: str) -> None:
