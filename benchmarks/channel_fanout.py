@@ -182,7 +182,7 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         owner = {"Authorization": f"Bearer {token(0)}"}
         with httpx.Client(base_url=base, timeout=60) as http:
-            for _ in range(100):
+            for _ in range(600):  # a loaded machine can take a while to start it
                 try:
                     http.get("/api/v1/health")
                     break
