@@ -30,6 +30,7 @@ import tempfile
 import tracemalloc
 from collections import defaultdict
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import httpx
@@ -94,12 +95,15 @@ def part(frames: tracemalloc.Traceback) -> str:
     return f"{Path(first.filename).name}:{first.lineno}"
 
 
-async def measure(port: int, n: int, pipe: Connection) -> None:
+async def measure(n: int, pipe: Connection, client: BaseProcess) -> None:
     loop = asyncio.get_running_loop()
 
     async def open_more(first: int) -> None:
         pipe.send((first, n))
-        await loop.run_in_executor(None, pipe.recv)
+        while not await loop.run_in_executor(None, pipe.poll, 5):
+            if not client.is_alive():
+                raise RuntimeError("the client process died (see its traceback above)")
+        pipe.recv()
         await asyncio.sleep(1)
         gc.collect()
 
@@ -154,7 +158,7 @@ async def serve_and_measure(data_dir: Path, n: int) -> None:
         target=client_main, args=(base.replace("http", "ws") + "/api/v1/ws", child))
     proc.start()
     try:
-        await measure(port, n, parent)
+        await measure(n, parent, proc)
     finally:
         parent.send("exit")
         await asyncio.get_running_loop().run_in_executor(None, proc.join, 60)
