@@ -182,7 +182,7 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         owner = {"Authorization": f"Bearer {token(0)}"}
         with httpx.Client(base_url=base, timeout=60) as http:
-            for _ in range(100):
+            for _ in range(600):  # a loaded machine can take a while to start it
                 try:
                     http.get("/api/v1/health")
                     break
@@ -238,8 +238,10 @@ def main() -> None:
         print(f"server RSS: {rss_before / 1024:.1f} MiB idle, {rss_after / 1024:.1f} MiB with "
               f"{n} connections -> {per_conn / 1024:.1f} KiB per connection")
         result("time to last connection p50", statistics.median(last) * 1000, "ms")
-        result("time to last connection p99", percentile(last, 99) * 1000, "ms", "<= 1000 ms")
-        result("server memory per idle connection", per_conn / 1024, "KiB", "<= 20 KB")
+        result("time to last connection p99", percentile(last, 99) * 1000, "ms",
+               "<= 500 ms (issue 22)")
+        result("server memory per idle connection", per_conn / 1024, "KiB",
+               "<= 15 KiB (goal 10)")
     finally:
         for proc, pipe in children:
             pipe.send("exit")

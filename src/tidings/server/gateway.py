@@ -85,21 +85,27 @@ SendHook = Callable[[Principal, SendFrame | BadSend], Awaitable[str]]
 
 
 class _Outbox:
-    """A connection's bounded send queue: a list and one waiter, no more.
+    """A connection's bounded send queue: a list and a wake-up call, no more.
 
     asyncio.Queue keeps three deques per instance; with 10,000 idle connections per
     process that difference is measurable, and a single consumer needs none of it.
+    No task waits on an empty outbox: ``wake`` (the gateway's) starts a writer task
+    when an item arrives and none is running, and the writer ends when the outbox is
+    empty again, so an idle connection holds no writer task, coroutine frame or future
+    (about 1 KB each connection, ``benchmarks/ws_memory.py``).
     """
 
-    __slots__ = ("ended", "items", "limit", "slow", "waiter")
+    __slots__ = ("ended", "items", "limit", "sent", "slow", "wake")
 
     def __init__(self, limit: int) -> None:
         self.items: list[OutboxItem] = []
         self.limit = limit
         self.slow = False
+        self.sent = 0
+        """The stream position the client has been sent up to (the cursor rule's)."""
         self.ended: EndReason | None = None
         """Set when a measure ended the session: sends are refused from then on."""
-        self.waiter: asyncio.Future[None] | None = None
+        self.wake: Callable[[], None] | None = None
 
     def end(self, reason: EndReason) -> None:
         """End the session ahead of anything queued: the writer's next item is it."""
@@ -108,8 +114,8 @@ class _Outbox:
             self._wake()
 
     def _wake(self) -> None:
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result(None)
+        if self.wake is not None:
+            self.wake()
 
     def put(self, item: OutboxItem) -> bool:
         """Queue an item; False if full (a client that floods pings loses pongs)."""
@@ -126,16 +132,11 @@ class _Outbox:
         self.items.append(item)
         self._wake()
 
-    async def get(self) -> OutboxItem:
-        while not self.items and self.ended is None:
-            self.waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self.waiter
-            finally:
-                self.waiter = None
+    def next(self) -> OutboxItem | None:
+        """The next item to send, None when there is nothing to send."""
         if self.ended is not None:
             return EndSession(self.ended)
-        return self.items.pop(0)
+        return self.items.pop(0) if self.items else None
 
 
 PONG_FRAME = Frame(PONG)
@@ -173,11 +174,12 @@ class Gateway:
 
     async def handle(self, ws: WebSocket) -> None:
         await ws.accept()
-        _release_handshake(ws)
+        header = ws.headers.get("authorization", "")
+        _release_headers(ws)
         self.connections += 1
         self.metrics.ws_connections.inc()
         try:
-            await self._run(ws)
+            await self._run(ws, header)
         except _Close as close:
             await _close(ws, close.code, close.reason)
         except WebSocketDisconnect:
@@ -186,8 +188,7 @@ class Gateway:
             self.connections -= 1
             self.metrics.ws_connections.dec()
 
-    async def _authenticate(self, ws: WebSocket) -> tuple[Principal, int]:
-        header = ws.headers.get("authorization", "")
+    async def _authenticate(self, ws: WebSocket, header: str) -> tuple[Principal, int]:
         try:
             text = await asyncio.wait_for(ws.receive_text(), limits.WS_HELLO_TIMEOUT_S)
         except TimeoutError as exc:
@@ -211,8 +212,8 @@ class Gateway:
             raise _Close(limits.WS_CLOSE_UNAUTHORIZED, exc.code) from exc
         return who, frame.since
 
-    async def _run(self, ws: WebSocket) -> None:
-        who, since = await self._authenticate(ws)
+    async def _run(self, ws: WebSocket, header: str) -> None:
+        who, since = await self._authenticate(ws, header)
         held = self.per_token.get(who.device_id, 0)
         if held >= self.per_token_max:
             raise _Close(limits.WS_CLOSE_TOO_MANY, f"this access token already holds "
@@ -232,14 +233,21 @@ class Gateway:
         me = asyncio.current_task()
         assert me is not None
         writer: asyncio.Task[None] | None = None
+        interrupted = False
+
+        def stop_reader() -> None:
+            nonlocal interrupted
+            if not me.done():
+                interrupted = True
+                me.cancel()
 
         def push(item: OutboxItem) -> None:
             if out.put(item):
                 self.metrics.ws_send_queue.inc()
             elif not out.slow:  # full: the client is not reading; stop at once
                 out.slow = True
-                if writer is not None:
-                    writer.cancel()
+                if writer is None or not writer.cancel():
+                    stop_reader()
 
         membership: Membership | None = None
 
@@ -267,19 +275,24 @@ class Gateway:
             # Channel frames carry their channel's own seq; a gap is filled over HTTP
             # from /channels/{handle}/updates?since=N, so ordering here is best effort.
             membership = self.channels.attach(await self.channel_ids(who.user_id), push)
-        # Two coroutines per connection, not three tasks: the reader runs in this task
-        # and the writer in one more; whichever ends first stops the other. (Memory per
-        # idle connection is what limits how many one process holds; see benchmarks.)
-        interrupted = False
+        # The reader runs in this task; a writer task runs only while there is
+        # something to send (catch-up, then whatever the outbox holds), so an idle
+        # connection is this one task. A writer that fails stops the reader.
+        def writer_done(task: asyncio.Task[None]) -> None:
+            if task.cancelled() or task.exception() is not None:
+                stop_reader()
 
-        def stop_reader(_: asyncio.Task[None]) -> None:
-            nonlocal interrupted
-            if not me.done():
-                interrupted = True
-                me.cancel()
+        def wake() -> None:
+            nonlocal writer
+            if (writer is None or not writer.done() or interrupted or writer.cancelled()
+                    or writer.exception() is not None):
+                return  # running, not started yet, or failed (the reader is stopping)
+            writer = asyncio.create_task(self._drain(ws, who, out))
+            writer.add_done_callback(writer_done)
 
         writer = asyncio.create_task(self._writer(ws, who, since, out))
-        writer.add_done_callback(stop_reader)
+        writer.add_done_callback(writer_done)
+        out.wake = wake
         try:
             await self._reader(ws, who, out)
         except asyncio.CancelledError:
@@ -291,7 +304,8 @@ class Gateway:
                 raise _Close(limits.WS_CLOSE_SLOW_CONSUMER, "slow consumer") from None
             writer.result()  # re-raise the writer's _Close / disconnect
         finally:
-            writer.remove_done_callback(stop_reader)
+            out.wake = None
+            writer.remove_done_callback(writer_done)
             subscription.close()
             if watched is not None:
                 watched.close()
@@ -315,12 +329,15 @@ class Gateway:
 
     async def _writer(self, ws: WebSocket, who: Principal, since: int,
                       out: _Outbox) -> None:
+        """Catch up from ``since``, say live, then send what queued meanwhile."""
         head = await self.streams.head(who.device_id)
-        sent = min(since, head)
-        sent = await self._catch_up(ws, who.device_id, sent)
-        await ws.send_text(live_frame(sent))
-        while True:
-            item = await out.get()
+        out.sent = await self._catch_up(ws, who.device_id, min(since, head))
+        await ws.send_text(live_frame(out.sent))
+        await self._drain(ws, who, out)
+
+    async def _drain(self, ws: WebSocket, who: Principal, out: _Outbox) -> None:
+        """Send what the outbox holds, in order; return when it is empty."""
+        while (item := out.next()) is not None:
             match item:
                 case EndSession(reason):  # not counted in the queue: it jumped it
                     raise _Close(limits.WS_CLOSE_REVOKED, reason.value)
@@ -329,16 +346,16 @@ class Gateway:
                     await ws.send_text(text)
                 case CatchUp():
                     self.metrics.ws_send_queue.dec()
-                    sent = await self._catch_up(ws, who.device_id, sent)
+                    out.sent = await self._catch_up(ws, who.device_id, out.sent)
                 case Event(seq, frame):
                     self.metrics.ws_send_queue.dec()
-                    step = next_step(sent, seq)
+                    step = next_step(out.sent, seq)
                     if step is Step.SEND:
                         await ws.send_text(frame)
                         self.metrics.events_delivered.inc()
-                        sent = seq
+                        out.sent = seq
                     elif step is Step.CATCH_UP:
-                        sent = await self._catch_up(ws, who.device_id, sent)
+                        out.sent = await self._catch_up(ws, who.device_id, out.sent)
 
     async def _reader(self, ws: WebSocket, who: Principal, out: _Outbox) -> None:
         inflight = asyncio.Semaphore(limits.WS_SEND_INFLIGHT_MAX)
@@ -392,20 +409,17 @@ class Gateway:
             inflight.release()
 
 
-def _release_handshake(ws: WebSocket) -> None:
-    """Let the server forget the handshake once the connection is open.
+def _release_headers(ws: WebSocket) -> None:
+    """Forget the handshake's headers once the bearer token is read from them.
 
-    uvicorn's websockets-sansio protocol keeps the handshake request and response
-    (their header objects: about 4 KB per connection, measured with tracemalloc) for
-    the connection's whole life, though nothing reads them after accept. Guarded:
-    with another server or a newer uvicorn this quietly does nothing.
+    The scope lives as long as the connection (the server, each ASGI layer's frame and
+    the ``WebSocket`` hold it), and its header list is about 1 KB of tuples and bytes
+    per connection (``benchmarks/ws_memory.py``) that nothing reads after this point.
     """
-    owner = getattr(getattr(ws, "_receive", None), "__self__", None)
-    if owner is None or not getattr(owner, "handshake_complete", False):
-        return
-    for name in ("request", "response"):
-        if hasattr(owner, name):
-            setattr(owner, name, None)
+    headers = ws.scope.get("headers")
+    if isinstance(headers, list):
+        headers.clear()
+    ws.__dict__.pop("_headers", None)  # Starlette's cached view of them
 
 
 async def _close(ws: WebSocket, code: int, reason: str) -> None:

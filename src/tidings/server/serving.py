@@ -22,11 +22,11 @@ from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from tidings.protocol import limits
 from tidings.server import logs
 from tidings.server.config import Settings
+from tidings.server.ws_protocol import QuietWebSocketProtocol
 
 LINGER_S = 2.0
 """How long a refused connection is drained before it is closed."""
@@ -172,25 +172,6 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().on_response_complete()
         if self._in_body and not self.transport.is_closing():
             self._arm()  # answered early (413...): the rest of the body gets a deadline
-
-
-class QuietWebSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's sans-I/O WebSocket protocol, but a text frame that is not UTF-8 is
-    closed with 1007 and one log line, not a traceback: any client could otherwise fill
-    the log (issue 20)."""
-
-    def send_receive_event_to_app(self) -> None:
-        if self.curr_msg_data_type == "text" and not self.close_sent:
-            data = self.frames[0] if len(self.frames) == 1 else b"".join(self.frames)
-            try:
-                data.decode()
-            except UnicodeDecodeError:
-                self.frames = []
-                self.logger.info("WebSocket closed (1007): invalid UTF-8 in a text frame")
-                self.conn.send_close(1007)
-                self.handle_parser_exception()
-                return
-        super().send_receive_event_to_app()
 
 
 def protocol_for(settings: Settings) -> type[GuardedHttpProtocol]:
