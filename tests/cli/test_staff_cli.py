@@ -104,7 +104,13 @@ async def test_staff_run_rules_jobs_webhooks_and_cases(live_server: Live,
             picture = upload.json()["sha256"]
             resp = await client.post("/api/v1/channels/alice_log/posts",
                                      json={"text": "buy cheap watches", "media": [picture]})
-            spam = resp.json()["id"]  # also the channel's post number 2 (the server's 2nd)
+            spam = resp.json()["number"]
+        # moderators name a post by its internal id, which only staff see
+        r = await tidings(server, anna, "post", "show", "alice_log", str(held["number"]),
+                          "--json")
+        held_id = json.loads(r.stdout)["id"]
+        r = await tidings(server, anna, "post", "show", "alice_log", str(spam), "--json")
+        spam_id = json.loads(r.stdout)["id"]
         r = await tidings(server, bob, "report", "post", "alice_log", str(spam),
                           "--category", "spam", "--json")
         assert r.exit_code == 0, r.output
@@ -124,11 +130,12 @@ async def test_staff_run_rules_jobs_webhooks_and_cases(live_server: Live,
         r = await tidings(server, anna, "mod", "release", case_id)
         assert r.exit_code == 0 and "not claimed" in r.stdout, r.output
 
-        r = await tidings(server, anna, "mod", "release-held", str(held["id"]), "--json")
+        r = await tidings(server, anna, "mod", "release-held", str(held_id), "--json")
         assert r.exit_code == 0, r.output
-        r = await tidings(server, bob, "post", "show", "alice_log", str(held["id"]), "--json")
+        r = await tidings(server, bob, "post", "show", "alice_log", str(held["number"]),
+                          "--json")
         assert json.loads(r.stdout)["state"] == "visible", r.output
-        r = await tidings(server, anna, "mod", "remove-post", str(spam), "--label",
+        r = await tidings(server, anna, "mod", "remove-post", str(spam_id), "--label",
                           "category:spam", "--json")
         assert r.exit_code == 0, r.output
         kept = json.loads(r.stdout)["preservation_id"]  # a removed post is preserved

@@ -129,8 +129,11 @@ class FuzzServer:
                 r = http.post(f"/api/v1/channels/{CHANNEL}/posts", headers=auth,
                               json={"text": f"post {i}"})
                 r.raise_for_status()
-                posts.append(r.json()["id"])
                 numbers.append(r.json()["number"])
+                r = http.get(f"/api/v1/channels/{CHANNEL}/posts/{numbers[-1]}",
+                             headers={"Authorization": f"Bearer {self.admin_token}"})
+                r.raise_for_status()
+                posts.append(r.json()["id"])  # the internal id: staff see it
             r = http.post("/api/v1/groups", headers=auth,
                           json={"title": "fuzz group", "members": ["fuzzfriend"]})
             r.raise_for_status()

@@ -135,7 +135,9 @@ class World:
         """A post in the inner channel: its internal id (staff routes) and its number."""
         made = await self.ok("POST", "/api/v1/channels/inner/posts", m.USER,
                              json={"text": f"hello {self.next('p')}"})
-        return {"post_id": int(made["id"]), "number": int(made["number"])}
+        staff_view = await self.ok("GET", f"/api/v1/channels/inner/posts/{made['number']}",
+                                   m.ADMIN)  # the internal id: staff only
+        return {"post_id": int(staff_view["id"]), "number": int(made["number"])}
 
     async def report(self, identity: str, body: dict[str, Any]) -> dict[str, Any]:
         made: dict[str, Any] = await self.ok("POST", "/api/v1/reports", identity, json=body)

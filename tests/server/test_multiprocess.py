@@ -300,7 +300,7 @@ async def test_channel_post_on_process_one_reaches_subscribers_on_two_and_three(
                     frame = json.loads(await asyncio.wait_for(conn.recv(), 10))
                     if frame["type"] == "channel":
                         break
-                assert frame["kind"] == "post" and frame["post"]["id"] == made["id"]
+                assert frame["kind"] == "post" and frame["post"]["number"] == made["number"]
                 assert frame["post"]["text"] == "posted on process one"
         finally:
             for conn in conns:

@@ -9,7 +9,7 @@ import asyncio
 from pathlib import Path
 
 from tests.conftest import AppFactory, fresh_database
-from tests.server.channel_util import channel, post, user
+from tests.server.channel_util import channel, internal_id, post, user
 from tests.server.order_util import authority, member, order_body, submit
 from tests.server.report_util import report, report_body
 
@@ -26,7 +26,9 @@ async def test_first_post_is_one_after_other_channels_posted(api: AppFactory) ->
         first = await post(client, bob, "fresh_news", "hello from fresh")
         second = await post(client, bob, "fresh_news", "second words")
         assert (first["number"], second["number"]) == (1, 2)
-        assert first["id"] != 1  # the internal id is global; the number is not
+        assert "id" not in first  # the global id is internal (staff only) ...
+        admin = await member(client, "root_admin", "admin")
+        assert await internal_id(client, admin, "fresh_news", 1) == 4  # ... and global
         assert first["channel"] == "fresh_news"
         got = (await client.get("/api/v1/channels/fresh_news/posts/1")).json()
         assert got["text"] == "hello from fresh" and got["number"] == 1
@@ -65,8 +67,7 @@ async def test_numbers_are_never_reused_after_deletion(api: AppFactory) -> None:
         again = await post(client, alice, "gone_news", "after the deletions")
         assert again["number"] == 4
         tomb = (await client.get("/api/v1/channels/gone_news/posts/3")).json()
-        assert tomb == {"id": tomb["id"], "number": 3, "channel": "gone_news",
-                        "state": "deleted"}
+        assert tomb == {"number": 3, "channel": "gone_news", "state": "deleted"}
         assert (await client.get("/c/gone_news/3")).status_code == 410
         # deleting the whole channel keeps its posts' numbers with it; a new channel with
         # the freed handle starts again at 1
@@ -108,11 +109,13 @@ async def test_orders_and_reports_take_the_public_url(api: AppFactory) -> None:
         await post(client, bob, "decoy_news", "more harmless weather")
         await channel(client, alice, "bad_news")
         bad = await post(client, alice, "bad_news", "glorious martyrdom operation tonight")
-        assert bad["number"] == 1 and decoy["id"] == 1  # the URL's 1 is not the id 1
+        decoy_id = await internal_id(client, admin, "decoy_news", decoy["number"])
+        bad_id = await internal_id(client, admin, "bad_news", bad["number"])
+        assert bad["number"] == 1 and decoy_id == 1  # the URL's 1 is not the id 1
         url = "http://127.0.0.1:8080/c/bad_news/1"
         order = await submit(client, bka, order_body(url, "BKA-N1"))
         assert order["status"] == "completed"
-        assert order["target"] == {"kind": "post", "ref": str(bad["id"]), "url": url}
+        assert order["target"] == {"kind": "post", "ref": str(bad_id), "url": url}
         assert (await client.get("/c/bad_news/1")).status_code == 410
         assert (await client.get("/api/v1/channels/decoy_news/posts/1")).json()[
             "state"] == "visible"
