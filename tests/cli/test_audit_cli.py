@@ -13,7 +13,7 @@ from tests.cli.helpers import tidings
 from tests.cli.test_banks_cli import PASSWORD
 from tests.cli.test_banks_cli import tidings as bank_cli
 from tests.conftest import AppFactory
-from tests.server.channel_util import channel, post, user
+from tests.server.channel_util import channel, internal_id, post, user
 from tests.server.test_banks_api import staff
 from tidings.storage.database import Database, sqlite_url_for
 
@@ -30,7 +30,8 @@ async def test_verify_fails_after_a_record_is_edited(api: AppFactory, tmp_path: 
         await channel(client, alice, "audited")
         for i in range(3):
             p = await post(client, alice, "audited", f"post number {i}")
-            r = await client.post(f"/api/v1/admin/posts/{p['id']}/remove", headers=mod)
+            pid = await internal_id(client, mod, "audited", p["number"])
+            r = await client.post(f"/api/v1/admin/posts/{pid}/remove", headers=mod)
             assert r.status_code == 200, r.text
         assert (await client.get("/api/v1/admin/audit/verify", headers=admin)).json()["ok"]
     ok = await tidings("audit", "verify", "--data", str(data), "--json")

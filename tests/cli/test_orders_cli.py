@@ -122,20 +122,21 @@ async def test_orders_within_the_law_and_the_notices_they_leave(live_server: Liv
                                      headers={"Authorization": f"Bearer {alice}"}) as client:
             await client.post("/api/v1/channels", json={"handle": "hate_desk", "title": "Desk"})
             ids = [(await client.post("/api/v1/channels/hate_desk/posts", json={
-                "text": f"hateful words {i}", "media": []})).json()["id"] for i in range(2)]
-        r = await tidings(server, lka, "order", "submit", "--target", f"post:{ids[0]}",
+                "text": f"hateful words {i}", "media": []})).json()["number"]
+                for i in range(2)]
+        r = await tidings(server, lka, "order", "submit", "--target", f"/c/hate_desk/{ids[0]}",
                           "--legal-basis", "none", "--reasons", "r", "--reference", "L-0",
                           "--label", "spam")
         assert r.exit_code == 1
         assert "unknown_legal_basis" in r.output and "2021/784" in r.output
         base = ["--legal-basis", "StGB § 130", "--reasons", "Incites hatred.", "--basis",
                 "dsa_art9", "--category", "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH"]
-        r = await tidings(server, lka, "order", "submit", "--target", f"post:{ids[0]}",
+        r = await tidings(server, lka, "order", "submit", "--target", f"/c/hate_desk/{ids[0]}",
                           "--reference", "L-1", "--territory", "DE", "--territory", "AT",
                           *base)
         assert r.exit_code == 0, r.output
         assert "basis dsa_art9: StGB § 130" in r.stdout and "in AT, DE" in r.stdout
-        r = await tidings(server, lka, "order", "submit", "--target", f"post:{ids[1]}",
+        r = await tidings(server, lka, "order", "submit", "--target", f"/c/hate_desk/{ids[1]}",
                           "--reference", "L-2", "--json", *base)
         second = json.loads(r.stdout)
         assert second["needs_confirmation"] is True and second["status"] == "completed"

@@ -215,7 +215,7 @@ async def seed_order(world: World) -> None:
     ordered = await world.ok("POST", "/api/v1/channels/inner/posts", m.USER, json={
         "text": "an announcement the authority orders removed", "media": [pic["sha256"]]})
     order = await world.ok("POST", "/api/v1/orders", m.AUTHORITY, json={
-        "target": f"post:{ordered['id']}", "legal_basis": "Art. 3 TCO", "reasons": "x",
+        "target": f"/c/inner/{ordered['number']}", "legal_basis": "Art. 3 TCO", "reasons": "x",
         "reference": "MATRIX-1", "withhold_days": 42})
     v["order_id"] = order["id"]
     held = await world.ok("GET", f"/api/v1/orders/{order['id']}", m.AUTHORITY)

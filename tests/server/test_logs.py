@@ -43,7 +43,7 @@ async def test_one_request_id_through_access_application_and_job_lines(
         await channel(client, alice, "news_desk")
         p = await post(client, alice, "news_desk", "see you at the march")
         r = await client.post("/api/v1/orders", headers={**bka, "X-Request-Id": "req-order-1"},
-                              json=order_body(f"post:{p['id']}", "BKA-LOG"))
+                              json=order_body(f"/c/news_desk/{p['number']}", "BKA-LOG"))
         assert r.status_code == 201, r.text
         assert r.headers["x-request-id"] == "req-order-1"
         lines = await eventually(

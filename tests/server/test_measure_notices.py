@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import AppFactory
+from tests.server.channel_util import internal_id
 from tests.server.order_util import authority, member, order_body, submit
 from tests.server.report_util import notices, report, report_body
 from tests.server.test_actions_api import TERROR_LABEL, bank_text, strikes, wait_job
@@ -84,7 +85,8 @@ async def test_each_measure_puts_its_statement_in_the_inbox(api: AppFactory) -> 
 
         # 3. a moderator's removal through the staff API (DSA Art. 17: a person decided)
         p = await publish(client, alice, "alice_news", "a post a moderator finds illegal")
-        r = await client.post(f"/api/v1/admin/posts/{p['id']}/remove", headers=mod,
+        pid = await internal_id(client, mod, "alice_news", p["number"])
+        r = await client.post(f"/api/v1/admin/posts/{pid}/remove", headers=mod,
                               json={"labels": ["other_illegal"]})
         assert r.status_code == 200, r.text
         removed = (await newest(client, alice, 3))[0]
@@ -105,7 +107,7 @@ async def test_each_measure_puts_its_statement_in_the_inbox(api: AppFactory) -> 
         # 5. a removal order: the ground is the order and its law, not a bank match
         bka = await authority(client, admin, "bka")
         target = await publish(client, alice, "alice_news", "a post an authority orders down")
-        await submit(client, bka, order_body(f"post:{target['id']}"))
+        await submit(client, bka, order_body(f"/c/alice_news/{target['number']}"))
         [ordered] = [n for n in await notices(client, alice) if n["kind"] == "removal_order"]
         text = ordered["statement"]["text"]
         assert BANK_MATCH_WORDING not in text and "matched" not in text
@@ -176,7 +178,8 @@ async def test_seeded_history_adds_up(api: AppFactory) -> None:
         await publish(client, bob, "beta_news", t0, 422)  # a repost of auto-banked content
         await step()
         kept = await publish(client, bob, "beta_news", "a post the moderator removes")
-        r = await client.post(f"/api/v1/admin/posts/{kept['id']}/remove", headers=mod,
+        kept_id = await internal_id(client, mod, "beta_news", kept["number"])
+        r = await client.post(f"/api/v1/admin/posts/{kept_id}/remove", headers=mod,
                               json={"labels": ["terrorist_content"]})
         assert r.status_code == 200, r.text
         await step()

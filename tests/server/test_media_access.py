@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import AppFactory
-from tests.server.channel_util import channel, photo, post, upload
+from tests.server.channel_util import channel, internal_id, photo, post, upload
 from tests.server.order_util import eventually, member
 from tidings.moderation.media_signals import LOW_TEXTURE_NOTE
 from tidings.protocol import limits
@@ -195,7 +195,8 @@ async def test_removal_withdraws_media_everywhere_and_reupload_stays_blocked(
         p = await post(client, alice, "alice_news", "the picture", [media["sha256"]])
         await post(client, bob, "bob_news", "a copy of it", [media["sha256"]])
         assert (await client.get(media["url"])).status_code == 200
-        r = await client.post(f"/api/v1/admin/posts/{p['id']}/remove", headers=mod, json={})
+        pid = await internal_id(client, mod, "alice_news", p["number"])
+        r = await client.post(f"/api/v1/admin/posts/{pid}/remove", headers=mod, json={})
         assert r.status_code == 200, r.text
         assert r.json()["media_withdrawn"] == [media["sha256"]]
         # bob's post still names it, but the bytes are withdrawn on every use

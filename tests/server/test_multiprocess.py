@@ -40,7 +40,7 @@ from tests.conftest import (
     register,
     reset_postgres,
 )
-from tests.server.channel_util import channel, post
+from tests.server.channel_util import channel, internal_id, post
 from tests.server.cluster import ADMIN, PASSWORD, Cluster, PrivateRedis
 from tests.server.multiprocess_serve import JOB_KIND, JOB_LOG
 from tests.services.test_banks import POST, TERROR
@@ -473,7 +473,8 @@ async def test_removed_media_answers_410_on_another_process(cluster: Cluster) ->
         assert (await two.get(media["url"])).status_code == 404  # private before use
         made = await post(one, owner, "media_news", "a picture", [media["sha256"]])
         assert (await two.get(media["url"])).status_code == 200
-        removed = await one.post(f"/api/v1/admin/posts/{made['id']}/remove", headers=admin,
+        made_id = await internal_id(one, admin, "media_news", made["number"])
+        removed = await one.post(f"/api/v1/admin/posts/{made_id}/remove", headers=admin,
                                  json={})
         assert removed.status_code == 200, removed.text
         deadline = time.monotonic() + 10

@@ -25,7 +25,8 @@ async def test_withheld_notice_waits_for_the_clock_and_is_sent_once(api: AppFact
         bka = await authority(client, admin, "bka")
         await channel(client, alice, "news_desk")
         p = await post(client, alice, "news_desk", "a call to arms")
-        order = await submit(client, bka, order_body(f"post:{p['id']}", withhold_days=42))
+        order = await submit(client, bka, order_body(f"/c/news_desk/{p['number']}",
+                                                     withhold_days=42))
         assert order["status"] == "completed"
         assert order["withhold_until_ms"] == order["received_ms"] + 42 * DAY
         clock.advance(41 * DAY)
@@ -64,11 +65,12 @@ async def test_without_withholding_the_notice_is_immediate_and_only_the_issuer_e
         await channel(client, alice, "news_desk")
         p1 = await post(client, alice, "news_desk", "one")
         p2 = await post(client, alice, "news_desk", "two")
-        order = await submit(client, bka, order_body(f"post:{p1['id']}", "A-1"))
+        order = await submit(client, bka, order_body(f"/c/news_desk/{p1['number']}", "A-1"))
         assert len(_order_notices(await notices(client, alice))) == 1
         r = await client.post(f"/api/v1/orders/{order['id']}/withholding/extend", headers=bka)
         assert r.status_code == 409 and r.json()["error"]["code"] == "not_withheld"
-        held = await submit(client, bka, order_body(f"post:{p2['id']}", "A-2", withhold_days=7))
+        held = await submit(client, bka, order_body(f"/c/news_desk/{p2['number']}", "A-2",
+                                                     withhold_days=7))
         for who, status in ((other, 404), (admin, 403), (alice, 403)):
             r = await client.post(f"/api/v1/orders/{held['id']}/withholding/extend",
                                   headers=who)

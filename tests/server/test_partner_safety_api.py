@@ -295,7 +295,7 @@ async def test_retro_scan_matches_count_towards_the_quarantine(api: AppFactory) 
         numbers = []
         for n in range(4):
             r = await publish(client, alice, "alices_news", f"https://cdn.example.org/{n}")
-            numbers.append(r.json()["id"])
+            numbers.append(r.json()["number"])
         await make_bank(client, admin, "PARTNER_URLS", partner=True)
         entry_id = await bank_url(client, admin, "PARTNER_URLS", "domain:cdn.example.org")
         job = await wait_job(client, admin, 1)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 
 from tests.conftest import AppFactory
-from tests.server.channel_util import channel, photo, post, upload
+from tests.server.channel_util import channel, internal_id, photo, post, upload
 from tests.server.order_util import DAY, authority, eventually, member, order_body, submit
 from tests.server.report_util import notices
 from tidings.services.clock import ManualClock
@@ -32,7 +32,7 @@ async def test_preserved_copy_is_private_extendable_and_purged_with_the_clock(
         media = await upload(client, alice, image)
         p1 = await post(client, alice, "news_desk", "the manifesto, part one", [media["sha256"]])
         p2 = await post(client, alice, "news_desk", "the manifesto, part two")
-        order = await submit(client, bka, order_body(f"post:{p1['id']}", "A-1"))
+        order = await submit(client, bka, order_body(f"/c/news_desk/{p1['number']}", "A-1"))
         [item] = order["preservation"]
         assert item["order_id"] == order["id"] and item["cause"] == "removal_order"
         # readable by the ordering authority and admins, with the media bytes
@@ -59,7 +59,7 @@ async def test_preserved_copy_is_private_extendable_and_purged_with_the_clock(
                                                    headers=bka)).json()] == [item["id"]]
         assert (await client.get("/api/v1/preservation", headers=other)).json() == []
         # a second item, extended by a month at the authority's request
-        second = (await submit(client, bka, order_body(f"post:{p2['id']}", "A-2"))
+        second = (await submit(client, bka, order_body(f"/c/news_desk/{p2['number']}", "A-2"))
                   )["preservation"][0]
         r = await client.post(f"/api/v1/preservation/{second['id']}/extend", headers=other,
                               json={"months": 1})
@@ -93,7 +93,7 @@ async def test_reversed_appeal_restores_the_post_and_its_media_from_preservation
         image = photo(seed=7)
         media = await upload(client, alice, image)
         p = await post(client, alice, "news_desk", "a satire, misread", [media["sha256"]])
-        order = await submit(client, bka, order_body(f"post:{p['id']}"))
+        order = await submit(client, bka, order_body(f"/c/news_desk/{p['number']}"))
         assert (await client.get(f"/media/{media['sha256']}")).status_code == 410
         [notice] = [n for n in await notices(client, alice) if n["kind"] == "removal_order"]
         r = await client.post(f"/api/v1/cases/{notice['case_id']}/appeal", headers=alice,
@@ -117,7 +117,8 @@ async def test_a_moderators_takedown_is_preserved_too(api: AppFactory) -> None:
         mod = await member(client, "mod_anna", "moderator")
         await channel(client, alice, "news_desk")
         p = await post(client, alice, "news_desk", "instructions for an attack")
-        r = await client.post(f"/api/v1/admin/posts/{p['id']}/remove", headers=mod, json={})
+        pid = await internal_id(client, mod, "news_desk", p["number"])
+        r = await client.post(f"/api/v1/admin/posts/{pid}/remove", headers=mod, json={})
         assert r.status_code == 200, r.text
         pid = r.json()["preservation_id"]
         got = (await _preserved(client, admin, pid)).json()

@@ -143,7 +143,7 @@ async def test_posts_and_forwards_are_limited_per_account(api: AppFactory) -> No
         second = await client.post("/api/v1/channels/sports_desk/posts", headers=alice,
                                    json={"text": "two"})  # all channels of the account
         assert second.status_code == 201
-        fwd = f"/api/v1/channels/news_desk/posts/{first.json()['id']}/forward"
+        fwd = f"/api/v1/channels/news_desk/posts/{first.json()['number']}/forward"
         assert (await client.post(fwd, headers=alice, json={"to": "sports_desk"})
                 ).status_code == 201
         # another device of the same account shares the budget

@@ -13,7 +13,7 @@ from PIL import Image
 
 from tests.conftest import AppFactory
 from tests.moderation.videos import real_photo
-from tests.server.channel_util import channel, post, upload
+from tests.server.channel_util import channel, internal_id, post, upload
 from tests.server.order_util import DAY, authority, member, order_body, submit
 from tests.server.report_util import notices, staff
 from tidings.services.clock import ManualClock
@@ -190,7 +190,8 @@ async def test_innocent_channels_and_an_advertising_post(api: AppFactory) -> Non
             r = await client.post("/api/v1/channels/carols_corner/posts", headers=carol,
                                   json={"text": text})
             assert r.status_code == 201 and r.json()["state"] == "held", (text, r.text)
-            case = await _case_about(client, mod, "post", str(r.json()["id"]))
+            pid = await internal_id(client, mod, "carols_corner", r.json()["number"])
+            case = await _case_about(client, mod, "post", str(pid))
             named = [m for m in case["matches"] if "resembles" in m]
             assert named[0]["resembles"]["handle"] == "dawn_front_media", text
             assert named[0]["resembles"]["signals"][0]["signal"] == "link", text

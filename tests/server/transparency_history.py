@@ -19,7 +19,7 @@ from typing import Any, Final
 
 import httpx
 
-from tests.server.channel_util import channel, post
+from tests.server.channel_util import channel, internal_id, post
 from tests.server.order_util import authority, member, order_body, submit
 from tests.server.report_util import franked, keyring, notices, report, report_body
 from tidings.services.clock import ManualClock
@@ -221,12 +221,13 @@ async def seed(client: httpx.AsyncClient, clock: ManualClock) -> Ledger:
     # own initiative, with its own statement of reasons.
     clock.advance(HOUR)
     staff_removed = await post(client, u4, "city_news", STAFF_REMOVED)
-    r = await client.post(f"/api/v1/admin/posts/{staff_removed['id']}/remove", headers=anna,
+    staff_removed_id = await internal_id(client, anna, "city_news", staff_removed["number"])
+    r = await client.post(f"/api/v1/admin/posts/{staff_removed_id}/remove", headers=anna,
                           json={"labels": ["violent_extremism"]})
     assert r.status_code == 200 and r.json()["removed"], r.text
     inbox = await notices(client, u4)
     [told] = [n for n in inbox if n["kind"] == "statement_of_reasons"
-              and n["statement"].get("statement_id") == f"sor-rm-{staff_removed['id']}"]
+              and n["statement"].get("statement_id") == f"sor-rm-{staff_removed_id}"]
     assert "removed" in told["statement"]["text"] and "record" not in told["statement"]
     led.measures.append(Measure("remove", EXTREMISM, "moderator", clock(), clock(), False))
     led.statements.append({"source_type": "SOURCE_VOLUNTARY", "automated": False,
@@ -247,7 +248,8 @@ async def seed(client: httpx.AsyncClient, clock: ManualClock) -> Ledger:
     # Day 5: removal orders (TCO Art. 3): within the hour, late, and cannot comply.
     day5 = START + 4 * DAY
     boss_id = await _user_id(client, "boss")
-    orders = [("post", str(harmless["id"]), 10 * HOUR, 20 * MINUTE, None),
+    harmless_id = await internal_id(client, admin, "city_news", harmless["number"])
+    orders = [("post", str(harmless_id), 10 * HOUR, 20 * MINUTE, None),
               ("channel", "deals_daily", 12 * HOUR, 2 * HOUR, None),
               ("post", "999999", 15 * HOUR, None, "manifest_error")]
     db = client.app.state.db  # type: ignore[attr-defined]
@@ -271,7 +273,7 @@ async def seed(client: httpx.AsyncClient, clock: ManualClock) -> Ledger:
     u7 = await member(client, "ordered_owner")
     await channel(client, u7, "ordered_news")
     target = await post(client, u7, "ordered_news", "statement praising the attack")
-    order = await submit(client, bka, order_body(f"post:{target['id']}", "REAL-1"))
+    order = await submit(client, bka, order_body(f"/c/ordered_news/{target['number']}", "REAL-1"))
     assert order["status"] == "completed"
     led.orders.append((order["received_ms"], order["completed_ms"], None))
     led.measures.append(Measure("remove", TERROR, "removal_order", order["received_ms"],

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import LiveServer
+from tests.server.channel_util import internal_id
 from tests.server.order_util import member
 from tests.tui.helpers import SIZE, main, on_main, person_app, rows, session, status, until
 from tidings.tui.state import NOTICES_KEY
@@ -30,7 +31,8 @@ async def test_a_statement_of_reasons_shows_in_the_notices_conversation(
                 client = session(app).client
                 await client.create_channel("news_desk", "Daily news desk")
                 post = await client.publish("news_desk", "words a moderator removes")
-                r = await http.post(f"/api/v1/admin/posts/{post['id']}/remove", headers=mod,
+                pid = await internal_id(http, mod, "news_desk", post["number"])
+                r = await http.post(f"/api/v1/admin/posts/{pid}/remove", headers=mod,
                                     json={"labels": ["other_illegal"]})
                 assert r.status_code == 200, r.text
                 await until(pilot, lambda: NOTICES_KEY in session(app).book.conversations,
