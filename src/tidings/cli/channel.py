@@ -111,7 +111,7 @@ def post(handle: str, text: str,
             return await client.publish(handle, text, ids)
 
     emit(json_out, run(go()), lambda p: console.print(
-        f"posted #{p['id']} to @{p['channel']}" + (" (held for review)"
+        f"posted #{p['number']} to @{p['channel']}" + (" (held for review)"
                                                     if p["state"] == "held" else "")))
 
 
