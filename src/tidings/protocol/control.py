@@ -189,10 +189,7 @@ def encode_contacts(message: ContactsChanged) -> bytes:
 
 
 def decode_contacts(message: bytes) -> ContactsChanged:
-    head, sep, rest = message.partition(b"\n")
-    if head != _CTL or not sep:
-        raise ControlError("not a contacts control message")
-    data = _parse_control(rest)
+    data = _control_only(message, "contacts")
     if data["c"] != "contacts_changed":
         raise ControlError(f"unknown contacts control {data['c']!r}")
     return ContactsChanged(_id(data, "owner"), _id(data, "peer"))
@@ -201,6 +198,15 @@ def decode_contacts(message: bytes) -> ContactsChanged:
 def encode_session(message: SessionEnded) -> bytes:
     return _control("session_ended", user=message.user_id, device=message.device_id,
                     reason=message.reason.value, at=message.at_ms)
+
+
+def _control_only(message: bytes, topic: str) -> dict[str, Any]:
+    """The fields of a message that must be a control message (a topic that carries no
+    payloads), or ControlError."""
+    head, sep, rest = message.partition(b"\n")
+    if head != _CTL or not sep:
+        raise ControlError(f"not a {topic} control message")
+    return _parse_control(rest)
 
 
 def _parse_control(rest: bytes) -> dict[str, Any]:
@@ -254,10 +260,7 @@ def decode_channel(message: bytes) -> ChannelMessage:
 
 
 def decode_session(message: bytes) -> SessionEnded:
-    head, sep, rest = message.partition(b"\n")
-    if head != _CTL or not sep:
-        raise ControlError("not a session control message")
-    data = _parse_control(rest)
+    data = _control_only(message, "session")
     if data["c"] != "session_ended":
         raise ControlError(f"unknown session control {data['c']!r}")
     device = data.get("device")
