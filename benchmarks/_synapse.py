@@ -112,65 +112,6 @@ async def register(client: httpx.AsyncClient, name: str) -> str:
     return str(r.json()["access_token"])
 
 
-async def measure(port: int, n: int, concurrency: int, body_size: int) -> Figures:
-    base = f"http://127.0.0.1:{port}"
-    limits = httpx.Limits(max_connections=concurrency + 4)
-    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
-        alice = await register(client, f"alice{os.getpid()}")
-        bob = await register(client, f"bob{os.getpid()}")
-        ha, hb = {"Authorization": f"Bearer {alice}"}, {"Authorization": f"Bearer {bob}"}
-        bob_id = f"@bob{os.getpid()}:localhost"
-        r = await client.post("/_matrix/client/v3/createRoom", headers=ha,
-                              json={"preset": "private_chat", "invite": [bob_id]})
-        room = r.json()["room_id"]
-        (await client.post(f"/_matrix/client/v3/rooms/{room}/join", headers=hb)).raise_for_status()
-        flt = json.dumps({"room": {"timeline": {"limit": 10_000}},
-                          "presence": {"types": []}, "account_data": {"types": []}})
-        r = await client.get("/_matrix/client/v3/sync", headers=hb, params={"filter": flt})
-        since = r.json()["next_batch"]
-        sent: dict[int, float] = {}
-        got: dict[int, float] = {}
-        done = asyncio.Event()
-
-        async def receiver() -> None:
-            nonlocal since
-            while len(got) < n:
-                r = await client.get("/_matrix/client/v3/sync", headers=hb, params={
-                    "filter": flt, "since": since, "timeout": 30_000})
-                data = r.json()
-                since = data["next_batch"]
-                now = time.perf_counter()
-                timeline = data.get("rooms", {}).get("join", {}).get(room, {}).get("timeline", {})
-                for event in timeline.get("events", []):
-                    text = event.get("content", {}).get("body", "")
-                    head = text.split("|", 1)[0]
-                    if head.isdigit():
-                        got.setdefault(int(head), now)
-            done.set()
-
-        sem = asyncio.Semaphore(concurrency)
-
-        async def send(i: int) -> None:
-            async with sem:
-                prefix = f"{i}|"
-                text = prefix + "x" * max(0, body_size - len(prefix))
-                sent[i] = time.perf_counter()
-                r = await client.put(
-                    f"/_matrix/client/v3/rooms/{room}/send/m.room.message/t{i}", headers=ha,
-                    json={"msgtype": "m.text", "body": text})
-                r.raise_for_status()
-
-        recv_task = asyncio.create_task(receiver())
-        start_t = time.perf_counter()
-        await asyncio.gather(*(send(i) for i in range(n)))
-        await asyncio.wait_for(done.wait(), timeout=600)
-        await recv_task
-        end_t = max(got.values())
-    latencies = sorted((got[i] - sent[i]) * 1000 for i in range(n))
-    return Figures(n, end_t - start_t, statistics.median(latencies),
-                   latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))])
-
-
 async def measure_senders(port: int, n: int, concurrency: int, body_size: int) -> Figures:
     """C closed-loop senders, each in its own 1:1 room with the one receiver (as the
     Tidings SDK benchmark's C conversations): the next PUT starts when the previous one
