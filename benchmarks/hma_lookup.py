@@ -24,8 +24,8 @@ from pathlib import Path
 
 import httpx
 
+from tidings.config import load_settings
 from tidings.server.app import create_app
-from tidings.server.config import load_settings
 from tidings.storage import migrate
 from tidings.storage.database import Database
 

@@ -47,8 +47,8 @@ from channel_fanout import (
     subscribe_all,
     token,
 )
+from tidings.config import load_settings
 from tidings.server.app import create_app
-from tidings.server.config import load_settings
 from tidings.server.serving import uvicorn_config
 
 PACKAGES = ("tidings", "uvicorn", "websockets", "starlette", "asyncio", "uvloop")

@@ -17,8 +17,9 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from tests.apps import attach
+from tidings.config import Settings, load_settings
 from tidings.server.app import create_app
-from tidings.server.config import Settings, load_settings
 from tidings.services.clock import Clock, system_clock
 from tidings.storage import migrate
 from tidings.storage.database import Database
@@ -181,7 +182,7 @@ def api(tmp_path: Path) -> AppFactory:
         async with running_app(settings, clock) as app:
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-                client.app = app  # type: ignore[attr-defined]
+                attach(client, app)
                 yield client
 
     return factory

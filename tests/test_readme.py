@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.apps import kernel_of
 from tests.conftest import LiveServer, free_port, make_settings, running_app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,7 +95,7 @@ async def test_the_tour_runs_as_written(tmp_path: Path) -> None:
         server = LiveServer(app, port)
         await server.start()
         try:
-            created = await app.state.accounts.ensure_admin()  # what `make run` prints
+            created = await kernel_of(app).accounts.ensure_admin()  # what `make run` prints
             assert created is not None
             env = tour_env(tmp_path / "home", port, created[1])
             said: list[str] = []

@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tests.apps import kernel_of
 from tests.cli.helpers import tidings
 from tests.cli.test_banks_cli import PASSWORD
 from tests.cli.test_banks_cli import tidings as bank_cli
@@ -59,7 +60,7 @@ async def test_verify_fails_after_a_record_is_edited(api: AppFactory, tmp_path: 
 async def test_retro_scan_status_from_the_cli(live_server: Any, tmp_path: Path) -> None:
     """A bank import queues a retro-scan; the CLI shows its state and result."""
     async with live_server() as server:
-        await server.app.state.accounts.create_user("boss", PASSWORD, "admin",
+        await kernel_of(server).accounts.create_user("boss", PASSWORD, "admin",
                                                     check_reserved=False)
         common = ["--server", server.url, "--profile", str(tmp_path / "profile")]
         await bank_cli("account", "login", "boss", "--password-stdin", *common,

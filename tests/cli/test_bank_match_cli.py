@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from tests.apps import kernel_of
 from tests.cli.helpers import tidings
 from tests.server.hma_util import PHOTO, PHOTO_PDQ, PHOTO_SHRUNK, flip_bits
 
@@ -17,7 +18,7 @@ PASSWORD = "a long enough passphrase"
 
 async def test_bank_match_answers_like_hma_lookup(live_server: Any, tmp_path: Path) -> None:
     async with live_server() as server:
-        await server.app.state.accounts.create_user("boss", PASSWORD, "admin",
+        await kernel_of(server).accounts.create_user("boss", PASSWORD, "admin",
                                                     check_reserved=False)
         common = ["--server", server.url, "--profile", str(tmp_path / "profile")]
         logged = await tidings("account", "login", "boss", "--password-stdin", *common,

@@ -16,6 +16,7 @@ import httpx
 import websockets
 from PIL import Image
 
+from tests.apps import kernel_of
 from tests.cli.helpers import tidings
 from tests.conftest import bearer
 from tests.moderation.images import encode, generate
@@ -34,7 +35,7 @@ async def _frames(ws: websockets.ClientConnection, seconds: float) -> list[dict[
 
 async def test_banked_image_is_refused_in_any_copy(live_server: Any, tmp_path: Path) -> None:
     async with live_server() as server:
-        await server.app.state.accounts.create_user("boss", PASSWORD.strip(), "admin",
+        await kernel_of(server).accounts.create_user("boss", PASSWORD.strip(), "admin",
                                                     check_reserved=False)
         env = {"TIDINGS_SERVER": server.url}
         admin, owner = str(tmp_path / "admin"), str(tmp_path / "owner")

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tests.apps import kernel_of
 from tests.moderation.images import encode, generate
 from tidings.services.moderation import ModerationService
 
@@ -45,7 +46,7 @@ def csv_rows(text: str) -> list[list[str]]:
 
 async def test_cli_import_export_round_trip(live_server: Any, tmp_path: Path) -> None:
     async with live_server() as server:
-        await server.app.state.accounts.create_user("boss", PASSWORD, "admin",
+        await kernel_of(server).accounts.create_user("boss", PASSWORD, "admin",
                                                     check_reserved=False)
         common = ["--server", server.url, "--profile", str(tmp_path / "profile")]
         await tidings("account", "login", "boss", "--password-stdin", *common,
@@ -102,7 +103,7 @@ async def test_cli_import_export_round_trip(live_server: Any, tmp_path: Path) ->
         _, added, _ = await tidings("bank", "add", "TERROR_C", "--file", str(image), *LABEL,
                                     "--json", *common)
         assert json.loads(added)["added"] >= 3
-        gate: ModerationService = server.app.state.moderation
+        gate: ModerationService = kernel_of(server).moderation
         assert "TERROR_C" in gate.banks and len(gate.matcher) > 2510 * 3
 
 
@@ -134,13 +135,13 @@ async def test_hash_pytx_names(tmp_path: Path) -> None:
 
 async def test_cli_exchange_fetch_status_schedule(live_server: Any, tmp_path: Path) -> None:
     async with live_server() as server:
-        await server.app.state.accounts.create_user("boss", PASSWORD, "admin",
+        await kernel_of(server).accounts.create_user("boss", PASSWORD, "admin",
                                                     check_reserved=False)
         common = ["--server", server.url, "--profile", str(tmp_path / "profile")]
         await tidings("account", "login", "boss", "--password-stdin", *common,
                       stdin=PASSWORD + "\n")
         await tidings("bank", "create", "PARTNER_Z", *common)
-        feed_dir = server.app.state.settings.data_dir / "exchanges"
+        feed_dir = kernel_of(server).settings.data_dir / "exchanges"
         feed_dir.mkdir(parents=True, exist_ok=True)
         (feed_dir / "z.txt").write_text(f"video_md5 {'2' * 32}\nvideo_md5 {'3' * 32}\n"
                                         "photodna zzz\n")
@@ -166,7 +167,7 @@ async def test_cli_domain_and_slogan_entries(live_server: Any, tmp_path: Path) -
     host's subdomains and scheme-less or defanged links to them; `--slogan` banks a
     short text that holds a longer post for review; bad entries fail with one line."""
     async with live_server() as server:
-        await server.app.state.accounts.create_user("boss", PASSWORD, "admin",
+        await kernel_of(server).accounts.create_user("boss", PASSWORD, "admin",
                                                     check_reserved=False)
         admin = ["--server", server.url, "--profile", str(tmp_path / "admin")]
         owner = ["--server", server.url, "--profile", str(tmp_path / "owner")]

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
+from tests.apps import kernel_of
 from tests.conftest import LiveServer
 from tests.server.channel_util import photo
 from tidings.services.accounts import Principal
@@ -86,9 +87,9 @@ async def test_media_gc_command(live_server: Live, tmp_path: Path) -> None:
                       stdin="a long enough passphrase\n", profile=prof, server=server)
         image = tmp_path / "orphan.png"
         image.write_bytes(photo(seed=11))
-        svc = server.app.state.media
+        svc = kernel_of(server).media
         await svc.upload(await _principal(server), _chunks(image.read_bytes()))
-        data_dir = server.app.state.settings.data_dir
+        data_dir = kernel_of(server).settings.data_dir
         code, out, err = await tidings("media", "gc", "--data", str(data_dir), "--grace", "0",
                                        "--json")
         assert code == 0, err

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 from typer.testing import CliRunner, Result
 
+from tests.apps import kernel_of
 from tests.cli.test_messages_cli import Live
 from tests.conftest import LiveServer
 from tidings.cli.main import app
@@ -30,7 +31,7 @@ async def tidings(server: LiveServer, profile: Path, *args: str) -> Result:
 
 async def token_profile(server: LiveServer, directory: Path, name: str, role: str) -> str:
     """An account with a device token saved as a CLI profile (no password, no argon2)."""
-    accounts = server.app.state.accounts
+    accounts = kernel_of(server).accounts
     token = new_token()
     device = new_device_id()
     async with accounts.db.write() as conn:
@@ -44,7 +45,7 @@ async def token_profile(server: LiveServer, directory: Path, name: str, role: st
 async def test_authority_submits_and_staff_answer_via_cli(live_server: Live,
                                                           tmp_path: Path) -> None:
     async with live_server() as server:
-        data = str(server.app.state.settings.data_dir)
+        data = str(kernel_of(server).settings.data_dir)
         bka, anna = tmp_path / "bka", tmp_path / "anna"
         r = await tidings(server, bka, "admin", "create-authority", "bka", "--authority-name",
                           "Bundeskriminalamt", "--member-state", "DE", "--data", data,
@@ -110,7 +111,7 @@ async def test_orders_within_the_law_and_the_notices_they_leave(live_server: Liv
     (and a rejection's statement) with `tidings notices`; an admin confirms an order that
     came above the hourly rate."""
     async with live_server(order_confirm_per_hour=1) as server:
-        data = str(server.app.state.settings.data_dir)
+        data = str(kernel_of(server).settings.data_dir)
         lka, alice_dir, boss = tmp_path / "lka", tmp_path / "alice", tmp_path / "boss"
         r = await tidings(server, lka, "admin", "create-authority", "lka", "--authority-name",
                           "LKA Berlin", "--member-state", "DE", "--data", data,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tests.apps import kernel_of
 from tests.cli.test_messages_cli import PASSWORD, Live, lines, tidings
 from tidings.services.accounts import AccountService
 
@@ -12,7 +13,7 @@ from tidings.services.accounts import AccountService
 async def test_report_a_message_then_decide_and_appeal_via_cli(live_server: Live,
                                                                tmp_path: Path) -> None:
     async with live_server() as server:
-        accounts: AccountService = server.app.state.accounts
+        accounts: AccountService = kernel_of(server).accounts
         for name in ("mod_anna", "mod_ben"):
             await accounts.create_user(name, PASSWORD.strip(), "moderator",
                                        check_reserved=False)
@@ -44,7 +45,7 @@ async def test_report_a_message_then_decide_and_appeal_via_cli(live_server: Live
         assert code == 0, err
         [case] = json.loads(out)
         assert case["id"] == ack["case_id"] and case["source"] == "verified_private_report"
-        detail = await server.app.state.review.case(case["id"])
+        detail = await kernel_of(server).review.case(case["id"])
         assert [m["text"] for m in detail["reports"][0]["messages"]] == [
             "the threat", "first", "second"]
         code, out, err = await tidings(server, a, "report", "message", attached,
@@ -52,7 +53,7 @@ async def test_report_a_message_then_decide_and_appeal_via_cli(live_server: Live
         assert code == 0, err
         filed = json.loads(out)
         assert filed["verified"] is True and filed["disclosed"] == 1
-        shown = await server.app.state.review.case(filed["case_id"])
+        shown = await kernel_of(server).review.case(filed["case_id"])
         assert shown["reports"][0]["messages"][0]["file"]["name"] == "threat.txt"
         # a report category is accepted as the policy (issue 21: one vocabulary)
         code, out, err = await tidings(server, anna, "mod", "decide", case["id"],

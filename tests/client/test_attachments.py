@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.apps import kernel_of
 from tests.client.helpers import close_all, join, people
 from tests.conftest import LiveServer
 from tidings.client.attachments import fetch, send_file, send_group_file, upload_attachment
@@ -33,7 +34,7 @@ async def test_file_roundtrip_and_tampered_blob_refused(live_server: Live, tmp_p
             saved = await fetch(ben, msg, tmp_path / "got")
             assert saved.read_bytes() == secret and saved.name == "report.pdf"
             sha = msg.content.body["attachment"]["sha256_ciphertext"]  # type: ignore[index]
-            blobs = server.app.state.attachments.blobs
+            blobs = kernel_of(server).attachments.blobs
             stored = blobs.path(sha).read_bytes()
             assert secret[:20] not in stored  # the server holds ciphertext only
             # tamper with the stored blob: the recipient refuses it

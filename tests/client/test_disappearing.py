@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.apps import kernel_of
 from tests.client.helpers import close_all, device, join, people
 from tests.conftest import LiveServer
 from tidings.client import report_requests as rr
@@ -53,7 +54,7 @@ async def test_timer_expires_envelopes_ciphertexts_and_attachments(
             assert gfile.expires_at == gfile.ts + TIMER
 
             now[0] += TIMER + 1
-            swept = await server.app.state.expiry.sweep()
+            swept = await kernel_of(server).expiry.sweep()
             assert swept["events"] >= 2 and swept["group_messages"] >= 1
             assert swept["attachments"] == 1
             # ben's offline device never gets the expired messages

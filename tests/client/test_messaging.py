@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
+from tests.apps import kernel_of
 from tests.client.helpers import close_all, device, people
 from tests.conftest import LiveServer
+from tidings.kernel import franking_keyring
 from tidings.protocol.franking import FrankingVerdict, verify_report
 from tidings.protocol.keys import b64decode
-from tidings.server.app import franking_keyring
 
 Live = Callable[..., AbstractAsyncContextManager[LiveServer]]
 
@@ -89,7 +90,7 @@ async def test_received_franking_data_verifies_with_server_keyring(
             await group["fay"][0].send_text("gus", "report me")
             inbox = await group["gus"][0].receive()
             (msg,) = inbox.messages
-            keyring = franking_keyring(server.app.state.secrets)
+            keyring = franking_keyring(kernel_of(server).secrets)
             args: dict[str, Any] = {
                 "keyring": keyring, "payload": msg.content.to_bytes(),
                 "franking_key": msg.franking_key, "commitment": base64.b64decode(msg.commitment),

@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 
 from tests.conftest import free_port
+from tidings.config import load_settings
 from tidings.server import secrets
-from tidings.server.config import load_settings
 from tidings.services.accounts import AccountService
 from tidings.services.clock import system_clock
 from tidings.services.names import reserved_names

@@ -25,9 +25,9 @@ import pytest
 import uvicorn
 
 from tests.conftest import free_port, make_settings
+from tidings.config import Settings
 from tidings.server import secrets
 from tidings.server.app import create_app
-from tidings.server.config import Settings
 from tidings.server.serving import uvicorn_config
 from tidings.services.accounts import AccountService
 from tidings.services.clock import system_clock

@@ -20,7 +20,7 @@ from fastapi import FastAPI
 
 import tidings.server.app as app_module
 from tidings.cli.main import main
-from tidings.server.config import Settings
+from tidings.config import Settings
 from tidings.services.jobs import JobContext
 
 JOB_KIND = "scale_test"

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from tests.apps import kernel_of
 from tidings.services.accounts import AccountService, new_device_id, new_token
 from tidings.storage.accounts import AccountStore
 
@@ -18,7 +19,7 @@ DAY = 86_400_000
 async def member(client: httpx.AsyncClient, name: str, role: str = "user") -> dict[str, str]:
     """An account with a device token and no password: no argon2 hashing, which costs
     about a second a call on the shared test machine (these tests are not about login)."""
-    accounts: AccountService = client.app.state.accounts  # type: ignore[attr-defined]
+    accounts: AccountService = kernel_of(client).accounts
     token = new_token()
     async with accounts.db.write() as conn:
         user = await AccountStore().create_user(conn, name, None, role, accounts.clock())

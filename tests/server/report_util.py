@@ -7,19 +7,20 @@ from typing import Any
 
 import httpx
 
+from tests.apps import kernel_of
 from tests.conftest import bearer, login
 from tidings.crypto import encrypt_attachment
+from tidings.kernel import franking_keyring
 from tidings.protocol.franking import FrankingKeyring, commitment
 from tidings.protocol.keys import b64encode
 from tidings.protocol.payload import MessageContent
-from tidings.server.app import franking_keyring
 from tidings.services.accounts import AccountService
 
 PASSWORD = "a long enough passphrase"
 
 
 def keyring(client: httpx.AsyncClient) -> FrankingKeyring:
-    return franking_keyring(client.app.state.secrets)  # type: ignore[attr-defined]
+    return franking_keyring(kernel_of(client).secrets)
 
 
 def franked(ring: FrankingKeyring, text: str, sender: str, conversation: str, ts: int,
@@ -36,7 +37,7 @@ def franked(ring: FrankingKeyring, text: str, sender: str, conversation: str, ts
 
 
 async def staff(client: httpx.AsyncClient, name: str, role: str) -> dict[str, str]:
-    accounts: AccountService = client.app.state.accounts  # type: ignore[attr-defined]
+    accounts: AccountService = kernel_of(client).accounts
     await accounts.create_user(name, PASSWORD, role, check_reserved=False)
     return bearer(await login(client, name))
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from tests.apps import kernel_of
 from tests.conftest import AppFactory
 from tests.moderation.images import generate
 from tests.server.channel_util import channel, internal_id, post, upload, user
@@ -31,7 +32,7 @@ POLL_S = 0.05
 
 
 def actions(client: httpx.AsyncClient) -> ActionService:
-    svc: ActionService = client.app.state.actions  # type: ignore[attr-defined]
+    svc: ActionService = kernel_of(client).actions
     return svc
 
 
@@ -89,7 +90,7 @@ async def test_three_strikes_ban_the_channel_everywhere(api: AppFactory) -> None
         alice, bob = await user(client, "alice"), await user(client, "bob")
         created = await channel(client, alice, "doomed_news")
         events: list[dict[str, Any]] = []
-        bus: Bus = client.app.state.bus  # type: ignore[attr-defined]
+        bus: Bus = kernel_of(client).bus
 
         def on_message(message: bytes) -> None:
             decoded = decode_channel(message)
@@ -259,7 +260,7 @@ async def test_strike_threshold_suspends_and_everything_is_audited(api: AppFacto
 async def test_a_rule_set_stored_elsewhere_is_picked_up(api: AppFactory) -> None:
     async with api() as client:
         admin = await staff(client, "boss", "admin")
-        cfg: RuleConfig = client.app.state.rule_config  # type: ignore[attr-defined]
+        cfg: RuleConfig = kernel_of(client).rule_config
         assert cfg.active.source == "default" and not await cfg.refresh()
         async with cfg.db.write() as conn:  # as another process's PUT would
             ruleset = load_ruleset(HOLD_RULES)

@@ -24,6 +24,7 @@ from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
 
+from tests.apps import kernel_of
 from tests.conftest import LiveServer, live, make_settings
 from tests.server import authz_matrix as m
 from tests.server.channel_util import photo
@@ -145,7 +146,7 @@ class World:
 
 
 async def seed(world: World) -> None:
-    accounts: AccountService = world.app.state.accounts
+    accounts: AccountService = kernel_of(world).accounts
     for identity, name in NAMES.items():
         if identity in ROLES:
             await accounts.create_user(name, PASSWORD, ROLES[identity], check_reserved=False)
@@ -158,7 +159,7 @@ async def seed(world: World) -> None:
         # Console sessions for every identity, staff or not (the login form makes them
         # for staff only; the pages must still refuse anyone else's).
         user = await accounts.user(name)
-        cookie, console = await world.app.state.console_sessions.start(user.id)
+        cookie, console = await kernel_of(world).console_sessions.start(user.id)
         world.console[identity] = (cookie, console.csrf)
     await accounts.create_user("frank", None)  # a bystander the matrix names, never logs in
     await accounts.create_user("gina", None)  # blocked (and unblocked) by everyone
@@ -205,7 +206,7 @@ async def seed_order(world: World) -> None:
     post with a picture, that order's preservation item and its preserved blob, and a
     spare post for the matrix's own order."""
     v = world.values
-    authorities = world.app.state.authorities
+    authorities = kernel_of(world).authorities
     async with authorities.db.write() as conn:
         user = await authorities.users.user_by_name(conn, NAMES[m.AUTHORITY])
         assert user is not None

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from tests.apps import kernel_of
 from tests.conftest import AppFactory, bearer, login, register
 from tests.moderation.images import encode, generate
 from tests.services.test_banks import POST, TERROR, jpeg
@@ -18,13 +19,13 @@ LABEL_Q = "?label=category:terrorist_content&label=behaviour:recruitment"
 
 
 async def staff(client: httpx.AsyncClient, name: str, role: str) -> dict[str, str]:
-    await client.app.state.accounts.create_user(  # type: ignore[attr-defined]
+    await kernel_of(client).accounts.create_user(
         name, PASSWORD, role, check_reserved=False)
     return bearer(await login(client, name))
 
 
 def moderation_of(client: httpx.AsyncClient) -> ModerationService:
-    svc: ModerationService = client.app.state.moderation  # type: ignore[attr-defined]
+    svc: ModerationService = kernel_of(client).moderation
     return svc
 
 
@@ -105,7 +106,7 @@ async def test_image_upload_changes_decisions(api: AppFactory) -> None:
 
     # Restart: the new process loads <data>/index/matcher.bin and decides the same.
     async with api() as client:
-        sync = client.app.state.bank_sync  # type: ignore[attr-defined]
+        sync = kernel_of(client).bank_sync
         assert sync.last_load.source == "snapshot"
         assert sync.version > 0 and len(moderation_of(client).matcher) == len(added)
         gate = moderation_of(client)

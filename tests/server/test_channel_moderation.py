@@ -12,6 +12,7 @@ import httpx
 import pytest
 import websockets
 
+from tests.apps import attach, kernel_of
 from tests.conftest import AppFactory, LiveServer, bearer, register
 from tests.server.channel_util import channel, photo, post, upload, user
 from tidings.moderation.signal_types import Sha256SignalType, TextExactSignal
@@ -27,7 +28,7 @@ Live = Callable[..., AbstractAsyncContextManager[LiveServer]]
 
 
 def moderation(client: httpx.AsyncClient) -> ModerationService:
-    service: ModerationService = client.app.state.moderation  # type: ignore[attr-defined]
+    service: ModerationService = kernel_of(client).moderation
     return service
 
 
@@ -91,7 +92,7 @@ async def test_banked_text_is_rejected_with_reasons(api: AppFactory) -> None:
 
 async def test_banked_image_is_rejected_and_nobody_receives_it(live_server: Live) -> None:
     async with live_server() as server, httpx.AsyncClient(base_url=server.url) as client:
-        client.app = server.app  # type: ignore[attr-defined]
+        attach(client, server.app)
         alice = await user(client, "alice")
         reader = await register(client, "reader")
         await channel(client, alice, "image_chan")

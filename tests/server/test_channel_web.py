@@ -10,6 +10,7 @@ from contextlib import AbstractAsyncContextManager
 import httpx
 import pytest
 
+from tests.apps import kernel_of
 from tests.conftest import AppFactory, LiveServer
 from tests.server.channel_util import channel, photo, post, upload, user
 from tidings.storage.channel_schema import channels
@@ -53,7 +54,7 @@ async def test_notices_for_deleted_removed_and_unlisted(api: AppFactory) -> None
         gone = await client.get(f"/c/notice_chan/{p['number']}?invite={invite}")
         assert gone.status_code == 410 and "This post was deleted." in gone.text
         assert "soon gone" not in gone.text
-        db = client.app.state.db  # type: ignore[attr-defined]
+        db = kernel_of(client).db
         async with db.write() as conn:  # what a moderator's ban does to the row
             await conn.execute(channels.update().values(state="removed"))
         banned = await client.get(f"/c/notice_chan?invite={invite}")

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tidings.server.config import ConfigError, load_settings
+from tests.apps import kernel_of
+from tidings.config import ConfigError, load_settings
 from tidings.server.secrets import load_or_create, rotate_franking
 
 
@@ -55,7 +56,7 @@ async def test_a_raised_password_cost_rehashes_at_login(tmp_path: Path) -> None:
     from tidings.storage.schema import users
 
     async def stored_hash(app: Any) -> str:
-        async with app.state.db.read() as conn:
+        async with kernel_of(app).db.read() as conn:
             return str((await conn.execute(sa.select(users.c.password_hash))).scalar_one())
 
     body = {"username": "costly", "password": "a long enough passphrase",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.apps import kernel_of
 from tests.conftest import AppFactory, register
 from tidings.services.accounts import AccountService
 
@@ -20,7 +21,7 @@ def _csrf(html: str) -> str:
 
 
 async def _staff(client: httpx.AsyncClient, name: str, role: str) -> None:
-    accounts: AccountService = client.app.state.accounts  # type: ignore[attr-defined]
+    accounts: AccountService = kernel_of(client).accounts
     await accounts.create_user(name, PASSWORD, role, check_reserved=False)
 
 
@@ -51,7 +52,7 @@ async def test_staff_login_sets_a_strict_cookie_and_logout_revokes(api: AppFacto
         assert r.status_code == 403
         r = await client.post("/console/logout", data={"csrf": _csrf(home.text)})
         assert r.status_code == 303
-        accounts: AccountService = client.app.state.accounts  # type: ignore[attr-defined]
+        accounts: AccountService = kernel_of(client).accounts
         user = await accounts.user("mod_anna")
         async with accounts.db.read() as conn:
             assert await accounts.store.devices_of(conn, user.id) == []

@@ -9,6 +9,7 @@ import re
 import httpx
 import pytest
 
+from tests.apps import kernel_of
 from tests.conftest import AppFactory, bearer, login, register
 from tests.server.report_util import PASSWORD, report, report_body, staff
 from tests.server.test_review_api import decide
@@ -27,7 +28,7 @@ def _csrf(html: str) -> str:
 
 async def _console_login(client: httpx.AsyncClient, name: str, role: str = "moderator"
                          ) -> str:
-    accounts: AccountService = client.app.state.accounts  # type: ignore[attr-defined]
+    accounts: AccountService = kernel_of(client).accounts
     await accounts.create_user(name, PASSWORD, role, check_reserved=False)
     page = await client.get("/console/login")
     r = await client.post("/console/login", data={
@@ -56,7 +57,7 @@ async def test_the_cookie_is_not_an_api_token_and_no_token_opens_the_console(
             r = await client.get(path, headers={"Authorization": f"Bearer {cookie}"})
             assert r.status_code == 401, r.text
         # No device was made for the console login: the staff member's devices are theirs.
-        accounts: AccountService = client.app.state.accounts  # type: ignore[attr-defined]
+        accounts: AccountService = kernel_of(client).accounts
         user = await accounts.user("mod_cara")
         async with accounts.db.read() as conn:
             assert await accounts.store.devices_of(conn, user.id) == []
@@ -118,7 +119,7 @@ async def test_suspension_and_password_reset_end_console_sessions(api: AppFactor
         client.cookies.clear()
         await _console_login(client, "mod_hal")
         assert await _signed_in(client)
-        accounts: AccountService = client.app.state.accounts  # type: ignore[attr-defined]
+        accounts: AccountService = kernel_of(client).accounts
         await accounts.set_password("mod_hal", "another long passphrase")
         assert not await _signed_in(client)
         assert kept  # the suspended moderator's cookie was real

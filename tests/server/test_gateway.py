@@ -15,6 +15,7 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed
 
+from tests.apps import edge_of, kernel_of
 from tests.conftest import LiveServer, bearer, register
 from tidings.protocol import limits
 from tidings.services.streams import StreamService
@@ -74,7 +75,7 @@ async def test_token_in_hello_works_for_browsers(live_server: Live) -> None:
 async def test_resume_after_disconnect_loses_and_repeats_nothing(live_server: Live) -> None:
     async with live_server() as server, httpx.AsyncClient(base_url=server.url) as http:
         session = await register(http, "bob")
-        streams: StreamService = server.app.state.streams
+        streams: StreamService = kernel_of(server).streams
         device = session["device_id"]
         await streams.append([(device, "test", {"n": i}) for i in range(1, 6)])
         conn = await connect(server, session)
@@ -104,7 +105,7 @@ async def test_resume_after_disconnect_loses_and_repeats_nothing(live_server: Li
 async def test_missed_bus_message_is_caught_up_from_store(live_server: Live) -> None:
     async with live_server() as server, httpx.AsyncClient(base_url=server.url) as http:
         session = await register(http, "carol")
-        streams: StreamService = server.app.state.streams
+        streams: StreamService = kernel_of(server).streams
         conn = await connect(server, session)
         await events_until_live(conn)
         # store two events without publishing the first: the bus "lost" it
@@ -119,7 +120,7 @@ async def test_missed_bus_message_is_caught_up_from_store(live_server: Live) -> 
 async def test_concurrent_producers_arrive_in_order_once(live_server: Live) -> None:
     async with live_server() as server, httpx.AsyncClient(base_url=server.url) as http:
         session = await register(http, "dora")
-        streams: StreamService = server.app.state.streams
+        streams: StreamService = kernel_of(server).streams
         conn = await connect(server, session)
         await events_until_live(conn)
         await asyncio.gather(*(streams.append([(session["device_id"], "t", {"i": i})])
@@ -152,11 +153,11 @@ async def test_slow_consumer_is_closed_and_memory_bounded(live_server: Live) -> 
     async with live_server(ws_send_queue=8) as server, \
             httpx.AsyncClient(base_url=server.url) as http:
         session = await register(http, "erin")
-        streams: StreamService = server.app.state.streams
+        streams: StreamService = kernel_of(server).streams
         _, writer = await _raw_ws_that_never_reads(server, session["token"])
         await asyncio.sleep(0.2)
         blob = "x" * 60_000
-        gateway = server.app.state.gateway
+        gateway = edge_of(server).gateway
         for _ in range(600):  # ~36 MB: far beyond socket buffers and the queue
             await streams.append([(session["device_id"], "big", {"blob": blob})])
         for _ in range(100):

@@ -9,13 +9,14 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
+from tests.apps import kernel_of
 from tests.conftest import AppFactory, bearer
 from tests.server.test_channel_moderation import bank, moderation
 from tests.server.test_keys_api import enrolled
+from tidings.kernel import franking_keyring
 from tidings.moderation.signal_types import TextExactSignal
 from tidings.protocol import limits
 from tidings.protocol.keys import b64decode
-from tidings.server.app import franking_keyring
 from tidings.storage.group_schema import group_messages
 from tidings.storage.schema import stream_events
 
@@ -71,14 +72,14 @@ async def test_group_lifecycle_and_once_stored_ciphertext(api: AppFactory) -> No
             (msg,) = await events(client, s, "group_message")
             assert msg["ciphertext"] == "TUVHT0xN" and msg["conversation"] == f"group:{gid}"
             assert msg["id"] == sent["id"] and msg["from"] == "alice"
-            keyring = franking_keyring(client.app.state.secrets)  # type: ignore[attr-defined]
+            keyring = franking_keyring(kernel_of(client).secrets)
             assert keyring.verify(msg["key_id"], b64decode(msg["tag"]), b64decode(COMMITMENT),
                                   "alice", a1["device_id"], f"group:{gid}", msg["ts"])
             assert not keyring.verify(msg["key_id"], b64decode(msg["tag"]),
                                       b64decode(COMMITMENT), "alice", a1["device_id"],
                                       "bob", msg["ts"])
         assert await events(client, a1, "group_message") == []
-        db = client.app.state.db  # type: ignore[attr-defined]
+        db = kernel_of(client).db
         async with db.read() as conn:
             stored = (await conn.execute(sa.select(group_messages.c.ciphertext))).all()
             bodies = (await conn.execute(sa.select(stream_events.c.body).where(
@@ -109,7 +110,7 @@ async def test_group_lifecycle_and_once_stored_ciphertext(api: AppFactory) -> No
         for s in (a2, b1, c1, d1):
             head = (await client.get("/api/v1/stream", headers=bearer(s))).json()["head"]
             await client.post("/api/v1/stream/ack", json={"upto": head}, headers=bearer(s))
-        assert await client.app.state.groups.prune() == 2  # type: ignore[attr-defined]
+        assert await kernel_of(client).groups.prune() == 2
 
         # leaving: the last admin's leave hands admin to someone else
         r = await client.post(f"/api/v1/groups/{gid}/leave", headers=bearer(a1))

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from tests.apps import app_of, kernel_of
 from tests.conftest import AppFactory, bearer, register
 from tests.server.hma_util import (
     CLIENT_HEADER,
@@ -26,8 +27,8 @@ from tests.server.hma_util import (
     media_server,
 )
 from tests.server.test_banks_api import moderation_of, staff
+from tidings.config import ConfigError, load_settings
 from tidings.moderation import MediaContent
-from tidings.server.config import ConfigError, load_settings
 from tidings.services.moderation import Surface, Verdict
 
 JSON = {"Content-Type": "application/json"}
@@ -290,7 +291,7 @@ async def test_routes_and_parameters_match_hma_openapi(api: AppFactory) -> None:
     assert len(THREATEXCHANGE_COMMIT) == 40
     theirs_all = HMA_SPEC["paths"]
     async with api() as client:
-        ours = client.app.openapi()["paths"]  # type: ignore[attr-defined]
+        ours = app_of(client).openapi()["paths"]
     unexplained = [p for p in theirs_all if p not in NOT_SERVED
                    and not p.startswith("/ui/") and "/hma" + p not in ours]
     assert not unexplained, unexplained
@@ -331,7 +332,7 @@ async def test_lookup_and_publish_gate_agree(api: AppFactory) -> None:
         assert [m["bank_content_id"] for m in looked.json()["pdq"]["COOP_GATE"]] == [item]
         decision = await gate.check(Surface.POST, [MediaContent(PHOTO_SHRUNK, "image/jpeg")])
         assert decision.verdict is not Verdict.ALLOW
-        cited = await client.app.state.banks.entries_by_ids(  # type: ignore[attr-defined]
+        cited = await kernel_of(client).banks.entries_by_ids(
             [r.entry_id for r in decision.reasons])
         assert {e.item_id for e in cited.values()} == {item}
         await client.put("/hma/c/bank/COOP_GATE", headers=COOP, json={"enabled": False})

@@ -7,15 +7,15 @@ import asyncio
 import time
 from typing import Any
 
+from tests.apps import kernel_of
 from tests.conftest import AppFactory, bearer, login, register
 from tidings.services.jobs import JobContext, JobRunner, JobService
 
 
 async def test_staff_see_job_progress(api: AppFactory) -> None:
     async with api() as client:
-        app: Any = client.app  # type: ignore[attr-defined]
-        await app.state.accounts.create_user("modmin", "a long enough passphrase",
-                                              "moderator")
+        kernel = kernel_of(client)
+        await kernel.accounts.create_user("modmin", "a long enough passphrase", "moderator")
         staff = bearer(await login(client, "modmin"))
         user = bearer(await register(client, "alice"))
         halfway = asyncio.Event()
@@ -28,9 +28,9 @@ async def test_staff_see_job_progress(api: AppFactory) -> None:
             await ctx.progress(10, 10)
             return {"matches": 0}
 
-        runner: JobRunner = app.state.job_runner
+        runner: JobRunner = kernel.job_runner
         runner.register("retro_scan", scan)
-        jobs: JobService = app.state.jobs
+        jobs: JobService = kernel.jobs
         job = await jobs.enqueue("retro_scan", {"bank": 3}, dedupe_key="retro_scan:3")
         await asyncio.wait_for(halfway.wait(), 10)
 

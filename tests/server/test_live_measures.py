@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.apps import edge_of, kernel_of
 from tests.conftest import LiveServer, bearer, login, register
 from tests.server.channel_util import channel
 from tests.server.live_measures import closed_within, connect, refused, still_open
@@ -33,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 async def staff(server: LiveServer, http: httpx.AsyncClient, name: str, role: str
                 ) -> dict[str, str]:
-    await server.app.state.accounts.create_user(name, PASSWORD, role, check_reserved=False)
+    await kernel_of(server).accounts.create_user(name, PASSWORD, role, check_reserved=False)
     return bearer(await login(http, name))
 
 
@@ -137,7 +138,7 @@ async def test_a_channel_ban_revokes_the_live_feed_on_every_socket(live_server: 
         r = await http.post("/api/v1/channels/hank_news/subscription", headers=bearer(reader))
         assert r.status_code == 200, r.text
         conn = await connect(server.url, reader["token"])
-        fanout = server.app.state.gateway.channels
+        fanout = edge_of(server).gateway.channels
         assert fanout.connections(created["id"]) == 1
         case = (await report(http, bearer(reader), report_body("channel", channel="hank_news"))
                 )["case_id"]
@@ -168,12 +169,12 @@ async def test_a_session_end_jumps_the_queue_and_refuses_later_frames(
     async with live_server() as server, httpx.AsyncClient(base_url=server.url, timeout=60) as http:
         me = await register(http, f"jo_{reason.value[:8]}")
         conn = await connect(server.url, me["token"])
-        streams = server.app.state.streams
+        streams = kernel_of(server).streams
         await streams.append([(me["device_id"], "test", {"n": i}) for i in range(50)])
-        await end_sessions(server.app.state.bus, [SessionEnded(0, None, reason, 0)])
+        await end_sessions(kernel_of(server).bus, [SessionEnded(0, None, reason, 0)])
         # user id 0 is nobody: nothing closes
         assert await still_open(conn)
-        who = await server.app.state.accounts.authenticate(me["token"])
-        await end_sessions(server.app.state.bus, [SessionEnded(who.user_id, None, reason, 0)])
+        who = await kernel_of(server).accounts.authenticate(me["token"])
+        await end_sessions(kernel_of(server).bus, [SessionEnded(who.user_id, None, reason, 0)])
         closed = await closed_within(conn, time.monotonic())
         assert (closed.code, closed.reason) == (limits.WS_CLOSE_REVOKED, reason.value)

@@ -74,7 +74,7 @@ async def test_a_hostile_request_id_is_replaced(api: AppFactory,
 
 
 def test_unknown_log_format_is_refused(tmp_path: pytest.TempPathFactory) -> None:
-    from tidings.server.config import ConfigError, load_settings
+    from tidings.config import ConfigError, load_settings
 
     with pytest.raises(ConfigError, match="log_format"):
         load_settings(None, {"TIDINGS_DATA": str(tmp_path), "TIDINGS_LOG_FORMAT": "xml"})

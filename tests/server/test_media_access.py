@@ -18,6 +18,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from tests.apps import kernel_of
 from tests.conftest import AppFactory
 from tests.server.channel_util import channel, internal_id, photo, post, upload
 from tests.server.order_util import eventually, member
@@ -154,7 +155,7 @@ async def test_upload_matching_a_partner_list_is_refused_and_never_stored(
         assert body["code"] == "content_rejected"
         assert body["details"]["surface"] == "media"
         assert body["details"]["reasons"][0]["bank"] == "PARTNER_TERROR"
-        db = client.app.state.db  # type: ignore[attr-defined]
+        db = kernel_of(client).db
         async with db.read() as conn:
             count = (await conn.exec_driver_sql("SELECT count(*) FROM media")).scalar_one()
         assert count == 0  # nothing of it was stored
@@ -254,7 +255,7 @@ async def test_held_post_media_stays_private(api: AppFactory,
         alice = await member(client, "alice")
         await channel(client, alice, "alice_news")
         media = await upload(client, alice, photo(seed=18))
-        mod = client.app.state.moderation  # type: ignore[attr-defined]
+        mod = kernel_of(client).moderation
         real = mod.check
 
         async def hold_posts(surface: Any, contents: Any, actor: Any = None) -> Any:

@@ -8,6 +8,7 @@ import zlib
 
 from PIL import Image
 
+from tests.apps import kernel_of
 from tests.conftest import AppFactory
 from tests.moderation.videos import PADDED
 from tests.server.channel_util import channel, photo, post, upload, user
@@ -110,7 +111,7 @@ async def test_gc_removes_only_unreferenced_blobs(api: AppFactory) -> None:
         kept = await upload(client, alice, photo(seed=3))
         dropped = await upload(client, alice, photo(seed=4))
         await post(client, alice, "gc_channel", "keep me", [kept["sha256"]])
-        svc: MediaService = client.app.state.media  # type: ignore[attr-defined]
+        svc: MediaService = kernel_of(client).media
         assert (await svc.gc()).blobs_removed == 0  # grace period protects fresh uploads
         result = await svc.gc(grace_s=-1)
         assert result.blobs_removed == 2  # the photo and its thumbnail

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from tests.apps import kernel_of
 from tests.conftest import AppFactory, bearer, login
 from tests.server.channel_util import channel, user
 from tidings.services import imaging
@@ -156,7 +157,7 @@ def banked_files() -> list[bytes]:
 
 async def _setup(client: httpx.AsyncClient, files: list[bytes]) -> tuple[dict[str, str],
                                                                           dict[str, str]]:
-    accounts = client.app.state.accounts  # type: ignore[attr-defined]
+    accounts = kernel_of(client).accounts
     await accounts.create_user("boss", PASSWORD, "admin", check_reserved=False)
     admin = bearer(await login(client, "boss"))
     created = await client.post("/api/v1/banks", json={"name": BANK}, headers=admin)
@@ -276,7 +277,7 @@ async def test_held_animation_thumbnail_is_the_matched_frame(api: AppFactory) ->
     from tidings.moderation.media_signals import pdq
 
     async with api() as client:
-        accounts = client.app.state.accounts  # type: ignore[attr-defined]
+        accounts = kernel_of(client).accounts
         await accounts.create_user("boss", PASSWORD, "admin", check_reserved=False)
         admin = bearer(await login(client, "boss"))
         ok = await client.put("/api/v1/admin/rules", headers=admin, content=HOLD_RULES)

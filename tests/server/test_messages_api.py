@@ -12,12 +12,13 @@ from typing import Any
 import httpx
 import websockets
 
+from tests.apps import kernel_of
 from tests.conftest import AppFactory, LiveServer, bearer
 from tests.server.test_gateway import events_until_live, recv, ws_url
 from tests.server.test_keys_api import enrolled
+from tidings.kernel import franking_keyring
 from tidings.protocol.franking import FrankingKeyring
 from tidings.protocol.keys import b64decode
-from tidings.server.app import franking_keyring
 
 Live = Callable[..., AbstractAsyncContextManager[LiveServer]]
 COMMITMENT = base64.b64encode(os.urandom(32)).decode()
@@ -64,7 +65,7 @@ async def test_envelopes_must_cover_exactly_the_right_devices(api: AppFactory) -
         assert (b["from"], b["device"], b["conversation"]) == ("alice", a1["device_id"], "bob")
         assert b["ciphertext"] == {"type": 0, "body": f"QUJD{b1['device_id']}"}
         assert b["id"] == r.json()["id"] and b["ts"] == r.json()["ts"]
-        keyring: FrankingKeyring = franking_keyring(client.app.state.secrets)  # type: ignore[attr-defined]
+        keyring: FrankingKeyring = franking_keyring(kernel_of(client).secrets)
         assert keyring.verify(b["key_id"], b64decode(b["tag"]), base64.b64decode(COMMITMENT),
                               "alice", a1["device_id"], "bob", b["ts"])
         assert not keyring.verify(b["key_id"], b64decode(b["tag"]),

@@ -8,6 +8,7 @@ import time
 
 import httpx
 
+from tests.apps import kernel_of
 from tests.conftest import AppFactory
 from tests.server.channel_util import channel, internal_id, photo, post, upload
 from tests.server.order_util import authority, member, order_body, submit
@@ -86,7 +87,7 @@ async def test_an_order_makes_a_post_unreachable_at_once_and_confirms_annex_ii(
 
 
 async def audit_entries(client: httpx.AsyncClient) -> list[AuditRecord]:
-    db = client.app.state.db  # type: ignore[attr-defined]
+    db = kernel_of(client).db
     async with db.read() as conn:
         chain = await ActionStore().audit_chain(conn)
     return [c.record for c in chain]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import httpx
 
+from tests.apps import kernel_of
 from tests.conftest import AppFactory
 from tests.server.channel_util import channel, internal_id, photo, post, upload
 from tests.server.order_util import DAY, authority, eventually, member, order_body, submit
@@ -68,7 +69,7 @@ async def test_preserved_copy_is_private_extendable_and_purged_with_the_clock(
                               json={"months": 1})
         assert r.status_code == 200 and r.json()["extensions"] == 1
         assert r.json()["expires_ms"] > second["expires_ms"] + 27 * DAY
-        store = client.app.state.preservation.blobs  # type: ignore[attr-defined]
+        store = kernel_of(client).preservation.blobs
         assert store.exists(media["sha256"])
         clock.advance(185 * DAY)  # six months and a few days
         gone = await eventually(lambda: _preserved(client, admin, item["id"]),

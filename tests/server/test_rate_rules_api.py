@@ -15,13 +15,14 @@ import httpx
 import pytest
 import websockets
 
+from tests.apps import edge_of
 from tests.conftest import REDIS_URL, AppFactory, LiveServer, bearer, login, register
 from tests.server.channel_util import channel, user
 from tests.server.report_util import PASSWORD, report_body, staff
 from tests.server.test_gateway import events_until_live, recv, ws_url
 from tests.server.test_keys_api import enrolled
+from tidings.config import ConfigError, load_settings
 from tidings.protocol import limits
-from tidings.server.config import ConfigError, load_settings
 from tidings.server.ratelimit import RedisRateLimiter
 from tidings.services.clock import ManualClock
 
@@ -97,7 +98,7 @@ async def test_send_limit_with_the_redis_limiter(api: AppFactory, redis_prefix: 
     clock = ManualClock()
     async with api(clock=clock, rate_limits=True, rates=("send=2/60",), redis_url=REDIS_URL,
                    redis_prefix=redis_prefix) as client:
-        assert isinstance(client.app.state.limiter, RedisRateLimiter)  # type: ignore[attr-defined]
+        assert isinstance(edge_of(client).limiter, RedisRateLimiter)
         a1, _ = await enrolled(client, "alice")
         b1, _ = await enrolled(client, "bob")
         for i in range(2):

@@ -8,14 +8,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.apps import kernel_of
 from tests.conftest import REDIS_URL, AppFactory, register
 from tidings.bus.local import LocalBus
 from tidings.bus.redis import RedisBus
+from tidings.config import load_settings
 from tidings.protocol import limits
 from tidings.protocol.errors import RateLimited
 from tidings.protocol.limits import RateRule
 from tidings.server.app import make_bus, make_limiter
-from tidings.server.config import load_settings
 from tidings.server.metrics import Metrics
 from tidings.server.ratelimit import (
     DisabledRateLimiter,
@@ -204,7 +205,7 @@ async def test_redis_limits_are_shared_between_app_instances(api: AppFactory,
                                                              redis_prefix: str) -> None:
     settings = {"rate_limits": True, "redis_url": REDIS_URL, "redis_prefix": redis_prefix}
     async with api(**settings) as one, api(**settings) as two:
-        assert isinstance(one.app.state.bus, RedisBus)  # type: ignore[attr-defined]
+        assert isinstance(kernel_of(one).bus, RedisBus)
         for i in range(limits.RATE_REGISTER.limit):
             assert (await _bad_register(one if i % 2 else two)).status_code == 400
         assert (await _bad_register(one)).status_code == 429

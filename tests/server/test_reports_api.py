@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.apps import kernel_of
 from tests.conftest import AppFactory
 from tests.server.channel_util import channel, photo, post, user
 from tests.server.report_util import franked, franked_file, keyring, report, report_body, staff
@@ -171,16 +172,18 @@ async def test_reports_are_rate_limited(api: AppFactory) -> None:
 async def test_group_messages_are_reportable_by_members(api: AppFactory) -> None:
     async with api() as client:
         bob, carol = await user(client, "bob"), await user(client, "carol")
-        await user(client, "mallory")
+        mallory = await user(client, "mallory")
+        r = await client.post("/api/v1/groups", headers=mallory,
+                              json={"title": "Plans", "members": ["bob", "carol"]})
+        assert r.status_code == 200, r.text
+        gid = r.json()["id"]
+        r = await client.post(f"/api/v1/invitations/{gid}/accept", headers=bob)
+        assert r.status_code == 200, r.text  # carol never accepts: not a member
         ring = keyring(client)
-        msg = franked(ring, "group threat", "mallory", "group:g1", NOW)
-        r = await _private_report(client, msg, bob, status=400)  # no groups service yet
+        elsewhere = franked(ring, "group threat", "mallory", "group:g1", NOW)
+        r = await _private_report(client, elsewhere, bob, status=400)  # no such group
         assert r["error"]["code"] == "not_a_participant"
-
-        async def members(conversation: str, username: str) -> bool:
-            return conversation == "group:g1" and username == "bob"
-
-        client.app.state.group_membership = members  # type: ignore[attr-defined]
+        msg = franked(ring, "group threat", "mallory", f"group:{gid}", NOW)
         ack = await _private_report(client, msg, bob)
         assert ack["verified"] is True
         r = await _private_report(client, msg, carol, status=400)
@@ -258,7 +261,7 @@ async def test_disclosed_attachments_go_after_the_appeal_window(api: AppFactory)
             body = report_body("message", category="harassment")
             body["message"] = {**message, "disclosed": b64encode(picture)}
             acks.append(await report(client, bob, body))
-        reports = client.app.state.reports  # type: ignore[attr-defined]
+        reports = kernel_of(client).reports
         assert await reports.sweep_disclosed() == 0  # nothing is old yet
         r = await client.post(f"/api/v1/mod/cases/{acks[0]['case_id']}/decision",
                               headers=mod, json={"action": "no_violation",

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 from PIL import Image
 
+from tests.apps import kernel_of
 from tests.conftest import AppFactory
 from tests.moderation.videos import real_photo
 from tests.server.channel_util import channel, internal_id, post, upload
@@ -124,7 +125,7 @@ async def test_a_returning_channel_is_held_shown_side_by_side_and_decided(
                               json={"action": "ban_channel", "policy": "ban_evasion"})
         assert r.status_code == 200, r.text
         assert (await client.get("/api/v1/channels/sunrise_bulletin")).status_code == 410
-        returning_svc = client.app.state.returning  # type: ignore[attr-defined]
+        returning_svc = kernel_of(client).returning
         kept = {f.handle: f.label for f in await returning_svc.fingerprints()}
         assert kept == {"dawn_front_media": "category:terrorist_content",
                         "sunrise_bulletin": "policy:ban_evasion"}  # order, then moderator
@@ -294,7 +295,7 @@ async def test_a_domain_only_the_banned_channel_used_identifies_it(api: AppFacto
         await _banned_by_order(
             client, "all statements: https://dawnfront-media.example/statements",
             "as reported by https://citynews.example/attack and https://www.reuters.com/x")
-        returning_svc = client.app.state.returning  # type: ignore[attr-defined]
+        returning_svc = kernel_of(client).returning
         [kept] = await returning_svc.fingerprints()
         assert kept.domains == ("dawnfront-media.example",)
         clock.advance(DAY)
@@ -399,5 +400,5 @@ async def test_an_avatar_in_a_trusted_terrorist_bank_is_rejected(api: AppFactory
         # The handle's hold statement of the same attempt names the ground rightly.
         assert any("resembles a banned channel" in n["statement"]["text"]
                    for n in statements[1:])
-        returning_svc = client.app.state.returning  # type: ignore[attr-defined]
+        returning_svc = kernel_of(client).returning
         assert await returning_svc.holds_between(0, 2**62) == []

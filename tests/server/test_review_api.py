@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.apps import attach, kernel_of
 from tests.conftest import AppFactory, bearer, register
 from tests.server.channel_util import channel, post, user
 from tests.server.report_util import franked, keyring, notices, report, report_body, staff
@@ -25,7 +26,7 @@ def hold_next(client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> Non
             "TERROR_TEST", "pdq", 7, 12, ("category:terrorist_content",),
             "category:terrorist_content"),))
 
-    monkeypatch.setattr(client.app.state.moderation, "check", hold)  # type: ignore[attr-defined]
+    monkeypatch.setattr(kernel_of(client).moderation, "check", hold)
 
 
 async def decide(client: httpx.AsyncClient, mod: dict[str, str], case_id: str, action: str,
@@ -130,7 +131,7 @@ async def test_remove_sends_a_statement_and_an_appeal_restores_exactly(
         assert "2021/784" in sor["statement"]["text"]
         assert "mod_anna" not in json.dumps(sor) and "bob" not in json.dumps(sor)
         # it also went to the user's device stream (and so over the WebSocket)
-        streams: StreamService = client.app.state.streams  # type: ignore[attr-defined]
+        streams: StreamService = kernel_of(client).streams
         events = await streams.read(session["device_id"], 0, 100)
         assert [e.kind for e in events if e.kind == "notice"] == ["notice"]
         # the notifier is told the outcome
@@ -240,7 +241,7 @@ async def test_the_statement_of_reasons_arrives_over_the_websocket(live_server: 
     from tests.server.test_gateway import connect, events_until_live, recv
 
     async with live_server() as server, httpx.AsyncClient(base_url=server.url) as client:
-        client.app = server.app  # type: ignore[attr-defined]
+        attach(client, server.app)
         session = await register(client, "alice")
         alice = bearer(session)
         anna = await staff(client, "mod_anna", "moderator")

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.apps import attach
 from tests.conftest import LiveServer
 from tests.server.channel_util import channel, photo, post, upload, user
 from tests.server.report_util import (
@@ -43,7 +44,7 @@ async def test_review_flow_in_headless_chromium(live_server: Live) -> None:
     from playwright.async_api import async_playwright
 
     async with live_server() as server, httpx.AsyncClient(base_url=server.url) as client:
-        client.app = server.app  # type: ignore[attr-defined]
+        attach(client, server.app)
         alice, bob = await user(client, "alice"), await user(client, "bob")
         await user(client, "mallory")
         await staff(client, "mod_anna", "moderator")

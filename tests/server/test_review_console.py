@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.apps import attach
 from tests.client.helpers import people
 from tests.conftest import AppFactory, LiveServer
 from tests.server.channel_util import channel, photo, post, upload, user
@@ -226,7 +227,7 @@ async def test_a_private_and_a_public_report_decided_with_the_defaults_offered(
     statement of reasons. The case page shows the disclosed file, blurred, and never
     the attachment's key or nonce."""
     async with live_server() as server, httpx.AsyncClient(base_url=server.url) as client:
-        client.app = server.app  # type: ignore[attr-defined]  (staff() creates accounts)
+        attach(client, server.app)
         everyone = await people(server.url, tmp_path, ["ann", "ben"], per_person=1)
         (ann,), (ben,) = everyone["ann"], everyone["ben"]
         try:

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.apps import kernel_of
 from tests.bus.test_redis import eventually, kill_pubsub
 from tests.client.helpers import close_all, device
 from tests.conftest import REDIS_URL, LiveServer, register
@@ -30,14 +31,14 @@ async def test_event_crosses_processes_through_redis(live_server: Live,
     shared = {"redis_url": REDIS_URL, "redis_prefix": redis_prefix}
     async with live_server(**shared) as one, live_server(**shared) as two, \
             httpx.AsyncClient(base_url=one.url) as http:
-        bus_two = two.app.state.bus
-        assert isinstance(bus_two, RedisBus) and isinstance(one.app.state.bus, RedisBus)
+        bus_two = kernel_of(two).bus
+        assert isinstance(bus_two, RedisBus) and isinstance(kernel_of(one).bus, RedisBus)
         session = await register(http, "alice")  # registered through process one
         conn = await connect(two, session)  # connected to process two
         try:
             assert await recv(conn) == {"type": "live", "upto": 0}
             assert await bus_two.synced()
-            streams_one: StreamService = one.app.state.streams
+            streams_one: StreamService = kernel_of(one).streams
             await streams_one.append([(session["device_id"], "test", {"hello": "there"})])
             frame = await recv(conn)
             assert frame["type"] == "event" and frame["seq"] == 1
@@ -50,7 +51,7 @@ async def test_idle_device_catches_up_after_the_bus_reconnects(live_server: Live
     shared = {"redis_url": REDIS_URL, "redis_prefix": redis_prefix}
     async with live_server(**shared) as server, \
             httpx.AsyncClient(base_url=server.url) as http:
-        bus: RedisBus = server.app.state.bus
+        bus: RedisBus = kernel_of(server).bus
         session = await register(http, "bob")
         conn = await connect(server, session)
         try:
@@ -58,7 +59,7 @@ async def test_idle_device_catches_up_after_the_bus_reconnects(live_server: Live
             assert await bus.synced()
             # Stored while the live message is lost (as during a Redis outage): a stream
             # service whose bus reaches nobody.
-            streams = server.app.state.streams
+            streams = kernel_of(server).streams
             silent = StreamService(streams.db, StreamStore(), LocalBus(), streams.clock)
             await silent.append([(session["device_id"], "test", {"missed": True})])
             await kill_pubsub(bus)
@@ -75,7 +76,7 @@ async def test_a_block_through_one_process_reaches_the_other_at_once(
     made through process one drops process two's over the bus."""
     shared = {"redis_url": REDIS_URL, "redis_prefix": redis_prefix}
     async with live_server(**shared) as one, live_server(**shared) as two:
-        assert await two.app.state.bus.synced()
+        assert await kernel_of(two).bus.synced()
         zoe = await device(one.url, tmp_path, "zoe", "d0", first=True)
         abe = await device(two.url, tmp_path, "abe", "d0", first=True)  # sends via two
         try:
@@ -86,7 +87,7 @@ async def test_a_block_through_one_process_reaches_the_other_at_once(
             await abe.send_text("zoe", "kept")  # process two keeps the decision
             assert [m.text for m in (await zoe.receive()).messages] == ["kept"]
             await Privacy(zoe).block("abe")  # through process one
-            await eventually(lambda: not two.app.state.contacts._accepted)
+            await eventually(lambda: not kernel_of(two).contacts._accepted)
             await abe.send_text("zoe", "after the block")
             assert (await zoe.receive()).messages == []
         finally:

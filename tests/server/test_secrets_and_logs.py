@@ -21,6 +21,7 @@ import httpx
 import pytest
 import uvicorn
 
+from tests.apps import kernel_of
 from tests.client.helpers import close_all, people
 from tests.conftest import AppFactory, free_port, make_settings, running_app
 from tests.server.report_util import PASSWORD
@@ -99,7 +100,7 @@ async def test_a_realistic_session_logs_no_secret(tmp_path: Path, captured: Capt
             for profile in tmp_path.glob("*-d0/*"):  # the SDK's token and keys
                 assert _mode(profile) == 0o600, profile
             async with httpx.AsyncClient(base_url=url) as http:
-                await app.state.accounts.create_user("mod_mia", PASSWORD, "moderator",
+                await kernel_of(app).accounts.create_user("mod_mia", PASSWORD, "moderator",
                                                      check_reserved=False)
                 await http.get("/console/login")
                 r = await http.post("/console/login", data={
@@ -123,7 +124,7 @@ async def test_a_realistic_session_logs_no_secret(tmp_path: Path, captured: Capt
         finally:
             server.should_exit = True
             await task
-    server_secrets = app.state.secrets
+    server_secrets = kernel_of(app).secrets
     secrets["token pepper"] = base64.b64encode(server_secrets.token_pepper).decode()
     secrets["cookie secret"] = base64.b64encode(server_secrets.cookie_secret).decode()
     for key_id, key in server_secrets.franking_keys.items():
@@ -187,7 +188,7 @@ def _cookie(response: httpx.Response, name: str) -> dict[str, str]:
 
 
 async def _console_login(client: httpx.AsyncClient) -> tuple[httpx.Response, httpx.Response]:
-    await client.app.state.accounts.create_user(  # type: ignore[attr-defined]
+    await kernel_of(client).accounts.create_user(
         "mod_mia", PASSWORD, "moderator", check_reserved=False)
     form = await client.get("/console/login")
     csrf = _cookie(form, "tidings_login_csrf")["value"]

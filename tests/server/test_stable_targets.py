@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.apps import kernel_of
 from tests.conftest import AppFactory, fresh_database
 from tests.server.channel_util import channel, internal_id, photo, post, upload, user
 from tests.server.order_util import eventually
@@ -65,11 +66,11 @@ async def test_held_post_changes_only_through_review(
         alice = await user(client, "alice")
         await channel(client, alice, "news_desk")
         await channel(client, alice, "other_desk")
-        real_check = client.app.state.moderation.check  # type: ignore[attr-defined]
+        real_check = kernel_of(client).moderation.check
         hold_next(client, monkeypatch)
         held = await post(client, alice, "news_desk", "doubtful words")
         assert held["state"] == "held"
-        monkeypatch.setattr(client.app.state.moderation, "check",  # type: ignore[attr-defined]
+        monkeypatch.setattr(kernel_of(client).moderation, "check",
                             real_check)
         url = f"/api/v1/channels/news_desk/posts/{held['number']}"
         r = await client.patch(url, headers=alice, json={"text": "fine words"})

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from tests.apps import kernel_of
 from tests.conftest import AppFactory, bearer, login
 from tests.server.channel_util import channel, user
 
@@ -87,7 +88,7 @@ INNOCENT = {
 
 
 async def _setup(client: httpx.AsyncClient) -> tuple[dict[str, str], dict[str, str]]:
-    accounts = client.app.state.accounts  # type: ignore[attr-defined]
+    accounts = kernel_of(client).accounts
     await accounts.create_user("boss", PASSWORD, "admin", check_reserved=False)
     admin = bearer(await login(client, "boss"))
     created = await client.post("/api/v1/banks", json={"name": BANK}, headers=admin)

@@ -10,6 +10,7 @@ from contextlib import AbstractAsyncContextManager
 import httpx
 import pytest
 
+from tests.apps import attach
 from tests.conftest import LiveServer
 from tests.server.test_transparency_api import ban_two_channels
 from tests.server.transparency_history import DAY, HOUR, START
@@ -28,7 +29,7 @@ async def test_transparency_page_draws_its_charts(live_server: Live) -> None:
     clock = ManualClock()
     async with live_server(clock=clock, job_concurrency=0) as server, \
             httpx.AsyncClient(base_url=server.url) as client:
-        client.app = server.app  # type: ignore[attr-defined]
+        attach(client, server.app)
         await ban_two_channels(client, clock)
         clock.now = START + 2 * DAY + 12 * HOUR  # 3 January
         async with async_playwright() as pw:

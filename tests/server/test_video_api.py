@@ -8,6 +8,7 @@ from contextlib import AbstractAsyncContextManager
 
 import httpx
 
+from tests.apps import attach
 from tests.conftest import LiveServer
 from tests.moderation.videos import (
     CHAIR,
@@ -28,7 +29,7 @@ Live = Callable[..., AbstractAsyncContextManager[LiveServer]]
 async def test_banked_video_matches_its_reencode(live_server: Live) -> None:
     async with live_server() as server, httpx.AsyncClient(base_url=server.url,
                                                           timeout=120) as client:
-        client.app = server.app  # type: ignore[attr-defined]
+        attach(client, server.app)
         admin = await staff(client, "boss", "admin")
         await client.post("/api/v1/banks", json={"name": "TERROR_VIDEO"},
                           headers=admin)
@@ -66,7 +67,7 @@ async def test_barred_and_unbarred_copies_are_refused(live_server: Live) -> None
     data = CHAIR.read_bytes()
     async with live_server() as server, httpx.AsyncClient(base_url=server.url,
                                                           timeout=120) as client:
-        client.app = server.app  # type: ignore[attr-defined]
+        attach(client, server.app)
         admin = await staff(client, "boss", "admin")
         await client.post("/api/v1/banks", json={"name": "TERROR_VIDEO"}, headers=admin)
         banked = await client.post("/api/v1/banks/TERROR_VIDEO/entries" + LABEL_Q,

@@ -26,6 +26,7 @@ import httpx
 from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
 
+from tests.apps import attach
 from tests.conftest import AppFactory, LiveServer, bearer, register
 from tests.server.channel_util import channel, photo, post, upload, user
 from tests.server.order_util import authority, eventually, order_body, submit
@@ -110,7 +111,7 @@ def check(got: Crawl, items: list[Item], who: Audience, after: bool) -> None:
 async def test_every_public_route_follows_the_visibility_table(live_server: Live) -> None:
     async with live_server() as server, httpx.AsyncClient(base_url=server.url,
                                                            timeout=30) as client:
-        client.app = server.app  # type: ignore[attr-defined]
+        attach(client, server.app)
         routes = app_get_routes(server)
         assert routes == set(CRAWLED) | set(EXEMPT), (
             "classify each GET route: unlisted " + repr(sorted(routes - set(CRAWLED)

@@ -19,6 +19,7 @@ from typing import Any, Final
 
 import httpx
 
+from tests.apps import kernel_of
 from tests.server.channel_util import channel, internal_id, post
 from tests.server.order_util import authority, member, order_body, submit
 from tests.server.report_util import franked, keyring, notices, report, report_body
@@ -113,7 +114,7 @@ async def _decide(client: httpx.AsyncClient, mod: dict[str, str], case_id: str, 
 
 
 async def _user_id(client: httpx.AsyncClient, name: str) -> int:
-    db = client.app.state.db  # type: ignore[attr-defined]
+    db = kernel_of(client).db
     async with db.read() as conn:
         found = await AccountStore().user_by_name(conn, name)
     assert found is not None
@@ -252,7 +253,7 @@ async def seed(client: httpx.AsyncClient, clock: ManualClock) -> Ledger:
     orders = [("post", str(harmless_id), 10 * HOUR, 20 * MINUTE, None),
               ("channel", "deals_daily", 12 * HOUR, 2 * HOUR, None),
               ("post", "999999", 15 * HOUR, None, "manifest_error")]
-    db = client.app.state.db  # type: ignore[attr-defined]
+    db = kernel_of(client).db
     async with db.write() as conn:
         for i, (kind, ref, at, took, reason) in enumerate(orders):
             received = day5 + at

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
+from tests.apps import kernel_of
 from tests.conftest import LiveServer
 from tests.tui.helpers import (
     SIZE,
@@ -85,7 +86,7 @@ async def test_live_messages_unread_send_and_file(live_server: Live, tmp_path: P
             await until(pilot, lambda: "received" in status(app), "the server's answer")
             assert "(verified)" in status(app)
             case_id = status(app).rsplit("case ", 1)[1]
-            detail = await server.app.state.review.case(case_id)
+            detail = await kernel_of(server).review.case(case_id)
             (report,) = detail["reports"]
             assert report["verified"] is True and report["category"] == "harassment"
             assert [m["text"] for m in report["messages"]] == [

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
+from tests.apps import kernel_of
 from tests.conftest import LiveServer
 from tests.tui.helpers import (
     SIZE,
@@ -87,6 +88,6 @@ async def test_group_and_channel(live_server: Live, tmp_path: Path) -> None:
             await pilot.click("#send")
             await until(pilot, lambda: "received" in status(app), "the report's receipt")
             case_id = status(app).rsplit("case ", 1)[1]
-            detail = await server.app.state.review.case(case_id)
+            detail = await kernel_of(server).review.case(case_id)
             assert detail["target"]["kind"] == "post"
         await bob.client.close()

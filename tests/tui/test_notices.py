@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.apps import attach
 from tests.conftest import LiveServer
 from tests.server.channel_util import internal_id
 from tests.server.order_util import member
@@ -24,7 +25,7 @@ async def test_a_statement_of_reasons_shows_in_the_notices_conversation(
     async with live_server() as server:
         app = await person_app(server.url, tmp_path, "alice")
         async with httpx.AsyncClient(base_url=server.url) as http:
-            http.app = server.app  # type: ignore[attr-defined]
+            attach(http, server.app)
             mod = await member(http, "mod_anna", "moderator")
             async with app.run_test(size=SIZE) as pilot:
                 await until(pilot, lambda: on_main(app), "the chat screen, live")

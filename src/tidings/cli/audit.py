@@ -26,8 +26,8 @@ EXIT_BROKEN = 1
 def verify(data: DataOpt = None, json_out: JsonOpt = False) -> None:
     """Verify the hash chain of every audit record; exit 1 if it is broken."""
     # Server-side modules load here, not at import: client commands start faster.
+    from tidings.config import load_settings
     from tidings.moderation.audit import verify_chain
-    from tidings.server.config import load_settings
     from tidings.storage import migrate
     from tidings.storage.actions import ActionStore
     from tidings.storage.database import Database

@@ -29,7 +29,7 @@ from tidings.protocol.keys import CryptoError
 from tidings.protocol.safe_text import safe_json, safe_line, safe_text
 
 if TYPE_CHECKING:  # the server's modules load only in the commands that use them
-    from tidings.server.config import Settings
+    from tidings.config import Settings
 
 T = TypeVar("T")
 

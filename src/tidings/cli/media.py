@@ -36,25 +36,14 @@ def gc(data: DataOpt = None,
        ] = limits.BLOB_GC_GRACE_S,
        json_out: JsonOpt = False) -> None:
     """Delete media no post, channel avatar or profile avatar references any more."""
-    from tidings.server.config import load_settings  # server side: loaded when used
-    from tidings.services.clock import system_clock
-    from tidings.services.media import MediaService
-    from tidings.storage import migrate
-    from tidings.storage.blobs import BlobStore
-    from tidings.storage.database import Database
-    from tidings.storage.media import MediaStore
+    from tidings.config import load_settings  # server side: loaded when used
+    from tidings.kernel import open_kernel
 
     settings = load_settings(data, None)
 
     async def go() -> dict[str, int]:
-        db = Database(database_url(settings))
-        try:
-            await migrate.check_current(db)
-            svc = MediaService(db, MediaStore(), BlobStore(settings.data_dir / "blobs"),
-                               system_clock)
-            result = await svc.gc(grace)
-        finally:
-            await db.close()
+        async with open_kernel(settings, database_url=database_url(settings)) as kernel:
+            result = await kernel.media.gc(grace)
         return {"blobs_removed": result.blobs_removed, "bytes_removed": result.bytes_removed}
 
     emit(json_out, run(go()), lambda r: console.print(

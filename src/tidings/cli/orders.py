@@ -249,19 +249,15 @@ def create_authority(name: str,
                      json_out: JsonOpt = False) -> None:
     """Create a competent authority's account on the server host; prints its API token
     once (it has no password)."""
-    from tidings.cli.server import _account_service, _settings
-    from tidings.services.authorities import AuthorityService
-    from tidings.storage.orders import OrderStore
+    from tidings.cli.common import database_url
+    from tidings.cli.server import _settings
+    from tidings.kernel import open_kernel
 
     settings = _settings(data)
 
     async def go() -> dict[str, Any]:
-        svc, db = await _account_service(settings)
-        try:
-            created = await AuthorityService(svc, OrderStore()).create(
-                name, authority_name, member_state)
-        finally:
-            await db.close()
+        async with open_kernel(settings, database_url=database_url(settings)) as kernel:
+            created = await kernel.authorities.create(name, authority_name, member_state)
         return created.json()
 
     result = run(go())

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -20,12 +22,12 @@ from tidings.cli.common import (
     read_password_stdin,
     run,
 )
-from tidings.server.config import Settings, load_settings
+from tidings.config import Settings, load_settings
 from tidings.storage import migrate
 
 if TYPE_CHECKING:  # loaded by the commands that use them: client commands start faster
     from tidings.bus.base import Bus
-    from tidings.services.accounts import AccountService
+    from tidings.kernel import Kernel
     from tidings.storage.database import Database
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -132,20 +134,13 @@ def status(data: DataOpt = None, json_out: JsonOpt = False) -> None:
          lambda s: console.print(f"current {s['current']}, code needs {s['head']}"))
 
 
-async def _account_service(settings: Settings, bus: Bus | None = None
-                           ) -> tuple[AccountService, Database]:
-    from tidings.server import secrets
-    from tidings.services.accounts import AccountService
-    from tidings.services.clock import system_clock
-    from tidings.services.names import reserved_names
-    from tidings.storage.accounts import AccountStore
+@asynccontextmanager
+async def _kernel(settings: Settings, bus: Bus | None = None) -> AsyncIterator[Kernel]:
+    """The server's services for one operator command (tidings/kernel/operator.py)."""
+    from tidings.kernel import open_kernel
 
-    db = _database(settings)
-    await migrate.check_current(db)
-    pepper = secrets.load_or_create(settings.data_dir).token_pepper
-    svc = AccountService(db, AccountStore(), pepper, system_clock,
-                         reserved_names(settings.reserved_names), bus, settings.password_cost)
-    return svc, db
+    async with open_kernel(settings, bus=bus, database_url=database_url(settings)) as kernel:
+        yield kernel
 
 
 async def _redis_bus(settings: Settings) -> Bus | None:
@@ -176,11 +171,9 @@ def create_user(name: str,
     settings = _settings(data)
 
     async def go() -> dict[str, object]:
-        svc, db = await _account_service(settings)
-        try:
-            user = await svc.create_user(name, password, role, check_reserved=False)
-        finally:
-            await db.close()
+        async with _kernel(settings) as kernel:
+            user = await kernel.accounts.create_user(name, password, role,
+                                                     check_reserved=False)
         return {"username": user.username, "role": user.role}
 
     emit(json_out, run(go()),
@@ -199,11 +192,10 @@ def set_password(name: str,
 
     async def go() -> str:
         bus = await _redis_bus(settings)  # live sockets close at once (else within 1 s)
-        svc, db = await _account_service(settings, bus)
         try:
-            return (await svc.set_password(name, password)).username
+            async with _kernel(settings, bus) as kernel:
+                return (await kernel.accounts.set_password(name, password)).username
         finally:
-            await db.close()
             if bus is not None:
                 await bus.close()
 
@@ -218,11 +210,8 @@ def ensure_admin(data: DataOpt = None, json_out: JsonOpt = False) -> None:
     settings = _settings(data)
 
     async def go() -> tuple[str, str] | None:
-        svc, db = await _account_service(settings)
-        try:
-            return await svc.ensure_admin()
-        finally:
-            await db.close()
+        async with _kernel(settings) as kernel:
+            return await kernel.accounts.ensure_admin()
 
     created = run(go())
     if json_out:  # for scripts: the password is in the one object, shown once
@@ -247,30 +236,15 @@ def credentials_rekey(
     """Seal every stored partner credential again under the current key (after
     ``--rotate``: a new one), then drop the keys nothing uses. Stop the servers first:
     a running server knows only the keys it started with."""
-    import os
-
-    from tidings.crypto.sealed import Sealer
     from tidings.server import secrets
-    from tidings.services.clock import system_clock
-    from tidings.services.exchange_credentials import ExchangeCredentials
-    from tidings.storage.credentials import CredentialStore
 
     settings = _settings(data)
     if rotate:
         secrets.rotate_credentials_key(settings.data_dir)
 
     async def go() -> dict[str, object]:
-        db = _database(settings)
-        try:
-            await migrate.check_current(db)
-            keys = secrets.load_or_create(settings.data_dir)
-            svc = ExchangeCredentials(
-                db, CredentialStore(),
-                Sealer.from_secrets(keys.credentials_current, keys.credentials_keys),
-                os.environ, system_clock)
-            result = await svc.rekey()
-        finally:
-            await db.close()
+        async with _kernel(settings) as kernel:
+            result = await kernel.exchange_credentials.rekey()
         dropped = secrets.drop_credentials_keys(settings.data_dir, set())
         return {**result, "dropped_keys": dropped}
 

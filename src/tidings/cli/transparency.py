@@ -49,19 +49,12 @@ class ReportFormat(StrEnum):
 
 async def _with_service(data: Path | None,
                         work: Callable[[TransparencyService], Awaitable[T]]) -> T:
-    from tidings.server.config import load_settings
-    from tidings.services.clock import system_clock
-    from tidings.services.transparency import TransparencyService
-    from tidings.storage import migrate
-    from tidings.storage.database import Database
+    from tidings.config import load_settings
+    from tidings.kernel import open_kernel
 
     settings = load_settings(data, None)
-    db = Database(database_url(settings))
-    try:
-        await migrate.check_current(db)
-        return await work(TransparencyService(db, system_clock))
-    finally:
-        await db.close()
+    async with open_kernel(settings, database_url=database_url(settings)) as kernel:
+        return await work(kernel.transparency)
 
 
 @app.command("sor-export")

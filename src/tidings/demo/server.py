@@ -23,15 +23,9 @@ from typing import IO
 
 import httpx
 
+from tidings.config import load_settings
 from tidings.demo.narrator import DemoFailed
-from tidings.server import secrets as server_secrets
-from tidings.server.config import load_settings
-from tidings.services.accounts import AccountService
-from tidings.services.clock import system_clock
-from tidings.services.names import reserved_names
-from tidings.storage import migrate
-from tidings.storage.accounts import AccountStore
-from tidings.storage.database import Database
+from tidings.kernel import open_kernel
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -99,18 +93,11 @@ class DemoServer:
         """Migrate a fresh database and create the staff accounts (operator steps)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         settings = load_settings(self.data_dir, {})
-        db = Database(settings.resolved_database_url)
-        try:
-            await migrate.upgrade(db)
-            pepper = server_secrets.load_or_create(self.data_dir).token_pepper
-            accounts = AccountService(db, AccountStore(), pepper, system_clock,
-                                      reserved_names(settings.reserved_names))
+        async with open_kernel(settings, upgrade=True) as kernel:
             for name, role in ((ADMIN, "admin"), (MODERATOR, "moderator")):
                 password = secrets.token_urlsafe(12)
-                await accounts.create_user(name, password, role, check_reserved=False)
+                await kernel.accounts.create_user(name, password, role, check_reserved=False)
                 self.staff[role] = Staff(name, role, password)
-        finally:
-            await db.close()
 
     async def start(self) -> None:
         """Start `tidings serve` and wait until ``/readyz`` answers 200."""

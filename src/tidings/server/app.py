@@ -1,11 +1,11 @@
-"""The ASGI application: wiring of stores, services, bus, routes and middleware."""
+"""The ASGI application: routes, middleware, error shapes and the lifespan that builds
+the kernel (tidings/kernel/) and runs its background work."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -23,16 +23,15 @@ import tidings
 from tidings.bus.base import Bus
 from tidings.bus.local import LocalBus
 from tidings.bus.redis import RedisBus
-from tidings.crypto.sealed import Sealer
+from tidings.config import Settings
+from tidings.kernel import Observers, build_kernel
 from tidings.protocol import limits
 from tidings.protocol.control import CatchUp, encode_device
 from tidings.protocol.errors import TidingsError
-from tidings.protocol.franking import FrankingKeyring, FrankingSecret
 from tidings.protocol.handles import HandleError, TextFieldError
 from tidings.protocol.limits import BANK_REFRESH_INTERVAL_S
 from tidings.server import gc_policy, log_redaction, openapi, secrets
 from tidings.server.channel_fanout import ChannelFanout
-from tidings.server.config import Settings
 from tidings.server.gateway import Gateway
 from tidings.server.hma_auth import HmaSlashes
 from tidings.server.metrics import Metrics
@@ -75,73 +74,14 @@ from tidings.server.routes import transparency as transparency_routes
 from tidings.server.routes import web as web_routes
 from tidings.server.routes import webhooks as webhook_routes
 from tidings.server.sessions import SessionWatch
-from tidings.services.accounts import AccountService
-from tidings.services.actions import ActionService
-from tidings.services.attachments import AttachmentService
-from tidings.services.authorities import AuthorityService
-from tidings.services.bank_exchanges import Exchanges
+from tidings.server.state import Edge, app_edge
 from tidings.services.bank_sync import BankSync, limit_matcher_threads
-from tidings.services.banks import BankService
-from tidings.services.channels import ChannelService
 from tidings.services.clock import Clock, system_clock
-from tidings.services.console_sessions import ConsoleSessions
-from tidings.services.contacts import ContactService
-from tidings.services.directory import DirectoryCache
-from tidings.services.enforcement import Enforcer
-from tidings.services.entry_safety import EntrySafety, SafetyPolicy
-from tidings.services.exchange_credentials import ExchangeCredentials
-from tidings.services.exchange_schedule import JOB_KIND as EXCHANGE_JOB_KIND
-from tidings.services.exchange_schedule import ExchangeScheduler
-from tidings.services.expiry import ExpiryService
-from tidings.services.groups import GroupService
-from tidings.services.hma import HmaService
 from tidings.services.imaging import MediaError, MediaTooLargeError
-from tidings.services.jobs import JobRunner, JobService
-from tidings.services.keys import KeyService
 from tidings.services.live import device_topic
-from tidings.services.media import MediaService, preview_key
-from tidings.services.messages import MessageService
-from tidings.services.moderation import Decision, ModerationService
-from tidings.services.names import reserved_names
-from tidings.services.notices import NoticeService
-from tidings.services.order_targets import OrderTargets
-from tidings.services.orders import NOTICE_JOB, OrderService
-from tidings.services.posts import PostService
-from tidings.services.preservation import PURGE_JOB, PreservationService
-from tidings.services.profiles import ProfileService
-from tidings.services.reports import ReportService
-from tidings.services.retro_scan import RETRO_SCAN, RetroScanner
-from tidings.services.returning import ReturningChannels
-from tidings.services.review import ReviewService
 from tidings.services.rule_config import RuleConfig
-from tidings.services.streams import StreamService
-from tidings.services.takedowns import TakedownService
-from tidings.services.transparency import TransparencyService
-from tidings.services.webhooks import DELIVER_JOB, WebhookService
 from tidings.storage import data_dir, migrate
-from tidings.storage.accounts import AccountStore
-from tidings.storage.actions import ActionStore
-from tidings.storage.banks import BankStore
-from tidings.storage.blobs import BlobStore
-from tidings.storage.channels import ChannelStore
-from tidings.storage.committer import GroupCommitter
-from tidings.storage.console_sessions import ConsoleSessionStore
-from tidings.storage.contacts import ContactStore
-from tidings.storage.credentials import CredentialStore
 from tidings.storage.database import Database
-from tidings.storage.entry_safety import EntrySafetyStore
-from tidings.storage.groups import GroupStore
-from tidings.storage.jobs import JobStore
-from tidings.storage.keys import KeyDirectoryStore
-from tidings.storage.media import MediaStore
-from tidings.storage.messages import SentStore
-from tidings.storage.orders import OrderStore
-from tidings.storage.preservation import PreservationStore
-from tidings.storage.reports import ReportStore
-from tidings.storage.returning import ReturningStore
-from tidings.storage.search import SearchIndex
-from tidings.storage.sessions import SessionEndStore
-from tidings.storage.streams import StreamStore
 
 log = logging.getLogger("tidings")
 
@@ -206,14 +146,9 @@ def _install_error_handlers(app: FastAPI) -> None:
             status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
-def franking_keyring(server_secrets: secrets.ServerSecrets) -> FrankingKeyring:
-    """The server's franking keys: the current one tags, all of them verify reports."""
-    keys_by_id = {k: FrankingSecret(k, v) for k, v in server_secrets.franking_keys.items()}
-    current = keys_by_id.pop(server_secrets.franking_current)
-    return FrankingKeyring(current, keys_by_id)
-
-
 GATEWAY_PATH = "/api/v1/ws"
+CONSOLE_SECTIONS = [*review_console.SECTIONS, *order_console.SECTIONS,
+                    *exchange_console.SECTIONS]
 
 
 class TidingsApp(FastAPI):
@@ -232,107 +167,9 @@ class TidingsApp(FastAPI):
                 await send({"type": "websocket.close", "code": 1008})
                 return
             scope["app"] = self
-            gateway: Gateway = self.state.gateway
-            await gateway.handle(WebSocket(scope, receive, send))
+            await app_edge(self).gateway.handle(WebSocket(scope, receive, send))
             return
         await super().__call__(scope, receive, send)
-
-
-def _wire_channels(app: FastAPI, settings: Settings, db: Database, bus: Bus,
-                   clock: Clock) -> None:
-    """Public channels, their media and profiles, all behind the one moderation gate."""
-    moderation: ModerationService = app.state.moderation  # one instance, fed by the banks
-    store, search, media_store = ChannelStore(), SearchIndex(), MediaStore()
-    media = MediaService(db, media_store, BlobStore(settings.data_dir / "blobs"), clock,
-                         moderation, preview_key(app.state.secrets.cookie_secret))
-    returning = ReturningChannels(db, ReturningStore(), store, ReportStore(), AccountStore(),
-                                  media, search, clock)
-    channels = ChannelService(db, store, search, AccountStore(), media, moderation, bus,
-                              clock, reserved_names(settings.reserved_names), returning)
-    app.state.returning = returning
-    app.state.media = media
-    app.state.channels = channels
-    app.state.posts = PostService(db, store, search, channels, media, moderation, bus, clock)
-    app.state.profiles = ProfileService(db, media_store, media, moderation)
-    _wire_actions(app, settings, db, bus, clock, store, search, media)
-
-
-def _wire_actions(app: FastAPI, settings: Settings, db: Database, bus: Bus, clock: Clock,
-                  store: ChannelStore, search: SearchIndex, media: MediaService) -> None:
-    """Rules and actions (issue #7): the gate gets the actor's history and applies the
-    rules' action requests; bank additions queue retro-scans."""
-    moderation: ModerationService = app.state.moderation
-    action_svc = ActionService(db, ActionStore(), app.state.banks, bus, clock)
-
-    async def sink(decision: Decision) -> dict[str, Any] | None:
-        return (await action_svc.apply(decision)).statement
-
-    moderation.history = action_svc.history
-    moderation.sink = sink
-    action_svc.on_ban.append(app.state.returning.fingerprint)
-    takedown_svc = TakedownService(action_svc, store, search, media)
-    scanner = RetroScanner(app.state.jobs, BankStore(), moderation, action_svc, takedown_svc,
-                           media)
-    app.state.banks.on_added.append(scanner.entries_added)
-    app.state.job_runner.register(RETRO_SCAN, scanner.run)
-    app.state.actions = action_svc
-    app.state.takedowns = takedown_svc
-    app.state.entry_safety = EntrySafety(
-        db, EntrySafetyStore(), app.state.banks, moderation, action_svc, ReportStore(), clock,
-        SafetyPolicy(settings.quarantine_items, settings.quarantine_uploaders,
-                     settings.quarantine_window_s * 1000, settings.false_match_limit))
-    moderation.watch = app.state.entry_safety.watch
-    app.state.rule_config = RuleConfig(db, ActionStore(), moderation, settings.data_dir, clock)
-
-
-def _wire_reports(app: FastAPI, db: Database, streams: StreamService,
-                  keyring: FrankingKeyring, clock: Clock) -> None:
-    """Reports, the review queue and the system inbox; holds from the gate open cases."""
-    store = ReportStore()
-    notices = NoticeService(db, store, AccountStore(), streams, clock)
-    report_svc = ReportService(db, store, AccountStore(), ChannelStore(), keyring, clock,
-                               lambda: getattr(app.state, "group_membership", None),
-                               BlobStore(app.state.settings.data_dir / "disclosed"))
-    enforcer = Enforcer(db, ChannelStore(), AccountStore(), app.state.posts, clock,
-                        lambda: getattr(app.state, "takedowns", None))
-    app.state.notices = notices
-    app.state.reports = report_svc
-    app.state.review = ReviewService(db, store, AccountStore(), ChannelStore(), enforcer,
-                                     notices, clock, app.state.returning,
-                                     entries=app.state.entry_safety)
-    app.state.returning.notices = notices
-    app.state.posts.on_hold = report_svc.post_held
-    app.state.transparency = TransparencyService(db, clock)
-    app.state.takedowns.notices = notices
-    app.state.actions.notices = notices
-
-
-def _wire_orders(app: FastAPI, settings: Settings, db: Database, clock: Clock) -> None:
-    """Removal orders, authority accounts and the preservation store (issue #9)."""
-    media: MediaService = app.state.media
-    preservation = PreservationService(
-        db, PreservationStore(), ChannelStore(), AccountStore(), media.store, media.blobs,
-        BlobStore(settings.data_dir / "preserved"), app.state.jobs, clock)
-    app.state.takedowns.preservation = preservation
-    app.state.channels.preserve = preservation.preserve
-    authorities = AuthorityService(app.state.accounts, OrderStore())
-    targets = OrderTargets(db, ChannelStore(), AccountStore(), app.state.actions,
-                           app.state.takedowns, clock)
-    public_url = settings.resolved_public_url
-    contact = settings.legal_contact or f"{public_url}/api/v1/orders"
-    order_svc = OrderService(db, OrderStore(), authorities, targets, preservation,
-                             app.state.notices, ReportStore(), app.state.jobs, clock,
-                             settings.provider_name, contact, public_url,
-                             settings.order_confirm_per_hour)
-    app.state.job_runner.register(PURGE_JOB, preservation.purge_job)
-    app.state.job_runner.register(NOTICE_JOB, order_svc.notice_job)
-    app.state.preservation = preservation
-    app.state.authorities = authorities
-    app.state.orders = order_svc
-
-
-MATCHER_SNAPSHOT = ("index", "matcher.bin")
-"""Where each process keeps its matcher snapshot, under the data directory."""
 
 
 async def _poll_banks(sync: BankSync) -> None:
@@ -403,97 +240,37 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         live_bus = bus or make_bus(settings, metrics)
         await live_bus.start()
         limiter = make_limiter(settings, clock)
-        account_svc = AccountService(db, AccountStore(), server_secrets.token_pepper, clock,
-                                     reserved_names(settings.reserved_names), live_bus,
-                                     settings.password_cost)
-        app.state.console_sessions = ConsoleSessions(
-            db, ConsoleSessionStore(), AccountStore(), account_svc.hash_token, clock,
-            settings.console_idle_timeout_s * 1000, settings.console_session_max_s * 1000)
-        session_watch = SessionWatch(db, SessionEndStore(), live_bus, clock)
-        await session_watch.start()
-        stream_svc = StreamService(db, StreamStore(), live_bus, clock)
-        committer = GroupCommitter(db, stream_svc.store, SentStore(), clock, stream_svc.publish)
-        stream_svc.committer = committer
-        directory = DirectoryCache(db, AccountStore(), KeyDirectoryStore(), clock)
-        key_svc = KeyService(db, KeyDirectoryStore(), AccountStore(), stream_svc, clock,
-                             directory)
-        contact_svc = ContactService(db, ContactStore(), AccountStore(), clock, live_bus)
-        contact_watch = contact_svc.watch()
-        app.state.contacts = contact_svc
-        message_svc = MessageService(db, committer, SentStore(), directory,
-                                     franking_keyring(server_secrets), clock, contact_svc)
         limit_matcher_threads()
-        moderation = ModerationService(observe=metrics.observe_decision)
-        bank_sync = BankSync(db, BankStore(), moderation,
-                             settings.data_dir.joinpath(*MATCHER_SNAPSHOT))
-        await bank_sync.load()
-        app.state.moderation = moderation
-        app.state.bank_sync = bank_sync
-        app.state.exchange_credentials = ExchangeCredentials(
-            db, CredentialStore(), Sealer.from_secrets(server_secrets.credentials_current,
-                                                       server_secrets.credentials_keys),
-            os.environ, clock)
-        app.state.banks = BankService(db, BankStore(), bank_sync, clock,
-                                      Exchanges(settings.data_dir, os.environ,
-                                                settings.exchange_urls()),
-                                      app.state.exchange_credentials.stored)
-        app.state.hma = HmaService(app.state.banks, moderation, (settings.hma_label,))
-        poller = asyncio.create_task(_poll_banks(bank_sync), name="bank-refresh")
-        app.state.settings = settings
-        app.state.clock = clock
-        app.state.secrets = server_secrets
-        app.state.db = db
-        app.state.bus = live_bus
-        app.state.limiter = limiter
-        app.state.rate_rules = settings.rate_rules()
-        job_svc = JobService(db, JobStore(), clock)
-        job_runner = JobRunner(job_svc, concurrency=settings.job_concurrency)
-        app.state.jobs = job_svc
-        app.state.webhooks = WebhookService(
-            db, job_svc, clock, lambda event, result:
-            metrics.webhook_deliveries.labels(event, result).inc())
-        job_runner.register(DELIVER_JOB, app.state.webhooks.deliver_job)
+        k = build_kernel(settings, clock, live_bus, db, server_secrets, Observers(
+            metrics.observe_decision,
+            lambda event, result: metrics.webhook_deliveries.labels(event, result).inc()))
+        session_watch = SessionWatch(db, k.stores.session_ends, live_bus, clock)
+        await session_watch.start()
+        contact_watch = k.contacts.watch()
+        await k.bank_sync.load()
+        poller = asyncio.create_task(_poll_banks(k.bank_sync), name="bank-refresh")
         hooks_task = asyncio.create_task(  # new events for the webhooks (services/webhooks.py)
-            _every(settings.webhook_scan_s, app.state.webhooks.scan, "webhook scan"),
+            _every(settings.webhook_scan_s, k.webhooks.scan, "webhook scan"),
             name="webhook-scan")
-        app.state.job_runner = job_runner
-        exchange_scheduler = ExchangeScheduler(app.state.banks, job_svc)
-        job_runner.register(EXCHANGE_JOB_KIND, exchange_scheduler.handle)
-        scheduler_task = asyncio.create_task(exchange_scheduler.run(),
+        scheduler_task = asyncio.create_task(k.exchange_scheduler.run(),
                                              name="exchange-schedule")
-        app.state.metrics = metrics
-        app.state.accounts = account_svc
-        app.state.streams = stream_svc
-        app.state.keys = key_svc
-        app.state.messages = message_svc
-        _wire_channels(app, settings, db, live_bus, clock)
-        app.state.groups = GroupService(db, GroupStore(), AccountStore(), stream_svc, committer,
-                                        directory, message_svc.keyring, moderation, clock,
-                                        contact_svc)
-        stream_svc.expand = app.state.groups.expand
-        app.state.group_membership = app.state.groups.is_member
-        app.state.attachments = AttachmentService(db, BlobStore(settings.data_dir / "attachments"),
-                                                  clock)
-        app.state.expiry = ExpiryService(db, app.state.groups, app.state.attachments, clock)
         sweeper = asyncio.create_task(  # expired messages and attachments (services/expiry.py)
-            _every(limits.DISAPPEAR_SWEEP_S, app.state.expiry.sweep,
-                   "disappearing-message sweep"), name="disappear-sweep")
-        _wire_reports(app, db, stream_svc, franking_keyring(server_secrets), clock)
+            _every(limits.DISAPPEAR_SWEEP_S, k.expiry.sweep, "disappearing-message sweep"),
+            name="disappear-sweep")
         disclosed_sweeper = asyncio.create_task(  # past their keep (services/reports.py)
-            _every(limits.REPORT_DISCLOSED_SWEEP_S, app.state.reports.sweep_disclosed,
+            _every(limits.REPORT_DISCLOSED_SWEEP_S, k.reports.sweep_disclosed,
                    "disclosed-attachment sweep"), name="disclosed-sweep")
-        _wire_orders(app, settings, db, clock)
-        await app.state.rule_config.load()
-        rule_poller = asyncio.create_task(_poll_rules(app.state.rule_config),
-                                          name="rules-refresh")
-        app.state.gateway = Gateway(account_svc, stream_svc, live_bus, metrics,
-                                    settings.ws_send_queue,
-                                    messages.ws_send_hook(message_svc, limiter,
-                                                          app.state.rate_rules, metrics),
-                                    ChannelFanout(live_bus), app.state.channels.live_ids,
-                                    session_watch, settings.ws_connections_per_token)
+        await k.rule_config.load()
+        rule_poller = asyncio.create_task(_poll_rules(k.rule_config), name="rules-refresh")
+        rate_rules = settings.rate_rules()
+        gateway = Gateway(k.accounts, k.streams, live_bus, metrics, settings.ws_send_queue,
+                          messages.ws_send_hook(k.messages, limiter, rate_rules, metrics),
+                          ChannelFanout(live_bus), k.channels.live_ids, session_watch,
+                          settings.ws_connections_per_token)
+        app.state.edge = Edge(k, metrics, limiter, rate_rules, session_watch, gateway,
+                              CONSOLE_SECTIONS)
         gc_task = asyncio.create_task(gc_policy.run())
-        job_runner.start()  # claims only kinds that services register handlers for
+        k.job_runner.start()  # claims only kinds that services register handlers for
         try:
             yield
         finally:
@@ -501,16 +278,16 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
             await session_watch.close()
             if contact_watch is not None:
                 contact_watch.close()
-            await job_runner.stop()
+            await k.job_runner.stop()
             await limiter.close()
-            await committer.close()
+            await k.committer.close()
             for task in (poller, rule_poller, sweeper, disclosed_sweeper, hooks_task,
                          scheduler_task):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            if bank_sync.changes_since_snapshot:
-                await bank_sync.save_snapshot()
+            if k.bank_sync.changes_since_snapshot:
+                await k.bank_sync.save_snapshot()
             await live_bus.close()
             await db.close()
 
@@ -552,8 +329,6 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
     app.mount("/static", StaticFiles(directory=str(resources.files("tidings.server") / "static"),
                                      packages=[("fastapi_offline", "static")]),  # Swagger UI
               name="static")
-    app.state.console_sections = [*review_console.SECTIONS, *order_console.SECTIONS,
-                                  *exchange_console.SECTIONS]
 
     app.add_middleware(RequestLimits, max_body=settings.max_body_bytes,
                        body_timeout=settings.request_body_timeout_s)

@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
 from tidings.server.deps import bearer, principal
+from tidings.server.state import kernel_of
 from tidings.services.accounts import Principal
 from tidings.services.channels import ChannelService
 from tidings.services.media import MediaService
@@ -27,20 +28,20 @@ async def maybe_principal(request: Request,
 
 
 def channels(request: Request) -> ChannelService:
-    service: ChannelService = request.app.state.channels
+    service: ChannelService = kernel_of(request).channels
     return service
 
 
 def posts(request: Request) -> PostService:
-    service: PostService = request.app.state.posts
+    service: PostService = kernel_of(request).posts
     return service
 
 
 def media(request: Request) -> MediaService:
-    service: MediaService = request.app.state.media
+    service: MediaService = kernel_of(request).media
     return service
 
 
 def profiles(request: Request) -> ProfileService:
-    service: ProfileService = request.app.state.profiles
+    service: ProfileService = kernel_of(request).profiles
     return service

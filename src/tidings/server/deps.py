@@ -11,6 +11,7 @@ from tidings.protocol import limits
 from tidings.protocol.errors import Forbidden, Unauthorized
 from tidings.protocol.limits import RateRule
 from tidings.server.ratelimit import RateLimiter
+from tidings.server.state import edge_of, kernel_of
 from tidings.services.accounts import AccountService, Principal
 from tidings.services.streams import StreamService
 
@@ -18,13 +19,13 @@ bearer = HTTPBearer(auto_error=False, description="A device access token (tdg_..
 
 
 def accounts(request: Request) -> AccountService:
-    service: AccountService = request.app.state.accounts
+    service: AccountService = kernel_of(request).accounts
     return service
 
 
 async def streams(request: Request) -> StreamService:
     """Async on purpose: FastAPI runs a plain ``def`` dependency in its thread pool."""
-    service: StreamService = request.app.state.streams
+    service: StreamService = kernel_of(request).streams
     return service
 
 
@@ -52,7 +53,7 @@ def require_role(*roles: str) -> Callable[..., Awaitable[Principal]]:
 
 
 def limiter(request: Request) -> RateLimiter:
-    found: RateLimiter = request.app.state.limiter
+    found: RateLimiter = edge_of(request).limiter
     return found
 
 
@@ -63,7 +64,7 @@ def client_address(request: Request) -> str:
 
 def rule(request: Request, name: str) -> RateRule:
     """The named rate as this server runs it (the operator may override ``limits``)."""
-    rules: dict[str, RateRule] = request.app.state.rate_rules
+    rules: dict[str, RateRule] = edge_of(request).rate_rules
     return rules[name]
 
 

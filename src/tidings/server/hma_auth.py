@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from fastapi import Depends, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from tidings.config import Settings
 from tidings.protocol.errors import Forbidden, Unauthorized
-from tidings.server.config import Settings
 from tidings.server.deps import accounts, client_address
+from tidings.server.state import kernel_of
 
 READ_ROLES = frozenset({"admin", "moderator", "auditor"})
 
@@ -50,7 +51,7 @@ class HmaCaller:
 
 
 async def hma_caller(request: Request) -> HmaCaller:
-    settings: Settings = request.app.state.settings
+    settings: Settings = kernel_of(request).settings
     auth = request.headers.get("authorization")
     if auth is not None:
         scheme, _, token = auth.partition(" ")

@@ -23,9 +23,9 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from tidings.config import Settings
 from tidings.protocol import limits
 from tidings.server import logs
-from tidings.server.config import Settings
 from tidings.server.ws_protocol import QuietWebSocketProtocol
 
 LINGER_S = 2.0

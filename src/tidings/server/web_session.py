@@ -14,6 +14,7 @@ import hmac
 from fastapi import Request, Response
 
 from tidings.protocol.errors import Forbidden, Unauthorized
+from tidings.server.state import kernel_of
 from tidings.services.accounts import Principal
 from tidings.services.console_sessions import ConsoleSession, ConsoleSessions
 
@@ -24,7 +25,7 @@ CONSOLE_ROLES = frozenset({"moderator", "auditor", "admin"})
 
 
 def sessions(request: Request) -> ConsoleSessions:
-    found: ConsoleSessions = request.app.state.console_sessions
+    found: ConsoleSessions = kernel_of(request).console_sessions
     return found
 
 

@@ -110,23 +110,25 @@ def _id_of(target: str, kind: str) -> int | None:
 
 
 class ActionService:
-    def __init__(self, db: Database, store: ActionStore, banks: BankService, bus: Bus,
-                 clock: Clock) -> None:
+    def __init__(self, db: Database, store: ActionStore, accounts: AccountStore,
+                 banks: BankService, bus: Bus, clock: Clock, notices: NoticeSink | None = None,
+                 on_ban: Sequence[BanHook] = ()) -> None:
         self.db = db
         self.store = store
         self.banks = banks
         self.bus = bus
         self.clock = clock
-        self.notices: NoticeSink | None = None
-        """The system inbox, bound by the app once it exists (``NoticeService``)."""
-        self.on_ban: list[BanHook] = []
+        self.accounts = accounts
+        self.notices = notices
+        """The system inbox (``NoticeService``)."""
+        self.on_ban = tuple(on_ban)
         """Told of every channel ban (channel id, label, cause) after it is committed."""
 
     async def history(self, actor: Actor) -> ActorHistory:
         """The actor's facts for the rules: active strikes, age, prior channel bans."""
         now = self.clock()
         async with self.db.read() as conn:
-            user = await AccountStore().user_by_id(conn, actor.user_id)
+            user = await self.accounts.user_by_id(conn, actor.user_id)
             strikes = await self.store.active_strikes(conn, actor.user_id, now)
             bans = await self.store.prior_owner_bans(conn, actor.user_id)
         age = (now - user.created_at) // MS_PER_DAY if user else 0

@@ -51,11 +51,12 @@ def authority_name(value: str) -> str:
 
 
 class AuthorityService:
-    def __init__(self, accounts: AccountService, store: OrderStore) -> None:
+    def __init__(self, accounts: AccountService, store: OrderStore, users: AccountStore
+                 ) -> None:
         self.accounts = accounts
         self.db = accounts.db
         self.store = store
-        self.users = AccountStore()
+        self.users = users
 
     async def create(self, username: str, name: str, state: str) -> NewAuthority:
         """Create the account, its authority record and its access token (shown once),

@@ -60,6 +60,7 @@ from tidings.protocol.errors import (
 from tidings.services import bank_exchanges as ex
 from tidings.services.bank_sync import BankSync
 from tidings.services.clock import Clock
+from tidings.services.events import EntriesAdded, Topic
 from tidings.services.imaging import sniff
 from tidings.storage.banks import (
     BANK_FLAGS,
@@ -79,7 +80,6 @@ Progress = Callable[[int, int], None]
 """``progress(done, total)`` after each import batch."""
 
 
-AddedHook = t.Callable[[str, list[EntryRecord]], t.Awaitable[None]]
 StoredCredentials = t.Callable[[str], t.Awaitable[str | None]]
 """Exchange type -> the stored partner credential, opened (None: use the environment)."""
 
@@ -141,7 +141,8 @@ def check_thresholds(value: Thresholds) -> Thresholds:
 class BankService:
     def __init__(self, db: Database, store: BankStore, sync: BankSync, clock: Clock,
                  exchanges: ex.ExchangeFactory | None = None,
-                 credentials: StoredCredentials | None = None) -> None:
+                 credentials: StoredCredentials | None = None,
+                 added: Topic[EntriesAdded] | None = None) -> None:
         self.db = db
         self.credentials = credentials
         """The sealed partner credentials (``ExchangeCredentials.stored``), tried before
@@ -151,14 +152,13 @@ class BankService:
         self.clock = clock
         self.exchanges = exchanges
         self._fetch_locks: dict[str, asyncio.Lock] = {}
-        self.on_added: list[AddedHook] = []
-        """Called after entries are stored (add, import, fetch): retro-scans hook in here."""
+        self.added = added
+        """Told after entries are stored (add, import, fetch): retro-scans subscribe."""
 
     async def _added(self, bank: str, added: list[EntryRecord]) -> None:
         # An allow list's entries never act on stored content: no retro-scan.
-        if added and not (await self.bank(bank)).negative:
-            for hook in self.on_added:
-                await hook(bank, added)
+        if self.added is not None and added and not (await self.bank(bank)).negative:
+            await self.added.emit(EntriesAdded(bank, tuple(added)))
 
     def _now(self) -> int:
         return self.clock()

@@ -111,7 +111,8 @@ class ChannelService:
     def __init__(self, db: Database, store: ChannelStore, search: SearchIndex,
                  accounts: AccountStore, media: MediaService, moderation: ModerationService,
                  bus: Bus, clock: Clock, reserved: frozenset[str] = frozenset(),
-                 returning: ReturningChannels | None = None) -> None:
+                 returning: ReturningChannels | None = None, *, bans: ActionStore,
+                 preserve: PreserveHook | None = None) -> None:
         self.db = db
         self.store = store
         self.search_index = search
@@ -123,9 +124,9 @@ class ChannelService:
         self.reserved = reserved
         self.returning = returning
         """Compares new and edited channels with banned ones (issue 24)."""
-        self.bans = ActionStore()
-        self.preserve: PreserveHook | None = None
-        """The preservation store's ``preserve`` (TCO Art. 6), bound by the app."""
+        self.bans = bans
+        self.preserve = preserve
+        """The preservation store's ``preserve`` (TCO Art. 6)."""
 
     async def view(self, handle: str, who: Principal | None, invite: str | None = None
                    ) -> ChannelView:

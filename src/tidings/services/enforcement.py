@@ -2,7 +2,7 @@
 
 A small adapter over the existing services and columns: a post's ``state``, a
 channel's ``state`` and a user's ``suspended_at``. Every step is idempotent, so it
-works whether or not the rules/actions service (``app.state.actions``) exists; when
+works whether or not it is given the takedown service; when
 it does and offers ``auto_bank``, removed content is also banked so copies are caught
 (the seam the rules merge binds). ``apply`` returns a snapshot of what was there so
 ``restore`` can put it back exactly.
@@ -15,7 +15,7 @@ or ban a target its owner deleted is refused (409 ``target_deleted``) and says s
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from tidings.moderation.review import Decision
@@ -26,6 +26,7 @@ from tidings.services.clock import Clock
 from tidings.services.gate import HELD, REMOVED, VISIBLE
 from tidings.services.live import end_sessions, to_channel
 from tidings.services.posts import PostService
+from tidings.services.takedowns import TakedownService
 from tidings.storage.accounts import AccountStore
 from tidings.storage.channels import ChannelStore
 from tidings.storage.database import Database
@@ -48,13 +49,13 @@ class TargetDeleted(Conflict):
 class Enforcer:
     def __init__(self, db: Database, channels: ChannelStore, accounts: AccountStore,
                  posts: PostService, clock: Clock,
-                 actions: Callable[[], Any] = lambda: None) -> None:
+                 takedowns: TakedownService | None = None) -> None:
         self.db = db
         self.accounts = accounts
         self.channels = channels
         self.posts = posts
         self.clock = clock
-        self.actions = actions
+        self.takedowns = takedowns
 
     async def _refuse_deleted(self, kind: str, post_id: int) -> None:
         async with self.db.read() as conn:
@@ -114,7 +115,7 @@ class Enforcer:
                                         "act on the account)")
                 await self.channels.update(conn, channel_id, state=REMOVED)
             await to_channel(self.posts.bus, channel_id, ChannelClosed(channel_id))
-            takedowns = self.actions()
+            takedowns = self.takedowns
             if takedowns is not None:  # its fingerprint is kept (issue 24)
                 await takedowns.actions.channel_banned(channel_id, label, "moderator")
             return {"channel_id": channel_id, "state": channel.state}
@@ -142,7 +143,7 @@ class Enforcer:
                 if key in snapshot:
                     await preservation.restore(kind, str(snapshot[key]))
         if "post_id" in snapshot:
-            takedowns = self.actions()
+            takedowns = self.takedowns
             reinstate = getattr(takedowns, "reinstate_media", None)
             if reinstate is not None:  # its media may be served again
                 await reinstate(int(snapshot["post_id"]))
@@ -175,7 +176,7 @@ class Enforcer:
                 await self.posts.set_state(post.id, VISIBLE)
 
     def _preservation(self) -> Any:
-        takedowns = self.actions()
+        takedowns = self.takedowns
         return getattr(takedowns, "preservation", None) if takedowns is not None else None
 
     async def _auto_bank(self, post_id: int, case_id: str, label: str | None = None
@@ -183,7 +184,7 @@ class Enforcer:
         """Removed content goes into the local takedown bank (when the takedown
         service is wired) so a repost in any channel is caught. Returns the entries
         added, which a reversed appeal withdraws."""
-        takedowns = self.actions()
+        takedowns = self.takedowns
         bank_post = (getattr(takedowns, "bank_post_entries", None)
                      if takedowns is not None else None)
         if bank_post is None:
@@ -204,7 +205,7 @@ class Enforcer:
         audit log, where each retro-scan removal and strike names the entries that
         matched; a measure that another, still enabled entry also caused stands.
         A channel ban those strikes led to is left to a moderator (it has its own case)."""
-        takedowns = self.actions()
+        takedowns = self.takedowns
         if takedowns is None or not entry_ids:
             return {"entries": 0, "posts": 0, "strikes": 0}
         from tidings.services.actions import LOCAL_TAKEDOWN_BANK

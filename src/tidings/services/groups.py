@@ -5,7 +5,7 @@ devices a group message goes to. The content is a Megolm ciphertext, encrypted o
 by the sending device (docs/crypto.md); the server stores it **once** in
 ``group_messages`` and appends to each member device's stream a compact event that
 carries the message id and metadata, not the ciphertext. The ciphertext is put into
-the event when it is delivered (:meth:`GroupService.expand`, hooked into
+the event when it is delivered (:meth:`GroupCiphertexts.expand`, given to
 ``StreamService``): a 1,000-member group with 3 devices each costs one ciphertext row
 and 3,000 rows of ~400 bytes, not 3,000 copies of up to 256 KiB. Live delivery is
 expanded from a small in-memory cache of just-stored ciphertexts, so it reads nothing;
@@ -21,17 +21,14 @@ including the removed member's, which is the last thing it hears about the group
 
 from __future__ import annotations
 
-import json
 import secrets
 from base64 import b32encode
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from tidings.moderation import TextContent
 from tidings.protocol import limits
-from tidings.protocol.control import splice
 from tidings.protocol.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
 from tidings.protocol.franking import FrankingKeyring
 from tidings.protocol.keys import b64decode, b64encode
@@ -40,6 +37,7 @@ from tidings.services.clock import Clock
 from tidings.services.contacts import ContactService
 from tidings.services.directory import DirectoryCache
 from tidings.services.gate import rejection
+from tidings.services.group_ciphertexts import GroupCiphertexts
 from tidings.services.messages import Sent, new_message_id
 from tidings.services.moderation import ModerationService, Surface, Verdict
 from tidings.services.streams import StreamService, dumps
@@ -49,7 +47,6 @@ from tidings.storage.database import Database
 from tidings.storage.group_schema import group_messages
 from tidings.storage.groups import GROUP_MESSAGE_KIND, GroupRecord, GroupStore, Member
 from tidings.storage.invitations import DECLINED, HIDDEN, PENDING, InvitationStore
-from tidings.storage.records import StreamEvent
 
 GROUP_EVENT_KIND = "group"
 INVITATION_KIND = "invitation"
@@ -92,10 +89,12 @@ class GroupService:
     def __init__(self, db: Database, store: GroupStore, accounts: AccountStore,
                  streams: StreamService, committer: GroupCommitter, directory: DirectoryCache,
                  keyring: FrankingKeyring, moderation: ModerationService, clock: Clock,
-                 contacts: ContactService | None = None,
-                 invitations: InvitationStore | None = None) -> None:
+                 contacts: ContactService | None, invitations: InvitationStore,
+                 ciphertexts: GroupCiphertexts) -> None:
         self.db = db
-        self.invitations = invitations or InvitationStore()
+        self.invitations = invitations
+        self.ciphertexts = ciphertexts
+        """The once-stored ciphertexts, remembered here for live delivery."""
         self.contacts = contacts
         """Blocks (services/contacts.py): a member who blocked the sender gets nothing."""
         self.store = store
@@ -106,7 +105,6 @@ class GroupService:
         self.keyring = keyring
         self.moderation = moderation
         self.clock = clock
-        self._recent: OrderedDict[str, str] = OrderedDict()
         self._since_prune = 0
 
     # -- membership ---------------------------------------------------------------------
@@ -342,7 +340,7 @@ class GroupService:
                       "commitment": req.commitment, "tag": b64encode(tag), "key_id": key_id,
                       "conversation": conversation,
                       **({"expires_at": ts + view.timer_ms} if view.timer_ms else {})})
-        self._remember(mid, req.ciphertext)
+        self.ciphertexts.remember(mid, req.ciphertext)
         expires_at = ts + view.timer_ms if view.timer_ms else None
         row = {"id": mid, "group_id": gid, "ciphertext": req.ciphertext, "created_at": ts,
                "expires_at": expires_at}
@@ -353,37 +351,11 @@ class GroupService:
         await self._maybe_prune()
         return Sent(result.message_id, result.ts, result.duplicate)
 
-    async def expand(self, events: Sequence[StreamEvent]) -> list[StreamEvent]:
-        """Put each group message's one stored ciphertext into its delivered event."""
-        refs = [_ref(e.body) for e in events if e.kind == GROUP_MESSAGE_KIND]
-        if not refs:
-            return list(events)
-        found = {r: self._recent[r] for r in refs if r in self._recent}
-        missing = [r for r in refs if r not in found]
-        if missing:
-            async with self.db.read() as conn:
-                found.update(await self.store.ciphertexts(conn, missing))
-        out = []
-        for e in events:
-            if e.kind == GROUP_MESSAGE_KIND:
-                ct = found.get(_ref(e.body))
-                # Pruned (expired timer): delivered without content; clients skip it.
-                extra = ({"ciphertext": json.dumps(ct)} if ct is not None
-                         else {"ciphertext": "null", "expired": "true"})
-                e = replace(e, body=splice(e.body, extra))
-            out.append(e)
-        return out
-
     async def prune(self) -> int:
         async with self.db.write() as conn:
             return await self.store.prune(conn, self.clock())
 
     # -- helpers --------------------------------------------------------------------------
-    def _remember(self, mid: str, ciphertext: str) -> None:
-        self._recent[mid] = ciphertext
-        while len(self._recent) > limits.GROUP_EXPAND_CACHE:
-            self._recent.popitem(last=False)
-
     async def _maybe_prune(self) -> None:
         self._since_prune += 1
         if self._since_prune >= limits.GROUP_PRUNE_EVERY:
@@ -435,10 +407,6 @@ class GroupService:
 
 def _name(name: str) -> str:
     return name.strip().lower()
-
-
-def _ref(body: str) -> str:
-    return body[7:body.index('"', 7)]
 
 
 def _member(view: GroupView, who: Principal) -> Member:

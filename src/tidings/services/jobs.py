@@ -21,7 +21,7 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -197,7 +197,8 @@ class JobRunner:
                  heartbeat_s: float = limits.JOB_HEARTBEAT_S,
                  poll_s: float = limits.JOB_POLL_S,
                  retry_base_ms: int = limits.JOB_RETRY_BASE_S * 1000,
-                 worker_id: str | None = None) -> None:
+                 worker_id: str | None = None,
+                 handlers: Mapping[str, Handler] | None = None) -> None:
         if heartbeat_s * 1000 >= lease_ms:
             raise ValueError("the heartbeat must come well inside the lease")
         self.service = service
@@ -207,7 +208,8 @@ class JobRunner:
         self.poll_s = poll_s
         self.retry_base_ms = retry_base_ms
         self.worker_id = worker_id or new_worker_id()
-        self.handlers: dict[str, Handler] = {}
+        self.handlers: dict[str, Handler] = dict(handlers or {})
+        """The kinds this process runs (given by the kernel; tests also register)."""
         self._running: dict[int, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []

@@ -75,7 +75,8 @@ class OrderService:
                  targets: OrderTargets, preservation: PreservationService,
                  notices: NoticeService, cases: ReportStore, jobs: JobService, clock: Clock,
                  provider: str, contact_point: str, public_url: str,
-                 confirm_per_hour: int = DEFAULT_CONFIRM_PER_HOUR) -> None:
+                 confirm_per_hour: int = DEFAULT_CONFIRM_PER_HOUR, *, audit: ActionStore
+                 ) -> None:
         self.db = db
         self.store = store
         self.authorities = authorities
@@ -89,7 +90,7 @@ class OrderService:
         self.contact_point = contact_point
         self.public_url = public_url
         self.confirm_per_hour = confirm_per_hour
-        self.audit = ActionStore()
+        self.audit = audit
 
     # -- receiving an order ---------------------------------------------------------------
     async def submit(self, who: Principal, *, target: str, legal_basis: str, reasons: str,

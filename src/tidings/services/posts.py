@@ -54,7 +54,8 @@ def clean_post_text(text: str) -> str:
 class PostService:
     def __init__(self, db: Database, store: ChannelStore, search: SearchIndex,
                  channels: ChannelService, media: MediaService,
-                 moderation: ModerationService, bus: Bus, clock: Clock) -> None:
+                 moderation: ModerationService, bus: Bus, clock: Clock,
+                 on_hold: HoldHook | None = None) -> None:
         self.db = db
         self.store = store
         self.search_index = search
@@ -64,7 +65,8 @@ class PostService:
         self.bus = bus
         self.clock = clock
         self.states = PostStates(store, search, bus)
-        self.on_hold: HoldHook | None = None
+        self.on_hold = on_hold
+        """Told of each held post (the reports service opens its case)."""
 
     async def _content(self, surface: Surface, text: str, media_ids: Sequence[str],
                        actor: Actor | None = None, keep: Sequence[str] = (),

@@ -59,8 +59,8 @@ _VERDICT_CODE: Final = {
     FrankingVerdict.UNKNOWN_KEY: "franking_unknown_key",
 }
 #: Whether a group conversation "group:<id>" has this member (sync or async). The
-#: groups service binds it as ``app.state.group_membership``; until then group
-#: messages cannot be reported.
+#: kernel gives the groups service's ``is_member``; without it group messages cannot
+#: be reported.
 GroupMembership = Callable[[str, str], Any]
 
 
@@ -225,7 +225,7 @@ def message_view(payload: str) -> dict[str, Any]:
 class ReportService:
     def __init__(self, db: Database, store: ReportStore, accounts: AccountStore,
                  channels: ChannelStore, keyring: FrankingKeyring, clock: Clock,
-                 groups: Callable[[], GroupMembership | None] = lambda: None,
+                 groups: GroupMembership | None = None,
                  disclosed: BlobStore | None = None) -> None:
         self.db = db
         self.disclosed = disclosed
@@ -258,7 +258,7 @@ class ReportService:
     async def _participant(self, who: Principal, conversation: str) -> None:
         if conversation == who.username:
             return  # 1:1: the conversation is the recipient's user id
-        membership = self.groups()
+        membership = self.groups
         if conversation.startswith("group:") and membership is not None:
             member = membership(conversation, who.username)
             if hasattr(member, "__await__"):

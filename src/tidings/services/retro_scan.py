@@ -65,13 +65,14 @@ class ScanTally:
 class RetroScanner:
     def __init__(self, jobs: JobService, banks: BankStore, moderation: ModerationService,
                  actions: ActionService, takedowns: TakedownService,
-                 media: MediaService) -> None:
+                 media: MediaService, reports: ReportStore) -> None:
         self.jobs = jobs
         self.banks = banks
         self.moderation = moderation
         self.actions = actions
         self.takedowns = takedowns
         self.media = media
+        self.reports = reports
         self.db = actions.db
 
     async def entries_added(self, bank: str, added: list[EntryRecord]) -> None:
@@ -199,7 +200,7 @@ class RetroScanner:
                 # A held post waits for a moderator: it joins (or opens) its case, with
                 # the matches a "no violation" decision is then recorded against.
                 await open_or_join(
-                    conn, ReportStore(), "post", str(post_id),
+                    conn, self.reports, "post", str(post_id),
                     decision.actor.user_id if decision.actor else None,
                     Source.AUTOMATED_HOLD, self.actions.clock(),
                     terrorist=L.TERRORIST_CONTENT in labels,

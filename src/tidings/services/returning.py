@@ -42,6 +42,7 @@ from tidings.services.cases import open_or_join
 from tidings.services.clock import Clock
 from tidings.services.gate import HELD, VISIBLE
 from tidings.services.media import MediaService
+from tidings.services.notices import NoticeService
 from tidings.services.takedowns import crop_signals
 from tidings.storage.accounts import AccountStore
 from tidings.storage.channels import ChannelRecord, ChannelStore
@@ -80,7 +81,7 @@ def _pdq(signals: Sequence[Any]) -> tuple[str, ...]:
 class ReturningChannels:
     def __init__(self, db: Database, store: ReturningStore, channels: ChannelStore,
                  reports: ReportStore, accounts: AccountStore, media: MediaService,
-                 search: SearchIndex, clock: Clock) -> None:
+                 search: SearchIndex, clock: Clock, notices: NoticeService) -> None:
         self.db = db
         self.search_index = search
         self.store = store
@@ -89,8 +90,8 @@ class ReturningChannels:
         self.accounts = accounts
         self.media = media
         self.clock = clock
-        self.notices: Any = None
-        """The system inbox (``NoticeService``), bound by the app once it exists."""
+        self.notices = notices
+        """The system inbox: a held channel's owner is told."""
         self._cache: tuple[int, list[Fingerprint]] | None = None
 
     # -- fingerprints --------------------------------------------------------------------

@@ -91,14 +91,14 @@ def _error(exc: rv.ReviewError) -> Conflict:
 
 
 class ReviewService:
-    actions: Final = ActionStore()
-    """Strikes and bans, for the account history on the case page (a stateless store)."""
 
     def __init__(self, db: Database, store: ReportStore, accounts: AccountStore,
                  channels: ChannelStore, enforcer: Enforcer, notices: NoticeService,
                  clock: Clock, returning: ReturningChannels | None = None,
-                 entries: EntryReview | None = None) -> None:
+                 entries: EntryReview | None = None, *, actions: ActionStore) -> None:
         self.db = db
+        self.actions = actions
+        """Strikes and bans, for the account history on the case page."""
         self.store = store
         self.accounts = accounts
         self.channels = channels

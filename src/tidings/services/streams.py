@@ -22,17 +22,33 @@ def dumps(body: Any) -> str:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
+Expand = Callable[[Sequence[StreamEvent]], Awaitable[list[StreamEvent]]]
+"""Turns stored events into delivered ones: a group message's event refers to its
+once-stored ciphertext, which is put in here (services/group_ciphertexts.py)."""
+
+
+async def publish_events(bus: Bus, expand: Expand | None, events: Sequence[StreamEvent]
+                         ) -> None:
+    """Publish committed events to their devices' live topics, expanded first."""
+    if expand is not None:
+        events = await expand(events)
+    for e in events:
+        frame = event_frame(e.seq, e.kind, e.created_at, e.body)
+        await to_device(bus, e.device_id, Event(e.seq, frame))
+
+
 class StreamService:
-    def __init__(self, db: Database, store: StreamStore, bus: Bus, clock: Clock) -> None:
+    def __init__(self, db: Database, store: StreamStore, bus: Bus, clock: Clock,
+                 committer: GroupCommitter | None = None, expand: Expand | None = None
+                 ) -> None:
         self.db = db
         self.store = store
         self.bus = bus
         self.clock = clock
-        self.committer: GroupCommitter | None = None
-        """When set, appends and acks go through group commit (see storage/committer.py)."""
-        self.expand: Callable[[Sequence[StreamEvent]], Awaitable[list[StreamEvent]]] | None = None
-        """When set, turns stored events into delivered ones: a group message's event
-        refers to its once-stored ciphertext, which is put in here (services/groups.py)."""
+        self.committer = committer
+        """When given, appends and acks go through group commit (storage/committer.py);
+        it publishes with :func:`publish_events` over the same bus and ``expand``."""
+        self.expand = expand
 
     async def append_in(self, conn: AsyncConnection,
                         items: Sequence[tuple[str, str, Any]]) -> list[StreamEvent]:
@@ -51,11 +67,7 @@ class StreamService:
         return events
 
     async def publish(self, events: Sequence[StreamEvent]) -> None:
-        if self.expand is not None:
-            events = await self.expand(events)
-        for e in events:
-            frame = event_frame(e.seq, e.kind, e.created_at, e.body)
-            await to_device(self.bus, e.device_id, Event(e.seq, frame))
+        await publish_events(self.bus, self.expand, events)
 
     async def read(self, device_id: str, after: int, limit: int) -> list[StreamEvent]:
         async with self.db.read() as conn:

@@ -42,7 +42,9 @@ from tidings.services.actions import (
 from tidings.services.channel_access import post_json
 from tidings.services.gate import HELD, REMOVED, VISIBLE
 from tidings.services.media import MediaService
+from tidings.services.notices import NoticeService
 from tidings.services.post_states import PostStates
+from tidings.services.preservation import PreservationService
 from tidings.storage.channels import ChannelRecord, ChannelStore, PostRecord
 from tidings.storage.search import SearchIndex
 
@@ -78,18 +80,19 @@ def statement_body(sor: StatementOfReasons) -> dict[str, Any]:
 
 class TakedownService:
     def __init__(self, actions: ActionService, store: ChannelStore, search: SearchIndex,
-                 media: MediaService) -> None:
+                 media: MediaService, notices: NoticeService,
+                 preservation: PreservationService) -> None:
         self.actions = actions
         self.db = actions.db
         self.store = store
         self.search_index = search
         self.media = media
         self.states = PostStates(store, search, actions.bus)
-        self.preservation: Any = None
-        """The preservation store (TCO Art. 6), bound by the app: removals copy into it."""
-        self.notices: Any = None
-        """The system inbox (``NoticeService``), bound by the app: a staff removal's
-        statement of reasons goes to the affected user."""
+        self.preservation = preservation
+        """The preservation store (TCO Art. 6): removals copy into it."""
+        self.notices = notices
+        """The system inbox: a staff removal's statement of reasons goes to the
+        affected user."""
 
     async def _load(self, post_id: int) -> tuple[PostRecord, ChannelRecord]:
         async with self.db.read() as conn:

@@ -134,11 +134,13 @@ def payload_line(sor: StatementOfReasons, terms_url: str | None) -> str:
 
 class TransparencyService:
     def __init__(self, db: Database, clock: Clock, terms_url: str | None = None,
-                 store: TransparencyStore | None = None) -> None:
+                 store: TransparencyStore | None = None,
+                 returning: ReturningStore | None = None) -> None:
         self.db = db
         self.clock = clock
         self.terms_url = terms_url
         self.store = store or TransparencyStore()
+        self.returning = returning or ReturningStore()
         self._cache: dict[tuple[int, int], tuple[int, TransparencyReport]] = {}
 
     # -- statements of reasons (DSA Art. 24(5)) ---------------------------------------
@@ -182,7 +184,7 @@ class TransparencyService:
                 cases += page
                 after = page[-1].id
             order_rows = await self.store.orders(conn, since_ms, until_ms)
-            holds = await ReturningStore().holds_between(conn, since_ms, until_ms)
+            holds = await self.returning.holds_between(conn, since_ms, until_ms)
         orders, order_actions = order_records(order_rows)
         targets = frozenset(order_target(r) for r in order_rows if r.completed_ms is not None)
         actions = action_records(rows, audit, entries, targets)

@@ -9,6 +9,7 @@ from tidings.protocol import limits
 from tidings.protocol.control import EndReason
 from tidings.server.deps import accounts, principal, rate_limit
 from tidings.server.login_guard import guarded_login
+from tidings.server.state import kernel_of
 from tidings.services.accounts import AccountService, Principal, Session
 from tidings.services.groups import GroupService
 
@@ -107,6 +108,6 @@ async def delete_account(body: DeletePassword, request: Request,
     """Delete your account: all devices log out, keys and queued messages go, and it
     leaves every group (the members are told) and loses its invitations."""
     await svc.delete_account(who, body.password)
-    groups: GroupService = request.app.state.groups
+    groups: GroupService = kernel_of(request).groups
     await groups.leave_all(who)
     return Response(status_code=204)

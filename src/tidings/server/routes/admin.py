@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from tidings.moderation.rules import normalize_label
 from tidings.protocol.errors import BadRequest
 from tidings.server.deps import require_role
+from tidings.server.state import kernel_of
 from tidings.services.accounts import Principal
 from tidings.services.actions import DEFAULT_TAKEDOWN_LABEL, ActionService
 from tidings.services.rule_config import MAX_RULES_TEXT_BYTES, RuleConfig
@@ -28,17 +29,17 @@ MAX_LABELS: Final = 8
 
 
 def rules(request: Request) -> RuleConfig:
-    svc: RuleConfig = request.app.state.rule_config
+    svc: RuleConfig = kernel_of(request).rule_config
     return svc
 
 
 def actions(request: Request) -> ActionService:
-    svc: ActionService = request.app.state.actions
+    svc: ActionService = kernel_of(request).actions
     return svc
 
 
 def takedowns(request: Request) -> TakedownService:
-    svc: TakedownService = request.app.state.takedowns
+    svc: TakedownService = kernel_of(request).takedowns
     return svc
 
 

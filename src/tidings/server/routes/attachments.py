@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse
 from tidings.protocol import limits
 from tidings.protocol.errors import BadRequest, PayloadTooLarge
 from tidings.server.deps import principal
+from tidings.server.state import kernel_of
 from tidings.services.accounts import Principal
 from tidings.services.attachments import AttachmentService
 
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/api/v1/attachments", tags=["attachments"])
 
 
 def attachments(request: Request) -> AttachmentService:
-    service: AttachmentService = request.app.state.attachments
+    service: AttachmentService = kernel_of(request).attachments
     return service
 
 

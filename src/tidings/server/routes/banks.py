@@ -19,6 +19,7 @@ from tidings.moderation.limits import MAX_LABELS_PER_ENTRY, MAX_SOURCE_CHARS
 from tidings.protocol import limits
 from tidings.protocol.errors import BadRequest, PayloadTooLarge
 from tidings.server.deps import require_role
+from tidings.server.state import kernel_of
 from tidings.services.accounts import Principal
 from tidings.services.banks import FORMATS, AddResult, BankService, FetchResult
 from tidings.services.entry_safety import entry_json
@@ -33,7 +34,7 @@ FORMAT_PATTERN = "^(" + "|".join(FORMATS) + ")$"
 
 
 def service(request: Request) -> BankService:
-    svc: BankService = request.app.state.banks
+    svc: BankService = kernel_of(request).banks
     return svc
 
 

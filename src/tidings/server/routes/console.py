@@ -14,6 +14,7 @@ from tidings.protocol.errors import RateLimited, TidingsError
 from tidings.server import web_session as ws
 from tidings.server.deps import client_address, limiter, rule
 from tidings.server.login_guard import guarded_check
+from tidings.server.state import edge_of, kernel_of
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 templates = Jinja2Templates(directory=str(resources.files("tidings.server") / "templates"))
@@ -23,7 +24,7 @@ def _secure(request: Request) -> bool:
     """Secure cookies over HTTPS: the request's own scheme (behind a proxy, uvicorn's
     ``--proxy-headers`` takes it from ``X-Forwarded-Proto`` of trusted proxies), or
     always when the operator sets ``secure_cookies`` (docs/security.md)."""
-    return bool(request.app.state.settings.secure_cookies) or request.url.scheme == "https"
+    return bool(kernel_of(request).settings.secure_cookies) or request.url.scheme == "https"
 
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -89,6 +90,6 @@ async def home(request: Request) -> Response:
     who = found.principal
     if who.role not in ws.CONSOLE_ROLES:
         return render(request, "console/denied.html", status=403, who=who)
-    sections = [s for s in request.app.state.console_sections if who.role in s["roles"]]
+    sections = [s for s in edge_of(request).console_sections if who.role in s["roles"]]
     return render(request, "console/home.html", who=who, csrf=found.csrf,
                   sections=sections)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from tidings.protocol import limits
 from tidings.server.deps import principal
+from tidings.server.state import kernel_of
 from tidings.services.accounts import Principal
 from tidings.services.contacts import ContactService
 
@@ -22,7 +23,7 @@ _NAME = limits.USERNAME_MAX * 4
 
 
 def contacts(request: Request) -> ContactService:
-    service: ContactService = request.app.state.contacts
+    service: ContactService = kernel_of(request).contacts
     return service
 
 

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from tidings.server.routes.banks import exchange_json
 from tidings.server.routes.console import login_redirect, render
 from tidings.server.routes.review_console import STAFF, _page
+from tidings.server.state import kernel_of
 from tidings.services.banks import BankService
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -33,7 +34,7 @@ async def exchanges_page(request: Request) -> Response:
     if page is None:
         return login_redirect()
     _, context = page
-    banks: BankService = request.app.state.banks
+    banks: BankService = kernel_of(request).banks
     rows = [exchange_json(x) for x in await banks.all_exchanges()]
     return render(request, "console/exchanges.html", exchanges=rows, refresh=REFRESH_S,
                   **context)

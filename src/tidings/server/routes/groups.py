@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from tidings.protocol import limits
 from tidings.server.deps import principal, rate_limit
+from tidings.server.state import kernel_of
 from tidings.services.accounts import Principal
 from tidings.services.groups import GroupSend, GroupService
 
@@ -19,7 +20,7 @@ _NAME = limits.USERNAME_MAX * 4
 
 
 def groups(request: Request) -> GroupService:
-    service: GroupService = request.app.state.groups
+    service: GroupService = kernel_of(request).groups
     return service
 
 

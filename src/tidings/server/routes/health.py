@@ -8,6 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tidings.protocol.errors import TidingsError
 from tidings.server.metrics import Metrics
+from tidings.server.state import edge_of, kernel_of
 from tidings.storage import migrate
 from tidings.storage.database import Database
 
@@ -23,7 +24,7 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz")
 async def readyz(request: Request) -> Response:
     """The database answers and its schema is the one this code expects."""
-    db: Database = request.app.state.db
+    db: Database = kernel_of(request).db
     try:
         await migrate.check_current(db)
     except TidingsError as exc:
@@ -37,13 +38,13 @@ async def readyz(request: Request) -> Response:
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
-    m: Metrics = request.app.state.metrics
-    db: Database = request.app.state.db
-    store = request.app.state.streams.store
-    bank_sync = request.app.state.bank_sync
+    m: Metrics = edge_of(request).metrics
+    db: Database = kernel_of(request).db
+    store = kernel_of(request).streams.store
+    bank_sync = kernel_of(request).bank_sync
     async with db.read() as conn:
         m.stream_backlog.set(await store.backlog(conn))
-        await m.ops.refresh(conn, request.app.state.clock(),
+        await m.ops.refresh(conn, kernel_of(request).clock(),
                             matcher_entries=len(bank_sync.moderation.matcher),
                             matcher_version=bank_sync.version,
                             snapshot=bank_sync.snapshot_path)

@@ -20,11 +20,12 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.datastructures import UploadFile
 
+from tidings.config import Settings
 from tidings.protocol.errors import BadRequest, TidingsError
-from tidings.server.config import Settings
 from tidings.server.deps import bearer
 from tidings.server.hma_auth import CALLER, HmaCaller
 from tidings.server.routes.banks import read_bounded
+from tidings.server.state import kernel_of
 from tidings.server.url_fetch import FetchPolicy, fetch
 from tidings.services.hma import CONTENT_TYPES, HmaService, compare, hashes_of, signals_of
 
@@ -72,12 +73,12 @@ async def json_object(request: Request, *, empty: bool = False) -> dict[str, t.A
 
 
 def hma(request: Request) -> HmaService:
-    svc: HmaService = request.app.state.hma
+    svc: HmaService = kernel_of(request).hma
     return svc
 
 
 def policy(request: Request) -> FetchPolicy:
-    s: Settings = request.app.state.settings
+    s: Settings = kernel_of(request).settings
     return FetchPolicy(s.hma_fetch_hosts, s.hma_fetch_private, s.hma_fetch_max_bytes,
                        float(s.hma_fetch_timeout_s))
 

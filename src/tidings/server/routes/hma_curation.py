@@ -31,6 +31,7 @@ from tidings.server.routes.hma import (
     hma,
     json_object,
 )
+from tidings.server.state import kernel_of
 from tidings.services.banks import BankService
 from tidings.services.exchange_credentials import (
     CREDENTIAL_CLASSES,
@@ -61,7 +62,7 @@ _CONFIG_FIELDS: dict[str, list[dict[str, t.Any]]] = {
 
 
 def banks(request: Request) -> BankService:
-    svc: BankService = request.app.state.banks
+    svc: BankService = kernel_of(request).banks
     return svc
 
 
@@ -208,7 +209,7 @@ def _api(api_name: str) -> str:
 
 
 def credentials(request: Request) -> ExchangeCredentials:
-    svc: ExchangeCredentials = request.app.state.exchange_credentials
+    svc: ExchangeCredentials = kernel_of(request).exchange_credentials
     return svc
 
 

@@ -19,6 +19,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from tidings.protocol import limits
 from tidings.server.channel_deps import channels
 from tidings.server.routes.web import render
+from tidings.server.state import kernel_of
 from tidings.services.channels import ChannelService
 
 router = APIRouter(tags=["web"], include_in_schema=False)
@@ -36,7 +37,7 @@ async def landing(request: Request,
         found = await svc.search(query, limits.LANDING_CHANNELS)
     else:
         found = await svc.most_followed(limits.LANDING_CHANNELS)
-    settings = request.app.state.settings
+    settings = kernel_of(request).settings
     return render(request, "home.html", {
         "title": settings.provider_name, "provider": settings.provider_name,
         "server_url": settings.resolved_public_url, "channels": found, "query": query,

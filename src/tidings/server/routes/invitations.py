@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from tidings.server.deps import principal
+from tidings.server.state import kernel_of
 from tidings.services.accounts import Principal
 from tidings.services.groups import GroupService
 
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/api/v1/invitations", tags=["groups"])
 
 
 def groups(request: Request) -> GroupService:
-    service: GroupService = request.app.state.groups
+    service: GroupService = kernel_of(request).groups
     return service
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from tidings.protocol import limits
 from tidings.server.deps import require_role
+from tidings.server.state import kernel_of
 from tidings.services.accounts import Principal
 from tidings.services.jobs import JobService
 from tidings.storage.jobs import JobRecord
@@ -40,7 +41,7 @@ class JobOut(BaseModel):
 
 
 def jobs(request: Request) -> JobService:
-    service: JobService = request.app.state.jobs
+    service: JobService = kernel_of(request).jobs
     return service
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from tidings.protocol import limits
 from tidings.server.deps import principal, rate_limit
+from tidings.server.state import kernel_of
 from tidings.services.accounts import Principal
 from tidings.services.keys import KeyService
 
@@ -16,7 +17,7 @@ router = APIRouter(prefix="/api/v1/keys", tags=["keys"])
 
 
 def keys(request: Request) -> KeyService:
-    service: KeyService = request.app.state.keys
+    service: KeyService = kernel_of(request).keys
     return service
 
 

@@ -22,6 +22,7 @@ from tidings.protocol.messages import (
 from tidings.server.deps import check_rates, principal, rate_limit
 from tidings.server.metrics import Metrics
 from tidings.server.ratelimit import RateLimiter
+from tidings.server.state import edge_of, kernel_of
 from tidings.services.accounts import Principal
 from tidings.services.messages import MessageService
 
@@ -31,7 +32,7 @@ router = APIRouter(prefix="/api/v1/messages", tags=["messages"])
 async def messages(request: Request) -> MessageService:
     # async: FastAPI runs a plain ``def`` dependency in its thread pool, a thread hop
     # per send for a dictionary lookup (it showed in the send path's profile).
-    service: MessageService = request.app.state.messages
+    service: MessageService = kernel_of(request).messages
     return service
 
 
@@ -75,7 +76,7 @@ async def send(request: Request, body: SendIn, who: Principal = Depends(principa
     except MessageFormatError as exc:
         raise BadRequest(exc.message, exc.code) from exc
     sent = await svc.send(who, parsed)
-    metrics: Metrics = request.app.state.metrics
+    metrics: Metrics = edge_of(request).metrics
     metrics.messages_sent.labels("http").inc()
     return SentOut(id=sent.id, ts=sent.ts)
 

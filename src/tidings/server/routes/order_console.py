@@ -16,6 +16,7 @@ from tidings.moderation.orders import CannotComply
 from tidings.protocol.errors import Forbidden, TidingsError
 from tidings.server.routes.console import login_redirect, render, templates
 from tidings.server.routes.review_console import DECIDERS, STAFF, _form_user, _page
+from tidings.server.state import kernel_of
 from tidings.services.orders import OrderService
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -39,7 +40,7 @@ templates.env.filters["countdown"] = countdown
 
 
 def _orders(request: Request) -> OrderService:
-    found: OrderService = request.app.state.orders
+    found: OrderService = kernel_of(request).orders
     return found
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from tidings.moderation.orders import WITHHOLD_MAX_DAYS
 from tidings.protocol import limits
 from tidings.server.deps import require_role
+from tidings.server.state import kernel_of
 from tidings.services.accounts import Principal
 from tidings.services.authorities import AuthorityService
 from tidings.services.orders import OrderService
@@ -34,17 +35,17 @@ ITEM_ID = Path(min_length=1, max_length=40)
 
 
 def orders(request: Request) -> OrderService:
-    svc: OrderService = request.app.state.orders
+    svc: OrderService = kernel_of(request).orders
     return svc
 
 
 def preservation(request: Request) -> PreservationService:
-    svc: PreservationService = request.app.state.preservation
+    svc: PreservationService = kernel_of(request).preservation
     return svc
 
 
 def authorities(request: Request) -> AuthorityService:
-    svc: AuthorityService = request.app.state.authorities
+    svc: AuthorityService = kernel_of(request).authorities
     return svc
 
 

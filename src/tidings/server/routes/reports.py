@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from tidings.protocol import limits
 from tidings.protocol.errors import Unauthorized
 from tidings.server.deps import accounts, bearer, principal, rate_limit, require_role
+from tidings.server.state import kernel_of
 from tidings.services.accounts import Principal
 from tidings.services.notices import NoticeService
 from tidings.services.reports import FrankedMessage, ReportInput, ReportService, url_target
@@ -25,17 +26,17 @@ admin = require_role("admin")
 
 
 def reports(request: Request) -> ReportService:
-    found: ReportService = request.app.state.reports
+    found: ReportService = kernel_of(request).reports
     return found
 
 
 def review(request: Request) -> ReviewService:
-    found: ReviewService = request.app.state.review
+    found: ReviewService = kernel_of(request).review
     return found
 
 
 def notices(request: Request) -> NoticeService:
-    found: NoticeService = request.app.state.notices
+    found: NoticeService = kernel_of(request).notices
     return found
 
 
@@ -86,7 +87,7 @@ async def submit_report(body: ReportIn, request: Request, who: Principal = Depen
     location = body.location
     if body.target.url is not None:  # the URL is the exact location (DSA Art. 16(2)(b))
         kind, channel, number = url_target(body.target.url,
-                                           request.app.state.settings.resolved_public_url)
+                                           kernel_of(request).settings.resolved_public_url)
         location = location or body.target.url
     r = ReportInput(
         kind=kind, category=body.category, explanation=body.explanation,

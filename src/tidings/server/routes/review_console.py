@@ -18,6 +18,7 @@ from tidings.moderation.review import Decision
 from tidings.protocol.errors import Forbidden, TidingsError
 from tidings.server import web_session as ws
 from tidings.server.routes.console import login_redirect, render, templates
+from tidings.server.state import edge_of, kernel_of
 from tidings.services.accounts import Principal
 from tidings.services.reports import TARGET_KINDS, ReportService
 from tidings.services.review import POLICIES, ReviewService
@@ -46,7 +47,7 @@ templates.env.filters["when"] = when
 
 
 def _review(request: Request) -> ReviewService:
-    found: ReviewService = request.app.state.review
+    found: ReviewService = kernel_of(request).review
     return found
 
 
@@ -55,7 +56,7 @@ async def _page(request: Request) -> tuple[Principal, dict[str, Any]] | None:
     if found is None or found[0].role not in ws.CONSOLE_ROLES:
         return None
     who, csrf = found
-    sections = [s for s in request.app.state.console_sections if who.role in s["roles"]]
+    sections = [s for s in edge_of(request).console_sections if who.role in s["roles"]]
     return who, {"who": who, "csrf": csrf, "sections": sections,
                  "can_decide": who.role in DECIDERS}
 
@@ -190,7 +191,7 @@ def disclosed_view(request: Request, case_id: str, file: dict[str, Any]
                    ) -> dict[str, Any] | None:
     """How the case page shows a file message's attachment the reporter disclosed, or
     None when they did not. Never the attachment's key: only the bytes they sent."""
-    reports: ReportService = request.app.state.reports
+    reports: ReportService = kernel_of(request).reports
     sha256 = str(file.get("sha256") or "")
     if not reports.has_disclosed(sha256):
         return None
@@ -219,7 +220,7 @@ async def disclosed_file(request: Request, case_id: str, sha256: str) -> Respons
         return Response("no such case", status_code=404, media_type="text/plain")
     files = {m["file"]["sha256"]: m["file"] for r in case["reports"]
              for m in r["messages"] if m.get("file")}
-    reports: ReportService = request.app.state.reports
+    reports: ReportService = kernel_of(request).reports
     data = await reports.disclosed_file(sha256) if sha256 in files else None
     if data is None:
         return Response("no disclosed file of this case", status_code=404,

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 from tidings.protocol import limits
 from tidings.protocol.errors import BadRequest, TidingsError
 from tidings.server.deps import rate_limit, require_role
+from tidings.server.state import kernel_of
 from tidings.server.transparency_page import PeriodLink, render_csv, render_html, render_notice
 from tidings.services.accounts import Principal
 from tidings.services.transparency import (
@@ -43,7 +44,7 @@ FIRST_YEAR: Final = 2024
 
 
 def service(request: Request) -> TransparencyService:
-    svc: TransparencyService = request.app.state.transparency
+    svc: TransparencyService = kernel_of(request).transparency
     return svc
 
 

@@ -23,6 +23,7 @@ from fastapi.templating import Jinja2Templates
 from tidings.protocol import limits
 from tidings.protocol.errors import TidingsError
 from tidings.server.channel_deps import posts
+from tidings.server.state import kernel_of
 from tidings.services.posts import PostService
 
 router = APIRouter(tags=["web"], include_in_schema=False)
@@ -47,7 +48,7 @@ def _og_image(request: Request, media: list[dict[str, Any]]) -> str | None:
     photo = next((m for m in media if m.get("kind") == "photo"), None)
     if photo is None:
         return None
-    base: str = request.app.state.settings.resolved_public_url
+    base: str = kernel_of(request).settings.resolved_public_url
     return base + str(photo["url"])
 
 
@@ -69,7 +70,7 @@ async def channel_page(request: Request, handle: str,
         return _notice(request, exc)
     channel = view.json()
     avatar = channel["avatar_url"]
-    base = request.app.state.settings.resolved_public_url
+    base = kernel_of(request).settings.resolved_public_url
     og_image = base + avatar if avatar else next(
         (img for p in items if (img := _og_image(request, p["media"]))), None)
     older = items[-1]["number"] if len(items) == limits.WEB_POSTS_PER_PAGE else None
@@ -91,7 +92,7 @@ async def post_page(request: Request, handle: str,
     except TidingsError as exc:
         return _notice(request, exc)
     channel = view.json()
-    base = request.app.state.settings.resolved_public_url
+    base = kernel_of(request).settings.resolved_public_url
     text = str(post.get("text") or "")  # a tombstone has no text and no media
     status = 200 if "text" in post else 410
     return render(request, "post.html", {

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from tidings.server.deps import require_role
+from tidings.server.state import kernel_of
 from tidings.services.accounts import Principal
 from tidings.services.webhooks import EVENTS, LOG_PAGE_MAX, URL_MAX, WebhookService
 
@@ -17,7 +18,7 @@ ENDPOINT_ID = Path(ge=1, le=2**63 - 1)
 
 
 def webhooks(request: Request) -> WebhookService:
-    svc: WebhookService = request.app.state.webhooks
+    svc: WebhookService = kernel_of(request).webhooks
     return svc
 
 
