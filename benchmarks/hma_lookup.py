@@ -26,6 +26,7 @@ import httpx
 
 from tidings.config import load_settings
 from tidings.server.app import create_app
+from tidings.server.state import app_edge
 from tidings.storage import migrate
 from tidings.storage.database import Database
 
@@ -59,7 +60,7 @@ async def main(entries: int, runs: int) -> None:
         await db.close()
         app = create_app(settings)
         async with app.router.lifespan_context(app):
-            banks = app.state.banks
+            banks = app_edge(app).kernel.banks
             await banks.create_bank("BENCH_PDQ")
             await banks.import_text("BENCH_PDQ", "".join(f"pdq {h}\n" for h in hashes),
                                     "pytx", ["category:terrorist_content"])

@@ -30,14 +30,13 @@ from tidings.client import requests as rq
 from tidings.client.attachments import fetch, send_file
 from tidings.client.disappearing import set_timer
 from tidings.client.e2ee import PASSPHRASE_ENV, Received, passphrase_from_env
+from tidings.client.formatting import fingerprint
 from tidings.client.messaging import Messenger, Undecryptable
 from tidings.client.receipts import Signals
 from tidings.client.sdk import TidingsClient
 from tidings.protocol.errors import TidingsError
 from tidings.protocol.keys import CryptoError, DeviceKeys
 from tidings.protocol.safe_text import safe_json
-
-FINGERPRINT_GROUP = 4
 
 
 def passphrase(*, confirm: bool = False) -> str:
@@ -58,12 +57,6 @@ def warn_device_changes(m: Messenger) -> None:
         show(("warning:", "yellow"), f" {w['user']}'s devices changed since you "
              f"verified them (added: {', '.join(w['added']) or '-'}; removed: "
              f"{', '.join(w['removed']) or '-'}); run `tidings verify {w['user']}`", err=True)
-
-
-def fingerprint(ed25519: str) -> str:
-    """An Ed25519 key in groups of four characters, for reading aloud and comparing."""
-    return " ".join(ed25519[i:i + FINGERPRINT_GROUP]
-                    for i in range(0, len(ed25519), FINGERPRINT_GROUP))
 
 
 FileOpt = Annotated[Path | None, typer.Option(

@@ -4,7 +4,7 @@ What lives here: the device's Olm account and sessions (``crypto.OlmMachine``), 
 peers' device keys this device has verified (trust on first use: a device whose keys
 change under the same id is refused, not silently re-trusted), and the archive of
 received messages with their franking data so any of them can be reported later.
-All of it is one JSON object in ``crypto.KeyStore`` (argon2id + AES-256-GCM).
+All of it is one JSON object in ``client.keystore.KeyStore`` (argon2id + AES-256-GCM).
 
 This module does no network I/O (``client/messaging.py`` does); it turns message
 content into per-device ciphertexts and stream events back into messages.
@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from tidings.client.group_crypto import GroupCrypto
+from tidings.client.keystore import KeyStore
 from tidings.crypto import (
     FrankingMismatchError,
-    KeyStore,
     OlmCiphertext,
     OlmMachine,
     UndecryptableError,

@@ -21,8 +21,9 @@ from typing import Any
 from tidings.client import privacy_requests as prq
 from tidings.client import requests as rq
 from tidings.client.e2ee import DeviceCrypto, Received, keystore
+from tidings.client.keystore import KeyStore
 from tidings.client.sdk import TidingsClient
-from tidings.crypto import FrankingMismatchError, KeyStore, UndecryptableError
+from tidings.crypto import FrankingMismatchError, UndecryptableError
 from tidings.crypto.identity import MAX_ONE_TIME_KEYS_PER_BATCH
 from tidings.protocol import limits
 from tidings.protocol.errors import Conflict, Forbidden, TidingsError

@@ -1,6 +1,6 @@
 """Client-side end-to-end encryption over vodozemac (see docs/crypto.md).
 
-Pure apart from ``KeyStore``, which reads and writes its own file. No vodozemac
+Pure: the key store that keeps these keys in a file is ``tidings.client.keystore``. No vodozemac
 type crosses this package's public API: keys are unpadded base64 strings,
 ciphertexts are small frozen dataclasses or base64 strings, and every failure
 is a ``CryptoError`` subclass with a stable ``code``.
@@ -23,7 +23,6 @@ from tidings.crypto.errors import (
 )
 from tidings.crypto.franking import new_franking_key, open_message, seal_message
 from tidings.crypto.identity import DeviceIdentity
-from tidings.crypto.keystore import KeyStore
 from tidings.crypto.megolm import GroupKeyStore, InboundGroup, OutboundGroup
 from tidings.crypto.olm import OlmChannel, OlmCiphertext, OlmMachine
 from tidings.crypto.safety import fingerprint, format_safety_number, safety_number
@@ -39,7 +38,6 @@ __all__ = [
     "GroupKeyStore",
     "InboundGroup",
     "KeyFormatError",
-    "KeyStore",
     "KeyStoreCorruptError",
     "NoSessionError",
     "OlmChannel",

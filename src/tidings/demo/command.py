@@ -50,13 +50,6 @@ def _base_dir(data: Path | None) -> tuple[Path, bool]:
     return data, False
 
 
-def _has_tui() -> bool:
-    from tidings.cli.main import app
-
-    return "tui" in {c.name or (c.callback.__name__ if c.callback else "")
-                     for c in app.registered_commands}
-
-
 def _welcome(console: Console, server: DemoServer, demo: Demo, base: Path, temporary: bool
              ) -> None:
     url = server.url
@@ -80,8 +73,7 @@ def _welcome(console: Console, server: DemoServer, demo: Demo, base: Path, tempo
         f"    tidings channel history daily_news --profile {alice}",
         f"    tidings send bob 'hello again' --profile {alice}",
     ]
-    if _has_tui():
-        lines.append(f"    tidings tui --profile {alice}        # the terminal chat client")
+    lines.append(f"    tidings tui --profile {alice}        # the terminal chat client")
     where = "deleted on exit" if temporary else "kept"
     lines.append(f"Data in {escape(str(base))} ({where}); server log "
                  f"{escape(str(server.log_path))}. "

@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from tidings.cli.messages import fingerprint
+from tidings.client.formatting import fingerprint
 from tidings.crypto import format_safety_number
 from tidings.protocol.errors import TidingsError
 from tidings.protocol.keys import DeviceKeys

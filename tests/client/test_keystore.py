@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from tidings.crypto import KeyStore, KeyStoreCorruptError, WrongPassphraseError
-from tidings.crypto.keystore import KEYSTORE_MAGIC
+from tidings.client.keystore import KEYSTORE_MAGIC, KeyStore
+from tidings.crypto import KeyStoreCorruptError, WrongPassphraseError
 
 
 def test_round_trip_and_mode(tmp_path: Path) -> None:
@@ -53,7 +53,7 @@ def test_corrupted_file(tmp_path: Path, where: str) -> None:
 def test_one_store_derives_its_key_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Saves after a load (or a first save) reuse that salt and key with a fresh nonce,
     so a client saving after every message runs argon2id once, not each time."""
-    from tidings.crypto import keystore
+    from tidings.client import keystore
 
     path = tmp_path / "keys.tks"
     KeyStore(path, "pw").save({"n": 0})

@@ -1,6 +1,7 @@
 """The encrypted file holding a device's secrets (account and session pickles).
 
-The only module in tidings.crypto that does I/O, and only to its own file.
+The client's own file (it lives in client/, not in the pure crypto package); it
+touches only this one file.
 
 File layout (all integers big-endian)::
 
