@@ -26,6 +26,7 @@ from tidings.services.clock import Clock
 from tidings.services.gate import HELD, REMOVED, VISIBLE
 from tidings.services.live import end_sessions, to_channel
 from tidings.services.posts import PostService
+from tidings.services.preservation import PreservationService
 from tidings.services.takedowns import TakedownService
 from tidings.storage.accounts import AccountStore
 from tidings.storage.channels import ChannelStore
@@ -143,10 +144,8 @@ class Enforcer:
                 if key in snapshot:
                     await preservation.restore(kind, str(snapshot[key]))
         if "post_id" in snapshot:
-            takedowns = self.takedowns
-            reinstate = getattr(takedowns, "reinstate_media", None)
-            if reinstate is not None:  # its media may be served again
-                await reinstate(int(snapshot["post_id"]))
+            if self.takedowns is not None:  # its media may be served again
+                await self.takedowns.reinstate_media(int(snapshot["post_id"]))
             await self.posts.set_state(int(snapshot["post_id"]), VISIBLE)
             banked = snapshot.get("banked") or []
             if banked:
@@ -175,20 +174,17 @@ class Enforcer:
             if post is not None and post.state != VISIBLE:
                 await self.posts.set_state(post.id, VISIBLE)
 
-    def _preservation(self) -> Any:
-        takedowns = self.takedowns
-        return getattr(takedowns, "preservation", None) if takedowns is not None else None
+    def _preservation(self) -> PreservationService | None:
+        return self.takedowns.preservation if self.takedowns is not None else None
 
     async def _auto_bank(self, post_id: int, case_id: str, label: str | None = None
                          ) -> list[int]:
         """Removed content goes into the local takedown bank (when the takedown
         service is wired) so a repost in any channel is caught. Returns the entries
         added, which a reversed appeal withdraws."""
-        takedowns = self.takedowns
-        bank_post = (getattr(takedowns, "bank_post_entries", None)
-                     if takedowns is not None else None)
-        if bank_post is None:
+        if self.takedowns is None:
             return []
+        bank_post = self.takedowns.bank_post_entries
         try:
             banked: list[int] = await bank_post(post_id, (label,) if label else None)
         except TidingsError:  # a policy that is no bank label: the default takedown label

@@ -133,14 +133,13 @@ def payload_line(sor: StatementOfReasons, terms_url: str | None) -> str:
 
 
 class TransparencyService:
-    def __init__(self, db: Database, clock: Clock, terms_url: str | None = None,
-                 store: TransparencyStore | None = None,
-                 returning: ReturningStore | None = None) -> None:
+    def __init__(self, db: Database, clock: Clock, store: TransparencyStore,
+                 returning: ReturningStore, terms_url: str | None = None) -> None:
         self.db = db
         self.clock = clock
         self.terms_url = terms_url
-        self.store = store or TransparencyStore()
-        self.returning = returning or ReturningStore()
+        self.store = store
+        self.returning = returning
         self._cache: dict[tuple[int, int], tuple[int, TransparencyReport]] = {}
 
     # -- statements of reasons (DSA Art. 24(5)) ---------------------------------------
