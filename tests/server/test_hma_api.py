@@ -27,8 +27,8 @@ from tests.server.hma_util import (
 )
 from tests.server.test_banks_api import moderation_of, staff
 from tidings.moderation import MediaContent
+from tidings.moderation.engine import Surface, Verdict
 from tidings.server.config import ConfigError, load_settings
-from tidings.services.moderation import Surface, Verdict
 
 JSON = {"Content-Type": "application/json"}
 HMA_SPEC = json.loads((DATA / "hma-openapi.json").read_text())
