@@ -32,9 +32,10 @@ import sqlalchemy as sa
 from PIL import Image, ImageDraw
 
 from tidings.moderation import Matcher, MediaContent
+from tidings.moderation.engine import BankInfo, Engine, Surface
 from tidings.services.bank_sync import limit_matcher_threads
 from tidings.services.imaging import process_photo
-from tidings.services.moderation import BankInfo, ModerationService, Surface
+from tidings.services.moderation import ModerationService
 from tidings.storage.database import Database, sqlite_url_for
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -84,9 +85,7 @@ def bank(n: int) -> ModerationService:
     matcher = Matcher()
     for i, code in enumerate(codes):
         matcher.add(i + 1, "pdq", code.tobytes().hex(), "TERROR_BENCH")
-    service = ModerationService(matcher)
-    service.banks["TERROR_BENCH"] = BankInfo("TERROR_BENCH")
-    return service
+    return ModerationService(Engine(matcher, {"TERROR_BENCH": BankInfo("TERROR_BENCH")}))
 
 
 def _loadavg() -> str:

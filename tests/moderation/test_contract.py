@@ -3,9 +3,10 @@
 import pytest
 from threatexchange.signal_type.index import SignalTypeIndex
 
-from tidings.moderation import SIGNAL_TYPES, Matcher, Signal
+from tidings.moderation import SIGNAL_TYPES, Matcher, MediaContent, Signal, UrlContent
 from tidings.moderation.indexes import MatchIndex
-from tidings.moderation.signal_types import HasThreshold
+from tidings.moderation.manifest import QUERY_TYPES, signals_for
+from tidings.moderation.signal_types import HasThreshold, QueryHasher
 
 
 @pytest.mark.parametrize("name", sorted(SIGNAL_TYPES))
@@ -34,3 +35,24 @@ def test_signal_type_contract(name: str) -> None:
     for i, v in enumerate(normalized):
         hits = matcher.query([Signal(name, v)])
         assert i in {m.entry_id for m in hits}
+
+
+def test_checks_dispatch_on_content_types_from_the_registry() -> None:
+    """Which types hash a checked content follows from each type's content types: the
+    ones made for it alone first, then the byte hashes and links (pytx's dispatch)."""
+    names = {ct.get_name(): [cls.get_name() for cls in types]
+             for ct, types in QUERY_TYPES.items()}
+    assert names == {
+        "text": ["text_exact", "text_near", "text_quote", "text_slogan", "url"],
+        "url": ["url"],
+        "photo": ["pdq", "md5", "sha256"],
+        "video": ["vpdq", "md5", "sha256"],
+        "file": ["md5", "sha256"],
+    }
+    for cls in SIGNAL_TYPES.values():
+        assert issubclass(cls, QueryHasher)
+        for ct in cls.query_content_types():
+            assert cls in QUERY_TYPES[ct]
+    assert [s.signal_type for s in signals_for(MediaContent(b"%PDF-1", "application/pdf"))
+            ] == ["md5", "sha256"]
+    assert signals_for(UrlContent("domain:Bad.Example")) == [Signal("url", "domain:bad.example")]

@@ -16,12 +16,12 @@ from tests.server.channel_util import channel, internal_id, post, upload, user
 from tests.server.test_banks_api import staff
 from tests.services.test_banks import jpeg
 from tidings.bus.base import Bus
+from tidings.moderation.engine import Actor
 from tidings.moderation.rules import load_ruleset
 from tidings.moderation.signal_types import TextExactSignal
 from tidings.protocol.control import Frame, decode_channel
 from tidings.services.actions import LOCAL_TAKEDOWN_BANK, ActionService
 from tidings.services.channels import channel_topic
-from tidings.services.moderation import Actor
 from tidings.services.rule_config import RuleConfig
 from tidings.storage.accounts import AccountStore
 from tidings.storage.actions import RulesetRecord

@@ -12,7 +12,8 @@ from tests.conftest import AppFactory, bearer, login, register
 from tests.moderation.images import encode, generate
 from tests.services.test_banks import POST, TERROR, jpeg
 from tidings.moderation import MediaContent, TextContent
-from tidings.services.moderation import ModerationService, Surface, Verdict
+from tidings.moderation.engine import Surface, Verdict
+from tidings.services.moderation import ModerationService
 
 PASSWORD = "a long enough passphrase"
 LABEL_Q = "?label=category:terrorist_content&label=behaviour:recruitment"

@@ -1,9 +1,11 @@
-"""Every public surface passes ModerationService.check before it is stored or shown."""
+"""Every public surface passes the moderation engine before it is stored or shown."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
+from collections import Counter
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -15,14 +17,9 @@ import websockets
 from tests.apps import attach, kernel_of
 from tests.conftest import AppFactory, LiveServer, bearer, register
 from tests.server.channel_util import channel, photo, post, upload, user
+from tidings.moderation.engine import BankInfo, Decision, Surface, Verdict
 from tidings.moderation.signal_types import Sha256SignalType, TextExactSignal
-from tidings.services.moderation import (
-    BankInfo,
-    Decision,
-    ModerationService,
-    Surface,
-    Verdict,
-)
+from tidings.services.moderation import ModerationService
 
 Live = Callable[..., AbstractAsyncContextManager[LiveServer]]
 
@@ -33,17 +30,31 @@ def moderation(client: httpx.AsyncClient) -> ModerationService:
 
 
 def bank(mod: ModerationService, entry: int, signal_type: str, value: str) -> None:
-    mod.matcher.add(entry, signal_type, value, "TERROR_TEST")
-    mod.banks["TERROR_TEST"] = BankInfo("TERROR_TEST",
-                                        labels_by_entry={entry: ("terrorist_content",)})
+    """Bank one entry straight into a new engine snapshot (no bank store round trip)."""
+    engine = mod.engine
+    engine.matcher.add(entry, signal_type, value, "TERROR_TEST")
+    mod.swap(engine.with_banks({**engine.banks, "TERROR_TEST": BankInfo(
+        "TERROR_TEST", labels_by_entry={entry: ("terrorist_content",)})}))
+
+
+DECISIONS = re.compile(r'^tidings_moderation_decisions_total\{surface="([a-z_]+)",'
+                       r'verdict="[a-z_]+"\} ([0-9.]+)$', re.M)
+
+
+async def decided_surfaces(client: httpx.AsyncClient) -> Counter[str]:
+    """Decisions taken so far, by surface, as the operator's /metrics counts them."""
+    text = (await client.get("/metrics")).text
+    counts: Counter[str] = Counter()
+    for surface, value in DECISIONS.findall(text):
+        counts[surface] += int(float(value))
+    return counts
 
 
 async def test_each_surface_is_checked(api: AppFactory) -> None:
     async with api() as client:
-        mod = moderation(client)
         alice = await user(client, "alice")
         avatar = (await upload(client, alice, photo(seed=5)))["sha256"]
-        mod.checked_surfaces.clear()
+        before = await decided_surfaces(client)
         await channel(client, alice, "checked_chan", "Checked", description="About",
                       avatar=avatar)
         await channel(client, alice, "second_chan", "Second")
@@ -58,10 +69,12 @@ async def test_each_surface_is_checked(api: AppFactory) -> None:
                                    json={"display_name": "Alice A.", "avatar": avatar})
         assert profile.status_code == 200, profile.text
         assert profile.json()["display_name"] == "Alice A."
-        assert set(mod.checked_surfaces) == {
+        checked = +(await decided_surfaces(client) - before)
+        assert set(checked) == {
             Surface.CHANNEL_HANDLE, Surface.CHANNEL_TITLE, Surface.CHANNEL_DESCRIPTION,
             Surface.CHANNEL_AVATAR, Surface.POST, Surface.EDIT, Surface.FORWARD,
             Surface.PROFILE_NAME, Surface.PROFILE_AVATAR}
+        assert checked[Surface.CHANNEL_HANDLE] == 2  # both channels' handles
 
 
 async def test_banked_text_is_rejected_with_reasons(api: AppFactory) -> None:

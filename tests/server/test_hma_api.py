@@ -29,7 +29,7 @@ from tests.server.hma_util import (
 from tests.server.test_banks_api import moderation_of, staff
 from tidings.config import ConfigError, load_settings
 from tidings.moderation import MediaContent
-from tidings.services.moderation import Surface, Verdict
+from tidings.moderation.engine import Surface, Verdict
 
 JSON = {"Content-Type": "application/json"}
 HMA_SPEC = json.loads((DATA / "hma-openapi.json").read_text())

@@ -259,7 +259,7 @@ async def test_held_post_media_stays_private(api: AppFactory,
         real = mod.check
 
         async def hold_posts(surface: Any, contents: Any, actor: Any = None) -> Any:
-            from tidings.services.moderation import Decision, Verdict
+            from tidings.moderation.engine import Decision, Verdict
             if surface == "post":
                 return Decision(Verdict.HOLD, surface)
             return await real(surface, contents, actor)

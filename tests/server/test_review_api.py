@@ -12,9 +12,9 @@ from tests.apps import attach, kernel_of
 from tests.conftest import AppFactory, bearer, register
 from tests.server.channel_util import channel, post, user
 from tests.server.report_util import franked, keyring, notices, report, report_body, staff
+from tidings.moderation.engine import Decision, Reason, Surface, Verdict
 from tidings.moderation.review import TCO_COMPLAINT_ANSWER_MS
 from tidings.services.clock import ManualClock
-from tidings.services.moderation import Decision, Reason, Surface, Verdict
 from tidings.services.streams import StreamService
 
 MINUTE = 60_000

@@ -11,12 +11,13 @@ from PIL import Image
 
 from tests.moderation.images import encode, generate
 from tidings.moderation import MediaContent, TextContent, UrlContent
+from tidings.moderation.engine import Surface, Verdict
 from tidings.protocol.errors import BadRequest, NotFound
 from tidings.services.bank_exchanges import Exchanges
 from tidings.services.bank_sync import BankSync
 from tidings.services.banks import BankService
 from tidings.services.clock import ManualClock
-from tidings.services.moderation import ModerationService, Surface, Verdict
+from tidings.services.moderation import ModerationService
 from tidings.storage.banks import BankStore
 from tidings.storage.database import Database
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from tidings.moderation.content import Signal
+from tidings.moderation.engine import Decision, Surface, Verdict
 from tidings.moderation.reasons import ContentKind
 from tidings.services.actions import content_kinds
-from tidings.services.moderation import Decision, Surface, Verdict
 
 
 def kinds(*types: str) -> list[ContentKind]:

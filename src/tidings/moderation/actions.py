@@ -58,8 +58,8 @@ class ActionKind(StrEnum):
 
 
 class Verdict(StrEnum):
-    """What happens to the content itself. ``allow_and_flag`` publishes but
-    queues a look; the service gate maps it to its own allow + flag."""
+    """What happens to the content itself: the one verdict of a decision (the rules'
+    and the engine's). ``allow_and_flag`` publishes but queues a look."""
 
     ALLOW = "allow"
     ALLOW_AND_FLAG = "allow_and_flag"

@@ -6,6 +6,13 @@ the engine a file path, a socket or a database row by accident.
 
 from dataclasses import dataclass
 
+from threatexchange.content_type.content_base import ContentType
+from threatexchange.content_type.file import FileContent
+from threatexchange.content_type.photo import PhotoContent
+from threatexchange.content_type.text import TextContent as PytxTextContent
+from threatexchange.content_type.url import URLContent
+from threatexchange.content_type.video import VideoContent
+
 from tidings.moderation.errors import ContentTooLargeError
 from tidings.moderation.limits import MAX_MEDIA_BYTES, MAX_TEXT_CHARS, MAX_URL_CHARS
 
@@ -29,6 +36,11 @@ class TextContent:
         if len(self.text) > MAX_TEXT_CHARS:
             raise ContentTooLargeError(f"text over {MAX_TEXT_CHARS} characters")
 
+    @property
+    def content_type(self) -> type[ContentType]:
+        """pytx's content type: what ``manifest.signals_for`` dispatches on."""
+        return PytxTextContent
+
 
 @dataclass(frozen=True, slots=True)
 class MediaContent:
@@ -49,6 +61,13 @@ class MediaContent:
     def is_video(self) -> bool:
         return self.media_type.lower().split(";")[0].strip() in VIDEO_MEDIA_TYPES
 
+    @property
+    def content_type(self) -> type[ContentType]:
+        """pytx's content type: a video, a photo, or any other file."""
+        if self.is_video:
+            return VideoContent
+        return PhotoContent if self.is_photo else FileContent
+
 
 @dataclass(frozen=True, slots=True)
 class UrlContent:
@@ -59,6 +78,10 @@ class UrlContent:
     def __post_init__(self) -> None:
         if len(self.url) > MAX_URL_CHARS:
             raise ContentTooLargeError(f"URL over {MAX_URL_CHARS} characters")
+
+    @property
+    def content_type(self) -> type[ContentType]:
+        return URLContent
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,33 +7,34 @@ class; the contract test then runs the new type through its own examples.
 import types
 import typing as t
 
+from threatexchange.content_type.content_base import ContentType
+from threatexchange.content_type.file import FileContent
+from threatexchange.content_type.photo import PhotoContent
+from threatexchange.content_type.text import TextContent as PytxTextContent
+from threatexchange.content_type.url import URLContent
+from threatexchange.content_type.video import VideoContent
 from threatexchange.signal_type.signal_base import SignalType
 
 from tidings.moderation.content import (
     Content,
     HashedMedia,
-    MediaContent,
     Signal,
-    TextContent,
-    UrlContent,
 )
 from tidings.moderation.errors import (
     InvalidSignalError,
-    UndecodableMediaError,
     UnknownSignalTypeError,
 )
-from tidings.moderation.limits import PDQ_MIN_QUALITY
-from tidings.moderation.normalize import DOMAIN_PREFIX, extract_urls, normalize_url
 from tidings.moderation.signal_types import (
     Md5SignalType,
     PdqSignalType,
+    QueryHasher,
     Sha256SignalType,
     TextExactSignal,
     TextNearSignal,
     UrlSignalType,
 )
-from tidings.moderation.text_signals import TextQuoteSignal, TextSloganSignal, query_text_signals
-from tidings.moderation.video import VpdqSignalType, video_signals
+from tidings.moderation.text_signals import TextQuoteSignal, TextSloganSignal
+from tidings.moderation.video import VpdqSignalType
 
 _REGISTERED: tuple[type[SignalType], ...] = (
     PdqSignalType,
@@ -70,41 +71,27 @@ def validate_value(signal_type: str, value: str) -> str:
         raise InvalidSignalError(f"invalid {signal_type} value: {exc}") from exc
 
 
-def signals_for(content: Content) -> list[Signal]:
-    """Every signal the engine matches for one piece of content.
+def _query_types(content_type: type[ContentType]) -> tuple[type[QueryHasher], ...]:
+    """The registered types that hash this content type at check time: those made for
+    it alone first (PDQ for a photo, vPDQ for a video, the text types), then those that
+    apply to several (the byte hashes every file gets, links in a text), each group in
+    registration order."""
+    found = [cls for cls in _REGISTERED if issubclass(cls, QueryHasher)
+             and content_type in cls.query_content_types()]
+    return tuple(sorted(found, key=lambda cls: len(cls.query_content_types()) > 1))
 
-    Photos that fail to decode, or decode to a flat image (PDQ quality below
-    ``PDQ_MIN_QUALITY``), still get byte hashes but no PDQ: a low-quality PDQ
-    matches unrelated flat images.
-    """
-    if isinstance(content, TextContent):
-        out = query_text_signals(content.text)
-        out.extend(Signal("url", u) for u in extract_urls(content.text))
-        return out
-    if isinstance(content, UrlContent):
-        if content.url.strip().startswith(DOMAIN_PREFIX):
-            return [Signal("url", UrlSignalType.validate_signal_str(content.url))]
-        return [Signal("url", normalize_url(content.url))]
+
+QUERY_TYPES: t.Mapping[type[ContentType], tuple[type[QueryHasher], ...]] = (
+    types.MappingProxyType({ct: _query_types(ct) for ct in (
+        PytxTextContent, URLContent, PhotoContent, VideoContent, FileContent)}))
+"""Content type -> the signal types that hash it when it is checked, in query order."""
+
+
+def signals_for(content: Content) -> list[Signal]:
+    """Every signal the engine matches for one piece of content: each registered type
+    that hashes the content's pytx type gives its own (``QueryHasher``), the way pytx
+    dispatches by ``SignalType.get_content_types``. ``HashedMedia`` carries the signals
+    computed at upload."""
     if isinstance(content, HashedMedia):
         return list(content.signals)
-    return _media_signals(content)
-
-
-def _media_signals(content: MediaContent) -> list[Signal]:
-    """Videos are decoded here too (the fast decode, ``video``); a video that
-    cannot be decoded, or is over a limit, raises ``VideoRefusedError``: a
-    video we cannot see is refused, not published on its byte hashes alone."""
-    out: list[Signal] = []
-    if content.is_video:
-        out.extend(video_signals(content.data))
-    elif content.is_photo:
-        try:
-            value, quality = PdqSignalType.hash_with_quality(content.data)
-        except UndecodableMediaError:
-            pass
-        else:
-            if quality >= PDQ_MIN_QUALITY:
-                out.append(Signal("pdq", value, quality))
-    out.append(Signal("md5", Md5SignalType.hash_from_bytes(content.data)))
-    out.append(Signal("sha256", Sha256SignalType.hash_from_bytes(content.data)))
-    return out
+    return [s for cls in QUERY_TYPES[content.content_type] for s in cls.query_signals(content)]

@@ -61,7 +61,8 @@ DEFAULT_RULES_RESOURCE: Final = "data/default_rules.toml"
 
 
 class Surface(StrEnum):
-    """Where content would appear; same names and values as the service gate's."""
+    """Where content would appear: the one definition (the engine, the service gate and
+    ``when.surface`` all use it)."""
 
     POST = "post"
     EDIT = "edit"
@@ -74,6 +75,7 @@ class Surface(StrEnum):
     PROFILE_AVATAR = "profile_avatar"
     GROUP_TITLE = "group_title"
     MEDIA = "media"
+    """An upload, checked once when it arrives (before any post uses it)."""
 
 
 class RuleError(ModerationError, ValueError):

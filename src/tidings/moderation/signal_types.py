@@ -7,6 +7,7 @@ rename (pytx's MD5 is ``video_md5``, ours applies to any media), point
 are new. Every class is a plugin: small classmethods, examples included.
 """
 
+import functools
 import hashlib
 import io
 import re
@@ -20,6 +21,7 @@ from threatexchange.content_type.content_base import ContentType
 from threatexchange.content_type.file import FileContent
 from threatexchange.content_type.photo import PhotoContent
 from threatexchange.content_type.text import TextContent as PytxTextContent
+from threatexchange.content_type.url import URLContent
 from threatexchange.content_type.video import VideoContent
 from threatexchange.signal_type import signal_base
 from threatexchange.signal_type.index import SignalTypeIndex
@@ -29,6 +31,7 @@ from threatexchange.signal_type.sha256 import VideoSHA256Signal
 from threatexchange.signal_type.url import URLSignal
 
 from tidings.moderation import minhash
+from tidings.moderation.content import MediaContent, Signal, TextContent, UrlContent
 from tidings.moderation.errors import InvalidSignalError, UndecodableMediaError
 from tidings.moderation.indexes import ExactIndex, MinHashLshIndex, PdqMihIndex, UrlIndex
 from tidings.moderation.limits import (
@@ -36,19 +39,29 @@ from tidings.moderation.limits import (
     PDQ_AUGMENT_CROP_FRACTIONS,
     PDQ_DEFAULT_THRESHOLD,
     PDQ_MAX_THRESHOLD,
+    PDQ_MIN_QUALITY,
     TEXT_NEAR_DEFAULT_THRESHOLD,
     TEXT_NEAR_MIN_CHARS,
     TEXT_NEAR_PERMUTATIONS,
 )
 from tidings.moderation.normalize import (
     DOMAIN_PREFIX,
+    extract_urls,
     normalize_domain_entry,
     normalize_text,
     normalize_url,
 )
 from tidings.moderation.pdq_variants import bank_hashes, flattened
+from tidings.moderation.textforms import forms
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+#: Compact forms shorter than this get no folded exact hash: "no", "ok" or an
+#: emoji-only post (compact form empty) would equal too many innocent posts.
+#: The legacy exact hash still covers them.
+FOLDED_EXACT_MIN_CHARS = 4
+
+Checked = TextContent | MediaContent | UrlContent
+"""What a check hashes (``HashedMedia`` is hashed already)."""
 
 
 class HasThreshold:
@@ -65,6 +78,44 @@ class HasThreshold:
     @classmethod
     def max_threshold(cls) -> int:
         return 0
+
+
+class QueryHasher:
+    """Capability mixin: the signals this type takes from one piece of content when it
+    is checked, for the content types of ``query_content_types``.
+
+    pytx's hashers (``TextHasher``, ``BytesHasher``) give one hash a content; a check
+    wants what matches best, which may be several (a text's folded forms, a video's
+    frames) or none (a flat photo). ``manifest.signals_for`` dispatches on this and the
+    content's pytx type, never on a type's name.
+    """
+
+    @classmethod
+    def query_content_types(cls) -> list[type[ContentType]]:
+        """Defaults to ``get_content_types`` (pytx's ``SignalType``)."""
+        if issubclass(cls, signal_base.SignalType):
+            return cls.get_content_types()
+        return []
+
+    @classmethod
+    def query_signals(cls, content: Checked) -> list[Signal]:
+        raise NotImplementedError
+
+
+@functools.lru_cache(maxsize=16)
+def text_forms(text: str) -> tuple[str, ...]:
+    """``textforms.forms``, kept for the few texts of the current check: the text types
+    each ask for them."""
+    return forms(text)
+
+
+def folded_exact_hashes(text: str, compact: tuple[str, ...] | None = None) -> list[str]:
+    """SHA-256 of each compact form long enough to be specific."""
+    return [
+        hashlib.sha256(f.encode()).hexdigest()
+        for f in (text_forms(text) if compact is None else compact)
+        if len(f) >= FOLDED_EXACT_MIN_CHARS
+    ]
 
 
 # --- PDQ ---------------------------------------------------------------------
@@ -110,8 +161,21 @@ def pdq_augmented(img: Image.Image) -> list[tuple[str, int]]:
     return list(dict.fromkeys(out))
 
 
-class PdqSignalType(PdqSignal, HasThreshold):
+class PdqSignalType(PdqSignal, HasThreshold, QueryHasher):
     """pytx's PDQ with our multi-index-hashing index and hashing that reports quality."""
+
+    @classmethod
+    def query_signals(cls, content: Checked) -> list[Signal]:
+        """Photos that fail to decode, or decode to a flat image (PDQ quality below
+        ``PDQ_MIN_QUALITY``), get no PDQ: a low-quality PDQ matches unrelated flat
+        images (the byte hashes still apply)."""
+        if not isinstance(content, MediaContent):
+            return []
+        try:
+            value, quality = cls.hash_with_quality(content.data)
+        except UndecodableMediaError:
+            return []
+        return [Signal(cls.get_name(), value, quality)] if quality >= PDQ_MIN_QUALITY else []
 
     @classmethod
     def get_name(cls) -> str:
@@ -149,8 +213,14 @@ class PdqSignalType(PdqSignal, HasThreshold):
 # --- byte hashes -------------------------------------------------------------
 
 
-class Md5SignalType(VideoMD5Signal, HasThreshold):
+class Md5SignalType(VideoMD5Signal, HasThreshold, QueryHasher):
     """MD5 of any media bytes: what most shared hash lists still carry."""
+
+    @classmethod
+    def query_signals(cls, content: Checked) -> list[Signal]:
+        if not isinstance(content, MediaContent):
+            return []
+        return [Signal(cls.get_name(), cls.hash_from_bytes(content.data))]
 
     @classmethod
     def get_name(cls) -> str:
@@ -172,8 +242,14 @@ class Md5SignalType(VideoMD5Signal, HasThreshold):
             raise InvalidSignalError(str(exc)) from exc
 
 
-class Sha256SignalType(VideoSHA256Signal, HasThreshold):
+class Sha256SignalType(VideoSHA256Signal, HasThreshold, QueryHasher):
     """SHA-256 of any media bytes (collision-resistant, unlike MD5)."""
+
+    @classmethod
+    def query_signals(cls, content: Checked) -> list[Signal]:
+        if not isinstance(content, MediaContent):
+            return []
+        return [Signal(cls.get_name(), cls.hash_from_bytes(content.data))]
 
     @classmethod
     def get_name(cls) -> str:
@@ -198,8 +274,23 @@ class Sha256SignalType(VideoSHA256Signal, HasThreshold):
 # --- URLs --------------------------------------------------------------------
 
 
-class UrlSignalType(URLSignal, HasThreshold):
+class UrlSignalType(URLSignal, HasThreshold, QueryHasher):
     """Normalised URL, or ``domain:<host>`` matching a host and its subdomains."""
+
+    @classmethod
+    def query_content_types(cls) -> list[type[ContentType]]:
+        """Links posted on their own and links inside a post's text."""
+        return [URLContent, PytxTextContent]
+
+    @classmethod
+    def query_signals(cls, content: Checked) -> list[Signal]:
+        if isinstance(content, TextContent):
+            return [Signal(cls.get_name(), u) for u in extract_urls(content.text)]
+        if not isinstance(content, UrlContent):
+            return []
+        if content.url.strip().startswith(DOMAIN_PREFIX):
+            return [Signal(cls.get_name(), cls.validate_signal_str(content.url))]
+        return [Signal(cls.get_name(), normalize_url(content.url))]
 
     @classmethod
     def get_name(cls) -> str:
@@ -235,8 +326,19 @@ class UrlSignalType(URLSignal, HasThreshold):
 # --- text --------------------------------------------------------------------
 
 
-class TextExactSignal(signal_base.SimpleSignalType, signal_base.TextHasher, HasThreshold):
+class TextExactSignal(signal_base.SimpleSignalType, signal_base.TextHasher, HasThreshold,
+                      QueryHasher):
     """SHA-256 of normalised text (see ``normalize.normalize_text``)."""
+
+    @classmethod
+    def query_signals(cls, content: Checked) -> list[Signal]:
+        """The legacy hash, then the hash of each compact form that differs from it."""
+        if not isinstance(content, TextContent):
+            return []
+        legacy = cls.hash_from_str(content.text)
+        return [Signal(cls.get_name(), legacy)] + [
+            Signal(cls.get_name(), h) for h in folded_exact_hashes(content.text)
+            if h != legacy]
 
     @classmethod
     def get_name(cls) -> str:
@@ -266,12 +368,18 @@ class TextExactSignal(signal_base.SimpleSignalType, signal_base.TextHasher, HasT
         return [TextExactSignal.hash_from_str("An example of banned text, for demos.")]
 
 
-class TextNearSignal(signal_base.SignalType, signal_base.TextHasher, HasThreshold):
+class TextNearSignal(signal_base.SignalType, signal_base.TextHasher, HasThreshold,
+                     QueryHasher):
     """MinHash of normalised text's 5-character shingles (near duplicates).
 
     Distance is the count of differing signature slots (0-64); see
     ``minhash`` for why MinHash.
     """
+
+    @classmethod
+    def query_signals(cls, content: Checked) -> list[Signal]:
+        near = cls.hash_from_str(content.text) if isinstance(content, TextContent) else ""
+        return [Signal(cls.get_name(), near)] if near else []
 
     @classmethod
     def get_name(cls) -> str:
@@ -325,14 +433,19 @@ class TextNearSignal(signal_base.SignalType, signal_base.TextHasher, HasThreshol
 
 
 __all__ = [
+    "FOLDED_EXACT_MIN_CHARS",
+    "Checked",
     "HasThreshold",
     "Md5SignalType",
     "PdqSignalType",
+    "QueryHasher",
     "Sha256SignalType",
     "TextExactSignal",
     "TextNearSignal",
     "UrlSignalType",
     "decode_image",
+    "folded_exact_hashes",
     "pdq_augmented",
     "pdq_of_image",
+    "text_forms",
 ]

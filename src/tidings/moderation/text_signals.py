@@ -21,7 +21,6 @@ kept as it was, so entries banked before these types keep matching.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import typing as t
 
@@ -31,7 +30,7 @@ from threatexchange.signal_type import signal_base
 from threatexchange.signal_type.index import SignalTypeIndex
 
 from tidings.moderation import minhash
-from tidings.moderation.content import Signal
+from tidings.moderation.content import Signal, TextContent
 from tidings.moderation.errors import InvalidSignalError
 from tidings.moderation.indexes.quote import QUERY_PREFIX, QuoteIndex, quote_signature
 from tidings.moderation.indexes.slogan import SloganIndex
@@ -44,30 +43,35 @@ from tidings.moderation.limits import (
     TEXT_SLOGAN_MIN_CHARS,
 )
 from tidings.moderation.normalize import normalize_text
-from tidings.moderation.signal_types import HasThreshold, TextExactSignal, TextNearSignal
+from tidings.moderation.signal_types import (
+    FOLDED_EXACT_MIN_CHARS,
+    Checked,
+    HasThreshold,
+    QueryHasher,
+    TextExactSignal,
+    TextNearSignal,
+    folded_exact_hashes,
+    text_forms,
+)
 from tidings.moderation.textforms import compact_form, forms
 
-#: Compact forms shorter than this get no folded exact hash: "no", "ok" or an
-#: emoji-only post (compact form empty) would equal too many innocent posts.
-#: The legacy exact hash still covers them.
-FOLDED_EXACT_MIN_CHARS = 4
 _SIG = re.compile(rf"[0-9a-f]{{{minhash.SIGNATURE_HEX_CHARS}}}")
 
 
-def folded_exact_hashes(text: str, compact: tuple[str, ...] | None = None) -> list[str]:
-    """SHA-256 of each compact form long enough to be specific."""
-    return [
-        hashlib.sha256(f.encode()).hexdigest()
-        for f in (forms(text) if compact is None else compact)
-        if len(f) >= FOLDED_EXACT_MIN_CHARS
-    ]
-
-
-class TextQuoteSignal(signal_base.SignalType, signal_base.TextHasher, HasThreshold):
+class TextQuoteSignal(signal_base.SignalType, signal_base.TextHasher, HasThreshold,
+                      QueryHasher):
     """Containment of a banked text in a post (partial quotes); see ``indexes.quote``.
 
     Distance is 64 minus the banked shingles found in the post.
     """
+
+    @classmethod
+    def query_signals(cls, content: Checked) -> list[Signal]:
+        """``q:`` + each compact form long enough to hold a shingle."""
+        if not isinstance(content, TextContent):
+            return []
+        return [Signal(cls.get_name(), QUERY_PREFIX + f) for f in text_forms(content.text)
+                if len(f) >= TEXT_QUOTE_SHINGLE]
 
     @classmethod
     def get_name(cls) -> str:
@@ -127,8 +131,17 @@ class TextQuoteSignal(signal_base.SignalType, signal_base.TextHasher, HasThresho
         ]
 
 
-class TextSloganSignal(signal_base.SignalType, signal_base.TextHasher, HasThreshold):
+class TextSloganSignal(signal_base.SignalType, signal_base.TextHasher, HasThreshold,
+                       QueryHasher):
     """A short banked text found inside a longer post (entries opt in)."""
+
+    @classmethod
+    def query_signals(cls, content: Checked) -> list[Signal]:
+        """``q:`` + each compact form long enough to hold a slogan."""
+        if not isinstance(content, TextContent):
+            return []
+        return [Signal(cls.get_name(), QUERY_PREFIX + f) for f in text_forms(content.text)
+                if len(f) >= TEXT_SLOGAN_MIN_CHARS]
 
     @classmethod
     def get_name(cls) -> str:
@@ -171,19 +184,11 @@ class TextSloganSignal(signal_base.SignalType, signal_base.TextHasher, HasThresh
 
 
 def query_text_signals(text: str) -> list[Signal]:
-    """Every text signal of a post (URLs are the manifest's)."""
-    compact = forms(text)
-    out: list[Signal] = [Signal("text_exact", TextExactSignal.hash_from_str(text))]
-    out.extend(Signal("text_exact", h) for h in folded_exact_hashes(text, compact)
-               if h != out[0].value)
-    near = TextNearSignal.hash_from_str(text)
-    if near:
-        out.append(Signal("text_near", near))
-    out.extend(Signal("text_quote", QUERY_PREFIX + f) for f in compact
-               if len(f) >= TEXT_QUOTE_SHINGLE)
-    out.extend(Signal("text_slogan", QUERY_PREFIX + f) for f in compact
-               if len(f) >= TEXT_SLOGAN_MIN_CHARS)
-    return out
+    """Every text signal of a post, as ``manifest.signals_for`` dispatches them (URLs
+    in the text are the ``url`` type's)."""
+    content = TextContent(text)
+    return [s for cls in (TextExactSignal, TextNearSignal, TextQuoteSignal, TextSloganSignal)
+            for s in cls.query_signals(content)]
 
 
 def bank_text_signals(text: str, slogan: bool = False) -> list[tuple[str, str]]:

@@ -20,7 +20,7 @@ from threatexchange.signal_type.index import SignalSimilarityInfoWithIntDistance
 from threatexchange.signal_type.pdq.signal import PdqSignal
 
 from tidings.moderation import vpdq
-from tidings.moderation.content import Signal
+from tidings.moderation.content import MediaContent, Signal
 from tidings.moderation.errors import InvalidSignalError
 from tidings.moderation.indexes.vpdq_faiss import VpdqFaissIndex
 from tidings.moderation.limits import (
@@ -29,11 +29,19 @@ from tidings.moderation.limits import (
     VPDQ_DEFAULT_THRESHOLD,
     VPDQ_MAX_THRESHOLD,
 )
-from tidings.moderation.signal_types import HasThreshold
+from tidings.moderation.signal_types import Checked, HasThreshold, QueryHasher
 
 
-class VpdqSignalType(signal_base.SignalType, signal_base.BytesHasher, HasThreshold):
+class VpdqSignalType(signal_base.SignalType, signal_base.BytesHasher, HasThreshold,
+                     QueryHasher):
     """vPDQ: a JSON list of ``"pdq_hex,quality,timestamp"``, one per second."""
+
+    @classmethod
+    def query_signals(cls, content: Checked) -> list[Signal]:
+        """``gate_signals``: the frames' vPDQ and their PDQ queries. A video that cannot
+        be decoded, or is over a limit, raises ``VideoRefusedError``: a video we cannot
+        see is refused, not published on its byte hashes alone."""
+        return video_signals(content.data) if isinstance(content, MediaContent) else []
 
     @classmethod
     def get_name(cls) -> str:

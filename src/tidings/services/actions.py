@@ -25,6 +25,7 @@ from tidings.bus.base import Bus
 from tidings.moderation import labels as L
 from tidings.moderation.actions import MS_PER_DAY, ActionKind, ActionRequest
 from tidings.moderation.audit import AuditRecord, VerifyResult, verify_chain
+from tidings.moderation.engine import Actor, Decision
 from tidings.moderation.reasons import ContentKind, from_outcome, render_text, to_record
 from tidings.moderation.rules import ESCALATION_RULE_PREFIX, ActorHistory, escalate
 from tidings.moderation.text_signals import bankable
@@ -32,7 +33,6 @@ from tidings.protocol.control import ChannelClosed, EndReason, Frame, SessionEnd
 from tidings.services.banks import BankService
 from tidings.services.clock import Clock
 from tidings.services.live import end_sessions, to_channel
-from tidings.services.moderation import Actor, Decision
 from tidings.storage.accounts import AccountStore
 from tidings.storage.actions import ActionStore
 from tidings.storage.channel_schema import channels

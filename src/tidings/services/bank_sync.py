@@ -1,11 +1,17 @@
-"""Keeps the in-memory matcher of ``ModerationService`` equal to the bank store.
+"""Keeps the engine snapshot of ``ModerationService`` equal to the bank store.
 
-Every server process holds its own matcher. The store keeps a change log ordered by
-``bank_version``; each process remembers the last version it applied and, on
-:meth:`BankSync.refresh`, applies the newer changes one entry at a time (faiss add,
-or a disabled-id flip) instead of rebuilding. Applying is *state based*: for each
-changed entry the current row decides (enabled -> indexed and enabled, disabled ->
-disabled), so a change seen twice, or a row newer than its log line, is harmless.
+Every server process holds its own matcher. Each load and each batch of changes ends in
+one new engine snapshot (``moderation/engine.py``) swapped in whole: the banks' settings
+are new values; the matcher's indexes and the entries' labels are updated in place in
+the same synchronous step (copying them would cost O(entries) a change), so a check,
+which reads the snapshot without awaiting, never sees one without the other.
+
+The store keeps a change log ordered by ``bank_version``; each process remembers the
+last version it applied and, on :meth:`BankSync.refresh`, applies the newer changes
+one entry at a time (faiss add, or a disabled-id flip) instead of rebuilding. Applying
+is *state based*: for each changed entry the current row decides (enabled -> indexed
+and enabled, disabled -> disabled), so a change seen twice, or a row newer than its log
+line, is harmless.
 
 Start-up reads a snapshot (``<data>/index/matcher.bin``: the bank_version it reflects,
 entry labels, then ``Matcher.to_bytes()``) and applies only the log after it; without
@@ -24,9 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tidings.moderation import Matcher
+from tidings.moderation.engine import BankInfo
 from tidings.moderation.errors import CorruptIndexError, DuplicateEntryError, UnknownEntryError
 from tidings.protocol.limits import BANK_CHANGES_BATCH, BANK_SNAPSHOT_EVERY_CHANGES
-from tidings.services.moderation import BankInfo, ModerationService
+from tidings.services.moderation import ModerationService
 from tidings.storage.banks import BankRecord, BankStore, EntryRecord
 from tidings.storage.database import Database
 
@@ -59,12 +66,12 @@ class LoadReport:
     seconds: float
 
 
-def bank_info(record: BankRecord, labels: dict[int, tuple[str, ...]] | None = None) -> BankInfo:
+def bank_info(record: BankRecord, labels: dict[int, tuple[str, ...]]) -> BankInfo:
+    """A bank's settings; ``labels`` is bank sync's own dict, which it keeps filling."""
     single = record.thresholds if isinstance(record.thresholds, int) else None
     by_type = dict(record.thresholds) if isinstance(record.thresholds, dict) else {}
-    return BankInfo(record.name, record.enabled, single, labels if labels is not None else {},
-                    by_type, partner=record.partner, trusted=record.trusted,
-                    negative=record.negative)
+    return BankInfo(record.name, record.enabled, single, labels, by_type,
+                    partner=record.partner, trusted=record.trusted, negative=record.negative)
 
 
 class BankSync:
@@ -75,7 +82,9 @@ class BankSync:
         self.moderation = moderation
         self.snapshot_path = snapshot_path
         self.version = 0
-        """The last bank_version applied to ``moderation.matcher``."""
+        """The last bank_version applied to the engine's matcher."""
+        self._labels: dict[str, dict[int, tuple[str, ...]]] = {}
+        """Entry labels by bank: the dicts the snapshots' ``BankInfo`` read."""
         self.changes_since_snapshot = 0
         self.epoch = ""
         """The database's identity; a snapshot of another database is ignored."""
@@ -100,9 +109,9 @@ class BankSync:
                 matcher, labels, version = await self._load_database()
                 source = "database"
             matcher.quarantined = quarantined
-            self.moderation.matcher = matcher
-            self.moderation.banks = {b.name: bank_info(b, labels.get(b.name, {}))
-                                     for b in bank_rows}
+            self._labels = {b.name: labels.get(b.name, {}) for b in bank_rows}
+            self.moderation.swap(self.moderation.engine.with_banks(
+                {b.name: bank_info(b, self._labels[b.name]) for b in bank_rows}, matcher))
             self.version = version
         applied = await self.refresh(snapshot=False)
         if source == "database" or applied:
@@ -148,17 +157,22 @@ class BankSync:
                     bank_names = sorted({c.bank for c in changes if c.op == "bank"}
                                         | {e.bank for e in entries.values()})
                     bank_rows = [await self.store.bank(conn, n) for n in bank_names]
+                # From here to the swap nothing awaits: no check sees half a batch.
+                engine = self.moderation.engine
+                banks = dict(engine.banks)
                 for name, row in zip(bank_names, bank_rows, strict=True):
                     if row is not None:
-                        self._apply_bank(row)
+                        banks[name] = bank_info(row, self._labels.setdefault(name, {}))
                     else:  # deleted
-                        self.moderation.banks.pop(name, None)
+                        banks.pop(name, None)
+                        self._labels.pop(name, None)
                 for entry in entries.values():
-                    self._apply_entry(entry)
+                    self._apply_entry(engine.matcher, entry)
                 for gone in ids:
                     if gone not in entries:  # the row was deleted (with its bank)
                         with contextlib.suppress(UnknownEntryError):
-                            self.moderation.matcher.disable(gone)
+                            engine.matcher.disable(gone)
+                self.moderation.swap(engine.with_banks(banks))
                 self.version = changes[-1].version
                 applied += len(changes)
             self.changes_since_snapshot += applied
@@ -166,13 +180,8 @@ class BankSync:
             await self.save_snapshot()
         return applied
 
-    def _apply_bank(self, row: BankRecord) -> None:
-        old = self.moderation.banks.get(row.name)
-        self.moderation.banks[row.name] = bank_info(row, old.labels_by_entry if old else None)
-
-    def _apply_entry(self, entry: EntryRecord) -> None:
-        matcher = self.moderation.matcher
-        info = self.moderation.banks.get(entry.bank)
+    def _apply_entry(self, matcher: Matcher, entry: EntryRecord) -> None:
+        labels = self._labels.get(entry.bank)
         if entry.quarantined_at is not None:
             matcher.quarantined.add(entry.id)
         else:
@@ -182,8 +191,8 @@ class BankSync:
                 matcher.add(entry.id, entry.signal_type, entry.value, entry.bank)
             except DuplicateEntryError:
                 matcher.enable(entry.id)
-            if info is not None:
-                info.labels_by_entry[entry.id] = entry.labels
+            if labels is not None:
+                labels[entry.id] = entry.labels
             return
         # Never indexed (added disabled): nothing to switch off.
         with contextlib.suppress(UnknownEntryError):
@@ -195,9 +204,10 @@ class BankSync:
             return
         async with self._lock:
             # Serialise on the loop (the matcher is only mutated here); write in a thread.
-            body = self.moderation.matcher.to_bytes()
+            engine = self.moderation.engine
+            body = engine.matcher.to_bytes()
             labels = {name: {str(i): list(v) for i, v in info.labels_by_entry.items()}
-                      for name, info in self.moderation.banks.items()}
+                      for name, info in engine.banks.items()}
             header = json.dumps({"bank_version": self.version, "epoch": self.epoch,
                                  "labels": labels},
                                 separators=(",", ":")).encode()

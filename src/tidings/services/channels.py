@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.bus.base import Bus
+from tidings.moderation.engine import Actor, Surface
 from tidings.moderation.reasons import OTHER_POLICY
 from tidings.moderation.resemblance import Resemblance
 from tidings.moderation.rules import resemblance_rules
@@ -45,11 +46,10 @@ from tidings.services.channel_access import (
     require,
 )
 from tidings.services.clock import Clock
-from tidings.services.gate import VISIBLE, gate_decision, text_contents
 from tidings.services.live import channel_topic as channel_topic
 from tidings.services.live import to_device
 from tidings.services.media import MediaService
-from tidings.services.moderation import Actor, ModerationService, Surface
+from tidings.services.moderation import VISIBLE, ModerationService, gate_decision, text_contents
 from tidings.services.returning import EDITABLE, RETURNING_FLAG, ReturningChannels
 from tidings.storage.accounts import AccountStore
 from tidings.storage.actions import ActionStore

@@ -23,8 +23,8 @@ from tidings.moderation.vocabulary import VocabularyError, check_action
 from tidings.protocol.control import ChannelClosed, EndReason, SessionEnded
 from tidings.protocol.errors import BadRequest, Conflict, NotFound, TidingsError
 from tidings.services.clock import Clock
-from tidings.services.gate import HELD, REMOVED, VISIBLE
 from tidings.services.live import end_sessions, to_channel
+from tidings.services.moderation import HELD, REMOVED, VISIBLE
 from tidings.services.posts import PostService
 from tidings.services.preservation import PreservationService
 from tidings.services.takedowns import TakedownService

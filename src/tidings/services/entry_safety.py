@@ -30,13 +30,14 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from tidings.moderation import review as rv
+from tidings.moderation.engine import Decision
 from tidings.moderation.rules import TRUST_OWN
 from tidings.protocol import limits
 from tidings.services.actions import SYSTEM_ACTOR, ActionService
 from tidings.services.banks import BankService
 from tidings.services.cases import open_or_join
 from tidings.services.clock import Clock
-from tidings.services.moderation import Decision, ModerationService
+from tidings.services.moderation import ModerationService
 from tidings.storage.banks import EntryRecord
 from tidings.storage.database import Database
 from tidings.storage.entry_safety import EntrySafetyStore

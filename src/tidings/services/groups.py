@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from tidings.moderation import TextContent
+from tidings.moderation.engine import Surface, Verdict
 from tidings.protocol import limits
 from tidings.protocol.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
 from tidings.protocol.franking import FrankingKeyring
@@ -36,10 +37,9 @@ from tidings.services.accounts import Principal
 from tidings.services.clock import Clock
 from tidings.services.contacts import ContactService
 from tidings.services.directory import DirectoryCache
-from tidings.services.gate import rejection
 from tidings.services.group_ciphertexts import GroupCiphertexts
 from tidings.services.messages import Sent, new_message_id
-from tidings.services.moderation import ModerationService, Surface, Verdict
+from tidings.services.moderation import ModerationService, rejection
 from tidings.services.streams import StreamService, dumps
 from tidings.storage.accounts import AccountStore
 from tidings.storage.committer import AppendJob, Dedup, GroupCommitter

@@ -38,6 +38,7 @@ from typing import Any
 
 from tidings.moderation import Signal
 from tidings.moderation import media_signals as ms
+from tidings.moderation.engine import Actor, Surface, Verdict
 from tidings.moderation.errors import VideoRefusedError
 from tidings.moderation.video import FRAME_PDQ, VPDQ_PLAIN, VPDQ_TRIMMED, gate_signals
 from tidings.protocol import limits
@@ -45,8 +46,7 @@ from tidings.protocol.errors import BadRequest, PayloadTooLarge, Unprocessable
 from tidings.services import imaging
 from tidings.services.accounts import Principal
 from tidings.services.clock import Clock
-from tidings.services.gate import HELD, gate_decision
-from tidings.services.moderation import Actor, ModerationService, Surface, Verdict
+from tidings.services.moderation import HELD, ModerationService, gate_decision
 from tidings.storage.blobs import BlobIdError, BlobStore, BlobTooLargeError, check_id
 from tidings.storage.database import Database
 from tidings.storage.media import MediaRecord, MediaStore

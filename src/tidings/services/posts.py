@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from tidings.bus.base import Bus
+from tidings.moderation.engine import Actor, Decision, Surface
 from tidings.moderation.rules import resemblance_rules
 from tidings.moderation.visibility import (
     Audience,
@@ -33,9 +34,15 @@ from tidings.services.accounts import Principal
 from tidings.services.channel_access import post_json, reader, require, state_of
 from tidings.services.channels import ChannelService, ChannelView, preserve_before_delete
 from tidings.services.clock import Clock
-from tidings.services.gate import HELD, REMOVED, VISIBLE, gate_decision, text_contents
 from tidings.services.media import MediaService
-from tidings.services.moderation import Actor, Decision, ModerationService, Surface
+from tidings.services.moderation import (
+    HELD,
+    REMOVED,
+    VISIBLE,
+    ModerationService,
+    gate_decision,
+    text_contents,
+)
 from tidings.services.post_states import PostStates
 from tidings.services.returning import RETURNING_FLAG
 from tidings.services.streams import dumps

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from tidings.moderation.engine import Actor, Surface
 from tidings.protocol.errors import BadRequest, Conflict
 from tidings.protocol.handles import HandleError, check_not_reserved, clean_display_name
 from tidings.protocol.names import check_decorations
 from tidings.services.accounts import Principal
-from tidings.services.gate import VISIBLE, gate, text_contents
 from tidings.services.media import MediaService, media_url
-from tidings.services.moderation import Actor, ModerationService, Surface
+from tidings.services.moderation import VISIBLE, ModerationService, gate, text_contents
 from tidings.storage.database import Database
 from tidings.storage.media import MediaStore, ProfileRecord
 

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.moderation import labels as L
 from tidings.moderation import vocabulary
+from tidings.moderation.engine import Decision
 from tidings.moderation.orders import OrderError, TargetKind, parse_target
 from tidings.moderation.review import Source
 from tidings.protocol import limits
@@ -43,7 +44,6 @@ from tidings.services.accounts import Principal
 from tidings.services.cases import open_or_join
 from tidings.services.channel_access import invite_in, perms_of, unlisted_and_hidden
 from tidings.services.clock import Clock
-from tidings.services.moderation import Decision
 from tidings.storage.accounts import AccountStore
 from tidings.storage.blobs import BlobIdError, BlobStore, check_id
 from tidings.storage.channels import ChannelRecord, ChannelStore, PostRecord

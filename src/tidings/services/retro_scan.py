@@ -17,26 +17,17 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 
-from tidings.moderation import Match, Matcher, Signal, TextContent
+from tidings.moderation import Matcher, Signal, TextContent
 from tidings.moderation import labels as L
-from tidings.moderation import rules as R
+from tidings.moderation.engine import Actor, Decision, Surface, Verdict
 from tidings.moderation.manifest import signals_for
 from tidings.moderation.review import Source
-from tidings.moderation.rules import LabelledMatch, normalize_label
+from tidings.moderation.rules import LabelledMatch
 from tidings.services.actions import ActionService
 from tidings.services.cases import open_or_join
-from tidings.services.gate import HELD, VISIBLE
 from tidings.services.jobs import JobContext, JobService
 from tidings.services.media import MediaService
-from tidings.services.moderation import (
-    VERDICT_OF_RULES,
-    Actor,
-    Decision,
-    ModerationService,
-    Surface,
-    Verdict,
-    content_cause,
-)
+from tidings.services.moderation import HELD, VISIBLE, ModerationService
 from tidings.services.takedowns import TakedownService
 from tidings.storage.banks import BankStore, EntryRecord
 from tidings.storage.channel_schema import channel_posts, channels
@@ -96,22 +87,8 @@ class RetroScanner:
 
     def _matches(self, matcher: Matcher, entries: dict[int, EntryRecord],
                  signals: list[Signal]) -> tuple[LabelledMatch, ...]:
-        info = self.moderation.banks
-        thresholds: dict[str, int] = {}
-        for signal in signals:
-            for name, b in info.items():
-                if (limit := b.threshold_for(signal.signal_type)) is not None:
-                    thresholds[name] = limit
-        out = []
-        for m in matcher.query(signals, thresholds):
-            if m.entry_id in self.moderation.matcher.quarantined:
-                continue
-            labels = frozenset(n for lab in entries[m.entry_id].labels
-                               if (n := normalize_label(lab)) is not None)
-            out.append(LabelledMatch.of(m, labels, self.moderation.trust_of(m.bank)))
-        if out and self.moderation.negative_matches(signals):
-            return ()  # an allow-list entry clears this content (docs/matching.md)
-        return tuple(out)
+        labels = {i: e.labels for i, e in entries.items()}
+        return self.moderation.engine.match_new(matcher, labels, signals)
 
     async def _signals(self, text: str, media: str) -> list[Signal]:
         signals = list(signals_for(TextContent(text))) if text else []
@@ -125,14 +102,8 @@ class RetroScanner:
                       matches: tuple[LabelledMatch, ...]) -> Decision:
         """The rules on the new entries' matches only, as if just published."""
         history = await self.actions.history(actor)
-        facts = R.Facts(R.Surface(surface.value),
-                        R.Subject(str(actor.user_id), str(actor.channel_id)),
-                        content_cause(signals), matches, history, actor.flags)
-        outcome = R.evaluate(self.moderation.ruleset, facts)
-        found = tuple(Match(m.entry_id, m.bank, m.signal_type, m.value, m.distance)
-                      for m in matches)
-        return Decision(VERDICT_OF_RULES[outcome.verdict], surface, (), tuple(signals),
-                        outcome, actor, found)
+        return self.moderation.engine.decide_matched(surface, actor, signals, matches,
+                                                     history)
 
     async def run(self, ctx: JobContext) -> dict[str, Any]:
         bank = str(ctx.payload["bank"])

@@ -82,8 +82,9 @@ class RuleConfig:
         return True
 
     def _activate(self, active: ActiveRules) -> None:
+        """A new engine snapshot with these rules, swapped in whole."""
         self.active = active
-        self.moderation.ruleset = active.ruleset
+        self.moderation.swap(self.moderation.engine.with_rules(active.ruleset))
 
     async def put(self, text: str, who: str) -> ActiveRules:
         ruleset = parse(text)
