@@ -14,7 +14,10 @@ Two figures, each against its budget in ``protocol/limits.py``:
    loaded machine the wall time measures the neighbours as much as Tidings). The
    post's gate reuses the upload's stored signals (no second decode).
 
-Each run uses a different image (generated before timing).
+Each run uses a different image (generated before timing). With
+``TIDINGS_BENCH_PROFILE=FILE`` py-spy samples the server (every thread) during the
+posts and the busiest functions are printed (py-spy on PATH or beside the interpreter;
+``TIDINGS_BENCH_PROFILE_GIL=1``: only the thread holding the GIL, i.e. Python work).
 
     PYTHONPATH=src python benchmarks/media_pipeline.py --photos 100 --posts 200
 """
@@ -41,6 +44,7 @@ from tidings.protocol import limits
 from tidings.services.media import photo_signals
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _profile import Spy, summary
 from _report import command, result
 from private_relay import free_port, start_server
 
@@ -65,6 +69,23 @@ def server_cpu_s(pid: int) -> float:
     """User + system CPU seconds of a process so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def thread_cpu_s(pid: int) -> tuple[float, float]:
+    """(main thread, all other threads) CPU seconds of a process: the main thread runs
+    the event loop; the others are the worker threads and the SQLite connection."""
+    main = other = 0.0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        if task.name == str(pid):
+            main += cpu
+        else:
+            other += cpu
+    return main, other
 
 
 def pct(values: list[float], q: float) -> float:
@@ -130,7 +151,10 @@ async def bench_posts(url: str, posts: int, pid: int) -> None:
                          json={"handle": "bench_photos", "title": "Bench Photos"})
          ).raise_for_status()
         times = []
-        cpu0 = server_cpu_s(pid)
+        profile = os.environ.get("TIDINGS_BENCH_PROFILE")
+        gil = os.environ.get("TIDINGS_BENCH_PROFILE_GIL") == "1"  # Python work only
+        spy = Spy(pid, Path(profile), gil=gil) if profile else None
+        cpu0, split0 = server_cpu_s(pid), thread_cpu_s(pid)
         for i, data in enumerate(images):
             t0 = time.perf_counter()
             up = await http.post("/api/v1/media", headers=me, content=data)
@@ -141,11 +165,20 @@ async def bench_posts(url: str, posts: int, pid: int) -> None:
             if i:  # the first warms the server up
                 times.append((time.perf_counter() - t0) * 1000)
         cpu_ms = (server_cpu_s(pid) - cpu0) * 1000 / len(images)
+        split = [(b - a) * 1000 / len(images) for a, b in zip(split0, thread_cpu_s(pid),
+                                                              strict=True)]
+        if spy is not None:
+            spy.stop()
+            for kind, rows in summary(spy.path, top=15).items():
+                print(f"server profile, {kind} (% of samples):")
+                for name, share in rows:
+                    print(f"  {share:5.1f}  {name}")
         served = await http.get(up.json()["url"])
         assert served.status_code == 200, served.status_code
     print(f"image post (upload + publish over HTTP), n={posts}, load average "
           f"{os.getloadavg()[0]:.1f}: wall p50 {statistics.median(times):.1f} ms p99 "
-          f"{pct(times, 0.99):.1f} ms; server CPU per post {cpu_ms:.1f} ms")
+          f"{pct(times, 0.99):.1f} ms; server CPU per post {cpu_ms:.1f} ms (event-loop thread "
+          f"{split[0]:.1f} ms, other threads {split[1]:.1f} ms)")
     result("image post, server CPU per post (mean)", round(cpu_ms, 1), "ms")
     budget = f"p99 <= {limits.MEDIA_IMAGE_POST_P99_BUDGET_MS} ms"
     result("image post (upload + publish, 1 Mpx) p50", round(statistics.median(times), 1),

@@ -433,7 +433,7 @@ def photo_signals(data: bytes, upload_md5: str, upload_sha256: str
         def frames() -> Any:
             return imaging.animation_frames(data, limits.MEDIA_PDQ_FRAMES_MAX)
     prepared = ms.PreparedMedia("photo", photo.media_type, upload_md5, upload_sha256,
-                                stored_md5, stored_sha, photo.pixels, frames)
+                                stored_md5, stored_sha, photo.pixels, photo.reduced, frames)
     return photo, ms.media_signals(prepared)
 
 
