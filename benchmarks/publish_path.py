@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import io
 import os
 import random
@@ -126,6 +127,16 @@ async def main(entries: int, runs: int) -> None:
         stages: dict[str, list[float]] = {"clean": [], "check": [], "store": [], "total": [],
                                           "cpu": []}
         with_pdq = 0
+        pauses: list[float] = []
+        started: list[float] = []
+
+        def gc_timer(phase: str, info: dict[str, int]) -> None:
+            if phase == "start":
+                started[:] = [time.perf_counter()]
+            elif started:
+                pauses.append(time.perf_counter() - started[0])
+
+        gc.callbacks.append(gc_timer)
         for data in images:
             a, cpu = time.perf_counter(), time.process_time()
             cleaned, signals = photo_signals(data, *ms.digests(data))
@@ -143,6 +154,7 @@ async def main(entries: int, runs: int) -> None:
             for key, value in (("clean", b - a), ("check", c - b), ("store", d - c),
                                ("total", d - a), ("cpu", time.process_time() - cpu)):
                 stages[key].append(value)
+        gc.callbacks.remove(gc_timer)
         await db.close()
     size = len(photo_signals(images[0], *ms.digests(images[0]))[0].data)
     print(f"$ PYTHONPATH=src python {' '.join(sys.argv)}")
@@ -156,6 +168,8 @@ async def main(entries: int, runs: int) -> None:
     print(f"publish path p50={pct(stages['total'], 50):.2f} ms "
           f"p99={pct(stages['total'], 99):.2f} ms (target p99 <= 50 ms); process CPU "
           f"p50={pct(stages['cpu'], 50):.2f} ms p99={pct(stages['cpu'], 99):.2f} ms")
+    print(f"garbage collections during the runs: {len(pauses)}, longest "
+          f"{max(pauses, default=0) * 1000:.2f} ms, total {sum(pauses) * 1000:.1f} ms")
     result("publish path p50", pct(stages["total"], 50), "ms")
     result("publish path p99", pct(stages["total"], 99), "ms", "<= 50 ms")
     result("publish path process CPU p50", pct(stages["cpu"], 50), "ms")
