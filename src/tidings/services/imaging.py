@@ -302,7 +302,8 @@ def _thumbnail(still: Image.Image, reduced: Image.Image | None) -> Image.Image:
     size = thumbnail_size(still.width, still.height)
     if size == still.size:
         return still.copy()
-    source = reduced if reduced is not None and reduced.width >= size[0] else still
+    big_enough = reduced is not None and reduced.width >= size[0] and reduced.height >= size[1]
+    source = reduced if reduced is not None and big_enough else still
     return source.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
 
 

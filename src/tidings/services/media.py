@@ -199,14 +199,12 @@ class MediaService:
         if frame is not None:  # moderators review the frame that matched
             thumbnail = await asyncio.to_thread(imaging.frame_thumbnail, data, frame,
                                                 limits.MEDIA_PDQ_FRAMES_MAX)
-        stored, thumb = await asyncio.to_thread(self._put_both, photo.data, thumbnail)
+        # One worker-thread hop stores both (each put fsyncs the file and its directory).
+        stored, thumb = await asyncio.to_thread(
+            lambda: (self.blobs.put(photo.data), self.blobs.put(thumbnail)))
         record = MediaRecord(stored, "photo", photo.media_type, len(photo.data), photo.width,
                              photo.height, thumb, who.user_id, self.clock())
         return await self._remember(who, record, signals, state)
-
-    def _put_both(self, data: bytes, thumbnail: bytes) -> tuple[str, str]:
-        """Store the cleaned photo and its thumbnail in one worker-thread hop."""
-        return self.blobs.put(data), self.blobs.put(thumbnail)
 
     def _matched_frame(self, signals: Sequence[ms.MediaSignal]) -> int | None:
         """The first hashed frame of an animation that the banks match, if any."""
