@@ -14,7 +14,16 @@ Two figures, each against its budget in ``protocol/limits.py``:
    loaded machine the wall time measures the neighbours as much as Tidings). The
    post's gate reuses the upload's stored signals (no second decode).
 
-Each run uses a different image (generated before timing).
+Each run uses a different image (made before timing): by default a real photograph of
+at least 0.6 Mpx from an installed package (``benchmarks/_photos.py``: bus, zidane,
+hubble_deep_field, retina, quokka), resized to 1155x866 from a randomly placed window
+of 92-100 % of it, with a random brightness of 97-103 %, saved as JPEG quality 90 (so
+each upload is a distinct file with a camera photo's statistics); ``--synthetic`` or no
+such photo installed: generated ellipses on a plain background (the figures before
+2026-12-03 used those). With
+``TIDINGS_BENCH_PROFILE=FILE`` py-spy samples the server (every thread) during the
+posts and the busiest functions are printed (py-spy on PATH or beside the interpreter;
+``TIDINGS_BENCH_PROFILE_GIL=1``: only the thread holding the GIL, i.e. Python work).
 
     PYTHONPATH=src python benchmarks/media_pipeline.py --photos 100 --posts 200
 """
@@ -41,6 +50,8 @@ from tidings.protocol import limits
 from tidings.services.media import photo_signals
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _photos import real_photos
+from _profile import Spy, summary
 from _report import command, result
 from private_relay import free_port, start_server
 
@@ -61,10 +72,64 @@ def picture(seed: int) -> bytes:
     return out.getvalue()
 
 
+REAL_MIN_PIXELS = 600_000
+
+
+def real_sources() -> list[Image.Image]:
+    """The installed real photographs of at least REAL_MIN_PIXELS."""
+    found = real_photos(max_side=1600)
+    return [img for img in found.values() if img.width * img.height >= REAL_MIN_PIXELS]
+
+
+def real_picture(sources: list[Image.Image], seed: int) -> bytes:
+    """A distinct ~1 Mpx JPEG made from one of the real photographs."""
+    rng = random.Random(seed)
+    src = sources[seed % len(sources)]
+    share = rng.uniform(0.92, 1.0)
+    w, h = src.width * share, src.height * share
+    if w / h > WIDTH / HEIGHT:  # crop to the target's aspect
+        w = h * WIDTH / HEIGHT
+    else:
+        h = w * HEIGHT / WIDTH
+    x, y = rng.uniform(0, src.width - w), rng.uniform(0, src.height - h)
+    img = src.resize((WIDTH, HEIGHT), Image.Resampling.LANCZOS, box=(x, y, x + w, y + h))
+    gain = rng.uniform(0.97, 1.03)
+    img = img.point(lambda v: min(255, round(v * gain)))
+    out = io.BytesIO()
+    img.save(out, format="JPEG", quality=90)
+    return out.getvalue()
+
+
+def pictures(n: int, first_seed: int, synthetic: bool) -> tuple[list[bytes], str]:
+    """n distinct photos and what they are."""
+    sources = [] if synthetic else real_sources()
+    if sources:
+        return ([real_picture(sources, first_seed + i) for i in range(n)],
+                f"real photos ({len(sources)} sources)")
+    return [picture(first_seed + i) for i in range(n)], "synthetic ellipses"
+
+
 def server_cpu_s(pid: int) -> float:
     """User + system CPU seconds of a process so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def thread_cpu_s(pid: int) -> tuple[float, float]:
+    """(main thread, all other threads) CPU seconds of a process: the main thread runs
+    the event loop; the others are the worker threads and the SQLite connection."""
+    main = other = 0.0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        if task.name == str(pid):
+            main += cpu
+        else:
+            other += cpu
+    return main, other
 
 
 def pct(values: list[float], q: float) -> float:
@@ -83,8 +148,8 @@ def signals_only(data: bytes) -> tuple[ms.MediaSignal, ...]:
                                              pixels))
 
 
-def bench_signals(photos: int) -> None:
-    images = [picture(1000 + i) for i in range(photos)]
+def bench_signals(photos: int, synthetic: bool) -> None:
+    images, what = pictures(photos, 1000, synthetic)
     signals_only(images[0])  # warm up (imports, first allocation)
     hashed, full, hashed_wall, plain = [], [], [], []
     for data in images:
@@ -104,7 +169,7 @@ def bench_signals(photos: int) -> None:
         full.append((time.process_time() - c0) * 1000)
     # CPU time of this one thread: what a quiet machine's wall time would be (the work is
     # single-threaded); the wall time on a shared machine is printed beside it.
-    print(f"photo signals, {WIDTH}x{HEIGHT} JPEG, n={photos}, load average "
+    print(f"photo signals, {WIDTH}x{HEIGHT} JPEG ({what}), n={photos}, load average "
           f"{os.getloadavg()[0]:.1f}: decode+PDQ+MD5/SHA-256 CPU p50 "
           f"{statistics.median(hashed):.1f} ms p99 {pct(hashed, 0.99):.1f} ms (wall p50 "
           f"{statistics.median(hashed_wall):.1f} ms); with cleaning and thumbnail CPU p50 "
@@ -119,8 +184,8 @@ def bench_signals(photos: int) -> None:
            round(statistics.median(full), 1), "ms")
 
 
-async def bench_posts(url: str, posts: int, pid: int) -> None:
-    images = [picture(i) for i in range(posts + 1)]
+async def bench_posts(url: str, posts: int, pid: int, synthetic: bool) -> None:
+    images, what = pictures(posts + 1, 0, synthetic)
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:
         r = await http.post("/api/v1/accounts/register", json={
             "username": "photographer", "password": PASSWORD, "device_name": "bench"})
@@ -130,7 +195,10 @@ async def bench_posts(url: str, posts: int, pid: int) -> None:
                          json={"handle": "bench_photos", "title": "Bench Photos"})
          ).raise_for_status()
         times = []
-        cpu0 = server_cpu_s(pid)
+        profile = os.environ.get("TIDINGS_BENCH_PROFILE")
+        gil = os.environ.get("TIDINGS_BENCH_PROFILE_GIL") == "1"  # Python work only
+        spy = Spy(pid, Path(profile), gil=gil) if profile else None
+        cpu0, split0 = server_cpu_s(pid), thread_cpu_s(pid)
         for i, data in enumerate(images):
             t0 = time.perf_counter()
             up = await http.post("/api/v1/media", headers=me, content=data)
@@ -141,11 +209,20 @@ async def bench_posts(url: str, posts: int, pid: int) -> None:
             if i:  # the first warms the server up
                 times.append((time.perf_counter() - t0) * 1000)
         cpu_ms = (server_cpu_s(pid) - cpu0) * 1000 / len(images)
+        split = [(b - a) * 1000 / len(images) for a, b in zip(split0, thread_cpu_s(pid),
+                                                              strict=True)]
+        if spy is not None:
+            spy.stop()
+            for kind, rows in summary(spy.path, top=15).items():
+                print(f"server profile, {kind} (% of samples):")
+                for name, share in rows:
+                    print(f"  {share:5.1f}  {name}")
         served = await http.get(up.json()["url"])
         assert served.status_code == 200, served.status_code
-    print(f"image post (upload + publish over HTTP), n={posts}, load average "
+    print(f"image post (upload + publish over HTTP, {what}), n={posts}, load average "
           f"{os.getloadavg()[0]:.1f}: wall p50 {statistics.median(times):.1f} ms p99 "
-          f"{pct(times, 0.99):.1f} ms; server CPU per post {cpu_ms:.1f} ms")
+          f"{pct(times, 0.99):.1f} ms; server CPU per post {cpu_ms:.1f} ms (event-loop thread "
+          f"{split[0]:.1f} ms, other threads {split[1]:.1f} ms)")
     result("image post, server CPU per post (mean)", round(cpu_ms, 1), "ms")
     budget = f"p99 <= {limits.MEDIA_IMAGE_POST_P99_BUDGET_MS} ms"
     result("image post (upload + publish, 1 Mpx) p50", round(statistics.median(times), 1),
@@ -172,11 +249,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=100)
     parser.add_argument("--posts", type=int, default=200)
+    parser.add_argument("--synthetic", action="store_true",
+                        help="generated pictures instead of the installed real photos")
     parser.add_argument("--signals-only", action="store_true",
                         help="hash the photos only (no server, no posts)")
     args = parser.parse_args()
     command()
-    bench_signals(args.photos)
+    bench_signals(args.photos, args.synthetic)
     if args.signals_only:
         return
     with tempfile.TemporaryDirectory() as tmp:
@@ -185,7 +264,7 @@ def main() -> None:
         try:
             url = f"http://127.0.0.1:{port}"
             asyncio.run(wait_up(url))
-            asyncio.run(bench_posts(url, args.posts, server.pid))
+            asyncio.run(bench_posts(url, args.posts, server.pid, args.synthetic))
         finally:
             server.terminate()
             server.wait(timeout=10)

@@ -144,3 +144,11 @@ def test_corner_mask_hides_a_watermark() -> None:
     plain = dict(pv.corner_masks(img))["mask_tl"]
     hidden = dict(pv.corner_masks(marked))["mask_tl"]
     assert dist(pv.pdq_plain(plain)[0], pv.pdq_plain(hidden)[0]) <= 4
+
+
+def test_a_reduction_made_by_the_cleaning_gives_the_same_hashes() -> None:
+    """The upload's cleaning hands its PDQ reduction to the hasher: every variant is
+    the same as when the hasher reduces the picture itself."""
+    big = cat().resize((1353, 900), Image.Resampling.LANCZOS)
+    for img in (big, framed(big, (60, 40, 60, 40), (0, 0, 0))):
+        assert pv.query_hashes(img, pv.reduce_for_pdq(img)) == pv.query_hashes(img)

@@ -5,14 +5,18 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
+from tidings.moderation.pdq_variants import reduce_for_pdq
 from tidings.services.imaging import (
     FILE_MAX_BYTES,
     MAX_IMAGE_PIXELS,
     PHOTO_MAX_BYTES,
+    THUMBNAIL_JPEG_QUALITY,
     THUMBNAIL_MAX_SIDE,
     VIDEO_MAX_BYTES,
     ImageError,
@@ -21,8 +25,10 @@ from tidings.services.imaging import (
     check_size,
     process_photo,
     sniff,
+    thumbnail_size,
 )
 
+CAT = Path(__file__).parents[1] / "server" / "data" / "photos" / "chelsea.jpg"
 GPS_IFD = 0x8825
 ORIENTATION = 0x0112
 
@@ -201,3 +207,38 @@ def test_icc_profile_is_kept() -> None:
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     photo = process_photo(_encode(Image.new("RGB", (8, 8)), "JPEG", icc_profile=icc))
     assert Image.open(io.BytesIO(photo.data)).info.get("icc_profile") == icc
+
+
+@pytest.mark.parametrize("size", [(1155, 866), (866, 1155), (1000, 500), (321, 320),
+                                  (4000, 3), (3, 4000), (641, 479), (320, 321)])
+def test_thumbnail_size_is_pillows(size: tuple[int, int]) -> None:
+    expected = Image.new("L", size)
+    expected.thumbnail((THUMBNAIL_MAX_SIDE, THUMBNAIL_MAX_SIDE))
+    assert thumbnail_size(*size) == expected.size
+
+
+def test_photo_is_reduced_once_for_pdq_and_thumbnail() -> None:
+    """An opaque photo's PDQ reduction is kept (the hasher reuses it) and the thumbnail,
+    resampled from it, looks like Pillow's own LANCZOS thumbnail of the photo."""
+    with Image.open(CAT) as cat:
+        picture = cat.convert("RGB").resize((1155, 866), Image.Resampling.LANCZOS)
+    photo = process_photo(_encode(picture, "JPEG", quality=95))
+    assert photo.pixels is not None and photo.reduced is not None
+    assert photo.reduced.tobytes() == reduce_for_pdq(photo.pixels).tobytes()
+    reference = photo.pixels.copy()
+    reference.thumbnail((THUMBNAIL_MAX_SIDE, THUMBNAIL_MAX_SIDE), Image.Resampling.LANCZOS)
+    thumb = Image.open(io.BytesIO(photo.thumbnail)).convert("RGB")
+    assert thumb.size == reference.size == (320, 240)
+    # Off Pillow's thumbnail by little more than the JPEG encoding of that thumbnail is.
+    encoded = Image.open(io.BytesIO(_encode(reference, "JPEG", quality=THUMBNAIL_JPEG_QUALITY)))
+
+    def off(img: Image.Image) -> float:
+        return float(np.abs(np.asarray(img, np.int16) - np.asarray(reference, np.int16)).mean())
+
+    assert off(thumb) < off(encoded) + 0.5
+
+
+def test_transparent_photo_has_no_shared_reduction() -> None:
+    photo = process_photo(_encode(Image.new("RGBA", (900, 700), (0, 0, 255, 128)), "PNG"))
+    assert photo.reduced is None
+    assert photo.thumbnail_media_type == "image/png"

@@ -82,6 +82,9 @@ class PreparedMedia:
     stored_md5: str
     stored_sha256: str
     pixels: Image.Image | None = field(default=None, repr=False)
+    reduced: Image.Image | None = field(default=None, repr=False)
+    """``pixels`` reduced for PDQ (``pdq_variants.reduce_for_pdq``) when the cleaning
+    made that copy already (opaque RGB photos): hashed instead of reducing again."""
     frames: Callable[[], Iterator[Image.Image]] | None = field(default=None, repr=False)
 
 
@@ -146,7 +149,7 @@ class PdqHasher(MediaHasher):
     def hash(cls, media: PreparedMedia) -> list[MediaSignal]:
         assert media.pixels is not None
         out = []
-        for n, variant in enumerate(pv.query_hashes(media.pixels)):
+        for n, variant in enumerate(pv.query_hashes(media.pixels, media.reduced)):
             source = SOURCE_PIXELS if n == 0 else QUERY_PREFIX + variant.name
             out.append(MediaSignal("pdq", variant.value, source, variant.quality))
         if media.frames is not None:

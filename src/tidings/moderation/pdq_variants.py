@@ -367,13 +367,17 @@ def corner_masks(rgb: Image.Image) -> list[tuple[str, Image.Image]]:
     return out
 
 
-def query_hashes(image: Image.Image) -> list[PdqVariant]:
+def query_hashes(image: Image.Image, reduced: Image.Image | None = None) -> list[PdqVariant]:
     """Every hash an upload is matched by. The first is the plain PDQ of the picture
-    (the stored, bankable one); the others are query-only variants."""
+    (the stored, bankable one); the others are query-only variants. ``reduced``:
+    :func:`reduce_for_pdq` of an opaque RGB ``image``, when the caller made it already
+    (the upload's thumbnail is taken from it); every variant is hashed from that
+    reduction or smaller copies of it, never from the full-resolution pixels."""
     out: list[PdqVariant] = []
     for prefix, rgb in flattened(image):
         tag = f"{prefix}_" if prefix else ""
-        big = reduce_for_pdq(rgb)
+        opaque_rgb = not prefix and rgb is image
+        big = reduced if reduced is not None and opaque_rgb else reduce_for_pdq(rgb)
         for name, value, quality in pdq_dihedral(big):
             out.append(PdqVariant(f"{tag}{name}", value, quality))
             if prefix and name == "orig":

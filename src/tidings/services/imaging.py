@@ -27,12 +27,15 @@ re-encoded like the others; any other type is a file, served as a download.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from tidings.moderation.pdq_variants import reduce_for_pdq
 
 MiB: Final = 1024 * 1024
 PHOTO_MAX_BYTES: Final = 10 * MiB
@@ -136,6 +139,9 @@ class ProcessedPhoto:
     pixels: Image.Image | None = field(default=None, repr=False, compare=False)
     """The decoded picture (first frame, orientation applied), kept so the upload is
     hashed (PDQ) without decoding it a second time."""
+    reduced: Image.Image | None = field(default=None, repr=False, compare=False)
+    """``pixels`` box-reduced to PDQ's working size (``pdq_variants.reduce_for_pdq``)
+    when they are opaque RGB: the thumbnail's source, reused by the PDQ hasher."""
 
 
 def sniff(data: bytes) -> MediaKind:
@@ -215,18 +221,24 @@ def _icc(image: Image.Image) -> bytes | None:
     return None
 
 
-def _encode_still(image: Image.Image, icc: bytes | None, quality: int) -> tuple[bytes, str]:
-    """Encode pixels only: a fresh info dict means no EXIF, XMP or comment rides along."""
+def _encode_still(image: Image.Image, icc: bytes | None, quality: int,
+                  optimize: bool = True) -> tuple[bytes, str]:
+    """Encode pixels only: a fresh info dict means no EXIF, XMP or comment rides along.
+    ``optimize`` (JPEG: optimal Huffman tables) makes a photo ~8 % smaller and its
+    encode ~2x slower: kept for thumbnails (small, served most), off for the photo."""
     out = io.BytesIO()
     if _has_alpha(image):
-        clean = image.convert("RGBA")
+        clean = image if image.mode == "RGBA" else image.convert("RGBA")
         clean.info = {}
         options: dict[str, object] = {"icc_profile": icc} if icc else {}
         clean.save(out, format="PNG", **options)
         return out.getvalue(), "image/png"
-    clean = image.convert("L" if image.mode in ("1", "L", "I", "I;16", "F") else "RGB")
+    target = "L" if image.mode in ("1", "L", "I", "I;16", "F") else "RGB"
+    # Pixels already in the target mode are not copied: their info dict is emptied
+    # instead (the caller has read the ICC profile already).
+    clean = image if image.mode == target else image.convert(target)
     clean.info = {}
-    options = {"quality": quality, "optimize": True}
+    options = {"quality": quality, "optimize": optimize}
     if icc:
         options["icc_profile"] = icc
     clean.save(out, format="JPEG", **options)
@@ -265,12 +277,48 @@ def _encode_gif_animation(image: Image.Image) -> bytes:
     return out.getvalue()
 
 
+def thumbnail_size(width: int, height: int) -> tuple[int, int]:
+    """The size ``Image.thumbnail`` gives a ``width`` x ``height`` picture within
+    ``THUMBNAIL_MAX_SIDE`` (aspect kept, each side rounded the way that keeps it best)."""
+    x = y = THUMBNAIL_MAX_SIDE
+    if x >= width and y >= height:
+        return width, height
+    aspect = width / height
+
+    def nearest(value: float, error: Callable[[int], float]) -> int:
+        return max(min(math.floor(value), math.ceil(value), key=error), 1)
+
+    if x / y >= aspect:
+        x = nearest(y * aspect, lambda n: abs(aspect - n / y))
+    else:
+        y = nearest(x / aspect, lambda n: 0 if n == 0 else abs(aspect - x / n))
+    return x, y
+
+
+def _thumbnail(still: Image.Image, reduced: Image.Image | None) -> Image.Image:
+    """LANCZOS thumbnail of ``still``, resampled from ``reduced`` (the same picture
+    box-reduced by an integer factor, at least the thumbnail's size) when given: the
+    filter then reads ~4x fewer pixels, as Pillow's own ``reducing_gap`` does."""
+    size = thumbnail_size(still.width, still.height)
+    if size == still.size:
+        return still.copy()
+    big_enough = reduced is not None and reduced.width >= size[0] and reduced.height >= size[1]
+    source = reduced if reduced is not None and big_enough else still
+    return source.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
+
+
 def process_photo(data: bytes) -> ProcessedPhoto:
     """Validate, strip metadata from and thumbnail a photo for publication.
 
     Raises MediaTooLargeError for more than PHOTO_MAX_BYTES, ImageError
     "image_too_large" for too many pixels (checked from the header) and
     "image_invalid" for anything that is not a complete JPEG, PNG, GIF or WebP.
+
+    The picture is decoded once; a still is orientated in place (no copy), and an
+    opaque RGB one is box-reduced once to PDQ's working size (``reduce_for_pdq``):
+    that copy is the thumbnail's source and, kept as ``ProcessedPhoto.reduced``, the
+    PDQ hasher's, so the full-resolution pixels are read by the decoder, the
+    re-encoder and that one reduction only.
     """
     check_size("photo", len(data))
     sniffed = sniff(data)
@@ -278,24 +326,27 @@ def process_photo(data: bytes) -> ProcessedPhoto:
         raise ImageError("image_invalid", f"expected a photo, got {sniffed.media_type}")
     image = _open(data, sniffed.media_type)
     animated = getattr(image, "n_frames", 1) > 1
+    reduced: Image.Image | None = None
     try:
         if animated:
             _check_animation(image)
         if animated and sniffed.media_type == "image/gif":
             encoded, media_type = _encode_gif_animation(image), "image/gif"
             image.seek(_most_shown(image))
-            still = image.convert("RGBA")
+            still, icc = image.convert("RGBA"), _icc(image)
         elif animated:  # animated WebP/APNG: the still is its first frame
             image.seek(0)
-            still = image.convert("RGBA")
-            encoded, media_type = _encode_still(still, _icc(image), JPEG_QUALITY)
+            still, icc = image.convert("RGBA"), _icc(image)
+            encoded, media_type = _encode_still(still, icc, JPEG_QUALITY, optimize=False)
         else:
             image.load()
-            still = ImageOps.exif_transpose(image)
-            encoded, media_type = _encode_still(still, _icc(image), JPEG_QUALITY)
-        thumb = still.copy()
-        thumb.thumbnail((THUMBNAIL_MAX_SIDE, THUMBNAIL_MAX_SIDE), Image.Resampling.LANCZOS)
-        thumb_bytes, thumb_type = _encode_still(thumb, _icc(image), THUMBNAIL_JPEG_QUALITY)
+            ImageOps.exif_transpose(image, in_place=True)
+            still, icc = image, _icc(image)
+            encoded, media_type = _encode_still(still, icc, JPEG_QUALITY, optimize=False)
+        if still.mode == "RGB":
+            reduced = reduce_for_pdq(still)
+        thumb = _thumbnail(still, reduced)
+        thumb_bytes, thumb_type = _encode_still(thumb, icc, THUMBNAIL_JPEG_QUALITY)
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -303,7 +354,8 @@ def process_photo(data: bytes) -> ProcessedPhoto:
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError("image_invalid", f"corrupt or truncated image: {exc}") from exc
     finally:
-        image.close()
+        if animated:  # a still keeps its decoded pixels (they are ``pixels``)
+            image.close()
     return ProcessedPhoto(
         data=encoded,
         media_type=media_type,
@@ -314,7 +366,8 @@ def process_photo(data: bytes) -> ProcessedPhoto:
         thumbnail_width=thumb.width,
         thumbnail_height=thumb.height,
         animated=animated,
-        pixels=still if still is not image else still.copy(),
+        pixels=still,
+        reduced=reduced,
     )
 
 

@@ -199,8 +199,9 @@ class MediaService:
         if frame is not None:  # moderators review the frame that matched
             thumbnail = await asyncio.to_thread(imaging.frame_thumbnail, data, frame,
                                                 limits.MEDIA_PDQ_FRAMES_MAX)
-        stored = await asyncio.to_thread(self.blobs.put, photo.data)
-        thumb = await asyncio.to_thread(self.blobs.put, thumbnail)
+        # One worker-thread hop stores both (each put fsyncs the file and its directory).
+        stored, thumb = await asyncio.to_thread(
+            lambda: (self.blobs.put(photo.data), self.blobs.put(thumbnail)))
         record = MediaRecord(stored, "photo", photo.media_type, len(photo.data), photo.width,
                              photo.height, thumb, who.user_id, self.clock())
         return await self._remember(who, record, signals, state)
@@ -433,7 +434,7 @@ def photo_signals(data: bytes, upload_md5: str, upload_sha256: str
         def frames() -> Any:
             return imaging.animation_frames(data, limits.MEDIA_PDQ_FRAMES_MAX)
     prepared = ms.PreparedMedia("photo", photo.media_type, upload_md5, upload_sha256,
-                                stored_md5, stored_sha, photo.pixels, frames)
+                                stored_md5, stored_sha, photo.pixels, photo.reduced, frames)
     return photo, ms.media_signals(prepared)
 
 
