@@ -36,7 +36,8 @@ from tidings.moderation.rules import Surface
 from tidings.moderation.visibility import PostState
 
 __all__ = [
-    "Actor", "BankInfo", "Decision", "Engine", "Reason", "Suppression", "Surface", "Verdict",
+    "GROUND_OF_LABEL", "OPERATOR_GROUND", "Actor", "BankInfo", "Decision", "Engine", "Reason",
+    "Suppression", "Surface", "Verdict",
     "content_cause", "ground_of", "item_signals",
 ]
 
