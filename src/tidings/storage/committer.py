@@ -199,9 +199,12 @@ class GroupCommitter:
         """Apply jobs with a fixed handful of statements, however many jobs there are:
         one dedup lookup, one counter update, one event insert, one idempotency insert,
         one delete for all acks."""
+        # SQLite runs this on its sync path, where the hot statements are prepared
+        # sqlite3 statements (storage/plan.py, Raw); PostgreSQL runs SQLAlchemy Core.
+        dialect = self.db.dialect
         known = yield from self.sent.lookup_many_plan(
             [(j.dedup.device_id, j.dedup.client_id) for j in jobs
-             if isinstance(j, AppendJob) and j.dedup])
+             if isinstance(j, AppendJob) and j.dedup], dialect)
         now = self.clock()
         items: list[tuple[str, str, str]] = []
         fresh: list[Dedup] = []
@@ -227,7 +230,7 @@ class GroupCommitter:
             owners.extend([index] * len(job.items))
         for table, values in rows.items():
             yield (table.insert(), values)
-        events = yield from self.streams.append_batch_plan(items, now, self.db.dialect)
+        events = yield from self.streams.append_batch_plan(items, now, dialect)
         by_job: dict[int, list[StreamEvent]] = {}
         # append() keeps item order and drops items of vanished devices; match them up.
         cursor = 0
@@ -242,9 +245,9 @@ class GroupCommitter:
                     for e in by_job.get(index, [])]
         if expiring:
             yield (expiring_events.insert(), expiring)
-        yield from self.sent.insert_many_plan(fresh)
+        yield from self.sent.insert_many_plan(fresh, dialect)
         deleted = yield from self.streams.ack_batch_plan(
-            [(j.device_id, j.upto) for j in jobs if isinstance(j, AckJob)])
+            [(j.device_id, j.upto) for j in jobs if isinstance(j, AckJob)], dialect)
         out: list[Appended | int] = []
         for index, job in enumerate(jobs):
             done = results[index]
