@@ -72,8 +72,8 @@ class SentStore:
         await conn.execute(sent_messages.insert().values(
             device_id=device_id, client_id=client_id, message_id=message_id, ts=ts))
 
-    async def prune(self, conn: AsyncConnection, before: int) -> int:
-        result = await conn.execute(sent_messages.delete().where(sent_messages.c.ts < before))
+    def prune_plan(self, before: int) -> Plan[int]:
+        result = yield sent_messages.delete().where(sent_messages.c.ts < before)
         return int(result.rowcount or 0)
 
     async def count(self, conn: AsyncConnection) -> int:
