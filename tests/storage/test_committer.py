@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-import pytest
-
 from tidings.storage.accounts import AccountStore
 from tidings.storage.committer import AppendJob, Dedup, GroupCommitter
 from tidings.storage.database import Database
@@ -133,15 +131,20 @@ async def test_close_drains_queued_work(database: Database) -> None:
     assert all(not isinstance(d, BaseException) for d in done)
 
 
-@pytest.mark.parametrize("n", [1])
-async def test_prune_forgets_old_idempotency_rows(database: Database, n: int) -> None:
+async def test_prune_forgets_old_idempotency_rows_inside_a_batch(database: Database) -> None:
     await _devices(database, "D1", "D2")
     committer = GroupCommitter(database, StreamStore(), SentStore(), lambda: 5)
     try:
-        await committer.append(_job(n, "D2"))
+        await committer.append(_job(1, "D2"))  # ts 1001
+        assert await committer.prune_sent(before=1000) == 0
+        # a prune and a send queued together share one transaction
+        pruned, kept = await asyncio.gather(committer.prune_sent(before=5000),
+                                            committer.append(_job(5000, "D2")))
+        assert pruned == 1 and not kept.duplicate
+        async with database.read() as conn:
+            assert await SentStore().count(conn) == 1
+        # the pruned send's idempotency key is forgotten: a retry is stored as new
+        again = await committer.append(_job(1, "D2"))
+        assert not again.duplicate
     finally:
         await committer.close()
-    async with database.write() as conn:
-        assert await SentStore().prune(conn, before=1000) == 0
-        assert await SentStore().prune(conn, before=5000) == 1
-        assert await SentStore().count(conn) == 0

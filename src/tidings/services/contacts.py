@@ -94,7 +94,7 @@ class ContactService:
             return Delivery.DELIVER
         generation = self._generation
         mine, theirs, shared = await self.db.read_plan(
-            self.store.gate_plan(who.user_id, recipient_id))
+            self.store.gate_plan(who.user_id, recipient_id, self.db.dialect))
         if mine == ACCEPTED and theirs == ACCEPTED and generation == self._generation:
             if len(self._accepted) >= GATE_KEEP_MAX:
                 self._accepted.clear()

@@ -148,9 +148,10 @@ class MessageService:
         await self.prune()
 
     async def prune(self) -> int:
-        """Forget idempotency rows older than the retention period."""
-        async with self.db.write() as conn:
-            return await self.sent.prune(conn, self.clock() - limits.MESSAGE_DEDUP_RETENTION_MS)
+        """Forget idempotency rows older than the retention period (in a group commit's
+        transaction, storage/committer.py: no write turn of its own on the send path)."""
+        return await self.committer.prune_sent(
+            self.clock() - limits.MESSAGE_DEDUP_RETENTION_MS)
 
 
 def sent_json(sent: Sent) -> dict[str, Any]:

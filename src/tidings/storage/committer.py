@@ -72,6 +72,15 @@ class AckJob:
 
 
 @dataclass(frozen=True, slots=True)
+class PruneJob:
+    """Forget idempotency rows older than ``before``, inside the next batch: the
+    deletion shares that batch's commit instead of taking the write turn (and an fsync)
+    of its own while sends queue behind it."""
+
+    before: int
+
+
+@dataclass(frozen=True, slots=True)
 class Appended:
     message_id: str
     ts: int
@@ -79,7 +88,7 @@ class Appended:
     duplicate: bool
 
 
-Job = AppendJob | AckJob
+Job = AppendJob | AckJob | PruneJob
 
 
 @dataclass(slots=True)
@@ -113,6 +122,12 @@ class GroupCommitter:
 
     async def ack(self, device_id: str, upto: int) -> int:
         result = await self._submit(AckJob(device_id, upto))
+        assert isinstance(result, int)
+        return result
+
+    async def prune_sent(self, before: int) -> int:
+        """Delete idempotency rows older than ``before``; how many were deleted."""
+        result = await self._submit(PruneJob(before))
         assert isinstance(result, int)
         return result
 
@@ -199,9 +214,12 @@ class GroupCommitter:
         """Apply jobs with a fixed handful of statements, however many jobs there are:
         one dedup lookup, one counter update, one event insert, one idempotency insert,
         one delete for all acks."""
+        # SQLite runs this on its sync path, where the hot statements are prepared
+        # sqlite3 statements (storage/plan.py, Raw); PostgreSQL runs SQLAlchemy Core.
+        dialect = self.db.dialect
         known = yield from self.sent.lookup_many_plan(
             [(j.dedup.device_id, j.dedup.client_id) for j in jobs
-             if isinstance(j, AppendJob) and j.dedup])
+             if isinstance(j, AppendJob) and j.dedup], dialect)
         now = self.clock()
         items: list[tuple[str, str, str]] = []
         fresh: list[Dedup] = []
@@ -209,7 +227,7 @@ class GroupCommitter:
         rows: dict[sa.Table, list[dict[str, Any]]] = {}
         results: list[Appended | int | None] = []
         for index, job in enumerate(jobs):
-            if isinstance(job, AckJob):
+            if not isinstance(job, AppendJob):
                 results.append(None)
                 continue
             if job.dedup is not None:
@@ -227,7 +245,7 @@ class GroupCommitter:
             owners.extend([index] * len(job.items))
         for table, values in rows.items():
             yield (table.insert(), values)
-        events = yield from self.streams.append_batch_plan(items, now, self.db.dialect)
+        events = yield from self.streams.append_batch_plan(items, now, dialect)
         by_job: dict[int, list[StreamEvent]] = {}
         # append() keeps item order and drops items of vanished devices; match them up.
         cursor = 0
@@ -242,9 +260,11 @@ class GroupCommitter:
                     for e in by_job.get(index, [])]
         if expiring:
             yield (expiring_events.insert(), expiring)
-        yield from self.sent.insert_many_plan(fresh)
+        yield from self.sent.insert_many_plan(fresh, dialect)
         deleted = yield from self.streams.ack_batch_plan(
-            [(j.device_id, j.upto) for j in jobs if isinstance(j, AckJob)])
+            [(j.device_id, j.upto) for j in jobs if isinstance(j, AckJob)], dialect)
+        prunes = [j.before for j in jobs if isinstance(j, PruneJob)]
+        pruned = (yield from self.sent.prune_plan(max(prunes))) if prunes else 0
         out: list[Appended | int] = []
         for index, job in enumerate(jobs):
             done = results[index]
@@ -253,6 +273,8 @@ class GroupCommitter:
             elif isinstance(job, AckJob):
                 # a device's acks in one batch share the count (they are cumulative)
                 out.append(deleted.pop(job.device_id, 0))
+            elif isinstance(job, PruneJob):
+                out.append(pruned)
             else:
                 d = job.dedup
                 out.append(Appended(d.message_id if d else "", d.ts if d else now,

@@ -15,7 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.storage.group_schema import group_members
-from tidings.storage.plan import Plan
+from tidings.storage.plan import Plan, Raw
 from tidings.storage.privacy_schema import contacts
 from tidings.storage.schema import users
 
@@ -36,15 +36,22 @@ class ContactStore:
         states = {int(r[0]): str(r[1]) for r in rows}
         return states.get(a), states.get(b)
 
-    def gate_plan(self, a: int, b: int) -> Plan[tuple[str | None, str | None, bool]]:
+    def gate_plan(self, a: int, b: int, dialect: str = ""
+                  ) -> Plan[tuple[str | None, str | None, bool]]:
         """The send gate's read: ``pair(a, b)``, and ``share_group(a, b)`` only where
-        the pair's states leave it to decide (see ``ContactService.gate``)."""
-        rows = yield _pair_select(a, b)
+        the pair's states leave it to decide (see ``ContactService.gate``). On SQLite
+        as prepared ``sqlite3`` statements (storage/plan.py, ``Raw``): this read runs
+        on the send path."""
+        sqlite = dialect == "sqlite"
+        rows = yield (Raw(_SQLITE_PAIR, (a, b, b, a)) if sqlite else _pair_select(a, b))
         states = {int(r[0]): str(r[1]) for r in rows}
         mine, theirs = states.get(a), states.get(b)
         shared = False
         if theirs in (None, REQUEST) or mine == REQUEST:
-            shared = (yield _share_group_select(a, b)).first() is not None
+            if sqlite:
+                shared = bool((yield Raw(_SQLITE_SHARE_GROUP, (a, b))))
+            else:
+                shared = (yield _share_group_select(a, b)).first() is not None
         return mine, theirs, shared
 
     async def put(self, conn: AsyncConnection, owner: int, peer: int, state: str, now: int,
@@ -107,3 +114,10 @@ def _share_group_select(a: int, b: int) -> sa.Select[Any]:
     return (sa.select(group_members.c.group_id)
             .join(other, other.c.group_id == group_members.c.group_id)
             .where(group_members.c.user_id == a, other.c.user_id == b).limit(1))
+
+
+_SQLITE_PAIR = ("SELECT owner_id, state FROM contacts WHERE (owner_id = ? AND peer_id = ?) "
+                "OR (owner_id = ? AND peer_id = ?)")
+_SQLITE_SHARE_GROUP = ("SELECT mine.group_id FROM group_members AS mine JOIN group_members "
+                       "AS other ON other.group_id = mine.group_id "
+                       "WHERE mine.user_id = ? AND other.user_id = ? LIMIT 1")

@@ -13,7 +13,7 @@ from typing import Protocol
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tidings.storage.plan import Plan
+from tidings.storage.plan import Plan, Raw
 from tidings.storage.schema import sent_messages
 
 
@@ -37,12 +37,19 @@ class SentStore:
                    sent_messages.c.client_id == client_id))).first()
         return (str(row[0]), int(row[1])) if row else None
 
-    def lookup_many_plan(self, keys: Sequence[tuple[str, str]]
+    def lookup_many_plan(self, keys: Sequence[tuple[str, str]], dialect: str = ""
                          ) -> Plan[dict[tuple[str, str], tuple[str, int]]]:
         """Answers already given for any of these (device, client_id) keys."""
         wanted = set(keys)
         if not wanted:
             return {}
+        if dialect == "sqlite":  # one prepared primary-key lookup per key (storage/plan.py)
+            known: dict[tuple[str, str], tuple[str, int]] = {}
+            for key in wanted:
+                hit = yield Raw(_SQLITE_LOOKUP, key)
+                if hit:
+                    known[key] = (str(hit[0][0]), int(hit[0][1]))
+            return known
         rows = yield (
             sa.select(sent_messages.c.device_id, sent_messages.c.client_id,
                       sent_messages.c.message_id, sent_messages.c.ts)
@@ -51,8 +58,11 @@ class SentStore:
         found = {(str(r[0]), str(r[1])): (str(r[2]), int(r[3])) for r in rows}
         return {k: v for k, v in found.items() if k in wanted}
 
-    def insert_many_plan(self, rows: Sequence[_SentRow]) -> Plan[None]:
-        if rows:
+    def insert_many_plan(self, rows: Sequence[_SentRow], dialect: str = "") -> Plan[None]:
+        if rows and dialect == "sqlite":
+            yield Raw(_SQLITE_INSERT, [(r.device_id, r.client_id, r.message_id, r.ts)
+                                       for r in rows], many=True)
+        elif rows:
             yield (sent_messages.insert(), [
                 {"device_id": r.device_id, "client_id": r.client_id,
                  "message_id": r.message_id, "ts": r.ts} for r in rows])
@@ -62,10 +72,15 @@ class SentStore:
         await conn.execute(sent_messages.insert().values(
             device_id=device_id, client_id=client_id, message_id=message_id, ts=ts))
 
-    async def prune(self, conn: AsyncConnection, before: int) -> int:
-        result = await conn.execute(sent_messages.delete().where(sent_messages.c.ts < before))
+    def prune_plan(self, before: int) -> Plan[int]:
+        result = yield sent_messages.delete().where(sent_messages.c.ts < before)
         return int(result.rowcount or 0)
 
     async def count(self, conn: AsyncConnection) -> int:
         result = await conn.execute(sa.select(sa.func.count()).select_from(sent_messages))
         return int(result.scalar_one())
+
+
+_SQLITE_LOOKUP = "SELECT message_id, ts FROM sent_messages WHERE device_id = ? AND client_id = ?"
+_SQLITE_INSERT = ("INSERT INTO sent_messages (device_id, client_id, message_id, ts) "
+                  "VALUES (?, ?, ?, ?)")

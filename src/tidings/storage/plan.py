@@ -6,11 +6,19 @@ async connection (PostgreSQL via asyncpg) or on a sync connection in one worker
 thread (SQLite via the standard ``sqlite3`` module). The group committer uses the
 sync path on SQLite so a whole batch costs one thread hop instead of one per
 statement, which is what makes latency hold up on a busy machine.
+
+On SQLite a plan may yield ``Raw`` steps (the send path's hot statements): SQL text
+run on the ``sqlite3`` connection itself, in the same transaction (on the async engine,
+through ``exec_driver_sql``). ``sqlite3`` keeps each text's prepared statement in its
+own cache, so a hot statement is parsed once per connection, and nothing is built,
+compiled, hashed for SQLAlchemy's cache or wrapped in a ``Result`` per call (that was
+most of the group commit's CPU in the send path's profile, docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import Connection
@@ -18,7 +26,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Executable
 
 T = TypeVar("T")
-Step = Executable | tuple[Executable, list[dict[str, Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Raw:
+    """SQL text with ``?`` parameters for SQLite's driver (plans yield it only there).
+
+    The plan receives the fetched rows as a list of tuples. With ``many``, ``params`` is
+    a sequence of parameter tuples run as one ``executemany`` (no rows come back)."""
+
+    sql: str
+    params: Sequence[Any] = ()
+    many: bool = False
+
+
+Step = Executable | tuple[Executable, list[dict[str, Any]]] | Raw
 Plan = Generator[Step, Any, T]
 """Receives each statement's ``Result``; typed Any so plans can index rows freely."""
 
@@ -27,6 +49,11 @@ async def run_async(conn: AsyncConnection, plan: Plan[T]) -> T:
     try:
         step = next(plan)
         while True:
+            if isinstance(step, Raw):  # SQLite's async engine (aiosqlite): same text
+                params = list(step.params) if step.many else tuple(step.params)
+                result = await conn.exec_driver_sql(step.sql, params)
+                step = plan.send([] if step.many else list(result.fetchall()))
+                continue
             stmt, rows = step if isinstance(step, tuple) else (step, None)
             result = await conn.execute(stmt, rows) if rows is not None \
                 else await conn.execute(stmt)
@@ -37,12 +64,25 @@ async def run_async(conn: AsyncConnection, plan: Plan[T]) -> T:
 
 
 def run_sync(conn: Connection, plan: Plan[T]) -> T:
+    cursor: Any = None
     try:
         step = next(plan)
         while True:
+            if isinstance(step, Raw):
+                if cursor is None:
+                    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+                if step.many:
+                    cursor.executemany(step.sql, step.params)
+                    step = plan.send([])
+                else:
+                    step = plan.send(cursor.execute(step.sql, step.params).fetchall())
+                continue
             stmt, rows = step if isinstance(step, tuple) else (step, None)
             result = conn.execute(stmt, rows) if rows is not None else conn.execute(stmt)
             step = plan.send(result)
     except StopIteration as stop:
         value: T = stop.value
         return value
+    finally:
+        if cursor is not None:
+            cursor.close()

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tidings.storage.plan import Plan, run_async
+from tidings.storage.plan import Plan, Raw, run_async
 from tidings.storage.records import StreamEvent
 from tidings.storage.schema import devices, stream_events
 
@@ -97,6 +97,8 @@ class StreamStore:
             return []
         wanted = Counter(device for device, _, _ in items)
         ids = sorted(wanted)
+        if dialect == "sqlite":
+            return (yield from _append_sqlite(items, wanted, ids, now))
         if dialect == "postgresql":
             yield (sa.select(devices.c.id).where(devices.c.id.in_(ids))
                    .order_by(devices.c.id).with_for_update())
@@ -118,14 +120,52 @@ class StreamStore:
                  "created_at": e.created_at} for e in out])
         return out
 
-    def ack_batch_plan(self, acks: Sequence[tuple[str, int]]) -> Plan[dict[str, int]]:
+    def ack_batch_plan(self, acks: Sequence[tuple[str, int]], dialect: str = ""
+                       ) -> Plan[dict[str, int]]:
         """Several cumulative acks in one statement; deleted rows per device."""
         if not acks:
             return {}
         upto: dict[str, int] = {}
         for device, seq in acks:
             upto[device] = max(seq, upto.get(device, 0))
+        if dialect == "sqlite":
+            deleted: dict[str, int] = {}
+            for device, seq in upto.items():
+                rows = yield Raw(_SQLITE_ACK, (device, seq))
+                if rows:
+                    deleted[device] = len(rows)
+            return deleted
         result = yield (stream_events.delete().where(sa.or_(*(
             sa.and_(stream_events.c.device_id == d, stream_events.c.seq <= s)
             for d, s in upto.items()))).returning(stream_events.c.device_id))
         return dict(Counter(str(r[0]) for r in result))
+
+
+# SQLite's forms of the group commit's statements (``Raw``: prepared once per connection
+# by sqlite3). One short statement per device instead of one statement whose text
+# depends on how many devices the batch has: on SQLite a statement is a function call,
+# not a round trip, and these stay in sqlite3's statement cache.
+_SQLITE_BUMP = "UPDATE devices SET stream_seq = stream_seq + ? WHERE id = ? RETURNING stream_seq"
+_SQLITE_INSERT = ("INSERT INTO stream_events (device_id, seq, kind, body, created_at) "
+                  "VALUES (?, ?, ?, ?, ?)")
+_SQLITE_ACK = "DELETE FROM stream_events WHERE device_id = ? AND seq <= ? RETURNING seq"
+
+
+def _append_sqlite(items: Sequence[tuple[str, str, str]], wanted: Counter[str],
+                   ids: list[str], now: int) -> Plan[list[StreamEvent]]:
+    next_seq: dict[str, int] = {}
+    for device in ids:
+        rows = yield Raw(_SQLITE_BUMP, (wanted[device], device))
+        if rows:
+            next_seq[device] = int(rows[0][0]) - wanted[device] + 1
+    out: list[StreamEvent] = []
+    for device, kind, body in items:
+        seq = next_seq.get(device)
+        if seq is None:
+            continue
+        next_seq[device] = seq + 1
+        out.append(StreamEvent(device, seq, kind, body, now))
+    if out:
+        yield Raw(_SQLITE_INSERT, [(e.device_id, e.seq, e.kind, e.body, e.created_at)
+                                   for e in out], many=True)
+    return out
