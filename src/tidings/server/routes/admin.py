@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import Any, Final
 
 from fastapi import APIRouter, Depends, Path, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from tidings.moderation.rules import normalize_label
 from tidings.protocol.errors import BadRequest
+from tidings.server.bodies import StrictBody
 from tidings.server.deps import require_role
 from tidings.services.accounts import Principal
 from tidings.services.actions import DEFAULT_TAKEDOWN_LABEL, ActionService
@@ -80,7 +81,7 @@ async def verify_audit(_: Principal = AUDIT,
             "problem": result.problem.value if result.problem else None}
 
 
-class RemoveIn(BaseModel):
+class RemoveIn(StrictBody):
     labels: list[str] = Field(default_factory=lambda: [DEFAULT_TAKEDOWN_LABEL],
                               max_length=MAX_LABELS)
 

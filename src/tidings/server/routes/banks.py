@@ -12,12 +12,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, Field
+from pydantic import Field
 from starlette.datastructures import UploadFile
 
 from tidings.moderation.limits import MAX_LABELS_PER_ENTRY, MAX_SOURCE_CHARS
 from tidings.protocol import limits
 from tidings.protocol.errors import BadRequest, PayloadTooLarge
+from tidings.server.bodies import StrictBody
 from tidings.server.deps import require_role
 from tidings.services.accounts import Principal
 from tidings.services.banks import FORMATS, AddResult, BankService, FetchResult
@@ -37,7 +38,7 @@ def service(request: Request) -> BankService:
     return svc
 
 
-class BankIn(BaseModel):
+class BankIn(StrictBody):
     name: str = Field(max_length=limits.BANK_NAME_MAX)
     description: str = Field("", max_length=limits.BANK_DESCRIPTION_MAX)
     threshold_override: Thresholds = None
@@ -50,7 +51,7 @@ class BankIn(BaseModel):
     """An allow list: its entries suppress other banks' matches."""
 
 
-class BankPatch(BaseModel):
+class BankPatch(StrictBody):
     enabled: bool | None = None
     description: str | None = Field(None, max_length=limits.BANK_DESCRIPTION_MAX)
     threshold_override: Thresholds = None
@@ -59,7 +60,7 @@ class BankPatch(BaseModel):
     negative: bool | None = None
 
 
-class EntryIn(BaseModel):
+class EntryIn(StrictBody):
     """Exactly one of ``text``, ``url`` or ``signal_type`` + ``value``."""
 
     text: str | None = None
@@ -72,23 +73,23 @@ class EntryIn(BaseModel):
     source: str = Field("api", max_length=MAX_SOURCE_CHARS)
 
 
-class EntryPatch(BaseModel):
+class EntryPatch(StrictBody):
     enabled: bool | None = None
     labels: list[str] | None = Field(None, max_length=MAX_LABELS_PER_ENTRY)
 
 
-class ExchangeIn(BaseModel):
+class ExchangeIn(StrictBody):
     exchange_type: str = Field(max_length=limits.BANK_SIGNAL_TYPE_MAX)
     labels: list[str] = Field(max_length=MAX_LABELS_PER_ENTRY)
     config: dict[str, Any] = Field(default_factory=dict)
     credentials_ref: str = Field("", max_length=limits.BANK_CREDENTIALS_REF_MAX)
 
 
-class FetchIn(BaseModel):
+class FetchIn(StrictBody):
     exchange: str = Field(max_length=limits.BANK_EXCHANGE_NAME_MAX)
 
 
-class ScheduleIn(BaseModel):
+class ScheduleIn(StrictBody):
     interval_s: int | None = Field(None, ge=limits.EXCHANGE_INTERVAL_MIN_S,
                                    le=limits.EXCHANGE_INTERVAL_MAX_S)
     """Fetch every so many seconds; null stops the schedule."""
@@ -260,7 +261,13 @@ async def import_entries(name: str, request: Request, _: Principal = WRITE,
     return {"added": len(result.added), "duplicates": result.duplicates}
 
 
-@router.get("/{name}/export")
+@router.get("/{name}/export", response_class=PlainTextResponse, responses={200: {
+    "description": "The bank's entries: CSV for format=csv, else one per line",
+    "content": {"text/plain": {"schema": {"type": "string"}},
+                "text/csv": {"schema": {"type": "string"}}},
+    "headers": {"X-Tidings-Omitted": {
+        "description": "names=pytx only: what was left out and why (JSON)",
+        "schema": {"type": "string"}}}}})
 async def export_entries(name: str, request: Request, _: Principal = READ,
                          format: str = Query("pytx", pattern=FORMAT_PATTERN),
                          names: str = Query("tidings", pattern="^(tidings|pytx)$"),

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from tidings.protocol import limits
 from tidings.protocol.handles import CHANNEL_DESCRIPTION_MAX, CHANNEL_TITLE_MAX, HANDLE_MAX
+from tidings.server.bodies import StrictBody
 from tidings.server.channel_deps import channels, maybe_principal, posts
 from tidings.server.deps import principal
+from tidings.server.openapi import OPTIONAL_AUTH
 from tidings.services.accounts import Principal
 from tidings.services.channels import ChannelService
 from tidings.services.posts import PostService
@@ -23,7 +25,7 @@ HandleField = Field(max_length=HANDLE_MAX * 4)
 MediaId = Field(default=None, max_length=64)
 
 
-class ChannelIn(BaseModel):
+class ChannelIn(StrictBody):
     handle: str = HandleField
     title: str = Field(max_length=CHANNEL_TITLE_MAX * 4)
     description: str = Field(default="", max_length=CHANNEL_DESCRIPTION_MAX * 4)
@@ -31,20 +33,20 @@ class ChannelIn(BaseModel):
     avatar: str | None = MediaId
 
 
-class ChannelPatch(BaseModel):
+class ChannelPatch(StrictBody):
     title: str | None = Field(default=None, max_length=CHANNEL_TITLE_MAX * 4)
     description: str | None = Field(default=None, max_length=CHANNEL_DESCRIPTION_MAX * 4)
     visibility: str | None = Field(default=None, max_length=16)
     avatar: str | None = MediaId
 
 
-class AdminIn(BaseModel):
+class AdminIn(StrictBody):
     can_post: bool = True
     can_edit_others: bool = False
     can_manage_admins: bool = False
 
 
-class SubscribeIn(BaseModel):
+class SubscribeIn(StrictBody):
     invite: str | None = Field(default=None, max_length=64)
 
 
@@ -60,7 +62,7 @@ async def create_channel(body: ChannelIn, who: Principal = Depends(principal),
     return view.json()
 
 
-@router.get("/channels/{handle}")
+@router.get("/channels/{handle}", openapi_extra=OPTIONAL_AUTH)
 async def get_channel(handle: str, invite: str | None = Query(None, max_length=64),
                       who: Principal | None = Depends(maybe_principal),
                       svc: ChannelService = Depends(channels)) -> Json:

@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from tidings.protocol import limits
+from tidings.server.bodies import StrictBody
 from tidings.server.deps import principal
 from tidings.services.accounts import Principal
 from tidings.services.contacts import ContactService
@@ -26,7 +27,7 @@ def contacts(request: Request) -> ContactService:
     return service
 
 
-class BlockIn(BaseModel):
+class BlockIn(StrictBody):
     user: str = Field(min_length=1, max_length=_NAME)
 
 

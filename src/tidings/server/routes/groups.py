@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from tidings.protocol import limits
+from tidings.server.bodies import StrictBody
 from tidings.server.deps import principal, rate_limit
 from tidings.services.accounts import Principal
 from tidings.services.groups import GroupSend, GroupService
@@ -23,25 +24,25 @@ def groups(request: Request) -> GroupService:
     return service
 
 
-class CreateIn(BaseModel):
+class CreateIn(StrictBody):
     title: str = Field(max_length=limits.GROUP_TITLE_MAX * 4)
     members: list[str] = Field(default_factory=list, max_length=limits.GROUP_MEMBERS_MAX + 1)
     admins: list[str] = Field(default_factory=list, max_length=limits.GROUP_ADMINS_MAX)
 
 
-class UsersIn(BaseModel):
+class UsersIn(StrictBody):
     users: list[str] = Field(max_length=limits.GROUP_MEMBERS_MAX + 1)
 
 
-class TitleIn(BaseModel):
+class TitleIn(StrictBody):
     title: str = Field(max_length=limits.GROUP_TITLE_MAX * 4)
 
 
-class TimerIn(BaseModel):
+class TimerIn(StrictBody):
     timer_ms: int | None = Field(default=None, ge=0, lt=2**53)
 
 
-class GroupSendIn(BaseModel):
+class GroupSendIn(StrictBody):
     client_id: str = Field(max_length=limits.MESSAGE_CLIENT_ID_MAX, min_length=1)
     session_id: str = Field(max_length=limits.GROUP_SESSION_ID_MAX, min_length=1)
     ciphertext: str = Field(max_length=limits.GROUP_CIPHERTEXT_MAX_CHARS, min_length=1,

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from tidings.moderation.limits import MAX_SOURCE_CHARS
 from tidings.protocol.errors import BadRequest, Forbidden, NotFound, TidingsError
+from tidings.server.bodies import StrictBody
 from tidings.server.deps import bearer
 from tidings.server.hma_auth import CALLER, HmaCaller
 from tidings.server.routes.hma import (
@@ -68,13 +69,13 @@ def banks(request: Request) -> BankService:
 BodyT = t.TypeVar("BodyT", bound=BaseModel)
 
 
-class BankCreate(BaseModel):
+class BankCreate(StrictBody):
     name: str
     enabled_ratio: float | str | None = 1.0
     enabled: bool | None = None
 
 
-class BankUpdate(BaseModel):
+class BankUpdate(StrictBody):
     name: str | None = None
     enabled_ratio: float | str | None = None
     enabled: bool | None = None

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from tidings.protocol import limits
+from tidings.server.bodies import StrictBody
 from tidings.server.deps import principal, rate_limit
 from tidings.services.accounts import Principal
 from tidings.services.keys import KeyService
@@ -20,7 +21,7 @@ def keys(request: Request) -> KeyService:
     return service
 
 
-class UploadIn(BaseModel):
+class UploadIn(StrictBody):
     device_keys: dict[str, Any] | None = Field(
         default=None, description="The DeviceKeys record, signed with its Ed25519 key.")
     one_time_keys: list[dict[str, Any]] = Field(
@@ -34,7 +35,7 @@ class CountOut(BaseModel):
     one_time_key_count: int
 
 
-class QueryIn(BaseModel):
+class QueryIn(StrictBody):
     users: list[str] = Field(max_length=limits.KEYS_QUERY_USERS_MAX)
 
 
@@ -43,7 +44,7 @@ class QueryOut(BaseModel):
         description="username -> device_id -> signed DeviceKeys record.")
 
 
-class ClaimIn(BaseModel):
+class ClaimIn(StrictBody):
     devices: dict[str, list[str]] = Field(
         description="username -> device ids; an empty list claims for every device.")
 

@@ -12,10 +12,11 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from tidings.moderation.orders import WITHHOLD_MAX_DAYS
 from tidings.protocol import limits
+from tidings.server.bodies import StrictBody
 from tidings.server.deps import require_role
 from tidings.services.accounts import Principal
 from tidings.services.authorities import AuthorityService
@@ -48,7 +49,7 @@ def authorities(request: Request) -> AuthorityService:
     return svc
 
 
-class OrderIn(BaseModel):
+class OrderIn(StrictBody):
     target: str = Field(max_length=limits.ORDER_TARGET_MAX,
                         description="A public URL (/c/HANDLE, /c/HANDLE/POST) or "
                                     "post:ID, channel:ID-or-handle, account:ID-or-username")
@@ -72,17 +73,17 @@ class OrderIn(BaseModel):
         "effect in (default: the issuing one's)")
 
 
-class CannotComplyIn(BaseModel):
+class CannotComplyIn(StrictBody):
     reason: str = Field(max_length=32, description="manifest_error, force_majeure, "
                         "de_facto_impossibility or insufficient_information")
     details: str = Field(max_length=limits.ORDER_TEXT_MAX)
 
 
-class ExtendIn(BaseModel):
+class ExtendIn(StrictBody):
     months: int = Field(ge=1, le=6)
 
 
-class AuthorityIn(BaseModel):
+class AuthorityIn(StrictBody):
     username: str = Field(max_length=64)
     authority_name: str = Field(max_length=limits.AUTHORITY_NAME_MAX)
     member_state: str = Field(max_length=8)

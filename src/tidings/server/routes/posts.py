@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from tidings.protocol import limits
 from tidings.protocol.handles import HANDLE_MAX
+from tidings.server.bodies import StrictBody
 from tidings.server.channel_deps import maybe_principal, posts
 from tidings.server.deps import principal, rate_limit
+from tidings.server.openapi import OPTIONAL_AUTH
 from tidings.services.accounts import Principal
 from tidings.services.posts import PostService
 
@@ -21,25 +23,25 @@ Number = Annotated[int, Path(ge=1, le=limits.ID_MAX,
                             description="the post's number in its channel (1, 2, 3, ...)")]
 
 
-class PostIn(BaseModel):
+class PostIn(StrictBody):
     text: str = Field(default="", max_length=limits.POST_TEXT_MAX * 2)
     media: list[str] = Field(default_factory=list, max_length=limits.POST_MEDIA_MAX)
 
 
-class PostPatch(BaseModel):
+class PostPatch(StrictBody):
     text: str | None = Field(default=None, max_length=limits.POST_TEXT_MAX * 2)
     media: list[str] | None = Field(default=None, max_length=limits.POST_MEDIA_MAX)
 
 
-class ForwardIn(BaseModel):
+class ForwardIn(StrictBody):
     to: str = Field(max_length=HANDLE_MAX * 4)
 
 
-class PinIn(BaseModel):
+class PinIn(StrictBody):
     number: int = Field(ge=1, le=limits.ID_MAX)
 
 
-class ViewsIn(BaseModel):
+class ViewsIn(StrictBody):
     numbers: list[int] = Field(max_length=limits.VIEWS_BATCH_MAX)
 
 
@@ -50,7 +52,7 @@ async def publish(handle: str, body: PostIn, who: Principal = Depends(principal)
     return await svc.publish(who, handle, body.text, body.media)
 
 
-@router.get("/posts")
+@router.get("/posts", openapi_extra=OPTIONAL_AUTH)
 async def history(handle: str, before: int | None = Query(None, ge=1),
                   start: int | None = Query(None, ge=1, alias="from"),
                   limit: int = Query(limits.CHANNEL_PAGE_DEFAULT, ge=1,
@@ -66,7 +68,7 @@ async def history(handle: str, before: int | None = Query(None, ge=1),
     return {"channel": view.json(), "posts": items, "next_before": nxt}
 
 
-@router.get("/posts/{number}")
+@router.get("/posts/{number}", openapi_extra=OPTIONAL_AUTH)
 async def get_post(handle: str, number: Number, invite: str | None = Query(None, max_length=64),
                    who: Principal | None = Depends(maybe_principal),
                    svc: PostService = Depends(posts)) -> Json:
@@ -116,7 +118,7 @@ async def views(handle: str, body: ViewsIn, who: Principal = Depends(principal),
     return await svc.record_views(who, handle, body.numbers)
 
 
-@router.get("/updates")
+@router.get("/updates", openapi_extra=OPTIONAL_AUTH)
 async def updates(handle: str, since: int = Query(0, ge=0),
                   limit: int = Query(limits.CHANNEL_PAGE_MAX, ge=1, le=limits.CHANNEL_PAGE_MAX),
                   invite: str | None = Query(None, max_length=64),

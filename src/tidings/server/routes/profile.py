@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from tidings.protocol.handles import DISPLAY_NAME_MAX
+from tidings.server.bodies import StrictBody
 from tidings.server.channel_deps import profiles
 from tidings.server.deps import principal
 from tidings.services.accounts import Principal
@@ -16,7 +17,7 @@ from tidings.services.profiles import ProfileService
 router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"])
 
 
-class ProfileIn(BaseModel):
+class ProfileIn(StrictBody):
     display_name: str | None = Field(default=None, max_length=DISPLAY_NAME_MAX * 4)
     avatar: str | None = Field(default=None, max_length=64,
                                description="A photo's media id; empty string removes it.")

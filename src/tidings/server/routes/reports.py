@@ -6,10 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from tidings.protocol import limits
 from tidings.protocol.errors import Unauthorized
+from tidings.server.bodies import StrictBody
 from tidings.server.deps import accounts, bearer, principal, rate_limit, require_role
 from tidings.services.accounts import Principal
 from tidings.services.notices import NoticeService
@@ -50,7 +51,7 @@ async def even_suspended(request: Request,
     return await accounts(request).authenticate(creds.credentials, allow_suspended=True)
 
 
-class Target(BaseModel):
+class Target(StrictBody):
     kind: str = Field(max_length=16, description="post, channel, account or message")
     channel: str | None = Field(default=None, max_length=64)
     number: int | None = Field(default=None, ge=1, le=2**62,
@@ -63,7 +64,7 @@ class Target(BaseModel):
     account: str | None = Field(default=None, max_length=64)
 
 
-class ReportIn(BaseModel):
+class ReportIn(StrictBody):
     """A notice under DSA Art. 16(2): (a) category and explanation, (b) exact location,
     (c) name and email of the notifier (optional), (d) the good-faith statement."""
 
@@ -110,7 +111,7 @@ async def list_notices(limit: int = 50, who: Principal = Depends(even_suspended)
     return await svc.list(who.user_id, limit)
 
 
-class AppealIn(BaseModel):
+class AppealIn(StrictBody):
     text: str = Field(max_length=limits.APPEAL_TEXT_MAX)
 
 
@@ -120,7 +121,7 @@ async def appeal(case_id: str, body: AppealIn, who: Principal = Depends(even_sus
     return await svc.appeal(who, case_id, body.text)
 
 
-class TrustedIn(BaseModel):
+class TrustedIn(StrictBody):
     trusted: bool = True
 
 
@@ -151,7 +152,7 @@ async def case(case_id: str, _: Principal = Depends(staff_reader),
     return await svc.case(case_id)
 
 
-class ClaimIn(BaseModel):
+class ClaimIn(StrictBody):
     lease_s: int = Field(default=limits.REVIEW_LEASE_DEFAULT_MS // 1000, ge=1)
 
 
@@ -167,7 +168,7 @@ async def release(case_id: str, who: Principal = Depends(moderator),
     return await svc.release(who, case_id)
 
 
-class DecisionIn(BaseModel):
+class DecisionIn(StrictBody):
     action: str = Field(max_length=32)
     policy: str = Field(max_length=64)
     facts: str = Field(default="", max_length=limits.REPORT_EXPLANATION_MAX)
@@ -180,7 +181,7 @@ async def decide(case_id: str, body: DecisionIn,
     return await svc.decide(who, case_id, body.action, body.policy, body.facts)
 
 
-class AppealDecisionIn(BaseModel):
+class AppealDecisionIn(StrictBody):
     decision: str = Field(max_length=16)
     answer: str = Field(default="", max_length=limits.APPEAL_TEXT_MAX)
 
