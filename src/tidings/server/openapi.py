@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
@@ -157,3 +157,18 @@ def install(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def typed(model: Any) -> dict[str, Any]:
+    """Route arguments that declare ``model`` (``tidings.protocol.api``) as the answer:
+    ``@router.get(path, **typed(Channel))``. Fields an answer does not hold stay out of
+    it (``exclude_unset``), so the JSON is what the service built, now checked."""
+    return {"response_model": model, "response_model_exclude_unset": True}
+
+
+def binary(media_type: str, description: str) -> dict[str, Any]:
+    """Route arguments for an answer of raw bytes (a download): documented as such,
+    not as JSON."""
+    return {"response_class": Response, "responses": {200: {
+        "description": description,
+        "content": {media_type: {"schema": {"type": "string", "format": "binary"}}}}}}

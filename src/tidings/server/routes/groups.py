@@ -9,8 +9,10 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from tidings.protocol import limits
+from tidings.protocol.api.messaging import Group, Groups
 from tidings.server.bodies import StrictBody
 from tidings.server.deps import principal, rate_limit
+from tidings.server.openapi import typed
 from tidings.services.accounts import Principal
 from tidings.services.groups import GroupSend, GroupService
 
@@ -55,7 +57,7 @@ class SentOut(BaseModel):
     ts: int
 
 
-@router.post("")
+@router.post("", **typed(Group))
 async def create(body: CreateIn, who: Principal = Depends(principal),
                  svc: GroupService = Depends(groups)) -> dict[str, Any]:
     """Create a group; you are an admin. 422 ``content_rejected`` for a rejected title,
@@ -63,44 +65,44 @@ async def create(body: CreateIn, who: Principal = Depends(principal),
     return (await svc.create(who, body.title, body.members, body.admins)).to_json()
 
 
-@router.get("", operation_id="my_groups")
+@router.get("", operation_id="my_groups", **typed(Groups))
 async def mine(who: Principal = Depends(principal),
                svc: GroupService = Depends(groups)) -> dict[str, Any]:
     return {"groups": [{"id": g.id, "title": g.title, "timer_ms": g.timer_ms}
                        for g in await svc.mine(who)]}
 
 
-@router.get("/{gid}")
+@router.get("/{gid}", **typed(Group))
 async def get(gid: str, who: Principal = Depends(principal),
               svc: GroupService = Depends(groups)) -> dict[str, Any]:
     return (await svc.get(who, gid)).to_json()
 
 
-@router.post("/{gid}/members")
+@router.post("/{gid}/members", **typed(Group))
 async def add(gid: str, body: UsersIn, who: Principal = Depends(principal),
               svc: GroupService = Depends(groups)) -> dict[str, Any]:
     return (await svc.add(who, gid, body.users)).to_json()
 
 
-@router.delete("/{gid}/members/{user}")
+@router.delete("/{gid}/members/{user}", **typed(Group))
 async def remove(gid: str, user: str, who: Principal = Depends(principal),
                  svc: GroupService = Depends(groups)) -> dict[str, Any]:
     return (await svc.remove(who, gid, user[:_NAME])).to_json()
 
 
-@router.post("/{gid}/leave")
+@router.post("/{gid}/leave", **typed(Group))
 async def leave(gid: str, who: Principal = Depends(principal),
                 svc: GroupService = Depends(groups)) -> dict[str, Any]:
     return (await svc.leave(who, gid)).to_json()
 
 
-@router.put("/{gid}/title")
+@router.put("/{gid}/title", **typed(Group))
 async def title(gid: str, body: TitleIn, who: Principal = Depends(principal),
                 svc: GroupService = Depends(groups)) -> dict[str, Any]:
     return (await svc.set_title(who, gid, body.title)).to_json()
 
 
-@router.put("/{gid}/timer")
+@router.put("/{gid}/timer", **typed(Group))
 async def timer(gid: str, body: TimerIn, who: Principal = Depends(principal),
                 svc: GroupService = Depends(groups)) -> dict[str, Any]:
     return (await svc.set_timer(who, gid, body.timer_ms)).to_json()

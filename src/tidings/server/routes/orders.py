@@ -18,6 +18,7 @@ from tidings.moderation.orders import WITHHOLD_MAX_DAYS
 from tidings.protocol import limits
 from tidings.server.bodies import StrictBody
 from tidings.server.deps import require_role
+from tidings.server.openapi import binary
 from tidings.services.accounts import Principal
 from tidings.services.authorities import AuthorityService
 from tidings.services.orders import OrderService
@@ -166,7 +167,8 @@ async def get_preserved(item_id: str = ITEM_ID, who: Principal = PRESERVED,
     return await svc.get(who, item_id)
 
 
-@router.get("/api/v1/preservation/{item_id}/blobs/{sha256}")
+@router.get("/api/v1/preservation/{item_id}/blobs/{sha256}",
+            **binary("application/octet-stream", "A preserved blob"))
 async def get_preserved_blob(item_id: str = ITEM_ID,
                              sha256: str = Path(min_length=64, max_length=64),
                              who: Principal = PRESERVED,
