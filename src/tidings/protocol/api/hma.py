@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pydantic import ConfigDict
+
 from tidings.protocol.api import Result
+from tidings.protocol.api.banks import ConfigValue
 
 
 class HmaMatch(Result):
@@ -35,3 +38,90 @@ class Distance(Result):
 
 Compared = dict[str, tuple[bool, Distance]]
 """``{signal_type: [match, {"distance": n}]}`` (pytx's comparison as HMA sends it)."""
+
+
+class HmaBank(Result):
+    name: str
+    matching_enabled_ratio: float
+    """1.0 or 0.0: Tidings banks match all or nothing."""
+
+
+class HmaBankItem(Result):
+    """``{id, signals}``: the banked item's id (``bank_content_id`` in lookups) and its
+    pytx-named hashes."""
+    id: int
+    signals: dict[str, str]
+
+
+class HmaContent(Result):
+    """HMA's ``BankContentResponse``."""
+    id: int
+    disable_until_ts: int
+    """1: enabled, 0: disabled (Tidings has no timed disable)."""
+    original_media_uri: str | None
+    bank: HmaBank
+    signals: dict[str, str] | None = None
+    """With ``include_signals=true``: pytx-named hashes."""
+    collab_metadata: dict[str, str] | None = None
+    user_metadata: dict[str, str] | None = None
+    note: str | None = None
+
+
+class ApiConfig(Result):
+    supports_authentification: bool
+    has_set_authentification: bool
+
+
+class SchemaField(Result):
+    name: str
+    type: str
+    required: bool
+    default: str | int | None
+    choices: list[str] | None
+    help: str
+
+
+class Fields(Result):
+    fields: list[SchemaField]
+
+
+class ApiSchema(Result):
+    config_schema: Fields
+    credentials_schema: Fields | None
+
+
+class HmaExchange(Result):
+    """The exchange's configuration (its own keys) with its name and API."""
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, ConfigValue]  # type: ignore[assignment]
+    name: str
+    api: str
+    enabled: bool
+
+
+class FetchStatus(Result):
+    """pytx's ``FetchStatus``, in seconds."""
+    checkpoint_ts: int | None
+    running_fetch_start_ts: int | None
+    last_fetch_complete_ts: int | None
+    last_fetch_succeeded: bool | None
+    up_to_date: bool
+    fetched_items: int
+
+
+class SignalType(Result):
+    name: str
+    enabled_ratio: float
+
+
+class SignalTypeIndex(Result):
+    db_size: int
+    index_size: int
+    index_out_of_date: bool
+    newest_db_item: int
+    index_built_to: int
+
+
+class ContentType(Result):
+    name: str
+    enabled: bool

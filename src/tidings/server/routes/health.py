@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
 from tidings.protocol.errors import TidingsError
@@ -20,7 +21,16 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+class Readiness(BaseModel):
+    status: str
+    """ready, or unready (503) with the ``reason``."""
+    reason: str | None = None
+
+
+_UNREADY = {503: {"model": Readiness, "description": "Not ready: database or schema"}}
+
+
+@router.get("/readyz", response_model=Readiness, responses=_UNREADY)
 async def readyz(request: Request) -> Response:
     """The database answers and its schema is the one this code expects."""
     db: Database = request.app.state.db

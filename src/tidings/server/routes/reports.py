@@ -9,9 +9,16 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import Field
 
 from tidings.protocol import limits
+from tidings.protocol.api.safety import (
+    ReportReceipt,
+    ReportStatus,
+    TrustedFlagger,
+    TrustedFlaggerSet,
+)
 from tidings.protocol.errors import Unauthorized
 from tidings.server.bodies import StrictBody
 from tidings.server.deps import accounts, bearer, principal, rate_limit, require_role
+from tidings.server.openapi import typed
 from tidings.services.accounts import Principal
 from tidings.services.notices import NoticeService
 from tidings.services.reports import FrankedMessage, ReportInput, ReportService, url_target
@@ -80,7 +87,8 @@ class ReportIn(StrictBody):
                                           max_length=limits.REPORT_CONTEXT_MAX)
 
 
-@router.post("/reports", status_code=201, dependencies=[Depends(rate_limit("report"))])
+@router.post("/reports", status_code=201, dependencies=[Depends(rate_limit("report"))],
+             **typed(ReportReceipt))
 async def submit_report(body: ReportIn, request: Request, who: Principal = Depends(principal),
                         svc: ReportService = Depends(reports)) -> dict[str, Any]:
     kind, channel, number = body.target.kind, body.target.channel, body.target.number
@@ -99,7 +107,7 @@ async def submit_report(body: ReportIn, request: Request, who: Principal = Depen
     return await svc.submit(who, r)
 
 
-@router.get("/reports/{report_id}")
+@router.get("/reports/{report_id}", **typed(ReportStatus))
 async def report_status(report_id: ReportId, who: Principal = Depends(principal),
                         svc: ReportService = Depends(reports)) -> dict[str, Any]:
     return await svc.status(who, report_id)
@@ -125,14 +133,14 @@ class TrustedIn(StrictBody):
     trusted: bool = True
 
 
-@router.get("/admin/trusted-flaggers")
+@router.get("/admin/trusted-flaggers", **typed(list[TrustedFlagger]))
 async def trusted_flaggers(_: Principal = Depends(staff_reader),
                            svc: ReportService = Depends(reports)) -> list[dict[str, Any]]:
     """The accounts with trusted-flagger status (DSA Art. 22) and since when."""
     return await svc.trusted_flaggers()
 
 
-@router.put("/admin/users/{name}/trusted-flagger")
+@router.put("/admin/users/{name}/trusted-flagger", **typed(TrustedFlaggerSet))
 async def trusted_flagger(name: str, body: TrustedIn,
                           _: Principal = Depends(admin),
                           svc: ReportService = Depends(reports)) -> dict[str, Any]:
