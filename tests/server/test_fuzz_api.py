@@ -107,7 +107,7 @@ def _run(server: FuzzServer, case: Case) -> None:
     response = case.call(base_url=server.url, headers=_headers(server, case), timeout=30)
     if case.operation.path in FRESH_DEVICE_PATHS and response.status_code < 300:
         _doomed.clear()  # that device may be gone now: the next such case logs in again
-    case.validate_response(response, checks=CHECKS)
+    case.validate_response(response, checks=CHECKS if os.environ.get('FUZZ_FEW') else None)
 
 
 def _fuzz(server: FuzzServer, api_schema: Any, examples: int) -> None:

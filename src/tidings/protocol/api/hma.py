@@ -93,7 +93,7 @@ class ApiSchema(Result):
 class HmaExchange(Result):
     """The exchange's configuration (its own keys) with its name and API."""
     model_config = ConfigDict(extra="allow")
-    __pydantic_extra__: dict[str, ConfigValue]  # type: ignore[assignment]
+    __pydantic_extra__: dict[str, ConfigValue]
     name: str
     api: str
     enabled: bool

@@ -9,7 +9,12 @@ from pydantic import Field
 
 from tidings.protocol import limits
 from tidings.protocol.api.channels import Channel, ChannelAdmin, Post
-from tidings.protocol.handles import CHANNEL_DESCRIPTION_MAX, CHANNEL_TITLE_MAX, HANDLE_MAX
+from tidings.protocol.handles import (
+    CHANNEL_DESCRIPTION_MAX,
+    CHANNEL_TITLE_MAX,
+    HANDLE_MAX,
+    HANDLE_MIN,
+)
 from tidings.server.bodies import StrictBody
 from tidings.server.channel_deps import channels, maybe_principal, posts
 from tidings.server.deps import principal
@@ -22,7 +27,9 @@ router = APIRouter(prefix="/api/v1", tags=["channels"])
 
 # Field bounds are generous multiples of the real limits (which the services enforce
 # with clear messages); these only stop absurd bodies before any work is done.
-HandleField = Field(max_length=HANDLE_MAX * 4)
+HANDLE_PATTERN = rf"^\s*@?[A-Za-z][A-Za-z0-9_]{{{HANDLE_MIN - 1},{HANDLE_MAX - 1}}}\s*$"
+"""What ``normalize_handle`` accepts, published (it enforces it, with ``invalid_handle``)."""
+HandleField = Field(max_length=HANDLE_MAX * 4, json_schema_extra={"pattern": HANDLE_PATTERN})
 MediaId = Field(default=None, max_length=64)
 
 

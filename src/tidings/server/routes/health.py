@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
@@ -27,7 +29,8 @@ class Readiness(BaseModel):
     reason: str | None = None
 
 
-_UNREADY = {503: {"model": Readiness, "description": "Not ready: database or schema"}}
+_UNREADY: dict[int | str, dict[str, Any]] = {
+    503: {"model": Readiness, "description": "Not ready: database or schema"}}
 
 
 @router.get("/readyz", response_model=Readiness, responses=_UNREADY)
