@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import (
     not_a_server_error,
+    positive_data_acceptance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -107,7 +108,7 @@ def _run(server: FuzzServer, case: Case) -> None:
     response = case.call(base_url=server.url, headers=_headers(server, case), timeout=30)
     if case.operation.path in FRESH_DEVICE_PATHS and response.status_code < 300:
         _doomed.clear()  # that device may be gone now: the next such case logs in again
-    case.validate_response(response, checks=CHECKS if os.environ.get('FUZZ_FEW') else None)
+    case.validate_response(response, checks=None, excluded_checks=[positive_data_acceptance])
 
 
 def _fuzz(server: FuzzServer, api_schema: Any, examples: int) -> None:
@@ -128,7 +129,7 @@ def _fuzz(server: FuzzServer, api_schema: Any, examples: int) -> None:
 
         try:
             check()
-        except Exception as exc:  # noqa: BLE001 - collected, reported below, fails the test
+        except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - collected, reported below
             failures.append(f"{operation.label}: {exc}")
     assert operations >= 80, f"only {operations} operations in /openapi.json"
     assert not failures, "\n\n".join(failures)

@@ -42,7 +42,9 @@ def untyped(spec: dict[str, Any], schema: dict[str, Any], seen: frozenset[str] =
     parts = [*schema.get("anyOf", []), *schema.get("oneOf", []), *schema.get("allOf", []),
              *schema.get("properties", {}).values()]
     if schema.get("type") == "array":
-        parts.append(schema.get("items", {}))
+        parts.extend(schema.get("prefixItems", []))  # a tuple: its parts
+        if "items" in schema or "prefixItems" not in schema:
+            parts.append(schema.get("items", {}))
     if isinstance(extra, dict):
         parts.append(extra)
     return any(untyped(spec, part, seen) for part in parts)
@@ -72,6 +74,7 @@ def test_untyped_detects_free_objects() -> None:
     assert untyped(spec, {})
     assert not untyped(spec, {"$ref": "#/components/schemas/Typed"})
     assert not untyped(spec, {"type": "object", "additionalProperties": {"type": "string"}})
+    assert not untyped(spec, {"type": "array", "prefixItems": [{"type": "boolean"}]})
 
 
 async def test_few_untyped_results(api: AppFactory) -> None:

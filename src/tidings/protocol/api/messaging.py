@@ -54,3 +54,20 @@ class Attachment(Result):
     """The SHA-256 of the stored (encrypted) bytes."""
     size: int
     expires_at: int
+
+
+class DeviceKeysRecord(Result):
+    """A device's signed identity keys (``protocol/keys.py: DeviceKeys``)."""
+    user: str
+    device_id: str
+    curve25519: str
+    ed25519: str
+    signature: str
+
+
+class OneTimeKeyRecord(Result):
+    """A signed one-time (or fallback) key (``protocol/keys.py: OneTimeKey``)."""
+    key_id: str
+    key: str
+    fallback: bool
+    signature: str

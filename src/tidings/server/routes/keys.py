@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from tidings.protocol import limits
+from tidings.protocol.api.messaging import DeviceKeysRecord, OneTimeKeyRecord
 from tidings.server.bodies import StrictBody
 from tidings.server.deps import principal, rate_limit
 from tidings.services.accounts import Principal
@@ -40,7 +41,7 @@ class QueryIn(StrictBody):
 
 
 class QueryOut(BaseModel):
-    devices: dict[str, dict[str, dict[str, Any]]] = Field(
+    devices: dict[str, dict[str, DeviceKeysRecord]] = Field(
         description="username -> device_id -> signed DeviceKeys record.")
 
 
@@ -50,7 +51,7 @@ class ClaimIn(StrictBody):
 
 
 class ClaimOut(BaseModel):
-    one_time_keys: dict[str, dict[str, dict[str, Any]]] = Field(
+    one_time_keys: dict[str, dict[str, OneTimeKeyRecord]] = Field(
         description="username -> device_id -> signed one-time (or fallback) key.")
 
 
