@@ -27,6 +27,7 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation import GenerationMode
 from schemathesis.generation.case import Case
 
@@ -102,10 +103,19 @@ def _aim_at_real_objects(server: FuzzServer, case: Case) -> None:
         params["name"] = USER
 
 
+def _auth_left_out(case: Case) -> bool:
+    """A negative case that leaves out the Authorization header on purpose (the bearer
+    scheme is a required header): it is sent without a token, as generated."""
+    headers = case.meta.components.get(ParameterLocation.HEADER) if case.meta else None
+    return (headers is not None and headers.mode is GenerationMode.NEGATIVE
+            and "authorization" not in {k.lower() for k in (case.headers or {})})
+
+
 def _run(server: FuzzServer, case: Case) -> None:
     _aim_at_real_objects(server, case)
     _counts[case.operation.label] = _counts.get(case.operation.label, 0) + 1
-    response = case.call(base_url=server.url, headers=_headers(server, case), timeout=30)
+    headers = {} if _auth_left_out(case) else _headers(server, case)
+    response = case.call(base_url=server.url, headers=headers, timeout=30)
     if case.operation.path in FRESH_DEVICE_PATHS and response.status_code < 300:
         _doomed.clear()  # that device may be gone now: the next such case logs in again
     case.validate_response(response, checks=None, excluded_checks=[positive_data_acceptance])

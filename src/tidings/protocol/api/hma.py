@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import ConfigDict
+from typing import Annotated
+
+from pydantic import ConfigDict, Field
 
 from tidings.protocol.api import Result
 from tidings.protocol.api.banks import ConfigValue
@@ -36,7 +38,7 @@ class Distance(Result):
     distance: int | None = None
 
 
-Compared = dict[str, tuple[bool, Distance]]
+Compared = dict[str, Annotated[list[bool | Distance], Field(min_length=2, max_length=2)]]
 """``{signal_type: [match, {"distance": n}]}`` (pytx's comparison as HMA sends it)."""
 
 
