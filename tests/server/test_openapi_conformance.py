@@ -11,6 +11,7 @@ from typing import Any
 
 from tests.conftest import AppFactory
 from tests.server.channel_util import channel, post, user
+from tidings.protocol import limits
 
 UNTYPED_RESULTS_MAX = 0.10
 """The share of operations whose success answer may be untyped JSON (issue 23)."""
@@ -153,3 +154,27 @@ async def test_request_bodies_are_strict(api: AppFactory) -> None:
         assert r.status_code == 204
         r = await client.post("/api/v1/channels/newsroom/posts", headers=owner, json={"text": 5})
         assert r.status_code == 422
+
+
+async def test_published_group_limits_are_the_enforced_ones(api: AppFactory) -> None:
+    async with api() as client:
+        spec = (await client.get("/openapi.json")).json()
+        timer = spec["components"]["schemas"]["TimerIn"]["properties"]["timer_ms"]["anyOf"][0]
+        users = spec["components"]["schemas"]["UsersIn"]["properties"]["users"]
+        assert (timer["minimum"], timer["maximum"]) == (limits.DISAPPEAR_MIN_MS,
+                                                        limits.DISAPPEAR_MAX_MS)
+        assert (users["minItems"], users["maxItems"]) == (1, limits.GROUP_CHANGE_USERS_MAX)
+        owner = await user(client, "alice")
+        gid = (await client.post("/api/v1/groups", headers=owner,
+                                 json={"title": "friends"})).json()["id"]
+        for value, status in ((timer["minimum"], 200), (timer["maximum"], 200),
+                              (timer["minimum"] - 1, 400), (timer["maximum"] + 1, 400)):
+            r = await client.put(f"/api/v1/groups/{gid}/timer", headers=owner,
+                                 json={"timer_ms": value})
+            assert r.status_code == status, (value, r.text)
+        r = await client.post(f"/api/v1/groups/{gid}/members", headers=owner,
+                              json={"users": []})
+        assert r.status_code == 400
+        r = await client.post(f"/api/v1/groups/{gid}/members", headers=owner,
+                              json={"users": [f"u{i}" for i in range(users["maxItems"] + 1)]})
+        assert r.status_code == 400

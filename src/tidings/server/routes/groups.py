@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
@@ -33,15 +33,23 @@ class CreateIn(StrictBody):
 
 
 class UsersIn(StrictBody):
-    users: list[str] = Field(max_length=limits.GROUP_MEMBERS_MAX + 1)
+    users: list[str] = Field(max_length=limits.GROUP_MEMBERS_MAX + 1, json_schema_extra={
+        "minItems": 1, "maxItems": limits.GROUP_CHANGE_USERS_MAX})
+    """Published: what the service takes (1..GROUP_CHANGE_USERS_MAX, else 400)."""
 
 
 class TitleIn(StrictBody):
     title: str = Field(max_length=limits.GROUP_TITLE_MAX * 4)
 
 
+TimerMs = Annotated[int, Field(ge=0, lt=2**53, json_schema_extra={
+    "minimum": limits.DISAPPEAR_MIN_MS, "maximum": limits.DISAPPEAR_MAX_MS})]
+"""Published: the timers the service sets (else 400 ``bad_timer``)."""
+
+
 class TimerIn(StrictBody):
-    timer_ms: int | None = Field(default=None, ge=0, lt=2**53)
+    timer_ms: TimerMs | None = None
+    """null clears the timer."""
 
 
 class GroupSendIn(StrictBody):
