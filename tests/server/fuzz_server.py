@@ -33,7 +33,7 @@ PASSWORD = "a long enough passphrase"
 ADMIN = "fuzzadmin"
 USER = "fuzzuser"
 CHANNEL = "fuzzchan"
-READY_TIMEOUT_S = 30.0
+READY_TIMEOUT_S = 90.0
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """Schemathesis over every operation of a real server's ``/openapi.json``.
 
 Each generated request goes to a real ``tidings serve`` process, authenticated (the
-user's token; staff routes with the admin's), and every answer must be no 5xx, have a
-status the schema documents and a body that matches the schema documented for it.
+user's token; staff routes with the admin's), and every answer must pass every check
+schemathesis has but :data:`NOT_YET`: no 5xx, a documented status, content type, headers
+and body, invalid requests refused, ``Allow`` on 405.
 
 The bounded run (``FUZZ_CI_EXAMPLES`` examples per operation) is part of the normal
 test run; ``make fuzz`` runs the marked long one with ``TIDINGS_FUZZ_EXAMPLES`` (500).
@@ -21,11 +22,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from schemathesis.checks import (
-    not_a_server_error,
-    response_schema_conformance,
-    status_code_conformance,
-)
+from schemathesis.checks import positive_data_acceptance
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation import GenerationMode
 from schemathesis.generation.case import Case
 
@@ -34,7 +32,9 @@ from tests.server.fuzz_server import ADMIN, CHANNEL, USER, FuzzServer
 FUZZ_CI_EXAMPLES = 10
 """Examples per operation in the bounded run of the normal test suite."""
 FUZZ_LONG_EXAMPLES = int(os.environ.get("TIDINGS_FUZZ_EXAMPLES", "500"))
-CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
+NOT_YET = [positive_data_acceptance]
+"""Every schemathesis check runs but these: a schema-valid request may still be refused
+(400/422) by a rule the document does not publish yet (docs/hostile-inputs.md)."""
 FUZZ_PHASES = (Phase.explicit, Phase.generate, Phase.shrink)
 STAFF_PREFIXES = ("/api/v1/admin", "/api/v1/banks", "/api/v1/mod", "/api/v1/jobs", "/hma")
 FRESH_DEVICE_PATHS = ("/api/v1/accounts/logout", "/api/v1/accounts/delete",
@@ -101,13 +101,22 @@ def _aim_at_real_objects(server: FuzzServer, case: Case) -> None:
         params["name"] = USER
 
 
+def _headers_broken(case: Case) -> bool:
+    """A negative case whose headers break the schema: it may leave out or garble the
+    Authorization header on purpose (the bearer scheme is a required header), so it is
+    sent with its headers as generated, not with the fixture's token."""
+    headers = case.meta.components.get(ParameterLocation.HEADER) if case.meta else None
+    return headers is not None and headers.mode is GenerationMode.NEGATIVE
+
+
 def _run(server: FuzzServer, case: Case) -> None:
     _aim_at_real_objects(server, case)
     _counts[case.operation.label] = _counts.get(case.operation.label, 0) + 1
-    response = case.call(base_url=server.url, headers=_headers(server, case), timeout=30)
+    headers = {} if _headers_broken(case) else _headers(server, case)
+    response = case.call(base_url=server.url, headers=headers, timeout=30)
     if case.operation.path in FRESH_DEVICE_PATHS and response.status_code < 300:
         _doomed.clear()  # that device may be gone now: the next such case logs in again
-    case.validate_response(response, checks=CHECKS)
+    case.validate_response(response, checks=None, excluded_checks=NOT_YET)
 
 
 def _fuzz(server: FuzzServer, api_schema: Any, examples: int) -> None:
@@ -128,7 +137,7 @@ def _fuzz(server: FuzzServer, api_schema: Any, examples: int) -> None:
 
         try:
             check()
-        except Exception as exc:  # noqa: BLE001 - collected, reported below, fails the test
+        except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - collected, reported below
             failures.append(f"{operation.label}: {exc}")
     assert operations >= 80, f"only {operations} operations in /openapi.json"
     assert not failures, "\n\n".join(failures)

@@ -10,6 +10,16 @@ from typing import Any
 from urllib.parse import quote
 
 from tidings.client.requests import API, Request
+from tidings.protocol.api.channels import (
+    Channel,
+    ChannelAdmin,
+    Post,
+    PostPage,
+    Preview,
+    Profile,
+    Updates,
+    Upload,
+)
 
 
 def _ch(handle: str) -> str:
@@ -20,15 +30,16 @@ def create_channel(handle: str, title: str, description: str = "",
                    visibility: str = "public", avatar: str | None = None) -> Request:
     return Request("POST", f"{API}/channels", {
         "handle": handle, "title": title, "description": description,
-        "visibility": visibility, "avatar": avatar})
+        "visibility": visibility, "avatar": avatar}, result=Channel)
 
 
 def get_channel(handle: str, invite: str | None = None) -> Request:
-    return Request("GET", _ch(handle), params={"invite": invite} if invite else {})
+    return Request("GET", _ch(handle), params={"invite": invite} if invite else {}, result=Channel)
 
 
 def edit_channel(handle: str, **fields: Any) -> Request:
-    return Request("PATCH", _ch(handle), {k: v for k, v in fields.items() if v is not None})
+    return Request("PATCH", _ch(handle), {k: v for k, v in fields.items() if v is not None},
+                   result=Channel)
 
 
 def delete_channel(handle: str) -> Request:
@@ -36,11 +47,11 @@ def delete_channel(handle: str) -> Request:
 
 
 def rotate_invite(handle: str) -> Request:
-    return Request("POST", f"{_ch(handle)}/invite")
+    return Request("POST", f"{_ch(handle)}/invite", result=Channel)
 
 
 def admins(handle: str) -> Request:
-    return Request("GET", f"{_ch(handle)}/admins")
+    return Request("GET", f"{_ch(handle)}/admins", result=list[ChannelAdmin])
 
 
 def set_admin(handle: str, username: str, *, can_post: bool = True,
@@ -55,7 +66,7 @@ def remove_admin(handle: str, username: str) -> Request:
 
 
 def subscribe(handle: str, invite: str | None = None) -> Request:
-    return Request("POST", f"{_ch(handle)}/subscription", {"invite": invite})
+    return Request("POST", f"{_ch(handle)}/subscription", {"invite": invite}, result=Channel)
 
 
 def unsubscribe(handle: str) -> Request:
@@ -63,21 +74,22 @@ def unsubscribe(handle: str) -> Request:
 
 
 def subscriptions() -> Request:
-    return Request("GET", f"{API}/subscriptions")
+    return Request("GET", f"{API}/subscriptions", result=list[Channel])
 
 
 def search_channels(query: str, limit: int = 20) -> Request:
     return Request("GET", f"{API}/search/channels", params={"q": query, "limit": limit},
-                   auth=False)
+                   auth=False, result=list[Channel])
 
 
 def search_posts(query: str, limit: int = 20) -> Request:
     return Request("GET", f"{API}/search/posts", params={"q": query, "limit": limit},
-                   auth=False)
+                   auth=False, result=list[Post])
 
 
 def publish(handle: str, text: str, media: list[str] | None = None) -> Request:
-    return Request("POST", f"{_ch(handle)}/posts", {"text": text, "media": media or []})
+    return Request("POST", f"{_ch(handle)}/posts", {"text": text, "media": media or []},
+                   result=Post)
 
 
 def history(handle: str, before: int | None = None, start: int | None = None,
@@ -86,17 +98,18 @@ def history(handle: str, before: int | None = None, start: int | None = None,
     for key, value in (("before", before), ("from", start), ("invite", invite)):
         if value is not None:
             params[key] = value
-    return Request("GET", f"{_ch(handle)}/posts", params=params)
+    return Request("GET", f"{_ch(handle)}/posts", params=params, result=PostPage)
 
 
 def get_post(handle: str, number: int) -> Request:
     """The channel's post with this number (``/c/HANDLE/N``)."""
-    return Request("GET", f"{_ch(handle)}/posts/{number}")
+    return Request("GET", f"{_ch(handle)}/posts/{number}", result=Post)
 
 
 def edit_post(handle: str, number: int, text: str | None = None,
               media: list[str] | None = None) -> Request:
-    return Request("PATCH", f"{_ch(handle)}/posts/{number}", {"text": text, "media": media})
+    return Request("PATCH", f"{_ch(handle)}/posts/{number}", {"text": text, "media": media},
+                   result=Post)
 
 
 def delete_post(handle: str, number: int) -> Request:
@@ -104,7 +117,7 @@ def delete_post(handle: str, number: int) -> Request:
 
 
 def forward(handle: str, number: int, to: str) -> Request:
-    return Request("POST", f"{_ch(handle)}/posts/{number}/forward", {"to": to})
+    return Request("POST", f"{_ch(handle)}/posts/{number}/forward", {"to": to}, result=Post)
 
 
 def pin(handle: str, number: int) -> Request:
@@ -116,20 +129,21 @@ def unpin(handle: str) -> Request:
 
 
 def views(handle: str, numbers: list[int]) -> Request:
-    return Request("POST", f"{_ch(handle)}/views", {"numbers": numbers})
+    return Request("POST", f"{_ch(handle)}/views", {"numbers": numbers}, result=dict[str, int])
 
 
 def updates(handle: str, since: int, limit: int = 100) -> Request:
-    return Request("GET", f"{_ch(handle)}/updates", params={"since": since, "limit": limit})
+    return Request("GET", f"{_ch(handle)}/updates", params={"since": since, "limit": limit},
+                   result=Updates)
 
 
 def upload_media(data: bytes) -> Request:
-    return Request("POST", f"{API}/media", content=data)
+    return Request("POST", f"{API}/media", content=data, result=Upload)
 
 
 def media_preview(sha256: str) -> Request:
     """A fresh signed preview URL for media the caller uploaded."""
-    return Request("GET", f"{API}/media/{quote(sha256, safe='')}/preview")
+    return Request("GET", f"{API}/media/{quote(sha256, safe='')}/preview", result=Preview)
 
 
 def download_media(url: str) -> Request:
@@ -141,9 +155,9 @@ def download_media(url: str) -> Request:
 
 
 def get_profile() -> Request:
-    return Request("GET", f"{API}/accounts/profile")
+    return Request("GET", f"{API}/accounts/profile", result=Profile)
 
 
 def set_profile(display_name: str | None = None, avatar: str | None = None) -> Request:
     return Request("PUT", f"{API}/accounts/profile",
-                   {"display_name": display_name, "avatar": avatar})
+                   {"display_name": display_name, "avatar": avatar}, result=Profile)

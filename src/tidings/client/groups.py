@@ -17,6 +17,8 @@ from tidings.client.messaging import Messenger
 from tidings.client.requests import API, Request
 from tidings.crypto import seal_message
 from tidings.protocol import limits
+from tidings.protocol.api.messaging import Group
+from tidings.protocol.api.messaging import Groups as GroupList
 from tidings.protocol.keys import DeviceKeys, b64encode
 from tidings.protocol.payload import MessageContent
 
@@ -27,35 +29,35 @@ def _now_ms() -> int:
 
 def create_group(title: str, members: list[str], admins: list[str] | None = None) -> Request:
     return Request("POST", f"{API}/groups",
-                   {"title": title, "members": members, "admins": admins or []})
+                   {"title": title, "members": members, "admins": admins or []}, result=Group)
 
 
 def get_group(gid: str) -> Request:
-    return Request("GET", f"{API}/groups/{gid}")
+    return Request("GET", f"{API}/groups/{gid}", result=Group)
 
 
 def my_groups() -> Request:
-    return Request("GET", f"{API}/groups")
+    return Request("GET", f"{API}/groups", result=GroupList)
 
 
 def add_members(gid: str, users: list[str]) -> Request:
-    return Request("POST", f"{API}/groups/{gid}/members", {"users": users})
+    return Request("POST", f"{API}/groups/{gid}/members", {"users": users}, result=Group)
 
 
 def remove_member(gid: str, user: str) -> Request:
-    return Request("DELETE", f"{API}/groups/{gid}/members/{user}")
+    return Request("DELETE", f"{API}/groups/{gid}/members/{user}", result=Group)
 
 
 def leave_group(gid: str) -> Request:
-    return Request("POST", f"{API}/groups/{gid}/leave")
+    return Request("POST", f"{API}/groups/{gid}/leave", result=Group)
 
 
 def set_title(gid: str, title: str) -> Request:
-    return Request("PUT", f"{API}/groups/{gid}/title", {"title": title})
+    return Request("PUT", f"{API}/groups/{gid}/title", {"title": title}, result=Group)
 
 
 def set_timer(gid: str, timer_ms: int | None) -> Request:
-    return Request("PUT", f"{API}/groups/{gid}/timer", {"timer_ms": timer_ms})
+    return Request("PUT", f"{API}/groups/{gid}/timer", {"timer_ms": timer_ms}, result=Group)
 
 
 def send_group(gid: str, body: dict[str, Any]) -> Request:

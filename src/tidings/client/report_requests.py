@@ -14,6 +14,7 @@ from typing import Any
 
 from tidings.client.requests import API, Request
 from tidings.protocol import limits
+from tidings.protocol.api.safety import ReportReceipt, ReportStatus
 from tidings.protocol.errors import BadRequest, NotFound
 from tidings.protocol.keys import CryptoError, b64decode, b64encode
 from tidings.protocol.payload import CONTENT_KINDS, MessageContent
@@ -58,7 +59,7 @@ def message_report(inbox: Sequence[dict[str, Any]], message_id: str, category: s
     return Request("POST", f"{API}/reports", {
         "target": {"kind": "message"}, "category": category, "explanation": explanation,
         "good_faith": True, "message": _with(franked(item), disclose),
-        "context": [_with(franked(m), disclose) for m in earlier]})
+        "context": [_with(franked(m), disclose) for m in earlier]}, result=ReportReceipt)
 
 
 def _with(message: dict[str, Any], disclose: Mapping[str, bytes] | None) -> dict[str, Any]:
@@ -79,7 +80,7 @@ def post_report(handle: str, number: int, category: str, explanation: str,
     return Request("POST", f"{API}/reports", {
         "target": {"kind": "post", "channel": handle.removeprefix("@"), "number": number},
         "category": category, "explanation": explanation, "good_faith": True,
-        "location": location})
+        "location": location}, result=ReportReceipt)
 
 
 def url_report(url: str, category: str, explanation: str, location: str = "") -> Request:
@@ -88,11 +89,11 @@ def url_report(url: str, category: str, explanation: str, location: str = "") ->
     return Request("POST", f"{API}/reports", {
         "target": {"kind": "post", "url": url},
         "category": category, "explanation": explanation, "good_faith": True,
-        "location": location})
+        "location": location}, result=ReportReceipt)
 
 
 def report_status(report_id: int) -> Request:
-    return Request("GET", f"{API}/reports/{report_id}")
+    return Request("GET", f"{API}/reports/{report_id}", result=ReportStatus)
 
 
 def notices(limit: int = 50) -> Request:

@@ -26,6 +26,9 @@ class Request:
     """Return the response body as text (exports) instead of parsed JSON."""
     bytes_response: bool = False
     """Return the raw response bytes (encrypted attachments)."""
+    result: Any = None
+    """The type the answer is (``tidings.protocol.api``): the transport checks it and
+    ``TidingsClient.typed`` returns it; None for answers without a declared type."""
 
 
 def register(username: str, password: str, device_name: str) -> Request:

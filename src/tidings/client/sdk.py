@@ -13,6 +13,7 @@ from tidings.client import profile as profiles
 from tidings.client import requests as rq
 from tidings.client.channel_sdk import ChannelMethods
 from tidings.client.order_sdk import OrderMethods
+from tidings.client.results import parse
 from tidings.client.transport import Transport
 
 
@@ -43,6 +44,14 @@ class TidingsClient(ChannelMethods, OrderMethods):
 
     async def call(self, request: rq.Request) -> Any:
         return await self.transport.call(request)
+
+    async def typed(self, request: rq.Request) -> Any:
+        """The answer to ``request`` parsed into its declared type (``request.result``,
+        from ``tidings.protocol.api``): ``await client.typed(cr.history("news"))`` is a
+        ``PostPage``. The named methods (``history``...) keep answering plain JSON."""
+        if request.result is None:
+            raise ValueError(f"{request.method} {request.path} declares no result type")
+        return parse(request.result, await self.transport.call(request))
 
     async def send_message(self, body: dict[str, Any]) -> dict[str, Any]:
         """Relay one encrypted message (see ``Transport.send_message``): over the open

@@ -10,16 +10,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tidings.client.requests import API, Request
+from tidings.protocol.api.channels import Post
+from tidings.protocol.api.safety import Removal, Rules, TrustedFlagger, TrustedFlaggerSet
+from tidings.protocol.api.transparency import TerroristChannelBans
 
 
 def rules() -> Request:
-    return Request("GET", f"{API}/admin/rules")
+    return Request("GET", f"{API}/admin/rules", result=Rules)
 
 
 def put_rules(text: str) -> Request:
     """The body is the TOML text itself, not JSON (the route validates it first)."""
     return Request("PUT", f"{API}/admin/rules", content=text.encode("utf-8"),
-                   content_type="application/toml")
+                   content_type="application/toml", result=Rules)
 
 
 def job(job_id: int) -> Request:
@@ -45,7 +48,7 @@ def webhook_deliveries(endpoint_id: int, limit: int = 50) -> Request:
 
 
 def trusted_flaggers() -> Request:
-    return Request("GET", f"{API}/admin/trusted-flaggers")
+    return Request("GET", f"{API}/admin/trusted-flaggers", result=list[TrustedFlagger])
 
 
 def jobs(state: str | None = None, kind: str | None = None, limit: int = 50) -> Request:
@@ -56,21 +59,21 @@ def jobs(state: str | None = None, kind: str | None = None, limit: int = 50) -> 
 
 def trusted_flagger(username: str, trusted: bool) -> Request:
     return Request("PUT", f"{API}/admin/users/{username}/trusted-flagger",
-                   {"trusted": trusted})
+                   {"trusted": trusted}, result=TrustedFlaggerSet)
 
 
 def release_held(post: int) -> Request:
-    return Request("POST", f"{API}/admin/held/{post}/release")
+    return Request("POST", f"{API}/admin/held/{post}/release", result=Post)
 
 
 def remove_post(post: int, labels: Sequence[str] = (), *, held: bool = False) -> Request:
     """Remove a visible post, or with ``held`` a post waiting in review."""
     where = "held" if held else "posts"
     return Request("POST", f"{API}/admin/{where}/{post}/remove",
-                   {"labels": list(labels)} if labels else None)
+                   {"labels": list(labels)} if labels else None, result=Removal)
 
 
 def channel_bans(since: str | None = None, until: str | None = None) -> Request:
     params = {k: v for k, v in (("from", since), ("to", until)) if v}
     return Request("GET", "/transparency/terrorist-channel-bans.json", params=params,
-                   auth=False)
+                   auth=False, result=TerroristChannelBans)

@@ -18,6 +18,7 @@ import httpx
 import websockets
 
 from tidings.client.requests import Request, send_message
+from tidings.client.results import parse
 from tidings.client.socket import Socket
 from tidings.protocol import limits
 from tidings.protocol.errors import TidingsError, from_response
@@ -68,6 +69,8 @@ class Transport:
             body = None
         if response.status_code >= 400:
             raise from_response(response.status_code, body)
+        if request.result is not None:
+            parse(request.result, body)  # the answer is what the API declares
         return body
 
     def ws_url(self) -> str:

@@ -138,12 +138,16 @@ def _install_error_handlers(app: FastAPI) -> None:
                             status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {404: "not_found", 405: "method_not_allowed"}
+        headers = getattr(exc, "headers", None)
+        allowed = openapi.allowed_methods(app, request.url.path) if exc.status_code == 405 else None
+        if allowed:
+            headers = {**(headers or {}), "Allow": allowed}
         return JSONResponse(
             {"error": {"code": codes.get(exc.status_code, "http_error"),
                        "message": str(exc.detail)}},
-            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+            status_code=exc.status_code, headers=headers)
 
 
 GATEWAY_PATH = "/api/v1/ws"

@@ -11,9 +11,10 @@ not exist or be gone, one that authenticates can meet every authorisation answer
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
@@ -89,6 +90,51 @@ def document_errors(spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
+def integer_bounds(node: Any) -> None:
+    """Bounds of integer schemas as integers (in place). FastAPI's OpenAPI model holds
+    ``minimum``/``maximum`` as floats, so ``le=6`` reads ``6.0``, which a strict client
+    or schemathesis takes for a float bound. Every bound in the code is exact as a float
+    (small, or a power of two such as 2**63), so the conversion loses nothing."""
+    if isinstance(node, dict):
+        if node.get("type") == "integer":
+            for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+                value = node.get(key)
+                if isinstance(value, float) and value.is_integer():
+                    node[key] = int(value)
+        for value in node.values():
+            integer_bounds(value)
+    elif isinstance(node, list):
+        for value in node:
+            integer_bounds(value)
+
+
+OPTIONAL_AUTH: dict[str, Any] = {"x-optional-auth": True}
+"""``openapi_extra`` of an operation that takes a token when there is one
+(``maybe_principal``: public channel reads)."""
+
+
+def optional_auth(spec: dict[str, Any]) -> None:
+    """Operations marked :data:`OPTIONAL_AUTH` say so in the document: ``security:
+    [{}, {HTTPBearer: []}]`` (anonymous, or a bearer token that must then be valid)."""
+    for item in spec.get("paths", {}).values():
+        for operation in item.values():
+            if isinstance(operation, dict) and operation.pop("x-optional-auth", False):
+                operation["security"] = [{}, *operation.get("security", [])]
+
+
+def allowed_methods(app: FastAPI, path: str) -> str | None:
+    """Every method the document lists at this path (with HEAD beside GET), for
+    ``Allow`` on a 405: Starlette names only the methods of the first route whose path
+    matched. None for a path the document does not hold (web pages)."""
+    methods: set[str] = set()
+    for template, item in app.openapi().get("paths", {}).items():
+        if re.fullmatch(re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(template)), path):
+            methods.update(method.upper() for method in item)
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods)) or None
+
+
 def operation_id(route: APIRoute) -> str:
     """The operation's id in the OpenAPI document, and so the method name in generated
     clients: the route function's name (``register``, ``publish``), ``hma_`` before the
@@ -102,9 +148,27 @@ def install(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = document_errors(get_openapi(
+            spec = get_openapi(
                 title=app.title, version=app.version, openapi_version=app.openapi_version,
-                description=app.description, routes=app.routes))
+                description=app.description, routes=app.routes)
+            optional_auth(spec)
+            integer_bounds(spec)
+            app.openapi_schema = document_errors(spec)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def typed(model: Any) -> dict[str, Any]:
+    """Route arguments that declare ``model`` (``tidings.protocol.api``) as the answer:
+    ``@router.get(path, **typed(Channel))``. Fields an answer does not hold stay out of
+    it (``exclude_unset``), so the JSON is what the service built, now checked."""
+    return {"response_model": model, "response_model_exclude_unset": True}
+
+
+def binary(media_type: str, description: str) -> dict[str, Any]:
+    """Route arguments for an answer of raw bytes (a download): documented as such,
+    not as JSON."""
+    return {"response_class": Response, "responses": {200: {
+        "description": description,
+        "content": {media_type: {"schema": {"type": "string", "format": "binary"}}}}}}

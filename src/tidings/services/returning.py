@@ -41,8 +41,8 @@ from tidings.protocol import limits
 from tidings.services.cases import open_or_join
 from tidings.services.clock import Clock
 from tidings.services.media import MediaService
-from tidings.services.notices import NoticeService
 from tidings.services.moderation import HELD, VISIBLE
+from tidings.services.notices import NoticeService
 from tidings.services.takedowns import crop_signals
 from tidings.storage.accounts import AccountStore
 from tidings.storage.channels import ChannelRecord, ChannelStore

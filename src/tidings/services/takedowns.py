@@ -41,8 +41,8 @@ from tidings.services.actions import (
 )
 from tidings.services.channel_access import post_json
 from tidings.services.media import MediaService
-from tidings.services.notices import NoticeService
 from tidings.services.moderation import HELD, REMOVED, VISIBLE
+from tidings.services.notices import NoticeService
 from tidings.services.post_states import PostStates
 from tidings.services.preservation import PreservationService
 from tidings.storage.channels import ChannelRecord, ChannelStore, PostRecord

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from tidings.protocol import limits
 from tidings.protocol.control import EndReason
+from tidings.server.bodies import StrictBody
 from tidings.server.deps import accounts, principal, rate_limit
 from tidings.server.login_guard import guarded_login
 from tidings.server.state import kernel_of
@@ -16,7 +17,7 @@ from tidings.services.groups import GroupService
 router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"])
 
 
-class Credentials(BaseModel):
+class Credentials(StrictBody):
     username: str = Field(max_length=limits.USERNAME_MAX * 4)
     password: str = Field(max_length=limits.PASSWORD_MAX)
     device_name: str = Field(default="device", max_length=limits.DEVICE_NAME_MAX * 4)
@@ -43,7 +44,7 @@ class MeOut(BaseModel):
     device_id: str
 
 
-class DeletePassword(BaseModel):
+class DeletePassword(StrictBody):
     password: str = Field(max_length=limits.PASSWORD_MAX)
 
 

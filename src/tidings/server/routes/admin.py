@@ -7,11 +7,15 @@ from __future__ import annotations
 from typing import Any, Final
 
 from fastapi import APIRouter, Depends, Path, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from tidings.moderation.rules import normalize_label
+from tidings.protocol.api.channels import Post
+from tidings.protocol.api.safety import AuditCheck, Removal, Rules
 from tidings.protocol.errors import BadRequest
+from tidings.server.bodies import StrictBody
 from tidings.server.deps import require_role
+from tidings.server.openapi import typed
 from tidings.server.state import kernel_of
 from tidings.services.accounts import Principal
 from tidings.services.actions import DEFAULT_TAKEDOWN_LABEL, ActionService
@@ -50,13 +54,13 @@ def _rules_json(cfg: RuleConfig) -> dict[str, Any]:
             "text": active.text}
 
 
-@router.get("/rules")
+@router.get("/rules", **typed(Rules))
 async def get_rules(_: Principal = READ, cfg: RuleConfig = Depends(rules)) -> dict[str, Any]:
     """The active rule set: version, content hash, where it came from, its TOML."""
     return _rules_json(cfg)
 
 
-@router.put("/rules")
+@router.put("/rules", **typed(Rules))
 async def put_rules(request: Request, who: Principal = WRITE,
                     cfg: RuleConfig = Depends(rules)) -> dict[str, Any]:
     """Replace the rules (body: the TOML text). Validated first: a 400 names the rule
@@ -72,7 +76,7 @@ async def put_rules(request: Request, who: Principal = WRITE,
     return _rules_json(cfg)
 
 
-@router.get("/audit/verify")
+@router.get("/audit/verify", **typed(AuditCheck))
 async def verify_audit(_: Principal = AUDIT,
                        svc: ActionService = Depends(actions)) -> dict[str, Any]:
     """Walk the hash chain of the audit log; the first inconsistent record, if any."""
@@ -81,7 +85,7 @@ async def verify_audit(_: Principal = AUDIT,
             "problem": result.problem.value if result.problem else None}
 
 
-class RemoveIn(BaseModel):
+class RemoveIn(StrictBody):
     labels: list[str] = Field(default_factory=lambda: [DEFAULT_TAKEDOWN_LABEL],
                               max_length=MAX_LABELS)
 
@@ -97,15 +101,15 @@ def _labels(body: RemoveIn | None) -> tuple[str, ...]:
     return tuple(out)
 
 
-@router.post("/held/{post_id}/release")
+@router.post("/held/{post_id}/release", **typed(Post))
 async def release_held(post_id: int = POST_ID, who: Principal = DECIDE,
                        svc: TakedownService = Depends(takedowns)) -> dict[str, Any]:
     """Publish a held post (no violation found)."""
     return await svc.release(post_id, f"moderator:{who.username}")
 
 
-@router.post("/held/{post_id}/remove", operation_id="remove_held_post")
-@router.post("/posts/{post_id}/remove", operation_id="remove_post")
+@router.post("/held/{post_id}/remove", operation_id="remove_held_post", **typed(Removal))
+@router.post("/posts/{post_id}/remove", operation_id="remove_post", **typed(Removal))
 async def remove_post(body: RemoveIn | None = None, post_id: int = POST_ID,
                       who: Principal = DECIDE,
                       svc: TakedownService = Depends(takedowns)) -> dict[str, Any]:

@@ -8,8 +8,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse
 
 from tidings.protocol import limits
+from tidings.protocol.api.messaging import Attachment
 from tidings.protocol.errors import BadRequest, PayloadTooLarge
 from tidings.server.deps import principal
+from tidings.server.openapi import binary, typed
 from tidings.server.state import kernel_of
 from tidings.services.accounts import Principal
 from tidings.services.attachments import AttachmentService
@@ -22,7 +24,7 @@ def attachments(request: Request) -> AttachmentService:
     return service
 
 
-@router.post("", operation_id="upload_attachment", status_code=201)
+@router.post("", operation_id="upload_attachment", status_code=201, **typed(Attachment))
 async def upload(request: Request,
                  expires_in_ms: int | None = Query(None, ge=limits.DISAPPEAR_MIN_MS,
                                                    le=limits.ATTACHMENT_RETENTION_MS),
@@ -47,7 +49,8 @@ async def upload(request: Request,
     return {"id": stored.sha256, "size": stored.size, "expires_at": stored.expires_at}
 
 
-@router.get("/{sha256}", operation_id="download_attachment")
+@router.get("/{sha256}", operation_id="download_attachment",
+            **binary("application/octet-stream", "The opaque (encrypted) blob"))
 async def download(sha256: str, _: Principal = Depends(principal),
                    svc: AttachmentService = Depends(attachments)) -> FileResponse:
     """The opaque blob; the recipient verifies both hashes before using it."""

@@ -12,13 +12,28 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, Field
+from pydantic import Field
 from starlette.datastructures import UploadFile
 
 from tidings.moderation.limits import MAX_LABELS_PER_ENTRY, MAX_SOURCE_CHARS
 from tidings.protocol import limits
+from tidings.protocol.api.banks import (
+    Added,
+    Bank,
+    Banks,
+    ConfigValue,
+    Entries,
+    Entry,
+    Exchange,
+    Exchanges,
+    ExportSummary,
+    Fetched,
+    Imported,
+)
 from tidings.protocol.errors import BadRequest, PayloadTooLarge
+from tidings.server.bodies import StrictBody
 from tidings.server.deps import require_role
+from tidings.server.openapi import typed
 from tidings.server.state import kernel_of
 from tidings.services.accounts import Principal
 from tidings.services.banks import FORMATS, AddResult, BankService, FetchResult
@@ -38,7 +53,7 @@ def service(request: Request) -> BankService:
     return svc
 
 
-class BankIn(BaseModel):
+class BankIn(StrictBody):
     name: str = Field(max_length=limits.BANK_NAME_MAX)
     description: str = Field("", max_length=limits.BANK_DESCRIPTION_MAX)
     threshold_override: Thresholds = None
@@ -51,7 +66,7 @@ class BankIn(BaseModel):
     """An allow list: its entries suppress other banks' matches."""
 
 
-class BankPatch(BaseModel):
+class BankPatch(StrictBody):
     enabled: bool | None = None
     description: str | None = Field(None, max_length=limits.BANK_DESCRIPTION_MAX)
     threshold_override: Thresholds = None
@@ -60,7 +75,7 @@ class BankPatch(BaseModel):
     negative: bool | None = None
 
 
-class EntryIn(BaseModel):
+class EntryIn(StrictBody):
     """Exactly one of ``text``, ``url`` or ``signal_type`` + ``value``."""
 
     text: str | None = None
@@ -73,23 +88,23 @@ class EntryIn(BaseModel):
     source: str = Field("api", max_length=MAX_SOURCE_CHARS)
 
 
-class EntryPatch(BaseModel):
+class EntryPatch(StrictBody):
     enabled: bool | None = None
     labels: list[str] | None = Field(None, max_length=MAX_LABELS_PER_ENTRY)
 
 
-class ExchangeIn(BaseModel):
+class ExchangeIn(StrictBody):
     exchange_type: str = Field(max_length=limits.BANK_SIGNAL_TYPE_MAX)
     labels: list[str] = Field(max_length=MAX_LABELS_PER_ENTRY)
-    config: dict[str, Any] = Field(default_factory=dict)
+    config: dict[str, ConfigValue] = Field(default_factory=dict)
     credentials_ref: str = Field("", max_length=limits.BANK_CREDENTIALS_REF_MAX)
 
 
-class FetchIn(BaseModel):
+class FetchIn(StrictBody):
     exchange: str = Field(max_length=limits.BANK_EXCHANGE_NAME_MAX)
 
 
-class ScheduleIn(BaseModel):
+class ScheduleIn(StrictBody):
     interval_s: int | None = Field(None, ge=limits.EXCHANGE_INTERVAL_MIN_S,
                                    le=limits.EXCHANGE_INTERVAL_MAX_S)
     """Fetch every so many seconds; null stops the schedule."""
@@ -172,13 +187,13 @@ async def upload_bytes(request: Request) -> bytes:
     return await upload.read()
 
 
-@router.get("")
+@router.get("", **typed(Banks))
 async def list_banks(request: Request, _: Principal = READ) -> dict[str, Any]:
     rows = await service(request).list_banks()
     return {"banks": [bank_json(b, n, en) for b, n, en in rows]}
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, **typed(Bank))
 async def create_bank(body: BankIn, request: Request, _: Principal = WRITE) -> dict[str, Any]:
     bank = await service(request).create_bank(body.name, body.description,
                                               body.threshold_override, body.enabled,
@@ -186,14 +201,14 @@ async def create_bank(body: BankIn, request: Request, _: Principal = WRITE) -> d
     return bank_json(bank)
 
 
-@router.patch("/{name}")
+@router.patch("/{name}", **typed(Bank))
 async def update_bank(name: str, body: BankPatch, request: Request,
                       _: Principal = WRITE) -> dict[str, Any]:
     changes = {k: getattr(body, k) for k in body.model_fields_set}
     return bank_json(await service(request).update_bank(name, changes))
 
 
-@router.get("/{name}/entries")
+@router.get("/{name}/entries", **typed(Entries))
 async def list_entries(name: str, request: Request, _: Principal = READ,
                        q: str = Query("", max_length=limits.BANK_QUERY_MAX),
                        cursor: int = Query(0, ge=0),
@@ -204,7 +219,7 @@ async def list_entries(name: str, request: Request, _: Principal = READ,
             "next_cursor": rows[-1].id if len(rows) == limit else None}
 
 
-@router.post("/{name}/entries", status_code=201)
+@router.post("/{name}/entries", status_code=201, **typed(Added))
 async def add_entry(name: str, request: Request, _: Principal = WRITE,
                     label: list[str] = Query([]),
                     source: str = Query("upload", max_length=MAX_SOURCE_CHARS)
@@ -237,14 +252,14 @@ async def add_entry(name: str, request: Request, _: Principal = WRITE,
     return added_json(result)
 
 
-@router.patch("/{name}/entries/{entry_id}")
+@router.patch("/{name}/entries/{entry_id}", **typed(Entry))
 async def update_entry(name: str, entry_id: EntryId, body: EntryPatch, request: Request,
                        _: Principal = WRITE) -> dict[str, Any]:
     entry = await service(request).set_entry(name, entry_id, body.enabled, body.labels)
     return entry_json(entry)
 
 
-@router.post("/{name}/import")
+@router.post("/{name}/import", **typed(Imported))
 async def import_entries(name: str, request: Request, _: Principal = WRITE,
                          format: str = Query("pytx", pattern=FORMAT_PATTERN),
                          label: list[str] = Query([]),
@@ -261,7 +276,13 @@ async def import_entries(name: str, request: Request, _: Principal = WRITE,
     return {"added": len(result.added), "duplicates": result.duplicates}
 
 
-@router.get("/{name}/export")
+@router.get("/{name}/export", response_class=PlainTextResponse, responses={200: {
+    "description": "The bank's entries: CSV for format=csv, else one per line",
+    "content": {"text/plain": {"schema": {"type": "string"}},
+                "text/csv": {"schema": {"type": "string"}}},
+    "headers": {"X-Tidings-Omitted": {
+        "description": "names=pytx only: what was left out and why (JSON)",
+        "schema": {"type": "string"}}}}})
 async def export_entries(name: str, request: Request, _: Principal = READ,
                          format: str = Query("pytx", pattern=FORMAT_PATTERN),
                          names: str = Query("tidings", pattern="^(tidings|pytx)$"),
@@ -283,20 +304,20 @@ async def export_entries(name: str, request: Request, _: Principal = READ,
         "Content-Disposition": f'attachment; filename="{name}.{suffix}"', **headers})
 
 
-@router.get("/{name}/export/summary")
+@router.get("/{name}/export/summary", **typed(ExportSummary))
 async def export_summary(name: str, request: Request, _: Principal = READ) -> dict[str, Any]:
     """What a pytx-named export would hold and leave out, by reason."""
     written = await service(request).export_pytx(name)
     return {"written": written.written, "omitted": written.omitted}
 
 
-@router.get("/{name}/exchanges")
+@router.get("/{name}/exchanges", **typed(Exchanges))
 async def list_exchanges(name: str, request: Request, _: Principal = READ) -> dict[str, Any]:
     rows = await service(request).list_exchanges(name)
     return {"exchanges": [exchange_json(x) for x in rows]}
 
 
-@router.put("/{name}/exchanges/{exchange}")
+@router.put("/{name}/exchanges/{exchange}", **typed(Exchange))
 async def put_exchange(name: str, exchange: str, body: ExchangeIn, request: Request,
                        _: Principal = WRITE) -> dict[str, Any]:
     record = await service(request).put_exchange(name, exchange, body.exchange_type,
@@ -305,14 +326,14 @@ async def put_exchange(name: str, exchange: str, body: ExchangeIn, request: Requ
     return exchange_json(record)
 
 
-@router.post("/{name}/fetch")
+@router.post("/{name}/fetch", **typed(Fetched))
 async def fetch(name: str, body: FetchIn, request: Request,
                 _: Principal = WRITE) -> dict[str, Any]:
     result: FetchResult = await service(request).fetch(name, body.exchange)
     return fetch_json(result)
 
 
-@router.get("/{name}/exchanges/{exchange}", operation_id="bank_exchange_status")
+@router.get("/{name}/exchanges/{exchange}", operation_id="bank_exchange_status", **typed(Exchange))
 async def exchange_status(name: str, exchange: str, request: Request,
                           _: Principal = READ) -> dict[str, Any]:
     """Configuration, schedule and status: last success and error, counts of the last
@@ -320,7 +341,7 @@ async def exchange_status(name: str, exchange: str, request: Request,
     return exchange_json(await service(request).exchange(name, exchange))
 
 
-@router.put("/{name}/exchanges/{exchange}/schedule")
+@router.put("/{name}/exchanges/{exchange}/schedule", **typed(Exchange))
 async def schedule_exchange(name: str, exchange: str, body: ScheduleIn, request: Request,
                             _: Principal = WRITE) -> dict[str, Any]:
     return exchange_json(await service(request).set_schedule(name, exchange, body.interval_s))

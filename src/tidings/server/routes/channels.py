@@ -5,12 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from tidings.protocol import limits
-from tidings.protocol.handles import CHANNEL_DESCRIPTION_MAX, CHANNEL_TITLE_MAX, HANDLE_MAX
+from tidings.protocol.api.channels import Channel, ChannelAdmin, Post
+from tidings.protocol.handles import (
+    CHANNEL_DESCRIPTION_MAX,
+    CHANNEL_TITLE_MAX,
+    HANDLE_MAX,
+    HANDLE_MIN,
+)
+from tidings.server.bodies import StrictBody
 from tidings.server.channel_deps import channels, maybe_principal, posts
 from tidings.server.deps import principal
+from tidings.server.openapi import OPTIONAL_AUTH, typed
 from tidings.services.accounts import Principal
 from tidings.services.channels import ChannelService
 from tidings.services.posts import PostService
@@ -19,11 +27,13 @@ router = APIRouter(prefix="/api/v1", tags=["channels"])
 
 # Field bounds are generous multiples of the real limits (which the services enforce
 # with clear messages); these only stop absurd bodies before any work is done.
-HandleField = Field(max_length=HANDLE_MAX * 4)
+HANDLE_PATTERN = rf"^\s*@?[A-Za-z][A-Za-z0-9_]{{{HANDLE_MIN - 1},{HANDLE_MAX - 1}}}\s*$"
+"""What ``normalize_handle`` accepts, published (it enforces it, with ``invalid_handle``)."""
+HandleField = Field(max_length=HANDLE_MAX * 4, json_schema_extra={"pattern": HANDLE_PATTERN})
 MediaId = Field(default=None, max_length=64)
 
 
-class ChannelIn(BaseModel):
+class ChannelIn(StrictBody):
     handle: str = HandleField
     title: str = Field(max_length=CHANNEL_TITLE_MAX * 4)
     description: str = Field(default="", max_length=CHANNEL_DESCRIPTION_MAX * 4)
@@ -31,27 +41,27 @@ class ChannelIn(BaseModel):
     avatar: str | None = MediaId
 
 
-class ChannelPatch(BaseModel):
+class ChannelPatch(StrictBody):
     title: str | None = Field(default=None, max_length=CHANNEL_TITLE_MAX * 4)
     description: str | None = Field(default=None, max_length=CHANNEL_DESCRIPTION_MAX * 4)
     visibility: str | None = Field(default=None, max_length=16)
     avatar: str | None = MediaId
 
 
-class AdminIn(BaseModel):
+class AdminIn(StrictBody):
     can_post: bool = True
     can_edit_others: bool = False
     can_manage_admins: bool = False
 
 
-class SubscribeIn(BaseModel):
+class SubscribeIn(StrictBody):
     invite: str | None = Field(default=None, max_length=64)
 
 
 Json = dict[str, Any]
 
 
-@router.post("/channels", status_code=201)
+@router.post("/channels", status_code=201, **typed(Channel))
 async def create_channel(body: ChannelIn, who: Principal = Depends(principal),
                          svc: ChannelService = Depends(channels)) -> Json:
     """Create a channel you own. Handle, title, description and avatar are moderated."""
@@ -60,7 +70,7 @@ async def create_channel(body: ChannelIn, who: Principal = Depends(principal),
     return view.json()
 
 
-@router.get("/channels/{handle}")
+@router.get("/channels/{handle}", openapi_extra=OPTIONAL_AUTH, **typed(Channel))
 async def get_channel(handle: str, invite: str | None = Query(None, max_length=64),
                       who: Principal | None = Depends(maybe_principal),
                       svc: ChannelService = Depends(channels)) -> Json:
@@ -68,7 +78,7 @@ async def get_channel(handle: str, invite: str | None = Query(None, max_length=6
     return (await svc.view(handle, who, invite)).json()
 
 
-@router.patch("/channels/{handle}")
+@router.patch("/channels/{handle}", **typed(Channel))
 async def edit_channel(handle: str, body: ChannelPatch, who: Principal = Depends(principal),
                        svc: ChannelService = Depends(channels)) -> Json:
     view = await svc.edit(who, handle, title=body.title, description=body.description,
@@ -83,14 +93,14 @@ async def delete_channel(handle: str, who: Principal = Depends(principal),
     return Response(status_code=204)
 
 
-@router.post("/channels/{handle}/invite")
+@router.post("/channels/{handle}/invite", **typed(Channel))
 async def rotate_invite(handle: str, who: Principal = Depends(principal),
                         svc: ChannelService = Depends(channels)) -> Json:
     """A new invite link token; the old link stops working."""
     return (await svc.rotate_invite(who, handle)).json()
 
 
-@router.get("/channels/{handle}/admins")
+@router.get("/channels/{handle}/admins", **typed(list[ChannelAdmin]))
 async def list_admins(handle: str, who: Principal = Depends(principal),
                       svc: ChannelService = Depends(channels)) -> list[Json]:
     return await svc.admins(who, handle)
@@ -113,7 +123,7 @@ async def remove_admin(handle: str, username: str, who: Principal = Depends(prin
     return Response(status_code=204)
 
 
-@router.post("/channels/{handle}/subscription")
+@router.post("/channels/{handle}/subscription", **typed(Channel))
 async def subscribe(handle: str, body: SubscribeIn | None = None,
                     who: Principal = Depends(principal),
                     svc: ChannelService = Depends(channels)) -> Json:
@@ -128,14 +138,14 @@ async def unsubscribe(handle: str, who: Principal = Depends(principal),
     return Response(status_code=204)
 
 
-@router.get("/subscriptions")
+@router.get("/subscriptions", **typed(list[Channel]))
 async def subscriptions(who: Principal = Depends(principal),
                         svc: ChannelService = Depends(channels)) -> list[Json]:
     """The channels you follow, oldest subscription first."""
     return await svc.subscriptions(who)
 
 
-@router.get("/search/channels")
+@router.get("/search/channels", **typed(list[Channel]))
 async def search_channels(q: str = Query(max_length=limits.SEARCH_QUERY_MAX),
                           limit: int = Query(20, ge=1, le=limits.SEARCH_RESULTS_MAX),
                           svc: ChannelService = Depends(channels)) -> list[Json]:
@@ -143,7 +153,7 @@ async def search_channels(q: str = Query(max_length=limits.SEARCH_QUERY_MAX),
     return await svc.search(q, limit)
 
 
-@router.get("/search/posts")
+@router.get("/search/posts", **typed(list[Post]))
 async def search_posts(q: str = Query(max_length=limits.SEARCH_QUERY_MAX),
                        limit: int = Query(20, ge=1, le=limits.SEARCH_RESULTS_MAX),
                        svc: PostService = Depends(posts)) -> list[Json]:

@@ -9,10 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from tidings.protocol import limits
+from tidings.protocol.api.messaging import Blocked, MessageRequests
+from tidings.server.bodies import StrictBody
 from tidings.server.deps import principal
+from tidings.server.openapi import typed
 from tidings.server.state import kernel_of
 from tidings.services.accounts import Principal
 from tidings.services.contacts import ContactService
@@ -27,7 +30,7 @@ def contacts(request: Request) -> ContactService:
     return service
 
 
-class BlockIn(BaseModel):
+class BlockIn(StrictBody):
     user: str = Field(min_length=1, max_length=_NAME)
 
 
@@ -47,14 +50,14 @@ async def unblock(user: str, who: Principal = Depends(principal),
     return Response(status_code=204)
 
 
-@router.get("/blocks")
+@router.get("/blocks", **typed(Blocked))
 async def blocked(who: Principal = Depends(principal),
                   svc: ContactService = Depends(contacts)) -> dict[str, Any]:
     """Your block list (only you can read it)."""
     return {"blocked": await svc.blocked(who)}
 
 
-@router.get("/requests")
+@router.get("/requests", **typed(MessageRequests))
 async def requests(who: Principal = Depends(principal),
                    svc: ContactService = Depends(contacts)) -> dict[str, Any]:
     """People who wrote to you first and whom you have not accepted yet."""

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from tidings.protocol import limits
+from tidings.protocol.api.messaging import Group, Groups
+from tidings.server.bodies import StrictBody
 from tidings.server.deps import principal, rate_limit
+from tidings.server.openapi import typed
 from tidings.server.state import kernel_of
 from tidings.services.accounts import Principal
 from tidings.services.groups import GroupSend, GroupService
@@ -24,25 +27,33 @@ def groups(request: Request) -> GroupService:
     return service
 
 
-class CreateIn(BaseModel):
+class CreateIn(StrictBody):
     title: str = Field(max_length=limits.GROUP_TITLE_MAX * 4)
     members: list[str] = Field(default_factory=list, max_length=limits.GROUP_MEMBERS_MAX + 1)
     admins: list[str] = Field(default_factory=list, max_length=limits.GROUP_ADMINS_MAX)
 
 
-class UsersIn(BaseModel):
-    users: list[str] = Field(max_length=limits.GROUP_MEMBERS_MAX + 1)
+class UsersIn(StrictBody):
+    users: list[str] = Field(max_length=limits.GROUP_MEMBERS_MAX + 1, json_schema_extra={
+        "minItems": 1, "maxItems": limits.GROUP_CHANGE_USERS_MAX})
+    """Published: what the service takes (1..GROUP_CHANGE_USERS_MAX, else 400)."""
 
 
-class TitleIn(BaseModel):
+class TitleIn(StrictBody):
     title: str = Field(max_length=limits.GROUP_TITLE_MAX * 4)
 
 
-class TimerIn(BaseModel):
-    timer_ms: int | None = Field(default=None, ge=0, lt=2**53)
+TimerMs = Annotated[int, Field(ge=0, lt=2**53, json_schema_extra={
+    "minimum": limits.DISAPPEAR_MIN_MS, "maximum": limits.DISAPPEAR_MAX_MS})]
+"""Published: the timers the service sets (else 400 ``bad_timer``)."""
 
 
-class GroupSendIn(BaseModel):
+class TimerIn(StrictBody):
+    timer_ms: TimerMs | None = None
+    """null clears the timer."""
+
+
+class GroupSendIn(StrictBody):
     client_id: str = Field(max_length=limits.MESSAGE_CLIENT_ID_MAX, min_length=1)
     session_id: str = Field(max_length=limits.GROUP_SESSION_ID_MAX, min_length=1)
     ciphertext: str = Field(max_length=limits.GROUP_CIPHERTEXT_MAX_CHARS, min_length=1,
@@ -55,7 +66,7 @@ class SentOut(BaseModel):
     ts: int
 
 
-@router.post("")
+@router.post("", **typed(Group))
 async def create(body: CreateIn, who: Principal = Depends(principal),
                  svc: GroupService = Depends(groups)) -> dict[str, Any]:
     """Create a group; you are an admin. 422 ``content_rejected`` for a rejected title,
@@ -63,44 +74,44 @@ async def create(body: CreateIn, who: Principal = Depends(principal),
     return (await svc.create(who, body.title, body.members, body.admins)).to_json()
 
 
-@router.get("", operation_id="my_groups")
+@router.get("", operation_id="my_groups", **typed(Groups))
 async def mine(who: Principal = Depends(principal),
                svc: GroupService = Depends(groups)) -> dict[str, Any]:
     return {"groups": [{"id": g.id, "title": g.title, "timer_ms": g.timer_ms}
                        for g in await svc.mine(who)]}
 
 
-@router.get("/{gid}")
+@router.get("/{gid}", **typed(Group))
 async def get(gid: str, who: Principal = Depends(principal),
               svc: GroupService = Depends(groups)) -> dict[str, Any]:
     return (await svc.get(who, gid)).to_json()
 
 
-@router.post("/{gid}/members")
+@router.post("/{gid}/members", **typed(Group))
 async def add(gid: str, body: UsersIn, who: Principal = Depends(principal),
               svc: GroupService = Depends(groups)) -> dict[str, Any]:
     return (await svc.add(who, gid, body.users)).to_json()
 
 
-@router.delete("/{gid}/members/{user}")
+@router.delete("/{gid}/members/{user}", **typed(Group))
 async def remove(gid: str, user: str, who: Principal = Depends(principal),
                  svc: GroupService = Depends(groups)) -> dict[str, Any]:
     return (await svc.remove(who, gid, user[:_NAME])).to_json()
 
 
-@router.post("/{gid}/leave")
+@router.post("/{gid}/leave", **typed(Group))
 async def leave(gid: str, who: Principal = Depends(principal),
                 svc: GroupService = Depends(groups)) -> dict[str, Any]:
     return (await svc.leave(who, gid)).to_json()
 
 
-@router.put("/{gid}/title")
+@router.put("/{gid}/title", **typed(Group))
 async def title(gid: str, body: TitleIn, who: Principal = Depends(principal),
                 svc: GroupService = Depends(groups)) -> dict[str, Any]:
     return (await svc.set_title(who, gid, body.title)).to_json()
 
 
-@router.put("/{gid}/timer")
+@router.put("/{gid}/timer", **typed(Group))
 async def timer(gid: str, body: TimerIn, who: Principal = Depends(principal),
                 svc: GroupService = Depends(groups)) -> dict[str, Any]:
     return (await svc.set_timer(who, gid, body.timer_ms)).to_json()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
 from tidings.protocol.errors import TidingsError
@@ -21,7 +24,17 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+class Readiness(BaseModel):
+    status: str
+    """ready, or unready (503) with the ``reason``."""
+    reason: str | None = None
+
+
+_UNREADY: dict[int | str, dict[str, Any]] = {
+    503: {"model": Readiness, "description": "Not ready: database or schema"}}
+
+
+@router.get("/readyz", response_model=Readiness, responses=_UNREADY)
 async def readyz(request: Request) -> Response:
     """The database answers and its schema is the one this code expects."""
     db: Database = kernel_of(request).db

@@ -21,9 +21,11 @@ from fastapi.routing import APIRoute
 from starlette.datastructures import UploadFile
 
 from tidings.config import Settings
+from tidings.protocol.api.hma import ByBank, BySignalType, Compared, IndexStatus, RawLookup
 from tidings.protocol.errors import BadRequest, TidingsError
 from tidings.server.deps import bearer
 from tidings.server.hma_auth import CALLER, HmaCaller
+from tidings.server.openapi import typed
 from tidings.server.routes.banks import read_bounded
 from tidings.server.state import kernel_of
 from tidings.server.url_fetch import FetchPolicy, fetch
@@ -138,7 +140,7 @@ async def hash_upload(request: Request, _: HmaCaller = CALLER) -> dict[str, str]
     return await asyncio.to_thread(hashes_of, data, kind)
 
 
-@router.get("/m/raw_lookup")
+@router.get("/m/raw_lookup", **typed(RawLookup))
 async def raw_lookup(request: Request, signal: str = Query(...), signal_type: str = Query(...),
                      banks: str | None = None, include_distance: bool = False,
                      _: HmaCaller = CALLER) -> dict[str, t.Any]:
@@ -148,7 +150,7 @@ async def raw_lookup(request: Request, signal: str = Query(...), signal_type: st
     return {"matches": matches}
 
 
-@router.get("/m/lookup", responses=FETCHED_TOO_LARGE)
+@router.get("/m/lookup", responses=FETCHED_TOO_LARGE, **typed(ByBank | BySignalType))
 async def lookup(request: Request, url: str | None = None, content_type: str | None = None,
                  types: str | None = None, signal: str | None = None,
                  signal_type: str | None = None, banks: str | None = None,
@@ -172,7 +174,7 @@ async def lookup(request: Request, url: str | None = None, content_type: str | N
     return await svc.lookup(signal_type, signal, only)
 
 
-@router.post("/m/lookup", openapi_extra=UPLOAD)
+@router.post("/m/lookup", openapi_extra=UPLOAD, **typed(BySignalType))
 async def lookup_upload(request: Request, banks: str | None = None,
                         _: HmaCaller = CALLER) -> dict[str, t.Any]:
     data, kind = await form_file(request)
@@ -180,7 +182,7 @@ async def lookup_upload(request: Request, banks: str | None = None,
     return await hma(request).lookup_hashes(hashes, banks_param(banks))
 
 
-@router.get("/m/index/status")
+@router.get("/m/index/status", **typed(dict[str, IndexStatus]))
 async def index_status(request: Request, signal_type: str | None = None,
                        _: HmaCaller = CALLER) -> dict[str, t.Any]:
     return hma(request).index_status(signal_type)
@@ -188,7 +190,8 @@ async def index_status(request: Request, signal_type: str | None = None,
 
 @router.post("/m/compare", openapi_extra={"requestBody": {"required": True, "content": {
     "application/json": {"schema": {"type": "object", "additionalProperties": {
-        "type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2}}}}}})
+        "type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2}}}}}},
+             **typed(Compared))
 async def compare_hashes(request: Request, _: HmaCaller = CALLER) -> dict[str, t.Any]:
     """``{"pdq": [a, b]}`` -> ``{"pdq": [match, {"distance": n}]}`` (HMA's shape)."""
     try:

@@ -16,9 +16,11 @@ import typing as t
 
 from fastapi import APIRouter, Depends, Request
 
+from tidings.protocol.api.hma import ContentType, HmaContent, SignalType, SignalTypeIndex
 from tidings.protocol.errors import BadRequest, NotFound
 from tidings.server.deps import bearer
 from tidings.server.hma_auth import CALLER, HmaCaller
+from tidings.server.openapi import typed
 from tidings.server.routes.hma import HmaRoute, hma, json_object
 from tidings.services.hma import CONTENT_TYPES
 
@@ -38,7 +40,7 @@ def _flag(value: str, default: bool) -> bool:
     return default if value == "" else value.lower() == "true"
 
 
-@router.get("/bank/{bank_name}/content/{content_id}")
+@router.get("/bank/{bank_name}/content/{content_id}", **typed(HmaContent))
 async def content_show(bank_name: str, content_id: int, request: Request,
                        include_signals: str = "", include_metadata: str = "",
                        _: HmaCaller = CALLER) -> dict[str, t.Any]:
@@ -48,7 +50,8 @@ async def content_show(bank_name: str, content_id: int, request: Request,
                                         _flag(include_signals, False))
 
 
-@router.put("/bank/{bank_name}/content/{content_id}", openapi_extra=ITEM_UPDATE)
+@router.put("/bank/{bank_name}/content/{content_id}", openapi_extra=ITEM_UPDATE,
+            **typed(HmaContent))
 async def content_update(bank_name: str, content_id: int, request: Request,
                          caller: HmaCaller = CALLER) -> dict[str, t.Any]:
     """``{disable_until_ts}``: 0 disables every signal of the item, 1 enables them."""
@@ -90,20 +93,20 @@ async def content_delete(bank_name: str, content_id: int, request: Request,
     return {"deleted": await hma(request).delete_item(bank_name, content_id)}
 
 
-@router.get("/signal_type")
+@router.get("/signal_type", **typed(list[SignalType]))
 async def signal_types(request: Request, _: HmaCaller = CALLER) -> list[dict[str, t.Any]]:
     """Every signal type the matcher indexes, by HMA's (pytx's) names; always on."""
     return [{"name": name, "enabled_ratio": 1.0}
             for name in sorted(hma(request).signal_type_names())]
 
 
-@router.get("/signal_type/index")
+@router.get("/signal_type/index", **typed(dict[str, SignalTypeIndex]))
 async def signal_type_index(request: Request, signal_type: str | None = None,
                             _: HmaCaller = CALLER) -> dict[str, t.Any]:
     return await hma(request).signal_type_index(signal_type)
 
 
-@router.put("/signal_type/{signal_type_name}")
+@router.put("/signal_type/{signal_type_name}", **typed(SignalType))
 async def signal_type_update(signal_type_name: str, request: Request,
                              caller: HmaCaller = CALLER) -> dict[str, t.Any]:
     """Signal types are always on (banks are switched instead): ``enabled_ratio`` 1 is
@@ -125,6 +128,6 @@ async def signal_type_update(signal_type_name: str, request: Request,
     return {"name": signal_type_name, "enabled_ratio": 1.0}
 
 
-@router.get("/content_type")
+@router.get("/content_type", **typed(list[ContentType]))
 async def content_types(_: HmaCaller = CALLER) -> list[dict[str, t.Any]]:
     return [{"name": name, "enabled": True} for name in CONTENT_TYPES]

@@ -19,9 +19,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from tidings.moderation.limits import MAX_SOURCE_CHARS
+from tidings.protocol.api.hma import ApiSchema, FetchStatus, HmaBank, HmaBankItem, HmaExchange
 from tidings.protocol.errors import BadRequest, Forbidden, NotFound, TidingsError
+from tidings.server.bodies import StrictBody
 from tidings.server.deps import bearer
 from tidings.server.hma_auth import CALLER, HmaCaller
+from tidings.server.openapi import typed
 from tidings.server.routes.hma import (
     FETCHED_TOO_LARGE,
     UPLOAD,
@@ -69,13 +72,13 @@ def banks(request: Request) -> BankService:
 BodyT = t.TypeVar("BodyT", bound=BaseModel)
 
 
-class BankCreate(BaseModel):
+class BankCreate(StrictBody):
     name: str
     enabled_ratio: float | str | None = 1.0
     enabled: bool | None = None
 
 
-class BankUpdate(BaseModel):
+class BankUpdate(StrictBody):
     name: str | None = None
     enabled_ratio: float | str | None = None
     enabled: bool | None = None
@@ -86,7 +89,7 @@ def _source(caller: HmaCaller, content_id: str | None) -> str:
 
 
 # --- banks -------------------------------------------------------------------------
-@router.get("/banks")
+@router.get("/banks", **typed(list[HmaBank]))
 async def banks_index(request: Request, _: HmaCaller = CALLER) -> list[dict[str, t.Any]]:
     return [bank_config(b) for b, _n, _e in await banks(request).list_banks()]
 
@@ -100,7 +103,8 @@ def _body(model: type[BodyT], raw: bytes) -> BodyT:
 
 @router.post("/banks", status_code=201,
              openapi_extra={"requestBody": {"required": True, "content": {
-                 "application/json": {"schema": BankCreate.model_json_schema()}}}})
+                 "application/json": {"schema": BankCreate.model_json_schema()}}}},
+                 **typed(HmaBank))
 async def bank_create(request: Request, caller: HmaCaller = CALLER) -> dict[str, t.Any]:
     """``{name, enabled_ratio?, enabled?}`` (HMA's BankCreateRequest)."""
     caller.must_write()
@@ -122,7 +126,7 @@ async def _create(body: BankCreate, request: Request, caller: HmaCaller) -> dict
     return bank_config(bank)
 
 
-@router.get("/bank/{bank_name}")
+@router.get("/bank/{bank_name}", **typed(HmaBank))
 async def bank_show(bank_name: str, request: Request, _: HmaCaller = CALLER
                     ) -> dict[str, t.Any]:
     try:
@@ -133,7 +137,7 @@ async def bank_show(bank_name: str, request: Request, _: HmaCaller = CALLER
 
 @router.put("/bank/{bank_name}",
             openapi_extra={"requestBody": {"required": True, "content": {
-                "application/json": {"schema": BankUpdate.model_json_schema()}}}})
+                "application/json": {"schema": BankUpdate.model_json_schema()}}}}, **typed(HmaBank))
 async def bank_update(bank_name: str, request: Request,
                       caller: HmaCaller = CALLER) -> dict[str, t.Any]:
     """``{enabled_ratio?, enabled?}`` (HMA's BankUpdateRequest; renaming is refused)."""
@@ -165,7 +169,8 @@ async def bank_delete(bank_name: str, request: Request,
 
 # --- content -----------------------------------------------------------------------
 @router.post("/bank/{bank_name}/content", responses=FETCHED_TOO_LARGE,
-             openapi_extra={"requestBody": {**UPLOAD["requestBody"], "required": False}})
+             openapi_extra={"requestBody": {**UPLOAD["requestBody"], "required": False}},
+             **typed(HmaBankItem))
 async def bank_add_content(bank_name: str, request: Request, url: str | None = None,
                            content_type: str | None = None, content_id: str | None = None,
                            caller: HmaCaller = CALLER) -> dict[str, t.Any]:
@@ -186,7 +191,7 @@ async def bank_add_content(bank_name: str, request: Request, url: str | None = N
     return {"id": item.content_id, "signals": item.signals}
 
 
-@router.post("/bank/{bank_name}/signal")
+@router.post("/bank/{bank_name}/signal", **typed(HmaBankItem))
 async def bank_add_signals(bank_name: str, request: Request,
                            caller: HmaCaller = CALLER) -> dict[str, t.Any]:
     """Body ``{signal_type: value, ..., "note": optional}`` banked as one item."""
@@ -256,7 +261,7 @@ async def exchange_api_credentials(api_name: str, request: Request,
     return await _api_config(request, kind)
 
 
-@router.get("/exchanges/api/{api_name}/schema")
+@router.get("/exchanges/api/{api_name}/schema", **typed(ApiSchema))
 async def exchange_api_schema(api_name: str, _: HmaCaller = CALLER) -> dict[str, t.Any]:
     _api(api_name)
     fields = credential_fields(EXCHANGE_APIS[api_name])
@@ -296,7 +301,7 @@ async def exchange_list(request: Request, _: HmaCaller = CALLER) -> list[str]:
     return [x.name for x in await banks(request).all_exchanges()]
 
 
-@router.get("/exchange/{exchange_name}")
+@router.get("/exchange/{exchange_name}", **typed(HmaExchange))
 async def exchange_show(exchange_name: str, request: Request, _: HmaCaller = CALLER
                         ) -> dict[str, t.Any]:
     record = await _exchange(request, exchange_name)
@@ -304,7 +309,7 @@ async def exchange_show(exchange_name: str, request: Request, _: HmaCaller = CAL
             "api": _API_OF.get(record.exchange_type, record.exchange_type), "enabled": True}
 
 
-@router.get("/exchange/{exchange_name}/status")
+@router.get("/exchange/{exchange_name}/status", **typed(FetchStatus))
 async def exchange_status(exchange_name: str, request: Request, _: HmaCaller = CALLER
                           ) -> dict[str, t.Any]:
     """pytx's ``FetchStatus`` (what HMA answers), in seconds, from the exchange's status."""
@@ -326,8 +331,9 @@ async def exchange_status(exchange_name: str, request: Request, _: HmaCaller = C
             "fetched_items": int(status.get("totals", {}).get("added", 0))}
 
 
-@router.put("/exchange/{exchange_name}", operation_id="hma_exchange_update")
-@router.delete("/exchange/{exchange_name}", operation_id="hma_exchange_delete")
+@router.put("/exchange/{exchange_name}", operation_id="hma_exchange_update", status_code=400)
+@router.delete("/exchange/{exchange_name}", operation_id="hma_exchange_delete",
+                status_code=400)
 async def exchange_change(exchange_name: str, request: Request, caller: HmaCaller = CALLER
                           ) -> JSONResponse:
     caller.must_write()

@@ -9,7 +9,9 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from tidings.protocol.api.messaging import Group, Invitations
 from tidings.server.deps import principal
+from tidings.server.openapi import typed
 from tidings.server.state import kernel_of
 from tidings.services.accounts import Principal
 from tidings.services.groups import GroupService
@@ -22,7 +24,7 @@ def groups(request: Request) -> GroupService:
     return service
 
 
-@router.get("", operation_id="my_invitations")
+@router.get("", operation_id="my_invitations", **typed(Invitations))
 async def mine(who: Principal = Depends(principal),
                svc: GroupService = Depends(groups)) -> dict[str, Any]:
     """Your pending group invitations: the group id and who invited you (no title or
@@ -30,7 +32,7 @@ async def mine(who: Principal = Depends(principal),
     return {"invitations": await svc.invitations_of(who)}
 
 
-@router.post("/{gid}/accept", operation_id="accept_invitation")
+@router.post("/{gid}/accept", operation_id="accept_invitation", **typed(Group))
 async def accept(gid: str, who: Principal = Depends(principal),
                  svc: GroupService = Depends(groups)) -> dict[str, Any]:
     """Join the group; 404 ``no_invitation``, 409 ``too_many_groups``."""

@@ -8,6 +8,8 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from tidings.protocol import limits
+from tidings.protocol.api.messaging import DeviceKeysRecord, OneTimeKeyRecord
+from tidings.server.bodies import StrictBody
 from tidings.server.deps import principal, rate_limit
 from tidings.server.state import kernel_of
 from tidings.services.accounts import Principal
@@ -21,7 +23,7 @@ def keys(request: Request) -> KeyService:
     return service
 
 
-class UploadIn(BaseModel):
+class UploadIn(StrictBody):
     device_keys: dict[str, Any] | None = Field(
         default=None, description="The DeviceKeys record, signed with its Ed25519 key.")
     one_time_keys: list[dict[str, Any]] = Field(
@@ -35,22 +37,22 @@ class CountOut(BaseModel):
     one_time_key_count: int
 
 
-class QueryIn(BaseModel):
+class QueryIn(StrictBody):
     users: list[str] = Field(max_length=limits.KEYS_QUERY_USERS_MAX)
 
 
 class QueryOut(BaseModel):
-    devices: dict[str, dict[str, dict[str, Any]]] = Field(
+    devices: dict[str, dict[str, DeviceKeysRecord]] = Field(
         description="username -> device_id -> signed DeviceKeys record.")
 
 
-class ClaimIn(BaseModel):
+class ClaimIn(StrictBody):
     devices: dict[str, list[str]] = Field(
         description="username -> device ids; an empty list claims for every device.")
 
 
 class ClaimOut(BaseModel):
-    one_time_keys: dict[str, dict[str, dict[str, Any]]] = Field(
+    one_time_keys: dict[str, dict[str, OneTimeKeyRecord]] = Field(
         description="username -> device_id -> signed one-time (or fallback) key.")
 
 

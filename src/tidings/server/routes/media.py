@@ -16,9 +16,12 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 
 from tidings.moderation import media_signals as ms
 from tidings.protocol import limits
+from tidings.protocol.api.channels import Preview as PreviewOut
+from tidings.protocol.api.channels import Upload
 from tidings.protocol.errors import BadRequest, Gone, NotFound, PayloadTooLarge
 from tidings.server.channel_deps import media
 from tidings.server.deps import principal
+from tidings.server.openapi import binary, typed
 from tidings.services.accounts import Principal
 from tidings.services.media import Access, MediaService, Preview, descriptor
 
@@ -33,7 +36,7 @@ def _preview(svc: MediaService, sha256: str, who: Principal) -> dict[str, Any]:
     return {"preview_url": url, "preview_expires_at": expires}
 
 
-@router.post("/api/v1/media", operation_id="upload_media", status_code=201)
+@router.post("/api/v1/media", operation_id="upload_media", status_code=201, **typed(Upload))
 async def upload(request: Request, who: Principal = Depends(principal),
                  svc: MediaService = Depends(media)) -> dict[str, Any]:
     """Upload one file as the raw request body (any Content-Type; the type is sniffed).
@@ -63,7 +66,7 @@ async def upload(request: Request, who: Principal = Depends(principal),
     return out
 
 
-@router.get("/api/v1/media/{sha256}/preview")
+@router.get("/api/v1/media/{sha256}/preview", **typed(PreviewOut))
 async def preview(sha256: str, who: Principal = Depends(principal),
                   svc: MediaService = Depends(media)) -> dict[str, Any]:
     """A fresh signed preview URL for media the caller uploaded (404 otherwise)."""
@@ -72,7 +75,8 @@ async def preview(sha256: str, who: Principal = Depends(principal),
     return _preview(svc, sha256, who)
 
 
-@router.get("/media/{sha256}", operation_id="download_media")
+@router.get("/media/{sha256}", operation_id="download_media",
+            **binary("*/*", "The media's bytes, of its own type (Range: 206)"))
 async def download(sha256: str, request: Request,
                    svc: MediaService = Depends(media)) -> Response:
     """Serve a blob while a visible public object uses it (or to its uploader through a

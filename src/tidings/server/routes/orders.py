@@ -12,11 +12,20 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from tidings.moderation.orders import WITHHOLD_MAX_DAYS
 from tidings.protocol import limits
+from tidings.protocol.api.orders import (
+    CannotComplyAnswer,
+    Confirmation,
+    NewAuthority,
+    Order,
+    Preserved,
+)
+from tidings.server.bodies import StrictBody
 from tidings.server.deps import require_role
+from tidings.server.openapi import binary, typed
 from tidings.server.state import kernel_of
 from tidings.services.accounts import Principal
 from tidings.services.authorities import AuthorityService
@@ -49,7 +58,7 @@ def authorities(request: Request) -> AuthorityService:
     return svc
 
 
-class OrderIn(BaseModel):
+class OrderIn(StrictBody):
     target: str = Field(max_length=limits.ORDER_TARGET_MAX,
                         description="A public URL (/c/HANDLE, /c/HANDLE/POST) or "
                                     "post:ID, channel:ID-or-handle, account:ID-or-username")
@@ -73,23 +82,23 @@ class OrderIn(BaseModel):
         "effect in (default: the issuing one's)")
 
 
-class CannotComplyIn(BaseModel):
+class CannotComplyIn(StrictBody):
     reason: str = Field(max_length=32, description="manifest_error, force_majeure, "
                         "de_facto_impossibility or insufficient_information")
     details: str = Field(max_length=limits.ORDER_TEXT_MAX)
 
 
-class ExtendIn(BaseModel):
+class ExtendIn(StrictBody):
     months: int = Field(ge=1, le=6)
 
 
-class AuthorityIn(BaseModel):
+class AuthorityIn(StrictBody):
     username: str = Field(max_length=64)
     authority_name: str = Field(max_length=limits.AUTHORITY_NAME_MAX)
     member_state: str = Field(max_length=8)
 
 
-@router.post("/api/v1/orders", status_code=201)
+@router.post("/api/v1/orders", status_code=201, **typed(Order))
 async def submit(body: OrderIn, who: Principal = AUTHORITY,
                  svc: OrderService = Depends(orders)) -> dict[str, Any]:
     """Submit a removal order. The target is disabled in this request; the answer holds
@@ -101,7 +110,7 @@ async def submit(body: OrderIn, who: Principal = AUTHORITY,
                             category=body.category, territorial_scope=body.territorial_scope)
 
 
-@router.get("/api/v1/orders")
+@router.get("/api/v1/orders", **typed(list[Order]))
 async def list_orders(status: str | None = Query(None, max_length=16),
                       limit: int = Query(100, ge=1, le=limits.ORDERS_PAGE_MAX),
                       who: Principal = READ_ORDERS,
@@ -110,41 +119,41 @@ async def list_orders(status: str | None = Query(None, max_length=16),
     return await svc.orders(who, status, limit)
 
 
-@router.get("/api/v1/orders/{order_id}")
+@router.get("/api/v1/orders/{order_id}", **typed(Order))
 async def get_order(order_id: str = ORDER_ID, who: Principal = READ_ORDERS,
                     svc: OrderService = Depends(orders)) -> dict[str, Any]:
     return await svc.get(who, order_id)
 
 
-@router.get("/api/v1/orders/{order_id}/confirmation")
+@router.get("/api/v1/orders/{order_id}/confirmation", **typed(Confirmation | CannotComplyAnswer))
 async def get_confirmation(order_id: str = ORDER_ID, who: Principal = READ_ORDERS,
                            svc: OrderService = Depends(orders)) -> dict[str, Any]:
     """Annex II (removed) or Annex III (cannot comply); 409 while the order is open."""
     return await svc.confirmation(who, order_id)
 
 
-@router.post("/api/v1/orders/{order_id}/withholding/extend")
+@router.post("/api/v1/orders/{order_id}/withholding/extend", **typed(Order))
 async def extend_withholding(order_id: str = ORDER_ID, who: Principal = AUTHORITY,
                              svc: OrderService = Depends(orders)) -> dict[str, Any]:
     """TCO Art. 11(3): withhold the notice six more weeks (once)."""
     return await svc.extend_withholding(who, order_id)
 
 
-@router.post("/api/v1/orders/{order_id}/cannot-comply")
+@router.post("/api/v1/orders/{order_id}/cannot-comply", **typed(Order))
 async def cannot_comply(body: CannotComplyIn, order_id: str = ORDER_ID,
                         who: Principal = DECIDE,
                         svc: OrderService = Depends(orders)) -> dict[str, Any]:
     return await svc.cannot_comply(who, order_id, body.reason, body.details)
 
 
-@router.post("/api/v1/orders/{order_id}/execute")
+@router.post("/api/v1/orders/{order_id}/execute", **typed(Order))
 async def execute(order_id: str = ORDER_ID, who: Principal = DECIDE,
                   svc: OrderService = Depends(orders)) -> dict[str, Any]:
     """Run an open order's disabling again (after a failure)."""
     return await svc.execute(who, order_id)
 
 
-@router.post("/api/v1/orders/{order_id}/confirm")
+@router.post("/api/v1/orders/{order_id}/confirm", **typed(Order))
 async def confirm(order_id: str = ORDER_ID, who: Principal = ADMIN,
                   svc: OrderService = Depends(orders)) -> dict[str, Any]:
     """Confirm an order that arrived above the authority's hourly rate (it was executed
@@ -152,7 +161,7 @@ async def confirm(order_id: str = ORDER_ID, who: Principal = ADMIN,
     return await svc.confirm(who, order_id)
 
 
-@router.get("/api/v1/preservation")
+@router.get("/api/v1/preservation", **typed(list[Preserved]))
 async def list_preserved(limit: int = Query(100, ge=1, le=limits.ORDERS_PAGE_MAX),
                          who: Principal = PRESERVED,
                          svc: PreservationService = Depends(preservation)
@@ -166,7 +175,8 @@ async def get_preserved(item_id: str = ITEM_ID, who: Principal = PRESERVED,
     return await svc.get(who, item_id)
 
 
-@router.get("/api/v1/preservation/{item_id}/blobs/{sha256}")
+@router.get("/api/v1/preservation/{item_id}/blobs/{sha256}",
+            **binary("application/octet-stream", "A preserved blob"))
 async def get_preserved_blob(item_id: str = ITEM_ID,
                              sha256: str = Path(min_length=64, max_length=64),
                              who: Principal = PRESERVED,
@@ -177,7 +187,7 @@ async def get_preserved_blob(item_id: str = ITEM_ID,
                              "content-disposition": f'attachment; filename="{sha256[:16]}"'})
 
 
-@router.post("/api/v1/preservation/{item_id}/extend")
+@router.post("/api/v1/preservation/{item_id}/extend", **typed(Preserved))
 async def extend_preserved(body: ExtendIn, item_id: str = ITEM_ID,
                            who: Principal = PRESERVED,
                            svc: PreservationService = Depends(preservation)) -> dict[str, Any]:
@@ -185,7 +195,7 @@ async def extend_preserved(body: ExtendIn, item_id: str = ITEM_ID,
     return await svc.extend(who, item_id, body.months)
 
 
-@router.post("/api/v1/admin/authorities", status_code=201)
+@router.post("/api/v1/admin/authorities", status_code=201, **typed(NewAuthority))
 async def create_authority(body: AuthorityIn, _: Principal = ADMIN,
                            svc: AuthorityService = Depends(authorities)) -> dict[str, Any]:
     """Create a competent authority's account; the answer holds its token, once."""

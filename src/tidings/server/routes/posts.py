@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from tidings.protocol import limits
+from tidings.protocol.api.channels import Post, PostPage, Updates
 from tidings.protocol.handles import HANDLE_MAX
+from tidings.server.bodies import StrictBody
 from tidings.server.channel_deps import maybe_principal, posts
 from tidings.server.deps import principal, rate_limit
+from tidings.server.openapi import OPTIONAL_AUTH, typed
 from tidings.services.accounts import Principal
 from tidings.services.posts import PostService
 
@@ -21,36 +24,36 @@ Number = Annotated[int, Path(ge=1, le=limits.ID_MAX,
                             description="the post's number in its channel (1, 2, 3, ...)")]
 
 
-class PostIn(BaseModel):
+class PostIn(StrictBody):
     text: str = Field(default="", max_length=limits.POST_TEXT_MAX * 2)
     media: list[str] = Field(default_factory=list, max_length=limits.POST_MEDIA_MAX)
 
 
-class PostPatch(BaseModel):
+class PostPatch(StrictBody):
     text: str | None = Field(default=None, max_length=limits.POST_TEXT_MAX * 2)
     media: list[str] | None = Field(default=None, max_length=limits.POST_MEDIA_MAX)
 
 
-class ForwardIn(BaseModel):
+class ForwardIn(StrictBody):
     to: str = Field(max_length=HANDLE_MAX * 4)
 
 
-class PinIn(BaseModel):
+class PinIn(StrictBody):
     number: int = Field(ge=1, le=limits.ID_MAX)
 
 
-class ViewsIn(BaseModel):
+class ViewsIn(StrictBody):
     numbers: list[int] = Field(max_length=limits.VIEWS_BATCH_MAX)
 
 
-@router.post("/posts", status_code=201, dependencies=[Depends(rate_limit("post"))])
+@router.post("/posts", status_code=201, dependencies=[Depends(rate_limit("post"))], **typed(Post))
 async def publish(handle: str, body: PostIn, who: Principal = Depends(principal),
                   svc: PostService = Depends(posts)) -> Json:
     """Post text and up to 10 uploaded media ids. Moderated before anyone sees it."""
     return await svc.publish(who, handle, body.text, body.media)
 
 
-@router.get("/posts")
+@router.get("/posts", openapi_extra=OPTIONAL_AUTH, **typed(PostPage))
 async def history(handle: str, before: int | None = Query(None, ge=1),
                   start: int | None = Query(None, ge=1, alias="from"),
                   limit: int = Query(limits.CHANNEL_PAGE_DEFAULT, ge=1,
@@ -66,7 +69,7 @@ async def history(handle: str, before: int | None = Query(None, ge=1),
     return {"channel": view.json(), "posts": items, "next_before": nxt}
 
 
-@router.get("/posts/{number}")
+@router.get("/posts/{number}", openapi_extra=OPTIONAL_AUTH, **typed(Post))
 async def get_post(handle: str, number: Number, invite: str | None = Query(None, max_length=64),
                    who: Principal | None = Depends(maybe_principal),
                    svc: PostService = Depends(posts)) -> Json:
@@ -74,7 +77,7 @@ async def get_post(handle: str, number: Number, invite: str | None = Query(None,
     return await svc.get(who, handle, number, invite)
 
 
-@router.patch("/posts/{number}")
+@router.patch("/posts/{number}", **typed(Post))
 async def edit(handle: str, number: Number, body: PostPatch, who: Principal = Depends(principal),
                svc: PostService = Depends(posts)) -> Json:
     return await svc.edit(who, handle, number, body.text, body.media)
@@ -88,7 +91,7 @@ async def delete(handle: str, number: Number, who: Principal = Depends(principal
 
 
 @router.post("/posts/{number}/forward", status_code=201,
-             dependencies=[Depends(rate_limit("post"))])
+             dependencies=[Depends(rate_limit("post"))], **typed(Post))
 async def forward(handle: str, number: Number, body: ForwardIn,
                   who: Principal = Depends(principal), svc: PostService = Depends(posts)) -> Json:
     """Repost into a channel where you may post, attributed to this channel."""
@@ -116,7 +119,7 @@ async def views(handle: str, body: ViewsIn, who: Principal = Depends(principal),
     return await svc.record_views(who, handle, body.numbers)
 
 
-@router.get("/updates")
+@router.get("/updates", openapi_extra=OPTIONAL_AUTH, **typed(Updates))
 async def updates(handle: str, since: int = Query(0, ge=0),
                   limit: int = Query(limits.CHANNEL_PAGE_MAX, ge=1, le=limits.CHANNEL_PAGE_MAX),
                   invite: str | None = Query(None, max_length=64),

@@ -6,11 +6,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from tidings.protocol import limits
+from tidings.protocol.api.safety import (
+    ReportReceipt,
+    ReportStatus,
+    TrustedFlagger,
+    TrustedFlaggerSet,
+)
 from tidings.protocol.errors import Unauthorized
+from tidings.server.bodies import StrictBody
 from tidings.server.deps import accounts, bearer, principal, rate_limit, require_role
+from tidings.server.openapi import typed
 from tidings.server.state import kernel_of
 from tidings.services.accounts import Principal
 from tidings.services.notices import NoticeService
@@ -51,7 +59,7 @@ async def even_suspended(request: Request,
     return await accounts(request).authenticate(creds.credentials, allow_suspended=True)
 
 
-class Target(BaseModel):
+class Target(StrictBody):
     kind: str = Field(max_length=16, description="post, channel, account or message")
     channel: str | None = Field(default=None, max_length=64)
     number: int | None = Field(default=None, ge=1, le=2**62,
@@ -64,7 +72,7 @@ class Target(BaseModel):
     account: str | None = Field(default=None, max_length=64)
 
 
-class ReportIn(BaseModel):
+class ReportIn(StrictBody):
     """A notice under DSA Art. 16(2): (a) category and explanation, (b) exact location,
     (c) name and email of the notifier (optional), (d) the good-faith statement."""
 
@@ -80,7 +88,8 @@ class ReportIn(BaseModel):
                                           max_length=limits.REPORT_CONTEXT_MAX)
 
 
-@router.post("/reports", status_code=201, dependencies=[Depends(rate_limit("report"))])
+@router.post("/reports", status_code=201, dependencies=[Depends(rate_limit("report"))],
+             **typed(ReportReceipt))
 async def submit_report(body: ReportIn, request: Request, who: Principal = Depends(principal),
                         svc: ReportService = Depends(reports)) -> dict[str, Any]:
     kind, channel, number = body.target.kind, body.target.channel, body.target.number
@@ -99,7 +108,7 @@ async def submit_report(body: ReportIn, request: Request, who: Principal = Depen
     return await svc.submit(who, r)
 
 
-@router.get("/reports/{report_id}")
+@router.get("/reports/{report_id}", **typed(ReportStatus))
 async def report_status(report_id: ReportId, who: Principal = Depends(principal),
                         svc: ReportService = Depends(reports)) -> dict[str, Any]:
     return await svc.status(who, report_id)
@@ -111,7 +120,7 @@ async def list_notices(limit: int = 50, who: Principal = Depends(even_suspended)
     return await svc.list(who.user_id, limit)
 
 
-class AppealIn(BaseModel):
+class AppealIn(StrictBody):
     text: str = Field(max_length=limits.APPEAL_TEXT_MAX)
 
 
@@ -121,18 +130,18 @@ async def appeal(case_id: str, body: AppealIn, who: Principal = Depends(even_sus
     return await svc.appeal(who, case_id, body.text)
 
 
-class TrustedIn(BaseModel):
+class TrustedIn(StrictBody):
     trusted: bool = True
 
 
-@router.get("/admin/trusted-flaggers")
+@router.get("/admin/trusted-flaggers", **typed(list[TrustedFlagger]))
 async def trusted_flaggers(_: Principal = Depends(staff_reader),
                            svc: ReportService = Depends(reports)) -> list[dict[str, Any]]:
     """The accounts with trusted-flagger status (DSA Art. 22) and since when."""
     return await svc.trusted_flaggers()
 
 
-@router.put("/admin/users/{name}/trusted-flagger")
+@router.put("/admin/users/{name}/trusted-flagger", **typed(TrustedFlaggerSet))
 async def trusted_flagger(name: str, body: TrustedIn,
                           _: Principal = Depends(admin),
                           svc: ReportService = Depends(reports)) -> dict[str, Any]:
@@ -152,7 +161,7 @@ async def case(case_id: str, _: Principal = Depends(staff_reader),
     return await svc.case(case_id)
 
 
-class ClaimIn(BaseModel):
+class ClaimIn(StrictBody):
     lease_s: int = Field(default=limits.REVIEW_LEASE_DEFAULT_MS // 1000, ge=1)
 
 
@@ -168,7 +177,7 @@ async def release(case_id: str, who: Principal = Depends(moderator),
     return await svc.release(who, case_id)
 
 
-class DecisionIn(BaseModel):
+class DecisionIn(StrictBody):
     action: str = Field(max_length=32)
     policy: str = Field(max_length=64)
     facts: str = Field(default="", max_length=limits.REPORT_EXPLANATION_MAX)
@@ -181,7 +190,7 @@ async def decide(case_id: str, body: DecisionIn,
     return await svc.decide(who, case_id, body.action, body.policy, body.facts)
 
 
-class AppealDecisionIn(BaseModel):
+class AppealDecisionIn(StrictBody):
     decision: str = Field(max_length=16)
     answer: str = Field(default="", max_length=limits.APPEAL_TEXT_MAX)
 

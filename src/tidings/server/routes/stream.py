@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from tidings.protocol import limits
+from tidings.server.bodies import StrictBody
 from tidings.server.deps import principal, streams
 from tidings.services.accounts import Principal
 from tidings.services.streams import StreamService
@@ -28,7 +29,7 @@ class StreamPage(BaseModel):
     head: int
 
 
-class AckIn(BaseModel):
+class AckIn(StrictBody):
     upto: int = Field(ge=0, lt=2**63)
 
 

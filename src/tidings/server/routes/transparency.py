@@ -11,9 +11,12 @@ from typing import Any, Final, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
+from tidings.moderation.transparency import TransparencyReport
 from tidings.protocol import limits
+from tidings.protocol.api.transparency import TerroristChannelBans
 from tidings.protocol.errors import BadRequest, TidingsError
 from tidings.server.deps import rate_limit, require_role
+from tidings.server.openapi import typed
 from tidings.server.state import kernel_of
 from tidings.server.transparency_page import PeriodLink, render_csv, render_html, render_notice
 from tidings.services.accounts import Principal
@@ -71,7 +74,11 @@ async def sor_export(since: str = _day(required=True), until: str | None = _day(
                              headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@router.get("/report")
+@router.get("/report", responses={200: {
+    "description": "The figures: JSON (format=json), CSV rows or the HTML page",
+    "model": TransparencyReport,
+    "content": {"text/csv": {"schema": {"type": "string"}},
+                "text/html": {"schema": {"type": "string"}}}}})
 async def report(from_: str = _day("from", required=True), to: str | None = _day(),
                  format: Literal["json", "csv", "html"] = "json",
                  _: Principal = STAFF,
@@ -156,7 +163,8 @@ def render_error(message: str) -> str:
     return render_notice("Transparency report", message)
 
 
-@public.get("/transparency/terrorist-channel-bans.json", dependencies=PUBLIC_RATE)
+@public.get("/transparency/terrorist-channel-bans.json", dependencies=PUBLIC_RATE,
+            response_model_by_alias=True, **typed(TerroristChannelBans))
 async def terrorist_channel_bans(
         from_: str | None = _day("from"), to: str | None = _day(),
         svc: TransparencyService = Depends(service)) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from tidings.server.bodies import StrictBody
 from tidings.server.deps import require_role
 from tidings.server.state import kernel_of
 from tidings.services.accounts import Principal
@@ -22,7 +23,7 @@ def webhooks(request: Request) -> WebhookService:
     return svc
 
 
-class EndpointIn(BaseModel):
+class EndpointIn(StrictBody):
     model_config = ConfigDict(extra="forbid", strict=True)
     url: str = Field(min_length=1, max_length=URL_MAX)
     events: list[str] = Field(min_length=1, max_length=len(EVENTS))
