@@ -55,13 +55,43 @@ class Collaborators:
                                  history=self.history, sink=self.sink, watch=self.watch)
 
 
-async def test_a_clean_post_is_visible_and_touches_nothing_but_history() -> None:
+async def test_a_clean_post_is_visible_and_touches_no_collaborator() -> None:
+    # No default rule can fire on an unmatched post: its author's history (a database
+    # read) is not looked up.
     seen = Collaborators()
     state, decision = await gate_decision(seen.service(banked()), Surface.POST,
                                           [TextContent("hello")], Actor(7, 3))
     assert state == VISIBLE and decision.verdict is Verdict.ALLOW
-    assert seen.asked == [Actor(7, 3)] and seen.observed == [decision]
+    assert seen.asked == [] and seen.observed == [decision]
     assert seen.applied == [] and seen.watched == []
+
+
+async def test_history_is_read_when_a_rule_can_fire_without_a_match() -> None:
+    # The default rule holding a banned owner's new channel needs the owner's history
+    # although nothing matched.
+    seen = Collaborators()
+    owner = Actor(7, 3, flags=frozenset({"new_channel"}))
+    await gate_decision(seen.service(banked()), Surface.CHANNEL_TITLE,
+                        [TextContent("my channel")], owner)
+    assert seen.asked == [owner]
+
+
+async def test_history_is_read_when_something_matched() -> None:
+    seen = Collaborators()
+    with pytest.raises(ContentRejected):
+        await gate_decision(seen.service(banked()), Surface.POST, [TextContent(BANNED)],
+                            Actor(7, 3))
+    assert seen.asked == [Actor(7, 3)]
+
+
+async def test_an_actor_rule_on_unmatched_posts_still_sees_the_history() -> None:
+    rules = load_ruleset('version = 3\n[[rule]]\nname = "hold-struck"\n'
+                         'when.surface = ["post"]\nwhen.actor.min_strikes = 2\n'
+                         'then = ["hold"]\n')
+    seen = Collaborators(strikes=2)
+    state, _ = await gate_decision(seen.service(banked().with_rules(rules)), Surface.POST,
+                                   [TextContent("hello")], Actor(7, 3))
+    assert state == HELD and seen.asked == [Actor(7, 3)]
 
 
 async def test_a_banked_post_is_rejected_after_its_actions_are_applied() -> None:

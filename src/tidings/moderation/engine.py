@@ -272,6 +272,26 @@ class Engine:
         """Match, then evaluate the active rule set on the facts of this check.
         ``items``: the signals grouped by content item (default: one item)."""
         matches, suppressed = self.match(signals, items)
+        return self.decide_on(surface, signals, matches, suppressed, actor, history, cause)
+
+    def needs_history(self, surface: Surface, matched: bool, actor: Actor | None) -> bool:
+        """Whether the actor's history can change this check's outcome: always when
+        something matched (rules test strikes and account age, strikes escalate), and
+        otherwise only when some rule can fire on unmatched content for this surface,
+        these flags and this resemblance (the gate then skips the history lookup, a
+        database read, for the common case: an innocent post)."""
+        if actor is None:
+            return False
+        if matched:
+            return True
+        return any(rule.condition.may_fire_unmatched(surface, actor.flags, actor.resemblance)
+                   for rule in self.ruleset.rules)
+
+    def decide_on(self, surface: Surface, signals: Sequence[Signal], matches: Sequence[Match],
+                  suppressed: Sequence[Suppression], actor: Actor | None = None,
+                  history: R.ActorHistory | None = None, cause: str | None = None
+                  ) -> Decision:
+        """The rule set on matches this snapshot found (``match``)."""
         facts = R.Facts(
             surface, _subject(actor), cause or content_cause(signals),
             tuple(self._labelled(m) for m in matches),

@@ -214,6 +214,18 @@ class Condition:
     flags: frozenset[str] = frozenset()
     resembles: ResemblanceCondition | None = None
 
+    def may_fire_unmatched(self, surface: Surface, flags: frozenset[str],
+                           resemblance: Resemblance | None) -> bool:
+        """Could this condition fire on content that matched nothing, for some actor
+        history? (When no rule could, the gate need not look the history up.)"""
+        if self.surfaces and surface not in self.surfaces:
+            return False
+        if not self.flags <= flags:
+            return False
+        if self.resembles is not None and not self.resembles.accepts(resemblance):
+            return False
+        return self.no_match or self.match is None
+
     def check(self, facts: Facts) -> tuple[LabelledMatch, ...] | None:
         """The matches that satisfy the rule (possibly none), or None: no fire."""
         if self.surfaces and facts.surface not in self.surfaces:

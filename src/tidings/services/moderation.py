@@ -121,9 +121,16 @@ class ModerationService:
         else:
             items = _items(contents)
         signals = [s for item in items for s in item]
-        history = (await self.history(actor) if actor is not None and self.history
-                   else R.ActorHistory())
-        return self.decide(surface, signals, actor, history, items=items)
+        engine = self._engine  # one snapshot for the whole check
+        matches, suppressed = engine.match(signals, items)
+        history = R.ActorHistory()
+        if (actor is not None and self.history is not None
+                and engine.needs_history(surface, bool(matches or suppressed), actor)):
+            history = await self.history(actor)
+        decision = engine.decide_on(surface, signals, matches, suppressed, actor, history)
+        if self.observe is not None:
+            self.observe(decision)
+        return decision
 
     def decide(self, surface: Surface, signals: Sequence[Signal], actor: Actor | None = None,
                history: R.ActorHistory | None = None, cause: str | None = None,
