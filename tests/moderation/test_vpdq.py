@@ -58,7 +58,7 @@ def pytx_vpdq_util() -> Iterator[types.ModuleType]:
     C++ extension at module level for a type annotation only; a stand-in module lets
     it import without that build."""
     stand_in = types.ModuleType("vpdq")
-    stand_in.VpdqFeature = object  # type: ignore[attr-defined]
+    setattr(stand_in, "VpdqFeature", object)  # noqa: B010 (a module built at run time)
     saved = sys.modules.get("vpdq")
     sys.modules["vpdq"] = stand_in
     try:

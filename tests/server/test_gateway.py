@@ -145,7 +145,9 @@ async def _raw_ws_that_never_reads(server: LiveServer, token: str
     writer.write(bytes([0x81, 0x80 | len(payload)]) + mask
                  + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
     await writer.drain()
-    writer.transport.pause_reading()  # type: ignore[attr-defined]
+    transport = writer.transport
+    assert isinstance(transport, asyncio.ReadTransport)
+    transport.pause_reading()
     return reader, writer
 
 

@@ -24,7 +24,9 @@ def json_lines() -> Iterator[io.StringIO]:
     saved = (logger.handlers[:], logger.propagate, logger.level)
     out = io.StringIO()
     logs.configure("json", "info")
-    logger.handlers[0].setStream(out)  # type: ignore[attr-defined]
+    handler = logger.handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
+    handler.setStream(out)
     yield out
     logger.handlers, logger.propagate = saved[0], saved[1]
     logger.setLevel(saved[2])

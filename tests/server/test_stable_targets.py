@@ -70,8 +70,7 @@ async def test_held_post_changes_only_through_review(
         hold_next(client, monkeypatch)
         held = await post(client, alice, "news_desk", "doubtful words")
         assert held["state"] == "held"
-        monkeypatch.setattr(kernel_of(client).moderation, "check",
-                            real_check)
+        monkeypatch.setattr(kernel_of(client).moderation, "check", real_check)
         url = f"/api/v1/channels/news_desk/posts/{held['number']}"
         r = await client.patch(url, headers=alice, json={"text": "fine words"})
         assert r.status_code == 409 and r.json()["error"]["code"] == "post_held"

@@ -27,21 +27,15 @@ def verify(data: DataOpt = None, json_out: JsonOpt = False) -> None:
     """Verify the hash chain of every audit record; exit 1 if it is broken."""
     # Server-side modules load here, not at import: client commands start faster.
     from tidings.config import load_settings
+    from tidings.kernel import open_kernel
     from tidings.moderation.audit import verify_chain
-    from tidings.storage import migrate
-    from tidings.storage.actions import ActionStore
-    from tidings.storage.database import Database
 
     settings = load_settings(data, None)
 
     async def go() -> tuple[VerifyResult, int]:
-        db = Database(database_url(settings))
-        try:
-            await migrate.check_current(db)
-            async with db.read() as conn:
-                chain = await ActionStore().audit_chain(conn)
-        finally:
-            await db.close()
+        async with open_kernel(settings, database_url=database_url(settings)) as kernel, \
+                kernel.db.read() as conn:
+            chain = await kernel.stores.actions.audit_chain(conn)
         return verify_chain(chain), len(chain)
 
     result, count = run(go())

@@ -2,9 +2,8 @@
 
 A small adapter over the existing services and columns: a post's ``state``, a
 channel's ``state`` and a user's ``suspended_at``. Every step is idempotent, so it
-works whether or not it is given the takedown service; when
-it does and offers ``auto_bank``, removed content is also banked so copies are caught
-(the seam the rules merge binds). ``apply`` returns a snapshot of what was there so
+works whether or not it is given the takedown service; when it is, removed content is
+also banked so copies are caught. ``apply`` returns a snapshot of what was there so
 ``restore`` can put it back exactly.
 
 Targets are named by ids that are never reused (migration 0011) and channels and posts
