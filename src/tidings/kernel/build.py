@@ -27,6 +27,8 @@ from tidings.config import Settings
 from tidings.crypto.sealed import Sealer
 from tidings.kernel.parts import Kernel
 from tidings.kernel.stores import MATCHER_SNAPSHOT, make_blobs, make_stores
+from tidings.moderation.engine import Actor
+from tidings.moderation.rules import ActorHistory
 from tidings.protocol.franking import FrankingKeyring, FrankingSecret
 from tidings.server.secrets import ServerSecrets
 from tidings.services.accounts import AccountService
@@ -43,7 +45,7 @@ from tidings.services.contacts import ContactService
 from tidings.services.directory import DirectoryCache
 from tidings.services.enforcement import Enforcer
 from tidings.services.entry_safety import EntrySafety, SafetyPolicy
-from tidings.services.events import EntriesAdded, Topic
+from tidings.services.events import EntriesAdded, Hook, Topic
 from tidings.services.exchange_credentials import ExchangeCredentials
 from tidings.services.exchange_schedule import JOB_KIND as EXCHANGE_JOB_KIND
 from tidings.services.exchange_schedule import ExchangeScheduler
@@ -118,7 +120,14 @@ def build_kernel(settings: Settings, clock: Clock, bus: Bus, db: Database,
     messages = MessageService(db, committer, s.sent, directory, keyring, clock, contacts)
 
     # -- moderation engine, banks, jobs -----------------------------------------------
-    moderation = ModerationService(observe=observers.decision)
+    # The gate is built first (media, channels, posts and groups check through it); the
+    # actions service and the partner-entry watch it asks are built after it, from
+    # services that need the gate, so they answer its hooks once they exist.
+    history: Hook[Actor, ActorHistory] = Hook("actor history")
+    sink: Hook[Decision, dict[str, Any] | None] = Hook("action sink")
+    watch: Hook[Decision, None] = Hook("partner-entry watch")
+    moderation = ModerationService(observe=observers.decision, history=history, sink=sink,
+                                   watch=watch)
     bank_sync = BankSync(db, s.banks, moderation, settings.data_dir.joinpath(*MATCHER_SNAPSHOT))
     exchange_credentials = ExchangeCredentials(
         db, s.credentials, Sealer.from_secrets(server_secrets.credentials_current,
@@ -169,12 +178,12 @@ def build_kernel(settings: Settings, clock: Clock, bus: Bus, db: Database,
         SafetyPolicy(settings.quarantine_items, settings.quarantine_uploaders,
                      settings.quarantine_window_s * 1000, settings.false_match_limit))
 
-    async def sink(decision: Decision) -> dict[str, Any] | None:
+    async def statement_of(decision: Decision) -> dict[str, Any] | None:
         return (await actions.apply(decision)).statement
 
-    moderation.history = actions.history  # TODO(engine): a constructor argument
-    moderation.sink = sink  # TODO(engine): a constructor argument
-    moderation.watch = entry_safety.watch  # TODO(engine): a constructor argument
+    history.bind(actions.history)
+    sink.bind(statement_of)
+    watch.bind(entry_safety.watch)
     rule_config = RuleConfig(db, s.actions, moderation, settings.data_dir, clock)
     enforcer = Enforcer(db, s.channels, s.accounts, posts, clock, takedowns)
     review = ReviewService(db, s.reports, s.accounts, s.channels, enforcer, notices, clock,

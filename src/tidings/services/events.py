@@ -40,3 +40,30 @@ class EntriesAdded:
 
     bank: str
     entries: tuple[EntryRecord, ...]
+
+
+A = TypeVar("A")
+R = TypeVar("R")
+
+
+class Hook(Generic[A, R]):
+    """A question a service built early asks one built later (the gate asks the actions
+    service for an actor's history): given to the asker's constructor, answered by the
+    kernel binding the later service's method once, while it builds, before anything
+    runs. Asking before the binding is a wiring error, not a silent default."""
+
+    __slots__ = ("_answer", "name")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._answer: Callable[[A], Awaitable[R]] | None = None
+
+    def bind(self, answer: Callable[[A], Awaitable[R]]) -> None:
+        if self._answer is not None:
+            raise RuntimeError(f"the {self.name} hook is already answered")
+        self._answer = answer
+
+    async def __call__(self, question: A) -> R:
+        if self._answer is None:
+            raise RuntimeError(f"the {self.name} hook was never answered (kernel wiring)")
+        return await self._answer(question)

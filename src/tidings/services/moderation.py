@@ -65,9 +65,8 @@ class ContentRejected(Unprocessable):
 class ModerationService:
     """The current engine snapshot and the I/O of a check.
 
-    ``history``, ``sink`` and ``watch`` are given at construction; they stay plain
-    attributes only so that a composition root that builds this service before its
-    collaborators (``server/app.py`` today) can hand them over once they exist."""
+    ``history``, ``sink`` and ``watch`` are given at construction; the kernel gives
+    hooks (``services/events.Hook``) that the services built after this one answer."""
 
     def __init__(self, engine: Engine | None = None, *,
                  observe: Callable[[Decision], None] | None = None,
