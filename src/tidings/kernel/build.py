@@ -11,8 +11,9 @@ Cycles are cut explicitly, never by setting an attribute on a built service:
   (notices and preservation before the takedowns, reports before posts, takedowns
   before the enforcer).
 
-The moderation engine's three hooks are still assigned after construction; its
-rewrite into ``moderation/engine.py`` (issue 23, item 2) takes them as arguments.
+- the gate (built first: media, channels, posts and groups check through it) asks
+  the actions service and the partner-entry watch, built after it, through
+  :class:`Hook` objects given to its constructor and answered here.
 """
 
 from __future__ import annotations
