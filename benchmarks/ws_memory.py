@@ -141,8 +141,10 @@ async def serve_and_measure(data_dir: Path, n: int) -> None:
     import uvicorn
 
     port = free_port()
+    # Rate limits off and a long header deadline: opening thousands of sockets from one
+    # process on a shared machine is load, not abuse (a 408 would end the run).
     settings = load_settings(data_dir, None, port=port, log_level="warning",
-                             rate_limits=False)
+                             rate_limits=False, request_header_timeout_s=120)
     server = uvicorn.Server(uvicorn_config(create_app(settings), settings))
     task = asyncio.create_task(server.serve())
     base = f"http://127.0.0.1:{port}"
