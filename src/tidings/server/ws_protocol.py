@@ -23,11 +23,14 @@ traceback: any client could otherwise fill the log (issue 20).
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import Request
+
+log = logging.getLogger(__name__)
 
 
 class _Inbox:
@@ -141,7 +144,10 @@ class Keepalive:
         for tick in [t for t in self.due if t <= now]:
             for conn in self.due.pop(tick):
                 conn.ping_due = None
-                conn.send_keepalive_ping()
+                try:
+                    conn.send_keepalive_ping()
+                except Exception:  # one broken socket must not stop the others' pings
+                    log.exception("keepalive ping failed")
         if self.due:
             self.timer = self.loop.call_later(KEEPALIVE_TICK_S, self._fire)
         else:  # nobody waits: forget this loop (tests run many)
