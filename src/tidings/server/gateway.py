@@ -113,8 +113,8 @@ class Gateway:
         self.connections = 0
 
     async def handle(self, ws: WebSocket) -> None:
-        # One coroutine frame per idle connection below uvicorn's: authentication and
-        # the per-token count run here, and the read loop is ``_serve``'s own.
+        # Authentication and the per-token count run here, not in a coroutine of their
+        # own: each nested coroutine is a frame that every idle connection keeps.
         await ws.accept()
         header = ws.headers.get("authorization", "")
         _release_scope(ws)

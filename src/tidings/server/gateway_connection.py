@@ -42,7 +42,7 @@ class Outbox:
 
     asyncio.Queue keeps three deques per instance; with 10,000 idle connections per
     process that difference is measurable, and a single consumer needs none of it.
-    No task waits on an empty outbox: ``wake`` (the gateway's) starts a writer task
+    No task waits on an empty outbox: ``wake`` (``Connection.wake``) starts a writer task
     when an item arrives and none is running, and the writer ends when the outbox is
     empty again, so an idle connection holds no writer task, coroutine frame or future
     (about 1 KB each connection, ``benchmarks/ws_memory.py``).
