@@ -153,3 +153,25 @@ async def test_one_keepalive_timer_pings_answering_clients_and_drops_silent_ones
         await task
     await asyncio.sleep(2 * KEEPALIVE_TICK_S)  # the timer's next tick finds nobody
     assert asyncio.get_running_loop() not in Keepalive._by_loop  # forgotten when idle
+
+
+async def test_send_text_now_writes_at_once_only_when_send_would_not_wait() -> None:
+    server, task, port = await _serve_echo(20)
+    try:
+        async with websockets.connect(f"ws://127.0.0.1:{port}/") as client:
+            await client.send("hello")  # the app has accepted once this is echoed
+            assert await asyncio.wait_for(client.recv(), 2) == "hello"
+            (protocol,) = [c for c in server.server_state.connections
+                           if isinstance(c, QuietWebSocketProtocol)]
+            assert protocol.send_text_now("at once")
+            assert await asyncio.wait_for(client.recv(), 2) == "at once"
+            protocol.pause_writing()  # the transport's buffer is full: send would wait
+            assert not protocol.send_text_now("held")
+            protocol.resume_writing()
+            assert protocol.send_text_now("again")
+            assert await asyncio.wait_for(client.recv(), 2) == "again"
+        await asyncio.sleep(0.2)  # the close handshake
+        assert not protocol.send_text_now("after close")
+    finally:
+        server.should_exit = True
+        await task

@@ -23,12 +23,15 @@ from tidings.protocol.control import (
     EndReason,
     EndSession,
     Event,
+    Frame,
     JoinChannel,
     LeaveChannel,
     OutboxItem,
     decode_device,
 )
+from tidings.protocol.stream import Step, next_step
 from tidings.server.channel_fanout import Membership
+from tidings.server.ws_protocol import QuietWebSocketProtocol
 from tidings.services.accounts import Principal
 
 if TYPE_CHECKING:
@@ -98,8 +101,8 @@ class Connection:
     a cell each, per connection); the semaphore and set for sends exist from the first
     send on, and a finished writer task is let go."""
 
-    __slots__ = ("gateway", "inflight", "interrupted", "membership", "out", "reader",
-                 "sends", "subscription", "watched", "who", "writer", "ws")
+    __slots__ = ("gateway", "inflight", "interrupted", "membership", "out", "protocol",
+                 "reader", "sends", "subscription", "watched", "who", "writer", "ws")
 
     def __init__(self, gateway: Gateway, ws: WebSocket, who: Principal,
                  reader: asyncio.Task[None]) -> None:
@@ -108,6 +111,9 @@ class Connection:
         self.who = who
         self.reader = reader
         self.out = Outbox(gateway.send_queue)
+        sender = getattr(ws._send, "__self__", None)  # uvicorn's protocol, as ASGI sends
+        self.protocol = sender if isinstance(sender, QuietWebSocketProtocol) else None
+        """Writes a frame at once when nothing is queued (:meth:`_write_now`)."""
         self.writer: asyncio.Task[None] | None = None
         """The running writer, or the one that failed (the reader re-raises its error)."""
         self.interrupted = False
@@ -123,6 +129,8 @@ class Connection:
             self.reader.cancel()
 
     def push(self, item: OutboxItem) -> None:
+        if self._write_now(item):
+            return
         out = self.out
         if out.put(item):
             self.gateway.metrics.ws_send_queue.inc()
@@ -130,6 +138,32 @@ class Connection:
             out.slow = True
             if self.writer is None or not self.writer.cancel():
                 self.stop_reader()
+
+    def _write_now(self, item: OutboxItem) -> bool:
+        """Send an event or frame synchronously when the writer would send it next and
+        at once: nothing queued, no writer running, the session not ended, and the
+        protocol able to write without waiting. The same bytes, in the same order, as
+        the writer task (``Gateway.drain``) would send, without a task a post."""
+        out = self.out
+        protocol = self.protocol
+        writer = self.writer
+        if (protocol is None or out.items or out.ended is not None or out.wake is None
+                or self.interrupted or (writer is not None and not writer.done())):
+            return False
+        if writer is not None and (writer.cancelled() or writer.exception() is not None):
+            return False  # the writer failed: the reader is stopping
+        match item:
+            case Frame(text):
+                return protocol.send_text_now(text)
+            case Event(seq, frame):
+                step = next_step(out.sent, seq)
+                if step is Step.SKIP:
+                    return True  # an overlap the writer would drop too
+                if step is Step.SEND and protocol.send_text_now(frame):
+                    out.sent = seq
+                    self.gateway.metrics.events_delivered.inc()
+                    return True
+        return False
 
     def on_bus(self, message: bytes) -> None:
         try:

@@ -28,6 +28,7 @@ import math
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.exceptions import InvalidState
 from websockets.http11 import Request
 
 log = logging.getLogger(__name__)
@@ -204,6 +205,24 @@ class QuietWebSocketProtocol(WebSocketsSansIOProtocol):
             self.read_paused = False
             self.transport.resume_reading()
         return message
+
+    def send_text_now(self, text: str) -> bool:
+        """Write one text frame at once when uvicorn's ``send`` would neither wait nor
+        refuse (handshake done, no close sent, connected, transport writable); False
+        otherwise, and the caller takes the usual ``send``. The gateway writes a live
+        event or channel post this way when the connection has nothing queued: no task
+        and no coroutine per connection per post (docs/benchmarks.md, "Channel fan-out")."""
+        writable: _Writable = self.writable  # type: ignore[assignment]
+        if (self.disconnected or self.close_sent or not self.handshake_complete
+                or self.initial_response is not None or not writable.is_open
+                or self.transport.is_closing()):
+            return False
+        try:
+            self.conn.send_text(text.encode())
+        except InvalidState:
+            return False
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        return True
 
     def schedule_ping(self) -> None:
         assert self.ping_interval is not None
