@@ -28,6 +28,10 @@ scripted token cannot pin a process's memory with thousands of idle sockets.
 What the bus and the outbox carry is typed (``protocol/control.py``): the writer matches
 on ``Event``, ``Frame``, ``CatchUp`` and ``EndSession``, never on string prefixes.
 
+A live event or channel post is written at once when the connection has nothing
+queued and its transport is writable (``Connection._write_now`` in
+``server/gateway_connection.py``); otherwise it queues for the writer task.
+
 Memory per connection is bounded: live events queue in a bounded queue; when it is
 full the client is not keeping up, and it is closed with 4008 (slow consumer). Its
 events stay in the store; it resumes from its last position when it reconnects.
