@@ -11,6 +11,11 @@ the repository root::
 
     PYTHONPATH=src python benchmarks/ws_memory.py --connections 1000
 
+Each process holds 2N sockets at the end (the server runs in this one), so N is bounded
+by half the hard ``RLIMIT_NOFILE`` (20,000 here: N <= ~9,900); the figure at 10,000
+connections comes from ``channel_fanout.py``, whose server is a process of its own.
+``--depth 0`` measures RSS only, which is much faster on a loaded machine.
+
 tracemalloc sees Python's allocators only: libuv's handles and the kernel's socket
 buffers are in RSS (or in neither), not in the traced figure.
 """
