@@ -11,6 +11,11 @@ the repository root::
 
     PYTHONPATH=src python benchmarks/ws_memory.py --connections 1000
 
+Each process holds 2N sockets at the end (the server runs in this one), so N is bounded
+by half the hard ``RLIMIT_NOFILE`` (20,000 here: N <= ~9,900); the figure at 10,000
+connections comes from ``channel_fanout.py``, whose server is a process of its own.
+``--depth 0`` measures RSS only, which is much faster on a loaded machine.
+
 tracemalloc sees Python's allocators only: libuv's handles and the kernel's socket
 buffers are in RSS (or in neither), not in the traced figure.
 """
@@ -141,8 +146,10 @@ async def serve_and_measure(data_dir: Path, n: int) -> None:
     import uvicorn
 
     port = free_port()
+    # Rate limits off and a long header deadline: opening thousands of sockets from one
+    # process on a shared machine is load, not abuse (a 408 would end the run).
     settings = load_settings(data_dir, None, port=port, log_level="warning",
-                             rate_limits=False)
+                             rate_limits=False, request_header_timeout_s=120)
     server = uvicorn.Server(uvicorn_config(create_app(settings), settings))
     task = asyncio.create_task(server.serve())
     base = f"http://127.0.0.1:{port}"

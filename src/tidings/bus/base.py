@@ -15,7 +15,10 @@ Handler = Callable[[bytes], None]
 
 
 class Subscription:
-    """A handle that removes its handler when closed."""
+    """A handle that removes its handler when closed (one per connection and topic, so
+    slotted; buses pass a ``functools.partial`` rather than a closure)."""
+
+    __slots__ = ("_unsubscribe",)
 
     def __init__(self, unsubscribe: Callable[[], None]) -> None:
         self._unsubscribe: Callable[[], None] | None = unsubscribe

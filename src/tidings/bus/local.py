@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from tidings.bus.base import Bus, Handler, Subscription
 
@@ -10,8 +11,13 @@ log = logging.getLogger(__name__)
 
 
 class LocalBus(Bus):
+    """Handlers by topic. A topic's handlers are an immutable tuple of (key, handler),
+    replaced on (un)subscribe: most topics (a device's, a channel's on one process) have
+    one handler, and a one-entry tuple costs less than a one-entry dict per topic, and
+    delivery iterates it without copying."""
+
     def __init__(self) -> None:
-        self._topics: dict[str, dict[int, Handler]] = {}
+        self._topics: dict[str, tuple[tuple[int, Handler], ...]] = {}
         self._next = 0
 
     async def start(self) -> None:
@@ -24,10 +30,7 @@ class LocalBus(Bus):
         self.deliver(topic, message)
 
     def deliver(self, topic: str, message: bytes) -> None:
-        handlers = self._topics.get(topic)
-        if not handlers:
-            return
-        for handler in list(handlers.values()):
+        for _key, handler in self._topics.get(topic, ()):
             try:
                 handler(message)
             except Exception:  # one broken subscriber must not starve the others
@@ -36,16 +39,18 @@ class LocalBus(Bus):
     def subscribe(self, topic: str, handler: Handler) -> Subscription:
         key = self._next
         self._next += 1
-        self._topics.setdefault(topic, {})[key] = handler
+        self._topics[topic] = (*self._topics.get(topic, ()), (key, handler))
+        return Subscription(partial(self._remove, topic, key))
 
-        def _remove() -> None:
-            handlers = self._topics.get(topic)
-            if handlers is not None:
-                handlers.pop(key, None)
-                if not handlers:
-                    del self._topics[topic]
-
-        return Subscription(_remove)
+    def _remove(self, topic: str, key: int) -> None:
+        handlers = self._topics.get(topic)
+        if handlers is None:
+            return
+        left = tuple(entry for entry in handlers if entry[0] != key)
+        if left:
+            self._topics[topic] = left
+        else:
+            del self._topics[topic]
 
     def has_topic(self, topic: str) -> bool:
         return topic in self._topics

@@ -31,6 +31,7 @@ import logging
 import random
 import secrets
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from redis.asyncio import Redis
@@ -208,13 +209,12 @@ class RedisBus(Bus):
         local = self._local.subscribe(topic, handler)
         if first:
             self._mark(topic)
+        return Subscription(partial(self._remove, topic, local))
 
-        def _remove() -> None:
-            local.close()
-            if not self._local.has_topic(topic):
-                self._mark(topic)
-
-        return Subscription(_remove)
+    def _remove(self, topic: str, local: Subscription) -> None:
+        local.close()
+        if not self._local.has_topic(topic):
+            self._mark(topic)
 
     def subscriber_count(self) -> int:
         return self._local.subscriber_count()

@@ -28,6 +28,10 @@ scripted token cannot pin a process's memory with thousands of idle sockets.
 What the bus and the outbox carry is typed (``protocol/control.py``): the writer matches
 on ``Event``, ``Frame``, ``CatchUp`` and ``EndSession``, never on string prefixes.
 
+A live event or channel post is written at once when the connection has nothing
+queued and its transport is writable (``Connection._write_now`` in
+``server/gateway_connection.py``); otherwise it queues for the writer task.
+
 Memory per connection is bounded: live events queue in a bounded queue; when it is
 full the client is not keeping up, and it is closed with 4008 (slow consumer). Its
 events stay in the store; it resumes from its last position when it reconnects.
@@ -42,19 +46,13 @@ from collections.abc import Awaitable, Callable
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from tidings.bus.base import Bus, Subscription
+from tidings.bus.base import Bus
 from tidings.protocol import limits
 from tidings.protocol.control import (
     CatchUp,
-    ControlError,
-    EndReason,
     EndSession,
     Event,
     Frame,
-    JoinChannel,
-    LeaveChannel,
-    OutboxItem,
-    decode_device,
     event_frame,
 )
 from tidings.protocol.errors import TidingsError
@@ -71,7 +69,8 @@ from tidings.protocol.stream import (
     next_step,
     parse_client_frame,
 )
-from tidings.server.channel_fanout import ChannelFanout, Membership
+from tidings.server.channel_fanout import ChannelFanout
+from tidings.server.gateway_connection import Connection, Outbox
 from tidings.server.metrics import Metrics
 from tidings.server.sessions import SessionWatch
 from tidings.services.accounts import AccountService, Principal
@@ -82,61 +81,6 @@ log = logging.getLogger(__name__)
 
 SendHook = Callable[[Principal, SendFrame | BadSend], Awaitable[str]]
 """Handles one ``send`` frame and returns the reply frame's JSON text."""
-
-
-class _Outbox:
-    """A connection's bounded send queue: a list and a wake-up call, no more.
-
-    asyncio.Queue keeps three deques per instance; with 10,000 idle connections per
-    process that difference is measurable, and a single consumer needs none of it.
-    No task waits on an empty outbox: ``wake`` (the gateway's) starts a writer task
-    when an item arrives and none is running, and the writer ends when the outbox is
-    empty again, so an idle connection holds no writer task, coroutine frame or future
-    (about 1 KB each connection, ``benchmarks/ws_memory.py``).
-    """
-
-    __slots__ = ("ended", "items", "limit", "sent", "slow", "wake")
-
-    def __init__(self, limit: int) -> None:
-        self.items: list[OutboxItem] = []
-        self.limit = limit
-        self.slow = False
-        self.sent = 0
-        """The stream position the client has been sent up to (the cursor rule's)."""
-        self.ended: EndReason | None = None
-        """Set when a measure ended the session: sends are refused from then on."""
-        self.wake: Callable[[], None] | None = None
-
-    def end(self, reason: EndReason) -> None:
-        """End the session ahead of anything queued: the writer's next item is it."""
-        if self.ended is None:
-            self.ended = reason
-            self._wake()
-
-    def _wake(self) -> None:
-        if self.wake is not None:
-            self.wake()
-
-    def put(self, item: OutboxItem) -> bool:
-        """Queue an item; False if full (a client that floods pings loses pongs)."""
-        if len(self.items) >= self.limit:
-            return False
-        self.items.append(item)
-        self._wake()
-        return True
-
-    def force(self, item: OutboxItem) -> None:
-        """Queue a reply to a send even when full: sends in flight are bounded
-        (``WS_SEND_INFLIGHT_MAX``), so this stays bounded too, and a committed send's
-        answer is never dropped."""
-        self.items.append(item)
-        self._wake()
-
-    def next(self) -> OutboxItem | None:
-        """The next item to send, None when there is nothing to send."""
-        if self.ended is not None:
-            return EndSession(self.ended)
-        return self.items.pop(0) if self.items else None
 
 
 PONG_FRAME = Frame(PONG)
@@ -173,13 +117,28 @@ class Gateway:
         self.connections = 0
 
     async def handle(self, ws: WebSocket) -> None:
+        # Authentication and the per-token count run here, not in a coroutine of their
+        # own: each nested coroutine is a frame that every idle connection keeps.
         await ws.accept()
         header = ws.headers.get("authorization", "")
-        _release_headers(ws)
+        _release_scope(ws)
         self.connections += 1
         self.metrics.ws_connections.inc()
         try:
-            await self._run(ws, header)
+            who, since = await self._authenticate(ws, header)
+            held = self.per_token.get(who.device_id, 0)
+            if held >= self.per_token_max:
+                raise _Close(limits.WS_CLOSE_TOO_MANY, f"this access token already holds "
+                             f"{held} connections, the most allowed")
+            self.per_token[who.device_id] = held + 1
+            try:
+                await self._serve(ws, who, since)
+            finally:  # before the close handshake, as a client may reconnect at once
+                left = self.per_token[who.device_id] - 1
+                if left:
+                    self.per_token[who.device_id] = left
+                else:
+                    del self.per_token[who.device_id]
         except _Close as close:
             await _close(ws, close.code, close.reason)
         except WebSocketDisconnect:
@@ -212,110 +171,37 @@ class Gateway:
             raise _Close(limits.WS_CLOSE_UNAUTHORIZED, exc.code) from exc
         return who, frame.since
 
-    async def _run(self, ws: WebSocket, header: str) -> None:
-        who, since = await self._authenticate(ws, header)
-        held = self.per_token.get(who.device_id, 0)
-        if held >= self.per_token_max:
-            raise _Close(limits.WS_CLOSE_TOO_MANY, f"this access token already holds "
-                         f"{held} connections, the most allowed")
-        self.per_token[who.device_id] = held + 1
-        try:
-            await self._serve(ws, who, since)
-        finally:
-            left = self.per_token[who.device_id] - 1
-            if left:
-                self.per_token[who.device_id] = left
-            else:
-                del self.per_token[who.device_id]
-
     async def _serve(self, ws: WebSocket, who: Principal, since: int) -> None:
-        out = _Outbox(self.send_queue)
         me = asyncio.current_task()
         assert me is not None
-        writer: asyncio.Task[None] | None = None
-        interrupted = False
-
-        def stop_reader() -> None:
-            nonlocal interrupted
-            if not me.done():
-                interrupted = True
-                me.cancel()
-
-        def push(item: OutboxItem) -> None:
-            if out.put(item):
-                self.metrics.ws_send_queue.inc()
-            elif not out.slow:  # full: the client is not reading; stop at once
-                out.slow = True
-                if writer is None or not writer.cancel():
-                    stop_reader()
-
-        membership: Membership | None = None
-
-        def on_bus(message: bytes) -> None:
-            try:
-                decoded = decode_device(message)
-            except ControlError as exc:
-                log.warning("device topic: dropped a bus message: %s", exc)
-                return
-            match decoded:
-                case Event() | CatchUp():
-                    push(decoded)
-                case JoinChannel(channel_id):
-                    if membership is not None:
-                        membership.join(channel_id)
-                case LeaveChannel(channel_id):
-                    if membership is not None:
-                        membership.leave(channel_id)
-
-        watched: Subscription | None = None
+        conn = Connection(self, ws, who, me)
+        out = conn.out
         if self.sessions is not None:
-            watched = self.sessions.register(who.user_id, who.device_id, out.end)
-        subscription = self.bus.subscribe(device_topic(who.device_id), on_bus)
-        if self.channels is not None and self.channel_ids is not None:
-            # Channel frames carry their channel's own seq; a gap is filled over HTTP
-            # from /channels/{handle}/updates?since=N, so ordering here is best effort.
-            membership = self.channels.attach(await self.channel_ids(who.user_id), push)
-        # The reader runs in this task; a writer task runs only while there is
-        # something to send (catch-up, then whatever the outbox holds), so an idle
-        # connection is this one task. A writer that fails stops the reader.
-        def writer_done(task: asyncio.Task[None]) -> None:
-            if task.cancelled() or task.exception() is not None:
-                stop_reader()
-
-        def wake() -> None:
-            nonlocal writer
-            if (writer is None or not writer.done() or interrupted or writer.cancelled()
-                    or writer.exception() is not None):
-                return  # running, not started yet, or failed (the reader is stopping)
-            writer = asyncio.create_task(self._drain(ws, who, out))
-            writer.add_done_callback(writer_done)
-
-        writer = asyncio.create_task(self._writer(ws, who, since, out))
-        writer.add_done_callback(writer_done)
-        out.wake = wake
+            conn.watched = self.sessions.register(who.user_id, who.device_id, out.end)
+        conn.subscription = self.bus.subscribe(device_topic(who.device_id), conn.on_bus)
         try:
-            await self._reader(ws, who, out)
-        except asyncio.CancelledError:
-            if not interrupted:
-                raise
-            me.uncancel()
-            if out.slow:
-                self.metrics.ws_slow_closed.inc()
-                raise _Close(limits.WS_CLOSE_SLOW_CONSUMER, "slow consumer") from None
-            writer.result()  # re-raise the writer's _Close / disconnect
+            if self.channels is not None and self.channel_ids is not None:
+                # Channel frames carry their channel's own seq; a gap is filled over HTTP
+                # from /channels/{handle}/updates?since=N, so ordering here is best effort.
+                conn.membership = self.channels.attach(
+                    await self.channel_ids(who.user_id), conn.push)
+            # The reader runs in this task; a writer task runs only while there is
+            # something to send (catch-up, then whatever the outbox holds), so an idle
+            # connection is this one task. A writer that fails stops the reader.
+            conn.start(self._writer(ws, who, since, out))
+            try:
+                await self._read(ws, who, conn)
+            except asyncio.CancelledError:
+                if not conn.interrupted:
+                    raise
+                me.uncancel()
+                if out.slow:
+                    self.metrics.ws_slow_closed.inc()
+                    raise _Close(limits.WS_CLOSE_SLOW_CONSUMER, "slow consumer") from None
+                if conn.writer is not None:
+                    conn.writer.result()  # re-raise the writer's _Close / disconnect
         finally:
-            out.wake = None
-            writer.remove_done_callback(writer_done)
-            subscription.close()
-            if watched is not None:
-                watched.close()
-            if membership is not None:
-                membership.close()
-            self.metrics.ws_send_queue.dec(len(out.items))
-            if not writer.done():
-                writer.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await writer
+            await conn.close()
 
     async def _catch_up(self, ws: WebSocket, device_id: str, sent: int) -> int:
         while True:
@@ -328,14 +214,14 @@ class Gateway:
                 return sent
 
     async def _writer(self, ws: WebSocket, who: Principal, since: int,
-                      out: _Outbox) -> None:
+                      out: Outbox) -> None:
         """Catch up from ``since``, say live, then send what queued meanwhile."""
         head = await self.streams.head(who.device_id)
         out.sent = await self._catch_up(ws, who.device_id, min(since, head))
         await ws.send_text(live_frame(out.sent))
-        await self._drain(ws, who, out)
+        await self.drain(ws, who, out)
 
-    async def _drain(self, ws: WebSocket, who: Principal, out: _Outbox) -> None:
+    async def drain(self, ws: WebSocket, who: Principal, out: Outbox) -> None:
         """Send what the outbox holds, in order; return when it is empty."""
         while (item := out.next()) is not None:
             match item:
@@ -357,19 +243,14 @@ class Gateway:
                     elif step is Step.CATCH_UP:
                         out.sent = await self._catch_up(ws, who.device_id, out.sent)
 
-    async def _reader(self, ws: WebSocket, who: Principal, out: _Outbox) -> None:
-        inflight = asyncio.Semaphore(limits.WS_SEND_INFLIGHT_MAX)
-        sends: set[asyncio.Task[None]] = set()
-        try:
-            await self._read_frames(ws, who, out, inflight, sends)
-        finally:
-            for task in sends:
-                task.cancel()
-
-    async def _read_frames(self, ws: WebSocket, who: Principal, out: _Outbox,
-                           inflight: asyncio.Semaphore, sends: set[asyncio.Task[None]]) -> None:
+    async def _read(self, ws: WebSocket, who: Principal, conn: Connection) -> None:
+        """The read loop. It awaits the ASGI ``receive`` itself: Starlette's
+        ``WebSocket.receive`` would be one more coroutine frame held by each idle socket
+        (it only tracks the client's state, which nothing here reads)."""
+        out = conn.out
+        receive = ws._receive
         while True:
-            message = await ws.receive()
+            message = await receive()
             if message["type"] == "websocket.disconnect":
                 raise WebSocketDisconnect(message.get("code", 1000))
             text = message.get("text")
@@ -391,12 +272,13 @@ class Gateway:
             elif self.on_send is None:
                 out.put(Frame(error_frame("bad_frame", "this server does not accept sends")))
             else:
+                inflight, sends = conn.sending()
                 await inflight.acquire()
                 task = asyncio.create_task(self._send(who, frame, out, inflight, self.on_send))
                 sends.add(task)
                 task.add_done_callback(sends.discard)
 
-    async def _send(self, who: Principal, frame: SendFrame | BadSend, out: _Outbox,
+    async def _send(self, who: Principal, frame: SendFrame | BadSend, out: Outbox,
                     inflight: asyncio.Semaphore, hook: SendHook) -> None:
         try:
             if out.ended is not None:
@@ -409,17 +291,20 @@ class Gateway:
             inflight.release()
 
 
-def _release_headers(ws: WebSocket) -> None:
-    """Forget the handshake's headers once the bearer token is read from them.
+def _release_scope(ws: WebSocket) -> None:
+    """Forget the connection's ASGI scope once the bearer token is read from it.
 
     The scope lives as long as the connection (the server, each ASGI layer's frame and
-    the ``WebSocket`` hold it), and its header list is about 1 KB of tuples and bytes
-    per connection (``benchmarks/ws_memory.py``) that nothing reads after this point.
+    the ``WebSocket`` hold it): about 1 KB of header tuples and bytes, and the scope
+    dict with its state and extension dicts another ~0.8 KB, per connection
+    (``benchmarks/ws_memory.py``). After the accept nothing reads it: uvicorn uses it
+    only to log the handshake, and the gateway takes what it needs (the header) first.
     """
     headers = ws.scope.get("headers")
     if isinstance(headers, list):
         headers.clear()
-    ws.__dict__.pop("_headers", None)  # Starlette's cached view of them
+    ws.scope.clear()
+    ws.__dict__.pop("_headers", None)  # Starlette's cached view of the headers
 
 
 async def _close(ws: WebSocket, code: int, reason: str) -> None:

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from functools import partial
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -89,15 +90,14 @@ class SessionWatch:
         self._next += 1
         key = self._next
         self._users.setdefault(user_id, {})[key] = (device_id, end)
+        return Subscription(partial(self._unregister, user_id, key))  # no closure a socket
 
-        def _remove() -> None:
-            conns = self._users.get(user_id)
-            if conns is not None:
-                conns.pop(key, None)
-                if not conns:
-                    del self._users[user_id]
-
-        return Subscription(_remove)
+    def _unregister(self, user_id: int, key: int) -> None:
+        conns = self._users.get(user_id)
+        if conns is not None:
+            conns.pop(key, None)
+            if not conns:
+                del self._users[user_id]
 
     def connections(self) -> int:
         return sum(len(c) for c in self._users.values())

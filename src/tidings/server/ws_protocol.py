@@ -10,6 +10,8 @@ with ``benchmarks/ws_memory.py`` (tracemalloc, bytes per idle gateway connection
 * an ``asyncio.Queue`` for incoming events (three deques, ~2.3 KB) and an
   ``asyncio.Event`` for write flow control (a deque, ~1.5 KB): replaced by
   :class:`_Inbox` and :class:`_Writable`, a list and a future made only while awaited;
+* a keepalive ``TimerHandle`` per connection (~0.5 KB): one :class:`Keepalive` timer
+  per event loop instead, over sets of connections by the tick their ping is due in;
 * the handshake request's headers, held for the connection's life by the ``websockets``
   parser generator's frame and by ``self.request`` (~2.6 KB): emptied once the ASGI
   scope has its own copy; the handshake response once it is sent.
@@ -21,10 +23,15 @@ traceback: any client could otherwise fill the log (issue 20).
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.exceptions import InvalidState
 from websockets.http11 import Request
+
+log = logging.getLogger(__name__)
 
 
 class _Inbox:
@@ -90,6 +97,66 @@ class _Writable:
                 self.waiters.remove(waiter)
 
 
+KEEPALIVE_TICK_S = 0.5
+"""Keepalive pings are sent on these ticks: at most this much later than uvicorn would."""
+
+
+class Keepalive:
+    """Every connection's next keepalive ping on one event loop, behind one timer.
+
+    uvicorn arms a ``TimerHandle`` per connection for its next ping (~0.5 KB each,
+    ``benchmarks/ws_memory.py``); here a connection waits in the set of the tick its ping
+    is due in, and one timer a loop walks the due sets while any connection waits.
+    """
+
+    __slots__ = ("due", "loop", "timer")
+
+    _by_loop: dict[asyncio.AbstractEventLoop, Keepalive] = {}  # noqa: RUF012 (one per loop)
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.due: dict[int, set[QuietWebSocketProtocol]] = {}
+        self.timer: asyncio.TimerHandle | None = None
+
+    @classmethod
+    def of(cls, loop: asyncio.AbstractEventLoop) -> Keepalive:
+        keepalive = cls._by_loop.get(loop)
+        if keepalive is None:
+            keepalive = cls._by_loop[loop] = cls(loop)
+        return keepalive
+
+    def add(self, conn: QuietWebSocketProtocol, delay: float) -> int:
+        """Ping ``conn`` in ``delay`` seconds (rounded up to a tick); returns its tick."""
+        tick = math.ceil((self.loop.time() + delay) / KEEPALIVE_TICK_S)
+        self.due.setdefault(tick, set()).add(conn)
+        if self.timer is None:
+            self.timer = self.loop.call_later(KEEPALIVE_TICK_S, self._fire)
+        return tick
+
+    def remove(self, conn: QuietWebSocketProtocol, tick: int) -> None:
+        waiting = self.due.get(tick)
+        if waiting is not None:
+            waiting.discard(conn)
+            if not waiting:
+                del self.due[tick]
+
+    def _fire(self) -> None:
+        now = self.loop.time() / KEEPALIVE_TICK_S
+        for tick in [t for t in self.due if t <= now]:
+            for conn in self.due.pop(tick):
+                conn.ping_due = None
+                try:
+                    conn.send_keepalive_ping()
+                except Exception:  # one broken socket must not stop the others' pings
+                    log.exception("keepalive ping failed")
+        if self.due:
+            self.timer = self.loop.call_later(KEEPALIVE_TICK_S, self._fire)
+        else:  # nobody waits: forget this loop (tests run many)
+            self.timer = None
+            if self._by_loop.get(self.loop) is self:
+                del self._by_loop[self.loop]
+
+
 class QuietWebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's sans-I/O WebSocket protocol with slots, a lean inbox and flow flag,
     the handshake forgotten once done, and invalid UTF-8 closed quietly."""
@@ -99,7 +166,7 @@ class QuietWebSocketProtocol(WebSocketsSansIOProtocol):
         "close_timer", "config", "conn", "connections", "curr_msg_data_type",
         "default_headers", "disconnected", "frames", "handshake_complete",
         "handshake_initiated", "initial_response", "last_ping_rtt", "logger", "loop",
-        "pending_ping_payload", "ping_interval", "ping_sent_at", "ping_timeout",
+        "pending_ping_payload", "ping_due", "ping_interval", "ping_sent_at", "ping_timeout",
         "ping_timer", "pong_timer", "queue", "read_paused", "request", "response",
         "root_path", "scheme", "scope", "server", "tasks", "transport", "writable",
     )
@@ -108,6 +175,8 @@ class QuietWebSocketProtocol(WebSocketsSansIOProtocol):
         super().__init__(*args, **kwargs)
         self.queue = _Inbox()  # type: ignore[assignment]
         self.writable = _Writable()  # type: ignore[assignment]
+        self.ping_due: int | None = None
+        """The keepalive tick this connection's next ping waits for (``Keepalive``)."""
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
@@ -120,6 +189,53 @@ class QuietWebSocketProtocol(WebSocketsSansIOProtocol):
         # Called once the 101 response is written: nothing reads it again.
         self.response = None  # type: ignore[assignment]
         super().start_keepalive()
+
+    async def receive(self) -> Any:
+        """uvicorn's ``receive`` with the inbox's wait inlined: one coroutine frame fewer
+        held by each idle connection."""
+        inbox: _Inbox = self.queue  # type: ignore[assignment]
+        while not inbox.items:
+            inbox.waiter = self.loop.create_future()
+            try:
+                await inbox.waiter
+            finally:
+                inbox.waiter = None
+        message = inbox.items.pop(0)
+        if self.read_paused and not inbox.items:
+            self.read_paused = False
+            self.transport.resume_reading()
+        return message
+
+    def send_text_now(self, text: str) -> bool:
+        """Write one text frame at once when uvicorn's ``send`` would neither wait nor
+        refuse (handshake done, no close sent, connected, transport writable); False
+        otherwise, and the caller takes the usual ``send``. The gateway writes a live
+        event or channel post this way when the connection has nothing queued: no task
+        and no coroutine per connection per post (docs/benchmarks.md, "Channel fan-out")."""
+        writable: _Writable = self.writable  # type: ignore[assignment]
+        if (self.disconnected or self.close_sent or not self.handshake_complete
+                or self.initial_response is not None or not writable.is_open
+                or self.transport.is_closing()):
+            return False
+        try:
+            self.conn.send_text(text.encode())
+        except InvalidState:
+            return False
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        return True
+
+    def schedule_ping(self) -> None:
+        assert self.ping_interval is not None
+        delay = max(0.0, self.ping_interval - self.last_ping_rtt)
+        self.ping_due = Keepalive.of(self.loop).add(self, delay)
+
+    def stop_keepalive(self) -> None:
+        super().stop_keepalive()
+        if self.ping_due is not None:
+            keepalive = Keepalive._by_loop.get(self.loop)
+            if keepalive is not None:
+                keepalive.remove(self, self.ping_due)
+            self.ping_due = None
 
     def send_receive_event_to_app(self) -> None:
         if self.curr_msg_data_type == "text" and not self.close_sent:

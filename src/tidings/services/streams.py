@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.bus.base import Bus
-from tidings.protocol.control import Event, event_frame
+from tidings.protocol.control import Event, compact, event_frame
 from tidings.services.clock import Clock
 from tidings.services.live import to_device
 from tidings.storage.committer import AppendJob, GroupCommitter
@@ -17,9 +16,8 @@ from tidings.storage.database import Database
 from tidings.storage.records import StreamEvent
 from tidings.storage.streams import StreamStore
 
-
-def dumps(body: Any) -> str:
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+dumps = compact
+"""Stored bodies are compact JSON, the form ``splice`` puts into frames unparsed."""
 
 
 Expand = Callable[[Sequence[StreamEvent]], Awaitable[list[StreamEvent]]]
