@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import shutil
 import socket
+import sqlite3
+import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -55,6 +59,8 @@ async def _postgres_available() -> bool:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _sqlite_template is not None:
+        shutil.rmtree(_sqlite_template.parent, ignore_errors=True)
     if not _pg_created:
         return
 
@@ -94,11 +100,53 @@ def db_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+_sqlite_template: Path | None = None
+"""This process's SQLite database migrated to head once (see ``upgraded``)."""
+
+
+async def upgraded(url: str) -> None:
+    """Bring the database at ``url`` to the newest revision, as `tidings db upgrade` does.
+
+    A SQLite file that does not exist yet becomes a copy of one this process migrated
+    once: running every migration costs about 0.2 s of CPU, and most tests start an app
+    on a fresh database. The copy is the same schema, seed rows and revision (the
+    migration tests in tests/storage migrate for real, and so does every existing file).
+    """
+    global _sqlite_template
+    target = sqlite_path(url)
+    if target is None or target.exists():
+        await _migrate(url)
+        return
+    if _sqlite_template is None:
+        template = Path(tempfile.mkdtemp(prefix="tidings-schema-")) / "head.db"
+        await _migrate(f"sqlite+aiosqlite:///{template}")
+        _sqlite_template = template
+    with contextlib.closing(sqlite3.connect(_sqlite_template)) as source, \
+            contextlib.closing(sqlite3.connect(target)) as copy:
+        source.backup(copy)
+
+
+async def _migrate(url: str) -> None:
+    db = Database(url)
+    try:
+        await migrate.upgrade(db)
+    finally:
+        await db.close()
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other databases and in-memory SQLite)."""
+    prefix = "sqlite+aiosqlite:///"
+    if not url.startswith(prefix) or url == prefix + ":memory:":
+        return None
+    return Path(url[len(prefix):].split("?", 1)[0])
+
+
 @pytest.fixture
 async def database(db_kind: str, tmp_path: Path) -> AsyncIterator[Database]:
     url = await fresh_database(db_kind, tmp_path)
+    await upgraded(url)
     db = Database(url)
-    await migrate.upgrade(db)
     yield db
     await db.close()
 
@@ -159,9 +207,7 @@ def make_settings(tmp_path: Path, database_url: str = "", **overrides: Any) -> S
 @asynccontextmanager
 async def running_app(settings: Settings, clock: Clock = system_clock
                       ) -> AsyncIterator[FastAPI]:
-    db = Database(settings.resolved_database_url)
-    await migrate.upgrade(db)
-    await db.close()
+    await upgraded(settings.resolved_database_url)
     app = create_app(settings, clock=clock)
     async with app.router.lifespan_context(app):
         yield app
