@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import shutil
 import socket
-import sqlite3
-import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -21,10 +17,11 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from tests import schema_util
+from tests.schema_util import postgres_at_head, upgraded
 from tidings.server.app import create_app
 from tidings.server.config import Settings, load_settings
 from tidings.services.clock import Clock, system_clock
-from tidings.storage import migrate
 from tidings.storage.database import Database
 
 BASE_POSTGRES_URL = os.environ.get("TIDINGS_TEST_POSTGRES_URL",
@@ -59,8 +56,7 @@ async def _postgres_available() -> bool:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if _sqlite_template is not None:
-        shutil.rmtree(_sqlite_template.parent, ignore_errors=True)
+    schema_util.cleanup()
     if not _pg_created:
         return
 
@@ -84,14 +80,22 @@ async def reset_postgres() -> None:
     await engine.dispose()
 
 
-async def fresh_database(kind: str, tmp_path: Path) -> str:
+async def fresh_database(kind: str, tmp_path: Path, migrated: bool = False) -> str:
+    """An empty database, or with ``migrated`` one at the newest revision (cheaply:
+    tests/schema_util.py)."""
     if kind == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'tidings.db'}"
+        url = f"sqlite+aiosqlite:///{tmp_path / 'tidings.db'}"
+        if migrated:
+            await upgraded(url)
+        return url
     if not await _postgres_available():
         if REQUIRE_SERVICES:
             pytest.fail(f"PostgreSQL is required but not reachable at {POSTGRES_URL}")
         pytest.skip("PostgreSQL not reachable")
-    await reset_postgres()
+    if migrated:
+        await postgres_at_head(POSTGRES_URL, reset_postgres)
+    else:
+        await reset_postgres()
     return POSTGRES_URL
 
 
@@ -100,53 +104,9 @@ def db_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-_sqlite_template: Path | None = None
-"""This process's SQLite database migrated to head once (see ``upgraded``)."""
-
-
-async def upgraded(url: str) -> None:
-    """Bring the database at ``url`` to the newest revision, as `tidings db upgrade` does.
-
-    A SQLite file that does not exist yet becomes a copy of one this process migrated
-    once: running every migration costs about 0.2 s of CPU, and most tests start an app
-    on a fresh database. The copy is the same schema, seed rows and revision (the
-    migration tests in tests/storage migrate for real, and so does every existing file).
-    """
-    global _sqlite_template
-    target = sqlite_path(url)
-    if target is None or target.exists():
-        await _migrate(url)
-        return
-    if _sqlite_template is None:
-        template = Path(tempfile.mkdtemp(prefix="tidings-schema-")) / "head.db"
-        await _migrate(f"sqlite+aiosqlite:///{template}")
-        _sqlite_template = template
-    with contextlib.closing(sqlite3.connect(_sqlite_template)) as source, \
-            contextlib.closing(sqlite3.connect(target)) as copy:
-        source.backup(copy)
-
-
-async def _migrate(url: str) -> None:
-    db = Database(url)
-    try:
-        await migrate.upgrade(db)
-    finally:
-        await db.close()
-
-
-def sqlite_path(url: str) -> Path | None:
-    """The file of a SQLite URL (None for other databases and in-memory SQLite)."""
-    prefix = "sqlite+aiosqlite:///"
-    if not url.startswith(prefix) or url == prefix + ":memory:":
-        return None
-    return Path(url[len(prefix):].split("?", 1)[0])
-
-
 @pytest.fixture
 async def database(db_kind: str, tmp_path: Path) -> AsyncIterator[Database]:
-    url = await fresh_database(db_kind, tmp_path)
-    await upgraded(url)
-    db = Database(url)
+    db = Database(await fresh_database(db_kind, tmp_path, migrated=True))
     yield db
     await db.close()
 
