@@ -16,7 +16,7 @@ import httpx
 import websockets
 from PIL import Image
 
-from tests.cli.helpers import tidings
+from tests.cli.inproc import command as tidings
 from tests.conftest import bearer
 from tests.moderation.images import encode, generate
 
