@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.cli.test_messages_cli import PASSWORD, Live, lines, tidings
+from tests.cli.inproc import as_user as tidings
+from tests.cli.test_messages_cli import PASSWORD, Live, lines
 from tidings.services.accounts import AccountService
 
 
