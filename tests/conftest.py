@@ -17,11 +17,12 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from tests import schema_util
 from tests.apps import attach
+from tests.schema_util import postgres_at_head, upgraded
 from tidings.config import Settings, load_settings
 from tidings.server.app import create_app
 from tidings.services.clock import Clock, system_clock
-from tidings.storage import migrate
 from tidings.storage.database import Database
 
 BASE_POSTGRES_URL = os.environ.get("TIDINGS_TEST_POSTGRES_URL",
@@ -56,6 +57,7 @@ async def _postgres_available() -> bool:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    schema_util.cleanup()
     if not _pg_created:
         return
 
@@ -79,14 +81,22 @@ async def reset_postgres() -> None:
     await engine.dispose()
 
 
-async def fresh_database(kind: str, tmp_path: Path) -> str:
+async def fresh_database(kind: str, tmp_path: Path, migrated: bool = False) -> str:
+    """An empty database, or with ``migrated`` one at the newest revision (cheaply:
+    tests/schema_util.py)."""
     if kind == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'tidings.db'}"
+        url = f"sqlite+aiosqlite:///{tmp_path / 'tidings.db'}"
+        if migrated:
+            await upgraded(url)
+        return url
     if not await _postgres_available():
         if REQUIRE_SERVICES:
             pytest.fail(f"PostgreSQL is required but not reachable at {POSTGRES_URL}")
         pytest.skip("PostgreSQL not reachable")
-    await reset_postgres()
+    if migrated:
+        await postgres_at_head(POSTGRES_URL, reset_postgres)
+    else:
+        await reset_postgres()
     return POSTGRES_URL
 
 
@@ -97,9 +107,7 @@ def db_kind(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 async def database(db_kind: str, tmp_path: Path) -> AsyncIterator[Database]:
-    url = await fresh_database(db_kind, tmp_path)
-    db = Database(url)
-    await migrate.upgrade(db)
+    db = Database(await fresh_database(db_kind, tmp_path, migrated=True))
     yield db
     await db.close()
 
@@ -160,9 +168,7 @@ def make_settings(tmp_path: Path, database_url: str = "", **overrides: Any) -> S
 @asynccontextmanager
 async def running_app(settings: Settings, clock: Clock = system_clock
                       ) -> AsyncIterator[FastAPI]:
-    db = Database(settings.resolved_database_url)
-    await migrate.upgrade(db)
-    await db.close()
+    await upgraded(settings.resolved_database_url)
     app = create_app(settings, clock=clock)
     async with app.router.lifespan_context(app):
         yield app

@@ -16,6 +16,7 @@ from pathlib import Path
 from typer.main import get_command
 from typer.testing import CliRunner, Result
 
+from tests.cli import helpers
 from tests.conftest import LiveServer
 from tidings.cli.main import app
 
@@ -49,3 +50,21 @@ async def tidings(server: LiveServer, profile: Path, *args: str, input: str = ""
     env = {"TIDINGS_SERVER": server.url, "TIDINGS_PROFILE": str(profile), "COLUMNS": "200",
            "NO_COLOR": "1"}
     return await asyncio.to_thread(invoke, list(args), input, env)
+
+
+async def command(*args: str, stdin: str = "", env: dict[str, str] | None = None
+                  ) -> helpers.Result:
+    """tests/cli/helpers.py's ``tidings`` (same arguments and result), in-process."""
+    result = await asyncio.to_thread(invoke, list(args), stdin,
+                                     {"NO_COLOR": "1", "COLUMNS": "200", **(env or {})})
+    return helpers.Result(result.exit_code, result.stdout, result.stderr)
+
+
+async def as_user(server: LiveServer, profile: Path, *args: str, stdin: str = "",
+                  passphrase: str = "key store pass 1") -> tuple[int, str, str]:
+    """tests/cli/test_messages_cli.py's ``tidings`` (which runs the console script in a
+    subprocess), in-process: same arguments, same (code, stdout, stderr)."""
+    env = {"TIDINGS_SERVER": server.url, "TIDINGS_PROFILE": str(profile),
+           "TIDINGS_PASSPHRASE": passphrase, "COLUMNS": "200"}
+    result = await asyncio.to_thread(invoke, list(args), stdin, env)
+    return result.exit_code, result.stdout, result.stderr

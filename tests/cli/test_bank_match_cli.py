@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from tests.apps import kernel_of
-from tests.cli.helpers import tidings
+from tests.cli.inproc import command as tidings
 from tests.server.hma_util import PHOTO, PHOTO_PDQ, PHOTO_SHRUNK, flip_bits
 
 PASSWORD = "a long enough passphrase"

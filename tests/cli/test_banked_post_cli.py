@@ -17,7 +17,7 @@ import websockets
 from PIL import Image
 
 from tests.apps import kernel_of
-from tests.cli.helpers import tidings
+from tests.cli.inproc import command as tidings
 from tests.conftest import bearer
 from tests.moderation.images import encode, generate
 

@@ -1,37 +1,29 @@
-"""`tidings bank ...` and `tidings hash` as a subprocess against a live server."""
+"""`tidings bank ...` and `tidings hash` against a live server (in-process)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
 from tests.apps import kernel_of
+from tests.cli.inproc import invoke
 from tests.moderation.images import encode, generate
 from tidings.services.moderation import ModerationService
 
 PASSWORD = "a long enough passphrase"
-ROOT = Path(__file__).resolve().parents[2]
 LABEL = ["--label", "category:terrorist_content"]
-# The console script installed beside this interpreter (the venv need not be on PATH).
-TIDINGS = str(Path(sys.executable).parent / "tidings") if (
-    Path(sys.executable).parent / "tidings").exists() else (shutil.which("tidings") or "tidings")
 
 
 async def tidings(*args: str, stdin: str = "", check: bool = True) -> tuple[int, str, str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "COLUMNS": "200"}
-    proc = await asyncio.create_subprocess_exec(
-        TIDINGS, *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, env=env, cwd=ROOT)
-    out, err = await proc.communicate(stdin.encode())
-    code = proc.returncode or 0
+    """The command in-process (tests/cli/inproc.py); tests/cli/test_account_cli.py and
+    tests/cli/test_messages_cli.py run the console script in a subprocess."""
+    result = await asyncio.to_thread(invoke, list(args), stdin, {"COLUMNS": "200"})
+    code, out, err = result.exit_code, result.stdout, result.stderr
     if check:
-        assert code == 0, (args, out.decode(), err.decode())
-    return code, out.decode(), err.decode()
+        assert code == 0, (args, out, err, result.exception)
+    return code, out, err
 
 
 def md5_lines(n: int, start: int = 0) -> str:

@@ -1,39 +1,34 @@
-"""`tidings channel ...` and `tidings media gc` as a user runs them: a subprocess."""
+"""`tidings channel ...` and `tidings media gc` as a user runs them (in-process)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
-import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 from tests.apps import kernel_of
+from tests.cli.inproc import invoke
 from tests.conftest import LiveServer
 from tests.server.channel_util import photo
 from tidings.services.accounts import Principal
 
 Live = Callable[..., AbstractAsyncContextManager[LiveServer]]
-SRC = str(Path(__file__).resolve().parents[2] / "src")
-TIDINGS = shutil.which("tidings") or str(Path(sys.executable).parent / "tidings")
 
 
 async def tidings(*args: str, stdin: str = "", profile: Path | None = None,
                   server: LiveServer | None = None) -> tuple[int, str, str]:
-    env = {**os.environ, "PYTHONPATH": SRC, "NO_COLOR": "1", "COLUMNS": "200",
-           "TIDINGS_PASSPHRASE": "test key store passphrase"}
+    """The command in-process (tests/cli/inproc.py): what a subprocess would add, the
+    console script and a fresh interpreter, tests/cli/test_account_cli.py and
+    tests/cli/test_messages_cli.py cover."""
+    env = {"NO_COLOR": "1", "COLUMNS": "200", "TIDINGS_PASSPHRASE": "test key store passphrase"}
     if profile is not None:
         env["TIDINGS_PROFILE"] = str(profile)
     if server is not None:
         env["TIDINGS_SERVER"] = server.url
-    proc = await asyncio.create_subprocess_exec(
-        TIDINGS, *args, env=env, stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(proc.communicate(stdin.encode()), 60)
-    return proc.returncode or 0, out.decode(), err.decode()
+    result = await asyncio.to_thread(invoke, list(args), stdin, env)
+    return result.exit_code, result.stdout, result.stderr
 
 
 async def test_create_post_subscribe_history_search(live_server: Live, tmp_path: Path) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.cli.test_messages_cli import PASSWORD, Live, lines, tidings
+from tests.cli.inproc import as_user as tidings
+from tests.cli.test_messages_cli import PASSWORD, Live, lines
 
 
 async def test_group_create_send_receive_remove(live_server: Live, tmp_path: Path) -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.cli.test_messages_cli import PASSWORD, Live, lines, tidings
+from tests.cli.inproc import as_user as tidings
+from tests.cli.test_messages_cli import PASSWORD, Live, lines
 
 
 async def test_requests_block_and_invitations(live_server: Live, tmp_path: Path) -> None:

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from tests.apps import kernel_of
-from tests.cli.test_messages_cli import PASSWORD, Live, lines, tidings
+from tests.cli.inproc import as_user as tidings
+from tests.cli.test_messages_cli import PASSWORD, Live, lines
 from tidings.services.accounts import AccountService
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -52,11 +53,29 @@ async def submit(client: httpx.AsyncClient, headers: dict[str, str], body: dict[
 
 
 async def eventually(probe: Callable[[], Awaitable[T]], ok: Callable[[T], bool],
-                     timeout: float = 5.0) -> T:
-    """Poll until ``ok`` (jobs run on the runner's one-second poll)."""
+                     timeout: float = 5.0, what: str = "") -> T:
+    """Poll ``probe`` until ``ok`` holds for its value, which is returned (jobs run on the
+    runner's one-second poll); past ``timeout`` seconds, fail with the last value seen."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         value = await probe()
-        if ok(value) or asyncio.get_running_loop().time() > deadline:
+        if ok(value):
             return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"waited {timeout:g} s for {what or _source(ok)}; "
+                                 f"last value: {_shown(value)}")
         await asyncio.sleep(0.1)
+
+
+def _source(function: Callable[..., object]) -> str:
+    """The condition's source line, to say in a failure what was waited for."""
+    try:
+        return inspect.getsource(function).strip()
+    except (OSError, TypeError):
+        return repr(function)
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, httpx.Response):
+        return f"HTTP {value.status_code} {value.text[:300]}"
+    return repr(value)[:500]

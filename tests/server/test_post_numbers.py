@@ -79,7 +79,7 @@ async def test_numbers_are_never_reused_after_deletion(api: AppFactory) -> None:
 
 async def test_concurrent_posts_get_distinct_consecutive_numbers(
         api: AppFactory, db_kind: str, tmp_path: Path) -> None:
-    async with api(database_url=await fresh_database(db_kind, tmp_path)) as client:
+    async with api(database_url=await fresh_database(db_kind, tmp_path, migrated=True)) as client:
         alice, bob = await user(client, "alice"), await user(client, "bob")
         await channel(client, alice, "race_news")
         await channel(client, bob, "other_race")

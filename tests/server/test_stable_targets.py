@@ -163,7 +163,7 @@ async def test_reversed_appeal_undoes_the_bank_entry_retro_scan_and_strikes(
     crops) and what the retro-scan did with them (the copy, re-encoded, removed with its
     picture withdrawn, its own hashes banked, a strike) is undone by the reversal."""
     text = "a long enough report that a moderator wrongly took for propaganda, copied twice"
-    async with api(database_url=await fresh_database(db_kind, tmp_path)) as client:
+    async with api(database_url=await fresh_database(db_kind, tmp_path, migrated=True)) as client:
         alice, bob = await user(client, "alice"), await user(client, "bob")
         carol = await user(client, "carol")
         anna = await staff(client, "mod_anna", "moderator")

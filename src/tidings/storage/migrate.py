@@ -6,6 +6,7 @@ on one migrated by newer code, and says which command fixes it.
 
 from __future__ import annotations
 
+import functools
 from importlib import resources
 from typing import TYPE_CHECKING
 
@@ -28,7 +29,10 @@ def _config() -> Config:
     return cfg
 
 
+@functools.cache
 def head_revision() -> str:
+    """The newest revision this code knows (read once a process: loading the revision
+    scripts to find it costs tens of milliseconds, and they do not change)."""
     from alembic.script import ScriptDirectory
 
     head = ScriptDirectory.from_config(_config()).get_current_head()
