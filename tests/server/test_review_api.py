@@ -9,46 +9,14 @@ import httpx
 
 from tests.apps import attach, kernel_of
 from tests.conftest import AppFactory, bearer, register
-from tests.server.channel_util import channel, post, upload, user
-from tests.server.hma_util import PHOTO, PHOTO_PDQ, flip_bits
+from tests.server.channel_util import channel, post, user
+from tests.server.hold_util import assert_held_by_the_bank, banked_photo
 from tests.server.report_util import franked, keyring, notices, report, report_body, staff
 from tidings.moderation.review import TCO_COMPLAINT_ANSWER_MS
 from tidings.services.clock import ManualClock
 from tidings.services.streams import StreamService
 
 MINUTE = 60_000
-
-
-HOLD_BANK = "TERROR_TEST"
-HOLD_DISTANCE = 12
-TERROR_GROUND = "terrorist content (Regulation (EU) 2021/784)"
-
-
-async def banked_photo(client: httpx.AsyncClient, admin: dict[str, str],
-                       owner: dict[str, str]) -> str:
-    """A real photo that the gate holds in a post, uploaded by ``owner``; returns its id.
-
-    An admin creates the partner bank TERROR_TEST (an exchange's list, not marked
-    trusted) with one entry: the photo's PDQ hash with 12 bits flipped, labelled
-    terrorist content. The default rule ``partner-match-hold`` holds a match on it for
-    a moderator (the upload stays private, a post citing it is held)."""
-    r = await client.post("/api/v1/banks", headers=admin,
-                          json={"name": HOLD_BANK, "partner": True})
-    assert r.status_code == 201 and r.json()["trust"] == "partner", r.text
-    r = await client.post(f"/api/v1/banks/{HOLD_BANK}/entries", headers=admin, json={
-        "signal_type": "pdq", "value": flip_bits(PHOTO_PDQ, HOLD_DISTANCE),
-        "labels": ["terrorist_content"]})
-    assert r.status_code == 201 and r.json()["added"] == 1, r.text
-    sha: str = (await upload(client, owner, PHOTO))["sha256"]
-    return sha
-
-
-def assert_held_by_the_bank(case: dict[str, Any]) -> None:
-    """The case cites the one banked entry, as the gate matched it."""
-    assert case["terrorist_content"] is True
-    assert [(m["bank"], m["signal_type"], m["distance"], m["labels"], m["ground"])
-            for m in case["matches"]] == [
-        (HOLD_BANK, "pdq", HOLD_DISTANCE, ["category:terrorist_content"], TERROR_GROUND)]
 
 
 async def decide(client: httpx.AsyncClient, mod: dict[str, str], case_id: str, action: str,

@@ -12,10 +12,11 @@ import httpx
 
 from tests.conftest import AppFactory, fresh_database
 from tests.server.channel_util import channel, internal_id, photo, post, upload, user
+from tests.server.hold_util import banked_photo
 from tests.server.order_util import eventually
 from tests.server.report_util import report, report_body, staff
 from tests.server.test_actions_api import strikes
-from tests.server.test_review_api import banked_photo, decide
+from tests.server.test_review_api import decide
 
 
 async def _everywhere(client: httpx.AsyncClient, handle: str, number: int,
