@@ -8,16 +8,16 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Any
 
 import httpx
-import pytest
 import websockets
 
 from tests.apps import attach, kernel_of
 from tests.conftest import AppFactory, LiveServer, bearer, register
 from tests.server.channel_util import channel, photo, post, upload, user
-from tidings.moderation.engine import BankInfo, Decision, Surface, Verdict
+from tests.server.hold_util import partner_bank
+from tests.server.report_util import staff
+from tidings.moderation.engine import BankInfo, Surface
 from tidings.moderation.signal_types import Sha256SignalType, TextExactSignal
 from tidings.services.moderation import ModerationService
 
@@ -128,18 +128,12 @@ async def test_banked_image_is_rejected_and_nobody_receives_it(live_server: Live
             assert frame["seq"] == 1
 
 
-async def test_held_content_is_visible_only_to_its_admins(api: AppFactory,
-                                                          monkeypatch: pytest.MonkeyPatch
-                                                          ) -> None:
+async def test_held_content_is_visible_only_to_its_admins(api: AppFactory) -> None:
     async with api() as client:
         alice, bob = await user(client, "alice"), await user(client, "bob")
+        admin = await staff(client, "root_admin", "admin")
         await channel(client, alice, "held_chan")
-        mod = moderation(client)
-
-        async def hold(surface: Surface, contents: Any, actor: Any = None) -> Decision:
-            return Decision(Verdict.HOLD, surface)
-
-        monkeypatch.setattr(mod, "check", hold)
+        await partner_bank(client, admin, {"text": "wait for review"})  # partner-match-hold
         held = await post(client, alice, "held_chan", "wait for review")
         assert held["state"] == "held"
         url = f"/api/v1/channels/held_chan/posts/{held['number']}"

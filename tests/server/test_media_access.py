@@ -21,6 +21,7 @@ from PIL import Image
 from tests.apps import kernel_of
 from tests.conftest import AppFactory
 from tests.server.channel_util import channel, internal_id, photo, post, upload
+from tests.server.hold_util import partner_bank
 from tests.server.order_util import eventually, member
 from tidings.moderation.media_signals import LOW_TEXTURE_NOTE
 from tidings.protocol import limits
@@ -249,23 +250,17 @@ async def test_retro_scan_removal_blocks_media(api: AppFactory) -> None:
         assert again.status_code == 422 and again.json()["error"]["code"] == "media_withdrawn"
 
 
-async def test_held_post_media_stays_private(api: AppFactory,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_held_post_media_stays_private(api: AppFactory) -> None:
+    """A post the gate holds (its text is in a partner bank) keeps its innocent picture
+    private: only the author's signed preview works until a moderator decides."""
+    text = "wait for the review of this picture"
     async with api() as client:
-        alice = await member(client, "alice")
+        admin, alice = await member(client, "root", "admin"), await member(client, "alice")
         await channel(client, alice, "alice_news")
         media = await upload(client, alice, photo(seed=18))
-        mod = kernel_of(client).moderation
-        real = mod.check
-
-        async def hold_posts(surface: Any, contents: Any, actor: Any = None) -> Any:
-            from tidings.moderation.engine import Decision, Verdict
-            if surface == "post":
-                return Decision(Verdict.HOLD, surface)
-            return await real(surface, contents, actor)
-
-        monkeypatch.setattr(mod, "check", hold_posts)
-        held = await post(client, alice, "alice_news", "wait", [media["sha256"]])
+        assert media["moderation"]["state"] == "visible"
+        await partner_bank(client, admin, {"text": text})
+        held = await post(client, alice, "alice_news", text, [media["sha256"]])
         assert held["state"] == "held"
         for url in (media["url"], media["thumbnail_url"]):
             assert_refused(await client.get(url), 410)

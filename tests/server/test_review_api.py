@@ -6,27 +6,17 @@ import json
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.apps import attach, kernel_of
 from tests.conftest import AppFactory, bearer, register
 from tests.server.channel_util import channel, post, user
+from tests.server.hold_util import assert_held_by_the_bank, banked_photo
 from tests.server.report_util import franked, keyring, notices, report, report_body, staff
-from tidings.moderation.engine import Decision, Reason, Surface, Verdict
 from tidings.moderation.review import TCO_COMPLAINT_ANSWER_MS
 from tidings.services.clock import ManualClock
 from tidings.services.streams import StreamService
 
 MINUTE = 60_000
-
-
-def hold_next(client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    async def hold(surface: Surface, contents: Any, actor: Any = None) -> Decision:
-        return Decision(Verdict.HOLD, surface, (Reason(
-            "TERROR_TEST", "pdq", 7, 12, ("category:terrorist_content",),
-            "category:terrorist_content"),))
-
-    monkeypatch.setattr(kernel_of(client).moderation, "check", hold)
 
 
 async def decide(client: httpx.AsyncClient, mod: dict[str, str], case_id: str, action: str,
@@ -38,8 +28,7 @@ async def decide(client: httpx.AsyncClient, mod: dict[str, str], case_id: str, a
     return result
 
 
-async def test_queue_groups_and_orders_by_source_then_age(
-        api: AppFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_queue_groups_and_orders_by_source_then_age(api: AppFactory) -> None:
     clock = ManualClock()
     async with api(clock=clock) as client:
         alice, bob = await user(client, "alice"), await user(client, "bob")
@@ -54,8 +43,8 @@ async def test_queue_groups_and_orders_by_source_then_age(
         user_case = (await report(client, bob, report_body("post", channel="news_desk",
                                                            number=p1["number"])))["case_id"]
         clock.advance(MINUTE)
-        hold_next(client, monkeypatch)
-        held = await post(client, alice, "news_desk", "held one")
+        picture = await banked_photo(client, admin, alice)
+        held = await post(client, alice, "news_desk", "held one", [picture])
         assert held["state"] == "held"
         clock.advance(MINUTE)
         msg = franked(keyring(client), "threat", "mallory", "bob", clock())
@@ -74,9 +63,7 @@ async def test_queue_groups_and_orders_by_source_then_age(
         assert joined["case_id"] == hold_case
         case = (await client.get(f"/api/v1/mod/cases/{hold_case}", headers=mod)).json()
         assert case["hold_count"] == 1 and case["report_count"] == 1
-        assert case["terrorist_content"] is True
-        assert case["matches"][0]["bank"] == "TERROR_TEST"
-        assert case["matches"][0]["distance"] == 12
+        assert_held_by_the_bank(case)
         filtered = (await client.get("/api/v1/mod/queue?source=trusted_flagger",
                                      headers=mod)).json()
         assert [c["id"] for c in filtered] == [flagger_case]
@@ -108,7 +95,7 @@ async def test_a_lease_holds_a_case_for_one_moderator_until_it_expires(api: AppF
 
 
 async def test_remove_sends_a_statement_and_an_appeal_restores_exactly(
-        api: AppFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+        api: AppFactory) -> None:
     clock = ManualClock()
     async with api(clock=clock) as client:
         session = await register(client, "alice")
@@ -183,8 +170,7 @@ async def test_appeal_window_closes_after_six_months(api: AppFactory) -> None:
         assert r.status_code == 409 and r.json()["error"]["code"] == "appeal_window_closed"
 
 
-async def test_ban_suspend_no_violation_and_escalate(
-        api: AppFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_ban_suspend_no_violation_and_escalate(api: AppFactory) -> None:
     async with api() as client:
         alice, bob = await user(client, "alice"), await user(client, "bob")
         anna = await staff(client, "mod_anna", "moderator")
@@ -210,15 +196,24 @@ async def test_ban_suspend_no_violation_and_escalate(
         assert (await client.get("/api/v1/accounts/me", headers=alice)).status_code == 200
         # an automated hold judged fine is published
         await channel(client, bob, "bob_desk")
-        hold_next(client, monkeypatch)
-        held = await post(client, bob, "bob_desk", "fine after all")
+        admin = await staff(client, "root_admin", "admin")
+        picture = await banked_photo(client, admin, bob)
+        held = await post(client, bob, "bob_desk", "fine after all", [picture])
+        assert held["state"] == "held"
         queue = (await client.get("/api/v1/mod/queue?source=automated_hold",
                                   headers=anna)).json()
+        assert len(queue) == 1 and queue[0]["hold_count"] == 1
+        # the holds themselves (the upload's and the post's) told bob why (DSA Art. 17)
+        statements = [n for n in await notices(client, bob)
+                      if n["kind"] == "statement_of_reasons"]
+        assert [(n["decision"], n["case_id"]) for n in statements] == [("hold", None)] * 2
         await decide(client, anna, queue[0]["id"], "no_violation", "other")
         shown = (await client.get(f"/api/v1/channels/bob_desk/posts/{held['number']}",
                                   headers=alice)).json()
         assert shown["state"] == "visible"
-        assert not [n for n in await notices(client, bob) if n["kind"] == "statement_of_reasons"]
+        # judged fine: no statement of a removal follows
+        assert [n for n in await notices(client, bob)
+                if n["kind"] == "statement_of_reasons"] == statements
         err = await decide(client, anna, queue[0]["id"], "remove", "nonsense", status=400)
         assert err["error"]["code"] == "unknown_policy"
 
@@ -280,22 +275,23 @@ async def test_concurrent_claims_have_one_winner(api: AppFactory) -> None:
         assert {case["lease_holder"]} == holders
 
 
-async def test_an_edit_held_by_the_gate_joins_the_posts_case(
-        api: AppFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_an_edit_held_by_the_gate_joins_the_posts_case(api: AppFactory) -> None:
     async with api() as client:
         alice, bob = await user(client, "alice"), await user(client, "bob")
         mod = await staff(client, "mod_anna", "moderator")
+        admin = await staff(client, "root_admin", "admin")
         await channel(client, alice, "news_desk")
         p = await post(client, alice, "news_desk", "fine text")
         case_id = (await report(client, bob, report_body("post", channel="news_desk",
                                                          number=p["number"])))["case_id"]
-        hold_next(client, monkeypatch)
+        picture = await banked_photo(client, admin, alice)
         r = await client.patch(f"/api/v1/channels/news_desk/posts/{p['number']}", headers=alice,
-                               json={"text": "edited into something banked"})
+                               json={"text": "edited into something banked", "media": [picture]})
         assert r.status_code == 200 and r.json()["state"] == "held"
         case = (await client.get(f"/api/v1/mod/cases/{case_id}", headers=mod)).json()
         assert case["hold_count"] == 1 and case["report_count"] == 1
-        assert "automated_hold" in case["sources"] and case["matches"]
+        assert "automated_hold" in case["sources"]
+        assert_held_by_the_bank(case)
         assert case["content"]["text"] == "edited into something banked"
 
 

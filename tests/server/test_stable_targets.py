@@ -9,15 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.apps import kernel_of
 from tests.conftest import AppFactory, fresh_database
 from tests.server.channel_util import channel, internal_id, photo, post, upload, user
+from tests.server.hold_util import banked_photo
 from tests.server.order_util import eventually
 from tests.server.report_util import report, report_body, staff
 from tests.server.test_actions_api import strikes
-from tests.server.test_review_api import decide, hold_next
+from tests.server.test_review_api import decide
 
 
 async def _everywhere(client: httpx.AsyncClient, handle: str, number: int,
@@ -60,19 +59,18 @@ async def test_owner_cannot_undo_a_removal_by_edit_or_forward(api: AppFactory) -
         assert history["posts"] == []  # nothing was forwarded
 
 
-async def test_held_post_changes_only_through_review(
-        api: AppFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_held_post_changes_only_through_review(api: AppFactory) -> None:
     async with api() as client:
         alice = await user(client, "alice")
+        admin = await staff(client, "root_admin", "admin")
         await channel(client, alice, "news_desk")
         await channel(client, alice, "other_desk")
-        real_check = kernel_of(client).moderation.check
-        hold_next(client, monkeypatch)
-        held = await post(client, alice, "news_desk", "doubtful words")
+        picture = await banked_photo(client, admin, alice)
+        held = await post(client, alice, "news_desk", "doubtful words", [picture])
         assert held["state"] == "held"
-        monkeypatch.setattr(kernel_of(client).moderation, "check", real_check)
         url = f"/api/v1/channels/news_desk/posts/{held['number']}"
-        r = await client.patch(url, headers=alice, json={"text": "fine words"})
+        # an edit the gate would pass (the banked picture dropped) is refused too
+        r = await client.patch(url, headers=alice, json={"text": "fine words", "media": []})
         assert r.status_code == 409 and r.json()["error"]["code"] == "post_held"
         r = await client.post(f"{url}/forward", headers=alice, json={"to": "other_desk"})
         assert r.status_code == 409 and r.json()["error"]["code"] == "post_held"
