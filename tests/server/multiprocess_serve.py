@@ -21,6 +21,7 @@ from fastapi import FastAPI
 import tidings.server.app as app_module
 from tidings.cli.main import main
 from tidings.config import Settings
+from tidings.server.state import app_edge
 from tidings.services.jobs import JobContext
 
 JOB_KIND = "scale_test"
@@ -50,7 +51,7 @@ def create_app(settings: Settings, **kwargs: Any) -> FastAPI:
     @asynccontextmanager
     async def lifespan(a: FastAPI) -> AsyncIterator[None]:
         async with original(a):
-            a.state.job_runner.register(JOB_KIND, handler)
+            app_edge(a).kernel.job_runner.register(JOB_KIND, handler)
             yield
 
     app.router.lifespan_context = lifespan
