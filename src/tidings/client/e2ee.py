@@ -109,6 +109,8 @@ class DeviceCrypto:
         """Changes in verified contacts' device lists seen since this object was loaded."""
         self.settings: dict[str, Any] = settings or {}
         """Per-device choices kept with the keys: ``typing_off``, verified devices."""
+        self._known: dict[tuple[str, str], tuple[dict[str, Any], DeviceKeys]] = {}
+        """(user, device) -> (the pinned JSON it was parsed from, the parsed record)."""
         self.held = held or []
         """Disappeared messages kept only so they can still be reported: the franked
         fields a report needs, no shown text, each until its ``held_until`` (see
@@ -240,8 +242,17 @@ class DeviceCrypto:
         seen[user] = sorted(now)
 
     def known_key(self, user: str, device_id: str) -> DeviceKeys | None:
+        """The pinned record, parsed once per pinned object (every received message asks
+        for its sender's; re-pinning stores a new object, so the parse is redone)."""
         obj = self.peers.get(user, {}).get(device_id)
-        return DeviceKeys.from_json(obj) if obj is not None else None
+        if obj is None:
+            return None
+        kept = self._known.get((user, device_id))
+        if kept is not None and kept[0] is obj:
+            return kept[1]
+        record = DeviceKeys.from_json(obj)
+        self._known[(user, device_id)] = (obj, record)
+        return record
 
     def has_session(self, record: DeviceKeys) -> bool:
         return self.machine.has_session(record.curve25519)
