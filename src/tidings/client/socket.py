@@ -62,7 +62,10 @@ class Socket:
                         if not waiter.done():
                             waiter.set_result(frame)
                         continue
-                await self._frames.put(raw)
+                if self._frames.full():
+                    await self._frames.put(raw)  # the consumer is behind: wait for it
+                else:
+                    self._frames.put_nowait(raw)  # no coroutine per frame
         except ConnectionClosed as exc:
             self._closed = exc
         finally:
