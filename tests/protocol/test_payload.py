@@ -108,3 +108,22 @@ def test_open_rejects(obj: bytes) -> None:
 def test_seal_rejects_short_key() -> None:
     with pytest.raises(PayloadError):
         SealedPayload.seal(_msg(), b"short")
+
+
+def test_payload_encoder_gives_the_bytes_signatures_cover() -> None:
+    """payload.py's prebuilt encoder and keys.canonical_json must never disagree:
+    commitments, tags and signatures all cover canonical bytes."""
+    from tidings.protocol import keys, payload
+
+    for obj in ({"b": [1, "é", None, True], "a": {"z": "\u2028", "y": -3}}, [], "x\n\"",
+                {"text": "\U0001f600 tram", "n": 2**53 - 1}):
+        assert payload.canonical_json(obj) == keys.canonical_json(obj)
+
+
+def test_strict_decoder_still_refuses_duplicates_and_floats_after_reuse() -> None:
+    from tidings.protocol.payload import PayloadError, SealedPayload
+
+    for bad in (b'{"payload":"","payload":"","franking_key":""}', b'{"a":1.5}', b'{"a":NaN}'):
+        for _ in range(2):  # the decoder object is shared between calls
+            with pytest.raises(PayloadError):
+                SealedPayload.from_bytes(bad)

@@ -26,9 +26,9 @@ from tidings.crypto import (
     OlmCiphertext,
     OlmMachine,
     UndecryptableError,
-    open_message,
     seal_message,
 )
+from tidings.crypto.franking import open_message_bytes
 from tidings.crypto.identity import DeviceIdentity
 from tidings.protocol import limits
 from tidings.protocol.keys import CryptoError, DeviceKeys, OneTimeKey, b64decode, b64encode
@@ -59,6 +59,8 @@ class Received:
     request: bool = False
     """A message request: the sender wrote first and has not been accepted (issue 20).
     Shown apart, links not made clickable, no receipts or typing sent back."""
+    payload: bytes | None = None
+    """The committed content bytes as decrypted (``content.to_bytes()``), if known."""
 
     @property
     def text(self) -> str:
@@ -73,7 +75,8 @@ class Received:
                 **({"request": True} if self.request else {})}
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.summary(), "payload": b64encode(self.content.to_bytes()),
+        payload = self.payload if self.payload is not None else self.content.to_bytes()
+        return {**self.summary(), "payload": b64encode(payload),
                 "franking_key": b64encode(self.franking_key), "commitment": self.commitment,
                 "tag": self.tag, "key_id": self.key_id}
 
@@ -106,6 +109,8 @@ class DeviceCrypto:
         """Changes in verified contacts' device lists seen since this object was loaded."""
         self.settings: dict[str, Any] = settings or {}
         """Per-device choices kept with the keys: ``typing_off``, verified devices."""
+        self._known: dict[tuple[str, str], tuple[dict[str, Any], DeviceKeys]] = {}
+        """(user, device) -> (the pinned JSON it was parsed from, the parsed record)."""
         self.held = held or []
         """Disappeared messages kept only so they can still be reported: the franked
         fields a report needs, no shown text, each until its ``held_until`` (see
@@ -237,8 +242,17 @@ class DeviceCrypto:
         seen[user] = sorted(now)
 
     def known_key(self, user: str, device_id: str) -> DeviceKeys | None:
+        """The pinned record, parsed once per pinned object (every received message asks
+        for its sender's; re-pinning stores a new object, so the parse is redone)."""
         obj = self.peers.get(user, {}).get(device_id)
-        return DeviceKeys.from_json(obj) if obj is not None else None
+        if obj is None:
+            return None
+        kept = self._known.get((user, device_id))
+        if kept is not None and kept[0] is obj:
+            return kept[1]
+        record = DeviceKeys.from_json(obj)
+        self._known[(user, device_id)] = (obj, record)
+        return record
 
     def has_session(self, record: DeviceKeys) -> bool:
         return self.machine.has_session(record.curve25519)
@@ -274,12 +288,13 @@ class DeviceCrypto:
         content, franking_key = self.groups.decrypt(body, sender)
         return self._keep(body, content, franking_key)
 
-    def _keep(self, body: dict[str, Any], content: MessageContent, franking_key: bytes
-              ) -> Received:
+    def _keep(self, body: dict[str, Any], content: MessageContent, franking_key: bytes,
+              payload: bytes | None = None) -> Received:
         received = Received(str(body["id"]), str(body["from"]), str(body["device"]),
                             int(body["ts"]), content, franking_key, str(body["commitment"]),
                             str(body["tag"]), str(body["key_id"]), str(body["conversation"]),
-                            _int_or_none(body.get("expires_at")), body.get("request") is True)
+                            _int_or_none(body.get("expires_at")), body.get("request") is True,
+                            payload)
         if content.kind not in CONTROL_KINDS:
             self.inbox.append(received.to_json())
             del self.inbox[:-limits.CLIENT_INBOX_KEEP]
@@ -298,10 +313,10 @@ class DeviceCrypto:
                                                OlmCiphertext.from_json(body["ciphertext"]))
         except (KeyError, ValueError) as exc:
             raise UndecryptableError("malformed message event") from exc
-        content, franking_key = open_message(sealed, commitment)
+        content, franking_key, payload = open_message_bytes(sealed, commitment)
         if content.kind == "key_share":
             self.groups.accept_share(sender.curve25519, content)
-        return self._keep(body, content, franking_key)
+        return self._keep(body, content, franking_key, payload)
 
 
 HELD_FIELDS = ("id", "from", "device", "conversation", "ts", "expires_at", "payload",

@@ -29,6 +29,8 @@ REPLY_TIMEOUT_S = 10.0
 """How long a send waits for its answer before the caller falls back to HTTP."""
 _REPLY_PREFIXES = ('{"type":"sent"', '{"type":"error"')
 _END = object()
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+"""Built once (``json.dumps`` with options builds an encoder per call)."""
 
 
 class Socket:
@@ -60,7 +62,10 @@ class Socket:
                         if not waiter.done():
                             waiter.set_result(frame)
                         continue
-                await self._frames.put(raw)
+                if self._frames.full():
+                    await self._frames.put(raw)  # the consumer is behind: wait for it
+                else:
+                    self._frames.put_nowait(raw)  # no coroutine per frame
         except ConnectionClosed as exc:
             self._closed = exc
         finally:
@@ -111,8 +116,7 @@ class Socket:
         waiter: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._replies[ref] = waiter
         try:
-            await self.conn.send(json.dumps({**frame, "type": "send", "ref": ref},
-                                            separators=(",", ":")))
+            await self.conn.send(_ENCODER.encode({**frame, "type": "send", "ref": ref}))
             async with asyncio.timeout(timeout):  # cheaper than wait_for: no extra task
                 return await waiter
         except ConnectionClosed as exc:

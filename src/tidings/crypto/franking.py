@@ -27,17 +27,26 @@ def seal_message(content: MessageContent) -> tuple[bytes, bytes, bytes]:
     the ciphertext in the clear for the server to tag.
     """
     key = new_franking_key()
-    return SealedPayload.seal(content, key), commitment(key, content.to_bytes()), key
+    data = content.to_bytes()  # encoded once: the sealed bytes and the commitment cover it
+    return SealedPayload.seal_bytes(data, key), commitment(key, data), key
 
 
 def open_message(sealed: bytes, expected_commitment: bytes) -> tuple[MessageContent, bytes]:
-    """Check the commitment, then parse; returns ``(content, franking_key)``.
+    """``(content, franking_key)`` of ``open_message_bytes``."""
+    content, key, _ = open_message_bytes(sealed, expected_commitment)
+    return content, key
+
+
+def open_message_bytes(sealed: bytes, expected_commitment: bytes
+                       ) -> tuple[MessageContent, bytes, bytes]:
+    """Check the commitment, then parse; ``(content, franking_key, content_bytes)``.
 
     Keep the franking key (and the server's tag) with the message: they are what
     a report must reveal. ``content.to_bytes()`` reproduces the committed bytes
-    exactly, because payloads are canonical JSON.
+    exactly, because payloads are canonical JSON; the third value is those bytes, so
+    the caller need not encode them again.
     """
     payload, key = SealedPayload.open(sealed)
     if not hmac.compare_digest(commitment(key, payload), bytes(expected_commitment)):
         raise FrankingMismatchError("franking commitment does not match the message")
-    return MessageContent.from_bytes(payload), key
+    return MessageContent.from_bytes(payload), key, payload

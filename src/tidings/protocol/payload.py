@@ -19,7 +19,18 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Union
 
 from tidings.protocol.franking import FRANKING_KEY_BYTES
-from tidings.protocol.keys import CryptoError, b64decode, b64encode, canonical_json
+from tidings.protocol.keys import CryptoError, b64decode, b64encode
+
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+"""``keys.canonical_json``'s encoder, built once (``json.dumps`` with options builds one
+per call); tests/protocol check that both give the same bytes."""
+
+
+def canonical_json(obj: Any) -> bytes:
+    """The same bytes as ``tidings.protocol.keys.canonical_json``."""
+    return _CANONICAL.encode(obj).encode("utf-8")
 
 # --- limits (the integrator moves these to protocol/limits.py) -------------------
 PAYLOAD_MAX_CONTENT_BYTES = 64 * 1024
@@ -90,17 +101,17 @@ def _reject_constant(text: str) -> Any:
     raise PayloadError(f"{text} is not JSON")
 
 
+_STRICT = json.JSONDecoder(
+    object_pairs_hook=_no_duplicates, parse_float=_reject_float, parse_constant=_reject_constant
+)
+"""Built once: ``json.loads`` with hooks builds a new decoder (and its scanner) per call."""
+
+
 def _strict_loads(data: bytes, max_bytes: int) -> Any:
     if len(data) > max_bytes:
         raise PayloadError(f"payload larger than {max_bytes} bytes")
     try:
-        text = data.decode("utf-8")
-        return json.loads(
-            text,
-            object_pairs_hook=_no_duplicates,
-            parse_float=_reject_float,
-            parse_constant=_reject_constant,
-        )
+        return _STRICT.decode(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise PayloadError("payload is not UTF-8 JSON") from exc
 
@@ -181,10 +192,16 @@ class SealedPayload:
 
     @staticmethod
     def seal(content: MessageContent, franking_key: bytes) -> bytes:
+        return SealedPayload.seal_bytes(content.to_bytes(), franking_key)
+
+    @staticmethod
+    def seal_bytes(content_bytes: bytes, franking_key: bytes) -> bytes:
+        """``seal`` of content already encoded by ``MessageContent.to_bytes`` (so a
+        sender that also commits to those bytes encodes them once)."""
         if len(franking_key) != FRANKING_KEY_BYTES:
             raise PayloadError(f"franking key must be {FRANKING_KEY_BYTES} bytes")
         return canonical_json(
-            {"payload": b64encode(content.to_bytes()), "franking_key": b64encode(franking_key)}
+            {"payload": b64encode(content_bytes), "franking_key": b64encode(franking_key)}
         )
 
     @staticmethod
