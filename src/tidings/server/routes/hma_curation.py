@@ -16,11 +16,12 @@ import typing as t
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from tidings.moderation.limits import MAX_SOURCE_CHARS
 from tidings.protocol.api.hma import ApiSchema, FetchStatus, HmaBank, HmaBankItem, HmaExchange
 from tidings.protocol.errors import BadRequest, Forbidden, NotFound, TidingsError
+from tidings.server import published
 from tidings.server.bodies import StrictBody
 from tidings.server.deps import bearer
 from tidings.server.hma_auth import CALLER, HmaCaller
@@ -73,7 +74,7 @@ BodyT = t.TypeVar("BodyT", bound=BaseModel)
 
 
 class BankCreate(StrictBody):
-    name: str
+    name: str = Field(json_schema_extra={"pattern": published.BANK_NAME})
     enabled_ratio: float | str | None = 1.0
     enabled: bool | None = None
 

@@ -8,6 +8,8 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import Field
 
+from tidings.moderation import review as rv
+from tidings.moderation import vocabulary
 from tidings.protocol import limits
 from tidings.protocol.api.safety import (
     ReportReceipt,
@@ -16,6 +18,7 @@ from tidings.protocol.api.safety import (
     TrustedFlaggerSet,
 )
 from tidings.protocol.errors import Unauthorized
+from tidings.server import published
 from tidings.server.bodies import StrictBody
 from tidings.server.deps import accounts, bearer, principal, rate_limit, require_role
 from tidings.server.openapi import typed
@@ -60,7 +63,8 @@ async def even_suspended(request: Request,
 
 
 class Target(StrictBody):
-    kind: str = Field(max_length=16, description="post, channel, account or message")
+    kind: str = Field(max_length=16, description="post, channel, account or message",
+                      json_schema_extra={"enum": list(vocabulary.TARGET_KINDS)})
     channel: str | None = Field(default=None, max_length=64)
     number: int | None = Field(default=None, ge=1, le=2**62,
                                description="the post's number in the channel")
@@ -77,7 +81,8 @@ class ReportIn(StrictBody):
     (c) name and email of the notifier (optional), (d) the good-faith statement."""
 
     target: Target
-    category: str = Field(max_length=64)
+    category: str = Field(max_length=64,
+                          json_schema_extra={"enum": list(vocabulary.REPORT_CATEGORIES)})
     explanation: str = Field(max_length=limits.REPORT_EXPLANATION_MAX)
     location: str = Field(default="", max_length=limits.REPORT_LOCATION_MAX)
     notifier_name: str | None = Field(default=None, max_length=128)
@@ -121,7 +126,8 @@ async def list_notices(limit: int = 50, who: Principal = Depends(even_suspended)
 
 
 class AppealIn(StrictBody):
-    text: str = Field(max_length=limits.APPEAL_TEXT_MAX)
+    text: str = Field(max_length=limits.APPEAL_TEXT_MAX,
+                      json_schema_extra={"pattern": published.NOT_BLANK})
 
 
 @router.post("/cases/{case_id}/appeal", status_code=201)
@@ -178,8 +184,8 @@ async def release(case_id: str, who: Principal = Depends(moderator),
 
 
 class DecisionIn(StrictBody):
-    action: str = Field(max_length=32)
-    policy: str = Field(max_length=64)
+    action: str = Field(max_length=32, json_schema_extra={"enum": [str(d) for d in rv.Decision]})
+    policy: str = Field(max_length=64, json_schema_extra={"enum": list(published.POLICIES)})
     facts: str = Field(default="", max_length=limits.REPORT_EXPLANATION_MAX)
 
 
@@ -191,7 +197,8 @@ async def decide(case_id: str, body: DecisionIn,
 
 
 class AppealDecisionIn(StrictBody):
-    decision: str = Field(max_length=16)
+    decision: str = Field(max_length=16,
+                          json_schema_extra={"enum": [str(d) for d in rv.AppealDecision]})
     answer: str = Field(default="", max_length=limits.APPEAL_TEXT_MAX)
 
 
