@@ -16,9 +16,9 @@ from typing import Any
 
 from pydantic import Field
 
-from tidings.moderation import vocabulary
+from tidings.moderation import labels, orders, vocabulary
 from tidings.moderation.limits import BANK_NAME_PATTERN
-from tidings.protocol import handles, limits
+from tidings.protocol import handles, limits, names
 
 SPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 """What ``str.strip`` removes (``str.isspace``), spelled out: ``\\s`` means less in an
@@ -42,6 +42,8 @@ tests/server/test_published.py checks the list against that rule. (The service l
 joiner between two non-ASCII letters and tag characters after a black flag through;
 the schema, stricter, does not offer them.)"""
 _INVISIBLE = "".join(chr(a) if a == b else f"{chr(a)}-{chr(b)}" for a, b in INVISIBLE_RANGES)
+_BADGES = "".join(sorted(names.OFFICIAL_MARKS))
+"""``names.decoration``'s badges (the claiming words it refuses no pattern can say)."""
 
 
 def stripped(max_len: int, *, inner: str, edge: str, allow_empty: bool = False) -> str:
@@ -52,8 +54,9 @@ def stripped(max_len: int, *, inner: str, edge: str, allow_empty: bool = False) 
 
 
 def free_text(max_len: int, *, allow_empty: bool = False, visible: bool = False) -> str:
-    """What ``handles.clean_text`` takes; ``visible``: and ``names.invisible`` lets by."""
-    hidden = _INVISIBLE if visible else ""
+    """What ``handles.clean_text`` takes; ``visible``: and neither ``names.invisible``
+    nor the badges of ``names.decoration`` refuse."""
+    hidden = _INVISIBLE + _BADGES if visible else ""
     return stripped(max_len, inner=rf"(?:[^{_CONTROLS}{hidden}]|\r\n)",
                     edge=rf"[^{SPACE}{_CONTROLS}{hidden}]", allow_empty=allow_empty)
 
@@ -84,6 +87,14 @@ AUTHORITY_NAME = stripped(limits.AUTHORITY_NAME_MAX, inner=r"[^\x00-\x1f]",
 POLICIES = tuple(sorted({*vocabulary.POLICIES, *vocabulary.REPORT_CATEGORIES,
                          *(p.label for p in vocabulary.POLICIES.values())}))
 """What ``vocabulary.policy`` names a policy by: short name, report category, label."""
+LABELS = tuple(sorted({*labels.ALL_LABELS, *(label.split(":", 1)[1] for label in
+                                                labels.CATEGORIES | labels.BEHAVIOURS)}))
+"""What ``rules.normalize_label`` takes: a full label or a category's or behaviour's
+short form."""
+MEMBER_STATES = tuple(sorted({*orders.MEMBER_STATES, "EL"}))
+"""``orders.member_state``: ISO 3166-1 alpha-2 codes of the EU (and EL for Greece)."""
+MEDIA_ID = r"^([0-9a-f]{64})?$"
+"""A media id (SHA-256, lower-case hex); empty removes a picture."""
 NOT_BLANK = rf"^[^\x00]*[^{SPACE}\x00][^\x00]*$"
 """Text with something in it besides whitespace (an appeal's reasons)."""
 BANK_NAME = rf"^{BANK_NAME_PATTERN}$"

@@ -13,6 +13,7 @@ from tidings.moderation.rules import normalize_label
 from tidings.protocol.api.channels import Post
 from tidings.protocol.api.safety import AuditCheck, Removal, Rules
 from tidings.protocol.errors import BadRequest
+from tidings.server import published
 from tidings.server.bodies import StrictBody
 from tidings.server.deps import require_role
 from tidings.server.openapi import typed
@@ -87,7 +88,8 @@ async def verify_audit(_: Principal = AUDIT,
 
 class RemoveIn(StrictBody):
     labels: list[str] = Field(default_factory=lambda: [DEFAULT_TAKEDOWN_LABEL],
-                              max_length=MAX_LABELS)
+                              max_length=MAX_LABELS,
+                              json_schema_extra={"items": {"enum": list(published.LABELS)}})
 
 
 def _labels(body: RemoveIn | None) -> tuple[str, ...]:

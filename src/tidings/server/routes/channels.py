@@ -29,7 +29,7 @@ router = APIRouter(prefix="/api/v1", tags=["channels"])
 # with clear messages); these only stop absurd bodies before any work is done.
 """What ``normalize_handle`` accepts, published (it enforces it, with ``invalid_handle``)."""
 HandleField = Field(max_length=HANDLE_MAX * 4, json_schema_extra={"pattern": published.HANDLE})
-MediaId = Field(default=None, max_length=64)
+MediaId = Field(default=None, max_length=64, json_schema_extra={"pattern": published.MEDIA_ID})
 
 
 class ChannelIn(StrictBody):

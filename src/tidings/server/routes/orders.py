@@ -97,7 +97,8 @@ class AuthorityIn(StrictBody):
     username: str = Field(max_length=64, json_schema_extra={"pattern": published.USERNAME})
     authority_name: str = Field(max_length=limits.AUTHORITY_NAME_MAX,
                                 json_schema_extra={"pattern": published.AUTHORITY_NAME})
-    member_state: str = Field(max_length=8)
+    member_state: str = Field(max_length=8,
+                              json_schema_extra={"enum": list(published.MEMBER_STATES)})
 
 
 @router.post("/api/v1/orders", status_code=201, **typed(Order))

@@ -24,6 +24,7 @@ class ProfileIn(StrictBody):
     display_name: str | None = published.field(published.DISPLAY_NAME, DISPLAY_NAME_MAX,
                                                default=None)
     avatar: str | None = Field(default=None, max_length=64,
+                               json_schema_extra={"pattern": published.MEDIA_ID},
                                description="A photo's media id; empty string removes it.")
 
 

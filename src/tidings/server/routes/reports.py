@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from tidings.moderation import review as rv
 from tidings.moderation import vocabulary
@@ -76,14 +76,23 @@ class Target(StrictBody):
     account: str | None = Field(default=None, max_length=64)
 
 
+def _good_faith_required(schema: dict[str, Any]) -> None:
+    """Published: the statement must be made (else 400 ``good_faith_required``)."""
+    schema["properties"]["good_faith"] = {"const": True, "type": "boolean"}
+    schema["required"] = [*schema.get("required", []), "good_faith"]
+
+
 class ReportIn(StrictBody):
     """A notice under DSA Art. 16(2): (a) category and explanation, (b) exact location,
     (c) name and email of the notifier (optional), (d) the good-faith statement."""
 
+    model_config = ConfigDict(json_schema_extra=_good_faith_required)
+
     target: Target
     category: str = Field(max_length=64,
                           json_schema_extra={"enum": list(vocabulary.REPORT_CATEGORIES)})
-    explanation: str = Field(max_length=limits.REPORT_EXPLANATION_MAX)
+    explanation: str = Field(max_length=limits.REPORT_EXPLANATION_MAX,
+                             json_schema_extra={"pattern": published.NOT_BLANK})
     location: str = Field(default="", max_length=limits.REPORT_LOCATION_MAX)
     notifier_name: str | None = Field(default=None, max_length=128)
     notifier_email: str | None = Field(default=None, max_length=254)
