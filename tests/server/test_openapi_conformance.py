@@ -183,3 +183,23 @@ async def test_published_group_limits_are_the_enforced_ones(api: AppFactory) -> 
         r = await client.post(f"/api/v1/groups/{gid}/members", headers=owner,
                               json={"users": [f"u{i}" for i in range(users["maxItems"] + 1)]})
         assert r.status_code == 400
+
+
+async def test_integer_bounds_fit_a_signed_64_bit_id(api: AppFactory) -> None:
+    """A published bound is one the server keeps: ``le=2**63 - 1`` would read 2**63 (a
+    float rounds it up), and the server refuses 2**63."""
+    async with api() as client:
+        spec = (await client.get("/openapi.json")).json()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "integer":
+                assert node.get("maximum", 0) <= 2**63 - 1, node
+                assert node.get("exclusiveMaximum", 0) <= 2**63, node
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(spec)

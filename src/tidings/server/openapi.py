@@ -94,7 +94,8 @@ def integer_bounds(node: Any) -> None:
     """Bounds of integer schemas as integers (in place). FastAPI's OpenAPI model holds
     ``minimum``/``maximum`` as floats, so ``le=6`` reads ``6.0``, which a strict client
     or schemathesis takes for a float bound. Every bound in the code is exact as a float
-    (small, or a power of two such as 2**63), so the conversion loses nothing."""
+    (small, or a power of two such as 2**63: ``lt=2**63``, never ``le=2**63 - 1``, which
+    a float rounds up to 2**63), so the conversion loses nothing."""
     if isinstance(node, dict):
         if node.get("type") == "integer":
             for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):

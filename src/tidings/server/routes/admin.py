@@ -29,7 +29,7 @@ READ = Depends(require_role("admin", "moderator", "auditor"))
 WRITE = Depends(require_role("admin"))
 DECIDE = Depends(require_role("admin", "moderator"))
 AUDIT = Depends(require_role("admin", "auditor"))
-POST_ID = Path(ge=1, le=2**63 - 1)
+POST_ID = Path(ge=1, lt=2**63)
 MAX_LABELS: Final = 8
 
 

@@ -45,7 +45,7 @@ router = APIRouter(prefix="/api/v1/banks", tags=["banks"])
 
 READ = Depends(require_role("admin", "moderator", "auditor"))
 WRITE = Depends(require_role("admin"))
-EntryId = Annotated[int, Path(ge=1, le=limits.ID_MAX)]
+EntryId = Annotated[int, Path(ge=1, lt=limits.ID_MAX + 1)]
 FORMAT_PATTERN = "^(" + "|".join(FORMATS) + ")$"
 
 

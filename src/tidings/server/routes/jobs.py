@@ -62,7 +62,7 @@ async def list_jobs(state: str | None = Query(None, max_length=16,
 
 
 @router.get("/{job_id}", response_model=JobOut)
-async def get_job(job_id: int = Path(ge=1, le=2**63 - 1), _: Principal = Depends(staff),
+async def get_job(job_id: int = Path(ge=1, lt=2**63), _: Principal = Depends(staff),
                   svc: JobService = Depends(jobs)) -> JobOut:
     """A job's state and progress (staff only; payloads hold references, not content)."""
     return job_out(await svc.get(job_id))

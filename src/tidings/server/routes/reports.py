@@ -28,7 +28,7 @@ from tidings.services.notices import NoticeService
 from tidings.services.reports import FrankedMessage, ReportInput, ReportService, url_target
 from tidings.services.review import ReviewService
 
-ReportId = Annotated[int, Path(ge=1, le=limits.ID_MAX)]
+ReportId = Annotated[int, Path(ge=1, lt=limits.ID_MAX + 1)]
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 moderator = require_role("moderator", "admin")
