@@ -2,8 +2,9 @@
 
 Each generated request goes to a real ``tidings serve`` process, authenticated (the
 user's token; staff routes with the admin's), and every answer must pass every check
-schemathesis has but :data:`NOT_YET`: no 5xx, a documented status, content type, headers
-and body, invalid requests refused, ``Allow`` on 405.
+schemathesis has (but ``positive_data_acceptance`` on the operations in
+:data:`UNPUBLISHED`): no 5xx, a documented status, content type, headers and body,
+valid requests accepted, invalid requests refused, ``Allow`` on 405.
 
 The bounded run (``FUZZ_CI_EXAMPLES`` examples per operation) is part of the normal
 test run; ``make fuzz`` runs the marked long one with ``TIDINGS_FUZZ_EXAMPLES`` (500).
@@ -32,9 +33,30 @@ from tests.server.fuzz_server import ADMIN, CHANNEL, USER, FuzzServer
 FUZZ_CI_EXAMPLES = 10
 """Examples per operation in the bounded run of the normal test suite."""
 FUZZ_LONG_EXAMPLES = int(os.environ.get("TIDINGS_FUZZ_EXAMPLES", "500"))
-NOT_YET = [positive_data_acceptance]
-"""Every schemathesis check runs but these: a schema-valid request may still be refused
-(400/422) by a rule the document does not publish yet (docs/hostile-inputs.md)."""
+UNPUBLISHED: frozenset[str] = frozenset({
+    # an avatar or media id that names no upload of yours: 400 unknown_media (state)
+    "PUT /api/v1/accounts/profile", "POST /api/v1/channels", "PATCH /api/v1/channels/{handle}",
+    # rules no JSON Schema states: a password containing the username; cross-field rules
+    # (export names=pytx only with format=pytx; a period's order and span; exactly one of
+    # text/url/signal; a report names its target one way of several); a threshold per
+    # signal type; the rules file's TOML; a webhook URL's scheme and host; hash formats
+    # per signal type; key records' signatures; the send routes' client ids and
+    # commitments (the send-path work owns those routes)
+    "POST /api/v1/accounts/register", "GET /api/v1/banks/{name}/export",
+    "GET /transparency/terrorist-channel-bans.json", "POST /api/v1/banks",
+    "PUT /api/v1/admin/rules", "POST /api/v1/admin/webhooks", "POST /api/v1/keys/upload",
+    "POST /api/v1/messages", "POST /api/v1/groups/{gid}/messages", "POST /api/v1/reports",
+    # uploads whose format is sniffed from the bytes (media, bank files, HMA files)
+    "POST /api/v1/media", "POST /api/v1/banks/{name}/entries", "POST /hma/h/hash",
+    "POST /hma/m/lookup",
+    # HMA-compatible routes that read their query or JSON by hand, as HMA does
+    "GET /hma/h/hash", "GET /hma/m/lookup", "GET /hma/m/raw_lookup", "POST /hma/m/compare",
+    "POST /hma/c/banks", "POST /hma/c/exchanges",
+    "PUT /hma/c/bank/{bank_name}/content/{content_id}", "POST /hma/c/exchanges/api/{api_name}",
+})
+"""Operations whose schema-valid requests may still be refused (400/422) by a rule the
+document does not publish yet: every check runs on them but ``positive_data_acceptance``.
+Every other operation runs every check (docs/hostile-inputs.md)."""
 FUZZ_PHASES = (Phase.explicit, Phase.generate, Phase.shrink)
 STAFF_PREFIXES = ("/api/v1/admin", "/api/v1/banks", "/api/v1/mod", "/api/v1/jobs", "/hma")
 FRESH_DEVICE_PATHS = ("/api/v1/accounts/logout", "/api/v1/accounts/delete",
@@ -116,7 +138,8 @@ def _run(server: FuzzServer, case: Case) -> None:
     response = case.call(base_url=server.url, headers=headers, timeout=30)
     if case.operation.path in FRESH_DEVICE_PATHS and response.status_code < 300:
         _doomed.clear()  # that device may be gone now: the next such case logs in again
-    case.validate_response(response, checks=None, excluded_checks=NOT_YET)
+    excluded = [positive_data_acceptance] if case.operation.label in UNPUBLISHED else []
+    case.validate_response(response, checks=None, excluded_checks=excluded)
 
 
 def _fuzz(server: FuzzServer, api_schema: Any, examples: int) -> None:

@@ -94,7 +94,8 @@ def integer_bounds(node: Any) -> None:
     """Bounds of integer schemas as integers (in place). FastAPI's OpenAPI model holds
     ``minimum``/``maximum`` as floats, so ``le=6`` reads ``6.0``, which a strict client
     or schemathesis takes for a float bound. Every bound in the code is exact as a float
-    (small, or a power of two such as 2**63), so the conversion loses nothing."""
+    (small, or a power of two such as 2**63: ``lt=2**63``, never ``le=2**63 - 1``, which
+    a float rounds up to 2**63), so the conversion loses nothing."""
     if isinstance(node, dict):
         if node.get("type") == "integer":
             for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
@@ -120,6 +121,49 @@ def optional_auth(spec: dict[str, Any]) -> None:
         for operation in item.values():
             if isinstance(operation, dict) and operation.pop("x-optional-auth", False):
                 operation["security"] = [{}, *operation.get("security", [])]
+
+
+NO_NUL = r"^[^\x00]*$"
+"""No string the server takes may hold NUL (``middleware.RequestLimits`` and
+``bad_url`` refuse it anywhere in a JSON body, a path or a query; PostgreSQL text
+cannot hold it)."""
+_FREE_STRING_KEYS = ("pattern", "enum", "const", "format", "contentMediaType")
+
+
+def _refuse_nul(node: Any, schemas: dict[str, Any], seen: set[str]) -> None:
+    if isinstance(node, list):
+        for value in node:
+            _refuse_nul(value, schemas, seen)
+        return
+    if not isinstance(node, dict):
+        return
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+        name = ref.rsplit("/", 1)[1]
+        if name not in seen and name in schemas:
+            seen.add(name)
+            _refuse_nul(schemas[name], schemas, seen)
+        return
+    if node.get("type") == "string" and not any(k in node for k in _FREE_STRING_KEYS):
+        node["pattern"] = NO_NUL
+    if node.get("type") == "object" and node.get("additionalProperties", True) is not False:
+        node.setdefault("propertyNames", {"pattern": NO_NUL})
+    for key, value in node.items():
+        if key != "propertyNames":
+            _refuse_nul(value, schemas, seen)
+
+
+def refuse_nul(spec: dict[str, Any]) -> None:
+    """Every string an operation takes (parameters and request bodies, object keys too)
+    says so in the document: ``pattern`` :data:`NO_NUL`, unless it has a pattern, a
+    format or a fixed set of values already (in place)."""
+    schemas = spec.get("components", {}).get("schemas", {})
+    seen: set[str] = set()
+    for item in spec.get("paths", {}).values():
+        for operation in item.values():
+            if isinstance(operation, dict):
+                _refuse_nul(operation.get("parameters", []), schemas, seen)
+                _refuse_nul(operation.get("requestBody", {}), schemas, seen)
 
 
 def allowed_methods(app: FastAPI, path: str) -> str | None:
@@ -153,6 +197,7 @@ def install(app: FastAPI) -> None:
                 description=app.description, routes=app.routes)
             optional_auth(spec)
             integer_bounds(spec)
+            refuse_nul(spec)
             app.openapi_schema = document_errors(spec)
         return app.openapi_schema
 
@@ -164,6 +209,14 @@ def typed(model: Any) -> dict[str, Any]:
     ``@router.get(path, **typed(Channel))``. Fields an answer does not hold stay out of
     it (``exclude_unset``), so the JSON is what the service built, now checked."""
     return {"response_model": model, "response_model_exclude_unset": True}
+
+
+def raw_upload(media_types: tuple[str, ...], description: str) -> dict[str, Any]:
+    """``openapi_extra`` of an operation that reads its raw body as one upload: required
+    and not empty (the services refuse an empty one, 400 ``empty_upload``)."""
+    schema = {"type": "string", "format": "binary", "minLength": 1}
+    return {"requestBody": {"required": True, "description": description, "content": {
+        media_type: {"schema": schema} for media_type in media_types}}}
 
 
 def binary(media_type: str, description: str) -> dict[str, Any]:

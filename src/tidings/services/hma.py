@@ -35,6 +35,8 @@ CONTENT_TYPES = ("photo", "video")
 """HMA's content types; anything else a URL or upload holds is refused."""
 
 _INDEX_NAMES = {"md5": "video_md5", "sha256": "video_sha256"}
+INDEX_NAMES: t.Final = tuple(sorted(_INDEX_NAMES.get(st, st) for st in SIGNAL_TYPES))
+"""The signal types of HMA's index routes, by HMA's names (published as an enum)."""
 """How Tidings' byte-hash indexes are reported in HMA's index status."""
 
 

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from tidings.protocol import limits
 from tidings.protocol.control import EndReason
+from tidings.server import published
 from tidings.server.bodies import StrictBody
 from tidings.server.deps import accounts, principal, rate_limit
 from tidings.server.login_guard import guarded_login
@@ -18,9 +19,11 @@ router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"])
 
 
 class Credentials(StrictBody):
-    username: str = Field(max_length=limits.USERNAME_MAX * 4)
-    password: str = Field(max_length=limits.PASSWORD_MAX)
-    device_name: str = Field(default="device", max_length=limits.DEVICE_NAME_MAX * 4)
+    username: str = published.field(published.USERNAME, limits.USERNAME_MAX)
+    password: str = Field(max_length=limits.PASSWORD_MAX,
+                          json_schema_extra={"minLength": limits.PASSWORD_MIN})
+    device_name: str = published.field(published.DEVICE_NAME, limits.DEVICE_NAME_MAX,
+                                       default="device")
 
 
 class SessionOut(BaseModel):

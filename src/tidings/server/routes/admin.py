@@ -13,6 +13,7 @@ from tidings.moderation.rules import normalize_label
 from tidings.protocol.api.channels import Post
 from tidings.protocol.api.safety import AuditCheck, Removal, Rules
 from tidings.protocol.errors import BadRequest
+from tidings.server import published
 from tidings.server.bodies import StrictBody
 from tidings.server.deps import require_role
 from tidings.server.openapi import typed
@@ -28,7 +29,7 @@ READ = Depends(require_role("admin", "moderator", "auditor"))
 WRITE = Depends(require_role("admin"))
 DECIDE = Depends(require_role("admin", "moderator"))
 AUDIT = Depends(require_role("admin", "auditor"))
-POST_ID = Path(ge=1, le=2**63 - 1)
+POST_ID = Path(ge=1, lt=2**63)
 MAX_LABELS: Final = 8
 
 
@@ -87,7 +88,8 @@ async def verify_audit(_: Principal = AUDIT,
 
 class RemoveIn(StrictBody):
     labels: list[str] = Field(default_factory=lambda: [DEFAULT_TAKEDOWN_LABEL],
-                              max_length=MAX_LABELS)
+                              max_length=MAX_LABELS,
+                              json_schema_extra={"items": {"enum": list(published.LABELS)}})
 
 
 def _labels(body: RemoveIn | None) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ from tidings.protocol import limits
 from tidings.protocol.api.messaging import Attachment
 from tidings.protocol.errors import BadRequest, PayloadTooLarge
 from tidings.server.deps import principal
-from tidings.server.openapi import binary, typed
+from tidings.server.openapi import binary, raw_upload, typed
 from tidings.server.state import kernel_of
 from tidings.services.accounts import Principal
 from tidings.services.attachments import AttachmentService
@@ -24,7 +24,8 @@ def attachments(request: Request) -> AttachmentService:
     return service
 
 
-@router.post("", operation_id="upload_attachment", status_code=201, **typed(Attachment))
+@router.post("", operation_id="upload_attachment", status_code=201, **typed(Attachment),
+             openapi_extra=raw_upload(("application/octet-stream",), "The encrypted blob."))
 async def upload(request: Request,
                  expires_in_ms: int | None = Query(None, ge=limits.DISAPPEAR_MIN_MS,
                                                    le=limits.ATTACHMENT_RETENTION_MS),

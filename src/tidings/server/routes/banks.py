@@ -31,6 +31,7 @@ from tidings.protocol.api.banks import (
     Imported,
 )
 from tidings.protocol.errors import BadRequest, PayloadTooLarge
+from tidings.server import published
 from tidings.server.bodies import StrictBody
 from tidings.server.deps import require_role
 from tidings.server.openapi import typed
@@ -44,7 +45,7 @@ router = APIRouter(prefix="/api/v1/banks", tags=["banks"])
 
 READ = Depends(require_role("admin", "moderator", "auditor"))
 WRITE = Depends(require_role("admin"))
-EntryId = Annotated[int, Path(ge=1, le=limits.ID_MAX)]
+EntryId = Annotated[int, Path(ge=1, lt=limits.ID_MAX + 1)]
 FORMAT_PATTERN = "^(" + "|".join(FORMATS) + ")$"
 
 
@@ -54,7 +55,8 @@ def service(request: Request) -> BankService:
 
 
 class BankIn(StrictBody):
-    name: str = Field(max_length=limits.BANK_NAME_MAX)
+    name: str = Field(max_length=limits.BANK_NAME_MAX,
+                      json_schema_extra={"pattern": published.BANK_NAME})
     description: str = Field("", max_length=limits.BANK_DESCRIPTION_MAX)
     threshold_override: Thresholds = None
     enabled: bool = True

@@ -13,38 +13,42 @@ from tidings.protocol.handles import (
     CHANNEL_DESCRIPTION_MAX,
     CHANNEL_TITLE_MAX,
     HANDLE_MAX,
-    HANDLE_MIN,
 )
+from tidings.server import published
 from tidings.server.bodies import StrictBody
 from tidings.server.channel_deps import channels, maybe_principal, posts
 from tidings.server.deps import principal
 from tidings.server.openapi import OPTIONAL_AUTH, typed
 from tidings.services.accounts import Principal
-from tidings.services.channels import ChannelService
+from tidings.services.channels import VISIBILITIES, ChannelService
 from tidings.services.posts import PostService
 
 router = APIRouter(prefix="/api/v1", tags=["channels"])
 
 # Field bounds are generous multiples of the real limits (which the services enforce
 # with clear messages); these only stop absurd bodies before any work is done.
-HANDLE_PATTERN = rf"^\s*@?[A-Za-z][A-Za-z0-9_]{{{HANDLE_MIN - 1},{HANDLE_MAX - 1}}}\s*$"
 """What ``normalize_handle`` accepts, published (it enforces it, with ``invalid_handle``)."""
-HandleField = Field(max_length=HANDLE_MAX * 4, json_schema_extra={"pattern": HANDLE_PATTERN})
-MediaId = Field(default=None, max_length=64)
+HandleField = Field(max_length=HANDLE_MAX * 4, json_schema_extra={"pattern": published.HANDLE})
+MediaId = Field(default=None, max_length=64, json_schema_extra={"pattern": published.MEDIA_ID})
 
 
 class ChannelIn(StrictBody):
     handle: str = HandleField
-    title: str = Field(max_length=CHANNEL_TITLE_MAX * 4)
-    description: str = Field(default="", max_length=CHANNEL_DESCRIPTION_MAX * 4)
-    visibility: str = Field(default="public", max_length=16)
+    title: str = published.field(published.CHANNEL_TITLE, CHANNEL_TITLE_MAX)
+    description: str = published.field(published.CHANNEL_DESCRIPTION, CHANNEL_DESCRIPTION_MAX,
+                                       default="")
+    visibility: str = Field(default="public", max_length=16,
+                            json_schema_extra={"enum": list(VISIBILITIES)})
     avatar: str | None = MediaId
 
 
 class ChannelPatch(StrictBody):
-    title: str | None = Field(default=None, max_length=CHANNEL_TITLE_MAX * 4)
-    description: str | None = Field(default=None, max_length=CHANNEL_DESCRIPTION_MAX * 4)
-    visibility: str | None = Field(default=None, max_length=16)
+    title: str | None = published.field(published.CHANNEL_TITLE, CHANNEL_TITLE_MAX,
+                                        default=None)
+    description: str | None = published.field(
+        published.CHANNEL_DESCRIPTION, CHANNEL_DESCRIPTION_MAX, default=None)
+    visibility: str | None = Field(default=None, max_length=16,
+                                   json_schema_extra={"enum": list(VISIBILITIES)})
     avatar: str | None = MediaId
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from tidings.protocol import limits
 from tidings.protocol.api.messaging import Group, Groups
+from tidings.server import published
 from tidings.server.bodies import StrictBody
 from tidings.server.deps import principal, rate_limit
 from tidings.server.openapi import typed
@@ -28,7 +29,7 @@ def groups(request: Request) -> GroupService:
 
 
 class CreateIn(StrictBody):
-    title: str = Field(max_length=limits.GROUP_TITLE_MAX * 4)
+    title: str = published.field(published.GROUP_TITLE, limits.GROUP_TITLE_MAX)
     members: list[str] = Field(default_factory=list, max_length=limits.GROUP_MEMBERS_MAX + 1)
     admins: list[str] = Field(default_factory=list, max_length=limits.GROUP_ADMINS_MAX)
 
@@ -40,7 +41,7 @@ class UsersIn(StrictBody):
 
 
 class TitleIn(StrictBody):
-    title: str = Field(max_length=limits.GROUP_TITLE_MAX * 4)
+    title: str = published.field(published.GROUP_TITLE, limits.GROUP_TITLE_MAX)
 
 
 TimerMs = Annotated[int, Field(ge=0, lt=2**53, json_schema_extra={

@@ -29,7 +29,14 @@ from tidings.server.openapi import typed
 from tidings.server.routes.banks import read_bounded
 from tidings.server.state import kernel_of
 from tidings.server.url_fetch import FetchPolicy, fetch
-from tidings.services.hma import CONTENT_TYPES, HmaService, compare, hashes_of, signals_of
+from tidings.services.hma import (
+    CONTENT_TYPES,
+    INDEX_NAMES,
+    HmaService,
+    compare,
+    hashes_of,
+    signals_of,
+)
 
 
 class HmaRoute(APIRoute):
@@ -183,7 +190,8 @@ async def lookup_upload(request: Request, banks: str | None = None,
 
 
 @router.get("/m/index/status", **typed(dict[str, IndexStatus]))
-async def index_status(request: Request, signal_type: str | None = None,
+async def index_status(request: Request, signal_type: str | None = Query(
+                           None, json_schema_extra={"enum": list(INDEX_NAMES)}),
                        _: HmaCaller = CALLER) -> dict[str, t.Any]:
     return hma(request).index_status(signal_type)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 import typing as t
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from tidings.protocol.api.hma import ContentType, HmaContent, SignalType, SignalTypeIndex
 from tidings.protocol.errors import BadRequest, NotFound
@@ -22,7 +22,7 @@ from tidings.server.deps import bearer
 from tidings.server.hma_auth import CALLER, HmaCaller
 from tidings.server.openapi import typed
 from tidings.server.routes.hma import HmaRoute, hma, json_object
-from tidings.services.hma import CONTENT_TYPES
+from tidings.services.hma import CONTENT_TYPES, INDEX_NAMES
 
 router = APIRouter(prefix="/hma/c", tags=["hma"], route_class=HmaRoute,
                    dependencies=[Depends(bearer)])
@@ -101,7 +101,8 @@ async def signal_types(request: Request, _: HmaCaller = CALLER) -> list[dict[str
 
 
 @router.get("/signal_type/index", **typed(dict[str, SignalTypeIndex]))
-async def signal_type_index(request: Request, signal_type: str | None = None,
+async def signal_type_index(request: Request, signal_type: str | None = Query(
+                                None, json_schema_extra={"enum": list(INDEX_NAMES)}),
                             _: HmaCaller = CALLER) -> dict[str, t.Any]:
     return await hma(request).signal_type_index(signal_type)
 

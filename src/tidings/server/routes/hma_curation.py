@@ -14,13 +14,14 @@ import json
 import re
 import typing as t
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from tidings.moderation.limits import MAX_SOURCE_CHARS
 from tidings.protocol.api.hma import ApiSchema, FetchStatus, HmaBank, HmaBankItem, HmaExchange
 from tidings.protocol.errors import BadRequest, Forbidden, NotFound, TidingsError
+from tidings.server import published
 from tidings.server.bodies import StrictBody
 from tidings.server.deps import bearer
 from tidings.server.hma_auth import CALLER, HmaCaller
@@ -50,6 +51,8 @@ router = APIRouter(prefix="/hma/c", tags=["hma"], route_class=HmaRoute,
 EXCHANGE_APIS = {"fb_threatexchange": "threatexchange", "ncmec": "ncmec", "tat": "tat",
                  "sample": "static_sample", "local_file": "local_file"}
 """HMA's (pytx's) exchange API names -> Tidings' exchange types."""
+API_NAME = t.Annotated[str, Path(json_schema_extra={"enum": list(EXCHANGE_APIS)})]
+"""Published: the exchange types this server runs (else 400 ``unknown_exchange_type``)."""
 _API_OF = {v: k for k, v in EXCHANGE_APIS.items()}
 _CONFIG_FIELDS: dict[str, list[dict[str, t.Any]]] = {
     "fb_threatexchange": [{"name": "privacy_group", "type": "number", "required": True,
@@ -73,7 +76,7 @@ BodyT = t.TypeVar("BodyT", bound=BaseModel)
 
 
 class BankCreate(StrictBody):
-    name: str
+    name: str = Field(json_schema_extra={"pattern": published.BANK_NAME})
     enabled_ratio: float | str | None = 1.0
     enabled: bool | None = None
 
@@ -238,7 +241,7 @@ async def _api_config(request: Request, kind: str) -> dict[str, bool]:
 
 
 @router.get("/exchanges/api/{api_name}")
-async def exchange_api(api_name: str, request: Request, _: HmaCaller = CALLER
+async def exchange_api(api_name: API_NAME, request: Request, _: HmaCaller = CALLER
                        ) -> dict[str, bool]:
     return await _api_config(request, _api(api_name))
 
@@ -248,7 +251,7 @@ async def exchange_api(api_name: str, request: Request, _: HmaCaller = CALLER
         "type": "object", "properties": {"credential_json": {
             "type": "object", "description": "the fields of credentials_schema "
             "(GET .../schema); {} clears the stored credentials"}}}}}}})
-async def exchange_api_credentials(api_name: str, request: Request,
+async def exchange_api_credentials(api_name: API_NAME, request: Request,
                                    caller: HmaCaller = CALLER) -> dict[str, bool]:
     """Set (or with ``{}`` clear) the partner credentials of one exchange API, sealed
     at rest (AES-256-GCM); admins only. The answer, like every read, says only
@@ -262,7 +265,7 @@ async def exchange_api_credentials(api_name: str, request: Request,
 
 
 @router.get("/exchanges/api/{api_name}/schema", **typed(ApiSchema))
-async def exchange_api_schema(api_name: str, _: HmaCaller = CALLER) -> dict[str, t.Any]:
+async def exchange_api_schema(api_name: API_NAME, _: HmaCaller = CALLER) -> dict[str, t.Any]:
     _api(api_name)
     fields = credential_fields(EXCHANGE_APIS[api_name])
     return {"config_schema": {"fields": _CONFIG_FIELDS.get(api_name, [])},

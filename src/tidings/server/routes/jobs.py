@@ -12,7 +12,7 @@ from tidings.server.deps import require_role
 from tidings.server.state import kernel_of
 from tidings.services.accounts import Principal
 from tidings.services.jobs import JobService
-from tidings.storage.jobs import JobRecord
+from tidings.storage.jobs import JOB_STATES, JobRecord
 from tidings.storage.records import STAFF_ROLES
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
@@ -50,7 +50,8 @@ class JobList(BaseModel):
 
 
 @router.get("", response_model=JobList)
-async def list_jobs(state: str | None = Query(None, max_length=16),
+async def list_jobs(state: str | None = Query(None, max_length=16,
+                                                    json_schema_extra={"enum": list(JOB_STATES)}),
                     kind: str | None = Query(None, max_length=64),
                     limit: int = Query(50, ge=1, le=limits.JOBS_PAGE_MAX),
                     _: Principal = Depends(staff),
@@ -61,7 +62,7 @@ async def list_jobs(state: str | None = Query(None, max_length=16),
 
 
 @router.get("/{job_id}", response_model=JobOut)
-async def get_job(job_id: int = Path(ge=1, le=2**63 - 1), _: Principal = Depends(staff),
+async def get_job(job_id: int = Path(ge=1, lt=2**63), _: Principal = Depends(staff),
                   svc: JobService = Depends(jobs)) -> JobOut:
     """A job's state and progress (staff only; payloads hold references, not content)."""
     return job_out(await svc.get(job_id))

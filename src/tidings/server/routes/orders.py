@@ -23,6 +23,7 @@ from tidings.protocol.api.orders import (
     Order,
     Preserved,
 )
+from tidings.server import published
 from tidings.server.bodies import StrictBody
 from tidings.server.deps import require_role
 from tidings.server.openapi import binary, typed
@@ -93,9 +94,11 @@ class ExtendIn(StrictBody):
 
 
 class AuthorityIn(StrictBody):
-    username: str = Field(max_length=64)
-    authority_name: str = Field(max_length=limits.AUTHORITY_NAME_MAX)
-    member_state: str = Field(max_length=8)
+    username: str = Field(max_length=64, json_schema_extra={"pattern": published.USERNAME})
+    authority_name: str = Field(max_length=limits.AUTHORITY_NAME_MAX,
+                                json_schema_extra={"pattern": published.AUTHORITY_NAME})
+    member_state: str = Field(max_length=8,
+                              json_schema_extra={"enum": list(published.MEMBER_STATES)})
 
 
 @router.post("/api/v1/orders", status_code=201, **typed(Order))

@@ -20,7 +20,7 @@ from tidings.services.posts import PostService
 router = APIRouter(prefix="/api/v1/channels/{handle}", tags=["posts"])
 
 Json = dict[str, Any]
-Number = Annotated[int, Path(ge=1, le=limits.ID_MAX,
+Number = Annotated[int, Path(ge=1, lt=limits.ID_MAX + 1,
                             description="the post's number in its channel (1, 2, 3, ...)")]
 
 
@@ -39,7 +39,7 @@ class ForwardIn(StrictBody):
 
 
 class PinIn(StrictBody):
-    number: int = Field(ge=1, le=limits.ID_MAX)
+    number: int = Field(ge=1, lt=limits.ID_MAX + 1)
 
 
 class ViewsIn(StrictBody):

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from tidings.protocol.api.channels import Profile
 from tidings.protocol.handles import DISPLAY_NAME_MAX
+from tidings.server import published
 from tidings.server.bodies import StrictBody
 from tidings.server.channel_deps import profiles
 from tidings.server.deps import principal
@@ -20,8 +21,10 @@ router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"])
 
 
 class ProfileIn(StrictBody):
-    display_name: str | None = Field(default=None, max_length=DISPLAY_NAME_MAX * 4)
+    display_name: str | None = published.field(published.DISPLAY_NAME, DISPLAY_NAME_MAX,
+                                               default=None)
     avatar: str | None = Field(default=None, max_length=64,
+                               json_schema_extra={"pattern": published.MEDIA_ID},
                                description="A photo's media id; empty string removes it.")
 
 

@@ -6,8 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
+from tidings.moderation import review as rv
+from tidings.moderation import vocabulary
 from tidings.protocol import limits
 from tidings.protocol.api.safety import (
     ReportReceipt,
@@ -16,6 +18,7 @@ from tidings.protocol.api.safety import (
     TrustedFlaggerSet,
 )
 from tidings.protocol.errors import Unauthorized
+from tidings.server import published
 from tidings.server.bodies import StrictBody
 from tidings.server.deps import accounts, bearer, principal, rate_limit, require_role
 from tidings.server.openapi import typed
@@ -25,7 +28,7 @@ from tidings.services.notices import NoticeService
 from tidings.services.reports import FrankedMessage, ReportInput, ReportService, url_target
 from tidings.services.review import ReviewService
 
-ReportId = Annotated[int, Path(ge=1, le=limits.ID_MAX)]
+ReportId = Annotated[int, Path(ge=1, lt=limits.ID_MAX + 1)]
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 moderator = require_role("moderator", "admin")
@@ -60,7 +63,8 @@ async def even_suspended(request: Request,
 
 
 class Target(StrictBody):
-    kind: str = Field(max_length=16, description="post, channel, account or message")
+    kind: str = Field(max_length=16, description="post, channel, account or message",
+                      json_schema_extra={"enum": list(vocabulary.TARGET_KINDS)})
     channel: str | None = Field(default=None, max_length=64)
     number: int | None = Field(default=None, ge=1, le=2**62,
                                description="the post's number in the channel")
@@ -72,13 +76,23 @@ class Target(StrictBody):
     account: str | None = Field(default=None, max_length=64)
 
 
+def _good_faith_required(schema: dict[str, Any]) -> None:
+    """Published: the statement must be made (else 400 ``good_faith_required``)."""
+    schema["properties"]["good_faith"] = {"const": True, "type": "boolean"}
+    schema["required"] = [*schema.get("required", []), "good_faith"]
+
+
 class ReportIn(StrictBody):
     """A notice under DSA Art. 16(2): (a) category and explanation, (b) exact location,
     (c) name and email of the notifier (optional), (d) the good-faith statement."""
 
+    model_config = ConfigDict(json_schema_extra=_good_faith_required)
+
     target: Target
-    category: str = Field(max_length=64)
-    explanation: str = Field(max_length=limits.REPORT_EXPLANATION_MAX)
+    category: str = Field(max_length=64,
+                          json_schema_extra={"enum": list(vocabulary.REPORT_CATEGORIES)})
+    explanation: str = Field(max_length=limits.REPORT_EXPLANATION_MAX,
+                             json_schema_extra={"pattern": published.NOT_BLANK})
     location: str = Field(default="", max_length=limits.REPORT_LOCATION_MAX)
     notifier_name: str | None = Field(default=None, max_length=128)
     notifier_email: str | None = Field(default=None, max_length=254)
@@ -121,7 +135,8 @@ async def list_notices(limit: int = 50, who: Principal = Depends(even_suspended)
 
 
 class AppealIn(StrictBody):
-    text: str = Field(max_length=limits.APPEAL_TEXT_MAX)
+    text: str = Field(max_length=limits.APPEAL_TEXT_MAX,
+                      json_schema_extra={"pattern": published.NOT_BLANK})
 
 
 @router.post("/cases/{case_id}/appeal", status_code=201)
@@ -178,8 +193,8 @@ async def release(case_id: str, who: Principal = Depends(moderator),
 
 
 class DecisionIn(StrictBody):
-    action: str = Field(max_length=32)
-    policy: str = Field(max_length=64)
+    action: str = Field(max_length=32, json_schema_extra={"enum": [str(d) for d in rv.Decision]})
+    policy: str = Field(max_length=64, json_schema_extra={"enum": list(published.POLICIES)})
     facts: str = Field(default="", max_length=limits.REPORT_EXPLANATION_MAX)
 
 
@@ -191,7 +206,8 @@ async def decide(case_id: str, body: DecisionIn,
 
 
 class AppealDecisionIn(StrictBody):
-    decision: str = Field(max_length=16)
+    decision: str = Field(max_length=16,
+                          json_schema_extra={"enum": [str(d) for d in rv.AppealDecision]})
     answer: str = Field(default="", max_length=limits.APPEAL_TEXT_MAX)
 
 

@@ -83,7 +83,7 @@ async def channel_page(request: Request, handle: str,
 
 @router.get("/c/{handle}/{number}", response_class=HTMLResponse)
 async def post_page(request: Request, handle: str,
-                    number: int = Path(ge=1, le=limits.ID_MAX),
+                    number: int = Path(ge=1, lt=limits.ID_MAX + 1),
                     invite: str | None = Query(None, max_length=64),
                     svc: PostService = Depends(posts)) -> HTMLResponse:
     try:

@@ -15,7 +15,7 @@ router = APIRouter(prefix="/api/v1/admin/webhooks", tags=["webhooks"])
 
 ADMIN = Depends(require_role("admin"))
 READ = Depends(require_role("admin", "auditor"))
-ENDPOINT_ID = Path(ge=1, le=2**63 - 1)
+ENDPOINT_ID = Path(ge=1, lt=2**63)
 
 
 def webhooks(request: Request) -> WebhookService:
