@@ -162,6 +162,9 @@ class GroupCommitter:
     async def _run(self, queue: asyncio.Queue[_Pending]) -> None:
         while True:
             batch = [await queue.get()]
+            # One turn of the loop first: sends whose frames arrived in the same turn
+            # reach the queue and share this commit (docs/benchmarks.md, fourth pass).
+            await asyncio.sleep(0)
             while len(batch) < self.batch_max and not queue.empty():
                 batch.append(queue.get_nowait())
             self._busy = True
