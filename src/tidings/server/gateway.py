@@ -28,8 +28,8 @@ scripted token cannot pin a process's memory with thousands of idle sockets.
 What the bus and the outbox carry is typed (``protocol/control.py``): the writer matches
 on ``Event``, ``Frame``, ``CatchUp`` and ``EndSession``, never on string prefixes.
 
-A live event or channel post is written at once when the connection has nothing
-queued and its transport is writable (``Connection._write_now`` in
+A live event, channel post or a send's answer is written at once when the connection
+has nothing queued and its transport is writable (``Connection._write_now`` in
 ``server/gateway_connection.py``); otherwise it queues for the writer task.
 
 Memory per connection is bounded: live events queue in a bounded queue; when it is
