@@ -28,8 +28,8 @@ scripted token cannot pin a process's memory with thousands of idle sockets.
 What the bus and the outbox carry is typed (``protocol/control.py``): the writer matches
 on ``Event``, ``Frame``, ``CatchUp`` and ``EndSession``, never on string prefixes.
 
-A live event or channel post is written at once when the connection has nothing
-queued and its transport is writable (``Connection._write_now`` in
+A live event, channel post or a send's answer is written at once when the connection
+has nothing queued and its transport is writable (``Connection._write_now`` in
 ``server/gateway_connection.py``); otherwise it queues for the writer task.
 
 Memory per connection is bounded: live events queue in a bounded queue; when it is
@@ -274,17 +274,16 @@ class Gateway:
             else:
                 inflight, sends = conn.sending()
                 await inflight.acquire()
-                task = asyncio.create_task(self._send(who, frame, out, inflight, self.on_send))
+                task = asyncio.create_task(self._send(who, frame, conn, inflight, self.on_send))
                 sends.add(task)
                 task.add_done_callback(sends.discard)
 
-    async def _send(self, who: Principal, frame: SendFrame | BadSend, out: Outbox,
+    async def _send(self, who: Principal, frame: SendFrame | BadSend, conn: Connection,
                     inflight: asyncio.Semaphore, hook: SendHook) -> None:
         try:
-            if out.ended is not None:
+            if conn.out.ended is not None:
                 return  # refused: a measure ended the session since the frame was read
-            out.force(Frame(await hook(who, frame)))
-            self.metrics.ws_send_queue.inc()
+            conn.answer(await hook(who, frame))
         except Exception:  # a failed send must not kill the connection; the client retries
             log.exception("send over WebSocket failed")
         finally:

@@ -139,6 +139,15 @@ class Connection:
             if self.writer is None or not self.writer.cancel():
                 self.stop_reader()
 
+    def answer(self, text: str) -> None:
+        """Send a send's ``sent`` or ``error`` answer: written at once when nothing is
+        queued (no writer task per answer), else queued even past the outbox's limit
+        (``Outbox.force``: a committed send's answer is never dropped)."""
+        item = Frame(text)
+        if not self._write_now(item):
+            self.out.force(item)
+            self.gateway.metrics.ws_send_queue.inc()
+
     def _write_now(self, item: OutboxItem) -> bool:
         """Send an event or frame synchronously when the writer would send it next and
         at once: nothing queued, no writer running, the session not ended, and the
