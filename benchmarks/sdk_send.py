@@ -90,6 +90,9 @@ async def person(url: str, name: str) -> Messenger:
     return await enroll(client, None)  # keys in memory: no key-store file per message
 
 
+WARM_UP = "warm-up: the receiver's connection is live"
+
+
 class Level:
     """One run at one concurrency: C senders, C receivers, one pair each."""
 
@@ -108,11 +111,22 @@ class Level:
         """Sends the server refused with 429 (the per-device limit), then retried."""
         self.done = asyncio.Event()
         self.expected = per_sender * len(pairs)
+        self.warm = 0
+        self.connected = 0
+        self.go = asyncio.Event()
+        self.first = 0.0
+        self.live = asyncio.Event()
+        """Set when every receiver got its pair's unmeasured warm-up message live."""
         self.socket_before = sum(s.client.transport.sent_over_socket for s, _ in pairs)
 
     def on_message(self, item: Received | Undecryptable) -> None:
         if isinstance(item, Undecryptable):
             self.errors += 1
+            return
+        if item.content.body.get("text") == WARM_UP:
+            self.warm += 1
+            if self.warm >= len(self.pairs):
+                self.live.set()
             return
         self.received[item.id] = time.perf_counter()
         if len(self.received) >= self.expected:
@@ -140,17 +154,33 @@ class Level:
         if self.path == "socket":
             async with m.client.transport.connect(m.client.profile.stream_pos
                                                   if m.client.profile else 0):
+                await self.all_connected()
                 await loop()
         else:
+            await self.all_connected()
             await loop()
+
+    async def all_connected(self) -> None:
+        """The senders start together once each has its connection open (the TUI's is
+        open all session): the measured window holds no connection set-up."""
+        self.connected += 1
+        if self.connected == len(self.pairs):
+            self.first = time.perf_counter()
+            self.go.set()
+        await self.go.wait()
 
     async def run(self) -> dict[str, Any]:
         readies = [asyncio.Event() for _ in self.pairs]
         rx = [asyncio.create_task(self.receiver(r, e))
               for (_, r), e in zip(self.pairs, readies, strict=True)]
         await asyncio.gather(*(e.wait() for e in readies))
-        first = time.perf_counter()
+        # Measure with every receiver's connection live: one unmeasured message per pair
+        # must reach its receiver first (else the first sends of a level wait for C
+        # receivers' connection set-up, which is not the steady state measured here).
+        await asyncio.gather(*(s.send_text(r.user, WARM_UP) for s, r in self.pairs))
+        await asyncio.wait_for(self.live.wait(), 60)
         await asyncio.gather(*(self.sender(s, r.user) for s, r in self.pairs))
+        first = self.first
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.done.wait(), 60)
         for task in rx:
