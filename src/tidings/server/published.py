@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import Path
 from pydantic import Field
 
 from tidings.moderation import labels, orders, vocabulary
@@ -70,6 +71,11 @@ def field(pattern: str, max_len: int, **kwargs: Any) -> Any:
 USERNAME = (rf"^[{SPACE}]*@?[A-Za-z0-9_]{{{handles.USERNAME_MIN},{handles.USERNAME_MAX}}}"
             rf"[{SPACE}]*$")
 """``handles.normalize_username``: an ``@`` people paste, ASCII, case folded."""
+def user_path() -> Any:
+    """A username in a path (``/blocks/{user}``): published, checked by the service (400
+    ``invalid_username``), so a schema-valid name is never refused as malformed. One
+    ``Path`` per parameter: FastAPI writes the parameter's name into it."""
+    return Path(json_schema_extra={"pattern": USERNAME})
 HANDLE = (rf"^[{SPACE}]*@?[A-Za-z][A-Za-z0-9_]{{{handles.HANDLE_MIN - 1},{handles.HANDLE_MAX - 1}}}"
           rf"[{SPACE}]*$")
 """``handles.normalize_handle``: as a username, but 5.. characters and a letter first."""

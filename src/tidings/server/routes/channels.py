@@ -111,7 +111,7 @@ async def list_admins(handle: str, who: Principal = Depends(principal),
 
 
 @router.put("/channels/{handle}/admins/{username}", status_code=204)
-async def set_admin(handle: str, username: str, body: AdminIn,
+async def set_admin(handle: str, body: AdminIn, username: str = published.user_path(),
                     who: Principal = Depends(principal),
                     svc: ChannelService = Depends(channels)) -> Response:
     await svc.set_admin(who, handle, username, can_post=body.can_post,
@@ -121,7 +121,8 @@ async def set_admin(handle: str, username: str, body: AdminIn,
 
 
 @router.delete("/channels/{handle}/admins/{username}", status_code=204)
-async def remove_admin(handle: str, username: str, who: Principal = Depends(principal),
+async def remove_admin(handle: str, username: str = published.user_path(),
+                       who: Principal = Depends(principal),
                        svc: ChannelService = Depends(channels)) -> Response:
     await svc.remove_admin(who, handle, username)
     return Response(status_code=204)

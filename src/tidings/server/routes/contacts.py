@@ -16,6 +16,7 @@ from tidings.protocol.api.messaging import Blocked, MessageRequests
 from tidings.server.bodies import StrictBody
 from tidings.server.deps import principal
 from tidings.server.openapi import typed
+from tidings.server.published import user_path
 from tidings.server.state import kernel_of
 from tidings.services.accounts import Principal
 from tidings.services.contacts import ContactService
@@ -44,7 +45,7 @@ async def block(body: BlockIn, who: Principal = Depends(principal),
 
 
 @router.delete("/blocks/{user}", status_code=204)
-async def unblock(user: str, who: Principal = Depends(principal),
+async def unblock(user: str = user_path(), who: Principal = Depends(principal),
                   svc: ContactService = Depends(contacts)) -> Response:
     await svc.unblock(who, user[:_NAME])
     return Response(status_code=204)
@@ -65,14 +66,14 @@ async def requests(who: Principal = Depends(principal),
 
 
 @router.post("/requests/{user}/accept", operation_id="accept_request", status_code=204)
-async def accept(user: str, who: Principal = Depends(principal),
+async def accept(user: str = user_path(), who: Principal = Depends(principal),
                  svc: ContactService = Depends(contacts)) -> Response:
     await svc.accept(who, user[:_NAME])
     return Response(status_code=204)
 
 
 @router.delete("/requests/{user}", operation_id="delete_request", status_code=204)
-async def delete(user: str, who: Principal = Depends(principal),
+async def delete(user: str = user_path(), who: Principal = Depends(principal),
                  svc: ContactService = Depends(contacts)) -> Response:
     await svc.delete_request(who, user[:_NAME])
     return Response(status_code=204)

@@ -95,7 +95,7 @@ async def add(gid: str, body: UsersIn, who: Principal = Depends(principal),
 
 
 @router.delete("/{gid}/members/{user}", **typed(Group))
-async def remove(gid: str, user: str, who: Principal = Depends(principal),
+async def remove(gid: str, user: str = published.user_path(), who: Principal = Depends(principal),
                  svc: GroupService = Depends(groups)) -> dict[str, Any]:
     return (await svc.remove(who, gid, user[:_NAME])).to_json()
 
