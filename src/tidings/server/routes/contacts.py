@@ -16,7 +16,7 @@ from tidings.protocol.api.messaging import Blocked, MessageRequests
 from tidings.server.bodies import StrictBody
 from tidings.server.deps import principal
 from tidings.server.openapi import typed
-from tidings.server.published import user_path
+from tidings.server.published import USERNAME, user_path
 from tidings.server.state import kernel_of
 from tidings.services.accounts import Principal
 from tidings.services.contacts import ContactService
@@ -32,7 +32,8 @@ def contacts(request: Request) -> ContactService:
 
 
 class BlockIn(StrictBody):
-    user: str = Field(min_length=1, max_length=_NAME)
+    user: str = Field(min_length=1, max_length=_NAME,
+                      json_schema_extra={"pattern": USERNAME})
 
 
 @router.post("/blocks", status_code=204)
