@@ -107,13 +107,7 @@ class StreamStore:
                       .values(stream_seq=devices.c.stream_seq + bump)
                       .returning(devices.c.id, devices.c.stream_seq))
         next_seq = {str(r[0]): int(r[1]) - wanted[str(r[0])] + 1 for r in rows}
-        out: list[StreamEvent] = []
-        for device, kind, body in items:
-            seq = next_seq.get(device)
-            if seq is None:
-                continue
-            next_seq[device] = seq + 1
-            out.append(StreamEvent(device, seq, kind, body, now))
+        out = _numbered(items, next_seq, now)
         if out:
             yield (stream_events.insert(), [
                 {"device_id": e.device_id, "seq": e.seq, "kind": e.kind, "body": e.body,
@@ -151,13 +145,10 @@ _SQLITE_INSERT = ("INSERT INTO stream_events (device_id, seq, kind, body, create
 _SQLITE_ACK = "DELETE FROM stream_events WHERE device_id = ? AND seq <= ? RETURNING seq"
 
 
-def _append_sqlite(items: Sequence[tuple[str, str, str]], wanted: Counter[str],
-                   ids: list[str], now: int) -> Plan[list[StreamEvent]]:
-    next_seq: dict[str, int] = {}
-    for device in ids:
-        rows = yield Raw(_SQLITE_BUMP, (wanted[device], device))
-        if rows:
-            next_seq[device] = int(rows[0][0]) - wanted[device] + 1
+def _numbered(items: Sequence[tuple[str, str, str]], next_seq: dict[str, int],
+              now: int) -> list[StreamEvent]:
+    """The items as events, numbered on from each device's first new ``seq`` (items for
+    a device that no longer exists are dropped)."""
     out: list[StreamEvent] = []
     for device, kind, body in items:
         seq = next_seq.get(device)
@@ -165,6 +156,17 @@ def _append_sqlite(items: Sequence[tuple[str, str, str]], wanted: Counter[str],
             continue
         next_seq[device] = seq + 1
         out.append(StreamEvent(device, seq, kind, body, now))
+    return out
+
+
+def _append_sqlite(items: Sequence[tuple[str, str, str]], wanted: Counter[str],
+                   ids: list[str], now: int) -> Plan[list[StreamEvent]]:
+    next_seq: dict[str, int] = {}
+    for device in ids:
+        rows = yield Raw(_SQLITE_BUMP, (wanted[device], device))
+        if rows:
+            next_seq[device] = int(rows[0][0]) - wanted[device] + 1
+    out = _numbered(items, next_seq, now)
     if out:
         yield Raw(_SQLITE_INSERT, [(e.device_id, e.seq, e.kind, e.body, e.created_at)
                                    for e in out], many=True)

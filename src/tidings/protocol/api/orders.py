@@ -20,14 +20,18 @@ class Scope(Result):
     target: OrderTarget
 
 
-class Confirmation(Result):
-    """Annex II of Regulation (EU) 2021/784 (or the DSA Art. 9(1) effect given)."""
+class OrderAnswer(Result):
+    """What both of the provider's answers to an order (Annex II, Annex III) name first."""
     form: str
     order_id: str
     order_reference: str
     issuing_authority: str
     member_state: str
     received_at: str | None
+
+
+class Confirmation(OrderAnswer):
+    """Annex II of Regulation (EU) 2021/784 (or the DSA Art. 9(1) effect given)."""
     received_ms: int
     target: OrderTarget
     action: str
@@ -41,14 +45,8 @@ class Confirmation(Result):
     category: str | None = None
 
 
-class CannotComplyAnswer(Result):
+class CannotComplyAnswer(OrderAnswer):
     """Annex III: why the order was not executed."""
-    form: str
-    order_id: str
-    order_reference: str
-    issuing_authority: str
-    member_state: str
-    received_at: str | None
     target: OrderTarget
     reason: str | None
     details: str | None
