@@ -256,7 +256,7 @@ class RedisBus(Bus):
             finally:
                 self._up = False
                 with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]  # typed from redis 8.2
             await asyncio.sleep(backoff_s(failures))
             failures += 1
 
