@@ -23,6 +23,7 @@ overlap (with N rounds a figure that is pure noise is flagged that way with chan
 end. Prints a markdown table (also written to ``--markdown FILE``).
 
     python benchmarks/before_after.py                  # the default set, 3 rounds
+    python benchmarks/before_after.py --budget 10      # as many of the 3 as fit 10 min
     python benchmarks/before_after.py --rev c1d6eb1 --rounds 5 --only sdk_send
     python benchmarks/before_after.py "hma_lookup.py --entries 5000 --runs 200"
 """
@@ -48,7 +49,9 @@ from _figures import Figures, higher_is_better, read
 ROOT = Path(__file__).resolve().parents[1]
 COPY = "benchmarks-current"
 DEFAULT_REV = "c1d6eb1"
-# Short settings: the default set takes about 10 minutes at 3 rounds on 2 shared cores.
+# Short settings. On 2 cores the default set's 3 rounds took 23 minutes at a load average
+# of 4-10 (2026-12-04; about 7.5 minutes a round); a quiet machine needs about half of
+# that. ``--rounds`` and ``--budget`` bound it.
 PLAN = [
     "sdk_send.py --concurrency 8 32 --messages 300",
     "private_relay.py --pairs 10 --messages 300",
@@ -263,6 +266,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", nargs="*", default=[], help="benchmark names from the set")
     parser.add_argument("--timeout", type=float, default=300, help="seconds per run")
+    parser.add_argument("--budget", type=float, default=0, metavar="MINUTES",
+                        help="start no round that the rounds so far say would end after "
+                             "this many minutes (0: run every round); the report says how "
+                             "many ran")
     parser.add_argument("--markdown", type=Path, help="also write the report here")
     args = parser.parse_args()
     commands = [shlex.split(c) for c in (args.commands or PLAN)]
@@ -290,7 +297,13 @@ def main() -> None:
                          Side(ROOT, ROOT / "benchmarks" / Path(c[0]).name,
                               "this tree's script"))
                    for c in commands]
+        done = 0
         for rnd in range(1, args.rounds + 1):
+            spent = time.monotonic() - started
+            if args.budget and done and spent / done * rnd > args.budget * 60:
+                log(f"stopping after {done} rounds: round {rnd} would end after the "
+                    f"{args.budget:g}-minute budget")
+                break
             for bench in benches:
                 log(f"[round {rnd}/{args.rounds}] {bench.name} before ({rev})")
                 if rnd == 1:
@@ -301,7 +314,8 @@ def main() -> None:
                     bench.before.runs.append(None)
                 log(f"[round {rnd}/{args.rounds}] {bench.name} after")
                 bench.after.runs.append(attempt(bench.after, bench, args.timeout))
-        text = report(benches, rev, rev_line, head, args.rounds, time.monotonic() - started)
+            done = rnd
+        text = report(benches, rev, rev_line, head, done, time.monotonic() - started)
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(old)], cwd=ROOT,
                        capture_output=True, check=False)
