@@ -11,8 +11,10 @@ account, creates a channel and publishes a post.
 from __future__ import annotations
 
 import ast
+import asyncio
 import dataclasses
 import inspect
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,9 @@ import pytest
 import tidings.server.app as app_module
 from tests.conftest import make_settings, register, running_app
 from tidings.kernel import Kernel, build, open_kernel
+from tidings.protocol import limits
 from tidings.services.events import Topic
+from tidings.services.jobs import JobContext
 
 
 def parts(kernel: Kernel) -> dict[str, object]:
@@ -49,18 +53,30 @@ def attributes(obj: object) -> dict[str, Any]:
     return out
 
 
+def held(attr: str, value: object) -> list[tuple[str, object]]:
+    """An attribute's value, and the items of a list, tuple or dict it holds (a topic's
+    subscribers, a runner's handlers), each under its own name."""
+    if isinstance(value, list | tuple):
+        return [(attr, value), *((f"{attr}[{i}]", v) for i, v in enumerate(value))]
+    if isinstance(value, dict):
+        return [(attr, value), *((f"{attr}[{k!r}]", v) for k, v in value.items())]
+    return [(attr, value)]
+
+
 def references(kernel: Kernel) -> dict[tuple[str, str], tuple[int, str]]:
     """(part, attribute) -> what it refers to (an object's id, and a method's name), for
-    every attribute that refers to another part of the kernel, a bound method of one,
-    an event topic or a function."""
+    every attribute (or item of a list or dict attribute: a topic's subscribers) that
+    refers to another part of the kernel, a bound method of one, an event topic or a
+    function."""
     ids = {id(v) for v in parts(kernel).values()}
     out: dict[tuple[str, str], tuple[int, str]] = {}
     for name, part in parts(kernel).items():
-        for attr, value in attributes(part).items():
-            target = getattr(value, "__self__", value)
-            if id(target) in ids or isinstance(value, Topic) or inspect.isfunction(value):
-                method = getattr(value, "__name__", "") if target is not value else ""
-                out[(name, attr)] = (id(target), method)
+        for attr, whole in attributes(part).items():
+            for key, value in held(attr, whole):
+                target = getattr(value, "__self__", value)
+                if id(target) in ids or isinstance(value, Topic) or inspect.isfunction(value):
+                    method = getattr(value, "__name__", "") if target is not value else ""
+                    out[(name, key)] = (id(target), method)
     return out
 
 
@@ -89,18 +105,29 @@ async def test_no_part_is_rewired_after_the_kernel_is_built(
         (kernel, before), = built
         after = references(kernel)
     assert len(before) > 50  # the parts do refer to each other
+    # the builder's subscriptions are among them: the retro-scan and the job runner
+    assert ("jobs_enqueued", "_handlers[0]") in before
+    assert ("entries_added", "_handlers[0]") in before
     assert after == before
 
 
-def test_the_builder_assigns_no_attribute() -> None:
+def rewires(node: ast.AST) -> bool:
+    """An assignment to an attribute or an item, or a call of ``setattr``."""
+    if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return any(isinstance(t, ast.Attribute | ast.Subscript) for t in targets)
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id == "setattr")
+
+
+def test_the_kernel_package_assigns_no_attribute() -> None:
     # Later services answer earlier ones through hooks and topics bound while building
-    # (services/events.py), never by an attribute set on a built service.
-    source = inspect.getsource(build)
-    assigned = [ast.unparse(target)
-                for node in ast.walk(ast.parse(source))
-                if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign)
-                for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
-                if isinstance(target, ast.Attribute | ast.Subscript)]
+    # (services/events.py), never by an attribute set on a built service: no module of
+    # tidings/kernel/ assigns to an attribute or an item, or calls setattr.
+    modules = sorted(Path(build.__file__).parent.glob("*.py"))
+    assert {m.name for m in modules} >= {"build.py", "operator.py", "parts.py", "stores.py"}
+    assigned = [f"{module.name}: {ast.unparse(node)}" for module in modules
+                for node in ast.walk(ast.parse(module.read_text())) if rewires(node)]
     assert assigned == []
 
 
@@ -127,3 +154,27 @@ async def test_services_work_without_http(tmp_path: Path) -> None:
         await kernel.posts.publish(who, "alices", "hello without a server")
         page = await kernel.posts.history(None, "alices")
         assert "hello without a server" in str(page)
+
+
+async def test_a_job_queued_in_the_process_wakes_its_runner_at_once(tmp_path: Path) -> None:
+    # The queue tells the runner (subscribed by the builder, services/events.py) instead
+    # of the runner waiting for its next poll (limits.JOB_POLL_S).
+    settings = make_settings(tmp_path)
+    async with open_kernel(settings, upgrade=True) as kernel:
+        ran = asyncio.Event()
+
+        async def handler(context: JobContext) -> None:
+            ran.set()
+
+        runner = kernel.job_runner
+        runner.register("kernel-test", handler)
+        runner.start()
+        try:
+            await asyncio.sleep(0.2)  # the first claim found nothing; the runner waits
+            started = time.monotonic()
+            await kernel.jobs.enqueue("kernel-test")
+            await asyncio.wait_for(ran.wait(), limits.JOB_POLL_S * 2)
+            waited = time.monotonic() - started
+        finally:
+            await runner.stop()
+    assert waited < limits.JOB_POLL_S / 2

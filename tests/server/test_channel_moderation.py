@@ -12,29 +12,27 @@ from contextlib import AbstractAsyncContextManager
 import httpx
 import websockets
 
-from tests.apps import attach, kernel_of
+from tests.apps import attach
 from tests.conftest import AppFactory, LiveServer, bearer, register
 from tests.server.channel_util import channel, photo, post, upload, user
 from tests.server.hold_util import partner_bank
 from tests.server.report_util import staff
-from tidings.moderation.engine import BankInfo, Surface
-from tidings.moderation.signal_types import Sha256SignalType, TextExactSignal
-from tidings.services.moderation import ModerationService
+from tidings.moderation.engine import Surface
+from tidings.moderation.signal_types import Sha256SignalType
 
 Live = Callable[..., AbstractAsyncContextManager[LiveServer]]
 
 
-def moderation(client: httpx.AsyncClient) -> ModerationService:
-    service: ModerationService = kernel_of(client).moderation
-    return service
-
-
-def bank(mod: ModerationService, entry: int, signal_type: str, value: str) -> None:
-    """Bank one entry straight into a new engine snapshot (no bank store round trip)."""
-    engine = mod.engine
-    engine.matcher.add(entry, signal_type, value, "TERROR_TEST")
-    mod.swap(engine.with_banks({**engine.banks, "TERROR_TEST": BankInfo(
-        "TERROR_TEST", labels_by_entry={entry: ("terrorist_content",)})}))
+async def bank(client: httpx.AsyncClient, entry: dict[str, str]) -> None:
+    """An admin banks one entry labelled terrorist content in a new bank TERROR_TEST
+    through the public bank API, as an operator would (``{"text": ...}`` or
+    ``{"signal_type": ..., "value": ...}``); the gate matches it from then on."""
+    admin = await staff(client, "bank_admin", "admin")
+    r = await client.post("/api/v1/banks", headers=admin, json={"name": "TERROR_TEST"})
+    assert r.status_code == 201, r.text
+    r = await client.post("/api/v1/banks/TERROR_TEST/entries", headers=admin,
+                          json={**entry, "labels": ["terrorist_content"]})
+    assert r.status_code == 201 and r.json()["added"] >= 1, r.text
 
 
 DECISIONS = re.compile(r'^tidings_moderation_decisions_total\{surface="([a-z_]+)",'
@@ -81,8 +79,7 @@ async def test_banked_text_is_rejected_with_reasons(api: AppFactory) -> None:
     async with api() as client:
         alice = await user(client, "alice")
         await channel(client, alice, "clean_chan")
-        bank(moderation(client), 1, "text_exact",
-             TextExactSignal.hash_from_str("join the attack at dawn"))
+        await bank(client, {"text": "join the attack at dawn"})
         response = await client.post("/api/v1/channels/clean_chan/posts", headers=alice,
                                      json={"text": "join the attack at dawn"})
         assert response.status_code == 422
@@ -90,7 +87,8 @@ async def test_banked_text_is_rejected_with_reasons(api: AppFactory) -> None:
         assert error["code"] == "content_rejected"
         assert "terrorist content" in error["message"]
         reason = error["details"]["reasons"][0]
-        assert reason["bank"] == "TERROR_TEST" and reason["labels"] == ["terrorist_content"]
+        assert reason["bank"] == "TERROR_TEST"
+        assert reason["labels"] == ["category:terrorist_content"]  # as the bank stores it
         assert "2021/784" in reason["ground"]
         page = (await client.get("/api/v1/channels/clean_chan/posts")).json()
         assert page["posts"] == []
@@ -111,8 +109,8 @@ async def test_banked_image_is_rejected_and_nobody_receives_it(live_server: Live
         await channel(client, alice, "image_chan")
         await client.post("/api/v1/channels/image_chan/subscription", headers=bearer(reader))
         media = await upload(client, alice, photo(seed=9))
-        bank(moderation(client), 2, "sha256", Sha256SignalType.hash_from_bytes(
-            (await client.get(media["preview_url"])).content))
+        await bank(client, {"signal_type": "sha256", "value": Sha256SignalType.hash_from_bytes(
+            (await client.get(media["preview_url"])).content)})
         ws_url = server.url.replace("http://", "ws://") + "/api/v1/ws"
         async with websockets.connect(ws_url, additional_headers=bearer(reader)) as conn:
             await conn.send(json.dumps({"type": "hello", "since": 0}))

@@ -7,10 +7,12 @@ Cycles are cut explicitly, never by setting an attribute on a built service:
   ciphertexts' ``expand`` (services/group_ciphertexts.py), both built first;
 - banks -> retro-scan -> actions -> banks: the banks emit :class:`EntriesAdded` on a
   :class:`Topic` the scanner is subscribed to here;
+- jobs -> job runner (built last, it runs the handlers of services that enqueue): the
+  queue emits :class:`JobEnqueued` on a :class:`Topic` the runner's ``wake`` is
+  subscribed to here;
 - everything else is ordered so a service's collaborators exist before it
   (notices and preservation before the takedowns, reports before posts, takedowns
-  before the enforcer).
-
+  before the enforcer);
 - the gate (built first: media, channels, posts and groups check through it) asks
   the actions service and the partner-entry watch, built after it, through
   :class:`Hook` objects given to its constructor and answered here.
@@ -46,7 +48,7 @@ from tidings.services.contacts import ContactService
 from tidings.services.directory import DirectoryCache
 from tidings.services.enforcement import Enforcer
 from tidings.services.entry_safety import EntrySafety, SafetyPolicy
-from tidings.services.events import EntriesAdded, Hook, Topic
+from tidings.services.events import EntriesAdded, Hook, JobEnqueued, Topic
 from tidings.services.exchange_credentials import ExchangeCredentials
 from tidings.services.exchange_schedule import JOB_KIND as EXCHANGE_JOB_KIND
 from tidings.services.exchange_schedule import ExchangeScheduler
@@ -139,7 +141,8 @@ def build_kernel(settings: Settings, clock: Clock, bus: Bus, db: Database,
                         Exchanges(settings.data_dir, os.environ, settings.exchange_urls()),
                         exchange_credentials.stored, entries_added)
     hma = HmaService(banks, moderation, (settings.hma_label,))
-    jobs = JobService(db, s.jobs, clock)
+    jobs_enqueued: Topic[JobEnqueued] = Topic()
+    jobs = JobService(db, s.jobs, clock, jobs_enqueued)
     webhooks = WebhookService(db, jobs, clock, observers.webhook)
     exchange_scheduler = ExchangeScheduler(banks, jobs)
 
@@ -201,10 +204,11 @@ def build_kernel(settings: Settings, clock: Clock, bus: Bus, db: Database,
         DELIVER_JOB: webhooks.deliver_job, EXCHANGE_JOB_KIND: exchange_scheduler.handle,
         RETRO_SCAN: retro_scan.run, PURGE_JOB: preservation.purge_job,
         NOTICE_JOB: orders.notice_job})
+    jobs_enqueued.subscribe(job_runner.wake)
 
     return Kernel(
         settings=settings, clock=clock, db=db, bus=bus, secrets=server_secrets, stores=s,
-        blobs=blobs, entries_added=entries_added,
+        blobs=blobs, entries_added=entries_added, jobs_enqueued=jobs_enqueued,
         accounts=accounts, console_sessions=console_sessions, streams=streams,
         committer=committer, directory=directory, keys=keys, contacts=contacts,
         messages=messages, group_ciphertexts=group_ciphertexts, groups=groups,

@@ -3,7 +3,7 @@
 Frozen: nothing is swapped in after :func:`tidings.kernel.build.build_kernel` returns.
 The kernel is a container for the edges (ASGI app, CLI, demo, tests) to take services
 from; no service is handed the kernel, only its own collaborators
-(tests/test_kernel.py checks both).
+(tests/kernel/test_kernel.py checks both).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from tidings.services.contacts import ContactService
 from tidings.services.directory import DirectoryCache
 from tidings.services.enforcement import Enforcer
 from tidings.services.entry_safety import EntrySafety
-from tidings.services.events import EntriesAdded, Topic
+from tidings.services.events import EntriesAdded, JobEnqueued, Topic
 from tidings.services.exchange_credentials import ExchangeCredentials
 from tidings.services.exchange_schedule import ExchangeScheduler
 from tidings.services.expiry import ExpiryService
@@ -134,6 +134,7 @@ class Kernel:
     stores: Stores
     blobs: Blobs
     entries_added: Topic[EntriesAdded]
+    jobs_enqueued: Topic[JobEnqueued]
     # private messaging
     accounts: AccountService
     console_sessions: ConsoleSessions

@@ -1,9 +1,10 @@
 """In-process events between services built in order (the kernel's answer to cycles).
 
 A service that must tell one built after it (the banks tell the retro-scanner, which
-needs the actions service, which needs the banks) takes a :class:`Topic` in its
-constructor and emits on it; the kernel subscribes the later service while it builds,
-before anything runs. No service holds another that was built after it.
+needs the actions service, which needs the banks; the job queue tells the job runner,
+built last) takes a :class:`Topic` in its constructor and emits on it; the kernel
+subscribes the later service while it builds, before anything runs. No service holds
+another that was built after it.
 """
 
 from __future__ import annotations
@@ -40,6 +41,15 @@ class EntriesAdded:
 
     bank: str
     entries: tuple[EntryRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class JobEnqueued:
+    """A job was queued by this process (services/jobs.py): a runner here may claim it
+    at once instead of at its next poll."""
+
+    kind: str
+    job_id: int
 
 
 A = TypeVar("A")

@@ -31,6 +31,7 @@ from tidings.protocol import limits
 from tidings.protocol.errors import BadRequest, NotFound
 from tidings.protocol.request_ids import PAYLOAD_KEY, REQUEST_ID
 from tidings.services.clock import Clock
+from tidings.services.events import JobEnqueued, Topic
 from tidings.storage.database import Database
 from tidings.storage.jobs import JOB_STATES, JobRecord, JobStore
 
@@ -53,15 +54,14 @@ class LeaseLost(Exception):
 class JobService:
     """Enqueue and inspect jobs; the claim/finish primitives the runner uses."""
 
-    def __init__(self, db: Database, store: JobStore, clock: Clock) -> None:
+    def __init__(self, db: Database, store: JobStore, clock: Clock,
+                 enqueued: Topic[JobEnqueued] | None = None) -> None:
         self.db = db
         self.store = store
         self.clock = clock
-        self._listeners: list[Callable[[], None]] = []
-
-    def on_enqueue(self, listener: Callable[[], None]) -> None:
-        """Called after each enqueue, so a runner in this process starts at once."""
-        self._listeners.append(listener)
+        self.enqueued: Topic[JobEnqueued] = Topic() if enqueued is None else enqueued
+        """Emitted after each enqueue; the kernel subscribes its runner (``JobRunner.wake``)
+        so a job queued in this process starts at once, not at the next poll."""
 
     async def enqueue(self, kind: str, payload: dict[str, Any] | None = None, *,
                       dedupe_key: str | None = None, delay_ms: int = 0,
@@ -89,8 +89,7 @@ class JobService:
                 if job is None and dedupe_key is not None:
                     job = await self.store.by_dedupe_key(conn, dedupe_key)
             if job is not None:  # else the duplicate finished in between: insert again
-                for listener in self._listeners:
-                    listener()
+                await self.enqueued.emit(JobEnqueued(job.kind, job.id))
                 return job
         raise RuntimeError("could not enqueue a deduplicated job")  # pragma: no cover
 
@@ -213,7 +212,11 @@ class JobRunner:
         self._running: dict[int, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        service.on_enqueue(self._wake.set)
+
+    async def wake(self, event: JobEnqueued) -> None:
+        """A job was queued in this process: claim now rather than at the next poll (the
+        kernel subscribes this to the queue's ``enqueued`` topic)."""
+        self._wake.set()
 
     def register(self, kind: str, handler: Handler) -> None:
         """Handle ``kind`` here; a process only ever claims kinds it can run."""
