@@ -66,19 +66,21 @@ REPORT_URL = (r"^(?:https?://(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5}
               r"/c/@?[A-Za-z0-9_]{1,64}(?:/[0-9]{1,18})?/?$")
 """A public URL of a channel or post, the path alone or with the server's scheme and host:
 ``/c/HANDLE`` or ``/c/HANDLE/N`` (what ``url_target`` reads)."""
-_NAME = Field(max_length=64)
-_NUMBER = Field(ge=1, le=2**62, description="the post's number in the channel")
+
+
+def _name() -> Any:
+    return Field(max_length=64)
 
 
 class PostByNumber(StrictBody):
     kind: Literal["post"]
-    channel: str = _NAME
-    number: int = _NUMBER
+    channel: str = _name()
+    number: int = Field(ge=1, le=2**62, description="the post's number in the channel")
 
 
 class PostById(StrictBody):
     kind: Literal["post"]
-    channel: str = _NAME
+    channel: str = _name()
     post_id: int = Field(ge=1, le=2**62, description="the internal id (staff tools)")
 
 
@@ -91,12 +93,12 @@ class ByUrl(StrictBody):
 
 class ChannelTarget(StrictBody):
     kind: Literal["channel"]
-    channel: str = _NAME
+    channel: str = _name()
 
 
 class AccountTarget(StrictBody):
     kind: Literal["account"]
-    account: str = _NAME
+    account: str = _name()
 
 
 class MessageTarget(StrictBody):
