@@ -136,7 +136,7 @@ def _sound_period(server: FuzzServer, case: Case) -> None:
     last = _day(query["to"]) if "to" in query else today
     if first is None or last is None:
         return
-    start, end = min(first, today), max(last, min(first, today))
+    start, end = min(first, last, today), last
     if (end - start).days >= limits.TRANSPARENCY_PERIOD_MAX_DAYS:
         end = start + timedelta(limits.TRANSPARENCY_PERIOD_MAX_DAYS - 1)
     if (min(end, today) - start).days >= limits.TERROR_BANS_MAX_DAYS:
