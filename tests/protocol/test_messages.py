@@ -51,6 +51,8 @@ def test_good_send_parses() -> None:
     ({"envelopes": [{"device_id": "DA", "ciphertext": {
         "type": 1, "body": "x" * (limits.MESSAGE_CIPHERTEXT_MAX_CHARS + 1)}}]},
      "invalid_message"),
+    ({"envelopes": [{"device_id": "DA", "ciphertext": {"type": 1, "body": "é" * 8}}]},
+     "invalid_message"),  # base64 only: the largest body fits in MAX_BODY_BYTES
     ({"envelopes": [{"device_id": "DA", "ciphertext": {"type": 1, "body": "x"}}] * 2},
      "duplicate_device"),
     ({"envelopes": [{"device_id": f"D{i}", "ciphertext": {"type": 1, "body": "x"}}

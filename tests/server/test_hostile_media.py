@@ -114,7 +114,7 @@ async def test_bad_image_as_profile_picture(hostile: HostileServer, make: object
         assert r.status_code == 400
         r = await client.put(PROFILE, headers=me,
                              json={"avatar": hashlib.sha256(data).hexdigest()})
-        assert_error(r, 400, "unknown_media")
+        assert_error(r, 404, "unknown_media")
         assert hostile.snapshot() == before
         assert _profile(hostile, me) == before_profile
 

@@ -141,3 +141,20 @@ async def test_invitations_cannot_fill_a_victims_group_limit(api: AppFactory) ->
             r = await client.post(path, headers=bearer(victim))
             assert r.status_code == 404 and r.json()["error"]["code"] == "no_invitation"
         assert (await client.get("/api/v1/invitations")).status_code == 401
+
+
+async def test_block_names_are_checked_whole(api: AppFactory) -> None:
+    """A name the published pattern refuses is refused (400), never cut to 128 characters
+    into a real name (the group-member finding of the long fuzz run, here for blocks)."""
+    async with api() as client:
+        a, _ = await enrolled(client, "alice")
+        await enrolled(client, "bob")
+        r = await client.post("/api/v1/blocks", json={"user": "@Bob"}, headers=bearer(a))
+        assert r.status_code == 204  # the "@" people paste, as the pattern allows
+        for name in ("bob" + " " * 130 + "!", "b!b"):
+            r = await client.delete(f"/api/v1/blocks/{name}", headers=bearer(a))
+            assert (r.status_code, r.json()["error"]["code"]) == (400, "invalid_username")
+        assert (await client.get("/api/v1/blocks", headers=bearer(a))).json()["blocked"]
+        r = await client.delete("/api/v1/blocks/%C2%85bob%20", headers=bearer(a))
+        assert r.status_code == 204
+        assert not (await client.get("/api/v1/blocks", headers=bearer(a))).json()["blocked"]

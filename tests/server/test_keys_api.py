@@ -44,13 +44,13 @@ async def test_upload_rules(api: AppFactory) -> None:
         r = await client.post("/api/v1/keys/upload", json={"device_keys": other.to_json()},
                               headers=h)
         assert (r.status_code, r.json()["error"]["code"]) == (403, "not_your_device")
-        # malformed
+        # malformed: the published record schema refuses it
         r = await client.post("/api/v1/keys/upload", json={"device_keys": {"user": 1}}, headers=h)
-        assert (r.status_code, r.json()["error"]["code"]) == (400, "bad_key_format")
+        assert (r.status_code, r.json()["error"]["code"]) == (422, "invalid_request")
         # one-time keys before device keys
         otk = ident.generate_one_time_keys(1)[0].to_json()
         r = await client.post("/api/v1/keys/upload", json={"one_time_keys": [otk]}, headers=h)
-        assert (r.status_code, r.json()["error"]["code"]) == (400, "no_device_keys")
+        assert (r.status_code, r.json()["error"]["code"]) == (409, "no_device_keys")
         # good, then idempotent re-upload of the same record and keys
         for _ in range(2):
             r = await client.post("/api/v1/keys/upload", json={
@@ -68,7 +68,7 @@ async def test_upload_rules(api: AppFactory) -> None:
         assert (r.status_code, r.json()["error"]["code"]) == (400, "bad_signature")
         r = await client.post("/api/v1/keys/upload", json={
             "one_time_keys": [ident.fallback_key().to_json()]}, headers=h)
-        assert (r.status_code, r.json()["error"]["code"]) == (400, "bad_key_format")
+        assert (r.status_code, r.json()["error"]["code"]) == (422, "invalid_request")
         # bounded upload
         r = await client.post("/api/v1/keys/upload", json={
             "one_time_keys": [otk] * (limits.KEYS_UPLOAD_OTK_MAX + 1)}, headers=h)

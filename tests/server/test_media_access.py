@@ -78,12 +78,12 @@ async def test_upload_is_private_until_a_visible_post_uses_it(api: AppFactory) -
                                    json={"text": "mine now", "media": [media["sha256"]]})
         unknown = await client.post("/api/v1/channels/bob_news/posts", headers=bob,
                                     json={"text": "x", "media": ["ab" * 32]})
-        assert stolen.status_code == unknown.status_code == 400
+        assert stolen.status_code == unknown.status_code == 404
         assert stolen.json()["error"]["code"] == unknown.json()["error"]["code"] == \
             "unknown_media"
         avatar = await client.put("/api/v1/accounts/profile", headers=bob,
                                   json={"avatar": media["sha256"]})
-        assert avatar.status_code == 400
+        assert avatar.status_code == 404
         assert_refused(await client.get(media["url"]), 404)
         first = await post(client, alice, "alice_news", "a picture", [media["sha256"]])
         for url in (media["url"], media["thumbnail_url"]):

@@ -27,7 +27,7 @@ async def test_post_limits(api: AppFactory) -> None:
         eleven = await client.post(url, headers=alice, json={"media": ids})
         assert eleven.status_code == 422
         unknown = await client.post(url, headers=alice, json={"media": ["0" * 64]})
-        assert unknown.json()["error"]["code"] == "unknown_media"
+        assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "unknown_media")
         traversal = await client.post(url, headers=alice, json={"media": ["../../etc/passwd"]})
         assert traversal.json()["error"]["code"] == "invalid_media_id"
 

@@ -31,9 +31,23 @@ ED25519_SIGNATURE_BYTES = 64
 #: server cannot silently downgrade what a device advertised.
 DEVICE_ALGORITHMS: tuple[str, ...] = ("olm.v1", "megolm.v1")
 
-_ID_RE = re.compile(r"[A-Za-z0-9_-]+")
+ID_PATTERN = r"^[A-Za-z0-9_-]+$"
+"""Device and key ids in key records (published by ``POST /api/v1/keys/upload``)."""
+TEXT_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+"""A record's ``user``: no control characters."""
+_ID_RE = re.compile(ID_PATTERN)
 _B64_RE = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def b64_pattern(size: int) -> str:
+    """The one (canonical, unpadded) base64 spelling of ``size`` bytes that
+    ``_check_b64`` takes, as a pattern: the last character's unused low bits are 0."""
+    whole, rest = divmod(size, 3)
+    if not rest:
+        return rf"^[A-Za-z0-9+/]{{{whole * 4}}}$"
+    last = "AQgw" if rest == 1 else "AEIMQUYcgkosw048"
+    return rf"^[A-Za-z0-9+/]{{{whole * 4 + rest}}}[{last}]$"
 
 
 class CryptoError(Exception):

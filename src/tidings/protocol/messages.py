@@ -30,7 +30,17 @@ from tidings.protocol import limits
 from tidings.protocol.franking import FRANKING_COMMITMENT_BYTES
 from tidings.protocol.keys import b64decode
 
-_ID_RE = re.compile(r"[A-Za-z0-9_.:-]+")
+ID_PATTERN = r"^[A-Za-z0-9_.:-]+$"
+"""Client ids and device ids in a send (published by the HTTP route's schema)."""
+COMMITMENT_PATTERN = r"^[A-Za-z0-9+/]{43}=?$"
+"""Standard base64 of :data:`FRANKING_COMMITMENT_BYTES` (32) bytes, padded or not: exactly
+what :func:`~tidings.protocol.keys.b64decode` decodes to 32 bytes (published for the
+1:1 and the group send routes)."""
+BASE64_PATTERN = r"^[A-Za-z0-9+/]+={0,2}$"
+"""An Olm or Megolm ciphertext: standard base64, padded or not. ASCII, so the longest
+one a send may carry fits in ``MAX_BODY_BYTES``."""
+_ID_RE = re.compile(ID_PATTERN)
+_BASE64_RE = re.compile(BASE64_PATTERN)
 
 
 class MessageFormatError(ValueError):
@@ -106,6 +116,8 @@ def _envelope(obj: Any) -> Envelope:
     if not isinstance(body, str) or not 1 <= len(body) <= limits.MESSAGE_CIPHERTEXT_MAX_CHARS:
         raise MessageFormatError(
             f"ciphertext body must be 1..{limits.MESSAGE_CIPHERTEXT_MAX_CHARS} characters")
+    if not _BASE64_RE.fullmatch(body):
+        raise MessageFormatError("ciphertext body must be base64")
     return Envelope(device_id, kind, body)
 
 

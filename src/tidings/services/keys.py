@@ -87,8 +87,8 @@ class KeyService:
                                                      _record(record), now)
                     stored = _record(record)
             if stored is None and (otks or fallback):
-                raise BadRequest("upload the device keys before one-time keys",
-                                 "no_device_keys")
+                raise Conflict("upload the device keys before one-time keys",
+                               "no_device_keys")
             if stored is not None:
                 ed25519 = str(json.loads(stored)["ed25519"])
                 for otk in otks:

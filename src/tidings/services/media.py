@@ -42,7 +42,7 @@ from tidings.moderation.engine import Actor, Surface, Verdict
 from tidings.moderation.errors import VideoRefusedError
 from tidings.moderation.video import FRAME_PDQ, VPDQ_PLAIN, VPDQ_TRIMMED, gate_signals
 from tidings.protocol import limits
-from tidings.protocol.errors import BadRequest, PayloadTooLarge, Unprocessable
+from tidings.protocol.errors import BadRequest, NotFound, PayloadTooLarge, Unprocessable
 from tidings.services import imaging
 from tidings.services.accounts import Principal
 from tidings.services.clock import Clock
@@ -271,7 +271,7 @@ class MediaService:
         if withdrawn:
             raise MediaWithdrawn(f"media {withdrawn[0]} was removed and cannot be used")
         if missing:
-            raise BadRequest(f"unknown media id {missing[0]}; upload it first", "unknown_media")
+            raise NotFound(f"unknown media id {missing[0]}; upload it first", "unknown_media")
         records = [found[i] for i in wanted]
         if photos_only and any(r.kind != "photo" for r in records):
             raise BadRequest("an avatar must be a photo", "avatar_not_photo")

@@ -59,7 +59,12 @@ def _session(s: Session) -> SessionOut:
 @router.post("/register", status_code=201, response_model=SessionOut,
              dependencies=[Depends(rate_limit("register"))])
 async def register(body: Credentials, svc: AccountService = Depends(accounts)) -> SessionOut:
-    """Create an account and log this device in."""
+    """Create an account and log this device in.
+
+    Rules no JSON Schema states (400 ``weak_password``): the password, lower-cased, is
+    not one of the server's list of common passwords and does not contain the
+    username. State: a taken name or a lookalike of one 409 ``username_taken``,
+    ``username_confusable``; a reserved name 409 ``reserved_username``."""
     return _session(await svc.register(body.username, body.password, body.device_name))
 
 

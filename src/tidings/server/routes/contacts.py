@@ -48,7 +48,7 @@ async def block(body: BlockIn, who: Principal = Depends(principal),
 @router.delete("/blocks/{user}", status_code=204)
 async def unblock(user: str = user_path(), who: Principal = Depends(principal),
                   svc: ContactService = Depends(contacts)) -> Response:
-    await svc.unblock(who, user[:_NAME])
+    await svc.unblock(who, user)
     return Response(status_code=204)
 
 
@@ -69,12 +69,12 @@ async def requests(who: Principal = Depends(principal),
 @router.post("/requests/{user}/accept", operation_id="accept_request", status_code=204)
 async def accept(user: str = user_path(), who: Principal = Depends(principal),
                  svc: ContactService = Depends(contacts)) -> Response:
-    await svc.accept(who, user[:_NAME])
+    await svc.accept(who, user)
     return Response(status_code=204)
 
 
 @router.delete("/requests/{user}", operation_id="delete_request", status_code=204)
 async def delete(user: str = user_path(), who: Principal = Depends(principal),
                  svc: ContactService = Depends(contacts)) -> Response:
-    await svc.delete_request(who, user[:_NAME])
+    await svc.delete_request(who, user)
     return Response(status_code=204)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from tidings.protocol import limits
 from tidings.protocol.api.messaging import Group, Groups
+from tidings.protocol.messages import BASE64_PATTERN, COMMITMENT_PATTERN
 from tidings.server import published
 from tidings.server.bodies import StrictBody
 from tidings.server.deps import principal, rate_limit
@@ -19,8 +20,6 @@ from tidings.services.accounts import Principal
 from tidings.services.groups import GroupSend, GroupService
 
 router = APIRouter(prefix="/api/v1/groups", tags=["groups"])
-
-_NAME = limits.USERNAME_MAX * 4
 
 
 def groups(request: Request) -> GroupService:
@@ -58,8 +57,13 @@ class GroupSendIn(StrictBody):
     client_id: str = Field(max_length=limits.MESSAGE_CLIENT_ID_MAX, min_length=1)
     session_id: str = Field(max_length=limits.GROUP_SESSION_ID_MAX, min_length=1)
     ciphertext: str = Field(max_length=limits.GROUP_CIPHERTEXT_MAX_CHARS, min_length=1,
+                            pattern=BASE64_PATTERN,
                             description="The Megolm message, base64; stored once.")
-    commitment: str = Field(max_length=64, description="Franking commitment, base64.")
+    """Base64 (ASCII): the longest one the schema allows fits in ``MAX_BODY_BYTES``, as
+    any string of that many characters would not (413 for a schema-valid body)."""
+    commitment: str = Field(max_length=64, json_schema_extra={"pattern": COMMITMENT_PATTERN},
+                            description="Franking commitment, base64 of 32 bytes (else 400 "
+                            "``bad_commitment``).")
 
 
 class SentOut(BaseModel):
@@ -97,7 +101,7 @@ async def add(gid: str, body: UsersIn, who: Principal = Depends(principal),
 @router.delete("/{gid}/members/{user}", **typed(Group))
 async def remove(gid: str, user: str = published.user_path(), who: Principal = Depends(principal),
                  svc: GroupService = Depends(groups)) -> dict[str, Any]:
-    return (await svc.remove(who, gid, user[:_NAME])).to_json()
+    return (await svc.remove(who, gid, user)).to_json()
 
 
 @router.post("/{gid}/leave", **typed(Group))

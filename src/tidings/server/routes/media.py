@@ -21,7 +21,7 @@ from tidings.protocol.api.channels import Upload
 from tidings.protocol.errors import BadRequest, Gone, NotFound, PayloadTooLarge
 from tidings.server.channel_deps import media
 from tidings.server.deps import principal
-from tidings.server.openapi import binary, typed
+from tidings.server.openapi import binary, raw_upload, typed
 from tidings.services.accounts import Principal
 from tidings.services.media import Access, MediaService, Preview, descriptor
 
@@ -36,7 +36,13 @@ def _preview(svc: MediaService, sha256: str, who: Principal) -> dict[str, Any]:
     return {"preview_url": url, "preview_expires_at": expires}
 
 
-@router.post("/api/v1/media", operation_id="upload_media", status_code=201, **typed(Upload))
+UPLOAD_TYPES = ("application/octet-stream", "image/jpeg", "image/png", "video/mp4")
+"""Documented; any Content-Type is taken, the bytes say what the upload is."""
+
+
+@router.post("/api/v1/media", operation_id="upload_media", status_code=201, **typed(Upload),
+             openapi_extra=raw_upload(UPLOAD_TYPES, "The file's bytes (at most "
+                                      f"{limits.MAX_UPLOAD_BYTES}); its type is sniffed."))
 async def upload(request: Request, who: Principal = Depends(principal),
                  svc: MediaService = Depends(media)) -> dict[str, Any]:
     """Upload one file as the raw request body (any Content-Type; the type is sniffed).
@@ -46,6 +52,13 @@ async def upload(request: Request, who: Principal = Depends(principal),
     post or picture uses the media. Photos are re-encoded without metadata and get a
     thumbnail. A match on a rejecting bank refuses the upload (422 content_rejected);
     ``moderation.state`` is ``held`` when a post using it will wait for review.
+
+    A rule no JSON Schema states: the format is sniffed from the first bytes (JPEG, PNG,
+    GIF, WebP, HEIF, MP4/QuickTime, Matroska/WebM...); bytes that begin like an image
+    must be an image that decodes, within ``imaging.MAX_IMAGE_PIXELS`` and the other
+    limits (else 400 ``image_invalid`` or ``image_too_large``), each kind within its
+    size limit (else 413 ``media_too_large``); bytes of no known format are stored as a
+    file, served only as a download.
     """
     declared = request.headers.get("content-length")
     if declared is not None:

@@ -12,6 +12,9 @@ from tidings.protocol import limits
 from tidings.protocol.errors import BadRequest, TidingsError
 from tidings.protocol.limits import RateRule
 from tidings.protocol.messages import (
+    BASE64_PATTERN,
+    COMMITMENT_PATTERN,
+    ID_PATTERN,
     BadSend,
     MessageFormatError,
     SendFrame,
@@ -19,6 +22,7 @@ from tidings.protocol.messages import (
     send_error_frame,
     sent_frame,
 )
+from tidings.server.bodies import StrictBody
 from tidings.server.deps import check_rates, principal, rate_limit
 from tidings.server.metrics import Metrics
 from tidings.server.ratelimit import RateLimiter
@@ -36,25 +40,41 @@ async def messages(request: Request) -> MessageService:
     return service
 
 
-class Ciphertext(BaseModel):
-    type: int = Field(description="Olm message type: 0 pre-key, 1 normal.")
-    body: str = Field(max_length=limits.MESSAGE_CIPHERTEXT_MAX_CHARS)
+def _id(max_chars: int, **kwargs: Any) -> Any:
+    return Field(max_length=max_chars, json_schema_extra={"minLength": 1, "pattern": ID_PATTERN},
+                 **kwargs)
 
 
-class EnvelopeIn(BaseModel):
-    device_id: str = Field(max_length=64)
+class Ciphertext(StrictBody):
+    type: int = Field(description="Olm message type: 0 pre-key, 1 normal.",
+                      json_schema_extra={"enum": [0, 1]})
+    body: str = Field(max_length=limits.MESSAGE_CIPHERTEXT_MAX_CHARS,
+                      json_schema_extra={"minLength": 1, "pattern": BASE64_PATTERN})
+
+
+class EnvelopeIn(StrictBody):
+    device_id: str = _id(64)
     ciphertext: Ciphertext
 
 
-class SendIn(BaseModel):
-    client_id: str = Field(max_length=limits.MESSAGE_CLIENT_ID_MAX,
-                           description="Idempotency key: a retry with it is not stored twice.")
-    to: str = Field(max_length=limits.USERNAME_MAX * 4)
-    to_device: str | None = Field(default=None, max_length=64,
-                                  description="Only for device-to-device control messages.")
-    commitment: str = Field(description="Franking commitment, base64 of 32 bytes.")
-    expires_in_ms: int | None = Field(default=None, description="Disappearing message timer.")
-    envelopes: list[EnvelopeIn] = Field(max_length=limits.MESSAGE_ENVELOPES_MAX)
+class SendIn(StrictBody):
+    """The rules ``protocol/messages.parse_send`` checks (400, its codes), published;
+    strict types and no unknown fields, as every body (a WebSocket ``send`` frame adds
+    ``type`` and ``ref``)."""
+
+    client_id: str = _id(limits.MESSAGE_CLIENT_ID_MAX,
+                         description="Idempotency key: a retry with it is not stored twice.")
+    to: str = Field(max_length=limits.USERNAME_MAX * 4, json_schema_extra={"minLength": 1})
+    to_device: str | None = _id(64, default=None,
+                                description="Only for device-to-device control messages.")
+    commitment: str = Field(max_length=64, json_schema_extra={"pattern": COMMITMENT_PATTERN},
+                            description="Franking commitment, base64 of 32 bytes.")
+    expires_in_ms: int | None = Field(
+        default=None, description="Disappearing message timer (else 400 ``bad_timer``).",
+        json_schema_extra={"minimum": limits.DISAPPEAR_MIN_MS,
+                           "maximum": limits.DISAPPEAR_MAX_MS})
+    envelopes: list[EnvelopeIn] = Field(max_length=limits.MESSAGE_ENVELOPES_MAX,
+                                        json_schema_extra={"minItems": 1})
 
 
 class SentOut(BaseModel):
@@ -69,7 +89,9 @@ async def send(request: Request, body: SendIn, who: Principal = Depends(principa
     """Relay one Olm ciphertext per device; answered once stored durably.
 
     409 ``mismatched_devices`` (details: ``missing``, ``extra``) when the envelopes do not
-    cover exactly the recipient's devices and your other devices.
+    cover exactly the recipient's devices and your other devices; 404 ``user_not_found``
+    for an unknown ``to``. One rule the schema cannot state: one envelope per device
+    (two with the same ``device_id``: 400 ``duplicate_device``).
     """
     try:
         parsed = parse_send(body.model_dump(exclude_none=True))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from tidings.moderation import review as rv
 from tidings.moderation import vocabulary
@@ -62,31 +62,89 @@ async def even_suspended(request: Request,
     return await accounts(request).authenticate(creds.credentials, allow_suspended=True)
 
 
-class Target(StrictBody):
-    kind: str = Field(max_length=16, description="post, channel, account or message",
-                      json_schema_extra={"enum": list(vocabulary.TARGET_KINDS)})
-    channel: str | None = Field(default=None, max_length=64)
-    number: int | None = Field(default=None, ge=1, le=2**62,
-                               description="the post's number in the channel")
-    url: str | None = Field(default=None, max_length=limits.REPORT_LOCATION_MAX,
-                            description="instead of channel and number: /c/HANDLE/N or "
-                            "/c/HANDLE, or the full URL on this server")
-    post_id: int | None = Field(default=None, ge=1, le=2**62,
-                                description="the internal id (staff tools)")
-    account: str | None = Field(default=None, max_length=64)
+REPORT_URL = (r"^(?:https?://(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?)?"
+              r"/c/@?[A-Za-z0-9_]{1,64}(?:/[0-9]{1,18})?/?$")
+"""A public URL of a channel or post, the path alone or with the server's scheme and host:
+``/c/HANDLE`` or ``/c/HANDLE/N`` (what ``url_target`` reads)."""
 
 
-def _good_faith_required(schema: dict[str, Any]) -> None:
-    """Published: the statement must be made (else 400 ``good_faith_required``)."""
+def _name() -> Any:
+    return Field(max_length=64)
+
+
+class PostByNumber(StrictBody):
+    kind: Literal["post"]
+    channel: str = _name()
+    number: int = Field(ge=1, le=2**62, description="the post's number in the channel")
+
+
+class PostById(StrictBody):
+    kind: Literal["post"]
+    channel: str = _name()
+    post_id: int = Field(ge=1, le=2**62, description="the internal id (staff tools)")
+
+
+class ByUrl(StrictBody):
+    kind: Literal["post", "channel"]
+    url: str = Field(max_length=limits.REPORT_LOCATION_MAX, pattern=REPORT_URL,
+                     description="/c/HANDLE/N or /c/HANDLE, or the full URL on this server "
+                     "(another host: 400 ``bad_target``); the URL says what it names")
+
+
+class ChannelTarget(StrictBody):
+    kind: Literal["channel"]
+    channel: str = _name()
+
+
+class AccountTarget(StrictBody):
+    kind: Literal["account"]
+    account: str = _name()
+
+
+class MessageTarget(StrictBody):
+    kind: Literal["message"]
+    """The report carries the message (``message``) and maybe earlier ones (``context``)."""
+
+
+Target = Annotated[
+    PostByNumber | PostById | ByUrl | ChannelTarget | AccountTarget | MessageTarget,
+    Field(description="Exactly one of: a post by channel and number (or internal id), a post "
+                      "or channel by URL, a channel, an account, or a message.")]
+
+
+class FrankedMessageIn(StrictBody):
+    """A received message as its recipient's client keeps it (``services/reports.py:
+    FrankedMessage``); base64 fields as received."""
+
+    id: str = Field(max_length=64)
+    sender: str = Field(max_length=limits.USERNAME_MAX * 4)
+    sender_device: str = Field(max_length=64)
+    conversation: str = Field(max_length=128)
+    ts: int = Field(ge=0, lt=2**53)
+    payload: str
+    franking_key: str = Field(max_length=64)
+    commitment: str = Field(max_length=64)
+    tag: str = Field(max_length=128)
+    key_id: str = Field(max_length=64)
+    disclosed: str | None = Field(default=None, description="A file message's attachment, "
+                                  "decrypted by the reporter's client (base64).")
+
+
+def _published(schema: dict[str, Any]) -> None:
+    """Published: the statement must be made (else 400 ``good_faith_required``); a
+    message report carries the message."""
     schema["properties"]["good_faith"] = {"const": True, "type": "boolean"}
     schema["required"] = [*schema.get("required", []), "good_faith"]
+    schema["if"] = {"properties": {"target": {"properties": {"kind": {"const": "message"}},
+                                              "required": ["kind"]}}}
+    schema["then"] = {"required": ["message"], "properties": {"message": {"type": "object"}}}
 
 
 class ReportIn(StrictBody):
     """A notice under DSA Art. 16(2): (a) category and explanation, (b) exact location,
     (c) name and email of the notifier (optional), (d) the good-faith statement."""
 
-    model_config = ConfigDict(json_schema_extra=_good_faith_required)
+    model_config = ConfigDict(json_schema_extra=_published)
 
     target: Target
     category: str = Field(max_length=64,
@@ -97,28 +155,46 @@ class ReportIn(StrictBody):
     notifier_name: str | None = Field(default=None, max_length=128)
     notifier_email: str | None = Field(default=None, max_length=254)
     good_faith: bool = False
-    message: dict[str, Any] | None = None
-    context: list[dict[str, Any]] = Field(default_factory=list,
-                                          max_length=limits.REPORT_CONTEXT_MAX)
+    message: FrankedMessageIn | None = None
+    context: list[FrankedMessageIn] = Field(default_factory=list,
+                                            max_length=limits.REPORT_CONTEXT_MAX)
+
+    @model_validator(mode="after")
+    def _message_report_has_its_message(self) -> ReportIn:
+        if self.target.kind == "message" and self.message is None:
+            raise ValueError("a message report carries the message")
+        return self
 
 
 @router.post("/reports", status_code=201, dependencies=[Depends(rate_limit("report"))],
              **typed(ReportReceipt))
 async def submit_report(body: ReportIn, request: Request, who: Principal = Depends(principal),
                         svc: ReportService = Depends(reports)) -> dict[str, Any]:
-    kind, channel, number = body.target.kind, body.target.channel, body.target.number
+    """Rules no JSON Schema states: a URL names this server (400 ``bad_target``); a
+    reported message and its context are franked messages as received: the franking
+    verifies (400 ``franking_altered``, ``franking_forged``, ``franking_unknown_key``,
+    ``franking_malformed``), the payload is content a person wrote (400
+    ``not_content``), the conversation is yours (400 ``not_a_participant``), context
+    messages are earlier ones of the same conversation (400 ``context_mismatch``), and
+    ``disclosed`` is the attachment the file message names (400). State: an unknown
+    channel, post or account 404."""
+    target = body.target
+    kind: str = target.kind
     location = body.location
-    if body.target.url is not None:  # the URL is the exact location (DSA Art. 16(2)(b))
-        kind, channel, number = url_target(body.target.url,
+    channel: str | None = getattr(target, "channel", None)
+    number: int | None = getattr(target, "number", None)
+    if isinstance(target, ByUrl):  # the URL is the exact location (DSA Art. 16(2)(b))
+        kind, channel, number = url_target(target.url,
                                            kernel_of(request).settings.resolved_public_url)
-        location = location or body.target.url
+        location = location or target.url
     r = ReportInput(
         kind=kind, category=body.category, explanation=body.explanation,
         good_faith=body.good_faith, location=location, notifier_name=body.notifier_name,
         notifier_email=body.notifier_email, channel=channel, number=number,
-        post_id=body.target.post_id, account=body.target.account,
-        message=FrankedMessage.from_json(body.message) if body.message is not None else None,
-        context=[FrankedMessage.from_json(c) for c in body.context])
+        post_id=getattr(target, "post_id", None), account=getattr(target, "account", None),
+        message=(FrankedMessage.from_json(body.message.model_dump())
+                 if body.message is not None else None),
+        context=[FrankedMessage.from_json(c.model_dump()) for c in body.context])
     return await svc.submit(who, r)
 
 

@@ -33,14 +33,18 @@ router = APIRouter(prefix="/api/v1/transparency", tags=["transparency"])
 public = APIRouter(tags=["transparency"])
 
 STAFF = Depends(require_role("admin", "auditor"))
-DAY_PATTERN: Final = r"^\d{4}-\d{2}-\d{2}$"
+DAY_PATTERN: Final = (r"^(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})"
+                      r"-[0-9]{2}-[0-9]{2}$")
+"""A day ``YYYY-MM-DD`` of years 1..9999 in ASCII digits; ``format: date`` publishes the
+rest of what ``day_ms`` parses (no 2026-13-01 nor February 30: 400 ``invalid_period``)."""
 
 
 def _day(alias: str | None = None, required: bool = False) -> Any:
     """A fresh ``Query`` per parameter (FastAPI binds an alias to the object it is given)."""
+    extra = {"format": "date"}
     if required:
-        return Query(alias=alias, pattern=DAY_PATTERN, max_length=10)
-    return Query(None, alias=alias, pattern=DAY_PATTERN, max_length=10)
+        return Query(alias=alias, pattern=DAY_PATTERN, max_length=10, json_schema_extra=extra)
+    return Query(None, alias=alias, pattern=DAY_PATTERN, max_length=10, json_schema_extra=extra)
 NDJSON: Final = "application/x-ndjson"
 FIRST_YEAR: Final = 2024
 """The page offers years from the DSA's full application (17 February 2024) on."""
@@ -169,7 +173,12 @@ async def terrorist_channel_bans(
         from_: str | None = _day("from"), to: str | None = _day(),
         svc: TransparencyService = Depends(service)) -> dict[str, Any]:
     """Channels banned for terrorist content, per UTC day (public; default: the last
-    30 days including today)."""
+    30 days including today).
+
+    Arithmetic no JSON Schema states (else 400 ``invalid_period``): ``from`` is not after
+    ``to`` (``to`` defaults to today, ``from`` to 29 days before today), the period
+    starts no later than today (days after today are left out) and spans at most
+    ``TERROR_BANS_MAX_DAYS`` (366) days."""
     now = svc.clock()
     first = from_ or day_of(now - (limits.TERROR_BANS_DEFAULT_DAYS - 1) * MS_PER_DAY)
     since, until = period(first, to, now)
