@@ -8,14 +8,15 @@ general body limit is sized for JSON.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import PlainTextResponse
-from pydantic import Field
+from pydantic import ConfigDict, Field, model_validator
 from starlette.datastructures import UploadFile
 
 from tidings.moderation.limits import MAX_LABELS_PER_ENTRY, MAX_SOURCE_CHARS
+from tidings.moderation.manifest import SIGNAL_TYPES
 from tidings.protocol import limits
 from tidings.protocol.api.banks import (
     Added,
@@ -39,7 +40,7 @@ from tidings.server.state import kernel_of
 from tidings.services.accounts import Principal
 from tidings.services.banks import FORMATS, AddResult, BankService, FetchResult
 from tidings.services.entry_safety import entry_json
-from tidings.storage.banks import BankRecord, ExchangeRecord, Thresholds
+from tidings.storage.banks import BankRecord, ExchangeRecord
 
 router = APIRouter(prefix="/api/v1/banks", tags=["banks"])
 
@@ -49,12 +50,23 @@ EntryId = Annotated[int, Path(ge=1, lt=limits.ID_MAX + 1)]
 FORMAT_PATTERN = "^(" + "|".join(FORMATS) + ")$"
 
 
+Distance = Annotated[int, Field(ge=0, lt=2**63)]
+SignalTypeName = Literal[tuple(SIGNAL_TYPES)]  # type: ignore[valid-type]
+Thresholds = Distance | dict[SignalTypeName, Distance] | None
+"""``threshold_override`` as ``services.banks.check_thresholds`` takes it: one distance
+for every type, or one per (Tidings-named) signal type; published and checked here."""
+NOT_TRUSTED_ALLOW_LIST = {"not": {"required": ["negative", "trusted"], "properties": {
+    "negative": {"const": True}, "trusted": {"const": True}}}}
+"""``services.banks.check_flags``: an allow list (``negative``) is never ``trusted``."""
+
+
 def service(request: Request) -> BankService:
     svc: BankService = kernel_of(request).banks
     return svc
 
 
 class BankIn(StrictBody):
+    model_config = ConfigDict(json_schema_extra=NOT_TRUSTED_ALLOW_LIST)
     name: str = Field(max_length=limits.BANK_NAME_MAX,
                       json_schema_extra={"pattern": published.BANK_NAME})
     description: str = Field("", max_length=limits.BANK_DESCRIPTION_MAX)
@@ -66,6 +78,12 @@ class BankIn(StrictBody):
     """A partner list whose matches may reject at once (e.g. TCO-verified)."""
     negative: bool = False
     """An allow list: its entries suppress other banks' matches."""
+
+    @model_validator(mode="after")
+    def _kind(self) -> BankIn:
+        if self.negative and self.trusted:
+            raise ValueError("a negative (allow) bank cannot be trusted")
+        return self
 
 
 class BankPatch(StrictBody):
