@@ -17,6 +17,7 @@ from starlette.datastructures import UploadFile
 
 from tidings.moderation.limits import MAX_LABELS_PER_ENTRY, MAX_SOURCE_CHARS
 from tidings.moderation.manifest import SIGNAL_TYPES
+from tidings.moderation.pytx_names import known_names
 from tidings.protocol import limits
 from tidings.protocol.api.banks import (
     Added,
@@ -95,17 +96,58 @@ class BankPatch(StrictBody):
     negative: bool | None = None
 
 
-class EntryIn(StrictBody):
-    """Exactly one of ``text``, ``url`` or ``signal_type`` + ``value``."""
+Label = Literal[published.LABELS]  # type: ignore[valid-type]
+"""A label as ``rules.normalize_label`` takes it (published as an enum)."""
+_NONE = {"type": "null"}
+ENTRY_KINDS = {"oneOf": [
+    {"required": ["text"], "properties": {"text": {"type": "string"}, "url": _NONE,
+                                          "signal_type": _NONE}},
+    {"required": ["url"], "properties": {"url": {"type": "string"}, "text": _NONE,
+                                         "signal_type": _NONE, "slogan": {"const": False}}},
+    {"required": ["signal_type", "value"], "properties": {
+        "signal_type": {"type": "string"}, "value": {"type": "string"}, "text": _NONE,
+        "url": _NONE, "slogan": {"const": False}}}]}
+"""``EntryIn``'s rule: exactly one of ``text``, ``url`` or ``signal_type`` + ``value``;
+``slogan`` only with ``text``."""
 
+
+class EntryIn(StrictBody):
+    """Exactly one of ``text``, ``url`` or ``signal_type`` + ``value``. A ``url`` must
+    parse as an http(s) URL with a host, a ``value`` as a hash of its ``signal_type``
+    (400 otherwise: no schema states either)."""
+
+    model_config = ConfigDict(json_schema_extra=ENTRY_KINDS)
     text: str | None = None
     url: str | None = None
-    signal_type: str | None = Field(None, max_length=limits.BANK_SIGNAL_TYPE_MAX)
+    signal_type: str | None = Field(None, max_length=limits.BANK_SIGNAL_TYPE_MAX,
+                                    json_schema_extra={"enum": list(known_names())})
     value: str | None = None
     slogan: bool = False
     """With ``text``: also match it inside longer posts (held for review by default)."""
-    labels: list[str] = Field(default_factory=list, max_length=MAX_LABELS_PER_ENTRY)
+    labels: list[Label] = Field(default_factory=list, max_length=MAX_LABELS_PER_ENTRY)
     source: str = Field("api", max_length=MAX_SOURCE_CHARS)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> EntryIn:
+        given = [k for k in ("text", "url", "signal_type") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of text, url or signal_type+value")
+        if self.slogan and self.text is None:
+            raise ValueError("slogan applies to a text entry")
+        if self.signal_type is not None and self.value is None:
+            raise ValueError("signal_type needs a value")
+        return self
+
+
+ENTRY_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": EntryIn.model_json_schema()},
+    "application/octet-stream": {"schema": {"type": "string", "format": "binary",
+                                            "minLength": 1}},
+    "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
+                                       "properties": {"file": {"type": "string",
+                                                               "format": "binary",
+                                                               "minLength": 1}}}}}}}
+"""JSON adds one entry; any other body is one file banked by its signals."""
 
 
 class EntryPatch(StrictBody):
@@ -239,7 +281,7 @@ async def list_entries(name: str, request: Request, _: Principal = READ,
             "next_cursor": rows[-1].id if len(rows) == limit else None}
 
 
-@router.post("/{name}/entries", status_code=201, **typed(Added))
+@router.post("/{name}/entries", status_code=201, openapi_extra=ENTRY_BODY, **typed(Added))
 async def add_entry(name: str, request: Request, _: Principal = WRITE,
                     label: list[str] = Query([]),
                     source: str = Query("upload", max_length=MAX_SOURCE_CHARS)
@@ -254,20 +296,13 @@ async def add_entry(name: str, request: Request, _: Principal = WRITE,
         entry = EntryIn.model_validate_json(await request.body())
     except ValueError as exc:
         raise BadRequest(f"invalid entry: {exc}".splitlines()[0], "invalid_request") from exc
-    given = [k for k in ("text", "url", "signal_type") if getattr(entry, k) is not None]
-    if len(given) != 1:
-        raise BadRequest("give exactly one of text, url or signal_type+value", "invalid_entry")
-    if entry.slogan and entry.text is None:
-        raise BadRequest("slogan applies to a text entry", "invalid_entry")
     if entry.text is not None:
         result = await svc.add_text(name, entry.text, entry.labels, entry.source,
                                     slogan=entry.slogan)
     elif entry.url is not None:
         result = await svc.add_url(name, entry.url, entry.labels, entry.source)
-    else:
-        if entry.value is None or entry.signal_type is None:
-            raise BadRequest("signal_type needs a value", "invalid_entry")
-        result = await svc.add_signals(name, [(entry.signal_type, entry.value)],
+    else:  # a signal_type and its value (EntryIn._one_kind)
+        result = await svc.add_signals(name, [(str(entry.signal_type), str(entry.value))],
                                        entry.labels, entry.source)
     return added_json(result)
 
@@ -296,7 +331,11 @@ async def import_entries(name: str, request: Request, _: Principal = WRITE,
     return {"added": len(result.added), "duplicates": result.duplicates}
 
 
-@router.get("/{name}/export", response_class=PlainTextResponse, responses={200: {
+@router.get("/{name}/export", response_class=PlainTextResponse, description=(
+    "``names=pytx`` writes pytx's type names (``video_md5``...) and leaves out what pytx "
+    "has no type for; ``X-Tidings-Omitted`` (JSON) says what and why. ``names=pytx`` "
+    "needs ``format=pytx`` (400 bad_format): a rule between two query parameters, which "
+    "no schema of an OpenAPI parameter can state."), responses={200: {
     "description": "The bank's entries: CSV for format=csv, else one per line",
     "content": {"text/plain": {"schema": {"type": "string"}},
                 "text/csv": {"schema": {"type": "string"}}},
@@ -307,8 +346,6 @@ async def export_entries(name: str, request: Request, _: Principal = READ,
                          format: str = Query("pytx", pattern=FORMAT_PATTERN),
                          names: str = Query("tidings", pattern="^(tidings|pytx)$"),
                          ) -> PlainTextResponse:
-    """``names=pytx`` writes pytx's type names (``video_md5``...) and leaves out what
-    pytx has no type for; ``X-Tidings-Omitted`` (JSON) says what and why."""
     headers: dict[str, str] = {}
     if names == "pytx":
         if format != "pytx":

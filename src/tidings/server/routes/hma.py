@@ -21,6 +21,7 @@ from fastapi.routing import APIRoute
 from starlette.datastructures import UploadFile
 
 from tidings.config import Settings
+from tidings.moderation.pytx_names import known_names
 from tidings.protocol.api.hma import ByBank, BySignalType, Compared, IndexStatus, RawLookup
 from tidings.protocol.errors import BadRequest, TidingsError
 from tidings.server.deps import bearer
@@ -29,7 +30,6 @@ from tidings.server.openapi import typed
 from tidings.server.routes.banks import read_bounded
 from tidings.server.state import kernel_of
 from tidings.server.url_fetch import FetchPolicy, fetch
-from tidings.moderation.pytx_names import known_names
 from tidings.services.hma import (
     CONTENT_TYPES,
     INDEX_NAMES,
