@@ -126,7 +126,7 @@ def _headers_broken(case: Case) -> bool:
 
 def _run(server: FuzzServer, case: Case) -> None:
     _aim_at_real_objects(server, case)
-    satisfy_staff_rules(case)
+    satisfy_staff_rules(server, case)
     _counts[case.operation.label] = _counts.get(case.operation.label, 0) + 1
     headers = {} if _headers_broken(case) else _headers(server, case)
     response = case.call(base_url=server.url, headers=headers, timeout=30)

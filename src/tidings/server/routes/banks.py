@@ -15,6 +15,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import ConfigDict, Field, model_validator
 from starlette.datastructures import UploadFile
 
+from tidings.moderation.labels import BEHAVIOURS, CATEGORIES, TERRORIST_CONTENT, VIOLENT_EXTREMISM
 from tidings.moderation.limits import MAX_LABELS_PER_ENTRY, MAX_SOURCE_CHARS
 from tidings.moderation.manifest import SIGNAL_TYPES
 from tidings.moderation.pytx_names import known_names
@@ -39,7 +40,7 @@ from tidings.server.deps import require_role
 from tidings.server.openapi import typed
 from tidings.server.state import kernel_of
 from tidings.services.accounts import Principal
-from tidings.services.banks import FORMATS, AddResult, BankService, FetchResult
+from tidings.services.banks import FORMATS, AddResult, BankService, FetchResult, check_labels
 from tidings.services.entry_safety import entry_json
 from tidings.storage.banks import BankRecord, ExchangeRecord
 
@@ -98,6 +99,26 @@ class BankPatch(StrictBody):
 
 Label = Literal[published.LABELS]  # type: ignore[valid-type]
 """A label as ``rules.normalize_label`` takes it (published as an enum)."""
+
+
+def _forms(label: str) -> list[str]:
+    return [label, label.split(":", 1)[1]]
+
+
+def _one_category() -> dict[str, Any]:
+    """``labels.validate_labels`` as a schema: exactly one category (full or short
+    form, repeats allowed), behaviours only with terrorist or extremist content."""
+    branches = []
+    for category in sorted(CATEGORIES):
+        banned = [f for other in sorted(CATEGORIES - {category}) for f in _forms(other)]
+        if category not in (TERRORIST_CONTENT, VIOLENT_EXTREMISM):
+            banned += [f for behaviour in sorted(BEHAVIOURS) for f in _forms(behaviour)]
+        branches.append({"contains": {"enum": _forms(category)},
+                         "items": {"not": {"enum": banned}}})
+    return {"oneOf": branches}
+
+
+LABELS_RULE = _one_category()
 _NONE = {"type": "null"}
 ENTRY_KINDS = {"oneOf": [
     {"required": ["text"], "properties": {"text": {"type": "string"}, "url": _NONE,
@@ -124,7 +145,9 @@ class EntryIn(StrictBody):
     value: str | None = None
     slogan: bool = False
     """With ``text``: also match it inside longer posts (held for review by default)."""
-    labels: list[Label] = Field(default_factory=list, max_length=MAX_LABELS_PER_ENTRY)
+    labels: list[Label] = Field(max_length=MAX_LABELS_PER_ENTRY,
+                                json_schema_extra=LABELS_RULE)
+    """Checked by the bank service (400 invalid_label), as the schema says."""
     source: str = Field("api", max_length=MAX_SOURCE_CHARS)
 
     @model_validator(mode="after")
@@ -283,12 +306,18 @@ async def list_entries(name: str, request: Request, _: Principal = READ,
 
 @router.post("/{name}/entries", status_code=201, openapi_extra=ENTRY_BODY, **typed(Added))
 async def add_entry(name: str, request: Request, _: Principal = WRITE,
-                    label: list[str] = Query([]),
+                    label: list[Label] = Query([], max_length=MAX_LABELS_PER_ENTRY,
+                                               json_schema_extra=LABELS_RULE),
                     source: str = Query("upload", max_length=MAX_SOURCE_CHARS)
                     ) -> dict[str, Any]:
-    """JSON adds text, a URL or an explicit signal; any other body is a file upload
-    (multipart field ``file`` or the raw bytes), labelled by ``?label=``."""
+    """JSON adds text, a URL or an explicit signal (its ``labels`` in the body); any
+    other body is a file upload (multipart field ``file`` or the raw bytes), labelled
+    by ``?label=``, which a file needs (400 invalid_label without: which body comes
+    is no query parameter's schema to say). Any file is banked: its md5 and sha256,
+    and the PDQ of a photo the server can read."""
     svc = service(request)
+    if label:
+        check_labels(label)  # the published rule, whichever body comes
     if "json" not in request.headers.get("content-type", ""):
         return added_json(await svc.add_file(name, await upload_bytes(request), label,
                                              source))

@@ -20,7 +20,7 @@ from tidings.protocol.api.hma import ContentType, HmaContent, SignalType, Signal
 from tidings.protocol.errors import BadRequest, NotFound
 from tidings.server.deps import bearer
 from tidings.server.hma_auth import CALLER, HmaCaller
-from tidings.server.openapi import typed
+from tidings.server.openapi import JSON_VALUE_REF, typed
 from tidings.server.routes.hma import HmaRoute, hma, json_object
 from tidings.services.hma import CONTENT_TYPES, INDEX_NAMES
 
@@ -30,7 +30,7 @@ router = APIRouter(prefix="/hma/c", tags=["hma"], route_class=HmaRoute,
 ContentId = t.Annotated[int, Path(ge=-(2**63), lt=2**63)]
 """A banked item's id: any 64-bit integer (one naming no item is HMA's 404)."""
 ITEM_UPDATE = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
-    "type": "object", "properties": {
+    "type": "object", "additionalProperties": JSON_VALUE_REF, "properties": {
         "disable_until_ts": {"type": "integer", "minimum": 0,
                              "description": "1: enabled, 0: disabled (pytx's values); a "
                              "time (Unix seconds) in the past enables; a future time is "

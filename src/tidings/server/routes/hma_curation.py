@@ -26,7 +26,7 @@ from tidings.server import published
 from tidings.server.bodies import StrictBody
 from tidings.server.deps import bearer
 from tidings.server.hma_auth import CALLER, HmaCaller
-from tidings.server.openapi import typed
+from tidings.server.openapi import JSON_VALUE_REF, typed
 from tidings.server.routes.hma import (
     FETCHED_TOO_LARGE,
     UPLOAD,
@@ -265,7 +265,8 @@ def _credential_schemas() -> list[dict[str, t.Any]]:
 
 @router.post("/exchanges/api/{api_name}", openapi_extra={"requestBody": {
     "required": True, "content": {"application/json": {"schema": {
-        "type": "object", "properties": {"credential_json": {
+        "type": "object", "additionalProperties": JSON_VALUE_REF,
+        "properties": {"credential_json": {
             "anyOf": [{"type": "null"}, {"type": "object", "maxProperties": 0},
                       *_credential_schemas()],
             "description": "the fields of credentials_schema (GET .../schema) of this "
@@ -297,7 +298,8 @@ CONFIG_VALUE: dict[str, t.Any] = {"anyOf": [
     {"type": "array", "items": {"type": "string"}}]}
 """A value of an exchange's configuration (``protocol.api.banks.ConfigValue``)."""
 EXCHANGE_CREATE = {"requestBody": {"required": True, "content": {"application/json": {
-    "schema": {"type": "object", "required": ["bank", "api"], "properties": {
+    "schema": {"type": "object", "required": ["bank", "api"],
+               "additionalProperties": JSON_VALUE_REF, "properties": {
         "bank": {"type": "string", "pattern": published.BANK_NAME},
         "api": {"type": "string", "enum": list(EXCHANGE_APIS)},
         "api_json": {"type": "object", "additionalProperties": CONFIG_VALUE,
