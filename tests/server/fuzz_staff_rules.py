@@ -231,7 +231,7 @@ def _credentials(case: Case) -> None:
 
 def _content_update(case: Case) -> None:
     until = case.body.get("disable_until_ts") if isinstance(case.body, dict) else None
-    if isinstance(until, int) and until > time.time():
+    if isinstance(until, int | float) and until > time.time():
         case.body["disable_until_ts"] = 1  # enable: no disabling until a future time
 
 

@@ -54,11 +54,12 @@ FORMAT_PATTERN = "^(" + "|".join(FORMATS) + ")$"
 
 Distance = Annotated[int, Field(ge=0, lt=2**63)]
 SignalTypeName = Literal[tuple(SIGNAL_TYPES)]  # type: ignore[valid-type]
-Thresholds = Distance | dict[SignalTypeName, Distance] | None
+Thresholds = Distance | dict[SignalTypeName, Distance] | None  # type: ignore[valid-type]
 """``threshold_override`` as ``services.banks.check_thresholds`` takes it: one distance
 for every type, or one per (Tidings-named) signal type; published and checked here."""
-NOT_TRUSTED_ALLOW_LIST = {"not": {"required": ["negative", "trusted"], "properties": {
-    "negative": {"const": True}, "trusted": {"const": True}}}}
+NOT_TRUSTED_ALLOW_LIST: dict[str, Any] = {"not": {
+    "required": ["negative", "trusted"],
+    "properties": {"negative": {"const": True}, "trusted": {"const": True}}}}
 """``services.banks.check_flags``: an allow list (``negative``) is never ``trusted``."""
 
 
@@ -89,6 +90,10 @@ class BankIn(StrictBody):
 
 
 class BankPatch(StrictBody):
+    """A change that makes an allow list trusted, or a trusted bank an allow list, is
+    409 ``invalid_bank_kind`` (the bank's state); asking for both at once is invalid."""
+
+    model_config = ConfigDict(json_schema_extra=NOT_TRUSTED_ALLOW_LIST)
     enabled: bool | None = None
     description: str | None = Field(None, max_length=limits.BANK_DESCRIPTION_MAX)
     threshold_override: Thresholds = None
@@ -96,9 +101,11 @@ class BankPatch(StrictBody):
     trusted: bool | None = None
     negative: bool | None = None
 
-
-Label = Literal[published.LABELS]  # type: ignore[valid-type]
-"""A label as ``rules.normalize_label`` takes it (published as an enum)."""
+    @model_validator(mode="after")
+    def _kind(self) -> BankPatch:
+        if self.negative and self.trusted:
+            raise ValueError("a negative (allow) bank cannot be trusted")
+        return self
 
 
 def _forms(label: str) -> list[str]:
@@ -118,9 +125,11 @@ def _one_category() -> dict[str, Any]:
     return {"oneOf": branches}
 
 
-LABELS_RULE = _one_category()
+LABELS_RULE = {"items": {"type": "string", "enum": list(published.LABELS)}, **_one_category()}
+"""Published; checked by ``services.banks.check_labels`` (400 invalid_label, which
+names the closest label to a typo)."""
 _NONE = {"type": "null"}
-ENTRY_KINDS = {"oneOf": [
+ENTRY_KINDS: dict[str, Any] = {"oneOf": [
     {"required": ["text"], "properties": {"text": {"type": "string"}, "url": _NONE,
                                           "signal_type": _NONE}},
     {"required": ["url"], "properties": {"url": {"type": "string"}, "text": _NONE,
@@ -145,9 +154,7 @@ class EntryIn(StrictBody):
     value: str | None = None
     slogan: bool = False
     """With ``text``: also match it inside longer posts (held for review by default)."""
-    labels: list[Label] = Field(max_length=MAX_LABELS_PER_ENTRY,
-                                json_schema_extra=LABELS_RULE)
-    """Checked by the bank service (400 invalid_label), as the schema says."""
+    labels: list[str] = Field(max_length=MAX_LABELS_PER_ENTRY, json_schema_extra=LABELS_RULE)
     source: str = Field("api", max_length=MAX_SOURCE_CHARS)
 
     @model_validator(mode="after")
@@ -306,8 +313,8 @@ async def list_entries(name: str, request: Request, _: Principal = READ,
 
 @router.post("/{name}/entries", status_code=201, openapi_extra=ENTRY_BODY, **typed(Added))
 async def add_entry(name: str, request: Request, _: Principal = WRITE,
-                    label: list[Label] = Query([], max_length=MAX_LABELS_PER_ENTRY,
-                                               json_schema_extra=LABELS_RULE),
+                    label: list[str] = Query([], max_length=MAX_LABELS_PER_ENTRY,
+                                             json_schema_extra=LABELS_RULE),
                     source: str = Query("upload", max_length=MAX_SOURCE_CHARS)
                     ) -> dict[str, Any]:
     """JSON adds text, a URL or an explicit signal (its ``labels`` in the body); any

@@ -79,13 +79,13 @@ BodyT = t.TypeVar("BodyT", bound=BaseModel)
 
 class BankCreate(StrictBody):
     name: str = Field(json_schema_extra={"pattern": published.BANK_NAME})
-    enabled_ratio: float | str | None = Field(1.0, json_schema_extra=RATIO_SCHEMA)
+    enabled_ratio: float | str | None = Field(default=1.0, json_schema_extra=RATIO_SCHEMA)
     enabled: bool | None = None
 
 
 class BankUpdate(StrictBody):
     name: str | None = None
-    enabled_ratio: float | str | None = Field(None, json_schema_extra=RATIO_SCHEMA)
+    enabled_ratio: float | str | None = Field(default=None, json_schema_extra=RATIO_SCHEMA)
     enabled: bool | None = None
 
 
@@ -250,7 +250,7 @@ async def exchange_api(api_name: API_NAME, request: Request, _: HmaCaller = CALL
 
 def _credential_schemas() -> list[dict[str, t.Any]]:
     """Each API's ``credential_json`` (``exchange_credentials.to_secret``)."""
-    value = {"type": "string", "maxLength": MAX_FIELD_CHARS,
+    value: dict[str, t.Any] = {"type": "string", "maxLength": MAX_FIELD_CHARS,
              "pattern": rf"^[^\x00-\x1f]*[^{published.SPACE}\x00-\x1f][^\x00-\x1f]*$"}
     out = []
     for cls in CREDENTIAL_CLASSES.values():

@@ -32,7 +32,8 @@ class EndpointIn(StrictBody):
     url: str = Field(min_length=1, max_length=URL_MAX, pattern=URL_PATTERN,
                      description="http(s), an ASCII host, an optional port, no user or "
                      "password, no spaces or control characters")
-    events: list[Event] = Field(min_length=1, max_length=len(EVENTS))
+    events: list[Event] = Field(  # type: ignore[valid-type]
+        min_length=1, max_length=len(EVENTS))
     description: str = Field(default="", max_length=200)
 
 
