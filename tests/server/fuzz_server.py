@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import free_port
+from tests.server.fuzz_staff_rules import SERVER_ENV
 from tidings.config import load_settings
 from tidings.server import secrets
 from tidings.services.accounts import AccountService
@@ -53,7 +54,8 @@ class FuzzServer:
     def env(self) -> dict[str, str]:
         return {**os.environ,
                 "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
-                "TIDINGS_RATE_LIMITS": "false", "TIDINGS_LOG_LEVEL": "warning"}
+                "TIDINGS_RATE_LIMITS": "false", "TIDINGS_LOG_LEVEL": "warning",
+                **SERVER_ENV}
 
     async def _prepare(self) -> None:
         """What ``tidings db upgrade`` and ``tidings admin create-user`` do, in-process

@@ -23,7 +23,7 @@ def _takes_int(annotation: Any) -> bool:
         return True
     if get_origin(annotation) is Annotated:
         return _takes_int(get_args(annotation)[0])
-    if get_origin(annotation) in (Union, types.UnionType, list):
+    if get_origin(annotation) in (Union, types.UnionType, list, dict):
         return any(_takes_int(arg) for arg in get_args(annotation))
     return False
 
@@ -33,6 +33,8 @@ def _whole(value: Any) -> Any:
         return int(value)
     if isinstance(value, list):
         return [_whole(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _whole(item) for key, item in value.items()}
     return value
 
 

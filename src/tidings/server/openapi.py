@@ -11,6 +11,7 @@ not exist or be gone, one that authenticates can meet every authorisation answer
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -166,6 +167,16 @@ def refuse_nul(spec: dict[str, Any]) -> None:
                 _refuse_nul(operation.get("requestBody", {}), schemas, seen)
 
 
+JSON_VALUE_REF = {"$ref": "#/components/schemas/JsonValue"}
+JSON_VALUE: dict[str, Any] = {
+    "title": "JsonValue", "description": "Any JSON value (no text in it holds NUL)",
+    "anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}, {"type": "null"},
+              {"type": "array", "items": JSON_VALUE_REF},
+              {"type": "object", "additionalProperties": JSON_VALUE_REF}]}
+"""What a body read by hand takes where it ignores a field (``additionalProperties`` of
+the HMA routes' bodies): any JSON, which :func:`refuse_nul` then keeps free of NUL."""
+
+
 def allowed_methods(app: FastAPI, path: str) -> str | None:
     """Every method the document lists at this path (with HEAD beside GET), for
     ``Allow`` on a 405: Starlette names only the methods of the first route whose path
@@ -195,6 +206,8 @@ def install(app: FastAPI) -> None:
             spec = get_openapi(
                 title=app.title, version=app.version, openapi_version=app.openapi_version,
                 description=app.description, routes=app.routes)
+            spec.setdefault("components", {}).setdefault("schemas", {})[
+                "JsonValue"] = copy.deepcopy(JSON_VALUE)
             optional_auth(spec)
             integer_bounds(spec)
             refuse_nul(spec)

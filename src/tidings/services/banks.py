@@ -122,7 +122,10 @@ def check_flags(flags: dict[str, t.Any], current: BankRecord | None = None) -> d
     out = {k: bool(v) for k, v in flags.items() if v is not None}
     merged = {k: out.get(k, getattr(current, k, False)) for k in BANK_FLAGS}
     if merged["negative"] and merged["trusted"]:
-        raise BadRequest("a negative (allow) bank cannot be trusted", "invalid_bank_kind")
+        if out.get("negative") and out.get("trusted"):
+            raise BadRequest("a negative (allow) bank cannot be trusted", "invalid_bank_kind")
+        # one of the two is the bank's own: the change conflicts with what it is
+        raise Conflict("a negative (allow) bank cannot be trusted", "invalid_bank_kind")
     return out
 
 

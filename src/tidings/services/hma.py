@@ -64,16 +64,26 @@ def check_hma_bank_name(name: str) -> str:
     return name
 
 
+RATIO_TEXT = r"^(0+\.?0*|0*\.0+|0*1(\.0*)?)$"
+"""``enabled_ratio`` as a string (Coop sends ``"1"``): 0 or 1 written plainly."""
+RATIO_SCHEMA: dict[str, t.Any] = {"anyOf": [
+    {"type": "number", "enum": [0, 1]}, {"type": "string", "pattern": RATIO_TEXT},
+    {"type": "null"}], "description": "0 or 1 (Tidings banks match all or nothing), a "
+    "number or a string; null: not given"}
+"""What :func:`ratio_to_enabled` takes, as the bank routes publish it."""
+_RATIO_TEXT = re.compile(RATIO_TEXT)
+
+
 def ratio_to_enabled(value: t.Any) -> bool:
     """HMA's ``enabled_ratio`` (Coop sends it as a string): Tidings banks are on or off."""
-    try:
-        ratio = float(value)
-    except (TypeError, ValueError):
-        raise BadRequest("enabled_ratio must be a number", "invalid_ratio") from None
-    if ratio not in (0.0, 1.0):
+    if isinstance(value, str) and _RATIO_TEXT.fullmatch(value):
+        return float(value) == 1.0
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise BadRequest("enabled_ratio must be a number", "invalid_ratio")
+    if isinstance(value, str) or value not in (0, 1):
         raise BadRequest("Tidings banks match all or nothing: enabled_ratio must be 0 or 1",
                          "invalid_ratio")
-    return ratio == 1.0
+    return value == 1
 
 
 def bank_config(record: BankRecord) -> dict[str, t.Any]:

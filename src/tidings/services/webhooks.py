@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.moderation import orders as order_rules
 from tidings.moderation import review as rv
-from tidings.protocol.errors import BadRequest, NotFound
+from tidings.protocol.errors import BadRequest, Conflict, NotFound
 from tidings.services.clock import Clock
 from tidings.services.jobs import JobContext, JobService
 from tidings.storage.database import Database
@@ -59,6 +59,13 @@ LOOKBACK_MS: Final = 3_600_000
 are not sent (the console still shows them)."""
 ENDPOINTS_MAX: Final = 50
 URL_MAX: Final = 2000
+URL_PATTERN: Final = (r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9._~%!$&'()*+,;=-]+(:[0-9]{0,5})?"
+                      r"([/?#][^\x00-\x20\x7f]*)?$")
+"""A webhook URL as the API takes it (published, and checked by the request model):
+http(s), an ASCII host (RFC 3986 reg-name characters: IDN hosts in punycode), an
+optional port, no user or password, no spaces or control characters. Every such URL
+passes ``check_url``; what ``urlsplit`` reads oddly (stripped or dropped spaces and
+controls, IPv6 literals it must parse, non-ASCII hosts it normalises) is left out."""
 DELIVERY_TIMEOUT_S: Final = 10.0
 DELIVERY_ATTEMPTS: Final = 8
 ERROR_MAX: Final = 500
@@ -176,7 +183,7 @@ class WebhookService:
             count = (await conn.execute(sa.select(sa.func.count())
                                         .select_from(webhook_endpoints))).scalar_one()
             if count >= ENDPOINTS_MAX:
-                raise BadRequest(f"at most {ENDPOINTS_MAX} webhook endpoints", "too_many_webhooks")
+                raise Conflict(f"at most {ENDPOINTS_MAX} webhook endpoints", "too_many_webhooks")
             new_id = (await conn.execute(webhook_endpoints.insert().values(**values)
                                          .returning(webhook_endpoints.c.id))).scalar_one()
         return (Endpoint(new_id, url, check_events(events), description[:200], True, actor,

@@ -61,7 +61,15 @@ async def get_rules(_: Principal = READ, cfg: RuleConfig = Depends(rules)) -> di
     return _rules_json(cfg)
 
 
-@router.put("/rules", **typed(Rules))
+RULES_BODY = {"requestBody": {"required": True, "description": (
+    f"The rules file: UTF-8 TOML (docs/rules.md), at most {MAX_RULES_TEXT_BYTES} bytes. "
+    "Its contents (rule names, conditions, actions, labels, banks) are checked by the "
+    "rules loader, not by a schema: a 400 invalid_rules names the rule and key."),
+    "content": {media: {"schema": {"type": "string", "minLength": 1}}
+                for media in ("application/toml", "text/plain")}}}
+
+
+@router.put("/rules", openapi_extra=RULES_BODY, **typed(Rules))
 async def put_rules(request: Request, who: Principal = WRITE,
                     cfg: RuleConfig = Depends(rules)) -> dict[str, Any]:
     """Replace the rules (body: the TOML text). Validated first: a 400 names the rule

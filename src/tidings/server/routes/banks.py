@@ -8,14 +8,17 @@ general body limit is sized for JSON.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import PlainTextResponse
-from pydantic import Field
+from pydantic import ConfigDict, Field, model_validator
 from starlette.datastructures import UploadFile
 
+from tidings.moderation.labels import BEHAVIOURS, CATEGORIES, TERRORIST_CONTENT, VIOLENT_EXTREMISM
 from tidings.moderation.limits import MAX_LABELS_PER_ENTRY, MAX_SOURCE_CHARS
+from tidings.moderation.manifest import SIGNAL_TYPES
+from tidings.moderation.pytx_names import known_names
 from tidings.protocol import limits
 from tidings.protocol.api.banks import (
     Added,
@@ -37,9 +40,9 @@ from tidings.server.deps import require_role
 from tidings.server.openapi import typed
 from tidings.server.state import kernel_of
 from tidings.services.accounts import Principal
-from tidings.services.banks import FORMATS, AddResult, BankService, FetchResult
+from tidings.services.banks import FORMATS, AddResult, BankService, FetchResult, check_labels
 from tidings.services.entry_safety import entry_json
-from tidings.storage.banks import BankRecord, ExchangeRecord, Thresholds
+from tidings.storage.banks import BankRecord, ExchangeRecord
 
 router = APIRouter(prefix="/api/v1/banks", tags=["banks"])
 
@@ -49,12 +52,24 @@ EntryId = Annotated[int, Path(ge=1, lt=limits.ID_MAX + 1)]
 FORMAT_PATTERN = "^(" + "|".join(FORMATS) + ")$"
 
 
+Distance = Annotated[int, Field(ge=0, lt=2**63)]
+SignalTypeName = Literal[tuple(SIGNAL_TYPES)]  # type: ignore[valid-type]
+Thresholds = Distance | dict[SignalTypeName, Distance] | None  # type: ignore[valid-type]
+"""``threshold_override`` as ``services.banks.check_thresholds`` takes it: one distance
+for every type, or one per (Tidings-named) signal type; published and checked here."""
+NOT_TRUSTED_ALLOW_LIST: dict[str, Any] = {"not": {
+    "required": ["negative", "trusted"],
+    "properties": {"negative": {"const": True}, "trusted": {"const": True}}}}
+"""``services.banks.check_flags``: an allow list (``negative``) is never ``trusted``."""
+
+
 def service(request: Request) -> BankService:
     svc: BankService = kernel_of(request).banks
     return svc
 
 
 class BankIn(StrictBody):
+    model_config = ConfigDict(json_schema_extra=NOT_TRUSTED_ALLOW_LIST)
     name: str = Field(max_length=limits.BANK_NAME_MAX,
                       json_schema_extra={"pattern": published.BANK_NAME})
     description: str = Field("", max_length=limits.BANK_DESCRIPTION_MAX)
@@ -67,8 +82,18 @@ class BankIn(StrictBody):
     negative: bool = False
     """An allow list: its entries suppress other banks' matches."""
 
+    @model_validator(mode="after")
+    def _kind(self) -> BankIn:
+        if self.negative and self.trusted:
+            raise ValueError("a negative (allow) bank cannot be trusted")
+        return self
+
 
 class BankPatch(StrictBody):
+    """A change that makes an allow list trusted, or a trusted bank an allow list, is
+    409 ``invalid_bank_kind`` (the bank's state); asking for both at once is invalid."""
+
+    model_config = ConfigDict(json_schema_extra=NOT_TRUSTED_ALLOW_LIST)
     enabled: bool | None = None
     description: str | None = Field(None, max_length=limits.BANK_DESCRIPTION_MAX)
     threshold_override: Thresholds = None
@@ -76,18 +101,83 @@ class BankPatch(StrictBody):
     trusted: bool | None = None
     negative: bool | None = None
 
+    @model_validator(mode="after")
+    def _kind(self) -> BankPatch:
+        if self.negative and self.trusted:
+            raise ValueError("a negative (allow) bank cannot be trusted")
+        return self
+
+
+def _forms(label: str) -> list[str]:
+    return [label, label.split(":", 1)[1]]
+
+
+def _one_category() -> dict[str, Any]:
+    """``labels.validate_labels`` as a schema: exactly one category (full or short
+    form, repeats allowed), behaviours only with terrorist or extremist content."""
+    branches = []
+    for category in sorted(CATEGORIES):
+        banned = [f for other in sorted(CATEGORIES - {category}) for f in _forms(other)]
+        if category not in (TERRORIST_CONTENT, VIOLENT_EXTREMISM):
+            banned += [f for behaviour in sorted(BEHAVIOURS) for f in _forms(behaviour)]
+        branches.append({"contains": {"enum": _forms(category)},
+                         "items": {"not": {"enum": banned}}})
+    return {"oneOf": branches}
+
+
+LABELS_RULE = {"items": {"type": "string", "enum": list(published.LABELS)}, **_one_category()}
+"""Published; checked by ``services.banks.check_labels`` (400 invalid_label, which
+names the closest label to a typo)."""
+_NONE = {"type": "null"}
+ENTRY_KINDS: dict[str, Any] = {"oneOf": [
+    {"required": ["text"], "properties": {"text": {"type": "string"}, "url": _NONE,
+                                          "signal_type": _NONE}},
+    {"required": ["url"], "properties": {"url": {"type": "string"}, "text": _NONE,
+                                         "signal_type": _NONE, "slogan": {"const": False}}},
+    {"required": ["signal_type", "value"], "properties": {
+        "signal_type": {"type": "string"}, "value": {"type": "string"}, "text": _NONE,
+        "url": _NONE, "slogan": {"const": False}}}]}
+"""``EntryIn``'s rule: exactly one of ``text``, ``url`` or ``signal_type`` + ``value``;
+``slogan`` only with ``text``."""
+
 
 class EntryIn(StrictBody):
-    """Exactly one of ``text``, ``url`` or ``signal_type`` + ``value``."""
+    """Exactly one of ``text``, ``url`` or ``signal_type`` + ``value``. A ``url`` must
+    parse as an http(s) URL with a host, a ``value`` as a hash of its ``signal_type``
+    (400 otherwise: no schema states either)."""
 
+    model_config = ConfigDict(json_schema_extra=ENTRY_KINDS)
     text: str | None = None
     url: str | None = None
-    signal_type: str | None = Field(None, max_length=limits.BANK_SIGNAL_TYPE_MAX)
+    signal_type: str | None = Field(None, max_length=limits.BANK_SIGNAL_TYPE_MAX,
+                                    json_schema_extra={"enum": list(known_names())})
     value: str | None = None
     slogan: bool = False
     """With ``text``: also match it inside longer posts (held for review by default)."""
-    labels: list[str] = Field(default_factory=list, max_length=MAX_LABELS_PER_ENTRY)
+    labels: list[str] = Field(max_length=MAX_LABELS_PER_ENTRY, json_schema_extra=LABELS_RULE)
     source: str = Field("api", max_length=MAX_SOURCE_CHARS)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> EntryIn:
+        given = [k for k in ("text", "url", "signal_type") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of text, url or signal_type+value")
+        if self.slogan and self.text is None:
+            raise ValueError("slogan applies to a text entry")
+        if self.signal_type is not None and self.value is None:
+            raise ValueError("signal_type needs a value")
+        return self
+
+
+ENTRY_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": EntryIn.model_json_schema()},
+    "application/octet-stream": {"schema": {"type": "string", "format": "binary",
+                                            "minLength": 1}},
+    "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
+                                       "properties": {"file": {"type": "string",
+                                                               "format": "binary",
+                                                               "minLength": 1}}}}}}}
+"""JSON adds one entry; any other body is one file banked by its signals."""
 
 
 class EntryPatch(StrictBody):
@@ -221,14 +311,20 @@ async def list_entries(name: str, request: Request, _: Principal = READ,
             "next_cursor": rows[-1].id if len(rows) == limit else None}
 
 
-@router.post("/{name}/entries", status_code=201, **typed(Added))
+@router.post("/{name}/entries", status_code=201, openapi_extra=ENTRY_BODY, **typed(Added))
 async def add_entry(name: str, request: Request, _: Principal = WRITE,
-                    label: list[str] = Query([]),
+                    label: list[str] = Query([], max_length=MAX_LABELS_PER_ENTRY,
+                                             json_schema_extra=LABELS_RULE),
                     source: str = Query("upload", max_length=MAX_SOURCE_CHARS)
                     ) -> dict[str, Any]:
-    """JSON adds text, a URL or an explicit signal; any other body is a file upload
-    (multipart field ``file`` or the raw bytes), labelled by ``?label=``."""
+    """JSON adds text, a URL or an explicit signal (its ``labels`` in the body); any
+    other body is a file upload (multipart field ``file`` or the raw bytes), labelled
+    by ``?label=``, which a file needs (400 invalid_label without: which body comes
+    is no query parameter's schema to say). Any file is banked: its md5 and sha256,
+    and the PDQ of a photo the server can read."""
     svc = service(request)
+    if label:
+        check_labels(label)  # the published rule, whichever body comes
     if "json" not in request.headers.get("content-type", ""):
         return added_json(await svc.add_file(name, await upload_bytes(request), label,
                                              source))
@@ -236,20 +332,13 @@ async def add_entry(name: str, request: Request, _: Principal = WRITE,
         entry = EntryIn.model_validate_json(await request.body())
     except ValueError as exc:
         raise BadRequest(f"invalid entry: {exc}".splitlines()[0], "invalid_request") from exc
-    given = [k for k in ("text", "url", "signal_type") if getattr(entry, k) is not None]
-    if len(given) != 1:
-        raise BadRequest("give exactly one of text, url or signal_type+value", "invalid_entry")
-    if entry.slogan and entry.text is None:
-        raise BadRequest("slogan applies to a text entry", "invalid_entry")
     if entry.text is not None:
         result = await svc.add_text(name, entry.text, entry.labels, entry.source,
                                     slogan=entry.slogan)
     elif entry.url is not None:
         result = await svc.add_url(name, entry.url, entry.labels, entry.source)
-    else:
-        if entry.value is None or entry.signal_type is None:
-            raise BadRequest("signal_type needs a value", "invalid_entry")
-        result = await svc.add_signals(name, [(entry.signal_type, entry.value)],
+    else:  # a signal_type and its value (EntryIn._one_kind)
+        result = await svc.add_signals(name, [(str(entry.signal_type), str(entry.value))],
                                        entry.labels, entry.source)
     return added_json(result)
 
@@ -278,7 +367,11 @@ async def import_entries(name: str, request: Request, _: Principal = WRITE,
     return {"added": len(result.added), "duplicates": result.duplicates}
 
 
-@router.get("/{name}/export", response_class=PlainTextResponse, responses={200: {
+@router.get("/{name}/export", response_class=PlainTextResponse, description=(
+    "``names=pytx`` writes pytx's type names (``video_md5``...) and leaves out what pytx "
+    "has no type for; ``X-Tidings-Omitted`` (JSON) says what and why. ``names=pytx`` "
+    "needs ``format=pytx`` (400 bad_format): a rule between two query parameters, which "
+    "no schema of an OpenAPI parameter can state."), responses={200: {
     "description": "The bank's entries: CSV for format=csv, else one per line",
     "content": {"text/plain": {"schema": {"type": "string"}},
                 "text/csv": {"schema": {"type": "string"}}},
@@ -289,8 +382,6 @@ async def export_entries(name: str, request: Request, _: Principal = READ,
                          format: str = Query("pytx", pattern=FORMAT_PATTERN),
                          names: str = Query("tidings", pattern="^(tidings|pytx)$"),
                          ) -> PlainTextResponse:
-    """``names=pytx`` writes pytx's type names (``video_md5``...) and leaves out what
-    pytx has no type for; ``X-Tidings-Omitted`` (JSON) says what and why."""
     headers: dict[str, str] = {}
     if names == "pytx":
         if format != "pytx":

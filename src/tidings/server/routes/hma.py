@@ -21,6 +21,7 @@ from fastapi.routing import APIRoute
 from starlette.datastructures import UploadFile
 
 from tidings.config import Settings
+from tidings.moderation.pytx_names import known_names
 from tidings.protocol.api.hma import ByBank, BySignalType, Compared, IndexStatus, RawLookup
 from tidings.protocol.errors import BadRequest, TidingsError
 from tidings.server.deps import bearer
@@ -64,9 +65,23 @@ FETCHED_TOO_LARGE: dict[int | str, dict[str, t.Any]] = {
     413: {"description": "The media at ?url= is over hma_fetch_max_bytes"}}
 UPLOAD = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "description": "One file; its field name is photo or video (or "
-    "file: the kind comes from the bytes)",
+    "file: the kind comes from the bytes). The bytes must be a photo or video the "
+    "server can read, of the kind the field names (400 unsupported_content, "
+    "content_type_mismatch): no schema says that.",
     "properties": {name: {"type": "string", "format": "binary"}
-                   for name in ("photo", "video", "file")}}}}}}
+                   for name in ("photo", "video", "file")},
+    "minProperties": 1, "maxProperties": 1, "additionalProperties": False}}}}}
+FETCHED = ("The media at ``url`` is fetched from a host on this server's allow-list "
+           "(``hma_fetch_hosts``) and must be a photo or video: a URL that cannot be "
+           "fetched, or whose bytes are neither, is HMA's 400 (no schema says that).")
+CONTENT_TYPE = Query(None, json_schema_extra={"enum": list(CONTENT_TYPES)})
+"""``content_type`` where a file is hashed: the kind the bytes must be."""
+TYPES = Query(None, description="comma-separated pytx names of the hashes to answer, each "
+              "one the file yields (pdq for a photo; video_md5, video_sha256, vpdq for a "
+              "video): which these are depends on the bytes (400 unknown_signal_type)")
+SIGNAL_TYPE = Query(json_schema_extra={"enum": list(known_names())})
+SIGNAL = Query(description="a hash in the format of its signal_type (400 if it does not "
+               "decode as one: the pair is no schema's to state)")
 
 
 async def json_object(request: Request, *, empty: bool = False) -> dict[str, t.Any]:
@@ -132,10 +147,10 @@ def banks_param(banks: str | None) -> set[str] | None:
     return {b for b in banks.split(",") if b} if banks else None
 
 
-@router.get("/h/hash", responses=FETCHED_TOO_LARGE)
-async def hash_url(request: Request, url: str = Query(...), content_type: str | None = None,
-                   types: str | None = None, _: HmaCaller = CALLER) -> dict[str, str]:
-    """Fetch the media at ``url`` (allow-listed hosts only) and return its hashes."""
+@router.get("/h/hash", responses=FETCHED_TOO_LARGE, description=(
+    "Fetch the media at ``url`` and return its hashes. " + FETCHED))
+async def hash_url(request: Request, url: str = Query(...), content_type: str | None = CONTENT_TYPE,
+                   types: str | None = TYPES, _: HmaCaller = CALLER) -> dict[str, str]:
     data = await fetch_url(request, url)
     return await asyncio.to_thread(hashes_of, data, content_type, types)
 
@@ -148,7 +163,7 @@ async def hash_upload(request: Request, _: HmaCaller = CALLER) -> dict[str, str]
 
 
 @router.get("/m/raw_lookup", **typed(RawLookup))
-async def raw_lookup(request: Request, signal: str = Query(...), signal_type: str = Query(...),
+async def raw_lookup(request: Request, signal: str = SIGNAL, signal_type: str = SIGNAL_TYPE,
                      banks: str | None = None, include_distance: bool = False,
                      _: HmaCaller = CALLER) -> dict[str, t.Any]:
     found = await hma(request).match(signals_of(signal_type, signal), banks_param(banks))
@@ -157,15 +172,22 @@ async def raw_lookup(request: Request, signal: str = Query(...), signal_type: st
     return {"matches": matches}
 
 
-@router.get("/m/lookup", responses=FETCHED_TOO_LARGE, **typed(ByBank | BySignalType))
+LOOKUP = (
+    "By hash (``signal_type`` + ``signal``): ``{bank: [{bank_content_id, distance}]}``; by "
+    "``url``: the same keyed by signal type first (``signal_type`` then picks one). ``seed`` "
+    "and ``bypass_coinflip`` are accepted and have no effect: Tidings banks match all or "
+    "nothing.\n\nGive ``url``, or both ``signal`` and ``signal_type`` (a known type, the "
+    "signal in its format): otherwise HMA's 400; query parameters cannot say that in a "
+    "schema. With ``url``: " + FETCHED)
+
+
+@router.get("/m/lookup", responses=FETCHED_TOO_LARGE, description=LOOKUP,
+            **typed(ByBank | BySignalType))
 async def lookup(request: Request, url: str | None = None, content_type: str | None = None,
                  types: str | None = None, signal: str | None = None,
                  signal_type: str | None = None, banks: str | None = None,
                  seed: str | None = None, bypass_coinflip: bool = False,
                  _: HmaCaller = CALLER) -> dict[str, t.Any]:
-    """By hash (``signal_type`` + ``signal``): ``{bank: [{bank_content_id, distance}]}``;
-    by ``url``: the same keyed by signal type first. ``seed`` and ``bypass_coinflip``
-    are accepted and have no effect: Tidings banks match all or nothing."""
     only = banks_param(banks)
     svc = hma(request)
     if url:
@@ -181,7 +203,8 @@ async def lookup(request: Request, url: str | None = None, content_type: str | N
     return await svc.lookup(signal_type, signal, only)
 
 
-@router.post("/m/lookup", openapi_extra=UPLOAD, **typed(BySignalType))
+@router.post("/m/lookup", openapi_extra=UPLOAD, description="The upload's hashes looked up, "
+             "keyed by signal type: ``{signal_type: {bank: [matches]}}``", **typed(BySignalType))
 async def lookup_upload(request: Request, banks: str | None = None,
                         _: HmaCaller = CALLER) -> dict[str, t.Any]:
     data, kind = await form_file(request)
@@ -197,8 +220,12 @@ async def index_status(request: Request, signal_type: str | None = Query(
 
 
 @router.post("/m/compare", openapi_extra={"requestBody": {"required": True, "content": {
-    "application/json": {"schema": {"type": "object", "additionalProperties": {
-        "type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2}}}}}},
+    "application/json": {"schema": {
+        "type": "object", "propertyNames": {"enum": list(known_names())},
+        "description": "each hash in the format of its signal type (400 if one does not "
+        "decode as one; raw_text short enough to give one signal)",
+        "additionalProperties": {
+            "type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2}}}}}},
              **typed(Compared))
 async def compare_hashes(request: Request, _: HmaCaller = CALLER) -> dict[str, t.Any]:
     """``{"pdq": [a, b]}`` -> ``{"pdq": [match, {"distance": n}]}`` (HMA's shape)."""

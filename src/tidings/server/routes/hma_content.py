@@ -14,25 +14,28 @@ from __future__ import annotations
 import time
 import typing as t
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from tidings.protocol.api.hma import ContentType, HmaContent, SignalType, SignalTypeIndex
 from tidings.protocol.errors import BadRequest, NotFound
 from tidings.server.deps import bearer
 from tidings.server.hma_auth import CALLER, HmaCaller
-from tidings.server.openapi import typed
+from tidings.server.openapi import JSON_VALUE_REF, typed
 from tidings.server.routes.hma import HmaRoute, hma, json_object
 from tidings.services.hma import CONTENT_TYPES, INDEX_NAMES
 
 router = APIRouter(prefix="/hma/c", tags=["hma"], route_class=HmaRoute,
                    dependencies=[Depends(bearer)])
 
+ContentId = t.Annotated[int, Path(ge=-(2**63), lt=2**63)]
+"""A banked item's id: any 64-bit integer (one naming no item is HMA's 404)."""
 ITEM_UPDATE = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
-    "type": "object", "properties": {
-        "disable_until_ts": {"type": "integer",
+    "type": "object", "additionalProperties": JSON_VALUE_REF, "properties": {
+        "disable_until_ts": {"type": "integer", "minimum": 0,
                              "description": "1: enabled, 0: disabled (pytx's values); a "
-                             "time in the past enables; a future time is refused"},
-        "note": {"type": "string", "maxLength": 255,
+                             "time (Unix seconds) in the past enables; a future time is "
+                             "refused (400 timed_disable_unsupported)"},
+        "note": {"anyOf": [{"type": "string", "maxLength": 255}, {"type": "null"}],
                  "description": "accepted and not stored"}}}}}}}
 
 
@@ -41,7 +44,7 @@ def _flag(value: str, default: bool) -> bool:
 
 
 @router.get("/bank/{bank_name}/content/{content_id}", **typed(HmaContent))
-async def content_show(bank_name: str, content_id: int, request: Request,
+async def content_show(bank_name: str, content_id: ContentId, request: Request,
                        include_signals: str = "", include_metadata: str = "",
                        _: HmaCaller = CALLER) -> dict[str, t.Any]:
     """HMA's ``BankContentResponse``; ``signals`` (pytx-named) with
@@ -52,7 +55,7 @@ async def content_show(bank_name: str, content_id: int, request: Request,
 
 @router.put("/bank/{bank_name}/content/{content_id}", openapi_extra=ITEM_UPDATE,
             **typed(HmaContent))
-async def content_update(bank_name: str, content_id: int, request: Request,
+async def content_update(bank_name: str, content_id: ContentId, request: Request,
                          caller: HmaCaller = CALLER) -> dict[str, t.Any]:
     """``{disable_until_ts}``: 0 disables every signal of the item, 1 enables them."""
     caller.may_change(bank_name)
@@ -64,14 +67,12 @@ async def content_update(bank_name: str, content_id: int, request: Request,
         raise BadRequest("note must be at most 255 characters", "invalid_note")
     if "disable_until_ts" in data:
         value = data["disable_until_ts"]
-        try:
-            until = int(value)
-        except (TypeError, ValueError):
-            raise BadRequest("disable_until_ts must be a non-negative integer",
-                             "invalid_disable_until") from None
-        if until < 0 or isinstance(value, bool):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # JSON's 1.0 is the integer 1
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise BadRequest("disable_until_ts must be a non-negative integer",
                              "invalid_disable_until")
+        until = value
         if until > max(1, int(time.time())):
             raise BadRequest("Tidings disables an item until staff enable it again: send 0 "
                              "to disable, 1 to enable (no disabling until a time)",
@@ -82,7 +83,7 @@ async def content_update(bank_name: str, content_id: int, request: Request,
 
 
 @router.delete("/bank/{bank_name}/content/{content_id}")
-async def content_delete(bank_name: str, content_id: int, request: Request,
+async def content_delete(bank_name: str, content_id: ContentId, request: Request,
                          caller: HmaCaller = CALLER) -> dict[str, int]:
     """``{deleted: n}``: the item's signals stop matching (kept, disabled, for audit)."""
     caller.may_change(bank_name)

@@ -10,6 +10,7 @@ Exchange routes cover the exchange types Tidings runs (``EXCHANGE_APIS``).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import re
 import typing as t
@@ -25,7 +26,7 @@ from tidings.server import published
 from tidings.server.bodies import StrictBody
 from tidings.server.deps import bearer
 from tidings.server.hma_auth import CALLER, HmaCaller
-from tidings.server.openapi import typed
+from tidings.server.openapi import JSON_VALUE_REF, typed
 from tidings.server.routes.hma import (
     FETCHED_TOO_LARGE,
     UPLOAD,
@@ -39,10 +40,11 @@ from tidings.server.state import kernel_of
 from tidings.services.banks import BankService
 from tidings.services.exchange_credentials import (
     CREDENTIAL_CLASSES,
+    MAX_FIELD_CHARS,
     ExchangeCredentials,
     credential_fields,
 )
-from tidings.services.hma import bank_config, check_hma_bank_name, ratio_to_enabled
+from tidings.services.hma import RATIO_SCHEMA, bank_config, check_hma_bank_name, ratio_to_enabled
 from tidings.storage.banks import ExchangeRecord
 
 router = APIRouter(prefix="/hma/c", tags=["hma"], route_class=HmaRoute,
@@ -77,13 +79,13 @@ BodyT = t.TypeVar("BodyT", bound=BaseModel)
 
 class BankCreate(StrictBody):
     name: str = Field(json_schema_extra={"pattern": published.BANK_NAME})
-    enabled_ratio: float | str | None = 1.0
+    enabled_ratio: float | str | None = Field(default=1.0, json_schema_extra=RATIO_SCHEMA)
     enabled: bool | None = None
 
 
 class BankUpdate(StrictBody):
     name: str | None = None
-    enabled_ratio: float | str | None = None
+    enabled_ratio: float | str | None = Field(default=None, json_schema_extra=RATIO_SCHEMA)
     enabled: bool | None = None
 
 
@@ -246,11 +248,30 @@ async def exchange_api(api_name: API_NAME, request: Request, _: HmaCaller = CALL
     return await _api_config(request, _api(api_name))
 
 
+def _credential_schemas() -> list[dict[str, t.Any]]:
+    """Each API's ``credential_json`` (``exchange_credentials.to_secret``)."""
+    value: dict[str, t.Any] = {"type": "string", "maxLength": MAX_FIELD_CHARS,
+             "pattern": rf"^[^\x00-\x1f]*[^{published.SPACE}\x00-\x1f][^\x00-\x1f]*$"}
+    out = []
+    for cls in CREDENTIAL_CLASSES.values():
+        names = [f.name for f in dataclasses.fields(cls) if f.init]
+        props = {n: dict(value) for n in names}
+        if len(names) == 2:  # user:password, the user without ':'
+            props[names[0]]["pattern"] = props[names[0]]["pattern"].replace("]", ":]")
+        out.append({"type": "object", "required": names, "properties": props,
+                    "additionalProperties": False})
+    return out
+
+
 @router.post("/exchanges/api/{api_name}", openapi_extra={"requestBody": {
     "required": True, "content": {"application/json": {"schema": {
-        "type": "object", "properties": {"credential_json": {
-            "type": "object", "description": "the fields of credentials_schema "
-            "(GET .../schema); {} clears the stored credentials"}}}}}}})
+        "type": "object", "additionalProperties": JSON_VALUE_REF,
+        "properties": {"credential_json": {
+            "anyOf": [{"type": "null"}, {"type": "object", "maxProperties": 0},
+                      *_credential_schemas()],
+            "description": "the fields of credentials_schema (GET .../schema) of this "
+            "API (fb_threatexchange, ncmec and tat take credentials, the others none); "
+            "{} clears the stored credentials"}}}}}}})
 async def exchange_api_credentials(api_name: API_NAME, request: Request,
                                    caller: HmaCaller = CALLER) -> dict[str, bool]:
     """Set (or with ``{}`` clear) the partner credentials of one exchange API, sealed
@@ -272,9 +293,30 @@ async def exchange_api_schema(api_name: API_NAME, _: HmaCaller = CALLER) -> dict
             "credentials_schema": None if fields is None else {"fields": fields}}
 
 
-@router.post("/exchanges", status_code=201)
+CONFIG_VALUE: dict[str, t.Any] = {"anyOf": [
+    {"type": "string"}, {"type": "number"}, {"type": "boolean"}, {"type": "null"},
+    {"type": "array", "items": {"type": "string"}}]}
+"""A value of an exchange's configuration (``protocol.api.banks.ConfigValue``)."""
+EXCHANGE_CREATE = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": {"type": "object", "required": ["bank", "api"],
+               "additionalProperties": JSON_VALUE_REF, "properties": {
+        "bank": {"type": "string", "pattern": published.BANK_NAME},
+        "api": {"type": "string", "enum": list(EXCHANGE_APIS)},
+        "api_json": {"type": "object", "additionalProperties": CONFIG_VALUE,
+                     "description": "the exchange's configuration (config_schema of GET "
+                     ".../schema); name, enabled and api are ignored"}}}}}}}
+"""HMA's ``{bank, api, api_json}`` as :func:`exchange_create` reads it."""
+
+
+def _config_value(value: t.Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool) or (
+        isinstance(value, list) and all(isinstance(v, str) for v in value))
+
+
+@router.post("/exchanges", status_code=201, openapi_extra=EXCHANGE_CREATE)
 async def exchange_create(request: Request, caller: HmaCaller = CALLER) -> dict[str, str]:
-    """``{bank, api, api_json}``: creates the bank and an exchange of that name feeding it."""
+    """``{bank, api, api_json}``: creates the bank and an exchange of that name feeding it.
+    A bank of that name already there is HMA's 403 (as ``POST /c/banks`` answers)."""
     caller.must_write()
     try:
         data = json.loads(await request.body())
@@ -288,9 +330,14 @@ async def exchange_create(request: Request, caller: HmaCaller = CALLER) -> dict[
     api_json = data.get("api_json", {})
     if not isinstance(api_json, dict):
         raise BadRequest("Field `api_json` must be object", "invalid_exchange")
+    if not all(_config_value(v) for v in api_json.values()):
+        raise BadRequest("Field `api_json` holds strings, numbers, booleans, null or lists "
+                         "of strings", "invalid_exchange")
     if data.get("api") is None:
         raise BadRequest("Field `api_type` is required", "invalid_exchange")
-    kind = _api(str(data["api"]))
+    if not isinstance(data["api"], str):
+        raise BadRequest("Field `api` must be a string", "invalid_exchange")
+    kind = _api(data["api"])
     caller.may_change(bank)
     check_hma_bank_name(bank)
     await _create(BankCreate(name=bank), request, caller)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -9,13 +11,15 @@ from tidings.server.bodies import StrictBody
 from tidings.server.deps import require_role
 from tidings.server.state import kernel_of
 from tidings.services.accounts import Principal
-from tidings.services.webhooks import EVENTS, LOG_PAGE_MAX, URL_MAX, WebhookService
+from tidings.services.webhooks import EVENTS, LOG_PAGE_MAX, URL_MAX, URL_PATTERN, WebhookService
 
 router = APIRouter(prefix="/api/v1/admin/webhooks", tags=["webhooks"])
 
 ADMIN = Depends(require_role("admin"))
 READ = Depends(require_role("admin", "auditor"))
 ENDPOINT_ID = Path(ge=1, lt=2**63)
+Event = Literal[tuple(EVENTS)]  # type: ignore[valid-type]
+"""The events an endpoint may ask for (published as an enum)."""
 
 
 def webhooks(request: Request) -> WebhookService:
@@ -25,8 +29,11 @@ def webhooks(request: Request) -> WebhookService:
 
 class EndpointIn(StrictBody):
     model_config = ConfigDict(extra="forbid", strict=True)
-    url: str = Field(min_length=1, max_length=URL_MAX)
-    events: list[str] = Field(min_length=1, max_length=len(EVENTS))
+    url: str = Field(min_length=1, max_length=URL_MAX, pattern=URL_PATTERN,
+                     description="http(s), an ASCII host, an optional port, no user or "
+                     "password, no spaces or control characters")
+    events: list[Event] = Field(  # type: ignore[valid-type]
+        min_length=1, max_length=len(EVENTS))
     description: str = Field(default="", max_length=200)
 
 
