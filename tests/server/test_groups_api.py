@@ -11,10 +11,9 @@ import sqlalchemy as sa
 
 from tests.apps import kernel_of
 from tests.conftest import AppFactory, bearer
-from tests.server.test_channel_moderation import bank, moderation
+from tests.server.test_channel_moderation import bank
 from tests.server.test_keys_api import enrolled
 from tidings.kernel import franking_keyring
-from tidings.moderation.signal_types import TextExactSignal
 from tidings.protocol import limits
 from tidings.protocol.keys import b64decode
 from tidings.storage.group_schema import group_messages
@@ -130,8 +129,7 @@ async def test_titles_are_moderated_and_limits_are_named(api: AppFactory) -> Non
     async with api() as client:
         a1, _ = await enrolled(client, "alice")
         await enrolled(client, "bob")
-        bank(moderation(client), 7, "text_exact",
-             TextExactSignal.hash_from_str("join the attack at dawn"))
+        await bank(client, {"text": "join the attack at dawn"})
         r = await client.post("/api/v1/groups", headers=bearer(a1),
                               json={"title": "join the attack at dawn", "members": ["bob"]})
         assert r.status_code == 422 and r.json()["error"]["code"] == "content_rejected"
