@@ -40,6 +40,7 @@ from private_relay import cpu_seconds, free_port, fsync_probe, pct, wait_up
 from tidings.client.e2ee import Received
 from tidings.client.messaging import Messenger, Undecryptable, enroll
 from tidings.client.sdk import TidingsClient
+from tidings.client.socket import Socket
 from tidings.protocol import limits
 from tidings.protocol.errors import RateLimited
 
@@ -91,6 +92,17 @@ async def person(url: str, name: str) -> Messenger:
 
 
 WARM_UP = "warm-up: the receiver's connection is live"
+
+
+async def said_live(sock: Socket) -> None:
+    """Wait for the server's ``live`` frame on a sender's new connection. The client's
+    ``connect`` returns once its hello is sent; the server then still authenticates the
+    connection and catches it up from the store (a few ms each, all C at once at the
+    start of a level), and a send read meanwhile waits for that. A connection does this
+    once, not per send (the TUI's is open all session), so it is kept out of the window."""
+    async with asyncio.timeout(60):
+        while json.loads(await sock.recv()).get("type") != "live":
+            pass
 
 
 class Level:
@@ -153,7 +165,8 @@ class Level:
 
         if self.path == "socket":
             async with m.client.transport.connect(m.client.profile.stream_pos
-                                                  if m.client.profile else 0):
+                                                  if m.client.profile else 0) as sock:
+                await said_live(sock)
                 await self.all_connected()
                 await loop()
         else:
