@@ -177,8 +177,8 @@ class Level:
             await loop()
 
     async def all_connected(self) -> None:
-        """The senders start together once each has its connection open (the TUI's is
-        open all session): the measured window holds no connection set-up."""
+        """The senders start together once each has its connection open and live (the
+        TUI's is open all session): the measured window holds no connection set-up."""
         self.connected += 1
         if self.connected == len(self.pairs):
             self.waited = [-waited_for_cpu(p) for p in self.pids]
