@@ -40,6 +40,7 @@ from private_relay import cpu_seconds, free_port, fsync_probe, pct, wait_up
 from tidings.client.e2ee import Received
 from tidings.client.messaging import Messenger, Undecryptable, enroll
 from tidings.client.sdk import TidingsClient
+from tidings.client.socket import Socket
 from tidings.protocol import limits
 from tidings.protocol.errors import RateLimited
 
@@ -93,11 +94,22 @@ async def person(url: str, name: str) -> Messenger:
 WARM_UP = "warm-up: the receiver's connection is live"
 
 
+async def said_live(sock: Socket) -> None:
+    """Wait for the server's ``live`` frame on a sender's new connection. The client's
+    ``connect`` returns once its hello is sent; the server then still authenticates the
+    connection and catches it up from the store (a few ms each, all C at once at the
+    start of a level), and a send read meanwhile waits for that. A connection does this
+    once, not per send (the TUI's is open all session), so it is kept out of the window."""
+    async with asyncio.timeout(60):
+        while json.loads(await sock.recv()).get("type") != "live":
+            pass
+
+
 class Level:
     """One run at one concurrency: C senders, C receivers, one pair each."""
 
     def __init__(self, pairs: list[tuple[Messenger, Messenger]], per_sender: int,
-                 path: str, text_chars: int) -> None:
+                 path: str, text_chars: int, pids: tuple[int, int] = (0, 0)) -> None:
         self.text = TEXT[:text_chars]
         self.pairs = pairs
         self.per_sender = per_sender
@@ -117,6 +129,9 @@ class Level:
         self.first = 0.0
         self.live = asyncio.Event()
         """Set when every receiver got its pair's unmeasured warm-up message live."""
+        self.pids = pids
+        """(server, client): whose event loops' waits for a CPU are reported."""
+        self.waited = [0.0, 0.0]
         self.socket_before = sum(s.client.transport.sent_over_socket for s, _ in pairs)
 
     def on_message(self, item: Received | Undecryptable) -> None:
@@ -153,7 +168,8 @@ class Level:
 
         if self.path == "socket":
             async with m.client.transport.connect(m.client.profile.stream_pos
-                                                  if m.client.profile else 0):
+                                                  if m.client.profile else 0) as sock:
+                await said_live(sock)
                 await self.all_connected()
                 await loop()
         else:
@@ -161,10 +177,11 @@ class Level:
             await loop()
 
     async def all_connected(self) -> None:
-        """The senders start together once each has its connection open (the TUI's is
-        open all session): the measured window holds no connection set-up."""
+        """The senders start together once each has its connection open and live (the
+        TUI's is open all session): the measured window holds no connection set-up."""
         self.connected += 1
         if self.connected == len(self.pairs):
+            self.waited = [-waited_for_cpu(p) for p in self.pids]
             self.first = time.perf_counter()
             self.go.set()
         await self.go.wait()
@@ -183,6 +200,7 @@ class Level:
         first = self.first
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.done.wait(), 60)
+        waited = [w + waited_for_cpu(p) for w, p in zip(self.waited, self.pids, strict=True)]
         for task in rx:
             task.cancel()
         await asyncio.gather(*rx, return_exceptions=True)
@@ -198,7 +216,13 @@ class Level:
                 "p50_ms": round(pct(latencies, 50), 2), "p99_ms": round(pct(latencies, 99), 2),
                 "max_ms": round(max(latencies, default=0), 2),
                 "answer_p50_ms": round(pct(self.answered, 50), 2),
-                "answer_p99_ms": round(pct(self.answered, 99), 2)}
+                "answer_p99_ms": round(pct(self.answered, 99), 2),
+                # The part of the measured window each event loop was ready to run but had
+                # no CPU: the other process, the server's commit thread or neighbours held
+                # both cores. A tail with these high is the machine's, not the code's.
+                "loop_waited_for_cpu_pct": {
+                    side: round(100 * w / max(1e-9, last - first), 1)
+                    for side, w in zip(("server", "client"), waited, strict=True)}}
 
 
 async def bench(args: argparse.Namespace, url: str, server_pid: int) -> list[dict[str, Any]]:
@@ -223,7 +247,7 @@ async def bench(args: argparse.Namespace, url: str, server_pid: int) -> list[dic
     first = 0
     for c in args.concurrency:
         level = Level(pairs[first:first + c], max(1, args.messages // c), args.path,
-                      args.text_chars)
+                      args.text_chars, (server_pid, os.getpid()))
         first += c
         spies = profile_level(args.profile, c, server_pid)
         cpu_server, cpu_client = cpu_seconds(server_pid), time.process_time()
@@ -275,6 +299,15 @@ def print_profiles(where: Path, levels: list[int]) -> None:
             for kind in ("self", "inclusive"):
                 for name, share in top[kind]:
                     print(f"  {kind:9} {share:5.1f}%  {name}")
+
+
+def waited_for_cpu(pid: int) -> float:
+    """Seconds a process's main thread (its event loop) has spent ready to run but
+    waiting for a CPU (Linux ``/proc/<pid>/task/<pid>/schedstat``, second field)."""
+    try:
+        return int(Path(f"/proc/{pid}/task/{pid}/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 async def idle_cpu(server_pid: int, seconds: float = 3.0) -> float:
