@@ -40,10 +40,11 @@ from tidings.moderation import Signal
 from tidings.moderation import media_signals as ms
 from tidings.moderation.engine import Actor, Surface, Verdict
 from tidings.moderation.errors import VideoRefusedError
+from tidings.moderation.pdq_variants import PdqVariant
 from tidings.moderation.video import FRAME_PDQ, VPDQ_PLAIN, VPDQ_TRIMMED, gate_signals
 from tidings.protocol import limits
 from tidings.protocol.errors import BadRequest, PayloadTooLarge, Unprocessable
-from tidings.services import imaging
+from tidings.services import hash_workers, imaging
 from tidings.services.accounts import Principal
 from tidings.services.clock import Clock
 from tidings.services.moderation import HELD, ModerationService, gate_decision
@@ -188,22 +189,49 @@ class MediaService:
         return await self._remember(who, record, signals, state)
 
     async def _photo(self, who: Principal, data: bytes, md5: str, sha: str) -> Uploaded:
-        photo, signals = await asyncio.to_thread(photo_signals, data, md5, sha)
-        # The cleaned bytes can equal the upload (a GIF Pillow wrote, re-saved by
-        # Pillow): its hash is then kept once, under the upload's source.
-        stored_sha = next((s.value for s in signals
-                           if s.signal_type == "sha256" and s.source == ms.SOURCE_STORED), sha)
-        state = await self._check(who, stored_sha, signals)
-        thumbnail = photo.thumbnail
-        frame = self._matched_frame(signals) if state == HELD and photo.animated else None
-        if frame is not None:  # moderators review the frame that matched
-            thumbnail = await asyncio.to_thread(imaging.frame_thumbnail, data, frame,
-                                                limits.MEDIA_PDQ_FRAMES_MAX)
-        # One worker-thread hop stores both (each put fsyncs the file and its directory).
-        stored, thumb = await asyncio.to_thread(
-            lambda: (self.blobs.put(photo.data), self.blobs.put(thumbnail)))
+        jobs: list[hash_workers.Job | None] = []  # the PDQ hashes, in a worker process
+        photo = await asyncio.to_thread(imaging.process_photo, data,
+                                        lambda reduced: jobs.append(hash_workers.submit(reduced)))
+        # The cleaned photo and its thumbnail are written to temp files and fsynced
+        # (hashing them as they are written) while another thread computes the PDQ
+        # signals; they are installed under their names only once the gate let the
+        # upload in, and the media row is committed only after that.
+        staging = asyncio.ensure_future(asyncio.to_thread(
+            self.blobs.stage_all, photo.data, photo.thumbnail))
+        found: tuple[ms.MediaSignal, ...] | None = None
+        try:
+            job = jobs[0] if jobs else None
+            variants = await hash_workers.hashes(job) if job is not None else None
+            found = (pdq_signals(photo, data, variants) if variants is not None
+                     else await asyncio.to_thread(pdq_signals, photo, data))
+        finally:
+            writers = await staging
+            if found is None:
+                for writer in writers:
+                    writer.abort()
+        try:
+            cleaned, thumb = writers
+            signals = (*exact_signals(md5, sha, *cleaned.digests()), *found)
+            # The cleaned bytes can equal the upload (a GIF Pillow wrote, re-saved by
+            # Pillow): its hash is then kept once, under the upload's source.
+            stored_sha = next((s.value for s in signals if s.signal_type == "sha256"
+                               and s.source == ms.SOURCE_STORED), sha)
+            state = await self._check(who, stored_sha, signals)
+            frame = (self._matched_frame(signals) if state == HELD and photo.animated
+                     else None)
+            if frame is not None:  # moderators review the frame that matched
+                thumbnail = await asyncio.to_thread(imaging.frame_thumbnail, data, frame,
+                                                    limits.MEDIA_PDQ_FRAMES_MAX)
+                thumb.abort()
+                thumb = writers[1] = await asyncio.to_thread(self.blobs.stage, thumbnail)
+            # Both installed at once (each renames its file and fsyncs its directory).
+            stored, thumb_sha = await asyncio.gather(asyncio.to_thread(cleaned.commit),
+                                                     asyncio.to_thread(thumb.commit))
+        finally:
+            for writer in writers:  # nothing left behind once installed or refused
+                writer.abort()
         record = MediaRecord(stored, "photo", photo.media_type, len(photo.data), photo.width,
-                             photo.height, thumb, who.user_id, self.clock())
+                             photo.height, thumb_sha, who.user_id, self.clock())
         return await self._remember(who, record, signals, state)
 
     def _matched_frame(self, signals: Sequence[ms.MediaSignal]) -> int | None:
@@ -426,16 +454,32 @@ def _served_type(sha256: str, parent: MediaRecord) -> tuple[str, str]:
 
 def photo_signals(data: bytes, upload_md5: str, upload_sha256: str
                   ) -> tuple[imaging.ProcessedPhoto, tuple[ms.MediaSignal, ...]]:
-    """Clean a photo and hash it, decoding it once (CPU-bound: run in a thread)."""
+    """Clean a photo and hash it, decoding it once, in one thread (CPU-bound; what the
+    upload computes, which runs the PDQ part beside the blob writes)."""
     photo = imaging.process_photo(data)
-    stored_md5, stored_sha = ms.digests(photo.data)
+    signals = exact_signals(upload_md5, upload_sha256, *ms.digests(photo.data))
+    return photo, (*signals, *pdq_signals(photo, data))
+
+
+def exact_signals(upload_md5: str, upload_sha256: str, stored_md5: str, stored_sha256: str
+                  ) -> tuple[ms.MediaSignal, ...]:
+    """MD5 and SHA-256 of a photo as uploaded and as stored (the first signals)."""
+    return ms.media_signals(ms.PreparedMedia("photo", "", upload_md5, upload_sha256,
+                                             stored_md5, stored_sha256), (ms.ExactHasher,))
+
+
+def pdq_signals(photo: imaging.ProcessedPhoto, data: bytes,
+                variants: Sequence[PdqVariant] | None = None) -> tuple[ms.MediaSignal, ...]:
+    """PDQ of a cleaned photo with its query variants, and of an animation's frames
+    (``data``: the upload, decoded again for those only). CPU-bound (run in a thread)
+    unless ``variants``, the query hashes of a still, were computed already."""
     frames = None
     if photo.animated:
         def frames() -> Any:
             return imaging.animation_frames(data, limits.MEDIA_PDQ_FRAMES_MAX)
-    prepared = ms.PreparedMedia("photo", photo.media_type, upload_md5, upload_sha256,
-                                stored_md5, stored_sha, photo.pixels, photo.reduced, frames)
-    return photo, ms.media_signals(prepared)
+    prepared = ms.PreparedMedia("photo", photo.media_type, "", "", "", "", photo.pixels,
+                                photo.reduced, frames, variants)
+    return ms.media_signals(prepared, (ms.PdqHasher,))
 
 
 def legacy_signals(data: bytes, kind: str, media_type: str) -> tuple[ms.MediaSignal, ...]:

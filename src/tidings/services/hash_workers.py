@@ -1,0 +1,116 @@
+"""Worker processes for an upload's PDQ hashes, beside the thread that re-encodes it.
+
+pdqhash and Pillow's JPEG encoder both hold the GIL, so in threads of the server's
+process a photo's query hashes (``pdq_variants.query_hashes``, ~11 ms for 1 Mpx) and its
+cleaning (re-encode and thumbnail, ~8 ms) run one after the other whatever the number
+of cores. Here the photo's PDQ reduction (577x433 for 1 Mpx) goes to a worker process
+as soon as ``imaging.process_photo`` has made it, and is hashed there while the thread
+re-encodes and thumbnails the photo: the same function on the same pixels, so the same
+hashes.
+
+Bounded: ``MEDIA_HASH_PROCESSES`` processes (spawned, not forked: the server has
+threads), each job at most one PDQ reduction (under 1024 pixels a side, ~3 MB). The
+pool starts with the server (``start``) or at the first photo. A job the pool cannot
+take or finish (shut down, a worker killed) answers None and the caller hashes in its
+own thread; a broken pool is replaced for the next upload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import threading
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+from PIL import Image
+
+from tidings.moderation import pdq_variants as pv
+from tidings.protocol import limits
+
+PARENT_POLL_S = 1.0
+"""How often a worker checks that the server that started it still runs."""
+_lock = threading.Lock()
+_pool: ProcessPoolExecutor | None = None
+
+
+def _hash(mode: str, size: tuple[int, int], raw: bytes) -> list[pv.PdqVariant]:
+    """In the worker: ``query_hashes`` of an opaque RGB picture's PDQ reduction (the
+    picture itself is not needed: every variant is hashed from the reduction)."""
+    reduced = Image.frombytes(mode, size, raw)
+    return pv.query_hashes(reduced, reduced)
+
+
+def _ready() -> int:
+    return 0
+
+
+def _watch_parent(parent: int) -> None:
+    """In each worker: exit when the server is gone (a server killed outright runs no
+    exit handler, and a worker waiting on its queue would otherwise wait forever)."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_S)
+        os._exit(0)
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _get() -> ProcessPoolExecutor:
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ProcessPoolExecutor(limits.MEDIA_HASH_PROCESSES,
+                                        mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_watch_parent, initargs=(os.getpid(),))
+        return _pool
+
+
+def start() -> Future[int]:
+    """Start the workers (server start-up), so the first upload does not wait for them."""
+    return _get().submit(_ready)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    pool: ProcessPoolExecutor
+    future: Future[list[pv.PdqVariant]]
+
+
+def submit(reduced: Image.Image) -> Job | None:
+    """``query_hashes`` of an opaque RGB photo's ``reduce_for_pdq``, in a worker; None
+    when no worker can take it (the caller hashes in its thread)."""
+    pool = _get()
+    try:
+        return Job(pool, pool.submit(_hash, reduced.mode, reduced.size, reduced.tobytes()))
+    except (BrokenProcessPool, RuntimeError):  # broken or shut down: replace it
+        _forget(pool)
+        return None
+
+
+async def hashes(job: Job) -> list[pv.PdqVariant] | None:
+    """The job's hashes, or None when its worker died (the pool is then replaced)."""
+    try:
+        return await asyncio.wrap_future(job.future)
+    except BrokenProcessPool:
+        _forget(job.pool)
+        return None
+
+
+def _forget(pool: ProcessPoolExecutor) -> None:
+    global _pool
+    with _lock:
+        if _pool is pool:
+            _pool = None
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def close() -> None:
+    """Stop the workers (server shut-down); a later upload starts them again."""
+    global _pool
+    with _lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
