@@ -255,8 +255,8 @@ class MediaService:
             state, _ = await gate_decision(self.moderation, Surface.MEDIA, [],
                                            Actor(who.user_id), ms.matchable(signals))
         exact = sorted({s.value for s in signals if s.signal_type in ("md5", "sha256")})
-        async with self.db.read() as conn:
-            withdrawn = await self.store.withdrawn_among(conn, [stored_sha, *exact])
+        withdrawn = await self.db.read_plan(
+            self.store.withdrawn_among_plan([stored_sha, *exact]))
         if withdrawn:
             raise MediaWithdrawn("this media was removed from the platform and cannot be "
                                  "uploaded again")
@@ -264,11 +264,8 @@ class MediaService:
 
     async def _remember(self, who: Principal, record: MediaRecord,
                         signals: Sequence[ms.MediaSignal], state: str) -> Uploaded:
-        async with self.db.write() as conn:
-            await self.store.add(conn, record)
-            await self.store.add_uploader(conn, record.sha256, who.user_id, record.created_at)
-            await self.store.set_signals(conn, record.sha256, signals)
-            stored = await self.store.get(conn, record.sha256)
+        stored = await self.db.write_plan(
+            self.store.remember_plan(record, who.user_id, signals, self.db.dialect))
         return Uploaded(stored or record, state, tuple(signals))
 
     # --- use in posts and avatars -----------------------------------------------------

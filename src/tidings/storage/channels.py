@@ -105,9 +105,11 @@ _POST_COLS = [channel_posts.c[f.name] for f in fields(PostRecord)]
 
 def _insert(conn: AsyncConnection, table: sa.Table) -> Any:
     """INSERT with ON CONFLICT support for whichever engine we are on."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
+    return _insert_for(conn.dialect.name, table)
+
+
+def _insert_for(dialect: str, table: sa.Table) -> Any:
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 
 class ChannelStore:

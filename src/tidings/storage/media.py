@@ -24,7 +24,8 @@ from tidings.storage.channel_schema import (
     post_media,
     profiles,
 )
-from tidings.storage.channels import _insert
+from tidings.storage.channels import _insert, _insert_for
+from tidings.storage.plan import Plan
 from tidings.storage.schema import users
 
 
@@ -56,11 +57,6 @@ _COLS = [media.c[f.name] for f in fields(MediaRecord)]
 
 
 class MediaStore:
-    async def add(self, conn: AsyncConnection, record: MediaRecord) -> None:
-        """Record an upload; the same bytes uploaded twice keep their first row."""
-        values = {f.name: getattr(record, f.name) for f in fields(MediaRecord)}
-        await conn.execute(_insert(conn, media).values(**values).on_conflict_do_nothing())
-
     async def get(self, conn: AsyncConnection, sha256: str) -> MediaRecord | None:
         row = (await conn.execute(sa.select(*_COLS).where(media.c.sha256 == sha256))).first()
         return MediaRecord(*row) if row else None
@@ -85,11 +81,6 @@ class MediaStore:
         return None
 
     # --- uploaders, signals, withdrawal (migration 0011) -----------------------------
-    async def add_uploader(self, conn: AsyncConnection, sha256: str, user_id: int,
-                           now: int) -> None:
-        await conn.execute(_insert(conn, media_uploads).values(
-            sha256=sha256, user_id=user_id, created_at=now).on_conflict_do_nothing())
-
     async def uploaded_by(self, conn: AsyncConnection, shas: Sequence[str],
                           user_id: int) -> set[str]:
         """Which of ``shas`` this user uploaded (a thumbnail counts as its photo's)."""
@@ -142,9 +133,9 @@ class MediaStore:
                                .values(withdrawn_at=now, withdrawn_reason=reason[:64]))
         return fresh
 
-    async def withdrawn_among(self, conn: AsyncConnection, values: Sequence[str]) -> bool:
+    def withdrawn_among_plan(self, values: Sequence[str]) -> Plan[bool]:
         """Is any of these exact hashes (MD5 or SHA-256 hex) one of withdrawn media: its
-        id, or a hash of the bytes it was uploaded as?"""
+        id, or a hash of the bytes it was uploaded as? (A plan: ``Database.read_plan``.)"""
         if not values:
             return False
         ids = list(values)
@@ -157,9 +148,28 @@ class MediaStore:
                               media_signals.c.signal_type.in_(["md5", "sha256"]),
                               media_signals.c.value.in_(ids)))
         for query in (direct, via_signals):
-            if (await conn.execute(query.limit(1))).first() is not None:
+            if (yield query.limit(1)).first() is not None:
                 return True
         return False
+
+    def remember_plan(self, record: MediaRecord, uploader: int,
+                      signals: Sequence[MediaSignal], dialect: str) -> Plan[MediaRecord | None]:
+        """An accepted upload in one transaction (``Database.write_plan``): its row (the
+        same bytes uploaded twice keep their first), its uploader, its signals; returns
+        the row as stored."""
+        values = {f.name: getattr(record, f.name) for f in fields(MediaRecord)}
+        yield _insert_for(dialect, media).values(**values).on_conflict_do_nothing()
+        yield _insert_for(dialect, media_uploads).values(
+            sha256=record.sha256, user_id=uploader, created_at=record.created_at
+        ).on_conflict_do_nothing()
+        yield media_signals.delete().where(media_signals.c.sha256 == record.sha256)
+        if signals:
+            yield (media_signals.insert(), [
+                {"sha256": record.sha256, "position": n, "signal_type": s.signal_type,
+                 "value": s.value, "source": s.source, "quality": s.quality}
+                for n, s in enumerate(signals)])
+        row = (yield sa.select(*_COLS).where(media.c.sha256 == record.sha256)).first()
+        return MediaRecord(*row) if row else None
 
     async def reinstate(self, conn: AsyncConnection, shas: Sequence[str]) -> None:
         """Undo a withdrawal (a removal reversed on appeal)."""
