@@ -6,7 +6,7 @@ Two figures, each against its budget in ``protocol/limits.py``:
    ~1-megapixel JPEG, PDQ of its pixels, MD5 + SHA-256 of the upload, as the upload
    pipeline does (``moderation/media_signals.py``) — pure, one thread, no I/O. The full
    cleaning an upload also does (metadata-free re-encode and a thumbnail,
-   ``services.media.photo_signals``) is printed beside it.
+   ``services.media_hashing.photo_signals``) is printed beside it.
 2. **Image post** (``MEDIA_IMAGE_POST_P99_BUDGET_MS``, p99 50 ms): ``tidings serve`` as a
    subprocess (SQLite in a temp dir), one client uploads a fresh ~1-megapixel JPEG and
    publishes a post with it, sequentially; the time from the upload request to the
@@ -47,7 +47,7 @@ from PIL import Image, ImageDraw
 
 from tidings.moderation import media_signals as ms
 from tidings.protocol import limits
-from tidings.services.media import photo_signals
+from tidings.services.media_hashing import photo_signals
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _photos import real_photos

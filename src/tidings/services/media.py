@@ -40,17 +40,18 @@ from tidings.moderation import Signal
 from tidings.moderation import media_signals as ms
 from tidings.moderation.engine import Actor, Surface, Verdict
 from tidings.moderation.errors import VideoRefusedError
-from tidings.moderation.pdq_variants import PdqVariant
 from tidings.moderation.video import FRAME_PDQ, VPDQ_PLAIN, VPDQ_TRIMMED, gate_signals
 from tidings.protocol import limits
 from tidings.protocol.errors import BadRequest, PayloadTooLarge, Unprocessable
 from tidings.services import hash_workers, imaging
 from tidings.services.accounts import Principal
 from tidings.services.clock import Clock
+from tidings.services.media_hashing import exact_signals, legacy_signals, pdq_signals
 from tidings.services.moderation import HELD, ModerationService, gate_decision
 from tidings.storage.blobs import BlobIdError, BlobStore, BlobTooLargeError, check_id
 from tidings.storage.database import Database
 from tidings.storage.media import MediaRecord, MediaStore
+from tidings.storage.plan import Plan
 
 SNIFF_BYTES = 64
 """Bytes needed before the type is known and the kind's own limit applies."""
@@ -283,12 +284,10 @@ class MediaService:
             wanted = [check_id(i) for i in dict.fromkeys(ids)]
         except BlobIdError as exc:
             raise BadRequest(str(exc), exc.code) from exc
-        async with self.db.read() as conn:
-            found = await self.store.get_many(conn, wanted)
-            own = (await self.store.uploaded_by(conn, wanted, owner)
-                   if owner is not None else set(wanted))
-            public = {i for i in wanted if i in found and i not in own and i not in keep
-                      and await self.store.publicly_used(conn, [i])}
+        if not wanted:
+            return [], []
+        found, own, public, stored = await self.db.read_plan(
+            self._resolve_plan(wanted, owner, keep))
         allowed = own | public | set(keep)
         missing = [i for i in wanted
                    if i not in found or i not in allowed or not self.blobs.exists(i)]
@@ -300,16 +299,35 @@ class MediaService:
         records = [found[i] for i in wanted]
         if photos_only and any(r.kind != "photo" for r in records):
             raise BadRequest("an avatar must be a photo", "avatar_not_photo")
-        stored = await self.signals_of(records)
+        stored = await self.signals_of(records, stored)
         signals = [s for r in records for s in ms.matchable(stored.get(r.sha256, []))]
         return [descriptor(r) for r in records], signals
 
-    async def signals_of(self, records: Sequence[MediaRecord]
+    def _resolve_plan(self, wanted: Sequence[str], owner: int | None, keep: Collection[str]
+                      ) -> Plan[tuple[dict[str, MediaRecord], set[str], set[str],
+                                      dict[str, list[ms.MediaSignal]]]]:
+        """What ``resolve`` reads, in one snapshot (one hop on SQLite): the rows, which
+        the owner uploaded, which others are public, and the stored signals."""
+        found = yield from self.store.get_many_plan(wanted)
+        own = (set(wanted) if owner is None
+               else (yield from self.store.uploaded_by_plan(wanted, owner)))
+        public = set()
+        for i in wanted:
+            if i in found and i not in own and i not in keep and (
+                    yield from self.store.publicly_used_plan([i])):
+                public.add(i)
+        stored = yield from self.store.signals_plan([i for i in wanted if i in found])
+        return found, own, public, stored
+
+    async def signals_of(self, records: Sequence[MediaRecord],
+                         stored: dict[str, list[ms.MediaSignal]] | None = None
                          ) -> dict[str, list[ms.MediaSignal]]:
-        """Stored signals; media uploaded before they were stored (migration 0011) is
-        hashed once now, from its stored bytes, and its signals kept."""
-        async with self.db.read() as conn:
-            stored = await self.store.signals(conn, [r.sha256 for r in records])
+        """Stored signals (``stored``: read already); media uploaded before they were
+        stored (migration 0011) is hashed once now, from its stored bytes, and its
+        signals kept."""
+        if stored is None:
+            async with self.db.read() as conn:
+                stored = await self.store.signals(conn, [r.sha256 for r in records])
         for r in records:
             if r.sha256 not in stored and self.blobs.exists(r.sha256):
                 data = await asyncio.to_thread(self.blobs.read, r.sha256)
@@ -447,46 +465,3 @@ def _served_type(sha256: str, parent: MediaRecord) -> tuple[str, str]:
     if parent.sha256 == sha256:
         return parent.media_type, parent.kind
     return ("image/png" if parent.media_type == "image/png" else "image/jpeg"), "photo"
-
-
-def photo_signals(data: bytes, upload_md5: str, upload_sha256: str
-                  ) -> tuple[imaging.ProcessedPhoto, tuple[ms.MediaSignal, ...]]:
-    """Clean a photo and hash it, decoding it once, in one thread (CPU-bound; what the
-    upload computes, which runs the PDQ part beside the blob writes)."""
-    photo = imaging.process_photo(data)
-    signals = exact_signals(upload_md5, upload_sha256, *ms.digests(photo.data))
-    return photo, (*signals, *pdq_signals(photo, data))
-
-
-def exact_signals(upload_md5: str, upload_sha256: str, stored_md5: str, stored_sha256: str
-                  ) -> tuple[ms.MediaSignal, ...]:
-    """MD5 and SHA-256 of a photo as uploaded and as stored (the first signals)."""
-    return ms.media_signals(ms.PreparedMedia("photo", "", upload_md5, upload_sha256,
-                                             stored_md5, stored_sha256), (ms.ExactHasher,))
-
-
-def pdq_signals(photo: imaging.ProcessedPhoto, data: bytes,
-                variants: Sequence[PdqVariant] | None = None) -> tuple[ms.MediaSignal, ...]:
-    """PDQ of a cleaned photo with its query variants, and of an animation's frames
-    (``data``: the upload, decoded again for those only). CPU-bound (run in a thread)
-    unless ``variants``, the query hashes of a still, were computed already."""
-    frames = None
-    if photo.animated:
-        def frames() -> Any:
-            return imaging.animation_frames(data, limits.MEDIA_PDQ_FRAMES_MAX)
-    prepared = ms.PreparedMedia("photo", photo.media_type, "", "", "", "", photo.pixels,
-                                photo.reduced, frames, variants)
-    return ms.media_signals(prepared, (ms.PdqHasher,))
-
-
-def legacy_signals(data: bytes, kind: str, media_type: str) -> tuple[ms.MediaSignal, ...]:
-    """Signals of media stored before uploads were hashed (only its stored bytes are
-    left, so they stand for the upload too)."""
-    md5, sha = ms.digests(data)
-    pixels = None
-    if kind == "photo":
-        try:
-            pixels = imaging.process_photo(data).pixels
-        except imaging.MediaError:
-            pixels = None
-    return ms.media_signals(ms.PreparedMedia(kind, media_type, md5, sha, md5, sha, pixels))

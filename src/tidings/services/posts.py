@@ -92,8 +92,7 @@ class PostService:
         if channel is not None and actor is not None and returning is not None:
             # A post advertising a banned channel, or a young channel's first posts that
             # make it resemble one, meet the rules' resembles_banned_channel (issue 24).
-            found = await returning.post_resemblance(channel, text,
-                                                     [d["sha256"] for d in descriptors])
+            found = await returning.post_resemblance(channel, text, signals)
             if found is not None:
                 actor = replace(actor, resemblance=found,
                                 flags=actor.flags | {RETURNING_FLAG})

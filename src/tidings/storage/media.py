@@ -25,7 +25,7 @@ from tidings.storage.channel_schema import (
     profiles,
 )
 from tidings.storage.channels import _insert, _insert_for
-from tidings.storage.plan import Plan
+from tidings.storage.plan import Plan, run_async
 from tidings.storage.schema import users
 
 
@@ -63,9 +63,12 @@ class MediaStore:
 
     async def get_many(self, conn: AsyncConnection,
                        ids: Sequence[str]) -> dict[str, MediaRecord]:
+        return await run_async(conn, self.get_many_plan(ids))
+
+    def get_many_plan(self, ids: Sequence[str]) -> Plan[dict[str, MediaRecord]]:
         if not ids:
             return {}
-        rows = await conn.execute(sa.select(*_COLS).where(media.c.sha256.in_(list(ids))))
+        rows = yield sa.select(*_COLS).where(media.c.sha256.in_(list(ids)))
         return {r[0]: MediaRecord(*r) for r in rows}
 
     async def served_type(self, conn: AsyncConnection, sha256: str) -> tuple[str, str] | None:
@@ -83,13 +86,16 @@ class MediaStore:
     # --- uploaders, signals, withdrawal (migration 0011) -----------------------------
     async def uploaded_by(self, conn: AsyncConnection, shas: Sequence[str],
                           user_id: int) -> set[str]:
+        return await run_async(conn, self.uploaded_by_plan(shas, user_id))
+
+    def uploaded_by_plan(self, shas: Sequence[str], user_id: int) -> Plan[set[str]]:
         """Which of ``shas`` this user uploaded (a thumbnail counts as its photo's)."""
         if not shas:
             return set()
-        own = {str(r[0]) for r in await conn.execute(
-            sa.select(media_uploads.c.sha256).where(media_uploads.c.sha256.in_(list(shas)),
-                                                    media_uploads.c.user_id == user_id))}
-        thumbs = await conn.execute(
+        mine = yield sa.select(media_uploads.c.sha256).where(
+            media_uploads.c.sha256.in_(list(shas)), media_uploads.c.user_id == user_id)
+        own = {str(r[0]) for r in mine}
+        thumbs = yield (
             sa.select(media.c.thumb_sha256).select_from(media.join(
                 media_uploads, media_uploads.c.sha256 == media.c.sha256))
             .where(media.c.thumb_sha256.in_(list(shas)), media_uploads.c.user_id == user_id))
@@ -107,10 +113,13 @@ class MediaStore:
 
     async def signals(self, conn: AsyncConnection, shas: Sequence[str]
                       ) -> dict[str, list[MediaSignal]]:
+        return await run_async(conn, self.signals_plan(shas))
+
+    def signals_plan(self, shas: Sequence[str]) -> Plan[dict[str, list[MediaSignal]]]:
         """Stored signals by media id; an id without any (uploaded before 0011) is absent."""
         if not shas:
             return {}
-        rows = await conn.execute(
+        rows = yield (
             sa.select(media_signals.c.sha256, media_signals.c.signal_type,
                       media_signals.c.value, media_signals.c.source, media_signals.c.quality)
             .where(media_signals.c.sha256.in_(list(shas)))
@@ -186,6 +195,9 @@ class MediaStore:
         return [MediaRecord(*r) for r in rows]
 
     async def publicly_used(self, conn: AsyncConnection, shas: Sequence[str]) -> bool:
+        return await run_async(conn, self.publicly_used_plan(shas))
+
+    def publicly_used_plan(self, shas: Sequence[str]) -> Plan[bool]:
         """True while a visible public object uses one of these media ids: a visible,
         undeleted post in a visible channel, a visible channel's picture, or the
         visible profile picture of an account that is not deleted."""
@@ -207,7 +219,7 @@ class MediaStore:
                      .where(profiles.c.avatar_sha256.in_(ids), profiles.c.state == "visible",
                             users.c.deleted_at.is_(None)).limit(1))
         for query in (post_q, avatar_q, profile_q):
-            if (await conn.execute(query)).first() is not None:
+            if (yield query).first() is not None:
                 return True
         return False
 
