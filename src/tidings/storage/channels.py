@@ -34,6 +34,7 @@ from tidings.storage.channel_schema import (
     post_media,
     post_views,
 )
+from tidings.storage.plan import Plan, run_async
 from tidings.storage.report_schema import review_cases
 from tidings.storage.schema import users
 
@@ -134,8 +135,10 @@ class ChannelStore:
         return ChannelRecord(*row) if row else None
 
     async def by_id(self, conn: AsyncConnection, channel_id: int) -> ChannelRecord | None:
-        row = (await conn.execute(sa.select(*_CH_COLS).where(channels.c.id == channel_id))
-               ).first()
+        return await run_async(conn, self.by_id_plan(channel_id))
+
+    def by_id_plan(self, channel_id: int) -> Plan[ChannelRecord | None]:
+        row = (yield sa.select(*_CH_COLS).where(channels.c.id == channel_id)).first()
         return ChannelRecord(*row) if row else None
 
     async def by_ids(self, conn: AsyncConnection, ids: Sequence[int]) -> list[ChannelRecord]:
@@ -155,7 +158,10 @@ class ChannelStore:
         return str(row[0]) if row else None
 
     async def update(self, conn: AsyncConnection, channel_id: int, **values: Any) -> None:
-        await conn.execute(channels.update().where(channels.c.id == channel_id).values(**values))
+        await run_async(conn, self.update_plan(channel_id, **values))
+
+    def update_plan(self, channel_id: int, **values: Any) -> Plan[None]:
+        yield channels.update().where(channels.c.id == channel_id).values(**values)
 
     async def soft_delete(self, conn: AsyncConnection, channel_id: int, now: int) -> None:
         """An owner's deletion: the row stays, so a case, an order or an audit record that
@@ -292,22 +298,28 @@ class ChannelStore:
         :meth:`append_update` takes the sequence): concurrent posters to one channel
         serialise on that row lock on PostgreSQL (SQLite has one writer), so numbers are
         distinct and consecutive, and a rolled-back post gives its number back."""
-        number = int((await conn.execute(
-            channels.update().where(channels.c.id == values["channel_id"])
-            .values(last_post_number=channels.c.last_post_number + 1)
-            .returning(channels.c.last_post_number))).scalar_one())
-        row = (await conn.execute(channel_posts.insert().values(number=number, **values)
-                                  .returning(*_POST_COLS))).one()
+        return await run_async(conn, self.insert_post_plan(media_ids, **values))
+
+    def insert_post_plan(self, media_ids: Sequence[str], **values: Any) -> Plan[PostRecord]:
+        """:meth:`insert_post` as a plan (``storage/plan.py``)."""
+        number = int((yield channels.update().where(channels.c.id == values["channel_id"])
+                      .values(last_post_number=channels.c.last_post_number + 1)
+                      .returning(channels.c.last_post_number)).scalar_one())
+        row = (yield channel_posts.insert().values(number=number, **values)
+               .returning(*_POST_COLS)).one()
         post = PostRecord(*row)
-        await self.set_post_media(conn, post.id, media_ids)
+        yield from self.set_post_media_plan(post.id, media_ids)
         return post
 
     async def set_post_media(self, conn: AsyncConnection, post_id: int,
                              media_ids: Sequence[str]) -> None:
-        await conn.execute(post_media.delete().where(post_media.c.post_id == post_id))
+        await run_async(conn, self.set_post_media_plan(post_id, media_ids))
+
+    def set_post_media_plan(self, post_id: int, media_ids: Sequence[str]) -> Plan[None]:
+        yield post_media.delete().where(post_media.c.post_id == post_id)
         if media_ids:
             rows = [{"post_id": post_id, "sha256": s} for s in dict.fromkeys(media_ids)]
-            await conn.execute(post_media.insert(), rows)
+            yield (post_media.insert(), rows)
 
     async def post(self, conn: AsyncConnection, post_id: int) -> PostRecord | None:
         row = (await conn.execute(sa.select(*_POST_COLS).where(channel_posts.c.id == post_id))
@@ -403,13 +415,16 @@ class ChannelStore:
     # --- the update log -------------------------------------------------------------
     async def append_update(self, conn: AsyncConnection, channel_id: int, kind: str,
                             post_id: int, body: str, now: int) -> int:
-        seq = int((await conn.execute(
-            channels.update().where(channels.c.id == channel_id)
-            .values(update_seq=channels.c.update_seq + 1)
-            .returning(channels.c.update_seq))).scalar_one())
-        await conn.execute(channel_updates.insert().values(
-            channel_id=channel_id, seq=seq, kind=kind, post_id=post_id, body=body,
-            created_at=now))
+        return await run_async(conn, self.append_update_plan(channel_id, kind, post_id, body,
+                                                             now))
+
+    def append_update_plan(self, channel_id: int, kind: str, post_id: int, body: str,
+                           now: int) -> Plan[int]:
+        seq = int((yield channels.update().where(channels.c.id == channel_id)
+                   .values(update_seq=channels.c.update_seq + 1)
+                   .returning(channels.c.update_seq)).scalar_one())
+        yield channel_updates.insert().values(channel_id=channel_id, seq=seq, kind=kind,
+                                              post_id=post_id, body=body, created_at=now)
         return seq
 
     async def updates(self, conn: AsyncConnection, channel_id: int, since: int,
