@@ -12,7 +12,7 @@ Bounded: ``MEDIA_HASH_PROCESSES`` processes (spawned, not forked: the server has
 threads), each job at most one PDQ reduction (under 1024 pixels a side, ~3 MB). The
 pool starts with the server (``start``) or at the first photo. A job the pool cannot
 take or finish (shut down, a worker killed) answers None and the caller hashes in its
-own thread; a broken pool is replaced for the next upload.
+own thread; a broken pool is replaced after ``REST_S``.
 """
 
 from __future__ import annotations
@@ -33,7 +33,10 @@ from tidings.protocol import limits
 
 PARENT_POLL_S = 1.0
 """How often a worker checks that the server that started it still runs."""
+REST_S = 60.0
+"""After a pool broke, how long uploads hash in their own thread before another starts."""
 _lock = threading.Lock()
+_resting_until = 0.0
 _pool: ProcessPoolExecutor | None = None
 
 
@@ -58,9 +61,11 @@ def _watch_parent(parent: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def _get() -> ProcessPoolExecutor:
+def _get() -> ProcessPoolExecutor | None:
     global _pool
     with _lock:
+        if _pool is None and time.monotonic() < _resting_until:
+            return None
         if _pool is None:
             _pool = ProcessPoolExecutor(limits.MEDIA_HASH_PROCESSES,
                                         mp_context=multiprocessing.get_context("spawn"),
@@ -68,9 +73,11 @@ def _get() -> ProcessPoolExecutor:
         return _pool
 
 
-def start() -> Future[int]:
+def start() -> None:
     """Start the workers (server start-up), so the first upload does not wait for them."""
-    return _get().submit(_ready)
+    pool = _get()
+    if pool is not None:
+        pool.submit(_ready)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +90,8 @@ def submit(reduced: Image.Image) -> Job | None:
     """``query_hashes`` of an opaque RGB photo's ``reduce_for_pdq``, in a worker; None
     when no worker can take it (the caller hashes in its thread)."""
     pool = _get()
+    if pool is None:
+        return None
     try:
         return Job(pool, pool.submit(_hash, reduced.mode, reduced.size, reduced.tobytes()))
     except (BrokenProcessPool, RuntimeError):  # broken or shut down: replace it
@@ -100,10 +109,14 @@ async def hashes(job: Job) -> list[pv.PdqVariant] | None:
 
 
 def _forget(pool: ProcessPoolExecutor) -> None:
-    global _pool
+    """Drop a broken pool; none is started for ``REST_S`` (a worker that cannot start,
+    say a main module without the ``__main__`` guard, would otherwise cost a process
+    start per upload): uploads hash in their thread meanwhile."""
+    global _pool, _resting_until
     with _lock:
         if _pool is pool:
             _pool = None
+            _resting_until = time.monotonic() + REST_S
     pool.shutdown(wait=False, cancel_futures=True)
 
 
