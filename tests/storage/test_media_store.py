@@ -43,10 +43,11 @@ async def test_withdrawn_among_finds_the_id_and_the_uploaded_bytes_hash(
     user = await _user(database, "owner")
     await database.write_plan(store.remember_plan(_record(user, 1), user, SIGNALS,
                                                   database.dialect))
-    assert not await database.read_plan(store.withdrawn_among_plan([SHA, UPLOAD_MD5]))
-    assert not await database.read_plan(store.withdrawn_among_plan([]))
+    assert not await database.read_plan(
+        store.withdrawn_among_plan([SHA, UPLOAD_MD5], database.dialect))
+    assert not await database.read_plan(store.withdrawn_among_plan([], database.dialect))
     async with database.write() as conn:
         assert await store.withdraw(conn, [SHA], "removal", 5) == [SHA]
-    assert await database.read_plan(store.withdrawn_among_plan([SHA]))
-    assert await database.read_plan(store.withdrawn_among_plan([UPLOAD_MD5]))
-    assert not await database.read_plan(store.withdrawn_among_plan(["e" * 64]))
+    assert await database.read_plan(store.withdrawn_among_plan([SHA], database.dialect))
+    assert await database.read_plan(store.withdrawn_among_plan([UPLOAD_MD5], database.dialect))
+    assert not await database.read_plan(store.withdrawn_among_plan(["e" * 64], database.dialect))

@@ -257,7 +257,7 @@ class MediaService:
                                            Actor(who.user_id), ms.matchable(signals))
         exact = sorted({s.value for s in signals if s.signal_type in ("md5", "sha256")})
         withdrawn = await self.db.read_plan(
-            self.store.withdrawn_among_plan([stored_sha, *exact]))
+            self.store.withdrawn_among_plan([stored_sha, *exact], self.db.dialect))
         if withdrawn:
             raise MediaWithdrawn("this media was removed from the platform and cannot be "
                                  "uploaded again")

@@ -9,7 +9,7 @@ grace period (``limits.BLOB_GC_GRACE_S``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import astuple, dataclass, fields
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -25,7 +25,7 @@ from tidings.storage.channel_schema import (
     profiles,
 )
 from tidings.storage.channels import _insert, _insert_for
-from tidings.storage.plan import Plan, run_async
+from tidings.storage.plan import Plan, Raw, run_async
 from tidings.storage.schema import users
 
 
@@ -54,6 +54,24 @@ class ProfileRecord:
 
 
 _COLS = [media.c[f.name] for f in fields(MediaRecord)]
+# The upload's statements as SQLite text (storage/plan.py, Raw), same as the Core ones;
+# the columns in MediaRecord's order.
+_LITE_ADD = ("INSERT INTO media (sha256, kind, media_type, size, width, height, thumb_sha256, "
+             "uploader_id, created_at, withdrawn_at, withdrawn_reason) "
+             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
+_LITE_ADD_UPLOADER = ("INSERT INTO media_uploads (sha256, user_id, created_at) VALUES (?, ?, ?) "
+                      "ON CONFLICT DO NOTHING")
+_LITE_DROP_SIGNALS = "DELETE FROM media_signals WHERE sha256 = ?"
+_LITE_ADD_SIGNAL = ("INSERT INTO media_signals (sha256, position, signal_type, value, source, "
+                    "quality) VALUES (?, ?, ?, ?, ?, ?)")
+_LITE_GET = ("SELECT sha256, kind, media_type, size, width, height, thumb_sha256, uploader_id, "
+             "created_at, withdrawn_at, withdrawn_reason FROM media WHERE sha256 = ?")
+_LITE_WITHDRAWN = ("SELECT sha256 FROM media WHERE sha256 IN ({marks}) "
+                   "AND withdrawn_at IS NOT NULL LIMIT 1")
+_LITE_WITHDRAWN_VIA_SIGNALS = (
+    "SELECT media.sha256 FROM media JOIN media_signals ON media_signals.sha256 = media.sha256 "
+    "WHERE media.withdrawn_at IS NOT NULL AND media_signals.signal_type IN ('md5', 'sha256') "
+    "AND media_signals.value IN ({marks}) LIMIT 1")
 
 
 class MediaStore:
@@ -142,12 +160,19 @@ class MediaStore:
                                .values(withdrawn_at=now, withdrawn_reason=reason[:64]))
         return fresh
 
-    def withdrawn_among_plan(self, values: Sequence[str]) -> Plan[bool]:
+    def withdrawn_among_plan(self, values: Sequence[str], dialect: str = "") -> Plan[bool]:
         """Is any of these exact hashes (MD5 or SHA-256 hex) one of withdrawn media: its
-        id, or a hash of the bytes it was uploaded as? (A plan: ``Database.read_plan``.)"""
+        id, or a hash of the bytes it was uploaded as? (A plan: ``Database.read_plan``;
+        on SQLite prepared text, ``plan.Raw``: every upload asks.)"""
         if not values:
             return False
         ids = list(values)
+        if dialect == "sqlite":
+            marks = ",".join("?" * len(ids))
+            for sql in (_LITE_WITHDRAWN, _LITE_WITHDRAWN_VIA_SIGNALS):
+                if (yield Raw(sql.format(marks=marks), ids)):
+                    return True
+            return False
         direct = sa.select(media.c.sha256).where(media.c.sha256.in_(ids),
                                                  media.c.withdrawn_at.is_not(None))
         via_signals = (sa.select(media.c.sha256)
@@ -165,7 +190,16 @@ class MediaStore:
                       signals: Sequence[MediaSignal], dialect: str) -> Plan[MediaRecord | None]:
         """An accepted upload in one transaction (``Database.write_plan``): its row (the
         same bytes uploaded twice keep their first), its uploader, its signals; returns
-        the row as stored."""
+        the row as stored. On SQLite prepared text (``plan.Raw``)."""
+        if dialect == "sqlite":
+            yield Raw(_LITE_ADD, astuple(record))
+            yield Raw(_LITE_ADD_UPLOADER, (record.sha256, uploader, record.created_at))
+            yield Raw(_LITE_DROP_SIGNALS, (record.sha256,))
+            yield Raw(_LITE_ADD_SIGNAL, [(record.sha256, n, s.signal_type, s.value, s.source,
+                                          s.quality) for n, s in enumerate(signals)],
+                      many=True)
+            found = yield Raw(_LITE_GET, (record.sha256,))
+            return MediaRecord(*found[0]) if found else None
         values = {f.name: getattr(record, f.name) for f in fields(MediaRecord)}
         yield _insert_for(dialect, media).values(**values).on_conflict_do_nothing()
         yield _insert_for(dialect, media_uploads).values(
