@@ -130,8 +130,10 @@ class ChannelStore:
         return ChannelRecord(*row)
 
     async def by_handle(self, conn: AsyncConnection, handle: str) -> ChannelRecord | None:
-        row = (await conn.execute(sa.select(*_CH_COLS).where(channels.c.handle == handle))
-               ).first()
+        return await run_async(conn, self.by_handle_plan(handle))
+
+    def by_handle_plan(self, handle: str) -> Plan[ChannelRecord | None]:
+        row = (yield sa.select(*_CH_COLS).where(channels.c.handle == handle)).first()
         return ChannelRecord(*row) if row else None
 
     async def by_id(self, conn: AsyncConnection, channel_id: int) -> ChannelRecord | None:
@@ -224,14 +226,16 @@ class ChannelStore:
     # --- admins ---------------------------------------------------------------------
     async def admin(self, conn: AsyncConnection, channel_id: int,
                     user_id: int) -> AdminRecord | None:
-        rows = await self._admins(conn, channel_id, user_id)
+        return await run_async(conn, self.admin_plan(channel_id, user_id))
+
+    def admin_plan(self, channel_id: int, user_id: int) -> Plan[AdminRecord | None]:
+        rows = yield from self._admins(channel_id, user_id)
         return rows[0] if rows else None
 
     async def admins(self, conn: AsyncConnection, channel_id: int) -> list[AdminRecord]:
-        return await self._admins(conn, channel_id, None)
+        return await run_async(conn, self._admins(channel_id, None))
 
-    async def _admins(self, conn: AsyncConnection, channel_id: int,
-                      user_id: int | None) -> list[AdminRecord]:
+    def _admins(self, channel_id: int, user_id: int | None) -> Plan[list[AdminRecord]]:
         a = channel_admins
         query = (sa.select(a.c.user_id, users.c.username, a.c.can_post, a.c.can_edit_others,
                            a.c.can_manage_admins)
@@ -239,8 +243,8 @@ class ChannelStore:
                  .where(a.c.channel_id == channel_id).order_by(users.c.username))
         if user_id is not None:
             query = query.where(a.c.user_id == user_id)
-        return [AdminRecord(int(r[0]), r[1], bool(r[2]), bool(r[3]), bool(r[4]))
-                for r in await conn.execute(query)]
+        rows = yield query
+        return [AdminRecord(int(r[0]), r[1], bool(r[2]), bool(r[3]), bool(r[4])) for r in rows]
 
     async def set_admin(self, conn: AsyncConnection, channel_id: int, user_id: int,
                         can_post: bool, can_edit_others: bool, can_manage_admins: bool) -> None:
@@ -279,9 +283,12 @@ class ChannelStore:
         return True
 
     async def is_subscribed(self, conn: AsyncConnection, channel_id: int, user_id: int) -> bool:
+        return await run_async(conn, self.is_subscribed_plan(channel_id, user_id))
+
+    def is_subscribed_plan(self, channel_id: int, user_id: int) -> Plan[bool]:
         s = channel_subscriptions
-        row = (await conn.execute(sa.select(s.c.user_id).where(
-            s.c.channel_id == channel_id, s.c.user_id == user_id))).first()
+        row = (yield sa.select(s.c.user_id).where(
+            s.c.channel_id == channel_id, s.c.user_id == user_id)).first()
         return row is not None
 
     async def subscribed_ids(self, conn: AsyncConnection, user_id: int) -> list[int]:
