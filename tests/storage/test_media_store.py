@@ -32,10 +32,16 @@ async def test_remember_keeps_the_first_row_and_every_uploader(database: Databas
     again = await database.write_plan(
         store.remember_plan(_record(second, 200), second, SIGNALS[:2], database.dialect))
     assert again == _record(first, 100)  # same bytes: the first row stays
-    async with database.read() as conn:
-        assert await store.uploaded_by(conn, [SHA], first) == {SHA}
-        assert await store.uploaded_by(conn, [SHA], second) == {SHA}
-        assert (await store.signals(conn, [SHA]))[SHA] == SIGNALS[:2]  # replaced
+    dialect = database.dialect  # SQLite: prepared text (plan.Raw); PostgreSQL: Core
+    for user in (first, second):
+        assert await database.read_plan(store.uploaded_by_plan([SHA], user, dialect)) == {SHA}
+    thumb = _record(first, 100).thumb_sha256
+    assert thumb is not None  # a thumbnail counts as its photo's
+    assert await database.read_plan(store.uploaded_by_plan([thumb], first, dialect)) == {thumb}
+    assert await database.read_plan(store.get_many_plan([SHA, "f" * 64], dialect)) == {
+        SHA: _record(first, 100)}
+    assert await database.read_plan(store.signals_plan([SHA], dialect)) == {
+        SHA: SIGNALS[:2]}  # replaced
 
 
 async def test_withdrawn_among_finds_the_id_and_the_uploaded_bytes_hash(

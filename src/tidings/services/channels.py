@@ -149,11 +149,11 @@ class ChannelService:
     def _view_plan(self, handle: str, who: Principal | None
                    ) -> Plan[tuple[ChannelRecord | None, AdminRecord | None, bool]]:
         """The channel, the caller's admin rights and subscription (one SQLite hop)."""
-        channel = yield from self.store.by_handle_plan(handle)
+        channel = yield from self.store.by_handle_plan(handle, dialect := self.db.dialect)
         if channel is None or who is None:
             return channel, None, False
-        admin = yield from self.store.admin_plan(channel.id, who.user_id)
-        subscribed = yield from self.store.is_subscribed_plan(channel.id, who.user_id)
+        admin = yield from self.store.admin_plan(channel.id, who.user_id, dialect)
+        subscribed = yield from self.store.is_subscribed_plan(channel.id, who.user_id, dialect)
         return channel, admin, subscribed
 
     async def _check_title(self, title: str, channel_id: int | None, owner_id: int) -> str:

@@ -308,15 +308,16 @@ class MediaService:
                                       dict[str, list[ms.MediaSignal]]]]:
         """What ``resolve`` reads, in one snapshot (one hop on SQLite): the rows, which
         the owner uploaded, which others are public, and the stored signals."""
-        found = yield from self.store.get_many_plan(wanted)
+        dialect = self.db.dialect
+        found = yield from self.store.get_many_plan(wanted, dialect)
         own = (set(wanted) if owner is None
-               else (yield from self.store.uploaded_by_plan(wanted, owner)))
+               else (yield from self.store.uploaded_by_plan(wanted, owner, dialect)))
         public = set()
         for i in wanted:
             if i in found and i not in own and i not in keep and (
                     yield from self.store.publicly_used_plan([i])):
                 public.add(i)
-        stored = yield from self.store.signals_plan([i for i in wanted if i in found])
+        stored = yield from self.store.signals_plan([i for i in wanted if i in found], dialect)
         return found, own, public, stored
 
     async def signals_of(self, records: Sequence[MediaRecord],

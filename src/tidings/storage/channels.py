@@ -34,7 +34,7 @@ from tidings.storage.channel_schema import (
     post_media,
     post_views,
 )
-from tidings.storage.plan import Plan, run_async
+from tidings.storage.plan import Plan, Raw, run_async
 from tidings.storage.report_schema import review_cases
 from tidings.storage.schema import users
 
@@ -102,6 +102,14 @@ OPEN_CASE_STATES = ("open", "escalated", "claimed", "appealed", "appeal_claimed"
 
 _CH_COLS = [channels.c[f.name] for f in fields(ChannelRecord)]
 _POST_COLS = [channel_posts.c[f.name] for f in fields(PostRecord)]
+# The channel view's reads as SQLite text (storage/plan.py, Raw), same as the Core ones.
+_LITE_BY_HANDLE = (f"SELECT {', '.join(f.name for f in fields(ChannelRecord))} "  # noqa: S608
+                   "FROM channels WHERE handle = ?")
+_LITE_ADMIN = ("SELECT a.user_id, u.username, a.can_post, a.can_edit_others, "
+               "a.can_manage_admins FROM channel_admins a JOIN users u ON u.id = a.user_id "
+               "WHERE a.channel_id = ? AND a.user_id = ?")
+_LITE_SUBSCRIBED = ("SELECT user_id FROM channel_subscriptions WHERE channel_id = ? "
+                    "AND user_id = ?")
 
 
 def _insert(conn: AsyncConnection, table: sa.Table) -> Any:
@@ -132,7 +140,10 @@ class ChannelStore:
     async def by_handle(self, conn: AsyncConnection, handle: str) -> ChannelRecord | None:
         return await run_async(conn, self.by_handle_plan(handle))
 
-    def by_handle_plan(self, handle: str) -> Plan[ChannelRecord | None]:
+    def by_handle_plan(self, handle: str, dialect: str = "") -> Plan[ChannelRecord | None]:
+        if dialect == "sqlite":  # every channel request: prepared text (plan.Raw)
+            rows = yield Raw(_LITE_BY_HANDLE, (handle,))
+            return ChannelRecord(*rows[0]) if rows else None
         row = (yield sa.select(*_CH_COLS).where(channels.c.handle == handle)).first()
         return ChannelRecord(*row) if row else None
 
@@ -228,7 +239,12 @@ class ChannelStore:
                     user_id: int) -> AdminRecord | None:
         return await run_async(conn, self.admin_plan(channel_id, user_id))
 
-    def admin_plan(self, channel_id: int, user_id: int) -> Plan[AdminRecord | None]:
+    def admin_plan(self, channel_id: int, user_id: int, dialect: str = ""
+                   ) -> Plan[AdminRecord | None]:
+        if dialect == "sqlite":
+            found = yield Raw(_LITE_ADMIN, (channel_id, user_id))
+            return (AdminRecord(int(found[0][0]), found[0][1], bool(found[0][2]),
+                                bool(found[0][3]), bool(found[0][4])) if found else None)
         rows = yield from self._admins(channel_id, user_id)
         return rows[0] if rows else None
 
@@ -285,7 +301,10 @@ class ChannelStore:
     async def is_subscribed(self, conn: AsyncConnection, channel_id: int, user_id: int) -> bool:
         return await run_async(conn, self.is_subscribed_plan(channel_id, user_id))
 
-    def is_subscribed_plan(self, channel_id: int, user_id: int) -> Plan[bool]:
+    def is_subscribed_plan(self, channel_id: int, user_id: int, dialect: str = ""
+                           ) -> Plan[bool]:
+        if dialect == "sqlite":
+            return bool((yield Raw(_LITE_SUBSCRIBED, (channel_id, user_id))))
         s = channel_subscriptions
         row = (yield sa.select(s.c.user_id).where(
             s.c.channel_id == channel_id, s.c.user_id == user_id)).first()

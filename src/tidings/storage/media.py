@@ -66,6 +66,22 @@ _LITE_ADD_SIGNAL = ("INSERT INTO media_signals (sha256, position, signal_type, v
                     "quality) VALUES (?, ?, ?, ?, ?, ?)")
 _LITE_GET = ("SELECT sha256, kind, media_type, size, width, height, thumb_sha256, uploader_id, "
              "created_at, withdrawn_at, withdrawn_reason FROM media WHERE sha256 = ?")
+_LITE_GET_MANY = ("SELECT sha256, kind, media_type, size, width, height, thumb_sha256, "
+                  "uploader_id, created_at, withdrawn_at, withdrawn_reason FROM media "
+                  "WHERE sha256 IN ({marks})")
+_LITE_UPLOADED = "SELECT sha256 FROM media_uploads WHERE sha256 IN ({marks}) AND user_id = ?"
+_LITE_UPLOADED_THUMBS = (
+    "SELECT media.thumb_sha256 FROM media JOIN media_uploads "
+    "ON media_uploads.sha256 = media.sha256 "
+    "WHERE media.thumb_sha256 IN ({marks}) AND media_uploads.user_id = ?")
+_LITE_SIGNALS = ("SELECT sha256, signal_type, value, source, quality FROM media_signals "
+                 "WHERE sha256 IN ({marks}) ORDER BY sha256, position")
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ",".join("?" * len(values))
+
+
 _LITE_WITHDRAWN = ("SELECT sha256 FROM media WHERE sha256 IN ({marks}) "
                    "AND withdrawn_at IS NOT NULL LIMIT 1")
 _LITE_WITHDRAWN_VIA_SIGNALS = (
@@ -83,9 +99,13 @@ class MediaStore:
                        ids: Sequence[str]) -> dict[str, MediaRecord]:
         return await run_async(conn, self.get_many_plan(ids))
 
-    def get_many_plan(self, ids: Sequence[str]) -> Plan[dict[str, MediaRecord]]:
+    def get_many_plan(self, ids: Sequence[str], dialect: str = ""
+                      ) -> Plan[dict[str, MediaRecord]]:
         if not ids:
             return {}
+        if dialect == "sqlite":  # every post with media: prepared text (plan.Raw)
+            found = yield Raw(_LITE_GET_MANY.format(marks=_marks(ids)), list(ids))
+            return {r[0]: MediaRecord(*r) for r in found}
         rows = yield sa.select(*_COLS).where(media.c.sha256.in_(list(ids)))
         return {r[0]: MediaRecord(*r) for r in rows}
 
@@ -106,10 +126,16 @@ class MediaStore:
                           user_id: int) -> set[str]:
         return await run_async(conn, self.uploaded_by_plan(shas, user_id))
 
-    def uploaded_by_plan(self, shas: Sequence[str], user_id: int) -> Plan[set[str]]:
+    def uploaded_by_plan(self, shas: Sequence[str], user_id: int, dialect: str = ""
+                         ) -> Plan[set[str]]:
         """Which of ``shas`` this user uploaded (a thumbnail counts as its photo's)."""
         if not shas:
             return set()
+        if dialect == "sqlite":
+            marks, params = _marks(shas), [*shas, user_id]
+            own_rows = yield Raw(_LITE_UPLOADED.format(marks=marks), params)
+            thumb_rows = yield Raw(_LITE_UPLOADED_THUMBS.format(marks=marks), params)
+            return {str(r[0]) for r in own_rows} | {str(r[0]) for r in thumb_rows}
         mine = yield sa.select(media_uploads.c.sha256).where(
             media_uploads.c.sha256.in_(list(shas)), media_uploads.c.user_id == user_id)
         own = {str(r[0]) for r in mine}
@@ -133,15 +159,18 @@ class MediaStore:
                       ) -> dict[str, list[MediaSignal]]:
         return await run_async(conn, self.signals_plan(shas))
 
-    def signals_plan(self, shas: Sequence[str]) -> Plan[dict[str, list[MediaSignal]]]:
+    def signals_plan(self, shas: Sequence[str], dialect: str = ""
+                     ) -> Plan[dict[str, list[MediaSignal]]]:
         """Stored signals by media id; an id without any (uploaded before 0011) is absent."""
         if not shas:
             return {}
-        rows = yield (
-            sa.select(media_signals.c.sha256, media_signals.c.signal_type,
-                      media_signals.c.value, media_signals.c.source, media_signals.c.quality)
-            .where(media_signals.c.sha256.in_(list(shas)))
-            .order_by(media_signals.c.sha256, media_signals.c.position))
+        query = (Raw(_LITE_SIGNALS.format(marks=_marks(shas)), list(shas)) if dialect == "sqlite"
+                 else sa.select(media_signals.c.sha256, media_signals.c.signal_type,
+                                media_signals.c.value, media_signals.c.source,
+                                media_signals.c.quality)
+                 .where(media_signals.c.sha256.in_(list(shas)))
+                 .order_by(media_signals.c.sha256, media_signals.c.position))
+        rows = yield query
         out: dict[str, list[MediaSignal]] = {}
         for sha, st, value, source, quality in rows:
             out.setdefault(str(sha), []).append(MediaSignal(st, value, source, quality))
@@ -168,9 +197,8 @@ class MediaStore:
             return False
         ids = list(values)
         if dialect == "sqlite":
-            marks = ",".join("?" * len(ids))
             for sql in (_LITE_WITHDRAWN, _LITE_WITHDRAWN_VIA_SIGNALS):
-                if (yield Raw(sql.format(marks=marks), ids)):
+                if (yield Raw(sql.format(marks=_marks(ids)), ids)):
                     return True
             return False
         direct = sa.select(media.c.sha256).where(media.c.sha256.in_(ids),
