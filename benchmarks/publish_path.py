@@ -2,7 +2,7 @@
 
 What one timed run does (the work of a channel post with one photo, minus HTTP):
 
-1. ``services.media.photo_signals`` on a fresh ~1-megapixel JPEG that carries EXIF, as
+1. ``services.media_hashing.photo_signals`` on a fresh ~1-megapixel JPEG that carries EXIF, as
    an upload does (one worker-thread hop): decode once, EXIF-orientation,
    metadata-free re-encode, thumbnail, and the signals stored with the upload (MD5 and
    SHA-256 of the upload and of the cleaned bytes, PDQ with its query-side variants);
@@ -44,7 +44,7 @@ from tidings.moderation import media_signals as ms
 from tidings.moderation.content import HashedMedia
 from tidings.moderation.engine import BankInfo, Engine, Surface
 from tidings.services.bank_sync import limit_matcher_threads
-from tidings.services.media import photo_signals
+from tidings.services.media_hashing import photo_signals
 from tidings.services.moderation import ModerationService
 from tidings.storage.database import Database, sqlite_url_for
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import signal
 from pathlib import Path
 
 import httpx
@@ -22,7 +24,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 from tests.apps import kernel_of
 from tests.conftest import AppFactory, bearer, login
 from tests.server.channel_util import channel, user
-from tidings.services import imaging
+from tidings.services import hash_workers, imaging
 
 PHOTOS = Path(__file__).parent / "data" / "photos"
 BANK = "EVASION_MEDIA"
@@ -303,3 +305,40 @@ async def test_held_animation_thumbnail_is_the_matched_frame(api: AppFactory) ->
             return sum(bin(c).count("1") for c in x)
 
         assert far(seen, pdq(cat)[0]) <= 31 < far(seen, pdq(bike)[0])
+
+
+def _hash_workers() -> list[int]:
+    """This process's PDQ worker processes (services/hash_workers.py), from /proc."""
+    found = []
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            try:
+                cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+            except OSError:  # it ended meanwhile
+                continue
+            if b"spawn_main" in cmdline:
+                found.append(int(child))
+    return found
+
+
+async def test_evasions_are_rejected_when_the_hash_workers_die(
+        api: AppFactory, banked_files: list[bytes], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed PDQ workers cost time only: the upload hashes in its own thread (and a new
+    pool starts), with the same signals, so a banked photo's mirror is still refused."""
+    monkeypatch.setattr(hash_workers, "REST_S", 0.0)  # a new pool at the next upload
+    bike = encode(photo("motorcycle_left"))
+    mirrored = evasions()["flip"]
+    async with api() as client:
+        _, owner = await _setup(client, banked_files)
+        assert (await client.post("/api/v1/media", headers=owner, content=bike)).status_code == 201
+        workers = _hash_workers()
+        assert workers  # the upload above ran in them
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)
+        for _ in range(3):  # the dead pool, the thread's fallback, the new pool
+            r = await client.post("/api/v1/media", headers=owner, content=mirrored)
+            assert (r.status_code, r.json()["error"]["code"]) == (422, "content_rejected")
+        up = await client.post("/api/v1/media", headers=owner, content=encode(
+            ImageOps.mirror(photo("motorcycle_left"))))
+        assert up.status_code == 201, up.text
+        assert set(_hash_workers()).isdisjoint(workers)

@@ -86,6 +86,9 @@ class PreparedMedia:
     """``pixels`` reduced for PDQ (``pdq_variants.reduce_for_pdq``) when the cleaning
     made that copy already (opaque RGB photos): hashed instead of reducing again."""
     frames: Callable[[], Iterator[Image.Image]] | None = field(default=None, repr=False)
+    variants: Sequence[pv.PdqVariant] | None = field(default=None, repr=False)
+    """``pv.query_hashes(pixels, reduced)`` when computed already (by a worker process,
+    ``services/hash_workers.py``): used instead of hashing again."""
 
 
 class MediaHasher(ABC):
@@ -149,7 +152,10 @@ class PdqHasher(MediaHasher):
     def hash(cls, media: PreparedMedia) -> list[MediaSignal]:
         assert media.pixels is not None
         out = []
-        for n, variant in enumerate(pv.query_hashes(media.pixels, media.reduced)):
+        variants = media.variants
+        if variants is None:
+            variants = pv.query_hashes(media.pixels, media.reduced)
+        for n, variant in enumerate(variants):
             source = SOURCE_PIXELS if n == 0 else QUERY_PREFIX + variant.name
             out.append(MediaSignal("pdq", variant.value, source, variant.quality))
         if media.frames is not None:

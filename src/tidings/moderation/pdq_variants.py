@@ -382,29 +382,39 @@ def query_hashes(image: Image.Image, reduced: Image.Image | None = None) -> list
             out.append(PdqVariant(f"{tag}{name}", value, quality))
             if prefix and name == "orig":
                 out.append(PdqVariant(f"{tag}negative", complement(value), quality))
-        small = reduce_to(big, PDQ_VARIANT_SIDE)
-        value, quality = pdq_plain(small)
-        out.append(PdqVariant(f"{tag}small", value, quality))
-        # At 64 px PDQ's sampling grid is the pixel grid: a mirror or rotation of the
-        # picture is exactly a mirror of the grid, so textures survive it too.
-        for name, value, quality in pdq_dihedral(reduce_to(small, PDQ_TINY_SIDE)):
-            out.append(PdqVariant(f"{tag}tiny_{name}", value, quality))
-        for n, box in enumerate(trim_boxes(small)):
-            trimmed = crop_from(big, small, box)
-            tiny = reduce_to(trimmed, PDQ_TINY_SIDE)
-            if n == 0:  # the first candidate with its mirrors (a mirrored, bordered copy)
-                for name, value, quality in pdq_dihedral(trimmed):
-                    out.append(PdqVariant(f"{tag}trim_{name}", value, quality))
-                for name, value, quality in pdq_dihedral(tiny):
-                    out.append(PdqVariant(f"{tag}trim_tiny_{name}", value, quality))
-            else:
-                out.append(PdqVariant(f"{tag}trim{n}", *pdq_plain(trimmed)))
-                out.append(PdqVariant(f"{tag}trim{n}_tiny", *pdq_plain(tiny)))
-        for name, masked in corner_masks(reduce_to(small, PDQ_MASK_SIDE)):
-            out.append(PdqVariant(f"{tag}{name}", *pdq_plain(masked)))
-        for name, cut in caption_cuts(small):
-            value, quality = pdq_plain(small.crop(cut))
-            out.append(PdqVariant(f"{tag}{name}", value, quality))
+        out.extend(derived_hashes(big, tag))
+    return out
+
+
+def derived_hashes(big: Image.Image, tag: str = "") -> list[PdqVariant]:
+    """The query variants of :func:`query_hashes` after the picture's own dihedral
+    hashes: from smaller copies, trimmed borders, masked corners and caption cuts of
+    ``big`` (its :func:`reduce_for_pdq`). An upload's are computed in a second worker
+    process beside the dihedral hashes (``services/hash_workers.py``)."""
+    out: list[PdqVariant] = []
+    small = reduce_to(big, PDQ_VARIANT_SIDE)
+    value, quality = pdq_plain(small)
+    out.append(PdqVariant(f"{tag}small", value, quality))
+    # At 64 px PDQ's sampling grid is the pixel grid: a mirror or rotation of the
+    # picture is exactly a mirror of the grid, so textures survive it too.
+    for name, value, quality in pdq_dihedral(reduce_to(small, PDQ_TINY_SIDE)):
+        out.append(PdqVariant(f"{tag}tiny_{name}", value, quality))
+    for n, box in enumerate(trim_boxes(small)):
+        trimmed = crop_from(big, small, box)
+        tiny = reduce_to(trimmed, PDQ_TINY_SIDE)
+        if n == 0:  # the first candidate with its mirrors (a mirrored, bordered copy)
+            for name, value, quality in pdq_dihedral(trimmed):
+                out.append(PdqVariant(f"{tag}trim_{name}", value, quality))
+            for name, value, quality in pdq_dihedral(tiny):
+                out.append(PdqVariant(f"{tag}trim_tiny_{name}", value, quality))
+        else:
+            out.append(PdqVariant(f"{tag}trim{n}", *pdq_plain(trimmed)))
+            out.append(PdqVariant(f"{tag}trim{n}_tiny", *pdq_plain(tiny)))
+    for name, masked in corner_masks(reduce_to(small, PDQ_MASK_SIDE)):
+        out.append(PdqVariant(f"{tag}{name}", *pdq_plain(masked)))
+    for name, cut in caption_cuts(small):
+        value, quality = pdq_plain(small.crop(cut))
+        out.append(PdqVariant(f"{tag}{name}", value, quality))
     return out
 
 

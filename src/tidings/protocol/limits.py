@@ -185,6 +185,10 @@ uses yet; a URL that claims to live longer is refused as forged."""
 MEDIA_PDQ_FRAMES_MAX = 64
 """Frames of one animation hashed with PDQ at upload (evenly spaced when it has more):
 bounds the hashing cost of a 300-frame GIF to about that of 64 photos."""
+MEDIA_HASH_PROCESSES = 2
+"""Worker processes that compute uploads' PDQ query hashes beside the thread that
+re-encodes them (``services/hash_workers.py``): a photo's two halves (its dihedral
+hashes, the derived variants) run at once; more uploads queue."""
 MEDIA_PHOTO_SIGNALS_BUDGET_MS = 30
 """Budget (docs/decisions.md, "Media pipeline"): decode + PDQ + exact hashes of a
 1-megapixel photo. Measured by benchmarks/media_pipeline.py, not asserted in a test."""

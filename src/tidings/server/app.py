@@ -75,6 +75,7 @@ from tidings.server.routes import web as web_routes
 from tidings.server.routes import webhooks as webhook_routes
 from tidings.server.sessions import SessionWatch
 from tidings.server.state import Edge, app_edge
+from tidings.services import hash_workers
 from tidings.services.bank_sync import BankSync, limit_matcher_threads
 from tidings.services.clock import Clock, system_clock
 from tidings.services.imaging import MediaError, MediaTooLargeError
@@ -274,6 +275,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock,
         app.state.edge = Edge(k, metrics, limiter, rate_rules, session_watch, gateway,
                               CONSOLE_SECTIONS)
         gc_task = asyncio.create_task(gc_policy.run())
+        hash_workers.start()  # uploads' PDQ processes, ready before the first photo
         k.job_runner.start()  # claims only kinds that services register handlers for
         try:
             yield

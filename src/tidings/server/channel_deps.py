@@ -27,21 +27,23 @@ async def maybe_principal(request: Request,
     return await principal(request, creds)
 
 
-def channels(request: Request) -> ChannelService:
+async def channels(request: Request) -> ChannelService:
+    """Async on purpose, as every getter here: FastAPI runs a plain ``def``
+    dependency in its thread pool, a thread hop per request for a field read."""
     service: ChannelService = kernel_of(request).channels
     return service
 
 
-def posts(request: Request) -> PostService:
+async def posts(request: Request) -> PostService:
     service: PostService = kernel_of(request).posts
     return service
 
 
-def media(request: Request) -> MediaService:
+async def media(request: Request) -> MediaService:
     service: MediaService = kernel_of(request).media
     return service
 
 
-def profiles(request: Request) -> ProfileService:
+async def profiles(request: Request) -> ProfileService:
     service: ProfileService = kernel_of(request).profiles
     return service

@@ -53,8 +53,9 @@ from tidings.services.moderation import VISIBLE, ModerationService, gate_decisio
 from tidings.services.returning import EDITABLE, RETURNING_FLAG, ReturningChannels
 from tidings.storage.accounts import AccountStore
 from tidings.storage.actions import ActionStore
-from tidings.storage.channels import ChannelRecord, ChannelStore
+from tidings.storage.channels import AdminRecord, ChannelRecord, ChannelStore
 from tidings.storage.database import Database
+from tidings.storage.plan import Plan
 from tidings.storage.search import SearchIndex
 
 TITLE_KEY_MAX = 512
@@ -131,12 +132,8 @@ class ChannelService:
     async def view(self, handle: str, who: Principal | None, invite: str | None = None
                    ) -> ChannelView:
         """The channel as this caller may see it (404/410 otherwise)."""
-        async with self.db.read() as conn:
-            channel = await self.store.by_handle(conn, handle.lower()[:HANDLE_MAX])
-            admin = (await self.store.admin(conn, channel.id, who.user_id)
-                     if channel and who else None)
-            subscribed = bool(channel and who and await self.store.is_subscribed(
-                conn, channel.id, who.user_id))
+        channel, admin, subscribed = await self.db.read_plan(
+            self._view_plan(handle.lower()[:HANDLE_MAX], who))
         perms = perms_of(channel, who, admin) if channel else NOBODY
         message = None
         if channel is not None and channel.state == BANNED and not (who and who.is_staff):
@@ -148,6 +145,16 @@ class ChannelService:
                       staff=bool(who and who.is_staff), banned_message=message)
         assert channel is not None
         return ChannelView(channel, perms, subscribed)
+
+    def _view_plan(self, handle: str, who: Principal | None
+                   ) -> Plan[tuple[ChannelRecord | None, AdminRecord | None, bool]]:
+        """The channel, the caller's admin rights and subscription (one SQLite hop)."""
+        channel = yield from self.store.by_handle_plan(handle, dialect := self.db.dialect)
+        if channel is None or who is None:
+            return channel, None, False
+        admin = yield from self.store.admin_plan(channel.id, who.user_id, dialect)
+        subscribed = yield from self.store.is_subscribed_plan(channel.id, who.user_id, dialect)
+        return channel, admin, subscribed
 
     async def _check_title(self, title: str, channel_id: int | None, owner_id: int) -> str:
         """The title's lookalike key, unless the title looks like another channel or an

@@ -307,7 +307,8 @@ def _thumbnail(still: Image.Image, reduced: Image.Image | None) -> Image.Image:
     return source.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
 
 
-def process_photo(data: bytes) -> ProcessedPhoto:
+def process_photo(data: bytes, on_reduced: Callable[[Image.Image], None] | None = None
+                  ) -> ProcessedPhoto:
     """Validate, strip metadata from and thumbnail a photo for publication.
 
     Raises MediaTooLargeError for more than PHOTO_MAX_BYTES, ImageError
@@ -318,7 +319,9 @@ def process_photo(data: bytes) -> ProcessedPhoto:
     opaque RGB one is box-reduced once to PDQ's working size (``reduce_for_pdq``):
     that copy is the thumbnail's source and, kept as ``ProcessedPhoto.reduced``, the
     PDQ hasher's, so the full-resolution pixels are read by the decoder, the
-    re-encoder and that one reduction only.
+    re-encoder and that one reduction only. ``on_reduced`` is handed that reduction
+    as soon as it exists, before the re-encode (the upload hashes it meanwhile in a
+    worker process, ``services/hash_workers.py``); it must not change it.
     """
     check_size("photo", len(data))
     sniffed = sniff(data)
@@ -342,9 +345,11 @@ def process_photo(data: bytes) -> ProcessedPhoto:
             image.load()
             ImageOps.exif_transpose(image, in_place=True)
             still, icc = image, _icc(image)
+            if still.mode == "RGB":  # an animation's still is RGBA: never reduced here
+                reduced = reduce_for_pdq(still)
+                if on_reduced is not None:
+                    on_reduced(reduced)
             encoded, media_type = _encode_still(still, icc, JPEG_QUALITY, optimize=False)
-        if still.mode == "RGB":
-            reduced = reduce_for_pdq(still)
         thumb = _thumbnail(still, reduced)
         thumb_bytes, thumb_type = _encode_still(thumb, icc, THUMBNAIL_JPEG_QUALITY)
     except ImageError:

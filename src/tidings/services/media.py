@@ -43,13 +43,15 @@ from tidings.moderation.errors import VideoRefusedError
 from tidings.moderation.video import FRAME_PDQ, VPDQ_PLAIN, VPDQ_TRIMMED, gate_signals
 from tidings.protocol import limits
 from tidings.protocol.errors import BadRequest, NotFound, PayloadTooLarge, Unprocessable
-from tidings.services import imaging
+from tidings.services import hash_workers, imaging
 from tidings.services.accounts import Principal
 from tidings.services.clock import Clock
+from tidings.services.media_hashing import exact_signals, legacy_signals, pdq_signals
 from tidings.services.moderation import HELD, ModerationService, gate_decision
 from tidings.storage.blobs import BlobIdError, BlobStore, BlobTooLargeError, check_id
 from tidings.storage.database import Database
 from tidings.storage.media import MediaRecord, MediaStore
+from tidings.storage.plan import Plan
 
 SNIFF_BYTES = 64
 """Bytes needed before the type is known and the kind's own limit applies."""
@@ -188,22 +190,49 @@ class MediaService:
         return await self._remember(who, record, signals, state)
 
     async def _photo(self, who: Principal, data: bytes, md5: str, sha: str) -> Uploaded:
-        photo, signals = await asyncio.to_thread(photo_signals, data, md5, sha)
-        # The cleaned bytes can equal the upload (a GIF Pillow wrote, re-saved by
-        # Pillow): its hash is then kept once, under the upload's source.
-        stored_sha = next((s.value for s in signals
-                           if s.signal_type == "sha256" and s.source == ms.SOURCE_STORED), sha)
-        state = await self._check(who, stored_sha, signals)
-        thumbnail = photo.thumbnail
-        frame = self._matched_frame(signals) if state == HELD and photo.animated else None
-        if frame is not None:  # moderators review the frame that matched
-            thumbnail = await asyncio.to_thread(imaging.frame_thumbnail, data, frame,
-                                                limits.MEDIA_PDQ_FRAMES_MAX)
-        # One worker-thread hop stores both (each put fsyncs the file and its directory).
-        stored, thumb = await asyncio.to_thread(
-            lambda: (self.blobs.put(photo.data), self.blobs.put(thumbnail)))
+        jobs: list[hash_workers.Job | None] = []  # the PDQ hashes, in a worker process
+        photo = await asyncio.to_thread(imaging.process_photo, data,
+                                        lambda reduced: jobs.append(hash_workers.submit(reduced)))
+        # The cleaned photo and its thumbnail are written to temp files and fsynced
+        # (hashing them as they are written) while another thread computes the PDQ
+        # signals; they are installed under their names only once the gate let the
+        # upload in, and the media row is committed only after that.
+        staging = asyncio.ensure_future(asyncio.to_thread(
+            self.blobs.stage_all, photo.data, photo.thumbnail))
+        found: tuple[ms.MediaSignal, ...] | None = None
+        try:
+            job = jobs[0] if jobs else None
+            variants = await hash_workers.hashes(job) if job is not None else None
+            found = (pdq_signals(photo, data, variants) if variants is not None
+                     else await asyncio.to_thread(pdq_signals, photo, data))
+        finally:
+            writers = await staging
+            if found is None:
+                for writer in writers:
+                    writer.abort()
+        try:
+            cleaned, thumb = writers
+            signals = (*exact_signals(md5, sha, *cleaned.digests()), *found)
+            # The cleaned bytes can equal the upload (a GIF Pillow wrote, re-saved by
+            # Pillow): its hash is then kept once, under the upload's source.
+            stored_sha = next((s.value for s in signals if s.signal_type == "sha256"
+                               and s.source == ms.SOURCE_STORED), sha)
+            state = await self._check(who, stored_sha, signals)
+            frame = (self._matched_frame(signals) if state == HELD and photo.animated
+                     else None)
+            if frame is not None:  # moderators review the frame that matched
+                thumbnail = await asyncio.to_thread(imaging.frame_thumbnail, data, frame,
+                                                    limits.MEDIA_PDQ_FRAMES_MAX)
+                thumb.abort()
+                thumb = writers[1] = await asyncio.to_thread(self.blobs.stage, thumbnail)
+            # Both installed at once (each renames its file and fsyncs its directory).
+            stored, thumb_sha = await asyncio.gather(asyncio.to_thread(cleaned.commit),
+                                                     asyncio.to_thread(thumb.commit))
+        finally:
+            for writer in writers:  # nothing left behind once installed or refused
+                writer.abort()
         record = MediaRecord(stored, "photo", photo.media_type, len(photo.data), photo.width,
-                             photo.height, thumb, who.user_id, self.clock())
+                             photo.height, thumb_sha, who.user_id, self.clock())
         return await self._remember(who, record, signals, state)
 
     def _matched_frame(self, signals: Sequence[ms.MediaSignal]) -> int | None:
@@ -227,8 +256,8 @@ class MediaService:
             state, _ = await gate_decision(self.moderation, Surface.MEDIA, [],
                                            Actor(who.user_id), ms.matchable(signals))
         exact = sorted({s.value for s in signals if s.signal_type in ("md5", "sha256")})
-        async with self.db.read() as conn:
-            withdrawn = await self.store.withdrawn_among(conn, [stored_sha, *exact])
+        withdrawn = await self.db.read_plan(
+            self.store.withdrawn_among_plan([stored_sha, *exact], self.db.dialect))
         if withdrawn:
             raise MediaWithdrawn("this media was removed from the platform and cannot be "
                                  "uploaded again")
@@ -236,11 +265,8 @@ class MediaService:
 
     async def _remember(self, who: Principal, record: MediaRecord,
                         signals: Sequence[ms.MediaSignal], state: str) -> Uploaded:
-        async with self.db.write() as conn:
-            await self.store.add(conn, record)
-            await self.store.add_uploader(conn, record.sha256, who.user_id, record.created_at)
-            await self.store.set_signals(conn, record.sha256, signals)
-            stored = await self.store.get(conn, record.sha256)
+        stored = await self.db.write_plan(
+            self.store.remember_plan(record, who.user_id, signals, self.db.dialect))
         return Uploaded(stored or record, state, tuple(signals))
 
     # --- use in posts and avatars -----------------------------------------------------
@@ -258,12 +284,10 @@ class MediaService:
             wanted = [check_id(i) for i in dict.fromkeys(ids)]
         except BlobIdError as exc:
             raise BadRequest(str(exc), exc.code) from exc
-        async with self.db.read() as conn:
-            found = await self.store.get_many(conn, wanted)
-            own = (await self.store.uploaded_by(conn, wanted, owner)
-                   if owner is not None else set(wanted))
-            public = {i for i in wanted if i in found and i not in own and i not in keep
-                      and await self.store.publicly_used(conn, [i])}
+        if not wanted:
+            return [], []
+        found, own, public, stored = await self.db.read_plan(
+            self._resolve_plan(wanted, owner, keep))
         allowed = own | public | set(keep)
         missing = [i for i in wanted
                    if i not in found or i not in allowed or not self.blobs.exists(i)]
@@ -275,16 +299,36 @@ class MediaService:
         records = [found[i] for i in wanted]
         if photos_only and any(r.kind != "photo" for r in records):
             raise BadRequest("an avatar must be a photo", "avatar_not_photo")
-        stored = await self.signals_of(records)
+        stored = await self.signals_of(records, stored)
         signals = [s for r in records for s in ms.matchable(stored.get(r.sha256, []))]
         return [descriptor(r) for r in records], signals
 
-    async def signals_of(self, records: Sequence[MediaRecord]
+    def _resolve_plan(self, wanted: Sequence[str], owner: int | None, keep: Collection[str]
+                      ) -> Plan[tuple[dict[str, MediaRecord], set[str], set[str],
+                                      dict[str, list[ms.MediaSignal]]]]:
+        """What ``resolve`` reads, in one snapshot (one hop on SQLite): the rows, which
+        the owner uploaded, which others are public, and the stored signals."""
+        dialect = self.db.dialect
+        found = yield from self.store.get_many_plan(wanted, dialect)
+        own = (set(wanted) if owner is None
+               else (yield from self.store.uploaded_by_plan(wanted, owner, dialect)))
+        public = set()
+        for i in wanted:
+            if i in found and i not in own and i not in keep and (
+                    yield from self.store.publicly_used_plan([i])):
+                public.add(i)
+        stored = yield from self.store.signals_plan([i for i in wanted if i in found], dialect)
+        return found, own, public, stored
+
+    async def signals_of(self, records: Sequence[MediaRecord],
+                         stored: dict[str, list[ms.MediaSignal]] | None = None
                          ) -> dict[str, list[ms.MediaSignal]]:
-        """Stored signals; media uploaded before they were stored (migration 0011) is
-        hashed once now, from its stored bytes, and its signals kept."""
-        async with self.db.read() as conn:
-            stored = await self.store.signals(conn, [r.sha256 for r in records])
+        """Stored signals (``stored``: read already); media uploaded before they were
+        stored (migration 0011) is hashed once now, from its stored bytes, and its
+        signals kept."""
+        if stored is None:
+            async with self.db.read() as conn:
+                stored = await self.store.signals(conn, [r.sha256 for r in records])
         for r in records:
             if r.sha256 not in stored and self.blobs.exists(r.sha256):
                 data = await asyncio.to_thread(self.blobs.read, r.sha256)
@@ -422,30 +466,3 @@ def _served_type(sha256: str, parent: MediaRecord) -> tuple[str, str]:
     if parent.sha256 == sha256:
         return parent.media_type, parent.kind
     return ("image/png" if parent.media_type == "image/png" else "image/jpeg"), "photo"
-
-
-def photo_signals(data: bytes, upload_md5: str, upload_sha256: str
-                  ) -> tuple[imaging.ProcessedPhoto, tuple[ms.MediaSignal, ...]]:
-    """Clean a photo and hash it, decoding it once (CPU-bound: run in a thread)."""
-    photo = imaging.process_photo(data)
-    stored_md5, stored_sha = ms.digests(photo.data)
-    frames = None
-    if photo.animated:
-        def frames() -> Any:
-            return imaging.animation_frames(data, limits.MEDIA_PDQ_FRAMES_MAX)
-    prepared = ms.PreparedMedia("photo", photo.media_type, upload_md5, upload_sha256,
-                                stored_md5, stored_sha, photo.pixels, photo.reduced, frames)
-    return photo, ms.media_signals(prepared)
-
-
-def legacy_signals(data: bytes, kind: str, media_type: str) -> tuple[ms.MediaSignal, ...]:
-    """Signals of media stored before uploads were hashed (only its stored bytes are
-    left, so they stand for the upload too)."""
-    md5, sha = ms.digests(data)
-    pixels = None
-    if kind == "photo":
-        try:
-            pixels = imaging.process_photo(data).pixels
-        except imaging.MediaError:
-            pixels = None
-    return ms.media_signals(ms.PreparedMedia(kind, media_type, md5, sha, md5, sha, pixels))

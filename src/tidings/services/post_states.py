@@ -26,6 +26,7 @@ from tidings.services.channel_access import post_json
 from tidings.services.live import to_channel
 from tidings.services.streams import dumps
 from tidings.storage.channels import ChannelRecord, ChannelStore, PostRecord
+from tidings.storage.plan import Plan, run_async
 from tidings.storage.search import SearchIndex
 
 
@@ -64,15 +65,21 @@ class PostStates:
                       before: PostRecord | None, after: PostRecord, now: int
                       ) -> Announcement | None:
         """Apply what ``before -> after`` means to readers (``before`` None: a new post)."""
+        return await run_async(conn, self.changed_plan(channel, before, after, now,
+                                                       conn.dialect.name))
+
+    def changed_plan(self, channel: ChannelRecord, before: PostRecord | None,
+                     after: PostRecord, now: int, dialect: str) -> Plan[Announcement | None]:
+        """:meth:`changed` as a plan (``storage/plan.py``)."""
         was, now_public = before is not None and public(before), public(after)
         if now_public:
-            await self.search_index.index_post(conn, after.id, after.text)
+            yield from self.search_index.index_post_plan(after.id, after.text, dialect)
         else:
-            await self.search_index.unindex_post(conn, after.id)
-            current = await self.store.by_id(conn, channel.id)
+            yield from self.search_index.unindex_post_plan(after.id, dialect)
+            current = yield from self.store.by_id_plan(channel.id)
             if current is not None and current.pinned_post_id == after.id:
-                await self.store.update(conn, channel.id, pinned_post_id=None,
-                                        pinned_number=None)
+                yield from self.store.update_plan(channel.id, pinned_post_id=None,
+                                                  pinned_number=None)
         if now_public and not was:
             kind = "post"
         elif now_public and before is not None and _content_changed(before, after):
@@ -81,8 +88,8 @@ class PostStates:
             kind = "delete"
         else:
             return None
-        seq = await self.store.append_update(conn, channel.id, kind, after.id,
-                                             dumps({"id": after.id}), now)
+        seq = yield from self.store.append_update_plan(channel.id, kind, after.id,
+                                                       dumps({"id": after.id}), now)
         body = dumps(post_json(after, channel))
         return Announcement(channel.id, channel_frame(channel.handle, seq, kind, body))
 

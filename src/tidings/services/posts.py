@@ -43,11 +43,12 @@ from tidings.services.moderation import (
     gate_decision,
     text_contents,
 )
-from tidings.services.post_states import PostStates
+from tidings.services.post_states import Announcement, PostStates
 from tidings.services.returning import RETURNING_FLAG
 from tidings.services.streams import dumps
 from tidings.storage.channels import ChannelRecord, ChannelStore, PostRecord
 from tidings.storage.database import Database
+from tidings.storage.plan import Plan
 from tidings.storage.search import SearchIndex
 
 HoldHook = Callable[[ChannelRecord, PostRecord, Decision], Awaitable[None]]
@@ -92,8 +93,7 @@ class PostService:
         if channel is not None and actor is not None and returning is not None:
             # A post advertising a banned channel, or a young channel's first posts that
             # make it resemble one, meet the rules' resembles_banned_channel (issue 24).
-            found = await returning.post_resemblance(channel, text,
-                                                     [d["sha256"] for d in descriptors])
+            found = await returning.post_resemblance(channel, text, signals)
             if found is not None:
                 actor = replace(actor, resemblance=found,
                                 flags=actor.flags | {RETURNING_FLAG})
@@ -105,13 +105,18 @@ class PostService:
                       descriptors: list[dict[str, Any]], state: str,
                       forwarded_from: dict[str, Any] | None, decision: Decision
                       ) -> dict[str, Any]:
-        async with self.db.write() as conn:
-            post = await self.store.insert_post(
-                conn, [d["sha256"] for d in descriptors], channel_id=channel.id,
+        def plan() -> Plan[tuple[PostRecord, Announcement | None]]:
+            post = yield from self.store.insert_post_plan(
+                [d["sha256"] for d in descriptors], channel_id=channel.id,
                 author_id=who.user_id, text=text, media=dumps(descriptors),
                 forwarded_from=dumps(forwarded_from) if forwarded_from else None,
                 state=state, created_at=self.clock())
-            news = await self.states.changed(conn, channel, None, post, post.created_at)
+            news = yield from self.states.changed_plan(channel, None, post, post.created_at,
+                                                       self.db.dialect)
+            return post, news
+
+        # One write transaction; on SQLite one thread hop, not one per statement.
+        post, news = await self.db.write_plan(plan())
         await self.states.announce(news)
         if state == HELD and self.on_hold is not None:
             await self.on_hold(channel, post, decision)

@@ -28,6 +28,7 @@ from typing import Any, Final
 from tidings.moderation import labels as L
 from tidings.moderation import review as rv
 from tidings.moderation.actions import MS_PER_DAY
+from tidings.moderation.content import Signal
 from tidings.moderation.errors import ModerationError
 from tidings.moderation.resemblance import (
     MAX_OWN_DOMAINS,
@@ -165,16 +166,15 @@ class ReturningChannels:
         return Traits(handle, title, description, await self.avatar_pdq(avatar))
 
     async def post_resemblance(self, channel: ChannelRecord, text: str,
-                               media_ids: Sequence[str]) -> Resemblance | None:
+                               media_signals: Sequence[Signal]) -> Resemblance | None:
         """For a post: does it advertise a banned channel (its handle, a look-alike
         handle, its invite link) anywhere, or, in a channel in its first days, does the
         channel with this post resemble a banned one? Returns the resemblance of the
-        post's links alone outside the window."""
+        post's links alone outside the window. ``media_signals``: the matchable stored
+        signals of the post's media (``MediaService.resolve`` read them already)."""
         young = self.clock() - channel.created_at <= limits.RETURNING_FIRST_POSTS_MS
-        media_pdq: tuple[str, ...] = ()
-        if young and media_ids:
-            stored = await self.media.signals_by_id(list(media_ids))
-            media_pdq = _pdq([s for signals in stored.values() for s in signals])
+        media_pdq = (tuple(sorted({s.value for s in media_signals if s.signal_type == "pdq"}))
+                     if young else ())
         traits = (Traits(channel.handle, channel.title, channel.description,
                          await self.avatar_pdq(channel.avatar_sha256), (text,), media_pdq)
                   if young else Traits(texts=(text,)))

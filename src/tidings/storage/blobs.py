@@ -84,11 +84,17 @@ class BlobWriter:
         self._file.flush()
         return self.temp_path.read_bytes()
 
+    def sync(self) -> None:
+        """Make the bytes durable in the temp file, not yet under their name (so an
+        upload's fsync can overlap its hashing and gate; ``commit`` installs)."""
+        if not self._file.closed:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+
     def commit(self) -> str:
         """Make the blob durable under its hash; returns the hash."""
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
+        self.sync()
         sha = self._hash.hexdigest()
         self.store._install(self.temp_path, sha)
         return sha
@@ -124,6 +130,30 @@ class BlobStore:
         except BaseException:
             writer.abort()
             raise
+
+    def stage(self, data: bytes) -> BlobWriter:
+        """Bytes written to a temp file and fsynced there (``BlobWriter.sync``): the
+        caller commits (installs under the hash) or aborts (discards) them later."""
+        writer = self.writer(len(data))
+        try:
+            writer.write(data)
+            writer.sync()
+        except BaseException:
+            writer.abort()
+            raise
+        return writer
+
+    def stage_all(self, *items: bytes) -> list[BlobWriter]:
+        """``stage`` each, one after the other; none is left behind if one fails."""
+        writers: list[BlobWriter] = []
+        try:
+            for data in items:
+                writers.append(self.stage(data))
+        except BaseException:
+            for writer in writers:
+                writer.abort()
+            raise
+        return writers
 
     def read(self, sha256: str) -> bytes:
         return self.path(sha256).read_bytes()

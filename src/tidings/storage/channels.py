@@ -34,6 +34,7 @@ from tidings.storage.channel_schema import (
     post_media,
     post_views,
 )
+from tidings.storage.plan import Plan, Raw, run_async
 from tidings.storage.report_schema import review_cases
 from tidings.storage.schema import users
 
@@ -101,13 +102,23 @@ OPEN_CASE_STATES = ("open", "escalated", "claimed", "appealed", "appeal_claimed"
 
 _CH_COLS = [channels.c[f.name] for f in fields(ChannelRecord)]
 _POST_COLS = [channel_posts.c[f.name] for f in fields(PostRecord)]
+# The channel view's reads as SQLite text (storage/plan.py, Raw), same as the Core ones.
+_LITE_BY_HANDLE = (f"SELECT {', '.join(f.name for f in fields(ChannelRecord))} "  # noqa: S608
+                   "FROM channels WHERE handle = ?")
+_LITE_ADMIN = ("SELECT a.user_id, u.username, a.can_post, a.can_edit_others, "
+               "a.can_manage_admins FROM channel_admins a JOIN users u ON u.id = a.user_id "
+               "WHERE a.channel_id = ? AND a.user_id = ?")
+_LITE_SUBSCRIBED = ("SELECT user_id FROM channel_subscriptions WHERE channel_id = ? "
+                    "AND user_id = ?")
 
 
 def _insert(conn: AsyncConnection, table: sa.Table) -> Any:
     """INSERT with ON CONFLICT support for whichever engine we are on."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
+    return _insert_for(conn.dialect.name, table)
+
+
+def _insert_for(dialect: str, table: sa.Table) -> Any:
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 
 class ChannelStore:
@@ -127,13 +138,20 @@ class ChannelStore:
         return ChannelRecord(*row)
 
     async def by_handle(self, conn: AsyncConnection, handle: str) -> ChannelRecord | None:
-        row = (await conn.execute(sa.select(*_CH_COLS).where(channels.c.handle == handle))
-               ).first()
+        return await run_async(conn, self.by_handle_plan(handle))
+
+    def by_handle_plan(self, handle: str, dialect: str = "") -> Plan[ChannelRecord | None]:
+        if dialect == "sqlite":  # every channel request: prepared text (plan.Raw)
+            rows = yield Raw(_LITE_BY_HANDLE, (handle,))
+            return ChannelRecord(*rows[0]) if rows else None
+        row = (yield sa.select(*_CH_COLS).where(channels.c.handle == handle)).first()
         return ChannelRecord(*row) if row else None
 
     async def by_id(self, conn: AsyncConnection, channel_id: int) -> ChannelRecord | None:
-        row = (await conn.execute(sa.select(*_CH_COLS).where(channels.c.id == channel_id))
-               ).first()
+        return await run_async(conn, self.by_id_plan(channel_id))
+
+    def by_id_plan(self, channel_id: int) -> Plan[ChannelRecord | None]:
+        row = (yield sa.select(*_CH_COLS).where(channels.c.id == channel_id)).first()
         return ChannelRecord(*row) if row else None
 
     async def by_ids(self, conn: AsyncConnection, ids: Sequence[int]) -> list[ChannelRecord]:
@@ -153,7 +171,10 @@ class ChannelStore:
         return str(row[0]) if row else None
 
     async def update(self, conn: AsyncConnection, channel_id: int, **values: Any) -> None:
-        await conn.execute(channels.update().where(channels.c.id == channel_id).values(**values))
+        await run_async(conn, self.update_plan(channel_id, **values))
+
+    def update_plan(self, channel_id: int, **values: Any) -> Plan[None]:
+        yield channels.update().where(channels.c.id == channel_id).values(**values)
 
     async def soft_delete(self, conn: AsyncConnection, channel_id: int, now: int) -> None:
         """An owner's deletion: the row stays, so a case, an order or an audit record that
@@ -216,14 +237,21 @@ class ChannelStore:
     # --- admins ---------------------------------------------------------------------
     async def admin(self, conn: AsyncConnection, channel_id: int,
                     user_id: int) -> AdminRecord | None:
-        rows = await self._admins(conn, channel_id, user_id)
+        return await run_async(conn, self.admin_plan(channel_id, user_id))
+
+    def admin_plan(self, channel_id: int, user_id: int, dialect: str = ""
+                   ) -> Plan[AdminRecord | None]:
+        if dialect == "sqlite":
+            found = yield Raw(_LITE_ADMIN, (channel_id, user_id))
+            return (AdminRecord(int(found[0][0]), found[0][1], bool(found[0][2]),
+                                bool(found[0][3]), bool(found[0][4])) if found else None)
+        rows = yield from self._admins(channel_id, user_id)
         return rows[0] if rows else None
 
     async def admins(self, conn: AsyncConnection, channel_id: int) -> list[AdminRecord]:
-        return await self._admins(conn, channel_id, None)
+        return await run_async(conn, self._admins(channel_id, None))
 
-    async def _admins(self, conn: AsyncConnection, channel_id: int,
-                      user_id: int | None) -> list[AdminRecord]:
+    def _admins(self, channel_id: int, user_id: int | None) -> Plan[list[AdminRecord]]:
         a = channel_admins
         query = (sa.select(a.c.user_id, users.c.username, a.c.can_post, a.c.can_edit_others,
                            a.c.can_manage_admins)
@@ -231,8 +259,8 @@ class ChannelStore:
                  .where(a.c.channel_id == channel_id).order_by(users.c.username))
         if user_id is not None:
             query = query.where(a.c.user_id == user_id)
-        return [AdminRecord(int(r[0]), r[1], bool(r[2]), bool(r[3]), bool(r[4]))
-                for r in await conn.execute(query)]
+        rows = yield query
+        return [AdminRecord(int(r[0]), r[1], bool(r[2]), bool(r[3]), bool(r[4])) for r in rows]
 
     async def set_admin(self, conn: AsyncConnection, channel_id: int, user_id: int,
                         can_post: bool, can_edit_others: bool, can_manage_admins: bool) -> None:
@@ -271,9 +299,15 @@ class ChannelStore:
         return True
 
     async def is_subscribed(self, conn: AsyncConnection, channel_id: int, user_id: int) -> bool:
+        return await run_async(conn, self.is_subscribed_plan(channel_id, user_id))
+
+    def is_subscribed_plan(self, channel_id: int, user_id: int, dialect: str = ""
+                           ) -> Plan[bool]:
+        if dialect == "sqlite":
+            return bool((yield Raw(_LITE_SUBSCRIBED, (channel_id, user_id))))
         s = channel_subscriptions
-        row = (await conn.execute(sa.select(s.c.user_id).where(
-            s.c.channel_id == channel_id, s.c.user_id == user_id))).first()
+        row = (yield sa.select(s.c.user_id).where(
+            s.c.channel_id == channel_id, s.c.user_id == user_id)).first()
         return row is not None
 
     async def subscribed_ids(self, conn: AsyncConnection, user_id: int) -> list[int]:
@@ -290,22 +324,28 @@ class ChannelStore:
         :meth:`append_update` takes the sequence): concurrent posters to one channel
         serialise on that row lock on PostgreSQL (SQLite has one writer), so numbers are
         distinct and consecutive, and a rolled-back post gives its number back."""
-        number = int((await conn.execute(
-            channels.update().where(channels.c.id == values["channel_id"])
-            .values(last_post_number=channels.c.last_post_number + 1)
-            .returning(channels.c.last_post_number))).scalar_one())
-        row = (await conn.execute(channel_posts.insert().values(number=number, **values)
-                                  .returning(*_POST_COLS))).one()
+        return await run_async(conn, self.insert_post_plan(media_ids, **values))
+
+    def insert_post_plan(self, media_ids: Sequence[str], **values: Any) -> Plan[PostRecord]:
+        """:meth:`insert_post` as a plan (``storage/plan.py``)."""
+        number = int((yield channels.update().where(channels.c.id == values["channel_id"])
+                      .values(last_post_number=channels.c.last_post_number + 1)
+                      .returning(channels.c.last_post_number)).scalar_one())
+        row = (yield channel_posts.insert().values(number=number, **values)
+               .returning(*_POST_COLS)).one()
         post = PostRecord(*row)
-        await self.set_post_media(conn, post.id, media_ids)
+        yield from self.set_post_media_plan(post.id, media_ids)
         return post
 
     async def set_post_media(self, conn: AsyncConnection, post_id: int,
                              media_ids: Sequence[str]) -> None:
-        await conn.execute(post_media.delete().where(post_media.c.post_id == post_id))
+        await run_async(conn, self.set_post_media_plan(post_id, media_ids))
+
+    def set_post_media_plan(self, post_id: int, media_ids: Sequence[str]) -> Plan[None]:
+        yield post_media.delete().where(post_media.c.post_id == post_id)
         if media_ids:
             rows = [{"post_id": post_id, "sha256": s} for s in dict.fromkeys(media_ids)]
-            await conn.execute(post_media.insert(), rows)
+            yield (post_media.insert(), rows)
 
     async def post(self, conn: AsyncConnection, post_id: int) -> PostRecord | None:
         row = (await conn.execute(sa.select(*_POST_COLS).where(channel_posts.c.id == post_id))
@@ -401,13 +441,16 @@ class ChannelStore:
     # --- the update log -------------------------------------------------------------
     async def append_update(self, conn: AsyncConnection, channel_id: int, kind: str,
                             post_id: int, body: str, now: int) -> int:
-        seq = int((await conn.execute(
-            channels.update().where(channels.c.id == channel_id)
-            .values(update_seq=channels.c.update_seq + 1)
-            .returning(channels.c.update_seq))).scalar_one())
-        await conn.execute(channel_updates.insert().values(
-            channel_id=channel_id, seq=seq, kind=kind, post_id=post_id, body=body,
-            created_at=now))
+        return await run_async(conn, self.append_update_plan(channel_id, kind, post_id, body,
+                                                             now))
+
+    def append_update_plan(self, channel_id: int, kind: str, post_id: int, body: str,
+                           now: int) -> Plan[int]:
+        seq = int((yield channels.update().where(channels.c.id == channel_id)
+                   .values(update_seq=channels.c.update_seq + 1)
+                   .returning(channels.c.update_seq)).scalar_one())
+        yield channel_updates.insert().values(channel_id=channel_id, seq=seq, kind=kind,
+                                              post_id=post_id, body=body, created_at=now)
         return seq
 
     async def updates(self, conn: AsyncConnection, channel_id: int, since: int,

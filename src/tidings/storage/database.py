@@ -102,6 +102,18 @@ class Database:
             async with conn.begin():
                 yield conn
 
+    async def write_plan(self, plan: Plan[T]) -> T:
+        """Run a plan (``storage/plan.py``) as one write transaction, committed
+        (durably) before it returns. On SQLite the whole transaction (BEGIN IMMEDIATE,
+        the statements, COMMIT) is one hop to a worker thread on a plain ``sqlite3``
+        connection, in this process's write turn, as the group committer's is."""
+        if not self.is_sqlite:
+            async with self.write() as conn:
+                return await run_async(conn, plan)
+        engine = self.sync_engine()
+        async with self.write_lock():
+            return await asyncio.to_thread(_write_sync, engine, plan)
+
     @asynccontextmanager
     async def write_lock(self) -> AsyncIterator[None]:
         """Hold this process's SQLite write turn without opening a connection."""
@@ -139,6 +151,13 @@ class Database:
 def _read_sync(engine: Engine, plan: Plan[T]) -> T:
     with engine.connect() as conn, conn.begin():  # BEGIN (deferred): one snapshot
         return run_sync(conn, plan)
+
+
+def _write_sync(engine: Engine, plan: Plan[T]) -> T:
+    with engine.connect() as conn:
+        conn = conn.execution_options(tidings_begin="IMMEDIATE")
+        with conn.begin():
+            return run_sync(conn, plan)
 
 
 def _configure_sqlite(engine: AsyncEngine | Engine) -> None:

@@ -9,7 +9,7 @@ grace period (``limits.BLOB_GC_GRACE_S``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import astuple, dataclass, fields
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -24,7 +24,8 @@ from tidings.storage.channel_schema import (
     post_media,
     profiles,
 )
-from tidings.storage.channels import _insert
+from tidings.storage.channels import _insert, _insert_for
+from tidings.storage.plan import Plan, Raw, run_async
 from tidings.storage.schema import users
 
 
@@ -53,23 +54,59 @@ class ProfileRecord:
 
 
 _COLS = [media.c[f.name] for f in fields(MediaRecord)]
+# The upload's statements as SQLite text (storage/plan.py, Raw), same as the Core ones;
+# the columns in MediaRecord's order.
+_LITE_ADD = ("INSERT INTO media (sha256, kind, media_type, size, width, height, thumb_sha256, "
+             "uploader_id, created_at, withdrawn_at, withdrawn_reason) "
+             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
+_LITE_ADD_UPLOADER = ("INSERT INTO media_uploads (sha256, user_id, created_at) VALUES (?, ?, ?) "
+                      "ON CONFLICT DO NOTHING")
+_LITE_DROP_SIGNALS = "DELETE FROM media_signals WHERE sha256 = ?"
+_LITE_ADD_SIGNAL = ("INSERT INTO media_signals (sha256, position, signal_type, value, source, "
+                    "quality) VALUES (?, ?, ?, ?, ?, ?)")
+_LITE_GET = ("SELECT sha256, kind, media_type, size, width, height, thumb_sha256, uploader_id, "
+             "created_at, withdrawn_at, withdrawn_reason FROM media WHERE sha256 = ?")
+_LITE_GET_MANY = ("SELECT sha256, kind, media_type, size, width, height, thumb_sha256, "
+                  "uploader_id, created_at, withdrawn_at, withdrawn_reason FROM media "
+                  "WHERE sha256 IN ({marks})")
+_LITE_UPLOADED = "SELECT sha256 FROM media_uploads WHERE sha256 IN ({marks}) AND user_id = ?"
+_LITE_UPLOADED_THUMBS = (
+    "SELECT media.thumb_sha256 FROM media JOIN media_uploads "
+    "ON media_uploads.sha256 = media.sha256 "
+    "WHERE media.thumb_sha256 IN ({marks}) AND media_uploads.user_id = ?")
+_LITE_SIGNALS = ("SELECT sha256, signal_type, value, source, quality FROM media_signals "
+                 "WHERE sha256 IN ({marks}) ORDER BY sha256, position")
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ",".join("?" * len(values))
+
+
+_LITE_WITHDRAWN = ("SELECT sha256 FROM media WHERE sha256 IN ({marks}) "
+                   "AND withdrawn_at IS NOT NULL LIMIT 1")
+_LITE_WITHDRAWN_VIA_SIGNALS = (
+    "SELECT media.sha256 FROM media JOIN media_signals ON media_signals.sha256 = media.sha256 "
+    "WHERE media.withdrawn_at IS NOT NULL AND media_signals.signal_type IN ('md5', 'sha256') "
+    "AND media_signals.value IN ({marks}) LIMIT 1")
 
 
 class MediaStore:
-    async def add(self, conn: AsyncConnection, record: MediaRecord) -> None:
-        """Record an upload; the same bytes uploaded twice keep their first row."""
-        values = {f.name: getattr(record, f.name) for f in fields(MediaRecord)}
-        await conn.execute(_insert(conn, media).values(**values).on_conflict_do_nothing())
-
     async def get(self, conn: AsyncConnection, sha256: str) -> MediaRecord | None:
         row = (await conn.execute(sa.select(*_COLS).where(media.c.sha256 == sha256))).first()
         return MediaRecord(*row) if row else None
 
     async def get_many(self, conn: AsyncConnection,
                        ids: Sequence[str]) -> dict[str, MediaRecord]:
+        return await run_async(conn, self.get_many_plan(ids))
+
+    def get_many_plan(self, ids: Sequence[str], dialect: str = ""
+                      ) -> Plan[dict[str, MediaRecord]]:
         if not ids:
             return {}
-        rows = await conn.execute(sa.select(*_COLS).where(media.c.sha256.in_(list(ids))))
+        if dialect == "sqlite":  # every post with media: prepared text (plan.Raw)
+            found = yield Raw(_LITE_GET_MANY.format(marks=_marks(ids)), list(ids))
+            return {r[0]: MediaRecord(*r) for r in found}
+        rows = yield sa.select(*_COLS).where(media.c.sha256.in_(list(ids)))
         return {r[0]: MediaRecord(*r) for r in rows}
 
     async def served_type(self, conn: AsyncConnection, sha256: str) -> tuple[str, str] | None:
@@ -85,20 +122,24 @@ class MediaStore:
         return None
 
     # --- uploaders, signals, withdrawal (migration 0011) -----------------------------
-    async def add_uploader(self, conn: AsyncConnection, sha256: str, user_id: int,
-                           now: int) -> None:
-        await conn.execute(_insert(conn, media_uploads).values(
-            sha256=sha256, user_id=user_id, created_at=now).on_conflict_do_nothing())
-
     async def uploaded_by(self, conn: AsyncConnection, shas: Sequence[str],
                           user_id: int) -> set[str]:
+        return await run_async(conn, self.uploaded_by_plan(shas, user_id))
+
+    def uploaded_by_plan(self, shas: Sequence[str], user_id: int, dialect: str = ""
+                         ) -> Plan[set[str]]:
         """Which of ``shas`` this user uploaded (a thumbnail counts as its photo's)."""
         if not shas:
             return set()
-        own = {str(r[0]) for r in await conn.execute(
-            sa.select(media_uploads.c.sha256).where(media_uploads.c.sha256.in_(list(shas)),
-                                                    media_uploads.c.user_id == user_id))}
-        thumbs = await conn.execute(
+        if dialect == "sqlite":
+            marks, params = _marks(shas), [*shas, user_id]
+            own_rows = yield Raw(_LITE_UPLOADED.format(marks=marks), params)
+            thumb_rows = yield Raw(_LITE_UPLOADED_THUMBS.format(marks=marks), params)
+            return {str(r[0]) for r in own_rows} | {str(r[0]) for r in thumb_rows}
+        mine = yield sa.select(media_uploads.c.sha256).where(
+            media_uploads.c.sha256.in_(list(shas)), media_uploads.c.user_id == user_id)
+        own = {str(r[0]) for r in mine}
+        thumbs = yield (
             sa.select(media.c.thumb_sha256).select_from(media.join(
                 media_uploads, media_uploads.c.sha256 == media.c.sha256))
             .where(media.c.thumb_sha256.in_(list(shas)), media_uploads.c.user_id == user_id))
@@ -116,14 +157,20 @@ class MediaStore:
 
     async def signals(self, conn: AsyncConnection, shas: Sequence[str]
                       ) -> dict[str, list[MediaSignal]]:
+        return await run_async(conn, self.signals_plan(shas))
+
+    def signals_plan(self, shas: Sequence[str], dialect: str = ""
+                     ) -> Plan[dict[str, list[MediaSignal]]]:
         """Stored signals by media id; an id without any (uploaded before 0011) is absent."""
         if not shas:
             return {}
-        rows = await conn.execute(
-            sa.select(media_signals.c.sha256, media_signals.c.signal_type,
-                      media_signals.c.value, media_signals.c.source, media_signals.c.quality)
-            .where(media_signals.c.sha256.in_(list(shas)))
-            .order_by(media_signals.c.sha256, media_signals.c.position))
+        query = (Raw(_LITE_SIGNALS.format(marks=_marks(shas)), list(shas)) if dialect == "sqlite"
+                 else sa.select(media_signals.c.sha256, media_signals.c.signal_type,
+                                media_signals.c.value, media_signals.c.source,
+                                media_signals.c.quality)
+                 .where(media_signals.c.sha256.in_(list(shas)))
+                 .order_by(media_signals.c.sha256, media_signals.c.position))
+        rows = yield query
         out: dict[str, list[MediaSignal]] = {}
         for sha, st, value, source, quality in rows:
             out.setdefault(str(sha), []).append(MediaSignal(st, value, source, quality))
@@ -142,12 +189,18 @@ class MediaStore:
                                .values(withdrawn_at=now, withdrawn_reason=reason[:64]))
         return fresh
 
-    async def withdrawn_among(self, conn: AsyncConnection, values: Sequence[str]) -> bool:
+    def withdrawn_among_plan(self, values: Sequence[str], dialect: str = "") -> Plan[bool]:
         """Is any of these exact hashes (MD5 or SHA-256 hex) one of withdrawn media: its
-        id, or a hash of the bytes it was uploaded as?"""
+        id, or a hash of the bytes it was uploaded as? (A plan: ``Database.read_plan``;
+        on SQLite prepared text, ``plan.Raw``: every upload asks.)"""
         if not values:
             return False
         ids = list(values)
+        if dialect == "sqlite":
+            for sql in (_LITE_WITHDRAWN, _LITE_WITHDRAWN_VIA_SIGNALS):
+                if (yield Raw(sql.format(marks=_marks(ids)), ids)):
+                    return True
+            return False
         direct = sa.select(media.c.sha256).where(media.c.sha256.in_(ids),
                                                  media.c.withdrawn_at.is_not(None))
         via_signals = (sa.select(media.c.sha256)
@@ -157,9 +210,37 @@ class MediaStore:
                               media_signals.c.signal_type.in_(["md5", "sha256"]),
                               media_signals.c.value.in_(ids)))
         for query in (direct, via_signals):
-            if (await conn.execute(query.limit(1))).first() is not None:
+            if (yield query.limit(1)).first() is not None:
                 return True
         return False
+
+    def remember_plan(self, record: MediaRecord, uploader: int,
+                      signals: Sequence[MediaSignal], dialect: str) -> Plan[MediaRecord | None]:
+        """An accepted upload in one transaction (``Database.write_plan``): its row (the
+        same bytes uploaded twice keep their first), its uploader, its signals; returns
+        the row as stored. On SQLite prepared text (``plan.Raw``)."""
+        if dialect == "sqlite":
+            yield Raw(_LITE_ADD, astuple(record))
+            yield Raw(_LITE_ADD_UPLOADER, (record.sha256, uploader, record.created_at))
+            yield Raw(_LITE_DROP_SIGNALS, (record.sha256,))
+            yield Raw(_LITE_ADD_SIGNAL, [(record.sha256, n, s.signal_type, s.value, s.source,
+                                          s.quality) for n, s in enumerate(signals)],
+                      many=True)
+            found = yield Raw(_LITE_GET, (record.sha256,))
+            return MediaRecord(*found[0]) if found else None
+        values = {f.name: getattr(record, f.name) for f in fields(MediaRecord)}
+        yield _insert_for(dialect, media).values(**values).on_conflict_do_nothing()
+        yield _insert_for(dialect, media_uploads).values(
+            sha256=record.sha256, user_id=uploader, created_at=record.created_at
+        ).on_conflict_do_nothing()
+        yield media_signals.delete().where(media_signals.c.sha256 == record.sha256)
+        if signals:
+            yield (media_signals.insert(), [
+                {"sha256": record.sha256, "position": n, "signal_type": s.signal_type,
+                 "value": s.value, "source": s.source, "quality": s.quality}
+                for n, s in enumerate(signals)])
+        row = (yield sa.select(*_COLS).where(media.c.sha256 == record.sha256)).first()
+        return MediaRecord(*row) if row else None
 
     async def reinstate(self, conn: AsyncConnection, shas: Sequence[str]) -> None:
         """Undo a withdrawal (a removal reversed on appeal)."""
@@ -176,6 +257,9 @@ class MediaStore:
         return [MediaRecord(*r) for r in rows]
 
     async def publicly_used(self, conn: AsyncConnection, shas: Sequence[str]) -> bool:
+        return await run_async(conn, self.publicly_used_plan(shas))
+
+    def publicly_used_plan(self, shas: Sequence[str]) -> Plan[bool]:
         """True while a visible public object uses one of these media ids: a visible,
         undeleted post in a visible channel, a visible channel's picture, or the
         visible profile picture of an account that is not deleted."""
@@ -197,7 +281,7 @@ class MediaStore:
                      .where(profiles.c.avatar_sha256.in_(ids), profiles.c.state == "visible",
                             users.c.deleted_at.is_(None)).limit(1))
         for query in (post_q, avatar_q, profile_q):
-            if (await conn.execute(query)).first() is not None:
+            if (yield query).first() is not None:
                 return True
         return False
 

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.protocol import limits
+from tidings.storage.plan import Plan, run_async
 
 _WORD_RE = re.compile(r"[^\W_]+")
 
@@ -47,17 +48,22 @@ class SearchIndex:
                                {"id": channel_id})
 
     async def index_post(self, conn: AsyncConnection, post_id: int, text: str) -> None:
-        if conn.dialect.name != "sqlite":
+        await run_async(conn, self.index_post_plan(post_id, text, conn.dialect.name))
+
+    def index_post_plan(self, post_id: int, text: str, dialect: str) -> Plan[None]:
+        if dialect != "sqlite":
             return
-        await self.unindex_post(conn, post_id)
+        yield from self.unindex_post_plan(post_id, dialect)
         if text:
-            await conn.execute(sa.text("INSERT INTO post_fts(rowid, text) VALUES (:id, :t)"),
-                               {"id": post_id, "t": text})
+            yield sa.text("INSERT INTO post_fts(rowid, text) VALUES (:id, :t)").bindparams(
+                id=post_id, t=text)
 
     async def unindex_post(self, conn: AsyncConnection, post_id: int) -> None:
-        if conn.dialect.name == "sqlite":
-            await conn.execute(sa.text("DELETE FROM post_fts WHERE rowid = :id"),
-                               {"id": post_id})
+        await run_async(conn, self.unindex_post_plan(post_id, conn.dialect.name))
+
+    def unindex_post_plan(self, post_id: int, dialect: str) -> Plan[None]:
+        if dialect == "sqlite":
+            yield sa.text("DELETE FROM post_fts WHERE rowid = :id").bindparams(id=post_id)
 
     # --- queries: ids of visible public channels / posts, best first ----------------
     async def channels(self, conn: AsyncConnection, query: str, limit: int) -> list[int]:
