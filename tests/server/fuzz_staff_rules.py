@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -30,6 +28,7 @@ from schemathesis.generation.case import Case
 from schemathesis.generation.meta import ComponentInfo
 from schemathesis.transport.serialization import Binary
 
+from tests.server.hma_util import start_media_server
 from tidings.moderation.pytx_names import known_names
 from tidings.services.exchange_credentials import CREDENTIAL_CLASSES, credential_fields
 
@@ -86,20 +85,7 @@ def _aim(server: Server, case: Case) -> None:
 def media_url(path: str) -> str:
     """A URL on an allowed host (127.0.0.1) whose every path answers the photo."""
     if not _media:
-        class Photo(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "image/jpeg")
-                self.send_header("Content-Length", str(len(PHOTO)))
-                self.end_headers()
-                self.wfile.write(PHOTO)
-
-            def log_message(self, *_: object) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Photo)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        _media.append(f"http://127.0.0.1:{server.server_address[1]}")
+        _media.append(start_media_server({}, (200, {"Content-Type": "image/jpeg"}, PHOTO))[1])
     return f"{_media[0]}/{hashlib.sha256(path.encode('utf-8', 'replace')).hexdigest()[:16]}"
 
 

@@ -56,14 +56,15 @@ def coop_bank_name(org_id: str, name: str) -> str:
 Route = tuple[int, dict[str, str], bytes]
 
 
-@contextmanager
-def media_server(routes: dict[str, Route]) -> Iterator[str]:
-    """An HTTP server on 127.0.0.1 answering ``routes`` (path -> status, headers, body);
-    yields its base URL."""
+def start_media_server(routes: dict[str, Route], fallback: Route = (404, {}, b"not found")
+                       ) -> tuple[ThreadingHTTPServer, str]:
+    """An HTTP server on 127.0.0.1, serving in a daemon thread, answering ``routes``
+    (path -> status, headers, body) and ``fallback`` for any other path; returns it and
+    its base URL (the caller shuts it down, or lets it live with the process)."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            status, headers, body = routes.get(self.path, (404, {}, b"not found"))
+            status, headers, body = routes.get(self.path, fallback)
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
@@ -75,10 +76,16 @@ def media_server(routes: dict[str, Route]) -> Iterator[str]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+@contextmanager
+def media_server(routes: dict[str, Route]) -> Iterator[str]:
+    """:func:`start_media_server` for the ``with`` block; yields its base URL."""
+    server, url = start_media_server(routes)
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield url
     finally:
         server.shutdown()
         server.server_close()
