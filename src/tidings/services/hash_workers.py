@@ -143,11 +143,3 @@ def _forget(pool: ProcessPoolExecutor) -> None:
             _resting_until = time.monotonic() + REST_S
     pool.shutdown(wait=False, cancel_futures=True)
 
-
-def close() -> None:
-    """Stop the workers (server shut-down); a later upload starts them again."""
-    global _pool
-    with _lock:
-        pool, _pool = _pool, None
-    if pool is not None:
-        pool.shutdown(wait=True, cancel_futures=True)
