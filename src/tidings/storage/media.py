@@ -55,20 +55,17 @@ class ProfileRecord:
 
 _COLS = [media.c[f.name] for f in fields(MediaRecord)]
 # The upload's statements as SQLite text (storage/plan.py, Raw), same as the Core ones;
-# the columns in MediaRecord's order.
-_LITE_ADD = ("INSERT INTO media (sha256, kind, media_type, size, width, height, thumb_sha256, "
-             "uploader_id, created_at, withdrawn_at, withdrawn_reason) "
-             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
+# the columns in MediaRecord's order (``astuple`` of a record binds them).
+_MEDIA_NAMES = ", ".join(f.name for f in fields(MediaRecord))
+_LITE_ADD = (f"INSERT INTO media ({_MEDIA_NAMES}) "  # noqa: S608
+             f"VALUES ({', '.join('?' * len(fields(MediaRecord)))}) ON CONFLICT DO NOTHING")
 _LITE_ADD_UPLOADER = ("INSERT INTO media_uploads (sha256, user_id, created_at) VALUES (?, ?, ?) "
                       "ON CONFLICT DO NOTHING")
 _LITE_DROP_SIGNALS = "DELETE FROM media_signals WHERE sha256 = ?"
 _LITE_ADD_SIGNAL = ("INSERT INTO media_signals (sha256, position, signal_type, value, source, "
                     "quality) VALUES (?, ?, ?, ?, ?, ?)")
-_LITE_GET = ("SELECT sha256, kind, media_type, size, width, height, thumb_sha256, uploader_id, "
-             "created_at, withdrawn_at, withdrawn_reason FROM media WHERE sha256 = ?")
-_LITE_GET_MANY = ("SELECT sha256, kind, media_type, size, width, height, thumb_sha256, "
-                  "uploader_id, created_at, withdrawn_at, withdrawn_reason FROM media "
-                  "WHERE sha256 IN ({marks})")
+_LITE_GET = f"SELECT {_MEDIA_NAMES} FROM media WHERE sha256 = ?"  # noqa: S608
+_LITE_GET_MANY = f"SELECT {_MEDIA_NAMES} FROM media WHERE sha256 IN ({{marks}})"  # noqa: S608
 _LITE_UPLOADED = "SELECT sha256 FROM media_uploads WHERE sha256 IN ({marks}) AND user_id = ?"
 _LITE_UPLOADED_THUMBS = (
     "SELECT media.thumb_sha256 FROM media JOIN media_uploads "
@@ -76,18 +73,16 @@ _LITE_UPLOADED_THUMBS = (
     "WHERE media.thumb_sha256 IN ({marks}) AND media_uploads.user_id = ?")
 _LITE_SIGNALS = ("SELECT sha256, signal_type, value, source, quality FROM media_signals "
                  "WHERE sha256 IN ({marks}) ORDER BY sha256, position")
-
-
-def _marks(values: Sequence[object]) -> str:
-    return ",".join("?" * len(values))
-
-
 _LITE_WITHDRAWN = ("SELECT sha256 FROM media WHERE sha256 IN ({marks}) "
                    "AND withdrawn_at IS NOT NULL LIMIT 1")
 _LITE_WITHDRAWN_VIA_SIGNALS = (
     "SELECT media.sha256 FROM media JOIN media_signals ON media_signals.sha256 = media.sha256 "
     "WHERE media.withdrawn_at IS NOT NULL AND media_signals.signal_type IN ('md5', 'sha256') "
     "AND media_signals.value IN ({marks}) LIMIT 1")
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ",".join("?" * len(values))
 
 
 class MediaStore:
