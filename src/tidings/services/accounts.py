@@ -70,6 +70,16 @@ def common_passwords() -> frozenset[str]:
                      if line.strip() and not line.startswith("#"))
 
 
+def named_user(name: str) -> str:
+    """A username naming an existing account (a peer, a member), normalised and checked
+    whole against the rule the routes publish (400 ``invalid_username``): a name the
+    rule refuses is never cut or stripped into another account's (issue 23)."""
+    try:
+        return normalize_username(name)
+    except HandleError as exc:
+        raise BadRequest(exc.message, exc.code) from exc
+
+
 def check_username(name: str, extra_reserved: frozenset[str], *,
                    allow_reserved: bool = False) -> str:
     """Normalise and vet a new username: the rule, reserved names and their lookalikes.

@@ -33,8 +33,7 @@ from tidings.bus.base import Bus, Subscription
 from tidings.protocol import limits
 from tidings.protocol.control import ContactsChanged
 from tidings.protocol.errors import BadRequest, Conflict, Forbidden, NotFound
-from tidings.protocol.handles import HandleError, normalize_username
-from tidings.services.accounts import Principal
+from tidings.services.accounts import Principal, named_user
 from tidings.services.clock import Clock
 from tidings.services.live import CONTACTS_TOPIC, contacts_changed
 from tidings.storage.accounts import AccountStore
@@ -136,10 +135,7 @@ class ContactService:
 
     # -- the owner's own lists ------------------------------------------------------------
     async def _peer(self, conn: Any, who: Principal, user: str) -> int:
-        try:  # whole, as the routes publish it: a name is never cut into another one
-            name = normalize_username(user)
-        except HandleError as exc:
-            raise BadRequest(exc.message, exc.code) from exc
+        name = named_user(user)
         record = await self.accounts.user_by_name(conn, name)
         if record is None or record.deleted_at is not None:
             raise NotFound(f"no such user: {name}", "user_not_found")

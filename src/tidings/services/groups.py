@@ -32,9 +32,8 @@ from tidings.moderation.engine import Surface, Verdict
 from tidings.protocol import limits
 from tidings.protocol.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
 from tidings.protocol.franking import FrankingKeyring
-from tidings.protocol.handles import HandleError, normalize_username
 from tidings.protocol.keys import b64decode, b64encode
-from tidings.services.accounts import Principal
+from tidings.services.accounts import Principal, named_user
 from tidings.services.clock import Clock
 from tidings.services.contacts import ContactService
 from tidings.services.directory import DirectoryCache
@@ -248,13 +247,9 @@ class GroupService:
             await self.invitations.set_state(conn, gid, who.user_id, DECLINED)
 
     async def remove(self, who: Principal, gid: str, user: str) -> GroupView:
-        """Remove a member (or withdraw an invitation); ``user`` is checked whole against
-        the username rule the route publishes (400 ``invalid_username``): a name the
-        schema refuses is never cut or stripped into a member's (issue 23)."""
-        try:
-            user = normalize_username(user)
-        except HandleError as exc:
-            raise BadRequest(exc.message, exc.code) from exc
+        """Remove a member (or withdraw an invitation); ``user`` is checked whole
+        (``named_user``)."""
+        user = named_user(user)
         if user == who.username:
             return await self.leave(who, gid)
         async with self.db.write() as conn:
