@@ -8,7 +8,7 @@ general body limit is sized for JSON.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import PlainTextResponse
@@ -68,8 +68,20 @@ def service(request: Request) -> BankService:
     return svc
 
 
-class BankIn(StrictBody):
+class _BankKind(StrictBody):
+    """A body with a bank's kind flags: an allow list (``negative``) is never ``trusted``
+    (``NOT_TRUSTED_ALLOW_LIST``, published, and checked here: 422)."""
+
     model_config = ConfigDict(json_schema_extra=NOT_TRUSTED_ALLOW_LIST)
+
+    @model_validator(mode="after")
+    def _kind(self) -> Self:
+        if getattr(self, "negative", None) and getattr(self, "trusted", None):
+            raise ValueError("a negative (allow) bank cannot be trusted")
+        return self
+
+
+class BankIn(_BankKind):
     name: str = Field(max_length=limits.BANK_NAME_MAX,
                       json_schema_extra={"pattern": published.BANK_NAME})
     description: str = Field("", max_length=limits.BANK_DESCRIPTION_MAX)
@@ -82,30 +94,17 @@ class BankIn(StrictBody):
     negative: bool = False
     """An allow list: its entries suppress other banks' matches."""
 
-    @model_validator(mode="after")
-    def _kind(self) -> BankIn:
-        if self.negative and self.trusted:
-            raise ValueError("a negative (allow) bank cannot be trusted")
-        return self
 
-
-class BankPatch(StrictBody):
+class BankPatch(_BankKind):
     """A change that makes an allow list trusted, or a trusted bank an allow list, is
     409 ``invalid_bank_kind`` (the bank's state); asking for both at once is invalid."""
 
-    model_config = ConfigDict(json_schema_extra=NOT_TRUSTED_ALLOW_LIST)
     enabled: bool | None = None
     description: str | None = Field(None, max_length=limits.BANK_DESCRIPTION_MAX)
     threshold_override: Thresholds = None
     partner: bool | None = None
     trusted: bool | None = None
     negative: bool | None = None
-
-    @model_validator(mode="after")
-    def _kind(self) -> BankPatch:
-        if self.negative and self.trusted:
-            raise ValueError("a negative (allow) bank cannot be trusted")
-        return self
 
 
 def _forms(label: str) -> list[str]:
