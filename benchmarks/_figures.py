@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from _report import parsed
+
 Figures = dict[str, tuple[float, str]]
 """figure name -> (value, unit)"""
 
@@ -23,12 +25,8 @@ def higher_is_better(unit: str) -> bool:
 
 
 def results(out: str) -> Figures:
-    found: Figures = {}
-    for line in out.splitlines():
-        if line.startswith("RESULT "):
-            item = json.loads(line[len("RESULT "):])
-            found[str(item["name"])] = (float(item["value"]), str(item.get("unit", "")))
-    return found
+    return {str(item["name"]): (float(item["value"]), str(item.get("unit", "")))
+            for item in parsed(out)}
 
 
 def json_objects(out: str) -> list[dict[str, Any]]:

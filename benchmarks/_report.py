@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
+
+PREFIX = "RESULT "
 
 
 def result(name: str, value: float, unit: str, target: str = "") -> None:
-    print("RESULT " + json.dumps({"name": name, "value": value, "unit": unit,
+    print(PREFIX + json.dumps({"name": name, "value": value, "unit": unit,
                                   "target": target}), flush=True)
 
 
@@ -20,3 +23,10 @@ def command() -> str:
     line = " ".join(["python", *sys.argv])
     print(f"command: {line}", flush=True)
     return line
+
+
+def parsed(out: str) -> list[dict[str, Any]]:
+    """The ``RESULT`` lines of a script's output, read back (``run_all.py``,
+    ``_figures.py``)."""
+    return [json.loads(line[len(PREFIX):]) for line in out.splitlines()
+            if line.startswith(PREFIX)]

@@ -9,7 +9,6 @@ figure, the machine, and the exact commands, so anyone can reproduce them.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -17,6 +16,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _report import parsed
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -56,9 +57,7 @@ def run_script(script: Path, args: list[str]) -> tuple[list[dict[str, object]], 
                           env=env, cwd=ROOT, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"{script.name} failed:\n{proc.stdout}\n{proc.stderr}")
-    results = [json.loads(line[7:]) for line in proc.stdout.splitlines()
-               if line.startswith("RESULT ")]
-    return results, proc.stdout
+    return parsed(proc.stdout), proc.stdout
 
 
 def merged(old: str, new: list[str], tail: str) -> list[str]:
