@@ -1,33 +1,47 @@
 """Worker processes for an upload's PDQ hashes, beside the thread that re-encodes it.
 
-pdqhash and Pillow's JPEG encoder both hold the GIL, so in threads of the server's
-process a photo's query hashes (``pdq_variants.query_hashes``, ~8-11 ms for 1 Mpx) and its
-cleaning (re-encode and thumbnail, ~8 ms) run one after the other whatever the number
-of cores. Here the photo's PDQ reduction (577x433 for 1 Mpx) goes to a worker process
-as soon as ``imaging.process_photo`` has made it, and is hashed there while the thread
+pdqhash holds the GIL, so in threads of the server's process a photo's query hashes
+(``pdq_variants.query_hashes``, ~6-11 ms for 1 Mpx) and its cleaning (re-encode and
+thumbnail, ~5-8 ms) would run one after the other whatever the number of cores. Here
+the photo's PDQ reduction (577x433 for 1 Mpx) goes to worker processes as soon as
+``imaging.process_photo`` has made it, and is hashed there while the thread
 re-encodes and thumbnails the photo, in two halves at once (its dihedral hashes in one
-worker, the variants derived from it in the other: ~5 ms each): the same functions on
-the same pixels, so the same hashes, in the same order.
+worker, the variants derived from it in the other): the same functions on the same
+pixels, so the same hashes, in the same order.
+
+**Handed over by the thread that made it.** The reduction is written straight into
+each worker's request pipe (enlarged to hold one reduction) by the thread that made it,
+so a worker starts at once. A ``ProcessPoolExecutor`` hands jobs over through its own
+manager and feeder threads instead, and those wait for the GIL while the re-encode
+runs: measured, the second half started only after the re-encode had finished, ~7 ms
+after it was submitted (docs/benchmarks.md, "Image post"). Each worker answers
+on its own pipe, read by one thread per worker that only unpickles the small answer.
 
 Bounded: ``MEDIA_HASH_PROCESSES`` processes (spawned, not forked: the server has
-threads), each job at most one PDQ reduction (under 1024 pixels a side, ~3 MB). The
-pool starts with the server (``start``) or at the first photo. A job the pool cannot
-take or finish (shut down, a worker killed) answers None and the caller hashes in its
-own thread; a broken pool is replaced after ``REST_S``.
+threads), each job one PDQ reduction (under 1024 pixels a side, ~3 MB), handed over
+under a lock per worker (a writer waits while the worker's pipe is full, i.e. while it
+still works on an earlier photo). The pool starts with the server (``start``) or at the
+first photo. A job the pool cannot take or finish (shut down, a worker killed) answers
+None and the caller hashes in its own thread; a broken pool is replaced after
+``REST_S``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import ctypes.util
+import fcntl
+import itertools
 import multiprocessing
 import os
 import threading
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 
 from PIL import Image
 
@@ -40,11 +54,25 @@ REST_S = 60.0
 """After a pool broke, how long uploads hash in their own thread before another starts."""
 WORKER_KEEP_BYTES = 64 << 20
 """Freed memory a worker keeps for its next job instead of returning it (glibc)."""
+PIPE_BYTES = 1 << 20
+"""Request pipe size asked for (Linux ``F_SETPIPE_SZ``; the unprivileged maximum by
+default): one 1-Mpx photo's reduction (~750 KB) fits, so handing it over never waits
+for an idle worker."""
+_F_SETPIPE_SZ = 1031  # fcntl.h (Linux); fcntl.F_SETPIPE_SZ from Python 3.10 on Linux
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters (malloc.h)
 DIHEDRAL, DERIVED = "dihedral", "derived"
 _lock = threading.Lock()
 _resting_until = 0.0
-_pool: ProcessPoolExecutor | None = None
+_pool: _Pool | None = None
+
+
+class WorkerGone(RuntimeError):
+    """The worker process holding a job ended before it answered: the pool is replaced."""
+
+
+class HashFailed(RuntimeError):
+    """A worker could not hash a job (its caller hashes in its own thread, where the
+    same error surfaces); the worker goes on."""
 
 
 def _hash(part: str, mode: str, size: tuple[int, int], raw: bytes) -> list[pv.PdqVariant]:
@@ -58,15 +86,11 @@ def _hash(part: str, mode: str, size: tuple[int, int], raw: bytes) -> list[pv.Pd
     return pv.derived_hashes(reduced)
 
 
-def _ready() -> int:
-    return 0
-
-
 def _init_worker(parent: int) -> None:
     """In each worker: keep freed memory (glibc gave each job's ~5 MB of numpy
     temporaries back to the system and faulted them in again, ~1,200 page faults and a
     quarter of a job's CPU), and exit when the server is gone (a server killed outright
-    runs no exit handler, and a worker waiting on its queue would wait forever)."""
+    runs no exit handler, and a worker waiting on its pipe would wait forever)."""
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c"))
         libc.mallopt(_M_TRIM_THRESHOLD, WORKER_KEEP_BYTES)
@@ -81,65 +105,186 @@ def _init_worker(parent: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def _get() -> ProcessPoolExecutor | None:
+def _serve(requests: Connection, answers: Connection, parent: int) -> None:
+    """A worker's loop: a job is a header ``(id, part, mode, size)`` and the pixels;
+    the answer is ``(id, hashes, error)``. Ends when the server closes the pipe."""
+    _init_worker(parent)
+    while True:
+        try:
+            job, part, mode, size = requests.recv()
+            raw = requests.recv_bytes()
+        except (EOFError, OSError):
+            return
+        try:
+            answers.send((job, _hash(part, mode, size, raw), None))
+        except Exception as exc:  # noqa: BLE001 - the caller hashes in its thread
+            answers.send((job, None, f"{type(exc).__name__}: {exc}"))
+
+
+@dataclass(eq=False)
+class _Worker:
+    process: BaseProcess
+    requests: Connection
+    answers: Connection
+    send_lock: threading.Lock = field(default_factory=threading.Lock)
+    """One writer at a time on the request pipe (held while the pipe is full)."""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    """The pending jobs (never held while writing, so answers are always read)."""
+    pending: dict[int, Future[list[pv.PdqVariant]]] = field(default_factory=dict)
+    gone: bool = False
+
+    def submit(self, job: int, part: str, reduced: Image.Image, raw: bytes
+               ) -> Future[list[pv.PdqVariant]]:
+        future: Future[list[pv.PdqVariant]] = Future()
+        with self.lock:
+            if self.gone:
+                raise WorkerGone("the worker ended")
+            self.pending[job] = future
+        try:
+            with self.send_lock:
+                self.requests.send((job, part, reduced.mode, reduced.size))
+                self.requests.send_bytes(raw)
+        except OSError as exc:  # the worker died: its end of the pipe is closed
+            with self.lock:
+                self.pending.pop(job, None)
+            raise WorkerGone("the worker ended") from exc
+        return future
+
+    def read_answers(self, pool: _Pool) -> None:
+        """In a thread of the server: answers to their futures until the worker ends,
+        then every job still pending fails (its caller hashes in its own thread) and
+        the pool is replaced."""
+        while True:
+            try:
+                job, hashes, error = self.answers.recv()
+            except (EOFError, OSError):
+                break
+            with self.lock:
+                future = self.pending.pop(job, None)
+            if future is None:
+                continue
+            if error is None:
+                future.set_result(hashes)
+            else:
+                future.set_exception(HashFailed(error))
+        with self.lock:
+            self.gone = True
+            left, self.pending = self.pending, {}
+        for future in left.values():
+            future.set_exception(WorkerGone("the worker ended before it answered"))
+        _forget(pool)
+
+    def close(self) -> None:
+        """End the worker (a writer waiting on its full pipe then fails) and its pipes."""
+        with self.lock:
+            self.gone = True
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(timeout=5)
+        self.requests.close()
+        self.answers.close()
+
+
+class _Pool:
+    def __init__(self, size: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.workers: list[_Worker] = []
+        self.turn = itertools.count()
+        self.jobs = itertools.count()
+        for _ in range(size):
+            take_jobs, give_jobs = context.Pipe(duplex=False)  # (reader, writer)
+            take_answers, give_answers = context.Pipe(duplex=False)
+            # Under a smaller limit the writer waits for the worker instead.
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(give_jobs.fileno(),
+                            getattr(fcntl, "F_SETPIPE_SZ", _F_SETPIPE_SZ), PIPE_BYTES)
+            process = context.Process(target=_serve, name="tidings-pdq", daemon=True,
+                                      args=(take_jobs, give_answers, os.getpid()))
+            process.start()
+            take_jobs.close()  # the worker's ends: this process keeps only its own
+            give_answers.close()
+            worker = _Worker(process, give_jobs, take_answers)
+            self.workers.append(worker)
+            threading.Thread(target=worker.read_answers, args=(self,), daemon=True,
+                             name="tidings-pdq-answers").start()
+
+    def submit(self, reduced: Image.Image) -> Job:
+        raw = reduced.tobytes()
+        first = next(self.turn)
+        job = next(self.jobs)
+        parts = []
+        for n, part in enumerate((DIHEDRAL, DERIVED)):
+            worker = self.workers[(first + n) % len(self.workers)]
+            parts.append(worker.submit(job, part, reduced, raw))
+        return Job(self, tuple(parts))
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.close()
+
+
+def _get() -> _Pool | None:
     global _pool
     with _lock:
         if _pool is None and time.monotonic() < _resting_until:
             return None
         if _pool is None:
-            _pool = ProcessPoolExecutor(limits.MEDIA_HASH_PROCESSES,
-                                        mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_init_worker, initargs=(os.getpid(),))
+            _pool = _Pool(limits.MEDIA_HASH_PROCESSES)
         return _pool
+
+
+WARM_UP_SIDE = 64
+"""Side of the blank picture each worker hashes once at start-up (its first pdqhash
+and numpy calls set up what later jobs reuse)."""
 
 
 def start() -> None:
     """Start the workers (server start-up), so the first upload does not wait for them."""
     pool = _get()
-    if pool is not None:  # workers start on demand: one job each, at once
-        for _ in range(limits.MEDIA_HASH_PROCESSES):
-            pool.submit(_ready)
+    if pool is not None:
+        with contextlib.suppress(WorkerGone):
+            pool.submit(Image.new("RGB", (WARM_UP_SIDE, WARM_UP_SIDE)))
 
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    pool: ProcessPoolExecutor
+    pool: _Pool
     parts: tuple[Future[list[pv.PdqVariant]], ...]
 
 
 def submit(reduced: Image.Image) -> Job | None:
-    """``query_hashes`` of an opaque RGB photo's ``reduce_for_pdq``, in a worker; None
-    when no worker can take it (the caller hashes in its thread)."""
+    """``query_hashes`` of an opaque RGB photo's ``reduce_for_pdq``, in the workers;
+    None when they cannot take it (the caller hashes in its thread)."""
     pool = _get()
     if pool is None:
         return None
-    raw = reduced.tobytes()
-    try:  # the two halves in two workers at once
-        return Job(pool, tuple(pool.submit(_hash, part, reduced.mode, reduced.size, raw)
-                               for part in (DIHEDRAL, DERIVED)))
-    except (BrokenProcessPool, RuntimeError):  # broken or shut down: replace it
+    try:
+        return pool.submit(reduced)
+    except WorkerGone:  # a worker died: replace the pool
         _forget(pool)
         return None
 
 
 async def hashes(job: Job) -> list[pv.PdqVariant] | None:
-    """The job's hashes, or None when its worker died (the pool is then replaced)."""
+    """The job's hashes, or None when a worker died (the pool is then replaced)."""
     try:
         dihedral, derived = [await asyncio.wrap_future(part) for part in job.parts]
-        return dihedral + derived
-    except BrokenProcessPool:
+    except HashFailed:
+        return None
+    except WorkerGone:
         _forget(job.pool)
         return None
+    return dihedral + derived
 
 
-def _forget(pool: ProcessPoolExecutor) -> None:
+def _forget(pool: _Pool) -> None:
     """Drop a broken pool; none is started for ``REST_S`` (a worker that cannot start,
     say a main module without the ``__main__`` guard, would otherwise cost a process
     start per upload): uploads hash in their thread meanwhile."""
     global _pool, _resting_until
     with _lock:
-        if _pool is pool:
-            _pool = None
-            _resting_until = time.monotonic() + REST_S
-    pool.shutdown(wait=False, cancel_futures=True)
-
+        if _pool is not pool:
+            return
+        _pool = None
+        _resting_until = time.monotonic() + REST_S
+    threading.Thread(target=pool.close, daemon=True, name="tidings-pdq-close").start()
