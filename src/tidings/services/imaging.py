@@ -50,6 +50,11 @@ MAX_ICC_BYTES: Final = 64 * 1024
 JPEG_QUALITY: Final = 88
 THUMBNAIL_MAX_SIDE: Final = 320
 THUMBNAIL_JPEG_QUALITY: Final = 80
+THUMBNAIL_FILTER: Final = Image.Resampling.BICUBIC
+"""What ``Image.thumbnail`` uses by default. LANCZOS differs from it by less than the
+thumbnail's own JPEG encoding does (PSNR 42-49 dB between the two on 12 real photos)
+and cost 2.4 ms against 1.7 ms for 1 Mpx (577x433 reduction to 320x240), on the
+upload's answer path (docs/benchmarks.md, "Image post")."""
 SNIFF_WINDOW: Final = 64  # bytes of a Matroska header searched for its DocType
 
 Kind = Literal["photo", "video", "file"]
@@ -296,7 +301,7 @@ def thumbnail_size(width: int, height: int) -> tuple[int, int]:
 
 
 def _thumbnail(still: Image.Image, reduced: Image.Image | None) -> Image.Image:
-    """LANCZOS thumbnail of ``still``, resampled from ``reduced`` (the same picture
+    """Thumbnail (``THUMBNAIL_FILTER``) of ``still``, resampled from ``reduced`` (the same picture
     box-reduced by an integer factor, at least the thumbnail's size) when given: the
     filter then reads ~4x fewer pixels, as Pillow's own ``reducing_gap`` does."""
     size = thumbnail_size(still.width, still.height)
@@ -304,11 +309,11 @@ def _thumbnail(still: Image.Image, reduced: Image.Image | None) -> Image.Image:
         return still.copy()
     big_enough = reduced is not None and reduced.width >= size[0] and reduced.height >= size[1]
     source = reduced if reduced is not None and big_enough else still
-    return source.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
+    return source.resize(size, THUMBNAIL_FILTER, reducing_gap=2.0)
 
 
-def process_photo(data: bytes, on_reduced: Callable[[Image.Image], None] | None = None
-                  ) -> ProcessedPhoto:
+def process_photo(data: bytes, on_reduced: Callable[[Image.Image], None] | None = None,
+                  on_encoded: Callable[[bytes], None] | None = None) -> ProcessedPhoto:
     """Validate, strip metadata from and thumbnail a photo for publication.
 
     Raises MediaTooLargeError for more than PHOTO_MAX_BYTES, ImageError
@@ -322,6 +327,8 @@ def process_photo(data: bytes, on_reduced: Callable[[Image.Image], None] | None 
     re-encoder and that one reduction only. ``on_reduced`` is handed that reduction
     as soon as it exists, before the re-encode (the upload hashes it meanwhile in a
     worker process, ``services/hash_workers.py``); it must not change it.
+    ``on_encoded`` is handed the cleaned bytes as soon as they exist, before the
+    thumbnail is made (the upload writes them to disk meanwhile).
     """
     check_size("photo", len(data))
     sniffed = sniff(data)
@@ -350,6 +357,8 @@ def process_photo(data: bytes, on_reduced: Callable[[Image.Image], None] | None 
                 if on_reduced is not None:
                     on_reduced(reduced)
             encoded, media_type = _encode_still(still, icc, JPEG_QUALITY, optimize=False)
+        if on_encoded is not None:
+            on_encoded(encoded)
         thumb = _thumbnail(still, reduced)
         thumb_bytes, thumb_type = _encode_still(thumb, icc, THUMBNAIL_JPEG_QUALITY)
     except ImageError:
@@ -418,6 +427,6 @@ def frame_thumbnail(data: bytes, shot: int, max_frames: int) -> bytes:
     the frames :func:`animation_frames` yields), e.g. the frame a bank matched."""
     for n, frame in enumerate(animation_frames(data, max_frames)):
         if n == shot:
-            frame.thumbnail((THUMBNAIL_MAX_SIDE, THUMBNAIL_MAX_SIDE), Image.Resampling.LANCZOS)
+            frame.thumbnail((THUMBNAIL_MAX_SIDE, THUMBNAIL_MAX_SIDE), THUMBNAIL_FILTER)
             return _encode_still(frame, None, THUMBNAIL_JPEG_QUALITY)[0]
     raise ImageError("image_invalid", f"animation has no frame {shot}")

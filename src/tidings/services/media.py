@@ -27,6 +27,7 @@ A stored blob is named by its SHA-256: the media id the client puts in posts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import time
@@ -48,7 +49,13 @@ from tidings.services.accounts import Principal
 from tidings.services.clock import Clock
 from tidings.services.media_hashing import exact_signals, legacy_signals, pdq_signals
 from tidings.services.moderation import HELD, ModerationService, gate_decision
-from tidings.storage.blobs import BlobIdError, BlobStore, BlobTooLargeError, check_id
+from tidings.storage.blobs import (
+    BlobIdError,
+    BlobStore,
+    BlobTooLargeError,
+    BlobWriter,
+    check_id,
+)
 from tidings.storage.database import Database
 from tidings.storage.media import MediaRecord, MediaStore
 from tidings.storage.plan import Plan
@@ -190,15 +197,31 @@ class MediaService:
         return await self._remember(who, record, signals, state)
 
     async def _photo(self, who: Principal, data: bytes, md5: str, sha: str) -> Uploaded:
+        loop = asyncio.get_running_loop()
         jobs: list[hash_workers.Job | None] = []  # the PDQ hashes, in a worker process
-        photo = await asyncio.to_thread(imaging.process_photo, data,
-                                        lambda reduced: jobs.append(hash_workers.submit(reduced)))
-        # The cleaned photo and its thumbnail are written to temp files and fsynced
-        # (hashing them as they are written) while another thread computes the PDQ
-        # signals; they are installed under their names only once the gate let the
-        # upload in, and the media row is committed only after that.
-        staging = asyncio.ensure_future(asyncio.to_thread(
-            self.blobs.stage_all, photo.data, photo.thumbnail))
+        staged: list[asyncio.Future[BlobWriter]] = []
+
+        def encoded(cleaned: bytes) -> None:  # in the thread, before the thumbnail
+            loop.call_soon_threadsafe(lambda: staged.append(
+                asyncio.ensure_future(asyncio.to_thread(self.blobs.stage, cleaned))))
+
+        # The cleaned photo is written to a temp file and fsynced (hashing it as it is
+        # written) while the thread makes the thumbnail, and the PDQ hashes are
+        # computed in worker processes meanwhile; the blobs are installed under their
+        # names only once the gate let the upload in, and the media row is committed
+        # only after that.
+        try:
+            photo = await asyncio.to_thread(
+                imaging.process_photo, data,
+                lambda reduced: jobs.append(hash_workers.submit(reduced)), encoded)
+        except BaseException:
+            await _abort_all(staged)
+            raise
+        if not staged:  # (the thread's call_soon_threadsafe runs before this wakes)
+            staged.append(asyncio.ensure_future(asyncio.to_thread(self.blobs.stage,
+                                                                  photo.data)))
+        staged.append(asyncio.ensure_future(asyncio.to_thread(self.blobs.stage,
+                                                              photo.thumbnail)))
         found: tuple[ms.MediaSignal, ...] | None = None
         try:
             job = jobs[0] if jobs else None
@@ -206,10 +229,9 @@ class MediaService:
             found = (pdq_signals(photo, data, variants) if variants is not None
                      else await asyncio.to_thread(pdq_signals, photo, data))
         finally:
-            writers = await staging
             if found is None:
-                for writer in writers:
-                    writer.abort()
+                await _abort_all(staged)
+        writers = await _all_staged(staged)
         try:
             cleaned, thumb = writers
             signals = (*exact_signals(md5, sha, *cleaned.digests()), *found)
@@ -452,6 +474,27 @@ class MediaService:
             await self.store.forget(conn, rows)
         self.blobs.clean_temp(grace_s)
         return GcResult(len(blobs), sum(b.size for b in blobs), len(rows))
+
+
+async def _all_staged(staged: Sequence[asyncio.Future[BlobWriter]]) -> list[BlobWriter]:
+    """The staged blobs, or, when one could not be written, none: the others are
+    discarded and the error raised."""
+    done = await asyncio.gather(*staged, return_exceptions=True)
+    failed = next((d for d in done if isinstance(d, BaseException)), None)
+    if failed is not None:
+        for d in done:
+            if isinstance(d, BlobWriter):
+                d.abort()
+        raise failed
+    return [d for d in done if isinstance(d, BlobWriter)]
+
+
+async def _abort_all(staged: Sequence[asyncio.Future[BlobWriter]]) -> None:
+    """Discard the temp files of staged blobs (each once written; a failed one left
+    nothing behind)."""
+    for future in staged:
+        with contextlib.suppress(Exception):
+            (await future).abort()
 
 
 def _valid(sha256: str) -> bool:

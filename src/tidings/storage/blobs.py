@@ -143,18 +143,6 @@ class BlobStore:
             raise
         return writer
 
-    def stage_all(self, *items: bytes) -> list[BlobWriter]:
-        """``stage`` each, one after the other; none is left behind if one fails."""
-        writers: list[BlobWriter] = []
-        try:
-            for data in items:
-                writers.append(self.stage(data))
-        except BaseException:
-            for writer in writers:
-                writer.abort()
-            raise
-        return writers
-
     def read(self, sha256: str) -> bytes:
         return self.path(sha256).read_bytes()
 
