@@ -14,8 +14,8 @@ Two figures, each against its budget in ``protocol/limits.py``:
    are not timed, and the server process's CPU time per post (from /proc: on a shared,
    loaded machine the wall time measures the neighbours as much as Tidings). The
    post's gate reuses the upload's stored signals (no second decode). The client is
-   httpx, the SDK's transport, making the SDK's two requests (``upload_media``, then
-   ``publish``); every request is authenticated, rate limits are off.
+   the SDK (``TidingsClient.upload_media``, then ``publish``: what the CLI and the TUI
+   call); every request is authenticated, rate limits are off.
 
 Each run uses a different image (made before timing): by default a real photograph of
 at least 0.6 Mpx from an installed package (``benchmarks/_photos.py``: bus, zidane,
@@ -48,6 +48,7 @@ from pathlib import Path
 import httpx
 from PIL import Image, ImageDraw
 
+from tidings.client.sdk import TidingsClient
 from tidings.moderation import media_signals as ms
 from tidings.protocol import limits
 from tidings.services.media_hashing import photo_signals
@@ -217,10 +218,12 @@ async def bench_posts(url: str, posts: int, pid: int, synthetic: bool) -> None:
         r = await http.post("/api/v1/accounts/register", json={
             "username": "photographer", "password": PASSWORD, "device_name": "bench"})
         r.raise_for_status()
-        me = {"Authorization": f"Bearer {r.json()['token']}"}
+        token = r.json()["token"]
+        me = {"Authorization": f"Bearer {token}"}
         (await http.post("/api/v1/channels", headers=me,
                          json={"handle": "bench_photos", "title": "Bench Photos"})
          ).raise_for_status()
+        sdk = TidingsClient(url, token)  # the timed calls: what the SDK's users call
         times, uploads, publishes = [], [], []
         profile = os.environ.get("TIDINGS_BENCH_PROFILE")
         gil = os.environ.get("TIDINGS_BENCH_PROFILE_GIL") == "1"  # Python work only
@@ -229,12 +232,9 @@ async def bench_posts(url: str, posts: int, pid: int, synthetic: bool) -> None:
             if i == WARM_UP:
                 cpu0, split0 = server_cpu_s(pid), thread_cpu_s(pid)
             t0 = time.perf_counter()
-            up = await http.post("/api/v1/media", headers=me, content=data)
-            up.raise_for_status()
+            up = await sdk.upload_media(data)
             t1 = time.perf_counter()
-            made = await http.post("/api/v1/channels/bench_photos/posts", headers=me,
-                                   json={"text": f"photo {i}", "media": [up.json()["sha256"]]})
-            made.raise_for_status()
+            await sdk.publish("bench_photos", f"photo {i}", [up["sha256"]])
             t2 = time.perf_counter()
             if i >= WARM_UP:
                 times.append((t2 - t0) * 1000)
@@ -248,9 +248,10 @@ async def bench_posts(url: str, posts: int, pid: int, synthetic: bool) -> None:
                 print(f"server profile, {kind} (% of samples):")
                 for name, share in rows:
                     print(f"  {share:5.1f}  {name}")
-        served = await http.get(up.json()["url"])
+        served = await http.get(up["url"])
         assert served.status_code == 200, served.status_code
-    print(f"image post (upload + publish over HTTP, {what}), n={posts}, load average "
+        await sdk.close()
+    print(f"image post (SDK upload_media + publish over HTTP, {what}), n={posts}, load average "
           f"{os.getloadavg()[0]:.1f}: wall p50 {statistics.median(times):.1f} ms p99 "
           f"{pct(times, 0.99):.1f} ms (upload p50 {statistics.median(uploads):.1f} p99 "
           f"{pct(uploads, 0.99):.1f}, publish p50 {statistics.median(publishes):.1f} p99 "
@@ -296,8 +297,8 @@ def main() -> None:
     print("settings: tidings serve on SQLite (synchronous=FULL; blobs fsynced before the "
           "answer), every request authenticated (Bearer token), rate limits off "
           "(TIDINGS_RATE_LIMITS=false: one client posting as fast as it can is the load), "
-          "moderation gate on (upload and publish), one client (httpx, the SDK's "
-          "transport), sequential", flush=True)
+          "moderation gate on (upload and publish), one client (the SDK: "
+          "TidingsClient.upload_media then publish), sequential", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         server = start_server(Path(tmp), port, None)
