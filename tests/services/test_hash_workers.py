@@ -1,6 +1,7 @@
 """The upload's PDQ worker processes (services/hash_workers.py): the same hashes as
 ``query_hashes`` in this process, for many photos handed over from many threads at
-once, and a worker killed mid-way costs time only (None: the caller hashes in its own
+once (more than ``SLOTS`` in flight: some through the shared slots, the rest through
+the pipes), and a worker killed mid-way costs time only (None: the caller hashes in its own
 thread; a new pool after ``REST_S``)."""
 
 from __future__ import annotations

@@ -9,13 +9,15 @@ re-encodes and thumbnails the photo, in two halves at once (its dihedral hashes 
 worker, the variants derived from it in the other): the same functions on the same
 pixels, so the same hashes, in the same order.
 
-**Handed over by the thread that made it.** The reduction is written straight into
-each worker's request pipe (enlarged to hold one reduction) by the thread that made it,
-so a worker starts at once. A ``ProcessPoolExecutor`` hands jobs over through its own
-manager and feeder threads instead, and those wait for the GIL while the re-encode
+**Handed over by the thread that made it.** The thread that made the reduction copies
+it once into a free shared slot (``_Slots``: a ``memfd`` the workers map too) and writes
+a short header into each worker's request pipe, so both start at once; with no slot
+free (more than ``SLOTS`` photos in flight) the pixels go through the pipes themselves
+(enlarged to hold one reduction). A ``ProcessPoolExecutor`` hands jobs over through its
+own manager and feeder threads instead, and those wait for the GIL while the re-encode
 runs: measured, the second half started only after the re-encode had finished, ~7 ms
-after it was submitted (docs/benchmarks.md, "Image post"). Each worker answers
-on its own pipe, read by one thread per worker that only unpickles the small answer.
+after it was submitted (docs/benchmarks.md, "Image post"). Each worker answers on its
+own pipe, read by one thread per worker that only unpickles the small answer.
 
 Bounded: ``MEDIA_HASH_PROCESSES`` processes (spawned, not forked: the server has
 threads), each job one PDQ reduction (under 1024 pixels a side, ~3 MB), handed over
