@@ -273,13 +273,20 @@ class MediaService:
         """The engine on the ``media`` surface, then the withdrawal list: a reject
         refuses the upload (422, with its reasons), re-uploading withdrawn media is
         refused (422); a hold is returned (the upload stays private)."""
-        state = "visible"
-        if self.moderation is not None:
-            state, _ = await gate_decision(self.moderation, Surface.MEDIA, [],
+        moderation = self.moderation
+
+        async def gate() -> str:
+            if moderation is None:
+                return "visible"
+            state, _ = await gate_decision(moderation, Surface.MEDIA, [],
                                            Actor(who.user_id), ms.matchable(signals))
+            return state
+
+        # The withdrawal list is read (another thread) while the engine decides (this
+        # one); a reject still wins, as it did when they ran one after the other.
         exact = sorted({s.value for s in signals if s.signal_type in ("md5", "sha256")})
-        withdrawn = await self.db.read_plan(
-            self.store.withdrawn_among_plan([stored_sha, *exact], self.db.dialect))
+        withdrawn, state = await asyncio.gather(self.db.read_plan(
+            self.store.withdrawn_among_plan([stored_sha, *exact], self.db.dialect)), gate())
         if withdrawn:
             raise MediaWithdrawn("this media was removed from the platform and cannot be "
                                  "uploaded again")
