@@ -239,7 +239,8 @@ class AccountService:
         system inbox and appeals: DSA Art. 20(1) lets it complain about the suspension)."""
         if not token.startswith(TOKEN_PREFIX) or len(token) > 128:
             raise Unauthorized("invalid access token", "invalid_token")
-        found = await self.db.read_plan(self.store.device_by_token_plan(self.hash_token(token)))
+        found = await self.db.read_plan(self.store.device_by_token_plan(self.hash_token(token),
+                                                                         self.db.dialect))
         if found is None:
             raise Unauthorized("invalid or revoked access token", "invalid_token")
         device, user = found

@@ -107,7 +107,7 @@ class PostService:
                       ) -> dict[str, Any]:
         def plan() -> Plan[tuple[PostRecord, Announcement | None]]:
             post = yield from self.store.insert_post_plan(
-                [d["sha256"] for d in descriptors], channel_id=channel.id,
+                [d["sha256"] for d in descriptors], self.db.dialect, channel_id=channel.id,
                 author_id=who.user_id, text=text, media=dumps(descriptors),
                 forwarded_from=dumps(forwarded_from) if forwarded_from else None,
                 state=state, created_at=self.clock())

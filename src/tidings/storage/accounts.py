@@ -13,7 +13,7 @@ from tidings.protocol.errors import Conflict
 from tidings.protocol.names import name_key
 from tidings.storage.channel_schema import channels
 from tidings.storage.console_sessions import end_console_sessions
-from tidings.storage.plan import Plan
+from tidings.storage.plan import Plan, Raw
 from tidings.storage.records import DeviceRecord, UserRecord
 from tidings.storage.schema import devices, users
 from tidings.storage.sessions import record_end
@@ -129,9 +129,13 @@ class AccountStore:
                               token_hash: str) -> tuple[DeviceRecord, UserRecord] | None:
         return _by_token((await conn.execute(_token_select(token_hash))).first())
 
-    def device_by_token_plan(self, token_hash: str
+    def device_by_token_plan(self, token_hash: str, dialect: str = ""
                              ) -> Plan[tuple[DeviceRecord, UserRecord] | None]:
-        """``device_by_token`` as a plan (``Database.read_plan``: one thread hop)."""
+        """``device_by_token`` as a plan (``Database.read_plan``: one thread hop); on
+        SQLite as prepared text (every authenticated request runs it)."""
+        if dialect == "sqlite":
+            rows = yield Raw(_LITE_BY_TOKEN, (token_hash,))
+            return _by_token(rows[0] if rows else None)
         return _by_token((yield _token_select(token_hash)).first())
 
 
@@ -164,6 +168,11 @@ class AccountStore:
     async def touch_device(self, conn: AsyncConnection, device_id: str, now: int) -> None:
         await conn.execute(devices.update().where(devices.c.id == device_id)
                            .values(last_seen_at=now))
+
+
+_LITE_BY_TOKEN = (  # _token_select as SQLite text (storage/plan.py, Raw)
+    f"SELECT {', '.join(f'{c.table.name}.{c.name}' for c in (*_DEVICE_COLS, *_USER_COLS))} "  # noqa: S608
+    "FROM devices JOIN users ON users.id = devices.user_id WHERE devices.token_hash = ?")
 
 
 def _token_select(token_hash: str) -> sa.Select[Any]:

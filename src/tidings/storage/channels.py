@@ -102,6 +102,13 @@ OPEN_CASE_STATES = ("open", "escalated", "claimed", "appealed", "appeal_claimed"
 
 _CH_COLS = [channels.c[f.name] for f in fields(ChannelRecord)]
 _POST_COLS = [channel_posts.c[f.name] for f in fields(PostRecord)]
+_POST_NAMES = [f.name for f in fields(PostRecord)]
+# A new post's statements as SQLite text (storage/plan.py, Raw), same as the Core ones.
+_LITE_NEXT_NUMBER = ("UPDATE channels SET last_post_number = last_post_number + 1 "
+                     "WHERE id = ? RETURNING last_post_number")
+_LITE_ADD_POST = ("INSERT INTO channel_posts ({names}) VALUES ({marks}) "  # noqa: S608
+                  f"RETURNING {', '.join(_POST_NAMES)}")
+_LITE_ADD_POST_MEDIA = "INSERT INTO post_media (post_id, sha256) VALUES (?, ?)"
 # The channel view's reads as SQLite text (storage/plan.py, Raw), same as the Core ones.
 _LITE_BY_HANDLE = (f"SELECT {', '.join(f.name for f in fields(ChannelRecord))} "  # noqa: S608
                    "FROM channels WHERE handle = ?")
@@ -326,8 +333,21 @@ class ChannelStore:
         distinct and consecutive, and a rolled-back post gives its number back."""
         return await run_async(conn, self.insert_post_plan(media_ids, **values))
 
-    def insert_post_plan(self, media_ids: Sequence[str], **values: Any) -> Plan[PostRecord]:
-        """:meth:`insert_post` as a plan (``storage/plan.py``)."""
+    def insert_post_plan(self, media_ids: Sequence[str], dialect: str = "",
+                         **values: Any) -> Plan[PostRecord]:
+        """:meth:`insert_post` as a plan (``storage/plan.py``); on SQLite as prepared text
+        (``values`` names columns of ``channel_posts``)."""
+        if dialect == "sqlite":
+            names = ["number", *values]
+            if not set(names) <= set(_POST_NAMES):
+                raise ValueError(f"not columns of channel_posts: {set(names) - set(_POST_NAMES)}")
+            number = int((yield Raw(_LITE_NEXT_NUMBER, (values["channel_id"],)))[0][0])
+            sql = _LITE_ADD_POST.format(names=", ".join(names), marks=",".join("?" * len(names)))
+            post = PostRecord(*(yield Raw(sql, (number, *values.values())))[0])
+            if media_ids:  # a new post (ids are never reused) has no media rows yet
+                yield Raw(_LITE_ADD_POST_MEDIA, [(post.id, s) for s in dict.fromkeys(media_ids)],
+                          many=True)
+            return post
         number = int((yield channels.update().where(channels.c.id == values["channel_id"])
                       .values(last_post_number=channels.c.last_post_number + 1)
                       .returning(channels.c.last_post_number)).scalar_one())
