@@ -89,7 +89,7 @@ class PostStates:
         else:
             return None
         seq = yield from self.store.append_update_plan(channel.id, kind, after.id,
-                                                       dumps({"id": after.id}), now)
+                                                       dumps({"id": after.id}), now, dialect)
         body = dumps(post_json(after, channel))
         return Announcement(channel.id, channel_frame(channel.handle, seq, kind, body))
 

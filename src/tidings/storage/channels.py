@@ -109,6 +109,10 @@ _LITE_NEXT_NUMBER = ("UPDATE channels SET last_post_number = last_post_number + 
 _LITE_ADD_POST = ("INSERT INTO channel_posts ({names}) VALUES ({marks}) "  # noqa: S608
                   f"RETURNING {', '.join(_POST_NAMES)}")
 _LITE_ADD_POST_MEDIA = "INSERT INTO post_media (post_id, sha256) VALUES (?, ?)"
+_LITE_NEXT_UPDATE = ("UPDATE channels SET update_seq = update_seq + 1 WHERE id = ? "
+                     "RETURNING update_seq")
+_LITE_ADD_UPDATE = ("INSERT INTO channel_updates (channel_id, seq, kind, post_id, body, "
+                    "created_at) VALUES (?, ?, ?, ?, ?, ?)")
 # The channel view's reads as SQLite text (storage/plan.py, Raw), same as the Core ones.
 _LITE_BY_HANDLE = (f"SELECT {', '.join(f.name for f in fields(ChannelRecord))} "  # noqa: S608
                    "FROM channels WHERE handle = ?")
@@ -465,7 +469,13 @@ class ChannelStore:
                                                              now))
 
     def append_update_plan(self, channel_id: int, kind: str, post_id: int, body: str,
-                           now: int) -> Plan[int]:
+                           now: int, dialect: str = "") -> Plan[int]:
+        """The channel's next update (its log for live clients and catch-up): on
+        SQLite as prepared text (every post makes one)."""
+        if dialect == "sqlite":
+            seq = int((yield Raw(_LITE_NEXT_UPDATE, (channel_id,)))[0][0])
+            yield Raw(_LITE_ADD_UPDATE, (channel_id, seq, kind, post_id, body, now))
+            return seq
         seq = int((yield channels.update().where(channels.c.id == channel_id)
                    .values(update_seq=channels.c.update_seq + 1)
                    .returning(channels.c.update_seq)).scalar_one())

@@ -52,7 +52,8 @@ async def run_async(conn: AsyncConnection, plan: Plan[T]) -> T:
             if isinstance(step, Raw):  # SQLite's async engine (aiosqlite): same text
                 params = list(step.params) if step.many else tuple(step.params)
                 result = await conn.exec_driver_sql(step.sql, params)
-                step = plan.send([] if step.many else list(result.fetchall()))
+                fetched = list(result.fetchall()) if result.returns_rows else []
+                step = plan.send(fetched)
                 continue
             stmt, rows = step if isinstance(step, tuple) else (step, None)
             result = await conn.execute(stmt, rows) if rows is not None \
