@@ -34,7 +34,7 @@ from tidings.storage.channel_schema import (
     post_media,
     post_views,
 )
-from tidings.storage.plan import Plan, Raw, run_async
+from tidings.storage.plan import Plan, Raw, marks, run_async
 from tidings.storage.report_schema import review_cases
 from tidings.storage.schema import users
 
@@ -346,7 +346,7 @@ class ChannelStore:
             if not set(names) <= set(_POST_NAMES):
                 raise ValueError(f"not columns of channel_posts: {set(names) - set(_POST_NAMES)}")
             number = int((yield Raw(_LITE_NEXT_NUMBER, (values["channel_id"],)))[0][0])
-            sql = _LITE_ADD_POST.format(names=", ".join(names), marks=",".join("?" * len(names)))
+            sql = _LITE_ADD_POST.format(names=", ".join(names), marks=marks(names))
             post = PostRecord(*(yield Raw(sql, (number, *values.values())))[0])
             if media_ids:  # a new post (ids are never reused) has no media rows yet
                 yield Raw(_LITE_ADD_POST_MEDIA, [(post.id, s) for s in dict.fromkeys(media_ids)],

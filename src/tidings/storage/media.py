@@ -25,7 +25,7 @@ from tidings.storage.channel_schema import (
     profiles,
 )
 from tidings.storage.channels import _insert, _insert_for
-from tidings.storage.plan import Plan, Raw, run_async
+from tidings.storage.plan import Plan, Raw, marks, run_async
 from tidings.storage.schema import users
 
 
@@ -58,7 +58,7 @@ _COLS = [media.c[f.name] for f in fields(MediaRecord)]
 # the columns in MediaRecord's order (``astuple`` of a record binds them).
 _MEDIA_NAMES = ", ".join(f.name for f in fields(MediaRecord))
 _LITE_ADD = (f"INSERT INTO media ({_MEDIA_NAMES}) "  # noqa: S608
-             f"VALUES ({', '.join('?' * len(fields(MediaRecord)))}) ON CONFLICT DO NOTHING")
+             f"VALUES ({marks(fields(MediaRecord))}) ON CONFLICT DO NOTHING")
 _LITE_ADD_UPLOADER = ("INSERT INTO media_uploads (sha256, user_id, created_at) VALUES (?, ?, ?) "
                       "ON CONFLICT DO NOTHING")
 _LITE_DROP_SIGNALS = "DELETE FROM media_signals WHERE sha256 = ?"
@@ -81,10 +81,6 @@ _LITE_WITHDRAWN_VIA_SIGNALS = (
     "AND media_signals.value IN ({marks}) LIMIT 1")
 
 
-def _marks(values: Sequence[object]) -> str:
-    return ",".join("?" * len(values))
-
-
 class MediaStore:
     async def get(self, conn: AsyncConnection, sha256: str) -> MediaRecord | None:
         row = (await conn.execute(sa.select(*_COLS).where(media.c.sha256 == sha256))).first()
@@ -99,7 +95,7 @@ class MediaStore:
         if not ids:
             return {}
         if dialect == "sqlite":  # every post with media: prepared text (plan.Raw)
-            found = yield Raw(_LITE_GET_MANY.format(marks=_marks(ids)), list(ids))
+            found = yield Raw(_LITE_GET_MANY.format(marks=marks(ids)), list(ids))
             return {r[0]: MediaRecord(*r) for r in found}
         rows = yield sa.select(*_COLS).where(media.c.sha256.in_(list(ids)))
         return {r[0]: MediaRecord(*r) for r in rows}
@@ -127,9 +123,9 @@ class MediaStore:
         if not shas:
             return set()
         if dialect == "sqlite":
-            marks, params = _marks(shas), [*shas, user_id]
-            own_rows = yield Raw(_LITE_UPLOADED.format(marks=marks), params)
-            thumb_rows = yield Raw(_LITE_UPLOADED_THUMBS.format(marks=marks), params)
+            places, params = marks(shas), [*shas, user_id]
+            own_rows = yield Raw(_LITE_UPLOADED.format(marks=places), params)
+            thumb_rows = yield Raw(_LITE_UPLOADED_THUMBS.format(marks=places), params)
             return {str(r[0]) for r in own_rows} | {str(r[0]) for r in thumb_rows}
         mine = yield sa.select(media_uploads.c.sha256).where(
             media_uploads.c.sha256.in_(list(shas)), media_uploads.c.user_id == user_id)
@@ -142,10 +138,20 @@ class MediaStore:
 
     async def set_signals(self, conn: AsyncConnection, sha256: str,
                           signals: Sequence[MediaSignal]) -> None:
+        await run_async(conn, self.set_signals_plan(sha256, signals))
+
+    def set_signals_plan(self, sha256: str, signals: Sequence[MediaSignal],
+                         dialect: str = "") -> Plan[None]:
         """Store an upload's signals (replacing any: the same bytes give the same ones)."""
-        await conn.execute(media_signals.delete().where(media_signals.c.sha256 == sha256))
+        if dialect == "sqlite":
+            yield Raw(_LITE_DROP_SIGNALS, (sha256,))
+            yield Raw(_LITE_ADD_SIGNAL, [(sha256, n, s.signal_type, s.value, s.source,
+                                          s.quality) for n, s in enumerate(signals)],
+                      many=True)
+            return
+        yield media_signals.delete().where(media_signals.c.sha256 == sha256)
         if signals:
-            await conn.execute(media_signals.insert(), [
+            yield (media_signals.insert(), [
                 {"sha256": sha256, "position": n, "signal_type": s.signal_type,
                  "value": s.value, "source": s.source, "quality": s.quality}
                 for n, s in enumerate(signals)])
@@ -159,7 +165,7 @@ class MediaStore:
         """Stored signals by media id; an id without any (uploaded before 0011) is absent."""
         if not shas:
             return {}
-        query = (Raw(_LITE_SIGNALS.format(marks=_marks(shas)), list(shas)) if dialect == "sqlite"
+        query = (Raw(_LITE_SIGNALS.format(marks=marks(shas)), list(shas)) if dialect == "sqlite"
                  else sa.select(media_signals.c.sha256, media_signals.c.signal_type,
                                 media_signals.c.value, media_signals.c.source,
                                 media_signals.c.quality)
@@ -193,7 +199,7 @@ class MediaStore:
         ids = list(values)
         if dialect == "sqlite":
             for sql in (_LITE_WITHDRAWN, _LITE_WITHDRAWN_VIA_SIGNALS):
-                if (yield Raw(sql.format(marks=_marks(ids)), ids)):
+                if (yield Raw(sql.format(marks=marks(ids)), ids)):
                     return True
             return False
         direct = sa.select(media.c.sha256).where(media.c.sha256.in_(ids),
@@ -217,10 +223,7 @@ class MediaStore:
         if dialect == "sqlite":
             yield Raw(_LITE_ADD, astuple(record))
             yield Raw(_LITE_ADD_UPLOADER, (record.sha256, uploader, record.created_at))
-            yield Raw(_LITE_DROP_SIGNALS, (record.sha256,))
-            yield Raw(_LITE_ADD_SIGNAL, [(record.sha256, n, s.signal_type, s.value, s.source,
-                                          s.quality) for n, s in enumerate(signals)],
-                      many=True)
+            yield from self.set_signals_plan(record.sha256, signals, dialect)
             found = yield Raw(_LITE_GET, (record.sha256,))
             return MediaRecord(*found[0]) if found else None
         values = {f.name: getattr(record, f.name) for f in fields(MediaRecord)}
@@ -228,12 +231,7 @@ class MediaStore:
         yield _insert_for(dialect, media_uploads).values(
             sha256=record.sha256, user_id=uploader, created_at=record.created_at
         ).on_conflict_do_nothing()
-        yield media_signals.delete().where(media_signals.c.sha256 == record.sha256)
-        if signals:
-            yield (media_signals.insert(), [
-                {"sha256": record.sha256, "position": n, "signal_type": s.signal_type,
-                 "value": s.value, "source": s.source, "quality": s.quality}
-                for n, s in enumerate(signals)])
+        yield from self.set_signals_plan(record.sha256, signals, dialect)
         row = (yield sa.select(*_COLS).where(media.c.sha256 == record.sha256)).first()
         return MediaRecord(*row) if row else None
 

@@ -40,6 +40,12 @@ class Raw:
     many: bool = False
 
 
+def marks(values: Sequence[object]) -> str:
+    """``?`` placeholders for ``values`` in a ``Raw`` statement's text (``IN (...)``,
+    ``VALUES (...)``)."""
+    return ",".join("?" * len(values))
+
+
 Step = Executable | tuple[Executable, list[dict[str, Any]]] | Raw
 Plan = Generator[Step, Any, T]
 """Receives each statement's ``Result``; typed Any so plans can index rows freely."""
